@@ -1,0 +1,7 @@
+//! trainyard: a terminal cockpit for release managers.
+//!
+//! The layers only look down: `model` imports nothing of trainyard but itself; `sources` and
+//! `config` know `model`; `ops` knows `sources` and `model`; `tui` knows `ops` and `model`;
+//! `main.rs` wires them.
+
+pub mod model;

@@ -1,0 +1,220 @@
+//! What a lane has at a stage, and the metrics measured there.
+
+use serde::{Deserialize, Serialize};
+
+use super::{CellState, Timestamp};
+
+/// One cell of the matrix: what a lane has at a stage.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cell {
+    pub version: Option<String>,
+    pub state: CellState,
+    /// 0.0 ..= 1.0 while something moves.
+    pub progress: Option<f64>,
+    pub updated_at: Option<Timestamp>,
+    pub started_at: Option<Timestamp>,
+    pub url: Option<String>,
+    /// Name of the configured source this cell came from.
+    pub source: String,
+    /// Who or what last changed the cell ("ci", a user).
+    pub actor: Option<String>,
+    /// A one-line note from the source ("rolling out 3/8 pods").
+    pub message: Option<String>,
+    pub checks: Vec<Check>,
+    pub approval: Option<Approval>,
+    /// Earlier versions at this stage, newest first.
+    pub history: Vec<HistoryEntry>,
+    /// When trainyard last received good data for this cell.
+    pub fetched_at: Option<Timestamp>,
+    /// The last poll of this cell's source failed or this cell's payload was malformed;
+    /// the rest of the cell is the last good data.
+    pub error: Option<String>,
+}
+
+impl Cell {
+    pub fn new(source: impl Into<String>, state: CellState) -> Self {
+        Cell {
+            version: None,
+            state,
+            progress: None,
+            updated_at: None,
+            started_at: None,
+            url: None,
+            source: source.into(),
+            actor: None,
+            message: None,
+            checks: Vec::new(),
+            approval: None,
+            history: Vec::new(),
+            fetched_at: None,
+            error: None,
+        }
+    }
+
+    pub fn failed_checks(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| c.state == CheckState::Failed)
+    }
+
+    /// A short version for the matrix: git SHAs are cut to 7 characters.
+    pub fn short_version(&self) -> String {
+        short_version(self.version.as_deref().unwrap_or("-"))
+    }
+
+    /// The newest earlier version at this stage that succeeded (the rollback target).
+    pub fn last_good(&self) -> Option<&HistoryEntry> {
+        self.history
+            .iter()
+            .find(|h| h.state == CellState::Succeeded && Some(&h.version) != self.version.as_ref())
+    }
+}
+
+pub fn short_version(v: &str) -> String {
+    let is_sha = v.len() >= 12 && v.chars().all(|c| c.is_ascii_hexdigit());
+    if is_sha { v[..7].to_string() } else { v.to_string() }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckState {
+    Passed,
+    Failed,
+    Pending,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: String,
+    pub state: CheckState,
+    pub url: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    /// The environment or gate waiting for approval, as the source names it.
+    pub environment: Option<String>,
+    pub reviewers: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub version: String,
+    pub state: CellState,
+    pub at: Option<Timestamp>,
+    pub actor: Option<String>,
+}
+
+/// A metric threshold: the value must be `<= max` and `>= min` where given.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Threshold {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+impl Threshold {
+    pub fn admits(&self, v: f64) -> bool {
+        self.max.is_none_or(|m| v <= m) && self.min.is_none_or(|m| v >= m)
+    }
+}
+
+/// One metric of a lane at a stage, with a recent series for the sparkline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metric {
+    pub name: String,
+    /// `ratio`, `seconds`, `percent`, `count`, `rps`, or what the source says.
+    pub unit: String,
+    pub value: Option<f64>,
+    pub threshold: Threshold,
+    /// The same metric on the stable (non-canary) side, when the source knows it.
+    pub baseline: Option<f64>,
+    /// (unix seconds, value), oldest first.
+    pub series: Vec<(i64, f64)>,
+    pub source: String,
+    pub error: Option<String>,
+}
+
+impl Metric {
+    /// Within threshold. A metric with no value (or an error) is not ok.
+    pub fn ok(&self) -> bool {
+        self.error.is_none() && self.value.is_some_and(|v| self.threshold.admits(v))
+    }
+
+    pub fn format_value(&self, v: f64) -> String {
+        format_value(&self.unit, v)
+    }
+
+    /// "max 1.00%" / "min 99.0%" / "0.20s–1.00s".
+    pub fn threshold_text(&self) -> String {
+        match (self.threshold.min, self.threshold.max) {
+            (Some(lo), Some(hi)) => format!("{}–{}", self.format_value(lo), self.format_value(hi)),
+            (None, Some(hi)) => format!("max {}", self.format_value(hi)),
+            (Some(lo), None) => format!("min {}", self.format_value(lo)),
+            (None, None) => "no threshold".into(),
+        }
+    }
+}
+
+/// A value in its unit, compact: ratios as percentages, seconds as ms below one second.
+pub fn format_value(unit: &str, v: f64) -> String {
+    match unit {
+        "ratio" => format!("{:.2}%", v * 100.0),
+        "percent" => format!("{v:.1}%"),
+        "seconds" if v.abs() < 1.0 => format!("{:.0}ms", v * 1000.0),
+        "seconds" => format!("{v:.2}s"),
+        "count" => format!("{v:.0}"),
+        "rps" => format!("{v:.1}/s"),
+        _ if v.abs() >= 100.0 => format!("{v:.0}"),
+        _ => format!("{v:.3}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds() {
+        let t = Threshold { min: None, max: Some(0.01) };
+        assert!(t.admits(0.01));
+        assert!(!t.admits(0.011));
+        let t = Threshold { min: Some(0.99), max: None };
+        assert!(t.admits(0.995));
+        assert!(!t.admits(0.9));
+        assert!(Threshold::default().admits(1e9));
+    }
+
+    #[test]
+    fn metric_without_value_is_not_ok() {
+        let mut m = Metric {
+            name: "error_rate".into(),
+            unit: "ratio".into(),
+            value: None,
+            threshold: Threshold { min: None, max: Some(0.01) },
+            baseline: None,
+            series: vec![],
+            source: "sim".into(),
+            error: None,
+        };
+        assert!(!m.ok());
+        m.value = Some(0.004);
+        assert!(m.ok());
+        m.error = Some("query failed".into());
+        assert!(!m.ok());
+        assert_eq!(m.format_value(0.004), "0.40%");
+        assert_eq!(m.threshold_text(), "max 1.00%");
+    }
+
+    #[test]
+    fn short_versions_and_last_good() {
+        assert_eq!(short_version("3a1b2c4d5e6f7a8b9c0d"), "3a1b2c4");
+        assert_eq!(short_version("v1.4.2"), "v1.4.2");
+        let mut c = Cell::new("sim", CellState::Failed);
+        c.version = Some("b".into());
+        c.history = vec![
+            HistoryEntry { version: "b".into(), state: CellState::Failed, at: None, actor: None },
+            HistoryEntry { version: "a".into(), state: CellState::Succeeded, at: None, actor: None },
+        ];
+        assert_eq!(c.last_good().unwrap().version, "a");
+    }
+}

@@ -1,0 +1,146 @@
+//! Durations as people write them ("30m", "1h30m", "45s", "2d") and as people read them.
+
+use std::time::Duration;
+
+/// Parse `1d2h30m15s`-style durations; a bare number is seconds.
+pub fn parse(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty duration".into());
+    }
+    if let Ok(n) = s.parse::<u64>() {
+        return Ok(Duration::from_secs(n));
+    }
+    let mut total: u64 = 0;
+    let mut num = String::new();
+    let mut seen_unit = false;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let unit = if c == 'm' && chars.peek() == Some(&'s') {
+            chars.next();
+            "ms"
+        } else {
+            match c {
+                'd' => "d",
+                'h' => "h",
+                'm' => "m",
+                's' => "s",
+                _ => return Err(format!("unexpected '{c}' in duration {s:?}")),
+            }
+        };
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("missing number before '{unit}' in duration {s:?}"))?;
+        num.clear();
+        seen_unit = true;
+        let secs = match unit {
+            "d" => n * 86_400,
+            "h" => n * 3_600,
+            "m" => n * 60,
+            "s" => n,
+            _ => 0,
+        };
+        total = total
+            .checked_add(secs)
+            .ok_or_else(|| format!("duration {s:?} is too long"))?;
+        if unit == "ms" && n > 0 && total == 0 {
+            return Ok(Duration::from_millis(n));
+        }
+    }
+    if !num.is_empty() || !seen_unit {
+        return Err(format!(
+            "duration {s:?} needs a unit after every number (d, h, m, s), e.g. \"30m\""
+        ));
+    }
+    Ok(Duration::from_secs(total))
+}
+
+/// "3d 4h", "2h 10m", "12m 5s", "45s": the two largest units, for people.
+pub fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    let (days, hours, mins, secs) = (s / 86_400, (s / 3_600) % 24, (s / 60) % 60, s % 60);
+    if days > 0 {
+        if hours > 0 {
+            format!("{days}d {hours}h")
+        } else {
+            format!("{days}d")
+        }
+    } else if hours > 0 {
+        if mins > 0 {
+            format!("{hours}h {mins}m")
+        } else {
+            format!("{hours}h")
+        }
+    } else if mins > 0 {
+        if secs > 0 {
+            format!("{mins}m {secs}s")
+        } else {
+            format!("{mins}m")
+        }
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// Like [`human`] for a signed chrono delta; negative deltas count as zero.
+pub fn human_delta(d: chrono::TimeDelta) -> String {
+    human(d.to_std().unwrap_or_default())
+}
+
+/// Canonical compact form, as accepted by [`parse`]: "1h30m".
+pub fn compact(d: Duration) -> String {
+    let s = d.as_secs();
+    if s == 0 {
+        return "0s".into();
+    }
+    let parts = [
+        (s / 86_400, "d"),
+        ((s / 3_600) % 24, "h"),
+        ((s / 60) % 60, "m"),
+        (s % 60, "s"),
+    ];
+    parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, u)| format!("{n}{u}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_common_forms() {
+        assert_eq!(parse("30m").unwrap(), Duration::from_secs(1800));
+        assert_eq!(parse("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse("2d").unwrap(), Duration::from_secs(172_800));
+        assert_eq!(parse("45s").unwrap(), Duration::from_secs(45));
+        assert_eq!(parse("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse("250ms").unwrap(), Duration::from_millis(250));
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(parse("").is_err());
+        assert!(parse("m").is_err());
+        assert!(parse("10x").is_err());
+        assert!(parse("1h30").is_err());
+        assert!(parse("thirty minutes").is_err());
+    }
+
+    #[test]
+    fn humanises() {
+        assert_eq!(human(Duration::from_secs(45)), "45s");
+        assert_eq!(human(Duration::from_secs(725)), "12m 5s");
+        assert_eq!(human(Duration::from_secs(7_800)), "2h 10m");
+        assert_eq!(human(Duration::from_secs(3 * 86_400 + 4 * 3_600 + 60)), "3d 4h");
+        assert_eq!(human_delta(chrono::TimeDelta::seconds(-5)), "0s");
+        assert_eq!(compact(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(compact(Duration::from_secs(86_400 + 5)), "1d5s");
+    }
+}

@@ -1,0 +1,21 @@
+//! The pure core: train, lanes, cells, metrics and the policy engine.
+//!
+//! Nothing in here reads a clock, a file or the network: every function takes the data it
+//! needs, including `now`, and returns data. That is what makes it easy to test and to trust.
+
+pub mod cell;
+pub mod duration;
+pub mod policy;
+pub mod state;
+pub mod text;
+pub mod train;
+pub mod world;
+
+pub use cell::{Approval, Cell, Check, CheckState, HistoryEntry, Metric, Threshold};
+pub use policy::{Blocker, BlockerKind, Gate, Holds, LaneHold, Verdict};
+pub use state::CellState;
+pub use train::{Freeze, Lane, Train, Window, WindowState};
+pub use world::{Batch, CellKey, SourceHealth, SourceReport, World};
+
+/// Every timestamp in trainyard is UTC.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -1,0 +1,508 @@
+//! The policy engine: for a lane and a stage, may the lane be promoted into it now, and if
+//! not, every reason why in words.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::duration::{compact, human, human_delta};
+use super::{Cell, CellState, Lane, Timestamp, Train, WindowState, World};
+
+/// A promotion rule for a stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gate {
+    /// The version being promoted passed every check at the previous stage.
+    ChecksGreen,
+    /// Every lane this lane depends on is already at the stage and succeeded.
+    Dependencies,
+    /// Inside the release window.
+    Window,
+    /// No freeze is active.
+    Freeze,
+    /// No approval is pending at the stage.
+    Approval,
+    /// The version has been succeeded at the previous stage for at least this long.
+    Soak(Duration),
+    /// Every metric of the lane at the previous stage is within its threshold.
+    Slo,
+    /// The data the decision rests on is not stale.
+    Fresh,
+}
+
+impl Gate {
+    /// Gates of a stage that has no `[policy.STAGE]`.
+    pub const DEFAULTS: &'static [Gate] =
+        &[Gate::ChecksGreen, Gate::Dependencies, Gate::Approval, Gate::Fresh];
+
+    pub const NAMES: &'static [&'static str] = &[
+        "checks_green",
+        "dependencies",
+        "window",
+        "freeze",
+        "approval",
+        "soak:DURATION",
+        "slo",
+        "fresh",
+    ];
+
+    pub fn parse(s: &str) -> Result<Gate, String> {
+        let s = s.trim();
+        Ok(match s {
+            "checks_green" => Gate::ChecksGreen,
+            "dependencies" => Gate::Dependencies,
+            "window" => Gate::Window,
+            "freeze" => Gate::Freeze,
+            "approval" => Gate::Approval,
+            "slo" => Gate::Slo,
+            "fresh" => Gate::Fresh,
+            "soak" => return Err("soak needs a duration, e.g. \"soak:30m\"".into()),
+            _ => {
+                if let Some(d) = s.strip_prefix("soak:") {
+                    Gate::Soak(super::duration::parse(d)?)
+                } else {
+                    return Err(format!(
+                        "unknown gate {s:?}; known gates: {}",
+                        Gate::NAMES.join(", ")
+                    ));
+                }
+            }
+        })
+    }
+}
+
+impl fmt::Display for Gate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Gate::ChecksGreen => f.write_str("checks_green"),
+            Gate::Dependencies => f.write_str("dependencies"),
+            Gate::Window => f.write_str("window"),
+            Gate::Freeze => f.write_str("freeze"),
+            Gate::Approval => f.write_str("approval"),
+            Gate::Soak(d) => write!(f, "soak:{}", compact(*d)),
+            Gate::Slo => f.write_str("slo"),
+            Gate::Fresh => f.write_str("fresh"),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockerKind {
+    CheckFailed,
+    /// The version to promote has not finished at the previous stage (or there is none).
+    NotReady,
+    AwaitingApproval,
+    Dependency,
+    WindowClosed,
+    Freeze,
+    Soak,
+    Slo,
+    Stale,
+    Hold,
+    Halt,
+    SourceError,
+}
+
+impl BlockerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlockerKind::CheckFailed => "check_failed",
+            BlockerKind::NotReady => "not_ready",
+            BlockerKind::AwaitingApproval => "awaiting_approval",
+            BlockerKind::Dependency => "dependency",
+            BlockerKind::WindowClosed => "window_closed",
+            BlockerKind::Freeze => "freeze",
+            BlockerKind::Soak => "soak",
+            BlockerKind::Slo => "slo",
+            BlockerKind::Stale => "stale",
+            BlockerKind::Hold => "hold",
+            BlockerKind::Halt => "halt",
+            BlockerKind::SourceError => "source_error",
+        }
+    }
+}
+
+/// One reason, in words, why a lane can't move into a stage now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Blocker {
+    pub lane: String,
+    pub stage: String,
+    pub kind: BlockerKind,
+    pub message: String,
+}
+
+/// A hold trainyard keeps itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaneHold {
+    pub reason: String,
+    pub by: String,
+    pub at: Timestamp,
+}
+
+/// Lane holds and the global halt.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Holds {
+    pub halt: Option<LaneHold>,
+    pub lanes: BTreeMap<String, LaneHold>,
+}
+
+/// May `lane` be promoted into `stage` now?
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdict {
+    pub lane: String,
+    pub stage: String,
+    /// The stage the version comes from.
+    pub from_stage: Option<String>,
+    /// The version that would be promoted.
+    pub version: Option<String>,
+    pub allowed: bool,
+    pub blockers: Vec<Blocker>,
+}
+
+struct Ctx<'a> {
+    train: &'a Train,
+    world: &'a World,
+    now: Timestamp,
+    lane: &'a Lane,
+    stage: &'a str,
+    out: Vec<Blocker>,
+}
+
+impl Ctx<'_> {
+    fn block(&mut self, kind: BlockerKind, message: String) {
+        let b = Blocker {
+            lane: self.lane.name.clone(),
+            stage: self.stage.to_string(),
+            kind,
+            message,
+        };
+        if !self.out.contains(&b) {
+            self.out.push(b);
+        }
+    }
+
+    fn fresh(&mut self, stage: &str, cell: &Cell) {
+        if let Some(err) = self.world.cell_error(cell) {
+            self.block(BlockerKind::SourceError, format!("{stage}: {err}"));
+        }
+        if self.world.is_stale(cell, self.now) {
+            let age = self
+                .world
+                .age(cell, self.now)
+                .map(|a| format!("{} old", human(a)))
+                .unwrap_or_else(|| "never received".into());
+            self.block(
+                BlockerKind::Stale,
+                format!("data for {stage} is stale ({age}, source {})", cell.source),
+            );
+        }
+    }
+}
+
+/// Describe a cell's state for a message: "running 45%", "awaiting approval".
+pub fn describe(cell: &Cell) -> String {
+    match (cell.state, cell.progress) {
+        (CellState::Running | CellState::RollingBack, Some(p)) => {
+            format!("{} {:.0}%", cell.state.words(), p * 100.0)
+        }
+        (st, _) => st.words().to_string(),
+    }
+}
+
+/// Evaluate every gate of `stage` for promoting `lane` into it.
+pub fn verdict(
+    train: &Train,
+    world: &World,
+    holds: &Holds,
+    now: Timestamp,
+    lane: &Lane,
+    stage_idx: usize,
+) -> Verdict {
+    let stage = train.stages[stage_idx].as_str();
+    let mut cx = Ctx { train, world, now, lane, stage, out: Vec::new() };
+
+    if let Some(h) = &holds.halt {
+        cx.block(
+            BlockerKind::Halt,
+            format!("the train is halted by {} {} ago: {}", h.by, human_delta(now - h.at), h.reason),
+        );
+    }
+    if let Some(h) = holds.lanes.get(&lane.name) {
+        cx.block(
+            BlockerKind::Hold,
+            format!("{} is on hold by {} {} ago: {}", lane.name, h.by, human_delta(now - h.at), h.reason),
+        );
+    }
+
+    let from_stage = stage_idx.checked_sub(1).map(|i| train.stages[i].as_str());
+    let Some(from_stage) = from_stage else {
+        cx.block(
+            BlockerKind::NotReady,
+            format!("{stage} is the first stage: versions arrive there from CI, not by promotion"),
+        );
+        return finish(cx, None, None);
+    };
+    let prev = world.cell(&lane.name, from_stage);
+    let target = world.cell(&lane.name, stage);
+    let version = prev.and_then(|c| c.version.clone());
+
+    match prev {
+        None => cx.block(BlockerKind::NotReady, format!("nothing at {from_stage} yet to promote")),
+        Some(p) if p.version.is_none() => {
+            cx.block(BlockerKind::NotReady, format!("nothing at {from_stage} yet to promote"))
+        }
+        Some(p) => match p.state {
+            CellState::Succeeded => {}
+            CellState::Failed => cx.block(
+                BlockerKind::CheckFailed,
+                format!("{} failed at {from_stage}{}", p.short_version(), failed_list(p)),
+            ),
+            _ => cx.block(
+                BlockerKind::NotReady,
+                format!("{} is {} at {from_stage}", p.short_version(), describe(p)),
+            ),
+        },
+    }
+
+    for gate in train.gates(stage) {
+        match *gate {
+            Gate::ChecksGreen => {
+                if let Some(p) = prev {
+                    if p.state != CellState::Failed && p.failed_checks().next().is_some() {
+                        cx.block(
+                            BlockerKind::CheckFailed,
+                            format!("checks failed on {} at {from_stage}{}", p.short_version(), failed_list(p)),
+                        );
+                    }
+                    let pending: Vec<&str> = p
+                        .checks
+                        .iter()
+                        .filter(|c| c.state == super::CheckState::Pending)
+                        .map(|c| c.name.as_str())
+                        .collect();
+                    if !pending.is_empty() {
+                        cx.block(
+                            BlockerKind::NotReady,
+                            format!("checks still running on {} at {from_stage}: {}", p.short_version(), pending.join(", ")),
+                        );
+                    }
+                }
+            }
+            Gate::Dependencies => {
+                for dep in &lane.depends_on {
+                    match world.cell(dep, stage) {
+                        Some(c) if c.state == CellState::Succeeded && c.version.is_some() => {}
+                        Some(c) if c.version.is_some() => cx.block(
+                            BlockerKind::Dependency,
+                            format!("needs {dep} at {stage} first ({dep} {} is {} there)", c.short_version(), describe(c)),
+                        ),
+                        _ => cx.block(
+                            BlockerKind::Dependency,
+                            format!("needs {dep} at {stage} first ({dep} has nothing there yet)"),
+                        ),
+                    }
+                }
+            }
+            Gate::Window => {
+                if let Some(w) = &train.window {
+                    match w.state(now) {
+                        WindowState::Open => {}
+                        WindowState::NotYetOpen => cx.block(
+                            BlockerKind::WindowClosed,
+                            format!(
+                                "release window opens in {} ({} UTC)",
+                                human_delta(w.opens - now),
+                                w.opens.format("%a %H:%M")
+                            ),
+                        ),
+                        WindowState::Closed => cx.block(
+                            BlockerKind::WindowClosed,
+                            format!(
+                                "release window closed {} ago ({} UTC)",
+                                human_delta(now - w.closes),
+                                w.closes.format("%a %H:%M")
+                            ),
+                        ),
+                    }
+                }
+            }
+            Gate::Freeze => {
+                if let Some(f) = train.active_freeze(now) {
+                    cx.block(
+                        BlockerKind::Freeze,
+                        format!(
+                            "freeze ({}) until {} UTC, ends in {}",
+                            f.reason,
+                            f.ends.format("%a %Y-%m-%d %H:%M"),
+                            human_delta(f.ends - now)
+                        ),
+                    );
+                }
+            }
+            Gate::Approval => {
+                if let Some(t) = target.filter(|t| t.state == CellState::AwaitingApproval) {
+                    cx.block(BlockerKind::AwaitingApproval, approval_message(stage, t));
+                }
+            }
+            Gate::Soak(need) => {
+                if let Some(p) = prev.filter(|p| p.state == CellState::Succeeded) {
+                    let since = p.updated_at.map(|t| (now - t).to_std().unwrap_or_default());
+                    match since {
+                        Some(s) if s >= need => {}
+                        Some(s) => cx.block(
+                            BlockerKind::Soak,
+                            format!(
+                                "soaking at {from_stage}: {} of {}, {} left",
+                                human(s),
+                                human(need),
+                                human(need - s)
+                            ),
+                        ),
+                        None => cx.block(
+                            BlockerKind::Soak,
+                            format!("soak of {} at {from_stage} can't be measured: the source gives no time", human(need)),
+                        ),
+                    }
+                }
+            }
+            Gate::Slo => {
+                for m in world.metrics(&lane.name, from_stage) {
+                    if let Some(err) = &m.error {
+                        cx.block(BlockerKind::SourceError, format!("{} at {from_stage}: {err}", m.name));
+                    } else if let Some(v) = m.value {
+                        if !m.threshold.admits(v) {
+                            cx.block(
+                                BlockerKind::Slo,
+                                format!("{} at {from_stage} is {} ({})", m.name, m.format_value(v), m.threshold_text()),
+                            );
+                        }
+                    } else {
+                        cx.block(BlockerKind::Slo, format!("{} at {from_stage} has no data", m.name));
+                    }
+                }
+            }
+            Gate::Fresh => {
+                if let Some(p) = prev {
+                    cx.fresh(from_stage, p);
+                }
+                if let Some(t) = target {
+                    cx.fresh(stage, t);
+                }
+            }
+        }
+    }
+    finish(cx, Some(from_stage.to_string()), version)
+}
+
+fn finish(cx: Ctx<'_>, from_stage: Option<String>, version: Option<String>) -> Verdict {
+    Verdict {
+        lane: cx.lane.name.clone(),
+        stage: cx.stage.to_string(),
+        from_stage,
+        version,
+        allowed: cx.out.is_empty(),
+        blockers: cx.out,
+    }
+}
+
+fn failed_list(c: &Cell) -> String {
+    let names: Vec<&str> = c.failed_checks().map(|c| c.name.as_str()).collect();
+    if names.is_empty() { String::new() } else { format!(" ({} failed)", names.join(", ")) }
+}
+
+fn approval_message(stage: &str, c: &Cell) -> String {
+    let env = c.approval.as_ref().and_then(|a| a.environment.clone()).unwrap_or_else(|| stage.to_string());
+    let reviewers = c.approval.as_ref().map(|a| a.reviewers.join(", ")).unwrap_or_default();
+    if reviewers.is_empty() {
+        format!("waiting for approval of {env}")
+    } else {
+        format!("waiting for approval of {env} (reviewers: {reviewers})")
+    }
+}
+
+/// The stage a lane's car moves into next: the first stage whose version differs from the
+/// previous stage's, or that holds the previous stage's version but has not finished with it.
+pub fn next_target(train: &Train, world: &World, lane: &str) -> Option<usize> {
+    (1..train.stages.len()).find(|&j| {
+        let prev = world.cell(lane, &train.stages[j - 1]);
+        let cur = world.cell(lane, &train.stages[j]);
+        match (prev.and_then(|p| p.version.as_ref()), cur) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(v), Some(c)) => c.version.as_ref() != Some(v) || c.state != CellState::Succeeded,
+        }
+    })
+}
+
+/// Every current blocker of the train, lane by lane in train order: for each lane, what
+/// stops its next move, then what is wrong in its cells anywhere (a failed deploy, an
+/// approval waiting, stale data).
+pub fn blockers(train: &Train, world: &World, holds: &Holds, now: Timestamp) -> Vec<Blocker> {
+    let mut out: Vec<Blocker> = Vec::new();
+    let mut push = |b: Blocker, out: &mut Vec<Blocker>| {
+        if !out.iter().any(|o| o.lane == b.lane && o.kind == b.kind && o.message == b.message) {
+            out.push(b);
+        }
+    };
+    for lane in &train.lanes {
+        if let Some(j) = next_target(train, world, &lane.name) {
+            let cur = world.cell(&lane.name, &train.stages[j]);
+            let prev = world.cell(&lane.name, &train.stages[j - 1]);
+            // A car that is moving into the stage is not blocked: it is on its way.
+            let moving = cur.is_some_and(|c| c.state.is_active() && c.version == prev.and_then(|p| p.version.clone()));
+            if !moving {
+                for b in verdict(train, world, holds, now, lane, j).blockers {
+                    push(b, &mut out);
+                }
+            }
+        } else if holds.halt.is_some() || holds.lanes.contains_key(&lane.name) {
+            let last = train.stages.len() - 1;
+            for b in verdict(train, world, holds, now, lane, last)
+                .blockers
+                .into_iter()
+                .filter(|b| matches!(b.kind, BlockerKind::Halt | BlockerKind::Hold))
+            {
+                push(b, &mut out);
+            }
+        }
+        let mut data_problem = false;
+        for stage in &train.stages {
+            let Some(c) = world.cell(&lane.name, stage) else { continue };
+            let mk = |kind, message| Blocker { lane: lane.name.clone(), stage: stage.clone(), kind, message };
+            match c.state {
+                CellState::Failed => push(
+                    mk(BlockerKind::CheckFailed, format!("{} failed at {stage}{}", c.short_version(), failed_list(c))),
+                    &mut out,
+                ),
+                CellState::AwaitingApproval => push(mk(BlockerKind::AwaitingApproval, approval_message(stage, c)), &mut out),
+                CellState::Paused => push(
+                    mk(BlockerKind::Hold, format!("{} is paused at {stage}", c.short_version())),
+                    &mut out,
+                ),
+                _ => {}
+            }
+            // One line per lane for data problems: a dead source would otherwise fill the
+            // panel with a line per cell.
+            if data_problem {
+                continue;
+            }
+            if let Some(err) = world.cell_error(c) {
+                data_problem = true;
+                push(mk(BlockerKind::SourceError, format!("{stage}: {err}")), &mut out);
+            } else if world.is_stale(c, now) {
+                data_problem = true;
+                let age = world.age(c, now).map(human).unwrap_or_else(|| "?".into());
+                push(
+                    mk(BlockerKind::Stale, format!("data for {stage} is stale ({age} old, source {})", c.source)),
+                    &mut out,
+                );
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

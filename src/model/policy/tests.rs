@@ -1,0 +1,335 @@
+use super::*;
+use crate::model::{Approval, Batch, CellKey, Check, CheckState, Freeze, Metric, SourceReport, Threshold, Window};
+use chrono::TimeZone;
+
+const STAGES: [&str; 4] = ["build", "staging", "canary", "prod"];
+
+fn t(s: i64) -> Timestamp {
+    chrono::Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap()
+}
+
+fn train(policy: &[(&str, &[Gate])]) -> Train {
+    Train {
+        name: "2026.48".into(),
+        stages: STAGES.iter().map(|s| s.to_string()).collect(),
+        window: None,
+        freezes: vec![],
+        lanes: vec![
+            Lane { name: "ledger".into(), team: "core".into(), depends_on: vec![] },
+            Lane { name: "payments".into(), team: "pay".into(), depends_on: vec!["ledger".into()] },
+        ],
+        policy: policy.iter().map(|(s, g)| (s.to_string(), g.to_vec())).collect(),
+    }
+}
+
+struct W {
+    cells: Vec<(CellKey, Cell)>,
+    metrics: Vec<(CellKey, Metric)>,
+}
+
+impl W {
+    fn new() -> Self {
+        W { cells: vec![], metrics: vec![] }
+    }
+    fn cell(mut self, lane: &str, stage: &str, v: &str, st: CellState, at: i64) -> Self {
+        let mut c = Cell::new("sim", st);
+        c.version = Some(v.into());
+        c.updated_at = Some(t(at));
+        self.cells.push((CellKey::new(lane, stage), c));
+        self
+    }
+    fn with(mut self, f: impl FnOnce(&mut Cell)) -> Self {
+        f(&mut self.cells.last_mut().unwrap().1);
+        self
+    }
+    fn metric(mut self, lane: &str, stage: &str, name: &str, v: Option<f64>, max: f64) -> Self {
+        self.metrics.push((
+            CellKey::new(lane, stage),
+            Metric {
+                name: name.into(),
+                unit: "ratio".into(),
+                value: v,
+                threshold: Threshold { min: None, max: Some(max) },
+                baseline: None,
+                series: vec![],
+                source: String::new(),
+                error: None,
+            },
+        ));
+        self
+    }
+    fn build(self, fetched: i64) -> World {
+        let mut w = World::new([("sim", "http", Duration::from_secs(30))]);
+        w.apply(SourceReport {
+            source: "sim".into(),
+            at: t(fetched),
+            outcome: Ok(Batch { cells: self.cells, metrics: self.metrics, ..Batch::default() }),
+        });
+        w
+    }
+}
+
+fn kinds(v: &Verdict) -> Vec<BlockerKind> {
+    v.blockers.iter().map(|b| b.kind).collect()
+}
+
+fn check(train: &Train, world: &World, holds: &Holds, now: i64, lane: usize, stage: usize) -> Verdict {
+    verdict(train, world, holds, t(now), &train.lanes[lane], stage)
+}
+
+/// ledger everywhere up to canary; payments v2 succeeded at staging.
+fn base() -> W {
+    W::new()
+        .cell("ledger", "build", "l1", CellState::Succeeded, 0)
+        .cell("ledger", "staging", "l1", CellState::Succeeded, 0)
+        .cell("ledger", "canary", "l1", CellState::Succeeded, 0)
+        .cell("payments", "build", "v2", CellState::Succeeded, 0)
+        .cell("payments", "staging", "v2", CellState::Succeeded, 0)
+        .cell("payments", "canary", "v1", CellState::Succeeded, 0)
+}
+
+#[test]
+fn gate_names_round_trip() {
+    for name in ["checks_green", "dependencies", "window", "freeze", "approval", "slo", "fresh", "soak:30m", "soak:1h30m"] {
+        assert_eq!(Gate::parse(name).unwrap().to_string(), name);
+    }
+    assert!(Gate::parse("soak").unwrap_err().contains("soak:30m"));
+    assert!(Gate::parse("soak:soon").is_err());
+    assert!(Gate::parse("checks").unwrap_err().contains("checks_green"));
+}
+
+#[test]
+fn all_clear_is_allowed() {
+    let tr = train(&[]);
+    let w = base().build(0);
+    let v = check(&tr, &w, &Holds::default(), 1, 1, 2);
+    assert!(v.allowed, "{:?}", v.blockers);
+    assert_eq!(v.version.as_deref(), Some("v2"));
+    assert_eq!(v.from_stage.as_deref(), Some("staging"));
+}
+
+#[test]
+fn first_stage_is_not_a_promotion_target() {
+    let tr = train(&[]);
+    let v = check(&tr, &base().build(0), &Holds::default(), 1, 1, 0);
+    assert_eq!(kinds(&v), [BlockerKind::NotReady]);
+}
+
+#[test]
+fn checks_green_names_failed_checks() {
+    let w = base()
+        .with(|c| {
+            c.checks = vec![
+                Check { name: "unit".into(), state: CheckState::Passed, url: None },
+                Check { name: "e2e".into(), state: CheckState::Failed, url: None },
+            ]
+        })
+        .build(0);
+    // The failing check sits on payments canary (last cell pushed), so look at prod: a
+    // stage without the gate lets it through, a stage with it names the check.
+    let tr_without = train(&[("prod", &[])]);
+    let v = check(&tr_without, &w, &Holds::default(), 1, 1, 3);
+    assert!(v.allowed, "{:?}", v.blockers);
+    let tr = train(&[("prod", &[Gate::ChecksGreen])]);
+    let v = check(&tr, &w, &Holds::default(), 1, 1, 3);
+    assert_eq!(kinds(&v), [BlockerKind::CheckFailed]);
+    assert!(v.blockers[0].message.contains("e2e failed"), "{}", v.blockers[0].message);
+}
+
+#[test]
+fn a_failed_or_running_previous_stage_blocks_whatever_the_gates() {
+    let tr = train(&[("canary", &[])]);
+    let w = base().cell("payments", "staging", "v2", CellState::Failed, 0).build(0);
+    let v = check(&tr, &w, &Holds::default(), 1, 1, 2);
+    assert_eq!(kinds(&v), [BlockerKind::CheckFailed]);
+    let w = base().cell("payments", "staging", "v2", CellState::Running, 0).with(|c| c.progress = Some(0.45)).build(0);
+    let v = check(&tr, &w, &Holds::default(), 1, 1, 2);
+    assert_eq!(kinds(&v), [BlockerKind::NotReady]);
+    assert!(v.blockers[0].message.contains("running 45%"), "{}", v.blockers[0].message);
+}
+
+#[test]
+fn pending_checks_are_not_ready() {
+    let tr = train(&[("canary", &[Gate::ChecksGreen])]);
+    let w = W::new()
+        .cell("payments", "staging", "v2", CellState::Succeeded, 0)
+        .with(|c| c.checks = vec![Check { name: "e2e".into(), state: CheckState::Pending, url: None }])
+        .build(0);
+    let v = check(&tr, &w, &Holds::default(), 1, 1, 2);
+    assert_eq!(kinds(&v), [BlockerKind::NotReady]);
+    assert!(v.blockers[0].message.contains("e2e"));
+}
+
+#[test]
+fn dependencies_must_be_there_and_succeeded() {
+    let tr = train(&[("prod", &[Gate::Dependencies])]);
+    let w = base()
+        .cell("payments", "canary", "v2", CellState::Succeeded, 0)
+        .build(0);
+    let v = check(&tr, &w, &Holds::default(), 1, 1, 3);
+    assert_eq!(kinds(&v), [BlockerKind::Dependency]);
+    assert!(v.blockers[0].message.contains("needs ledger at prod first"), "{}", v.blockers[0].message);
+    let w = base()
+        .cell("payments", "canary", "v2", CellState::Succeeded, 0)
+        .cell("ledger", "prod", "l1", CellState::Running, 0)
+        .build(0);
+    let v = check(&tr, &w, &Holds::default(), 1, 1, 3);
+    assert!(v.blockers[0].message.contains("is running there"), "{}", v.blockers[0].message);
+    let w = base()
+        .cell("payments", "canary", "v2", CellState::Succeeded, 0)
+        .cell("ledger", "prod", "l1", CellState::Succeeded, 0)
+        .build(0);
+    assert!(check(&tr, &w, &Holds::default(), 1, 1, 3).allowed);
+}
+
+#[test]
+fn window_before_during_after() {
+    let mut tr = train(&[("canary", &[Gate::Window])]);
+    tr.window = Some(Window { opens: t(3600), closes: t(7200) });
+    let w = base().build(0);
+    let v = check(&tr, &w, &Holds::default(), 0, 1, 2);
+    assert_eq!(kinds(&v), [BlockerKind::WindowClosed]);
+    assert!(v.blockers[0].message.contains("opens in 1h"), "{}", v.blockers[0].message);
+    assert!(check(&tr, &w, &Holds::default(), 3600, 1, 2).allowed);
+    let v = check(&tr, &w, &Holds::default(), 7200 + 600, 1, 2);
+    assert!(v.blockers[0].message.contains("closed 10m ago"), "{}", v.blockers[0].message);
+}
+
+#[test]
+fn freeze_says_when_it_ends() {
+    let mut tr = train(&[("canary", &[Gate::Freeze])]);
+    tr.freezes = vec![Freeze { starts: t(0), ends: t(86_400 + 3_600), reason: "holiday traffic".into() }];
+    let w = base().build(0);
+    let v = check(&tr, &w, &Holds::default(), 0, 1, 2);
+    assert_eq!(kinds(&v), [BlockerKind::Freeze]);
+    let m = &v.blockers[0].message;
+    assert!(m.contains("holiday traffic") && m.contains("ends in 1d 1h"), "{m}");
+    assert!(check(&tr, &w, &Holds::default(), 86_400 + 3_600, 1, 2).allowed);
+}
+
+#[test]
+fn approval_pending_at_target() {
+    let tr = train(&[("canary", &[Gate::Approval])]);
+    let w = base()
+        .cell("payments", "canary", "v2", CellState::AwaitingApproval, 0)
+        .with(|c| c.approval = Some(Approval { environment: Some("canary-eu".into()), reviewers: vec!["octocat".into()] }))
+        .build(0);
+    let v = check(&tr, &w, &Holds::default(), 1, 1, 2);
+    assert_eq!(kinds(&v), [BlockerKind::AwaitingApproval]);
+    assert_eq!(v.blockers[0].message, "waiting for approval of canary-eu (reviewers: octocat)");
+}
+
+#[test]
+fn soak_counts_time_succeeded_at_previous_stage() {
+    let tr = train(&[("canary", &[Gate::Soak(Duration::from_secs(1800))])]);
+    let w = base().build(0);
+    let v = check(&tr, &w, &Holds::default(), 12 * 60, 1, 2);
+    assert_eq!(kinds(&v), [BlockerKind::Soak]);
+    assert_eq!(v.blockers[0].message, "soaking at staging: 12m of 30m, 18m left");
+    assert!(check(&tr, &w, &Holds::default(), 1800, 1, 2).allowed);
+}
+
+#[test]
+fn slo_checks_metrics_of_previous_stage() {
+    let tr = train(&[("prod", &[Gate::Slo])]);
+    let w = base()
+        .cell("payments", "canary", "v2", CellState::Succeeded, 0)
+        .metric("payments", "canary", "error_rate", Some(0.023), 0.01)
+        .metric("payments", "canary", "latency", None, 0.5)
+        .metric("payments", "staging", "error_rate", Some(0.5), 0.01)
+        .build(0);
+    let v = check(&tr, &w, &Holds::default(), 1, 1, 3);
+    assert_eq!(kinds(&v), [BlockerKind::Slo, BlockerKind::Slo]);
+    assert_eq!(v.blockers[0].message, "error_rate at canary is 2.30% (max 1.00%)");
+    assert_eq!(v.blockers[1].message, "latency at canary has no data");
+    let w = base()
+        .cell("payments", "canary", "v2", CellState::Succeeded, 0)
+        .metric("payments", "canary", "error_rate", Some(0.004), 0.01)
+        .build(0);
+    assert!(check(&tr, &w, &Holds::default(), 1, 1, 3).allowed);
+}
+
+#[test]
+fn fresh_blocks_on_stale_or_failed_source() {
+    let tr = train(&[("canary", &[Gate::Fresh])]);
+    let mut w = base().build(0);
+    assert!(check(&tr, &w, &Holds::default(), 10, 1, 2).allowed);
+    let v = check(&tr, &w, &Holds::default(), 100, 1, 2);
+    assert!(kinds(&v).iter().all(|k| *k == BlockerKind::Stale));
+    assert!(v.blockers[0].message.contains("1m 40s old"), "{}", v.blockers[0].message);
+    w.apply(SourceReport { source: "sim".into(), at: t(5), outcome: Err("connection refused".into()) });
+    let v = check(&tr, &w, &Holds::default(), 6, 1, 2);
+    assert!(kinds(&v).contains(&BlockerKind::SourceError));
+    assert!(kinds(&v).contains(&BlockerKind::Stale));
+}
+
+#[test]
+fn holds_and_halt_block_everything() {
+    let tr = train(&[("canary", &[])]);
+    let w = base().build(0);
+    let mut holds = Holds::default();
+    holds.lanes.insert("payments".into(), LaneHold { reason: "investigating".into(), by: "alice".into(), at: t(0) });
+    let v = check(&tr, &w, &holds, 60, 1, 2);
+    assert_eq!(kinds(&v), [BlockerKind::Hold]);
+    assert!(v.blockers[0].message.contains("on hold by alice 1m ago: investigating"));
+    assert!(check(&tr, &w, &holds, 60, 0, 3).blockers.iter().all(|b| b.kind != BlockerKind::Hold), "hold is per lane");
+    holds.halt = Some(LaneHold { reason: "incident 42".into(), by: "bob".into(), at: t(0) });
+    let v = check(&tr, &w, &holds, 60, 0, 3);
+    assert!(kinds(&v).contains(&BlockerKind::Halt));
+}
+
+#[test]
+fn combined_gates_report_every_reason() {
+    let mut tr = train(&[(
+        "prod",
+        &[Gate::ChecksGreen, Gate::Dependencies, Gate::Window, Gate::Freeze, Gate::Approval, Gate::Soak(Duration::from_secs(1800)), Gate::Slo, Gate::Fresh],
+    )]);
+    tr.window = Some(Window { opens: t(100_000), closes: t(200_000) });
+    tr.freezes = vec![Freeze { starts: t(0), ends: t(10_000), reason: "launch".into() }];
+    let w = base()
+        .cell("payments", "canary", "v2", CellState::Succeeded, 0)
+        .metric("payments", "canary", "error_rate", Some(0.02), 0.01)
+        .cell("payments", "prod", "v1", CellState::AwaitingApproval, 0)
+        .build(0);
+    let v = check(&tr, &w, &Holds::default(), 60, 1, 3);
+    let mut k = kinds(&v);
+    k.sort();
+    assert_eq!(
+        k,
+        [BlockerKind::AwaitingApproval, BlockerKind::Dependency, BlockerKind::WindowClosed, BlockerKind::Freeze, BlockerKind::Soak, BlockerKind::Slo, BlockerKind::Stale, BlockerKind::Stale]
+    );
+    assert!(!v.allowed);
+}
+
+#[test]
+fn next_target_follows_the_car() {
+    let tr = train(&[]);
+    let w = base().build(0);
+    assert_eq!(next_target(&tr, &w, "payments"), Some(2));
+    assert_eq!(next_target(&tr, &w, "ledger"), Some(3));
+    let w = base().cell("payments", "canary", "v2", CellState::Running, 0).build(0);
+    assert_eq!(next_target(&tr, &w, "payments"), Some(2), "still moving into canary");
+    assert_eq!(next_target(&tr, &w, "nobody"), None);
+}
+
+#[test]
+fn train_blockers_list_next_moves_and_cell_problems_once() {
+    let tr = train(&[("prod", &[Gate::Dependencies, Gate::Fresh])]);
+    let w = base()
+        .cell("payments", "canary", "v2", CellState::Succeeded, 0)
+        .cell("ledger", "build", "l2", CellState::Failed, 0)
+        .with(|c| c.checks = vec![Check { name: "lint".into(), state: CheckState::Failed, url: None }])
+        .build(0);
+    let list = blockers(&tr, &w, &Holds::default(), t(1));
+    let lines: Vec<String> = list.iter().map(|b| format!("{} {} {} {}", b.lane, b.stage, b.kind.as_str(), b.message)).collect();
+    assert_eq!(
+        lines,
+        [
+            "ledger staging check_failed l2 failed at build (lint failed)",
+            "payments prod dependency needs ledger at prod first (ledger has nothing there yet)",
+        ]
+    );
+    // A car moving into its next stage is not blocked.
+    let w = base().cell("payments", "canary", "v2", CellState::Running, 0).build(0);
+    assert!(blockers(&tr, &w, &Holds::default(), t(1)).iter().all(|b| b.lane != "payments"));
+}

@@ -1,0 +1,98 @@
+//! The train: its stages, window, freezes, lanes and per-stage gates.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Gate, Timestamp};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Train {
+    pub name: String,
+    pub stages: Vec<String>,
+    pub window: Option<Window>,
+    pub freezes: Vec<Freeze>,
+    pub lanes: Vec<Lane>,
+    /// Gates that must pass to enter a stage. A stage without an entry uses
+    /// [`Gate::DEFAULTS`].
+    pub policy: BTreeMap<String, Vec<Gate>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lane {
+    pub name: String,
+    pub team: String,
+    pub depends_on: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Window {
+    pub opens: Timestamp,
+    pub closes: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowState {
+    NotYetOpen,
+    Open,
+    Closed,
+}
+
+impl WindowState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WindowState::NotYetOpen => "not_yet_open",
+            WindowState::Open => "open",
+            WindowState::Closed => "closed",
+        }
+    }
+}
+
+impl Window {
+    pub fn state(&self, now: Timestamp) -> WindowState {
+        if now < self.opens {
+            WindowState::NotYetOpen
+        } else if now < self.closes {
+            WindowState::Open
+        } else {
+            WindowState::Closed
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Freeze {
+    pub starts: Timestamp,
+    pub ends: Timestamp,
+    pub reason: String,
+}
+
+impl Freeze {
+    pub fn active(&self, now: Timestamp) -> bool {
+        self.starts <= now && now < self.ends
+    }
+}
+
+impl Train {
+    pub fn stage_index(&self, stage: &str) -> Option<usize> {
+        self.stages.iter().position(|s| s == stage)
+    }
+
+    pub fn lane(&self, name: &str) -> Option<&Lane> {
+        self.lanes.iter().find(|l| l.name == name)
+    }
+
+    pub fn gates(&self, stage: &str) -> &[Gate] {
+        self.policy.get(stage).map(Vec::as_slice).unwrap_or(Gate::DEFAULTS)
+    }
+
+    pub fn active_freeze(&self, now: Timestamp) -> Option<&Freeze> {
+        self.freezes.iter().find(|f| f.active(now))
+    }
+
+    /// The next freeze that has not started yet.
+    pub fn next_freeze(&self, now: Timestamp) -> Option<&Freeze> {
+        self.freezes.iter().filter(|f| f.starts > now).min_by_key(|f| f.starts)
+    }
+}

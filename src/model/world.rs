@@ -1,0 +1,322 @@
+//! What trainyard has observed: the last good data of every cell and metric, and the health
+//! of every source. Reports from sources are folded in; nothing is ever lost to a bad poll.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{Cell, CellState, Metric, Timestamp};
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CellKey {
+    pub lane: String,
+    pub stage: String,
+}
+
+impl CellKey {
+    pub fn new(lane: impl Into<String>, stage: impl Into<String>) -> Self {
+        CellKey { lane: lane.into(), stage: stage.into() }
+    }
+}
+
+impl std::fmt::Display for CellKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.lane, self.stage)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct RateLimit {
+    pub remaining: u64,
+    pub limit: u64,
+}
+
+/// One poll's worth of data from one source.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Batch {
+    pub cells: Vec<(CellKey, Cell)>,
+    pub metrics: Vec<(CellKey, Metric)>,
+    /// Cells whose part of the payload could not be understood: their last good data stays.
+    pub cell_errors: Vec<(CellKey, String)>,
+    pub rate_limit: Option<RateLimit>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceReport {
+    pub source: String,
+    pub at: Timestamp,
+    pub outcome: Result<Batch, String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SourceHealth {
+    pub name: String,
+    pub kind: String,
+    pub ok: bool,
+    pub error: Option<String>,
+    #[serde(skip)]
+    pub last_ok: Option<Timestamp>,
+    #[serde(skip)]
+    pub last_attempt: Option<Timestamp>,
+    /// Data older than this is stale.
+    #[serde(skip)]
+    pub stale_after: Duration,
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// A cell changed between two reports: the raw material of the activity panel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    pub key: CellKey,
+    pub before: Option<(Option<String>, CellState)>,
+    pub after: (Option<String>, CellState),
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct World {
+    cells: BTreeMap<CellKey, Cell>,
+    metrics: BTreeMap<CellKey, Vec<Metric>>,
+    sources: BTreeMap<String, SourceHealth>,
+}
+
+impl World {
+    /// A world that knows its sources (name, kind, stale after) and has seen nothing yet.
+    pub fn new<'a>(sources: impl IntoIterator<Item = (&'a str, &'a str, Duration)>) -> Self {
+        let sources = sources
+            .into_iter()
+            .map(|(name, kind, stale_after)| {
+                let health = SourceHealth {
+                    name: name.to_string(),
+                    kind: kind.to_string(),
+                    ok: true,
+                    error: None,
+                    last_ok: None,
+                    last_attempt: None,
+                    stale_after,
+                    rate_limit: None,
+                };
+                (name.to_string(), health)
+            })
+            .collect();
+        World { cells: BTreeMap::new(), metrics: BTreeMap::new(), sources }
+    }
+
+    /// Fold one report in. Returns the cells whose version or state changed.
+    pub fn apply(&mut self, report: SourceReport) -> Vec<Change> {
+        let SourceReport { source, at, outcome } = report;
+        let health = self.sources.entry(source.clone()).or_insert_with(|| SourceHealth {
+            name: source.clone(),
+            kind: "unknown".into(),
+            ok: true,
+            error: None,
+            last_ok: None,
+            last_attempt: None,
+            stale_after: Duration::from_secs(60),
+            rate_limit: None,
+        });
+        health.last_attempt = Some(at);
+        let batch = match outcome {
+            Err(e) => {
+                health.ok = false;
+                health.error = Some(e);
+                return Vec::new();
+            }
+            Ok(batch) => batch,
+        };
+        health.ok = true;
+        health.error = None;
+        health.last_ok = Some(at);
+        if batch.rate_limit.is_some() {
+            health.rate_limit = batch.rate_limit;
+        }
+
+        let mut changes = Vec::new();
+        for (key, mut cell) in batch.cells {
+            cell.source = source.clone();
+            cell.fetched_at = Some(at);
+            cell.error = None;
+            let before = self.cells.get(&key).map(|c| (c.version.clone(), c.state));
+            let after = (cell.version.clone(), cell.state);
+            if before.as_ref() != Some(&after) {
+                changes.push(Change { key: key.clone(), before, after });
+            }
+            self.cells.insert(key, cell);
+        }
+        for (key, error) in batch.cell_errors {
+            let cell = self
+                .cells
+                .entry(key)
+                .or_insert_with(|| Cell::new(source.clone(), CellState::Unknown));
+            cell.error = Some(error);
+        }
+        for list in self.metrics.values_mut() {
+            list.retain(|m| m.source != source);
+        }
+        for (key, mut metric) in batch.metrics {
+            metric.source = source.clone();
+            self.metrics.entry(key).or_default().push(metric);
+        }
+        self.metrics.retain(|_, v| !v.is_empty());
+        changes
+    }
+
+    pub fn cell(&self, lane: &str, stage: &str) -> Option<&Cell> {
+        self.cells.get(&CellKey::new(lane, stage))
+    }
+
+    pub fn cells(&self) -> impl Iterator<Item = (&CellKey, &Cell)> {
+        self.cells.iter()
+    }
+
+    pub fn metrics(&self, lane: &str, stage: &str) -> &[Metric] {
+        self.metrics.get(&CellKey::new(lane, stage)).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn sources(&self) -> impl Iterator<Item = &SourceHealth> {
+        self.sources.values()
+    }
+
+    pub fn source(&self, name: &str) -> Option<&SourceHealth> {
+        self.sources.get(name)
+    }
+
+    /// How old the data of a cell is.
+    pub fn age(&self, cell: &Cell, now: Timestamp) -> Option<Duration> {
+        cell.fetched_at.map(|t| (now - t).to_std().unwrap_or_default())
+    }
+
+    /// Stale: its source failed on the last attempt, or the data is older than the source's
+    /// `stale_after`.
+    pub fn is_stale(&self, cell: &Cell, now: Timestamp) -> bool {
+        let Some(src) = self.sources.get(&cell.source) else {
+            return cell.fetched_at.is_none();
+        };
+        if !src.ok {
+            return true;
+        }
+        match self.age(cell, now) {
+            Some(age) => age > src.stale_after,
+            None => true,
+        }
+    }
+
+    /// The error to show for a cell: its own payload error, or its source's.
+    pub fn cell_error(&self, cell: &Cell) -> Option<String> {
+        if let Some(e) = &cell.error {
+            return Some(e.clone());
+        }
+        let src = self.sources.get(&cell.source)?;
+        src.error.as_ref().map(|e| format!("source {}: {e}", src.name))
+    }
+
+    /// The oldest data age over all sources, for the header.
+    pub fn data_age(&self, now: Timestamp) -> Option<Duration> {
+        self.sources
+            .values()
+            .map(|s| s.last_ok.map(|t| (now - t).to_std().unwrap_or_default()))
+            .collect::<Option<Vec<_>>>()
+            .and_then(|ages| ages.into_iter().max())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(s: i64) -> Timestamp {
+        chrono::Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap()
+    }
+
+    fn cell(v: &str, st: CellState) -> Cell {
+        let mut c = Cell::new("sim", st);
+        c.version = Some(v.into());
+        c
+    }
+
+    fn ok(at: i64, cells: Vec<(CellKey, Cell)>) -> SourceReport {
+        SourceReport {
+            source: "sim".into(),
+            at: t(at),
+            outcome: Ok(Batch { cells, ..Batch::default() }),
+        }
+    }
+
+    #[test]
+    fn folds_reports_and_reports_changes() {
+        let mut w = World::new([("sim", "http", Duration::from_secs(10))]);
+        let k = CellKey::new("api", "build");
+        let ch = w.apply(ok(0, vec![(k.clone(), cell("v1", CellState::Running))]));
+        assert_eq!(ch.len(), 1);
+        assert_eq!(ch[0].before, None);
+        let ch = w.apply(ok(1, vec![(k.clone(), cell("v1", CellState::Running))]));
+        assert!(ch.is_empty(), "same data is no change");
+        let ch = w.apply(ok(2, vec![(k.clone(), cell("v1", CellState::Succeeded))]));
+        assert_eq!(ch[0].after.1, CellState::Succeeded);
+        assert_eq!(ch[0].before, Some((Some("v1".into()), CellState::Running)));
+    }
+
+    #[test]
+    fn a_failed_poll_keeps_last_good_data_and_marks_it_stale() {
+        let mut w = World::new([("sim", "http", Duration::from_secs(10))]);
+        w.apply(ok(0, vec![(CellKey::new("api", "build"), cell("v1", CellState::Succeeded))]));
+        let c = w.cell("api", "build").unwrap().clone();
+        assert!(!w.is_stale(&c, t(5)));
+        assert!(w.is_stale(&c, t(11)), "old data is stale even without an error");
+        w.apply(SourceReport { source: "sim".into(), at: t(6), outcome: Err("timed out".into()) });
+        let c = w.cell("api", "build").unwrap().clone();
+        assert_eq!(c.version.as_deref(), Some("v1"));
+        assert!(w.is_stale(&c, t(6)));
+        assert_eq!(w.cell_error(&c).unwrap(), "source sim: timed out");
+        assert_eq!(w.age(&c, t(6)), Some(Duration::from_secs(6)));
+    }
+
+    #[test]
+    fn a_malformed_cell_keeps_last_good_data_with_an_error() {
+        let mut w = World::new([("sim", "http", Duration::from_secs(10))]);
+        let k = CellKey::new("api", "prod");
+        w.apply(ok(0, vec![(k.clone(), cell("v1", CellState::Succeeded))]));
+        w.apply(SourceReport {
+            source: "sim".into(),
+            at: t(1),
+            outcome: Ok(Batch {
+                cell_errors: vec![(k.clone(), "state: unknown value \"bogus\"".into())],
+                ..Batch::default()
+            }),
+        });
+        let c = w.cell("api", "prod").unwrap();
+        assert_eq!(c.version.as_deref(), Some("v1"));
+        assert_eq!(c.state, CellState::Succeeded);
+        assert!(c.error.as_deref().unwrap().contains("bogus"));
+        // The next good payload clears the error.
+        w.apply(ok(2, vec![(k, cell("v2", CellState::Running))]));
+        assert!(w.cell("api", "prod").unwrap().error.is_none());
+    }
+
+    #[test]
+    fn metrics_are_replaced_per_source() {
+        let mut w = World::new([("sim", "http", Duration::from_secs(10))]);
+        let m = |v: f64| Metric {
+            name: "error_rate".into(),
+            unit: "ratio".into(),
+            value: Some(v),
+            threshold: Default::default(),
+            baseline: None,
+            series: vec![],
+            source: String::new(),
+            error: None,
+        };
+        let k = CellKey::new("api", "canary");
+        for v in [0.1, 0.2] {
+            w.apply(SourceReport {
+                source: "sim".into(),
+                at: t(0),
+                outcome: Ok(Batch { metrics: vec![(k.clone(), m(v))], ..Batch::default() }),
+            });
+        }
+        assert_eq!(w.metrics("api", "canary").len(), 1);
+        assert_eq!(w.metrics("api", "canary")[0].value, Some(0.2));
+        assert_eq!(w.metrics("api", "canary")[0].source, "sim");
+    }
+}
