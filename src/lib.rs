@@ -4,4 +4,12 @@
 //! `config` know `model`; `ops` knows `sources` and `model`; `tui` knows `ops` and `model`;
 //! `main.rs` wires them.
 
+pub mod cli;
+pub mod config;
 pub mod model;
+pub mod ops;
+pub mod poll;
+pub mod sim;
+pub mod sources;
+pub mod status;
+pub mod tui;

@@ -1,1 +1,163 @@
-fn main() {}
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use color_eyre::eyre::{WrapErr, eyre};
+
+use trainyard::cli::{Cli, Command, ConfigCommand, SimArgs};
+use trainyard::config::{self, Config};
+use trainyard::model::{Holds, World};
+use trainyard::{poll, sim, sources, status, tui};
+
+/// Exit codes: 0 ok, 1 runtime error or unreachable source, 2 usage or config error.
+const EXIT_RUNTIME: u8 = 1;
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    if let Err(e) = color_eyre::install() {
+        eprintln!("trainyard: {e}");
+    }
+    let cli = Cli::parse();
+    let _log_guard = match init_logging(cli.log_file.as_deref()) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("trainyard: cannot open the log file: {e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("trainyard: cannot start the runtime: {e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e:?}");
+            eprintln!("trainyard: {e:?}");
+            ExitCode::from(EXIT_RUNTIME)
+        }
+    }
+}
+
+/// The log file: `--log-file`, else `trainyard.log` in the state (or data) directory.
+pub fn default_log_path() -> Option<PathBuf> {
+    let dirs = directories::ProjectDirs::from("", "", "trainyard")?;
+    let dir = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir());
+    Some(dir.join("trainyard.log"))
+}
+
+fn init_logging(path: Option<&Path>) -> std::io::Result<Option<tracing_appender::non_blocking::WorkerGuard>> {
+    let Some(path) = path.map(Path::to_path_buf).or_else(default_log_path) else {
+        return Ok(None);
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+    let (writer, guard) = tracing_appender::non_blocking(file);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TRAINYARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_writer(writer).with_ansi(false).with_env_filter(filter).init();
+    Ok(Some(guard))
+}
+
+fn sim_options(a: &SimArgs) -> sim::SimOptions {
+    sim::SimOptions { lanes: a.lanes as usize, seed: a.seed, speed: a.speed }
+}
+
+fn load_config(cli: &Cli) -> Result<Config, ExitCode> {
+    let loaded = config::resolve_path(cli.config.as_deref()).and_then(|p| config::load(&p));
+    loaded.map_err(|errs| {
+        eprintln!("{errs}");
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
+    match &cli.command {
+        None => {
+            let config = match load_config(&cli) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let readonly = cli.readonly || config.readonly;
+            let sources = sources::build(&config).map_err(|e| eyre!(e))?;
+            tui::run(config, sources, readonly).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Demo(args)) => {
+            let opts = sim_options(args);
+            let handle = sim::start("127.0.0.1:0".parse()?, opts.clone()).await.wrap_err("starting the simulator")?;
+            let text = sim::demo_config(&handle.base_url(), &opts, chrono::Utc::now());
+            let config = config::parse(&text, "<demo>").map_err(|e| eyre!("the built-in demo config is invalid:\n{e}"))?;
+            tracing::info!("demo: simulator at {}", handle.base_url());
+            let sources = sources::build(&config).map_err(|e| eyre!(e))?;
+            let result = tui::run(config, sources, cli.readonly).await;
+            handle.shutdown().await;
+            result?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Sim { listen, sim: args, print_config }) => {
+            if !listen.ip().is_loopback() {
+                eprintln!("trainyard sim: {listen} is not a loopback address; the simulator only listens on 127.0.0.1 or ::1");
+                return Ok(ExitCode::from(EXIT_CONFIG));
+            }
+            sim::run_foreground(*listen, sim_options(args), *print_config).await.wrap_err_with(|| format!("simulator on {listen}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Status { json }) => {
+            let config = match load_config(&cli) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let sources = sources::build(&config).map_err(|e| eyre!(e))?;
+            let mut world: World = tui::empty_world(&config);
+            for report in poll::poll_once(&sources).await {
+                world.apply(report);
+            }
+            let now = poll::now();
+            let holds = Holds::default();
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&status::to_json(&config, &world, &holds, now))?);
+            } else {
+                print!("{}", status::to_table(&config, &world, &holds, now));
+            }
+            let failed = world.sources().any(|s| !s.ok);
+            Ok(if failed { ExitCode::from(EXIT_RUNTIME) } else { ExitCode::SUCCESS })
+        }
+        Some(Command::Config { command: ConfigCommand::Path }) => {
+            match config::resolve_path(cli.config.as_deref()) {
+                Ok(p) => println!("{}", p.display()),
+                Err(e) => {
+                    println!("{e}");
+                    return Ok(ExitCode::from(EXIT_CONFIG));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Config { command: ConfigCommand::Check }) => {
+            let result = config::resolve_path(cli.config.as_deref()).and_then(|p| config::load(&p).map(|c| (p, c)));
+            match result {
+                Ok((path, c)) => {
+                    println!(
+                        "{}: ok ({} lanes, {} stages, {} sources)",
+                        path.display(),
+                        c.train.lanes.len(),
+                        c.train.stages.len(),
+                        c.sources.len()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(errs) => {
+                    println!("{errs}");
+                    Ok(ExitCode::from(EXIT_CONFIG))
+                }
+            }
+        }
+    }
+}
+

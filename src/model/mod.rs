@@ -3,6 +3,7 @@
 //! Nothing in here reads a clock, a file or the network: every function takes the data it
 //! needs, including `now`, and returns data. That is what makes it easy to test and to trust.
 
+pub mod action;
 pub mod cell;
 pub mod duration;
 pub mod policy;
@@ -11,6 +12,7 @@ pub mod text;
 pub mod train;
 pub mod world;
 
+pub use action::ActionKind;
 pub use cell::{Approval, Cell, Check, CheckState, HistoryEntry, Metric, Threshold};
 pub use policy::{Blocker, BlockerKind, Gate, Holds, LaneHold, Verdict};
 pub use state::CellState;

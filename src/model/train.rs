@@ -50,6 +50,16 @@ impl WindowState {
 }
 
 impl Window {
+    /// "window open, closes in 2h 10m" / "window opens in 45m" / "window closed 5m ago".
+    pub fn describe(&self, now: Timestamp) -> String {
+        use super::duration::human_delta;
+        match self.state(now) {
+            WindowState::NotYetOpen => format!("window opens in {}", human_delta(self.opens - now)),
+            WindowState::Open => format!("window open, closes in {}", human_delta(self.closes - now)),
+            WindowState::Closed => format!("window closed {} ago", human_delta(now - self.closes)),
+        }
+    }
+
     pub fn state(&self, now: Timestamp) -> WindowState {
         if now < self.opens {
             WindowState::NotYetOpen

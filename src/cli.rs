@@ -1,0 +1,77 @@
+//! Command-line definitions only.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "trainyard",
+    version,
+    about = "A terminal cockpit for release managers: the whole release train in one terminal",
+    after_help = "Without a command, trainyard opens the TUI on the configured train.\n\
+                  Try `trainyard demo` for a live train served by the built-in simulator."
+)]
+pub struct Cli {
+    /// Config file (default: ~/.config/trainyard/config.toml)
+    #[arg(long, global = true, env = "TRAINYARD_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Disable every action; shows a READ-ONLY badge
+    #[arg(long, global = true)]
+    pub readonly: bool,
+    /// Write logs here instead of the state directory
+    #[arg(long, global = true, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The TUI on a built-in train served by the simulator on a loopback port; no files needed
+    Demo(SimArgs),
+    /// Only the simulator, in the foreground
+    Sim {
+        /// Loopback address to listen on (port 0 picks a free one)
+        #[arg(long, default_value = "127.0.0.1:7878")]
+        listen: SocketAddr,
+        #[command(flatten)]
+        sim: SimArgs,
+        /// Print a config that points at the simulator on stdout (messages go to stderr)
+        #[arg(long)]
+        print_config: bool,
+    },
+    /// One poll round of every source: print the train and exit (1 if a source failed)
+    Status {
+        /// Print the documented JSON object instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Work with the config file
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SimArgs {
+    /// Number of lanes (services) on the train
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=500))]
+    pub lanes: u16,
+    /// Seed of the scenario: the same seed plays the same train
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Pace of the scenario (2 = twice as fast)
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the config; print every error as file:line:col: message (exit 2 on errors)
+    Check,
+    /// Print the path trainyard reads its config from
+    Path,
+}

@@ -1,0 +1,56 @@
+//! The closed set of things a release manager can do to the train.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Promote,
+    Pause,
+    Resume,
+    Rollback,
+    Approve,
+    Reject,
+    Halt,
+    Unhalt,
+}
+
+impl ActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Promote => "promote",
+            ActionKind::Pause => "pause",
+            ActionKind::Resume => "resume",
+            ActionKind::Rollback => "rollback",
+            ActionKind::Approve => "approve",
+            ActionKind::Reject => "reject",
+            ActionKind::Halt => "halt",
+            ActionKind::Unhalt => "unhalt",
+        }
+    }
+
+    /// Capitalised verb for dialogs and messages.
+    pub fn verb(self) -> &'static str {
+        match self {
+            ActionKind::Promote => "Promote",
+            ActionKind::Pause => "Pause",
+            ActionKind::Resume => "Resume",
+            ActionKind::Rollback => "Roll back",
+            ActionKind::Approve => "Approve",
+            ActionKind::Reject => "Reject",
+            ActionKind::Halt => "Halt",
+            ActionKind::Unhalt => "Unhalt",
+        }
+    }
+
+    /// Undoes or stops something already out there: asks for more care.
+    pub fn is_destructive(self) -> bool {
+        matches!(self, ActionKind::Rollback | ActionKind::Reject | ActionKind::Halt)
+    }
+}
+
+impl std::fmt::Display for ActionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

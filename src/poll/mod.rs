@@ -1,0 +1,132 @@
+//! The poll scheduler: every source on its own interval in its own task. A source that errors
+//! backs off; one that hangs is cut off by a timeout. Neither delays the UI or other sources.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinSet;
+
+use crate::model::duration::human;
+use crate::model::{SourceReport, Timestamp};
+use crate::sources::Source;
+
+/// Longest wait between two polls of a failing source.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// The delay before the next poll after `failures` failures in a row.
+pub fn backoff(interval: Duration, failures: u32) -> Duration {
+    if failures == 0 {
+        return interval;
+    }
+    let factor = 1u32 << failures.min(6);
+    (interval * factor).min(MAX_BACKOFF.max(interval))
+}
+
+/// The limit on one poll, past which it counts as failed.
+fn deadline(src: &dyn Source) -> Duration {
+    src.timeout() * 2 + Duration::from_secs(1)
+}
+
+/// Poll one source once, never longer than its deadline.
+pub async fn poll_source(src: &dyn Source) -> SourceReport {
+    let limit = deadline(src);
+    let outcome = match tokio::time::timeout(limit, src.poll()).await {
+        Ok(r) => r,
+        Err(_) => Err(format!("no answer within {}", human(limit))),
+    };
+    SourceReport { source: src.name().to_string(), at: now(), outcome }
+}
+
+/// One round: every source polled concurrently; reports in source order.
+pub async fn poll_once(sources: &[Arc<dyn Source>]) -> Vec<SourceReport> {
+    let mut set = JoinSet::new();
+    for (i, src) in sources.iter().enumerate() {
+        let src = Arc::clone(src);
+        set.spawn(async move { (i, poll_source(src.as_ref()).await) });
+    }
+    let mut out: Vec<(usize, SourceReport)> = Vec::new();
+    while let Some(r) = set.join_next().await {
+        if let Ok(pair) = r {
+            out.push(pair);
+        }
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
+pub fn now() -> Timestamp {
+    chrono::Utc::now()
+}
+
+/// The running poll tasks. Dropping it stops them.
+pub struct Poller {
+    wake: BTreeMap<String, Arc<Notify>>,
+    tasks: JoinSet<()>,
+}
+
+impl Poller {
+    pub fn spawn(sources: &[Arc<dyn Source>], tx: mpsc::UnboundedSender<SourceReport>) -> Poller {
+        let mut tasks = JoinSet::new();
+        let mut wake = BTreeMap::new();
+        for src in sources {
+            let notify = Arc::new(Notify::new());
+            wake.insert(src.name().to_string(), Arc::clone(&notify));
+            let src = Arc::clone(src);
+            let tx = tx.clone();
+            tasks.spawn(async move {
+                let mut failures = 0u32;
+                loop {
+                    let report = poll_source(src.as_ref()).await;
+                    failures = if report.outcome.is_ok() { 0 } else { failures.saturating_add(1) };
+                    if let Err(e) = &report.outcome {
+                        tracing::warn!(source = src.name(), failures, "poll failed: {e}");
+                    }
+                    if tx.send(report).is_err() {
+                        break;
+                    }
+                    let delay = backoff(src.interval(), failures);
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = notify.notified() => {}
+                    }
+                }
+            });
+        }
+        Poller { wake, tasks }
+    }
+
+    /// Poll a source now instead of at its next interval (after an action, say).
+    pub fn poll_now(&self, source: &str) {
+        if let Some(n) = self.wake.get(source) {
+            n.notify_one();
+        }
+    }
+
+    pub fn poll_all_now(&self) {
+        for n in self.wake.values() {
+            n.notify_one();
+        }
+    }
+
+    pub fn stop(&mut self) {
+        self.tasks.abort_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let i = Duration::from_secs(5);
+        assert_eq!(backoff(i, 0), i);
+        assert_eq!(backoff(i, 1), Duration::from_secs(10));
+        assert_eq!(backoff(i, 3), Duration::from_secs(40));
+        assert_eq!(backoff(i, 10), Duration::from_secs(60));
+        let slow = Duration::from_secs(120);
+        assert_eq!(backoff(slow, 4), slow, "never faster than the interval");
+    }
+}

@@ -1,0 +1,407 @@
+//! The `http` source: trainyard's own protocol (docs/protocol.md).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{ActionAck, ActionError, ActionRequest, BoxFuture, NameMap, Source};
+use crate::config::SourceConfig;
+use crate::model::text::sanitize;
+use crate::model::{
+    Approval, Batch, Cell, CellState, Check, CheckState, HistoryEntry, Metric, Threshold, Timestamp,
+};
+
+/// Payloads larger than this are refused rather than parsed.
+const MAX_BODY: usize = 16 * 1024 * 1024;
+const MAX_TEXT: usize = 200;
+
+pub struct HttpSource {
+    name: String,
+    base: String,
+    interval: Duration,
+    timeout: Duration,
+    token: Option<String>,
+    names: NameMap,
+    client: reqwest::Client,
+}
+
+impl HttpSource {
+    pub fn new(cfg: &SourceConfig, token: Option<String>, names: NameMap) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(cfg.timeout)
+            .read_timeout(cfg.timeout)
+            .timeout(cfg.timeout * 2)
+            .user_agent(concat!("trainyard/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("source {}: cannot build HTTP client: {e}", cfg.name))?;
+        Ok(HttpSource {
+            name: cfg.name.clone(),
+            base: cfg.url.trim_end_matches('/').to_string(),
+            interval: cfg.interval,
+            timeout: cfg.timeout,
+            token,
+            names,
+            client,
+        })
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let mut rb = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(t) = &self.token {
+            rb = rb.bearer_auth(t);
+        }
+        rb
+    }
+
+    async fn fetch(&self) -> Result<Batch, String> {
+        let resp = self
+            .request(reqwest::Method::GET, "/v1/train")
+            .send()
+            .await
+            .map_err(|e| describe_reqwest(&e))?;
+        let status = resp.status();
+        let body = read_capped(resp).await?;
+        if !status.is_success() {
+            return Err(format!("GET /v1/train: HTTP {status}{}", error_suffix(&body)));
+        }
+        parse_train(&body, &self.names)
+    }
+
+    async fn send_action(&self, req: &ActionRequest) -> Result<ActionAck, ActionError> {
+        let (lane, stage) = self.names.remote(&req.lane, &req.stage).cloned().ok_or_else(|| {
+            ActionError::Failed(format!(
+                "{} {} is not served by source {}",
+                req.lane, req.stage, self.name
+            ))
+        })?;
+        let mut body = serde_json::json!({
+            "id": req.id,
+            "action": req.kind.as_str(),
+            "lane": lane,
+            "stage": stage,
+            "actor": req.actor,
+        });
+        if let Some(v) = &req.version {
+            body["version"] = Value::String(v.clone());
+        }
+        if let Some(r) = &req.reason {
+            body["reason"] = Value::String(r.clone());
+        }
+        let resp = self
+            .request(reqwest::Method::POST, "/v1/actions")
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| ActionError::Failed(describe_reqwest(&e)))?;
+        let status = resp.status();
+        let bytes = read_capped(resp).await.map_err(ActionError::Failed)?;
+        let json: Option<Value> = serde_json::from_slice(&bytes).ok();
+        if status.is_success() {
+            let message = json
+                .as_ref()
+                .and_then(|j| j.get("message"))
+                .and_then(Value::as_str)
+                .map(|m| sanitize(m, MAX_TEXT))
+                .unwrap_or_else(|| format!("accepted ({status})"));
+            return Ok(ActionAck { message });
+        }
+        let err = json.as_ref().and_then(|j| j.get("error"));
+        let code = err
+            .and_then(|e| e.get("code"))
+            .and_then(Value::as_str)
+            .map(|c| sanitize(c, 40))
+            .unwrap_or_else(|| "http".into());
+        let message = err
+            .and_then(|e| e.get("message"))
+            .and_then(Value::as_str)
+            .map(|m| sanitize(m, MAX_TEXT))
+            .unwrap_or_else(|| format!("HTTP {status}"));
+        Err(ActionError::Rejected { status: status.as_u16(), code, message })
+    }
+}
+
+impl Source for HttpSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> &'static str {
+        "http"
+    }
+    fn interval(&self) -> Duration {
+        self.interval
+    }
+    fn timeout(&self) -> Duration {
+        self.timeout
+    }
+    fn poll(&self) -> BoxFuture<'_, Result<Batch, String>> {
+        Box::pin(self.fetch())
+    }
+    fn act<'a>(&'a self, req: &'a ActionRequest) -> BoxFuture<'a, Result<ActionAck, ActionError>> {
+        Box::pin(self.send_action(req))
+    }
+}
+
+/// Words for a transport error, without the URL's query or anything secret.
+pub fn describe_reqwest(e: &reqwest::Error) -> String {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_decode() || e.is_body() {
+        "bad response body"
+    } else {
+        "request failed"
+    };
+    let mut detail = String::new();
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = src {
+        detail = s.to_string();
+        src = s.source();
+    }
+    if detail.is_empty() { what.to_string() } else { format!("{what}: {}", sanitize(&detail, 120)) }
+}
+
+async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
+    if resp.content_length().is_some_and(|n| n as usize > MAX_BODY) {
+        return Err(format!("payload larger than {} MiB", MAX_BODY >> 20));
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| describe_reqwest(&e))? {
+        out.extend_from_slice(&chunk);
+        if out.len() > MAX_BODY {
+            return Err(format!("payload larger than {} MiB", MAX_BODY >> 20));
+        }
+    }
+    Ok(out)
+}
+
+fn error_suffix(body: &[u8]) -> String {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.pointer("/error/message").and_then(Value::as_str).map(|m| format!(": {}", sanitize(m, MAX_TEXT))))
+        .unwrap_or_default()
+}
+
+#[derive(Deserialize)]
+struct WireCell {
+    state: String,
+    version: Option<String>,
+    progress: Option<f64>,
+    updated_at: Option<Timestamp>,
+    started_at: Option<Timestamp>,
+    url: Option<String>,
+    actor: Option<String>,
+    message: Option<String>,
+    #[serde(default)]
+    checks: Vec<WireCheck>,
+    approval: Option<WireApproval>,
+    #[serde(default)]
+    history: Vec<WireHistory>,
+}
+
+#[derive(Deserialize)]
+struct WireCheck {
+    name: String,
+    state: CheckState,
+    url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireApproval {
+    environment: Option<String>,
+    #[serde(default)]
+    reviewers: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct WireHistory {
+    version: String,
+    state: String,
+    at: Option<Timestamp>,
+    actor: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireMetric {
+    name: String,
+    unit: Option<String>,
+    value: Option<f64>,
+    #[serde(default)]
+    threshold: Threshold,
+    baseline: Option<f64>,
+    #[serde(default)]
+    series: Vec<(i64, f64)>,
+}
+
+fn text(s: Option<String>) -> Option<String> {
+    s.map(|s| sanitize(&s, MAX_TEXT))
+}
+
+fn state(s: &str) -> Result<CellState, String> {
+    CellState::parse(s).ok_or_else(|| format!("unknown state {:?}", sanitize(s, 40)))
+}
+
+fn to_cell(w: WireCell) -> Result<Cell, String> {
+    let mut cell = Cell::new(String::new(), state(&w.state)?);
+    cell.version = text(w.version);
+    cell.progress = w.progress.filter(|p| p.is_finite()).map(|p| p.clamp(0.0, 1.0));
+    cell.updated_at = w.updated_at;
+    cell.started_at = w.started_at;
+    cell.url = text(w.url);
+    cell.actor = text(w.actor);
+    cell.message = text(w.message);
+    cell.checks = w
+        .checks
+        .into_iter()
+        .map(|c| Check { name: sanitize(&c.name, 80), state: c.state, url: text(c.url) })
+        .collect();
+    cell.approval = w.approval.map(|a| Approval {
+        environment: text(a.environment),
+        reviewers: a.reviewers.iter().map(|r| sanitize(r, 60)).collect(),
+    });
+    cell.history = w
+        .history
+        .into_iter()
+        .map(|h| {
+            Ok(HistoryEntry {
+                version: sanitize(&h.version, MAX_TEXT),
+                state: state(&h.state)?,
+                at: h.at,
+                actor: text(h.actor),
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(cell)
+}
+
+fn key_of<'a>(v: &'a Value) -> Option<(&'a str, &'a str)> {
+    Some((v.get("lane")?.as_str()?, v.get("stage")?.as_str()?))
+}
+
+/// Parse `GET /v1/train`. A broken document is an error; a broken entry marks its cell.
+pub fn parse_train(body: &[u8], names: &NameMap) -> Result<Batch, String> {
+    let doc: Value = serde_json::from_slice(body)
+        .map_err(|e| format!("payload is not JSON: {}", sanitize(&e.to_string(), 120)))?;
+    let cells = doc
+        .get("cells")
+        .and_then(Value::as_array)
+        .ok_or_else(|| "payload has no \"cells\" array".to_string())?;
+    let mut batch = Batch::default();
+    for entry in cells {
+        let Some((lane, stage)) = key_of(entry) else {
+            tracing::warn!("http source: a cell without lane/stage was skipped");
+            continue;
+        };
+        let Some(key) = names.local(lane, stage) else { continue };
+        match serde_json::from_value::<WireCell>(entry.clone()).map_err(|e| e.to_string()).and_then(to_cell) {
+            Ok(cell) => batch.cells.push((key.clone(), cell)),
+            Err(e) => batch.cell_errors.push((key.clone(), format!("malformed cell: {}", sanitize(&e, 160)))),
+        }
+    }
+    if let Some(metrics) = doc.get("metrics").and_then(Value::as_array) {
+        for entry in metrics {
+            let Some((lane, stage)) = key_of(entry) else { continue };
+            let Some(key) = names.local(lane, stage) else { continue };
+            match serde_json::from_value::<WireMetric>(entry.clone()) {
+                Ok(m) => batch.metrics.push((
+                    key.clone(),
+                    Metric {
+                        name: sanitize(&m.name, 60),
+                        unit: m.unit.map(|u| sanitize(&u, 20)).unwrap_or_else(|| "ratio".into()),
+                        value: m.value.filter(|v| v.is_finite()),
+                        threshold: m.threshold,
+                        baseline: m.baseline.filter(|v| v.is_finite()),
+                        series: m.series.into_iter().filter(|(_, v)| v.is_finite()).collect(),
+                        source: String::new(),
+                        error: None,
+                    },
+                )),
+                Err(e) => {
+                    let name = entry.get("name").and_then(Value::as_str).unwrap_or("?");
+                    batch.metrics.push((
+                        key.clone(),
+                        Metric {
+                            name: sanitize(name, 60),
+                            unit: "ratio".into(),
+                            value: None,
+                            threshold: Threshold::default(),
+                            baseline: None,
+                            series: vec![],
+                            source: String::new(),
+                            error: Some(format!("malformed metric: {}", sanitize(&e.to_string(), 120))),
+                        },
+                    ))
+                }
+            }
+        }
+    }
+    Ok(batch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::CellKey;
+
+    fn names() -> NameMap {
+        let mut m = NameMap::default();
+        m.insert(CellKey::new("api", "canary"), "api".into(), "canary".into());
+        m.insert(CellKey::new("api", "prod"), "api-remote".into(), "production".into());
+        m
+    }
+
+    #[test]
+    fn parses_cells_and_remaps_names() {
+        let body = br#"{"protocol":1,"cells":[
+            {"lane":"api","stage":"canary","state":"running","version":"abc","progress":0.5,
+             "updated_at":"2026-11-26T14:00:00Z","checks":[{"name":"e2e","state":"failed"}],
+             "history":[{"version":"old","state":"succeeded"}],"extra":"ignored"},
+            {"lane":"api-remote","stage":"production","state":"awaiting_approval",
+             "approval":{"environment":"production","reviewers":["octocat"]}},
+            {"lane":"other","stage":"canary","state":"running"}],
+            "metrics":[{"lane":"api","stage":"canary","name":"error_rate","value":0.02,"threshold":{"max":0.01},"series":[[1,0.01],[2,0.02]]}]}"#;
+        let b = parse_train(body, &names()).unwrap();
+        assert_eq!(b.cells.len(), 2);
+        let (k, c) = &b.cells[0];
+        assert_eq!(k, &CellKey::new("api", "canary"));
+        assert_eq!(c.state, CellState::Running);
+        assert_eq!(c.progress, Some(0.5));
+        assert_eq!(c.checks[0].state, CheckState::Failed);
+        assert_eq!(c.history[0].version, "old");
+        assert_eq!(b.cells[1].0, CellKey::new("api", "prod"));
+        assert_eq!(b.cells[1].1.approval.as_ref().unwrap().reviewers, ["octocat"]);
+        assert_eq!(b.metrics[0].1.value, Some(0.02));
+        assert!(!b.metrics[0].1.ok());
+    }
+
+    #[test]
+    fn a_bad_entry_marks_only_its_cell() {
+        let body = br#"{"cells":[
+            {"lane":"api","stage":"canary","state":"exploded"},
+            {"lane":"api-remote","stage":"production","state":"succeeded","progress":"half"}]}"#;
+        let b = parse_train(body, &names()).unwrap();
+        assert!(b.cells.is_empty());
+        assert_eq!(b.cell_errors.len(), 2);
+        assert!(b.cell_errors[0].1.contains("unknown state \"exploded\""), "{}", b.cell_errors[0].1);
+        assert!(b.cell_errors[1].1.contains("malformed cell"), "{}", b.cell_errors[1].1);
+    }
+
+    #[test]
+    fn a_broken_document_is_an_error() {
+        assert!(parse_train(b"<html>", &names()).unwrap_err().contains("not JSON"));
+        assert!(parse_train(b"{\"cells\":3}", &names()).unwrap_err().contains("cells"));
+    }
+
+    #[test]
+    fn hostile_strings_are_sanitized() {
+        let body = "{\"cells\":[{\"lane\":\"api\",\"stage\":\"canary\",\"state\":\"failed\",\
+            \"message\":\"boom\\u001b[2J\\u001b]0;pwned\\u0007 now\",\"version\":\"v\\u0000\\u009b1\"}]}";
+        let b = parse_train(body.as_bytes(), &names()).unwrap();
+        assert_eq!(b.cells[0].1.message.as_deref(), Some("boom now"));
+        assert_eq!(b.cells[0].1.version.as_deref(), Some("v"));
+    }
+}

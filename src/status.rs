@@ -1,0 +1,142 @@
+//! `trainyard status`: the train as a table or as the documented JSON object.
+
+use serde_json::{Value, json};
+
+use crate::config::Config;
+use crate::model::policy::blockers;
+use crate::model::{Cell, CellState, Holds, Timestamp, World};
+
+fn rfc3339(t: Timestamp) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn cell_json(world: &World, stage: &str, cell: Option<&Cell>, now: Timestamp) -> Value {
+    let Some(c) = cell else {
+        return json!({
+            "stage": stage, "version": null, "state": CellState::Unknown, "progress": null,
+            "updated_at": null, "url": null, "source": null, "stale": true, "error": null,
+            "metrics": [],
+        });
+    };
+    json!({
+        "stage": stage,
+        "version": c.version,
+        "state": c.state,
+        "progress": c.progress,
+        "updated_at": c.updated_at.map(rfc3339),
+        "url": c.url,
+        "source": c.source,
+        "stale": world.is_stale(c, now),
+        "age_seconds": world.age(c, now).map(|a| a.as_secs()),
+        "error": world.cell_error(c),
+        "message": c.message,
+        "metrics": [],
+    })
+}
+
+/// The `status --json` object of DESIGN.md.
+pub fn to_json(config: &Config, world: &World, holds: &Holds, now: Timestamp) -> Value {
+    let train = &config.train;
+    let window = train.window.map(|w| {
+        json!({"opens": rfc3339(w.opens), "closes": rfc3339(w.closes), "state": w.state(now).as_str()})
+    });
+    let lanes: Vec<Value> = train
+        .lanes
+        .iter()
+        .map(|lane| {
+            let cells: Vec<Value> = train
+                .stages
+                .iter()
+                .map(|stage| {
+                    let mut v = cell_json(world, stage, world.cell(&lane.name, stage), now);
+                    let metrics: Vec<Value> = world
+                        .metrics(&lane.name, stage)
+                        .iter()
+                        .map(|m| {
+                            json!({"name": m.name, "value": m.value, "unit": m.unit,
+                                   "threshold": m.threshold, "baseline": m.baseline,
+                                   "ok": m.ok(), "error": m.error})
+                        })
+                        .collect();
+                    v["metrics"] = Value::Array(metrics);
+                    v
+                })
+                .collect();
+            json!({"name": lane.name, "team": lane.team, "depends_on": lane.depends_on, "cells": cells})
+        })
+        .collect();
+    let sources: Vec<Value> = world
+        .sources()
+        .map(|s| json!({"name": s.name, "kind": s.kind, "ok": s.ok, "error": s.error, "rate_limit": s.rate_limit}))
+        .collect();
+    json!({
+        "train": {
+            "name": train.name,
+            "stages": train.stages,
+            "window": window,
+            "freeze": train.active_freeze(now).map(|f| json!({"starts": rfc3339(f.starts), "ends": rfc3339(f.ends), "reason": f.reason})),
+            "halted": holds.halt.is_some(),
+        },
+        "lanes": lanes,
+        "blockers": blockers(train, world, holds, now),
+        "sources": sources,
+        "generated_at": rfc3339(now),
+    })
+}
+
+/// A plain table for people; legible without colour.
+pub fn to_table(config: &Config, world: &World, holds: &Holds, now: Timestamp) -> String {
+    use std::fmt::Write;
+    let train = &config.train;
+    let mut out = String::new();
+    let window = match train.window {
+        Some(w) => w.describe(now),
+        None => "no release window".into(),
+    };
+    let _ = writeln!(out, "train {}  ·  {window}{}", train.name, if holds.halt.is_some() { "  ·  HALTED" } else { "" });
+    if let Some(f) = train.active_freeze(now) {
+        let _ = writeln!(out, "FREEZE: {} until {}", f.reason, rfc3339(f.ends));
+    }
+    let name_w = train.lanes.iter().map(|l| l.name.len()).max().unwrap_or(4).max(4);
+    let _ = write!(out, "\n{:<name_w$}", "LANE");
+    for s in &train.stages {
+        let _ = write!(out, "  {s:<18}");
+    }
+    out.push('\n');
+    for lane in &train.lanes {
+        let _ = write!(out, "{:<name_w$}", lane.name);
+        for s in &train.stages {
+            let text = match world.cell(&lane.name, s) {
+                Some(c) => {
+                    let mut t = format!("{} {} {}", c.state.glyph(), c.short_version(), c.state.words());
+                    if let (true, Some(p)) = (c.state.is_active(), c.progress) {
+                        t = format!("{} {} {:.0}%", c.state.glyph(), c.short_version(), p * 100.0);
+                    }
+                    if world.cell_error(c).is_some() {
+                        t.push_str(" ERR");
+                    } else if world.is_stale(c, now) {
+                        t.push_str(" STALE");
+                    }
+                    t
+                }
+                None => "·".into(),
+            };
+            let _ = write!(out, "  {text:<18}");
+        }
+        out.push('\n');
+    }
+    let bl = blockers(train, world, holds, now);
+    let _ = writeln!(out, "\nBLOCKERS ({})", bl.len());
+    for b in &bl {
+        let _ = writeln!(out, "  {} → {}: [{}] {}", b.lane, b.stage, b.kind.as_str(), b.message);
+    }
+    let _ = writeln!(out, "\nSOURCES");
+    for s in world.sources() {
+        let state = match &s.error {
+            Some(e) => format!("FAILED: {e}"),
+            None => "ok".into(),
+        };
+        let _ = writeln!(out, "  {} ({}): {state}", s.name, s.kind);
+    }
+    out
+}

@@ -1,0 +1,36 @@
+//! Activity: what happened and what was done, newest first.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::app::{App, Panel, Tone};
+use super::theme::Theme;
+use super::ui::{fit, is_focused, panel_block};
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let block = panel_block(" Activity ", is_focused(app, Panel::Activity), theme);
+    let width = area.width.saturating_sub(2) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    for a in app.activity.iter().skip(app.activity_scroll) {
+        let style = match a.tone {
+            Tone::Good => theme.ok(),
+            Tone::Bad => theme.bad(),
+            Tone::Action => theme.key(),
+            Tone::Info => ratatui::style::Style::new(),
+        };
+        let time = a.at.format("%H:%M:%S ").to_string();
+        lines.push(Line::from(vec![
+            Span::styled(time.clone(), theme.dim()),
+            Span::styled(fit(&a.text, width.saturating_sub(time.len())), style),
+        ]));
+        if let Some(cmd) = &a.command {
+            lines.push(Line::from(Span::styled(fit(&format!("         $ {cmd}"), width), theme.dim())));
+        }
+    }
+    if lines.is_empty() {
+        lines.push(Line::from(Span::styled("nothing yet: changes and actions appear here", theme.dim())));
+    }
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}

@@ -1,0 +1,501 @@
+//! App state and update: messages in, commands out. Nothing here draws or does IO.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::keymap::{self, Command};
+use crate::model::policy::{self, Verdict};
+use crate::model::world::Change;
+use crate::model::{ActionKind, Cell, CellKey, CellState, Holds, SourceReport, Timestamp, Train, World};
+use crate::ops::{self, Action, Confirm, Plan};
+
+/// How many activity entries to keep.
+const ACTIVITY_KEEP: usize = 500;
+/// How long a flash message stays in the footer, in seconds.
+const FLASH_SECS: i64 = 6;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Panel {
+    Lanes,
+    Blockers,
+    Metrics,
+    Activity,
+}
+
+impl Panel {
+    const ORDER: [Panel; 4] = [Panel::Lanes, Panel::Blockers, Panel::Metrics, Panel::Activity];
+
+    fn step(self, forward: bool) -> Panel {
+        let i = Panel::ORDER.iter().position(|p| *p == self).unwrap_or(0);
+        let n = Panel::ORDER.len();
+        Panel::ORDER[if forward { (i + 1) % n } else { (i + n - 1) % n }]
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Button {
+    Cancel,
+    Confirm,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfirmDialog {
+    pub plan: Plan,
+    pub source: Option<String>,
+    pub typed: String,
+    pub button: Button,
+}
+
+impl ConfirmDialog {
+    /// Whether pressing the confirm button would do anything.
+    pub fn can_confirm(&self) -> bool {
+        let typed_ok = match &self.plan.confirm {
+            Confirm::Dialog => true,
+            Confirm::TypeName(name) => &self.typed == name,
+        };
+        typed_ok && self.plan.allowed()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Popup {
+    Details,
+    Help,
+    Confirm(Box<ConfirmDialog>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    Info,
+    Good,
+    Bad,
+    Action,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Activity {
+    pub at: Timestamp,
+    pub tone: Tone,
+    pub text: String,
+    /// The command-line twin of an action taken in the TUI.
+    pub command: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct InFlight {
+    pub kind: ActionKind,
+    pub since: Timestamp,
+}
+
+/// What the app asks the outside world to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cmd {
+    Execute(Box<Plan>),
+    PollNow(String),
+    Quit,
+}
+
+/// What reaches the app.
+#[derive(Clone, Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Tick(Timestamp),
+    Report(SourceReport),
+    ActionDone { plan: Box<Plan>, source: Option<String>, result: Result<String, String> },
+    Resize,
+}
+
+pub struct App {
+    pub train: Train,
+    pub world: World,
+    pub holds: Holds,
+    pub now: Timestamp,
+    pub readonly: bool,
+    /// Which source each lane × stage reads from (for dialogs and "poll now").
+    pub sources_of: BTreeMap<CellKey, String>,
+    pub sel_lane: usize,
+    pub sel_stage: usize,
+    pub focus: Panel,
+    pub popup: Option<Popup>,
+    pub filter: String,
+    pub filter_editing: bool,
+    pub activity: VecDeque<Activity>,
+    pub flash: Option<(String, Tone, Timestamp)>,
+    pub inflight: BTreeMap<CellKey, InFlight>,
+    pub blockers_scroll: usize,
+    pub activity_scroll: usize,
+    pub quit: bool,
+    /// Sources that have delivered at least once (their first report is not news).
+    seen: std::collections::BTreeSet<String>,
+}
+
+impl App {
+    pub fn new(train: Train, world: World, now: Timestamp, readonly: bool, sources_of: BTreeMap<CellKey, String>) -> App {
+        App {
+            train,
+            world,
+            holds: Holds::default(),
+            now,
+            readonly,
+            sources_of,
+            sel_lane: 0,
+            sel_stage: 0,
+            focus: Panel::Lanes,
+            popup: None,
+            filter: String::new(),
+            filter_editing: false,
+            activity: VecDeque::new(),
+            flash: None,
+            inflight: BTreeMap::new(),
+            blockers_scroll: 0,
+            activity_scroll: 0,
+            quit: false,
+            seen: Default::default(),
+        }
+    }
+
+    /// Lane indexes shown, after the filter.
+    pub fn visible_lanes(&self) -> Vec<usize> {
+        let f = self.filter.to_lowercase();
+        self.train
+            .lanes
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| f.is_empty() || l.name.to_lowercase().contains(&f) || l.team.to_lowercase().contains(&f))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The selected lane's index in the train, if any lane is visible.
+    pub fn selected_lane(&self) -> Option<usize> {
+        self.visible_lanes().get(self.sel_lane).copied()
+    }
+
+    pub fn selected_key(&self) -> Option<CellKey> {
+        let lane = &self.train.lanes[self.selected_lane()?];
+        Some(CellKey::new(&lane.name, &self.train.stages[self.sel_stage]))
+    }
+
+    pub fn selected_cell(&self) -> Option<&Cell> {
+        let k = self.selected_key()?;
+        self.world.cell(&k.lane, &k.stage)
+    }
+
+    /// What stands in the way of the selected cell's version moving on to the next stage.
+    pub fn selected_next_verdict(&self) -> Option<Verdict> {
+        let lane = &self.train.lanes[self.selected_lane()?];
+        let next = self.sel_stage + 1;
+        (next < self.train.stages.len()).then(|| policy::verdict(&self.train, &self.world, &self.holds, self.now, lane, next))
+    }
+
+    pub fn blockers(&self) -> Vec<crate::model::Blocker> {
+        let mut all = policy::blockers(&self.train, &self.world, &self.holds, self.now);
+        // The selected lane's blockers first.
+        if let Some(i) = self.selected_lane() {
+            let name = &self.train.lanes[i].name;
+            all.sort_by_key(|b| &b.lane != name);
+        }
+        all
+    }
+
+    fn flash(&mut self, text: impl Into<String>, tone: Tone) {
+        self.flash = Some((text.into(), tone, self.now));
+    }
+
+    fn log(&mut self, tone: Tone, text: String, command: Option<String>) {
+        self.activity.push_front(Activity { at: self.now, tone, text, command });
+        self.activity.truncate(ACTIVITY_KEEP);
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Cmd> {
+        match msg {
+            Msg::Tick(now) => {
+                self.now = now;
+                if self.flash.as_ref().is_some_and(|(_, _, at)| (now - *at).num_seconds() >= FLASH_SECS) {
+                    self.flash = None;
+                }
+                vec![]
+            }
+            Msg::Resize => vec![],
+            Msg::Report(report) => {
+                self.on_report(report);
+                vec![]
+            }
+            Msg::ActionDone { plan, source, result } => self.on_action_done(*plan, source, result),
+            Msg::Key(key) => {
+                if key.kind == KeyEventKind::Release {
+                    return vec![];
+                }
+                self.on_key(key)
+            }
+        }
+    }
+
+    fn on_report(&mut self, report: SourceReport) {
+        let name = report.source.clone();
+        let was_ok = self.world.source(&name).map(|s| s.ok);
+        let failed = report.outcome.as_ref().err().cloned();
+        let first = self.seen.insert(name.clone()) && failed.is_none();
+        let changes = self.world.apply(report);
+        match (was_ok, failed) {
+            (Some(true), Some(e)) => self.log(Tone::Bad, format!("source {name} failed: {e} (showing last good data)"), None),
+            (Some(false), None) if self.seen.contains(&name) && !first => {
+                self.log(Tone::Good, format!("source {name} is back"), None)
+            }
+            _ => {}
+        }
+        if !first {
+            for ch in changes {
+                self.log_change(ch);
+            }
+        }
+    }
+
+    fn log_change(&mut self, ch: Change) {
+        let (version, state) = ch.after;
+        let v = version.as_deref().map(crate::model::cell::short_version).unwrap_or_default();
+        let tone = match state {
+            CellState::Succeeded => Tone::Good,
+            CellState::Failed | CellState::RolledBack | CellState::Cancelled => Tone::Bad,
+            _ => Tone::Info,
+        };
+        let new_version = ch.before.as_ref().is_none_or(|(bv, _)| *bv != version);
+        let text = if new_version && state.is_active() {
+            format!("{} {}: {} {} started", ch.key.lane, ch.key.stage, v, state.words())
+        } else {
+            format!("{} {}: {} {} {}", ch.key.lane, ch.key.stage, state.glyph(), v, state.words())
+        };
+        self.log(tone, text, None);
+    }
+
+    fn on_action_done(&mut self, plan: Plan, source: Option<String>, result: Result<String, String>) -> Vec<Cmd> {
+        let a = &plan.action;
+        self.inflight.remove(&a.key());
+        let what = format!("{} {} {}", a.kind, a.lane, a.stage);
+        let cmd = Some(a.command_line());
+        match result {
+            Ok(msg) => {
+                self.log(Tone::Action, format!("{what}: accepted by {} ({msg})", source.as_deref().unwrap_or("source")), cmd);
+                self.flash(format!("{what}: accepted"), Tone::Good);
+            }
+            Err(e) => {
+                self.log(Tone::Bad, format!("{what} at {}: {e}", source.as_deref().unwrap_or("source")), cmd);
+                self.flash(format!("{what}: {e}"), Tone::Bad);
+            }
+        }
+        source.map(Cmd::PollNow).into_iter().collect()
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            self.quit = true;
+            return vec![Cmd::Quit];
+        }
+        match self.popup.take() {
+            Some(Popup::Confirm(d)) => return self.on_confirm_key(*d, key),
+            Some(p @ (Popup::Details | Popup::Help)) => {
+                match keymap::command_for(key) {
+                    Some(Command::Back | Command::Details | Command::Help) => {}
+                    Some(Command::Quit) => {
+                        self.quit = true;
+                        return vec![Cmd::Quit];
+                    }
+                    // Actions work from the details popup too.
+                    Some(c @ (Command::Promote | Command::PauseResume | Command::Rollback | Command::Approve | Command::Reject))
+                        if p == Popup::Details =>
+                    {
+                        return self.on_command(c);
+                    }
+                    _ => self.popup = Some(p),
+                }
+                return vec![];
+            }
+            None => {}
+        }
+        if self.filter_editing {
+            match key.code {
+                KeyCode::Enter => self.filter_editing = false,
+                KeyCode::Esc => {
+                    self.filter_editing = false;
+                    self.filter.clear();
+                }
+                KeyCode::Backspace => {
+                    self.filter.pop();
+                }
+                KeyCode::Char(c) if !c.is_control() => self.filter.push(c),
+                _ => {}
+            }
+            self.sel_lane = 0;
+            return vec![];
+        }
+        match keymap::command_for(key) {
+            Some(c) => self.on_command(c),
+            None => vec![],
+        }
+    }
+
+    fn move_lane(&mut self, delta: isize) {
+        let n = self.visible_lanes().len();
+        if n == 0 {
+            return;
+        }
+        self.sel_lane = (self.sel_lane as isize + delta).clamp(0, n as isize - 1) as usize;
+    }
+
+    fn scroll(&mut self, delta: isize) {
+        let target = match self.focus {
+            Panel::Blockers => &mut self.blockers_scroll,
+            Panel::Activity => &mut self.activity_scroll,
+            _ => return,
+        };
+        *target = (*target as isize + delta).max(0) as usize;
+    }
+
+    fn on_command(&mut self, c: Command) -> Vec<Cmd> {
+        let lanes_focus = matches!(self.focus, Panel::Lanes | Panel::Metrics);
+        match c {
+            Command::Quit => {
+                self.quit = true;
+                return vec![Cmd::Quit];
+            }
+            Command::Up if lanes_focus => self.move_lane(-1),
+            Command::Down if lanes_focus => self.move_lane(1),
+            Command::Up => self.scroll(-1),
+            Command::Down => self.scroll(1),
+            Command::PageUp if lanes_focus => self.move_lane(-10),
+            Command::PageDown if lanes_focus => self.move_lane(10),
+            Command::PageUp => self.scroll(-10),
+            Command::PageDown => self.scroll(10),
+            Command::Top => self.move_lane(isize::MIN / 2),
+            Command::Bottom => self.move_lane(isize::MAX / 2),
+            Command::Left => self.sel_stage = self.sel_stage.saturating_sub(1),
+            Command::Right => self.sel_stage = (self.sel_stage + 1).min(self.train.stages.len() - 1),
+            Command::NextPanel => self.focus = self.focus.step(true),
+            Command::PrevPanel => self.focus = self.focus.step(false),
+            Command::Details => {
+                if self.selected_lane().is_some() {
+                    self.popup = Some(Popup::Details);
+                }
+            }
+            Command::Help => self.popup = Some(Popup::Help),
+            Command::Filter => {
+                self.filter_editing = true;
+            }
+            Command::Back => {
+                if !self.filter.is_empty() {
+                    self.filter.clear();
+                    self.sel_lane = 0;
+                } else {
+                    self.focus = Panel::Lanes;
+                }
+            }
+            Command::Promote => self.start_action(ActionKind::Promote),
+            Command::Rollback => self.start_action(ActionKind::Rollback),
+            Command::Approve => self.start_action(ActionKind::Approve),
+            Command::Reject => self.start_action(ActionKind::Reject),
+            Command::PauseResume => {
+                let kind = if self.selected_cell().is_some_and(|c| c.state == CellState::Paused) {
+                    ActionKind::Resume
+                } else {
+                    ActionKind::Pause
+                };
+                self.start_action(kind);
+            }
+        }
+        vec![]
+    }
+
+    /// The action a key asks for on the selected cell.
+    fn action_for(&self, kind: ActionKind) -> Result<Action, String> {
+        let key = self.selected_key().ok_or("no lane selected")?;
+        let stage = match kind {
+            ActionKind::Promote => {
+                let next = self.sel_stage + 1;
+                if next >= self.train.stages.len() {
+                    return Err(format!("{} is the last stage: select an earlier stage to promote from", key.stage));
+                }
+                self.train.stages[next].clone()
+            }
+            _ => key.stage.clone(),
+        };
+        Ok(Action::new(kind, &key.lane, &stage))
+    }
+
+    fn start_action(&mut self, kind: ActionKind) {
+        if self.readonly {
+            self.flash(format!("read-only: {kind} is disabled (started with --readonly)"), Tone::Bad);
+            return;
+        }
+        let action = match self.action_for(kind) {
+            Ok(a) => a,
+            Err(e) => return self.flash(e, Tone::Bad),
+        };
+        if let Some(f) = self.inflight.get(&action.key()) {
+            return self.flash(
+                format!("{} {} already has a {} in flight: wait for it to finish", action.lane, action.stage, f.kind),
+                Tone::Bad,
+            );
+        }
+        match ops::preflight(action, &self.train, &self.world, &self.holds, self.now) {
+            Ok(plan) => {
+                let source = self.sources_of.get(&plan.action.key()).cloned();
+                self.popup = Some(Popup::Confirm(Box::new(ConfirmDialog {
+                    plan,
+                    source,
+                    typed: String::new(),
+                    button: Button::Cancel,
+                })));
+            }
+            Err(e) => self.flash(e, Tone::Bad),
+        }
+    }
+
+    fn on_confirm_key(&mut self, mut d: ConfirmDialog, key: KeyEvent) -> Vec<Cmd> {
+        let typing = matches!(d.plan.confirm, Confirm::TypeName(_));
+        match key.code {
+            KeyCode::Esc => {
+                self.flash(format!("{} cancelled", d.plan.action.kind), Tone::Info);
+                return vec![];
+            }
+            KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right => {
+                d.button = if d.button == Button::Cancel { Button::Confirm } else { Button::Cancel };
+            }
+            KeyCode::Enter => {
+                if d.button == Button::Cancel {
+                    self.flash(format!("{} cancelled", d.plan.action.kind), Tone::Info);
+                    return vec![];
+                }
+                if !d.plan.allowed() {
+                    self.flash("blocked by policy: nothing was sent", Tone::Bad);
+                } else if !d.can_confirm() {
+                    self.flash("type the lane's name exactly to confirm", Tone::Bad);
+                } else {
+                    let plan = d.plan;
+                    let key = plan.action.key();
+                    self.inflight.insert(key, InFlight { kind: plan.action.kind, since: self.now });
+                    self.log(Tone::Action, format!("{} {} {}: sent ({})", plan.action.kind, plan.action.lane, plan.action.stage, plan.summary), None);
+                    return vec![Cmd::Execute(Box::new(plan))];
+                }
+            }
+            KeyCode::Backspace if typing => {
+                d.typed.pop();
+            }
+            KeyCode::Char(c) if typing && !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                if d.typed.chars().count() < 80 {
+                    d.typed.push(c);
+                }
+            }
+            KeyCode::Char('q') => {
+                self.flash(format!("{} cancelled", d.plan.action.kind), Tone::Info);
+                return vec![];
+            }
+            _ => {}
+        }
+        self.popup = Some(Popup::Confirm(Box::new(d)));
+        vec![]
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,36 @@
+//! Blockers: one line per reason a car can't move, the selected lane's first.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::app::{App, Panel};
+use super::theme::{Theme, blocker_tag};
+use super::ui::{fit, is_focused, panel_block};
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let list = app.blockers();
+    let block = panel_block(format!(" Blockers {} ", list.len()), is_focused(app, Panel::Blockers), theme);
+    let width = area.width.saturating_sub(2) as usize;
+    let selected = app.selected_lane().map(|i| app.train.lanes[i].name.clone());
+    let lines: Vec<Line> = if list.is_empty() {
+        vec![Line::from(Span::styled("✓ nothing is blocked", theme.ok()))]
+    } else {
+        list.iter()
+            .skip(app.blockers_scroll.min(list.len().saturating_sub(1)))
+            .map(|b| {
+                let mine = selected.as_deref() == Some(b.lane.as_str());
+                let tag = format!("{}[{}] ", if mine { "▸" } else { " " }, blocker_tag(b.kind));
+                let head = format!("{}→{}: ", b.lane, b.stage);
+                let rest = width.saturating_sub(tag.chars().count() + head.chars().count());
+                Line::from(vec![
+                    Span::styled(tag, theme.blocker(b.kind)),
+                    Span::styled(head, if mine { theme.title() } else { theme.dim() }),
+                    Span::raw(fit(&b.message, rest)),
+                ])
+            })
+            .collect()
+    };
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}

@@ -1,0 +1,166 @@
+//! A fixed train for tests of the screen: every state, a failed check, an approval, a
+//! dependency, a climbing canary, at a fixed `now`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::TimeZone;
+
+use super::app::App;
+use crate::model::{
+    Approval, Batch, Cell, CellKey, CellState, Check, CheckState, Freeze, Gate, HistoryEntry, Lane, Metric,
+    SourceReport, Threshold, Timestamp, Train, Window, World,
+};
+
+pub fn t(s: i64) -> Timestamp {
+    chrono::Utc.with_ymd_and_hms(2026, 11, 26, 15, 0, 0).unwrap() + chrono::TimeDelta::seconds(s)
+}
+
+pub const STAGES: [&str; 4] = ["build", "staging", "canary", "prod"];
+
+fn sha(n: u32) -> String {
+    format!("{:08x}{:08x}{:08x}{:08x}{:08x}", n * 2654435761u32, n ^ 0xdeadbeef, n * 7, n + 11, n * 13)
+}
+
+fn lane(name: &str, team: &str, deps: &[&str]) -> Lane {
+    Lane { name: name.into(), team: team.into(), depends_on: deps.iter().map(|d| d.to_string()).collect() }
+}
+
+pub fn train() -> Train {
+    let mut policy = BTreeMap::new();
+    policy.insert("canary".to_string(), vec![Gate::ChecksGreen, Gate::Dependencies, Gate::Window, Gate::Fresh]);
+    policy.insert(
+        "prod".to_string(),
+        vec![Gate::ChecksGreen, Gate::Dependencies, Gate::Window, Gate::Freeze, Gate::Approval, Gate::Soak(Duration::from_secs(1800)), Gate::Slo, Gate::Fresh],
+    );
+    Train {
+        name: "2026.48".into(),
+        stages: STAGES.iter().map(|s| s.to_string()).collect(),
+        window: Some(Window { opens: t(-3600), closes: t(3 * 3600 + 600) }),
+        freezes: vec![Freeze { starts: t(2 * 86_400), ends: t(5 * 86_400), reason: "holiday traffic".into() }],
+        lanes: vec![
+            lane("ledger", "core-banking", &[]),
+            lane("payments-api", "payments", &["ledger"]),
+            lane("checkout-web", "storefront", &["payments-api"]),
+            lane("auth-service", "identity", &[]),
+            lane("search-indexer", "discovery", &[]),
+            lane("notifications", "messaging", &[]),
+            lane("inventory", "fulfilment", &[]),
+            lane("pricing-engine", "pricing", &["inventory"]),
+        ],
+        policy,
+    }
+}
+
+fn cell(n: u32, st: CellState, at: i64) -> Cell {
+    let mut c = Cell::new("sim", st);
+    c.version = Some(sha(n));
+    c.updated_at = Some(t(at));
+    c.started_at = Some(t(at - 300));
+    c.actor = Some("ci".into());
+    c.url = Some(format!("http://127.0.0.1:7878/runs/{n}"));
+    c.history = vec![
+        HistoryEntry { version: sha(n), state: st, at: Some(t(at)), actor: Some("ci".into()) },
+        HistoryEntry { version: sha(n + 100), state: CellState::Succeeded, at: Some(t(at - 7200)), actor: Some("ci".into()) },
+        HistoryEntry { version: sha(n + 200), state: CellState::Succeeded, at: Some(t(at - 90_000)), actor: Some("dana".into()) },
+    ];
+    c
+}
+
+fn metric(name: &str, unit: &str, max: f64, base: f64, slope: f64) -> Metric {
+    let series: Vec<(i64, f64)> = (0..30).map(|i| (t(-300 + i * 10).timestamp(), base + slope * i as f64)).collect();
+    Metric {
+        name: name.into(),
+        unit: unit.into(),
+        value: series.last().map(|(_, v)| *v),
+        threshold: Threshold { min: None, max: Some(max) },
+        baseline: Some(base),
+        series,
+        source: String::new(),
+        error: None,
+    }
+}
+
+pub fn world() -> World {
+    use CellState::*;
+    let mut cells: Vec<(CellKey, Cell)> = Vec::new();
+    let mut put = |l: &str, s: &str, c: Cell| cells.push((CellKey::new(l, s), c));
+    // ledger: building a new version; the old one everywhere.
+    let mut b = cell(1, Running, -20);
+    b.progress = Some(0.62);
+    put("ledger", "build", b);
+    put("ledger", "staging", cell(2, Succeeded, -4000));
+    put("ledger", "canary", cell(2, Succeeded, -3000));
+    let mut lp = cell(2, Running, -40);
+    lp.progress = Some(0.4);
+    put("ledger", "prod", lp);
+    // payments-api: ready for prod, held back there until ledger is in prod.
+    put("payments-api", "build", cell(10, Succeeded, -5000));
+    put("payments-api", "staging", cell(10, Succeeded, -4000));
+    put("payments-api", "canary", cell(10, Succeeded, -2400));
+    put("payments-api", "prod", cell(11, Succeeded, -80_000));
+    // checkout-web: the build failed a check.
+    let mut f = cell(20, Failed, -200);
+    f.checks = vec![
+        Check { name: "unit-tests".into(), state: CheckState::Passed, url: None },
+        Check { name: "integration-tests".into(), state: CheckState::Failed, url: None },
+    ];
+    f.message = Some("integration-tests: 3 failures".into());
+    put("checkout-web", "build", f);
+    put("checkout-web", "staging", cell(21, Succeeded, -9000));
+    put("checkout-web", "canary", cell(22, Succeeded, -80_000));
+    put("checkout-web", "prod", cell(22, Succeeded, -70_000));
+    // auth-service: waiting for approval at prod.
+    put("auth-service", "build", cell(30, Succeeded, -9000));
+    put("auth-service", "staging", cell(30, Succeeded, -8000));
+    put("auth-service", "canary", cell(30, Succeeded, -6000));
+    let mut a = cell(30, AwaitingApproval, -120);
+    a.approval = Some(Approval { environment: Some("production".into()), reviewers: vec!["octocat".into(), "dana".into()] });
+    put("auth-service", "prod", a);
+    // search-indexer: canary rolling out, error rate climbing.
+    put("search-indexer", "build", cell(40, Succeeded, -3000));
+    put("search-indexer", "staging", cell(40, Succeeded, -2000));
+    let mut r = cell(40, Running, -30);
+    r.progress = Some(0.45);
+    r.message = Some("rolling out 3/8 pods".into());
+    put("search-indexer", "canary", r);
+    put("search-indexer", "prod", cell(41, Succeeded, -86_000));
+    // notifications: paused at staging.
+    put("notifications", "build", cell(50, Succeeded, -3000));
+    let mut p = cell(50, Paused, -600);
+    p.progress = Some(0.3);
+    put("notifications", "staging", p);
+    put("notifications", "canary", cell(51, Succeeded, -50_000));
+    put("notifications", "prod", cell(51, Succeeded, -49_000));
+    // inventory: soaking at canary.
+    put("inventory", "build", cell(60, Succeeded, -3000));
+    put("inventory", "staging", cell(60, Succeeded, -2500));
+    put("inventory", "canary", cell(60, Succeeded, -600));
+    put("inventory", "prod", cell(61, RolledBack, -40_000));
+    // pricing-engine: pending at build.
+    put("pricing-engine", "build", cell(70, Pending, -5));
+    put("pricing-engine", "staging", cell(71, Cancelled, -20_000));
+    put("pricing-engine", "canary", cell(72, Succeeded, -30_000));
+    put("pricing-engine", "prod", cell(72, Unknown, -30_000));
+
+    let metrics = vec![
+        (CellKey::new("search-indexer", "canary"), metric("error_rate", "ratio", 0.01, 0.002, 0.0004)),
+        (CellKey::new("search-indexer", "canary"), metric("latency_p99", "seconds", 0.5, 0.21, 0.002)),
+        (CellKey::new("search-indexer", "canary"), metric("saturation", "ratio", 0.8, 0.41, 0.001)),
+        (CellKey::new("payments-api", "canary"), metric("error_rate", "ratio", 0.01, 0.003, 0.00001)),
+        (CellKey::new("payments-api", "canary"), metric("latency_p99", "seconds", 0.5, 0.18, 0.0)),
+    ];
+    let mut w = World::new([("sim", "http", Duration::from_secs(30))]);
+    w.apply(SourceReport { source: "sim".into(), at: t(-1), outcome: Ok(Batch { cells, metrics, ..Batch::default() }) });
+    w
+}
+
+pub fn app() -> App {
+    let train = train();
+    let sources_of = train
+        .lanes
+        .iter()
+        .flat_map(|l| STAGES.iter().map(move |s| (CellKey::new(&l.name, *s), "sim".to_string())))
+        .collect();
+    App::new(train, world(), t(0), false, sources_of)
+}

@@ -1,0 +1,81 @@
+//! Footer: the keys that apply now (from the same table as the help), or a flash message.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::app::{App, Popup, Tone};
+use super::keymap::{BINDINGS, Shown};
+use super::theme::Theme;
+use super::ui::fit;
+
+/// (keys, words) pairs for the footer in the app's current situation.
+pub fn footer_keys(app: &App) -> Vec<(&'static str, &'static str)> {
+    match &app.popup {
+        Some(Popup::Confirm(d)) => {
+            let mut v = vec![("Tab", "switch button"), ("⏎", "press button"), ("Esc", "cancel")];
+            if matches!(d.plan.confirm, crate::ops::Confirm::TypeName(_)) {
+                v.insert(0, ("type", "lane name"));
+            }
+            v
+        }
+        Some(Popup::Details) => {
+            let mut v = vec![("Esc", "close")];
+            if !app.readonly {
+                v.extend([("p", "promote"), ("s", "pause/resume"), ("r", "rollback"), ("a", "approve")]);
+            }
+            v
+        }
+        Some(Popup::Help) => vec![("Esc", "close"), ("q", "quit")],
+        None if app.filter_editing => vec![("⏎", "apply"), ("Esc", "clear")],
+        None => {
+            let mut v: Vec<(&str, &str)> = vec![("←↓↑→", "move")];
+            for b in BINDINGS {
+                let show = match b.shown {
+                    Shown::Footer => true,
+                    Shown::Action => !app.readonly,
+                    Shown::HelpOnly => false,
+                };
+                if show {
+                    v.push((b.label, b.short));
+                }
+            }
+            v
+        }
+    }
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let width = area.width as usize;
+    if app.filter_editing {
+        let line = Line::from(vec![
+            Span::styled("/", theme.key()),
+            Span::raw(format!("filter: {}▏", app.filter)),
+            Span::styled("  ⏎ apply  Esc clear", theme.dim()),
+        ]);
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
+    if let Some((text, tone, _)) = &app.flash {
+        let style = match tone {
+            Tone::Bad => theme.bad(),
+            Tone::Good => theme.ok(),
+            _ => theme.title(),
+        };
+        frame.render_widget(Paragraph::new(Span::styled(fit(text, width), style)), area);
+        return;
+    }
+    let mut spans = Vec::new();
+    let mut used = 0;
+    for (k, words) in footer_keys(app) {
+        let piece = k.chars().count() + 1 + words.chars().count() + 2;
+        if used + piece > width {
+            break;
+        }
+        used += piece;
+        spans.push(Span::styled(k, theme.key()));
+        spans.push(Span::raw(format!(" {words}  ")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

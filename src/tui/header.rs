@@ -1,0 +1,60 @@
+//! Header: train name, stages, window countdown or freeze, badges, data age; the halt banner.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::app::App;
+use super::theme::Theme;
+use crate::model::WindowState;
+use crate::model::duration::{human, human_delta};
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let mut lines = Vec::new();
+    if let Some(h) = &app.holds.halt {
+        let text = format!(" ■ TRAIN HALTED by {} {} ago: {} — every promotion is refused ", h.by, human_delta(app.now - h.at), h.reason);
+        lines.push(Line::from(Span::styled(super::ui::fit(&text, area.width as usize), theme.banner())));
+    }
+    let mut first = vec![
+        Span::styled("trainyard ", theme.dim()),
+        Span::styled(app.train.name.clone(), theme.title()),
+        Span::raw("  "),
+        Span::raw(app.train.stages.join("›")),
+    ];
+    if app.readonly {
+        first.push(Span::raw("  "));
+        first.push(Span::styled(" READ-ONLY ", theme.banner()));
+    }
+    lines.push(Line::from(first));
+
+    let mut second: Vec<Span> = Vec::new();
+    if let Some(f) = app.train.active_freeze(app.now) {
+        second.push(Span::styled(format!("FREEZE {} · ends in {}", f.reason, human_delta(f.ends - app.now)), theme.bad()));
+    } else if let Some(w) = &app.train.window {
+        let style = match w.state(app.now) {
+            WindowState::Open => theme.ok(),
+            _ => theme.warn(),
+        };
+        second.push(Span::styled(w.describe(app.now), style));
+        if let Some(f) = app.train.next_freeze(app.now) {
+            second.push(Span::styled(format!(" · freeze in {}", human_delta(f.starts - app.now)), theme.dim()));
+        }
+    } else {
+        second.push(Span::styled("no release window", theme.dim()));
+    }
+    second.push(Span::raw(" · "));
+    let failing: Vec<&str> = app.world.sources().filter(|s| !s.ok).map(|s| s.name.as_str()).collect();
+    match app.world.data_age(app.now) {
+        Some(age) => second.push(Span::styled(format!("data {}", human(age)), if failing.is_empty() { theme.dim() } else { theme.bad() })),
+        None => second.push(Span::styled("waiting for data…", theme.warn())),
+    }
+    if !failing.is_empty() {
+        second.push(Span::styled(format!(" · source down: {}", failing.join(", ")), theme.bad()));
+    }
+    if !app.inflight.is_empty() {
+        second.push(Span::styled(format!(" · {} in flight", app.inflight.len()), theme.warn()));
+    }
+    lines.push(Line::from(second));
+    frame.render_widget(Paragraph::new(lines), area);
+}

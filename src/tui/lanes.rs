@@ -1,0 +1,115 @@
+//! The lanes matrix: lanes × stages, each cell a glyph, a short version and a state word.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::Span;
+use ratatui::widgets::{Cell as TCell, Paragraph, Row, Table, TableState};
+
+use super::app::{App, Panel};
+use super::theme::Theme;
+use super::ui::{fit, is_focused, panel_block};
+use crate::model::policy::next_target;
+use crate::model::{Cell, CellKey};
+
+/// Cell text: "✓ 3a1b2c4 ok", "▶ 3a1b2c4 45%", then a marker: `~` stale, `E` error, `»` action
+/// in flight.
+pub fn cell_text(app: &App, key: &CellKey, cell: Option<&Cell>, width: usize) -> String {
+    let Some(c) = cell else { return "·".into() };
+    let word = match (c.state.is_active(), c.progress) {
+        (true, Some(p)) => format!("{:.0}%", p * 100.0),
+        _ => c.state.short().to_string(),
+    };
+    let marker = if app.inflight.contains_key(key) {
+        "»"
+    } else if app.world.cell_error(c).is_some() {
+        "E"
+    } else if app.world.is_stale(c, app.now) {
+        "~"
+    } else {
+        ""
+    };
+    let version = c.short_version();
+    // Keep the glyph, the state and the marker; cut the version when the column is narrow.
+    let fixed = 1 + 1 + 1 + word.chars().count() + marker.chars().count();
+    let room = width.saturating_sub(fixed).max(3);
+    format!("{} {} {word}{marker}", c.state.glyph(), fit(&version, room))
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let visible = app.visible_lanes();
+    let title = if app.filter.is_empty() && !app.filter_editing {
+        format!(" Lanes {} ", visible.len())
+    } else {
+        format!(" Lanes {}/{} · filter \"{}\" ", visible.len(), app.train.lanes.len(), app.filter)
+    };
+    let block = panel_block(title, is_focused(app, Panel::Lanes), theme);
+    if visible.is_empty() {
+        let msg = if app.train.lanes.is_empty() { "no lanes configured" } else { "no lane matches the filter (Esc clears it)" };
+        frame.render_widget(Paragraph::new(msg).block(block), area);
+        return;
+    }
+    let inner_w = area.width.saturating_sub(2) as usize;
+    let stages = app.train.stages.len();
+    let wide = inner_w >= 120;
+    let name_w = app.train.lanes.iter().map(|l| l.name.chars().count()).max().unwrap_or(4).clamp(4, if wide { 24 } else { 16 });
+    let team_w = if wide { app.train.lanes.iter().map(|l| l.team.chars().count()).max().unwrap_or(4).clamp(4, 16) } else { 0 };
+    let fixed = name_w + 2 + if wide { team_w + 1 } else { 0 };
+    let cell_w = (inner_w.saturating_sub(fixed) / stages.max(1)).saturating_sub(1).max(6);
+
+    let mut header = vec![TCell::from(Span::styled("LANE", theme.title()))];
+    if wide {
+        header.push(TCell::from(Span::styled("TEAM", theme.title())));
+    }
+    for (i, s) in app.train.stages.iter().enumerate() {
+        let style = if i == app.sel_stage { theme.title().add_modifier(Modifier::UNDERLINED) } else { theme.title() };
+        header.push(TCell::from(Span::styled(fit(&s.to_uppercase(), cell_w), style)));
+    }
+
+    let sel_lane = app.selected_lane();
+    let rows: Vec<Row> = visible
+        .iter()
+        .map(|&li| {
+            let lane = &app.train.lanes[li];
+            let selected_row = Some(li) == sel_lane;
+            let next = next_target(&app.train, &app.world, &lane.name);
+            let held = app.holds.lanes.contains_key(&lane.name);
+            let mut name = fit(&lane.name, name_w - if held { 1 } else { 0 });
+            if held {
+                name.push('‖');
+            }
+            let name_style = if selected_row { theme.title() } else { Style::new() };
+            let mut cells = vec![TCell::from(Span::styled(name, name_style))];
+            if wide {
+                cells.push(TCell::from(Span::styled(fit(&lane.team, team_w), theme.dim())));
+            }
+            for (si, stage) in app.train.stages.iter().enumerate() {
+                let key = CellKey::new(&lane.name, stage);
+                let cell = app.world.cell(&lane.name, stage);
+                let text = cell_text(app, &key, cell, cell_w);
+                let mut style = cell.map(|c| theme.state(c.state)).unwrap_or_else(|| theme.dim());
+                if cell.is_some_and(|c| app.world.is_stale(c, app.now)) {
+                    style = style.add_modifier(Modifier::DIM);
+                }
+                if next == Some(si) && cell.is_none_or(|c| !c.state.is_active()) {
+                    // Where the lane's car goes next.
+                    style = style.add_modifier(Modifier::UNDERLINED);
+                }
+                if selected_row && si == app.sel_stage {
+                    style = theme.selected();
+                }
+                cells.push(TCell::from(Span::styled(text, style)));
+            }
+            Row::new(cells)
+        })
+        .collect();
+
+    let mut widths = vec![Constraint::Length(name_w as u16)];
+    if wide {
+        widths.push(Constraint::Length(team_w as u16));
+    }
+    widths.extend(std::iter::repeat_n(Constraint::Length(cell_w as u16), stages));
+    let table = Table::new(rows, widths).header(Row::new(header)).block(block).column_spacing(1);
+    let mut state = TableState::default().with_selected(Some(app.sel_lane));
+    frame.render_stateful_widget(table, area, &mut state);
+}

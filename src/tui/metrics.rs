@@ -1,0 +1,178 @@
+//! Metrics of the selected lane at the selected stage: value against threshold, the stable
+//! baseline, and a chart of the recent series with the threshold drawn in.
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use super::app::{App, Panel};
+use super::theme::Theme;
+use super::ui::{fit, is_focused, panel_block};
+use crate::model::Metric;
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// A small bar chart of a series, `height` rows tall, with the threshold as a dotted row.
+/// Bars over the threshold are drawn in the `over` style; without colour they still show as
+/// bars crossing the dotted line.
+pub struct MiniChart<'a> {
+    pub values: &'a [f64],
+    pub threshold: Option<f64>,
+    pub style: Style,
+    pub over: Style,
+}
+
+impl MiniChart<'_> {
+    fn scale(&self) -> f64 {
+        let top = self.values.iter().copied().fold(0.0_f64, f64::max);
+        let t = self.threshold.unwrap_or(0.0);
+        // The threshold sits at about two thirds of the height unless values go beyond.
+        top.max(t * 1.5).max(f64::MIN_POSITIVE)
+    }
+}
+
+impl Widget for MiniChart<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        if area.width == 0 || area.height == 0 {
+            return;
+        }
+        let h = area.height as usize;
+        let levels = (h * 8) as f64;
+        let scale = self.scale();
+        let n = self.values.len().min(area.width as usize);
+        let values = &self.values[self.values.len() - n..];
+        let t_level = self.threshold.map(|t| ((t / scale) * levels).round() as usize);
+        let t_row = t_level.map(|l| l.div_ceil(8).clamp(1, h) - 1);
+        // The threshold line across the whole width.
+        if let Some(r) = t_row {
+            let y = area.y + (h - 1 - r) as u16;
+            for x in area.x..area.x + area.width {
+                buf[(x, y)].set_char('┈').set_style(Style::new());
+            }
+        }
+        let x0 = area.x + area.width - n as u16;
+        for (i, v) in values.iter().enumerate() {
+            let level = ((v.max(0.0) / scale) * levels).round() as usize;
+            let level = level.max(1);
+            let over = self.threshold.is_some_and(|t| *v > t);
+            let style = if over { self.over } else { self.style };
+            for r in 0..h {
+                let fill = level.saturating_sub(r * 8).min(8);
+                if fill == 0 {
+                    continue;
+                }
+                let y = area.y + (h - 1 - r) as u16;
+                buf[(x0 + i as u16, y)].set_char(BARS[fill - 1]).set_style(style);
+            }
+        }
+    }
+}
+
+fn summary(m: &Metric, theme: &Theme) -> Vec<Span<'static>> {
+    let (mark, style) = if m.error.is_some() {
+        ("E", theme.bad())
+    } else if m.ok() {
+        ("✓", theme.ok())
+    } else {
+        ("✗", theme.bad())
+    };
+    let value = match (&m.error, m.value) {
+        (Some(_), _) => "error".to_string(),
+        (None, Some(v)) => m.format_value(v),
+        (None, None) => "no data".to_string(),
+    };
+    let mut spans = vec![
+        Span::styled(format!("{mark} "), style),
+        Span::styled(format!("{:<12} ", fit(&m.name, 12)), theme.title()),
+        Span::styled(format!("{value:>7} "), style),
+        Span::styled(format!("({})", m.threshold_text()), theme.dim()),
+    ];
+    if let Some(b) = m.baseline {
+        spans.push(Span::styled(format!(" stable {}", m.format_value(b)), theme.dim()));
+    }
+    spans
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let key = app.selected_key();
+    let title = match &key {
+        Some(k) => format!(" Metrics · {} @ {} ", k.lane, k.stage),
+        None => " Metrics ".to_string(),
+    };
+    let block = panel_block(title, is_focused(app, Panel::Metrics), theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let metrics = key.as_ref().map(|k| app.world.metrics(&k.lane, &k.stage)).unwrap_or(&[]);
+    if metrics.is_empty() {
+        let text = match &key {
+            Some(k) => format!("no metrics for {} at {}", k.lane, k.stage),
+            None => "no lane selected".into(),
+        };
+        frame.render_widget(Paragraph::new(Span::styled(text, theme.dim())), inner);
+        return;
+    }
+    let n = metrics.len() as u16;
+    // Rows per metric: the summary line, then a chart as tall as the room allows (up to 4).
+    let per = (inner.height / n).clamp(1, 5);
+    let mut y = inner.y;
+    for m in metrics {
+        if y >= inner.y + inner.height {
+            break;
+        }
+        let rows = per.min(inner.y + inner.height - y);
+        let line = Rect { x: inner.x, y, width: inner.width, height: 1 };
+        let mut spans = summary(m, theme);
+        let values: Vec<f64> = m.series.iter().map(|(_, v)| *v).collect();
+        if rows == 1 {
+            // One row: the sparkline goes after the text, in what is left of the line.
+            let used: usize = spans.iter().map(|s| s.width()).sum::<usize>() + 1;
+            let room = (inner.width as usize).saturating_sub(used);
+            frame.render_widget(Paragraph::new(Line::from(std::mem::take(&mut spans))), line);
+            if room >= 6 && !values.is_empty() {
+                let r = Rect { x: inner.x + used as u16, y, width: room as u16, height: 1 };
+                frame.render_widget(MiniChart { values: &values, threshold: m.threshold.max, style: theme.ok(), over: theme.bad() }, r);
+            }
+        } else {
+            frame.render_widget(Paragraph::new(Line::from(spans)), line);
+            let chart = Rect { x: inner.x + 2, y: y + 1, width: inner.width.saturating_sub(2), height: rows - 1 };
+            if !values.is_empty() {
+                frame.render_widget(MiniChart { values: &values, threshold: m.threshold.max, style: theme.ok(), over: theme.bad() }, chart);
+            }
+        }
+        y += rows;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(values: &[f64], threshold: Option<f64>, w: u16, h: u16) -> Vec<String> {
+        let area = Rect::new(0, 0, w, h);
+        let mut buf = Buffer::empty(area);
+        MiniChart { values, threshold, style: Style::new(), over: Style::new() }.render(area, &mut buf);
+        (0..h).map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect()).collect()
+    }
+
+    #[test]
+    fn chart_draws_threshold_and_bars() {
+        let rows = render(&[0.0, 0.005, 0.01, 0.015], Some(0.01), 6, 3);
+        assert_eq!(rows.len(), 3);
+        // The threshold row is dotted where no bar reaches.
+        assert!(rows.iter().any(|r| r.starts_with("┈┈")), "{rows:#?}");
+        // The last value is over the threshold: its bar reaches the top part.
+        assert_ne!(rows[0].chars().last(), Some(' '), "{rows:#?}");
+        // The first value is zero: a minimal bar at the bottom.
+        assert_eq!(rows[2].chars().nth(2), Some('▁'), "{rows:#?}");
+    }
+
+    #[test]
+    fn chart_fits_any_area() {
+        render(&[1.0; 100], None, 5, 1);
+        render(&[], Some(1.0), 5, 2);
+        render(&[f64::MAX, 0.0], Some(0.0), 3, 4);
+    }
+}

@@ -1,0 +1,117 @@
+//! Snapshot tests of every screen and dialog (ratatui TestBackend + insta), without colour.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::app::{App, Msg};
+use super::fixture;
+use super::theme::Theme;
+use super::ui;
+
+fn render(app: &App, w: u16, h: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| ui::draw(f, app, &Theme::PLAIN)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn keys(app: &mut App, codes: &[KeyCode]) {
+    for c in codes {
+        app.update(Msg::Key(KeyEvent::new(*c, KeyModifiers::NONE)));
+    }
+}
+
+fn select(app: &mut App, lane: &str, stage: &str) {
+    app.sel_lane = app.visible_lanes().iter().position(|&i| app.train.lanes[i].name == lane).unwrap();
+    app.sel_stage = app.train.stage_index(stage).unwrap();
+}
+
+#[test]
+fn main_screen_80x24() {
+    let mut app = fixture::app();
+    select(&mut app, "search-indexer", "canary");
+    insta::assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn main_screen_160x48() {
+    let mut app = fixture::app();
+    select(&mut app, "search-indexer", "canary");
+    insta::assert_snapshot!(render(&app, 160, 48));
+}
+
+#[test]
+fn main_screen_readonly_filtered() {
+    let mut app = fixture::app();
+    app.readonly = true;
+    keys(&mut app, &[KeyCode::Char('/'), KeyCode::Char('p'), KeyCode::Char('a'), KeyCode::Char('y'), KeyCode::Enter]);
+    insta::assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn details_popup() {
+    let mut app = fixture::app();
+    select(&mut app, "checkout-web", "build");
+    keys(&mut app, &[KeyCode::Enter]);
+    insta::assert_snapshot!(render(&app, 100, 40));
+}
+
+#[test]
+fn details_popup_80x24() {
+    let mut app = fixture::app();
+    select(&mut app, "auth-service", "prod");
+    keys(&mut app, &[KeyCode::Enter]);
+    insta::assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn confirm_dialog_pause() {
+    let mut app = fixture::app();
+    select(&mut app, "search-indexer", "canary");
+    keys(&mut app, &[KeyCode::Char('s')]);
+    insta::assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn confirm_dialog_promote() {
+    let mut app = fixture::app();
+    select(&mut app, "checkout-web", "staging");
+    keys(&mut app, &[KeyCode::Char('p')]);
+    insta::assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn confirm_dialog_blocked_promotion() {
+    let mut app = fixture::app();
+    select(&mut app, "payments-api", "canary");
+    keys(&mut app, &[KeyCode::Char('p')]);
+    insta::assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn confirm_dialog_rollback_typed_name() {
+    let mut app = fixture::app();
+    select(&mut app, "inventory", "canary");
+    keys(&mut app, &[KeyCode::Char('r'), KeyCode::Char('i'), KeyCode::Char('n'), KeyCode::Char('v'), KeyCode::Tab]);
+    insta::assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = fixture::app();
+    keys(&mut app, &[KeyCode::Char('?')]);
+    insta::assert_snapshot!(render(&app, 100, 40));
+}
+
+#[test]
+fn tiny_terminal_does_not_panic() {
+    let mut app = fixture::app();
+    for (w, h) in [(1, 1), (10, 5), (40, 10), (80, 12), (200, 60)] {
+        render(&app, w, h);
+        keys(&mut app, &[KeyCode::Enter]);
+        render(&app, w, h);
+        keys(&mut app, &[KeyCode::Esc, KeyCode::Char('?')]);
+        render(&app, w, h);
+        keys(&mut app, &[KeyCode::Esc]);
+    }
+}

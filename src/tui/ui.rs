@@ -1,0 +1,98 @@
+//! The screen: a function of the app state and an area.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders};
+
+use super::app::{App, Panel, Popup};
+use super::theme::Theme;
+use super::{activity, blockers, dialog, footer, header, help, lanes, metrics};
+
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
+    let area = frame.area();
+    let halted = app.holds.halt.is_some();
+    let [head, body, foot] = Layout::vertical([
+        Constraint::Length(if halted { 3 } else { 2 }),
+        Constraint::Min(6),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    header::draw(frame, head, app, theme);
+    footer::draw(frame, foot, app, theme);
+
+    let n = app.visible_lanes().len() as u16;
+    // Lanes get what they need (plus border and header row), but leave the panels below room.
+    let lanes_h = (n + 3).clamp(5, (body.height * 6 / 10).max(5));
+    let [top, rest] = Layout::vertical([Constraint::Length(lanes_h), Constraint::Min(0)]).areas(body);
+    lanes::draw(frame, top, app, theme);
+
+    if rest.width >= 140 {
+        let [b, m, a] = Layout::horizontal([Constraint::Percentage(36), Constraint::Percentage(34), Constraint::Percentage(30)]).areas(rest);
+        blockers::draw(frame, b, app, theme);
+        metrics::draw(frame, m, app, theme);
+        activity::draw(frame, a, app, theme);
+    } else {
+        let act_h = if rest.height >= 14 { rest.height / 3 } else { rest.height.min(5) / 2 + 2 };
+        let [mid, act] = Layout::vertical([Constraint::Min(3), Constraint::Length(act_h)]).areas(rest);
+        let [b, m] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(mid);
+        blockers::draw(frame, b, app, theme);
+        metrics::draw(frame, m, app, theme);
+        activity::draw(frame, act, app, theme);
+    }
+
+    match &app.popup {
+        Some(Popup::Details) => super::details::draw(frame, area, app, theme),
+        Some(Popup::Help) => help::draw(frame, area, app, theme),
+        Some(Popup::Confirm(d)) => dialog::draw(frame, area, d, app, theme),
+        None => {}
+    }
+}
+
+/// A panel's block: the focused one has a heavier border and a marker in its title.
+pub fn panel_block<'a>(title: impl Into<Line<'a>>, focused: bool, theme: &Theme) -> Block<'a> {
+    let mut title: Line = title.into();
+    if focused {
+        title.spans.insert(0, Span::raw("▸"));
+    }
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
+        .border_style(if focused { theme.focused_border() } else { Style::new() })
+        .title(title)
+}
+
+pub fn is_focused(app: &App, p: Panel) -> bool {
+    app.focus == p && app.popup.is_none()
+}
+
+/// A centred rectangle of at most `w`×`h`, inside `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+}
+
+/// Cut a string to `max` columns, with an ellipsis when cut.
+pub fn fit(s: &str, max: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    let mut out = String::new();
+    let mut w = 0;
+    let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
+    if total <= max {
+        return s.to_string();
+    }
+    for c in s.chars() {
+        let cw = c.width().unwrap_or(0);
+        if w + cw + 1 > max {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    if max > 0 {
+        out.push('…');
+    }
+    out
+}

@@ -1,0 +1,289 @@
+//! The `http` source against real servers on loopback: the simulator, and small hand-made
+//! servers that misbehave (bad payloads, errors, a hang).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use tokio::net::TcpListener;
+
+use trainyard::config::{self, Config};
+use trainyard::model::{ActionKind, CellState, World};
+use trainyard::ops::{self, Action, Executor};
+use trainyard::sim::{self, SimOptions};
+use trainyard::sources::{self, ActionError, Source};
+use trainyard::{poll, tui};
+
+fn opts() -> SimOptions {
+    SimOptions { lanes: 8, seed: 7, speed: 1.0 }
+}
+
+async fn demo() -> (sim::SimHandle, Config, Vec<Arc<dyn Source>>) {
+    let handle = sim::start("127.0.0.1:0".parse().unwrap(), opts()).await.unwrap();
+    let text = sim::demo_config(&handle.base_url(), &opts(), chrono::Utc::now());
+    let config = config::parse(&text, "<demo>").unwrap();
+    let sources = sources::build(&config).unwrap();
+    (handle, config, sources)
+}
+
+async fn world_of(config: &Config, sources: &[Arc<dyn Source>]) -> World {
+    let mut world = tui::empty_world(config);
+    for r in poll::poll_once(sources).await {
+        assert!(r.outcome.is_ok(), "{:?}", r.outcome);
+        world.apply(r);
+    }
+    world
+}
+
+async fn sim_actions(handle: &sim::SimHandle) -> usize {
+    let log: serde_json::Value = reqwest::get(format!("{}/v1/_sim/actions", handle.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    log["actions"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn polls_every_configured_cell_from_the_simulator() {
+    let (handle, config, sources) = demo().await;
+    let world = world_of(&config, &sources).await;
+    for lane in &config.train.lanes {
+        for stage in &config.train.stages {
+            let c = world
+                .cell(&lane.name, stage)
+                .unwrap_or_else(|| panic!("no cell {} {stage}", lane.name));
+            assert!(!world.is_stale(c, poll::now()));
+            assert_eq!(c.source, "sim");
+        }
+    }
+    let metrics: usize = config
+        .train
+        .lanes
+        .iter()
+        .flat_map(|l| config.train.stages.iter().map(move |s| (l, s)))
+        .map(|(l, s)| world.metrics(&l.name, s).len())
+        .sum();
+    assert!(metrics > 0, "the simulator serves metrics");
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn actions_reach_the_simulator_and_rejections_say_why() {
+    let (handle, config, sources) = demo().await;
+    let world = world_of(&config, &sources).await;
+    let exec = Executor::new(&config, &sources, false);
+    let holds = Default::default();
+    let now = poll::now();
+
+    // Find a running cell and pause it.
+    let (lane, stage) = world
+        .cells()
+        .find(|(_, c)| c.state == CellState::Running)
+        .map(|(k, _)| (k.lane.clone(), k.stage.clone()))
+        .expect("the demo has something running");
+    let plan = ops::preflight(Action::new(ActionKind::Pause, &lane, &stage), &config.train, &world, &holds, now).unwrap();
+    let ack = exec.execute(&plan).await.expect("pause accepted");
+    assert!(!ack.message.is_empty());
+
+    // Approving something that awaits no approval is refused by the source with its reason.
+    let mut bogus = plan.clone();
+    bogus.action.kind = ActionKind::Approve;
+    match exec.execute(&bogus).await {
+        Err(ActionError::Rejected { status, code, message }) => {
+            assert_eq!(status, 409);
+            assert_eq!(code, "conflict");
+            assert!(!message.is_empty());
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+
+    // The pause shows up in the next poll.
+    let world = world_of(&config, &sources).await;
+    assert_eq!(world.cell(&lane, &stage).unwrap().state, CellState::Paused);
+
+    // The simulator counted exactly the two requests.
+    assert_eq!(sim_actions(&handle).await, 2);
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn readonly_executor_sends_nothing() {
+    let (handle, config, sources) = demo().await;
+    let world = world_of(&config, &sources).await;
+    let (lane, stage) = world
+        .cells()
+        .find(|(_, c)| c.state == CellState::Running)
+        .map(|(k, _)| (k.lane.clone(), k.stage.clone()))
+        .unwrap();
+    let plan = ops::preflight(
+        Action::new(ActionKind::Pause, &lane, &stage),
+        &config.train,
+        &world,
+        &Default::default(),
+        poll::now(),
+    )
+    .unwrap();
+    let exec = Executor::new(&config, &sources, true);
+    assert!(exec.execute(&plan).await.unwrap_err().to_string().contains("read-only"));
+    assert_eq!(sim_actions(&handle).await, 0);
+    handle.shutdown().await;
+}
+
+type Body = Arc<std::sync::Mutex<(u16, String)>>;
+
+/// A server on loopback that answers `/v1/train` with whatever the test puts in `body`.
+async fn fixed_server(body: Body) -> String {
+    let app = Router::new().route(
+        "/v1/train",
+        get(move || {
+            let body = Arc::clone(&body);
+            async move {
+                let (status, text) = body.lock().unwrap().clone();
+                (StatusCode::from_u16(status).unwrap(), [("content-type", "application/json")], text)
+            }
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+fn one_lane_config(url: &str, extra: &str) -> Config {
+    let text = format!(
+        r#"
+[train]
+name = "t"
+stages = ["build", "prod"]
+
+[sources.pipe]
+kind = "http"
+url = "{url}"
+timeout = "1s"
+{extra}
+
+[[lanes]]
+name = "api"
+source = "pipe"
+"#
+    );
+    config::parse(&text, "test.toml").unwrap()
+}
+
+#[tokio::test]
+async fn a_malformed_cell_keeps_its_last_good_data_and_the_rest_updates() {
+    let good = r#"{"cells":[{"lane":"api","stage":"build","state":"succeeded","version":"v1"},
+                             {"lane":"api","stage":"prod","state":"running","version":"v0","progress":0.5}]}"#;
+    let body: Body = Arc::new(std::sync::Mutex::new((200, good.to_string())));
+    let url = fixed_server(Arc::clone(&body)).await;
+    let config = one_lane_config(&url, "");
+    let sources = sources::build(&config).unwrap();
+    let mut world = world_of(&config, &sources).await;
+
+    *body.lock().unwrap() = (
+        200,
+        r#"{"cells":[{"lane":"api","stage":"build","state":"exploded","version":"v2"},
+                     {"lane":"api","stage":"prod","state":"succeeded","version":"v0"}]}"#
+            .into(),
+    );
+    for r in poll::poll_once(&sources).await {
+        world.apply(r);
+    }
+    let build = world.cell("api", "build").unwrap();
+    assert_eq!(build.version.as_deref(), Some("v1"), "last good data stays");
+    assert!(build.error.as_deref().unwrap().contains("unknown state \"exploded\""));
+    assert_eq!(world.cell("api", "prod").unwrap().state, CellState::Succeeded, "other cells update");
+
+    // A server error fails the whole poll: cells keep their data, marked stale with the error.
+    *body.lock().unwrap() = (503, r#"{"error":{"code":"busy","message":"deploy db is down"}}"#.into());
+    for r in poll::poll_once(&sources).await {
+        world.apply(r);
+    }
+    let prod = world.cell("api", "prod").unwrap();
+    assert_eq!(prod.state, CellState::Succeeded);
+    assert!(world.is_stale(prod, poll::now()));
+    let err = world.cell_error(prod).unwrap();
+    assert!(err.contains("503") && err.contains("deploy db is down"), "{err}");
+}
+
+#[tokio::test]
+async fn a_hanging_source_times_out_without_holding_up_another() {
+    // Accepts connections and never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hang_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let good = r#"{"cells":[{"lane":"api","stage":"build","state":"succeeded","version":"v1"}]}"#;
+    let fast_url = fixed_server(Arc::new(std::sync::Mutex::new((200, good.to_string())))).await;
+    let text = format!(
+        r#"
+[train]
+name = "t"
+stages = ["build", "prod"]
+
+[sources.hang]
+kind = "http"
+url = "{hang_url}"
+timeout = "1s"
+
+[sources.fast]
+kind = "http"
+url = "{fast_url}"
+
+[[lanes]]
+name = "api"
+source = "fast"
+stages.prod = {{ source = "hang" }}
+"#
+    );
+    let config = config::parse(&text, "test.toml").unwrap();
+    let sources = sources::build(&config).unwrap();
+
+    // The scheduler delivers the fast source's report while the other one hangs.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut poller = poll::Poller::spawn(&sources, tx);
+    let first = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.unwrap().unwrap();
+    assert_eq!(first.source, "fast");
+    assert!(first.outcome.is_ok());
+    let second = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let r = rx.recv().await.unwrap();
+            if r.source == "hang" {
+                return r;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let err = second.outcome.unwrap_err();
+    assert!(err.contains("timed out") || err.contains("no answer"), "{err}");
+    poller.stop();
+}
+
+#[tokio::test]
+async fn unreachable_source_is_reported_not_fatal() {
+    // A port nobody listens on.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    drop(l);
+    let config = one_lane_config(&url, "");
+    let sources = sources::build(&config).unwrap();
+    let reports = poll::poll_once(&sources).await;
+    let err = reports[0].outcome.as_ref().unwrap_err();
+    assert!(err.contains("connection"), "{err}");
+}
+
+#[tokio::test]
+async fn a_missing_token_variable_is_named() {
+    let config = one_lane_config("http://127.0.0.1:9", "token_env = \"TRAINYARD_TEST_TOKEN_UNSET_X\"");
+    let err = sources::build(&config).err().unwrap();
+    assert!(err.contains("TRAINYARD_TEST_TOKEN_UNSET_X"), "{err}");
+}

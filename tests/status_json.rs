@@ -1,0 +1,159 @@
+//! `trainyard status --json` against a running `trainyard sim`: the JSON of DESIGN.md, and the
+//! exit codes when the simulator is gone.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_trainyard");
+
+struct Sim(Child);
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start `trainyard sim --print-config` and read the config it prints.
+fn start_sim(dir: &std::path::Path) -> (Sim, String) {
+    let mut child = Command::new(BIN)
+        .args(["sim", "--listen", "127.0.0.1:0", "--seed", "7", "--print-config"])
+        .arg("--log-file")
+        .arg(dir.join("sim.log"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let sim = Sim(child);
+    let mut config = String::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        let end = line.starts_with("# end of trainyard sim config");
+        config.push_str(&line);
+        config.push('\n');
+        if end {
+            break;
+        }
+    }
+    assert!(config.contains("[sources.sim]"), "sim printed: {config}");
+    (sim, config)
+}
+
+fn status(config: &std::path::Path, dir: &std::path::Path, json: bool) -> (i32, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("status").arg("--config").arg(config).arg("--log-file").arg(dir.join("status.log"));
+    if json {
+        cmd.arg("--json");
+    }
+    let out = cmd.stdin(Stdio::null()).output().unwrap();
+    (out.status.code().unwrap(), String::from_utf8(out.stdout).unwrap())
+}
+
+fn is_rfc3339(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok())
+}
+
+#[test]
+fn status_json_has_the_documented_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, config) = start_sim(dir.path());
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, &config).unwrap();
+
+    let (code, out) = status(&path, dir.path(), true);
+    assert_eq!(code, 0, "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+
+    let train = &v["train"];
+    assert!(train["name"].is_string());
+    assert_eq!(train["stages"], serde_json::json!(["build", "staging", "canary", "prod"]));
+    assert!(is_rfc3339(&train["window"]["opens"]) && is_rfc3339(&train["window"]["closes"]));
+    assert_eq!(train["window"]["state"], "open");
+    assert_eq!(train["halted"], false);
+
+    let states = ["pending", "running", "awaiting_approval", "succeeded", "failed", "paused", "rolling_back", "rolled_back", "cancelled", "unknown"];
+    let lanes = v["lanes"].as_array().unwrap();
+    assert_eq!(lanes.len(), 8);
+    let mut metric_count = 0;
+    for lane in lanes {
+        assert!(lane["name"].is_string() && lane["team"].is_string() && lane["depends_on"].is_array());
+        let cells = lane["cells"].as_array().unwrap();
+        assert_eq!(cells.len(), 4);
+        for c in cells {
+            for field in ["stage", "version", "state", "progress", "updated_at", "url", "source", "stale", "error", "metrics"] {
+                assert!(c.get(field).is_some(), "cell lacks {field}: {c}");
+            }
+            assert!(states.contains(&c["state"].as_str().unwrap()), "{c}");
+            assert_eq!(c["stale"], false);
+            assert!(c["error"].is_null());
+            assert_eq!(c["source"], "sim");
+            assert!(is_rfc3339(&c["updated_at"]), "{c}");
+            for m in c["metrics"].as_array().unwrap() {
+                for field in ["name", "value", "unit", "threshold", "ok", "error"] {
+                    assert!(m.get(field).is_some(), "metric lacks {field}: {m}");
+                }
+                metric_count += 1;
+            }
+        }
+    }
+    assert!(metric_count > 0);
+
+    let kinds = ["check_failed", "not_ready", "awaiting_approval", "dependency", "window_closed", "freeze", "soak", "slo", "stale", "hold", "halt", "source_error"];
+    let blockers = v["blockers"].as_array().unwrap();
+    assert!(!blockers.is_empty(), "the demo train has blockers");
+    for b in blockers {
+        assert!(b["lane"].is_string() && b["stage"].is_string() && b["message"].is_string());
+        assert!(kinds.contains(&b["kind"].as_str().unwrap()), "{b}");
+    }
+    assert!(blockers.iter().any(|b| b["kind"] == "awaiting_approval"));
+    assert!(blockers.iter().any(|b| b["kind"] == "check_failed"));
+
+    let sources = v["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 1);
+    assert_eq!(sources[0]["name"], "sim");
+    assert_eq!(sources[0]["kind"], "http");
+    assert_eq!(sources[0]["ok"], true);
+    assert!(sources[0]["error"].is_null());
+    assert!(sources[0].get("rate_limit").is_some());
+
+    // The table names every lane.
+    let (code, table) = status(&path, dir.path(), false);
+    assert_eq!(code, 0);
+    for lane in lanes {
+        assert!(table.contains(lane["name"].as_str().unwrap()), "{table}");
+    }
+
+    // The simulator gone: still the whole train, the source marked failed, exit 1.
+    drop(sim);
+    let (code, out) = status(&path, dir.path(), true);
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["lanes"].as_array().unwrap().len(), 8);
+    assert_eq!(v["sources"][0]["ok"], false);
+    assert!(v["sources"][0]["error"].as_str().unwrap().contains("connection"));
+    assert!(v["lanes"][0]["cells"][0]["stale"].as_bool().unwrap());
+}
+
+#[test]
+fn config_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[train]\nname = \"x\"\nstages = [\"build\"]\nbogus = 1\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["config", "check", "--config"])
+        .arg(&path)
+        .arg("--log-file")
+        .arg(dir.path().join("log"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("bad.toml:4:1:"), "{text}");
+    let out = Command::new(BIN).args(["status", "--config"]).arg(dir.path().join("missing.toml")).arg("--log-file").arg(dir.path().join("log")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
