@@ -4,4 +4,5 @@
 //! `config` know `model`; `ops` knows `sources` and `model`; `tui` knows `ops` and `model`;
 //! `main.rs` wires them.
 
+pub mod config;
 pub mod model;
