@@ -1,0 +1,284 @@
+//! The config file: TOML schema, loading, and validation that reports every problem as
+//! `file:line:col: message` with a hint where one helps.
+//!
+//! [`parse`] is pure; [`load`] and [`resolve_path`] touch the file system. `config.example.toml`
+//! at the root of the repository documents every key.
+//!
+//! Reading happens in two steps. serde reads the text into the `raw` structs; a syntax error,
+//! an unknown key or a value of the wrong type stops there and is reported as one error.
+//! `validate` then checks the meaning (names, references, times, durations, gates, URLs),
+//! collects every problem it finds and builds the [`Config`].
+
+mod diag;
+mod raw;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::model::{CellKey, Train};
+
+pub use diag::{ConfigError, ConfigErrors, did_you_mean, edit_distance, line_col};
+
+/// A checked configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// The file it was loaded from; `None` for [`parse`]d text.
+    pub path: Option<PathBuf>,
+    /// Actor name for the audit log; `None` means user@host.
+    pub identity: Option<String>,
+    pub readonly: bool,
+    pub audit_path: Option<PathBuf>,
+    /// The train, its lanes, and the policy from `[policy.*]`.
+    pub train: Train,
+    pub sources: BTreeMap<String, SourceConfig>,
+    /// Where to read every lane × stage of the train: one entry for each.
+    pub targets: BTreeMap<CellKey, Target>,
+}
+
+impl Config {
+    /// Where to read `lane` at `stage`.
+    pub fn target(&self, lane: &str, stage: &str) -> Option<&Target> {
+        self.targets.get(&CellKey::new(lane, stage))
+    }
+
+    /// Every cell read from `source`, with the remote names it is read under.
+    pub fn targets_of<'a>(
+        &'a self,
+        source: &'a str,
+    ) -> impl Iterator<Item = (&'a CellKey, &'a Target)> + 'a {
+        self.targets.iter().filter(move |(_, t)| t.source == source)
+    }
+}
+
+/// The kinds of source this build can talk to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SourceKind {
+    /// trainyard's own JSON-over-HTTP protocol (docs/protocol.md).
+    Http,
+}
+
+impl SourceKind {
+    /// Kinds this build supports, as written in the config.
+    pub const SUPPORTED: &'static [&'static str] = &["http"];
+    /// Kinds that are planned but not in this build yet.
+    pub const PLANNED: &'static [&'static str] =
+        &["github", "prometheus", "argocd", "rollouts", "gitlab"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Http => "http",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SourceKind> {
+        match s {
+            "http" => Some(SourceKind::Http),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One `[sources.NAME]` table, with defaults filled in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceConfig {
+    pub name: String,
+    pub kind: SourceKind,
+    /// The base URL as written, without trailing slashes.
+    pub url: String,
+    pub interval: Duration,
+    pub timeout: Duration,
+    /// Data older than this is stale.
+    pub stale_after: Duration,
+    /// Name of an environment variable holding the token.
+    pub token_env: Option<String>,
+    /// A command whose standard output is the token.
+    pub token_cmd: Option<String>,
+    pub allow_insecure_http: bool,
+}
+
+/// Where one lane × stage of the train is read: a source and the names the source uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub source: String,
+    /// The lane's name at the source.
+    pub lane: String,
+    /// The stage's name at the source.
+    pub stage: String,
+}
+
+/// Read and check a config from `text`; `file` names it in errors.
+pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
+    let raw: raw::RawConfig =
+        toml::from_str(text).map_err(|e| ConfigErrors::from(toml_error(&e, text, file)))?;
+    // The same text again, for the keys of source and target tables (see `raw::KeyView`).
+    // The strict read above has checked the shapes this view relies on.
+    let keys: raw::KeyView =
+        toml::from_str(text).map_err(|e| ConfigErrors::from(toml_error(&e, text, file)))?;
+    let mut diags = diag::Diagnostics::new(file, text);
+    let config = validate::config(raw, &keys, &mut diags);
+    if diags.is_empty() {
+        Ok(config)
+    } else {
+        Err(diags.finish())
+    }
+}
+
+/// Read and check the config at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: file.clone(),
+        line: 1,
+        col: 1,
+        message: format!("cannot read: {e}"),
+        hint: None,
+    })?;
+    let mut config = parse(&text, &file)?;
+    config.path = Some(path.to_path_buf());
+    Ok(config)
+}
+
+/// The default config file: `config.toml` in the platform's config dir
+/// (`~/.config/trainyard/config.toml` on Linux).
+pub fn default_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "trainyard").map(|d| d.config_dir().join("config.toml"))
+}
+
+/// The config file to use: `--config` (which also carries `TRAINYARD_CONFIG`), else the
+/// default. It must exist.
+pub fn resolve_path(cli: Option<&Path>) -> Result<PathBuf, ConfigErrors> {
+    let default = default_path();
+    let default_text = default.as_ref().map_or_else(
+        || "~/.config/trainyard/config.toml".to_string(),
+        |p| p.display().to_string(),
+    );
+    let hint = format!(
+        "pass --config PATH, set TRAINYARD_CONFIG, or create {default_text} from \
+         config.example.toml; `trainyard demo` runs a built-in train without any config"
+    );
+    let Some(path) = cli.map(Path::to_path_buf).or(default) else {
+        return Err(ConfigError {
+            file: default_text,
+            line: 1,
+            col: 1,
+            message: "no config file given and no home directory to look in".into(),
+            hint: Some(hint),
+        }
+        .into());
+    };
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(ConfigError {
+            file: path.display().to_string(),
+            line: 1,
+            col: 1,
+            message: "config file not found".into(),
+            hint: Some(hint),
+        }
+        .into())
+    }
+}
+
+/// A toml error (syntax, unknown key, wrong type) as a config error, with a friendlier
+/// message for unknown keys.
+fn toml_error(e: &toml::de::Error, text: &str, file: &str) -> ConfigError {
+    let (line, col) = line_col(text, e.span().map_or(0, |s| s.start));
+    let (message, hint) = explain(e.message());
+    ConfigError {
+        file: file.to_string(),
+        line,
+        col,
+        message,
+        hint,
+    }
+}
+
+fn explain(message: &str) -> (String, Option<String>) {
+    let message = message.trim();
+    // serde: "unknown field `x`, expected one of `a`, `b`" / "…, expected `a`".
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some((key, expected)) = rest.split_once("`, expected ")
+    {
+        let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        return (
+            format!("unknown key {key:?}"),
+            Some(diag::list_hint("keys here", key, &known)),
+        );
+    }
+    if message == "missing field `train`" {
+        return (
+            "missing [train] table".into(),
+            Some("every config needs [train] with a name and its stages".into()),
+        );
+    }
+    if let Some(rest) = message.strip_prefix("missing field `")
+        && let Some(key) = rest.strip_suffix('`')
+    {
+        return (format!("missing key {key:?}"), None);
+    }
+    (message.to_string(), None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explains_unknown_keys() {
+        assert_eq!(
+            explain("unknown field `sorce`, expected one of `name`, `source`"),
+            (
+                "unknown key \"sorce\"".into(),
+                Some("keys here are name, source (did you mean \"source\"?)".into())
+            )
+        );
+        assert_eq!(
+            explain("unknown field `requires`, expected `require`"),
+            (
+                "unknown key \"requires\"".into(),
+                Some("keys here are require (did you mean \"require\"?)".into())
+            )
+        );
+        assert_eq!(explain("duplicate key"), ("duplicate key".into(), None));
+    }
+
+    #[test]
+    fn missing_file_hint_names_every_way_out() {
+        let dir = std::env::temp_dir().join("trainyard-config-test-missing");
+        let err = resolve_path(Some(&dir.join("nope.toml"))).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("nope.toml:1:1: config file not found"),
+            "{text}"
+        );
+        for needle in [
+            "--config",
+            "TRAINYARD_CONFIG",
+            "config.example.toml",
+            "trainyard demo",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from {text}");
+        }
+    }
+
+    #[test]
+    fn unreadable_file_is_one_error_at_1_1() {
+        let err = load(Path::new("/nonexistent/trainyard/config.toml")).unwrap_err();
+        assert_eq!(err.0.len(), 1);
+        assert!(
+            err.0[0]
+                .to_string()
+                .starts_with("/nonexistent/trainyard/config.toml:1:1: cannot read: ")
+        );
+    }
+}

@@ -1,0 +1,166 @@
+//! The file as serde reads it: every value whose place matters for an error is `Spanned`.
+//!
+//! Structural problems (bad syntax, an unknown key, a value of the wrong type) surface here as
+//! one toml error. Everything else is checked in `validate`, which reports every problem.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use toml::Spanned;
+
+pub(crate) type Str = Spanned<String>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    pub identity: Option<Str>,
+    #[serde(default)]
+    pub readonly: bool,
+    pub train: Spanned<RawTrain>,
+    #[serde(default)]
+    pub sources: BTreeMap<Str, Spanned<RawSource>>,
+    #[serde(default)]
+    pub lanes: Vec<Spanned<RawLane>>,
+    #[serde(default)]
+    pub policy: BTreeMap<Str, Spanned<RawPolicy>>,
+    pub audit: Option<RawAudit>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTrain {
+    pub name: Option<Str>,
+    pub stages: Option<Spanned<Vec<Str>>>,
+    pub window: Option<Spanned<RawWindow>>,
+    #[serde(default)]
+    pub freezes: Vec<Spanned<RawFreeze>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWindow {
+    pub opens: Spanned<RawTime>,
+    pub closes: Spanned<RawTime>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFreeze {
+    pub starts: Spanned<RawTime>,
+    pub ends: Spanned<RawTime>,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// A source table. Unknown keys are not rejected by serde here: a source of a kind this build
+/// does not support yet has keys of its own, and "kind not supported" is the error to show for
+/// it. [`KeyView`] collects the keys so that `validate` can reject unknown ones for the kinds
+/// it knows.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawSource {
+    pub kind: Option<Str>,
+    pub url: Option<Str>,
+    pub interval: Option<Str>,
+    pub timeout: Option<Str>,
+    pub stale_after: Option<Str>,
+    pub token_env: Option<Str>,
+    pub token_cmd: Option<Str>,
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+}
+
+pub(crate) const SOURCE_KEYS: &[&str] = &[
+    "kind",
+    "url",
+    "interval",
+    "timeout",
+    "stale_after",
+    "token_env",
+    "token_cmd",
+    "allow_insecure_http",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLane {
+    pub name: Option<Str>,
+    pub team: Option<String>,
+    #[serde(default)]
+    pub depends_on: Vec<Str>,
+    pub source: Option<Str>,
+    #[serde(default)]
+    pub stages: BTreeMap<Str, Spanned<RawTarget>>,
+}
+
+/// Where one stage of a lane is read. Like [`RawSource`], unknown keys are collected by
+/// [`KeyView`] rather than rejected here: they belong to the target's source kind.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawTarget {
+    pub source: Option<Str>,
+    pub lane: Option<Str>,
+    pub stage: Option<Str>,
+}
+
+pub(crate) const TARGET_KEYS: &[&str] = &["source", "lane", "stage"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPolicy {
+    pub require: Option<Vec<Str>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAudit {
+    pub path: Option<Str>,
+}
+
+/// The keys, with their places, of every source table and every lane stage target.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct KeyView {
+    #[serde(default)]
+    pub sources: BTreeMap<String, BTreeMap<Str, IgnoredAny>>,
+    #[serde(default)]
+    pub lanes: Vec<LaneKeys>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct LaneKeys {
+    #[serde(default)]
+    pub stages: BTreeMap<String, BTreeMap<Str, IgnoredAny>>,
+}
+
+/// A time as written: an RFC 3339 string, or a TOML offset date-time (unquoted).
+#[derive(Debug)]
+pub(crate) enum RawTime {
+    Text(String),
+    Native(toml::value::Datetime),
+}
+
+impl<'de> Deserialize<'de> for RawTime {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TimeVisitor;
+
+        impl<'de> Visitor<'de> for TimeVisitor {
+            type Value = RawTime;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an RFC 3339 time such as \"2026-11-26T14:00:00Z\"")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawTime, E> {
+                Ok(RawTime::Text(v.to_string()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawTime, A::Error> {
+                let dt =
+                    toml::value::Datetime::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawTime::Native(dt))
+            }
+        }
+
+        d.deserialize_any(TimeVisitor)
+    }
+}

@@ -1,0 +1,825 @@
+//! The meaning of a config: names, references, times, durations, gates and URLs. Every
+//! problem is recorded (not just the first) and a [`Config`] is built from what is valid.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use toml::Spanned;
+
+use super::diag::{Diagnostics, list_hint};
+use super::raw::{
+    KeyView, RawConfig, RawLane, RawSource, RawTime, RawTrain, SOURCE_KEYS, Str, TARGET_KEYS,
+};
+use super::{Config, SourceConfig, SourceKind, Target};
+use crate::model::{CellKey, Freeze, Gate, Lane, Timestamp, Train, Window, duration};
+
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+const MIN_STALE_AFTER: Duration = Duration::from_secs(10);
+const TIME_HINT: &str = "write an RFC 3339 time with a UTC offset, e.g. \"2026-11-26T14:00:00Z\"";
+const NAME_HINT: &str = "names may use only letters A-Z a-z, digits, '.', '_' and '-'";
+
+/// Build the config, recording every problem in `d`. The result is only meaningful when `d`
+/// stays empty.
+pub(crate) fn config(raw: RawConfig, keys: &KeyView, d: &mut Diagnostics) -> Config {
+    let identity = raw.identity.and_then(|id| {
+        if id.get_ref().trim().is_empty() {
+            let hint = "leave identity out to use user@host";
+            d.error_hint(id.span(), "identity is empty", hint);
+            None
+        } else {
+            Some(id.into_inner())
+        }
+    });
+    let audit_path = raw.audit.and_then(|a| a.path).and_then(|p| {
+        if p.get_ref().trim().is_empty() {
+            let hint = "leave audit.path out to use the default data directory";
+            d.error_hint(p.span(), "audit path is empty", hint);
+            None
+        } else {
+            Some(PathBuf::from(p.into_inner()))
+        }
+    });
+
+    let train_span = raw.train.span();
+    let mut train = train(raw.train.into_inner(), train_span, d);
+    let stages: Vec<&str> = train.stages.iter().map(String::as_str).collect();
+
+    let (sources, kinds) = sources(raw.sources, keys, d);
+    let (lanes, targets) = lanes(raw.lanes, keys, &stages, &kinds, d);
+    let policy = policy(raw.policy, &stages, d);
+    train.lanes = lanes;
+    train.policy = policy;
+
+    Config {
+        path: None,
+        identity,
+        readonly: raw.readonly,
+        audit_path,
+        train,
+        sources,
+        targets,
+    }
+}
+
+/// Lane, stage and source names: non-empty, `[A-Za-z0-9._-]`.
+fn check_name(d: &mut Diagnostics, what: &str, name: &Str) -> bool {
+    let n = name.get_ref();
+    if n.is_empty() {
+        d.error(name.span(), format!("{what} name is empty"));
+        false
+    } else if !n
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        d.error_hint(name.span(), format!("invalid {what} name {n:?}"), NAME_HINT);
+        false
+    } else {
+        true
+    }
+}
+
+fn train(raw: RawTrain, span: Range<usize>, d: &mut Diagnostics) -> Train {
+    let name = match raw.name {
+        Some(n) if n.get_ref().trim().is_empty() => {
+            d.error(n.span(), "train name is empty");
+            String::new()
+        }
+        Some(n) => n.into_inner(),
+        None => {
+            let hint = "add `name = \"2026.48\"` (the release's name) to [train]";
+            d.error_hint(span.clone(), "[train] has no name", hint);
+            String::new()
+        }
+    };
+
+    let mut stages: Vec<String> = Vec::new();
+    match raw.stages {
+        None => {
+            let hint = "add `stages = [\"build\", \"staging\", \"canary\", \"prod\"]` to [train]";
+            d.error_hint(span, "[train] has no stages", hint);
+        }
+        Some(list) => {
+            if list.get_ref().len() < 2 {
+                let hint = "stages are the steps of promotion, in order, e.g. \
+                            [\"build\", \"staging\", \"canary\", \"prod\"]";
+                let n = list.get_ref().len();
+                d.error_hint(
+                    list.span(),
+                    format!("a train needs at least 2 stages, found {n}"),
+                    hint,
+                );
+            }
+            for stage in list.into_inner() {
+                if !check_name(d, "stage", &stage) {
+                    continue;
+                }
+                if stages.contains(stage.get_ref()) {
+                    d.error(
+                        stage.span(),
+                        format!("duplicate stage {:?} in train.stages", stage.get_ref()),
+                    );
+                } else {
+                    stages.push(stage.into_inner());
+                }
+            }
+        }
+    }
+
+    let window = raw.window.and_then(|w| {
+        let w = w.into_inner();
+        let (opens, closes) = (time(d, &w.opens), time(d, &w.closes));
+        let (opens, closes) = (opens?, closes?);
+        if closes <= opens {
+            let message = format!(
+                "window closes at {}, not after it opens at {}",
+                rfc3339(closes),
+                rfc3339(opens)
+            );
+            d.error(w.closes.span(), message);
+            return None;
+        }
+        Some(Window { opens, closes })
+    });
+
+    let freezes = raw
+        .freezes
+        .into_iter()
+        .filter_map(|f| {
+            let f = f.into_inner();
+            let (starts, ends) = (time(d, &f.starts), time(d, &f.ends));
+            let (starts, ends) = (starts?, ends?);
+            if ends <= starts {
+                let message = format!(
+                    "freeze ends at {}, not after it starts at {}",
+                    rfc3339(ends),
+                    rfc3339(starts)
+                );
+                d.error(f.ends.span(), message);
+                return None;
+            }
+            Some(Freeze {
+                starts,
+                ends,
+                reason: f.reason,
+            })
+        })
+        .collect();
+
+    Train {
+        name,
+        stages,
+        window,
+        freezes,
+        lanes: Vec::new(),
+        policy: BTreeMap::new(),
+    }
+}
+
+fn rfc3339(t: Timestamp) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+fn time(d: &mut Diagnostics, t: &Spanned<RawTime>) -> Option<Timestamp> {
+    let text = match t.get_ref() {
+        RawTime::Text(s) => s.trim().to_string(),
+        RawTime::Native(dt) if dt.date.is_none() || dt.time.is_none() || dt.offset.is_none() => {
+            let message = format!("time {dt} needs a date, a time of day and a UTC offset");
+            d.error_hint(t.span(), message, TIME_HINT);
+            return None;
+        }
+        RawTime::Native(dt) => dt.to_string(),
+    };
+    match DateTime::parse_from_rfc3339(&text) {
+        Ok(t) => Some(t.with_timezone(&Utc)),
+        Err(e) => {
+            d.error_hint(
+                t.span(),
+                format!("cannot read {text:?} as a time: {e}"),
+                TIME_HINT,
+            );
+            None
+        }
+    }
+}
+
+/// The checked http sources, and the kind of every source named in the file (`None` when the
+/// kind is missing, unknown or not supported: that is reported once, at the source).
+fn sources(
+    raw: BTreeMap<Str, Spanned<RawSource>>,
+    keys: &KeyView,
+    d: &mut Diagnostics,
+) -> (
+    BTreeMap<String, SourceConfig>,
+    BTreeMap<String, Option<SourceKind>>,
+) {
+    let mut out = BTreeMap::new();
+    let mut kinds = BTreeMap::new();
+    if raw.is_empty() {
+        let hint =
+            "add a source, e.g. [sources.pipeline] with kind = \"http\" and url = \"https://…\"";
+        d.error_hint(0..0, "no sources: trainyard has nothing to read", hint);
+    }
+    for (name, table) in raw {
+        check_name(d, "source", &name);
+        let span = table.span();
+        let name = name.into_inner();
+        let src = table.into_inner();
+        let kind = source_kind(d, &name, &src, span.clone());
+        kinds.insert(name.clone(), kind);
+        if kind == Some(SourceKind::Http) {
+            if let Some(table_keys) = keys.sources.get(&name) {
+                unknown_keys(
+                    d,
+                    table_keys,
+                    SOURCE_KEYS,
+                    &format!("sources.{name}"),
+                    "keys of an http source",
+                );
+            }
+            if let Some(source) = http_source(d, name.clone(), src, span) {
+                out.insert(name, source);
+            }
+        }
+    }
+    (out, kinds)
+}
+
+fn source_kind(
+    d: &mut Diagnostics,
+    name: &str,
+    src: &RawSource,
+    span: Range<usize>,
+) -> Option<SourceKind> {
+    let supported = SourceKind::SUPPORTED.join(", ");
+    let Some(kind) = &src.kind else {
+        let hint = format!("add `kind = \"http\"`; supported kinds: {supported}");
+        d.error_hint(span, format!("source {name:?} has no kind"), hint);
+        return None;
+    };
+    let k = kind.get_ref();
+    if let Some(kind) = SourceKind::parse(k) {
+        return Some(kind);
+    }
+    if SourceKind::PLANNED.contains(&k.as_str()) {
+        let hint = format!("supported kinds: {supported}");
+        d.error_hint(
+            kind.span(),
+            format!("source kind {k:?} is not supported by this build yet"),
+            hint,
+        );
+    } else {
+        let mut hint = list_hint("supported kinds", k, SourceKind::SUPPORTED);
+        hint.push_str(&format!("; planned: {}", SourceKind::PLANNED.join(", ")));
+        d.error_hint(kind.span(), format!("unknown source kind {k:?}"), hint);
+    }
+    None
+}
+
+fn unknown_keys(
+    d: &mut Diagnostics,
+    present: &BTreeMap<Str, serde::de::IgnoredAny>,
+    known: &[&str],
+    table: &str,
+    what: &str,
+) {
+    for key in present.keys() {
+        let k = key.get_ref();
+        if !known.contains(&k.as_str()) {
+            d.error_hint(
+                key.span(),
+                format!("unknown key {k:?} in {table}"),
+                list_hint(what, k, known),
+            );
+        }
+    }
+}
+
+fn http_source(
+    d: &mut Diagnostics,
+    name: String,
+    src: RawSource,
+    span: Range<usize>,
+) -> Option<SourceConfig> {
+    let ok_before = d.len();
+    let url = match &src.url {
+        None => {
+            let hint = "add the base URL of the pipeline's API, e.g. `url = \"https://deploy.example.com\"`";
+            d.error_hint(span, format!("source {name:?} has no url"), hint);
+            String::new()
+        }
+        Some(url) => check_url(d, &name, url, src.allow_insecure_http),
+    };
+
+    let interval =
+        positive_duration(d, "interval", src.interval.as_ref()).unwrap_or(DEFAULT_INTERVAL);
+    let timeout = positive_duration(d, "timeout", src.timeout.as_ref()).unwrap_or(DEFAULT_TIMEOUT);
+    let stale_after = match positive_duration(d, "stale_after", src.stale_after.as_ref()) {
+        None => (interval * 3).max(MIN_STALE_AFTER),
+        Some(stale) => {
+            let at = src.stale_after.as_ref().map_or(0..0, Spanned::span);
+            let hint = "data older than stale_after is marked stale; leave it out for 3 × interval";
+            if stale < MIN_STALE_AFTER {
+                let message = format!(
+                    "stale_after must be at least 10s, not {}",
+                    duration::compact(stale)
+                );
+                d.error_hint(at, message, hint);
+            } else if stale <= interval {
+                let message = format!(
+                    "stale_after ({}) must be longer than interval ({})",
+                    duration::compact(stale),
+                    duration::compact(interval)
+                );
+                d.error_hint(at, message, hint);
+            }
+            stale
+        }
+    };
+
+    if let Some(var) = &src.token_env {
+        // The value is never repeated in a message: it may be a token written by mistake.
+        let v = var.get_ref();
+        let valid = v
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let hint = "token_env is the NAME of an environment variable that holds the token, \
+                    e.g. \"PIPELINE_TOKEN\"; never write the token itself in the config";
+        if !valid {
+            d.error_hint(
+                var.span(),
+                "token_env is not an environment variable name",
+                hint,
+            );
+        } else if looks_like_token(v) {
+            d.error_hint(
+                var.span(),
+                "token_env looks like a token, not the name of a variable",
+                hint,
+            );
+        }
+    }
+    if let Some(cmd) = &src.token_cmd {
+        if cmd.get_ref().trim().is_empty() {
+            d.error_hint(
+                cmd.span(),
+                "token_cmd is empty",
+                "e.g. `token_cmd = \"pass show ci/token\"`",
+            );
+        } else if src.token_env.is_some() {
+            let hint = "keep one: token_env names an environment variable, token_cmd a command \
+                        that prints the token";
+            d.error_hint(cmd.span(), "token_env and token_cmd are exclusive", hint);
+        }
+    }
+
+    (d.len() == ok_before).then(|| SourceConfig {
+        name,
+        kind: SourceKind::Http,
+        url,
+        interval,
+        timeout,
+        stale_after,
+        token_env: src.token_env.map(Spanned::into_inner),
+        token_cmd: src.token_cmd.map(Spanned::into_inner),
+        allow_insecure_http: src.allow_insecure_http,
+    })
+}
+
+/// Prefixes of well-known token formats (GitHub, GitLab, Slack).
+fn looks_like_token(s: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "ghp_",
+        "gho_",
+        "ghu_",
+        "ghs_",
+        "ghr_",
+        "github_pat_",
+        "glpat-",
+        "xox",
+    ];
+    PREFIXES.iter().any(|p| s.starts_with(p))
+}
+
+/// The url as written without trailing slashes, after checking it.
+fn check_url(d: &mut Diagnostics, source: &str, url: &Str, allow_insecure_http: bool) -> String {
+    let text = url.get_ref().trim();
+    let at = url.span();
+    let parsed = match url::Url::parse(text) {
+        Ok(u) => u,
+        Err(e) => {
+            let hint = "e.g. \"https://deploy.example.com\" or \"http://127.0.0.1:7878\"";
+            // The text is not repeated: it may hold a secret.
+            d.error_hint(at, format!("invalid url: {e}"), hint);
+            return String::new();
+        }
+    };
+    match parsed.scheme() {
+        "https" => {}
+        "http" if allow_insecure_http || is_loopback(&parsed) => {}
+        "http" => {
+            let host = parsed.host_str().unwrap_or_default();
+            let hint = format!(
+                "use https://, or set `allow_insecure_http = true` in [sources.{source}] if the \
+                 network to {host} is trusted"
+            );
+            let message =
+                format!("plain http:// is allowed only to loopback hosts, not to {host:?}");
+            d.error_hint(at, message, hint);
+        }
+        scheme => {
+            d.error(
+                at,
+                format!("url scheme {scheme:?} is not supported: use http or https"),
+            );
+        }
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        let hint = "the config is no place for secrets: name the token with token_env or token_cmd";
+        d.error_hint(url.span(), "url must not contain credentials", hint);
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        let hint = "give the base URL: trainyard appends the API paths to it";
+        d.error_hint(url.span(), "url must not have a query or fragment", hint);
+    }
+    text.trim_end_matches('/').to_string()
+}
+
+/// localhost, 127.0.0.0/8 and ::1.
+fn is_loopback(u: &url::Url) -> bool {
+    match u.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// A duration that must be longer than zero; `None` when absent or invalid (reported).
+fn positive_duration(d: &mut Diagnostics, key: &str, value: Option<&Str>) -> Option<Duration> {
+    let value = value?;
+    match duration::parse(value.get_ref()) {
+        Ok(dur) if dur.is_zero() => {
+            d.error(value.span(), format!("{key} must be longer than 0s"));
+            None
+        }
+        Ok(dur) => Some(dur),
+        Err(e) => {
+            let hint = "durations look like \"500ms\", \"5s\", \"1m30s\", \"2h\"";
+            d.error_hint(value.span(), format!("invalid {key}: {e}"), hint);
+            None
+        }
+    }
+}
+
+/// A lane with a usable name, as read, for the dependency checks.
+struct NamedLane {
+    index: usize,
+    name: String,
+    depends_on: Vec<Str>,
+}
+
+fn lanes(
+    raw: Vec<Spanned<RawLane>>,
+    keys: &KeyView,
+    stages: &[&str],
+    kinds: &BTreeMap<String, Option<SourceKind>>,
+    d: &mut Diagnostics,
+) -> (Vec<Lane>, BTreeMap<CellKey, Target>) {
+    if raw.is_empty() {
+        let hint = "add a lane: [[lanes]] with a name and a source";
+        d.error_hint(0..0, "no lanes: the train carries nothing", hint);
+    }
+    let source_names: Vec<&str> = kinds.keys().map(String::as_str).collect();
+    let mut first_at: BTreeMap<String, Range<usize>> = BTreeMap::new();
+    let mut named: Vec<NamedLane> = Vec::new();
+    let mut out = Vec::new();
+    let mut targets = BTreeMap::new();
+
+    for (i, lane) in raw.into_iter().enumerate() {
+        let span = lane.span();
+        let lane = lane.into_inner();
+        let path = format!("lanes[{i}]");
+
+        let name = match &lane.name {
+            None => {
+                d.error_hint(
+                    span.clone(),
+                    format!("{path} has no name"),
+                    "add `name = \"…\"`",
+                );
+                None
+            }
+            Some(n) if !check_name(d, "lane", n) => None,
+            Some(n) => {
+                if let Some(first) = first_at.get(n.get_ref()) {
+                    let (line, _) = super::diag::line_col(d.text(), first.start);
+                    let hint = format!("lane {:?} is first defined on line {line}", n.get_ref());
+                    d.error_hint(n.span(), format!("duplicate lane {:?}", n.get_ref()), hint);
+                    None
+                } else {
+                    first_at.insert(n.get_ref().clone(), n.span());
+                    Some(n.get_ref().clone())
+                }
+            }
+        };
+
+        // A source named by the lane or a target must exist.
+        let check_source = |d: &mut Diagnostics, s: &Str, at: &str| {
+            let known = kinds.contains_key(s.get_ref());
+            if !known {
+                let hint = list_hint("sources", s.get_ref(), &source_names);
+                d.error_hint(
+                    s.span(),
+                    format!("unknown source {:?} in {at}", s.get_ref()),
+                    hint,
+                );
+            }
+            known
+        };
+        if let Some(s) = &lane.source {
+            check_source(d, s, &format!("{path}.source"));
+        }
+        for (stage, target) in &lane.stages {
+            if !stages.contains(&stage.get_ref().as_str()) {
+                let hint = list_hint("stages", stage.get_ref(), stages);
+                d.error_hint(
+                    stage.span(),
+                    format!("unknown stage {:?} in {path}.stages", stage.get_ref()),
+                    hint,
+                );
+                continue;
+            }
+            let target_path = format!("{path}.stages.{}", stage.get_ref());
+            let target = target.get_ref();
+            if let Some(s) = &target.source
+                && !check_source(d, s, &format!("{target_path}.source"))
+            {
+                continue;
+            }
+            for remote in [&target.lane, &target.stage].into_iter().flatten() {
+                if remote.get_ref().trim().is_empty() {
+                    let hint = "leave it out to use the name in this config";
+                    d.error_hint(
+                        remote.span(),
+                        format!("empty remote name in {target_path}"),
+                        hint,
+                    );
+                }
+            }
+            let source = target.source.as_ref().or(lane.source.as_ref());
+            let is_http =
+                source.is_some_and(|s| kinds.get(s.get_ref()) == Some(&Some(SourceKind::Http)));
+            let present = keys
+                .lanes
+                .get(i)
+                .and_then(|l| l.stages.get(stage.get_ref()));
+            if let (true, Some(present)) = (is_http, present) {
+                unknown_keys(
+                    d,
+                    present,
+                    TARGET_KEYS,
+                    &target_path,
+                    "keys of a stage target",
+                );
+            }
+        }
+
+        let Some(name) = name else { continue };
+        let team = lane.team.clone().unwrap_or_default();
+        lane_targets(d, &name, &lane, stages, kinds, &mut targets);
+        out.push(Lane {
+            name: name.clone(),
+            team,
+            depends_on: lane
+                .depends_on
+                .iter()
+                .map(|s| s.get_ref().clone())
+                .collect(),
+        });
+        named.push(NamedLane {
+            index: i,
+            name,
+            depends_on: lane.depends_on,
+        });
+    }
+
+    dependencies(d, &named);
+    (out, targets)
+}
+
+/// Fill `targets` with every stage of one lane, or report the stages it has no source for.
+fn lane_targets(
+    d: &mut Diagnostics,
+    name: &str,
+    lane: &RawLane,
+    stages: &[&str],
+    kinds: &BTreeMap<String, Option<SourceKind>>,
+    targets: &mut BTreeMap<CellKey, Target>,
+) {
+    let mut missing: Vec<&str> = Vec::new();
+    for &stage in stages {
+        let over = lane.stages.get(stage).map(Spanned::get_ref);
+        let source = over
+            .and_then(|t| t.source.as_ref())
+            .or(lane.source.as_ref());
+        let Some(source) = source else {
+            missing.push(stage);
+            continue;
+        };
+        targets.insert(
+            CellKey::new(name, stage),
+            Target {
+                source: source.get_ref().clone(),
+                lane: over
+                    .and_then(|t| t.lane.as_ref())
+                    .map_or(name, |s| s.get_ref())
+                    .to_string(),
+                stage: over
+                    .and_then(|t| t.stage.as_ref())
+                    .map_or(stage, |s| s.get_ref())
+                    .to_string(),
+            },
+        );
+    }
+    let Some(first) = missing.first() else { return };
+    let at = lane.name.as_ref().map_or(0..0, Spanned::span);
+    let quoted: Vec<String> = missing.iter().map(|s| format!("{s:?}")).collect();
+    let message = if missing.len() == 1 {
+        format!("lane {name:?} has no source for stage {first:?}")
+    } else {
+        format!(
+            "lane {name:?} has no source for stages {}",
+            quoted.join(", ")
+        )
+    };
+    let only_source = match kinds.keys().collect::<Vec<_>>().as_slice() {
+        [only] => only.as_str(),
+        _ => "...",
+    };
+    let hint = format!(
+        "set `source = \"{only_source}\"` on the lane or `stages.{first} = {{ source = ... }}`"
+    );
+    d.error_hint(at, message, hint);
+}
+
+/// Every dependency names another lane, once; and there are no cycles.
+fn dependencies(d: &mut Diagnostics, lanes: &[NamedLane]) {
+    let index: BTreeMap<&str, usize> = lanes
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.name.as_str(), i))
+        .collect();
+    let names: Vec<&str> = lanes.iter().map(|l| l.name.as_str()).collect();
+    // edges[i]: (lane, where the depends_on entry is) for the valid dependencies of lane i.
+    let mut edges: Vec<Vec<(usize, Range<usize>)>> = vec![Vec::new(); lanes.len()];
+    for (i, lane) in lanes.iter().enumerate() {
+        let path = format!("lanes[{}].depends_on", lane.index);
+        let mut seen = BTreeSet::new();
+        for dep in &lane.depends_on {
+            let name = dep.get_ref().as_str();
+            if name == lane.name {
+                d.error(dep.span(), format!("lane {name:?} depends on itself"));
+            } else if let Some(&j) = index.get(name) {
+                if seen.insert(name) {
+                    edges[i].push((j, dep.span()));
+                } else {
+                    d.error(dep.span(), format!("{name:?} is listed twice in {path}"));
+                }
+            } else {
+                let hint = list_hint("lanes", name, &names);
+                d.error_hint(dep.span(), format!("unknown lane {name:?} in {path}"), hint);
+            }
+        }
+    }
+    for (at, cycle) in cycles(&edges) {
+        let path: Vec<&str> = cycle.iter().map(|&i| names[i]).collect();
+        let hint = "a lane cannot wait for itself: remove one of these depends_on entries";
+        d.error_hint(at, format!("dependency cycle: {}", path.join(" -> ")), hint);
+    }
+}
+
+/// Every cycle a depth-first search meets, as the place of the edge that closes it and the
+/// path around it (first lane repeated at the end). Iterative: no recursion on user data.
+fn cycles(edges: &[Vec<(usize, Range<usize>)>]) -> Vec<(Range<usize>, Vec<usize>)> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        OnPath,
+        Done,
+    }
+    let mut mark = vec![Mark::New; edges.len()];
+    let mut found = Vec::new();
+    for start in 0..edges.len() {
+        if mark[start] != Mark::New {
+            continue;
+        }
+        mark[start] = Mark::OnPath;
+        // The current path: (lane, index of its next edge to follow).
+        let mut path: Vec<(usize, usize)> = vec![(start, 0)];
+        while let Some(&mut (node, ref mut next)) = path.last_mut() {
+            let Some((to, at)) = edges[node].get(*next) else {
+                mark[node] = Mark::Done;
+                path.pop();
+                continue;
+            };
+            *next += 1;
+            match mark[*to] {
+                Mark::New => {
+                    mark[*to] = Mark::OnPath;
+                    path.push((*to, 0));
+                }
+                Mark::OnPath => {
+                    let from = path.iter().position(|&(n, _)| n == *to).unwrap_or(0);
+                    let mut cycle: Vec<usize> = path[from..].iter().map(|&(n, _)| n).collect();
+                    cycle.push(*to);
+                    found.push((at.clone(), cycle));
+                }
+                Mark::Done => {}
+            }
+        }
+    }
+    found
+}
+
+fn policy(
+    raw: BTreeMap<Str, Spanned<super::raw::RawPolicy>>,
+    stages: &[&str],
+    d: &mut Diagnostics,
+) -> BTreeMap<String, Vec<Gate>> {
+    let mut out = BTreeMap::new();
+    for (stage, table) in raw {
+        let known_stage = stages.contains(&stage.get_ref().as_str());
+        if !known_stage {
+            let hint = list_hint("stages", stage.get_ref(), stages);
+            d.error_hint(
+                stage.span(),
+                format!("unknown stage {:?} in policy", stage.get_ref()),
+                hint,
+            );
+        }
+        let span = table.span();
+        let stage = stage.into_inner();
+        let Some(require) = table.into_inner().require else {
+            let hint =
+                "e.g. `require = [\"checks_green\", \"approval\"]`; `require = []` means no gates";
+            d.error_hint(span, format!("[policy.{stage}] has no require list"), hint);
+            continue;
+        };
+        let mut gates: Vec<(Gate, &str)> = Vec::new();
+        for g in &require {
+            let Some(gate) = gate(d, g, &stage) else {
+                continue;
+            };
+            let text = g.get_ref().trim();
+            let same_kind =
+                |(x, _): &&(Gate, &str)| std::mem::discriminant(x) == std::mem::discriminant(&gate);
+            match gates.iter().find(same_kind) {
+                Some((_, first)) if *first == text => {
+                    d.error(
+                        g.span(),
+                        format!("gate {text:?} is listed twice in policy.{stage}.require"),
+                    );
+                }
+                Some((_, first)) => {
+                    d.error(
+                        g.span(),
+                        format!("gate {text:?} repeats {first:?} in policy.{stage}.require"),
+                    );
+                }
+                None => gates.push((gate, text)),
+            }
+        }
+        let gates: Vec<Gate> = gates.into_iter().map(|(g, _)| g).collect();
+        if known_stage {
+            out.insert(stage, gates);
+        }
+    }
+    out
+}
+
+fn gate(d: &mut Diagnostics, g: &Str, stage: &str) -> Option<Gate> {
+    let text = g.get_ref().trim();
+    match Gate::parse(text) {
+        Ok(gate) => Some(gate),
+        Err(e) if text == "soak" || text.starts_with("soak:") => {
+            let hint = "write soak:DURATION, e.g. \"soak:30m\"";
+            d.error_hint(g.span(), format!("invalid gate {text:?}: {e}"), hint);
+            None
+        }
+        Err(_) => {
+            let hint = list_hint("gates", text, Gate::NAMES);
+            d.error_hint(
+                g.span(),
+                format!("unknown gate {text:?} in policy.{stage}.require"),
+                hint,
+            );
+            None
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! Every file under tests/configs/: the valid ones load, the invalid ones fail with exactly
+//! the errors in their `.expected` file. Adding a file adds a case.
+//!
+//! To write the `.expected` file of a new invalid case, run with `TRAINYARD_BLESS=1` and
+//! read what it wrote before committing it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use trainyard::config::{self, Config, SourceKind, Target};
+use trainyard::model::Gate;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The `.toml` files of `tests/configs/<dir>`, as paths relative to the crate root.
+fn cases(dir: &str) -> Vec<PathBuf> {
+    let rel = Path::new("tests/configs").join(dir);
+    let mut files: Vec<PathBuf> = fs::read_dir(Path::new(ROOT).join(&rel))
+        .unwrap_or_else(|e| panic!("{}: {e}", rel.display()))
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .map(|p| rel.join(p.file_name().expect("file name")))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no cases in {}", rel.display());
+    files
+}
+
+fn parse_case(rel: &Path) -> Result<Config, config::ConfigErrors> {
+    let text = fs::read_to_string(Path::new(ROOT).join(rel)).expect("readable case");
+    config::parse(&text, &rel.display().to_string())
+}
+
+fn parse_valid(name: &str) -> Config {
+    let rel = Path::new("tests/configs/valid").join(name);
+    parse_case(&rel).unwrap_or_else(|e| panic!("{} should be valid:\n{e}", rel.display()))
+}
+
+#[test]
+fn valid_configs_load() {
+    let mut failures = Vec::new();
+    for rel in cases("valid") {
+        match parse_case(&rel) {
+            Ok(config) => {
+                // One target for every lane × stage.
+                let cells = config.train.lanes.len() * config.train.stages.len();
+                assert_eq!(config.targets.len(), cells, "{}", rel.display());
+            }
+            Err(e) => failures.push(format!("{}:\n{e}", rel.display())),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "valid configs failed:\n\n{}",
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn invalid_configs_fail_with_expected_errors() {
+    let bless = std::env::var_os("TRAINYARD_BLESS").is_some();
+    let mut failures = Vec::new();
+    for rel in cases("invalid") {
+        let got = match parse_case(&rel) {
+            Ok(_) => {
+                failures.push(format!("{}: parsed, but should fail", rel.display()));
+                continue;
+            }
+            Err(e) => format!("{e}\n"),
+        };
+        let expected_path = Path::new(ROOT).join(rel.with_extension("expected"));
+        if bless {
+            fs::write(&expected_path, &got).expect("write .expected");
+            continue;
+        }
+        match fs::read_to_string(&expected_path) {
+            Err(_) => failures.push(format!(
+                "{}: no {} (run with TRAINYARD_BLESS=1 to write it); got:\n{got}",
+                rel.display(),
+                rel.with_extension("expected").display()
+            )),
+            Ok(want) if want != got => failures.push(format!(
+                "{}:\n--- expected\n{want}--- got\n{got}",
+                rel.display()
+            )),
+            Ok(_) => {}
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_expected_file_has_its_config() {
+    let dir = Path::new(ROOT).join("tests/configs/invalid");
+    for entry in fs::read_dir(&dir).expect("invalid dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "expected") {
+            assert!(
+                path.with_extension("toml").exists(),
+                "{} has no .toml",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn example_config_is_a_valid_reference() {
+    let path = Path::new(ROOT).join("config.example.toml");
+    let config = config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.path.as_deref(), Some(path.as_path()));
+    assert_eq!(config.identity.as_deref(), Some("alice"));
+    assert!(!config.readonly);
+    assert_eq!(
+        config.audit_path,
+        Some(PathBuf::from("/var/lib/trainyard/audit.jsonl"))
+    );
+
+    let train = &config.train;
+    assert_eq!(train.name, "2026.48");
+    assert_eq!(train.stages, ["build", "staging", "canary", "prod"]);
+    assert!(train.window.is_some());
+    assert_eq!(train.freezes.len(), 1);
+    assert_eq!(train.freezes[0].reason, "holiday traffic");
+    let lanes: Vec<&str> = train.lanes.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(lanes, ["ledger", "payments-api", "checkout-web"]);
+    assert_eq!(
+        train.lane("payments-api").map(|l| l.depends_on.clone()),
+        Some(vec!["ledger".into()])
+    );
+    assert_eq!(train.gates("prod").len(), 8);
+    assert!(
+        train
+            .gates("prod")
+            .contains(&Gate::Soak(Duration::from_secs(30 * 60)))
+    );
+    assert_eq!(train.gates("staging"), Gate::DEFAULTS);
+
+    let sources: Vec<&str> = config.sources.keys().map(String::as_str).collect();
+    assert_eq!(sources, ["pipeline", "sim"]);
+    let pipeline = &config.sources["pipeline"];
+    assert_eq!(pipeline.kind, SourceKind::Http);
+    assert_eq!(pipeline.url, "https://deploy.internal.example");
+    assert_eq!(pipeline.stale_after, Duration::from_secs(30));
+    assert_eq!(pipeline.token_env.as_deref(), Some("PIPELINE_TOKEN"));
+    assert_eq!(config.sources["sim"].interval, Duration::from_secs(2));
+
+    assert_eq!(config.targets.len(), 12);
+    assert_eq!(
+        config.target("payments-api", "canary"),
+        Some(&target("sim", "payments", "eu-canary"))
+    );
+    assert_eq!(
+        config.target("payments-api", "prod"),
+        Some(&target("pipeline", "payments-api", "production"))
+    );
+    assert_eq!(
+        config.target("ledger", "build"),
+        Some(&target("pipeline", "ledger", "build"))
+    );
+}
+
+#[test]
+fn full_case_matches_the_example() {
+    let example = fs::read_to_string(Path::new(ROOT).join("config.example.toml")).expect("example");
+    let full =
+        fs::read_to_string(Path::new(ROOT).join("tests/configs/valid/full.toml")).expect("full");
+    assert_eq!(
+        full, example,
+        "tests/configs/valid/full.toml should be a copy of config.example.toml"
+    );
+}
+
+fn target(source: &str, lane: &str, stage: &str) -> Target {
+    Target {
+        source: source.into(),
+        lane: lane.into(),
+        stage: stage.into(),
+    }
+}
+
+#[test]
+fn minimal_config_gets_defaults() {
+    let config = parse_valid("minimal.toml");
+    assert_eq!(config.path, None);
+    assert_eq!(config.identity, None);
+    assert!(!config.readonly);
+    assert_eq!(config.audit_path, None);
+    assert!(config.train.window.is_none());
+    assert!(config.train.freezes.is_empty());
+    assert!(config.train.policy.is_empty());
+    assert_eq!(config.train.lanes[0].team, "");
+    let sim = &config.sources["sim"];
+    assert_eq!(sim.name, "sim");
+    assert_eq!(sim.interval, Duration::from_secs(5));
+    assert_eq!(sim.timeout, Duration::from_secs(5));
+    assert_eq!(sim.stale_after, Duration::from_secs(15));
+    assert_eq!(sim.token_env, None);
+    assert_eq!(sim.token_cmd, None);
+    assert!(!sim.allow_insecure_http);
+    assert_eq!(
+        config.target("api", "prod"),
+        Some(&target("sim", "api", "prod"))
+    );
+}
+
+#[test]
+fn stages_of_a_lane_can_come_from_different_sources() {
+    let config = parse_valid("multi_source.toml");
+    assert!(config.readonly);
+    assert_eq!(
+        config.target("ledger", "build").map(|t| t.source.as_str()),
+        Some("ci")
+    );
+    assert_eq!(
+        config.target("ledger", "prod").map(|t| t.source.as_str()),
+        Some("deploy")
+    );
+    assert_eq!(
+        config
+            .target("search", "staging")
+            .map(|t| t.source.as_str()),
+        Some("local")
+    );
+    let from_ci: Vec<String> = config
+        .targets_of("ci")
+        .map(|(k, _)| k.to_string())
+        .collect();
+    assert_eq!(from_ci, ["ledger build", "search build"]);
+
+    assert_eq!(config.sources["ci"].url, "https://ci.example.com");
+    assert_eq!(config.sources["ci"].stale_after, Duration::from_secs(90));
+    assert_eq!(
+        config.sources["deploy"].stale_after,
+        Duration::from_secs(300)
+    );
+    // 3 × 250ms is less than the 10s floor.
+    assert_eq!(config.sources["local"].stale_after, Duration::from_secs(10));
+    assert_eq!(config.train.gates("prod"), &[] as &[Gate]);
+
+    // Unquoted TOML date-times, with an offset.
+    let window = config.train.window.expect("window");
+    assert_eq!(window.opens.to_rfc3339(), "2026-12-03T14:00:00+00:00");
+    assert_eq!(window.closes.to_rfc3339(), "2026-12-03T17:00:00+00:00");
+}
+
+#[test]
+fn remote_names_default_to_config_names() {
+    let config = parse_valid("remapped_names.toml");
+    let t = |lane, stage| config.target(lane, stage).cloned();
+    assert_eq!(
+        t("payments-api", "staging"),
+        Some(target("pipeline", "svc-payments", "staging"))
+    );
+    assert_eq!(
+        t("payments-api", "canary"),
+        Some(target("pipeline", "svc-payments", "eu-west-1-canary"))
+    );
+    assert_eq!(
+        t("payments-api", "prod"),
+        Some(target("pipeline", "svc-payments", "production"))
+    );
+    assert_eq!(
+        t("ledger.v2", "canary"),
+        Some(target("pipeline", "ledger.v2", "canary"))
+    );
+    assert_eq!(
+        t("ledger.v2", "prod"),
+        Some(target("pipeline", "ledger.v2", "production"))
+    );
+}
+
+#[test]
+fn parse_never_panics_on_broken_input() {
+    let example = fs::read_to_string(Path::new(ROOT).join("config.example.toml")).expect("example");
+    // Every prefix of the example: unclosed strings, tables, arrays, half keys.
+    for (cut, _) in example.char_indices() {
+        let _ = config::parse(&example[..cut], "cut.toml");
+    }
+    for text in [
+        "",
+        "\u{feff}",
+        "\0",
+        "[[lanes]]\n[[lanes]]\n",
+        "lanes = 1",
+        "sources = []",
+    ] {
+        assert!(config::parse(text, "odd.toml").is_err(), "{text:?}");
+    }
+}
