@@ -8,6 +8,8 @@ use color_eyre::eyre::{WrapErr, eyre};
 use trainyard::cli::{Cli, Command, ConfigCommand, SimArgs};
 use trainyard::config::{self, Config};
 use trainyard::model::{Holds, World};
+use trainyard::ops::Executor;
+use trainyard::tui::app::App;
 use trainyard::{poll, sim, sources, status, tui};
 
 /// Exit codes: 0 ok, 1 runtime error or unreachable source, 2 usage or config error.
@@ -77,6 +79,18 @@ fn load_config(cli: &Cli) -> Result<Config, ExitCode> {
     })
 }
 
+/// Wire the poll tasks, the action executor and the TUI together.
+async fn run_tui(config: Config, readonly: bool) -> color_eyre::Result<()> {
+    let sources = sources::build(&config).map_err(|e| eyre!(e))?;
+    let executor = Arc::new(Executor::new(&config, &sources, readonly));
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut poller = poll::Poller::spawn(&sources, tx);
+    let app = App::new(config.train.clone(), config.empty_world(), poll::now(), readonly, config.sources_of());
+    let result = tui::run(app, executor, rx, |s| poller.poll_now(s)).await;
+    poller.stop();
+    result
+}
+
 async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
     match &cli.command {
         None => {
@@ -85,8 +99,7 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                 Err(code) => return Ok(code),
             };
             let readonly = cli.readonly || config.readonly;
-            let sources = sources::build(&config).map_err(|e| eyre!(e))?;
-            tui::run(config, sources, readonly).await?;
+            run_tui(config, readonly).await?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Demo(args)) => {
@@ -95,8 +108,7 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             let text = sim::demo_config(&handle.base_url(), &opts, chrono::Utc::now());
             let config = config::parse(&text, "<demo>").map_err(|e| eyre!("the built-in demo config is invalid:\n{e}"))?;
             tracing::info!("demo: simulator at {}", handle.base_url());
-            let sources = sources::build(&config).map_err(|e| eyre!(e))?;
-            let result = tui::run(config, sources, cli.readonly).await;
+            let result = run_tui(config, cli.readonly).await;
             handle.shutdown().await;
             result?;
             Ok(ExitCode::SUCCESS)
@@ -115,7 +127,7 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                 Err(code) => return Ok(code),
             };
             let sources = sources::build(&config).map_err(|e| eyre!(e))?;
-            let mut world: World = tui::empty_world(&config);
+            let mut world: World = config.empty_world();
             for report in poll::poll_once(&sources).await {
                 world.apply(report);
             }

@@ -14,7 +14,7 @@ use trainyard::model::{ActionKind, CellState, World};
 use trainyard::ops::{self, Action, Executor};
 use trainyard::sim::{self, SimOptions};
 use trainyard::sources::{self, ActionError, Source};
-use trainyard::{poll, tui};
+use trainyard::poll;
 
 fn opts() -> SimOptions {
     SimOptions { lanes: 8, seed: 7, speed: 1.0 }
@@ -29,7 +29,7 @@ async fn demo() -> (sim::SimHandle, Config, Vec<Arc<dyn Source>>) {
 }
 
 async fn world_of(config: &Config, sources: &[Arc<dyn Source>]) -> World {
-    let mut world = tui::empty_world(config);
+    let mut world = config.empty_world();
     for r in poll::poll_once(sources).await {
         assert!(r.outcome.is_ok(), "{:?}", r.outcome);
         world.apply(r);

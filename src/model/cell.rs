@@ -144,6 +144,16 @@ impl Metric {
         format_value(&self.unit, v)
     }
 
+    /// "≤1.00%" / "≥99.0%" / "200ms–1.00s": the compact form for narrow panels.
+    pub fn threshold_short(&self) -> String {
+        match (self.threshold.min, self.threshold.max) {
+            (Some(lo), Some(hi)) => format!("{}–{}", self.format_value(lo), self.format_value(hi)),
+            (None, Some(hi)) => format!("≤{}", self.format_value(hi)),
+            (Some(lo), None) => format!("≥{}", self.format_value(lo)),
+            (None, None) => "-".into(),
+        }
+    }
+
     /// "max 1.00%" / "min 99.0%" / "0.20s–1.00s".
     pub fn threshold_text(&self) -> String {
         match (self.threshold.min, self.threshold.max) {
@@ -203,6 +213,7 @@ mod tests {
         assert!(!m.ok());
         assert_eq!(m.format_value(0.004), "0.40%");
         assert_eq!(m.threshold_text(), "max 1.00%");
+        assert_eq!(m.threshold_short(), "≤1.00%");
     }
 
     #[test]

@@ -162,7 +162,6 @@ pub struct Verdict {
 }
 
 struct Ctx<'a> {
-    train: &'a Train,
     world: &'a World,
     now: Timestamp,
     lane: &'a Lane,
@@ -221,7 +220,7 @@ pub fn verdict(
     stage_idx: usize,
 ) -> Verdict {
     let stage = train.stages[stage_idx].as_str();
-    let mut cx = Ctx { train, world, now, lane, stage, out: Vec::new() };
+    let mut cx = Ctx { world, now, lane, stage, out: Vec::new() };
 
     if let Some(h) = &holds.halt {
         cx.block(
@@ -441,7 +440,7 @@ pub fn next_target(train: &Train, world: &World, lane: &str) -> Option<usize> {
 /// approval waiting, stale data).
 pub fn blockers(train: &Train, world: &World, holds: &Holds, now: Timestamp) -> Vec<Blocker> {
     let mut out: Vec<Blocker> = Vec::new();
-    let mut push = |b: Blocker, out: &mut Vec<Blocker>| {
+    let push = |b: Blocker, out: &mut Vec<Blocker>| {
         if !out.iter().any(|o| o.lane == b.lane && o.kind == b.kind && o.message == b.message) {
             out.push(b);
         }
@@ -452,8 +451,12 @@ pub fn blockers(train: &Train, world: &World, holds: &Holds, now: Timestamp) -> 
             let prev = world.cell(&lane.name, &train.stages[j - 1]);
             // A car that is moving into the stage is not blocked: it is on its way.
             let moving = cur.is_some_and(|c| c.state.is_active() && c.version == prev.and_then(|p| p.version.clone()));
-            if !moving {
-                for b in verdict(train, world, holds, now, lane, j).blockers {
+            let found = verdict(train, world, holds, now, lane, j).blockers;
+            // A car still building or deploying at the previous stage is not blocked either:
+            // "not ready" alone is progress, not a blocker.
+            let waiting_only = found.iter().all(|b| b.kind == BlockerKind::NotReady);
+            if !moving && !waiting_only {
+                for b in found {
                     push(b, &mut out);
                 }
             }

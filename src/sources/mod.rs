@@ -78,10 +78,8 @@ pub struct NameMap {
 impl NameMap {
     pub fn for_source(config: &Config, source: &str) -> NameMap {
         let mut map = NameMap::default();
-        for (key, target) in &config.targets {
-            if target.source == source {
-                map.insert(key.clone(), target.lane.clone(), target.stage.clone());
-            }
+        for (key, target) in config.targets_of(source) {
+            map.insert(key.clone(), target.lane.clone(), target.stage.clone());
         }
         map
     }

@@ -19,7 +19,7 @@ pub fn t(s: i64) -> Timestamp {
 pub const STAGES: [&str; 4] = ["build", "staging", "canary", "prod"];
 
 fn sha(n: u32) -> String {
-    format!("{:08x}{:08x}{:08x}{:08x}{:08x}", n * 2654435761u32, n ^ 0xdeadbeef, n * 7, n + 11, n * 13)
+    format!("{:08x}{:08x}{:08x}{:08x}{:08x}", n.wrapping_mul(2_654_435_761), n ^ 0xdead_beef, n * 7, n + 11, n * 13)
 }
 
 fn lane(name: &str, team: &str, deps: &[&str]) -> Lane {

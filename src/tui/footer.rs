@@ -30,7 +30,7 @@ pub fn footer_keys(app: &App) -> Vec<(&'static str, &'static str)> {
         Some(Popup::Help) => vec![("Esc", "close"), ("q", "quit")],
         None if app.filter_editing => vec![("⏎", "apply"), ("Esc", "clear")],
         None => {
-            let mut v: Vec<(&str, &str)> = vec![("←↓↑→", "move")];
+            let mut v: Vec<(&str, &str)> = Vec::new();
             for b in BINDINGS {
                 let show = match b.shown {
                     Shown::Footer => true,
@@ -68,7 +68,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     let mut spans = Vec::new();
     let mut used = 0;
-    for (k, words) in footer_keys(app) {
+    let mut keys = footer_keys(app);
+    if app.popup.is_none() && width >= 90 {
+        keys.insert(0, ("←↓↑→", "move"));
+    }
+    for (k, words) in keys {
         let piece = k.chars().count() + 1 + words.chars().count() + 2;
         if used + piece > width {
             break;

@@ -33,7 +33,15 @@ pub fn cell_text(app: &App, key: &CellKey, cell: Option<&Cell>, width: usize) ->
     // Keep the glyph, the state and the marker; cut the version when the column is narrow.
     let fixed = 1 + 1 + 1 + word.chars().count() + marker.chars().count();
     let room = width.saturating_sub(fixed).max(3);
-    format!("{} {} {word}{marker}", c.state.glyph(), fit(&version, room))
+    let mut text = format!("{} {} {word}{marker}", c.state.glyph(), fit(&version, room));
+    // Wide columns get a progress bar too.
+    if let (true, Some(p)) = (c.state.is_active() || c.state == crate::model::CellState::Paused, c.progress) {
+        if width >= text.chars().count() + 11 {
+            let filled = (p * 10.0).round() as usize;
+            text.push_str(&format!(" {}{}", "▰".repeat(filled), "▱".repeat(10 - filled.min(10))));
+        }
+    }
+    text
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -52,12 +60,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let inner_w = area.width.saturating_sub(2) as usize;
     let stages = app.train.stages.len();
     let wide = inner_w >= 120;
-    let name_w = app.train.lanes.iter().map(|l| l.name.chars().count()).max().unwrap_or(4).clamp(4, if wide { 24 } else { 16 });
+    let name_w = 1 + app.train.lanes.iter().map(|l| l.name.chars().count()).max().unwrap_or(4).clamp(4, if wide { 24 } else { 15 });
     let team_w = if wide { app.train.lanes.iter().map(|l| l.team.chars().count()).max().unwrap_or(4).clamp(4, 16) } else { 0 };
     let fixed = name_w + 2 + if wide { team_w + 1 } else { 0 };
     let cell_w = (inner_w.saturating_sub(fixed) / stages.max(1)).saturating_sub(1).max(6);
 
-    let mut header = vec![TCell::from(Span::styled("LANE", theme.title()))];
+    let mut header = vec![TCell::from(Span::styled(" LANE", theme.title()))];
     if wide {
         header.push(TCell::from(Span::styled("TEAM", theme.title())));
     }
@@ -74,7 +82,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             let selected_row = Some(li) == sel_lane;
             let next = next_target(&app.train, &app.world, &lane.name);
             let held = app.holds.lanes.contains_key(&lane.name);
-            let mut name = fit(&lane.name, name_w - if held { 1 } else { 0 });
+            let marker = if selected_row { "▸" } else { " " };
+            let mut name = format!("{marker}{}", fit(&lane.name, name_w - 1 - usize::from(held)));
             if held {
                 name.push('‖');
             }

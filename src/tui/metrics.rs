@@ -71,7 +71,7 @@ impl Widget for MiniChart<'_> {
     }
 }
 
-fn summary(m: &Metric, theme: &Theme) -> Vec<Span<'static>> {
+fn summary(m: &Metric, theme: &Theme, compact: bool) -> Vec<Span<'static>> {
     let (mark, style) = if m.error.is_some() {
         ("E", theme.bad())
     } else if m.ok() {
@@ -86,12 +86,13 @@ fn summary(m: &Metric, theme: &Theme) -> Vec<Span<'static>> {
     };
     let mut spans = vec![
         Span::styled(format!("{mark} "), style),
-        Span::styled(format!("{:<12} ", fit(&m.name, 12)), theme.title()),
-        Span::styled(format!("{value:>7} "), style),
-        Span::styled(format!("({})", m.threshold_text()), theme.dim()),
+        Span::styled(format!("{:<w$} ", fit(&m.name, 12), w = if compact { 11 } else { 12 }), theme.title()),
+        Span::styled(format!("{value:>6} "), style),
+        Span::styled(if compact { m.threshold_short() } else { format!("({})", m.threshold_text()) }, theme.dim()),
     ];
     if let Some(b) = m.baseline {
-        spans.push(Span::styled(format!(" stable {}", m.format_value(b)), theme.dim()));
+        let label = if compact { " st " } else { " stable " };
+        spans.push(Span::styled(format!("{label}{}", m.format_value(b)), theme.dim()));
     }
     spans
 }
@@ -124,7 +125,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
         let rows = per.min(inner.y + inner.height - y);
         let line = Rect { x: inner.x, y, width: inner.width, height: 1 };
-        let mut spans = summary(m, theme);
+        let mut spans = summary(m, theme, rows == 1);
+        if rows == 1 && inner.width < 60 {
+            // Narrow: the sparkline says more than the stable value; details has both.
+            spans.truncate(4);
+        }
         let values: Vec<f64> = m.series.iter().map(|(_, v)| *v).collect();
         if rows == 1 {
             // One row: the sparkline goes after the text, in what is left of the line.

@@ -30,22 +30,8 @@ use tokio::sync::mpsc;
 
 use self::app::{App, Cmd, Msg};
 use self::theme::Theme;
-use crate::config::Config;
-use crate::model::{SourceReport, World};
+use crate::model::SourceReport;
 use crate::ops::Executor;
-use crate::poll::{Poller, now};
-use crate::sources::Source;
-
-/// A world that knows the configured sources and has seen nothing yet.
-pub fn empty_world(config: &Config) -> World {
-    World::new(config.sources.values().map(|s| (s.name.as_str(), s.kind.as_str(), s.stale_after)))
-}
-
-/// The app for a config, before any data arrived.
-pub fn new_app(config: &Config, readonly: bool) -> App {
-    let sources_of = config.targets.iter().map(|(k, t)| (k.clone(), t.source.clone())).collect();
-    App::new(config.train.clone(), empty_world(config), now(), readonly, sources_of)
-}
 
 /// Restores the terminal however the loop ends (return, error, `?`).
 struct Restore;
@@ -66,16 +52,16 @@ fn draw(terminal: &mut ratatui::DefaultTerminal, app: &App, theme: &Theme) -> st
     Ok(())
 }
 
-/// Run the TUI until the user quits or a signal asks us to stop.
-pub async fn run(config: Config, sources: Vec<Arc<dyn Source>>, readonly: bool) -> color_eyre::Result<()> {
+/// Run the TUI until the user quits or a signal asks us to stop. Reports from the poll tasks
+/// arrive on `reports`; `poll_now` asks for a fresh poll of a source (after an action).
+pub async fn run(
+    mut app: App,
+    executor: Arc<Executor>,
+    mut reports: mpsc::UnboundedReceiver<SourceReport>,
+    poll_now: impl Fn(&str),
+) -> color_eyre::Result<()> {
     let theme = Theme::from_env();
-    let executor = Arc::new(Executor::new(&config, &sources, readonly));
-    let mut app = new_app(&config, readonly);
-
-    let (report_tx, mut reports) = mpsc::unbounded_channel::<SourceReport>();
     let (msg_tx, mut msgs) = mpsc::unbounded_channel::<Msg>();
-    let mut poller = Poller::spawn(&sources, report_tx);
-
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut terminal = ratatui::try_init()?;
@@ -96,7 +82,7 @@ pub async fn run(config: Config, sources: Vec<Arc<dyn Source>>, readonly: bool) 
             },
             Some(r) = reports.recv() => app.update(Msg::Report(r)),
             Some(m) = msgs.recv() => app.update(m),
-            _ = tick.tick() => app.update(Msg::Tick(now())),
+            _ = tick.tick() => app.update(Msg::Tick(chrono::Utc::now())),
             _ = sigterm.recv() => break,
             _ = sighup.recv() => break,
         };
@@ -107,7 +93,7 @@ pub async fn run(config: Config, sources: Vec<Arc<dyn Source>>, readonly: bool) 
         for cmd in cmds {
             match cmd {
                 Cmd::Quit => app.quit = true,
-                Cmd::PollNow(source) => poller.poll_now(&source),
+                Cmd::PollNow(source) => poll_now(&source),
                 Cmd::Execute(plan) => {
                     let executor = Arc::clone(&executor);
                     let tx = msg_tx.clone();
@@ -124,6 +110,5 @@ pub async fn run(config: Config, sources: Vec<Arc<dyn Source>>, readonly: bool) 
         }
         draw(&mut terminal, &app, &theme)?;
     }
-    poller.stop();
     Ok(())
 }

@@ -329,6 +329,9 @@ fn train_blockers_list_next_moves_and_cell_problems_once() {
             "payments prod dependency needs ledger at prod first (ledger has nothing there yet)",
         ]
     );
+    // A car still building at the previous stage is not blocked: it is not ready yet.
+    let w = base().cell("ledger", "build", "l2", CellState::Running, 0).build(0);
+    assert!(blockers(&tr, &w, &Holds::default(), t(1)).iter().all(|b| b.lane != "ledger"));
     // A car moving into its next stage is not blocked.
     let w = base().cell("payments", "canary", "v2", CellState::Running, 0).build(0);
     assert!(blockers(&tr, &w, &Holds::default(), t(1)).iter().all(|b| b.lane != "payments"));

@@ -42,7 +42,7 @@ fn moving_is_clamped_to_the_matrix() {
 #[test]
 fn promote_opens_a_dialog_that_defaults_to_cancel() {
     let mut app = fixture::app();
-    select(&mut app, "ledger", "staging");
+    select(&mut app, "checkout-web", "staging");
     key(&mut app, KeyCode::Char('p'));
     let d = dialog(&app);
     assert_eq!(d.button, Button::Cancel);
