@@ -5,3 +5,4 @@
 //! `main.rs` wires them.
 
 pub mod model;
+pub mod sim;
