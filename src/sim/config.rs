@@ -1,0 +1,180 @@
+//! A trainyard config (TOML) for the simulated train.
+
+use std::fmt::Write;
+
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+
+use super::SimOptions;
+use super::roster::roster;
+use super::scenario::STAGES;
+
+/// A config pointing at a simulator at `base_url`: the train named after the ISO week of
+/// `now`, a window open from an hour ago for three more hours, a freeze in two days, one
+/// `[[lanes]]` per simulated lane and a policy per stage.
+pub fn demo_config(base_url: &str, opts: &SimOptions, now: DateTime<Utc>) -> String {
+    let t = |d: TimeDelta| (now + d).to_rfc3339_opts(SecondsFormat::Secs, true);
+    let list = |items: &[&str]| {
+        items
+            .iter()
+            .map(|s| quote(s))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(
+        w,
+        "# trainyard demo: {} lanes served by the simulator (seed {})",
+        super::roster::lane_count(opts.lanes),
+        opts.seed
+    );
+    let _ = writeln!(w);
+    let _ = writeln!(w, "[train]");
+    let _ = writeln!(w, "name = {}", quote(&now.format("%G.%V").to_string()));
+    let _ = writeln!(w, "stages = [{}]", list(&STAGES));
+    let _ = writeln!(
+        w,
+        "window = {{ opens = {}, closes = {} }}",
+        quote(&t(TimeDelta::hours(-1))),
+        quote(&t(TimeDelta::hours(3)))
+    );
+    let _ = writeln!(
+        w,
+        "freezes = [{{ starts = {}, ends = {}, reason = \"holiday traffic\" }}]",
+        quote(&t(TimeDelta::days(2))),
+        quote(&t(TimeDelta::days(5)))
+    );
+    let _ = writeln!(w);
+    let _ = writeln!(w, "[sources.sim]");
+    let _ = writeln!(w, "kind = \"http\"");
+    let _ = writeln!(w, "url = {}", quote(base_url.trim_end_matches('/')));
+    let _ = writeln!(w, "interval = \"1s\"");
+    for lane in roster(opts.lanes) {
+        let _ = writeln!(w);
+        let _ = writeln!(w, "[[lanes]]");
+        let _ = writeln!(w, "name = {}", quote(&lane.name));
+        let _ = writeln!(w, "team = {}", quote(&lane.team));
+        let _ = writeln!(w, "source = \"sim\"");
+        if !lane.depends_on.is_empty() {
+            let deps: Vec<&str> = lane.depends_on.iter().map(String::as_str).collect();
+            let _ = writeln!(w, "depends_on = [{}]", list(&deps));
+        }
+    }
+    let _ = writeln!(w);
+    let _ = writeln!(w, "[policy.staging]");
+    let _ = writeln!(w, "require = [{}]", list(&["checks_green", "fresh"]));
+    let _ = writeln!(w, "[policy.canary]");
+    let _ = writeln!(
+        w,
+        "require = [{}]",
+        list(&["checks_green", "dependencies", "window", "fresh"])
+    );
+    let _ = writeln!(w, "[policy.prod]");
+    let _ = writeln!(
+        w,
+        "require = [{}]",
+        list(&[
+            "checks_green",
+            "dependencies",
+            "window",
+            "freeze",
+            "approval",
+            "soak:2m",
+            "slo",
+            "fresh"
+        ])
+    );
+    out
+}
+
+/// A TOML basic string.
+fn quote(s: &str) -> String {
+    let mut q = String::with_capacity(s.len() + 2);
+    q.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => q.push_str("\\\""),
+            '\\' => q.push_str("\\\\"),
+            '\n' => q.push_str("\\n"),
+            '\t' => q.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(q, "\\u{:04X}", c as u32);
+            }
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    q
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_is_toml_of_the_agreed_shape() {
+        let now = DateTime::parse_from_rfc3339("2026-11-26T15:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let text = demo_config("http://127.0.0.1:4000/", &SimOptions::default(), now);
+        let doc: toml::Table = text.parse().expect("valid TOML");
+        let train = doc["train"].as_table().unwrap();
+        assert_eq!(train["name"].as_str(), Some("2026.48"));
+        assert_eq!(train["stages"].as_array().unwrap().len(), 4);
+        assert_eq!(
+            train["window"]["opens"].as_str(),
+            Some("2026-11-26T14:00:00Z")
+        );
+        assert_eq!(
+            train["window"]["closes"].as_str(),
+            Some("2026-11-26T18:00:00Z")
+        );
+        assert_eq!(
+            train["freezes"][0]["starts"].as_str(),
+            Some("2026-11-28T15:00:00Z")
+        );
+        assert_eq!(
+            train["freezes"][0]["ends"].as_str(),
+            Some("2026-12-01T15:00:00Z")
+        );
+        assert_eq!(
+            train["freezes"][0]["reason"].as_str(),
+            Some("holiday traffic")
+        );
+        let src = doc["sources"]["sim"].as_table().unwrap();
+        assert_eq!(src["kind"].as_str(), Some("http"));
+        assert_eq!(src["url"].as_str(), Some("http://127.0.0.1:4000"));
+        assert_eq!(src["interval"].as_str(), Some("1s"));
+        let lanes = doc["lanes"].as_array().unwrap();
+        assert_eq!(lanes.len(), 8);
+        assert_eq!(lanes[1]["name"].as_str(), Some("payments-api"));
+        assert_eq!(lanes[1]["team"].as_str(), Some("payments"));
+        assert_eq!(lanes[1]["source"].as_str(), Some("sim"));
+        assert_eq!(
+            lanes[1]["depends_on"].as_array().unwrap()[0].as_str(),
+            Some("ledger")
+        );
+        assert!(lanes[0].get("depends_on").is_none());
+        let prod = doc["policy"]["prod"]["require"].as_array().unwrap();
+        assert!(prod.iter().any(|g| g.as_str() == Some("soak:2m")));
+        assert_eq!(
+            doc["policy"]["staging"]["require"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+
+        let forty = demo_config(
+            "http://127.0.0.1:4000",
+            &SimOptions {
+                lanes: 40,
+                ..SimOptions::default()
+            },
+            now,
+        );
+        let doc: toml::Table = forty.parse().unwrap();
+        assert_eq!(doc["lanes"].as_array().unwrap().len(), 40);
+        assert_eq!(quote("a\"b\\c\u{1b}"), "\"a\\\"b\\\\c\\u001B\"");
+    }
+}

@@ -1,0 +1,168 @@
+//! The simulator: a loopback HTTP server speaking the `http` source protocol
+//! (docs/protocol.md), serving a believable release train mid-flight.
+//!
+//! At start the train is moving: builds running and finishing, `auth-service`'s build failed
+//! on `integration-tests`, `checkout-web` waits for approval at prod, `payments-api` is held
+//! back from canary until `ledger`'s slow canary rollout finishes, `notifications`' canary
+//! rolls out a version whose error rate climbs past its threshold within a minute or two,
+//! `inventory` soaks at canary. Afterwards CI keeps producing builds (now and then a failing
+//! one), and every action a client POSTs changes the train.
+//!
+//! Everything is deterministic under the seed (a hash-based PRNG, no `rand`): the same seed
+//! gives the same versions, metrics and timings. [`Scenario`] is the pure core and can be
+//! driven with explicit time; [`start`] serves it on the wall clock, `speed` times faster.
+//!
+//! Endpoints: `GET /v1/train`, `POST /v1/actions`, and the simulator extras
+//! `GET /v1/_sim/actions` (`{"actions": [...]}`: each POSTed body as sent, plus
+//! `received_at` and the answered `status`; a body that was not a JSON object is kept under
+//! `body` or `raw`) and `GET /runs/N` (what a cell's `url` points at).
+
+mod config;
+mod rng;
+mod roster;
+mod scenario;
+mod server;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::demo_config;
+pub use scenario::{Ack, Reject, SERIES_LEN, STAGES, Scenario};
+
+/// How the simulated train looks and moves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimOptions {
+    /// Number of lanes: the first eight are hand-written services, more are `svc-NN`
+    /// (clamped to 1..=200).
+    pub lanes: usize,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Pace: 1.0 is a lively demo (something happens every few seconds); 10.0 is ten times
+    /// faster.
+    pub speed: f64,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            lanes: 8,
+            seed: 42,
+            speed: 1.0,
+        }
+    }
+}
+
+/// A running simulator. Dropping the handle stops the server too.
+pub struct SimHandle {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl SimHandle {
+    /// `http://127.0.0.1:PORT`: the `url` of an `http` source.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stop serving and wait (briefly) for the server task to end.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take() {
+            // Graceful shutdown waits for open connections; a client holding one open
+            // must not hold us up for long.
+            if tokio::time::timeout(Duration::from_secs(2), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Bind `listen` (a loopback address; port 0 picks a free port), spawn the server on the
+/// current tokio runtime and return at once.
+pub async fn start(listen: SocketAddr, opts: SimOptions) -> std::io::Result<SimHandle> {
+    if !listen.ip().is_loopback() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("the simulator listens on loopback only, not {listen}"),
+        ));
+    }
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let t0 = Utc::now();
+    let scenario = Scenario::new(&opts, t0, &format!("http://{addr}"));
+    let app = server::router(Arc::new(server::Shared::new(scenario, t0)));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+            let _ = stopped.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::warn!("trainyard sim stopped: {e}");
+        }
+    });
+    Ok(SimHandle {
+        addr,
+        stop: Some(stop),
+        task: Some(task),
+    })
+}
+
+/// `trainyard sim`: serve in the foreground until Ctrl-C or SIGTERM. The address goes to
+/// stderr; with `print_config`, a config pointing at the simulator goes to stdout (and
+/// nothing else does).
+pub async fn run_foreground(
+    listen: SocketAddr,
+    opts: SimOptions,
+    print_config: bool,
+) -> std::io::Result<()> {
+    let handle = start(listen, opts.clone()).await?;
+    eprintln!(
+        "trainyard sim listening on {} ({} lanes, seed {})",
+        handle.base_url(),
+        roster::lane_count(opts.lanes),
+        opts.seed
+    );
+    if print_config {
+        let mut out = std::io::stdout().lock();
+        out.write_all(demo_config(&handle.base_url(), &opts, Utc::now()).as_bytes())?;
+        out.flush()?;
+    }
+    let stopped = shutdown_signal().await;
+    handle.shutdown().await;
+    stopped
+}
+
+async fn shutdown_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}

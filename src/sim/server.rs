@@ -1,0 +1,139 @@
+//! The HTTP face of the simulator: a [`Scenario`] behind a mutex, moved to the wall clock on
+//! every request.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use serde_json::{Value, json};
+
+use super::scenario::Scenario;
+
+pub(crate) struct Shared {
+    t0: DateTime<Utc>,
+    clock: Instant,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    scenario: Scenario,
+    /// Every POST to /v1/actions, in order.
+    log: Vec<Value>,
+}
+
+impl Shared {
+    pub(crate) fn new(scenario: Scenario, t0: DateTime<Utc>) -> Shared {
+        Shared {
+            t0,
+            clock: Instant::now(),
+            inner: Mutex::new(Inner {
+                scenario,
+                log: Vec::new(),
+            }),
+        }
+    }
+
+    /// Wall time from a monotonic clock: a system clock stepping back can't confuse it.
+    fn now(&self) -> DateTime<Utc> {
+        self.t0 + TimeDelta::from_std(self.clock.elapsed()).unwrap_or(TimeDelta::zero())
+    }
+
+    /// The scenario, brought up to now.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        let now = self.now();
+        // A handler that panicked mid-update leaves a scenario that is still consistent
+        // enough for a simulator: keep serving.
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.scenario.tick(now);
+        inner
+    }
+}
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/v1/train", get(train))
+        .route("/v1/actions", post(actions))
+        .route("/v1/_sim/actions", get(sim_actions))
+        .route("/runs/{run}", get(run))
+        .fallback(fallback)
+        .with_state(shared)
+}
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    let body = json!({"error": {"code": code, "message": message.into()}});
+    (status, axum::Json(body)).into_response()
+}
+
+async fn index() -> &'static str {
+    "trainyard sim: the `http` source protocol, version 1\n\
+     GET  /v1/train          the train\n\
+     POST /v1/actions        promote, pause, resume, rollback, approve, reject\n\
+     GET  /v1/_sim/actions   every action request received, in order\n\
+     GET  /runs/N            a run\n"
+}
+
+async fn train(State(shared): State<Arc<Shared>>) -> Response {
+    let inner = shared.lock();
+    axum::Json(inner.scenario.train_json()).into_response()
+}
+
+async fn actions(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let mut guard = shared.lock();
+    let inner = &mut *guard;
+    let received_at = inner
+        .scenario
+        .now()
+        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    let outcome = inner.scenario.act_bytes(&body);
+    let (status, answer) = match &outcome {
+        Ok(ack) => (202, ack.to_json()),
+        Err(rej) => (rej.status, rej.to_json()),
+    };
+    // Record the request as it was sent, plus when it came and how it was answered.
+    let mut entry = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(map)) => Value::Object(map),
+        Ok(other) => json!({"body": other}),
+        Err(_) => json!({"raw": String::from_utf8_lossy(&body)}),
+    };
+    entry["received_at"] = json!(received_at);
+    entry["status"] = json!(status);
+    inner.log.push(entry);
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, axum::Json(answer)).into_response()
+}
+
+async fn sim_actions(State(shared): State<Arc<Shared>>) -> Response {
+    let inner = shared.lock();
+    axum::Json(json!({"actions": inner.log})).into_response()
+}
+
+async fn run(State(shared): State<Arc<Shared>>, Path(run): Path<String>) -> Response {
+    let inner = shared.lock();
+    match run
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| inner.scenario.run_json(n))
+    {
+        Some(v) => axum::Json(v).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no run {run:?}"),
+        ),
+    }
+}
+
+async fn fallback(uri: axum::http::Uri) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no such endpoint: {}", uri.path()),
+    )
+}
