@@ -28,7 +28,10 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_RUNTIME);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("trainyard: cannot start the runtime: {e}");
@@ -52,23 +55,36 @@ pub fn default_log_path() -> Option<PathBuf> {
     Some(dir.join("trainyard.log"))
 }
 
-fn init_logging(path: Option<&Path>) -> std::io::Result<Option<tracing_appender::non_blocking::WorkerGuard>> {
+fn init_logging(
+    path: Option<&Path>,
+) -> std::io::Result<Option<tracing_appender::non_blocking::WorkerGuard>> {
     let Some(path) = path.map(Path::to_path_buf).or_else(default_log_path) else {
         return Ok(None);
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    let file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)?;
     let (writer, guard) = tracing_appender::non_blocking(file);
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRAINYARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_writer(writer).with_ansi(false).with_env_filter(filter).init();
+    tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .init();
     Ok(Some(guard))
 }
 
 fn sim_options(a: &SimArgs) -> sim::SimOptions {
-    sim::SimOptions { lanes: a.lanes as usize, seed: a.seed, speed: a.speed }
+    sim::SimOptions {
+        lanes: a.lanes as usize,
+        seed: a.seed,
+        speed: a.speed,
+    }
 }
 
 fn load_config(cli: &Cli) -> Result<Config, ExitCode> {
@@ -85,7 +101,13 @@ async fn run_tui(config: Config, readonly: bool) -> color_eyre::Result<()> {
     let executor = Arc::new(Executor::new(&config, &sources, readonly));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let mut poller = poll::Poller::spawn(&sources, tx);
-    let app = App::new(config.train.clone(), config.empty_world(), poll::now(), readonly, config.sources_of());
+    let app = App::new(
+        config.train.clone(),
+        config.empty_world(),
+        poll::now(),
+        readonly,
+        config.sources_of(),
+    );
     let result = tui::run(app, executor, rx, |s| poller.poll_now(s)).await;
     poller.stop();
     result
@@ -104,21 +126,32 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         }
         Some(Command::Demo(args)) => {
             let opts = sim_options(args);
-            let handle = sim::start("127.0.0.1:0".parse()?, opts.clone()).await.wrap_err("starting the simulator")?;
+            let handle = sim::start("127.0.0.1:0".parse()?, opts.clone())
+                .await
+                .wrap_err("starting the simulator")?;
             let text = sim::demo_config(&handle.base_url(), &opts, chrono::Utc::now());
-            let config = config::parse(&text, "<demo>").map_err(|e| eyre!("the built-in demo config is invalid:\n{e}"))?;
+            let config = config::parse(&text, "<demo>")
+                .map_err(|e| eyre!("the built-in demo config is invalid:\n{e}"))?;
             tracing::info!("demo: simulator at {}", handle.base_url());
             let result = run_tui(config, cli.readonly).await;
             handle.shutdown().await;
             result?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Sim { listen, sim: args, print_config }) => {
+        Some(Command::Sim {
+            listen,
+            sim: args,
+            print_config,
+        }) => {
             if !listen.ip().is_loopback() {
-                eprintln!("trainyard sim: {listen} is not a loopback address; the simulator only listens on 127.0.0.1 or ::1");
+                eprintln!(
+                    "trainyard sim: {listen} is not a loopback address; the simulator only listens on 127.0.0.1 or ::1"
+                );
                 return Ok(ExitCode::from(EXIT_CONFIG));
             }
-            sim::run_foreground(*listen, sim_options(args), *print_config).await.wrap_err_with(|| format!("simulator on {listen}"))?;
+            sim::run_foreground(*listen, sim_options(args), *print_config)
+                .await
+                .wrap_err_with(|| format!("simulator on {listen}"))?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Status { json }) => {
@@ -134,14 +167,23 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             let now = poll::now();
             let holds = Holds::default();
             if *json {
-                println!("{}", serde_json::to_string_pretty(&status::to_json(&config, &world, &holds, now))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&status::to_json(&config, &world, &holds, now))?
+                );
             } else {
                 print!("{}", status::to_table(&config, &world, &holds, now));
             }
             let failed = world.sources().any(|s| !s.ok);
-            Ok(if failed { ExitCode::from(EXIT_RUNTIME) } else { ExitCode::SUCCESS })
+            Ok(if failed {
+                ExitCode::from(EXIT_RUNTIME)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
-        Some(Command::Config { command: ConfigCommand::Path }) => {
+        Some(Command::Config {
+            command: ConfigCommand::Path,
+        }) => {
             match config::resolve_path(cli.config.as_deref()) {
                 Ok(p) => println!("{}", p.display()),
                 Err(e) => {
@@ -151,8 +193,11 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Config { command: ConfigCommand::Check }) => {
-            let result = config::resolve_path(cli.config.as_deref()).and_then(|p| config::load(&p).map(|c| (p, c)));
+        Some(Command::Config {
+            command: ConfigCommand::Check,
+        }) => {
+            let result = config::resolve_path(cli.config.as_deref())
+                .and_then(|p| config::load(&p).map(|c| (p, c)));
             match result {
                 Ok((path, c)) => {
                     println!(
@@ -172,4 +217,3 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         }
     }
 }
-

@@ -93,11 +93,26 @@ pub fn to_table(config: &Config, world: &World, holds: &Holds, now: Timestamp) -
         Some(w) => w.describe(now),
         None => "no release window".into(),
     };
-    let _ = writeln!(out, "train {}  ·  {window}{}", train.name, if holds.halt.is_some() { "  ·  HALTED" } else { "" });
+    let _ = writeln!(
+        out,
+        "train {}  ·  {window}{}",
+        train.name,
+        if holds.halt.is_some() {
+            "  ·  HALTED"
+        } else {
+            ""
+        }
+    );
     if let Some(f) = train.active_freeze(now) {
         let _ = writeln!(out, "FREEZE: {} until {}", f.reason, rfc3339(f.ends));
     }
-    let name_w = train.lanes.iter().map(|l| l.name.len()).max().unwrap_or(4).max(4);
+    let name_w = train
+        .lanes
+        .iter()
+        .map(|l| l.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     let _ = write!(out, "\n{:<name_w$}", "LANE");
     for s in &train.stages {
         let _ = write!(out, "  {s:<18}");
@@ -108,9 +123,19 @@ pub fn to_table(config: &Config, world: &World, holds: &Holds, now: Timestamp) -
         for s in &train.stages {
             let text = match world.cell(&lane.name, s) {
                 Some(c) => {
-                    let mut t = format!("{} {} {}", c.state.glyph(), c.short_version(), c.state.words());
+                    let mut t = format!(
+                        "{} {} {}",
+                        c.state.glyph(),
+                        c.short_version(),
+                        c.state.words()
+                    );
                     if let (true, Some(p)) = (c.state.is_active(), c.progress) {
-                        t = format!("{} {} {:.0}%", c.state.glyph(), c.short_version(), p * 100.0);
+                        t = format!(
+                            "{} {} {:.0}%",
+                            c.state.glyph(),
+                            c.short_version(),
+                            p * 100.0
+                        );
                     }
                     if world.cell_error(c).is_some() {
                         t.push_str(" ERR");
@@ -128,7 +153,14 @@ pub fn to_table(config: &Config, world: &World, holds: &Holds, now: Timestamp) -
     let bl = blockers(train, world, holds, now);
     let _ = writeln!(out, "\nBLOCKERS ({})", bl.len());
     for b in &bl {
-        let _ = writeln!(out, "  {} → {}: [{}] {}", b.lane, b.stage, b.kind.as_str(), b.message);
+        let _ = writeln!(
+            out,
+            "  {} → {}: [{}] {}",
+            b.lane,
+            b.stage,
+            b.kind.as_str(),
+            b.message
+        );
     }
     let _ = writeln!(out, "\nSOURCES");
     for s in world.sources() {

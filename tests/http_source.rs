@@ -12,16 +12,22 @@ use tokio::net::TcpListener;
 use trainyard::config::{self, Config};
 use trainyard::model::{ActionKind, CellState, World};
 use trainyard::ops::{self, Action, Executor};
+use trainyard::poll;
 use trainyard::sim::{self, SimOptions};
 use trainyard::sources::{self, ActionError, Source};
-use trainyard::poll;
 
 fn opts() -> SimOptions {
-    SimOptions { lanes: 8, seed: 7, speed: 1.0 }
+    SimOptions {
+        lanes: 8,
+        seed: 7,
+        speed: 1.0,
+    }
 }
 
 async fn demo() -> (sim::SimHandle, Config, Vec<Arc<dyn Source>>) {
-    let handle = sim::start("127.0.0.1:0".parse().unwrap(), opts()).await.unwrap();
+    let handle = sim::start("127.0.0.1:0".parse().unwrap(), opts())
+        .await
+        .unwrap();
     let text = sim::demo_config(&handle.base_url(), &opts(), chrono::Utc::now());
     let config = config::parse(&text, "<demo>").unwrap();
     let sources = sources::build(&config).unwrap();
@@ -85,7 +91,14 @@ async fn actions_reach_the_simulator_and_rejections_say_why() {
         .find(|(_, c)| c.state == CellState::Running)
         .map(|(k, _)| (k.lane.clone(), k.stage.clone()))
         .expect("the demo has something running");
-    let plan = ops::preflight(Action::new(ActionKind::Pause, &lane, &stage), &config.train, &world, &holds, now).unwrap();
+    let plan = ops::preflight(
+        Action::new(ActionKind::Pause, &lane, &stage),
+        &config.train,
+        &world,
+        &holds,
+        now,
+    )
+    .unwrap();
     let ack = exec.execute(&plan).await.expect("pause accepted");
     assert!(!ack.message.is_empty());
 
@@ -93,7 +106,11 @@ async fn actions_reach_the_simulator_and_rejections_say_why() {
     let mut bogus = plan.clone();
     bogus.action.kind = ActionKind::Approve;
     match exec.execute(&bogus).await {
-        Err(ActionError::Rejected { status, code, message }) => {
+        Err(ActionError::Rejected {
+            status,
+            code,
+            message,
+        }) => {
             assert_eq!(status, 409);
             assert_eq!(code, "conflict");
             assert!(!message.is_empty());
@@ -128,7 +145,13 @@ async fn readonly_executor_sends_nothing() {
     )
     .unwrap();
     let exec = Executor::new(&config, &sources, true);
-    assert!(exec.execute(&plan).await.unwrap_err().to_string().contains("read-only"));
+    assert!(
+        exec.execute(&plan)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("read-only")
+    );
     assert_eq!(sim_actions(&handle).await, 0);
     handle.shutdown().await;
 }
@@ -143,7 +166,11 @@ async fn fixed_server(body: Body) -> String {
             let body = Arc::clone(&body);
             async move {
                 let (status, text) = body.lock().unwrap().clone();
-                (StatusCode::from_u16(status).unwrap(), [("content-type", "application/json")], text)
+                (
+                    StatusCode::from_u16(status).unwrap(),
+                    [("content-type", "application/json")],
+                    text,
+                )
             }
         }),
     );
@@ -195,11 +222,24 @@ async fn a_malformed_cell_keeps_its_last_good_data_and_the_rest_updates() {
     }
     let build = world.cell("api", "build").unwrap();
     assert_eq!(build.version.as_deref(), Some("v1"), "last good data stays");
-    assert!(build.error.as_deref().unwrap().contains("unknown state \"exploded\""));
-    assert_eq!(world.cell("api", "prod").unwrap().state, CellState::Succeeded, "other cells update");
+    assert!(
+        build
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("unknown state \"exploded\"")
+    );
+    assert_eq!(
+        world.cell("api", "prod").unwrap().state,
+        CellState::Succeeded,
+        "other cells update"
+    );
 
     // A server error fails the whole poll: cells keep their data, marked stale with the error.
-    *body.lock().unwrap() = (503, r#"{"error":{"code":"busy","message":"deploy db is down"}}"#.into());
+    *body.lock().unwrap() = (
+        503,
+        r#"{"error":{"code":"busy","message":"deploy db is down"}}"#.into(),
+    );
     for r in poll::poll_once(&sources).await {
         world.apply(r);
     }
@@ -207,7 +247,10 @@ async fn a_malformed_cell_keeps_its_last_good_data_and_the_rest_updates() {
     assert_eq!(prod.state, CellState::Succeeded);
     assert!(world.is_stale(prod, poll::now()));
     let err = world.cell_error(prod).unwrap();
-    assert!(err.contains("503") && err.contains("deploy db is down"), "{err}");
+    assert!(
+        err.contains("503") && err.contains("deploy db is down"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -250,7 +293,10 @@ stages.prod = {{ source = "hang" }}
     // The scheduler delivers the fast source's report while the other one hangs.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut poller = poll::Poller::spawn(&sources, tx);
-    let first = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.unwrap().unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(first.source, "fast");
     assert!(first.outcome.is_ok());
     let second = tokio::time::timeout(Duration::from_secs(30), async {
@@ -264,7 +310,10 @@ stages.prod = {{ source = "hang" }}
     .await
     .unwrap();
     let err = second.outcome.unwrap_err();
-    assert!(err.contains("timed out") || err.contains("no answer"), "{err}");
+    assert!(
+        err.contains("timed out") || err.contains("no answer"),
+        "{err}"
+    );
     poller.stop();
 }
 
@@ -283,7 +332,10 @@ async fn unreachable_source_is_reported_not_fatal() {
 
 #[tokio::test]
 async fn a_missing_token_variable_is_named() {
-    let config = one_lane_config("http://127.0.0.1:9", "token_env = \"TRAINYARD_TEST_TOKEN_UNSET_X\"");
+    let config = one_lane_config(
+        "http://127.0.0.1:9",
+        "token_env = \"TRAINYARD_TEST_TOKEN_UNSET_X\"",
+    );
     let err = sources::build(&config).err().unwrap();
     assert!(err.contains("TRAINYARD_TEST_TOKEN_UNSET_X"), "{err}");
 }

@@ -20,7 +20,14 @@ impl Drop for Sim {
 /// Start `trainyard sim --print-config` and read the config it prints.
 fn start_sim(dir: &std::path::Path) -> (Sim, String) {
     let mut child = Command::new(BIN)
-        .args(["sim", "--listen", "127.0.0.1:0", "--seed", "7", "--print-config"])
+        .args([
+            "sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--seed",
+            "7",
+            "--print-config",
+        ])
         .arg("--log-file")
         .arg(dir.join("sim.log"))
         .stdout(Stdio::piped())
@@ -46,16 +53,24 @@ fn start_sim(dir: &std::path::Path) -> (Sim, String) {
 
 fn status(config: &std::path::Path, dir: &std::path::Path, json: bool) -> (i32, String) {
     let mut cmd = Command::new(BIN);
-    cmd.arg("status").arg("--config").arg(config).arg("--log-file").arg(dir.join("status.log"));
+    cmd.arg("status")
+        .arg("--config")
+        .arg(config)
+        .arg("--log-file")
+        .arg(dir.join("status.log"));
     if json {
         cmd.arg("--json");
     }
     let out = cmd.stdin(Stdio::null()).output().unwrap();
-    (out.status.code().unwrap(), String::from_utf8(out.stdout).unwrap())
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+    )
 }
 
 fn is_rfc3339(v: &Value) -> bool {
-    v.as_str().is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok())
+    v.as_str()
+        .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok())
 }
 
 #[test]
@@ -71,21 +86,48 @@ fn status_json_has_the_documented_shape() {
 
     let train = &v["train"];
     assert!(train["name"].is_string());
-    assert_eq!(train["stages"], serde_json::json!(["build", "staging", "canary", "prod"]));
+    assert_eq!(
+        train["stages"],
+        serde_json::json!(["build", "staging", "canary", "prod"])
+    );
     assert!(is_rfc3339(&train["window"]["opens"]) && is_rfc3339(&train["window"]["closes"]));
     assert_eq!(train["window"]["state"], "open");
     assert_eq!(train["halted"], false);
 
-    let states = ["pending", "running", "awaiting_approval", "succeeded", "failed", "paused", "rolling_back", "rolled_back", "cancelled", "unknown"];
+    let states = [
+        "pending",
+        "running",
+        "awaiting_approval",
+        "succeeded",
+        "failed",
+        "paused",
+        "rolling_back",
+        "rolled_back",
+        "cancelled",
+        "unknown",
+    ];
     let lanes = v["lanes"].as_array().unwrap();
     assert_eq!(lanes.len(), 8);
     let mut metric_count = 0;
     for lane in lanes {
-        assert!(lane["name"].is_string() && lane["team"].is_string() && lane["depends_on"].is_array());
+        assert!(
+            lane["name"].is_string() && lane["team"].is_string() && lane["depends_on"].is_array()
+        );
         let cells = lane["cells"].as_array().unwrap();
         assert_eq!(cells.len(), 4);
         for c in cells {
-            for field in ["stage", "version", "state", "progress", "updated_at", "url", "source", "stale", "error", "metrics"] {
+            for field in [
+                "stage",
+                "version",
+                "state",
+                "progress",
+                "updated_at",
+                "url",
+                "source",
+                "stale",
+                "error",
+                "metrics",
+            ] {
                 assert!(c.get(field).is_some(), "cell lacks {field}: {c}");
             }
             assert!(states.contains(&c["state"].as_str().unwrap()), "{c}");
@@ -103,7 +145,20 @@ fn status_json_has_the_documented_shape() {
     }
     assert!(metric_count > 0);
 
-    let kinds = ["check_failed", "not_ready", "awaiting_approval", "dependency", "window_closed", "freeze", "soak", "slo", "stale", "hold", "halt", "source_error"];
+    let kinds = [
+        "check_failed",
+        "not_ready",
+        "awaiting_approval",
+        "dependency",
+        "window_closed",
+        "freeze",
+        "soak",
+        "slo",
+        "stale",
+        "hold",
+        "halt",
+        "source_error",
+    ];
     let blockers = v["blockers"].as_array().unwrap();
     assert!(!blockers.is_empty(), "the demo train has blockers");
     for b in blockers {
@@ -135,7 +190,12 @@ fn status_json_has_the_documented_shape() {
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["lanes"].as_array().unwrap().len(), 8);
     assert_eq!(v["sources"][0]["ok"], false);
-    assert!(v["sources"][0]["error"].as_str().unwrap().contains("connection"));
+    assert!(
+        v["sources"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("connection")
+    );
     assert!(v["lanes"][0]["cells"][0]["stale"].as_bool().unwrap());
 }
 
@@ -143,7 +203,11 @@ fn status_json_has_the_documented_shape() {
 fn config_errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
-    std::fs::write(&path, "[train]\nname = \"x\"\nstages = [\"build\"]\nbogus = 1\n").unwrap();
+    std::fs::write(
+        &path,
+        "[train]\nname = \"x\"\nstages = [\"build\"]\nbogus = 1\n",
+    )
+    .unwrap();
     let out = Command::new(BIN)
         .args(["config", "check", "--config"])
         .arg(&path)
@@ -154,6 +218,12 @@ fn config_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("bad.toml:4:1:"), "{text}");
-    let out = Command::new(BIN).args(["status", "--config"]).arg(dir.path().join("missing.toml")).arg("--log-file").arg(dir.path().join("log")).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["status", "--config"])
+        .arg(dir.path().join("missing.toml"))
+        .arg("--log-file")
+        .arg(dir.path().join("log"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }

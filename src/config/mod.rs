@@ -55,13 +55,18 @@ impl Config {
     /// A world that knows the configured sources and has seen nothing yet.
     pub fn empty_world(&self) -> crate::model::World {
         crate::model::World::new(
-            self.sources.values().map(|s| (s.name.as_str(), s.kind.as_str(), s.stale_after)),
+            self.sources
+                .values()
+                .map(|s| (s.name.as_str(), s.kind.as_str(), s.stale_after)),
         )
     }
 
     /// Which source each lane × stage is read from.
     pub fn sources_of(&self) -> BTreeMap<CellKey, String> {
-        self.targets.iter().map(|(k, t)| (k.clone(), t.source.clone())).collect()
+        self.targets
+            .iter()
+            .map(|(k, t)| (k.clone(), t.source.clone()))
+            .collect()
     }
 }
 

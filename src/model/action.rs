@@ -45,7 +45,10 @@ impl ActionKind {
 
     /// Undoes or stops something already out there: asks for more care.
     pub fn is_destructive(self) -> bool {
-        matches!(self, ActionKind::Rollback | ActionKind::Reject | ActionKind::Halt)
+        matches!(
+            self,
+            ActionKind::Rollback | ActionKind::Reject | ActionKind::Halt
+        )
     }
 }
 

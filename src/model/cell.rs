@@ -70,7 +70,11 @@ impl Cell {
 
 pub fn short_version(v: &str) -> String {
     let is_sha = v.len() >= 12 && v.chars().all(|c| c.is_ascii_hexdigit());
-    if is_sha { v[..7].to_string() } else { v.to_string() }
+    if is_sha {
+        v[..7].to_string()
+    } else {
+        v.to_string()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,10 +189,16 @@ mod tests {
 
     #[test]
     fn thresholds() {
-        let t = Threshold { min: None, max: Some(0.01) };
+        let t = Threshold {
+            min: None,
+            max: Some(0.01),
+        };
         assert!(t.admits(0.01));
         assert!(!t.admits(0.011));
-        let t = Threshold { min: Some(0.99), max: None };
+        let t = Threshold {
+            min: Some(0.99),
+            max: None,
+        };
         assert!(t.admits(0.995));
         assert!(!t.admits(0.9));
         assert!(Threshold::default().admits(1e9));
@@ -200,7 +210,10 @@ mod tests {
             name: "error_rate".into(),
             unit: "ratio".into(),
             value: None,
-            threshold: Threshold { min: None, max: Some(0.01) },
+            threshold: Threshold {
+                min: None,
+                max: Some(0.01),
+            },
             baseline: None,
             series: vec![],
             source: "sim".into(),
@@ -223,8 +236,18 @@ mod tests {
         let mut c = Cell::new("sim", CellState::Failed);
         c.version = Some("b".into());
         c.history = vec![
-            HistoryEntry { version: "b".into(), state: CellState::Failed, at: None, actor: None },
-            HistoryEntry { version: "a".into(), state: CellState::Succeeded, at: None, actor: None },
+            HistoryEntry {
+                version: "b".into(),
+                state: CellState::Failed,
+                at: None,
+                actor: None,
+            },
+            HistoryEntry {
+                version: "a".into(),
+                state: CellState::Succeeded,
+                at: None,
+                actor: None,
+            },
         ];
         assert_eq!(c.last_good().unwrap().version, "a");
     }

@@ -138,7 +138,10 @@ mod tests {
         assert_eq!(human(Duration::from_secs(45)), "45s");
         assert_eq!(human(Duration::from_secs(725)), "12m 5s");
         assert_eq!(human(Duration::from_secs(7_800)), "2h 10m");
-        assert_eq!(human(Duration::from_secs(3 * 86_400 + 4 * 3_600 + 60)), "3d 4h");
+        assert_eq!(
+            human(Duration::from_secs(3 * 86_400 + 4 * 3_600 + 60)),
+            "3d 4h"
+        );
         assert_eq!(human_delta(chrono::TimeDelta::seconds(-5)), "0s");
         assert_eq!(compact(Duration::from_secs(5400)), "1h30m");
         assert_eq!(compact(Duration::from_secs(86_400 + 5)), "1d5s");

@@ -33,8 +33,12 @@ pub enum Gate {
 
 impl Gate {
     /// Gates of a stage that has no `[policy.STAGE]`.
-    pub const DEFAULTS: &'static [Gate] =
-        &[Gate::ChecksGreen, Gate::Dependencies, Gate::Approval, Gate::Fresh];
+    pub const DEFAULTS: &'static [Gate] = &[
+        Gate::ChecksGreen,
+        Gate::Dependencies,
+        Gate::Approval,
+        Gate::Fresh,
+    ];
 
     pub const NAMES: &'static [&'static str] = &[
         "checks_green",
@@ -220,18 +224,35 @@ pub fn verdict(
     stage_idx: usize,
 ) -> Verdict {
     let stage = train.stages[stage_idx].as_str();
-    let mut cx = Ctx { world, now, lane, stage, out: Vec::new() };
+    let mut cx = Ctx {
+        world,
+        now,
+        lane,
+        stage,
+        out: Vec::new(),
+    };
 
     if let Some(h) = &holds.halt {
         cx.block(
             BlockerKind::Halt,
-            format!("the train is halted by {} {} ago: {}", h.by, human_delta(now - h.at), h.reason),
+            format!(
+                "the train is halted by {} {} ago: {}",
+                h.by,
+                human_delta(now - h.at),
+                h.reason
+            ),
         );
     }
     if let Some(h) = holds.lanes.get(&lane.name) {
         cx.block(
             BlockerKind::Hold,
-            format!("{} is on hold by {} {} ago: {}", lane.name, h.by, human_delta(now - h.at), h.reason),
+            format!(
+                "{} is on hold by {} {} ago: {}",
+                lane.name,
+                h.by,
+                human_delta(now - h.at),
+                h.reason
+            ),
         );
     }
 
@@ -248,15 +269,23 @@ pub fn verdict(
     let version = prev.and_then(|c| c.version.clone());
 
     match prev {
-        None => cx.block(BlockerKind::NotReady, format!("nothing at {from_stage} yet to promote")),
-        Some(p) if p.version.is_none() => {
-            cx.block(BlockerKind::NotReady, format!("nothing at {from_stage} yet to promote"))
-        }
+        None => cx.block(
+            BlockerKind::NotReady,
+            format!("nothing at {from_stage} yet to promote"),
+        ),
+        Some(p) if p.version.is_none() => cx.block(
+            BlockerKind::NotReady,
+            format!("nothing at {from_stage} yet to promote"),
+        ),
         Some(p) => match p.state {
             CellState::Succeeded => {}
             CellState::Failed => cx.block(
                 BlockerKind::CheckFailed,
-                format!("{} failed at {from_stage}{}", p.short_version(), failed_list(p)),
+                format!(
+                    "{} failed at {from_stage}{}",
+                    p.short_version(),
+                    failed_list(p)
+                ),
             ),
             _ => cx.block(
                 BlockerKind::NotReady,
@@ -272,7 +301,11 @@ pub fn verdict(
                     if p.state != CellState::Failed && p.failed_checks().next().is_some() {
                         cx.block(
                             BlockerKind::CheckFailed,
-                            format!("checks failed on {} at {from_stage}{}", p.short_version(), failed_list(p)),
+                            format!(
+                                "checks failed on {} at {from_stage}{}",
+                                p.short_version(),
+                                failed_list(p)
+                            ),
                         );
                     }
                     let pending: Vec<&str> = p
@@ -284,7 +317,11 @@ pub fn verdict(
                     if !pending.is_empty() {
                         cx.block(
                             BlockerKind::NotReady,
-                            format!("checks still running on {} at {from_stage}: {}", p.short_version(), pending.join(", ")),
+                            format!(
+                                "checks still running on {} at {from_stage}: {}",
+                                p.short_version(),
+                                pending.join(", ")
+                            ),
                         );
                     }
                 }
@@ -295,7 +332,11 @@ pub fn verdict(
                         Some(c) if c.state == CellState::Succeeded && c.version.is_some() => {}
                         Some(c) if c.version.is_some() => cx.block(
                             BlockerKind::Dependency,
-                            format!("needs {dep} at {stage} first ({dep} {} is {} there)", c.short_version(), describe(c)),
+                            format!(
+                                "needs {dep} at {stage} first ({dep} {} is {} there)",
+                                c.short_version(),
+                                describe(c)
+                            ),
                         ),
                         _ => cx.block(
                             BlockerKind::Dependency,
@@ -369,16 +410,27 @@ pub fn verdict(
             Gate::Slo => {
                 for m in world.metrics(&lane.name, from_stage) {
                     if let Some(err) = &m.error {
-                        cx.block(BlockerKind::SourceError, format!("{} at {from_stage}: {err}", m.name));
+                        cx.block(
+                            BlockerKind::SourceError,
+                            format!("{} at {from_stage}: {err}", m.name),
+                        );
                     } else if let Some(v) = m.value {
                         if !m.threshold.admits(v) {
                             cx.block(
                                 BlockerKind::Slo,
-                                format!("{} at {from_stage} is {} ({})", m.name, m.format_value(v), m.threshold_text()),
+                                format!(
+                                    "{} at {from_stage} is {} ({})",
+                                    m.name,
+                                    m.format_value(v),
+                                    m.threshold_text()
+                                ),
                             );
                         }
                     } else {
-                        cx.block(BlockerKind::Slo, format!("{} at {from_stage} has no data", m.name));
+                        cx.block(
+                            BlockerKind::Slo,
+                            format!("{} at {from_stage} has no data", m.name),
+                        );
                     }
                 }
             }
@@ -408,12 +460,24 @@ fn finish(cx: Ctx<'_>, from_stage: Option<String>, version: Option<String>) -> V
 
 fn failed_list(c: &Cell) -> String {
     let names: Vec<&str> = c.failed_checks().map(|c| c.name.as_str()).collect();
-    if names.is_empty() { String::new() } else { format!(" ({} failed)", names.join(", ")) }
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(" ({} failed)", names.join(", "))
+    }
 }
 
 fn approval_message(stage: &str, c: &Cell) -> String {
-    let env = c.approval.as_ref().and_then(|a| a.environment.clone()).unwrap_or_else(|| stage.to_string());
-    let reviewers = c.approval.as_ref().map(|a| a.reviewers.join(", ")).unwrap_or_default();
+    let env = c
+        .approval
+        .as_ref()
+        .and_then(|a| a.environment.clone())
+        .unwrap_or_else(|| stage.to_string());
+    let reviewers = c
+        .approval
+        .as_ref()
+        .map(|a| a.reviewers.join(", "))
+        .unwrap_or_default();
     if reviewers.is_empty() {
         format!("waiting for approval of {env}")
     } else {
@@ -441,7 +505,10 @@ pub fn next_target(train: &Train, world: &World, lane: &str) -> Option<usize> {
 pub fn blockers(train: &Train, world: &World, holds: &Holds, now: Timestamp) -> Vec<Blocker> {
     let mut out: Vec<Blocker> = Vec::new();
     let push = |b: Blocker, out: &mut Vec<Blocker>| {
-        if !out.iter().any(|o| o.lane == b.lane && o.kind == b.kind && o.message == b.message) {
+        if !out
+            .iter()
+            .any(|o| o.lane == b.lane && o.kind == b.kind && o.message == b.message)
+        {
             out.push(b);
         }
     };
@@ -450,7 +517,9 @@ pub fn blockers(train: &Train, world: &World, holds: &Holds, now: Timestamp) -> 
             let cur = world.cell(&lane.name, &train.stages[j]);
             let prev = world.cell(&lane.name, &train.stages[j - 1]);
             // A car that is moving into the stage is not blocked: it is on its way.
-            let moving = cur.is_some_and(|c| c.state.is_active() && c.version == prev.and_then(|p| p.version.clone()));
+            let moving = cur.is_some_and(|c| {
+                c.state.is_active() && c.version == prev.and_then(|p| p.version.clone())
+            });
             let found = verdict(train, world, holds, now, lane, j).blockers;
             // A car still building or deploying at the previous stage is not blocked either:
             // "not ready" alone is progress, not a blocker.
@@ -472,16 +541,32 @@ pub fn blockers(train: &Train, world: &World, holds: &Holds, now: Timestamp) -> 
         }
         let mut data_problem = false;
         for stage in &train.stages {
-            let Some(c) = world.cell(&lane.name, stage) else { continue };
-            let mk = |kind, message| Blocker { lane: lane.name.clone(), stage: stage.clone(), kind, message };
+            let Some(c) = world.cell(&lane.name, stage) else {
+                continue;
+            };
+            let mk = |kind, message| Blocker {
+                lane: lane.name.clone(),
+                stage: stage.clone(),
+                kind,
+                message,
+            };
             match c.state {
                 CellState::Failed => push(
-                    mk(BlockerKind::CheckFailed, format!("{} failed at {stage}{}", c.short_version(), failed_list(c))),
+                    mk(
+                        BlockerKind::CheckFailed,
+                        format!("{} failed at {stage}{}", c.short_version(), failed_list(c)),
+                    ),
                     &mut out,
                 ),
-                CellState::AwaitingApproval => push(mk(BlockerKind::AwaitingApproval, approval_message(stage, c)), &mut out),
+                CellState::AwaitingApproval => push(
+                    mk(BlockerKind::AwaitingApproval, approval_message(stage, c)),
+                    &mut out,
+                ),
                 CellState::Paused => push(
-                    mk(BlockerKind::Hold, format!("{} is paused at {stage}", c.short_version())),
+                    mk(
+                        BlockerKind::Hold,
+                        format!("{} is paused at {stage}", c.short_version()),
+                    ),
                     &mut out,
                 ),
                 _ => {}
@@ -493,12 +578,18 @@ pub fn blockers(train: &Train, world: &World, holds: &Holds, now: Timestamp) -> 
             }
             if let Some(err) = world.cell_error(c) {
                 data_problem = true;
-                push(mk(BlockerKind::SourceError, format!("{stage}: {err}")), &mut out);
+                push(
+                    mk(BlockerKind::SourceError, format!("{stage}: {err}")),
+                    &mut out,
+                );
             } else if world.is_stale(c, now) {
                 data_problem = true;
                 let age = world.age(c, now).map(human).unwrap_or_else(|| "?".into());
                 push(
-                    mk(BlockerKind::Stale, format!("data for {stage} is stale ({age} old, source {})", c.source)),
+                    mk(
+                        BlockerKind::Stale,
+                        format!("data for {stage} is stale ({age} old, source {})", c.source),
+                    ),
                     &mut out,
                 );
             }

@@ -55,7 +55,9 @@ impl Window {
         use super::duration::human_delta;
         match self.state(now) {
             WindowState::NotYetOpen => format!("window opens in {}", human_delta(self.opens - now)),
-            WindowState::Open => format!("window open, closes in {}", human_delta(self.closes - now)),
+            WindowState::Open => {
+                format!("window open, closes in {}", human_delta(self.closes - now))
+            }
             WindowState::Closed => format!("window closed {} ago", human_delta(now - self.closes)),
         }
     }
@@ -94,7 +96,10 @@ impl Train {
     }
 
     pub fn gates(&self, stage: &str) -> &[Gate] {
-        self.policy.get(stage).map(Vec::as_slice).unwrap_or(Gate::DEFAULTS)
+        self.policy
+            .get(stage)
+            .map(Vec::as_slice)
+            .unwrap_or(Gate::DEFAULTS)
     }
 
     pub fn active_freeze(&self, now: Timestamp) -> Option<&Freeze> {
@@ -103,6 +108,9 @@ impl Train {
 
     /// The next freeze that has not started yet.
     pub fn next_freeze(&self, now: Timestamp) -> Option<&Freeze> {
-        self.freezes.iter().filter(|f| f.starts > now).min_by_key(|f| f.starts)
+        self.freezes
+            .iter()
+            .filter(|f| f.starts > now)
+            .min_by_key(|f| f.starts)
     }
 }

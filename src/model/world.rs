@@ -16,7 +16,10 @@ pub struct CellKey {
 
 impl CellKey {
     pub fn new(lane: impl Into<String>, stage: impl Into<String>) -> Self {
-        CellKey { lane: lane.into(), stage: stage.into() }
+        CellKey {
+            lane: lane.into(),
+            stage: stage.into(),
+        }
     }
 }
 
@@ -99,22 +102,33 @@ impl World {
                 (name.to_string(), health)
             })
             .collect();
-        World { cells: BTreeMap::new(), metrics: BTreeMap::new(), sources }
+        World {
+            cells: BTreeMap::new(),
+            metrics: BTreeMap::new(),
+            sources,
+        }
     }
 
     /// Fold one report in. Returns the cells whose version or state changed.
     pub fn apply(&mut self, report: SourceReport) -> Vec<Change> {
-        let SourceReport { source, at, outcome } = report;
-        let health = self.sources.entry(source.clone()).or_insert_with(|| SourceHealth {
-            name: source.clone(),
-            kind: "unknown".into(),
-            ok: true,
-            error: None,
-            last_ok: None,
-            last_attempt: None,
-            stale_after: Duration::from_secs(60),
-            rate_limit: None,
-        });
+        let SourceReport {
+            source,
+            at,
+            outcome,
+        } = report;
+        let health = self
+            .sources
+            .entry(source.clone())
+            .or_insert_with(|| SourceHealth {
+                name: source.clone(),
+                kind: "unknown".into(),
+                ok: true,
+                error: None,
+                last_ok: None,
+                last_attempt: None,
+                stale_after: Duration::from_secs(60),
+                rate_limit: None,
+            });
         health.last_attempt = Some(at);
         let batch = match outcome {
             Err(e) => {
@@ -139,7 +153,11 @@ impl World {
             let before = self.cells.get(&key).map(|c| (c.version.clone(), c.state));
             let after = (cell.version.clone(), cell.state);
             if before.as_ref() != Some(&after) {
-                changes.push(Change { key: key.clone(), before, after });
+                changes.push(Change {
+                    key: key.clone(),
+                    before,
+                    after,
+                });
             }
             self.cells.insert(key, cell);
         }
@@ -170,7 +188,10 @@ impl World {
     }
 
     pub fn metrics(&self, lane: &str, stage: &str) -> &[Metric] {
-        self.metrics.get(&CellKey::new(lane, stage)).map(Vec::as_slice).unwrap_or(&[])
+        self.metrics
+            .get(&CellKey::new(lane, stage))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     pub fn sources(&self) -> impl Iterator<Item = &SourceHealth> {
@@ -183,7 +204,8 @@ impl World {
 
     /// How old the data of a cell is.
     pub fn age(&self, cell: &Cell, now: Timestamp) -> Option<Duration> {
-        cell.fetched_at.map(|t| (now - t).to_std().unwrap_or_default())
+        cell.fetched_at
+            .map(|t| (now - t).to_std().unwrap_or_default())
     }
 
     /// Stale: its source failed on the last attempt, or the data is older than the source's
@@ -207,7 +229,9 @@ impl World {
             return Some(e.clone());
         }
         let src = self.sources.get(&cell.source)?;
-        src.error.as_ref().map(|e| format!("source {}: {e}", src.name))
+        src.error
+            .as_ref()
+            .map(|e| format!("source {}: {e}", src.name))
     }
 
     /// The oldest data age over all sources, for the header.
@@ -239,7 +263,10 @@ mod tests {
         SourceReport {
             source: "sim".into(),
             at: t(at),
-            outcome: Ok(Batch { cells, ..Batch::default() }),
+            outcome: Ok(Batch {
+                cells,
+                ..Batch::default()
+            }),
         }
     }
 
@@ -260,11 +287,24 @@ mod tests {
     #[test]
     fn a_failed_poll_keeps_last_good_data_and_marks_it_stale() {
         let mut w = World::new([("sim", "http", Duration::from_secs(10))]);
-        w.apply(ok(0, vec![(CellKey::new("api", "build"), cell("v1", CellState::Succeeded))]));
+        w.apply(ok(
+            0,
+            vec![(
+                CellKey::new("api", "build"),
+                cell("v1", CellState::Succeeded),
+            )],
+        ));
         let c = w.cell("api", "build").unwrap().clone();
         assert!(!w.is_stale(&c, t(5)));
-        assert!(w.is_stale(&c, t(11)), "old data is stale even without an error");
-        w.apply(SourceReport { source: "sim".into(), at: t(6), outcome: Err("timed out".into()) });
+        assert!(
+            w.is_stale(&c, t(11)),
+            "old data is stale even without an error"
+        );
+        w.apply(SourceReport {
+            source: "sim".into(),
+            at: t(6),
+            outcome: Err("timed out".into()),
+        });
         let c = w.cell("api", "build").unwrap().clone();
         assert_eq!(c.version.as_deref(), Some("v1"));
         assert!(w.is_stale(&c, t(6)));
@@ -312,7 +352,10 @@ mod tests {
             w.apply(SourceReport {
                 source: "sim".into(),
                 at: t(0),
-                outcome: Ok(Batch { metrics: vec![(k.clone(), m(v))], ..Batch::default() }),
+                outcome: Ok(Batch {
+                    metrics: vec![(k.clone(), m(v))],
+                    ..Batch::default()
+                }),
             });
         }
         assert_eq!(w.metrics("api", "canary").len(), 1);

@@ -24,7 +24,13 @@ pub struct Action {
 
 impl Action {
     pub fn new(kind: ActionKind, lane: &str, stage: &str) -> Self {
-        Action { kind, lane: lane.into(), stage: stage.into(), version: None, reason: None }
+        Action {
+            kind,
+            lane: lane.into(),
+            stage: stage.into(),
+            version: None,
+            reason: None,
+        }
     }
 
     pub fn key(&self) -> CellKey {
@@ -88,7 +94,8 @@ impl Plan {
 }
 
 fn short(v: Option<&str>) -> String {
-    v.map(crate::model::cell::short_version).unwrap_or_else(|| "nothing".into())
+    v.map(crate::model::cell::short_version)
+        .unwrap_or_else(|| "nothing".into())
 }
 
 /// Check an action against the train. `Err` means it makes no sense at all (nothing to
@@ -103,9 +110,13 @@ pub fn preflight(
     let lane = train
         .lane(&action.lane)
         .ok_or_else(|| format!("no lane named {:?}", action.lane))?;
-    let stage_idx = train
-        .stage_index(&action.stage)
-        .ok_or_else(|| format!("no stage named {:?}; stages are {}", action.stage, train.stages.join(", ")))?;
+    let stage_idx = train.stage_index(&action.stage).ok_or_else(|| {
+        format!(
+            "no stage named {:?}; stages are {}",
+            action.stage,
+            train.stages.join(", ")
+        )
+    })?;
     let cell = world.cell(&action.lane, &action.stage);
     let current = cell.and_then(|c| c.version.clone());
     let at = &action.stage;
@@ -115,10 +126,19 @@ pub fn preflight(
             let v = policy::verdict(train, world, holds, now, lane, stage_idx);
             if let (Some(c), Some(ver)) = (cell, &v.version) {
                 if c.version.as_ref() == Some(ver) && c.state == CellState::Succeeded {
-                    return Err(format!("{} is already at {at} ({})", action.lane, short(Some(ver))));
+                    return Err(format!(
+                        "{} is already at {at} ({})",
+                        action.lane,
+                        short(Some(ver))
+                    ));
                 }
                 if c.version.as_ref() == Some(ver) && c.state.is_active() {
-                    return Err(format!("{} {} is already on its way to {at} ({})", action.lane, short(Some(ver)), describe(c)));
+                    return Err(format!(
+                        "{} {} is already on its way to {at} ({})",
+                        action.lane,
+                        short(Some(ver)),
+                        describe(c)
+                    ));
                 }
             }
             blockers = v.blockers;
@@ -139,17 +159,35 @@ pub fn preflight(
                     .history
                     .iter()
                     .find(|h| &h.version == want || h.version.starts_with(want.as_str()))
-                    .ok_or_else(|| format!("{want} is not in the history of {} at {at}", action.lane))?,
-                None => c
-                    .last_good()
-                    .ok_or_else(|| format!("{} has no earlier good version at {at} to roll back to", action.lane))?,
+                    .ok_or_else(|| {
+                        format!("{want} is not in the history of {} at {at}", action.lane)
+                    })?,
+                None => c.last_good().ok_or_else(|| {
+                    format!(
+                        "{} has no earlier good version at {at} to roll back to",
+                        action.lane
+                    )
+                })?,
             };
             let when = target
                 .at
-                .map(|t| format!(", deployed {} ago", crate::model::duration::human_delta(now - t)))
+                .map(|t| {
+                    format!(
+                        ", deployed {} ago",
+                        crate::model::duration::human_delta(now - t)
+                    )
+                })
                 .unwrap_or_default();
-            let by = target.actor.as_ref().map(|a| format!(" by {a}")).unwrap_or_default();
-            let label = if Some(target) == c.last_good() { "last good" } else { "earlier good" };
+            let by = target
+                .actor
+                .as_ref()
+                .map(|a| format!(" by {a}"))
+                .unwrap_or_default();
+            let label = if Some(target) == c.last_good() {
+                "last good"
+            } else {
+                "earlier good"
+            };
             let summary = format!(
                 "{at}: {} → {} ({label}{when}{by})",
                 short(current.as_deref()),
@@ -175,24 +213,34 @@ pub fn preflight(
                 }
                 None => return Err(format!("{} has nothing at {at}", action.lane)),
             }
-            if let Some(h) = &holds.halt {
-                if matches!(action.kind, ActionKind::Resume | ActionKind::Approve) {
-                    blockers.push(Blocker {
-                        lane: action.lane.clone(),
-                        stage: action.stage.clone(),
-                        kind: crate::model::BlockerKind::Halt,
-                        message: format!("the train is halted by {}: {}", h.by, h.reason),
-                    });
-                }
+            if let Some(h) = &holds.halt
+                && matches!(action.kind, ActionKind::Resume | ActionKind::Approve)
+            {
+                blockers.push(Blocker {
+                    lane: action.lane.clone(),
+                    stage: action.stage.clone(),
+                    kind: crate::model::BlockerKind::Halt,
+                    message: format!("the train is halted by {}: {}", h.by, h.reason),
+                });
             }
-            (current.clone(), format!("{at}: {} {}", action.kind, short(current.as_deref())))
+            (
+                current.clone(),
+                format!("{at}: {} {}", action.kind, short(current.as_deref())),
+            )
         }
         ActionKind::Halt | ActionKind::Unhalt => {
             return Err(format!("{} is not available yet", action.kind));
         }
     };
     let confirm = confirm_rule(train, &action);
-    Ok(Plan { action, from_version: current, to_version, summary, blockers, confirm })
+    Ok(Plan {
+        action,
+        from_version: current,
+        to_version,
+        summary,
+        blockers,
+        confirm,
+    })
 }
 
 /// Carries out actions at their sources.
@@ -207,7 +255,10 @@ pub struct Executor {
 impl Executor {
     pub fn new(config: &Config, sources: &[Arc<dyn Source>], readonly: bool) -> Self {
         Executor {
-            sources: sources.iter().map(|s| (s.name().to_string(), Arc::clone(s))).collect(),
+            sources: sources
+                .iter()
+                .map(|s| (s.name().to_string(), Arc::clone(s)))
+                .collect(),
             targets: config.targets.clone(),
             actor: actor(config.identity.as_deref()),
             readonly,
@@ -232,7 +283,9 @@ impl Executor {
     /// caller (refused, or forced with a reason).
     pub async fn execute(&self, plan: &Plan) -> Result<ActionAck, ActionError> {
         if self.readonly {
-            return Err(ActionError::Failed("trainyard is read-only: actions are disabled".into()));
+            return Err(ActionError::Failed(
+                "trainyard is read-only: actions are disabled".into(),
+            ));
         }
         let a = &plan.action;
         let source_name = self
@@ -244,7 +297,11 @@ impl Executor {
             .ok_or_else(|| ActionError::Failed(format!("source {source_name} is not running")))?;
         let n = self.seq.fetch_add(1, Ordering::Relaxed);
         let req = ActionRequest {
-            id: format!("ty-{}-{}-{n}", std::process::id(), chrono::Utc::now().timestamp_millis()),
+            id: format!(
+                "ty-{}-{}-{n}",
+                std::process::id(),
+                chrono::Utc::now().timestamp_millis()
+            ),
             kind: a.kind,
             lane: a.lane.clone(),
             stage: a.stage.clone(),

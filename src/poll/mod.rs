@@ -36,7 +36,11 @@ pub async fn poll_source(src: &dyn Source) -> SourceReport {
         Ok(r) => r,
         Err(_) => Err(format!("no answer within {}", human(limit))),
     };
-    SourceReport { source: src.name().to_string(), at: now(), outcome }
+    SourceReport {
+        source: src.name().to_string(),
+        at: now(),
+        outcome,
+    }
 }
 
 /// One round: every source polled concurrently; reports in source order.
@@ -79,7 +83,11 @@ impl Poller {
                 let mut failures = 0u32;
                 loop {
                     let report = poll_source(src.as_ref()).await;
-                    failures = if report.outcome.is_ok() { 0 } else { failures.saturating_add(1) };
+                    failures = if report.outcome.is_ok() {
+                        0
+                    } else {
+                        failures.saturating_add(1)
+                    };
                     if let Err(e) = &report.outcome {
                         tracing::warn!(source = src.name(), failures, "poll failed: {e}");
                     }

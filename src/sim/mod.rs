@@ -129,7 +129,7 @@ pub async fn start(listen: SocketAddr, opts: SimOptions) -> std::io::Result<SimH
 
 /// `trainyard sim`: serve in the foreground until Ctrl-C or SIGTERM. The address goes to
 /// stderr; with `print_config`, a config pointing at the simulator goes to stdout (and
-/// nothing else does).
+/// nothing else does), ending with the line `# end of trainyard sim config`.
 pub async fn run_foreground(
     listen: SocketAddr,
     opts: SimOptions,
@@ -145,6 +145,9 @@ pub async fn run_foreground(
     if print_config {
         let mut out = std::io::stdout().lock();
         out.write_all(demo_config(&handle.base_url(), &opts, Utc::now()).as_bytes())?;
+        // A last line that says the config is complete, for scripts that read it from a pipe
+        // while the simulator keeps serving.
+        out.write_all(b"# end of trainyard sim config\n")?;
         out.flush()?;
     }
     let stopped = shutdown_signal().await;

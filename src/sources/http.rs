@@ -66,18 +66,25 @@ impl HttpSource {
         let status = resp.status();
         let body = read_capped(resp).await?;
         if !status.is_success() {
-            return Err(format!("GET /v1/train: HTTP {status}{}", error_suffix(&body)));
+            return Err(format!(
+                "GET /v1/train: HTTP {status}{}",
+                error_suffix(&body)
+            ));
         }
         parse_train(&body, &self.names)
     }
 
     async fn send_action(&self, req: &ActionRequest) -> Result<ActionAck, ActionError> {
-        let (lane, stage) = self.names.remote(&req.lane, &req.stage).cloned().ok_or_else(|| {
-            ActionError::Failed(format!(
-                "{} {} is not served by source {}",
-                req.lane, req.stage, self.name
-            ))
-        })?;
+        let (lane, stage) = self
+            .names
+            .remote(&req.lane, &req.stage)
+            .cloned()
+            .ok_or_else(|| {
+                ActionError::Failed(format!(
+                    "{} {} is not served by source {}",
+                    req.lane, req.stage, self.name
+                ))
+            })?;
         let mut body = serde_json::json!({
             "id": req.id,
             "action": req.kind.as_str(),
@@ -120,7 +127,11 @@ impl HttpSource {
             .and_then(Value::as_str)
             .map(|m| sanitize(m, MAX_TEXT))
             .unwrap_or_else(|| format!("HTTP {status}"));
-        Err(ActionError::Rejected { status: status.as_u16(), code, message })
+        Err(ActionError::Rejected {
+            status: status.as_u16(),
+            code,
+            message,
+        })
     }
 }
 
@@ -162,7 +173,11 @@ pub fn describe_reqwest(e: &reqwest::Error) -> String {
         detail = s.to_string();
         src = s.source();
     }
-    if detail.is_empty() { what.to_string() } else { format!("{what}: {}", sanitize(&detail, 120)) }
+    if detail.is_empty() {
+        what.to_string()
+    } else {
+        format!("{what}: {}", sanitize(&detail, 120))
+    }
 }
 
 async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
@@ -182,7 +197,11 @@ async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
 fn error_suffix(body: &[u8]) -> String {
     serde_json::from_slice::<Value>(body)
         .ok()
-        .and_then(|v| v.pointer("/error/message").and_then(Value::as_str).map(|m| format!(": {}", sanitize(m, MAX_TEXT))))
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .and_then(Value::as_str)
+                .map(|m| format!(": {}", sanitize(m, MAX_TEXT)))
+        })
         .unwrap_or_default()
 }
 
@@ -248,7 +267,10 @@ fn state(s: &str) -> Result<CellState, String> {
 fn to_cell(w: WireCell) -> Result<Cell, String> {
     let mut cell = Cell::new(String::new(), state(&w.state)?);
     cell.version = text(w.version);
-    cell.progress = w.progress.filter(|p| p.is_finite()).map(|p| p.clamp(0.0, 1.0));
+    cell.progress = w
+        .progress
+        .filter(|p| p.is_finite())
+        .map(|p| p.clamp(0.0, 1.0));
     cell.updated_at = w.updated_at;
     cell.started_at = w.started_at;
     cell.url = text(w.url);
@@ -257,7 +279,11 @@ fn to_cell(w: WireCell) -> Result<Cell, String> {
     cell.checks = w
         .checks
         .into_iter()
-        .map(|c| Check { name: sanitize(&c.name, 80), state: c.state, url: text(c.url) })
+        .map(|c| Check {
+            name: sanitize(&c.name, 80),
+            state: c.state,
+            url: text(c.url),
+        })
         .collect();
     cell.approval = w.approval.map(|a| Approval {
         environment: text(a.environment),
@@ -278,7 +304,7 @@ fn to_cell(w: WireCell) -> Result<Cell, String> {
     Ok(cell)
 }
 
-fn key_of<'a>(v: &'a Value) -> Option<(&'a str, &'a str)> {
+fn key_of(v: &Value) -> Option<(&str, &str)> {
     Some((v.get("lane")?.as_str()?, v.get("stage")?.as_str()?))
 }
 
@@ -296,26 +322,45 @@ pub fn parse_train(body: &[u8], names: &NameMap) -> Result<Batch, String> {
             tracing::warn!("http source: a cell without lane/stage was skipped");
             continue;
         };
-        let Some(key) = names.local(lane, stage) else { continue };
-        match serde_json::from_value::<WireCell>(entry.clone()).map_err(|e| e.to_string()).and_then(to_cell) {
+        let Some(key) = names.local(lane, stage) else {
+            continue;
+        };
+        match serde_json::from_value::<WireCell>(entry.clone())
+            .map_err(|e| e.to_string())
+            .and_then(to_cell)
+        {
             Ok(cell) => batch.cells.push((key.clone(), cell)),
-            Err(e) => batch.cell_errors.push((key.clone(), format!("malformed cell: {}", sanitize(&e, 160)))),
+            Err(e) => batch.cell_errors.push((
+                key.clone(),
+                format!("malformed cell: {}", sanitize(&e, 160)),
+            )),
         }
     }
     if let Some(metrics) = doc.get("metrics").and_then(Value::as_array) {
         for entry in metrics {
-            let Some((lane, stage)) = key_of(entry) else { continue };
-            let Some(key) = names.local(lane, stage) else { continue };
+            let Some((lane, stage)) = key_of(entry) else {
+                continue;
+            };
+            let Some(key) = names.local(lane, stage) else {
+                continue;
+            };
             match serde_json::from_value::<WireMetric>(entry.clone()) {
                 Ok(m) => batch.metrics.push((
                     key.clone(),
                     Metric {
                         name: sanitize(&m.name, 60),
-                        unit: m.unit.map(|u| sanitize(&u, 20)).unwrap_or_else(|| "ratio".into()),
+                        unit: m
+                            .unit
+                            .map(|u| sanitize(&u, 20))
+                            .unwrap_or_else(|| "ratio".into()),
                         value: m.value.filter(|v| v.is_finite()),
                         threshold: m.threshold,
                         baseline: m.baseline.filter(|v| v.is_finite()),
-                        series: m.series.into_iter().filter(|(_, v)| v.is_finite()).collect(),
+                        series: m
+                            .series
+                            .into_iter()
+                            .filter(|(_, v)| v.is_finite())
+                            .collect(),
                         source: String::new(),
                         error: None,
                     },
@@ -332,7 +377,10 @@ pub fn parse_train(body: &[u8], names: &NameMap) -> Result<Batch, String> {
                             baseline: None,
                             series: vec![],
                             source: String::new(),
-                            error: Some(format!("malformed metric: {}", sanitize(&e.to_string(), 120))),
+                            error: Some(format!(
+                                "malformed metric: {}",
+                                sanitize(&e.to_string(), 120)
+                            )),
                         },
                     ))
                 }
@@ -350,7 +398,11 @@ mod tests {
     fn names() -> NameMap {
         let mut m = NameMap::default();
         m.insert(CellKey::new("api", "canary"), "api".into(), "canary".into());
-        m.insert(CellKey::new("api", "prod"), "api-remote".into(), "production".into());
+        m.insert(
+            CellKey::new("api", "prod"),
+            "api-remote".into(),
+            "production".into(),
+        );
         m
     }
 
@@ -373,7 +425,10 @@ mod tests {
         assert_eq!(c.checks[0].state, CheckState::Failed);
         assert_eq!(c.history[0].version, "old");
         assert_eq!(b.cells[1].0, CellKey::new("api", "prod"));
-        assert_eq!(b.cells[1].1.approval.as_ref().unwrap().reviewers, ["octocat"]);
+        assert_eq!(
+            b.cells[1].1.approval.as_ref().unwrap().reviewers,
+            ["octocat"]
+        );
         assert_eq!(b.metrics[0].1.value, Some(0.02));
         assert!(!b.metrics[0].1.ok());
     }
@@ -386,14 +441,30 @@ mod tests {
         let b = parse_train(body, &names()).unwrap();
         assert!(b.cells.is_empty());
         assert_eq!(b.cell_errors.len(), 2);
-        assert!(b.cell_errors[0].1.contains("unknown state \"exploded\""), "{}", b.cell_errors[0].1);
-        assert!(b.cell_errors[1].1.contains("malformed cell"), "{}", b.cell_errors[1].1);
+        assert!(
+            b.cell_errors[0].1.contains("unknown state \"exploded\""),
+            "{}",
+            b.cell_errors[0].1
+        );
+        assert!(
+            b.cell_errors[1].1.contains("malformed cell"),
+            "{}",
+            b.cell_errors[1].1
+        );
     }
 
     #[test]
     fn a_broken_document_is_an_error() {
-        assert!(parse_train(b"<html>", &names()).unwrap_err().contains("not JSON"));
-        assert!(parse_train(b"{\"cells\":3}", &names()).unwrap_err().contains("cells"));
+        assert!(
+            parse_train(b"<html>", &names())
+                .unwrap_err()
+                .contains("not JSON")
+        );
+        assert!(
+            parse_train(b"{\"cells\":3}", &names())
+                .unwrap_err()
+                .contains("cells")
+        );
     }
 
     #[test]

@@ -36,7 +36,11 @@ pub struct ActionAck {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ActionError {
     /// The source answered and said no.
-    Rejected { status: u16, code: String, message: String },
+    Rejected {
+        status: u16,
+        code: String,
+        message: String,
+    },
     /// The source could not be reached or answered nonsense.
     Failed(String),
     /// This source can't do that at all.
@@ -46,7 +50,11 @@ pub enum ActionError {
 impl std::fmt::Display for ActionError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ActionError::Rejected { status, code, message } => {
+            ActionError::Rejected {
+                status,
+                code,
+                message,
+            } => {
                 write!(f, "rejected ({status} {code}): {message}")
             }
             ActionError::Failed(m) => write!(f, "failed: {m}"),
@@ -85,12 +93,14 @@ impl NameMap {
     }
 
     pub fn insert(&mut self, key: CellKey, remote_lane: String, remote_stage: String) {
-        self.from_remote.insert((remote_lane.clone(), remote_stage.clone()), key.clone());
+        self.from_remote
+            .insert((remote_lane.clone(), remote_stage.clone()), key.clone());
         self.to_remote.insert(key, (remote_lane, remote_stage));
     }
 
     pub fn local(&self, remote_lane: &str, remote_stage: &str) -> Option<&CellKey> {
-        self.from_remote.get(&(remote_lane.to_string(), remote_stage.to_string()))
+        self.from_remote
+            .get(&(remote_lane.to_string(), remote_stage.to_string()))
     }
 
     pub fn remote(&self, lane: &str, stage: &str) -> Option<&(String, String)> {
@@ -119,7 +129,10 @@ pub fn resolve_token(src: &SourceConfig) -> Result<Option<String>, String> {
             .output()
             .map_err(|e| format!("source {}: token_cmd could not run: {e}", src.name))?;
         if !out.status.success() {
-            return Err(format!("source {}: token_cmd exited with {}", src.name, out.status));
+            return Err(format!(
+                "source {}: token_cmd exited with {}",
+                src.name, out.status
+            ));
         }
         let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
         if token.is_empty() {

@@ -26,11 +26,17 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Span::styled(fit(&a.text, width.saturating_sub(time.len())), style),
         ]));
         if let Some(cmd) = &a.command {
-            lines.push(Line::from(Span::styled(fit(&format!("         $ {cmd}"), width), theme.dim())));
+            lines.push(Line::from(Span::styled(
+                fit(&format!("         $ {cmd}"), width),
+                theme.dim(),
+            )));
         }
     }
     if lines.is_empty() {
-        lines.push(Line::from(Span::styled("nothing yet: changes and actions appear here", theme.dim())));
+        lines.push(Line::from(Span::styled(
+            "nothing yet: changes and actions appear here",
+            theme.dim(),
+        )));
     }
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }

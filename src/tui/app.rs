@@ -7,7 +7,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::keymap::{self, Command};
 use crate::model::policy::{self, Verdict};
 use crate::model::world::Change;
-use crate::model::{ActionKind, Cell, CellKey, CellState, Holds, SourceReport, Timestamp, Train, World};
+use crate::model::{
+    ActionKind, Cell, CellKey, CellState, Holds, SourceReport, Timestamp, Train, World,
+};
 use crate::ops::{self, Action, Confirm, Plan};
 
 /// How many activity entries to keep.
@@ -24,12 +26,21 @@ pub enum Panel {
 }
 
 impl Panel {
-    const ORDER: [Panel; 4] = [Panel::Lanes, Panel::Blockers, Panel::Metrics, Panel::Activity];
+    const ORDER: [Panel; 4] = [
+        Panel::Lanes,
+        Panel::Blockers,
+        Panel::Metrics,
+        Panel::Activity,
+    ];
 
     fn step(self, forward: bool) -> Panel {
         let i = Panel::ORDER.iter().position(|p| *p == self).unwrap_or(0);
         let n = Panel::ORDER.len();
-        Panel::ORDER[if forward { (i + 1) % n } else { (i + n - 1) % n }]
+        Panel::ORDER[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }]
     }
 }
 
@@ -102,7 +113,11 @@ pub enum Msg {
     Key(KeyEvent),
     Tick(Timestamp),
     Report(SourceReport),
-    ActionDone { plan: Box<Plan>, source: Option<String>, result: Result<String, String> },
+    ActionDone {
+        plan: Box<Plan>,
+        source: Option<String>,
+        result: Result<String, String>,
+    },
     Resize,
 }
 
@@ -131,7 +146,13 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(train: Train, world: World, now: Timestamp, readonly: bool, sources_of: BTreeMap<CellKey, String>) -> App {
+    pub fn new(
+        train: Train,
+        world: World,
+        now: Timestamp,
+        readonly: bool,
+        sources_of: BTreeMap<CellKey, String>,
+    ) -> App {
         App {
             train,
             world,
@@ -162,7 +183,11 @@ impl App {
             .lanes
             .iter()
             .enumerate()
-            .filter(|(_, l)| f.is_empty() || l.name.to_lowercase().contains(&f) || l.team.to_lowercase().contains(&f))
+            .filter(|(_, l)| {
+                f.is_empty()
+                    || l.name.to_lowercase().contains(&f)
+                    || l.team.to_lowercase().contains(&f)
+            })
             .map(|(i, _)| i)
             .collect()
     }
@@ -186,7 +211,8 @@ impl App {
     pub fn selected_next_verdict(&self) -> Option<Verdict> {
         let lane = &self.train.lanes[self.selected_lane()?];
         let next = self.sel_stage + 1;
-        (next < self.train.stages.len()).then(|| policy::verdict(&self.train, &self.world, &self.holds, self.now, lane, next))
+        (next < self.train.stages.len())
+            .then(|| policy::verdict(&self.train, &self.world, &self.holds, self.now, lane, next))
     }
 
     pub fn blockers(&self) -> Vec<crate::model::Blocker> {
@@ -204,7 +230,12 @@ impl App {
     }
 
     fn log(&mut self, tone: Tone, text: String, command: Option<String>) {
-        self.activity.push_front(Activity { at: self.now, tone, text, command });
+        self.activity.push_front(Activity {
+            at: self.now,
+            tone,
+            text,
+            command,
+        });
         self.activity.truncate(ACTIVITY_KEEP);
     }
 
@@ -212,7 +243,11 @@ impl App {
         match msg {
             Msg::Tick(now) => {
                 self.now = now;
-                if self.flash.as_ref().is_some_and(|(_, _, at)| (now - *at).num_seconds() >= FLASH_SECS) {
+                if self
+                    .flash
+                    .as_ref()
+                    .is_some_and(|(_, _, at)| (now - *at).num_seconds() >= FLASH_SECS)
+                {
                     self.flash = None;
                 }
                 vec![]
@@ -222,7 +257,11 @@ impl App {
                 self.on_report(report);
                 vec![]
             }
-            Msg::ActionDone { plan, source, result } => self.on_action_done(*plan, source, result),
+            Msg::ActionDone {
+                plan,
+                source,
+                result,
+            } => self.on_action_done(*plan, source, result),
             Msg::Key(key) => {
                 if key.kind == KeyEventKind::Release {
                     return vec![];
@@ -239,7 +278,11 @@ impl App {
         let first = self.seen.insert(name.clone()) && failed.is_none();
         let changes = self.world.apply(report);
         match (was_ok, failed) {
-            (Some(true), Some(e)) => self.log(Tone::Bad, format!("source {name} failed: {e} (showing last good data)"), None),
+            (Some(true), Some(e)) => self.log(
+                Tone::Bad,
+                format!("source {name} failed: {e} (showing last good data)"),
+                None,
+            ),
             (Some(false), None) if self.seen.contains(&name) && !first => {
                 self.log(Tone::Good, format!("source {name} is back"), None)
             }
@@ -254,7 +297,10 @@ impl App {
 
     fn log_change(&mut self, ch: Change) {
         let (version, state) = ch.after;
-        let v = version.as_deref().map(crate::model::cell::short_version).unwrap_or_default();
+        let v = version
+            .as_deref()
+            .map(crate::model::cell::short_version)
+            .unwrap_or_default();
         let tone = match state {
             CellState::Succeeded => Tone::Good,
             CellState::Failed | CellState::RolledBack | CellState::Cancelled => Tone::Bad,
@@ -262,25 +308,54 @@ impl App {
         };
         let new_version = ch.before.as_ref().is_none_or(|(bv, _)| *bv != version);
         let text = if new_version && state.is_active() {
-            format!("{} {}: {} {} started", ch.key.lane, ch.key.stage, v, state.words())
+            format!(
+                "{} {}: {} {} started",
+                ch.key.lane,
+                ch.key.stage,
+                v,
+                state.words()
+            )
         } else {
-            format!("{} {}: {} {} {}", ch.key.lane, ch.key.stage, state.glyph(), v, state.words())
+            format!(
+                "{} {}: {} {} {}",
+                ch.key.lane,
+                ch.key.stage,
+                state.glyph(),
+                v,
+                state.words()
+            )
         };
         self.log(tone, text, None);
     }
 
-    fn on_action_done(&mut self, plan: Plan, source: Option<String>, result: Result<String, String>) -> Vec<Cmd> {
+    fn on_action_done(
+        &mut self,
+        plan: Plan,
+        source: Option<String>,
+        result: Result<String, String>,
+    ) -> Vec<Cmd> {
         let a = &plan.action;
         self.inflight.remove(&a.key());
         let what = format!("{} {} {}", a.kind, a.lane, a.stage);
         let cmd = Some(a.command_line());
         match result {
             Ok(msg) => {
-                self.log(Tone::Action, format!("{what}: accepted by {} ({msg})", source.as_deref().unwrap_or("source")), cmd);
+                self.log(
+                    Tone::Action,
+                    format!(
+                        "{what}: accepted by {} ({msg})",
+                        source.as_deref().unwrap_or("source")
+                    ),
+                    cmd,
+                );
                 self.flash(format!("{what}: accepted"), Tone::Good);
             }
             Err(e) => {
-                self.log(Tone::Bad, format!("{what} at {}: {e}", source.as_deref().unwrap_or("source")), cmd);
+                self.log(
+                    Tone::Bad,
+                    format!("{what} at {}: {e}", source.as_deref().unwrap_or("source")),
+                    cmd,
+                );
                 self.flash(format!("{what}: {e}"), Tone::Bad);
             }
         }
@@ -302,9 +377,13 @@ impl App {
                         return vec![Cmd::Quit];
                     }
                     // Actions work from the details popup too.
-                    Some(c @ (Command::Promote | Command::PauseResume | Command::Rollback | Command::Approve | Command::Reject))
-                        if p == Popup::Details =>
-                    {
+                    Some(
+                        c @ (Command::Promote
+                        | Command::PauseResume
+                        | Command::Rollback
+                        | Command::Approve
+                        | Command::Reject),
+                    ) if p == Popup::Details => {
                         return self.on_command(c);
                     }
                     _ => self.popup = Some(p),
@@ -370,7 +449,9 @@ impl App {
             Command::Top => self.move_lane(isize::MIN / 2),
             Command::Bottom => self.move_lane(isize::MAX / 2),
             Command::Left => self.sel_stage = self.sel_stage.saturating_sub(1),
-            Command::Right => self.sel_stage = (self.sel_stage + 1).min(self.train.stages.len() - 1),
+            Command::Right => {
+                self.sel_stage = (self.sel_stage + 1).min(self.train.stages.len() - 1)
+            }
             Command::NextPanel => self.focus = self.focus.step(true),
             Command::PrevPanel => self.focus = self.focus.step(false),
             Command::Details => {
@@ -395,7 +476,10 @@ impl App {
             Command::Approve => self.start_action(ActionKind::Approve),
             Command::Reject => self.start_action(ActionKind::Reject),
             Command::PauseResume => {
-                let kind = if self.selected_cell().is_some_and(|c| c.state == CellState::Paused) {
+                let kind = if self
+                    .selected_cell()
+                    .is_some_and(|c| c.state == CellState::Paused)
+                {
                     ActionKind::Resume
                 } else {
                     ActionKind::Pause
@@ -413,7 +497,10 @@ impl App {
             ActionKind::Promote => {
                 let next = self.sel_stage + 1;
                 if next >= self.train.stages.len() {
-                    return Err(format!("{} is the last stage: select an earlier stage to promote from", key.stage));
+                    return Err(format!(
+                        "{} is the last stage: select an earlier stage to promote from",
+                        key.stage
+                    ));
                 }
                 self.train.stages[next].clone()
             }
@@ -424,7 +511,10 @@ impl App {
 
     fn start_action(&mut self, kind: ActionKind) {
         if self.readonly {
-            self.flash(format!("read-only: {kind} is disabled (started with --readonly)"), Tone::Bad);
+            self.flash(
+                format!("read-only: {kind} is disabled (started with --readonly)"),
+                Tone::Bad,
+            );
             return;
         }
         let action = match self.action_for(kind) {
@@ -433,7 +523,10 @@ impl App {
         };
         if let Some(f) = self.inflight.get(&action.key()) {
             return self.flash(
-                format!("{} {} already has a {} in flight: wait for it to finish", action.lane, action.stage, f.kind),
+                format!(
+                    "{} {} already has a {} in flight: wait for it to finish",
+                    action.lane, action.stage, f.kind
+                ),
                 Tone::Bad,
             );
         }
@@ -459,7 +552,11 @@ impl App {
                 return vec![];
             }
             KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right => {
-                d.button = if d.button == Button::Cancel { Button::Confirm } else { Button::Cancel };
+                d.button = if d.button == Button::Cancel {
+                    Button::Confirm
+                } else {
+                    Button::Cancel
+                };
             }
             KeyCode::Enter => {
                 if d.button == Button::Cancel {
@@ -473,18 +570,33 @@ impl App {
                 } else {
                     let plan = d.plan;
                     let key = plan.action.key();
-                    self.inflight.insert(key, InFlight { kind: plan.action.kind, since: self.now });
-                    self.log(Tone::Action, format!("{} {} {}: sent ({})", plan.action.kind, plan.action.lane, plan.action.stage, plan.summary), None);
+                    self.inflight.insert(
+                        key,
+                        InFlight {
+                            kind: plan.action.kind,
+                            since: self.now,
+                        },
+                    );
+                    self.log(
+                        Tone::Action,
+                        format!(
+                            "{} {} {}: sent ({})",
+                            plan.action.kind, plan.action.lane, plan.action.stage, plan.summary
+                        ),
+                        None,
+                    );
                     return vec![Cmd::Execute(Box::new(plan))];
                 }
             }
             KeyCode::Backspace if typing => {
                 d.typed.pop();
             }
-            KeyCode::Char(c) if typing && !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                if d.typed.chars().count() < 80 {
-                    d.typed.push(c);
-                }
+            KeyCode::Char(c)
+                if typing
+                    && !key.modifiers.contains(KeyModifiers::CONTROL)
+                    && d.typed.chars().count() < 80 =>
+            {
+                d.typed.push(c);
             }
             KeyCode::Char('q') => {
                 self.flash(format!("{} cancelled", d.plan.action.kind), Tone::Info);

@@ -11,7 +11,11 @@ use super::ui::{fit, is_focused, panel_block};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let list = app.blockers();
-    let block = panel_block(format!(" Blockers {} ", list.len()), is_focused(app, Panel::Blockers), theme);
+    let block = panel_block(
+        format!(" Blockers {} ", list.len()),
+        is_focused(app, Panel::Blockers),
+        theme,
+    );
     let width = area.width.saturating_sub(2) as usize;
     let selected = app.selected_lane().map(|i| app.train.lanes[i].name.clone());
     let lines: Vec<Line> = if list.is_empty() {

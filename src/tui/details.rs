@@ -20,32 +20,72 @@ fn row<'a>(label: &str, value: impl Into<Vec<Span<'a>>>, theme: &Theme) -> Line<
 }
 
 pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
-    let Some(li) = app.selected_lane() else { return vec![Line::from("no lane selected")] };
+    let Some(li) = app.selected_lane() else {
+        return vec![Line::from("no lane selected")];
+    };
     let lane = &app.train.lanes[li];
     let stage = &app.train.stages[app.sel_stage];
     let mut out = Vec::new();
-    let deps = if lane.depends_on.is_empty() { String::new() } else { format!(" · depends on {}", lane.depends_on.join(", ")) };
+    let deps = if lane.depends_on.is_empty() {
+        String::new()
+    } else {
+        format!(" · depends on {}", lane.depends_on.join(", "))
+    };
     out.push(Line::from(vec![
         Span::styled(format!("{} @ {stage}", lane.name), theme.title()),
-        Span::styled(format!("   team {}{deps}", if lane.team.is_empty() { "-" } else { &lane.team }), theme.dim()),
+        Span::styled(
+            format!(
+                "   team {}{deps}",
+                if lane.team.is_empty() {
+                    "-"
+                } else {
+                    &lane.team
+                }
+            ),
+            theme.dim(),
+        ),
     ]));
     let Some(c) = app.world.cell(&lane.name, stage) else {
-        out.push(Line::from(Span::styled("no data for this cell yet", theme.dim())));
+        out.push(Line::from(Span::styled(
+            "no data for this cell yet",
+            theme.dim(),
+        )));
         return out;
     };
     let now = app.now;
-    let mut state = vec![Span::styled(format!("{} {}", c.state.glyph(), describe(c)), theme.state(c.state))];
-    if let Some(f) = app.inflight.get(&crate::model::CellKey::new(&lane.name, stage)) {
-        state.push(Span::styled(format!("  » {} in flight for {}", f.kind, human_delta(now - f.since)), theme.warn()));
+    let mut state = vec![Span::styled(
+        format!("{} {}", c.state.glyph(), describe(c)),
+        theme.state(c.state),
+    )];
+    if let Some(f) = app
+        .inflight
+        .get(&crate::model::CellKey::new(&lane.name, stage))
+    {
+        state.push(Span::styled(
+            format!(
+                "  » {} in flight for {}",
+                f.kind,
+                human_delta(now - f.since)
+            ),
+            theme.warn(),
+        ));
     }
     out.push(row("state", state, theme));
-    out.push(row("version", vec![Span::raw(c.version.clone().unwrap_or_else(|| "-".into()))], theme));
+    out.push(row(
+        "version",
+        vec![Span::raw(c.version.clone().unwrap_or_else(|| "-".into()))],
+        theme,
+    ));
     let mut times = Vec::new();
     if let Some(t) = c.started_at {
         times.push(format!("started {} ago", human_delta(now - t)));
     }
     if let Some(t) = c.updated_at {
-        times.push(format!("updated {} ago ({})", human_delta(now - t), t.format("%H:%M:%S UTC")));
+        times.push(format!(
+            "updated {} ago ({})",
+            human_delta(now - t),
+            t.format("%H:%M:%S UTC")
+        ));
     }
     if let Some(a) = &c.actor {
         times.push(format!("by {a}"));
@@ -56,10 +96,29 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
     if let Some(m) = &c.message {
         out.push(row("message", vec![Span::raw(m.clone())], theme));
     }
-    let age = app.world.age(c, now).map(|a| format!("data {} old", human(a))).unwrap_or_default();
-    let stale = if app.world.is_stale(c, now) { " · STALE" } else { "" };
-    let kind = app.world.source(&c.source).map(|s| s.kind.clone()).unwrap_or_default();
-    out.push(row("source", vec![Span::raw(format!("{} ({kind}) · {age}", c.source)), Span::styled(stale, theme.bad())], theme));
+    let age = app
+        .world
+        .age(c, now)
+        .map(|a| format!("data {} old", human(a)))
+        .unwrap_or_default();
+    let stale = if app.world.is_stale(c, now) {
+        " · STALE"
+    } else {
+        ""
+    };
+    let kind = app
+        .world
+        .source(&c.source)
+        .map(|s| s.kind.clone())
+        .unwrap_or_default();
+    out.push(row(
+        "source",
+        vec![
+            Span::raw(format!("{} ({kind}) · {age}", c.source)),
+            Span::styled(stale, theme.bad()),
+        ],
+        theme,
+    ));
     if let Some(u) = &c.url {
         out.push(row("url", vec![Span::raw(u.clone())], theme));
     }
@@ -83,8 +142,16 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
     }
     if let Some(a) = &c.approval {
         let env = a.environment.clone().unwrap_or_else(|| stage.clone());
-        let who = if a.reviewers.is_empty() { String::new() } else { format!(" (reviewers: {})", a.reviewers.join(", ")) };
-        out.push(row("approval", vec![Span::styled(format!("{env}{who}"), theme.warn())], theme));
+        let who = if a.reviewers.is_empty() {
+            String::new()
+        } else {
+            format!(" (reviewers: {})", a.reviewers.join(", "))
+        };
+        out.push(row(
+            "approval",
+            vec![Span::styled(format!("{env}{who}"), theme.warn())],
+            theme,
+        ));
     }
 
     out.push(Line::default());
@@ -92,15 +159,30 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
         Some(v) => {
             let head = format!("next: promote {} to {}", c.short_version(), v.stage);
             if v.allowed {
-                out.push(Line::from(vec![Span::styled(head, theme.title()), Span::styled("  ✓ allowed", theme.ok())]));
+                out.push(Line::from(vec![
+                    Span::styled(head, theme.title()),
+                    Span::styled("  ✓ allowed", theme.ok()),
+                ]));
             } else {
-                out.push(Line::from(vec![Span::styled(head, theme.title()), Span::styled("  ✗ blocked", theme.bad())]));
+                out.push(Line::from(vec![
+                    Span::styled(head, theme.title()),
+                    Span::styled("  ✗ blocked", theme.bad()),
+                ]));
                 for b in &v.blockers {
-                    out.push(Line::from(vec![Span::styled(format!("  [{}] ", blocker_tag(b.kind)), theme.blocker(b.kind)), Span::raw(b.message.clone())]));
+                    out.push(Line::from(vec![
+                        Span::styled(
+                            format!("  [{}] ", blocker_tag(b.kind)),
+                            theme.blocker(b.kind),
+                        ),
+                        Span::raw(b.message.clone()),
+                    ]));
                 }
             }
         }
-        None => out.push(Line::from(Span::styled(format!("{stage} is the last stage"), theme.dim()))),
+        None => out.push(Line::from(Span::styled(
+            format!("{stage} is the last stage"),
+            theme.dim(),
+        ))),
     }
 
     let metrics = app.world.metrics(&lane.name, stage);
@@ -108,22 +190,45 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
         out.push(Line::default());
         out.push(Line::from(Span::styled("metrics", theme.title())));
         for m in metrics {
-            let v = m.value.map(|v| m.format_value(v)).unwrap_or_else(|| "no data".into());
+            let v = m
+                .value
+                .map(|v| m.format_value(v))
+                .unwrap_or_else(|| "no data".into());
             let mark = if m.ok() { "✓" } else { "✗" };
-            let base = m.baseline.map(|b| format!(", stable {}", m.format_value(b))).unwrap_or_default();
-            out.push(Line::from(format!("  {mark} {} {v} ({}{base})", m.name, m.threshold_text())));
+            let base = m
+                .baseline
+                .map(|b| format!(", stable {}", m.format_value(b)))
+                .unwrap_or_default();
+            out.push(Line::from(format!(
+                "  {mark} {} {v} ({}{base})",
+                m.name,
+                m.threshold_text()
+            )));
         }
     }
 
     if !c.history.is_empty() {
         out.push(Line::default());
-        out.push(Line::from(Span::styled("history (newest first)", theme.title())));
+        out.push(Line::from(Span::styled(
+            "history (newest first)",
+            theme.title(),
+        )));
         for h in c.history.iter().take(8) {
-            let when = h.at.map(|t| format!("{} ago", human_delta(now - t))).unwrap_or_default();
-            let by = h.actor.as_ref().map(|a| format!(" by {a}")).unwrap_or_default();
+            let when =
+                h.at.map(|t| format!("{} ago", human_delta(now - t)))
+                    .unwrap_or_default();
+            let by = h
+                .actor
+                .as_ref()
+                .map(|a| format!(" by {a}"))
+                .unwrap_or_default();
             out.push(Line::from(vec![
                 Span::styled(format!("  {} ", h.state.glyph()), theme.state(h.state)),
-                Span::raw(format!("{:<8} {:<12} {when}{by}", crate::model::cell::short_version(&h.version), h.state.words())),
+                Span::raw(format!(
+                    "{:<8} {:<12} {when}{by}",
+                    crate::model::cell::short_version(&h.version),
+                    h.state.words()
+                )),
             ]));
         }
     }
@@ -137,7 +242,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rect = centered(area, w, h);
     frame.render_widget(Clear, rect);
     frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(panel_block(" Details — Esc closes ", true, theme)),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(panel_block(" Details — Esc closes ", true, theme)),
         rect,
     );
 }

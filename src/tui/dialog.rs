@@ -15,42 +15,80 @@ use crate::ops::Confirm;
 pub fn lines(d: &ConfirmDialog, theme: &Theme) -> Vec<Line<'static>> {
     let a = &d.plan.action;
     let mut out = vec![
-        Line::from(Span::styled(format!("{} {}", a.kind.verb(), a.lane), theme.title())),
+        Line::from(Span::styled(
+            format!("{} {}", a.kind.verb(), a.lane),
+            theme.title(),
+        )),
         Line::from(format!("  {}", d.plan.summary)),
     ];
     if let Some(src) = &d.source {
-        out.push(Line::from(Span::styled(format!("  via source {src}"), theme.dim())));
+        out.push(Line::from(Span::styled(
+            format!("  via source {src}"),
+            theme.dim(),
+        )));
     }
-    out.push(Line::from(Span::styled(format!("  $ {}", a.command_line()), theme.dim())));
+    out.push(Line::from(Span::styled(
+        format!("  $ {}", a.command_line()),
+        theme.dim(),
+    )));
     out.push(Line::default());
     if !d.plan.allowed() {
-        out.push(Line::from(Span::styled("✗ Blocked by policy — nothing will be sent:", theme.bad())));
+        out.push(Line::from(Span::styled(
+            "✗ Blocked by policy — nothing will be sent:",
+            theme.bad(),
+        )));
         for b in &d.plan.blockers {
-            out.push(Line::from(vec![Span::styled(format!("  [{}] ", blocker_tag(b.kind)), theme.blocker(b.kind)), Span::raw(b.message.clone())]));
+            out.push(Line::from(vec![
+                Span::styled(
+                    format!("  [{}] ", blocker_tag(b.kind)),
+                    theme.blocker(b.kind),
+                ),
+                Span::raw(b.message.clone()),
+            ]));
         }
         out.push(Line::default());
     } else if let Confirm::TypeName(name) = &d.plan.confirm {
         let ok = &d.typed == name;
-        out.push(Line::from(format!("Type the lane's name ({name}) to confirm:")));
+        out.push(Line::from(format!(
+            "Type the lane's name ({name}) to confirm:"
+        )));
         out.push(Line::from(vec![
             Span::raw("  > "),
-            Span::styled(format!("{}▏", d.typed), if ok { theme.ok() } else { theme.title() }),
+            Span::styled(
+                format!("{}▏", d.typed),
+                if ok { theme.ok() } else { theme.title() },
+            ),
             Span::styled(if ok { "  ✓" } else { "" }, theme.ok()),
         ]));
         out.push(Line::default());
     }
     let button = |label: String, on: bool, enabled: bool| {
-        let mut st = if on { theme.selected() } else { ratatui::style::Style::new() };
+        let mut st = if on {
+            theme.selected()
+        } else {
+            ratatui::style::Style::new()
+        };
         if !enabled {
             st = st.add_modifier(Modifier::DIM | Modifier::CROSSED_OUT);
         }
-        Span::styled(if on { format!("▶[ {label} ]") } else { format!(" [ {label} ]") }, st)
+        Span::styled(
+            if on {
+                format!("▶[ {label} ]")
+            } else {
+                format!(" [ {label} ]")
+            },
+            st,
+        )
     };
     out.push(Line::from(vec![
         Span::raw("      "),
         button("Cancel".into(), d.button == Button::Cancel, true),
         Span::raw("    "),
-        button(a.kind.verb().to_string(), d.button == Button::Confirm, d.can_confirm()),
+        button(
+            a.kind.verb().to_string(),
+            d.button == Button::Confirm,
+            d.can_confirm(),
+        ),
     ]));
     out
 }
@@ -62,5 +100,10 @@ pub fn draw(frame: &mut Frame, area: Rect, d: &ConfirmDialog, _app: &App, theme:
     let rect = centered(area, w, h);
     frame.render_widget(Clear, rect);
     let title = format!(" Confirm {} ", d.plan.action.kind);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(panel_block(title, true, theme)), rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(panel_block(title, true, theme)),
+        rect,
+    );
 }

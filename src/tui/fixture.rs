@@ -8,36 +8,74 @@ use chrono::TimeZone;
 
 use super::app::App;
 use crate::model::{
-    Approval, Batch, Cell, CellKey, CellState, Check, CheckState, Freeze, Gate, HistoryEntry, Lane, Metric,
-    SourceReport, Threshold, Timestamp, Train, Window, World,
+    Approval, Batch, Cell, CellKey, CellState, Check, CheckState, Freeze, Gate, HistoryEntry, Lane,
+    Metric, SourceReport, Threshold, Timestamp, Train, Window, World,
 };
 
 pub fn t(s: i64) -> Timestamp {
-    chrono::Utc.with_ymd_and_hms(2026, 11, 26, 15, 0, 0).unwrap() + chrono::TimeDelta::seconds(s)
+    chrono::Utc
+        .with_ymd_and_hms(2026, 11, 26, 15, 0, 0)
+        .unwrap()
+        + chrono::TimeDelta::seconds(s)
 }
 
 pub const STAGES: [&str; 4] = ["build", "staging", "canary", "prod"];
 
 fn sha(n: u32) -> String {
-    format!("{:08x}{:08x}{:08x}{:08x}{:08x}", n.wrapping_mul(2_654_435_761), n ^ 0xdead_beef, n * 7, n + 11, n * 13)
+    format!(
+        "{:08x}{:08x}{:08x}{:08x}{:08x}",
+        n.wrapping_mul(2_654_435_761),
+        n ^ 0xdead_beef,
+        n * 7,
+        n + 11,
+        n * 13
+    )
 }
 
 fn lane(name: &str, team: &str, deps: &[&str]) -> Lane {
-    Lane { name: name.into(), team: team.into(), depends_on: deps.iter().map(|d| d.to_string()).collect() }
+    Lane {
+        name: name.into(),
+        team: team.into(),
+        depends_on: deps.iter().map(|d| d.to_string()).collect(),
+    }
 }
 
 pub fn train() -> Train {
     let mut policy = BTreeMap::new();
-    policy.insert("canary".to_string(), vec![Gate::ChecksGreen, Gate::Dependencies, Gate::Window, Gate::Fresh]);
+    policy.insert(
+        "canary".to_string(),
+        vec![
+            Gate::ChecksGreen,
+            Gate::Dependencies,
+            Gate::Window,
+            Gate::Fresh,
+        ],
+    );
     policy.insert(
         "prod".to_string(),
-        vec![Gate::ChecksGreen, Gate::Dependencies, Gate::Window, Gate::Freeze, Gate::Approval, Gate::Soak(Duration::from_secs(1800)), Gate::Slo, Gate::Fresh],
+        vec![
+            Gate::ChecksGreen,
+            Gate::Dependencies,
+            Gate::Window,
+            Gate::Freeze,
+            Gate::Approval,
+            Gate::Soak(Duration::from_secs(1800)),
+            Gate::Slo,
+            Gate::Fresh,
+        ],
     );
     Train {
         name: "2026.48".into(),
         stages: STAGES.iter().map(|s| s.to_string()).collect(),
-        window: Some(Window { opens: t(-3600), closes: t(3 * 3600 + 600) }),
-        freezes: vec![Freeze { starts: t(2 * 86_400), ends: t(5 * 86_400), reason: "holiday traffic".into() }],
+        window: Some(Window {
+            opens: t(-3600),
+            closes: t(3 * 3600 + 600),
+        }),
+        freezes: vec![Freeze {
+            starts: t(2 * 86_400),
+            ends: t(5 * 86_400),
+            reason: "holiday traffic".into(),
+        }],
         lanes: vec![
             lane("ledger", "core-banking", &[]),
             lane("payments-api", "payments", &["ledger"]),
@@ -60,20 +98,40 @@ fn cell(n: u32, st: CellState, at: i64) -> Cell {
     c.actor = Some("ci".into());
     c.url = Some(format!("http://127.0.0.1:7878/runs/{n}"));
     c.history = vec![
-        HistoryEntry { version: sha(n), state: st, at: Some(t(at)), actor: Some("ci".into()) },
-        HistoryEntry { version: sha(n + 100), state: CellState::Succeeded, at: Some(t(at - 7200)), actor: Some("ci".into()) },
-        HistoryEntry { version: sha(n + 200), state: CellState::Succeeded, at: Some(t(at - 90_000)), actor: Some("dana".into()) },
+        HistoryEntry {
+            version: sha(n),
+            state: st,
+            at: Some(t(at)),
+            actor: Some("ci".into()),
+        },
+        HistoryEntry {
+            version: sha(n + 100),
+            state: CellState::Succeeded,
+            at: Some(t(at - 7200)),
+            actor: Some("ci".into()),
+        },
+        HistoryEntry {
+            version: sha(n + 200),
+            state: CellState::Succeeded,
+            at: Some(t(at - 90_000)),
+            actor: Some("dana".into()),
+        },
     ];
     c
 }
 
 fn metric(name: &str, unit: &str, max: f64, base: f64, slope: f64) -> Metric {
-    let series: Vec<(i64, f64)> = (0..30).map(|i| (t(-300 + i * 10).timestamp(), base + slope * i as f64)).collect();
+    let series: Vec<(i64, f64)> = (0..30)
+        .map(|i| (t(-300 + i * 10).timestamp(), base + slope * i as f64))
+        .collect();
     Metric {
         name: name.into(),
         unit: unit.into(),
         value: series.last().map(|(_, v)| *v),
-        threshold: Threshold { min: None, max: Some(max) },
+        threshold: Threshold {
+            min: None,
+            max: Some(max),
+        },
         baseline: Some(base),
         series,
         source: String::new(),
@@ -102,8 +160,16 @@ pub fn world() -> World {
     // checkout-web: the build failed a check.
     let mut f = cell(20, Failed, -200);
     f.checks = vec![
-        Check { name: "unit-tests".into(), state: CheckState::Passed, url: None },
-        Check { name: "integration-tests".into(), state: CheckState::Failed, url: None },
+        Check {
+            name: "unit-tests".into(),
+            state: CheckState::Passed,
+            url: None,
+        },
+        Check {
+            name: "integration-tests".into(),
+            state: CheckState::Failed,
+            url: None,
+        },
     ];
     f.message = Some("integration-tests: 3 failures".into());
     put("checkout-web", "build", f);
@@ -115,7 +181,10 @@ pub fn world() -> World {
     put("auth-service", "staging", cell(30, Succeeded, -8000));
     put("auth-service", "canary", cell(30, Succeeded, -6000));
     let mut a = cell(30, AwaitingApproval, -120);
-    a.approval = Some(Approval { environment: Some("production".into()), reviewers: vec!["octocat".into(), "dana".into()] });
+    a.approval = Some(Approval {
+        environment: Some("production".into()),
+        reviewers: vec!["octocat".into(), "dana".into()],
+    });
     put("auth-service", "prod", a);
     // search-indexer: canary rolling out, error rate climbing.
     put("search-indexer", "build", cell(40, Succeeded, -3000));
@@ -144,14 +213,37 @@ pub fn world() -> World {
     put("pricing-engine", "prod", cell(72, Unknown, -30_000));
 
     let metrics = vec![
-        (CellKey::new("search-indexer", "canary"), metric("error_rate", "ratio", 0.01, 0.002, 0.0004)),
-        (CellKey::new("search-indexer", "canary"), metric("latency_p99", "seconds", 0.5, 0.21, 0.002)),
-        (CellKey::new("search-indexer", "canary"), metric("saturation", "ratio", 0.8, 0.41, 0.001)),
-        (CellKey::new("payments-api", "canary"), metric("error_rate", "ratio", 0.01, 0.003, 0.00001)),
-        (CellKey::new("payments-api", "canary"), metric("latency_p99", "seconds", 0.5, 0.18, 0.0)),
+        (
+            CellKey::new("search-indexer", "canary"),
+            metric("error_rate", "ratio", 0.01, 0.002, 0.0004),
+        ),
+        (
+            CellKey::new("search-indexer", "canary"),
+            metric("latency_p99", "seconds", 0.5, 0.21, 0.002),
+        ),
+        (
+            CellKey::new("search-indexer", "canary"),
+            metric("saturation", "ratio", 0.8, 0.41, 0.001),
+        ),
+        (
+            CellKey::new("payments-api", "canary"),
+            metric("error_rate", "ratio", 0.01, 0.003, 0.00001),
+        ),
+        (
+            CellKey::new("payments-api", "canary"),
+            metric("latency_p99", "seconds", 0.5, 0.18, 0.0),
+        ),
     ];
     let mut w = World::new([("sim", "http", Duration::from_secs(30))]);
-    w.apply(SourceReport { source: "sim".into(), at: t(-1), outcome: Ok(Batch { cells, metrics, ..Batch::default() }) });
+    w.apply(SourceReport {
+        source: "sim".into(),
+        at: t(-1),
+        outcome: Ok(Batch {
+            cells,
+            metrics,
+            ..Batch::default()
+        }),
+    });
     w
 }
 
@@ -160,7 +252,11 @@ pub fn app() -> App {
     let sources_of = train
         .lanes
         .iter()
-        .flat_map(|l| STAGES.iter().map(move |s| (CellKey::new(&l.name, *s), "sim".to_string())))
+        .flat_map(|l| {
+            STAGES
+                .iter()
+                .map(move |s| (CellKey::new(&l.name, *s), "sim".to_string()))
+        })
         .collect();
     App::new(train, world(), t(0), false, sources_of)
 }

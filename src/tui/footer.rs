@@ -14,7 +14,11 @@ use super::ui::fit;
 pub fn footer_keys(app: &App) -> Vec<(&'static str, &'static str)> {
     match &app.popup {
         Some(Popup::Confirm(d)) => {
-            let mut v = vec![("Tab", "switch button"), ("⏎", "press button"), ("Esc", "cancel")];
+            let mut v = vec![
+                ("Tab", "switch button"),
+                ("⏎", "press button"),
+                ("Esc", "cancel"),
+            ];
             if matches!(d.plan.confirm, crate::ops::Confirm::TypeName(_)) {
                 v.insert(0, ("type", "lane name"));
             }
@@ -23,7 +27,12 @@ pub fn footer_keys(app: &App) -> Vec<(&'static str, &'static str)> {
         Some(Popup::Details) => {
             let mut v = vec![("Esc", "close")];
             if !app.readonly {
-                v.extend([("p", "promote"), ("s", "pause/resume"), ("r", "rollback"), ("a", "approve")]);
+                v.extend([
+                    ("p", "promote"),
+                    ("s", "pause/resume"),
+                    ("r", "rollback"),
+                    ("a", "approve"),
+                ]);
             }
             v
         }

@@ -13,8 +13,16 @@ use crate::model::duration::{human, human_delta};
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut lines = Vec::new();
     if let Some(h) = &app.holds.halt {
-        let text = format!(" ■ TRAIN HALTED by {} {} ago: {} — every promotion is refused ", h.by, human_delta(app.now - h.at), h.reason);
-        lines.push(Line::from(Span::styled(super::ui::fit(&text, area.width as usize), theme.banner())));
+        let text = format!(
+            " ■ TRAIN HALTED by {} {} ago: {} — every promotion is refused ",
+            h.by,
+            human_delta(app.now - h.at),
+            h.reason
+        );
+        lines.push(Line::from(Span::styled(
+            super::ui::fit(&text, area.width as usize),
+            theme.banner(),
+        )));
     }
     let mut first = vec![
         Span::styled("trainyard ", theme.dim()),
@@ -30,7 +38,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 
     let mut second: Vec<Span> = Vec::new();
     if let Some(f) = app.train.active_freeze(app.now) {
-        second.push(Span::styled(format!("FREEZE {} · ends in {}", f.reason, human_delta(f.ends - app.now)), theme.bad()));
+        second.push(Span::styled(
+            format!(
+                "FREEZE {} · ends in {}",
+                f.reason,
+                human_delta(f.ends - app.now)
+            ),
+            theme.bad(),
+        ));
     } else if let Some(w) = &app.train.window {
         let style = match w.state(app.now) {
             WindowState::Open => theme.ok(),
@@ -38,22 +53,43 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         };
         second.push(Span::styled(w.describe(app.now), style));
         if let Some(f) = app.train.next_freeze(app.now) {
-            second.push(Span::styled(format!(" · freeze in {}", human_delta(f.starts - app.now)), theme.dim()));
+            second.push(Span::styled(
+                format!(" · freeze in {}", human_delta(f.starts - app.now)),
+                theme.dim(),
+            ));
         }
     } else {
         second.push(Span::styled("no release window", theme.dim()));
     }
     second.push(Span::raw(" · "));
-    let failing: Vec<&str> = app.world.sources().filter(|s| !s.ok).map(|s| s.name.as_str()).collect();
+    let failing: Vec<&str> = app
+        .world
+        .sources()
+        .filter(|s| !s.ok)
+        .map(|s| s.name.as_str())
+        .collect();
     match app.world.data_age(app.now) {
-        Some(age) => second.push(Span::styled(format!("data {}", human(age)), if failing.is_empty() { theme.dim() } else { theme.bad() })),
+        Some(age) => second.push(Span::styled(
+            format!("data {}", human(age)),
+            if failing.is_empty() {
+                theme.dim()
+            } else {
+                theme.bad()
+            },
+        )),
         None => second.push(Span::styled("waiting for data…", theme.warn())),
     }
     if !failing.is_empty() {
-        second.push(Span::styled(format!(" · source down: {}", failing.join(", ")), theme.bad()));
+        second.push(Span::styled(
+            format!(" · source down: {}", failing.join(", ")),
+            theme.bad(),
+        ));
     }
     if !app.inflight.is_empty() {
-        second.push(Span::styled(format!(" · {} in flight", app.inflight.len()), theme.warn()));
+        second.push(Span::styled(
+            format!(" · {} in flight", app.inflight.len()),
+            theme.warn(),
+        ));
     }
     lines.push(Line::from(second));
     frame.render_widget(Paragraph::new(lines), area);

@@ -56,30 +56,177 @@ const fn b(
     help: &'static str,
     shown: Shown,
 ) -> Binding {
-    Binding { command, keys, label, short, help, shown }
+    Binding {
+        command,
+        keys,
+        label,
+        short,
+        help,
+        shown,
+    }
 }
 
 pub const BINDINGS: &[Binding] = &[
-    b(Command::Up, &[KeyCode::Up, KeyCode::Char('k')], "↑/k", "", "move up", Shown::HelpOnly),
-    b(Command::Down, &[KeyCode::Down, KeyCode::Char('j')], "↓/j", "", "move down", Shown::HelpOnly),
-    b(Command::Left, &[KeyCode::Left, KeyCode::Char('h')], "←/h", "", "previous stage", Shown::HelpOnly),
-    b(Command::Right, &[KeyCode::Right, KeyCode::Char('l')], "→/l", "", "next stage", Shown::HelpOnly),
-    b(Command::Top, &[KeyCode::Home, KeyCode::Char('g')], "g/Home", "", "first lane", Shown::HelpOnly),
-    b(Command::Bottom, &[KeyCode::End, KeyCode::Char('G')], "G/End", "", "last lane", Shown::HelpOnly),
-    b(Command::PageUp, &[KeyCode::PageUp], "PgUp", "", "page up", Shown::HelpOnly),
-    b(Command::PageDown, &[KeyCode::PageDown], "PgDn", "", "page down", Shown::HelpOnly),
-    b(Command::NextPanel, &[KeyCode::Tab], "Tab", "panel", "next panel", Shown::HelpOnly),
-    b(Command::PrevPanel, &[KeyCode::BackTab], "S-Tab", "", "previous panel", Shown::HelpOnly),
-    b(Command::Details, &[KeyCode::Enter], "⏎", "details", "details of the selected cell", Shown::Footer),
-    b(Command::Promote, &[KeyCode::Char('p')], "p", "promote", "promote the selected cell's version to the next stage", Shown::Action),
-    b(Command::PauseResume, &[KeyCode::Char('s')], "s", "pause", "pause or resume the selected cell's rollout", Shown::Action),
-    b(Command::Rollback, &[KeyCode::Char('r')], "r", "rollback", "roll the selected cell back to a good version", Shown::Action),
-    b(Command::Approve, &[KeyCode::Char('a')], "a", "approve", "approve the selected cell's pending deployment", Shown::Action),
-    b(Command::Reject, &[KeyCode::Char('x')], "x", "", "reject the selected cell's pending deployment", Shown::HelpOnly),
-    b(Command::Filter, &[KeyCode::Char('/')], "/", "filter", "filter lanes by name or team", Shown::Footer),
-    b(Command::Help, &[KeyCode::Char('?')], "?", "help", "this help", Shown::Footer),
-    b(Command::Back, &[KeyCode::Esc], "Esc", "", "close, clear the filter", Shown::HelpOnly),
-    b(Command::Quit, &[KeyCode::Char('q')], "q", "quit", "quit (also Ctrl-C)", Shown::Footer),
+    b(
+        Command::Up,
+        &[KeyCode::Up, KeyCode::Char('k')],
+        "↑/k",
+        "",
+        "move up",
+        Shown::HelpOnly,
+    ),
+    b(
+        Command::Down,
+        &[KeyCode::Down, KeyCode::Char('j')],
+        "↓/j",
+        "",
+        "move down",
+        Shown::HelpOnly,
+    ),
+    b(
+        Command::Left,
+        &[KeyCode::Left, KeyCode::Char('h')],
+        "←/h",
+        "",
+        "previous stage",
+        Shown::HelpOnly,
+    ),
+    b(
+        Command::Right,
+        &[KeyCode::Right, KeyCode::Char('l')],
+        "→/l",
+        "",
+        "next stage",
+        Shown::HelpOnly,
+    ),
+    b(
+        Command::Top,
+        &[KeyCode::Home, KeyCode::Char('g')],
+        "g/Home",
+        "",
+        "first lane",
+        Shown::HelpOnly,
+    ),
+    b(
+        Command::Bottom,
+        &[KeyCode::End, KeyCode::Char('G')],
+        "G/End",
+        "",
+        "last lane",
+        Shown::HelpOnly,
+    ),
+    b(
+        Command::PageUp,
+        &[KeyCode::PageUp],
+        "PgUp",
+        "",
+        "page up",
+        Shown::HelpOnly,
+    ),
+    b(
+        Command::PageDown,
+        &[KeyCode::PageDown],
+        "PgDn",
+        "",
+        "page down",
+        Shown::HelpOnly,
+    ),
+    b(
+        Command::NextPanel,
+        &[KeyCode::Tab],
+        "Tab",
+        "panel",
+        "next panel",
+        Shown::HelpOnly,
+    ),
+    b(
+        Command::PrevPanel,
+        &[KeyCode::BackTab],
+        "S-Tab",
+        "",
+        "previous panel",
+        Shown::HelpOnly,
+    ),
+    b(
+        Command::Details,
+        &[KeyCode::Enter],
+        "⏎",
+        "details",
+        "details of the selected cell",
+        Shown::Footer,
+    ),
+    b(
+        Command::Promote,
+        &[KeyCode::Char('p')],
+        "p",
+        "promote",
+        "promote the selected cell's version to the next stage",
+        Shown::Action,
+    ),
+    b(
+        Command::PauseResume,
+        &[KeyCode::Char('s')],
+        "s",
+        "pause",
+        "pause or resume the selected cell's rollout",
+        Shown::Action,
+    ),
+    b(
+        Command::Rollback,
+        &[KeyCode::Char('r')],
+        "r",
+        "rollback",
+        "roll the selected cell back to a good version",
+        Shown::Action,
+    ),
+    b(
+        Command::Approve,
+        &[KeyCode::Char('a')],
+        "a",
+        "approve",
+        "approve the selected cell's pending deployment",
+        Shown::Action,
+    ),
+    b(
+        Command::Reject,
+        &[KeyCode::Char('x')],
+        "x",
+        "",
+        "reject the selected cell's pending deployment",
+        Shown::HelpOnly,
+    ),
+    b(
+        Command::Filter,
+        &[KeyCode::Char('/')],
+        "/",
+        "filter",
+        "filter lanes by name or team",
+        Shown::Footer,
+    ),
+    b(
+        Command::Help,
+        &[KeyCode::Char('?')],
+        "?",
+        "help",
+        "this help",
+        Shown::Footer,
+    ),
+    b(
+        Command::Back,
+        &[KeyCode::Esc],
+        "Esc",
+        "",
+        "close, clear the filter",
+        Shown::HelpOnly,
+    ),
+    b(
+        Command::Quit,
+        &[KeyCode::Char('q')],
+        "q",
+        "quit",
+        "quit (also Ctrl-C)",
+        Shown::Footer,
+    ),
 ];
 
 /// The command a key stands for on the main screen.
@@ -92,12 +239,19 @@ pub fn command_for(key: KeyEvent) -> Option<Command> {
             _ => None,
         };
     }
-    BINDINGS.iter().find(|b| b.keys.contains(&key.code)).map(|b| b.command)
+    BINDINGS
+        .iter()
+        .find(|b| b.keys.contains(&key.code))
+        .map(|b| b.command)
 }
 
 /// The label of a command's keys, for messages ("press p to promote").
 pub fn label(command: Command) -> &'static str {
-    BINDINGS.iter().find(|b| b.command == command).map(|b| b.label).unwrap_or("?")
+    BINDINGS
+        .iter()
+        .find(|b| b.command == command)
+        .map(|b| b.label)
+        .unwrap_or("?")
 }
 
 #[cfg(test)]
@@ -119,7 +273,10 @@ mod tests {
         let k = |c| KeyEvent::new(c, KeyModifiers::NONE);
         assert_eq!(command_for(k(KeyCode::Char('j'))), Some(Command::Down));
         assert_eq!(command_for(k(KeyCode::Char('p'))), Some(Command::Promote));
-        assert_eq!(command_for(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Command::Quit));
+        assert_eq!(
+            command_for(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Command::Quit)
+        );
         assert_eq!(command_for(k(KeyCode::Char('z'))), None);
     }
 }

@@ -35,11 +35,16 @@ pub fn cell_text(app: &App, key: &CellKey, cell: Option<&Cell>, width: usize) ->
     let room = width.saturating_sub(fixed).max(3);
     let mut text = format!("{} {} {word}{marker}", c.state.glyph(), fit(&version, room));
     // Wide columns get a progress bar too.
-    if let (true, Some(p)) = (c.state.is_active() || c.state == crate::model::CellState::Paused, c.progress) {
-        if width >= text.chars().count() + 11 {
-            let filled = (p * 10.0).round() as usize;
-            text.push_str(&format!(" {}{}", "▰".repeat(filled), "▱".repeat(10 - filled.min(10))));
-        }
+    let moving = c.state.is_active() || c.state == crate::model::CellState::Paused;
+    if let (true, Some(p)) = (moving, c.progress)
+        && width >= text.chars().count() + 11
+    {
+        let filled = ((p * 10.0).round() as usize).min(10);
+        text.push_str(&format!(
+            " {}{}",
+            "▰".repeat(filled),
+            "▱".repeat(10 - filled)
+        ));
     }
     text
 }
@@ -49,29 +54,64 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let title = if app.filter.is_empty() && !app.filter_editing {
         format!(" Lanes {} ", visible.len())
     } else {
-        format!(" Lanes {}/{} · filter \"{}\" ", visible.len(), app.train.lanes.len(), app.filter)
+        format!(
+            " Lanes {}/{} · filter \"{}\" ",
+            visible.len(),
+            app.train.lanes.len(),
+            app.filter
+        )
     };
     let block = panel_block(title, is_focused(app, Panel::Lanes), theme);
     if visible.is_empty() {
-        let msg = if app.train.lanes.is_empty() { "no lanes configured" } else { "no lane matches the filter (Esc clears it)" };
+        let msg = if app.train.lanes.is_empty() {
+            "no lanes configured"
+        } else {
+            "no lane matches the filter (Esc clears it)"
+        };
         frame.render_widget(Paragraph::new(msg).block(block), area);
         return;
     }
     let inner_w = area.width.saturating_sub(2) as usize;
     let stages = app.train.stages.len();
     let wide = inner_w >= 120;
-    let name_w = 1 + app.train.lanes.iter().map(|l| l.name.chars().count()).max().unwrap_or(4).clamp(4, if wide { 24 } else { 15 });
-    let team_w = if wide { app.train.lanes.iter().map(|l| l.team.chars().count()).max().unwrap_or(4).clamp(4, 16) } else { 0 };
+    let name_w = 1 + app
+        .train
+        .lanes
+        .iter()
+        .map(|l| l.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, if wide { 24 } else { 15 });
+    let team_w = if wide {
+        app.train
+            .lanes
+            .iter()
+            .map(|l| l.team.chars().count())
+            .max()
+            .unwrap_or(4)
+            .clamp(4, 16)
+    } else {
+        0
+    };
     let fixed = name_w + 2 + if wide { team_w + 1 } else { 0 };
-    let cell_w = (inner_w.saturating_sub(fixed) / stages.max(1)).saturating_sub(1).max(6);
+    let cell_w = (inner_w.saturating_sub(fixed) / stages.max(1))
+        .saturating_sub(1)
+        .max(6);
 
     let mut header = vec![TCell::from(Span::styled(" LANE", theme.title()))];
     if wide {
         header.push(TCell::from(Span::styled("TEAM", theme.title())));
     }
     for (i, s) in app.train.stages.iter().enumerate() {
-        let style = if i == app.sel_stage { theme.title().add_modifier(Modifier::UNDERLINED) } else { theme.title() };
-        header.push(TCell::from(Span::styled(fit(&s.to_uppercase(), cell_w), style)));
+        let style = if i == app.sel_stage {
+            theme.title().add_modifier(Modifier::UNDERLINED)
+        } else {
+            theme.title()
+        };
+        header.push(TCell::from(Span::styled(
+            fit(&s.to_uppercase(), cell_w),
+            style,
+        )));
     }
 
     let sel_lane = app.selected_lane();
@@ -83,20 +123,32 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             let next = next_target(&app.train, &app.world, &lane.name);
             let held = app.holds.lanes.contains_key(&lane.name);
             let marker = if selected_row { "▸" } else { " " };
-            let mut name = format!("{marker}{}", fit(&lane.name, name_w - 1 - usize::from(held)));
+            let mut name = format!(
+                "{marker}{}",
+                fit(&lane.name, name_w - 1 - usize::from(held))
+            );
             if held {
                 name.push('‖');
             }
-            let name_style = if selected_row { theme.title() } else { Style::new() };
+            let name_style = if selected_row {
+                theme.title()
+            } else {
+                Style::new()
+            };
             let mut cells = vec![TCell::from(Span::styled(name, name_style))];
             if wide {
-                cells.push(TCell::from(Span::styled(fit(&lane.team, team_w), theme.dim())));
+                cells.push(TCell::from(Span::styled(
+                    fit(&lane.team, team_w),
+                    theme.dim(),
+                )));
             }
             for (si, stage) in app.train.stages.iter().enumerate() {
                 let key = CellKey::new(&lane.name, stage);
                 let cell = app.world.cell(&lane.name, stage);
                 let text = cell_text(app, &key, cell, cell_w);
-                let mut style = cell.map(|c| theme.state(c.state)).unwrap_or_else(|| theme.dim());
+                let mut style = cell
+                    .map(|c| theme.state(c.state))
+                    .unwrap_or_else(|| theme.dim());
                 if cell.is_some_and(|c| app.world.is_stale(c, app.now)) {
                     style = style.add_modifier(Modifier::DIM);
                 }
@@ -117,8 +169,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if wide {
         widths.push(Constraint::Length(team_w as u16));
     }
-    widths.extend(std::iter::repeat_n(Constraint::Length(cell_w as u16), stages));
-    let table = Table::new(rows, widths).header(Row::new(header)).block(block).column_spacing(1);
+    widths.extend(std::iter::repeat_n(
+        Constraint::Length(cell_w as u16),
+        stages,
+    ));
+    let table = Table::new(rows, widths)
+        .header(Row::new(header))
+        .block(block)
+        .column_spacing(1);
     let mut state = TableState::default().with_selected(Some(app.sel_lane));
     frame.render_stateful_widget(table, area, &mut state);
 }

@@ -44,7 +44,9 @@ impl Widget for MiniChart<'_> {
         let scale = self.scale();
         let n = self.values.len().min(area.width as usize);
         let values = &self.values[self.values.len() - n..];
-        let t_level = self.threshold.map(|t| ((t / scale) * levels).round() as usize);
+        let t_level = self
+            .threshold
+            .map(|t| ((t / scale) * levels).round() as usize);
         let t_row = t_level.map(|l| l.div_ceil(8).clamp(1, h) - 1);
         // The threshold line across the whole width.
         if let Some(r) = t_row {
@@ -65,7 +67,9 @@ impl Widget for MiniChart<'_> {
                     continue;
                 }
                 let y = area.y + (h - 1 - r) as u16;
-                buf[(x0 + i as u16, y)].set_char(BARS[fill - 1]).set_style(style);
+                buf[(x0 + i as u16, y)]
+                    .set_char(BARS[fill - 1])
+                    .set_style(style);
             }
         }
     }
@@ -86,13 +90,30 @@ fn summary(m: &Metric, theme: &Theme, compact: bool) -> Vec<Span<'static>> {
     };
     let mut spans = vec![
         Span::styled(format!("{mark} "), style),
-        Span::styled(format!("{:<w$} ", fit(&m.name, 12), w = if compact { 11 } else { 12 }), theme.title()),
+        Span::styled(
+            format!(
+                "{:<w$} ",
+                fit(&m.name, 12),
+                w = if compact { 11 } else { 12 }
+            ),
+            theme.title(),
+        ),
         Span::styled(format!("{value:>6} "), style),
-        Span::styled(if compact { m.threshold_short() } else { format!("({})", m.threshold_text()) }, theme.dim()),
+        Span::styled(
+            if compact {
+                m.threshold_short()
+            } else {
+                format!("({})", m.threshold_text())
+            },
+            theme.dim(),
+        ),
     ];
     if let Some(b) = m.baseline {
         let label = if compact { " st " } else { " stable " };
-        spans.push(Span::styled(format!("{label}{}", m.format_value(b)), theme.dim()));
+        spans.push(Span::styled(
+            format!("{label}{}", m.format_value(b)),
+            theme.dim(),
+        ));
     }
     spans
 }
@@ -106,7 +127,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let block = panel_block(title, is_focused(app, Panel::Metrics), theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let metrics = key.as_ref().map(|k| app.world.metrics(&k.lane, &k.stage)).unwrap_or(&[]);
+    let metrics = key
+        .as_ref()
+        .map(|k| app.world.metrics(&k.lane, &k.stage))
+        .unwrap_or(&[]);
     if metrics.is_empty() {
         let text = match &key {
             Some(k) => format!("no metrics for {} at {}", k.lane, k.stage),
@@ -124,7 +148,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             break;
         }
         let rows = per.min(inner.y + inner.height - y);
-        let line = Rect { x: inner.x, y, width: inner.width, height: 1 };
+        let line = Rect {
+            x: inner.x,
+            y,
+            width: inner.width,
+            height: 1,
+        };
         let mut spans = summary(m, theme, rows == 1);
         if rows == 1 && inner.width < 60 {
             // Narrow: the sparkline says more than the stable value; details has both.
@@ -137,14 +166,40 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             let room = (inner.width as usize).saturating_sub(used);
             frame.render_widget(Paragraph::new(Line::from(std::mem::take(&mut spans))), line);
             if room >= 6 && !values.is_empty() {
-                let r = Rect { x: inner.x + used as u16, y, width: room as u16, height: 1 };
-                frame.render_widget(MiniChart { values: &values, threshold: m.threshold.max, style: theme.ok(), over: theme.bad() }, r);
+                let r = Rect {
+                    x: inner.x + used as u16,
+                    y,
+                    width: room as u16,
+                    height: 1,
+                };
+                frame.render_widget(
+                    MiniChart {
+                        values: &values,
+                        threshold: m.threshold.max,
+                        style: theme.ok(),
+                        over: theme.bad(),
+                    },
+                    r,
+                );
             }
         } else {
             frame.render_widget(Paragraph::new(Line::from(spans)), line);
-            let chart = Rect { x: inner.x + 2, y: y + 1, width: inner.width.saturating_sub(2), height: rows - 1 };
+            let chart = Rect {
+                x: inner.x + 2,
+                y: y + 1,
+                width: inner.width.saturating_sub(2),
+                height: rows - 1,
+            };
             if !values.is_empty() {
-                frame.render_widget(MiniChart { values: &values, threshold: m.threshold.max, style: theme.ok(), over: theme.bad() }, chart);
+                frame.render_widget(
+                    MiniChart {
+                        values: &values,
+                        threshold: m.threshold.max,
+                        style: theme.ok(),
+                        over: theme.bad(),
+                    },
+                    chart,
+                );
             }
         }
         y += rows;
@@ -158,8 +213,16 @@ mod tests {
     fn render(values: &[f64], threshold: Option<f64>, w: u16, h: u16) -> Vec<String> {
         let area = Rect::new(0, 0, w, h);
         let mut buf = Buffer::empty(area);
-        MiniChart { values, threshold, style: Style::new(), over: Style::new() }.render(area, &mut buf);
-        (0..h).map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect()).collect()
+        MiniChart {
+            values,
+            threshold,
+            style: Style::new(),
+            over: Style::new(),
+        }
+        .render(area, &mut buf);
+        (0..h)
+            .map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect())
+            .collect()
     }
 
     #[test]

@@ -15,10 +15,10 @@ pub mod help;
 pub mod keymap;
 pub mod lanes;
 pub mod metrics;
-pub mod theme;
-pub mod ui;
 #[cfg(test)]
 mod snapshots_test;
+pub mod theme;
+pub mod ui;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,8 +99,16 @@ pub async fn run(
                     let tx = msg_tx.clone();
                     tokio::spawn(async move {
                         let source = executor.source_of(&plan.action).map(str::to_string);
-                        let result = executor.execute(&plan).await.map(|ack| ack.message).map_err(|e| e.to_string());
-                        let _ = tx.send(Msg::ActionDone { plan, source, result });
+                        let result = executor
+                            .execute(&plan)
+                            .await
+                            .map(|ack| ack.message)
+                            .map_err(|e| e.to_string());
+                        let _ = tx.send(Msg::ActionDone {
+                            plan,
+                            source,
+                            result,
+                        });
                     });
                 }
             }

@@ -22,7 +22,11 @@ fn keys(app: &mut App, codes: &[KeyCode]) {
 }
 
 fn select(app: &mut App, lane: &str, stage: &str) {
-    app.sel_lane = app.visible_lanes().iter().position(|&i| app.train.lanes[i].name == lane).unwrap();
+    app.sel_lane = app
+        .visible_lanes()
+        .iter()
+        .position(|&i| app.train.lanes[i].name == lane)
+        .unwrap();
     app.sel_stage = app.train.stage_index(stage).unwrap();
 }
 
@@ -44,7 +48,16 @@ fn main_screen_160x48() {
 fn main_screen_readonly_filtered() {
     let mut app = fixture::app();
     app.readonly = true;
-    keys(&mut app, &[KeyCode::Char('/'), KeyCode::Char('p'), KeyCode::Char('a'), KeyCode::Char('y'), KeyCode::Enter]);
+    keys(
+        &mut app,
+        &[
+            KeyCode::Char('/'),
+            KeyCode::Char('p'),
+            KeyCode::Char('a'),
+            KeyCode::Char('y'),
+            KeyCode::Enter,
+        ],
+    );
     insta::assert_snapshot!(render(&app, 80, 24));
 }
 
@@ -92,7 +105,16 @@ fn confirm_dialog_blocked_promotion() {
 fn confirm_dialog_rollback_typed_name() {
     let mut app = fixture::app();
     select(&mut app, "inventory", "canary");
-    keys(&mut app, &[KeyCode::Char('r'), KeyCode::Char('i'), KeyCode::Char('n'), KeyCode::Char('v'), KeyCode::Tab]);
+    keys(
+        &mut app,
+        &[
+            KeyCode::Char('r'),
+            KeyCode::Char('i'),
+            KeyCode::Char('n'),
+            KeyCode::Char('v'),
+            KeyCode::Tab,
+        ],
+    );
     insta::assert_snapshot!(render(&app, 80, 24));
 }
 

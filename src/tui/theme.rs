@@ -12,13 +12,19 @@ pub struct Theme {
 impl Theme {
     /// Colour unless NO_COLOR is set to something non-empty.
     pub fn from_env() -> Theme {
-        Theme { color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) }
+        Theme {
+            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
     }
 
     pub const PLAIN: Theme = Theme { color: false };
 
     fn fg(&self, c: Color) -> Style {
-        if self.color { Style::new().fg(c) } else { Style::new() }
+        if self.color {
+            Style::new().fg(c)
+        } else {
+            Style::new()
+        }
     }
 
     pub fn state(&self, st: CellState) -> Style {
@@ -35,12 +41,14 @@ impl Theme {
 
     pub fn blocker(&self, k: BlockerKind) -> Style {
         match k {
-            BlockerKind::Halt | BlockerKind::CheckFailed | BlockerKind::Slo | BlockerKind::SourceError => {
-                self.fg(Color::Red)
-            }
-            BlockerKind::AwaitingApproval | BlockerKind::Hold | BlockerKind::Freeze | BlockerKind::WindowClosed => {
-                self.fg(Color::Yellow)
-            }
+            BlockerKind::Halt
+            | BlockerKind::CheckFailed
+            | BlockerKind::Slo
+            | BlockerKind::SourceError => self.fg(Color::Red),
+            BlockerKind::AwaitingApproval
+            | BlockerKind::Hold
+            | BlockerKind::Freeze
+            | BlockerKind::WindowClosed => self.fg(Color::Yellow),
             _ => Style::new(),
         }
     }
@@ -71,7 +79,10 @@ impl Theme {
     }
     pub fn banner(&self) -> Style {
         if self.color {
-            Style::new().bg(Color::Red).fg(Color::White).add_modifier(Modifier::BOLD)
+            Style::new()
+                .bg(Color::Red)
+                .fg(Color::White)
+                .add_modifier(Modifier::BOLD)
         } else {
             Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
         }

@@ -25,18 +25,30 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let n = app.visible_lanes().len() as u16;
     // Lanes get what they need (plus border and header row), but leave the panels below room.
     let lanes_h = (n + 3).clamp(5, (body.height * 6 / 10).max(5));
-    let [top, rest] = Layout::vertical([Constraint::Length(lanes_h), Constraint::Min(0)]).areas(body);
+    let [top, rest] =
+        Layout::vertical([Constraint::Length(lanes_h), Constraint::Min(0)]).areas(body);
     lanes::draw(frame, top, app, theme);
 
     if rest.width >= 140 {
-        let [b, m, a] = Layout::horizontal([Constraint::Percentage(36), Constraint::Percentage(34), Constraint::Percentage(30)]).areas(rest);
+        let [b, m, a] = Layout::horizontal([
+            Constraint::Percentage(36),
+            Constraint::Percentage(34),
+            Constraint::Percentage(30),
+        ])
+        .areas(rest);
         blockers::draw(frame, b, app, theme);
         metrics::draw(frame, m, app, theme);
         activity::draw(frame, a, app, theme);
     } else {
-        let act_h = if rest.height >= 14 { rest.height / 3 } else { rest.height.min(5) / 2 + 2 };
-        let [mid, act] = Layout::vertical([Constraint::Min(3), Constraint::Length(act_h)]).areas(rest);
-        let [b, m] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(mid);
+        let act_h = if rest.height >= 14 {
+            rest.height / 3
+        } else {
+            rest.height.min(5) / 2 + 2
+        };
+        let [mid, act] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(act_h)]).areas(rest);
+        let [b, m] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(mid);
         blockers::draw(frame, b, app, theme);
         metrics::draw(frame, m, app, theme);
         activity::draw(frame, act, app, theme);
@@ -58,8 +70,16 @@ pub fn panel_block<'a>(title: impl Into<Line<'a>>, focused: bool, theme: &Theme)
     }
     Block::default()
         .borders(Borders::ALL)
-        .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
-        .border_style(if focused { theme.focused_border() } else { Style::new() })
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
+        .border_style(if focused {
+            theme.focused_border()
+        } else {
+            Style::new()
+        })
         .title(title)
 }
 
@@ -71,7 +91,12 @@ pub fn is_focused(app: &App, p: Panel) -> bool {
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
-    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
 }
 
 /// Cut a string to `max` columns, with an ellipsis when cut.

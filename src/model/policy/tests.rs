@@ -1,5 +1,7 @@
 use super::*;
-use crate::model::{Approval, Batch, CellKey, Check, CheckState, Freeze, Metric, SourceReport, Threshold, Window};
+use crate::model::{
+    Approval, Batch, CellKey, Check, CheckState, Freeze, Metric, SourceReport, Threshold, Window,
+};
 use chrono::TimeZone;
 
 const STAGES: [&str; 4] = ["build", "staging", "canary", "prod"];
@@ -15,10 +17,21 @@ fn train(policy: &[(&str, &[Gate])]) -> Train {
         window: None,
         freezes: vec![],
         lanes: vec![
-            Lane { name: "ledger".into(), team: "core".into(), depends_on: vec![] },
-            Lane { name: "payments".into(), team: "pay".into(), depends_on: vec!["ledger".into()] },
+            Lane {
+                name: "ledger".into(),
+                team: "core".into(),
+                depends_on: vec![],
+            },
+            Lane {
+                name: "payments".into(),
+                team: "pay".into(),
+                depends_on: vec!["ledger".into()],
+            },
         ],
-        policy: policy.iter().map(|(s, g)| (s.to_string(), g.to_vec())).collect(),
+        policy: policy
+            .iter()
+            .map(|(s, g)| (s.to_string(), g.to_vec()))
+            .collect(),
     }
 }
 
@@ -29,7 +42,10 @@ struct W {
 
 impl W {
     fn new() -> Self {
-        W { cells: vec![], metrics: vec![] }
+        W {
+            cells: vec![],
+            metrics: vec![],
+        }
     }
     fn cell(mut self, lane: &str, stage: &str, v: &str, st: CellState, at: i64) -> Self {
         let mut c = Cell::new("sim", st);
@@ -49,7 +65,10 @@ impl W {
                 name: name.into(),
                 unit: "ratio".into(),
                 value: v,
-                threshold: Threshold { min: None, max: Some(max) },
+                threshold: Threshold {
+                    min: None,
+                    max: Some(max),
+                },
                 baseline: None,
                 series: vec![],
                 source: String::new(),
@@ -63,7 +82,11 @@ impl W {
         w.apply(SourceReport {
             source: "sim".into(),
             at: t(fetched),
-            outcome: Ok(Batch { cells: self.cells, metrics: self.metrics, ..Batch::default() }),
+            outcome: Ok(Batch {
+                cells: self.cells,
+                metrics: self.metrics,
+                ..Batch::default()
+            }),
         });
         w
     }
@@ -73,7 +96,14 @@ fn kinds(v: &Verdict) -> Vec<BlockerKind> {
     v.blockers.iter().map(|b| b.kind).collect()
 }
 
-fn check(train: &Train, world: &World, holds: &Holds, now: i64, lane: usize, stage: usize) -> Verdict {
+fn check(
+    train: &Train,
+    world: &World,
+    holds: &Holds,
+    now: i64,
+    lane: usize,
+    stage: usize,
+) -> Verdict {
     verdict(train, world, holds, t(now), &train.lanes[lane], stage)
 }
 
@@ -90,7 +120,17 @@ fn base() -> W {
 
 #[test]
 fn gate_names_round_trip() {
-    for name in ["checks_green", "dependencies", "window", "freeze", "approval", "slo", "fresh", "soak:30m", "soak:1h30m"] {
+    for name in [
+        "checks_green",
+        "dependencies",
+        "window",
+        "freeze",
+        "approval",
+        "slo",
+        "fresh",
+        "soak:30m",
+        "soak:1h30m",
+    ] {
         assert_eq!(Gate::parse(name).unwrap().to_string(), name);
     }
     assert!(Gate::parse("soak").unwrap_err().contains("soak:30m"));
@@ -120,8 +160,16 @@ fn checks_green_names_failed_checks() {
     let w = base()
         .with(|c| {
             c.checks = vec![
-                Check { name: "unit".into(), state: CheckState::Passed, url: None },
-                Check { name: "e2e".into(), state: CheckState::Failed, url: None },
+                Check {
+                    name: "unit".into(),
+                    state: CheckState::Passed,
+                    url: None,
+                },
+                Check {
+                    name: "e2e".into(),
+                    state: CheckState::Failed,
+                    url: None,
+                },
             ]
         })
         .build(0);
@@ -133,19 +181,32 @@ fn checks_green_names_failed_checks() {
     let tr = train(&[("prod", &[Gate::ChecksGreen])]);
     let v = check(&tr, &w, &Holds::default(), 1, 1, 3);
     assert_eq!(kinds(&v), [BlockerKind::CheckFailed]);
-    assert!(v.blockers[0].message.contains("e2e failed"), "{}", v.blockers[0].message);
+    assert!(
+        v.blockers[0].message.contains("e2e failed"),
+        "{}",
+        v.blockers[0].message
+    );
 }
 
 #[test]
 fn a_failed_or_running_previous_stage_blocks_whatever_the_gates() {
     let tr = train(&[("canary", &[])]);
-    let w = base().cell("payments", "staging", "v2", CellState::Failed, 0).build(0);
+    let w = base()
+        .cell("payments", "staging", "v2", CellState::Failed, 0)
+        .build(0);
     let v = check(&tr, &w, &Holds::default(), 1, 1, 2);
     assert_eq!(kinds(&v), [BlockerKind::CheckFailed]);
-    let w = base().cell("payments", "staging", "v2", CellState::Running, 0).with(|c| c.progress = Some(0.45)).build(0);
+    let w = base()
+        .cell("payments", "staging", "v2", CellState::Running, 0)
+        .with(|c| c.progress = Some(0.45))
+        .build(0);
     let v = check(&tr, &w, &Holds::default(), 1, 1, 2);
     assert_eq!(kinds(&v), [BlockerKind::NotReady]);
-    assert!(v.blockers[0].message.contains("running 45%"), "{}", v.blockers[0].message);
+    assert!(
+        v.blockers[0].message.contains("running 45%"),
+        "{}",
+        v.blockers[0].message
+    );
 }
 
 #[test]
@@ -153,7 +214,13 @@ fn pending_checks_are_not_ready() {
     let tr = train(&[("canary", &[Gate::ChecksGreen])]);
     let w = W::new()
         .cell("payments", "staging", "v2", CellState::Succeeded, 0)
-        .with(|c| c.checks = vec![Check { name: "e2e".into(), state: CheckState::Pending, url: None }])
+        .with(|c| {
+            c.checks = vec![Check {
+                name: "e2e".into(),
+                state: CheckState::Pending,
+                url: None,
+            }]
+        })
         .build(0);
     let v = check(&tr, &w, &Holds::default(), 1, 1, 2);
     assert_eq!(kinds(&v), [BlockerKind::NotReady]);
@@ -168,13 +235,21 @@ fn dependencies_must_be_there_and_succeeded() {
         .build(0);
     let v = check(&tr, &w, &Holds::default(), 1, 1, 3);
     assert_eq!(kinds(&v), [BlockerKind::Dependency]);
-    assert!(v.blockers[0].message.contains("needs ledger at prod first"), "{}", v.blockers[0].message);
+    assert!(
+        v.blockers[0].message.contains("needs ledger at prod first"),
+        "{}",
+        v.blockers[0].message
+    );
     let w = base()
         .cell("payments", "canary", "v2", CellState::Succeeded, 0)
         .cell("ledger", "prod", "l1", CellState::Running, 0)
         .build(0);
     let v = check(&tr, &w, &Holds::default(), 1, 1, 3);
-    assert!(v.blockers[0].message.contains("is running there"), "{}", v.blockers[0].message);
+    assert!(
+        v.blockers[0].message.contains("is running there"),
+        "{}",
+        v.blockers[0].message
+    );
     let w = base()
         .cell("payments", "canary", "v2", CellState::Succeeded, 0)
         .cell("ledger", "prod", "l1", CellState::Succeeded, 0)
@@ -185,25 +260,43 @@ fn dependencies_must_be_there_and_succeeded() {
 #[test]
 fn window_before_during_after() {
     let mut tr = train(&[("canary", &[Gate::Window])]);
-    tr.window = Some(Window { opens: t(3600), closes: t(7200) });
+    tr.window = Some(Window {
+        opens: t(3600),
+        closes: t(7200),
+    });
     let w = base().build(0);
     let v = check(&tr, &w, &Holds::default(), 0, 1, 2);
     assert_eq!(kinds(&v), [BlockerKind::WindowClosed]);
-    assert!(v.blockers[0].message.contains("opens in 1h"), "{}", v.blockers[0].message);
+    assert!(
+        v.blockers[0].message.contains("opens in 1h"),
+        "{}",
+        v.blockers[0].message
+    );
     assert!(check(&tr, &w, &Holds::default(), 3600, 1, 2).allowed);
     let v = check(&tr, &w, &Holds::default(), 7200 + 600, 1, 2);
-    assert!(v.blockers[0].message.contains("closed 10m ago"), "{}", v.blockers[0].message);
+    assert!(
+        v.blockers[0].message.contains("closed 10m ago"),
+        "{}",
+        v.blockers[0].message
+    );
 }
 
 #[test]
 fn freeze_says_when_it_ends() {
     let mut tr = train(&[("canary", &[Gate::Freeze])]);
-    tr.freezes = vec![Freeze { starts: t(0), ends: t(86_400 + 3_600), reason: "holiday traffic".into() }];
+    tr.freezes = vec![Freeze {
+        starts: t(0),
+        ends: t(86_400 + 3_600),
+        reason: "holiday traffic".into(),
+    }];
     let w = base().build(0);
     let v = check(&tr, &w, &Holds::default(), 0, 1, 2);
     assert_eq!(kinds(&v), [BlockerKind::Freeze]);
     let m = &v.blockers[0].message;
-    assert!(m.contains("holiday traffic") && m.contains("ends in 1d 1h"), "{m}");
+    assert!(
+        m.contains("holiday traffic") && m.contains("ends in 1d 1h"),
+        "{m}"
+    );
     assert!(check(&tr, &w, &Holds::default(), 86_400 + 3_600, 1, 2).allowed);
 }
 
@@ -212,11 +305,19 @@ fn approval_pending_at_target() {
     let tr = train(&[("canary", &[Gate::Approval])]);
     let w = base()
         .cell("payments", "canary", "v2", CellState::AwaitingApproval, 0)
-        .with(|c| c.approval = Some(Approval { environment: Some("canary-eu".into()), reviewers: vec!["octocat".into()] }))
+        .with(|c| {
+            c.approval = Some(Approval {
+                environment: Some("canary-eu".into()),
+                reviewers: vec!["octocat".into()],
+            })
+        })
         .build(0);
     let v = check(&tr, &w, &Holds::default(), 1, 1, 2);
     assert_eq!(kinds(&v), [BlockerKind::AwaitingApproval]);
-    assert_eq!(v.blockers[0].message, "waiting for approval of canary-eu (reviewers: octocat)");
+    assert_eq!(
+        v.blockers[0].message,
+        "waiting for approval of canary-eu (reviewers: octocat)"
+    );
 }
 
 #[test]
@@ -225,7 +326,10 @@ fn soak_counts_time_succeeded_at_previous_stage() {
     let w = base().build(0);
     let v = check(&tr, &w, &Holds::default(), 12 * 60, 1, 2);
     assert_eq!(kinds(&v), [BlockerKind::Soak]);
-    assert_eq!(v.blockers[0].message, "soaking at staging: 12m of 30m, 18m left");
+    assert_eq!(
+        v.blockers[0].message,
+        "soaking at staging: 12m of 30m, 18m left"
+    );
     assert!(check(&tr, &w, &Holds::default(), 1800, 1, 2).allowed);
 }
 
@@ -240,7 +344,10 @@ fn slo_checks_metrics_of_previous_stage() {
         .build(0);
     let v = check(&tr, &w, &Holds::default(), 1, 1, 3);
     assert_eq!(kinds(&v), [BlockerKind::Slo, BlockerKind::Slo]);
-    assert_eq!(v.blockers[0].message, "error_rate at canary is 2.30% (max 1.00%)");
+    assert_eq!(
+        v.blockers[0].message,
+        "error_rate at canary is 2.30% (max 1.00%)"
+    );
     assert_eq!(v.blockers[1].message, "latency at canary has no data");
     let w = base()
         .cell("payments", "canary", "v2", CellState::Succeeded, 0)
@@ -256,8 +363,16 @@ fn fresh_blocks_on_stale_or_failed_source() {
     assert!(check(&tr, &w, &Holds::default(), 10, 1, 2).allowed);
     let v = check(&tr, &w, &Holds::default(), 100, 1, 2);
     assert!(kinds(&v).iter().all(|k| *k == BlockerKind::Stale));
-    assert!(v.blockers[0].message.contains("1m 40s old"), "{}", v.blockers[0].message);
-    w.apply(SourceReport { source: "sim".into(), at: t(5), outcome: Err("connection refused".into()) });
+    assert!(
+        v.blockers[0].message.contains("1m 40s old"),
+        "{}",
+        v.blockers[0].message
+    );
+    w.apply(SourceReport {
+        source: "sim".into(),
+        at: t(5),
+        outcome: Err("connection refused".into()),
+    });
     let v = check(&tr, &w, &Holds::default(), 6, 1, 2);
     assert!(kinds(&v).contains(&BlockerKind::SourceError));
     assert!(kinds(&v).contains(&BlockerKind::Stale));
@@ -268,12 +383,33 @@ fn holds_and_halt_block_everything() {
     let tr = train(&[("canary", &[])]);
     let w = base().build(0);
     let mut holds = Holds::default();
-    holds.lanes.insert("payments".into(), LaneHold { reason: "investigating".into(), by: "alice".into(), at: t(0) });
+    holds.lanes.insert(
+        "payments".into(),
+        LaneHold {
+            reason: "investigating".into(),
+            by: "alice".into(),
+            at: t(0),
+        },
+    );
     let v = check(&tr, &w, &holds, 60, 1, 2);
     assert_eq!(kinds(&v), [BlockerKind::Hold]);
-    assert!(v.blockers[0].message.contains("on hold by alice 1m ago: investigating"));
-    assert!(check(&tr, &w, &holds, 60, 0, 3).blockers.iter().all(|b| b.kind != BlockerKind::Hold), "hold is per lane");
-    holds.halt = Some(LaneHold { reason: "incident 42".into(), by: "bob".into(), at: t(0) });
+    assert!(
+        v.blockers[0]
+            .message
+            .contains("on hold by alice 1m ago: investigating")
+    );
+    assert!(
+        check(&tr, &w, &holds, 60, 0, 3)
+            .blockers
+            .iter()
+            .all(|b| b.kind != BlockerKind::Hold),
+        "hold is per lane"
+    );
+    holds.halt = Some(LaneHold {
+        reason: "incident 42".into(),
+        by: "bob".into(),
+        at: t(0),
+    });
     let v = check(&tr, &w, &holds, 60, 0, 3);
     assert!(kinds(&v).contains(&BlockerKind::Halt));
 }
@@ -282,10 +418,26 @@ fn holds_and_halt_block_everything() {
 fn combined_gates_report_every_reason() {
     let mut tr = train(&[(
         "prod",
-        &[Gate::ChecksGreen, Gate::Dependencies, Gate::Window, Gate::Freeze, Gate::Approval, Gate::Soak(Duration::from_secs(1800)), Gate::Slo, Gate::Fresh],
+        &[
+            Gate::ChecksGreen,
+            Gate::Dependencies,
+            Gate::Window,
+            Gate::Freeze,
+            Gate::Approval,
+            Gate::Soak(Duration::from_secs(1800)),
+            Gate::Slo,
+            Gate::Fresh,
+        ],
     )]);
-    tr.window = Some(Window { opens: t(100_000), closes: t(200_000) });
-    tr.freezes = vec![Freeze { starts: t(0), ends: t(10_000), reason: "launch".into() }];
+    tr.window = Some(Window {
+        opens: t(100_000),
+        closes: t(200_000),
+    });
+    tr.freezes = vec![Freeze {
+        starts: t(0),
+        ends: t(10_000),
+        reason: "launch".into(),
+    }];
     let w = base()
         .cell("payments", "canary", "v2", CellState::Succeeded, 0)
         .metric("payments", "canary", "error_rate", Some(0.02), 0.01)
@@ -296,7 +448,16 @@ fn combined_gates_report_every_reason() {
     k.sort();
     assert_eq!(
         k,
-        [BlockerKind::AwaitingApproval, BlockerKind::Dependency, BlockerKind::WindowClosed, BlockerKind::Freeze, BlockerKind::Soak, BlockerKind::Slo, BlockerKind::Stale, BlockerKind::Stale]
+        [
+            BlockerKind::AwaitingApproval,
+            BlockerKind::Dependency,
+            BlockerKind::WindowClosed,
+            BlockerKind::Freeze,
+            BlockerKind::Soak,
+            BlockerKind::Slo,
+            BlockerKind::Stale,
+            BlockerKind::Stale
+        ]
     );
     assert!(!v.allowed);
 }
@@ -307,8 +468,14 @@ fn next_target_follows_the_car() {
     let w = base().build(0);
     assert_eq!(next_target(&tr, &w, "payments"), Some(2));
     assert_eq!(next_target(&tr, &w, "ledger"), Some(3));
-    let w = base().cell("payments", "canary", "v2", CellState::Running, 0).build(0);
-    assert_eq!(next_target(&tr, &w, "payments"), Some(2), "still moving into canary");
+    let w = base()
+        .cell("payments", "canary", "v2", CellState::Running, 0)
+        .build(0);
+    assert_eq!(
+        next_target(&tr, &w, "payments"),
+        Some(2),
+        "still moving into canary"
+    );
     assert_eq!(next_target(&tr, &w, "nobody"), None);
 }
 
@@ -318,10 +485,19 @@ fn train_blockers_list_next_moves_and_cell_problems_once() {
     let w = base()
         .cell("payments", "canary", "v2", CellState::Succeeded, 0)
         .cell("ledger", "build", "l2", CellState::Failed, 0)
-        .with(|c| c.checks = vec![Check { name: "lint".into(), state: CheckState::Failed, url: None }])
+        .with(|c| {
+            c.checks = vec![Check {
+                name: "lint".into(),
+                state: CheckState::Failed,
+                url: None,
+            }]
+        })
         .build(0);
     let list = blockers(&tr, &w, &Holds::default(), t(1));
-    let lines: Vec<String> = list.iter().map(|b| format!("{} {} {} {}", b.lane, b.stage, b.kind.as_str(), b.message)).collect();
+    let lines: Vec<String> = list
+        .iter()
+        .map(|b| format!("{} {} {} {}", b.lane, b.stage, b.kind.as_str(), b.message))
+        .collect();
     assert_eq!(
         lines,
         [
@@ -330,9 +506,21 @@ fn train_blockers_list_next_moves_and_cell_problems_once() {
         ]
     );
     // A car still building at the previous stage is not blocked: it is not ready yet.
-    let w = base().cell("ledger", "build", "l2", CellState::Running, 0).build(0);
-    assert!(blockers(&tr, &w, &Holds::default(), t(1)).iter().all(|b| b.lane != "ledger"));
+    let w = base()
+        .cell("ledger", "build", "l2", CellState::Running, 0)
+        .build(0);
+    assert!(
+        blockers(&tr, &w, &Holds::default(), t(1))
+            .iter()
+            .all(|b| b.lane != "ledger")
+    );
     // A car moving into its next stage is not blocked.
-    let w = base().cell("payments", "canary", "v2", CellState::Running, 0).build(0);
-    assert!(blockers(&tr, &w, &Holds::default(), t(1)).iter().all(|b| b.lane != "payments"));
+    let w = base()
+        .cell("payments", "canary", "v2", CellState::Running, 0)
+        .build(0);
+    assert!(
+        blockers(&tr, &w, &Holds::default(), t(1))
+            .iter()
+            .all(|b| b.lane != "payments")
+    );
 }

@@ -13,7 +13,11 @@ fn typed(app: &mut App, s: &str) {
 }
 
 fn select(app: &mut App, lane: &str, stage: &str) {
-    app.sel_lane = app.visible_lanes().iter().position(|&i| app.train.lanes[i].name == lane).unwrap();
+    app.sel_lane = app
+        .visible_lanes()
+        .iter()
+        .position(|&i| app.train.lanes[i].name == lane)
+        .unwrap();
     app.sel_stage = app.train.stage_index(stage).unwrap();
 }
 
@@ -64,20 +68,37 @@ fn confirming_sends_exactly_one_action_and_refuses_a_second_while_in_flight() {
     let cmds = key(&mut app, KeyCode::Enter);
     assert!(matches!(cmds.as_slice(), [Cmd::Execute(p)] if p.action.kind == ActionKind::Pause));
     assert!(app.popup.is_none());
-    assert!(app.inflight.contains_key(&CellKey::new("search-indexer", "canary")));
+    assert!(
+        app.inflight
+            .contains_key(&CellKey::new("search-indexer", "canary"))
+    );
     // A second press while in flight: refused with a message, no dialog, nothing sent.
     let cmds = key(&mut app, KeyCode::Char('s'));
     assert!(cmds.is_empty());
     assert!(app.popup.is_none());
     assert!(app.flash.as_ref().unwrap().0.contains("in flight"));
     // The answer clears it and asks for a fresh poll.
-    let plan = ops::preflight(Action::new(ActionKind::Pause, "search-indexer", "canary"), &app.train, &app.world, &app.holds, app.now).unwrap();
-    let cmds = app.update(Msg::ActionDone { plan: Box::new(plan), source: Some("sim".into()), result: Ok("pausing".into()) });
+    let plan = ops::preflight(
+        Action::new(ActionKind::Pause, "search-indexer", "canary"),
+        &app.train,
+        &app.world,
+        &app.holds,
+        app.now,
+    )
+    .unwrap();
+    let cmds = app.update(Msg::ActionDone {
+        plan: Box::new(plan),
+        source: Some("sim".into()),
+        result: Ok("pausing".into()),
+    });
     assert_eq!(cmds, [Cmd::PollNow("sim".into())]);
     assert!(app.inflight.is_empty());
     let a = app.activity.front().unwrap();
     assert!(a.text.contains("accepted by sim"), "{}", a.text);
-    assert_eq!(a.command.as_deref(), Some("trainyard pause search-indexer --stage canary"));
+    assert_eq!(
+        a.command.as_deref(),
+        Some("trainyard pause search-indexer --stage canary")
+    );
 }
 
 #[test]
@@ -102,7 +123,12 @@ fn blocked_promotion_sends_nothing() {
     key(&mut app, KeyCode::Char('p'));
     let d = dialog(&app);
     assert!(!d.plan.allowed());
-    assert!(d.plan.blockers.iter().any(|b| b.kind == crate::model::BlockerKind::Dependency));
+    assert!(
+        d.plan
+            .blockers
+            .iter()
+            .any(|b| b.kind == crate::model::BlockerKind::Dependency)
+    );
     key(&mut app, KeyCode::Tab);
     typed(&mut app, "payments-api");
     assert_eq!(key(&mut app, KeyCode::Enter), []);
@@ -128,7 +154,15 @@ fn senseless_actions_say_why() {
     key(&mut app, KeyCode::Char('p'));
     assert!(app.flash.as_ref().unwrap().0.contains("last stage"));
     key(&mut app, KeyCode::Char('a'));
-    assert!(app.flash.as_ref().unwrap().0.contains("not awaiting approval"), "{:?}", app.flash);
+    assert!(
+        app.flash
+            .as_ref()
+            .unwrap()
+            .0
+            .contains("not awaiting approval"),
+        "{:?}",
+        app.flash
+    );
 }
 
 #[test]
@@ -137,7 +171,11 @@ fn filter_narrows_lanes_and_esc_clears() {
     key(&mut app, KeyCode::Char('/'));
     typed(&mut app, "pay");
     key(&mut app, KeyCode::Enter);
-    let names: Vec<&str> = app.visible_lanes().iter().map(|&i| app.train.lanes[i].name.as_str()).collect();
+    let names: Vec<&str> = app
+        .visible_lanes()
+        .iter()
+        .map(|&i| app.train.lanes[i].name.as_str())
+        .collect();
     assert_eq!(names, ["payments-api"]);
     // Team names match too.
     key(&mut app, KeyCode::Esc);
@@ -173,7 +211,10 @@ fn reports_become_activity_after_the_first() {
     let report = |c: Cell, at| SourceReport {
         source: "sim".into(),
         at,
-        outcome: Ok(crate::model::Batch { cells: vec![(CellKey::new("ledger", "build"), c)], ..Default::default() }),
+        outcome: Ok(crate::model::Batch {
+            cells: vec![(CellKey::new("ledger", "build"), c)],
+            ..Default::default()
+        }),
     };
     // The fixture's world was built outside the app: the first report through the app is
     // its first, and is not news.
@@ -181,7 +222,25 @@ fn reports_become_activity_after_the_first() {
     assert!(app.activity.is_empty());
     c.state = CellState::Failed;
     app.update(Msg::Report(report(c, fixture::t(2))));
-    assert!(app.activity.front().unwrap().text.contains("ledger build: ✗"), "{:?}", app.activity);
-    app.update(Msg::Report(SourceReport { source: "sim".into(), at: fixture::t(3), outcome: Err("connection refused".into()) }));
-    assert!(app.activity.front().unwrap().text.contains("source sim failed: connection refused"));
+    assert!(
+        app.activity
+            .front()
+            .unwrap()
+            .text
+            .contains("ledger build: ✗"),
+        "{:?}",
+        app.activity
+    );
+    app.update(Msg::Report(SourceReport {
+        source: "sim".into(),
+        at: fixture::t(3),
+        outcome: Err("connection refused".into()),
+    }));
+    assert!(
+        app.activity
+            .front()
+            .unwrap()
+            .text
+            .contains("source sim failed: connection refused")
+    );
 }
