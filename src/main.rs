@@ -96,7 +96,7 @@ fn load_config(cli: &Cli) -> Result<Config, ExitCode> {
 }
 
 /// Wire the poll tasks, the action executor and the TUI together.
-async fn run_tui(config: Config, readonly: bool) -> color_eyre::Result<()> {
+async fn run_tui(config: Config, readonly: bool) -> color_eyre::Result<tui::Ended> {
     let sources = sources::build(&config).map_err(|e| eyre!(e))?;
     let executor = Arc::new(Executor::new(&config, &sources, readonly));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -121,8 +121,8 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                 Err(code) => return Ok(code),
             };
             let readonly = cli.readonly || config.readonly;
-            run_tui(config, readonly).await?;
-            Ok(ExitCode::SUCCESS)
+            let ended = run_tui(config, readonly).await?;
+            Ok(ExitCode::from(ended.exit_code()))
         }
         Some(Command::Demo(args)) => {
             let opts = sim_options(args);
@@ -135,8 +135,7 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             tracing::info!("demo: simulator at {}", handle.base_url());
             let result = run_tui(config, cli.readonly).await;
             handle.shutdown().await;
-            result?;
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitCode::from(result?.exit_code()))
         }
         Some(Command::Sim {
             listen,

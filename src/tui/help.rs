@@ -12,22 +12,41 @@ use super::ui::{centered, panel_block};
 use crate::model::CellState;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let rect = centered(area, 84, area.height);
+    let inner_w = rect.width.saturating_sub(2) as usize;
+    let entries: Vec<Vec<Span>> = BINDINGS
+        .iter()
+        .map(|b| {
+            let off = b.shown == Shown::Action && app.readonly;
+            let help = if off {
+                format!("{} (read-only)", b.help)
+            } else {
+                b.help.to_string()
+            };
+            vec![
+                Span::styled(format!("  {:<7}", b.label), theme.key()),
+                Span::raw(help),
+            ]
+        })
+        .collect();
+
     let mut lines = vec![Line::from(Span::styled("Keys", theme.title()))];
-    for b in BINDINGS {
-        let mut help = b.help.to_string();
-        if b.shown == Shown::Action && app.readonly {
-            help.push_str(" (disabled: read-only)");
+    // Two columns when there is room: the whole help fits 80×24.
+    let col = inner_w / 2;
+    if col >= 38 {
+        let half = entries.len().div_ceil(2);
+        for i in 0..half {
+            let mut spans = entries[i].clone();
+            let used: usize = spans.iter().map(|s| s.width()).sum();
+            spans.push(Span::raw(" ".repeat(col.saturating_sub(used))));
+            if let Some(right) = entries.get(i + half) {
+                spans.extend(right.iter().cloned());
+            }
+            lines.push(Line::from(spans));
         }
-        lines.push(Line::from(vec![
-            Span::styled(format!("  {:<8}", b.label), theme.key()),
-            Span::raw(help),
-        ]));
+    } else {
+        lines.extend(entries.into_iter().map(Line::from));
     }
-    lines.push(Line::from(vec![
-        Span::styled(format!("  {:<8}", "Ctrl-C"), theme.key()),
-        Span::raw("quit"),
-    ]));
-    lines.push(Line::default());
     lines.push(Line::from(Span::styled("Cell states", theme.title())));
     let states: Vec<Span> = CellState::ALL
         .iter()
@@ -38,25 +57,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             ]
         })
         .collect();
-    for chunk in states.chunks(6) {
+    for chunk in states.chunks(8) {
         lines.push(Line::from(chunk.to_vec()));
     }
     lines.push(Line::from(
-        "  after a cell: ~ stale data  E source or payload error  » action in flight",
+        "  after a cell: ~ stale data   E source or payload error   » action in flight",
     ));
     lines.push(Line::from(
-        "  underlined: where the lane goes next   ‖ after a lane: on hold",
+        "  underlined: where the lane goes next   ‖ after a lane name: on hold",
     ));
-    lines.push(Line::default());
     lines.push(Line::from(Span::styled("Safety", theme.title())));
     lines.push(Line::from(
-        "  every action asks first; the default button is Cancel",
+        "  every action asks first, and the default button is Cancel;",
     ));
     lines.push(Line::from(
-        "  rollback and anything aimed at the last stage ask you to type the lane's name",
+        "  rollback and anything aimed at the last stage ask for the lane's name",
     ));
-    let h = (lines.len() as u16 + 2).min(area.height);
-    let rect = centered(area, 84, h);
+    let rect = centered(area, 84, (lines.len() as u16 + 2).min(area.height));
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)

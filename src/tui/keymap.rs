@@ -152,7 +152,7 @@ pub const BINDINGS: &[Binding] = &[
         &[KeyCode::Enter],
         "⏎",
         "details",
-        "details of the selected cell",
+        "details of the cell",
         Shown::Footer,
     ),
     b(
@@ -160,7 +160,7 @@ pub const BINDINGS: &[Binding] = &[
         &[KeyCode::Char('p')],
         "p",
         "promote",
-        "promote the selected cell's version to the next stage",
+        "promote to the next stage",
         Shown::Action,
     ),
     b(
@@ -168,7 +168,7 @@ pub const BINDINGS: &[Binding] = &[
         &[KeyCode::Char('s')],
         "s",
         "pause",
-        "pause or resume the selected cell's rollout",
+        "pause / resume the rollout",
         Shown::Action,
     ),
     b(
@@ -176,7 +176,7 @@ pub const BINDINGS: &[Binding] = &[
         &[KeyCode::Char('r')],
         "r",
         "rollback",
-        "roll the selected cell back to a good version",
+        "roll back to a good version",
         Shown::Action,
     ),
     b(
@@ -184,7 +184,7 @@ pub const BINDINGS: &[Binding] = &[
         &[KeyCode::Char('a')],
         "a",
         "approve",
-        "approve the selected cell's pending deployment",
+        "approve a waiting deployment",
         Shown::Action,
     ),
     b(
@@ -192,7 +192,7 @@ pub const BINDINGS: &[Binding] = &[
         &[KeyCode::Char('x')],
         "x",
         "",
-        "reject the selected cell's pending deployment",
+        "reject a waiting deployment",
         Shown::HelpOnly,
     ),
     b(
@@ -216,7 +216,7 @@ pub const BINDINGS: &[Binding] = &[
         &[KeyCode::Esc],
         "Esc",
         "",
-        "close, clear the filter",
+        "close / clear the filter",
         Shown::HelpOnly,
     ),
     b(

@@ -52,6 +52,25 @@ fn draw(terminal: &mut ratatui::DefaultTerminal, app: &App, theme: &Theme) -> st
     Ok(())
 }
 
+/// How the TUI ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The user quit.
+    Quit,
+    /// A signal (SIGTERM = 15, SIGHUP = 1) asked us to stop; the terminal was restored.
+    Signal(i32),
+}
+
+impl Ended {
+    /// The process exit code: 0, or 128 + the signal's number as shells expect.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Ended::Quit => 0,
+            Ended::Signal(n) => 128 + n as u8,
+        }
+    }
+}
+
 /// Run the TUI until the user quits or a signal asks us to stop. Reports from the poll tasks
 /// arrive on `reports`; `poll_now` asks for a fresh poll of a source (after an action).
 pub async fn run(
@@ -59,7 +78,7 @@ pub async fn run(
     executor: Arc<Executor>,
     mut reports: mpsc::UnboundedReceiver<SourceReport>,
     poll_now: impl Fn(&str),
-) -> color_eyre::Result<()> {
+) -> color_eyre::Result<Ended> {
     let theme = Theme::from_env();
     let (msg_tx, mut msgs) = mpsc::unbounded_channel::<Msg>();
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -78,13 +97,13 @@ pub async fn run(
                 Some(Ok(Event::Resize(..))) => app.update(Msg::Resize),
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(e.into()),
-                None => break,
+                None => return Ok(Ended::Quit),
             },
             Some(r) = reports.recv() => app.update(Msg::Report(r)),
             Some(m) = msgs.recv() => app.update(m),
             _ = tick.tick() => app.update(Msg::Tick(chrono::Utc::now())),
-            _ = sigterm.recv() => break,
-            _ = sighup.recv() => break,
+            _ = sigterm.recv() => return Ok(Ended::Signal(15)),
+            _ = sighup.recv() => return Ok(Ended::Signal(1)),
         };
         // Fold in whatever else is waiting before drawing once: bursts cost one frame.
         while let Ok(r) = reports.try_recv() {
@@ -118,5 +137,5 @@ pub async fn run(
         }
         draw(&mut terminal, &app, &theme)?;
     }
-    Ok(())
+    Ok(Ended::Quit)
 }

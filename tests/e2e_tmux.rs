@@ -1,0 +1,318 @@
+//! End to end: the real binary in a real terminal (tmux). Starts `trainyard demo`, moves,
+//! opens details, promotes through the dialog, sees the train change, quits, and checks that
+//! the terminal was restored; then the same for SIGTERM and SIGHUP, and a NO_COLOR run.
+//!
+//! Needs tmux (`.ci/run` installs it). Without tmux the tests fail under CI=true and are
+//! skipped with a message otherwise.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_trainyard");
+
+struct Tmux {
+    socket: String,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+fn have_tmux() -> bool {
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var_os("CI").is_some() {
+            panic!("tmux is required for the end-to-end tests (.ci/run installs it)");
+        }
+        eprintln!("SKIPPED: tmux is not installed; install it to run the end-to-end tests");
+    }
+    ok
+}
+
+impl Tmux {
+    /// A private tmux server with one 80×24 pane running a plain shell.
+    fn start(name: &str, env: &[(&str, &str)]) -> Tmux {
+        let socket = format!("trainyard-e2e-{}-{name}", std::process::id());
+        let dir = tempfile::tempdir().unwrap();
+        let t = Tmux { socket, dir };
+        let mut cmd = Command::new("tmux");
+        cmd.args([
+            "-L",
+            &t.socket,
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            "80",
+            "-y",
+            "24",
+        ]);
+        cmd.arg("-e")
+            .arg(format!("HOME={}", t.dir.path().display()));
+        cmd.args(["-e", "TERM=xterm-256color", "-e", "PS1=$ "]);
+        for (k, v) in env {
+            cmd.arg("-e").arg(format!("{k}={v}"));
+        }
+        cmd.args(["bash", "--norc", "--noprofile"]);
+        assert!(cmd.status().unwrap().success());
+        t
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.tmux(&["send-keys", "-t", "e2e", k]);
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    fn line(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", "e2e", "-l", text]);
+        self.tmux(&["send-keys", "-t", "e2e", "Enter"]);
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", "e2e"])
+    }
+
+    fn pane(&self, format: &str) -> String {
+        self.tmux(&["display-message", "-p", "-t", "e2e", format])
+            .trim()
+            .to_string()
+    }
+
+    /// Wait until the screen satisfies `f`; fail with the last screen after `secs`.
+    fn wait_for(&self, what: &str, secs: u64, f: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if f(&s) {
+                return s;
+            }
+            if start.elapsed() > Duration::from_secs(secs) {
+                panic!("timed out waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Start the demo from the shell, recording the tty settings before and after and the
+    /// exit code.
+    fn run_demo(&self, extra: &str) {
+        let log = self.path("trainyard.log");
+        self.line(&format!(
+            "stty -g > {before}; {BIN} demo --log-file {log} {extra}; echo EX\"\"IT=$?; stty -g > {after}",
+            before = self.path("stty.before").display(),
+            after = self.path("stty.after").display(),
+            log = log.display(),
+        ));
+        self.wait_for("the demo to draw the train", 30, |s| {
+            s.contains("Lanes 8") && s.contains("data ")
+        });
+    }
+
+    /// After the program ended: exit code, tty settings, normal screen, visible cursor.
+    fn assert_restored(&self, code: &str) {
+        let s = self.wait_for("the shell to come back", 20, |s| s.contains("EXIT="));
+        assert!(s.contains(&format!("EXIT={code}")), "exit code: {s}");
+        // The shell prompt is back on the normal screen, the TUI is gone.
+        assert!(!s.contains("Lanes 8"), "the TUI is still on screen:\n{s}");
+        assert_eq!(
+            self.pane("#{alternate_on}"),
+            "0",
+            "still on the alternate screen"
+        );
+        assert_eq!(self.pane("#{cursor_flag}"), "1", "the cursor is hidden");
+        let read = |p: &Path| {
+            let start = Instant::now();
+            loop {
+                if let Ok(t) = std::fs::read_to_string(p) {
+                    if !t.is_empty() {
+                        return t;
+                    }
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "{} never written",
+                    p.display()
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        };
+        assert_eq!(
+            read(&self.path("stty.before")),
+            read(&self.path("stty.after")),
+            "tty settings not restored"
+        );
+    }
+
+    fn demo_pid(&self) -> String {
+        let log = self.path("trainyard.log");
+        let out = Command::new("pgrep")
+            .arg("-f")
+            .arg(format!("demo --log-file {}", log.display()))
+            .output()
+            .unwrap();
+        let pid = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        assert!(!pid.is_empty(), "no demo process found");
+        pid
+    }
+}
+
+fn row<'a>(screen: &'a str, lane: &str) -> &'a str {
+    screen.lines().find(|l| l.contains(lane)).unwrap_or("")
+}
+
+#[test]
+fn demo_moves_details_promote_quit() {
+    if !have_tmux() {
+        return;
+    }
+    let t = Tmux::start("main", &[]);
+    t.run_demo("--seed 42 --speed 4");
+
+    // Select search-indexer with the filter, then move along its row.
+    t.keys(&["/", "s", "e", "a", "r", "c", "h", "Enter"]);
+    let s = t.wait_for("the filter", 5, |s| s.contains("filter \"search\""));
+    assert!(row(&s, "search-indexer").contains('▸'), "{s}");
+    t.keys(&["l", "l", "h", "h"]);
+
+    // Details of the build cell.
+    t.keys(&["Enter"]);
+    let s = t.wait_for("the details popup", 5, |s| s.contains("Details"));
+    assert!(s.contains("search-indexer @ build"), "{s}");
+    assert!(
+        s.contains("version") && s.contains("source    sim (http)"),
+        "{s}"
+    );
+    t.keys(&["Escape"]);
+    t.wait_for("the popup to close", 5, |s| !s.contains("Details"));
+
+    // The build finishes; then promote it to staging through the dialog.
+    t.wait_for("the search-indexer build to succeed", 60, |s| {
+        let r = row(s, "search-indexer");
+        r.split("✓").count() >= 2
+            && r.contains("ok")
+            && !r.contains('▶')
+            && r.find('✓') < r.find("ok")
+    });
+    let before = t.screen();
+    let staging_before: String = row(&before, "search-indexer").to_string();
+    t.keys(&["p"]);
+    let s = t.wait_for("the confirmation dialog", 5, |s| {
+        s.contains("Confirm promote")
+    });
+    assert!(s.contains("build → staging"), "{s}");
+    assert!(
+        s.contains("▶[ Cancel ]"),
+        "Cancel must be the default:\n{s}"
+    );
+    // Enter on the default button cancels.
+    t.keys(&["Enter"]);
+    let s = t.wait_for("the cancel", 5, |s| s.contains("promote cancelled"));
+    assert_eq!(
+        row(&s, "search-indexer"),
+        staging_before,
+        "a cancelled promote changed the train"
+    );
+    t.keys(&["p"]);
+    t.wait_for("the confirmation dialog", 5, |s| {
+        s.contains("Confirm promote")
+    });
+    t.keys(&["Tab", "Enter"]);
+    let s = t.wait_for("the promotion to be accepted", 15, |s| {
+        s.contains("accepted by sim")
+    });
+    assert!(
+        s.contains("$ trainyard promote search-indexer --to staging") || s.contains("accepted"),
+        "{s}"
+    );
+    // The train reacts: staging rolls out the new version, then succeeds.
+    t.wait_for("staging to roll out", 30, |s| {
+        let r = row(s, "search-indexer");
+        r.contains('▶') || r.matches('✓').count() >= 4
+    });
+
+    // Help overlay, then quit.
+    t.keys(&["?"]);
+    t.wait_for("the help", 5, |s| {
+        s.contains("Help") && s.contains("Cell states")
+    });
+    t.keys(&["Escape", "q"]);
+    t.assert_restored("0");
+}
+
+#[test]
+fn sigterm_and_sighup_restore_the_terminal() {
+    if !have_tmux() {
+        return;
+    }
+    for (signal, code) in [("TERM", "143"), ("HUP", "129")] {
+        let t = Tmux::start(&format!("sig{signal}"), &[]);
+        t.run_demo("");
+        let pid = t.demo_pid();
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(&pid)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        t.assert_restored(code);
+    }
+}
+
+#[test]
+fn no_color_draws_without_colour_and_readonly_refuses() {
+    if !have_tmux() {
+        return;
+    }
+    let t = Tmux::start("nocolor", &[("NO_COLOR", "1")]);
+    t.run_demo("--readonly");
+    let s = t.screen();
+    assert!(s.contains("READ-ONLY"), "{s}");
+    let styled = t.tmux(&["capture-pane", "-p", "-e", "-t", "e2e"]);
+    for sgr in [
+        "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[36m", "\x1b[38;", "\x1b[41m", "\x1b[48;",
+    ] {
+        assert!(
+            !styled.contains(sgr),
+            "colour {sgr:?} drawn with NO_COLOR set"
+        );
+    }
+    // Every state is still told apart: glyphs and words.
+    assert!(s.contains('✓') && s.contains(" ok"), "{s}");
+    t.keys(&["p"]);
+    t.wait_for("the read-only message", 5, |s| {
+        s.contains("read-only: promote is disabled")
+    });
+    t.keys(&["q"]);
+    t.assert_restored("0");
+}
