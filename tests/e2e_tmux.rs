@@ -150,10 +150,10 @@ impl Tmux {
         let read = |p: &Path| {
             let start = Instant::now();
             loop {
-                if let Ok(t) = std::fs::read_to_string(p) {
-                    if !t.is_empty() {
-                        return t;
-                    }
+                if let Ok(t) = std::fs::read_to_string(p)
+                    && !t.is_empty()
+                {
+                    return t;
                 }
                 assert!(
                     start.elapsed() < Duration::from_secs(10),
@@ -191,6 +191,14 @@ fn row<'a>(screen: &'a str, lane: &str) -> &'a str {
     screen.lines().find(|l| l.contains(lane)).unwrap_or("")
 }
 
+/// The text of a lane's first (build) cell: what follows the lane's name.
+fn build_cell(screen: &str, lane: &str) -> String {
+    let r = row(screen, lane);
+    r.split_once(lane)
+        .map(|(_, rest)| rest.trim_start().to_string())
+        .unwrap_or_default()
+}
+
 #[test]
 fn demo_moves_details_promote_quit() {
     if !have_tmux() {
@@ -218,11 +226,7 @@ fn demo_moves_details_promote_quit() {
 
     // The build finishes; then promote it to staging through the dialog.
     t.wait_for("the search-indexer build to succeed", 60, |s| {
-        let r = row(s, "search-indexer");
-        r.split("✓").count() >= 2
-            && r.contains("ok")
-            && !r.contains('▶')
-            && r.find('✓') < r.find("ok")
+        build_cell(s, "search-indexer").starts_with('✓')
     });
     let before = t.screen();
     let staging_before: String = row(&before, "search-indexer").to_string();
