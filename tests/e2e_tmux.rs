@@ -121,15 +121,19 @@ impl Tmux {
     }
 
     /// Start the demo from the shell, recording the tty settings before and after and the
-    /// exit code.
-    fn run_demo(&self, extra: &str) {
-        let log = self.path("trainyard.log");
+    /// exit code (`EXIT=n`; typed as `EX""IT` so that the command line itself never matches).
+    fn start_demo(&self, extra: &str) {
         self.line(&format!(
             "stty -g > {before}; {BIN} demo --log-file {log} {extra}; echo EX\"\"IT=$?; stty -g > {after}",
             before = self.path("stty.before").display(),
             after = self.path("stty.after").display(),
-            log = log.display(),
+            log = self.path("trainyard.log").display(),
         ));
+    }
+
+    /// Start the demo and wait until it shows the train.
+    fn run_demo(&self, extra: &str) {
+        self.start_demo(extra);
         self.wait_for("the demo to draw the train", 30, |s| {
             s.contains("Lanes 8") && s.contains("data ")
         });
@@ -319,4 +323,16 @@ fn no_color_draws_without_colour_and_readonly_refuses() {
     });
     t.keys(&["q"]);
     t.assert_restored("0");
+}
+
+#[test]
+fn a_panic_restores_the_terminal_and_reports_on_the_normal_screen() {
+    if !have_tmux() {
+        return;
+    }
+    let t = Tmux::start("panic", &[("TRAINYARD_TEST_PANIC", "1")]);
+    t.start_demo("");
+    t.assert_restored("101");
+    let s = t.screen();
+    assert!(s.contains("panic requested by TRAINYARD_TEST_PANIC"), "{s}");
 }

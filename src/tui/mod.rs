@@ -90,6 +90,10 @@ pub async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     draw(&mut terminal, &app, &theme)?;
+    // For the end-to-end test that proves a panic restores the terminal.
+    if std::env::var_os("TRAINYARD_TEST_PANIC").is_some() {
+        panic!("panic requested by TRAINYARD_TEST_PANIC");
+    }
     loop {
         let mut cmds = tokio::select! {
             ev = events.next() => match ev {

@@ -137,3 +137,23 @@ fn tiny_terminal_does_not_panic() {
         keys(&mut app, &[KeyCode::Esc]);
     }
 }
+
+#[test]
+fn many_lanes_scroll_to_the_selection() {
+    let mut app = fixture::app();
+    for i in 0..40 {
+        app.train.lanes.push(crate::model::Lane {
+            name: format!("svc-{i:02}"),
+            team: "platform".into(),
+            depends_on: vec![],
+        });
+    }
+    keys(&mut app, &[KeyCode::Char('G')]);
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("▸svc-39"), "{screen}");
+    assert!(!screen.contains(" ledger "), "the top scrolled away:\n{screen}");
+    keys(&mut app, &[KeyCode::Char('g')]);
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("▸ledger"), "{screen}");
+    assert!(screen.contains("Lanes 48"), "{screen}");
+}
