@@ -2,33 +2,38 @@
 
 use std::time::Duration;
 
-/// Parse `1d2h30m15s`-style durations; a bare number is seconds.
+/// The longest duration trainyard accepts anywhere: ten years. Longer is a typo, and keeping
+/// durations bounded keeps every sum and product of them far from overflowing.
+pub const MAX: Duration = Duration::from_secs(10 * 365 * 86_400);
+
+/// Parse `1d2h30m15s500ms`-style durations; a bare number is seconds.
 pub fn parse(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     if s.is_empty() {
         return Err("empty duration".into());
     }
+    let too_long = || format!("duration {s:?} is too long (at most 3650d)");
     if let Ok(n) = s.parse::<u64>() {
-        return Ok(Duration::from_secs(n));
+        let d = Duration::from_secs(n);
+        return if d > MAX { Err(too_long()) } else { Ok(d) };
     }
-    let mut total: u64 = 0;
+    let mut total_ms: u64 = 0;
     let mut num = String::new();
-    let mut seen_unit = false;
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
         if c.is_ascii_digit() {
             num.push(c);
             continue;
         }
-        let unit = if c == 'm' && chars.peek() == Some(&'s') {
+        let (unit, ms_per) = if c == 'm' && chars.peek() == Some(&'s') {
             chars.next();
-            "ms"
+            ("ms", 1)
         } else {
             match c {
-                'd' => "d",
-                'h' => "h",
-                'm' => "m",
-                's' => "s",
+                'd' => ("d", 86_400_000),
+                'h' => ("h", 3_600_000),
+                'm' => ("m", 60_000),
+                's' => ("s", 1_000),
                 _ => return Err(format!("unexpected '{c}' in duration {s:?}")),
             }
         };
@@ -36,27 +41,18 @@ pub fn parse(s: &str) -> Result<Duration, String> {
             .parse()
             .map_err(|_| format!("missing number before '{unit}' in duration {s:?}"))?;
         num.clear();
-        seen_unit = true;
-        let secs = match unit {
-            "d" => n * 86_400,
-            "h" => n * 3_600,
-            "m" => n * 60,
-            "s" => n,
-            _ => 0,
-        };
-        total = total
-            .checked_add(secs)
-            .ok_or_else(|| format!("duration {s:?} is too long"))?;
-        if unit == "ms" && n > 0 && total == 0 {
-            return Ok(Duration::from_millis(n));
-        }
+        total_ms = n
+            .checked_mul(ms_per)
+            .and_then(|v| total_ms.checked_add(v))
+            .ok_or_else(too_long)?;
     }
-    if !num.is_empty() || !seen_unit {
+    if !num.is_empty() {
         return Err(format!(
-            "duration {s:?} needs a unit after every number (d, h, m, s), e.g. \"30m\""
+            "duration {s:?} needs a unit after every number (d, h, m, s, ms), e.g. \"30m\""
         ));
     }
-    Ok(Duration::from_secs(total))
+    let d = Duration::from_millis(total_ms);
+    if d > MAX { Err(too_long()) } else { Ok(d) }
 }
 
 /// "3d 4h", "2h 10m", "12m 5s", "45s": the two largest units, for people.
@@ -122,6 +118,8 @@ mod tests {
         assert_eq!(parse("45s").unwrap(), Duration::from_secs(45));
         assert_eq!(parse("90").unwrap(), Duration::from_secs(90));
         assert_eq!(parse("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse("1s500ms").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse("500ms30s").unwrap(), Duration::from_millis(30_500));
     }
 
     #[test]
@@ -131,6 +129,14 @@ mod tests {
         assert!(parse("10x").is_err());
         assert!(parse("1h30").is_err());
         assert!(parse("thirty minutes").is_err());
+        assert!(parse("99999999999999999999d").is_err());
+        assert!(
+            parse("18446744073709551615d")
+                .unwrap_err()
+                .contains("too long")
+        );
+        assert!(parse("3651d").unwrap_err().contains("too long"));
+        assert!(parse("999999999999").unwrap_err().contains("too long"));
     }
 
     #[test]

@@ -191,17 +191,21 @@ impl Ctx<'_> {
             self.block(BlockerKind::SourceError, format!("{stage}: {err}"));
         }
         if self.world.is_stale(cell, self.now) {
-            let age = self
-                .world
-                .age(cell, self.now)
-                .map(|a| format!("{} old", human(a)))
-                .unwrap_or_else(|| "never received".into());
             self.block(
                 BlockerKind::Stale,
-                format!("data for {stage} is stale ({age}, source {})", cell.source),
+                stale_message(self.world, stage, cell, self.now),
             );
         }
     }
+}
+
+/// "data for canary is stale (2m 10s old, source sim)".
+fn stale_message(world: &World, stage: &str, cell: &Cell, now: Timestamp) -> String {
+    let age = world
+        .age(cell, now)
+        .map(|a| format!("{} old", human(a)))
+        .unwrap_or_else(|| "never received".into());
+    format!("data for {stage} is stale ({age}, source {})", cell.source)
 }
 
 /// Describe a cell's state for a message: "running 45%", "awaiting approval".
@@ -408,7 +412,16 @@ pub fn verdict(
                 }
             }
             Gate::Slo => {
-                for m in world.metrics(&lane.name, from_stage) {
+                let metrics = world.metrics(&lane.name, from_stage);
+                if metrics.is_empty() {
+                    // Required SLOs without data are not met: a source that stopped sending
+                    // metrics must not open the gate.
+                    cx.block(
+                        BlockerKind::Slo,
+                        format!("no metrics reported for {} at {from_stage}", lane.name),
+                    );
+                }
+                for m in metrics {
                     if let Some(err) = &m.error {
                         cx.block(
                             BlockerKind::SourceError,
@@ -467,7 +480,8 @@ fn failed_list(c: &Cell) -> String {
     }
 }
 
-fn approval_message(stage: &str, c: &Cell) -> String {
+/// "waiting for approval of production (reviewers: octocat)".
+pub fn approval_message(stage: &str, c: &Cell) -> String {
     let env = c
         .approval
         .as_ref()
@@ -584,12 +598,8 @@ pub fn blockers(train: &Train, world: &World, holds: &Holds, now: Timestamp) -> 
                 );
             } else if world.is_stale(c, now) {
                 data_problem = true;
-                let age = world.age(c, now).map(human).unwrap_or_else(|| "?".into());
                 push(
-                    mk(
-                        BlockerKind::Stale,
-                        format!("data for {stage} is stale ({age} old, source {})", c.source),
-                    ),
+                    mk(BlockerKind::Stale, stale_message(world, stage, c, now)),
                     &mut out,
                 );
             }

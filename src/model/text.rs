@@ -24,7 +24,9 @@ pub fn sanitize(input: &str, max_chars: usize) -> String {
             count += 1;
         }
         if count >= max_chars {
-            out.push('…');
+            if chars.peek().is_some() {
+                out.push('…');
+            }
             break;
         }
     }
@@ -101,6 +103,7 @@ mod tests {
     #[test]
     fn caps_length() {
         assert_eq!(sanitize("abcdef", 3), "abc…");
+        assert_eq!(sanitize("abc", 3), "abc", "nothing cut, no ellipsis");
         assert_eq!(sanitize("héllo wörld", 100), "héllo wörld");
     }
 }

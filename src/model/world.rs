@@ -68,6 +68,22 @@ pub struct SourceHealth {
     pub rate_limit: Option<RateLimit>,
 }
 
+impl SourceHealth {
+    /// A source that has not been polled yet.
+    pub fn new(name: &str, kind: &str, stale_after: Duration) -> Self {
+        SourceHealth {
+            name: name.to_string(),
+            kind: kind.to_string(),
+            ok: true,
+            error: None,
+            last_ok: None,
+            last_attempt: None,
+            stale_after,
+            rate_limit: None,
+        }
+    }
+}
+
 /// A cell changed between two reports: the raw material of the activity panel.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Change {
@@ -89,17 +105,7 @@ impl World {
         let sources = sources
             .into_iter()
             .map(|(name, kind, stale_after)| {
-                let health = SourceHealth {
-                    name: name.to_string(),
-                    kind: kind.to_string(),
-                    ok: true,
-                    error: None,
-                    last_ok: None,
-                    last_attempt: None,
-                    stale_after,
-                    rate_limit: None,
-                };
-                (name.to_string(), health)
+                (name.to_string(), SourceHealth::new(name, kind, stale_after))
             })
             .collect();
         World {
@@ -119,16 +125,7 @@ impl World {
         let health = self
             .sources
             .entry(source.clone())
-            .or_insert_with(|| SourceHealth {
-                name: source.clone(),
-                kind: "unknown".into(),
-                ok: true,
-                error: None,
-                last_ok: None,
-                last_attempt: None,
-                stale_after: Duration::from_secs(60),
-                rate_limit: None,
-            });
+            .or_insert_with(|| SourceHealth::new(&source, "unknown", Duration::from_secs(60)));
         health.last_attempt = Some(at);
         let batch = match outcome {
             Err(e) => {
@@ -234,13 +231,12 @@ impl World {
             .map(|e| format!("source {}: {e}", src.name))
     }
 
-    /// The oldest data age over all sources, for the header.
+    /// The age of the oldest data among the sources that delivered any, for the header.
     pub fn data_age(&self, now: Timestamp) -> Option<Duration> {
         self.sources
             .values()
-            .map(|s| s.last_ok.map(|t| (now - t).to_std().unwrap_or_default()))
-            .collect::<Option<Vec<_>>>()
-            .and_then(|ages| ages.into_iter().max())
+            .filter_map(|s| s.last_ok.map(|t| (now - t).to_std().unwrap_or_default()))
+            .max()
     }
 }
 

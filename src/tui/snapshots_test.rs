@@ -151,7 +151,10 @@ fn many_lanes_scroll_to_the_selection() {
     keys(&mut app, &[KeyCode::Char('G')]);
     let screen = render(&app, 80, 24);
     assert!(screen.contains("▸svc-39"), "{screen}");
-    assert!(!screen.contains(" ledger "), "the top scrolled away:\n{screen}");
+    assert!(
+        !screen.contains(" ledger "),
+        "the top scrolled away:\n{screen}"
+    );
     keys(&mut app, &[KeyCode::Char('g')]);
     let screen = render(&app, 80, 24);
     assert!(screen.contains("▸ledger"), "{screen}");

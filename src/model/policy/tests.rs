@@ -354,6 +354,16 @@ fn slo_checks_metrics_of_previous_stage() {
         .metric("payments", "canary", "error_rate", Some(0.004), 0.01)
         .build(0);
     assert!(check(&tr, &w, &Holds::default(), 1, 1, 3).allowed);
+    // No metrics at all: the SLO can't be shown to hold.
+    let w = base()
+        .cell("payments", "canary", "v2", CellState::Succeeded, 0)
+        .build(0);
+    let v = check(&tr, &w, &Holds::default(), 1, 1, 3);
+    assert_eq!(kinds(&v), [BlockerKind::Slo]);
+    assert_eq!(
+        v.blockers[0].message,
+        "no metrics reported for payments at canary"
+    );
 }
 
 #[test]
