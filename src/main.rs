@@ -21,13 +21,12 @@ fn main() -> ExitCode {
         eprintln!("trainyard: {e}");
     }
     let cli = Cli::parse();
-    let _log_guard = match init_logging(cli.log_file.as_deref()) {
-        Ok(g) => g,
-        Err(e) => {
-            eprintln!("trainyard: cannot open the log file: {e}");
-            return ExitCode::from(EXIT_RUNTIME);
-        }
-    };
+    // A jump host with a read-only home still gets its train: without a log file, say so
+    // once and go on.
+    let _log_guard = init_logging(cli.log_file.as_deref()).unwrap_or_else(|e| {
+        eprintln!("trainyard: not logging: cannot open the log file: {e}");
+        None
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -97,7 +96,7 @@ fn load_config(cli: &Cli) -> Result<Config, ExitCode> {
 
 /// Wire the poll tasks, the action executor and the TUI together.
 async fn run_tui(config: Config, readonly: bool) -> color_eyre::Result<tui::Ended> {
-    let sources = sources::build(&config).map_err(|e| eyre!(e))?;
+    let sources = sources::build(&config);
     let executor = Arc::new(Executor::new(&config, &sources, readonly));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let mut poller = poll::Poller::spawn(&sources, tx);
@@ -158,7 +157,7 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                 Ok(c) => c,
                 Err(code) => return Ok(code),
             };
-            let sources = sources::build(&config).map_err(|e| eyre!(e))?;
+            let sources = sources::build(&config);
             let mut world: World = config.empty_world();
             for report in poll::poll_once(&sources).await {
                 world.apply(report);

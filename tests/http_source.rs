@@ -30,7 +30,7 @@ async fn demo() -> (sim::SimHandle, Config, Vec<Arc<dyn Source>>) {
         .unwrap();
     let text = sim::demo_config(&handle.base_url(), &opts(), chrono::Utc::now());
     let config = config::parse(&text, "<demo>").unwrap();
-    let sources = sources::build(&config).unwrap();
+    let sources = sources::build(&config);
     (handle, config, sources)
 }
 
@@ -208,7 +208,7 @@ async fn a_malformed_cell_keeps_its_last_good_data_and_the_rest_updates() {
     let body: Body = Arc::new(std::sync::Mutex::new((200, good.to_string())));
     let url = fixed_server(Arc::clone(&body)).await;
     let config = one_lane_config(&url, "");
-    let sources = sources::build(&config).unwrap();
+    let sources = sources::build(&config);
     let mut world = world_of(&config, &sources).await;
 
     *body.lock().unwrap() = (
@@ -288,7 +288,7 @@ stages.prod = {{ source = "hang" }}
 "#
     );
     let config = config::parse(&text, "test.toml").unwrap();
-    let sources = sources::build(&config).unwrap();
+    let sources = sources::build(&config);
 
     // The scheduler delivers the fast source's report while the other one hangs.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -324,18 +324,71 @@ async fn unreachable_source_is_reported_not_fatal() {
     let url = format!("http://{}", l.local_addr().unwrap());
     drop(l);
     let config = one_lane_config(&url, "");
-    let sources = sources::build(&config).unwrap();
+    let sources = sources::build(&config);
     let reports = poll::poll_once(&sources).await;
     let err = reports[0].outcome.as_ref().unwrap_err();
     assert!(err.contains("connection"), "{err}");
 }
 
 #[tokio::test]
-async fn a_missing_token_variable_is_named() {
+async fn a_source_that_cannot_be_set_up_reports_why_on_every_poll() {
     let config = one_lane_config(
         "http://127.0.0.1:9",
         "token_env = \"TRAINYARD_TEST_TOKEN_UNSET_X\"",
     );
-    let err = sources::build(&config).err().unwrap();
+    let sources = sources::build(&config);
+    let reports = poll::poll_once(&sources).await;
+    let err = reports[0].outcome.as_ref().unwrap_err();
     assert!(err.contains("TRAINYARD_TEST_TOKEN_UNSET_X"), "{err}");
+}
+
+#[tokio::test]
+async fn a_failing_token_cmd_is_reported_and_its_output_never_shown() {
+    let config = one_lane_config("http://127.0.0.1:9", "token_cmd = \"exit 3\"");
+    let reports = poll::poll_once(&sources::build(&config)).await;
+    let err = reports[0].outcome.as_ref().unwrap_err();
+    assert!(err.contains("token_cmd exited"), "{err}");
+    let config = one_lane_config(
+        "http://127.0.0.1:9",
+        "token_cmd = \"echo s3cr3t-t0ken; exit 1\"",
+    );
+    let reports = poll::poll_once(&sources::build(&config)).await;
+    let err = reports[0].outcome.as_ref().unwrap_err();
+    assert!(!err.contains("s3cr3t"), "{err}");
+}
+
+#[tokio::test]
+async fn the_token_from_token_cmd_is_sent_as_a_bearer_token() {
+    use axum::http::HeaderMap;
+    let app = Router::new().route(
+        "/v1/train",
+        get(|headers: HeaderMap| async move {
+            let auth = headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if auth == "Bearer tok-123" {
+                (StatusCode::OK, r#"{"cells":[]}"#.to_string())
+            } else {
+                (
+                    StatusCode::UNAUTHORIZED,
+                    r#"{"error":{"code":"unauthorized","message":"bad token"}}"#.to_string(),
+                )
+            }
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let config = one_lane_config(&url, "token_cmd = \"echo tok-123\"");
+    let reports = poll::poll_once(&sources::build(&config)).await;
+    assert!(reports[0].outcome.is_ok(), "{:?}", reports[0].outcome);
+    let config = one_lane_config(&url, "token_cmd = \"echo wrong\"");
+    let reports = poll::poll_once(&sources::build(&config)).await;
+    let err = reports[0].outcome.as_ref().unwrap_err();
+    assert!(
+        err.contains("401") && err.contains("bad token") && !err.contains("wrong"),
+        "{err}"
+    );
 }

@@ -310,7 +310,7 @@ impl Executor {
             actor: self.actor.clone(),
         };
         tracing::info!(action = %a.kind, lane = %a.lane, stage = %a.stage, "sending action to {source_name}");
-        let deadline = source.timeout() * 2 + std::time::Duration::from_secs(1);
+        let deadline = source.deadline();
         match tokio::time::timeout(deadline, source.act(&req)).await {
             Ok(r) => r,
             Err(_) => Err(ActionError::Failed(format!(

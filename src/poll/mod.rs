@@ -21,17 +21,14 @@ pub fn backoff(interval: Duration, failures: u32) -> Duration {
         return interval;
     }
     let factor = 1u32 << failures.min(6);
-    (interval * factor).min(MAX_BACKOFF.max(interval))
-}
-
-/// The limit on one poll, past which it counts as failed.
-fn deadline(src: &dyn Source) -> Duration {
-    src.timeout() * 2 + Duration::from_secs(1)
+    interval
+        .saturating_mul(factor)
+        .min(MAX_BACKOFF.max(interval))
 }
 
 /// Poll one source once, never longer than its deadline.
 pub async fn poll_source(src: &dyn Source) -> SourceReport {
-    let limit = deadline(src);
+    let limit = src.deadline();
     let outcome = match tokio::time::timeout(limit, src.poll()).await {
         Ok(r) => r,
         Err(_) => Err(format!("no answer within {}", human(limit))),

@@ -31,10 +31,10 @@ impl HttpSource {
         let client = reqwest::Client::builder()
             .connect_timeout(cfg.timeout)
             .read_timeout(cfg.timeout)
-            .timeout(cfg.timeout * 2)
+            .timeout(cfg.timeout.saturating_mul(2))
             .user_agent(concat!("trainyard/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| format!("source {}: cannot build HTTP client: {e}", cfg.name))?;
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(HttpSource {
             name: cfg.name.clone(),
             base: cfg.url.trim_end_matches('/').to_string(),

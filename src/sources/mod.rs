@@ -70,6 +70,10 @@ pub trait Source: Send + Sync {
     /// How often to poll, and how long one poll may take before it counts as failed.
     fn interval(&self) -> Duration;
     fn timeout(&self) -> Duration;
+    /// The longest one poll or one action may take before it counts as failed.
+    fn deadline(&self) -> Duration {
+        self.timeout().saturating_mul(2) + Duration::from_secs(1)
+    }
     /// One poll: every cell and metric this source knows, in config names.
     fn poll(&self) -> BoxFuture<'_, Result<Batch, String>>;
     /// Ask the source to act on one cell.
@@ -108,53 +112,112 @@ impl NameMap {
     }
 }
 
+/// How long `token_cmd` may take (a password manager may want a prompt it can't get).
+const TOKEN_CMD_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Read a source's token from the environment or a command. The token itself never appears
 /// in an error.
 pub fn resolve_token(src: &SourceConfig) -> Result<Option<String>, String> {
     if let Some(var) = &src.token_env {
         return match std::env::var(var) {
             Ok(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_string())),
-            _ => Err(format!(
-                "source {}: environment variable {var} (token_env) is not set",
-                src.name
-            )),
+            _ => Err(format!("environment variable {var} (token_env) is not set")),
         };
     }
-    if let Some(cmd) = &src.token_cmd {
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(cmd)
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .output()
-            .map_err(|e| format!("source {}: token_cmd could not run: {e}", src.name))?;
-        if !out.status.success() {
-            return Err(format!(
-                "source {}: token_cmd exited with {}",
-                src.name, out.status
-            ));
+    let Some(cmd) = &src.token_cmd else {
+        return Ok(None);
+    };
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("token_cmd could not run: {e}"))?;
+    let started = std::time::Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if started.elapsed() < TOKEN_CMD_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "token_cmd did not finish within {}s (does it wait for input?)",
+                    TOKEN_CMD_TIMEOUT.as_secs()
+                ));
+            }
+            Err(e) => return Err(format!("token_cmd: {e}")),
         }
-        let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        if token.is_empty() {
-            return Err(format!("source {}: token_cmd printed nothing", src.name));
-        }
-        return Ok(Some(token));
     }
-    Ok(None)
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("token_cmd: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("token_cmd exited with {}", out.status));
+    }
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if token.is_empty() {
+        return Err("token_cmd printed nothing".into());
+    }
+    Ok(Some(token))
 }
 
-/// Build every configured source.
-pub fn build(config: &Config) -> Result<Vec<Arc<dyn Source>>, String> {
+/// A source that could not be set up (no token, say): every poll and action fails with the
+/// reason, so the train still shows, with this source's cells marked.
+pub struct Broken {
+    name: String,
+    kind: &'static str,
+    error: String,
+}
+
+impl Source for Broken {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+    fn interval(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn poll(&self) -> BoxFuture<'_, Result<Batch, String>> {
+        let e = self.error.clone();
+        Box::pin(async move { Err(e) })
+    }
+    fn act<'a>(&'a self, _: &'a ActionRequest) -> BoxFuture<'a, Result<ActionAck, ActionError>> {
+        let e = self.error.clone();
+        Box::pin(async move { Err(ActionError::Failed(e)) })
+    }
+}
+
+/// Build every configured source. One that can't be set up becomes a [`Broken`] source that
+/// reports why on every poll; it never stops the others.
+pub fn build(config: &Config) -> Vec<Arc<dyn Source>> {
     config
         .sources
         .values()
         .map(|src| {
-            let token = resolve_token(src)?;
             let names = NameMap::for_source(config, &src.name);
-            let source: Arc<dyn Source> = match src.kind {
-                SourceKind::Http => Arc::new(http::HttpSource::new(src, token, names)?),
-            };
-            Ok(source)
+            let built = resolve_token(src).and_then(|token| match src.kind {
+                SourceKind::Http => {
+                    http::HttpSource::new(src, token, names).map(|s| Arc::new(s) as Arc<dyn Source>)
+                }
+            });
+            built.unwrap_or_else(|error| {
+                tracing::warn!(source = %src.name, "source can't be set up: {error}");
+                Arc::new(Broken {
+                    name: src.name.clone(),
+                    kind: src.kind.as_str(),
+                    error,
+                })
+            })
         })
         .collect()
 }
