@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 
@@ -29,8 +30,10 @@ pub fn backoff(interval: Duration, failures: u32) -> Duration {
 /// Poll one source once, never longer than its deadline.
 pub async fn poll_source(src: &dyn Source) -> SourceReport {
     let limit = src.deadline();
-    let outcome = match tokio::time::timeout(limit, src.poll()).await {
-        Ok(r) => r,
+    let poll = std::panic::AssertUnwindSafe(src.poll()).catch_unwind();
+    let outcome = match tokio::time::timeout(limit, poll).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(_)) => Err("internal error while polling; see the log".to_string()),
         Err(_) => Err(format!("no answer within {}", human(limit))),
     };
     SourceReport {

@@ -93,10 +93,18 @@ pub struct Activity {
     pub command: Option<String>,
 }
 
+/// An action sent for a cell and not settled yet: no second action goes to the cell until the
+/// source answered and a poll showed the cell react (or two polls passed).
 #[derive(Clone, Debug, PartialEq)]
 pub struct InFlight {
     pub kind: ActionKind,
     pub since: Timestamp,
+    pub source: Option<String>,
+    /// The cell's version and state when the action was sent.
+    pub before: Option<(Option<String>, CellState)>,
+    /// The source accepted it; polls seen since.
+    pub acked: bool,
+    pub polls_since_ack: u8,
 }
 
 /// What the app asks the outside world to do.
@@ -140,6 +148,8 @@ pub struct App {
     pub inflight: BTreeMap<CellKey, InFlight>,
     pub blockers_scroll: usize,
     pub activity_scroll: usize,
+    /// Scroll of the details or help popup.
+    pub popup_scroll: usize,
     pub quit: bool,
     /// Sources that have delivered at least once (their first report is not news).
     seen: std::collections::BTreeSet<String>,
@@ -171,6 +181,7 @@ impl App {
             inflight: BTreeMap::new(),
             blockers_scroll: 0,
             activity_scroll: 0,
+            popup_scroll: 0,
             quit: false,
             seen: Default::default(),
         }
@@ -275,8 +286,12 @@ impl App {
         let name = report.source.clone();
         let was_ok = self.world.source(&name).map(|s| s.ok);
         let failed = report.outcome.as_ref().err().cloned();
-        let first = self.seen.insert(name.clone()) && failed.is_none();
+        // A source's first good report is the starting picture, not news.
+        let first = failed.is_none() && self.seen.insert(name.clone());
         let changes = self.world.apply(report);
+        if failed.is_none() {
+            self.settle_inflight(&name);
+        }
         match (was_ok, failed) {
             (Some(true), Some(e)) => self.log(
                 Tone::Bad,
@@ -328,6 +343,22 @@ impl App {
         self.log(tone, text, None);
     }
 
+    /// Let go of actions the source has visibly taken up (or that two polls since the answer
+    /// did not change).
+    fn settle_inflight(&mut self, source: &str) {
+        let world = &self.world;
+        self.inflight.retain(|key, f| {
+            if !f.acked || f.source.as_deref() != Some(source) {
+                return true;
+            }
+            f.polls_since_ack += 1;
+            let now = world
+                .cell(&key.lane, &key.stage)
+                .map(|c| (c.version.clone(), c.state));
+            now == f.before && f.polls_since_ack < 2
+        });
+    }
+
     fn on_action_done(
         &mut self,
         plan: Plan,
@@ -335,7 +366,13 @@ impl App {
         result: Result<String, String>,
     ) -> Vec<Cmd> {
         let a = &plan.action;
-        self.inflight.remove(&a.key());
+        if result.is_ok() {
+            if let Some(f) = self.inflight.get_mut(&a.key()) {
+                f.acked = true;
+            }
+        } else {
+            self.inflight.remove(&a.key());
+        }
         let what = format!("{} {} {}", a.kind, a.lane, a.stage);
         let cmd = Some(a.command_line());
         match result {
@@ -372,6 +409,23 @@ impl App {
             Some(p @ (Popup::Details | Popup::Help)) => {
                 match keymap::command_for(key) {
                     Some(Command::Back | Command::Details | Command::Help) => {}
+                    Some(Command::Up) => {
+                        self.popup_scroll = self.popup_scroll.saturating_sub(1);
+                        self.popup = Some(p);
+                    }
+                    Some(Command::PageUp) => {
+                        self.popup_scroll = self.popup_scroll.saturating_sub(10);
+                        self.popup = Some(p);
+                    }
+                    // Drawing clamps the scroll to what there is to see.
+                    Some(Command::Down) => {
+                        self.popup_scroll = (self.popup_scroll + 1).min(200);
+                        self.popup = Some(p);
+                    }
+                    Some(Command::PageDown) => {
+                        self.popup_scroll = (self.popup_scroll + 10).min(200);
+                        self.popup = Some(p);
+                    }
                     Some(Command::Quit) => {
                         self.quit = true;
                         return vec![Cmd::Quit];
@@ -423,12 +477,15 @@ impl App {
     }
 
     fn scroll(&mut self, delta: isize) {
-        let target = match self.focus {
-            Panel::Blockers => &mut self.blockers_scroll,
-            Panel::Activity => &mut self.activity_scroll,
+        let (target, len) = match self.focus {
+            Panel::Blockers => {
+                let len = self.blockers().len();
+                (&mut self.blockers_scroll, len)
+            }
+            Panel::Activity => (&mut self.activity_scroll, self.activity.len()),
             _ => return,
         };
-        *target = (*target as isize + delta).max(0) as usize;
+        *target = (*target as isize + delta).clamp(0, len.saturating_sub(1) as isize) as usize;
     }
 
     fn on_command(&mut self, c: Command) -> Vec<Cmd> {
@@ -456,10 +513,14 @@ impl App {
             Command::PrevPanel => self.focus = self.focus.step(false),
             Command::Details => {
                 if self.selected_lane().is_some() {
+                    self.popup_scroll = 0;
                     self.popup = Some(Popup::Details);
                 }
             }
-            Command::Help => self.popup = Some(Popup::Help),
+            Command::Help => {
+                self.popup_scroll = 0;
+                self.popup = Some(Popup::Help);
+            }
             Command::Filter => {
                 self.filter_editing = true;
             }
@@ -488,6 +549,27 @@ impl App {
             }
         }
         vec![]
+    }
+
+    /// Whether an action key does something on the selected cell right now (for the footer):
+    /// the same state rules as the preflight, without the policy.
+    pub fn applies(&self, c: Command) -> bool {
+        let cell = self.selected_cell();
+        let has = |states: &[CellState]| cell.is_some_and(|c| states.contains(&c.state));
+        match c {
+            Command::Promote => {
+                self.sel_stage + 1 < self.train.stages.len()
+                    && cell.is_some_and(|c| c.version.is_some())
+            }
+            Command::PauseResume => has(&[
+                CellState::Running,
+                CellState::RollingBack,
+                CellState::Paused,
+            ]),
+            Command::Rollback => cell.is_some_and(|c| c.last_good().is_some()),
+            Command::Approve | Command::Reject => has(&[CellState::AwaitingApproval]),
+            _ => true,
+        }
     }
 
     /// The action a key asks for on the selected cell.
@@ -568,13 +650,46 @@ impl App {
                 } else if !d.can_confirm() {
                     self.flash("type the lane's name exactly to confirm", Tone::Bad);
                 } else {
-                    let plan = d.plan;
+                    // The train may have moved while the dialog was open: check again, and
+                    // send only what the user saw.
+                    let fresh = ops::preflight(
+                        d.plan.action.clone(),
+                        &self.train,
+                        &self.world,
+                        &self.holds,
+                        self.now,
+                    );
+                    let plan = match fresh {
+                        Err(e) => {
+                            self.flash(format!("not sent: the train moved: {e}"), Tone::Bad);
+                            return vec![];
+                        }
+                        Ok(p) if p.to_version != d.plan.to_version || !p.allowed() => {
+                            d.plan = p;
+                            d.button = Button::Cancel;
+                            self.flash(
+                                "not sent: the train moved; check the dialog again",
+                                Tone::Bad,
+                            );
+                            self.popup = Some(Popup::Confirm(Box::new(d)));
+                            return vec![];
+                        }
+                        Ok(p) => p,
+                    };
                     let key = plan.action.key();
+                    let before = self
+                        .world
+                        .cell(&key.lane, &key.stage)
+                        .map(|c| (c.version.clone(), c.state));
                     self.inflight.insert(
-                        key,
+                        key.clone(),
                         InFlight {
                             kind: plan.action.kind,
                             since: self.now,
+                            source: self.sources_of.get(&key).cloned(),
+                            before,
+                            acked: false,
+                            polls_since_ack: 0,
                         },
                     );
                     self.log(

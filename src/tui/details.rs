@@ -154,6 +154,28 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
         ));
     }
 
+    // What stands against this cell: entering it, or problems in it.
+    let here: Vec<_> = app
+        .blockers()
+        .into_iter()
+        .filter(|b| b.lane == lane.name && &b.stage == stage)
+        .collect();
+    if !here.is_empty() {
+        out.push(Line::default());
+        out.push(Line::from(Span::styled(
+            format!("blocking {stage}"),
+            theme.title(),
+        )));
+        for b in &here {
+            out.push(Line::from(vec![
+                Span::styled(
+                    format!("  [{}] ", blocker_tag(b.kind)),
+                    theme.blocker(b.kind),
+                ),
+                Span::raw(b.message.clone()),
+            ]));
+        }
+    }
     out.push(Line::default());
     match app.selected_next_verdict() {
         Some(v) => {
@@ -235,16 +257,36 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
+/// Rows the lines take once wrapped to `width` columns.
+pub fn wrapped_height(lines: &[Line], width: u16) -> usize {
+    let w = usize::from(width.max(1));
+    lines.iter().map(|l| l.width().max(1).div_ceil(w)).sum()
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let lines = lines(app, theme);
     let w = (area.width * 9 / 10).clamp(60.min(area.width), 110);
-    let h = (lines.len() as u16 + 2).min(area.height);
+    let inner_w = w.saturating_sub(2);
+    let total = wrapped_height(&lines, inner_w);
+    let h = (total as u16 + 2).min(area.height);
     let rect = centered(area, w, h);
+    let visible = usize::from(h.saturating_sub(2));
+    let scroll = app.popup_scroll.min(total.saturating_sub(visible));
+    let title = if total > visible {
+        format!(
+            " Details {}/{} — ↑↓ scroll, Esc closes ",
+            scroll + visible,
+            total
+        )
+    } else {
+        " Details — Esc closes ".to_string()
+    };
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(panel_block(" Details — Esc closes ", true, theme)),
+            .scroll((scroll as u16, 0))
+            .block(panel_block(title, true, theme)),
         rect,
     );
 }

@@ -6,11 +6,42 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::app::{App, Popup, Tone};
-use super::keymap::{BINDINGS, Shown};
+use super::keymap::{BINDINGS, Command, Shown};
 use super::theme::Theme;
 use super::ui::fit;
+use crate::model::CellState;
 
-/// (keys, words) pairs for the footer in the app's current situation.
+/// The action keys that do something on the selected cell now (none when read-only).
+fn action_keys(app: &App) -> Vec<(&'static str, &'static str)> {
+    if app.readonly {
+        return Vec::new();
+    }
+    let paused = app
+        .selected_cell()
+        .is_some_and(|c| c.state == CellState::Paused);
+    BINDINGS
+        .iter()
+        .filter(|b| {
+            matches!(
+                b.command,
+                Command::Promote
+                    | Command::PauseResume
+                    | Command::Rollback
+                    | Command::Approve
+                    | Command::Reject
+            )
+        })
+        .filter(|b| app.applies(b.command))
+        .map(|b| match b.command {
+            Command::PauseResume if paused => (b.label, "resume"),
+            Command::Reject => (b.label, "reject"),
+            _ => (b.label, b.short),
+        })
+        .collect()
+}
+
+/// (keys, words) pairs for the footer in the app's current situation: the keys that apply now,
+/// from the same table as the help.
 pub fn footer_keys(app: &App) -> Vec<(&'static str, &'static str)> {
     match &app.popup {
         Some(Popup::Confirm(d)) => {
@@ -25,31 +56,21 @@ pub fn footer_keys(app: &App) -> Vec<(&'static str, &'static str)> {
             v
         }
         Some(Popup::Details) => {
-            let mut v = vec![("Esc", "close")];
-            if !app.readonly {
-                v.extend([
-                    ("p", "promote"),
-                    ("s", "pause/resume"),
-                    ("r", "rollback"),
-                    ("a", "approve"),
-                ]);
-            }
+            let mut v = vec![("Esc", "close"), ("↑↓", "scroll")];
+            v.extend(action_keys(app));
             v
         }
-        Some(Popup::Help) => vec![("Esc", "close"), ("q", "quit")],
+        Some(Popup::Help) => vec![("Esc", "close"), ("↑↓", "scroll"), ("q", "quit")],
         None if app.filter_editing => vec![("⏎", "apply"), ("Esc", "clear")],
         None => {
-            let mut v: Vec<(&str, &str)> = Vec::new();
-            for b in BINDINGS {
-                let show = match b.shown {
-                    Shown::Footer => true,
-                    Shown::Action => !app.readonly,
-                    Shown::HelpOnly => false,
-                };
-                if show {
-                    v.push((b.label, b.short));
-                }
-            }
+            let mut v = vec![("⏎", "details")];
+            v.extend(action_keys(app));
+            v.extend(
+                BINDINGS
+                    .iter()
+                    .filter(|b| b.shown == Shown::Footer && b.command != Command::Details)
+                    .map(|b| (b.label, b.short)),
+            );
             v
         }
     }

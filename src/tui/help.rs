@@ -73,12 +73,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     lines.push(Line::from(
         "  rollback and anything aimed at the last stage ask for the lane's name",
     ));
-    let rect = centered(area, 84, (lines.len() as u16 + 2).min(area.height));
+    let total = super::details::wrapped_height(&lines, inner_w as u16);
+    let rect = centered(area, 84, (total as u16 + 2).min(area.height));
+    let visible = usize::from(rect.height.saturating_sub(2));
+    let scroll = app.popup_scroll.min(total.saturating_sub(visible));
+    let title = if total > visible {
+        " Help — ↑↓ scroll, Esc closes "
+    } else {
+        " Help — Esc closes "
+    };
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(panel_block(" Help — Esc closes ", true, theme)),
+            .scroll((scroll as u16, 0))
+            .block(panel_block(title, true, theme)),
         rect,
     );
 }

@@ -11,7 +11,7 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::app::{App, Panel};
 use super::theme::Theme;
 use super::ui::{fit, is_focused, panel_block};
-use crate::model::Metric;
+use crate::model::{Metric, Threshold};
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
@@ -20,15 +20,20 @@ const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█']
 /// bars crossing the dotted line.
 pub struct MiniChart<'a> {
     pub values: &'a [f64],
-    pub threshold: Option<f64>,
+    pub threshold: Threshold,
     pub style: Style,
     pub over: Style,
 }
 
 impl MiniChart<'_> {
+    /// The limit drawn as the dotted line: the maximum, or else the minimum.
+    fn line(&self) -> Option<f64> {
+        self.threshold.max.or(self.threshold.min)
+    }
+
     fn scale(&self) -> f64 {
         let top = self.values.iter().copied().fold(0.0_f64, f64::max);
-        let t = self.threshold.unwrap_or(0.0);
+        let t = self.line().unwrap_or(0.0);
         // The threshold sits at about two thirds of the height unless values go beyond.
         top.max(t * 1.5).max(f64::MIN_POSITIVE)
     }
@@ -44,9 +49,7 @@ impl Widget for MiniChart<'_> {
         let scale = self.scale();
         let n = self.values.len().min(area.width as usize);
         let values = &self.values[self.values.len() - n..];
-        let t_level = self
-            .threshold
-            .map(|t| ((t / scale) * levels).round() as usize);
+        let t_level = self.line().map(|t| ((t / scale) * levels).round() as usize);
         let t_row = t_level.map(|l| l.div_ceil(8).clamp(1, h) - 1);
         // The threshold line across the whole width.
         if let Some(r) = t_row {
@@ -59,7 +62,7 @@ impl Widget for MiniChart<'_> {
         for (i, v) in values.iter().enumerate() {
             let level = ((v.max(0.0) / scale) * levels).round() as usize;
             let level = level.max(1);
-            let over = self.threshold.is_some_and(|t| *v > t);
+            let over = !self.threshold.admits(*v);
             let style = if over { self.over } else { self.style };
             for r in 0..h {
                 let fill = level.saturating_sub(r * 8).min(8);
@@ -175,7 +178,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 frame.render_widget(
                     MiniChart {
                         values: &values,
-                        threshold: m.threshold.max,
+                        threshold: m.threshold,
                         style: theme.ok(),
                         over: theme.bad(),
                     },
@@ -194,7 +197,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 frame.render_widget(
                     MiniChart {
                         values: &values,
-                        threshold: m.threshold.max,
+                        threshold: m.threshold,
                         style: theme.ok(),
                         over: theme.bad(),
                     },
@@ -210,12 +213,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 mod tests {
     use super::*;
 
-    fn render(values: &[f64], threshold: Option<f64>, w: u16, h: u16) -> Vec<String> {
+    fn render(values: &[f64], max: Option<f64>, w: u16, h: u16) -> Vec<String> {
         let area = Rect::new(0, 0, w, h);
         let mut buf = Buffer::empty(area);
         MiniChart {
             values,
-            threshold,
+            threshold: Threshold { min: None, max },
             style: Style::new(),
             over: Style::new(),
         }
@@ -242,5 +245,25 @@ mod tests {
         render(&[1.0; 100], None, 5, 1);
         render(&[], Some(1.0), 5, 2);
         render(&[f64::MAX, 0.0], Some(0.0), 3, 4);
+    }
+
+    #[test]
+    fn values_under_a_minimum_are_marked() {
+        use ratatui::style::Modifier;
+        let area = Rect::new(0, 0, 3, 1);
+        let mut buf = Buffer::empty(area);
+        MiniChart {
+            values: &[0.99, 0.5, 0.995],
+            threshold: Threshold {
+                min: Some(0.9),
+                max: None,
+            },
+            style: Style::new(),
+            over: Style::new().add_modifier(Modifier::BOLD),
+        }
+        .render(area, &mut buf);
+        assert!(!buf[(0, 0)].modifier.contains(Modifier::BOLD));
+        assert!(buf[(1, 0)].modifier.contains(Modifier::BOLD));
+        assert!(!buf[(2, 0)].modifier.contains(Modifier::BOLD));
     }
 }

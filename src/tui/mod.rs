@@ -21,10 +21,10 @@ pub mod theme;
 pub mod ui;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, EventStream};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
@@ -85,16 +85,21 @@ pub async fn run(
     let mut sighup = signal(SignalKind::hangup())?;
     let mut terminal = ratatui::try_init()?;
     let _restore = Restore;
+    keep_screen_on_background_panics();
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     draw(&mut terminal, &app, &theme)?;
-    // For the end-to-end test that proves a panic restores the terminal.
+    let mut last_draw = Instant::now();
+    let mut dirty = false;
+    // For the end-to-end test that proves a panic restores the terminal (debug builds only).
+    #[cfg(debug_assertions)]
     if std::env::var_os("TRAINYARD_TEST_PANIC").is_some() {
         panic!("panic requested by TRAINYARD_TEST_PANIC");
     }
     loop {
+        let next_frame = tokio::time::Instant::from_std(last_draw + FRAME);
         let mut cmds = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) => app.update(Msg::Key(k)),
@@ -108,38 +113,73 @@ pub async fn run(
             _ = tick.tick() => app.update(Msg::Tick(chrono::Utc::now())),
             _ = sigterm.recv() => return Ok(Ended::Signal(15)),
             _ = sighup.recv() => return Ok(Ended::Signal(1)),
+            _ = tokio::time::sleep_until(next_frame), if dirty => Vec::new(),
         };
-        // Fold in whatever else is waiting before drawing once: bursts cost one frame.
+        // Fold in whatever else is waiting: a burst of reports costs one frame.
         while let Ok(r) = reports.try_recv() {
             cmds.extend(app.update(Msg::Report(r)));
+        }
+        while let Ok(m) = msgs.try_recv() {
+            cmds.extend(app.update(m));
         }
         for cmd in cmds {
             match cmd {
                 Cmd::Quit => app.quit = true,
                 Cmd::PollNow(source) => poll_now(&source),
-                Cmd::Execute(plan) => {
-                    let executor = Arc::clone(&executor);
-                    let tx = msg_tx.clone();
-                    tokio::spawn(async move {
-                        let source = executor.source_of(&plan.action).map(str::to_string);
-                        let result = executor
-                            .execute(&plan)
-                            .await
-                            .map(|ack| ack.message)
-                            .map_err(|e| e.to_string());
-                        let _ = tx.send(Msg::ActionDone {
-                            plan,
-                            source,
-                            result,
-                        });
-                    });
-                }
+                Cmd::Execute(plan) => spawn_action(&executor, plan, msg_tx.clone()),
             }
         }
         if app.quit {
-            break;
+            return Ok(Ended::Quit);
         }
-        draw(&mut terminal, &app, &theme)?;
+        // At most one frame per FRAME: what arrives sooner is drawn with the next one.
+        dirty = true;
+        if last_draw.elapsed() >= FRAME {
+            draw(&mut terminal, &app, &theme)?;
+            last_draw = Instant::now();
+            dirty = false;
+        }
     }
-    Ok(Ended::Quit)
+}
+
+/// The shortest time between two frames (about 30 per second).
+const FRAME: Duration = Duration::from_millis(33);
+
+/// Run an action at its source in a task; its outcome comes back as a message, even if the
+/// task panics.
+fn spawn_action(
+    executor: &Arc<Executor>,
+    plan: Box<crate::ops::Plan>,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
+    let executor = Arc::clone(executor);
+    tokio::spawn(async move {
+        let source = executor.source_of(&plan.action).map(str::to_string);
+        let outcome = std::panic::AssertUnwindSafe(executor.execute(&plan))
+            .catch_unwind()
+            .await;
+        let result = match outcome {
+            Ok(r) => r.map(|ack| ack.message).map_err(|e| e.to_string()),
+            Err(_) => Err("internal error: the action task failed; see the log".to_string()),
+        };
+        let _ = tx.send(Msg::ActionDone {
+            plan,
+            source,
+            result,
+        });
+    });
+}
+
+/// ratatui's panic hook restores the terminal on any panic. A panic in a background task
+/// (a poll, an action) must not tear the screen down under a running UI: those are logged and
+/// reported where they happened; only a panic of the UI thread restores and reports.
+fn keep_screen_on_background_panics() {
+    let ui_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some("main") {
+            ui_hook(info);
+        } else {
+            tracing::error!("panic in a background task: {info}");
+        }
+    }));
 }

@@ -92,12 +92,29 @@ fn confirming_sends_exactly_one_action_and_refuses_a_second_while_in_flight() {
         result: Ok("pausing".into()),
     });
     assert_eq!(cmds, [Cmd::PollNow("sim".into())]);
-    assert!(app.inflight.is_empty());
     let a = app.activity.front().unwrap();
     assert!(a.text.contains("accepted by sim"), "{}", a.text);
     assert_eq!(
         a.command.as_deref(),
         Some("trainyard pause search-indexer --stage canary")
+    );
+    // Accepted is not done: until a poll shows the cell react, a second press is refused.
+    key(&mut app, KeyCode::Char('s'));
+    assert!(app.popup.is_none());
+    assert!(app.flash.as_ref().unwrap().0.contains("in flight"));
+    let mut paused = app.world.cell("search-indexer", "canary").unwrap().clone();
+    paused.state = CellState::Paused;
+    app.update(Msg::Report(SourceReport {
+        source: "sim".into(),
+        at: app.now,
+        outcome: Ok(crate::model::Batch {
+            cells: vec![(CellKey::new("search-indexer", "canary"), paused)],
+            ..Default::default()
+        }),
+    }));
+    assert!(
+        app.inflight.is_empty(),
+        "the poll showed the pause: settled"
     );
 }
 
@@ -243,4 +260,87 @@ fn reports_become_activity_after_the_first() {
             .text
             .contains("source sim failed: connection refused")
     );
+}
+
+#[test]
+fn a_rejected_action_is_settled_at_once() {
+    let mut app = fixture::app();
+    select(&mut app, "search-indexer", "canary");
+    key(&mut app, KeyCode::Char('s'));
+    key(&mut app, KeyCode::Tab);
+    let cmds = key(&mut app, KeyCode::Enter);
+    let Some(Cmd::Execute(plan)) = cmds.into_iter().next() else {
+        panic!("nothing sent")
+    };
+    app.update(Msg::ActionDone {
+        plan,
+        source: Some("sim".into()),
+        result: Err("rejected (409 conflict): busy".into()),
+    });
+    assert!(app.inflight.is_empty());
+    assert!(app.flash.as_ref().unwrap().0.contains("409"));
+}
+
+#[test]
+fn confirming_after_the_train_moved_sends_nothing_and_shows_the_new_plan() {
+    let mut app = fixture::app();
+    select(&mut app, "checkout-web", "staging");
+    key(&mut app, KeyCode::Char('p'));
+    key(&mut app, KeyCode::Tab);
+    // While the dialog is open, staging gets a newer version.
+    let mut c = app.world.cell("checkout-web", "staging").unwrap().clone();
+    c.version = Some("f00dfeedf00dfeedf00d".into());
+    app.update(Msg::Report(SourceReport {
+        source: "sim".into(),
+        at: app.now,
+        outcome: Ok(crate::model::Batch {
+            cells: vec![(CellKey::new("checkout-web", "staging"), c)],
+            ..Default::default()
+        }),
+    }));
+    let cmds = key(&mut app, KeyCode::Enter);
+    assert!(cmds.is_empty(), "a stale plan must not be sent");
+    let d = dialog(&app);
+    assert_eq!(d.plan.to_version.as_deref(), Some("f00dfeedf00dfeedf00d"));
+    assert_eq!(d.button, Button::Cancel, "back to the safe default");
+    assert!(app.flash.as_ref().unwrap().0.contains("the train moved"));
+}
+
+#[test]
+fn scrolling_stops_at_the_ends() {
+    let mut app = fixture::app();
+    for i in 0..5 {
+        app.activity.push_front(Activity {
+            at: app.now,
+            tone: Tone::Info,
+            text: format!("e{i}"),
+            command: None,
+        });
+    }
+    app.focus = Panel::Activity;
+    for _ in 0..20 {
+        key(&mut app, KeyCode::Down);
+    }
+    assert_eq!(app.activity_scroll, 4);
+    key(&mut app, KeyCode::Up);
+    assert_eq!(app.activity_scroll, 3);
+}
+
+#[test]
+fn footer_offers_only_what_applies() {
+    use crate::tui::footer::footer_keys;
+    let mut app = fixture::app();
+    let words = |app: &App| footer_keys(app).iter().map(|(_, w)| *w).collect::<Vec<_>>();
+    select(&mut app, "auth-service", "prod");
+    let w = words(&app);
+    assert!(w.contains(&"approve") && w.contains(&"reject"), "{w:?}");
+    assert!(!w.contains(&"promote"), "prod is the last stage: {w:?}");
+    select(&mut app, "notifications", "staging");
+    assert!(words(&app).contains(&"resume"));
+    select(&mut app, "search-indexer", "canary");
+    assert!(words(&app).contains(&"pause"));
+    assert!(!words(&app).contains(&"approve"));
+    app.readonly = true;
+    let w = words(&app);
+    assert!(!w.contains(&"pause") && !w.contains(&"promote"), "{w:?}");
 }
