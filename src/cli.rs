@@ -58,13 +58,13 @@ pub enum Command {
 #[derive(Debug, Args, Clone)]
 pub struct SimArgs {
     /// Number of lanes (services) on the train
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=500))]
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=200))]
     pub lanes: u16,
     /// Seed of the scenario: the same seed plays the same train
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Pace of the scenario (2 = twice as fast)
-    #[arg(long, default_value_t = 1.0)]
+    /// Pace of the scenario (2 = twice as fast; 0.1 to 100)
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
     pub speed: f64,
 }
 
@@ -74,4 +74,15 @@ pub enum ConfigCommand {
     Check,
     /// Print the path trainyard reads its config from
     Path,
+}
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if (0.1..=100.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!(
+            "{v} is out of range: the pace goes from 0.1 to 100"
+        ))
+    }
 }

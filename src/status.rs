@@ -10,12 +10,23 @@ fn rfc3339(t: Timestamp) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn cell_json(world: &World, stage: &str, cell: Option<&Cell>, now: Timestamp) -> Value {
+fn cell_json(
+    world: &World,
+    source: Option<&str>,
+    stage: &str,
+    cell: Option<&Cell>,
+    now: Timestamp,
+) -> Value {
     let Some(c) = cell else {
+        // Never received: say from where, and why when the source said.
+        let error = source
+            .and_then(|s| world.source(s))
+            .and_then(|s| s.error.as_ref().map(|e| format!("source {}: {e}", s.name)))
+            .unwrap_or_else(|| "no data received for this cell".into());
         return json!({
             "stage": stage, "version": null, "state": CellState::Unknown, "progress": null,
-            "updated_at": null, "url": null, "source": null, "stale": true, "error": null,
-            "metrics": [],
+            "updated_at": null, "url": null, "source": source, "stale": true, "error": error,
+            "age_seconds": null, "message": null, "metrics": [],
         });
     };
     json!({
@@ -48,7 +59,9 @@ pub fn to_json(config: &Config, world: &World, holds: &Holds, now: Timestamp) ->
                 .stages
                 .iter()
                 .map(|stage| {
-                    let mut v = cell_json(world, stage, world.cell(&lane.name, stage), now);
+                    let source = config.target(&lane.name, stage).map(|t| t.source.as_str());
+                    let cell = world.cell(&lane.name, stage);
+                    let mut v = cell_json(world, source, stage, cell, now);
                     let metrics: Vec<Value> = world
                         .metrics(&lane.name, stage)
                         .iter()
@@ -127,16 +140,8 @@ pub fn to_table(config: &Config, world: &World, holds: &Holds, now: Timestamp) -
                         "{} {} {}",
                         c.state.glyph(),
                         c.short_version(),
-                        c.state.words()
+                        c.state_word()
                     );
-                    if let (true, Some(p)) = (c.state.is_active(), c.progress) {
-                        t = format!(
-                            "{} {} {:.0}%",
-                            c.state.glyph(),
-                            c.short_version(),
-                            p * 100.0
-                        );
-                    }
                     if world.cell_error(c).is_some() {
                         t.push_str(" ERR");
                     } else if world.is_stale(c, now) {

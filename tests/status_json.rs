@@ -196,7 +196,14 @@ fn status_json_has_the_documented_shape() {
             .unwrap()
             .contains("connection")
     );
-    assert!(v["lanes"][0]["cells"][0]["stale"].as_bool().unwrap());
+    let cell = &v["lanes"][0]["cells"][0];
+    assert!(cell["stale"].as_bool().unwrap());
+    assert_eq!(cell["state"], "unknown");
+    assert_eq!(cell["source"], "sim");
+    assert!(
+        cell["error"].as_str().unwrap().contains("source sim"),
+        "{cell}"
+    );
 }
 
 #[test]

@@ -60,6 +60,15 @@ impl Cell {
         short_version(self.version.as_deref().unwrap_or("-"))
     }
 
+    /// The state in one short word for a matrix: "45%" while moving with progress, else the
+    /// state's short word ("ok", "FAIL", "appr").
+    pub fn state_word(&self) -> String {
+        match (self.state.is_active(), self.progress) {
+            (true, Some(p)) => format!("{:.0}%", p * 100.0),
+            _ => self.state.short().to_string(),
+        }
+    }
+
     /// The newest earlier version at this stage that succeeded (the rollback target).
     pub fn last_good(&self) -> Option<&HistoryEntry> {
         self.history

@@ -155,13 +155,9 @@ pub fn preflight(
                 .filter(|c| c.version.is_some())
                 .ok_or_else(|| format!("nothing at {at} to roll back"))?;
             let target = match &action.version {
-                Some(want) => c
-                    .history
-                    .iter()
-                    .find(|h| &h.version == want || h.version.starts_with(want.as_str()))
-                    .ok_or_else(|| {
-                        format!("{want} is not in the history of {} at {at}", action.lane)
-                    })?,
+                Some(want) => {
+                    pick_version(c, want).map_err(|e| format!("{e} ({} at {at})", action.lane))?
+                }
                 None => c.last_good().ok_or_else(|| {
                     format!(
                         "{} has no earlier good version at {at} to roll back to",
@@ -241,6 +237,42 @@ pub fn preflight(
         blockers,
         confirm,
     })
+}
+
+/// The good version of a cell's history that `want` names: the whole version, or a prefix of
+/// at least 4 characters that names exactly one.
+fn pick_version<'a>(
+    c: &'a crate::model::Cell,
+    want: &str,
+) -> Result<&'a crate::model::HistoryEntry, String> {
+    let good = || {
+        c.history
+            .iter()
+            .filter(|h| h.state == CellState::Succeeded && Some(&h.version) != c.version.as_ref())
+    };
+    if let Some(h) = good().find(|h| h.version == want) {
+        return Ok(h);
+    }
+    if want.len() < 4 {
+        return Err(format!(
+            "{want:?} is too short to name a version: give at least 4 characters"
+        ));
+    }
+    let matches: Vec<_> = good().filter(|h| h.version.starts_with(want)).collect();
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => Err(format!(
+            "{want} is not an earlier good version in the history"
+        )),
+        many => Err(format!(
+            "{want} names {} versions: {}",
+            many.len(),
+            many.iter()
+                .map(|h| h.version.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
 }
 
 /// Carries out actions at their sources.

@@ -178,8 +178,17 @@ fn rollback_targets_last_good_or_a_chosen_one() {
     assert!(
         preflight(a, &train(), &w, &Holds::default(), t(0))
             .unwrap_err()
-            .contains("not in the history")
+            .contains("not an earlier good version")
     );
+    // Too short, or the current (failed) version itself: refused.
+    for want in ["a", "3a1b2c4d5e6f7a8b"] {
+        let mut a = Action::new(ActionKind::Rollback, "api", "prod");
+        a.version = Some(want.into());
+        assert!(
+            preflight(a, &train(), &w, &Holds::default(), t(0)).is_err(),
+            "{want}"
+        );
+    }
 }
 
 #[test]

@@ -140,16 +140,11 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
             .collect();
         out.push(row("checks", spans, theme));
     }
-    if let Some(a) = &c.approval {
-        let env = a.environment.clone().unwrap_or_else(|| stage.clone());
-        let who = if a.reviewers.is_empty() {
-            String::new()
-        } else {
-            format!(" (reviewers: {})", a.reviewers.join(", "))
-        };
+    if c.approval.is_some() {
+        let text = crate::model::policy::approval_message(stage, c);
         out.push(row(
             "approval",
-            vec![Span::styled(format!("{env}{who}"), theme.warn())],
+            vec![Span::styled(text, theme.warn())],
             theme,
         ));
     }

@@ -16,10 +16,7 @@ use crate::model::{Cell, CellKey};
 /// in flight.
 pub fn cell_text(app: &App, key: &CellKey, cell: Option<&Cell>, width: usize) -> String {
     let Some(c) = cell else { return "·".into() };
-    let word = match (c.state.is_active(), c.progress) {
-        (true, Some(p)) => format!("{:.0}%", p * 100.0),
-        _ => c.state.short().to_string(),
-    };
+    let word = c.state_word();
     let marker = if app.inflight.contains_key(key) {
         "»"
     } else if app.world.cell_error(c).is_some() {
