@@ -4,11 +4,10 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::app::App;
-use super::theme::{Theme, blocker_tag};
-use super::ui::{centered, panel_block};
+use super::theme::{Theme, blocker_line};
+use super::ui::scrolling_popup;
 use crate::model::CheckState;
 use crate::model::duration::{human, human_delta};
 use crate::model::policy::describe;
@@ -162,13 +161,7 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
             theme.title(),
         )));
         for b in &here {
-            out.push(Line::from(vec![
-                Span::styled(
-                    format!("  [{}] ", blocker_tag(b.kind)),
-                    theme.blocker(b.kind),
-                ),
-                Span::raw(b.message.clone()),
-            ]));
+            out.push(blocker_line(b, theme));
         }
     }
     out.push(Line::default());
@@ -186,13 +179,7 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
                     Span::styled("  ✗ blocked", theme.bad()),
                 ]));
                 for b in &v.blockers {
-                    out.push(Line::from(vec![
-                        Span::styled(
-                            format!("  [{}] ", blocker_tag(b.kind)),
-                            theme.blocker(b.kind),
-                        ),
-                        Span::raw(b.message.clone()),
-                    ]));
+                    out.push(blocker_line(b, theme));
                 }
             }
         }
@@ -252,36 +239,15 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
-/// Rows the lines take once wrapped to `width` columns.
-pub fn wrapped_height(lines: &[Line], width: u16) -> usize {
-    let w = usize::from(width.max(1));
-    lines.iter().map(|l| l.width().max(1).div_ceil(w)).sum()
-}
-
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let lines = lines(app, theme);
-    let w = (area.width * 9 / 10).clamp(60.min(area.width), 110);
-    let inner_w = w.saturating_sub(2);
-    let total = wrapped_height(&lines, inner_w);
-    let h = (total as u16 + 2).min(area.height);
-    let rect = centered(area, w, h);
-    let visible = usize::from(h.saturating_sub(2));
-    let scroll = app.popup_scroll.min(total.saturating_sub(visible));
-    let title = if total > visible {
-        format!(
-            " Details {}/{} — ↑↓ scroll, Esc closes ",
-            scroll + visible,
-            total
-        )
-    } else {
-        " Details — Esc closes ".to_string()
-    };
-    frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .scroll((scroll as u16, 0))
-            .block(panel_block(title, true, theme)),
-        rect,
+    let width = (area.width * 9 / 10).clamp(60.min(area.width), 110);
+    scrolling_popup(
+        frame,
+        area,
+        width,
+        lines(app, theme),
+        "Details",
+        app.popup_scroll,
+        theme,
     );
 }

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::app::{App, Button, ConfirmDialog};
-use super::theme::{Theme, blocker_tag};
+use super::theme::{Theme, blocker_line};
 use super::ui::{centered, panel_block};
 use crate::ops::Confirm;
 
@@ -38,13 +38,7 @@ pub fn lines(d: &ConfirmDialog, theme: &Theme) -> Vec<Line<'static>> {
             theme.bad(),
         )));
         for b in &d.plan.blockers {
-            out.push(Line::from(vec![
-                Span::styled(
-                    format!("  [{}] ", blocker_tag(b.kind)),
-                    theme.blocker(b.kind),
-                ),
-                Span::raw(b.message.clone()),
-            ]));
+            out.push(blocker_line(b, theme));
         }
         out.push(Line::default());
     } else if let Confirm::TypeName(name) = &d.plan.confirm {

@@ -3,12 +3,11 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::app::App;
 use super::keymap::{BINDINGS, Shown};
 use super::theme::Theme;
-use super::ui::{centered, panel_block};
+use super::ui::{centered, scrolling_popup};
 use crate::model::CellState;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -73,21 +72,5 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     lines.push(Line::from(
         "  rollback and anything aimed at the last stage ask for the lane's name",
     ));
-    let total = super::details::wrapped_height(&lines, inner_w as u16);
-    let rect = centered(area, 84, (total as u16 + 2).min(area.height));
-    let visible = usize::from(rect.height.saturating_sub(2));
-    let scroll = app.popup_scroll.min(total.saturating_sub(visible));
-    let title = if total > visible {
-        " Help — ↑↓ scroll, Esc closes "
-    } else {
-        " Help — Esc closes "
-    };
-    frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .scroll((scroll as u16, 0))
-            .block(panel_block(title, true, theme)),
-        rect,
-    );
+    scrolling_popup(frame, area, 84, lines, "Help", app.popup_scroll, theme);
 }

@@ -163,47 +163,34 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             spans.truncate(4);
         }
         let values: Vec<f64> = m.series.iter().map(|(_, v)| *v).collect();
-        if rows == 1 {
-            // One row: the sparkline goes after the text, in what is left of the line.
+        // One row: the sparkline goes after the text, in what is left of the line. More rows:
+        // the text, and the chart below it.
+        let chart = if rows == 1 {
             let used: usize = spans.iter().map(|s| s.width()).sum::<usize>() + 1;
             let room = (inner.width as usize).saturating_sub(used);
-            frame.render_widget(Paragraph::new(Line::from(std::mem::take(&mut spans))), line);
-            if room >= 6 && !values.is_empty() {
-                let r = Rect {
-                    x: inner.x + used as u16,
-                    y,
-                    width: room as u16,
-                    height: 1,
-                };
-                frame.render_widget(
-                    MiniChart {
-                        values: &values,
-                        threshold: m.threshold,
-                        style: theme.ok(),
-                        over: theme.bad(),
-                    },
-                    r,
-                );
-            }
+            (room >= 6).then(|| Rect {
+                x: inner.x + used as u16,
+                y,
+                width: room as u16,
+                height: 1,
+            })
         } else {
-            frame.render_widget(Paragraph::new(Line::from(spans)), line);
-            let chart = Rect {
+            Some(Rect {
                 x: inner.x + 2,
                 y: y + 1,
                 width: inner.width.saturating_sub(2),
                 height: rows - 1,
+            })
+        };
+        frame.render_widget(Paragraph::new(Line::from(spans)), line);
+        if let Some(area) = chart.filter(|_| !values.is_empty()) {
+            let chart = MiniChart {
+                values: &values,
+                threshold: m.threshold,
+                style: theme.ok(),
+                over: theme.bad(),
             };
-            if !values.is_empty() {
-                frame.render_widget(
-                    MiniChart {
-                        values: &values,
-                        threshold: m.threshold,
-                        style: theme.ok(),
-                        over: theme.bad(),
-                    },
-                    chart,
-                );
-            }
+            frame.render_widget(chart, area);
         }
         y += rows;
     }

@@ -2,7 +2,9 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::model::{BlockerKind, CellState};
+use ratatui::text::{Line, Span};
+
+use crate::model::{Blocker, BlockerKind, CellState};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Theme {
@@ -105,4 +107,15 @@ pub fn blocker_tag(k: BlockerKind) -> &'static str {
         BlockerKind::Halt => "HALT",
         BlockerKind::SourceError => "source",
     }
+}
+
+/// "  [dep] needs ledger at prod first": one blocker as a line of a popup.
+pub fn blocker_line(b: &Blocker, theme: &Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(
+            format!("  [{}] ", blocker_tag(b.kind)),
+            theme.blocker(b.kind),
+        ),
+        Span::raw(b.message.clone()),
+    ])
 }

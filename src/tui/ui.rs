@@ -87,6 +87,50 @@ pub fn is_focused(app: &App, p: Panel) -> bool {
     app.focus == p && app.popup.is_none()
 }
 
+/// Rows the lines take once wrapped to `width` columns.
+pub fn wrapped_height(lines: &[Line], width: u16) -> usize {
+    let w = usize::from(width.max(1));
+    lines.iter().map(|l| l.width().max(1).div_ceil(w)).sum()
+}
+
+/// A centred popup `width` wide and as tall as its lines (at most the screen), scrolled by
+/// `scroll` (clamped to what there is to see); the title says when there is more.
+pub fn scrolling_popup(
+    frame: &mut Frame,
+    area: Rect,
+    width: u16,
+    lines: Vec<Line<'static>>,
+    name: &str,
+    scroll: usize,
+    theme: &Theme,
+) {
+    use ratatui::widgets::{Clear, Paragraph, Wrap};
+    let total = wrapped_height(&lines, width.saturating_sub(2));
+    let rect = centered(
+        area,
+        width,
+        (total as u16).saturating_add(2).min(area.height),
+    );
+    let visible = usize::from(rect.height.saturating_sub(2));
+    let scroll = scroll.min(total.saturating_sub(visible));
+    let title = if total > visible {
+        format!(
+            " {name} {}/{total} — ↑↓ scroll, Esc closes ",
+            scroll + visible
+        )
+    } else {
+        format!(" {name} — Esc closes ")
+    };
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll as u16, 0))
+            .block(panel_block(title, true, theme)),
+        rect,
+    );
+}
+
 /// A centred rectangle of at most `w`×`h`, inside `area`.
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
