@@ -4,7 +4,6 @@
 //! `cargo bench` (numbers in the README). Lanes: the default 8, and 200, the most `--lanes`
 //! allows.
 
-
 use chrono::{TimeZone, Utc};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -30,20 +29,32 @@ struct Setup {
 
 fn setup(lanes: usize) -> Setup {
     let t0 = Utc.with_ymd_and_hms(2026, 11, 26, 15, 0, 0).unwrap();
-    let opts = SimOptions { lanes, seed: 42, speed: 1.0 };
+    let opts = SimOptions {
+        lanes,
+        seed: 42,
+        speed: 1.0,
+    };
     let mut scenario = Scenario::new(&opts, t0, "http://127.0.0.1:7878");
     scenario.tick(t0 + chrono::TimeDelta::seconds(90));
     let payload = serde_json::to_vec(&scenario.train_json()).unwrap();
     let text = sim::demo_config("http://127.0.0.1:7878", &opts, t0);
     let config = config::parse(&text, "<bench>").unwrap();
     let names = NameMap::for_source(&config, "sim");
-    Setup { config, payload, names }
+    Setup {
+        config,
+        payload,
+        names,
+    }
 }
 
 fn world(s: &Setup) -> World {
     let mut w = s.config.empty_world();
     let at = Utc.with_ymd_and_hms(2026, 11, 26, 15, 1, 30).unwrap();
-    w.apply(SourceReport { source: "sim".into(), at, outcome: Ok(parse_train(&s.payload, &s.names).unwrap()) });
+    w.apply(SourceReport {
+        source: "sim".into(),
+        at,
+        outcome: Ok(parse_train(&s.payload, &s.names).unwrap()),
+    });
     w
 }
 
@@ -62,7 +73,11 @@ fn fold_report(bencher: divan::Bencher, lanes: usize) {
     let mut w = world(&s);
     let at = Utc.with_ymd_and_hms(2026, 11, 26, 15, 1, 31).unwrap();
     bencher.bench_local(|| {
-        w.apply(SourceReport { source: "sim".into(), at, outcome: Ok(batch.clone()) });
+        w.apply(SourceReport {
+            source: "sim".into(),
+            at,
+            outcome: Ok(batch.clone()),
+        });
     });
 }
 
@@ -78,7 +93,13 @@ fn all_blockers(bencher: divan::Bencher, lanes: usize) {
 fn draw_frame_160x48(bencher: divan::Bencher, lanes: usize) {
     let s = setup(lanes);
     let now = Utc.with_ymd_and_hms(2026, 11, 26, 15, 1, 31).unwrap();
-    let mut app = App::new(s.config.train.clone(), world(&s), now, false, s.config.sources_of());
+    let mut app = App::new(
+        s.config.train.clone(),
+        world(&s),
+        now,
+        false,
+        s.config.sources_of(),
+    );
     app.sel_stage = 2;
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
     bencher.bench_local(|| {

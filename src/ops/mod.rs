@@ -1,6 +1,8 @@
 //! Actions: one path for every action, whether a key press or a command built it.
 //! preflight (policy) → confirmation rule → execution at the source.
 
+pub mod audit;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,0 +1,534 @@
+//! The audit log: append-only JSON Lines with a SHA-256 hash chain, written under an
+//! exclusive file lock and fsynced before an action is reported done.
+//!
+//! Each line is one [`Record`]. Its `hash` is the SHA-256 of the line's JSON with `hash` set to
+//! the empty string; its `prev_hash` is the previous line's `hash` (64 zeros for the first).
+//! Editing, removing or reordering a line breaks the chain at that line.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// `prev_hash` of the first record.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Results of a record: `attempt` before an action is sent; one outcome after.
+pub mod result {
+    pub const ATTEMPT: &str = "attempt";
+    /// The source did it and trainyard saw the cell reach the expected state.
+    pub const DONE: &str = "done";
+    /// The source said no.
+    pub const REJECTED: &str = "rejected";
+    /// The source could not be reached, or something else went wrong.
+    pub const FAILED: &str = "failed";
+    /// The source accepted, but the cell did not get there in time.
+    pub const TIMEOUT: &str = "timeout";
+    /// A dry run: what would have been sent.
+    pub const DRY_RUN: &str = "dry_run";
+    /// trainyard repaired its own log (a torn last line).
+    pub const REPAIRED: &str = "repaired";
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    pub seq: u64,
+    /// RFC 3339, UTC, milliseconds.
+    pub ts: String,
+    /// Links an attempt to its outcome.
+    pub id: String,
+    pub actor: String,
+    pub origin: String,
+    pub action: String,
+    pub lane: Option<String>,
+    pub stage: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub reason: Option<String>,
+    pub forced: bool,
+    pub dry_run: bool,
+    pub result: String,
+    pub error: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// What the caller says; the log adds `seq`, `ts`, `prev_hash` and `hash`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Entry {
+    pub id: String,
+    pub actor: String,
+    pub origin: String,
+    pub action: String,
+    pub lane: Option<String>,
+    pub stage: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub reason: Option<String>,
+    pub forced: bool,
+    pub dry_run: bool,
+    pub result: String,
+    pub error: Option<String>,
+}
+
+impl Record {
+    /// The hash this record must carry.
+    pub fn compute_hash(&self) -> String {
+        let mut unhashed = self.clone();
+        unhashed.hash = String::new();
+        let json = serde_json::to_vec(&unhashed).unwrap_or_default();
+        hex(&Sha256::digest(&json))
+    }
+
+    pub fn time(&self) -> Option<crate::model::Timestamp> {
+        chrono::DateTime::parse_from_rfc3339(&self.ts)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Why an append did not happen.
+#[derive(Debug)]
+pub enum AppendError {
+    /// The check said no (an action already in flight on the cell, say).
+    Refused(String),
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for AppendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppendError::Refused(m) => f.write_str(m),
+            AppendError::Io(e) => write!(f, "audit log: {e}"),
+        }
+    }
+}
+
+impl From<std::io::Error> for AppendError {
+    fn from(e: std::io::Error) -> Self {
+        AppendError::Io(e)
+    }
+}
+
+/// What `verify` found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verification {
+    /// Complete records read.
+    pub records: usize,
+    /// The first line (1-based) that breaks the chain, and why.
+    pub first_bad: Option<(usize, String)>,
+    /// A last line without its newline: a write that was cut off (process killed).
+    pub torn: Option<usize>,
+}
+
+impl Verification {
+    pub fn intact(&self) -> bool {
+        self.first_bad.is_none()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct AuditLog {
+    path: PathBuf,
+}
+
+/// The default place: `audit.jsonl` in the `directories` data dir.
+pub fn default_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "trainyard").map(|d| d.data_dir().join("audit.jsonl"))
+}
+
+/// Split a log's bytes into complete lines and a torn tail (bytes after the last newline).
+fn split(content: &[u8]) -> (Vec<&[u8]>, Option<&[u8]>) {
+    let (complete, tail) = match content.iter().rposition(|b| *b == b'\n') {
+        Some(i) => (&content[..=i], &content[i + 1..]),
+        None => (&content[..0], content),
+    };
+    let lines = complete
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    (lines, (!tail.is_empty()).then_some(tail))
+}
+
+impl AuditLog {
+    pub fn new(path: impl Into<PathBuf>) -> AuditLog {
+        AuditLog { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn open_locked(&self) -> std::io::Result<File> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&self.path)?;
+        // Exclusive: several trainyard processes on one host append in turn.
+        file.lock()?;
+        Ok(file)
+    }
+
+    /// Every complete record that parses, in order (for replaying holds and reading).
+    pub fn read(&self) -> std::io::Result<Vec<Record>> {
+        let content = match std::fs::read(&self.path) {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let (lines, _) = split(&content);
+        Ok(lines
+            .iter()
+            .filter_map(|l| serde_json::from_slice(l).ok())
+            .collect())
+    }
+
+    /// Append one record.
+    pub fn append(&self, entry: Entry) -> Result<Record, AppendError> {
+        self.append_if(|_| Ok(()), entry)
+    }
+
+    /// Under the lock: let `check` look at every record so far, and append only if it agrees.
+    /// This is how two processes never both start an action on one cell.
+    pub fn append_if(
+        &self,
+        check: impl FnOnce(&[Record]) -> Result<(), String>,
+        entry: Entry,
+    ) -> Result<Record, AppendError> {
+        let mut file = self.open_locked()?;
+        let mut content = Vec::new();
+        file.read_to_end(&mut content)?;
+        let (lines, torn) = split(&content);
+        let records: Vec<Record> = lines
+            .iter()
+            .filter_map(|l| serde_json::from_slice(l).ok())
+            .collect();
+        check(&records).map_err(AppendError::Refused)?;
+        let (mut seq, mut prev) = match lines
+            .last()
+            .and_then(|l| serde_json::from_slice::<Record>(l).ok())
+        {
+            Some(r) => (r.seq, r.hash),
+            None if lines.is_empty() => (0, GENESIS.to_string()),
+            // The last complete line is not a record (edited by hand?): chain on from its
+            // bytes so that `verify` still names that line.
+            None => (
+                lines.len() as u64,
+                hex(&Sha256::digest(lines[lines.len() - 1])),
+            ),
+        };
+        let mut out = Vec::new();
+        if let Some(t) = torn {
+            // A write that was cut off: drop the partial bytes and say so in the log.
+            let keep = (content.len() - t.len()) as u64;
+            file.set_len(keep)?;
+            let note = Entry {
+                id: format!("repair-{seq}"),
+                actor: "trainyard".into(),
+                origin: "local".into(),
+                action: "audit".into(),
+                result: result::REPAIRED.into(),
+                error: Some(format!(
+                    "removed a torn last line of {} bytes (sha256 {})",
+                    t.len(),
+                    hex(&Sha256::digest(t))
+                )),
+                ..Entry::default()
+            };
+            let r = seal(note, seq + 1, &prev);
+            seq = r.seq;
+            prev = r.hash.clone();
+            out.push(r);
+        }
+        let record = seal(entry, seq + 1, &prev);
+        out.push(record.clone());
+        file.seek(SeekFrom::End(0))?;
+        let mut bytes = Vec::new();
+        for r in &out {
+            serde_json::to_writer(&mut bytes, r).map_err(std::io::Error::other)?;
+            bytes.push(b'\n');
+        }
+        file.write_all(&bytes)?;
+        // On disk before anyone is told.
+        file.sync_data()?;
+        Ok(record)
+    }
+
+    /// Check the whole chain.
+    pub fn verify(&self) -> std::io::Result<Verification> {
+        let content = match std::fs::read(&self.path) {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        Ok(verify_bytes(&content))
+    }
+}
+
+fn seal(e: Entry, seq: u64, prev: &str) -> Record {
+    let mut r = Record {
+        seq,
+        ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        id: e.id,
+        actor: e.actor,
+        origin: e.origin,
+        action: e.action,
+        lane: e.lane,
+        stage: e.stage,
+        from: e.from,
+        to: e.to,
+        reason: e.reason,
+        forced: e.forced,
+        dry_run: e.dry_run,
+        result: e.result,
+        error: e.error,
+        prev_hash: prev.to_string(),
+        hash: String::new(),
+    };
+    r.hash = r.compute_hash();
+    r
+}
+
+/// Verify a log's bytes: every complete line must be a record whose hash is right, whose
+/// `prev_hash` is the previous line's hash and whose `seq` follows the previous one.
+pub fn verify_bytes(content: &[u8]) -> Verification {
+    let (lines, torn) = split(content);
+    // Line numbers count blank lines too, as an editor shows them.
+    let mut numbered = Vec::new();
+    let mut n = 0;
+    for raw in content.split(|b| *b == b'\n') {
+        n += 1;
+        if !raw.is_empty() {
+            numbered.push(n);
+        }
+    }
+    let mut prev = GENESIS.to_string();
+    let mut seq = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let no = numbered.get(i).copied().unwrap_or(i + 1);
+        let bad = |why: String| Verification {
+            records: i,
+            first_bad: Some((no, why)),
+            torn: None,
+        };
+        let r: Record = match serde_json::from_slice(line) {
+            Ok(r) => r,
+            Err(e) => return bad(format!("not an audit record: {e}")),
+        };
+        if r.prev_hash != prev {
+            return bad("prev_hash does not match the line before: a line was removed, reordered or inserted".into());
+        }
+        if r.seq != seq + 1 {
+            return bad(format!("seq {} where {} was expected", r.seq, seq + 1));
+        }
+        if r.compute_hash() != r.hash {
+            return bad("hash does not match the content: the line was edited".into());
+        }
+        prev = r.hash;
+        seq = r.seq;
+    }
+    let torn = torn.map(|_| numbered.last().copied().unwrap_or(1));
+    Verification {
+        records: lines.len(),
+        first_bad: None,
+        torn,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(action: &str, result: &str) -> Entry {
+        Entry {
+            id: "a1".into(),
+            actor: "alice@jump1".into(),
+            origin: "ssh 10.0.0.7".into(),
+            action: action.into(),
+            lane: Some("payments-api".into()),
+            stage: Some("prod".into()),
+            from: Some("3a1b2c4".into()),
+            to: Some("91aa0f2".into()),
+            reason: Some("bad deploy".into()),
+            result: result.into(),
+            ..Entry::default()
+        }
+    }
+
+    fn log_with(n: usize) -> (tempfile::TempDir, AuditLog) {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path().join("sub/audit.jsonl"));
+        for i in 0..n {
+            log.append(entry(
+                "rollback",
+                if i % 2 == 0 { "attempt" } else { "done" },
+            ))
+            .unwrap();
+        }
+        (dir, log)
+    }
+
+    #[test]
+    fn a_fresh_chain_verifies_and_links() {
+        let (_d, log) = log_with(5);
+        let v = log.verify().unwrap();
+        assert_eq!(
+            v,
+            Verification {
+                records: 5,
+                first_bad: None,
+                torn: None
+            }
+        );
+        let recs = log.read().unwrap();
+        assert_eq!(recs[0].prev_hash, GENESIS);
+        for w in recs.windows(2) {
+            assert_eq!(w[1].prev_hash, w[0].hash);
+            assert_eq!(w[1].seq, w[0].seq + 1);
+        }
+        assert!(log.verify().unwrap().intact());
+    }
+
+    fn lines(log: &AuditLog) -> Vec<String> {
+        std::fs::read_to_string(log.path())
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn write(log: &AuditLog, lines: &[String]) {
+        std::fs::write(log.path(), lines.join("\n") + "\n").unwrap();
+    }
+
+    #[test]
+    fn an_edited_line_is_named() {
+        let (_d, log) = log_with(5);
+        let mut l = lines(&log);
+        l[2] = l[2].replace("bad deploy", "routine");
+        write(&log, &l);
+        let v = log.verify().unwrap();
+        assert_eq!(v.first_bad.as_ref().unwrap().0, 3, "{v:?}");
+        assert!(v.first_bad.unwrap().1.contains("edited"));
+    }
+
+    #[test]
+    fn a_removed_or_reordered_line_is_named() {
+        let (_d, log) = log_with(5);
+        let mut l = lines(&log);
+        l.remove(1);
+        write(&log, &l);
+        assert_eq!(log.verify().unwrap().first_bad.unwrap().0, 2);
+
+        let (_d, log) = log_with(5);
+        let mut l = lines(&log);
+        l.swap(3, 4);
+        write(&log, &l);
+        assert_eq!(log.verify().unwrap().first_bad.unwrap().0, 4);
+
+        // Removing the last line is only visible as a shorter chain; removing the first is not.
+        let (_d, log) = log_with(3);
+        let mut l = lines(&log);
+        l.remove(0);
+        write(&log, &l);
+        assert_eq!(log.verify().unwrap().first_bad.unwrap().0, 1);
+    }
+
+    #[test]
+    fn an_added_field_or_garbage_is_named() {
+        let (_d, log) = log_with(3);
+        let mut l = lines(&log);
+        l[1] = l[1].replacen('{', "{\"note\":\"x\",", 1);
+        write(&log, &l);
+        let v = log.verify().unwrap();
+        assert_eq!(v.first_bad.as_ref().unwrap().0, 2);
+        assert!(v.first_bad.unwrap().1.contains("not an audit record"));
+    }
+
+    #[test]
+    fn a_torn_last_line_is_reported_and_repaired_by_the_next_append() {
+        let (_d, log) = log_with(3);
+        let mut f = OpenOptions::new().append(true).open(log.path()).unwrap();
+        f.write_all(b"{\"seq\":4,\"ts\":\"2026-11-").unwrap();
+        drop(f);
+        let v = log.verify().unwrap();
+        assert!(v.intact());
+        assert_eq!(v.torn, Some(4));
+        log.append(entry("pause", "attempt")).unwrap();
+        let v = log.verify().unwrap();
+        assert_eq!(
+            v,
+            Verification {
+                records: 5,
+                first_bad: None,
+                torn: None
+            }
+        );
+        let recs = log.read().unwrap();
+        assert_eq!(recs[3].result, result::REPAIRED);
+        assert!(
+            recs[3]
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("torn last line of 23 bytes")
+        );
+        assert_eq!(recs[4].action, "pause");
+    }
+
+    #[test]
+    fn append_if_refuses_without_writing() {
+        let (_d, log) = log_with(2);
+        let err = log.append_if(
+            |recs| Err(format!("{} records, busy", recs.len())),
+            entry("promote", "attempt"),
+        );
+        assert!(matches!(err, Err(AppendError::Refused(ref m)) if m == "2 records, busy"));
+        assert_eq!(log.read().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn threads_appending_together_keep_one_chain() {
+        let (_d, log) = log_with(0);
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let log = log.clone();
+                s.spawn(move || {
+                    for i in 0..25 {
+                        let mut e = entry("promote", "attempt");
+                        e.id = format!("t{t}-{i}");
+                        log.append(e).unwrap();
+                    }
+                });
+            }
+        });
+        let v = log.verify().unwrap();
+        assert_eq!(
+            v,
+            Verification {
+                records: 100,
+                first_bad: None,
+                torn: None
+            }
+        );
+    }
+
+    #[test]
+    fn a_missing_log_is_an_empty_intact_chain() {
+        let log = AuditLog::new("/nonexistent/trainyard/audit.jsonl");
+        assert_eq!(log.read().unwrap(), vec![]);
+        assert!(log.verify().unwrap().intact());
+    }
+}
