@@ -53,6 +53,105 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Promote a lane's version into a stage (default: the lane's next stage)
+    Promote {
+        lane: String,
+        /// The stage to promote into
+        #[arg(long, value_name = "STAGE")]
+        to: Option<String>,
+        #[command(flatten)]
+        act: ActArgs,
+    },
+    /// Pause a rollout at a stage, or without --stage hold the whole lane
+    Pause {
+        lane: String,
+        #[arg(long)]
+        stage: Option<String>,
+        #[command(flatten)]
+        act: ActArgs,
+    },
+    /// Resume a paused rollout, or without --stage release the lane's hold
+    Resume {
+        lane: String,
+        #[arg(long)]
+        stage: Option<String>,
+        #[command(flatten)]
+        act: ActArgs,
+    },
+    /// Roll a stage back to its last good version (or --to an earlier good one)
+    Rollback {
+        lane: String,
+        #[arg(long)]
+        stage: String,
+        /// The version to restore: a whole version or a unique prefix of 4+ characters
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
+        #[command(flatten)]
+        act: ActArgs,
+    },
+    /// Approve a deployment waiting for approval
+    Approve {
+        lane: String,
+        #[arg(long)]
+        stage: String,
+        #[command(flatten)]
+        act: ActArgs,
+    },
+    /// Reject a deployment waiting for approval
+    Reject {
+        lane: String,
+        #[arg(long)]
+        stage: String,
+        #[command(flatten)]
+        act: ActArgs,
+    },
+    /// Halt the whole train: every promotion refused until unhalted (needs --reason)
+    Halt {
+        #[command(flatten)]
+        act: ActArgs,
+    },
+    /// Let the train move again (needs --reason)
+    Unhalt {
+        #[command(flatten)]
+        act: ActArgs,
+    },
+    /// Read the audit log, or verify its hash chain
+    Audit {
+        #[command(subcommand)]
+        command: Option<AuditCommand>,
+        /// One JSON object per line, as stored
+        #[arg(long)]
+        json: bool,
+        /// Only records newer than this (e.g. 2h, 30m, 1d)
+        #[arg(long, value_name = "DURATION")]
+        since: Option<String>,
+    },
+}
+
+/// What every action command takes.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ActArgs {
+    /// Don't ask: confirm on the command line (needed without a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Why: recorded in the audit log (required for halt, unhalt and --force)
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Go ahead although policy blocks it (needs --reason; marked in the audit log)
+    #[arg(long)]
+    pub force: bool,
+    /// Print the verdict and the exact request, send nothing (audited as a dry run)
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the result as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain: exit 0 when intact, 1 naming the first bad line
+    Verify,
 }
 
 #[derive(Debug, Args, Clone)]

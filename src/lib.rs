@@ -5,6 +5,7 @@
 //! `main.rs` wires them.
 
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod model;
 pub mod ops;

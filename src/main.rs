@@ -5,12 +5,14 @@ use std::sync::Arc;
 use clap::Parser;
 use color_eyre::eyre::{WrapErr, eyre};
 
-use trainyard::cli::{Cli, Command, ConfigCommand, SimArgs};
+use trainyard::cli::{ActArgs, AuditCommand, Cli, Command, ConfigCommand, SimArgs};
+use trainyard::commands;
 use trainyard::config::{self, Config};
-use trainyard::model::{Holds, World};
-use trainyard::ops::Executor;
+use trainyard::model::ActionKind;
+use trainyard::model::World;
+use trainyard::ops::{Action, Runner};
 use trainyard::tui::app::App;
-use trainyard::{poll, sim, sources, status, tui};
+use trainyard::{ops, poll, sim, sources, status, tui};
 
 /// Exit codes: 0 ok, 1 runtime error or unreachable source, 2 usage or config error.
 const EXIT_RUNTIME: u8 = 1;
@@ -94,22 +96,42 @@ fn load_config(cli: &Cli) -> Result<Config, ExitCode> {
     })
 }
 
-/// Wire the poll tasks, the action executor and the TUI together.
-async fn run_tui(config: Config, readonly: bool) -> color_eyre::Result<tui::Ended> {
+/// Wire the poll tasks, the action runner and the TUI together. Holds and the halt come back
+/// from the audit log.
+async fn run_tui(
+    config: Config,
+    readonly: bool,
+    audit: ops::audit::AuditLog,
+) -> color_eyre::Result<tui::Ended> {
     let sources = sources::build(&config);
-    let executor = Arc::new(Executor::new(&config, &sources, readonly));
+    let holds = commands::holds(&audit);
+    let runner = Arc::new(Runner::new(&config, &sources, audit, readonly));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let mut poller = poll::Poller::spawn(&sources, tx);
-    let app = App::new(
+    let mut app = App::new(
         config.train.clone(),
         config.empty_world(),
         poll::now(),
         readonly,
         config.sources_of(),
     );
-    let result = tui::run(app, executor, rx, |s| poller.poll_now(s)).await;
+    app.holds = holds;
+    let result = tui::run(app, runner, rx, |s| poller.poll_now(s)).await;
     poller.stop();
     result
+}
+
+/// The audit log of the demo: beside the real one, never mixed with it.
+fn demo_audit() -> ops::audit::AuditLog {
+    let path = ops::audit::default_path()
+        .map(|p| p.with_file_name("demo-audit.jsonl"))
+        .unwrap_or_else(|| "demo-audit.jsonl".into());
+    ops::audit::AuditLog::new(path)
+}
+
+/// Load the config (exit 2 with its errors when it can't be).
+fn config_or_exit(cli: &Cli) -> Result<Config, ExitCode> {
+    load_config(cli)
 }
 
 async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
@@ -120,7 +142,8 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                 Err(code) => return Ok(code),
             };
             let readonly = cli.readonly || config.readonly;
-            let ended = run_tui(config, readonly).await?;
+            let audit = commands::audit_log(&config);
+            let ended = run_tui(config, readonly, audit).await?;
             Ok(ExitCode::from(ended.exit_code()))
         }
         Some(Command::Demo(args)) => {
@@ -132,7 +155,7 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             let config = config::parse(&text, "<demo>")
                 .map_err(|e| eyre!("the built-in demo config is invalid:\n{e}"))?;
             tracing::info!("demo: simulator at {}", handle.base_url());
-            let result = run_tui(config, cli.readonly).await;
+            let result = run_tui(config, cli.readonly, demo_audit()).await;
             handle.shutdown().await;
             Ok(ExitCode::from(result?.exit_code()))
         }
@@ -158,12 +181,9 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                 Err(code) => return Ok(code),
             };
             let sources = sources::build(&config);
-            let mut world: World = config.empty_world();
-            for report in poll::poll_once(&sources).await {
-                world.apply(report);
-            }
+            let world: World = commands::observe(&config, &sources).await;
             let now = poll::now();
-            let holds = Holds::default();
+            let holds = commands::holds(&commands::audit_log(&config));
             if *json {
                 println!(
                     "{}",
@@ -178,6 +198,41 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Some(Command::Audit {
+            command,
+            json,
+            since,
+        }) => {
+            let config = match config_or_exit(&cli) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let code = match command {
+                Some(AuditCommand::Verify) => commands::audit_verify(&config),
+                None => commands::audit_list(&config, *json, since.as_deref()),
+            };
+            Ok(ExitCode::from(code))
+        }
+        Some(
+            cmd @ (Command::Promote { .. }
+            | Command::Pause { .. }
+            | Command::Resume { .. }
+            | Command::Rollback { .. }
+            | Command::Approve { .. }
+            | Command::Reject { .. }
+            | Command::Halt { .. }
+            | Command::Unhalt { .. }),
+        ) => {
+            let config = match config_or_exit(&cli) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let (action, act) = action_of(cmd);
+            let readonly = cli.readonly || config.readonly;
+            Ok(ExitCode::from(
+                commands::run_action(config, readonly, action, act).await,
+            ))
         }
         Some(Command::Config {
             command: ConfigCommand::Path,
@@ -213,5 +268,42 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                 }
             }
         }
+    }
+}
+
+/// The action a command line names.
+fn action_of(cmd: &Command) -> (Action, &ActArgs) {
+    let stage = |s: &Option<String>| s.clone().unwrap_or_default();
+    match cmd {
+        Command::Promote { lane, to, act } => {
+            (Action::new(ActionKind::Promote, lane, &stage(to)), act)
+        }
+        Command::Pause {
+            lane,
+            stage: s,
+            act,
+        } => (Action::new(ActionKind::Pause, lane, &stage(s)), act),
+        Command::Resume {
+            lane,
+            stage: s,
+            act,
+        } => (Action::new(ActionKind::Resume, lane, &stage(s)), act),
+        Command::Rollback {
+            lane,
+            stage,
+            to,
+            act,
+        } => {
+            let mut a = Action::new(ActionKind::Rollback, lane, stage);
+            a.version = to.clone();
+            (a, act)
+        }
+        Command::Approve { lane, stage, act } => {
+            (Action::new(ActionKind::Approve, lane, stage), act)
+        }
+        Command::Reject { lane, stage, act } => (Action::new(ActionKind::Reject, lane, stage), act),
+        Command::Halt { act } => (Action::train(ActionKind::Halt, None), act),
+        Command::Unhalt { act } => (Action::train(ActionKind::Unhalt, None), act),
+        _ => unreachable!("only action commands reach here"),
     }
 }

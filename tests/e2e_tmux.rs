@@ -260,7 +260,7 @@ fn demo_moves_details_promote_quit() {
     );
     // Enter on the default button cancels.
     t.keys(&["Enter"]);
-    let s = t.wait_for("the cancel", 5, |s| s.contains("promote cancelled"));
+    let s = t.wait_for("the cancel", 5, |s| s.contains("→ staging cancelled"));
     assert_eq!(
         row(&s, "search-indexer"),
         staging_before,
@@ -279,6 +279,22 @@ fn demo_moves_details_promote_quit() {
         let v = versions(row(s, "search-indexer"));
         v.len() >= 2 && v[1] == build_version
     });
+
+    // Verified: the runner saw staging succeed with it, and said so.
+    t.wait_for("the promotion to be verified", 60, |s| s.contains("done:"));
+    // The demo's audit log has the attempt and the outcome.
+    let audit = t.dir.path().join(".local/share/trainyard/demo-audit.jsonl");
+    let text = std::fs::read_to_string(&audit).unwrap();
+    let results: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["result"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(results, ["attempt", "done"], "{text}");
 
     // Help overlay, then quit.
     t.keys(&["?"]);

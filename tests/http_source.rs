@@ -11,10 +11,11 @@ use tokio::net::TcpListener;
 
 use trainyard::config::{self, Config};
 use trainyard::model::{ActionKind, CellState, World};
-use trainyard::ops::{self, Action, Executor};
+use trainyard::ops::audit::AuditLog;
+use trainyard::ops::{self, Action, Outcome, Runner};
 use trainyard::poll;
 use trainyard::sim::{self, SimOptions};
-use trainyard::sources::{self, ActionError, Source};
+use trainyard::sources::{self, Source};
 
 fn opts() -> SimOptions {
     SimOptions {
@@ -77,15 +78,25 @@ async fn polls_every_configured_cell_from_the_simulator() {
     handle.shutdown().await;
 }
 
+fn runner(
+    config: &Config,
+    sources: &[Arc<dyn Source>],
+    readonly: bool,
+) -> (tempfile::TempDir, Runner) {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = AuditLog::new(dir.path().join("audit.jsonl"));
+    (dir, Runner::new(config, sources, audit, readonly))
+}
+
 #[tokio::test]
-async fn actions_reach_the_simulator_and_rejections_say_why() {
+async fn actions_reach_the_simulator_are_verified_and_rejections_say_why() {
     let (handle, config, sources) = demo().await;
     let world = world_of(&config, &sources).await;
-    let exec = Executor::new(&config, &sources, false);
+    let (_dir, runner) = runner(&config, &sources, false);
     let holds = Default::default();
     let now = poll::now();
 
-    // Find a running cell and pause it.
+    // Find a running cell and pause it: accepted, then verified paused.
     let (lane, stage) = world
         .cells()
         .find(|(_, c)| c.state == CellState::Running)
@@ -99,22 +110,17 @@ async fn actions_reach_the_simulator_and_rejections_say_why() {
         now,
     )
     .unwrap();
-    let ack = exec.execute(&plan).await.expect("pause accepted");
-    assert!(!ack.message.is_empty());
+    let outcome = runner.run(&plan, false, &|_| {}).await;
+    assert!(
+        matches!(outcome, Outcome::Done(ref m) if m.contains("paused")),
+        "{outcome:?}"
+    );
 
     // Approving something that awaits no approval is refused by the source with its reason.
     let mut bogus = plan.clone();
     bogus.action.kind = ActionKind::Approve;
-    match exec.execute(&bogus).await {
-        Err(ActionError::Rejected {
-            status,
-            code,
-            message,
-        }) => {
-            assert_eq!(status, 409);
-            assert_eq!(code, "conflict");
-            assert!(!message.is_empty());
-        }
+    match runner.run(&bogus, false, &|_| {}).await {
+        Outcome::Rejected(m) => assert!(m.contains("409") && m.contains("conflict"), "{m}"),
         other => panic!("expected a rejection, got {other:?}"),
     }
 
@@ -122,13 +128,17 @@ async fn actions_reach_the_simulator_and_rejections_say_why() {
     let world = world_of(&config, &sources).await;
     assert_eq!(world.cell(&lane, &stage).unwrap().state, CellState::Paused);
 
-    // The simulator counted exactly the two requests.
+    // The simulator counted exactly the two requests; the audit log has both, and verifies.
     assert_eq!(sim_actions(&handle).await, 2);
+    let records = runner.audit().read().unwrap();
+    let results: Vec<&str> = records.iter().map(|r| r.result.as_str()).collect();
+    assert_eq!(results, ["attempt", "done", "attempt", "rejected"]);
+    assert!(runner.audit().verify().unwrap().intact());
     handle.shutdown().await;
 }
 
 #[tokio::test]
-async fn readonly_executor_sends_nothing() {
+async fn readonly_runner_sends_nothing() {
     let (handle, config, sources) = demo().await;
     let world = world_of(&config, &sources).await;
     let (lane, stage) = world
@@ -144,15 +154,14 @@ async fn readonly_executor_sends_nothing() {
         poll::now(),
     )
     .unwrap();
-    let exec = Executor::new(&config, &sources, true);
+    let (_dir, runner) = runner(&config, &sources, true);
+    let outcome = runner.run(&plan, false, &|_| {}).await;
     assert!(
-        exec.execute(&plan)
-            .await
-            .unwrap_err()
-            .to_string()
-            .contains("read-only")
+        matches!(outcome, Outcome::Refused(ref m) if m.contains("read-only")),
+        "{outcome:?}"
     );
     assert_eq!(sim_actions(&handle).await, 0);
+    assert!(runner.audit().read().unwrap().is_empty());
     handle.shutdown().await;
 }
 

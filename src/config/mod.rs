@@ -31,12 +31,17 @@ pub struct Config {
     pub identity: Option<String>,
     pub readonly: bool,
     pub audit_path: Option<PathBuf>,
+    /// How long trainyard watches a cell after an action for it to get where it should.
+    pub verify_timeout: std::time::Duration,
     /// The train, its lanes, and the policy from `[policy.*]`.
     pub train: Train,
     pub sources: BTreeMap<String, SourceConfig>,
     /// Where to read every lane × stage of the train: one entry for each.
     pub targets: BTreeMap<CellKey, Target>,
 }
+
+/// `actions.verify_timeout` when the config says nothing.
+pub const DEFAULT_VERIFY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl Config {
     /// Where to read `lane` at `stage`.

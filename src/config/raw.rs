@@ -26,6 +26,7 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub policy: BTreeMap<Str, Spanned<RawPolicy>>,
     pub audit: Option<RawAudit>,
+    pub actions: Option<RawActions>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,6 +116,12 @@ pub(crate) struct RawPolicy {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawAudit {
     pub path: Option<Str>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawActions {
+    pub verify_timeout: Option<Str>,
 }
 
 /// The keys, with their places, of every source table and every lane stage target.

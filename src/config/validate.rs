@@ -44,6 +44,12 @@ pub(crate) fn config(raw: RawConfig, keys: &KeyView, d: &mut Diagnostics) -> Con
         }
     });
 
+    let verify_timeout = raw
+        .actions
+        .as_ref()
+        .and_then(|a| positive_duration(d, "actions.verify_timeout", a.verify_timeout.as_ref()))
+        .unwrap_or(super::DEFAULT_VERIFY_TIMEOUT);
+
     let train_span = raw.train.span();
     let mut train = train(raw.train.into_inner(), train_span, d);
     let stages: Vec<&str> = train.stages.iter().map(String::as_str).collect();
@@ -59,6 +65,7 @@ pub(crate) fn config(raw: RawConfig, keys: &KeyView, d: &mut Diagnostics) -> Con
         identity,
         readonly: raw.readonly,
         audit_path,
+        verify_timeout,
         train,
         sources,
         targets,

@@ -69,11 +69,16 @@ impl Cell {
         }
     }
 
+    /// Earlier versions at this stage that succeeded, newest first: what a rollback may pick.
+    pub fn good_versions(&self) -> impl Iterator<Item = &HistoryEntry> {
+        self.history.iter().filter(|h| {
+            h.state == CellState::Succeeded && Some(&h.version) != self.version.as_ref()
+        })
+    }
+
     /// The newest earlier version at this stage that succeeded (the rollback target).
     pub fn last_good(&self) -> Option<&HistoryEntry> {
-        self.history
-            .iter()
-            .find(|h| h.state == CellState::Succeeded && Some(&h.version) != self.version.as_ref())
+        self.good_versions().next()
     }
 }
 

@@ -534,13 +534,13 @@ pub fn blockers(train: &Train, world: &World, holds: &Holds, now: Timestamp) -> 
             let moving = cur.is_some_and(|c| {
                 c.state.is_active() && c.version == prev.and_then(|p| p.version.clone())
             });
-            let found = verdict(train, world, holds, now, lane, j).blockers;
             // A car still building or deploying at the previous stage is not blocked either:
-            // "not ready" alone is progress, not a blocker.
-            let waiting_only = found.iter().all(|b| b.kind == BlockerKind::NotReady);
-            if !moving && !waiting_only {
-                for b in found {
-                    push(b, &mut out);
+            // "not ready" is progress, not a blocker.
+            if !moving {
+                for b in verdict(train, world, holds, now, lane, j).blockers {
+                    if b.kind != BlockerKind::NotReady {
+                        push(b, &mut out);
+                    }
                 }
             }
         } else if holds.halt.is_some() || holds.lanes.contains_key(&lane.name) {

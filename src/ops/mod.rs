@@ -1,27 +1,43 @@
 //! Actions: one path for every action, whether a key press or a command built it.
-//! preflight (policy) → confirmation rule → execution at the source.
+//!
+//! preflight (policy) → confirmation (the caller: a dialog or a prompt, by [`confirm_rule`])
+//! → audit "attempt" → execution at the source → verification → audit "outcome", all in
+//! [`run::Runner::run`]. Nothing else calls a source's `act`.
 
 pub mod audit;
+pub mod run;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+pub use run::{Outcome, Runner};
 
-use crate::config::{Config, Target};
 use crate::model::policy::{self, describe};
-use crate::model::{ActionKind, Blocker, CellKey, CellState, Holds, Timestamp, Train, World};
-use crate::sources::{ActionAck, ActionError, ActionRequest, Source};
+use crate::model::{
+    ActionKind, Blocker, CellKey, CellState, HistoryEntry, Holds, LaneHold, Timestamp, Train, World,
+};
 
-/// One thing the user wants done to one cell.
+/// One thing the user wants done: to a cell, to a whole lane (a trainyard hold), or to the
+/// whole train (halt).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Action {
     pub kind: ActionKind,
+    /// Empty for the whole train.
     pub lane: String,
-    /// For promote: the stage to promote into.
+    /// Empty for a whole lane or the whole train. For promote: the stage to promote into.
     pub stage: String,
     /// For rollback: the version to restore (default: the last good one).
     pub version: Option<String>,
     pub reason: Option<String>,
+    /// Go ahead although policy blocks it (needs a reason; marked in the audit log).
+    pub force: bool,
+}
+
+/// What an action is aimed at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Cell(CellKey),
+    /// A trainyard hold on a lane (pause / resume without a stage).
+    Lane(String),
+    /// The halt of the whole train.
+    Train,
 }
 
 impl Action {
@@ -32,22 +48,79 @@ impl Action {
             stage: stage.into(),
             version: None,
             reason: None,
+            force: false,
         }
     }
 
+    /// Pause (hold) or resume (release) a whole lane.
+    pub fn lane(kind: ActionKind, lane: &str) -> Self {
+        Action::new(kind, lane, "")
+    }
+
+    /// Halt or unhalt the train.
+    pub fn train(kind: ActionKind, reason: Option<String>) -> Self {
+        Action {
+            reason,
+            ..Action::new(kind, "", "")
+        }
+    }
+
+    pub fn scope(&self) -> Scope {
+        if matches!(self.kind, ActionKind::Halt | ActionKind::Unhalt) {
+            Scope::Train
+        } else if self.stage.is_empty() {
+            Scope::Lane(self.lane.clone())
+        } else {
+            Scope::Cell(CellKey::new(&self.lane, &self.stage))
+        }
+    }
+
+    /// The cell this action is for (what "one action in flight per cell" counts): a lane
+    /// action counts as the lane with no stage, the halt as the train.
     pub fn key(&self) -> CellKey {
         CellKey::new(&self.lane, &self.stage)
     }
 
+    pub fn lane_opt(&self) -> Option<String> {
+        (!self.lane.is_empty()).then(|| self.lane.clone())
+    }
+
+    pub fn stage_opt(&self) -> Option<String> {
+        (!self.stage.is_empty()).then(|| self.stage.clone())
+    }
+
+    /// Halt, unhalt and forced actions must say why.
+    pub fn needs_reason(&self) -> bool {
+        self.force || matches!(self.kind, ActionKind::Halt | ActionKind::Unhalt)
+    }
+
+    /// "promote payments-api → canary", "hold ledger", "halt the train".
+    pub fn describe(&self) -> String {
+        match (self.scope(), self.kind) {
+            (Scope::Train, k) => format!("{k} the train"),
+            (Scope::Lane(l), ActionKind::Pause) => format!("hold {l}"),
+            (Scope::Lane(l), ActionKind::Resume) => format!("release the hold on {l}"),
+            (Scope::Lane(l), k) => format!("{k} {l}"),
+            (Scope::Cell(k), ActionKind::Promote) => format!("promote {} → {}", k.lane, k.stage),
+            (Scope::Cell(k), kind) => format!("{kind} {} at {}", k.lane, k.stage),
+        }
+    }
+
     /// The equivalent command line.
     pub fn command_line(&self) -> String {
-        let mut s = match self.kind {
-            ActionKind::Promote => format!("trainyard promote {} --to {}", self.lane, self.stage),
-            ActionKind::Halt | ActionKind::Unhalt => format!("trainyard {}", self.kind),
-            k => format!("trainyard {k} {} --stage {}", self.lane, self.stage),
+        let mut s = match self.scope() {
+            Scope::Train => format!("trainyard {}", self.kind),
+            Scope::Lane(l) => format!("trainyard {} {l}", self.kind),
+            Scope::Cell(k) if self.kind == ActionKind::Promote => {
+                format!("trainyard promote {} --to {}", k.lane, k.stage)
+            }
+            Scope::Cell(k) => format!("trainyard {} {} --stage {}", self.kind, k.lane, k.stage),
         };
         if let (ActionKind::Rollback, Some(v)) = (self.kind, &self.version) {
             s.push_str(&format!(" --to {v}"));
+        }
+        if self.force {
+            s.push_str(" --force");
         }
         if let Some(r) = &self.reason {
             s.push_str(&format!(" --reason {r:?}"));
@@ -68,7 +141,9 @@ pub enum Confirm {
 /// Rollback, and anything aimed at the last stage, asks for the lane's name.
 pub fn confirm_rule(train: &Train, action: &Action) -> Confirm {
     let last = train.stages.last().map(String::as_str);
-    if action.kind == ActionKind::Rollback || Some(action.stage.as_str()) == last {
+    if action.scope() != Scope::Cell(action.key()) {
+        Confirm::Dialog
+    } else if action.kind == ActionKind::Rollback || Some(action.stage.as_str()) == last {
         Confirm::TypeName(action.lane.clone())
     } else {
         Confirm::Dialog
@@ -87,11 +162,20 @@ pub struct Plan {
     /// Why policy says no; empty when allowed.
     pub blockers: Vec<Blocker>,
     pub confirm: Confirm,
+    /// For a rollback: every good version the user may pick, newest first.
+    pub choices: Vec<HistoryEntry>,
+    /// What the source wants the user to know before this goes ("auto sync is on ...").
+    pub warnings: Vec<String>,
 }
 
 impl Plan {
     pub fn allowed(&self) -> bool {
         self.blockers.is_empty()
+    }
+
+    /// Policy blocks it, and the user forces it anyway.
+    pub fn forced(&self) -> bool {
+        !self.allowed() && self.action.force
     }
 }
 
@@ -109,6 +193,16 @@ pub fn preflight(
     holds: &Holds,
     now: Timestamp,
 ) -> Result<Plan, String> {
+    match action.scope() {
+        Scope::Train => return preflight_train(action, train, holds, now),
+        Scope::Lane(name) => {
+            train
+                .lane(&name)
+                .ok_or_else(|| format!("no lane named {name:?}"))?;
+            return preflight_lane(action, train, holds);
+        }
+        Scope::Cell(_) => {}
+    }
     let lane = train
         .lane(&action.lane)
         .ok_or_else(|| format!("no lane named {:?}", action.lane))?;
@@ -123,6 +217,7 @@ pub fn preflight(
     let current = cell.and_then(|c| c.version.clone());
     let at = &action.stage;
     let mut blockers = Vec::new();
+    let mut choices = Vec::new();
     let (to_version, summary) = match action.kind {
         ActionKind::Promote => {
             let v = policy::verdict(train, world, holds, now, lane, stage_idx);
@@ -191,6 +286,7 @@ pub fn preflight(
                 short(current.as_deref()),
                 short(Some(&target.version))
             );
+            choices = c.good_versions().cloned().collect();
             (Some(target.version.clone()), summary)
         }
         ActionKind::Pause | ActionKind::Resume | ActionKind::Approve | ActionKind::Reject => {
@@ -226,9 +322,7 @@ pub fn preflight(
                 format!("{at}: {} {}", action.kind, short(current.as_deref())),
             )
         }
-        ActionKind::Halt | ActionKind::Unhalt => {
-            return Err(format!("{} is not available yet", action.kind));
-        }
+        ActionKind::Halt | ActionKind::Unhalt => unreachable!("train scope handled above"),
     };
     let confirm = confirm_rule(train, &action);
     Ok(Plan {
@@ -238,7 +332,115 @@ pub fn preflight(
         summary,
         blockers,
         confirm,
+        choices,
+        warnings: Vec::new(),
     })
+}
+
+fn plain_plan(action: Action, train: &Train, summary: String) -> Plan {
+    let confirm = confirm_rule(train, &action);
+    Plan {
+        action,
+        from_version: None,
+        to_version: None,
+        summary,
+        blockers: Vec::new(),
+        confirm,
+        choices: Vec::new(),
+        warnings: Vec::new(),
+    }
+}
+
+fn preflight_train(
+    action: Action,
+    train: &Train,
+    holds: &Holds,
+    now: Timestamp,
+) -> Result<Plan, String> {
+    let summary = match (action.kind, &holds.halt) {
+        (ActionKind::Halt, Some(h)) => {
+            return Err(format!(
+                "the train is already halted (by {} {} ago: {})",
+                h.by,
+                crate::model::duration::human_delta(now - h.at),
+                h.reason
+            ));
+        }
+        (ActionKind::Halt, None) => format!("stop every promotion of train {}", train.name),
+        (ActionKind::Unhalt, None) => return Err("the train is not halted".into()),
+        (ActionKind::Unhalt, Some(h)) => {
+            format!(
+                "let train {} move again (halted by {}: {})",
+                train.name, h.by, h.reason
+            )
+        }
+        (k, _) => return Err(format!("{k} needs a lane")),
+    };
+    Ok(plain_plan(action, train, summary))
+}
+
+fn preflight_lane(action: Action, train: &Train, holds: &Holds) -> Result<Plan, String> {
+    let lane = action.lane.clone();
+    let summary = match (action.kind, holds.lanes.get(&lane)) {
+        (ActionKind::Pause, Some(h)) => {
+            return Err(format!(
+                "{lane} is already on hold (by {}: {})",
+                h.by, h.reason
+            ));
+        }
+        (ActionKind::Pause, None) => format!("hold {lane}: no promotion of it until resumed"),
+        (ActionKind::Resume, None) => return Err(format!("{lane} is not on hold")),
+        (ActionKind::Resume, Some(h)) => format!("release {lane} (held by {}: {})", h.by, h.reason),
+        (k, _) => return Err(format!("{k} needs a stage: --stage STAGE")),
+    };
+    Ok(plain_plan(action, train, summary))
+}
+
+/// What a done hold, release, halt or unhalt changes. The TUI applies it when such an action
+/// is done; [`holds_from`] replays the audit log with it at start.
+pub fn apply_hold(holds: &mut Holds, action: &Action, by: &str, at: Timestamp) {
+    let hold = || LaneHold {
+        reason: action.reason.clone().unwrap_or_default(),
+        by: by.to_string(),
+        at,
+    };
+    match (action.scope(), action.kind) {
+        (Scope::Train, ActionKind::Halt) => holds.halt = Some(hold()),
+        (Scope::Train, ActionKind::Unhalt) => holds.halt = None,
+        (Scope::Lane(l), ActionKind::Pause) => {
+            holds.lanes.insert(l, hold());
+        }
+        (Scope::Lane(l), ActionKind::Resume) => {
+            holds.lanes.remove(&l);
+        }
+        _ => {}
+    }
+}
+
+/// Holds and the halt as the audit log leaves them: every done hold, release, halt and
+/// unhalt replayed in order. This is how they survive a restart.
+pub fn holds_from(records: &[audit::Record]) -> Holds {
+    let mut holds = Holds::default();
+    for r in records
+        .iter()
+        .filter(|r| r.result == audit::result::DONE && !r.dry_run)
+    {
+        let kind = match r.action.as_str() {
+            "halt" => ActionKind::Halt,
+            "unhalt" => ActionKind::Unhalt,
+            "pause" => ActionKind::Pause,
+            "resume" => ActionKind::Resume,
+            _ => continue,
+        };
+        let mut action = Action::new(
+            kind,
+            r.lane.as_deref().unwrap_or(""),
+            r.stage.as_deref().unwrap_or(""),
+        );
+        action.reason = r.reason.clone();
+        apply_hold(&mut holds, &action, &r.actor, r.time().unwrap_or_default());
+    }
+    holds
 }
 
 /// The good version of a cell's history that `want` names: the whole version, or a prefix of
@@ -247,11 +449,7 @@ fn pick_version<'a>(
     c: &'a crate::model::Cell,
     want: &str,
 ) -> Result<&'a crate::model::HistoryEntry, String> {
-    let good = || {
-        c.history
-            .iter()
-            .filter(|h| h.state == CellState::Succeeded && Some(&h.version) != c.version.as_ref())
-    };
+    let good = || c.good_versions();
     if let Some(h) = good().find(|h| h.version == want) {
         return Ok(h);
     }
@@ -277,92 +475,23 @@ fn pick_version<'a>(
     }
 }
 
-/// Carries out actions at their sources.
-pub struct Executor {
-    sources: BTreeMap<String, Arc<dyn Source>>,
-    targets: BTreeMap<CellKey, Target>,
-    actor: String,
-    readonly: bool,
-    seq: AtomicU64,
-}
-
-impl Executor {
-    pub fn new(config: &Config, sources: &[Arc<dyn Source>], readonly: bool) -> Self {
-        Executor {
-            sources: sources
-                .iter()
-                .map(|s| (s.name().to_string(), Arc::clone(s)))
-                .collect(),
-            targets: config.targets.clone(),
-            actor: actor(config.identity.as_deref()),
-            readonly,
-            seq: AtomicU64::new(0),
-        }
-    }
-
-    pub fn readonly(&self) -> bool {
-        self.readonly
-    }
-
-    pub fn actor(&self) -> &str {
-        &self.actor
-    }
-
-    /// The source an action goes to.
-    pub fn source_of(&self, action: &Action) -> Option<&str> {
-        self.targets.get(&action.key()).map(|t| t.source.as_str())
-    }
-
-    /// Send a planned action to its source. Policy blockers must have been dealt with by the
-    /// caller (refused, or forced with a reason).
-    pub async fn execute(&self, plan: &Plan) -> Result<ActionAck, ActionError> {
-        if self.readonly {
-            return Err(ActionError::Failed(
-                "trainyard is read-only: actions are disabled".into(),
-            ));
-        }
-        let a = &plan.action;
-        let source_name = self
-            .source_of(a)
-            .ok_or_else(|| ActionError::Failed(format!("no source for {} {}", a.lane, a.stage)))?;
-        let source = self
-            .sources
-            .get(source_name)
-            .ok_or_else(|| ActionError::Failed(format!("source {source_name} is not running")))?;
-        let n = self.seq.fetch_add(1, Ordering::Relaxed);
-        let req = ActionRequest {
-            id: format!(
-                "ty-{}-{}-{n}",
-                std::process::id(),
-                chrono::Utc::now().timestamp_millis()
-            ),
-            kind: a.kind,
-            lane: a.lane.clone(),
-            stage: a.stage.clone(),
-            version: plan.to_version.clone(),
-            reason: a.reason.clone(),
-            actor: self.actor.clone(),
-        };
-        tracing::info!(action = %a.kind, lane = %a.lane, stage = %a.stage, "sending action to {source_name}");
-        let deadline = source.deadline();
-        match tokio::time::timeout(deadline, source.act(&req)).await {
-            Ok(r) => r,
-            Err(_) => Err(ActionError::Failed(format!(
-                "source {source_name} did not answer within {}",
-                crate::model::duration::human(deadline)
-            ))),
-        }
-    }
-}
-
 /// The actor name: config `identity`, else `user@host`.
 pub fn actor(identity: Option<&str>) -> String {
     if let Some(id) = identity {
         return id.to_string();
     }
+    let home_name = || {
+        std::env::var("HOME").ok().and_then(|h| {
+            std::path::Path::new(&h)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+    };
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+        .ok()
+        .or_else(home_name)
+        .unwrap_or_else(|| "unknown".into());
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .map(|h| h.trim().to_string())
@@ -372,3 +501,14 @@ pub fn actor(identity: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// Where the user sits: `ssh from 10.1.2.3` when SSH_CONNECTION says so, else `local`.
+pub fn origin() -> String {
+    match std::env::var("SSH_CONNECTION") {
+        Ok(v) => match v.split_whitespace().next() {
+            Some(ip) => format!("ssh from {ip}"),
+            None => "ssh".into(),
+        },
+        Err(_) => "local".into(),
+    }
+}

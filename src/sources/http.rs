@@ -74,7 +74,8 @@ impl HttpSource {
         parse_train(&body, &self.names)
     }
 
-    async fn send_action(&self, req: &ActionRequest) -> Result<ActionAck, ActionError> {
+    /// The body of `POST /v1/actions` for a request, in the source's own names.
+    fn action_body(&self, req: &ActionRequest) -> Result<Value, ActionError> {
         let (lane, stage) = self
             .names
             .remote(&req.lane, &req.stage)
@@ -98,6 +99,11 @@ impl HttpSource {
         if let Some(r) = &req.reason {
             body["reason"] = Value::String(r.clone());
         }
+        Ok(body)
+    }
+
+    async fn send_action(&self, req: &ActionRequest) -> Result<ActionAck, ActionError> {
+        let body = self.action_body(req)?;
         let resp = self
             .request(reqwest::Method::POST, "/v1/actions")
             .json(&body)
@@ -153,6 +159,12 @@ impl Source for HttpSource {
     }
     fn act<'a>(&'a self, req: &'a ActionRequest) -> BoxFuture<'a, Result<ActionAck, ActionError>> {
         Box::pin(self.send_action(req))
+    }
+    fn preview(&self, req: &ActionRequest) -> String {
+        match self.action_body(req) {
+            Ok(body) => format!("POST {}/v1/actions {body}", self.base),
+            Err(e) => e.to_string(),
+        }
     }
 }
 

@@ -76,6 +76,16 @@ pub trait Source: Send + Sync {
     }
     /// One poll: every cell and metric this source knows, in config names.
     fn poll(&self) -> BoxFuture<'_, Result<Batch, String>>;
+    /// What `act` would send, for a dry run: method, URL and body, never a token.
+    fn preview(&self, req: &ActionRequest) -> String {
+        format!(
+            "{} {} {} (source {})",
+            req.kind,
+            req.lane,
+            req.stage,
+            self.name()
+        )
+    }
     /// Ask the source to act on one cell.
     fn act<'a>(&'a self, req: &'a ActionRequest) -> BoxFuture<'a, Result<ActionAck, ActionError>>;
 }

@@ -10,7 +10,7 @@ use crate::model::world::Change;
 use crate::model::{
     ActionKind, Cell, CellKey, CellState, Holds, SourceReport, Timestamp, Train, World,
 };
-use crate::ops::{self, Action, Confirm, Plan};
+use crate::ops::{self, Action, Confirm, Outcome, Plan};
 
 /// How many activity entries to keep.
 const ACTIVITY_KEEP: usize = 500;
@@ -44,28 +44,80 @@ impl Panel {
     }
 }
 
+/// What has the focus in the confirmation dialog. Cancel is where it starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Button {
+pub enum Field {
+    Reason,
+    Name,
     Cancel,
-    Confirm,
+    Go,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConfirmDialog {
     pub plan: Plan,
     pub source: Option<String>,
+    /// Why: required for halt, unhalt and forcing a blocked action; optional otherwise.
+    pub reason: String,
+    /// The lane's name, typed, where the action asks for it.
     pub typed: String,
-    pub button: Button,
+    pub focus: Field,
 }
 
 impl ConfirmDialog {
-    /// Whether pressing the confirm button would do anything.
-    pub fn can_confirm(&self) -> bool {
-        let typed_ok = match &self.plan.confirm {
-            Confirm::Dialog => true,
-            Confirm::TypeName(name) => &self.typed == name,
-        };
-        typed_ok && self.plan.allowed()
+    pub fn new(plan: Plan, source: Option<String>) -> Self {
+        ConfirmDialog {
+            plan,
+            source,
+            reason: String::new(),
+            typed: String::new(),
+            focus: Field::Cancel,
+        }
+    }
+
+    /// The fields Tab moves through, in order.
+    pub fn fields(&self) -> Vec<Field> {
+        let mut f = vec![Field::Reason];
+        if matches!(self.plan.confirm, Confirm::TypeName(_)) {
+            f.push(Field::Name);
+        }
+        f.extend([Field::Cancel, Field::Go]);
+        f
+    }
+
+    /// Policy blocks it: the Go button forces it, and needs a reason.
+    pub fn forcing(&self) -> bool {
+        !self.plan.allowed()
+    }
+
+    pub fn reason_needed(&self) -> bool {
+        self.forcing() || matches!(self.plan.action.kind, ActionKind::Halt | ActionKind::Unhalt)
+    }
+
+    /// What still stands before Go does anything, in words; `None` when it can go.
+    pub fn missing(&self) -> Option<String> {
+        if self.reason_needed() && self.reason.trim().is_empty() {
+            return Some(if self.forcing() {
+                "blocked by policy: to force it, give a reason".into()
+            } else {
+                format!("{} needs a reason", self.plan.action.kind)
+            });
+        }
+        if let Confirm::TypeName(name) = &self.plan.confirm
+            && &self.typed != name
+        {
+            return Some(format!("type the lane's name ({name}) to confirm"));
+        }
+        None
+    }
+
+    /// The action as it will go: with the reason, forced when blocked.
+    pub fn final_action(&self) -> Action {
+        let mut a = self.plan.action.clone();
+        let reason = self.reason.trim();
+        a.reason = (!reason.is_empty()).then(|| reason.to_string());
+        a.force = self.forcing();
+        a
     }
 }
 
@@ -93,18 +145,14 @@ pub struct Activity {
     pub command: Option<String>,
 }
 
-/// An action sent for a cell and not settled yet: no second action goes to the cell until the
-/// source answered and a poll showed the cell react (or two polls passed).
+/// An action on its way: sent, and not yet verified, rejected or timed out. No second action
+/// goes to the same cell meanwhile.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InFlight {
     pub kind: ActionKind,
     pub since: Timestamp,
-    pub source: Option<String>,
-    /// The cell's version and state when the action was sent.
-    pub before: Option<(Option<String>, CellState)>,
-    /// The source accepted it; polls seen since.
-    pub acked: bool,
-    pub polls_since_ack: u8,
+    /// The latest word from the runner ("accepted", "running 45%").
+    pub status: String,
 }
 
 /// What the app asks the outside world to do.
@@ -121,10 +169,14 @@ pub enum Msg {
     Key(KeyEvent),
     Tick(Timestamp),
     Report(SourceReport),
+    /// What the runner says on the way (sent, accepted, the cell moving).
+    ActionProgress {
+        key: CellKey,
+        text: String,
+    },
     ActionDone {
         plan: Box<Plan>,
-        source: Option<String>,
-        result: Result<String, String>,
+        outcome: Outcome,
     },
     Resize,
 }
@@ -268,11 +320,15 @@ impl App {
                 self.on_report(report);
                 vec![]
             }
-            Msg::ActionDone {
-                plan,
-                source,
-                result,
-            } => self.on_action_done(*plan, source, result),
+            Msg::ActionProgress { key, text } => {
+                if let Some(f) = self.inflight.get_mut(&key) {
+                    f.status = text.clone();
+                    let what = format!("{} {}", f.kind, key);
+                    self.log(Tone::Info, format!("{what}: {text}"), None);
+                }
+                vec![]
+            }
+            Msg::ActionDone { plan, outcome } => self.on_action_done(*plan, outcome),
             Msg::Key(key) => {
                 if key.kind == KeyEventKind::Release {
                     return vec![];
@@ -289,9 +345,6 @@ impl App {
         // A source's first good report is the starting picture, not news.
         let first = failed.is_none() && self.seen.insert(name.clone());
         let changes = self.world.apply(report);
-        if failed.is_none() {
-            self.settle_inflight(&name);
-        }
         match (was_ok, failed) {
             (Some(true), Some(e)) => self.log(
                 Tone::Bad,
@@ -343,60 +396,33 @@ impl App {
         self.log(tone, text, None);
     }
 
-    /// Let go of actions the source has visibly taken up (or that two polls since the answer
-    /// did not change).
-    fn settle_inflight(&mut self, source: &str) {
-        let world = &self.world;
-        self.inflight.retain(|key, f| {
-            if !f.acked || f.source.as_deref() != Some(source) {
-                return true;
-            }
-            f.polls_since_ack += 1;
-            let now = world
-                .cell(&key.lane, &key.stage)
-                .map(|c| (c.version.clone(), c.state));
-            now == f.before && f.polls_since_ack < 2
-        });
-    }
-
-    fn on_action_done(
-        &mut self,
-        plan: Plan,
-        source: Option<String>,
-        result: Result<String, String>,
-    ) -> Vec<Cmd> {
+    fn on_action_done(&mut self, plan: Plan, outcome: Outcome) -> Vec<Cmd> {
         let a = &plan.action;
-        if result.is_ok() {
-            if let Some(f) = self.inflight.get_mut(&a.key()) {
-                f.acked = true;
-            }
-        } else {
-            self.inflight.remove(&a.key());
-        }
-        let what = format!("{} {} {}", a.kind, a.lane, a.stage);
+        self.inflight.remove(&a.key());
+        let forced = if plan.forced() { " FORCED" } else { "" };
+        let what = format!("{}{forced}", a.describe());
         let cmd = Some(a.command_line());
-        match result {
-            Ok(msg) => {
-                self.log(
-                    Tone::Action,
-                    format!(
-                        "{what}: accepted by {} ({msg})",
-                        source.as_deref().unwrap_or("source")
-                    ),
-                    cmd,
-                );
-                self.flash(format!("{what}: accepted"), Tone::Good);
+        let (tone, text) = match &outcome {
+            Outcome::Done(m) => {
+                ops::apply_hold(&mut self.holds, a, "you", self.now);
+                (Tone::Good, format!("✓ {what}: done: {m}"))
             }
-            Err(e) => {
-                self.log(
-                    Tone::Bad,
-                    format!("{what} at {}: {e}", source.as_deref().unwrap_or("source")),
-                    cmd,
-                );
-                self.flash(format!("{what}: {e}"), Tone::Bad);
-            }
-        }
-        source.map(Cmd::PollNow).into_iter().collect()
+            Outcome::TimedOut(m) => (Tone::Bad, format!("TIMEOUT {what}: {m}")),
+            Outcome::DryRun(m) => (Tone::Info, format!("{what}: dry run: {m}")),
+            other => (
+                Tone::Bad,
+                format!("✗ {what}: {}: {}", other.word(), other.message()),
+            ),
+        };
+        self.log(tone, text.clone(), cmd);
+        self.flash(text, tone);
+        // Holds and the halt are ours; a cell action: look again now.
+        self.sources_of
+            .get(&a.key())
+            .cloned()
+            .map(Cmd::PollNow)
+            .into_iter()
+            .collect()
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
@@ -547,6 +573,14 @@ impl App {
                 };
                 self.start_action(kind);
             }
+            Command::Halt => {
+                let kind = if self.holds.halt.is_some() {
+                    ActionKind::Unhalt
+                } else {
+                    ActionKind::Halt
+                };
+                self.start_action(kind);
+            }
         }
         vec![]
     }
@@ -561,20 +595,41 @@ impl App {
                 self.sel_stage + 1 < self.train.stages.len()
                     && cell.is_some_and(|c| c.version.is_some())
             }
-            Command::PauseResume => has(&[
-                CellState::Running,
-                CellState::RollingBack,
-                CellState::Paused,
-            ]),
+            // On a running or paused cell `s` pauses or resumes it; on any other, it holds
+            // (or releases) the whole lane.
+            Command::PauseResume => self.selected_lane().is_some(),
             Command::Rollback => cell.is_some_and(|c| c.last_good().is_some()),
             Command::Approve | Command::Reject => has(&[CellState::AwaitingApproval]),
             _ => true,
         }
     }
 
+    /// What `s` does on the selected cell: pause or resume its rollout, or hold or release
+    /// the lane.
+    pub fn pause_word(&self) -> &'static str {
+        match self.selected_cell().map(|c| c.state) {
+            Some(CellState::Running | CellState::RollingBack) => "pause",
+            Some(CellState::Paused) => "resume",
+            _ => match self.selected_key() {
+                Some(k) if self.holds.lanes.contains_key(&k.lane) => "release",
+                _ => "hold lane",
+            },
+        }
+    }
+
     /// The action a key asks for on the selected cell.
     fn action_for(&self, kind: ActionKind) -> Result<Action, String> {
+        if matches!(kind, ActionKind::Halt | ActionKind::Unhalt) {
+            return Ok(Action::train(kind, None));
+        }
         let key = self.selected_key().ok_or("no lane selected")?;
+        let cell = self.selected_cell();
+        let moving = cell.is_some_and(|c| {
+            matches!(
+                c.state,
+                CellState::Running | CellState::RollingBack | CellState::Paused
+            )
+        });
         let stage = match kind {
             ActionKind::Promote => {
                 let next = self.sel_stage + 1;
@@ -585,6 +640,16 @@ impl App {
                     ));
                 }
                 self.train.stages[next].clone()
+            }
+            // Nothing moving in the cell: pause holds the lane, resume releases it.
+            ActionKind::Pause | ActionKind::Resume if !moving => {
+                let held = self.holds.lanes.contains_key(&key.lane);
+                let kind = if held {
+                    ActionKind::Resume
+                } else {
+                    ActionKind::Pause
+                };
+                return Ok(Action::lane(kind, &key.lane));
             }
             _ => key.stage.clone(),
         };
@@ -606,8 +671,10 @@ impl App {
         if let Some(f) = self.inflight.get(&action.key()) {
             return self.flash(
                 format!(
-                    "{} {} already has a {} in flight: wait for it to finish",
-                    action.lane, action.stage, f.kind
+                    "{} already has a {} in flight ({}): wait for it to finish",
+                    action.describe(),
+                    f.kind,
+                    f.status
                 ),
                 Tone::Bad,
             );
@@ -615,112 +682,134 @@ impl App {
         match ops::preflight(action, &self.train, &self.world, &self.holds, self.now) {
             Ok(plan) => {
                 let source = self.sources_of.get(&plan.action.key()).cloned();
-                self.popup = Some(Popup::Confirm(Box::new(ConfirmDialog {
-                    plan,
-                    source,
-                    typed: String::new(),
-                    button: Button::Cancel,
-                })));
+                self.popup = Some(Popup::Confirm(Box::new(ConfirmDialog::new(plan, source))));
             }
             Err(e) => self.flash(e, Tone::Bad),
         }
     }
 
     fn on_confirm_key(&mut self, mut d: ConfirmDialog, key: KeyEvent) -> Vec<Cmd> {
-        let typing = matches!(d.plan.confirm, Confirm::TypeName(_));
+        let cancel = |app: &mut App, d: &ConfirmDialog| {
+            app.flash(
+                format!("{} cancelled", d.plan.action.describe()),
+                Tone::Info,
+            );
+            vec![]
+        };
+        let fields = d.fields();
+        let at = fields.iter().position(|f| *f == d.focus).unwrap_or(0);
+        let editing = matches!(d.focus, Field::Reason | Field::Name);
         match key.code {
-            KeyCode::Esc => {
-                self.flash(format!("{} cancelled", d.plan.action.kind), Tone::Info);
-                return vec![];
-            }
-            KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right => {
-                d.button = if d.button == Button::Cancel {
-                    Button::Confirm
+            KeyCode::Esc => return cancel(self, &d),
+            KeyCode::Tab => d.focus = fields[(at + 1) % fields.len()],
+            KeyCode::BackTab => d.focus = fields[(at + fields.len() - 1) % fields.len()],
+            KeyCode::Left | KeyCode::Right if !editing => {
+                d.focus = if d.focus == Field::Cancel {
+                    Field::Go
                 } else {
-                    Button::Cancel
+                    Field::Cancel
                 };
             }
-            KeyCode::Enter => {
-                if d.button == Button::Cancel {
-                    self.flash(format!("{} cancelled", d.plan.action.kind), Tone::Info);
-                    return vec![];
-                }
-                if !d.plan.allowed() {
-                    self.flash("blocked by policy: nothing was sent", Tone::Bad);
-                } else if !d.can_confirm() {
-                    self.flash("type the lane's name exactly to confirm", Tone::Bad);
+            // ↑↓ pick another good version to roll back to.
+            KeyCode::Up | KeyCode::Down if !d.plan.choices.is_empty() => {
+                let n = d.plan.choices.len();
+                let cur = d
+                    .plan
+                    .choices
+                    .iter()
+                    .position(|h| Some(&h.version) == d.plan.to_version.as_ref())
+                    .unwrap_or(0);
+                let next = if key.code == KeyCode::Down {
+                    (cur + 1) % n
                 } else {
-                    // The train may have moved while the dialog was open: check again, and
-                    // send only what the user saw.
-                    let fresh = ops::preflight(
-                        d.plan.action.clone(),
-                        &self.train,
-                        &self.world,
-                        &self.holds,
-                        self.now,
-                    );
-                    let plan = match fresh {
-                        Err(e) => {
-                            self.flash(format!("not sent: the train moved: {e}"), Tone::Bad);
-                            return vec![];
-                        }
-                        Ok(p) if p.to_version != d.plan.to_version || !p.allowed() => {
-                            d.plan = p;
-                            d.button = Button::Cancel;
-                            self.flash(
-                                "not sent: the train moved; check the dialog again",
-                                Tone::Bad,
-                            );
-                            self.popup = Some(Popup::Confirm(Box::new(d)));
-                            return vec![];
-                        }
-                        Ok(p) => p,
-                    };
-                    let key = plan.action.key();
-                    let before = self
-                        .world
-                        .cell(&key.lane, &key.stage)
-                        .map(|c| (c.version.clone(), c.state));
-                    self.inflight.insert(
-                        key.clone(),
-                        InFlight {
-                            kind: plan.action.kind,
-                            since: self.now,
-                            source: self.sources_of.get(&key).cloned(),
-                            before,
-                            acked: false,
-                            polls_since_ack: 0,
-                        },
-                    );
-                    self.log(
-                        Tone::Action,
-                        format!(
-                            "{} {} {}: sent ({})",
-                            plan.action.kind, plan.action.lane, plan.action.stage, plan.summary
-                        ),
-                        None,
-                    );
-                    return vec![Cmd::Execute(Box::new(plan))];
+                    (cur + n - 1) % n
+                };
+                let mut action = d.plan.action.clone();
+                action.version = Some(d.plan.choices[next].version.clone());
+                match ops::preflight(action, &self.train, &self.world, &self.holds, self.now) {
+                    Ok(p) => d.plan = p,
+                    Err(e) => self.flash(e, Tone::Bad),
                 }
             }
-            KeyCode::Backspace if typing => {
-                d.typed.pop();
+            KeyCode::Enter if d.focus == Field::Cancel => return cancel(self, &d),
+            KeyCode::Enter if editing => d.focus = fields[(at + 1) % fields.len()],
+            KeyCode::Enter => return self.confirm(d),
+            KeyCode::Backspace if editing => {
+                let text = if d.focus == Field::Reason {
+                    &mut d.reason
+                } else {
+                    &mut d.typed
+                };
+                text.pop();
             }
-            KeyCode::Char(c)
-                if typing
-                    && !key.modifiers.contains(KeyModifiers::CONTROL)
-                    && d.typed.chars().count() < 80 =>
-            {
-                d.typed.push(c);
+            KeyCode::Char(c) if editing && !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                let text = if d.focus == Field::Reason {
+                    &mut d.reason
+                } else {
+                    &mut d.typed
+                };
+                if text.chars().count() < 200 {
+                    text.push(c);
+                }
             }
-            KeyCode::Char('q') => {
-                self.flash(format!("{} cancelled", d.plan.action.kind), Tone::Info);
-                return vec![];
-            }
+            KeyCode::Char('q') => return cancel(self, &d),
             _ => {}
         }
         self.popup = Some(Popup::Confirm(Box::new(d)));
         vec![]
+    }
+
+    /// Go pressed: check what is missing, check the train again, and send.
+    fn confirm(&mut self, mut d: ConfirmDialog) -> Vec<Cmd> {
+        if let Some(missing) = d.missing() {
+            self.flash(format!("not sent: {missing}"), Tone::Bad);
+            self.popup = Some(Popup::Confirm(Box::new(d)));
+            return vec![];
+        }
+        // The train may have moved while the dialog was open: check again, and send only
+        // what the user saw.
+        let fresh = ops::preflight(
+            d.plan.action.clone(),
+            &self.train,
+            &self.world,
+            &self.holds,
+            self.now,
+        );
+        let mut plan = match fresh {
+            Err(e) => {
+                self.flash(format!("not sent: the train moved: {e}"), Tone::Bad);
+                return vec![];
+            }
+            Ok(p) if p.to_version != d.plan.to_version || p.allowed() != d.plan.allowed() => {
+                d.plan = p;
+                d.focus = Field::Cancel;
+                self.flash(
+                    "not sent: the train moved; check the dialog again",
+                    Tone::Bad,
+                );
+                self.popup = Some(Popup::Confirm(Box::new(d)));
+                return vec![];
+            }
+            Ok(p) => p,
+        };
+        plan.action = d.final_action();
+        plan.blockers = d.plan.blockers.clone();
+        let key = plan.action.key();
+        self.inflight.insert(
+            key,
+            InFlight {
+                kind: plan.action.kind,
+                since: self.now,
+                status: "sent".into(),
+            },
+        );
+        let forced = if plan.forced() { " (FORCED)" } else { "" };
+        self.log(
+            Tone::Action,
+            format!("{}{forced}: {}", plan.action.describe(), plan.summary),
+            None,
+        );
+        vec![Cmd::Execute(Box::new(plan))]
     }
 }
 

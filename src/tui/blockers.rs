@@ -8,9 +8,18 @@ use ratatui::widgets::Paragraph;
 use super::app::{App, Panel};
 use super::theme::{Theme, blocker_tag};
 use super::ui::{fit, is_focused, panel_block};
+use crate::model::BlockerKind;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let list = app.blockers();
+    let mut list = app.blockers();
+    // The halt stops every lane: one line says so, at the top, not one per lane.
+    let halt = list.iter().find(|b| b.kind == BlockerKind::Halt).cloned();
+    list.retain(|b| b.kind != BlockerKind::Halt);
+    if let Some(mut h) = halt {
+        h.lane = "every lane".into();
+        h.stage = "any stage".into();
+        list.insert(0, h);
+    }
     let block = panel_block(
         format!(" Blockers {} ", list.len()),
         is_focused(app, Panel::Blockers),

@@ -1,22 +1,44 @@
-//! The confirmation dialog: the exact move, what stands against it, and a Cancel that is the
-//! default. Rollback and the last stage ask for the lane's name.
+//! The confirmation dialog: the exact move, what stands against it, a reason, the lane's name
+//! where it is asked for, and a Cancel that is the default. A blocked action can be forced
+//! only with a reason; a rollback lists the good versions to pick from.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Modifier;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Wrap};
 
-use super::app::{App, Button, ConfirmDialog};
+use super::app::{App, ConfirmDialog, Field};
 use super::theme::{Theme, blocker_line};
-use super::ui::{centered, panel_block};
+use super::ui::scrolling_popup;
+use crate::model::duration::human_delta;
 use crate::ops::Confirm;
 
-pub fn lines(d: &ConfirmDialog, theme: &Theme) -> Vec<Line<'static>> {
+fn input<'a>(label: String, text: &str, focused: bool, ok: bool, theme: &Theme) -> Line<'a> {
+    let style = if focused {
+        theme.selected()
+    } else {
+        theme.title()
+    };
+    Line::from(vec![
+        Span::raw(label),
+        Span::styled(format!("{}{}", text, if focused { "▏" } else { "" }), style),
+        Span::styled(if ok { "  ✓" } else { "" }, theme.ok()),
+    ])
+}
+
+pub fn lines(d: &ConfirmDialog, app: &App, theme: &Theme) -> Vec<Line<'static>> {
     let a = &d.plan.action;
+    let verb = a.kind.verb();
     let mut out = vec![
         Line::from(Span::styled(
-            format!("{} {}", a.kind.verb(), a.lane),
+            format!(
+                "{verb} {}",
+                if a.lane.is_empty() {
+                    "the train"
+                } else {
+                    &a.lane
+                }
+            ),
             theme.title(),
         )),
         Line::from(format!("  {}", d.plan.summary)),
@@ -28,40 +50,75 @@ pub fn lines(d: &ConfirmDialog, theme: &Theme) -> Vec<Line<'static>> {
         )));
     }
     out.push(Line::from(Span::styled(
-        format!("  $ {}", a.command_line()),
+        format!("  $ {}", d.final_action().command_line()),
         theme.dim(),
     )));
+    for w in &d.plan.warnings {
+        out.push(Line::from(Span::styled(format!("  ⚠ {w}"), theme.warn())));
+    }
+    if d.plan.choices.len() > 1 {
+        out.push(Line::default());
+        out.push(Line::from(Span::styled(
+            "Roll back to (↑↓ to pick):",
+            theme.title(),
+        )));
+        for h in &d.plan.choices {
+            let chosen = Some(&h.version) == d.plan.to_version.as_ref();
+            let when =
+                h.at.map(|t| format!("deployed {} ago", human_delta(app.now - t)))
+                    .unwrap_or_default();
+            let by = h
+                .actor
+                .as_ref()
+                .map(|a| format!(" by {a}"))
+                .unwrap_or_default();
+            let text = format!(
+                "  {} {:<8} {when}{by}",
+                if chosen { "▸" } else { " " },
+                crate::model::cell::short_version(&h.version)
+            );
+            out.push(Line::from(Span::styled(
+                text,
+                if chosen { theme.title() } else { Style::new() },
+            )));
+        }
+    }
     out.push(Line::default());
     if !d.plan.allowed() {
         out.push(Line::from(Span::styled(
-            "✗ Blocked by policy — nothing will be sent:",
+            "✗ Blocked by policy. Forcing it needs a reason and is marked in the audit log:",
             theme.bad(),
         )));
         for b in &d.plan.blockers {
             out.push(blocker_line(b, theme));
         }
         out.push(Line::default());
-    } else if let Confirm::TypeName(name) = &d.plan.confirm {
-        let ok = &d.typed == name;
-        out.push(Line::from(format!(
-            "Type the lane's name ({name}) to confirm:"
-        )));
-        out.push(Line::from(vec![
-            Span::raw("  > "),
-            Span::styled(
-                format!("{}▏", d.typed),
-                if ok { theme.ok() } else { theme.title() },
-            ),
-            Span::styled(if ok { "  ✓" } else { "" }, theme.ok()),
-        ]));
-        out.push(Line::default());
     }
+    let need = if d.reason_needed() {
+        "required"
+    } else {
+        "optional"
+    };
+    let reason_ok = !d.reason.trim().is_empty();
+    out.push(input(
+        format!("Reason ({need}): "),
+        &d.reason,
+        d.focus == Field::Reason,
+        d.reason_needed() && reason_ok,
+        theme,
+    ));
+    if let Confirm::TypeName(name) = &d.plan.confirm {
+        out.push(input(
+            format!("Type the lane's name ({name}): "),
+            &d.typed,
+            d.focus == Field::Name,
+            &d.typed == name,
+            theme,
+        ));
+    }
+    out.push(Line::default());
     let button = |label: String, on: bool, enabled: bool| {
-        let mut st = if on {
-            theme.selected()
-        } else {
-            ratatui::style::Style::new()
-        };
+        let mut st = if on { theme.selected() } else { Style::new() };
         if !enabled {
             st = st.add_modifier(Modifier::DIM | Modifier::CROSSED_OUT);
         }
@@ -74,30 +131,32 @@ pub fn lines(d: &ConfirmDialog, theme: &Theme) -> Vec<Line<'static>> {
             st,
         )
     };
+    let go = if d.forcing() {
+        format!("Force {}", verb.to_lowercase())
+    } else {
+        verb.to_string()
+    };
     out.push(Line::from(vec![
         Span::raw("      "),
-        button("Cancel".into(), d.button == Button::Cancel, true),
+        button("Cancel".into(), d.focus == Field::Cancel, true),
         Span::raw("    "),
-        button(
-            a.kind.verb().to_string(),
-            d.button == Button::Confirm,
-            d.can_confirm(),
-        ),
+        button(go, d.focus == Field::Go, d.missing().is_none()),
     ]));
+    if let Some(m) = d.missing() {
+        out.push(Line::from(Span::styled(format!("      {m}"), theme.dim())));
+    }
     out
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, d: &ConfirmDialog, _app: &App, theme: &Theme) {
-    let lines = lines(d, theme);
-    let w = 76.min(area.width);
-    let h = (lines.len() as u16 + 2).min(area.height);
-    let rect = centered(area, w, h);
-    frame.render_widget(Clear, rect);
-    let title = format!(" Confirm {} ", d.plan.action.kind);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(panel_block(title, true, theme)),
-        rect,
+pub fn draw(frame: &mut Frame, area: Rect, d: &ConfirmDialog, app: &App, theme: &Theme) {
+    let title = format!("Confirm {}", d.plan.action.kind);
+    scrolling_popup(
+        frame,
+        area,
+        78.min(area.width),
+        lines(d, app, theme),
+        &title,
+        0,
+        theme,
     );
 }

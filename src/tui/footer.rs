@@ -9,16 +9,12 @@ use super::app::{App, Popup, Tone};
 use super::keymap::{BINDINGS, Command, Shown};
 use super::theme::Theme;
 use super::ui::fit;
-use crate::model::CellState;
 
 /// The action keys that do something on the selected cell now (none when read-only).
 fn action_keys(app: &App) -> Vec<(&'static str, &'static str)> {
     if app.readonly {
         return Vec::new();
     }
-    let paused = app
-        .selected_cell()
-        .is_some_and(|c| c.state == CellState::Paused);
     BINDINGS
         .iter()
         .filter(|b| {
@@ -33,10 +29,11 @@ fn action_keys(app: &App) -> Vec<(&'static str, &'static str)> {
         })
         .filter(|b| app.applies(b.command))
         .map(|b| match b.command {
-            Command::PauseResume if paused => (b.label, "resume"),
+            Command::PauseResume => (b.label, app.pause_word()),
             Command::Reject => (b.label, "reject"),
             _ => (b.label, b.short),
         })
+        .chain(app.holds.halt.is_some().then_some(("H", "unhalt")))
         .collect()
 }
 
@@ -45,13 +42,9 @@ fn action_keys(app: &App) -> Vec<(&'static str, &'static str)> {
 pub fn footer_keys(app: &App) -> Vec<(&'static str, &'static str)> {
     match &app.popup {
         Some(Popup::Confirm(d)) => {
-            let mut v = vec![
-                ("Tab", "switch button"),
-                ("⏎", "press button"),
-                ("Esc", "cancel"),
-            ];
-            if matches!(d.plan.confirm, crate::ops::Confirm::TypeName(_)) {
-                v.insert(0, ("type", "lane name"));
+            let mut v = vec![("Tab", "next field"), ("⏎", "press"), ("Esc", "cancel")];
+            if d.plan.choices.len() > 1 {
+                v.push(("↑↓", "version"));
             }
             v
         }

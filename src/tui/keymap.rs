@@ -20,6 +20,7 @@ pub enum Command {
     Rollback,
     Approve,
     Reject,
+    Halt,
     Filter,
     Help,
     Back,
@@ -193,6 +194,14 @@ pub const BINDINGS: &[Binding] = &[
         "x",
         "",
         "reject a waiting deployment",
+        Shown::HelpOnly,
+    ),
+    b(
+        Command::Halt,
+        &[KeyCode::Char('H')],
+        "H",
+        "",
+        "halt the train / unhalt (with a reason)",
         Shown::HelpOnly,
     ),
     b(

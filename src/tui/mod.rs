@@ -31,7 +31,7 @@ use tokio::sync::mpsc;
 use self::app::{App, Cmd, Msg};
 use self::theme::Theme;
 use crate::model::SourceReport;
-use crate::ops::Executor;
+use crate::ops::Runner;
 
 /// Restores the terminal however the loop ends (return, error, `?`).
 struct Restore;
@@ -75,7 +75,7 @@ impl Ended {
 /// arrive on `reports`; `poll_now` asks for a fresh poll of a source (after an action).
 pub async fn run(
     mut app: App,
-    executor: Arc<Executor>,
+    runner: Arc<Runner>,
     mut reports: mpsc::UnboundedReceiver<SourceReport>,
     poll_now: impl Fn(&str),
 ) -> color_eyre::Result<Ended> {
@@ -126,7 +126,7 @@ pub async fn run(
             match cmd {
                 Cmd::Quit => app.quit = true,
                 Cmd::PollNow(source) => poll_now(&source),
-                Cmd::Execute(plan) => spawn_action(&executor, plan, msg_tx.clone()),
+                Cmd::Execute(plan) => spawn_action(&runner, plan, msg_tx.clone()),
             }
         }
         if app.quit {
@@ -145,28 +145,28 @@ pub async fn run(
 /// The shortest time between two frames (about 30 per second).
 const FRAME: Duration = Duration::from_millis(33);
 
-/// Run an action at its source in a task; its outcome comes back as a message, even if the
-/// task panics.
-fn spawn_action(
-    executor: &Arc<Executor>,
-    plan: Box<crate::ops::Plan>,
-    tx: mpsc::UnboundedSender<Msg>,
-) {
-    let executor = Arc::clone(executor);
+/// Run an action through the runner in a task; what it says on the way and its outcome come
+/// back as messages, even if the task panics.
+fn spawn_action(runner: &Arc<Runner>, plan: Box<crate::ops::Plan>, tx: mpsc::UnboundedSender<Msg>) {
+    let runner = Arc::clone(runner);
     tokio::spawn(async move {
-        let source = executor.source_of(&plan.action).map(str::to_string);
-        let outcome = std::panic::AssertUnwindSafe(executor.execute(&plan))
+        let key = plan.action.key();
+        let progress_tx = tx.clone();
+        let progress = move |text: String| {
+            let _ = progress_tx.send(Msg::ActionProgress {
+                key: key.clone(),
+                text,
+            });
+        };
+        let run = std::panic::AssertUnwindSafe(runner.run(&plan, false, &progress))
             .catch_unwind()
             .await;
-        let result = match outcome {
-            Ok(r) => r.map(|ack| ack.message).map_err(|e| e.to_string()),
-            Err(_) => Err("internal error: the action task failed; see the log".to_string()),
-        };
-        let _ = tx.send(Msg::ActionDone {
-            plan,
-            source,
-            result,
+        let outcome = run.unwrap_or_else(|_| {
+            crate::ops::Outcome::Failed(
+                "internal error: the action task failed; see the log".into(),
+            )
         });
+        let _ = tx.send(Msg::ActionDone { plan, outcome });
     });
 }
 

@@ -109,10 +109,11 @@ fn confirm_dialog_rollback_typed_name() {
         &mut app,
         &[
             KeyCode::Char('r'),
+            KeyCode::Down,
+            KeyCode::BackTab,
             KeyCode::Char('i'),
             KeyCode::Char('n'),
             KeyCode::Char('v'),
-            KeyCode::Tab,
         ],
     );
     insta::assert_snapshot!(render(&app, 80, 24));
@@ -159,4 +160,44 @@ fn many_lanes_scroll_to_the_selection() {
     let screen = render(&app, 80, 24);
     assert!(screen.contains("▸ledger"), "{screen}");
     assert!(screen.contains("Lanes 48"), "{screen}");
+}
+
+#[test]
+fn halt_banner() {
+    let mut app = fixture::app();
+    app.holds.halt = Some(crate::model::LaneHold {
+        reason: "incident 42: payments double-charging".into(),
+        by: "alice@jump1".into(),
+        at: fixture::t(-300),
+    });
+    app.holds.lanes.insert(
+        "inventory".into(),
+        crate::model::LaneHold {
+            reason: "db migration".into(),
+            by: "bob".into(),
+            at: fixture::t(-60),
+        },
+    );
+    insta::assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn confirm_dialog_forcing_with_a_reason() {
+    let mut app = fixture::app();
+    select(&mut app, "payments-api", "canary");
+    keys(
+        &mut app,
+        &[KeyCode::Char('p'), KeyCode::BackTab, KeyCode::BackTab],
+    );
+    for c in "ledger checked by hand".chars() {
+        keys(&mut app, &[KeyCode::Char(c)]);
+    }
+    insta::assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn confirm_dialog_halt() {
+    let mut app = fixture::app();
+    keys(&mut app, &[KeyCode::Char('H')]);
+    insta::assert_snapshot!(render(&app, 80, 24));
 }

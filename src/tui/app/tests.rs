@@ -49,7 +49,7 @@ fn promote_opens_a_dialog_that_defaults_to_cancel() {
     select(&mut app, "checkout-web", "staging");
     key(&mut app, KeyCode::Char('p'));
     let d = dialog(&app);
-    assert_eq!(d.button, Button::Cancel);
+    assert_eq!(d.focus, Field::Cancel);
     assert_eq!(d.plan.action.stage, "canary");
     // Enter on the default button cancels and sends nothing.
     let cmds = key(&mut app, KeyCode::Enter);
@@ -77,7 +77,21 @@ fn confirming_sends_exactly_one_action_and_refuses_a_second_while_in_flight() {
     assert!(cmds.is_empty());
     assert!(app.popup.is_none());
     assert!(app.flash.as_ref().unwrap().0.contains("in flight"));
-    // The answer clears it and asks for a fresh poll.
+    // The runner's word on the way shows in the activity; the cell stays in flight.
+    app.update(Msg::ActionProgress {
+        key: CellKey::new("search-indexer", "canary"),
+        text: "accepted by sim: pausing".into(),
+    });
+    assert!(
+        app.activity
+            .front()
+            .unwrap()
+            .text
+            .contains("accepted by sim")
+    );
+    key(&mut app, KeyCode::Char('s'));
+    assert!(app.flash.as_ref().unwrap().0.contains("in flight"));
+    // Verified: done, settled, a fresh poll asked for.
     let plan = ops::preflight(
         Action::new(ActionKind::Pause, "search-indexer", "canary"),
         &app.train,
@@ -88,33 +102,15 @@ fn confirming_sends_exactly_one_action_and_refuses_a_second_while_in_flight() {
     .unwrap();
     let cmds = app.update(Msg::ActionDone {
         plan: Box::new(plan),
-        source: Some("sim".into()),
-        result: Ok("pausing".into()),
+        outcome: Outcome::Done("b8ab03a paused".into()),
     });
     assert_eq!(cmds, [Cmd::PollNow("sim".into())]);
+    assert!(app.inflight.is_empty());
     let a = app.activity.front().unwrap();
-    assert!(a.text.contains("accepted by sim"), "{}", a.text);
+    assert!(a.text.contains("done: b8ab03a paused"), "{}", a.text);
     assert_eq!(
         a.command.as_deref(),
         Some("trainyard pause search-indexer --stage canary")
-    );
-    // Accepted is not done: until a poll shows the cell react, a second press is refused.
-    key(&mut app, KeyCode::Char('s'));
-    assert!(app.popup.is_none());
-    assert!(app.flash.as_ref().unwrap().0.contains("in flight"));
-    let mut paused = app.world.cell("search-indexer", "canary").unwrap().clone();
-    paused.state = CellState::Paused;
-    app.update(Msg::Report(SourceReport {
-        source: "sim".into(),
-        at: app.now,
-        outcome: Ok(crate::model::Batch {
-            cells: vec![(CellKey::new("search-indexer", "canary"), paused)],
-            ..Default::default()
-        }),
-    }));
-    assert!(
-        app.inflight.is_empty(),
-        "the poll showed the pause: settled"
     );
 }
 
@@ -124,17 +120,137 @@ fn rollback_needs_the_lane_name_typed() {
     select(&mut app, "inventory", "canary");
     key(&mut app, KeyCode::Char('r'));
     assert!(matches!(dialog(&app).plan.confirm, Confirm::TypeName(ref n) if n == "inventory"));
+    // Typing while Cancel has the focus types nothing.
+    typed(&mut app, "inv");
+    assert_eq!(dialog(&app).typed, "");
+    key(&mut app, KeyCode::BackTab);
+    assert_eq!(dialog(&app).focus, Field::Name);
     typed(&mut app, "invent");
     key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(dialog(&app).focus, Field::Go);
     assert_eq!(key(&mut app, KeyCode::Enter), []);
     assert!(app.popup.is_some(), "a wrong name keeps the dialog open");
+    assert!(
+        app.flash
+            .as_ref()
+            .unwrap()
+            .0
+            .contains("type the lane's name")
+    );
+    key(&mut app, KeyCode::BackTab);
+    key(&mut app, KeyCode::BackTab);
     typed(&mut app, "ory");
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Tab);
     let cmds = key(&mut app, KeyCode::Enter);
     assert!(matches!(cmds.as_slice(), [Cmd::Execute(p)] if p.action.kind == ActionKind::Rollback));
 }
 
 #[test]
-fn blocked_promotion_sends_nothing() {
+fn rollback_offers_every_good_version() {
+    let mut app = fixture::app();
+    select(&mut app, "inventory", "canary");
+    key(&mut app, KeyCode::Char('r'));
+    let first = dialog(&app).plan.to_version.clone();
+    assert_eq!(dialog(&app).plan.choices.len(), 2);
+    key(&mut app, KeyCode::Down);
+    let second = dialog(&app).plan.to_version.clone();
+    assert_ne!(first, second);
+    assert!(
+        dialog(&app).plan.summary.contains("earlier good"),
+        "{}",
+        dialog(&app).plan.summary
+    );
+    key(&mut app, KeyCode::Down);
+    assert_eq!(dialog(&app).plan.to_version, first, "wraps around");
+}
+
+#[test]
+fn a_blocked_action_can_be_forced_only_with_a_reason() {
+    let mut app = fixture::app();
+    select(&mut app, "payments-api", "canary");
+    key(&mut app, KeyCode::Char('p'));
+    assert!(dialog(&app).forcing());
+    // To Go, past the name field: no reason, no name: nothing sent.
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(key(&mut app, KeyCode::Enter), []);
+    assert!(app.flash.as_ref().unwrap().0.contains("give a reason"));
+    // Reason, then the name (prod is the last stage), then Go.
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(dialog(&app).focus, Field::Reason);
+    typed(&mut app, "ledger verified by hand");
+    key(&mut app, KeyCode::Tab);
+    typed(&mut app, "payments-api");
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Tab);
+    let cmds = key(&mut app, KeyCode::Enter);
+    let [Cmd::Execute(p)] = cmds.as_slice() else {
+        panic!("not sent: {cmds:?}")
+    };
+    assert!(p.forced());
+    assert_eq!(p.action.reason.as_deref(), Some("ledger verified by hand"));
+    assert!(app.activity.front().unwrap().text.contains("FORCED"));
+}
+
+#[test]
+fn halt_needs_a_reason_and_shows_the_banner_when_done() {
+    let mut app = fixture::app();
+    key(&mut app, KeyCode::Char('H'));
+    assert_eq!(dialog(&app).plan.action.kind, ActionKind::Halt);
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(key(&mut app, KeyCode::Enter), []);
+    assert!(app.flash.as_ref().unwrap().0.contains("needs a reason"));
+    key(&mut app, KeyCode::Tab);
+    typed(&mut app, "incident 42");
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Tab);
+    let cmds = key(&mut app, KeyCode::Enter);
+    let [Cmd::Execute(p)] = cmds.as_slice() else {
+        panic!("not sent: {cmds:?}")
+    };
+    let plan = (**p).clone();
+    app.update(Msg::ActionDone {
+        plan: Box::new(plan),
+        outcome: Outcome::Done("halted".into()),
+    });
+    assert_eq!(app.holds.halt.as_ref().unwrap().reason, "incident 42");
+    // Now every promotion is blocked by the halt.
+    select(&mut app, "checkout-web", "staging");
+    key(&mut app, KeyCode::Char('p'));
+    assert!(
+        dialog(&app)
+            .plan
+            .blockers
+            .iter()
+            .any(|b| b.kind == crate::model::BlockerKind::Halt)
+    );
+}
+
+#[test]
+fn s_on_an_idle_cell_holds_the_lane() {
+    let mut app = fixture::app();
+    select(&mut app, "inventory", "canary");
+    assert_eq!(app.pause_word(), "hold lane");
+    key(&mut app, KeyCode::Char('s'));
+    let d = dialog(&app);
+    assert_eq!(d.plan.action.scope(), ops::Scope::Lane("inventory".into()));
+    key(&mut app, KeyCode::Tab);
+    let cmds = key(&mut app, KeyCode::Enter);
+    let [Cmd::Execute(p)] = cmds.as_slice() else {
+        panic!("not sent: {cmds:?}")
+    };
+    let plan = (**p).clone();
+    app.update(Msg::ActionDone {
+        plan: Box::new(plan),
+        outcome: Outcome::Done("held".into()),
+    });
+    assert!(app.holds.lanes.contains_key("inventory"));
+    assert_eq!(app.pause_word(), "release");
+}
+
+#[test]
+fn blocked_promotion_sends_nothing_without_force() {
     let mut app = fixture::app();
     select(&mut app, "payments-api", "canary");
     key(&mut app, KeyCode::Char('p'));
@@ -146,8 +262,10 @@ fn blocked_promotion_sends_nothing() {
             .iter()
             .any(|b| b.kind == crate::model::BlockerKind::Dependency)
     );
-    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::BackTab);
     typed(&mut app, "payments-api");
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Tab);
     assert_eq!(key(&mut app, KeyCode::Enter), []);
     assert!(app.flash.as_ref().unwrap().0.contains("blocked by policy"));
 }
@@ -263,22 +381,31 @@ fn reports_become_activity_after_the_first() {
 }
 
 #[test]
-fn a_rejected_action_is_settled_at_once() {
-    let mut app = fixture::app();
-    select(&mut app, "search-indexer", "canary");
-    key(&mut app, KeyCode::Char('s'));
-    key(&mut app, KeyCode::Tab);
-    let cmds = key(&mut app, KeyCode::Enter);
-    let Some(Cmd::Execute(plan)) = cmds.into_iter().next() else {
-        panic!("nothing sent")
-    };
-    app.update(Msg::ActionDone {
-        plan,
-        source: Some("sim".into()),
-        result: Err("rejected (409 conflict): busy".into()),
-    });
-    assert!(app.inflight.is_empty());
-    assert!(app.flash.as_ref().unwrap().0.contains("409"));
+fn a_rejected_or_timed_out_action_is_settled_and_said_loudly() {
+    for (outcome, word) in [
+        (
+            Outcome::Rejected("sim rejected it: 409 conflict: busy".into()),
+            "rejected",
+        ),
+        (
+            Outcome::TimedOut("did not get there within 10m".into()),
+            "TIMEOUT",
+        ),
+    ] {
+        let mut app = fixture::app();
+        select(&mut app, "search-indexer", "canary");
+        key(&mut app, KeyCode::Char('s'));
+        key(&mut app, KeyCode::Tab);
+        let cmds = key(&mut app, KeyCode::Enter);
+        let Some(Cmd::Execute(plan)) = cmds.into_iter().next() else {
+            panic!("nothing sent")
+        };
+        app.update(Msg::ActionDone { plan, outcome });
+        assert!(app.inflight.is_empty());
+        let (flash, tone, _) = app.flash.clone().unwrap();
+        assert!(flash.contains(word), "{flash}");
+        assert_eq!(tone, Tone::Bad);
+    }
 }
 
 #[test]
@@ -302,7 +429,7 @@ fn confirming_after_the_train_moved_sends_nothing_and_shows_the_new_plan() {
     assert!(cmds.is_empty(), "a stale plan must not be sent");
     let d = dialog(&app);
     assert_eq!(d.plan.to_version.as_deref(), Some("f00dfeedf00dfeedf00d"));
-    assert_eq!(d.button, Button::Cancel, "back to the safe default");
+    assert_eq!(d.focus, Field::Cancel, "back to the safe default");
     assert!(app.flash.as_ref().unwrap().0.contains("the train moved"));
 }
 

@@ -1,0 +1,315 @@
+//! The command-line twins of the actions, and `trainyard audit`. Each action command builds
+//! the same [`Action`] a key press builds and hands it to the same [`Runner`].
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::config::Config;
+use crate::model::duration;
+use crate::model::{ActionKind, Holds, World, policy};
+use crate::ops::audit::{self, AuditLog, Record};
+use crate::ops::{self, Action, Confirm, Outcome, Plan, Runner, Scope};
+use crate::sources::Source;
+use crate::{poll, sources};
+
+/// Exit code of a usage or config error.
+pub const EXIT_USAGE: u8 = 2;
+
+/// The audit log a config writes to.
+pub fn audit_log(config: &Config) -> AuditLog {
+    let path = config
+        .audit_path
+        .clone()
+        .or_else(audit::default_path)
+        .unwrap_or_else(|| "audit.jsonl".into());
+    AuditLog::new(path)
+}
+
+/// Holds and the halt as the audit log leaves them; a log that can't be read leaves none, with
+/// a warning.
+pub fn holds(log: &AuditLog) -> Holds {
+    match log.read() {
+        Ok(records) => ops::holds_from(&records),
+        Err(e) => {
+            tracing::warn!("audit log {} unreadable: {e}", log.path().display());
+            eprintln!(
+                "trainyard: warning: audit log {} unreadable ({e}): holds and the halt are not known",
+                log.path().display()
+            );
+            Holds::default()
+        }
+    }
+}
+
+/// One poll round of every source, folded into a world.
+pub async fn observe(config: &Config, sources: &[Arc<dyn Source>]) -> World {
+    let mut world = config.empty_world();
+    for report in poll::poll_once(sources).await {
+        world.apply(report);
+    }
+    world
+}
+
+fn plan_text(plan: &Plan, runner: &Runner) -> String {
+    let mut out = format!("{}\n  {}\n", plan.action.describe(), plan.summary);
+    if let Some(src) = runner.source_of(&plan.action) {
+        out.push_str(&format!("  via source {src}\n"));
+    }
+    for w in &plan.warnings {
+        out.push_str(&format!("  warning: {w}\n"));
+    }
+    if plan.allowed() {
+        out.push_str("  policy: allowed\n");
+    } else {
+        out.push_str("  policy: BLOCKED\n");
+        for b in &plan.blockers {
+            out.push_str(&format!("    [{}] {}\n", b.kind.as_str(), b.message));
+        }
+    }
+    out
+}
+
+/// Ask on the terminal. `Err` when there is none to ask on.
+fn confirm_on_terminal(plan: &Plan) -> Result<bool, String> {
+    if !std::io::stdin().is_terminal() {
+        return Err("no terminal to confirm on: pass --yes to confirm on the command line".into());
+    }
+    let mut stderr = std::io::stderr();
+    let question = match &plan.confirm {
+        Confirm::TypeName(name) => {
+            format!("Type the lane's name ({name}) to confirm, anything else cancels: ")
+        }
+        Confirm::Dialog => format!("{}? [y/N] ", plan.action.describe()),
+    };
+    let _ = write!(stderr, "{question}");
+    let _ = stderr.flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| e.to_string())?;
+    let answer = answer.trim();
+    Ok(match &plan.confirm {
+        Confirm::TypeName(name) => answer == name,
+        Confirm::Dialog => matches!(answer, "y" | "Y" | "yes"),
+    })
+}
+
+fn print_result(
+    plan: Option<&Plan>,
+    action: &Action,
+    outcome: &Outcome,
+    preview: Option<&str>,
+    json_out: bool,
+    code: u8,
+) {
+    if json_out {
+        let v = json!({
+            "action": action.kind.as_str(),
+            "lane": action.lane_opt(),
+            "stage": action.stage_opt(),
+            "from": plan.and_then(|p| p.from_version.clone()),
+            "to": plan.and_then(|p| p.to_version.clone()),
+            "summary": plan.map(|p| p.summary.clone()),
+            "allowed": plan.map(Plan::allowed),
+            "blockers": plan.map(|p| p.blockers.clone()).unwrap_or_default(),
+            "forced": plan.is_some_and(|p| p.forced()),
+            "dry_run": matches!(outcome, Outcome::DryRun(_)),
+            "request": preview,
+            "result": outcome.word(),
+            "message": outcome.message(),
+            "exit_code": code,
+        });
+        println!("{v}");
+    } else {
+        match outcome {
+            Outcome::DryRun(req) => println!("dry run: nothing sent. It would send:\n  {req}"),
+            o => println!("{}: {}", o.word(), o.message()),
+        }
+    }
+}
+
+/// `trainyard promote|pause|resume|rollback|approve|reject|halt|unhalt`.
+pub async fn run_action(
+    config: Config,
+    readonly: bool,
+    mut action: Action,
+    act: &crate::cli::ActArgs,
+) -> u8 {
+    action.reason = act.reason.clone();
+    action.force = act.force;
+    let json_out = act.json;
+    if readonly {
+        let o = Outcome::Refused(
+            "trainyard is read-only (--readonly or readonly = true): actions are disabled".into(),
+        );
+        print_result(None, &action, &o, None, json_out, o.exit_code());
+        return o.exit_code();
+    }
+    let sources = sources::build(&config);
+    let log = audit_log(&config);
+    let holds = holds(&log);
+    let runner = Runner::new(&config, &sources, log, readonly);
+    let world = if matches!(action.scope(), Scope::Cell(_)) || action.kind == ActionKind::Promote {
+        observe(&config, &sources).await
+    } else {
+        config.empty_world()
+    };
+    // `promote LANE` without --to: the lane's next stage.
+    if action.kind == ActionKind::Promote && action.stage.is_empty() {
+        match policy::next_target(&config.train, &world, &action.lane) {
+            Some(i) => action.stage = config.train.stages[i].clone(),
+            None => {
+                eprintln!(
+                    "trainyard: {} has nothing to promote: name the stage with --to",
+                    action.lane
+                );
+                return EXIT_USAGE;
+            }
+        }
+    }
+    let now = poll::now();
+    let mut plan = match ops::preflight(action.clone(), &config.train, &world, &holds, now) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("trainyard: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    plan.action = action.clone();
+    if !json_out {
+        eprint!("{}", plan_text(&plan, &runner));
+    }
+    if !act.yes && !act.dry_run && (plan.allowed() || action.force) {
+        match confirm_on_terminal(&plan) {
+            Ok(true) => {}
+            Ok(false) => {
+                eprintln!("cancelled: nothing sent");
+                return EXIT_USAGE;
+            }
+            Err(e) => {
+                eprintln!("trainyard: {e}");
+                return EXIT_USAGE;
+            }
+        }
+    }
+    let progress = |text: String| {
+        if !json_out {
+            eprintln!("  … {text}");
+        }
+    };
+    let outcome = runner.run(&plan, act.dry_run, &progress).await;
+    let preview = matches!(outcome, Outcome::DryRun(_)).then(|| runner.preview(&plan));
+    // A dry run of something policy blocks says so in its exit code too.
+    let code = match &outcome {
+        Outcome::DryRun(_) if !plan.allowed() && !action.force => 3,
+        o => o.exit_code(),
+    };
+    print_result(
+        Some(&plan),
+        &action,
+        &outcome,
+        preview.as_deref(),
+        json_out,
+        code,
+    );
+    code
+}
+
+fn record_line(r: &Record) -> String {
+    let mut s = format!(
+        "{:>5} {} {} [{}] {}",
+        r.seq, r.ts, r.actor, r.origin, r.action
+    );
+    if let Some(l) = &r.lane {
+        s.push_str(&format!(" {l}"));
+    }
+    if let Some(st) = &r.stage {
+        s.push_str(&format!(" @{st}"));
+    }
+    if r.from.is_some() || r.to.is_some() {
+        let v = |x: &Option<String>| {
+            x.as_deref()
+                .map(crate::model::cell::short_version)
+                .unwrap_or_else(|| "-".into())
+        };
+        s.push_str(&format!(" {}→{}", v(&r.from), v(&r.to)));
+    }
+    s.push_str(&format!(": {}", r.result));
+    if r.forced {
+        s.push_str(" FORCED");
+    }
+    if let Some(reason) = &r.reason {
+        s.push_str(&format!(" — {reason:?}"));
+    }
+    if let Some(e) = &r.error {
+        s.push_str(&format!(" ({e})"));
+    }
+    s
+}
+
+/// `trainyard audit [--json] [--since D]`.
+pub fn audit_list(config: &Config, json_out: bool, since: Option<&str>) -> u8 {
+    let log = audit_log(config);
+    let cutoff = match since.map(duration::parse) {
+        Some(Ok(d)) => Some(poll::now() - chrono::TimeDelta::from_std(d).unwrap_or_default()),
+        Some(Err(e)) => {
+            eprintln!("trainyard: --since: {e}");
+            return EXIT_USAGE;
+        }
+        None => None,
+    };
+    let records = match log.read() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!(
+                "trainyard: cannot read the audit log {}: {e}",
+                log.path().display()
+            );
+            return 1;
+        }
+    };
+    let shown = records
+        .iter()
+        .filter(|r| cutoff.is_none_or(|c| r.time().is_some_and(|t| t >= c)));
+    for r in shown {
+        if json_out {
+            println!("{}", serde_json::to_string(r).unwrap_or_default());
+        } else {
+            println!("{}", record_line(r));
+        }
+    }
+    0
+}
+
+/// `trainyard audit verify`: 0 intact, 1 broken (naming the first bad line).
+pub fn audit_verify(config: &Config) -> u8 {
+    let log = audit_log(config);
+    let path = log.path().display().to_string();
+    match log.verify() {
+        Err(e) => {
+            eprintln!("trainyard: cannot read the audit log {path}: {e}");
+            1
+        }
+        Ok(v) => {
+            if let Some(line) = v.torn {
+                println!(
+                    "{path}:{line}: warning: torn last line (a write was cut off); the next append repairs it and records that"
+                );
+            }
+            match v.first_bad {
+                None => {
+                    println!("{path}: intact: {} records, hash chain verified", v.records);
+                    0
+                }
+                Some((line, why)) => {
+                    println!("{path}:{line}: chain broken: {why}");
+                    println!("{path}: {} records verified before line {line}", v.records);
+                    1
+                }
+            }
+        }
+    }
+}

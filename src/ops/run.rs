@@ -1,0 +1,604 @@
+//! The runner: the one path every action takes after the user confirmed it.
+//!
+//! refuse what can't go (read-only, blocked without force, forced without reason) → audit
+//! "attempt" (refused if another action on the cell is in flight, in this or any process) →
+//! the source acts → trainyard watches the cell until it is where it should be → audit
+//! "outcome". A dry run stops after the audit, with the request it would have sent.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::audit::{self, AuditLog, Entry, Record};
+use super::{Action, Plan, Scope};
+use crate::config::{Config, Target};
+use crate::model::duration::human;
+use crate::model::policy::describe;
+use crate::model::{ActionKind, Blocker, Cell, CellKey, CellState, Timestamp};
+use crate::sources::{ActionError, ActionRequest, Source};
+
+/// How an action ended. Each has its exit code on the command line.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Done and verified: the cell is where it should be.
+    Done(String),
+    /// Nothing sent: this is what would have been.
+    DryRun(String),
+    /// Policy says no (and it was not forced).
+    Blocked(Vec<Blocker>),
+    /// trainyard would not send it: read-only, no reason, another action in flight.
+    Refused(String),
+    /// The source said no.
+    Rejected(String),
+    /// The source could not be reached, or the cell failed.
+    Failed(String),
+    /// The source accepted, but the cell did not get there in time.
+    TimedOut(String),
+}
+
+impl Outcome {
+    /// 0 done, 3 blocked by policy, 4 rejected or failed at the source, 5 verification timed
+    /// out, 6 refused by trainyard (read-only, missing reason, another action in flight).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Outcome::Done(_) | Outcome::DryRun(_) => 0,
+            Outcome::Blocked(_) => 3,
+            Outcome::Rejected(_) | Outcome::Failed(_) => 4,
+            Outcome::TimedOut(_) => 5,
+            Outcome::Refused(_) => 6,
+        }
+    }
+
+    pub fn word(&self) -> &'static str {
+        match self {
+            Outcome::Done(_) => "done",
+            Outcome::DryRun(_) => "dry_run",
+            Outcome::Blocked(_) => "blocked",
+            Outcome::Refused(_) => "refused",
+            Outcome::Rejected(_) => "rejected",
+            Outcome::Failed(_) => "failed",
+            Outcome::TimedOut(_) => "timeout",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Outcome::Done(m)
+            | Outcome::DryRun(m)
+            | Outcome::Refused(m)
+            | Outcome::Rejected(m)
+            | Outcome::Failed(m)
+            | Outcome::TimedOut(m) => m.clone(),
+            Outcome::Blocked(b) => {
+                let reasons: Vec<String> = b.iter().map(|b| b.message.clone()).collect();
+                format!("blocked by policy: {}", reasons.join("; "))
+            }
+        }
+    }
+}
+
+/// Where a cell stands against what an action should make of it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Check {
+    Reached(String),
+    /// Not yet; what it is doing now.
+    Pending(String),
+    /// It went somewhere else: it won't get there.
+    Failed(String),
+}
+
+/// Has the cell become what the action should make of it? Pure: the verification loop and
+/// its tests share it.
+pub fn check_expected(plan: &Plan, cell: Option<&Cell>) -> Check {
+    let Some(c) = cell else {
+        return Check::Pending("no data for the cell yet".into());
+    };
+    let want = plan.to_version.as_deref();
+    let same = c.version.as_deref() == want;
+    let v = c.short_version();
+    use CellState::*;
+    match plan.action.kind {
+        ActionKind::Promote | ActionKind::Rollback => match c.state {
+            Succeeded if same => Check::Reached(format!("{v} succeeded at {}", plan.action.stage)),
+            AwaitingApproval if same && plan.action.kind == ActionKind::Promote => Check::Reached(
+                format!("{v} is at {} and waits for approval", plan.action.stage),
+            ),
+            Failed | Cancelled | RolledBack if same => {
+                Check::Failed(format!("{v} {} at {}", c.state.words(), plan.action.stage))
+            }
+            _ => Check::Pending(format!("{v} {}", describe(c))),
+        },
+        ActionKind::Pause => match c.state {
+            Paused => Check::Reached(format!("{v} paused")),
+            Running | RollingBack => Check::Pending(format!("{v} {}", describe(c))),
+            other => Check::Failed(format!("{v} is {} instead of paused", other.words())),
+        },
+        ActionKind::Resume => match c.state {
+            Paused => Check::Pending(format!("{v} still paused")),
+            _ => Check::Reached(format!("{v} {}", describe(c))),
+        },
+        ActionKind::Approve => match c.state {
+            AwaitingApproval => Check::Pending(format!("{v} still awaiting approval")),
+            Cancelled | Failed => Check::Failed(format!("{v} {}", c.state.words())),
+            _ => Check::Reached(format!("{v} approved: {}", describe(c))),
+        },
+        ActionKind::Reject => match c.state {
+            AwaitingApproval => Check::Pending(format!("{v} still awaiting approval")),
+            _ => Check::Reached(format!("{v} rejected: {}", c.state.words())),
+        },
+        ActionKind::Halt | ActionKind::Unhalt => Check::Reached("done".into()),
+    }
+}
+
+/// The attempt still open for a cell: an attempt without an outcome, not older than `window`.
+pub fn open_attempt<'a>(
+    records: &'a [Record],
+    action: &Action,
+    now: Timestamp,
+    window: Duration,
+) -> Option<&'a Record> {
+    let (lane, stage) = (action.lane_opt(), action.stage_opt());
+    records
+        .iter()
+        .rev()
+        .filter(|r| r.result == audit::result::ATTEMPT)
+        .find(|a| {
+            a.lane == lane
+                && a.stage == stage
+                && !records.iter().any(|o| o.id == a.id && o.seq > a.seq)
+                && a.time()
+                    .is_some_and(|t| (now - t).to_std().unwrap_or_default() <= window)
+        })
+}
+
+/// Carries actions out. One per process; shared by the TUI's tasks and the CLI.
+pub struct Runner {
+    sources: BTreeMap<String, Arc<dyn Source>>,
+    targets: BTreeMap<CellKey, Target>,
+    audit: AuditLog,
+    actor: String,
+    origin: String,
+    readonly: bool,
+    verify_timeout: Duration,
+    seq: AtomicU64,
+}
+
+impl Runner {
+    pub fn new(
+        config: &Config,
+        sources: &[Arc<dyn Source>],
+        audit: AuditLog,
+        readonly: bool,
+    ) -> Runner {
+        Runner {
+            sources: sources
+                .iter()
+                .map(|s| (s.name().to_string(), Arc::clone(s)))
+                .collect(),
+            targets: config.targets.clone(),
+            audit,
+            actor: super::actor(config.identity.as_deref()),
+            origin: super::origin(),
+            readonly,
+            verify_timeout: config.verify_timeout,
+            seq: AtomicU64::new(0),
+        }
+    }
+
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    pub fn readonly(&self) -> bool {
+        self.readonly
+    }
+
+    /// The source an action goes to (none for holds and the halt).
+    pub fn source_of(&self, action: &Action) -> Option<&str> {
+        match action.scope() {
+            Scope::Cell(k) => self.targets.get(&k).map(|t| t.source.as_str()),
+            _ => None,
+        }
+    }
+
+    fn source(&self, action: &Action) -> Result<&Arc<dyn Source>, String> {
+        let name = self
+            .source_of(action)
+            .ok_or_else(|| format!("no source for {} {}", action.lane, action.stage))?;
+        self.sources
+            .get(name)
+            .ok_or_else(|| format!("source {name} is not running"))
+    }
+
+    fn request(&self, plan: &Plan) -> ActionRequest {
+        let n = self.seq.fetch_add(1, Ordering::Relaxed);
+        let a = &plan.action;
+        ActionRequest {
+            id: format!(
+                "ty-{}-{}-{n}",
+                std::process::id(),
+                chrono::Utc::now().timestamp_millis()
+            ),
+            kind: a.kind,
+            lane: a.lane.clone(),
+            stage: a.stage.clone(),
+            version: plan.to_version.clone(),
+            reason: a.reason.clone(),
+            actor: self.actor.clone(),
+        }
+    }
+
+    /// What the source would be sent, for a dry run and the dialog.
+    pub fn preview(&self, plan: &Plan) -> String {
+        match plan.action.scope() {
+            Scope::Cell(_) => match self.source(&plan.action) {
+                Ok(src) => src.preview(&self.request(plan)),
+                Err(e) => e,
+            },
+            _ => format!(
+                "nothing is sent to a source: trainyard will {}",
+                plan.action.describe()
+            ),
+        }
+    }
+
+    fn entry(&self, plan: &Plan, id: &str, result: &str, error: Option<String>) -> Entry {
+        let a = &plan.action;
+        Entry {
+            id: id.to_string(),
+            actor: self.actor.clone(),
+            origin: self.origin.clone(),
+            action: a.kind.as_str().to_string(),
+            lane: a.lane_opt(),
+            stage: a.stage_opt(),
+            from: plan.from_version.clone(),
+            to: plan.to_version.clone(),
+            reason: a.reason.clone(),
+            forced: plan.forced(),
+            dry_run: result == audit::result::DRY_RUN,
+            result: result.to_string(),
+            error,
+        }
+    }
+
+    /// Write an outcome; an audit failure is added to what the user is told.
+    fn outcome(&self, plan: &Plan, id: &str, outcome: Outcome) -> Outcome {
+        let (result, error) = match &outcome {
+            Outcome::Done(_) => (audit::result::DONE, None),
+            Outcome::Rejected(m) => (audit::result::REJECTED, Some(m.clone())),
+            Outcome::Failed(m) => (audit::result::FAILED, Some(m.clone())),
+            Outcome::TimedOut(m) => (audit::result::TIMEOUT, Some(m.clone())),
+            _ => return outcome,
+        };
+        match self.audit.append(self.entry(plan, id, result, error)) {
+            Ok(_) => outcome,
+            Err(e) => Outcome::Failed(format!(
+                "{}; and the outcome could not be written to the audit log: {e}",
+                outcome.message()
+            )),
+        }
+    }
+
+    /// Everything between the user's "yes" and the verified result. `progress` hears what
+    /// happens on the way (sent, accepted, the cell moving).
+    pub async fn run(
+        &self,
+        plan: &Plan,
+        dry_run: bool,
+        progress: &(dyn Fn(String) + Send + Sync),
+    ) -> Outcome {
+        let a = &plan.action;
+        if self.readonly {
+            return Outcome::Refused("trainyard is read-only: actions are disabled".into());
+        }
+        if a.needs_reason() && a.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+            let why = if a.force {
+                "a forced action"
+            } else {
+                "this action"
+            };
+            return Outcome::Refused(format!("{why} needs a reason (--reason \"...\")"));
+        }
+        let id = format!(
+            "{}-{}",
+            std::process::id(),
+            self.seq.fetch_add(1, Ordering::Relaxed)
+        );
+        if dry_run {
+            // Whatever the verdict: show what would be sent, send nothing, keep the record.
+            let preview = self.preview(plan);
+            return match self
+                .audit
+                .append(self.entry(plan, &id, audit::result::DRY_RUN, None))
+            {
+                Ok(_) => Outcome::DryRun(preview),
+                Err(e) => Outcome::Failed(format!("dry run could not be audited: {e}")),
+            };
+        }
+        if !plan.allowed() && !a.force {
+            return Outcome::Blocked(plan.blockers.clone());
+        }
+        // The attempt, only if nothing else is in flight on this cell, in any process.
+        let now = chrono::Utc::now();
+        let window = self.verify_timeout + Duration::from_secs(60);
+        let attempt = self.audit.append_if(
+            |records| match open_attempt(records, a, now, window) {
+                Some(r) => Err(format!(
+                    "{} already has an action in flight: {} by {} at {} (wait for it to finish)",
+                    a.describe(),
+                    r.action,
+                    r.actor,
+                    r.ts
+                )),
+                None => Ok(()),
+            },
+            self.entry(plan, &id, audit::result::ATTEMPT, None),
+        );
+        match attempt {
+            Ok(_) => {}
+            Err(audit::AppendError::Refused(m)) => return Outcome::Refused(m),
+            Err(audit::AppendError::Io(e)) => {
+                return Outcome::Failed(format!(
+                    "not sent: the audit log could not be written: {e}"
+                ));
+            }
+        }
+        if !matches!(a.scope(), Scope::Cell(_)) {
+            // Holds and the halt are trainyard's own: the audit record is the action.
+            return self.outcome(plan, &id, Outcome::Done(plan.summary.clone()));
+        }
+        let source = match self.source(a) {
+            Ok(s) => Arc::clone(s),
+            Err(e) => return self.outcome(plan, &id, Outcome::Failed(e)),
+        };
+        progress(format!("sent to {}", source.name()));
+        let req = self.request(plan);
+        let sent = tokio::time::timeout(source.deadline(), source.act(&req)).await;
+        let ack = match sent {
+            Err(_) => Err(ActionError::Failed(format!(
+                "no answer within {}",
+                human(source.deadline())
+            ))),
+            Ok(r) => r,
+        };
+        match ack {
+            Ok(ack) => progress(format!("accepted by {}: {}", source.name(), ack.message)),
+            Err(e @ ActionError::Rejected { .. }) => {
+                return self.outcome(
+                    plan,
+                    &id,
+                    Outcome::Rejected(format!("{} rejected it: {e}", source.name())),
+                );
+            }
+            Err(e) => {
+                return self.outcome(
+                    plan,
+                    &id,
+                    Outcome::Failed(format!("{}: {e}", source.name())),
+                );
+            }
+        }
+        let verified = self.verify(plan, source.as_ref(), progress).await;
+        self.outcome(plan, &id, verified)
+    }
+
+    /// Watch the cell at its source until it is where the action should take it.
+    async fn verify(
+        &self,
+        plan: &Plan,
+        source: &dyn Source,
+        progress: &(dyn Fn(String) + Send + Sync),
+    ) -> Outcome {
+        let key = plan.action.key();
+        let started = tokio::time::Instant::now();
+        let every = source
+            .interval()
+            .clamp(Duration::from_millis(200), Duration::from_secs(5));
+        let mut last = String::new();
+        loop {
+            let polled = tokio::time::timeout(source.deadline(), source.poll()).await;
+            let cell = match polled {
+                Ok(Ok(batch)) => batch
+                    .cells
+                    .into_iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, c)| c),
+                _ => None,
+            };
+            match check_expected(plan, cell.as_ref()) {
+                Check::Reached(m) => return Outcome::Done(m),
+                Check::Failed(m) => {
+                    return Outcome::Failed(format!("the source accepted, but {m}"));
+                }
+                Check::Pending(m) => {
+                    if m != last {
+                        progress(m.clone());
+                        last = m;
+                    }
+                }
+            }
+            if started.elapsed() >= self.verify_timeout {
+                return Outcome::TimedOut(format!(
+                    "accepted, but {} {} did not get there within {}: last seen {last}",
+                    key.lane,
+                    key.stage,
+                    human(self.verify_timeout)
+                ));
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::CellState::*;
+
+    fn plan(kind: ActionKind, to: Option<&str>) -> Plan {
+        Plan {
+            action: Action::new(kind, "api", "prod"),
+            from_version: Some("old".into()),
+            to_version: to.map(str::to_string),
+            summary: String::new(),
+            blockers: vec![],
+            confirm: super::super::Confirm::Dialog,
+            choices: vec![],
+            warnings: vec![],
+        }
+    }
+
+    fn cell(v: &str, st: CellState) -> Cell {
+        let mut c = Cell::new("sim", st);
+        c.version = Some(v.into());
+        c
+    }
+
+    #[test]
+    fn promote_is_reached_when_the_version_succeeded_there() {
+        let p = plan(ActionKind::Promote, Some("new"));
+        assert!(matches!(check_expected(&p, None), Check::Pending(_)));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("old", Succeeded))),
+            Check::Pending(_)
+        ));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("new", Running))),
+            Check::Pending(_)
+        ));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("new", Succeeded))),
+            Check::Reached(_)
+        ));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("new", AwaitingApproval))),
+            Check::Reached(_)
+        ));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("new", Failed))),
+            Check::Failed(_)
+        ));
+    }
+
+    #[test]
+    fn rollback_pause_resume_approve_reject() {
+        let p = plan(ActionKind::Rollback, Some("good"));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("bad", RollingBack))),
+            Check::Pending(_)
+        ));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("good", Succeeded))),
+            Check::Reached(_)
+        ));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("good", AwaitingApproval))),
+            Check::Pending(_)
+        ));
+        let p = plan(ActionKind::Pause, Some("v"));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("v", Running))),
+            Check::Pending(_)
+        ));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("v", Paused))),
+            Check::Reached(_)
+        ));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("v", Succeeded))),
+            Check::Failed(_)
+        ));
+        let p = plan(ActionKind::Resume, Some("v"));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("v", Paused))),
+            Check::Pending(_)
+        ));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("v", Running))),
+            Check::Reached(_)
+        ));
+        let p = plan(ActionKind::Approve, Some("v"));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("v", AwaitingApproval))),
+            Check::Pending(_)
+        ));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("v", Running))),
+            Check::Reached(_)
+        ));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("v", Cancelled))),
+            Check::Failed(_)
+        ));
+        let p = plan(ActionKind::Reject, Some("v"));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("v", Cancelled))),
+            Check::Reached(_)
+        ));
+    }
+
+    fn rec(seq: u64, id: &str, result: &str, lane: &str, stage: &str, ts: &str) -> Record {
+        Record {
+            seq,
+            ts: ts.into(),
+            id: id.into(),
+            actor: "a".into(),
+            origin: "local".into(),
+            action: "promote".into(),
+            lane: Some(lane.into()),
+            stage: Some(stage.into()),
+            from: None,
+            to: None,
+            reason: None,
+            forced: false,
+            dry_run: false,
+            result: result.into(),
+            error: None,
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn an_attempt_without_outcome_is_open_until_its_window_passes() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-26T15:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let a = Action::new(ActionKind::Promote, "api", "prod");
+        let w = Duration::from_secs(600);
+        let records = vec![rec(
+            1,
+            "x",
+            "attempt",
+            "api",
+            "prod",
+            "2026-11-26T14:58:00Z",
+        )];
+        assert_eq!(open_attempt(&records, &a, now, w).unwrap().id, "x");
+        let other = Action::new(ActionKind::Promote, "api", "canary");
+        assert!(
+            open_attempt(&records, &other, now, w).is_none(),
+            "another cell is free"
+        );
+        let mut closed = records.clone();
+        closed.push(rec(2, "x", "done", "api", "prod", "2026-11-26T14:59:00Z"));
+        assert!(open_attempt(&closed, &a, now, w).is_none());
+        let old = vec![rec(
+            1,
+            "y",
+            "attempt",
+            "api",
+            "prod",
+            "2026-11-26T14:00:00Z",
+        )];
+        assert!(
+            open_attempt(&old, &a, now, w).is_none(),
+            "a crashed process does not block forever"
+        );
+    }
+}
