@@ -1,58 +1,16 @@
 //! `trainyard status --json` against a running `trainyard sim`: the JSON of DESIGN.md, and the
 //! exit codes when the simulator is gone.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
 
+use std::process::{Command, Stdio};
+
+use common::{BIN, start_sim};
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_trainyard");
-
-struct Sim(Child);
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Start `trainyard sim --print-config` and read the config it prints.
-fn start_sim(dir: &std::path::Path) -> (Sim, String) {
-    let mut child = Command::new(BIN)
-        .args([
-            "sim",
-            "--listen",
-            "127.0.0.1:0",
-            "--seed",
-            "7",
-            "--print-config",
-        ])
-        .arg("--log-file")
-        .arg(dir.join("sim.log"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let sim = Sim(child);
-    let mut config = String::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        let end = line.starts_with("# end of trainyard sim config");
-        config.push_str(&line);
-        config.push('\n');
-        if end {
-            break;
-        }
-    }
-    assert!(config.contains("[sources.sim]"), "sim printed: {config}");
-    (sim, config)
-}
 
 fn status(config: &std::path::Path, dir: &std::path::Path, json: bool) -> (i32, String) {
     let mut cmd = Command::new(BIN);
+    cmd.env("HOME", dir).env_remove("XDG_DATA_HOME");
     cmd.arg("status")
         .arg("--config")
         .arg(config)
@@ -76,9 +34,9 @@ fn is_rfc3339(v: &Value) -> bool {
 #[test]
 fn status_json_has_the_documented_shape() {
     let dir = tempfile::tempdir().unwrap();
-    let (sim, config) = start_sim(dir.path());
+    let sim = start_sim(dir.path(), &[]);
     let path = dir.path().join("config.toml");
-    std::fs::write(&path, &config).unwrap();
+    std::fs::write(&path, &sim.config).unwrap();
 
     let (code, out) = status(&path, dir.path(), true);
     assert_eq!(code, 0, "{out}");

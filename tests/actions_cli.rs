@@ -1,0 +1,433 @@
+//! The actions' command-line twins against a real `trainyard sim` over loopback HTTP: exit
+//! codes, nothing fired twice, dry runs that send nothing, forced actions that need a reason,
+//! read-only, the halt surviving a restart, and the audit log's chain.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Run, Sim, sim_actions, start_sim, trainyard, write_config};
+use serde_json::Value;
+
+/// A sim (10× pace) and a config with its audit log in `dir`.
+fn setup(dir: &Path, extra: &str) -> (Sim, std::path::PathBuf) {
+    let sim = start_sim(dir, &["--speed", "10"]);
+    let audit = dir.join("audit.jsonl");
+    let config = write_config(
+        dir,
+        &sim,
+        &format!("[audit]\npath = {:?}\n{extra}", audit.display().to_string()),
+    );
+    (sim, config)
+}
+
+fn audit(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("audit.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn json(run: &Run) -> Value {
+    serde_json::from_str(run.stdout.trim())
+        .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr))
+}
+
+/// A cell that is rolling out at t≈0 in the seeded scenario: ledger's canary.
+const RUNNING: [&str; 4] = ["ledger", "--stage", "canary", "--yes"];
+
+#[test]
+fn a_dry_run_sends_nothing_and_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, config) = setup(dir.path(), "");
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &[
+            "pause",
+            "ledger",
+            "--stage",
+            "canary",
+            "--dry-run",
+            "--json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let v = json(&r);
+    assert_eq!(v["result"], "dry_run");
+    let request = v["request"].as_str().unwrap();
+    assert!(
+        request.starts_with("POST http://127.0.0.1:") && request.contains("\"action\":\"pause\""),
+        "{request}"
+    );
+    // A blocked one: the verdict in the exit code, still nothing sent.
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &["promote", "payments-api", "--to", "canary", "--dry-run"],
+    );
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("BLOCKED") && r.stderr.contains("needs ledger at canary"),
+        "{}",
+        r.stderr
+    );
+    assert!(sim_actions(&sim).is_empty(), "a dry run sent something");
+    let records = audit(dir.path());
+    assert_eq!(records.len(), 2);
+    assert!(
+        records
+            .iter()
+            .all(|r| r["result"] == "dry_run" && r["dry_run"] == true)
+    );
+}
+
+#[test]
+fn concurrent_commands_on_one_cell_send_exactly_one_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, config) = setup(dir.path(), "");
+    let runs: Vec<Run> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..3)
+            .map(|_| {
+                s.spawn(|| {
+                    trainyard(
+                        dir.path(),
+                        &config,
+                        &["pause", RUNNING[0], RUNNING[1], RUNNING[2], RUNNING[3]],
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let done = runs.iter().filter(|r| r.code == 0).count();
+    assert_eq!(
+        done,
+        1,
+        "{:#?}",
+        runs.iter()
+            .map(|r| (r.code, &r.stdout, &r.stderr))
+            .collect::<Vec<_>>()
+    );
+    // The others were refused (in flight) or found nothing left to pause.
+    for r in runs.iter().filter(|r| r.code != 0) {
+        assert!(
+            (r.code == 6 && r.stdout.contains("in flight"))
+                || (r.code == 2 && r.stderr.contains("nothing to pause")),
+            "{} {} {}",
+            r.code,
+            r.stdout,
+            r.stderr
+        );
+    }
+    let sent: Vec<Value> = sim_actions(&sim)
+        .into_iter()
+        .filter(|a| a["action"] == "pause")
+        .collect();
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    // Pressing again once it is done: nothing to pause, nothing sent.
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &["pause", RUNNING[0], RUNNING[1], RUNNING[2], RUNNING[3]],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(sim_actions(&sim).len(), 1);
+}
+
+#[test]
+fn a_blocked_action_is_refused_and_forcing_needs_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, config) = setup(dir.path(), "");
+    let promote = ["promote", "payments-api", "--to", "canary", "--yes"];
+    let r = trainyard(dir.path(), &config, &promote);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("blocked") && r.stdout.contains("needs ledger at canary"),
+        "{}",
+        r.stdout
+    );
+    let r = trainyard(dir.path(), &config, &[&promote[..], &["--force"]].concat());
+    assert_eq!(r.code, 6, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("needs a reason"), "{}", r.stdout);
+    assert!(sim_actions(&sim).is_empty());
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &[
+            &promote[..],
+            &["--force", "--reason", "ledger checked by hand", "--json"],
+        ]
+        .concat(),
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let v = json(&r);
+    assert_eq!(v["result"], "done");
+    assert_eq!(v["forced"], true);
+    let sent = sim_actions(&sim);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["reason"], "ledger checked by hand");
+    let records = audit(dir.path());
+    let last = records.last().unwrap();
+    assert_eq!(last["result"], "done");
+    assert_eq!(last["forced"], true);
+    assert!(
+        last["actor"].as_str().unwrap().starts_with("tester@"),
+        "{last}"
+    );
+    assert_eq!(last["origin"], "local");
+}
+
+#[test]
+fn readonly_refuses_every_action_and_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, config) = setup(dir.path(), "");
+    let commands: [&[&str]; 8] = [
+        &["promote", "search-indexer", "--yes"],
+        &["pause", "ledger", "--stage", "canary", "--yes"],
+        &["resume", "ledger", "--stage", "canary", "--yes"],
+        &["rollback", "ledger", "--stage", "prod", "--yes"],
+        &["approve", "checkout-web", "--stage", "prod", "--yes"],
+        &["reject", "checkout-web", "--stage", "prod", "--yes"],
+        &["halt", "--reason", "x", "--yes"],
+        &["unhalt", "--reason", "x", "--yes"],
+    ];
+    for c in commands {
+        let r = trainyard(dir.path(), &config, &[&["--readonly"], c].concat());
+        assert_eq!(r.code, 6, "{c:?}: {}{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("read-only"), "{c:?}: {}", r.stdout);
+    }
+    assert!(sim_actions(&sim).is_empty());
+    assert!(audit(dir.path()).is_empty());
+}
+
+#[test]
+fn without_a_terminal_and_without_yes_nothing_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, config) = setup(dir.path(), "");
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &["pause", "ledger", "--stage", "canary"],
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("pass --yes"), "{}", r.stderr);
+    assert!(sim_actions(&sim).is_empty());
+}
+
+#[test]
+fn the_halt_survives_a_restart_and_unhalt_needs_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, config) = setup(dir.path(), "");
+    let r = trainyard(dir.path(), &config, &["halt", "--yes"]);
+    assert_eq!(r.code, 6, "{}", r.stdout);
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &["halt", "--yes", "--reason", "incident 42"],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // A new process: the halt is back, from the audit log.
+    let status = json(&trainyard(dir.path(), &config, &["status", "--json"]));
+    assert_eq!(status["train"]["halted"], true);
+    assert!(
+        status["blockers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["kind"] == "halt")
+    );
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &["promote", "search-indexer", "--to", "staging", "--yes"],
+    );
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("halted by tester"), "{}", r.stdout);
+    let r = trainyard(dir.path(), &config, &["unhalt", "--yes"]);
+    assert_eq!(r.code, 6);
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &["unhalt", "--yes", "--reason", "fixed"],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let status = json(&trainyard(dir.path(), &config, &["status", "--json"]));
+    assert_eq!(status["train"]["halted"], false);
+    assert!(
+        sim_actions(&sim).is_empty(),
+        "the halt is trainyard's own: nothing goes to a source"
+    );
+    // A lane hold works the same way.
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &["pause", "search-indexer", "--yes", "--reason", "flaky"],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let status = json(&trainyard(dir.path(), &config, &["status", "--json"]));
+    assert!(
+        status["blockers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["kind"] == "hold" && b["lane"] == "search-indexer"),
+        "{status}"
+    );
+}
+
+#[test]
+fn a_rejection_exits_4_and_a_slow_cell_exits_5() {
+    let dir = tempfile::tempdir().unwrap();
+    // search-indexer's staging is read under a name the simulator doesn't know: the source
+    // says 404 when asked to act on it. And verification gives up after 1s.
+    let sim = start_sim(dir.path(), &[]);
+    let audit_path = dir.path().join("audit.jsonl");
+    let text = sim.config.replace(
+        "name = \"search-indexer\"",
+        "name = \"search-indexer\"\nstages.canary = { source = \"sim\", stage = \"no-such-stage\" }",
+    );
+    assert_ne!(text, sim.config);
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{text}\n[audit]\npath = {:?}\n[actions]\nverify_timeout = \"1s\"\n",
+            audit_path.display().to_string()
+        ),
+    )
+    .unwrap();
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &[
+            "promote",
+            "search-indexer",
+            "--to",
+            "canary",
+            "--yes",
+            "--force",
+            "--reason",
+            "test",
+        ],
+    );
+    assert_eq!(r.code, 4, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("rejected") && r.stdout.contains("404"),
+        "{}",
+        r.stdout
+    );
+    // ledger's canary takes minutes at this pace: pausing is quick, a rollback of prod is not.
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &["rollback", "ledger", "--stage", "prod", "--yes"],
+    );
+    assert_eq!(r.code, 5, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("timeout") && r.stdout.contains("within 1s"),
+        "{}",
+        r.stdout
+    );
+    let results: Vec<String> = audit(dir.path())
+        .iter()
+        .map(|r| r["result"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(results, ["attempt", "rejected", "attempt", "timeout"]);
+}
+
+#[test]
+fn two_processes_appending_together_leave_a_valid_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_sim, config) = setup(dir.path(), "");
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                for _ in 0..8 {
+                    let r = trainyard(
+                        dir.path(),
+                        &config,
+                        &["pause", "ledger", "--stage", "canary", "--dry-run"],
+                    );
+                    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+                }
+            });
+        }
+    });
+    let r = trainyard(dir.path(), &config, &["audit", "verify"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("intact: 16 records"), "{}", r.stdout);
+}
+
+#[test]
+fn a_tampered_or_truncated_log_fails_verify_at_the_right_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_sim, config) = setup(dir.path(), "");
+    for reason in ["one", "two", "three"] {
+        let r = trainyard(
+            dir.path(),
+            &config,
+            &[
+                "pause",
+                "ledger",
+                "--stage",
+                "canary",
+                "--dry-run",
+                "--reason",
+                reason,
+            ],
+        );
+        assert_eq!(r.code, 0);
+    }
+    let path = dir.path().join("audit.jsonl");
+    let good = std::fs::read_to_string(&path).unwrap();
+    let r = trainyard(dir.path(), &config, &["audit", "verify"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+
+    // Edited: line 2's reason.
+    std::fs::write(&path, good.replace("\"two\"", "\"routine\"")).unwrap();
+    let r = trainyard(dir.path(), &config, &["audit", "verify"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("audit.jsonl:2: chain broken") && r.stdout.contains("edited"),
+        "{}",
+        r.stdout
+    );
+
+    // Removed: line 2.
+    let lines: Vec<&str> = good.lines().collect();
+    std::fs::write(&path, format!("{}\n{}\n", lines[0], lines[2])).unwrap();
+    let r = trainyard(dir.path(), &config, &["audit", "verify"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("audit.jsonl:2: chain broken"),
+        "{}",
+        r.stdout
+    );
+
+    // Torn: a write cut off mid-line is reported, and the next append leaves a valid chain.
+    std::fs::write(&path, format!("{good}{{\"seq\":4,\"ts\":")).unwrap();
+    let r = trainyard(dir.path(), &config, &["audit", "verify"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("audit.jsonl:4: warning: torn last line"),
+        "{}",
+        r.stdout
+    );
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &["pause", "ledger", "--stage", "canary", "--dry-run"],
+    );
+    assert_eq!(r.code, 0);
+    let r = trainyard(dir.path(), &config, &["audit", "verify"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("intact: 5 records"), "{}", r.stdout);
+    let r = trainyard(dir.path(), &config, &["audit"]);
+    assert!(
+        r.stdout.contains("repaired") && r.stdout.contains("torn last line"),
+        "{}",
+        r.stdout
+    );
+}
