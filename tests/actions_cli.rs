@@ -73,9 +73,22 @@ fn a_dry_run_sends_nothing_and_is_audited() {
         "{}",
         r.stderr
     );
+    // The source's warning about a cell reaches the prompt.
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &["rollback", "payments-api", "--stage", "prod", "--dry-run"],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("warning: auto sync is on for production"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("(last good, deployed"), "{}", r.stderr);
     assert!(sim_actions(&sim).is_empty(), "a dry run sent something");
     let records = audit(dir.path());
-    assert_eq!(records.len(), 2);
+    assert_eq!(records.len(), 3);
     assert!(
         records
             .iter()
@@ -200,6 +213,58 @@ fn readonly_refuses_every_action_and_sends_nothing() {
     }
     assert!(sim_actions(&sim).is_empty());
     assert!(audit(dir.path()).is_empty());
+}
+
+#[test]
+fn audit_lists_what_happened_since_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_sim, config) = setup(dir.path(), "");
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &["halt", "--yes", "--reason", "incident 42"],
+    );
+    assert_eq!(r.code, 0);
+    let r = trainyard(dir.path(), &config, &["audit", "--since", "1h"]);
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stdout.contains("halt: attempt") && r.stdout.contains("halt: done — \"incident 42\""),
+        "{}",
+        r.stdout
+    );
+    let r = trainyard(dir.path(), &config, &["audit", "--json"]);
+    let lines: Vec<Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    for field in [
+        "seq",
+        "ts",
+        "actor",
+        "origin",
+        "action",
+        "lane",
+        "stage",
+        "from",
+        "to",
+        "reason",
+        "forced",
+        "dry_run",
+        "result",
+        "error",
+        "prev_hash",
+        "hash",
+    ] {
+        assert!(
+            lines[1].get(field).is_some(),
+            "record lacks {field}: {}",
+            lines[1]
+        );
+    }
+    let r = trainyard(dir.path(), &config, &["audit", "--since", "soon"]);
+    assert_eq!(r.code, 2);
 }
 
 #[test]

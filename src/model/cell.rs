@@ -24,6 +24,9 @@ pub struct Cell {
     pub approval: Option<Approval>,
     /// Earlier versions at this stage, newest first.
     pub history: Vec<HistoryEntry>,
+    /// What the source wants a user to know before acting on this cell ("auto sync is on and
+    /// may undo this"): shown in every confirmation for it.
+    pub warnings: Vec<String>,
     /// When trainyard last received good data for this cell.
     pub fetched_at: Option<Timestamp>,
     /// The last poll of this cell's source failed or this cell's payload was malformed;
@@ -46,6 +49,7 @@ impl Cell {
             checks: Vec::new(),
             approval: None,
             history: Vec::new(),
+            warnings: Vec::new(),
             fetched_at: None,
             error: None,
         }

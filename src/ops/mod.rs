@@ -325,6 +325,7 @@ pub fn preflight(
         ActionKind::Halt | ActionKind::Unhalt => unreachable!("train scope handled above"),
     };
     let confirm = confirm_rule(train, &action);
+    let warnings = cell.map(|c| c.warnings.clone()).unwrap_or_default();
     Ok(Plan {
         action,
         from_version: current,
@@ -333,7 +334,7 @@ pub fn preflight(
         blockers,
         confirm,
         choices,
-        warnings: Vec::new(),
+        warnings,
     })
 }
 

@@ -971,9 +971,17 @@ impl Scenario {
             .iter()
             .map(|h| json!({"version": h.ver.sha, "state": h.state.as_str(), "at": self.ts(h.at), "actor": h.actor}))
             .collect();
+        // A source may warn about acting on a cell: payments-api's production deploys are
+        // synced from git, so a rollback may not stick.
+        let warnings: Vec<&str> = if s == PROD && lane.spec.name == "payments-api" {
+            vec!["auto sync is on for production: the next sync may undo a rollback or pause"]
+        } else {
+            vec![]
+        };
         json!({
             "lane": lane.spec.name,
             "stage": STAGES[s],
+            "warnings": warnings,
             "version": c.ver.sha,
             "state": c.state.as_str(),
             "progress": progress,

@@ -232,6 +232,8 @@ struct WireCell {
     approval: Option<WireApproval>,
     #[serde(default)]
     history: Vec<WireHistory>,
+    #[serde(default)]
+    warnings: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -301,6 +303,12 @@ fn to_cell(w: WireCell) -> Result<Cell, String> {
         environment: text(a.environment),
         reviewers: a.reviewers.iter().map(|r| sanitize(r, 60)).collect(),
     });
+    cell.warnings = w
+        .warnings
+        .iter()
+        .take(5)
+        .map(|m| sanitize(m, MAX_TEXT))
+        .collect();
     cell.history = w
         .history
         .into_iter()
@@ -423,7 +431,8 @@ mod tests {
         let body = br#"{"protocol":1,"cells":[
             {"lane":"api","stage":"canary","state":"running","version":"abc","progress":0.5,
              "updated_at":"2026-11-26T14:00:00Z","checks":[{"name":"e2e","state":"failed"}],
-             "history":[{"version":"old","state":"succeeded"}],"extra":"ignored"},
+             "history":[{"version":"old","state":"succeeded"}],"extra":"ignored",
+             "warnings":["auto sync is on\u001b[31m"]},
             {"lane":"api-remote","stage":"production","state":"awaiting_approval",
              "approval":{"environment":"production","reviewers":["octocat"]}},
             {"lane":"other","stage":"canary","state":"running"}],
@@ -436,6 +445,7 @@ mod tests {
         assert_eq!(c.progress, Some(0.5));
         assert_eq!(c.checks[0].state, CheckState::Failed);
         assert_eq!(c.history[0].version, "old");
+        assert_eq!(c.warnings, ["auto sync is on"]);
         assert_eq!(b.cells[1].0, CellKey::new("api", "prod"));
         assert_eq!(
             b.cells[1].1.approval.as_ref().unwrap().reviewers,

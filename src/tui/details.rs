@@ -62,9 +62,10 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
     {
         state.push(Span::styled(
             format!(
-                "  » {} in flight for {}",
+                "  » {} in flight for {}: {}",
                 f.kind,
-                human_delta(now - f.since)
+                human_delta(now - f.since),
+                f.status
             ),
             theme.warn(),
         ));

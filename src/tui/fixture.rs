@@ -204,7 +204,9 @@ pub fn world() -> World {
     // inventory: soaking at canary.
     put("inventory", "build", cell(60, Succeeded, -3000));
     put("inventory", "staging", cell(60, Succeeded, -2500));
-    put("inventory", "canary", cell(60, Succeeded, -600));
+    let mut ic = cell(60, Succeeded, -600);
+    ic.warnings = vec!["auto sync is on for canary: the next sync may undo a rollback".into()];
+    put("inventory", "canary", ic);
     put("inventory", "prod", cell(61, RolledBack, -40_000));
     // pricing-engine: pending at build.
     put("pricing-engine", "build", cell(70, Pending, -5));
