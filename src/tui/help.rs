@@ -67,10 +67,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     ));
     lines.push(Line::from(Span::styled("Safety", theme.title())));
     lines.push(Line::from(
-        "  every action asks first, and the default button is Cancel;",
+        "  every action asks first, and the default button is Cancel; Tab moves between fields;",
     ));
     lines.push(Line::from(
-        "  rollback and anything aimed at the last stage ask for the lane's name",
+        "  rollback and anything aimed at the last stage ask for the lane's name;",
+    ));
+    lines.push(Line::from(
+        "  a blocked action goes only forced, with a reason; everything lands in the audit log",
     ));
     scrolling_popup(frame, area, 84, lines, "Help", app.popup_scroll, theme);
 }
