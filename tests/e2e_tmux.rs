@@ -5,11 +5,13 @@
 //! Needs tmux (`.ci/run` installs it). Without tmux the tests fail under CI=true and are
 //! skipped with a message otherwise.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_trainyard");
+use common::{BIN, sim_actions, start_sim, write_config};
 
 struct Tmux {
     socket: String,
@@ -363,4 +365,71 @@ fn a_panic_restores_the_terminal_and_reports_on_the_normal_screen() {
     // The report may be long (a backtrace): read the scrollback too.
     let s = t.tmux(&["capture-pane", "-p", "-S", "-500", "-t", "e2e"]);
     assert!(s.contains("panic requested by TRAINYARD_TEST_PANIC"), "{s}");
+}
+
+#[test]
+fn a_double_press_sends_one_request_and_the_cli_sees_it_in_flight() {
+    if !have_tmux() {
+        return;
+    }
+    let t = Tmux::start("double", &[]);
+    let sim = start_sim(t.dir.path(), &[]);
+    let audit = t.path("audit.jsonl");
+    let config = write_config(
+        t.dir.path(),
+        &sim,
+        &format!("[audit]\npath = {:?}\n", audit.display().to_string()),
+    );
+    t.line(&format!(
+        "stty -g > {before}; {BIN} --config {config} --log-file {log}; echo EX\"\"IT=$?; stty -g > {after}",
+        before = t.path("stty.before").display(),
+        after = t.path("stty.after").display(),
+        config = config.display(),
+        log = t.path("trainyard.log").display(),
+    ));
+    t.wait_for("the train", 30, |s| {
+        s.contains("Lanes 8") && s.contains("data ")
+    });
+    // ledger is rolling out at canary: pause it, and press again and again at once.
+    t.keys(&["/", "l", "e", "d", "g", "e", "r", "Enter", "l", "l"]);
+    t.wait_for("the pause key", 10, |s| s.contains("s pause"));
+    t.tmux(&[
+        "send-keys",
+        "-t",
+        "e2e",
+        "s",
+        "Tab",
+        "Enter",
+        "s",
+        "Enter",
+        "s",
+        "Tab",
+        "Enter",
+    ]);
+    // While it is in flight, the command line is refused too (or finds nothing left to pause).
+    let out = Command::new(BIN)
+        .args(["--config"])
+        .arg(&config)
+        .args(["--log-file"])
+        .arg(t.path("cli.log"))
+        .args(["pause", "ledger", "--stage", "canary", "--yes"])
+        .env("HOME", t.dir.path())
+        .output()
+        .unwrap();
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    t.wait_for("the pause to be verified", 30, |s| {
+        s.contains("done: ") && s.contains("paused")
+    });
+    let pauses: Vec<_> = sim_actions(&sim)
+        .into_iter()
+        .filter(|a| a["action"] == "pause")
+        .collect();
+    assert_eq!(pauses.len(), 1, "{pauses:#?}");
+    t.keys(&["q"]);
+    t.assert_restored("0");
 }
