@@ -184,7 +184,29 @@ pub async fn run_action(
     }
     if !act.yes && !act.dry_run && (plan.allowed() || action.force) {
         match confirm_on_terminal(&plan) {
-            Ok(true) => {}
+            Ok(true) => {
+                // The train may have moved while the question was open: send only what the
+                // user saw.
+                let world = observe(&config, &sources).await;
+                let holds = self::holds(runner.audit());
+                let again =
+                    ops::preflight(action.clone(), &config.train, &world, &holds, poll::now());
+                let kinds = |p: &Plan| {
+                    p.blockers
+                        .iter()
+                        .map(|b| b.kind)
+                        .collect::<std::collections::BTreeSet<_>>()
+                };
+                match again {
+                    Ok(p) if p.to_version == plan.to_version && kinds(&p) == kinds(&plan) => {}
+                    Ok(_) | Err(_) => {
+                        eprintln!(
+                            "the train moved while you decided: nothing sent; run the command again"
+                        );
+                        return 6;
+                    }
+                }
+            }
             Ok(false) => {
                 eprintln!("cancelled: nothing sent");
                 return EXIT_USAGE;
@@ -200,7 +222,14 @@ pub async fn run_action(
             eprintln!("  … {text}");
         }
     };
-    let outcome = runner.run(&plan, act.dry_run, &progress).await;
+    let outcome = tokio::select! {
+        o = runner.run(&plan, act.dry_run, &progress) => o,
+        _ = tokio::signal::ctrl_c() => {
+            runner.abandon_all("interrupted (Ctrl-C) before verification finished");
+            eprintln!("interrupted: the outcome is recorded as not verified; check the cell");
+            return 130;
+        }
+    };
     let preview = matches!(outcome, Outcome::DryRun(_)).then(|| runner.preview(&plan));
     // A dry run of something policy blocks says so in its exit code too.
     let code = match &outcome {
@@ -302,6 +331,11 @@ pub fn audit_verify(config: &Config) -> u8 {
             match v.first_bad {
                 None => {
                     println!("{path}: intact: {} records, hash chain verified", v.records);
+                    if let Some(head) = &v.head {
+                        // Kept elsewhere, the head proves later that nothing before it was
+                        // removed or rewritten: the chain alone can't show a cut-off end.
+                        println!("{path}: head {head} (record {})", v.records);
+                    }
                     0
                 }
                 Some((line, why)) => {

@@ -116,8 +116,15 @@ async fn run_tui(
         config.sources_of(),
     );
     app.holds = holds;
-    let result = tui::run(app, runner, rx, |s| poller.poll_now(s)).await;
+    let result = tui::run(app, Arc::clone(&runner), rx, |s| poller.poll_now(s)).await;
     poller.stop();
+    // Whatever stopped the TUI, no attempt is left without an outcome.
+    let why = match &result {
+        Ok(tui::Ended::Signal(n)) => format!("trainyard was stopped by signal {n}"),
+        Ok(tui::Ended::Quit) => "trainyard was quit".to_string(),
+        Err(_) => "trainyard stopped on an error".to_string(),
+    };
+    tokio::task::block_in_place(|| runner.abandon_all(&why));
     result
 }
 

@@ -310,6 +310,23 @@ fn the_halt_survives_a_restart_and_unhalt_needs_a_reason() {
     );
     assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("halted by tester"), "{}", r.stdout);
+    // The halt can't be forced.
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &[
+            "promote",
+            "search-indexer",
+            "--to",
+            "staging",
+            "--yes",
+            "--force",
+            "--reason",
+            "urgent",
+        ],
+    );
+    assert_eq!(r.code, 6, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("can't be forced"), "{}", r.stdout);
     let r = trainyard(dir.path(), &config, &["unhalt", "--yes"]);
     assert_eq!(r.code, 6);
     let r = trainyard(

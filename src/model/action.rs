@@ -29,6 +29,15 @@ impl ActionKind {
         }
     }
 
+    pub fn parse(s: &str) -> Option<ActionKind> {
+        use ActionKind::*;
+        [
+            Promote, Pause, Resume, Rollback, Approve, Reject, Halt, Unhalt,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
     /// Capitalised verb for dialogs and messages.
     pub fn verb(self) -> &'static str {
         match self {

@@ -126,6 +126,9 @@ pub struct Verification {
     pub first_bad: Option<(usize, String)>,
     /// A last line without its newline: a write that was cut off (process killed).
     pub torn: Option<usize>,
+    /// The hash of the last good record: note it somewhere else, and a later `verify` that
+    /// still shows it proves nothing before it was removed or rewritten.
+    pub head: Option<String>,
 }
 
 impl Verification {
@@ -145,16 +148,39 @@ pub fn default_path() -> Option<PathBuf> {
 }
 
 /// Split a log's bytes into complete lines and a torn tail (bytes after the last newline).
+///
+/// A tail that is a whole record (only its newline missing) is a line, not torn: deleting it
+/// on the next append would silently drop a record someone edited.
 fn split(content: &[u8]) -> (Vec<&[u8]>, Option<&[u8]>) {
     let (complete, tail) = match content.iter().rposition(|b| *b == b'\n') {
         Some(i) => (&content[..=i], &content[i + 1..]),
         None => (&content[..0], content),
     };
-    let lines = complete
+    let mut lines: Vec<&[u8]> = complete
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
         .collect();
-    (lines, (!tail.is_empty()).then_some(tail))
+    if tail.is_empty() {
+        return (lines, None);
+    }
+    if serde_json::from_slice::<Record>(tail).is_ok() {
+        lines.push(tail);
+        return (lines, None);
+    }
+    (lines, Some(tail))
+}
+
+/// Read the whole file under a shared lock (an append in progress is never seen half-done).
+fn read_shared(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    file.lock_shared()?;
+    let mut content = Vec::new();
+    file.read_to_end(&mut content)?;
+    Ok(content)
 }
 
 impl AuditLog {
@@ -167,15 +193,21 @@ impl AuditLog {
     }
 
     fn open_locked(&self) -> std::io::Result<File> {
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir {
             std::fs::create_dir_all(dir)?;
         }
+        let created = !self.path.exists();
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(&self.path)?;
+        if created && let Some(dir) = dir {
+            // The new file's directory entry is on disk too.
+            File::open(dir)?.sync_all()?;
+        }
         // Exclusive: several trainyard processes on one host append in turn.
         file.lock()?;
         Ok(file)
@@ -183,11 +215,7 @@ impl AuditLog {
 
     /// Every complete record that parses, in order (for replaying holds and reading).
     pub fn read(&self) -> std::io::Result<Vec<Record>> {
-        let content = match std::fs::read(&self.path) {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
+        let content = read_shared(&self.path)?;
         let (lines, _) = split(&content);
         Ok(lines
             .iter()
@@ -230,6 +258,15 @@ impl AuditLog {
             ),
         };
         let mut out = Vec::new();
+        let next = |seq: u64| {
+            seq.checked_add(1)
+                .ok_or_else(|| std::io::Error::other("seq overflow: the log is broken"))
+        };
+        // A last record without its newline (not torn: it parses) gets its newline first.
+        let mut bytes = Vec::new();
+        if torn.is_none() && !content.is_empty() && !content.ends_with(b"\n") {
+            bytes.push(b'\n');
+        }
         if let Some(t) = torn {
             // A write that was cut off: drop the partial bytes and say so in the log.
             let keep = (content.len() - t.len()) as u64;
@@ -247,15 +284,14 @@ impl AuditLog {
                 )),
                 ..Entry::default()
             };
-            let r = seal(note, seq + 1, &prev);
+            let r = seal(note, next(seq)?, &prev);
             seq = r.seq;
             prev = r.hash.clone();
             out.push(r);
         }
-        let record = seal(entry, seq + 1, &prev);
+        let record = seal(entry, next(seq)?, &prev);
         out.push(record.clone());
         file.seek(SeekFrom::End(0))?;
-        let mut bytes = Vec::new();
         for r in &out {
             serde_json::to_writer(&mut bytes, r).map_err(std::io::Error::other)?;
             bytes.push(b'\n');
@@ -268,12 +304,7 @@ impl AuditLog {
 
     /// Check the whole chain.
     pub fn verify(&self) -> std::io::Result<Verification> {
-        let content = match std::fs::read(&self.path) {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(e),
-        };
-        Ok(verify_bytes(&content))
+        Ok(verify_bytes(&read_shared(&self.path)?))
     }
 }
 
@@ -304,46 +335,65 @@ fn seal(e: Entry, seq: u64, prev: &str) -> Record {
 /// Verify a log's bytes: every complete line must be a record whose hash is right, whose
 /// `prev_hash` is the previous line's hash and whose `seq` follows the previous one.
 pub fn verify_bytes(content: &[u8]) -> Verification {
-    let (lines, torn) = split(content);
-    // Line numbers count blank lines too, as an editor shows them.
-    let mut numbered = Vec::new();
-    let mut n = 0;
-    for raw in content.split(|b| *b == b'\n') {
-        n += 1;
-        if !raw.is_empty() {
-            numbered.push(n);
-        }
-    }
+    let segments: Vec<&[u8]> = content.split(|b| *b == b'\n').collect();
     let mut prev = GENESIS.to_string();
-    let mut seq = 0;
-    for (i, line) in lines.iter().enumerate() {
-        let no = numbered.get(i).copied().unwrap_or(i + 1);
+    let mut seq: u64 = 0;
+    let mut records = 0;
+    let mut torn = None;
+    for (idx, raw) in segments.iter().enumerate() {
+        let no = idx + 1;
+        let last = idx + 1 == segments.len();
         let bad = |why: String| Verification {
-            records: i,
+            records,
             first_bad: Some((no, why)),
             torn: None,
+            head: None,
         };
-        let r: Record = match serde_json::from_slice(line) {
+        if raw.is_empty() {
+            if last {
+                break;
+            }
+            return bad("blank line: a line was inserted or removed".into());
+        }
+        let r: Record = match serde_json::from_slice(raw) {
             Ok(r) => r,
+            // Bytes after the last newline that are no record: a write that was cut off.
+            Err(_) if last => {
+                torn = Some(no);
+                break;
+            }
             Err(e) => return bad(format!("not an audit record: {e}")),
         };
         if r.prev_hash != prev {
             return bad("prev_hash does not match the line before: a line was removed, reordered or inserted".into());
         }
-        if r.seq != seq + 1 {
-            return bad(format!("seq {} where {} was expected", r.seq, seq + 1));
+        if Some(r.seq) != seq.checked_add(1) {
+            return bad(format!(
+                "seq {} where {} was expected",
+                r.seq,
+                seq.saturating_add(1)
+            ));
         }
         if r.compute_hash() != r.hash {
             return bad("hash does not match the content: the line was edited".into());
         }
+        // The same content written differently (spacing, key order, escapes) is an edit too:
+        // trainyard writes every line exactly one way.
+        if serde_json::to_vec(&r).ok().as_deref() != Some(*raw) {
+            return bad(
+                "the line is not as trainyard wrote it: it was reformatted or edited".into(),
+            );
+        }
         prev = r.hash;
         seq = r.seq;
+        records += 1;
     }
-    let torn = torn.map(|_| numbered.last().copied().unwrap_or(1));
+    let head = (records > 0).then_some(prev);
     Verification {
-        records: lines.len(),
+        records,
         first_bad: None,
         torn,
+        head,
     }
 }
 
@@ -384,13 +434,9 @@ mod tests {
     fn a_fresh_chain_verifies_and_links() {
         let (_d, log) = log_with(5);
         let v = log.verify().unwrap();
-        assert_eq!(
-            v,
-            Verification {
-                records: 5,
-                first_bad: None,
-                torn: None
-            }
+        assert!(
+            v.intact() && v.torn.is_none() && v.records == 5 && v.head.is_some(),
+            "{v:?}"
         );
         let recs = log.read().unwrap();
         assert_eq!(recs[0].prev_hash, GENESIS);
@@ -468,13 +514,9 @@ mod tests {
         assert_eq!(v.torn, Some(4));
         log.append(entry("pause", "attempt")).unwrap();
         let v = log.verify().unwrap();
-        assert_eq!(
-            v,
-            Verification {
-                records: 5,
-                first_bad: None,
-                torn: None
-            }
+        assert!(
+            v.intact() && v.torn.is_none() && v.records == 5 && v.head.is_some(),
+            "{v:?}"
         );
         let recs = log.read().unwrap();
         assert_eq!(recs[3].result, result::REPAIRED);
@@ -486,6 +528,46 @@ mod tests {
                 .contains("torn last line of 23 bytes")
         );
         assert_eq!(recs[4].action, "pause");
+    }
+
+    #[test]
+    fn reformatting_a_blank_line_or_a_missing_newline_are_caught() {
+        let (_d, log) = log_with(3);
+        let l = lines(&log);
+        // Same content, other spacing.
+        let mut spaced = l.clone();
+        spaced[1] = spaced[1].replace("\",\"", "\", \"");
+        write(&log, &spaced);
+        let v = log.verify().unwrap();
+        assert_eq!(v.first_bad.as_ref().unwrap().0, 2, "{v:?}");
+        assert!(v.first_bad.unwrap().1.contains("reformatted"));
+        // A blank line in the middle.
+        std::fs::write(log.path(), format!("{}\n\n{}\n{}\n", l[0], l[1], l[2])).unwrap();
+        assert_eq!(log.verify().unwrap().first_bad.unwrap().0, 2);
+        // An edited last record without its newline is an edit, not a torn write, and the next
+        // append keeps it (verify still names it).
+        let edited = l[2].replace("bad deploy", "routine");
+        std::fs::write(log.path(), format!("{}\n{}\n{}", l[0], l[1], edited)).unwrap();
+        let v = log.verify().unwrap();
+        assert_eq!(v.torn, None);
+        assert_eq!(v.first_bad.as_ref().unwrap().0, 3, "{v:?}");
+        log.append(entry("pause", "attempt")).unwrap();
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        assert!(
+            text.contains("routine"),
+            "the edited record must not be deleted"
+        );
+        assert_eq!(log.verify().unwrap().first_bad.unwrap().0, 3);
+    }
+
+    #[test]
+    fn a_torn_tail_and_an_absurd_seq_never_panic() {
+        let (_d, log) = log_with(1);
+        let mut l = lines(&log);
+        l[0] = l[0].replacen("\"seq\":1", &format!("\"seq\":{}", u64::MAX), 1);
+        write(&log, &l);
+        assert!(!log.verify().unwrap().intact());
+        assert!(log.append(entry("pause", "attempt")).is_err());
     }
 
     #[test]
@@ -515,13 +597,9 @@ mod tests {
             }
         });
         let v = log.verify().unwrap();
-        assert_eq!(
-            v,
-            Verification {
-                records: 100,
-                first_bad: None,
-                torn: None
-            }
+        assert!(
+            v.intact() && v.torn.is_none() && v.records == 100 && v.head.is_some(),
+            "{v:?}"
         );
     }
 

@@ -166,6 +166,8 @@ pub struct Plan {
     pub choices: Vec<HistoryEntry>,
     /// What the source wants the user to know before this goes ("auto sync is on ...").
     pub warnings: Vec<String>,
+    /// When the cell last changed as planned: verification tells an old result from a new one.
+    pub baseline: Option<Timestamp>,
 }
 
 impl Plan {
@@ -251,6 +253,13 @@ pub fn preflight(
             let c = cell
                 .filter(|c| c.version.is_some())
                 .ok_or_else(|| format!("nothing at {at} to roll back"))?;
+            if c.state == CellState::RollingBack {
+                return Err(format!(
+                    "{} at {at} is already rolling back ({}): wait for it",
+                    action.lane,
+                    describe(c)
+                ));
+            }
             let target = match &action.version {
                 Some(want) => {
                     pick_version(c, want).map_err(|e| format!("{e} ({} at {at})", action.lane))?
@@ -335,6 +344,7 @@ pub fn preflight(
         confirm,
         choices,
         warnings,
+        baseline: cell.and_then(|c| c.updated_at),
     })
 }
 
@@ -349,6 +359,7 @@ fn plain_plan(action: Action, train: &Train, summary: String) -> Plan {
         confirm,
         choices: Vec::new(),
         warnings: Vec::new(),
+        baseline: None,
     }
 }
 
@@ -426,12 +437,8 @@ pub fn holds_from(records: &[audit::Record]) -> Holds {
         .iter()
         .filter(|r| r.result == audit::result::DONE && !r.dry_run)
     {
-        let kind = match r.action.as_str() {
-            "halt" => ActionKind::Halt,
-            "unhalt" => ActionKind::Unhalt,
-            "pause" => ActionKind::Pause,
-            "resume" => ActionKind::Resume,
-            _ => continue,
+        let Some(kind) = ActionKind::parse(&r.action) else {
+            continue;
         };
         let mut action = Action::new(
             kind,

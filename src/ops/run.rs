@@ -15,7 +15,7 @@ use super::{Action, Plan, Scope};
 use crate::config::{Config, Target};
 use crate::model::duration::human;
 use crate::model::policy::describe;
-use crate::model::{ActionKind, Blocker, Cell, CellKey, CellState, Timestamp};
+use crate::model::{ActionKind, Blocker, BlockerKind, Cell, CellKey, CellState, Timestamp};
 use crate::sources::{ActionError, ActionRequest, Source};
 
 /// How an action ended. Each has its exit code on the command line.
@@ -97,6 +97,9 @@ pub fn check_expected(plan: &Plan, cell: Option<&Cell>) -> Check {
     let want = plan.to_version.as_deref();
     let same = c.version.as_deref() == want;
     let v = c.short_version();
+    // The cell has not changed since the plan: whatever it shows is the old result.
+    let unchanged = plan.baseline.is_some() && c.updated_at == plan.baseline;
+    let pending = || Check::Pending(format!("{v} {}", describe(c)));
     use CellState::*;
     match plan.action.kind {
         ActionKind::Promote | ActionKind::Rollback => match c.state {
@@ -104,34 +107,99 @@ pub fn check_expected(plan: &Plan, cell: Option<&Cell>) -> Check {
             AwaitingApproval if same && plan.action.kind == ActionKind::Promote => Check::Reached(
                 format!("{v} is at {} and waits for approval", plan.action.stage),
             ),
-            Failed | Cancelled | RolledBack if same => {
+            Failed | Cancelled | RolledBack if same && !unchanged => {
                 Check::Failed(format!("{v} {} at {}", c.state.words(), plan.action.stage))
             }
-            _ => Check::Pending(format!("{v} {}", describe(c))),
+            _ => pending(),
         },
         ActionKind::Pause => match c.state {
             Paused => Check::Reached(format!("{v} paused")),
-            Running | RollingBack => Check::Pending(format!("{v} {}", describe(c))),
+            Running | RollingBack | Pending | Unknown => pending(),
             other => Check::Failed(format!("{v} is {} instead of paused", other.words())),
         },
         ActionKind::Resume => match c.state {
-            Paused => Check::Pending(format!("{v} still paused")),
-            _ => Check::Reached(format!("{v} {}", describe(c))),
+            Running | RollingBack | Succeeded => Check::Reached(format!("{v} {}", describe(c))),
+            Failed | Cancelled | RolledBack if !unchanged => {
+                Check::Failed(format!("{v} {} after resuming", c.state.words()))
+            }
+            _ => pending(),
         },
         ActionKind::Approve => match c.state {
-            AwaitingApproval => Check::Pending(format!("{v} still awaiting approval")),
-            Cancelled | Failed => Check::Failed(format!("{v} {}", c.state.words())),
-            _ => Check::Reached(format!("{v} approved: {}", describe(c))),
+            Running | Succeeded => Check::Reached(format!("{v} approved: {}", describe(c))),
+            Cancelled | Failed | RolledBack if !unchanged => {
+                Check::Failed(format!("{v} {} instead of going ahead", c.state.words()))
+            }
+            _ => pending(),
         },
         ActionKind::Reject => match c.state {
-            AwaitingApproval => Check::Pending(format!("{v} still awaiting approval")),
-            _ => Check::Reached(format!("{v} rejected: {}", c.state.words())),
+            Cancelled => Check::Reached(format!("{v} rejected: cancelled")),
+            Running | Succeeded => Check::Failed(format!(
+                "{v} went ahead instead ({}): someone approved it",
+                describe(c)
+            )),
+            _ => pending(),
         },
         ActionKind::Halt | ActionKind::Unhalt => Check::Reached("done".into()),
     }
 }
 
-/// The attempt still open for a cell: an attempt without an outcome, not older than `window`.
+/// What the audit log, read under its lock, says against starting an action now: another
+/// action in flight on the cell, or a halt or hold made by another trainyard meanwhile.
+pub fn refuse_against_log(
+    records: &[Record],
+    action: &Action,
+    now: Timestamp,
+    window: Duration,
+) -> Result<(), String> {
+    if let Some(r) = open_attempt(records, action, now, window) {
+        return Err(format!(
+            "{} already has an action in flight: {} by {} at {} (wait for it to finish)",
+            action.describe(),
+            r.action,
+            r.actor,
+            r.ts
+        ));
+    }
+    let moves = matches!(
+        action.kind,
+        ActionKind::Promote | ActionKind::Approve | ActionKind::Resume
+    );
+    if moves && matches!(action.scope(), Scope::Cell(_)) {
+        let holds = super::holds_from(records);
+        if let Some(h) = &holds.halt {
+            return Err(format!(
+                "the train is halted by {}: {} (unhalt first)",
+                h.by, h.reason
+            ));
+        }
+        if action.kind == ActionKind::Promote
+            && let Some(h) = holds.lanes.get(&action.lane)
+        {
+            return Err(format!(
+                "{} is on hold by {}: {} (resume it first)",
+                action.lane, h.by, h.reason
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every attempt still open: an attempt without an outcome, not older than `window`.
+pub fn open_attempts(records: &[Record], now: Timestamp, window: Duration) -> Vec<&Record> {
+    records
+        .iter()
+        .filter(|r| r.result == audit::result::ATTEMPT)
+        .filter(|a| {
+            !records
+                .iter()
+                .any(|o| o.id == a.id && o.seq > a.seq && o.lane == a.lane && o.stage == a.stage)
+                && a.time()
+                    .is_some_and(|t| (now - t).to_std().unwrap_or_default() <= window)
+        })
+        .collect()
+}
+
+/// The attempt still open for the cell an action is for.
 pub fn open_attempt<'a>(
     records: &'a [Record],
     action: &Action,
@@ -139,17 +207,10 @@ pub fn open_attempt<'a>(
     window: Duration,
 ) -> Option<&'a Record> {
     let (lane, stage) = (action.lane_opt(), action.stage_opt());
-    records
-        .iter()
+    open_attempts(records, now, window)
+        .into_iter()
         .rev()
-        .filter(|r| r.result == audit::result::ATTEMPT)
-        .find(|a| {
-            a.lane == lane
-                && a.stage == stage
-                && !records.iter().any(|o| o.id == a.id && o.seq > a.seq)
-                && a.time()
-                    .is_some_and(|t| (now - t).to_std().unwrap_or_default() <= window)
-        })
+        .find(|a| a.lane == lane && a.stage == stage)
 }
 
 /// Carries actions out. One per process; shared by the TUI's tasks and the CLI.
@@ -162,6 +223,9 @@ pub struct Runner {
     readonly: bool,
     verify_timeout: Duration,
     seq: AtomicU64,
+    /// Attempts written and not yet closed by an outcome, by audit id: closed as abandoned if
+    /// trainyard has to stop first.
+    open: std::sync::Mutex<BTreeMap<String, Plan>>,
 }
 
 impl Runner {
@@ -183,6 +247,7 @@ impl Runner {
             readonly,
             verify_timeout: config.verify_timeout,
             seq: AtomicU64::new(0),
+            open: std::sync::Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -196,6 +261,64 @@ impl Runner {
 
     pub fn readonly(&self) -> bool {
         self.readonly
+    }
+
+    /// How long after its attempt an action may still be running: the longest send, the
+    /// verification, one more poll, a pause between polls, and a margin.
+    pub fn in_flight_window(&self) -> Duration {
+        let deadline = self
+            .sources
+            .values()
+            .map(|s| s.deadline())
+            .max()
+            .unwrap_or_default();
+        deadline * 2 + self.verify_timeout + Duration::from_secs(65)
+    }
+
+    /// A fresh id for an audit attempt: unique across processes and restarts.
+    fn new_id(&self) -> String {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        format!(
+            "{}-{nanos:x}-{}",
+            std::process::id(),
+            self.seq.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    /// Append off the async threads: the lock may wait and fsync takes its time.
+    async fn append(
+        &self,
+        entry: Entry,
+        check: Option<(Action, Timestamp, Duration)>,
+    ) -> Result<Record, audit::AppendError> {
+        let log = self.audit.clone();
+        let task = tokio::task::spawn_blocking(move || match check {
+            Some((action, now, window)) => log.append_if(
+                |records| refuse_against_log(records, &action, now, window),
+                entry,
+            ),
+            None => log.append(entry),
+        });
+        task.await
+            .unwrap_or_else(|e| Err(audit::AppendError::Io(std::io::Error::other(e.to_string()))))
+    }
+
+    /// Close every attempt still open with a `failed` outcome saying why (trainyard is being
+    /// stopped before verification finished): no attempt is left without an outcome.
+    pub fn abandon_all(&self, why: &str) {
+        let open = std::mem::take(&mut *self.open.lock().unwrap_or_else(|e| e.into_inner()));
+        for (id, plan) in open {
+            let error = format!("not verified: {why}; check the cell at its source");
+            if let Err(e) =
+                self.audit
+                    .append(self.entry(&plan, &id, audit::result::FAILED, Some(error)))
+            {
+                tracing::error!("audit: could not close attempt {id}: {e}");
+            }
+        }
     }
 
     /// The source an action goes to (none for holds and the halt).
@@ -267,7 +390,7 @@ impl Runner {
     }
 
     /// Write an outcome; an audit failure is added to what the user is told.
-    fn outcome(&self, plan: &Plan, id: &str, outcome: Outcome) -> Outcome {
+    async fn outcome(&self, plan: &Plan, id: &str, outcome: Outcome) -> Outcome {
         let (result, error) = match &outcome {
             Outcome::Done(_) => (audit::result::DONE, None),
             Outcome::Rejected(m) => (audit::result::REJECTED, Some(m.clone())),
@@ -275,7 +398,12 @@ impl Runner {
             Outcome::TimedOut(m) => (audit::result::TIMEOUT, Some(m.clone())),
             _ => return outcome,
         };
-        match self.audit.append(self.entry(plan, id, result, error)) {
+        let written = self.append(self.entry(plan, id, result, error), None).await;
+        self.open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        match written {
             Ok(_) => outcome,
             Err(e) => Outcome::Failed(format!(
                 "{}; and the outcome could not be written to the audit log: {e}",
@@ -304,17 +432,13 @@ impl Runner {
             };
             return Outcome::Refused(format!("{why} needs a reason (--reason \"...\")"));
         }
-        let id = format!(
-            "{}-{}",
-            std::process::id(),
-            self.seq.fetch_add(1, Ordering::Relaxed)
-        );
+        let id = self.new_id();
         if dry_run {
             // Whatever the verdict: show what would be sent, send nothing, keep the record.
             let preview = self.preview(plan);
             return match self
-                .audit
-                .append(self.entry(plan, &id, audit::result::DRY_RUN, None))
+                .append(self.entry(plan, &id, audit::result::DRY_RUN, None), None)
+                .await
             {
                 Ok(_) => Outcome::DryRun(preview),
                 Err(e) => Outcome::Failed(format!("dry run could not be audited: {e}")),
@@ -323,23 +447,24 @@ impl Runner {
         if !plan.allowed() && !a.force {
             return Outcome::Blocked(plan.blockers.clone());
         }
-        // The attempt, only if nothing else is in flight on this cell, in any process.
-        let now = chrono::Utc::now();
-        let window = self.verify_timeout + Duration::from_secs(60);
-        let attempt = self.audit.append_if(
-            |records| match open_attempt(records, a, now, window) {
-                Some(r) => Err(format!(
-                    "{} already has an action in flight: {} by {} at {} (wait for it to finish)",
-                    a.describe(),
-                    r.action,
-                    r.actor,
-                    r.ts
-                )),
-                None => Ok(()),
-            },
-            self.entry(plan, &id, audit::result::ATTEMPT, None),
-        );
-        match attempt {
+        // The halt and holds can't be forced: "every promotion refused" means every one.
+        if let Some(b) = plan
+            .blockers
+            .iter()
+            .find(|b| matches!(b.kind, BlockerKind::Halt | BlockerKind::Hold))
+        {
+            return Outcome::Refused(format!("{}: this can't be forced", b.message));
+        }
+        // The attempt, only if nothing else is in flight on this cell and no halt or hold
+        // came meanwhile, in any process: decided and written under the log's lock.
+        let check = (a.clone(), chrono::Utc::now(), self.in_flight_window());
+        match self
+            .append(
+                self.entry(plan, &id, audit::result::ATTEMPT, None),
+                Some(check),
+            )
+            .await
+        {
             Ok(_) => {}
             Err(audit::AppendError::Refused(m)) => return Outcome::Refused(m),
             Err(audit::AppendError::Io(e)) => {
@@ -348,43 +473,50 @@ impl Runner {
                 ));
             }
         }
+        self.open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), plan.clone());
         if !matches!(a.scope(), Scope::Cell(_)) {
             // Holds and the halt are trainyard's own: the audit record is the action.
-            return self.outcome(plan, &id, Outcome::Done(plan.summary.clone()));
+            return self
+                .outcome(plan, &id, Outcome::Done(plan.summary.clone()))
+                .await;
         }
         let source = match self.source(a) {
             Ok(s) => Arc::clone(s),
-            Err(e) => return self.outcome(plan, &id, Outcome::Failed(e)),
+            Err(e) => return self.outcome(plan, &id, Outcome::Failed(e)).await,
         };
         progress(format!("sent to {}", source.name()));
         let req = self.request(plan);
         let sent = tokio::time::timeout(source.deadline(), source.act(&req)).await;
-        let ack = match sent {
-            Err(_) => Err(ActionError::Failed(format!(
+        let ack = sent.unwrap_or_else(|_| {
+            Err(ActionError::Unanswered(format!(
                 "no answer within {}",
                 human(source.deadline())
-            ))),
-            Ok(r) => r,
-        };
+            )))
+        });
         match ack {
             Ok(ack) => progress(format!("accepted by {}: {}", source.name(), ack.message)),
             Err(e @ ActionError::Rejected { .. }) => {
-                return self.outcome(
-                    plan,
-                    &id,
-                    Outcome::Rejected(format!("{} rejected it: {e}", source.name())),
-                );
+                let o = Outcome::Rejected(format!("{} rejected it: {e}", source.name()));
+                return self.outcome(plan, &id, o).await;
+            }
+            // It may have arrived: watch the cell rather than call it failed (a retry could
+            // fire it twice). The attempt stays open meanwhile.
+            Err(ActionError::Unanswered(m)) => {
+                progress(format!(
+                    "no answer from {} ({m}): watching the cell to see if it happened",
+                    source.name()
+                ));
             }
             Err(e) => {
-                return self.outcome(
-                    plan,
-                    &id,
-                    Outcome::Failed(format!("{}: {e}", source.name())),
-                );
+                let o = Outcome::Failed(format!("{}: {e}", source.name()));
+                return self.outcome(plan, &id, o).await;
             }
         }
         let verified = self.verify(plan, source.as_ref(), progress).await;
-        self.outcome(plan, &id, verified)
+        self.outcome(plan, &id, verified).await
     }
 
     /// Watch the cell at its source until it is where the action should take it.
@@ -450,6 +582,7 @@ mod tests {
             confirm: super::super::Confirm::Dialog,
             choices: vec![],
             warnings: vec![],
+            baseline: None,
         }
     }
 
@@ -540,6 +673,70 @@ mod tests {
             check_expected(&p, Some(&cell("v", Cancelled))),
             Check::Reached(_)
         ));
+        assert!(
+            matches!(check_expected(&p, Some(&cell("v", Running))), Check::Failed(ref m) if m.contains("someone approved")),
+            "approved by someone else is not a rejection"
+        );
+        let p = plan(ActionKind::Resume, Some("v"));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("v", Failed))),
+            Check::Failed(_)
+        ));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("v", Unknown))),
+            Check::Pending(_)
+        ));
+    }
+
+    #[test]
+    fn an_old_failure_is_not_the_new_result() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-26T15:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let mut p = plan(ActionKind::Promote, Some("v2"));
+        p.baseline = Some(at);
+        let mut c = cell("v2", Failed);
+        c.updated_at = Some(at);
+        assert!(
+            matches!(check_expected(&p, Some(&c)), Check::Pending(_)),
+            "the retry has not started yet"
+        );
+        c.updated_at = Some(at + chrono::TimeDelta::seconds(30));
+        assert!(
+            matches!(check_expected(&p, Some(&c)), Check::Failed(_)),
+            "failed again"
+        );
+    }
+
+    #[test]
+    fn the_log_refuses_a_second_action_and_anything_against_a_halt_or_hold() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-26T15:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let w = Duration::from_secs(600);
+        let promote = Action::new(ActionKind::Promote, "api", "prod");
+        assert!(refuse_against_log(&[], &promote, now, w).is_ok());
+        let mut halt = rec(1, "h", "done", "", "", "2026-11-26T14:00:00Z");
+        halt.action = "halt".into();
+        halt.lane = None;
+        halt.stage = None;
+        halt.reason = Some("incident".into());
+        let e = refuse_against_log(&[halt], &promote, now, w).unwrap_err();
+        assert!(e.contains("halted") && e.contains("incident"), "{e}");
+        let mut hold = rec(1, "l", "done", "api", "", "2026-11-26T14:00:00Z");
+        hold.action = "pause".into();
+        hold.stage = None;
+        let e = refuse_against_log(&[hold.clone()], &promote, now, w).unwrap_err();
+        assert!(e.contains("on hold"), "{e}");
+        // A hold stops promotion, not a rollback.
+        let rollback = Action::new(ActionKind::Rollback, "api", "prod");
+        assert!(refuse_against_log(&[hold], &rollback, now, w).is_ok());
+        let open = rec(1, "x", "attempt", "api", "prod", "2026-11-26T14:59:00Z");
+        assert!(
+            refuse_against_log(&[open], &rollback, now, w)
+                .unwrap_err()
+                .contains("in flight")
+        );
     }
 
     fn rec(seq: u64, id: &str, result: &str, lane: &str, stage: &str, ts: &str) -> Record {

@@ -109,9 +109,17 @@ impl HttpSource {
             .json(&body)
             .send()
             .await
-            .map_err(|e| ActionError::Failed(describe_reqwest(&e)))?;
+            .map_err(|e| {
+                // A timeout after connecting: the request may have arrived.
+                if e.is_timeout() && !e.is_connect() {
+                    ActionError::Unanswered(describe_reqwest(&e))
+                } else {
+                    ActionError::Failed(describe_reqwest(&e))
+                }
+            })?;
         let status = resp.status();
-        let bytes = read_capped(resp).await.map_err(ActionError::Failed)?;
+        // The status says what happened; a body cut short only loses the message.
+        let bytes = read_capped(resp).await.unwrap_or_default();
         let json: Option<Value> = serde_json::from_slice(&bytes).ok();
         if status.is_success() {
             let message = json

@@ -41,8 +41,10 @@ pub enum ActionError {
         code: String,
         message: String,
     },
-    /// The source could not be reached or answered nonsense.
+    /// The source could not be reached or answered nonsense: nothing was done.
     Failed(String),
+    /// The request went out and no answer came back: it may or may not have been done.
+    Unanswered(String),
     /// This source can't do that at all.
     Unsupported(String),
 }
@@ -58,6 +60,7 @@ impl std::fmt::Display for ActionError {
                 write!(f, "rejected ({status} {code}): {message}")
             }
             ActionError::Failed(m) => write!(f, "failed: {m}"),
+            ActionError::Unanswered(m) => write!(f, "no answer: {m}"),
             ActionError::Unsupported(m) => write!(f, "unsupported: {m}"),
         }
     }

@@ -96,6 +96,24 @@ impl ConfirmDialog {
 
     /// What still stands before Go does anything, in words; `None` when it can go.
     pub fn missing(&self) -> Option<String> {
+        if self.forcing()
+            && let Some(b) = self.plan.blockers.iter().find(|b| {
+                matches!(
+                    b.kind,
+                    crate::model::BlockerKind::Halt | crate::model::BlockerKind::Hold
+                )
+            })
+        {
+            let undo = if b.kind == crate::model::BlockerKind::Halt {
+                "unhalt (H)"
+            } else {
+                "resume the lane (s)"
+            };
+            return Some(format!(
+                "a {} can't be forced: {undo} first",
+                b.kind.as_str()
+            ));
+        }
         if self.reason_needed() && self.reason.trim().is_empty() {
             return Some(if self.forcing() {
                 "blocked by policy: to force it, give a reason".into()
@@ -169,6 +187,12 @@ pub enum Msg {
     Key(KeyEvent),
     Tick(Timestamp),
     Report(SourceReport),
+    /// What the audit log says now (read every few seconds): holds and the halt, and actions
+    /// in flight, including other trainyards' on this host.
+    Ledger {
+        holds: Holds,
+        in_flight: Vec<(CellKey, ActionKind, String)>,
+    },
     /// What the runner says on the way (sent, accepted, the cell moving).
     ActionProgress {
         key: CellKey,
@@ -198,11 +222,16 @@ pub struct App {
     pub activity: VecDeque<Activity>,
     pub flash: Option<(String, Tone, Timestamp)>,
     pub inflight: BTreeMap<CellKey, InFlight>,
+    /// Actions in flight from other trainyard processes (the CLI, a colleague's TUI): kind and
+    /// actor.
+    pub others: BTreeMap<CellKey, (ActionKind, String)>,
     pub blockers_scroll: usize,
     pub activity_scroll: usize,
     /// Scroll of the details or help popup.
     pub popup_scroll: usize,
     pub quit: bool,
+    /// `q` was pressed once with actions in flight: a second `q` quits.
+    quit_armed: bool,
     /// Sources that have delivered at least once (their first report is not news).
     seen: std::collections::BTreeSet<String>,
 }
@@ -231,10 +260,12 @@ impl App {
             activity: VecDeque::new(),
             flash: None,
             inflight: BTreeMap::new(),
+            others: BTreeMap::new(),
             blockers_scroll: 0,
             activity_scroll: 0,
             popup_scroll: 0,
             quit: false,
+            quit_armed: false,
             seen: Default::default(),
         }
     }
@@ -318,6 +349,25 @@ impl App {
             Msg::Resize => vec![],
             Msg::Report(report) => {
                 self.on_report(report);
+                vec![]
+            }
+            Msg::Ledger { holds, in_flight } => {
+                if holds.halt != self.holds.halt {
+                    match &holds.halt {
+                        Some(h) => self.log(
+                            Tone::Bad,
+                            format!("the train was halted by {}: {}", h.by, h.reason),
+                            None,
+                        ),
+                        None => self.log(Tone::Good, "the train was unhalted".into(), None),
+                    }
+                }
+                self.holds = holds;
+                self.others = in_flight
+                    .into_iter()
+                    .filter(|(k, _, _)| !self.inflight.contains_key(k))
+                    .map(|(k, kind, actor)| (k, (kind, actor)))
+                    .collect();
                 vec![]
             }
             Msg::ActionProgress { key, text } => {
@@ -516,8 +566,22 @@ impl App {
 
     fn on_command(&mut self, c: Command) -> Vec<Cmd> {
         let lanes_focus = matches!(self.focus, Panel::Lanes | Panel::Metrics);
+        if c != Command::Quit {
+            self.quit_armed = false;
+        }
         match c {
             Command::Quit => {
+                if !self.inflight.is_empty() && !self.quit_armed {
+                    self.quit_armed = true;
+                    self.flash(
+                        format!(
+                            "{} action(s) still in flight: q again to quit (they are recorded as not verified)",
+                            self.inflight.len()
+                        ),
+                        Tone::Bad,
+                    );
+                    return vec![];
+                }
                 self.quit = true;
                 return vec![Cmd::Quit];
             }
@@ -668,6 +732,15 @@ impl App {
             Ok(a) => a,
             Err(e) => return self.flash(e, Tone::Bad),
         };
+        if let Some((kind, actor)) = self.others.get(&action.key()) {
+            return self.flash(
+                format!(
+                    "{} already has a {kind} in flight by {actor}: wait for it to finish",
+                    action.describe()
+                ),
+                Tone::Bad,
+            );
+        }
         if let Some(f) = self.inflight.get(&action.key()) {
             return self.flash(
                 format!(
@@ -780,7 +853,10 @@ impl App {
                 self.flash(format!("not sent: the train moved: {e}"), Tone::Bad);
                 return vec![];
             }
-            Ok(p) if p.to_version != d.plan.to_version || p.allowed() != d.plan.allowed() => {
+            Ok(p)
+                if p.to_version != d.plan.to_version
+                    || blocker_kinds(&p) != blocker_kinds(&d.plan) =>
+            {
                 d.plan = p;
                 d.focus = Field::Cancel;
                 self.flash(
@@ -793,7 +869,6 @@ impl App {
             Ok(p) => p,
         };
         plan.action = d.final_action();
-        plan.blockers = d.plan.blockers.clone();
         let key = plan.action.key();
         self.inflight.insert(
             key,
@@ -811,6 +886,12 @@ impl App {
         );
         vec![Cmd::Execute(Box::new(plan))]
     }
+}
+
+/// The kinds of what blocks a plan: a new kind appearing while the dialog is open means the
+/// user has not seen it (messages alone change every second: "12m of 30m").
+fn blocker_kinds(p: &Plan) -> std::collections::BTreeSet<crate::model::BlockerKind> {
+    p.blockers.iter().map(|b| b.kind).collect()
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use crate::model::{Cell, CellKey};
 pub fn cell_text(app: &App, key: &CellKey, cell: Option<&Cell>, width: usize) -> String {
     let Some(c) = cell else { return "·".into() };
     let word = c.state_word();
-    let marker = if app.inflight.contains_key(key) {
+    let marker = if app.inflight.contains_key(key) || app.others.contains_key(key) {
         "»"
     } else if app.world.cell_error(c).is_some() {
         "E"

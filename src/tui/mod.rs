@@ -90,6 +90,7 @@ pub async fn run(
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
+    watch_ledger(&runner, msg_tx.clone());
     draw(&mut terminal, &app, &theme)?;
     let mut last_draw = Instant::now();
     let mut dirty = false;
@@ -144,6 +145,41 @@ pub async fn run(
 
 /// The shortest time between two frames (about 30 per second).
 const FRAME: Duration = Duration::from_millis(33);
+
+/// How often the audit log is read for holds and actions of other trainyards.
+const LEDGER_EVERY: Duration = Duration::from_secs(2);
+
+/// Read the audit log every few seconds, off the UI loop: holds, the halt, actions in flight
+/// (a halt from the command line reaches a running TUI within seconds).
+fn watch_ledger(runner: &Arc<Runner>, tx: mpsc::UnboundedSender<Msg>) {
+    let runner = Arc::clone(runner);
+    tokio::spawn(async move {
+        loop {
+            let log = runner.audit().clone();
+            let window = runner.in_flight_window();
+            let read = tokio::task::spawn_blocking(move || log.read()).await;
+            if let Ok(Ok(records)) = read {
+                let now = chrono::Utc::now();
+                let in_flight = crate::ops::run::open_attempts(&records, now, window)
+                    .into_iter()
+                    .filter_map(|r| {
+                        let kind = crate::model::ActionKind::parse(&r.action)?;
+                        let key = crate::model::CellKey::new(
+                            r.lane.clone().unwrap_or_default(),
+                            r.stage.clone().unwrap_or_default(),
+                        );
+                        Some((key, kind, r.actor.clone()))
+                    })
+                    .collect();
+                let holds = crate::ops::holds_from(&records);
+                if tx.send(Msg::Ledger { holds, in_flight }).is_err() {
+                    break;
+                }
+            }
+            tokio::time::sleep(LEDGER_EVERY).await;
+        }
+    });
+}
 
 /// Run an action through the runner in a task; what it says on the way and its outcome come
 /// back as messages, even if the task panics.

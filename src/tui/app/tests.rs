@@ -471,3 +471,48 @@ fn footer_offers_only_what_applies() {
     let w = words(&app);
     assert!(!w.contains(&"pause") && !w.contains(&"promote"), "{w:?}");
 }
+
+#[test]
+fn the_ledger_brings_holds_and_other_processes_actions() {
+    let mut app = fixture::app();
+    let holds = crate::model::Holds {
+        halt: Some(crate::model::LaneHold {
+            reason: "incident 42".into(),
+            by: "bob".into(),
+            at: app.now,
+        }),
+        ..Default::default()
+    };
+    let key = CellKey::new("search-indexer", "canary");
+    app.update(Msg::Ledger {
+        holds,
+        in_flight: vec![(key.clone(), ActionKind::Pause, "carol@jump2".into())],
+    });
+    assert!(app.holds.halt.is_some());
+    assert!(app.activity.front().unwrap().text.contains("halted by bob"));
+    select(&mut app, "search-indexer", "canary");
+    key_press_refused(&mut app, 's', "in flight by carol@jump2");
+}
+
+fn key_press_refused(app: &mut App, c: char, why: &str) {
+    assert!(key(app, KeyCode::Char(c)).is_empty());
+    assert!(app.popup.is_none());
+    assert!(
+        app.flash.as_ref().unwrap().0.contains(why),
+        "{:?}",
+        app.flash
+    );
+}
+
+#[test]
+fn quitting_with_an_action_in_flight_asks_twice() {
+    let mut app = fixture::app();
+    select(&mut app, "search-indexer", "canary");
+    key(&mut app, KeyCode::Char('s'));
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(key(&mut app, KeyCode::Enter).len(), 1);
+    assert!(key(&mut app, KeyCode::Char('q')).is_empty());
+    assert!(!app.quit);
+    assert!(app.flash.as_ref().unwrap().0.contains("still in flight"));
+    assert_eq!(key(&mut app, KeyCode::Char('q')), [Cmd::Quit]);
+}
