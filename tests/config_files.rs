@@ -124,7 +124,7 @@ fn example_config_is_a_valid_reference() {
     assert_eq!(train.freezes.len(), 1);
     assert_eq!(train.freezes[0].reason, "holiday traffic");
     let lanes: Vec<&str> = train.lanes.iter().map(|l| l.name.as_str()).collect();
-    assert_eq!(lanes, ["ledger", "payments-api", "checkout-web"]);
+    assert_eq!(lanes, ["ledger", "payments-api", "checkout-web", "web"]);
     assert_eq!(
         train.lane("payments-api").map(|l| l.depends_on.clone()),
         Some(vec!["ledger".into()])
@@ -138,7 +138,22 @@ fn example_config_is_a_valid_reference() {
     assert_eq!(train.gates("staging"), Gate::DEFAULTS);
 
     let sources: Vec<&str> = config.sources.keys().map(String::as_str).collect();
-    assert_eq!(sources, ["pipeline", "sim"]);
+    assert_eq!(sources, ["gh", "pipeline", "sim"]);
+    let gh = &config.sources["gh"];
+    assert_eq!(gh.kind, SourceKind::Github);
+    assert_eq!(gh.url, "https://api.github.com");
+    assert_eq!(
+        (gh.version_input.as_str(), gh.environment_input.as_str()),
+        ("version", "environment")
+    );
+    let prod = config.target("web", "prod").unwrap();
+    assert_eq!(prod.repo.as_deref(), Some("acme/web"));
+    assert_eq!(prod.environment.as_deref(), Some("production"));
+    assert_eq!(prod.workflow.as_deref(), Some("deploy.yml"));
+    assert_eq!(
+        config.target("web", "build").unwrap().branch.as_deref(),
+        Some("main")
+    );
     let pipeline = &config.sources["pipeline"];
     assert_eq!(pipeline.kind, SourceKind::Http);
     assert_eq!(pipeline.url, "https://deploy.internal.example");
@@ -146,7 +161,7 @@ fn example_config_is_a_valid_reference() {
     assert_eq!(pipeline.token_env.as_deref(), Some("PIPELINE_TOKEN"));
     assert_eq!(config.sources["sim"].interval, Duration::from_secs(2));
 
-    assert_eq!(config.targets.len(), 12);
+    assert_eq!(config.targets.len(), 16);
     assert_eq!(
         config.target("payments-api", "canary"),
         Some(&target("sim", "payments", "eu-canary"))
@@ -177,6 +192,10 @@ fn target(source: &str, lane: &str, stage: &str) -> Target {
         source: source.into(),
         lane: lane.into(),
         stage: stage.into(),
+        repo: None,
+        workflow: None,
+        environment: None,
+        branch: None,
     }
 }
 

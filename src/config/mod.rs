@@ -80,24 +80,27 @@ impl Config {
 pub enum SourceKind {
     /// trainyard's own JSON-over-HTTP protocol (docs/protocol.md).
     Http,
+    /// GitHub (or GitHub Enterprise Server): Actions runs, deployments, environments.
+    Github,
 }
 
 impl SourceKind {
     /// Kinds this build supports, as written in the config.
-    pub const SUPPORTED: &'static [&'static str] = &["http"];
+    pub const SUPPORTED: &'static [&'static str] = &["http", "github"];
     /// Kinds that are planned but not in this build yet.
-    pub const PLANNED: &'static [&'static str] =
-        &["github", "prometheus", "argocd", "rollouts", "gitlab"];
+    pub const PLANNED: &'static [&'static str] = &["prometheus", "argocd", "rollouts", "gitlab"];
 
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::Http => "http",
+            SourceKind::Github => "github",
         }
     }
 
     pub fn parse(s: &str) -> Option<SourceKind> {
         match s {
             "http" => Some(SourceKind::Http),
+            "github" => Some(SourceKind::Github),
             _ => None,
         }
     }
@@ -125,6 +128,9 @@ pub struct SourceConfig {
     /// A command whose standard output is the token.
     pub token_cmd: Option<String>,
     pub allow_insecure_http: bool,
+    /// github: the deploy workflow's inputs that carry the version and the environment.
+    pub version_input: String,
+    pub environment_input: String,
 }
 
 /// Where one lane × stage of the train is read: a source and the names the source uses.
@@ -135,6 +141,15 @@ pub struct Target {
     pub lane: String,
     /// The stage's name at the source.
     pub stage: String,
+    /// github: `owner/name` of the repository.
+    pub repo: Option<String>,
+    /// github: the workflow file (`ci.yml`) whose runs make a build stage, or that deploys
+    /// (dispatched for promote and rollback) for an environment stage.
+    pub workflow: Option<String>,
+    /// github: the environment a stage deploys to.
+    pub environment: Option<String>,
+    /// github: the branch of CI runs and the ref of dispatches (default `main`).
+    pub branch: Option<String>,
 }
 
 /// Read and check a config from `text`; `file` names it in errors.

@@ -70,7 +70,23 @@ pub(crate) struct RawSource {
     pub token_cmd: Option<Str>,
     #[serde(default)]
     pub allow_insecure_http: bool,
+    pub api_url: Option<Str>,
+    pub version_input: Option<Str>,
+    pub environment_input: Option<Str>,
 }
+
+pub(crate) const GITHUB_SOURCE_KEYS: &[&str] = &[
+    "kind",
+    "api_url",
+    "interval",
+    "timeout",
+    "stale_after",
+    "token_env",
+    "token_cmd",
+    "allow_insecure_http",
+    "version_input",
+    "environment_input",
+];
 
 pub(crate) const SOURCE_KEYS: &[&str] = &[
     "kind",
@@ -91,6 +107,10 @@ pub(crate) struct RawLane {
     #[serde(default)]
     pub depends_on: Vec<Str>,
     pub source: Option<Str>,
+    /// github: the lane's repository (`owner/name`), for every stage that doesn't say.
+    pub repo: Option<Str>,
+    /// github: the lane's branch, for every stage that doesn't say.
+    pub branch: Option<Str>,
     #[serde(default)]
     pub stages: BTreeMap<Str, Spanned<RawTarget>>,
 }
@@ -102,9 +122,15 @@ pub(crate) struct RawTarget {
     pub source: Option<Str>,
     pub lane: Option<Str>,
     pub stage: Option<Str>,
+    pub repo: Option<Str>,
+    pub workflow: Option<Str>,
+    pub environment: Option<Str>,
+    pub branch: Option<Str>,
 }
 
 pub(crate) const TARGET_KEYS: &[&str] = &["source", "lane", "stage"];
+pub(crate) const GITHUB_TARGET_KEYS: &[&str] =
+    &["source", "repo", "workflow", "environment", "branch"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

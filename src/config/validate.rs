@@ -11,7 +11,8 @@ use toml::Spanned;
 
 use super::diag::{Diagnostics, list_hint};
 use super::raw::{
-    KeyView, RawConfig, RawLane, RawSource, RawTime, RawTrain, SOURCE_KEYS, Str, TARGET_KEYS,
+    GITHUB_SOURCE_KEYS, GITHUB_TARGET_KEYS, KeyView, RawConfig, RawLane, RawSource, RawTarget,
+    RawTime, RawTrain, SOURCE_KEYS, Str, TARGET_KEYS,
 };
 use super::{Config, SourceConfig, SourceKind, Target};
 use crate::model::{CellKey, Freeze, Gate, Lane, Timestamp, Train, Window, duration};
@@ -237,19 +238,16 @@ fn sources(
         let src = table.into_inner();
         let kind = source_kind(d, &name, &src, span.clone());
         kinds.insert(name.clone(), kind);
-        if kind == Some(SourceKind::Http) {
-            if let Some(table_keys) = keys.sources.get(&name) {
-                unknown_keys(
-                    d,
-                    table_keys,
-                    SOURCE_KEYS,
-                    &format!("sources.{name}"),
-                    "keys of an http source",
-                );
-            }
-            if let Some(source) = http_source(d, name.clone(), src, span) {
-                out.insert(name, source);
-            }
+        let Some(kind) = kind else { continue };
+        let (known, what) = match kind {
+            SourceKind::Http => (SOURCE_KEYS, "keys of an http source"),
+            SourceKind::Github => (GITHUB_SOURCE_KEYS, "keys of a github source"),
+        };
+        if let Some(table_keys) = keys.sources.get(&name) {
+            unknown_keys(d, table_keys, known, &format!("sources.{name}"), what);
+        }
+        if let Some(source) = source_config(d, kind, name.clone(), src, span) {
+            out.insert(name, source);
         }
     }
     (out, kinds)
@@ -305,21 +303,46 @@ fn unknown_keys(
     }
 }
 
-fn http_source(
+/// The API a github source talks to when the config doesn't say.
+pub(crate) const GITHUB_API: &str = "https://api.github.com";
+
+fn source_config(
     d: &mut Diagnostics,
+    kind: SourceKind,
     name: String,
     src: RawSource,
     span: Range<usize>,
 ) -> Option<SourceConfig> {
     let ok_before = d.len();
-    let url = match &src.url {
-        None => {
+    let url = match (kind, &src.url, &src.api_url) {
+        (SourceKind::Http, None, _) => {
             let hint = "add the base URL of the pipeline's API, e.g. `url = \"https://deploy.example.com\"`";
             d.error_hint(span, format!("source {name:?} has no url"), hint);
             String::new()
         }
-        Some(url) => check_url(d, &name, url, src.allow_insecure_http),
+        (SourceKind::Http, Some(url), _) | (SourceKind::Github, _, Some(url)) => {
+            check_url(d, &name, url, src.allow_insecure_http)
+        }
+        (SourceKind::Github, _, None) => GITHUB_API.to_string(),
     };
+    let input = |v: &Option<Str>, default: &str| {
+        v.as_ref()
+            .map_or_else(|| default.to_string(), |s| s.get_ref().trim().to_string())
+    };
+    let version_input = input(&src.version_input, "version");
+    let environment_input = input(&src.environment_input, "environment");
+    for v in [&src.version_input, &src.environment_input]
+        .into_iter()
+        .flatten()
+    {
+        if v.get_ref().trim().is_empty() {
+            d.error_hint(
+                v.span(),
+                "empty workflow input name",
+                "leave it out for the default",
+            );
+        }
+    }
 
     let interval =
         positive_duration(d, "interval", src.interval.as_ref()).unwrap_or(DEFAULT_INTERVAL);
@@ -387,7 +410,7 @@ fn http_source(
 
     (d.len() == ok_before).then(|| SourceConfig {
         name,
-        kind: SourceKind::Http,
+        kind,
         url,
         interval,
         timeout,
@@ -395,6 +418,8 @@ fn http_source(
         token_env: src.token_env.map(Spanned::into_inner),
         token_cmd: src.token_cmd.map(Spanned::into_inner),
         allow_insecure_http: src.allow_insecure_http,
+        version_input,
+        environment_input,
     })
 }
 
@@ -580,19 +605,44 @@ fn lanes(
                 }
             }
             let source = target.source.as_ref().or(lane.source.as_ref());
-            let is_http =
-                source.is_some_and(|s| kinds.get(s.get_ref()) == Some(&Some(SourceKind::Http)));
+            let kind = source.and_then(|s| kinds.get(s.get_ref()).copied().flatten());
             let present = keys
                 .lanes
                 .get(i)
                 .and_then(|l| l.stages.get(stage.get_ref()));
-            if let (true, Some(present)) = (is_http, present) {
-                unknown_keys(
-                    d,
-                    present,
-                    TARGET_KEYS,
-                    &target_path,
-                    "keys of a stage target",
+            let known = match kind {
+                Some(SourceKind::Http) => {
+                    Some((TARGET_KEYS, "keys of a stage target of an http source"))
+                }
+                Some(SourceKind::Github) => Some((
+                    GITHUB_TARGET_KEYS,
+                    "keys of a stage target of a github source",
+                )),
+                None => None,
+            };
+            if let (Some((known, what)), Some(present)) = (known, present) {
+                unknown_keys(d, present, known, &target_path, what);
+            }
+            if kind == Some(SourceKind::Github) {
+                github_target(d, &lane, target, &target_path, stage.span());
+            }
+        }
+
+        // A github lane needs to say, for every stage, what to read there.
+        let lane_kind = lane
+            .source
+            .as_ref()
+            .and_then(|s| kinds.get(s.get_ref()).copied().flatten());
+        if lane_kind == Some(SourceKind::Github) {
+            for stage in stages
+                .iter()
+                .filter(|s| !lane.stages.keys().any(|k| k.get_ref() == *s))
+            {
+                let at = lane.name.as_ref().map_or(span.clone(), Spanned::span);
+                d.error_hint(
+                    at,
+                    format!("{path} reads github but says nothing for stage {stage:?}"),
+                    format!("add `stages.{stage} = {{ workflow = \"ci.yml\" }}` or `{{ environment = \"{stage}\", workflow = \"deploy.yml\" }}`"),
                 );
             }
         }
@@ -651,6 +701,20 @@ fn lane_targets(
                     .and_then(|t| t.stage.as_ref())
                     .map_or(stage, |s| s.get_ref())
                     .to_string(),
+                repo: over
+                    .and_then(|t| t.repo.as_ref())
+                    .or(lane.repo.as_ref())
+                    .map(|s| s.get_ref().clone()),
+                workflow: over
+                    .and_then(|t| t.workflow.as_ref())
+                    .map(|s| s.get_ref().clone()),
+                environment: over
+                    .and_then(|t| t.environment.as_ref())
+                    .map(|s| s.get_ref().clone()),
+                branch: over
+                    .and_then(|t| t.branch.as_ref())
+                    .or(lane.branch.as_ref())
+                    .map(|s| s.get_ref().clone()),
             },
         );
     }
@@ -673,6 +737,40 @@ fn lane_targets(
         "set `source = \"{only_source}\"` on the lane or `stages.{first} = {{ source = ... }}`"
     );
     d.error_hint(at, message, hint);
+}
+
+/// A github stage needs a repository, and a workflow (a CI stage) or an environment (a deploy
+/// stage).
+fn github_target(d: &mut Diagnostics, lane: &RawLane, t: &RawTarget, path: &str, at: Range<usize>) {
+    match t.repo.as_ref().or(lane.repo.as_ref()) {
+        None => d.error_hint(
+            at.clone(),
+            format!("{path} reads github but names no repository"),
+            "set `repo = \"owner/name\"` on the lane or in the stage",
+        ),
+        Some(r) => {
+            let ok = r.get_ref().split_once('/').is_some_and(|(o, n)| {
+                !o.is_empty()
+                    && !n.is_empty()
+                    && !n.contains('/')
+                    && !r.get_ref().contains(char::is_whitespace)
+            });
+            if !ok {
+                d.error_hint(
+                    r.span(),
+                    format!("repo {:?} is not owner/name", r.get_ref()),
+                    "e.g. `repo = \"acme/payments-api\"`",
+                );
+            }
+        }
+    }
+    if t.workflow.is_none() && t.environment.is_none() {
+        d.error_hint(
+            at,
+            format!("{path} reads github but names neither a workflow nor an environment"),
+            "a CI stage: `workflow = \"ci.yml\"`; a deploy stage: `environment = \"production\", workflow = \"deploy.yml\"`",
+        );
+    }
 }
 
 /// Every dependency names another lane, once; and there are no cycles.

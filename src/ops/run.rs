@@ -516,7 +516,38 @@ impl Runner {
             }
         }
         let verified = self.verify(plan, source.as_ref(), progress).await;
-        self.outcome(plan, &id, verified).await
+        let done = matches!(verified, Outcome::Done(_));
+        let outcome = self.outcome(plan, &id, verified).await;
+        if done && a.kind == ActionKind::Pause && !source.native_pause() {
+            // The source cancelled the rollout instead of pausing it: hold the lane, so that
+            // nothing moves it until someone resumes it.
+            let mut hold = plan.clone();
+            hold.action = Action::lane(ActionKind::Pause, &a.lane);
+            hold.action.reason = Some(format!(
+                "{} can't pause: the rollout at {} was cancelled and the lane held{}",
+                source.name(),
+                a.stage,
+                a.reason
+                    .as_ref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ));
+            let id = self.new_id();
+            if let Err(e) = self
+                .append(self.entry(&hold, &id, audit::result::DONE, None), None)
+                .await
+            {
+                return Outcome::Failed(format!(
+                    "{}; but the lane hold could not be written: {e}",
+                    outcome.message()
+                ));
+            }
+            progress(format!(
+                "{} held: promotions refused until it is resumed",
+                a.lane
+            ));
+        }
+        outcome
     }
 
     /// Watch the cell at its source until it is where the action should take it.
@@ -542,7 +573,17 @@ impl Runner {
                     .map(|(_, c)| c),
                 _ => None,
             };
-            match check_expected(plan, cell.as_ref()) {
+            let mut check = check_expected(plan, cell.as_ref());
+            // Without a native pause, the source cancels: that is the pause reached.
+            if plan.action.kind == ActionKind::Pause
+                && !source.native_pause()
+                && cell
+                    .as_ref()
+                    .is_some_and(|c| c.state == CellState::Cancelled)
+            {
+                check = Check::Reached("the rollout was cancelled".into());
+            }
+            match check {
                 Check::Reached(m) => return Outcome::Done(m),
                 Check::Failed(m) => {
                     return Outcome::Failed(format!("the source accepted, but {m}"));

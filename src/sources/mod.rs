@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::model::{ActionKind, Batch, CellKey};
 
+pub mod github;
 pub mod http;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -79,6 +80,11 @@ pub trait Source: Send + Sync {
     }
     /// One poll: every cell and metric this source knows, in config names.
     fn poll(&self) -> BoxFuture<'_, Result<Batch, String>>;
+    /// Whether the source can pause a rollout itself. Where it can't, a pause cancels the
+    /// rollout and trainyard holds the lane.
+    fn native_pause(&self) -> bool {
+        true
+    }
     /// What `act` would send, for a dry run: method, URL and body, never a token.
     fn preview(&self, req: &ActionRequest) -> String {
         format!(
@@ -217,11 +223,13 @@ pub fn build(config: &Config) -> Vec<Arc<dyn Source>> {
         .sources
         .values()
         .map(|src| {
-            let names = NameMap::for_source(config, &src.name);
             let built = resolve_token(src).and_then(|token| match src.kind {
                 SourceKind::Http => {
+                    let names = NameMap::for_source(config, &src.name);
                     http::HttpSource::new(src, token, names).map(|s| Arc::new(s) as Arc<dyn Source>)
                 }
+                SourceKind::Github => github::GithubSource::new(src, token, config)
+                    .map(|s| Arc::new(s) as Arc<dyn Source>),
             });
             built.unwrap_or_else(|error| {
                 tracing::warn!(source = %src.name, "source can't be set up: {error}");

@@ -1,0 +1,335 @@
+//! A GitHub REST client that stays within the rate limit: conditional requests (a 304 costs
+//! nothing), the budget read from every answer, `retry-after` honoured, pagination only as far
+//! as asked.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::model::text::sanitize;
+use crate::model::world::RateLimit;
+use crate::sources::http::describe_reqwest;
+
+/// What is kept per URL for conditional requests.
+#[derive(Clone, Debug)]
+struct Cached {
+    etag: Option<String>,
+    last_modified: Option<String>,
+    body: Value,
+}
+
+/// The budget as GitHub last told it.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Budget {
+    pub limit: u64,
+    pub remaining: u64,
+    /// Unix seconds when the budget is full again.
+    pub reset: i64,
+}
+
+/// Counts of one poll, for the arithmetic of the next interval.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Counts {
+    pub requests: u64,
+    pub not_modified: u64,
+}
+
+#[derive(Debug)]
+pub enum GhError {
+    /// Waiting out a rate limit until then.
+    Limited(String),
+    /// The request failed, or GitHub said no.
+    Failed(String),
+    /// No answer in time: a request that changes something may have happened.
+    Unanswered(String),
+    /// GitHub answered with this status and message.
+    Status(u16, String),
+}
+
+impl std::fmt::Display for GhError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GhError::Limited(m) | GhError::Failed(m) | GhError::Unanswered(m) => f.write_str(m),
+            GhError::Status(s, m) => write!(f, "HTTP {s}: {m}"),
+        }
+    }
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+    cache: Mutex<HashMap<String, Cached>>,
+    budget: Mutex<Option<Budget>>,
+    /// No requests before this (a `retry-after` or an exhausted budget).
+    hold_until: Mutex<Option<Instant>>,
+    counts: Mutex<Counts>,
+}
+
+/// The budget kept back for actions and for the rest of the hour.
+const RESERVE: f64 = 0.1;
+
+impl Client {
+    pub fn new(base: &str, token: Option<String>, timeout: Duration) -> Result<Client, String> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeout)
+            .read_timeout(timeout)
+            .timeout(timeout.saturating_mul(2))
+            .user_agent(concat!("trainyard/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Client {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            token,
+            cache: Mutex::new(HashMap::new()),
+            budget: Mutex::new(None),
+            hold_until: Mutex::new(None),
+            counts: Mutex::new(Counts::default()),
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let mut rb = self
+            .http
+            .request(method, self.url(path))
+            .header(reqwest::header::ACCEPT, "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", "2022-11-28");
+        if let Some(t) = &self.token {
+            rb = rb.bearer_auth(t);
+        }
+        rb
+    }
+
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        let b = (*self.budget.lock().unwrap_or_else(|e| e.into_inner()))?;
+        Some(RateLimit {
+            remaining: b.remaining,
+            limit: b.limit,
+        })
+    }
+
+    /// Counts since the last call (one poll's worth).
+    pub fn take_counts(&self) -> Counts {
+        std::mem::take(&mut *self.counts.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn waiting(&self) -> Option<Duration> {
+        let until = (*self.hold_until.lock().unwrap_or_else(|e| e.into_inner()))?;
+        until.checked_duration_since(Instant::now())
+    }
+
+    fn hold_for(&self, d: Duration) {
+        *self.hold_until.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now() + d);
+    }
+
+    /// Read the budget headers; hold requests when GitHub says to.
+    fn note(&self, resp: &reqwest::Response) {
+        let h = resp.headers();
+        let num = |k: &str| {
+            h.get(k)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<i64>().ok())
+        };
+        if let (Some(limit), Some(remaining), Some(reset)) = (
+            num("x-ratelimit-limit"),
+            num("x-ratelimit-remaining"),
+            num("x-ratelimit-reset"),
+        ) {
+            let b = Budget {
+                limit: limit.max(0) as u64,
+                remaining: remaining.max(0) as u64,
+                reset,
+            };
+            *self.budget.lock().unwrap_or_else(|e| e.into_inner()) = Some(b);
+            if b.remaining == 0 {
+                let wait = (reset - chrono::Utc::now().timestamp()).max(1) as u64;
+                self.hold_for(Duration::from_secs(wait));
+            }
+        }
+        let status = resp.status().as_u16();
+        if let Some(secs) = num("retry-after").filter(|_| status == 403 || status == 429) {
+            self.hold_for(Duration::from_secs(secs.clamp(1, 3600) as u64));
+        }
+    }
+
+    /// GET a JSON document, conditionally: a 304 returns the cached body and costs nothing.
+    pub async fn get(&self, path: &str) -> Result<Value, GhError> {
+        if let Some(w) = self.waiting() {
+            return Err(GhError::Limited(format!(
+                "rate limited: waiting {}s before asking GitHub again",
+                w.as_secs().max(1)
+            )));
+        }
+        let cached = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(path)
+            .cloned();
+        let mut rb = self.request(reqwest::Method::GET, path);
+        if let Some(c) = &cached {
+            if let Some(e) = &c.etag {
+                rb = rb.header(reqwest::header::IF_NONE_MATCH, e);
+            }
+            if let Some(m) = &c.last_modified {
+                rb = rb.header(reqwest::header::IF_MODIFIED_SINCE, m);
+            }
+        }
+        let resp = rb
+            .send()
+            .await
+            .map_err(|e| GhError::Failed(describe_reqwest(&e)))?;
+        self.note(&resp);
+        let status = resp.status();
+        {
+            let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+            c.requests += 1;
+            if status == reqwest::StatusCode::NOT_MODIFIED {
+                c.not_modified += 1;
+            }
+        }
+        if status == reqwest::StatusCode::NOT_MODIFIED {
+            return cached
+                .map(|c| c.body)
+                .ok_or_else(|| GhError::Failed("304 without a cached copy".into()));
+        }
+        let header = |k: reqwest::header::HeaderName| {
+            resp.headers()
+                .get(k)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let etag = header(reqwest::header::ETAG);
+        let last_modified = header(reqwest::header::LAST_MODIFIED);
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| GhError::Failed(describe_reqwest(&e)))?;
+        if !status.is_success() {
+            return Err(error_of(status.as_u16(), &bytes));
+        }
+        let body: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            GhError::Failed(format!(
+                "GitHub answered something that is not JSON: {}",
+                sanitize(&e.to_string(), 120)
+            ))
+        })?;
+        if etag.is_some() || last_modified.is_some() {
+            self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(
+                path.to_string(),
+                Cached {
+                    etag,
+                    last_modified,
+                    body: body.clone(),
+                },
+            );
+        }
+        Ok(body)
+    }
+
+    /// POST JSON; the answer's status and body (an empty body is `null`).
+    pub async fn post(&self, path: &str, body: &Value) -> Result<(u16, Value), GhError> {
+        if let Some(w) = self.waiting() {
+            return Err(GhError::Limited(format!(
+                "rate limited: GitHub asked to wait {}s more",
+                w.as_secs().max(1)
+            )));
+        }
+        let resp = self
+            .request(reqwest::Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_timeout() && !e.is_connect() {
+                    GhError::Unanswered(describe_reqwest(&e))
+                } else {
+                    GhError::Failed(describe_reqwest(&e))
+                }
+            })?;
+        self.note(&resp);
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.unwrap_or_default();
+        if !(200..300).contains(&status) {
+            return Err(error_of(status, &bytes));
+        }
+        Ok((
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
+    }
+
+    /// How long to wait before the next poll so that the budget lasts until it resets: never
+    /// shorter than `interval`, stretched when the last poll's cost × the polls left would
+    /// spend more than what remains (less a reserve for actions).
+    pub fn stretch(&self, interval: Duration, cost: u64) -> Duration {
+        let Some(b) = *self.budget.lock().unwrap_or_else(|e| e.into_inner()) else {
+            return interval;
+        };
+        let now = chrono::Utc::now().timestamp();
+        stretch(interval, cost, b, now)
+    }
+}
+
+/// The pure arithmetic of [`Client::stretch`].
+pub fn stretch(interval: Duration, cost: u64, b: Budget, now: i64) -> Duration {
+    let left = (b.reset - now).max(1) as f64;
+    let spendable = b.remaining as f64 - RESERVE * b.limit as f64;
+    if cost == 0 {
+        return interval;
+    }
+    if spendable <= cost as f64 {
+        // Nothing to spare: wait for the reset.
+        return Duration::from_secs_f64(left).max(interval);
+    }
+    let polls = spendable / cost as f64;
+    Duration::from_secs_f64(left / polls).max(interval)
+}
+
+/// GitHub's error body `{"message": ...}` in words.
+fn error_of(status: u16, body: &[u8]) -> GhError {
+    let message = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("message")
+                .and_then(Value::as_str)
+                .map(|m| sanitize(m, 200))
+        })
+        .unwrap_or_else(|| "no message".into());
+    GhError::Status(status, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_stretches_the_interval() {
+        let i = Duration::from_secs(10);
+        let b = |remaining| Budget {
+            limit: 5000,
+            remaining,
+            reset: 3600,
+        };
+        // Plenty: 4500 spendable, 20 per poll → 225 polls in an hour: 16s apart.
+        let d = stretch(i, 20, b(5000), 0);
+        assert!((15..=17).contains(&d.as_secs()), "{d:?}");
+        // A cheap poll (everything 304) keeps the configured pace.
+        assert_eq!(stretch(i, 0, b(100), 0), i);
+        assert_eq!(stretch(i, 1, b(5000), 0), i);
+        // Nearly spent: wait for the reset.
+        assert_eq!(stretch(i, 20, b(400), 0), Duration::from_secs(3600));
+        // Never faster than configured.
+        assert_eq!(
+            stretch(Duration::from_secs(60), 1, b(5000), 3599),
+            Duration::from_secs(60)
+        );
+    }
+}

@@ -1,0 +1,450 @@
+//! The `github` source: GitHub Actions runs, deployments and environments (github.com or
+//! GitHub Enterprise Server), read within the rate limit and acted on through the REST API.
+//! docs/sources/github.md has the mapping and the arithmetic.
+
+pub mod client;
+pub mod map;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use self::client::{Client, GhError};
+use self::map::{
+    CheckRuns, Deployment, DeploymentStatus, PendingDeployment, WorkflowRun, WorkflowRuns,
+};
+use super::{ActionAck, ActionError, ActionRequest, BoxFuture, Source};
+use crate::config::{Config, SourceConfig};
+use crate::model::{ActionKind, Batch, Cell, CellKey};
+
+/// How many deployments of an environment are read (the newest is the cell, the others its
+/// rollback history).
+const DEPLOYMENTS: usize = 5;
+
+#[derive(Clone, Debug)]
+struct GhTarget {
+    repo: String,
+    workflow: Option<String>,
+    environment: Option<String>,
+    branch: String,
+}
+
+/// A deployment waiting for approval, as needed to decide it.
+#[derive(Clone, Debug)]
+struct Waiting {
+    run_id: u64,
+    environment_id: u64,
+    sha: String,
+}
+
+pub struct GithubSource {
+    name: String,
+    interval: Duration,
+    timeout: Duration,
+    client: Client,
+    targets: Vec<(CellKey, GhTarget)>,
+    version_input: String,
+    environment_input: String,
+    waiting: Mutex<BTreeMap<CellKey, Waiting>>,
+    /// Requests that were not 304 in the last poll: what the next one will likely cost.
+    last_cost: AtomicU64,
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn gh_error(e: GhError) -> String {
+    e.to_string()
+}
+
+impl GithubSource {
+    pub fn new(cfg: &SourceConfig, token: Option<String>, config: &Config) -> Result<Self, String> {
+        let client = Client::new(&cfg.url, token, cfg.timeout)?;
+        let targets = config
+            .targets_of(&cfg.name)
+            .map(|(k, t)| {
+                (
+                    k.clone(),
+                    GhTarget {
+                        repo: t.repo.clone().unwrap_or_default(),
+                        workflow: t.workflow.clone(),
+                        environment: t.environment.clone(),
+                        branch: t.branch.clone().unwrap_or_else(|| "main".into()),
+                    },
+                )
+            })
+            .collect();
+        Ok(GithubSource {
+            name: cfg.name.clone(),
+            interval: cfg.interval,
+            timeout: cfg.timeout,
+            client,
+            targets,
+            version_input: cfg.version_input.clone(),
+            environment_input: cfg.environment_input.clone(),
+            waiting: Mutex::new(BTreeMap::new()),
+            last_cost: AtomicU64::new(0),
+        })
+    }
+
+    fn target(&self, lane: &str, stage: &str) -> Option<&GhTarget> {
+        let key = CellKey::new(lane, stage);
+        self.targets.iter().find(|(k, _)| *k == key).map(|(_, t)| t)
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, String> {
+        let v = self.client.get(path).await.map_err(gh_error)?;
+        serde_json::from_value(v)
+            .map_err(|e| format!("GitHub answered an unexpected shape for {path}: {e}"))
+    }
+
+    /// The waiting runs of a repository and their pending deployments.
+    async fn waiting_runs(
+        &self,
+        repo: &str,
+    ) -> Result<Vec<(WorkflowRun, Vec<PendingDeployment>)>, String> {
+        let runs: WorkflowRuns = self
+            .get(&format!(
+                "/repos/{repo}/actions/runs?status=waiting&per_page=20"
+            ))
+            .await?;
+        let mut out = Vec::new();
+        for run in runs.workflow_runs {
+            let pending: Vec<PendingDeployment> = self
+                .get(&format!(
+                    "/repos/{repo}/actions/runs/{}/pending_deployments",
+                    run.id
+                ))
+                .await?;
+            out.push((run, pending));
+        }
+        Ok(out)
+    }
+
+    async fn ci_cell(&self, t: &GhTarget, workflow: &str) -> Result<Option<Cell>, String> {
+        let runs: WorkflowRuns = self
+            .get(&format!(
+                "/repos/{}/actions/workflows/{}/runs?branch={}&per_page=10",
+                t.repo,
+                enc(workflow),
+                enc(&t.branch)
+            ))
+            .await?;
+        let Some(latest) = runs.workflow_runs.first() else {
+            return Ok(None);
+        };
+        let checks: CheckRuns = self
+            .get(&format!(
+                "/repos/{}/commits/{}/check-runs?per_page=100",
+                t.repo, latest.head_sha
+            ))
+            .await?;
+        Ok(map::ci_cell(&runs.workflow_runs, &checks.check_runs))
+    }
+
+    async fn deploy_cell(
+        &self,
+        key: &CellKey,
+        t: &GhTarget,
+        env: &str,
+        waiting: &[(WorkflowRun, Vec<PendingDeployment>)],
+    ) -> Result<Option<Cell>, String> {
+        let deployments: Vec<Deployment> = self
+            .get(&format!(
+                "/repos/{}/deployments?environment={}&per_page={DEPLOYMENTS}",
+                t.repo,
+                enc(env)
+            ))
+            .await?;
+        let mut pairs = Vec::new();
+        for d in deployments.into_iter().take(DEPLOYMENTS) {
+            let statuses: Vec<DeploymentStatus> = self
+                .get(&format!(
+                    "/repos/{}/deployments/{}/statuses?per_page=1",
+                    t.repo, d.id
+                ))
+                .await?;
+            pairs.push((d, statuses.into_iter().next()));
+        }
+        let deployed = map::deploy_cell(&pairs);
+        // A run waiting on this environment's protection rules: the cell awaits approval.
+        let pending = waiting.iter().find_map(|(run, pending)| {
+            pending
+                .iter()
+                .find(|p| p.environment.name == env)
+                .map(|p| (run, p))
+        });
+        let mut waiting_map = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        match pending {
+            Some((run, p)) => {
+                waiting_map.insert(
+                    key.clone(),
+                    Waiting {
+                        run_id: run.id,
+                        environment_id: p.environment.id,
+                        sha: run.head_sha.clone(),
+                    },
+                );
+                let mut cell = map::awaiting_cell(run, p, chrono::Utc::now());
+                cell.history = deployed.map(|d| d.history).unwrap_or_default();
+                Ok(Some(cell))
+            }
+            None => {
+                waiting_map.remove(key);
+                Ok(deployed)
+            }
+        }
+    }
+
+    async fn fetch(&self) -> Result<Batch, String> {
+        let mut batch = Batch::default();
+        let repos: BTreeSet<&str> = self
+            .targets
+            .iter()
+            .filter(|(_, t)| t.environment.is_some())
+            .map(|(_, t)| t.repo.as_str())
+            .collect();
+        let mut waiting = BTreeMap::new();
+        let mut errors: Vec<String> = Vec::new();
+        for repo in repos {
+            match self.waiting_runs(repo).await {
+                Ok(w) => {
+                    waiting.insert(repo.to_string(), w);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        let mut failed = 0;
+        for (key, t) in &self.targets {
+            let result = match (&t.environment, &t.workflow) {
+                (Some(env), _) => {
+                    let w = waiting.get(&t.repo).map(Vec::as_slice).unwrap_or(&[]);
+                    self.deploy_cell(key, t, env, w).await
+                }
+                (None, Some(wf)) => self.ci_cell(t, wf).await,
+                (None, None) => {
+                    Err("the config names neither a workflow nor an environment".into())
+                }
+            };
+            match result {
+                Ok(Some(cell)) => batch.cells.push((key.clone(), cell)),
+                Ok(None) => {}
+                Err(e) => {
+                    failed += 1;
+                    batch.cell_errors.push((key.clone(), e.clone()));
+                    errors.push(e);
+                }
+            }
+        }
+        let counts = self.client.take_counts();
+        self.last_cost
+            .store(counts.requests - counts.not_modified, Ordering::Relaxed);
+        batch.rate_limit = self.client.rate_limit();
+        // Nothing read at all: the source is down (bad token, rate limited, unreachable).
+        if failed == self.targets.len() && !self.targets.is_empty() {
+            return Err(errors
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| "no data".into()));
+        }
+        Ok(batch)
+    }
+
+    fn dispatch_body(&self, t: &GhTarget, env: &str, version: &str) -> Value {
+        json!({
+            "ref": t.branch,
+            "inputs": { self.version_input.clone(): version, self.environment_input.clone(): env },
+        })
+    }
+
+    /// The request an action becomes: method, path and body.
+    fn plan_request(&self, req: &ActionRequest) -> Result<(String, Value), ActionError> {
+        let t = self.target(&req.lane, &req.stage).ok_or_else(|| {
+            ActionError::Failed(format!(
+                "{} {} is not read from source {}",
+                req.lane, req.stage, self.name
+            ))
+        })?;
+        let waiting = self
+            .waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&CellKey::new(&req.lane, &req.stage))
+            .cloned();
+        let decide = |w: &Waiting, state: &str| {
+            let verb = if state == "approved" {
+                "approved"
+            } else {
+                "rejected"
+            };
+            let mut comment = format!("{verb} with trainyard by {}", req.actor);
+            if let Some(r) = &req.reason {
+                comment.push_str(&format!(": {r}"));
+            }
+            (
+                format!(
+                    "/repos/{}/actions/runs/{}/pending_deployments",
+                    t.repo, w.run_id
+                ),
+                json!({"environment_ids": [w.environment_id], "state": state, "comment": comment}),
+            )
+        };
+        let none_waiting = || ActionError::Rejected {
+            status: 409,
+            code: "conflict".into(),
+            message: format!(
+                "no deployment of {} is waiting for approval at {}",
+                req.lane, req.stage
+            ),
+        };
+        let dispatch = |version: &str| -> Result<(String, Value), ActionError> {
+            let env = t.environment.as_deref().ok_or_else(|| {
+                ActionError::Unsupported(format!(
+                    "{} {} is a CI stage: it has no environment to deploy to",
+                    req.lane, req.stage
+                ))
+            })?;
+            let wf = t.workflow.as_deref().ok_or_else(|| {
+                ActionError::Unsupported(format!(
+                    "no deploy workflow configured for {} {} (stages.{} = {{ workflow = \"deploy.yml\" }})",
+                    req.lane, req.stage, req.stage
+                ))
+            })?;
+            Ok((
+                format!("/repos/{}/actions/workflows/{}/dispatches", t.repo, enc(wf)),
+                self.dispatch_body(t, env, version),
+            ))
+        };
+        match req.kind {
+            ActionKind::Approve => waiting
+                .as_ref()
+                .map(|w| decide(w, "approved"))
+                .ok_or_else(none_waiting),
+            ActionKind::Reject => waiting
+                .as_ref()
+                .map(|w| decide(w, "rejected"))
+                .ok_or_else(none_waiting),
+            ActionKind::Promote => {
+                let version = req.version.as_deref().unwrap_or_default();
+                match &waiting {
+                    // The version is already waiting at the stage: promoting is approving it.
+                    Some(w) if w.sha == version => Ok(decide(w, "approved")),
+                    _ => dispatch(version),
+                }
+            }
+            ActionKind::Rollback => dispatch(req.version.as_deref().unwrap_or_default()),
+            ActionKind::Pause => Err(ActionError::Failed(
+                "pause is a cancel here; see act".into(),
+            )),
+            ActionKind::Resume => Err(ActionError::Unsupported(
+                "GitHub can't resume a cancelled run: promote the version again".into(),
+            )),
+            ActionKind::Halt | ActionKind::Unhalt => {
+                Err(ActionError::Unsupported("not a source action".into()))
+            }
+        }
+    }
+
+    async fn send(&self, req: &ActionRequest) -> Result<ActionAck, ActionError> {
+        let to_action_error = |e: GhError| match e {
+            GhError::Status(status, message) => ActionError::Rejected {
+                status,
+                code: "github".into(),
+                message,
+            },
+            GhError::Unanswered(m) => ActionError::Unanswered(m),
+            other => ActionError::Failed(other.to_string()),
+        };
+        if req.kind == ActionKind::Pause {
+            // No pause on GitHub: cancel the deploy run that is in progress (the runner also
+            // holds the lane).
+            let t = self
+                .target(&req.lane, &req.stage)
+                .ok_or_else(|| ActionError::Failed("no such target".into()))?;
+            let wf = t.workflow.as_deref().ok_or_else(|| {
+                ActionError::Unsupported("no workflow configured to cancel".into())
+            })?;
+            let runs: WorkflowRuns = self
+                .get(&format!(
+                    "/repos/{}/actions/workflows/{}/runs?status=in_progress&per_page=20",
+                    t.repo,
+                    enc(wf)
+                ))
+                .await
+                .map_err(ActionError::Failed)?;
+            let run = runs
+                .workflow_runs
+                .iter()
+                .find(|r| Some(r.head_sha.as_str()) == req.version.as_deref())
+                .or(runs.workflow_runs.first())
+                .ok_or_else(|| ActionError::Rejected {
+                    status: 409,
+                    code: "conflict".into(),
+                    message: format!("no run of {wf} is in progress to cancel"),
+                })?;
+            self.client
+                .post(
+                    &format!("/repos/{}/actions/runs/{}/cancel", t.repo, run.id),
+                    &json!({}),
+                )
+                .await
+                .map_err(to_action_error)?;
+            return Ok(ActionAck {
+                message: format!("cancelling run {} of {wf}", run.id),
+            });
+        }
+        let (path, body) = self.plan_request(req)?;
+        let (status, _) = self
+            .client
+            .post(&path, &body)
+            .await
+            .map_err(to_action_error)?;
+        Ok(ActionAck {
+            message: format!("GitHub accepted it ({status})"),
+        })
+    }
+}
+
+impl Source for GithubSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> &'static str {
+        "github"
+    }
+    /// The configured interval, stretched so the rate limit lasts until it resets.
+    fn interval(&self) -> Duration {
+        self.client
+            .stretch(self.interval, self.last_cost.load(Ordering::Relaxed))
+    }
+    fn timeout(&self) -> Duration {
+        self.timeout
+    }
+    fn native_pause(&self) -> bool {
+        false
+    }
+    fn poll(&self) -> BoxFuture<'_, Result<Batch, String>> {
+        Box::pin(self.fetch())
+    }
+    fn act<'a>(&'a self, req: &'a ActionRequest) -> BoxFuture<'a, Result<ActionAck, ActionError>> {
+        Box::pin(self.send(req))
+    }
+    fn preview(&self, req: &ActionRequest) -> String {
+        if req.kind == ActionKind::Pause {
+            return format!(
+                "POST {} (the run of {} {} in progress)",
+                self.client.url("/repos/…/actions/runs/{id}/cancel"),
+                req.lane,
+                req.stage
+            );
+        }
+        match self.plan_request(req) {
+            Ok((path, body)) => format!("POST {} {body}", self.client.url(&path)),
+            Err(e) => e.to_string(),
+        }
+    }
+}

@@ -1,0 +1,414 @@
+//! The `github` source over real loopback HTTP, against a small server that answers with the
+//! official GitHub examples (tests/fixtures/github, from @octokit/openapi) under a GHES-style
+//! `/api/v3` prefix: state mapping, approvals and dispatches, conditional requests, the rate
+//! limit, and broken answers.
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use trainyard::config::{self, Config};
+use trainyard::model::{ActionKind, CellState, World};
+use trainyard::poll;
+use trainyard::sources::{self, ActionRequest, Source};
+
+fn fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/tests/fixtures/github/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[derive(Default)]
+struct Gh {
+    /// (method, path with query, If-None-Match sent, status answered)
+    seen: Vec<(String, String, Option<String>, u16)>,
+    posts: Vec<(String, Value)>,
+    remaining: i64,
+    /// Answer every request with this (status, body, retry-after) instead.
+    broken: Option<(u16, String, Option<u64>)>,
+}
+
+type Shared = Arc<Mutex<Gh>>;
+
+async fn handle(
+    State(gh): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut g = gh.lock().unwrap();
+    let path = uri.path().to_string();
+    let full = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let inm = headers
+        .get("if-none-match")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let limit_headers = |remaining: i64| {
+        [
+            ("x-ratelimit-limit", "5000".to_string()),
+            ("x-ratelimit-remaining", remaining.to_string()),
+            ("x-ratelimit-used", (5000 - remaining).to_string()),
+            (
+                "x-ratelimit-reset",
+                (chrono::Utc::now().timestamp() + 3600).to_string(),
+            ),
+            ("x-ratelimit-resource", "core".to_string()),
+        ]
+    };
+    let auth_ok = headers.get("authorization").and_then(|v| v.to_str().ok())
+        == Some("Bearer t0k3n")
+        && headers
+            .get("x-github-api-version")
+            .and_then(|v| v.to_str().ok())
+            == Some("2022-11-28")
+        && headers.get("accept").and_then(|v| v.to_str().ok())
+            == Some("application/vnd.github+json")
+        && headers.get("user-agent").is_some();
+    if !auth_ok {
+        g.seen.push((method.to_string(), full, inm, 401));
+        return (StatusCode::UNAUTHORIZED, r#"{"message":"Bad credentials"}"#).into_response();
+    }
+    if let Some((status, body, retry)) = g.broken.clone() {
+        g.seen.push((method.to_string(), full, inm, status));
+        let mut resp = (StatusCode::from_u16(status).unwrap(), body).into_response();
+        if let Some(r) = retry {
+            resp.headers_mut()
+                .insert("retry-after", r.to_string().parse().unwrap());
+        }
+        return resp;
+    }
+    let Some(rest) = path.strip_prefix("/api/v3") else {
+        return (StatusCode::NOT_FOUND, r#"{"message":"Not Found"}"#).into_response();
+    };
+    if method == Method::POST {
+        g.posts.push((
+            rest.to_string(),
+            serde_json::from_slice(&body).unwrap_or(Value::Null),
+        ));
+        g.seen.push(("POST".into(), full, None, 200));
+        g.remaining -= 1;
+        return if rest.ends_with("/dispatches") {
+            (StatusCode::NO_CONTENT, limit_headers(g.remaining)).into_response()
+        } else {
+            (
+                StatusCode::OK,
+                limit_headers(g.remaining),
+                fixture("deployment-items.json").to_string(),
+            )
+                .into_response()
+        };
+    }
+    let body = if rest == "/repos/acme/api/actions/workflows/ci.yml/runs" {
+        fixture("workflow-run-paginated.json")
+    } else if rest == "/repos/acme/api/actions/runs" {
+        // The waiting runs: the example run, waiting.
+        let mut runs = fixture("workflow-run-paginated.json");
+        runs["workflow_runs"][0]["status"] = json!("waiting");
+        runs["workflow_runs"] = json!([runs["workflow_runs"][0].clone()]);
+        runs
+    } else if rest.ends_with("/pending_deployments") {
+        fixture("pending-deployment-items.json")
+    } else if rest.contains("/check-runs") {
+        fixture("check-run-paginated.json")
+    } else if rest == "/repos/acme/api/deployments" {
+        fixture("deployment-items.json")
+    } else if rest.ends_with("/statuses") {
+        fixture("deployment-status-items.json")
+    } else {
+        g.seen.push((method.to_string(), full, inm, 404));
+        return (StatusCode::NOT_FOUND, r#"{"message":"Not Found"}"#).into_response();
+    };
+    let etag = format!("\"{:x}\"", body.to_string().len());
+    if inm.as_deref() == Some(etag.as_str()) {
+        g.seen.push((method.to_string(), full, inm, 304));
+        // A 304 does not count against the rate limit.
+        return (StatusCode::NOT_MODIFIED, limit_headers(g.remaining)).into_response();
+    }
+    g.remaining -= 1;
+    g.seen.push((method.to_string(), full, inm, 200));
+    let mut resp = (StatusCode::OK, limit_headers(g.remaining), body.to_string()).into_response();
+    resp.headers_mut().insert("etag", etag.parse().unwrap());
+    resp
+}
+
+async fn server(remaining: i64) -> (String, Shared) {
+    let gh: Shared = Arc::new(Mutex::new(Gh {
+        remaining,
+        ..Gh::default()
+    }));
+    let app = Router::new().fallback(handle).with_state(Arc::clone(&gh));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/api/v3"), gh)
+}
+
+fn config(api: &str, extra_source: &str) -> Config {
+    let text = format!(
+        r#"
+[train]
+name = "t"
+stages = ["build", "staging", "prod"]
+
+[sources.gh]
+kind = "github"
+api_url = "{api}"
+token_cmd = "echo t0k3n"
+interval = "10s"
+{extra_source}
+
+[[lanes]]
+name = "api"
+source = "gh"
+repo = "acme/api"
+stages.build = {{ workflow = "ci.yml" }}
+stages.staging = {{ environment = "staging", workflow = "deploy.yml" }}
+stages.prod = {{ environment = "production", workflow = "deploy.yml" }}
+"#
+    );
+    config::parse(&text, "test.toml").unwrap()
+}
+
+async fn poll_into(world: &mut World, sources: &[Arc<dyn Source>]) {
+    for r in poll::poll_once(sources).await {
+        world.apply(r);
+    }
+}
+
+#[tokio::test]
+async fn reads_ci_deployments_and_approvals_from_a_ghes_prefix() {
+    let (api, gh) = server(4000).await;
+    let config = config(&api, "");
+    let sources = sources::build(&config);
+    let mut world = config.empty_world();
+    poll_into(&mut world, &sources).await;
+
+    let build = world.cell("api", "build").expect("build cell");
+    assert_eq!(build.state, CellState::Pending);
+    assert_eq!(
+        build.version.as_deref(),
+        Some("acb5820ced9479c074f688cc328bf03f341a511d")
+    );
+    assert_eq!(build.checks[0].name, "mighty_readme");
+    let staging = world.cell("api", "staging").expect("staging cell");
+    assert_eq!(staging.state, CellState::AwaitingApproval);
+    assert_eq!(staging.approval.as_ref().unwrap().reviewers[0], "octocat");
+    assert!(
+        staging
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("this token may approve")
+    );
+    let prod = world.cell("api", "prod").expect("prod cell");
+    assert_eq!(prod.state, CellState::Succeeded);
+    assert_eq!(prod.actor.as_deref(), Some("octocat"));
+    let health = world.source("gh").unwrap();
+    assert!(health.ok, "{:?}", health.error);
+    assert_eq!(health.rate_limit.unwrap().limit, 5000);
+    // Every request went under the prefix, with the token and the API version.
+    assert!(
+        gh.lock()
+            .unwrap()
+            .seen
+            .iter()
+            .all(|(_, p, _, s)| p.starts_with("/api/v3/") && (*s == 200 || *s == 304))
+    );
+}
+
+#[tokio::test]
+async fn a_second_poll_is_conditional_and_costs_nothing() {
+    let (api, gh) = server(4000).await;
+    let config = config(&api, "");
+    let sources = sources::build(&config);
+    let mut world = config.empty_world();
+    poll_into(&mut world, &sources).await;
+    let first: Vec<_> = gh.lock().unwrap().seen.drain(..).collect();
+    let spent = 4000 - gh.lock().unwrap().remaining;
+    poll_into(&mut world, &sources).await;
+    let g = gh.lock().unwrap();
+    assert_eq!(g.seen.len(), first.len());
+    assert!(
+        g.seen
+            .iter()
+            .all(|(_, _, inm, status)| inm.is_some() && *status == 304),
+        "{:#?}",
+        g.seen
+    );
+    assert_eq!(4000 - g.remaining, spent, "304s don't count");
+    assert_eq!(
+        world.cell("api", "prod").unwrap().state,
+        CellState::Succeeded,
+        "the cached body is reused"
+    );
+    // Nothing was spent: the configured interval holds.
+    assert_eq!(sources[0].interval(), std::time::Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn a_low_budget_stretches_the_interval() {
+    let (api, gh) = server(600).await;
+    let config = config(&api, "");
+    let sources = sources::build(&config);
+    let mut world = config.empty_world();
+    poll_into(&mut world, &sources).await;
+    let i = sources[0].interval();
+    assert!(i > std::time::Duration::from_secs(10), "{i:?}");
+    let remaining = gh.lock().unwrap().remaining as u64;
+    assert!(remaining < 600);
+    assert_eq!(
+        world.source("gh").unwrap().rate_limit.unwrap().remaining,
+        remaining,
+        "the header shows the budget"
+    );
+}
+
+#[tokio::test]
+async fn approving_sends_the_environment_and_the_actor_to_the_waiting_run() {
+    let (api, gh) = server(4000).await;
+    let config = config(&api, "");
+    let sources = sources::build(&config);
+    let mut world = config.empty_world();
+    poll_into(&mut world, &sources).await;
+    let req = ActionRequest {
+        id: "x".into(),
+        kind: ActionKind::Approve,
+        lane: "api".into(),
+        stage: "staging".into(),
+        version: None,
+        reason: Some("release 2026.48".into()),
+        actor: "alice@jump1".into(),
+    };
+    sources[0].act(&req).await.unwrap();
+    let g = gh.lock().unwrap();
+    let (path, body) = g.posts.last().unwrap();
+    assert_eq!(
+        path,
+        "/repos/acme/api/actions/runs/30433642/pending_deployments"
+    );
+    assert_eq!(body["environment_ids"], json!([161088068]));
+    assert_eq!(body["state"], "approved");
+    assert_eq!(
+        body["comment"],
+        "approved with trainyard by alice@jump1: release 2026.48"
+    );
+}
+
+#[tokio::test]
+async fn promoting_without_a_waiting_run_dispatches_the_deploy_workflow() {
+    let (api, gh) = server(4000).await;
+    let config = config(
+        &api,
+        "version_input = \"sha\"\nenvironment_input = \"target\"",
+    );
+    let sources = sources::build(&config);
+    let mut world = config.empty_world();
+    poll_into(&mut world, &sources).await;
+    let req = ActionRequest {
+        id: "x".into(),
+        kind: ActionKind::Promote,
+        lane: "api".into(),
+        stage: "prod".into(),
+        version: Some("acb5820ced9479c074f688cc328bf03f341a511d".into()),
+        reason: None,
+        actor: "alice".into(),
+    };
+    assert!(
+        sources[0]
+            .preview(&req)
+            .contains("/api/v3/repos/acme/api/actions/workflows/deploy.yml/dispatches")
+    );
+    sources[0].act(&req).await.unwrap();
+    let g = gh.lock().unwrap();
+    let (path, body) = g.posts.last().unwrap();
+    assert_eq!(
+        path,
+        "/repos/acme/api/actions/workflows/deploy.yml/dispatches"
+    );
+    assert_eq!(
+        body,
+        &json!({"ref": "main", "inputs": {"sha": "acb5820ced9479c074f688cc328bf03f341a511d", "target": "production"}})
+    );
+}
+
+#[tokio::test]
+async fn retry_after_holds_every_request_and_keeps_the_last_good_data() {
+    let (api, gh) = server(4000).await;
+    let config = config(&api, "");
+    let sources = sources::build(&config);
+    let mut world = config.empty_world();
+    poll_into(&mut world, &sources).await;
+    gh.lock().unwrap().broken = Some((
+        403,
+        r#"{"message":"You have exceeded a secondary rate limit"}"#.into(),
+        Some(120),
+    ));
+    poll_into(&mut world, &sources).await;
+    let health = world.source("gh").unwrap();
+    assert!(!health.ok);
+    let before = gh.lock().unwrap().seen.len();
+    poll_into(&mut world, &sources).await;
+    assert_eq!(
+        gh.lock().unwrap().seen.len(),
+        before,
+        "no request while GitHub says to wait"
+    );
+    let err = world.source("gh").unwrap().error.clone().unwrap();
+    assert!(
+        err.contains("rate limited") && err.contains("waiting"),
+        "{err}"
+    );
+    let prod = world.cell("api", "prod").unwrap();
+    assert_eq!(prod.state, CellState::Succeeded, "last good data stays");
+    assert!(world.is_stale(prod, poll::now()));
+}
+
+#[tokio::test]
+async fn broken_answers_are_errors_not_panics() {
+    for (status, body) in [
+        (200, "{not json"),
+        (502, "<html>bad gateway</html>"),
+        (200, r#"{"workflow_runs": "nope"}"#),
+    ] {
+        let (api, gh) = server(4000).await;
+        let config = config(&api, "");
+        let sources = sources::build(&config);
+        let mut world = config.empty_world();
+        poll_into(&mut world, &sources).await;
+        gh.lock().unwrap().broken = Some((status, body.into(), None));
+        poll_into(&mut world, &sources).await;
+        let health = world.source("gh").unwrap();
+        assert!(!health.ok, "{status} {body}");
+        assert_eq!(
+            world.cell("api", "prod").unwrap().state,
+            CellState::Succeeded
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bad_token_is_a_source_error() {
+    let (api, _gh) = server(4000).await;
+    let text = format!(
+        "[train]\nname = \"t\"\nstages = [\"build\", \"prod\"]\n[sources.gh]\nkind = \"github\"\napi_url = \"{api}\"\ntoken_cmd = \"echo wrong\"\n[[lanes]]\nname = \"api\"\nsource = \"gh\"\nrepo = \"acme/api\"\nstages.build = {{ workflow = \"ci.yml\" }}\nstages.prod = {{ environment = \"production\" }}\n"
+    );
+    let config = config::parse(&text, "t.toml").unwrap();
+    let reports = poll::poll_once(&sources::build(&config)).await;
+    let err = reports[0].outcome.as_ref().unwrap_err();
+    assert!(
+        err.contains("401") && err.contains("Bad credentials") && !err.contains("wrong"),
+        "{err}"
+    );
+}
