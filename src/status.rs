@@ -173,7 +173,11 @@ pub fn to_table(config: &Config, world: &World, holds: &Holds, now: Timestamp) -
             Some(e) => format!("FAILED: {e}"),
             None => "ok".into(),
         };
-        let _ = writeln!(out, "  {} ({}): {state}", s.name, s.kind);
+        let budget = s
+            .rate_limit
+            .map(|r| format!(", rate limit {}/{}", r.remaining, r.limit))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {} ({}): {state}{budget}", s.name, s.kind);
     }
     out
 }

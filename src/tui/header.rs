@@ -85,6 +85,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             theme.bad(),
         ));
     }
+    // The API budget of sources that have one ("gh 4312/5000"), warning below a tenth.
+    for src in app.world.sources() {
+        if let Some(rl) = src.rate_limit {
+            let low = rl.limit > 0 && rl.remaining * 10 < rl.limit;
+            second.push(Span::styled(
+                format!(" · {} {}/{}", src.name, rl.remaining, rl.limit),
+                if low { theme.bad() } else { theme.dim() },
+            ));
+        }
+    }
     if !app.inflight.is_empty() {
         second.push(Span::styled(
             format!(" · {} in flight", app.inflight.len()),

@@ -201,3 +201,21 @@ fn confirm_dialog_halt() {
     keys(&mut app, &[KeyCode::Char('H')]);
     insta::assert_snapshot!(render(&app, 80, 24));
 }
+
+#[test]
+fn header_shows_an_api_budget() {
+    let mut app = fixture::app();
+    app.world.apply(crate::model::SourceReport {
+        source: "gh".into(),
+        at: fixture::t(-1),
+        outcome: Ok(crate::model::Batch {
+            rate_limit: Some(crate::model::world::RateLimit {
+                remaining: 4312,
+                limit: 5000,
+            }),
+            ..Default::default()
+        }),
+    });
+    let screen = render(&app, 100, 24);
+    assert!(screen.contains("gh 4312/5000"), "{screen}");
+}
