@@ -16,8 +16,18 @@
 //! `GET /v1/_sim/actions` (`{"actions": [...]}`: each POSTed body as sent, plus
 //! `received_at` and the answered `status`; a body that was not a JSON object is kept under
 //! `body` or `raw`) and `GET /runs/N` (what a cell's `url` points at).
+//!
+//! The same train also answers as GitHub does, under `/api/v3` like GitHub Enterprise Server
+//! (a `github` source's `api_url` is [`SimHandle::github_api_url`]): each lane is the
+//! repository `acme/{lane}`, its build stage the workflow `ci.yml`, its other stages
+//! deployments by `deploy.yml` to the environments `staging`, `canary` and `production`;
+//! workflow runs, check runs, deployments and their statuses, pending deployments (approve
+//! and reject), `workflow_dispatch` (promote and rollback) and cancel, with bearer auth,
+//! ETags and 304s, rate-limit headers and `Link` pagination. The GitHub views are
+//! projections of the same cells: acting through either API shows through both.
 
 mod config;
+mod github_server;
 mod rng;
 mod roster;
 mod scenario;
@@ -69,6 +79,12 @@ impl SimHandle {
     /// `http://127.0.0.1:PORT`: the `url` of an `http` source.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/api/v3`: the `api_url` of a `github` source (the path prefix of
+    /// GitHub Enterprise Server).
+    pub fn github_api_url(&self) -> String {
+        format!("http://{}/api/v3", self.addr)
     }
 
     /// Stop serving and wait (briefly) for the server task to end.

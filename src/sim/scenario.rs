@@ -96,6 +96,7 @@ const T_OP: u64 = 10;
 const T_BUILD: u64 = 11;
 const T_FAIL: u64 = 12;
 const T_HIST: u64 = 13;
+const T_TOOK: u64 = 14;
 
 const SEC: i64 = 1000;
 const MIN: i64 = 60 * SEC;
@@ -214,12 +215,21 @@ impl Op {
     }
 }
 
+/// A cell's earlier run: what it ran, how it ended, when and by whom.
 #[derive(Clone, Debug)]
 struct Hist {
     ver: Ver,
     state: St,
     at: i64,
     actor: String,
+    /// The run that did it.
+    run: u64,
+    /// When it started running (or, if it never ran, when it was created).
+    started: i64,
+    /// It ran at all (a deploy rejected while waiting for approval never did).
+    ran: bool,
+    message: String,
+    checks: Vec<(&'static str, &'static str)>,
 }
 
 #[derive(Clone, Debug)]
@@ -237,9 +247,27 @@ struct CellSim {
     awaiting_reviewers: Vec<String>,
     history: Vec<Hist>,
     op: Option<Op>,
+    /// The current run started running (false while it waits for approval, and after a
+    /// rejection).
+    ran: bool,
 }
 
 impl CellSim {
+    /// The cell as a history entry, as it stands.
+    fn snapshot(&self) -> Hist {
+        Hist {
+            ver: self.ver.clone(),
+            state: self.state,
+            at: self.updated,
+            actor: self.actor.clone(),
+            run: self.run,
+            started: self.started,
+            ran: self.ran,
+            message: self.message.clone(),
+            checks: self.checks.clone(),
+        }
+    }
+
     fn push_history(&mut self, h: Hist) {
         self.history.insert(0, h);
         self.history.truncate(HISTORY_LEN);
@@ -499,6 +527,7 @@ impl Scenario {
         for (i, spec) in roster(opts.lanes).into_iter().enumerate() {
             sc.add_lane(i, spec);
         }
+        sc.renumber_runs();
         // Metrics come with a past: fill the series up to now.
         for k in -(SERIES_LEN as i64 - 1)..=0 {
             sc.now = k * sample_every;
@@ -603,16 +632,29 @@ impl Scenario {
             let mut at = started;
             for j in (k.saturating_sub(3)..k).rev() {
                 at -= between(mix(seed, &[T_HIST, idx, s as u64, j]), 18 * HOUR, 40 * HOUR);
+                let took = between(mix(seed, &[T_TOOK, idx, s as u64, j]), 40, 300) * SEC;
                 let who = if s == BUILD {
                     "ci"
                 } else {
                     pick(mix(seed, &[T_ACTOR, idx, s as u64, j]), &PEOPLE)
                 };
+                let ver = make_ver(seed, idx, j, tpl.bad == Some(j));
+                let kind = if s == BUILD {
+                    OpKind::Build
+                } else {
+                    OpKind::Deploy
+                };
+                let run = self.new_run(li, s, &ver.sha, kind, at - took, who);
                 history.push(Hist {
-                    ver: make_ver(seed, idx, j, tpl.bad == Some(j)),
+                    message: done_message(s, &ver, pods(s)),
+                    ver,
                     state: St::Succeeded,
                     at,
                     actor: who.to_string(),
+                    run,
+                    started: at - took,
+                    ran: true,
+                    checks: settled_checks(s, None),
                 });
             }
             let awaiting_reviewers = if state == St::AwaitingApproval {
@@ -620,15 +662,14 @@ impl Scenario {
             } else {
                 vec![]
             };
-            let run = self.new_run(
-                li,
-                s,
-                &ver.sha,
-                op.as_ref().map_or(OpKind::Deploy, |o| o.kind),
-                started,
-                &actor,
-            );
+            let kind = match &op {
+                Some(op) => op.kind,
+                None if s == BUILD => OpKind::Build,
+                None => OpKind::Deploy,
+            };
+            let run = self.new_run(li, s, &ver.sha, kind, started, &actor);
             lane.cells.push(CellSim {
+                ran: state != St::AwaitingApproval,
                 ver,
                 state,
                 started,
@@ -643,6 +684,35 @@ impl Scenario {
             });
         }
         self.lanes.push(lane);
+    }
+
+    /// Give the runs of the starting train ids in the order they started, as a CI system
+    /// would have: a later run has a larger id, and so do the runs made from here on.
+    fn renumber_runs(&mut self) {
+        let mut order: Vec<usize> = (0..self.runs.len()).collect();
+        order.sort_by_key(|&i| {
+            let r = &self.runs[i];
+            (r.started, r.lane, r.stage, i)
+        });
+        let mut pos = vec![0u64; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            pos[old] = new as u64;
+        }
+        let first = self.first_run;
+        let renum = |id: &mut u64| *id = first + pos[(*id - first) as usize];
+        let mut old: Vec<Option<Run>> = std::mem::take(&mut self.runs)
+            .into_iter()
+            .map(Some)
+            .collect();
+        self.runs = order.iter().filter_map(|&i| old[i].take()).collect();
+        for lane in &mut self.lanes {
+            for cell in &mut lane.cells {
+                renum(&mut cell.run);
+                for h in &mut cell.history {
+                    renum(&mut h.run);
+                }
+            }
+        }
     }
 
     fn new_run(
@@ -804,12 +874,7 @@ impl Scenario {
         let mut op = Op::new(OpKind::Build, between(h(T_OP), 20, 45) * SEC, now);
         op.fails = fails;
         let cell = &mut lane.cells[BUILD];
-        let old = Hist {
-            ver: cell.ver.clone(),
-            state: cell.state,
-            at: cell.updated,
-            actor: cell.actor.clone(),
-        };
+        let old = cell.snapshot();
         cell.push_history(old);
         let sha = ver.sha.clone();
         *cell = CellSim {
@@ -824,6 +889,7 @@ impl Scenario {
             awaiting_reviewers: vec![],
             history: std::mem::take(&mut cell.history),
             op: Some(op),
+            ran: true,
         };
         let run = self.new_run(li, BUILD, &sha, OpKind::Build, now, "ci");
         self.lanes[li].cells[BUILD].run = run;
@@ -1161,12 +1227,7 @@ impl Scenario {
         };
         let run = self.new_run(li, s, &ver.sha, OpKind::Deploy, now, actor);
         let cell = &mut self.lanes[li].cells[s];
-        let old = Hist {
-            ver: cell.ver.clone(),
-            state: cell.state,
-            at: cell.updated,
-            actor: cell.actor.clone(),
-        };
+        let old = cell.snapshot();
         cell.push_history(old);
         let short_v = ver.short().to_string();
         cell.ver = ver;
@@ -1175,6 +1236,7 @@ impl Scenario {
         cell.run = run;
         cell.actor = actor.to_string();
         cell.checks.clear();
+        cell.ran = op.is_some();
         Ok(if let Some(op) = op {
             cell.state = St::Running;
             cell.op = Some(op);
@@ -1295,7 +1357,6 @@ impl Scenario {
         let target = cell.history.remove(pos);
         let never_deployed = matches!(cell.state, St::AwaitingApproval | St::Cancelled);
         let old = Hist {
-            ver: cell.ver.clone(),
             state: if never_deployed {
                 St::Cancelled
             } else {
@@ -1303,10 +1364,23 @@ impl Scenario {
             },
             at: now,
             actor: actor.to_string(),
+            message: match cell.state {
+                // Rejected or cancelled before: that is how it ended.
+                St::Cancelled => cell.message.clone(),
+                St::AwaitingApproval => {
+                    format!(
+                        "cancelled by {actor}: rolled back to {}",
+                        target.ver.short()
+                    )
+                }
+                _ => format!("rolled back by {actor} to {}", target.ver.short()),
+            },
+            ..cell.snapshot()
         };
         let from = cell.ver.short().to_string();
         cell.push_history(old);
         cell.ver = target.ver;
+        cell.ran = true;
         cell.state = St::RollingBack;
         cell.op = Some(Op::new(OpKind::Rollback, dur, now));
         cell.started = now;
@@ -1334,6 +1408,7 @@ impl Scenario {
         let dur = self.op_duration(li, s, 8, 20);
         let cell = &mut self.lanes[li].cells[s];
         cell.state = St::Running;
+        cell.ran = true;
         cell.op = Some(Op::new(OpKind::Deploy, dur, now));
         cell.started = now;
         cell.updated = now;
@@ -1374,6 +1449,56 @@ impl Scenario {
             "rejected {} for {}",
             cell.ver.short(),
             environment(s)
+        ))
+    }
+
+    /// Cancel the run of a cell: a build, rollout or rollback in progress (running or paused)
+    /// or a deploy waiting for approval stops where it is and the cell is `cancelled`. Not
+    /// part of the `http` protocol (whose `pause` keeps the rollout resumable): GitHub's
+    /// `POST .../actions/runs/{id}/cancel` does this.
+    fn cancel(&mut self, li: usize, s: usize, actor: &str) -> Result<String, Reject> {
+        let now = self.now;
+        let name = self.name(li, s);
+        let cell = &mut self.lanes[li].cells[s];
+        if !matches!(
+            cell.state,
+            St::Running | St::RollingBack | St::Paused | St::AwaitingApproval
+        ) {
+            return Err(conflict(format!(
+                "{name} is {}: there is no run in progress to cancel",
+                cell.state.words()
+            )));
+        }
+        if let Some(op) = cell.op.take() {
+            if op.kind == OpKind::Build {
+                // The checks that passed stay passed; the others never finish.
+                let p = op.progress(now);
+                cell.checks = BUILD_CHECKS
+                    .iter()
+                    .map(|&(name, at)| {
+                        let passed = at < 1.0 && p >= at && op.fails != Some(name);
+                        (name, if passed { "passed" } else { "pending" })
+                    })
+                    .collect();
+            } else {
+                cell.checks.clear();
+            }
+        }
+        let was = cell.state;
+        cell.state = St::Cancelled;
+        cell.updated = now;
+        cell.actor = actor.to_string();
+        cell.awaiting_reviewers = vec![];
+        cell.message = format!("cancelled by {actor}");
+        Ok(format!(
+            "cancelled {} of {} at {name} ({} until now)",
+            if s == BUILD {
+                "the build"
+            } else {
+                "the deploy"
+            },
+            cell.ver.short(),
+            was.words()
         ))
     }
 }
@@ -1462,6 +1587,10 @@ fn settled_checks(s: usize, failed: Option<&'static str>) -> Vec<(&'static str, 
         _ => vec![],
     }
 }
+
+#[path = "github.rs"]
+mod github;
+pub(crate) use github::{API_USER, GhReply, GhRequest, etag, gh_error};
 
 #[cfg(test)]
 #[path = "tests.rs"]

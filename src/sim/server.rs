@@ -9,10 +9,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde_json::{Value, json};
 
+use super::github_server::{self, GhState};
 use super::scenario::Scenario;
 
 pub(crate) struct Shared {
@@ -21,10 +22,12 @@ pub(crate) struct Shared {
     inner: Mutex<Inner>,
 }
 
-struct Inner {
-    scenario: Scenario,
+pub(crate) struct Inner {
+    pub(crate) scenario: Scenario,
     /// Every POST to /v1/actions, in order.
     log: Vec<Value>,
+    /// The GitHub face: its rate limit and request counts.
+    pub(crate) gh: GhState,
 }
 
 impl Shared {
@@ -35,17 +38,18 @@ impl Shared {
             inner: Mutex::new(Inner {
                 scenario,
                 log: Vec::new(),
+                gh: GhState::new(),
             }),
         }
     }
 
     /// Wall time from a monotonic clock: a system clock stepping back can't confuse it.
-    fn now(&self) -> DateTime<Utc> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         self.t0 + TimeDelta::from_std(self.clock.elapsed()).unwrap_or(TimeDelta::zero())
     }
 
     /// The scenario, brought up to now.
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
         let now = self.now();
         // A handler that panicked mid-update leaves a scenario that is still consistent
         // enough for a simulator: keep serving.
@@ -62,6 +66,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/actions", post(actions))
         .route("/v1/_sim/actions", get(sim_actions))
         .route("/runs/{run}", get(run))
+        .route("/api/v3", any(github_server::api))
+        .route("/api/v3/{*rest}", any(github_server::api))
         .fallback(fallback)
         .with_state(shared)
 }
@@ -76,7 +82,19 @@ async fn index() -> &'static str {
      GET  /v1/train          the train\n\
      POST /v1/actions        promote, pause, resume, rollback, approve, reject\n\
      GET  /v1/_sim/actions   every action request received, in order\n\
-     GET  /runs/N            a run\n"
+     GET  /runs/N            a run\n\
+     \n\
+     A GitHub REST subset under /api/v3 (api_url = this address + /api/v3), repos acme/{lane}:\n\
+     GET  /api/v3/repos/acme/{lane}/actions/workflows/{ci.yml|deploy.yml}/runs\n\
+     POST /api/v3/repos/acme/{lane}/actions/workflows/deploy.yml/dispatches\n\
+     GET  /api/v3/repos/acme/{lane}/actions/runs[/{id}]\n\
+     GET  /api/v3/repos/acme/{lane}/actions/runs/{id}/pending_deployments (and POST)\n\
+     POST /api/v3/repos/acme/{lane}/actions/runs/{id}/cancel\n\
+     GET  /api/v3/repos/acme/{lane}/commits/{ref}/check-runs\n\
+     GET  /api/v3/repos/acme/{lane}/deployments[/{id}[/statuses]]\n\
+     GET  /api/v3/repos/acme/{lane}/environments\n\
+     GET  /api/v3/rate_limit\n\
+     GET|POST /api/v3/_sim/rate_limit, GET|DELETE /api/v3/_sim/requests  test knobs\n"
 }
 
 async fn train(State(shared): State<Arc<Shared>>) -> Response {
