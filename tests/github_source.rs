@@ -412,3 +412,64 @@ async fn a_bad_token_is_a_source_error() {
         "{err}"
     );
 }
+
+/// The whole path against the simulator's GitHub API: the demo's GitHub lanes, an approval
+/// waiting at production, approved through the runner, verified, audited.
+#[tokio::test]
+async fn approving_a_waiting_deployment_in_the_simulator_end_to_end() {
+    use trainyard::ops::audit::AuditLog;
+    use trainyard::ops::{Action, Outcome, Runner};
+    use trainyard::sim::{self, SimOptions};
+    let opts = SimOptions {
+        lanes: 8,
+        seed: 7,
+        speed: 10.0,
+    };
+    let handle = sim::start("127.0.0.1:0".parse().unwrap(), opts.clone())
+        .await
+        .unwrap();
+    let text = sim::demo_config(&handle.base_url(), &opts, chrono::Utc::now());
+    let config = config::parse(&text, "<demo>").unwrap();
+    assert_eq!(config.target("checkout-web", "prod").unwrap().source, "gh");
+    let sources = sources::build(&config);
+    let mut world = config.empty_world();
+    poll_into(&mut world, &sources).await;
+    let cell = world
+        .cell("checkout-web", "prod")
+        .expect("checkout-web prod from GitHub");
+    assert_eq!(cell.state, CellState::AwaitingApproval, "{cell:?}");
+    assert_eq!(
+        cell.approval.as_ref().unwrap().environment.as_deref(),
+        Some("production")
+    );
+    assert!(world.source("gh").unwrap().rate_limit.is_some());
+
+    let dir = tempfile::tempdir().unwrap();
+    let runner = Runner::new(
+        &config,
+        &sources,
+        AuditLog::new(dir.path().join("audit.jsonl")),
+        false,
+    );
+    let mut action = Action::new(ActionKind::Approve, "checkout-web", "prod");
+    action.reason = Some("release notes checked".into());
+    let plan = trainyard::ops::preflight(
+        action,
+        &config.train,
+        &world,
+        &Default::default(),
+        poll::now(),
+    )
+    .unwrap();
+    let outcome = runner.run(&plan, false, &|_| {}).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let records = runner.audit().read().unwrap();
+    assert_eq!(
+        records
+            .iter()
+            .map(|r| r.result.as_str())
+            .collect::<Vec<_>>(),
+        ["attempt", "done"]
+    );
+    handle.shutdown().await;
+}

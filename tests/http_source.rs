@@ -64,7 +64,7 @@ async fn polls_every_configured_cell_from_the_simulator() {
                 .cell(&lane.name, stage)
                 .unwrap_or_else(|| panic!("no cell {} {stage}", lane.name));
             assert!(!world.is_stale(c, poll::now()));
-            assert_eq!(c.source, "sim");
+            assert_eq!(c.source, config.target(&lane.name, stage).unwrap().source);
         }
     }
     let metrics: usize = config
@@ -119,6 +119,8 @@ async fn actions_reach_the_simulator_are_verified_and_rejections_say_why() {
     // Approving something that awaits no approval is refused by the source with its reason.
     let mut bogus = plan.clone();
     bogus.action.kind = ActionKind::Approve;
+    // A hand-made plan with no picture of the cell: only the source can judge it.
+    bogus.seen = None;
     match runner.run(&bogus, false, &|_| {}).await {
         Outcome::Rejected(m) => assert!(m.contains("409") && m.contains("conflict"), "{m}"),
         other => panic!("expected a rejection, got {other:?}"),
@@ -134,6 +136,19 @@ async fn actions_reach_the_simulator_are_verified_and_rejections_say_why() {
     let results: Vec<&str> = records.iter().map(|r| r.result.as_str()).collect();
     assert_eq!(results, ["attempt", "done", "attempt", "rejected"]);
     assert!(runner.audit().verify().unwrap().intact());
+
+    // The same pause again, planned before the first: the cell changed at the source since,
+    // so nothing is sent and the attempt is closed as refused.
+    let outcome = runner.run(&plan, false, &|_| {}).await;
+    assert!(
+        matches!(outcome, Outcome::Refused(ref m) if m.contains("changed since")),
+        "{outcome:?}"
+    );
+    assert_eq!(sim_actions(&handle).await, 2);
+    assert_eq!(
+        runner.audit().read().unwrap().last().unwrap().result,
+        "refused"
+    );
     handle.shutdown().await;
 }
 

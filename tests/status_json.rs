@@ -91,7 +91,10 @@ fn status_json_has_the_documented_shape() {
             assert!(states.contains(&c["state"].as_str().unwrap()), "{c}");
             assert_eq!(c["stale"], false);
             assert!(c["error"].is_null());
-            assert_eq!(c["source"], "sim");
+            // The demo train mixes trainyard's protocol and the simulator's GitHub API.
+            let gh = ["checkout-web", "inventory", "pricing-engine"]
+                .contains(&lane["name"].as_str().unwrap());
+            assert_eq!(c["source"], if gh { "gh" } else { "sim" }, "{c}");
             assert!(is_rfc3339(&c["updated_at"]), "{c}");
             for m in c["metrics"].as_array().unwrap() {
                 for field in ["name", "value", "unit", "threshold", "ok", "error"] {
@@ -127,12 +130,24 @@ fn status_json_has_the_documented_shape() {
     assert!(blockers.iter().any(|b| b["kind"] == "check_failed"));
 
     let sources = v["sources"].as_array().unwrap();
-    assert_eq!(sources.len(), 1);
-    assert_eq!(sources[0]["name"], "sim");
-    assert_eq!(sources[0]["kind"], "http");
-    assert_eq!(sources[0]["ok"], true);
-    assert!(sources[0]["error"].is_null());
-    assert!(sources[0].get("rate_limit").is_some());
+    assert_eq!(sources.len(), 2);
+    assert_eq!(
+        (sources[0]["name"].as_str(), sources[0]["kind"].as_str()),
+        (Some("gh"), Some("github"))
+    );
+    assert_eq!(
+        (sources[1]["name"].as_str(), sources[1]["kind"].as_str()),
+        (Some("sim"), Some("http"))
+    );
+    for s in sources {
+        assert_eq!(s["ok"], true, "{s}");
+        assert!(s["error"].is_null());
+        assert!(s.get("rate_limit").is_some());
+    }
+    assert_eq!(
+        sources[0]["rate_limit"]["limit"], 5000,
+        "GitHub's budget is shown"
+    );
 
     // The table names every lane.
     let (code, table) = status(&path, dir.path(), false);

@@ -28,6 +28,8 @@ pub mod result {
     pub const TIMEOUT: &str = "timeout";
     /// A dry run: what would have been sent.
     pub const DRY_RUN: &str = "dry_run";
+    /// trainyard did not send it after all: the cell had changed since the plan.
+    pub const REFUSED: &str = "refused";
     /// trainyard repaired its own log (a torn last line).
     pub const REPAIRED: &str = "repaired";
 }

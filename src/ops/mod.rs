@@ -168,6 +168,9 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// When the cell last changed as planned: verification tells an old result from a new one.
     pub baseline: Option<Timestamp>,
+    /// The cell's version and state the plan was made from: checked again at the source just
+    /// before sending, so that nothing goes on a picture that has changed.
+    pub seen: Option<(Option<String>, CellState)>,
 }
 
 impl Plan {
@@ -345,6 +348,7 @@ pub fn preflight(
         choices,
         warnings,
         baseline: cell.and_then(|c| c.updated_at),
+        seen: cell.map(|c| (c.version.clone(), c.state)),
     })
 }
 
@@ -360,6 +364,7 @@ fn plain_plan(action: Action, train: &Train, summary: String) -> Plan {
         choices: Vec::new(),
         warnings: Vec::new(),
         baseline: None,
+        seen: None,
     }
 }
 

@@ -396,6 +396,7 @@ impl Runner {
             Outcome::Rejected(m) => (audit::result::REJECTED, Some(m.clone())),
             Outcome::Failed(m) => (audit::result::FAILED, Some(m.clone())),
             Outcome::TimedOut(m) => (audit::result::TIMEOUT, Some(m.clone())),
+            Outcome::Refused(m) => (audit::result::REFUSED, Some(m.clone())),
             _ => return outcome,
         };
         let written = self.append(self.entry(plan, id, result, error), None).await;
@@ -487,6 +488,31 @@ impl Runner {
             Ok(s) => Arc::clone(s),
             Err(e) => return self.outcome(plan, &id, Outcome::Failed(e)).await,
         };
+        // Look once more, at the source: another trainyard may have acted on the cell while this
+        // plan was being confirmed. Send only what the user saw.
+        if let Some(seen) = &plan.seen
+            && let Ok(Ok(batch)) = tokio::time::timeout(source.deadline(), source.poll()).await
+        {
+            let key = a.key();
+            let now = batch
+                .cells
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, c)| (c.version.clone(), c.state));
+            if let Some((version, state)) = now.filter(|n| n != seen) {
+                let v = version
+                    .as_deref()
+                    .map(crate::model::cell::short_version)
+                    .unwrap_or_default();
+                let o = Outcome::Refused(format!(
+                    "not sent: {} {} changed since you confirmed (now {v} {}); look again",
+                    a.lane,
+                    a.stage,
+                    state.words()
+                ));
+                return self.outcome(plan, &id, o).await;
+            }
+        }
         progress(format!("sent to {}", source.name()));
         let req = self.request(plan);
         let sent = tokio::time::timeout(source.deadline(), source.act(&req)).await;
@@ -624,6 +650,7 @@ mod tests {
             choices: vec![],
             warnings: vec![],
             baseline: None,
+            seen: None,
         }
     }
 

@@ -8,6 +8,10 @@ use super::SimOptions;
 use super::roster::roster;
 use super::scenario::STAGES;
 
+/// Lanes the demo reads through the simulator's GitHub API rather than trainyard's own
+/// protocol: the train mixes both kinds of source.
+pub const GITHUB_LANES: [&str; 3] = ["checkout-web", "inventory", "pricing-engine"];
+
 /// A config pointing at a simulator at `base_url`: the train named after the ISO week of
 /// `now`, a window open from an hour ago for three more hours, a freeze in two days, one
 /// `[[lanes]]` per simulated lane and a policy per stage.
@@ -49,12 +53,43 @@ pub fn demo_config(base_url: &str, opts: &SimOptions, now: DateTime<Utc>) -> Str
     let _ = writeln!(w, "kind = \"http\"");
     let _ = writeln!(w, "url = {}", quote(base_url.trim_end_matches('/')));
     let _ = writeln!(w, "interval = \"1s\"");
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "# The same simulator answering as GitHub (Enterprise Server) does."
+    );
+    let _ = writeln!(w, "[sources.gh]");
+    let _ = writeln!(w, "kind = \"github\"");
+    let _ = writeln!(
+        w,
+        "api_url = {}",
+        quote(&format!("{}/api/v3", base_url.trim_end_matches('/')))
+    );
+    let _ = writeln!(w, "token_cmd = \"echo trainyard-demo\"");
+    let _ = writeln!(w, "interval = \"2s\"");
     for lane in roster(opts.lanes) {
         let _ = writeln!(w);
         let _ = writeln!(w, "[[lanes]]");
         let _ = writeln!(w, "name = {}", quote(&lane.name));
         let _ = writeln!(w, "team = {}", quote(&lane.team));
-        let _ = writeln!(w, "source = \"sim\"");
+        if GITHUB_LANES.contains(&lane.name.as_str()) {
+            let _ = writeln!(w, "source = \"gh\"");
+            let _ = writeln!(w, "repo = {}", quote(&format!("acme/{}", lane.name)));
+            let _ = writeln!(w, "stages.build = {{ workflow = \"ci.yml\" }}");
+            for (stage, env) in [
+                ("staging", "staging"),
+                ("canary", "canary"),
+                ("prod", "production"),
+            ] {
+                let _ = writeln!(
+                    w,
+                    "stages.{stage} = {{ environment = {}, workflow = \"deploy.yml\" }}",
+                    quote(env)
+                );
+            }
+        } else {
+            let _ = writeln!(w, "source = \"sim\"");
+        }
         if !lane.depends_on.is_empty() {
             let deps: Vec<&str> = lane.depends_on.iter().map(String::as_str).collect();
             let _ = writeln!(w, "depends_on = [{}]", list(&deps));

@@ -369,9 +369,10 @@ pub fn parse_train(body: &[u8], names: &NameMap) -> Result<Batch, String> {
             let Some((lane, stage)) = key_of(entry) else {
                 continue;
             };
-            let Some(key) = names.local(lane, stage) else {
+            let Some(key) = names.metric_cell(lane, stage) else {
                 continue;
             };
+            let key = &key;
             match serde_json::from_value::<WireMetric>(entry.clone()) {
                 Ok(m) => batch.metrics.push((
                     key.clone(),

@@ -104,6 +104,9 @@ pub trait Source: Send + Sync {
 pub struct NameMap {
     to_remote: BTreeMap<CellKey, (String, String)>,
     from_remote: BTreeMap<(String, String), CellKey>,
+    /// Every lane × stage of the train, whichever source reads its cell: a source may
+    /// measure metrics of cells it doesn't read.
+    train: std::collections::BTreeSet<CellKey>,
 }
 
 impl NameMap {
@@ -112,7 +115,17 @@ impl NameMap {
         for (key, target) in config.targets_of(source) {
             map.insert(key.clone(), target.lane.clone(), target.stage.clone());
         }
+        map.train = config.targets.keys().cloned().collect();
         map
+    }
+
+    /// Where a metric of `remote_lane` at `remote_stage` belongs: the cell this source reads
+    /// under those names, else the train's cell of those names.
+    pub fn metric_cell(&self, remote_lane: &str, remote_stage: &str) -> Option<CellKey> {
+        self.local(remote_lane, remote_stage).cloned().or_else(|| {
+            let key = CellKey::new(remote_lane, remote_stage);
+            self.train.contains(&key).then_some(key)
+        })
     }
 
     pub fn insert(&mut self, key: CellKey, remote_lane: String, remote_stage: String) {
