@@ -473,3 +473,99 @@ async fn approving_a_waiting_deployment_in_the_simulator_end_to_end() {
     );
     handle.shutdown().await;
 }
+
+/// Promote (dispatch), pause (cancel and hold) and rollback (dispatch of the last good
+/// version) of GitHub lanes, against the simulator, through the runner.
+#[tokio::test]
+async fn promote_pause_and_rollback_through_the_simulators_github() {
+    use trainyard::ops::audit::AuditLog;
+    use trainyard::ops::{Action, Outcome, Runner};
+    use trainyard::sim::{self, SimOptions};
+    let opts = SimOptions {
+        lanes: 8,
+        seed: 7,
+        speed: 10.0,
+    };
+    let handle = sim::start("127.0.0.1:0".parse().unwrap(), opts.clone())
+        .await
+        .unwrap();
+    let text = sim::demo_config(&handle.base_url(), &opts, chrono::Utc::now());
+    let config = config::parse(&text, "<demo>").unwrap();
+    let sources = sources::build(&config);
+    let dir = tempfile::tempdir().unwrap();
+    let runner = Runner::new(
+        &config,
+        &sources,
+        AuditLog::new(dir.path().join("audit.jsonl")),
+        false,
+    );
+    let observe = || async {
+        let mut w = config.empty_world();
+        poll_into(&mut w, &sources).await;
+        w
+    };
+    let plan = |w: &World, a: Action| {
+        let holds = trainyard::ops::holds_from(&runner.audit().read().unwrap());
+        trainyard::ops::preflight(a, &config.train, w, &holds, poll::now()).unwrap()
+    };
+
+    // pricing-engine is rolling out at staging: pausing it cancels the run and holds the lane.
+    let world = observe().await;
+    assert_eq!(
+        world.cell("pricing-engine", "staging").unwrap().state,
+        CellState::Running
+    );
+    let outcome = runner
+        .run(
+            &plan(
+                &world,
+                Action::new(ActionKind::Pause, "pricing-engine", "staging"),
+            ),
+            false,
+            &|_| {},
+        )
+        .await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let world = observe().await;
+    let stopped = world.cell("pricing-engine", "staging").unwrap().state;
+    assert!(
+        matches!(stopped, CellState::Cancelled | CellState::Failed),
+        "{stopped:?}"
+    );
+    let holds = trainyard::ops::holds_from(&runner.audit().read().unwrap());
+    assert!(
+        holds.lanes.contains_key("pricing-engine"),
+        "the lane is held: {holds:?}"
+    );
+
+    // inventory's canary version is promoted to production by dispatching deploy.yml (forced
+    // past the soak, with a reason).
+    let mut a = Action::new(ActionKind::Promote, "inventory", "prod");
+    a.force = true;
+    a.reason = Some("hotfix".into());
+    let mut p = plan(&world, a.clone());
+    p.action = a;
+    let want = p.to_version.clone().unwrap();
+    let outcome = runner.run(&p, false, &|_| {}).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let world = observe().await;
+    let prod = world.cell("inventory", "prod").unwrap();
+    assert_eq!(prod.version.as_deref(), Some(want.as_str()));
+
+    // And rolled back: the last good version before it, by the same dispatch.
+    let p = plan(
+        &world,
+        Action::new(ActionKind::Rollback, "inventory", "prod"),
+    );
+    let back = p.to_version.clone().unwrap();
+    assert_ne!(back, want);
+    let outcome = runner.run(&p, false, &|_| {}).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let world = observe().await;
+    assert_eq!(
+        world.cell("inventory", "prod").unwrap().version.as_deref(),
+        Some(back.as_str())
+    );
+    assert!(runner.audit().verify().unwrap().intact());
+    handle.shutdown().await;
+}

@@ -600,12 +600,14 @@ impl Runner {
                 _ => None,
             };
             let mut check = check_expected(plan, cell.as_ref());
-            // Without a native pause, the source cancels: that is the pause reached.
+            // Without a native pause, the source cancels: the rollout stopping is the pause
+            // reached (GitHub marks the deployment of a cancelled run as an error).
             if plan.action.kind == ActionKind::Pause
                 && !source.native_pause()
-                && cell
-                    .as_ref()
-                    .is_some_and(|c| c.state == CellState::Cancelled)
+                && cell.as_ref().is_some_and(|c| {
+                    matches!(c.state, CellState::Cancelled | CellState::Failed)
+                        && c.updated_at != plan.baseline
+                })
             {
                 check = Check::Reached("the rollout was cancelled".into());
             }
