@@ -34,6 +34,8 @@ struct Gh {
     remaining: i64,
     /// Answer every request with this (status, body, retry-after) instead.
     broken: Option<(u16, String, Option<u64>)>,
+    /// Send no ETags: every poll costs its full price.
+    no_etags: bool,
 }
 
 type Shared = Arc<Mutex<Gh>>;
@@ -131,6 +133,7 @@ async fn handle(
         return (StatusCode::NOT_FOUND, r#"{"message":"Not Found"}"#).into_response();
     };
     let etag = format!("\"{:x}\"", body.to_string().len());
+    let no_etags = g.no_etags;
     if inm.as_deref() == Some(etag.as_str()) {
         g.seen.push((method.to_string(), full, inm, 304));
         // A 304 does not count against the rate limit.
@@ -139,7 +142,9 @@ async fn handle(
     g.remaining -= 1;
     g.seen.push((method.to_string(), full, inm, 200));
     let mut resp = (StatusCode::OK, limit_headers(g.remaining), body.to_string()).into_response();
-    resp.headers_mut().insert("etag", etag.parse().unwrap());
+    if !no_etags {
+        resp.headers_mut().insert("etag", etag.parse().unwrap());
+    }
     resp
 }
 
@@ -260,19 +265,28 @@ async fn a_second_poll_is_conditional_and_costs_nothing() {
 #[tokio::test]
 async fn a_low_budget_stretches_the_interval() {
     let (api, gh) = server(600).await;
+    gh.lock().unwrap().no_etags = true;
     let config = config(&api, "");
     let sources = sources::build(&config);
     let mut world = config.empty_world();
+    // The first poll fills the cache and doesn't count; the second costs as much again.
+    poll_into(&mut world, &sources).await;
+    assert_eq!(sources[0].interval(), std::time::Duration::from_secs(10));
     poll_into(&mut world, &sources).await;
     let i = sources[0].interval();
     assert!(i > std::time::Duration::from_secs(10), "{i:?}");
     let remaining = gh.lock().unwrap().remaining as u64;
     assert!(remaining < 600);
+    let health = world.source("gh").unwrap();
     assert_eq!(
-        world.source("gh").unwrap().rate_limit.unwrap().remaining,
+        health.rate_limit.unwrap().remaining,
         remaining,
         "the header shows the budget"
     );
+    // The stretched interval is reported, and data is not stale within three of them.
+    assert!(health.interval.unwrap() > std::time::Duration::from_secs(10));
+    let prod = world.cell("api", "prod").unwrap();
+    assert!(!world.is_stale(prod, poll::now() + chrono::TimeDelta::seconds(60)));
 }
 
 #[tokio::test]

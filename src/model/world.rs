@@ -43,6 +43,9 @@ pub struct Batch {
     /// Cells whose part of the payload could not be understood: their last good data stays.
     pub cell_errors: Vec<(CellKey, String)>,
     pub rate_limit: Option<RateLimit>,
+    /// When the source will poll next (a rate limit may stretch its interval): data is not
+    /// stale before three of these have passed.
+    pub next_poll_in: Option<Duration>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -66,6 +69,16 @@ pub struct SourceHealth {
     #[serde(skip)]
     pub stale_after: Duration,
     pub rate_limit: Option<RateLimit>,
+    /// The interval the source polls at now, when it said (stretched for a rate limit).
+    #[serde(rename = "interval_seconds", serialize_with = "secs")]
+    pub interval: Option<Duration>,
+}
+
+fn secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_some(&d.as_secs()),
+        None => s.serialize_none(),
+    }
 }
 
 impl SourceHealth {
@@ -80,6 +93,7 @@ impl SourceHealth {
             last_attempt: None,
             stale_after,
             rate_limit: None,
+            interval: None,
         }
     }
 }
@@ -140,6 +154,9 @@ impl World {
         health.last_ok = Some(at);
         if batch.rate_limit.is_some() {
             health.rate_limit = batch.rate_limit;
+        }
+        if batch.next_poll_in.is_some() {
+            health.interval = batch.next_poll_in;
         }
 
         let mut changes = Vec::new();
@@ -215,7 +232,12 @@ impl World {
             return true;
         }
         match self.age(cell, now) {
-            Some(age) => age > src.stale_after,
+            // A source that polls less often (a stretched interval) is not stale for it.
+            Some(age) => {
+                age > src
+                    .stale_after
+                    .max(src.interval.map_or(Duration::ZERO, |i| i * 3))
+            }
             None => true,
         }
     }

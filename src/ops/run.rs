@@ -98,7 +98,12 @@ pub fn check_expected(plan: &Plan, cell: Option<&Cell>) -> Check {
     let same = c.version.as_deref() == want;
     let v = c.short_version();
     // The cell has not changed since the plan: whatever it shows is the old result.
-    let unchanged = plan.baseline.is_some() && c.updated_at == plan.baseline;
+    let unchanged = plan.baseline.is_some()
+        && c.updated_at == plan.baseline
+        && plan
+            .seen
+            .as_ref()
+            .is_none_or(|(v, st)| *v == c.version && *st == c.state);
     let pending = || Check::Pending(format!("{v} {}", describe(c)));
     use CellState::*;
     match plan.action.kind {
@@ -602,13 +607,11 @@ impl Runner {
             let mut check = check_expected(plan, cell.as_ref());
             // Without a native pause, the source cancels: the rollout stopping is the pause
             // reached (GitHub marks the deployment of a cancelled run as an error).
-            if plan.action.kind == ActionKind::Pause
-                && !source.native_pause()
-                && cell.as_ref().is_some_and(|c| {
-                    matches!(c.state, CellState::Cancelled | CellState::Failed)
-                        && c.updated_at != plan.baseline
-                })
-            {
+            let stopped = cell.as_ref().is_some_and(|c| {
+                matches!(c.state, CellState::Cancelled | CellState::Failed)
+                    && plan.seen.as_ref().is_none_or(|(_, st)| *st != c.state)
+            });
+            if plan.action.kind == ActionKind::Pause && !source.native_pause() && stopped {
                 check = Check::Reached("the rollout was cancelled".into());
             }
             match check {

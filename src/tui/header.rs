@@ -89,8 +89,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     for src in app.world.sources() {
         if let Some(rl) = src.rate_limit {
             let low = rl.limit > 0 && rl.remaining * 10 < rl.limit;
+            // A stretched interval is said: the budget is why the data comes slower.
+            let every = src
+                .interval
+                .filter(|i| i.as_secs() >= 10)
+                .map(|i| format!(" every {}", crate::model::duration::human(i)))
+                .unwrap_or_default();
             second.push(Span::styled(
-                format!(" · {} {}/{}", src.name, rl.remaining, rl.limit),
+                format!(" · {} {}/{}{every}", src.name, rl.remaining, rl.limit),
                 if low { theme.bad() } else { theme.dim() },
             ));
         }

@@ -51,6 +51,8 @@ pub struct GithubSource {
     waiting: Mutex<BTreeMap<CellKey, Waiting>>,
     /// Requests that were not 304 in the last poll: what the next one will likely cost.
     last_cost: AtomicU64,
+    /// Polls so far: the first fills the cache and says nothing about the cost of the next.
+    polls: AtomicU64,
 }
 
 fn enc(s: &str) -> String {
@@ -88,6 +90,7 @@ impl GithubSource {
             environment_input: cfg.environment_input.clone(),
             waiting: Mutex::new(BTreeMap::new()),
             last_cost: AtomicU64::new(0),
+            polls: AtomicU64::new(0),
         })
     }
 
@@ -241,9 +244,12 @@ impl GithubSource {
             }
         }
         let counts = self.client.take_counts();
-        self.last_cost
-            .store(counts.requests - counts.not_modified, Ordering::Relaxed);
+        if self.polls.fetch_add(1, Ordering::Relaxed) > 0 {
+            self.last_cost
+                .store(counts.requests - counts.not_modified, Ordering::Relaxed);
+        }
         batch.rate_limit = self.client.rate_limit();
+        batch.next_poll_in = Some(self.interval());
         // Nothing read at all: the source is down (bad token, rate limited, unreachable).
         if failed == self.targets.len() && !self.targets.is_empty() {
             return Err(errors
