@@ -95,14 +95,27 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if app.popup.is_none() && width >= 90 {
         keys.insert(0, ("←↓↑→", "move"));
     }
-    for (k, words) in keys {
-        let piece = k.chars().count() + 1 + words.chars().count() + 2;
-        if used + piece > width {
+    // Too wide: drop keys from the end, but never help and quit.
+    let piece = |(k, w): &(&str, &str)| k.chars().count() + 1 + w.chars().count() + 2;
+    while keys.iter().map(piece).sum::<usize>() > width {
+        match keys
+            .iter()
+            .rposition(|(k, _)| !matches!(*k, "?" | "q" | "Esc"))
+        {
+            Some(i) => {
+                keys.remove(i);
+            }
+            None => break,
+        }
+    }
+    for key in keys {
+        let p = piece(&key);
+        if used + p > width {
             break;
         }
-        used += piece;
-        spans.push(Span::styled(k, theme.key()));
-        spans.push(Span::raw(format!(" {words}  ")));
+        used += p;
+        spans.push(Span::styled(key.0, theme.key()));
+        spans.push(Span::raw(format!(" {}  ", key.1)));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

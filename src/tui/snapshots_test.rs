@@ -219,3 +219,17 @@ fn header_shows_an_api_budget() {
     let screen = render(&app, 100, 24);
     assert!(screen.contains("gh 4312/5000"), "{screen}");
 }
+
+#[test]
+fn a_narrow_footer_keeps_help_and_quit() {
+    let mut app = fixture::app();
+    select(&mut app, "auth-service", "prod");
+    for w in [60, 70, 80] {
+        let screen = render(&app, w, 24);
+        let footer = screen.lines().last().unwrap();
+        assert!(
+            footer.contains("? help") && footer.contains("q quit"),
+            "{w}: {footer}"
+        );
+    }
+}
