@@ -15,6 +15,8 @@ use tokio::net::TcpListener;
 
 use trainyard::config::{self, Config};
 use trainyard::model::{ActionKind, CellState, World};
+use trainyard::ops::audit::AuditLog;
+use trainyard::ops::{Action, Outcome, Runner};
 use trainyard::poll;
 use trainyard::sources::{self, ActionRequest, Source};
 
@@ -427,12 +429,9 @@ async fn a_bad_token_is_a_source_error() {
     );
 }
 
-/// The whole path against the simulator's GitHub API: the demo's GitHub lanes, an approval
-/// waiting at production, approved through the runner, verified, audited.
-#[tokio::test]
-async fn approving_a_waiting_deployment_in_the_simulator_end_to_end() {
-    use trainyard::ops::audit::AuditLog;
-    use trainyard::ops::{Action, Outcome, Runner};
+/// The simulator at 10× pace, in this process, and the demo's config for it (which reads three
+/// lanes through the simulator's GitHub API).
+async fn demo_sim() -> (trainyard::sim::SimHandle, Config) {
     use trainyard::sim::{self, SimOptions};
     let opts = SimOptions {
         lanes: 8,
@@ -443,7 +442,14 @@ async fn approving_a_waiting_deployment_in_the_simulator_end_to_end() {
         .await
         .unwrap();
     let text = sim::demo_config(&handle.base_url(), &opts, chrono::Utc::now());
-    let config = config::parse(&text, "<demo>").unwrap();
+    (handle, config::parse(&text, "<demo>").unwrap())
+}
+
+/// The whole path against the simulator's GitHub API: the demo's GitHub lanes, an approval
+/// waiting at production, approved through the runner, verified, audited.
+#[tokio::test]
+async fn approving_a_waiting_deployment_in_the_simulator_end_to_end() {
+    let (handle, config) = demo_sim().await;
     assert_eq!(config.target("checkout-web", "prod").unwrap().source, "gh");
     let sources = sources::build(&config);
     let mut world = config.empty_world();
@@ -492,19 +498,7 @@ async fn approving_a_waiting_deployment_in_the_simulator_end_to_end() {
 /// version) of GitHub lanes, against the simulator, through the runner.
 #[tokio::test]
 async fn promote_pause_and_rollback_through_the_simulators_github() {
-    use trainyard::ops::audit::AuditLog;
-    use trainyard::ops::{Action, Outcome, Runner};
-    use trainyard::sim::{self, SimOptions};
-    let opts = SimOptions {
-        lanes: 8,
-        seed: 7,
-        speed: 10.0,
-    };
-    let handle = sim::start("127.0.0.1:0".parse().unwrap(), opts.clone())
-        .await
-        .unwrap();
-    let text = sim::demo_config(&handle.base_url(), &opts, chrono::Utc::now());
-    let config = config::parse(&text, "<demo>").unwrap();
+    let (handle, config) = demo_sim().await;
     let sources = sources::build(&config);
     let dir = tempfile::tempdir().unwrap();
     let runner = Runner::new(

@@ -262,3 +262,13 @@ pub fn app() -> App {
         .collect();
     App::new(train, world(), t(0), false, sources_of)
 }
+
+/// Put the selection on `lane` at `stage`.
+pub fn select(app: &mut App, lane: &str, stage: &str) {
+    app.sel_lane = app
+        .visible_lanes()
+        .iter()
+        .position(|&i| app.train.lanes[i].name == lane)
+        .unwrap();
+    app.sel_stage = app.train.stage_index(stage).unwrap();
+}

@@ -21,14 +21,7 @@ fn keys(app: &mut App, codes: &[KeyCode]) {
     }
 }
 
-fn select(app: &mut App, lane: &str, stage: &str) {
-    app.sel_lane = app
-        .visible_lanes()
-        .iter()
-        .position(|&i| app.train.lanes[i].name == lane)
-        .unwrap();
-    app.sel_stage = app.train.stage_index(stage).unwrap();
-}
+use super::fixture::select;
 
 #[test]
 fn main_screen_80x24() {

@@ -12,14 +12,7 @@ fn typed(app: &mut App, s: &str) {
     }
 }
 
-fn select(app: &mut App, lane: &str, stage: &str) {
-    app.sel_lane = app
-        .visible_lanes()
-        .iter()
-        .position(|&i| app.train.lanes[i].name == lane)
-        .unwrap();
-    app.sel_stage = app.train.stage_index(stage).unwrap();
-}
+use crate::tui::fixture::select;
 
 fn dialog(app: &App) -> &ConfirmDialog {
     match &app.popup {
