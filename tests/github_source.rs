@@ -38,6 +38,8 @@ struct Gh {
     broken: Option<(u16, String, Option<u64>)>,
     /// Send no ETags: every poll costs its full price.
     no_etags: bool,
+    /// Absurd numbers: a wait timer and a reset far beyond any real one.
+    hostile: bool,
 }
 
 type Shared = Arc<Mutex<Gh>>;
@@ -59,15 +61,17 @@ async fn handle(
         .get("if-none-match")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let reset = if g.hostile {
+        i64::MAX
+    } else {
+        chrono::Utc::now().timestamp() + 3600
+    };
     let limit_headers = |remaining: i64| {
         [
             ("x-ratelimit-limit", "5000".to_string()),
             ("x-ratelimit-remaining", remaining.to_string()),
             ("x-ratelimit-used", (5000 - remaining).to_string()),
-            (
-                "x-ratelimit-reset",
-                (chrono::Utc::now().timestamp() + 3600).to_string(),
-            ),
+            ("x-ratelimit-reset", reset.to_string()),
             ("x-ratelimit-resource", "core".to_string()),
         ]
     };
@@ -94,8 +98,10 @@ async fn handle(
         return resp;
     }
     let Some(rest) = path.strip_prefix("/api/v3") else {
+        g.seen.push((method.to_string(), full, inm, 404));
         return (StatusCode::NOT_FOUND, r#"{"message":"Not Found"}"#).into_response();
     };
+    let query = uri.query().unwrap_or("").to_string();
     if method == Method::POST {
         g.posts.push((
             rest.to_string(),
@@ -114,20 +120,36 @@ async fn handle(
                 .into_response()
         };
     }
-    let body = if rest == "/repos/acme/api/actions/workflows/ci.yml/runs" {
+    let body = if rest == "/repos/acme/api/actions/workflows/ci.yml/runs"
+        && query.contains("branch=main")
+    {
         fixture("workflow-run-paginated.json")
-    } else if rest == "/repos/acme/api/actions/runs" {
-        // The waiting runs: the example run, waiting.
+    } else if rest == "/repos/acme/api/actions/runs" && query.contains("status=waiting") {
+        // The waiting runs: the example run, waiting, on main; and a pull request's run
+        // waiting on the same environment, which is not the train's.
         let mut runs = fixture("workflow-run-paginated.json");
-        runs["workflow_runs"][0]["status"] = json!("waiting");
-        runs["workflow_runs"] = json!([runs["workflow_runs"][0].clone()]);
+        let mut run = runs["workflow_runs"][0].clone();
+        run["status"] = json!("waiting");
+        run["head_branch"] = json!("main");
+        run["path"] = json!(".github/workflows/deploy.yml@main");
+        let mut pr = run.clone();
+        pr["id"] = json!(999);
+        pr["event"] = json!("pull_request");
+        pr["head_sha"] = json!("ffffffffffffffffffffffffffffffffffffffff");
+        runs["workflow_runs"] = json!([pr, run]);
         runs
     } else if rest.ends_with("/pending_deployments") {
-        fixture("pending-deployment-items.json")
+        let mut p = fixture("pending-deployment-items.json");
+        if g.hostile {
+            p[0]["wait_timer"] = json!(u64::MAX);
+        }
+        p
     } else if rest.contains("/check-runs") {
         fixture("check-run-paginated.json")
-    } else if rest == "/repos/acme/api/deployments" {
+    } else if rest == "/repos/acme/api/deployments" && query.contains("environment=production") {
         fixture("deployment-items.json")
+    } else if rest == "/repos/acme/api/deployments" && query.contains("environment=") {
+        json!([])
     } else if rest.ends_with("/statuses") {
         fixture("deployment-status-items.json")
     } else {
@@ -211,6 +233,11 @@ async fn reads_ci_deployments_and_approvals_from_a_ghes_prefix() {
     assert_eq!(build.checks[0].name, "mighty_readme");
     let staging = world.cell("api", "staging").expect("staging cell");
     assert_eq!(staging.state, CellState::AwaitingApproval);
+    assert_eq!(
+        staging.version.as_deref(),
+        Some("acb5820ced9479c074f688cc328bf03f341a511d"),
+        "the pull request's waiting run is not the lane's"
+    );
     assert_eq!(staging.approval.as_ref().unwrap().reviewers[0], "octocat");
     assert!(
         staging
@@ -392,6 +419,22 @@ async fn retry_after_holds_every_request_and_keeps_the_last_good_data() {
 }
 
 #[tokio::test]
+async fn hostile_numbers_do_not_panic() {
+    let (api, gh) = server(4000).await;
+    gh.lock().unwrap().hostile = true;
+    let config = config(&api, "");
+    let sources = sources::build(&config);
+    let mut world = config.empty_world();
+    poll_into(&mut world, &sources).await;
+    let health = world.source("gh").unwrap();
+    assert!(health.ok, "{:?}", health.error);
+    assert_eq!(
+        world.cell("api", "staging").unwrap().state,
+        CellState::AwaitingApproval
+    );
+}
+
+#[tokio::test]
 async fn broken_answers_are_errors_not_panics() {
     for (status, body) in [
         (200, "{not json"),
@@ -407,6 +450,8 @@ async fn broken_answers_are_errors_not_panics() {
         poll_into(&mut world, &sources).await;
         let health = world.source("gh").unwrap();
         assert!(!health.ok, "{status} {body}");
+        let err = health.error.clone().unwrap();
+        assert!(!err.contains("internal error"), "a panic, caught: {err}");
         assert_eq!(
             world.cell("api", "prod").unwrap().state,
             CellState::Succeeded

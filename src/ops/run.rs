@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use futures_util::FutureExt;
+
 use super::audit::{self, AuditLog, Entry, Record};
 use super::{Action, Plan, Scope};
 use crate::config::{Config, Target};
@@ -520,7 +522,14 @@ impl Runner {
         }
         progress(format!("sent to {}", source.name()));
         let req = self.request(plan);
-        let sent = tokio::time::timeout(source.deadline(), source.act(&req)).await;
+        let act = std::panic::AssertUnwindSafe(source.act(&req)).catch_unwind();
+        let sent = tokio::time::timeout(source.deadline(), act).await.map(|r| {
+            r.unwrap_or_else(|_| {
+                Err(ActionError::Failed(
+                    "internal error in the source; see the log".into(),
+                ))
+            })
+        });
         let ack = sent.unwrap_or_else(|_| {
             Err(ActionError::Unanswered(format!(
                 "no answer within {}",
@@ -546,12 +555,9 @@ impl Runner {
                 return self.outcome(plan, &id, o).await;
             }
         }
-        let verified = self.verify(plan, source.as_ref(), progress).await;
-        let done = matches!(verified, Outcome::Done(_));
-        let outcome = self.outcome(plan, &id, verified).await;
-        if done && a.kind == ActionKind::Pause && !source.native_pause() {
-            // The source cancelled the rollout instead of pausing it: hold the lane, so that
-            // nothing moves it until someone resumes it.
+        if a.kind == ActionKind::Pause && !source.native_pause() {
+            // The source cancels instead of pausing: hold the lane as soon as it accepted, so
+            // that nothing moves it until someone resumes it, whatever verification finds.
             let mut hold = plan.clone();
             hold.action = Action::lane(ActionKind::Pause, &a.lane);
             hold.action.reason = Some(format!(
@@ -563,22 +569,21 @@ impl Runner {
                     .map(|r| format!(" ({r})"))
                     .unwrap_or_default()
             ));
-            let id = self.new_id();
+            let hold_id = self.new_id();
             if let Err(e) = self
-                .append(self.entry(&hold, &id, audit::result::DONE, None), None)
+                .append(self.entry(&hold, &hold_id, audit::result::DONE, None), None)
                 .await
             {
-                return Outcome::Failed(format!(
-                    "{}; but the lane hold could not be written: {e}",
-                    outcome.message()
+                progress(format!("the lane hold could not be written: {e}"));
+            } else {
+                progress(format!(
+                    "{} held: promotions refused until it is resumed",
+                    a.lane
                 ));
             }
-            progress(format!(
-                "{} held: promotions refused until it is resumed",
-                a.lane
-            ));
         }
-        outcome
+        let verified = self.verify(plan, source.as_ref(), progress).await;
+        self.outcome(plan, &id, verified).await
     }
 
     /// Watch the cell at its source until it is where the action should take it.
@@ -590,9 +595,10 @@ impl Runner {
     ) -> Outcome {
         let key = plan.action.key();
         let started = tokio::time::Instant::now();
+        // At the source's own pace (a rate limit may have stretched it), within reason.
         let every = source
             .interval()
-            .clamp(Duration::from_millis(200), Duration::from_secs(5));
+            .clamp(Duration::from_millis(200), Duration::from_secs(60));
         let mut last = String::new();
         loop {
             let polled = tokio::time::timeout(source.deadline(), source.poll()).await;

@@ -88,7 +88,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     // The API budget of sources that have one ("gh 4312/5000"), warning below a tenth.
     for src in app.world.sources() {
         if let Some(rl) = src.rate_limit {
-            let low = rl.limit > 0 && rl.remaining * 10 < rl.limit;
+            let low = rl.limit > 0 && rl.remaining.saturating_mul(10) < rl.limit;
             // A stretched interval is said: the budget is why the data comes slower.
             let every = src
                 .interval

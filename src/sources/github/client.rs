@@ -68,6 +68,9 @@ pub struct Client {
     counts: Mutex<Counts>,
 }
 
+/// URLs whose answers are kept for conditional requests, at most.
+const MAX_CACHED: usize = 4096;
+
 /// The budget kept back for actions and for the rest of the hour.
 const RESERVE: f64 = 0.1;
 
@@ -149,13 +152,21 @@ impl Client {
             };
             *self.budget.lock().unwrap_or_else(|e| e.into_inner()) = Some(b);
             if b.remaining == 0 {
-                let wait = (reset - chrono::Utc::now().timestamp()).max(1) as u64;
-                self.hold_for(Duration::from_secs(wait));
+                self.hold_for(Duration::from_secs(until_reset(
+                    reset,
+                    chrono::Utc::now().timestamp(),
+                )));
             }
         }
         let status = resp.status().as_u16();
-        if let Some(secs) = num("retry-after").filter(|_| status == 403 || status == 429) {
-            self.hold_for(Duration::from_secs(secs.clamp(1, 3600) as u64));
+        if status == 403 || status == 429 {
+            match num("retry-after") {
+                Some(secs) => self.hold_for(Duration::from_secs(secs.clamp(1, 3600) as u64)),
+                // A secondary limit without retry-after: GitHub asks for at least a minute.
+                // (A 403 is that only when its message says so: see `limited`.)
+                None if status == 429 => self.hold_for(Duration::from_secs(60)),
+                None => {}
+            }
         }
     }
 
@@ -213,7 +224,7 @@ impl Client {
             .await
             .map_err(|e| GhError::Failed(describe_reqwest(&e)))?;
         if !status.is_success() {
-            return Err(error_of(status.as_u16(), &bytes));
+            return Err(self.failed(status.as_u16(), &bytes));
         }
         let body: Value = serde_json::from_slice(&bytes).map_err(|e| {
             GhError::Failed(format!(
@@ -221,8 +232,13 @@ impl Client {
                 sanitize(&e.to_string(), 120)
             ))
         })?;
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if etag.is_some() || last_modified.is_some() {
-            self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(
+            // Bounded: keys name runs and deployments, which come and go over a long session.
+            if cache.len() >= MAX_CACHED && !cache.contains_key(path) {
+                cache.clear();
+            }
+            cache.insert(
                 path.to_string(),
                 Cached {
                     etag,
@@ -230,7 +246,11 @@ impl Client {
                     body: body.clone(),
                 },
             );
+        } else {
+            // An answer without a validator: an old one must not be sent again.
+            cache.remove(path);
         }
+        drop(cache);
         Ok(body)
     }
 
@@ -258,7 +278,7 @@ impl Client {
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await.unwrap_or_default();
         if !(200..300).contains(&status) {
-            return Err(error_of(status, &bytes));
+            return Err(self.failed(status, &bytes));
         }
         Ok((
             status,
@@ -280,7 +300,7 @@ impl Client {
 
 /// The pure arithmetic of [`Client::stretch`].
 pub fn stretch(interval: Duration, cost: u64, b: Budget, now: i64) -> Duration {
-    let left = (b.reset - now).max(1) as f64;
+    let left = until_reset(b.reset, now) as f64;
     let spendable = b.remaining as f64 - RESERVE * b.limit as f64;
     if cost == 0 {
         return interval;
@@ -291,6 +311,27 @@ pub fn stretch(interval: Duration, cost: u64, b: Budget, now: i64) -> Duration {
     }
     let polls = spendable / cost as f64;
     Duration::from_secs_f64(left / polls).max(interval)
+}
+
+/// Seconds until a reset GitHub announced, between 1 and an hour (its window): a bogus value
+/// never stalls the source for longer.
+fn until_reset(reset: i64, now: i64) -> u64 {
+    reset.saturating_sub(now).clamp(1, 3600) as u64
+}
+
+impl Client {
+    /// An error answer; a 403 whose message speaks of a rate limit holds requests a minute
+    /// when GitHub gave no time (its advice for secondary limits).
+    fn failed(&self, status: u16, body: &[u8]) -> GhError {
+        let e = error_of(status, body);
+        if let GhError::Status(403, m) = &e
+            && m.to_lowercase().contains("rate limit")
+            && self.waiting().is_none()
+        {
+            self.hold_for(Duration::from_secs(60));
+        }
+        e
+    }
 }
 
 /// GitHub's error body `{"message": ...}` in words.

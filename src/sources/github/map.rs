@@ -38,6 +38,18 @@ pub struct WorkflowRun {
     pub display_title: Option<String>,
     #[serde(default)]
     pub path: Option<String>,
+    #[serde(default)]
+    pub event: Option<String>,
+}
+
+impl WorkflowRun {
+    /// Started by a pull request: not a run of the train's branch, whatever its name.
+    pub fn from_pull_request(&self) -> bool {
+        matches!(
+            self.event.as_deref(),
+            Some("pull_request" | "pull_request_target")
+        )
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -55,6 +67,8 @@ pub struct CheckRun {
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct CheckRuns {
+    #[serde(default)]
+    pub total_count: u64,
     pub check_runs: Vec<CheckRun>,
 }
 
@@ -286,9 +300,11 @@ pub fn awaiting_cell(run: &WorkflowRun, pending: &PendingDeployment, now: Timest
     });
     let mut notes = Vec::new();
     if pending.wait_timer > 0 {
+        // GitHub caps wait timers at 30 days; a larger value must not overflow anything.
+        let minutes = pending.wait_timer.min(43_200) as i64;
         let ends = pending
             .wait_timer_started_at
-            .map(|t| t + chrono::TimeDelta::minutes(pending.wait_timer as i64));
+            .and_then(|t| t.checked_add_signed(chrono::TimeDelta::minutes(minutes)));
         match ends {
             Some(e) if e > now => notes.push(format!(
                 "wait timer: {} left",

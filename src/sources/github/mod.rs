@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use futures_util::future::join_all;
 use serde_json::{Value, json};
 
 use self::client::{Client, GhError};
@@ -18,6 +19,7 @@ use self::map::{
 };
 use super::{ActionAck, ActionError, ActionRequest, BoxFuture, Source};
 use crate::config::{Config, SourceConfig};
+use crate::model::text::sanitize;
 use crate::model::{ActionKind, Batch, Cell, CellKey};
 
 /// How many deployments of an environment are read (the newest is the cell, the others its
@@ -101,8 +103,12 @@ impl GithubSource {
 
     async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, String> {
         let v = self.client.get(path).await.map_err(gh_error)?;
-        serde_json::from_value(v)
-            .map_err(|e| format!("GitHub answered an unexpected shape for {path}: {e}"))
+        serde_json::from_value(v).map_err(|e| {
+            format!(
+                "GitHub answered an unexpected shape: {}",
+                sanitize(&e.to_string(), 160)
+            )
+        })
     }
 
     /// The waiting runs of a repository and their pending deployments.
@@ -112,41 +118,61 @@ impl GithubSource {
     ) -> Result<Vec<(WorkflowRun, Vec<PendingDeployment>)>, String> {
         let runs: WorkflowRuns = self
             .get(&format!(
-                "/repos/{repo}/actions/runs?status=waiting&per_page=20"
+                "/repos/{repo}/actions/runs?status=waiting&per_page=50"
             ))
             .await?;
-        let mut out = Vec::new();
-        for run in runs.workflow_runs {
-            let pending: Vec<PendingDeployment> = self
-                .get(&format!(
-                    "/repos/{repo}/actions/runs/{}/pending_deployments",
-                    run.id
-                ))
-                .await?;
-            out.push((run, pending));
-        }
-        Ok(out)
+        let pending = join_all(runs.workflow_runs.iter().map(|run| async move {
+            let path = format!("/repos/{repo}/actions/runs/{}/pending_deployments", run.id);
+            self.get::<Vec<PendingDeployment>>(&path).await
+        }))
+        .await;
+        runs.workflow_runs
+            .into_iter()
+            .zip(pending)
+            .map(|(run, p)| Ok((run, p?)))
+            .collect()
     }
 
     async fn ci_cell(&self, t: &GhTarget, workflow: &str) -> Result<Option<Cell>, String> {
         let runs: WorkflowRuns = self
             .get(&format!(
-                "/repos/{}/actions/workflows/{}/runs?branch={}&per_page=10",
+                "/repos/{}/actions/workflows/{}/runs?branch={}&per_page=20",
                 t.repo,
                 enc(workflow),
                 enc(&t.branch)
             ))
             .await?;
-        let Some(latest) = runs.workflow_runs.first() else {
+        // Runs of pull requests (a fork's branch may be called main too) are not the train.
+        let runs: Vec<WorkflowRun> = runs
+            .workflow_runs
+            .into_iter()
+            .filter(|r| !r.from_pull_request())
+            .collect();
+        let Some(latest) = runs.first() else {
             return Ok(None);
         };
         let checks: CheckRuns = self
             .get(&format!(
                 "/repos/{}/commits/{}/check-runs?per_page=100",
-                t.repo, latest.head_sha
+                t.repo,
+                enc(&latest.head_sha)
             ))
             .await?;
-        Ok(map::ci_cell(&runs.workflow_runs, &checks.check_runs))
+        let mut cell = map::ci_cell(&runs, &checks.check_runs);
+        if let Some(c) = cell.as_mut()
+            && checks.total_count > checks.check_runs.len() as u64
+        {
+            // More than a page of checks: say so rather than call the rest green.
+            c.checks.push(crate::model::Check {
+                name: format!(
+                    "{} more checks not read",
+                    checks.total_count - checks.check_runs.len() as u64
+                ),
+                state: crate::model::CheckState::Pending,
+                url: None,
+            });
+        }
+        Ok(cell)
     }
 
     async fn deploy_cell(
@@ -163,24 +189,35 @@ impl GithubSource {
                 enc(env)
             ))
             .await?;
+        let deployments: Vec<Deployment> = deployments.into_iter().take(DEPLOYMENTS).collect();
+        let statuses = join_all(deployments.iter().map(|d| async move {
+            let path = format!("/repos/{}/deployments/{}/statuses?per_page=1", t.repo, d.id);
+            self.get::<Vec<DeploymentStatus>>(&path).await
+        }))
+        .await;
         let mut pairs = Vec::new();
-        for d in deployments.into_iter().take(DEPLOYMENTS) {
-            let statuses: Vec<DeploymentStatus> = self
-                .get(&format!(
-                    "/repos/{}/deployments/{}/statuses?per_page=1",
-                    t.repo, d.id
-                ))
-                .await?;
-            pairs.push((d, statuses.into_iter().next()));
+        for (d, st) in deployments.into_iter().zip(statuses) {
+            pairs.push((d, st?.into_iter().next()));
         }
         let deployed = map::deploy_cell(&pairs);
-        // A run waiting on this environment's protection rules: the cell awaits approval.
-        let pending = waiting.iter().find_map(|(run, pending)| {
-            pending
-                .iter()
-                .find(|p| p.environment.name == env)
-                .map(|p| (run, p))
-        });
+        // A run of this lane's deploy workflow on its branch, waiting on this environment's
+        // protection rules: the cell awaits approval. (Other runs, a pull request's, say, are
+        // not this train's.)
+        let pending = waiting
+            .iter()
+            .filter(|(run, _)| {
+                run.head_branch.as_deref() == Some(t.branch.as_str())
+                    && !run.from_pull_request()
+                    && t.workflow
+                        .as_deref()
+                        .is_none_or(|wf| run.path.as_deref().is_none_or(|p| p.contains(wf)))
+            })
+            .find_map(|(run, pending)| {
+                pending
+                    .iter()
+                    .find(|p| p.environment.name == env)
+                    .map(|p| (run, p))
+            });
         let mut waiting_map = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
         match pending {
             Some((run, p)) => {
@@ -205,39 +242,41 @@ impl GithubSource {
 
     async fn fetch(&self) -> Result<Batch, String> {
         let mut batch = Batch::default();
-        let repos: BTreeSet<&str> = self
+        let repos: Vec<&str> = self
             .targets
             .iter()
             .filter(|(_, t)| t.environment.is_some())
             .map(|(_, t)| t.repo.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
             .collect();
-        let mut waiting = BTreeMap::new();
-        let mut errors: Vec<String> = Vec::new();
-        for repo in repos {
-            match self.waiting_runs(repo).await {
-                Ok(w) => {
-                    waiting.insert(repo.to_string(), w);
-                }
-                Err(e) => errors.push(e),
-            }
-        }
-        let mut failed = 0;
-        for (key, t) in &self.targets {
-            let result = match (&t.environment, &t.workflow) {
-                (Some(env), _) => {
-                    let w = waiting.get(&t.repo).map(Vec::as_slice).unwrap_or(&[]);
-                    self.deploy_cell(key, t, env, w).await
-                }
+        // Concurrently: a poll takes as long as its longest chain of requests, not their sum.
+        let waiting_results = join_all(repos.iter().map(|r| self.waiting_runs(r))).await;
+        let waiting: BTreeMap<&str, Result<Vec<_>, String>> =
+            repos.into_iter().zip(waiting_results).collect();
+        let results = join_all(self.targets.iter().map(|(key, t)| async {
+            match (&t.environment, &t.workflow) {
+                (Some(env), _) => match waiting.get(t.repo.as_str()) {
+                    Some(Ok(w)) => self.deploy_cell(key, t, env, w).await,
+                    // Without the waiting runs, an approval could be missed: no picture.
+                    Some(Err(e)) => {
+                        Err(format!("could not read the runs waiting for approval: {e}"))
+                    }
+                    None => self.deploy_cell(key, t, env, &[]).await,
+                },
                 (None, Some(wf)) => self.ci_cell(t, wf).await,
                 (None, None) => {
                     Err("the config names neither a workflow nor an environment".into())
                 }
-            };
+            }
+        }))
+        .await;
+        let mut errors: Vec<String> = Vec::new();
+        for ((key, _), result) in self.targets.iter().zip(results) {
             match result {
                 Ok(Some(cell)) => batch.cells.push((key.clone(), cell)),
                 Ok(None) => {}
                 Err(e) => {
-                    failed += 1;
                     batch.cell_errors.push((key.clone(), e.clone()));
                     errors.push(e);
                 }
@@ -245,13 +284,15 @@ impl GithubSource {
         }
         let counts = self.client.take_counts();
         if self.polls.fetch_add(1, Ordering::Relaxed) > 0 {
-            self.last_cost
-                .store(counts.requests - counts.not_modified, Ordering::Relaxed);
+            self.last_cost.store(
+                counts.requests.saturating_sub(counts.not_modified),
+                Ordering::Relaxed,
+            );
         }
         batch.rate_limit = self.client.rate_limit();
         batch.next_poll_in = Some(self.interval());
         // Nothing read at all: the source is down (bad token, rate limited, unreachable).
-        if failed == self.targets.len() && !self.targets.is_empty() {
+        if errors.len() == self.targets.len() && !self.targets.is_empty() {
             return Err(errors
                 .into_iter()
                 .next()
@@ -338,7 +379,12 @@ impl GithubSource {
                 let version = req.version.as_deref().unwrap_or_default();
                 match &waiting {
                     // The version is already waiting at the stage: promoting is approving it.
-                    Some(w) if w.sha == version => Ok(decide(w, "approved")),
+                    Some(w)
+                        if !version.is_empty()
+                            && (w.sha.starts_with(version) || version.starts_with(&w.sha)) =>
+                    {
+                        Ok(decide(w, "approved"))
+                    }
                     _ => dispatch(version),
                 }
             }
@@ -366,31 +412,40 @@ impl GithubSource {
             other => ActionError::Failed(other.to_string()),
         };
         if req.kind == ActionKind::Pause {
-            // No pause on GitHub: cancel the deploy run that is in progress (the runner also
-            // holds the lane).
+            // No pause on GitHub: cancel the deploy run of this version that hasn't finished
+            // (the runner also holds the lane). Only a run of exactly this version: never
+            // another environment's deploy.
             let t = self
                 .target(&req.lane, &req.stage)
                 .ok_or_else(|| ActionError::Failed("no such target".into()))?;
             let wf = t.workflow.as_deref().ok_or_else(|| {
-                ActionError::Unsupported("no workflow configured to cancel".into())
+                ActionError::Unsupported("no deploy workflow configured to cancel".into())
             })?;
+            let version = req.version.as_deref().unwrap_or_default();
             let runs: WorkflowRuns = self
                 .get(&format!(
-                    "/repos/{}/actions/workflows/{}/runs?status=in_progress&per_page=20",
+                    "/repos/{}/actions/workflows/{}/runs?branch={}&per_page=30",
                     t.repo,
-                    enc(wf)
+                    enc(wf),
+                    enc(&t.branch)
                 ))
                 .await
                 .map_err(ActionError::Failed)?;
             let run = runs
                 .workflow_runs
                 .iter()
-                .find(|r| Some(r.head_sha.as_str()) == req.version.as_deref())
-                .or(runs.workflow_runs.first())
+                .find(|r| {
+                    r.status.as_deref() != Some("completed")
+                        && !version.is_empty()
+                        && r.head_sha.starts_with(version)
+                })
                 .ok_or_else(|| ActionError::Rejected {
                     status: 409,
                     code: "conflict".into(),
-                    message: format!("no run of {wf} is in progress to cancel"),
+                    message: format!(
+                        "no run of {wf} for {} is in progress to cancel",
+                        crate::model::cell::short_version(version)
+                    ),
                 })?;
             self.client
                 .post(
@@ -429,6 +484,11 @@ impl Source for GithubSource {
     }
     fn timeout(&self) -> Duration {
         self.timeout
+    }
+    /// A poll is a few rounds of concurrent requests (waiting runs, then each stage's list,
+    /// then the details), each bounded by the client's timeout.
+    fn deadline(&self) -> Duration {
+        self.timeout.saturating_mul(8) + Duration::from_secs(1)
     }
     fn native_pause(&self) -> bool {
         false
