@@ -40,6 +40,8 @@ struct Gh {
     no_etags: bool,
     /// Absurd numbers: a wait timer and a reset far beyond any real one.
     hostile: bool,
+    /// Dispatches answer with run 77 (return_run_details), which ends with this conclusion.
+    dispatch_run: Option<&'static str>,
 }
 
 type Shared = Arc<Mutex<Gh>>;
@@ -109,7 +111,10 @@ async fn handle(
         ));
         g.seen.push(("POST".into(), full, None, 200));
         g.remaining -= 1;
-        return if rest.ends_with("/dispatches") {
+        return if rest.ends_with("/dispatches") && g.dispatch_run.is_some() {
+            let body = json!({"workflow_run_id": 77, "run_url": "x", "html_url": "https://github.example/runs/77"});
+            (StatusCode::OK, limit_headers(g.remaining), body.to_string()).into_response()
+        } else if rest.ends_with("/dispatches") {
             (StatusCode::NO_CONTENT, limit_headers(g.remaining)).into_response()
         } else {
             (
@@ -150,6 +155,12 @@ async fn handle(
         fixture("deployment-items.json")
     } else if rest == "/repos/acme/api/deployments" && query.contains("environment=") {
         json!([])
+    } else if rest == "/repos/acme/api/actions/runs/77" {
+        let mut run = fixture("workflow-run-paginated.json")["workflow_runs"][0].clone();
+        run["id"] = json!(77);
+        run["status"] = json!("completed");
+        run["conclusion"] = json!(g.dispatch_run.unwrap_or("success"));
+        run
     } else if rest.ends_with("/statuses") {
         fixture("deployment-status-items.json")
     } else {
@@ -382,8 +393,42 @@ async fn promoting_without_a_waiting_run_dispatches_the_deploy_workflow() {
     );
     assert_eq!(
         body,
-        &json!({"ref": "main", "inputs": {"sha": "acb5820ced9479c074f688cc328bf03f341a511d", "target": "production"}})
+        &json!({"ref": "main", "inputs": {"sha": "acb5820ced9479c074f688cc328bf03f341a511d", "target": "production"}, "return_run_details": true})
     );
+}
+
+#[tokio::test]
+async fn a_dispatched_run_that_fails_before_deploying_fails_the_cell_at_once() {
+    let (api, gh) = server(4000).await;
+    gh.lock().unwrap().dispatch_run = Some("failure");
+    let config = config(&api, "");
+    let sources = sources::build(&config);
+    let mut world = config.empty_world();
+    poll_into(&mut world, &sources).await;
+    let version = "acb5820ced9479c074f688cc328bf03f341a511d";
+    let req = ActionRequest {
+        id: "x".into(),
+        kind: ActionKind::Promote,
+        lane: "api".into(),
+        stage: "prod".into(),
+        version: Some(version.into()),
+        reason: None,
+        actor: "alice".into(),
+    };
+    let ack = sources[0].act(&req).await.unwrap();
+    assert!(ack.message.contains("deploy run 77"), "{}", ack.message);
+    poll_into(&mut world, &sources).await;
+    let prod = world.cell("api", "prod").unwrap();
+    assert_eq!(prod.state, CellState::Failed);
+    assert_eq!(prod.version.as_deref(), Some(version));
+    assert!(
+        prod.message
+            .as_deref()
+            .unwrap()
+            .contains("deploy run 77 failed before deploying")
+    );
+    // Rollback targets are still the deployments of before.
+    assert!(!prod.history.is_empty());
 }
 
 #[tokio::test]

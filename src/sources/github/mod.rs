@@ -42,6 +42,13 @@ struct Waiting {
     sha: String,
 }
 
+/// A dispatched deploy run, followed.
+#[derive(Clone, Debug)]
+struct Dispatched {
+    run_id: u64,
+    version: String,
+}
+
 pub struct GithubSource {
     name: String,
     interval: Duration,
@@ -51,6 +58,9 @@ pub struct GithubSource {
     version_input: String,
     environment_input: String,
     waiting: Mutex<BTreeMap<CellKey, Waiting>>,
+    /// Runs trainyard dispatched (promote, rollback) and follows until their deployment shows:
+    /// a run that fails before it deploys fails the cell at once, instead of a silent wait.
+    dispatched: Mutex<BTreeMap<CellKey, Dispatched>>,
     /// Requests that were not 304 in the last poll: what the next one will likely cost.
     last_cost: AtomicU64,
     /// Polls so far: the first fills the cache and says nothing about the cost of the next.
@@ -91,6 +101,7 @@ impl GithubSource {
             version_input: cfg.version_input.clone(),
             environment_input: cfg.environment_input.clone(),
             waiting: Mutex::new(BTreeMap::new()),
+            dispatched: Mutex::new(BTreeMap::new()),
             last_cost: AtomicU64::new(0),
             polls: AtomicU64::new(0),
         })
@@ -272,7 +283,11 @@ impl GithubSource {
         }))
         .await;
         let mut errors: Vec<String> = Vec::new();
-        for ((key, _), result) in self.targets.iter().zip(results) {
+        for ((key, t), result) in self.targets.iter().zip(results) {
+            let result = match result {
+                Ok(cell) => self.follow_dispatch(key, t, cell).await,
+                e => e,
+            };
             match result {
                 Ok(Some(cell)) => batch.cells.push((key.clone(), cell)),
                 Ok(None) => {}
@@ -301,10 +316,73 @@ impl GithubSource {
         Ok(batch)
     }
 
+    /// A run trainyard dispatched for this cell: until its deployment shows, its own state
+    /// speaks for the cell (a run that failed before deploying fails the cell).
+    async fn follow_dispatch(
+        &self,
+        key: &CellKey,
+        t: &GhTarget,
+        cell: Option<Cell>,
+    ) -> Result<Option<Cell>, String> {
+        let Some(d) = self
+            .dispatched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()
+        else {
+            return Ok(cell);
+        };
+        let arrived = cell.as_ref().is_some_and(|c| {
+            c.version
+                .as_deref()
+                .is_some_and(|v| d.version.starts_with(v) || v.starts_with(&d.version))
+        });
+        let run: WorkflowRun = match self
+            .get(&format!("/repos/{}/actions/runs/{}", t.repo, d.run_id))
+            .await
+        {
+            Ok(r) => r,
+            Err(_) if arrived => {
+                self.dispatched
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(key);
+                return Ok(cell);
+            }
+            Err(e) => return Err(e),
+        };
+        let state = map::run_state(run.status.as_deref(), run.conclusion.as_deref());
+        let done = run.status.as_deref() == Some("completed");
+        if done {
+            self.dispatched
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(key);
+        }
+        match state {
+            crate::model::CellState::Failed | crate::model::CellState::Cancelled if !arrived => {
+                let mut failed = cell.unwrap_or_else(|| Cell::new(String::new(), state));
+                failed.state = state;
+                failed.version = Some(sanitize(&d.version, 200));
+                failed.updated_at = run.updated_at;
+                failed.url = run.html_url.as_deref().map(|u| sanitize(u, 200));
+                failed.message = Some(format!(
+                    "deploy run {} {} before deploying",
+                    run.id,
+                    state.words()
+                ));
+                Ok(Some(failed))
+            }
+            _ => Ok(cell),
+        }
+    }
+
     fn dispatch_body(&self, t: &GhTarget, env: &str, version: &str) -> Value {
         json!({
             "ref": t.branch,
             "inputs": { self.version_input.clone(): version, self.environment_input.clone(): env },
+            "return_run_details": true,
         })
     }
 
@@ -459,11 +537,32 @@ impl GithubSource {
             });
         }
         let (path, body) = self.plan_request(req)?;
-        let (status, _) = self
+        let (status, answer) = self
             .client
             .post(&path, &body)
             .await
             .map_err(to_action_error)?;
+        // A dispatch answers with its run (return_run_details): follow it.
+        if let Some(run_id) = answer.get("workflow_run_id").and_then(Value::as_u64) {
+            let version = req.version.clone().unwrap_or_default();
+            self.dispatched
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(
+                    CellKey::new(&req.lane, &req.stage),
+                    Dispatched { run_id, version },
+                );
+            let url = answer
+                .get("html_url")
+                .and_then(Value::as_str)
+                .map(|u| sanitize(u, 200))
+                .unwrap_or_default();
+            return Ok(ActionAck {
+                message: format!("deploy run {run_id} started {url}")
+                    .trim()
+                    .to_string(),
+            });
+        }
         Ok(ActionAck {
             message: format!("GitHub accepted it ({status})"),
         })
