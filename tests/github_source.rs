@@ -42,6 +42,8 @@ struct Gh {
     hostile: bool,
     /// Dispatches answer with run 77 (return_run_details), which ends with this conclusion.
     dispatch_run: Option<&'static str>,
+    /// Check runs come in two pages, the failing one on the second.
+    paged_checks: bool,
 }
 
 type Shared = Arc<Mutex<Gh>>;
@@ -149,6 +151,29 @@ async fn handle(
             p[0]["wait_timer"] = json!(u64::MAX);
         }
         p
+    } else if rest.contains("/check-runs") && g.paged_checks {
+        let mut page = fixture("check-run-paginated.json");
+        page["total_count"] = json!(2);
+        if query.contains("page=2") {
+            page["check_runs"][0]["name"] = json!("integration-tests");
+            page["check_runs"][0]["conclusion"] = json!("failure");
+            page
+        } else {
+            let host = headers
+                .get("host")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            let link = format!(
+                "<http://{host}/api/v3{rest}?per_page=100&page=2>; rel=\"next\", <http://{host}/api/v3{rest}?per_page=100&page=2>; rel=\"last\""
+            );
+            g.remaining -= 1;
+            g.seen.push((method.to_string(), full, inm, 200));
+            let mut resp =
+                (StatusCode::OK, limit_headers(g.remaining), page.to_string()).into_response();
+            resp.headers_mut().insert("link", link.parse().unwrap());
+            return resp;
+        }
     } else if rest.contains("/check-runs") {
         fixture("check-run-paginated.json")
     } else if rest == "/repos/acme/api/deployments" && query.contains("environment=production") {
@@ -429,6 +454,29 @@ async fn a_dispatched_run_that_fails_before_deploying_fails_the_cell_at_once() {
     );
     // Rollback targets are still the deployments of before.
     assert!(!prod.history.is_empty());
+}
+
+#[tokio::test]
+async fn check_runs_are_read_across_pages() {
+    let (api, gh) = server(4000).await;
+    gh.lock().unwrap().paged_checks = true;
+    let config = config(&api, "");
+    let sources = sources::build(&config);
+    let mut world = config.empty_world();
+    poll_into(&mut world, &sources).await;
+    let build = world.cell("api", "build").unwrap();
+    let names: Vec<(&str, trainyard::model::CheckState)> = build
+        .checks
+        .iter()
+        .map(|c| (c.name.as_str(), c.state))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("mighty_readme", trainyard::model::CheckState::Passed),
+            ("integration-tests", trainyard::model::CheckState::Failed)
+        ]
+    );
 }
 
 #[tokio::test]

@@ -18,6 +18,8 @@ struct Cached {
     etag: Option<String>,
     last_modified: Option<String>,
     body: Value,
+    /// The `Link: <…>; rel="next"` of the answer, as a path under the base.
+    next: Option<String>,
 }
 
 /// The budget as GitHub last told it.
@@ -172,6 +174,41 @@ impl Client {
 
     /// GET a JSON document, conditionally: a 304 returns the cached body and costs nothing.
     pub async fn get(&self, path: &str) -> Result<Value, GhError> {
+        self.get_page(path).await.map(|(v, _)| v)
+    }
+
+    /// GET a list and its next pages (`Link: rel="next"`), at most `max_pages`: the items of
+    /// every page, under `key` when the list is inside an object (`check_runs`).
+    pub async fn get_pages(
+        &self,
+        path: &str,
+        key: Option<&str>,
+        max_pages: usize,
+    ) -> Result<Value, GhError> {
+        let (mut first, mut next) = self.get_page(path).await?;
+        let mut pages = 1;
+        while let Some(n) = next.take().filter(|_| pages < max_pages) {
+            let (page, after) = self.get_page(&n).await?;
+            let items = key
+                .map_or(Some(&page), |k| page.get(k))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let target = match key {
+                Some(k) => first.get_mut(k),
+                None => Some(&mut first),
+            };
+            if let Some(Value::Array(list)) = target {
+                list.extend(items);
+            }
+            next = after;
+            pages += 1;
+        }
+        Ok(first)
+    }
+
+    /// One page: its body and the path of the next one.
+    async fn get_page(&self, path: &str) -> Result<(Value, Option<String>), GhError> {
         if let Some(w) = self.waiting() {
             return Err(GhError::Limited(format!(
                 "rate limited: waiting {}s before asking GitHub again",
@@ -208,7 +245,7 @@ impl Client {
         }
         if status == reqwest::StatusCode::NOT_MODIFIED {
             return cached
-                .map(|c| c.body)
+                .map(|c| (c.body, c.next))
                 .ok_or_else(|| GhError::Failed("304 without a cached copy".into()));
         }
         let header = |k: reqwest::header::HeaderName| {
@@ -219,6 +256,9 @@ impl Client {
         };
         let etag = header(reqwest::header::ETAG);
         let last_modified = header(reqwest::header::LAST_MODIFIED);
+        let next = header(reqwest::header::LINK)
+            .and_then(|l| next_link(&l))
+            .and_then(|u| self.path_of(&u));
         let bytes = resp
             .bytes()
             .await
@@ -244,6 +284,7 @@ impl Client {
                     etag,
                     last_modified,
                     body: body.clone(),
+                    next: next.clone(),
                 },
             );
         } else {
@@ -251,7 +292,12 @@ impl Client {
             cache.remove(path);
         }
         drop(cache);
-        Ok(body)
+        Ok((body, next))
+    }
+
+    /// A URL GitHub gave (a `Link`) as a path under the base; none for another host.
+    fn path_of(&self, url: &str) -> Option<String> {
+        url.strip_prefix(&self.base).map(str::to_string)
     }
 
     /// POST JSON; the answer's status and body (an empty body is `null`).
@@ -313,6 +359,22 @@ pub fn stretch(interval: Duration, cost: u64, b: Budget, now: i64) -> Duration {
     Duration::from_secs_f64(left / polls).max(interval)
 }
 
+/// The `rel="next"` URL of a `Link` header.
+pub fn next_link(header: &str) -> Option<String> {
+    header.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        params
+            .split(';')
+            .any(|p| p.trim() == "rel=\"next\"")
+            .then(|| {
+                url.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_string()
+            })
+    })
+}
+
 /// Seconds until a reset GitHub announced, between 1 and an hour (its window): a bogus value
 /// never stalls the source for longer.
 fn until_reset(reset: i64, now: i64) -> u64 {
@@ -350,6 +412,17 @@ fn error_of(status: u16, body: &[u8]) -> GhError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn link_headers() {
+        let h = r#"<https://api.github.com/repositories/1/check-runs?page=2>; rel="next", <https://api.github.com/repositories/1/check-runs?page=5>; rel="last""#;
+        assert_eq!(
+            next_link(h).as_deref(),
+            Some("https://api.github.com/repositories/1/check-runs?page=2")
+        );
+        assert_eq!(next_link(r#"<https://x/?page=1>; rel="prev""#), None);
+        assert_eq!(next_link("garbage"), None);
+    }
 
     #[test]
     fn the_budget_stretches_the_interval() {

@@ -22,6 +22,9 @@ use crate::config::{Config, SourceConfig};
 use crate::model::text::sanitize;
 use crate::model::{ActionKind, Batch, Cell, CellKey};
 
+/// Pages followed at most for lists that must be whole (check runs, waiting runs).
+const MAX_PAGES: usize = 10;
+
 /// How many deployments of an environment are read (the newest is the cell, the others its
 /// rollback history).
 const DEPLOYMENTS: usize = 5;
@@ -113,7 +116,25 @@ impl GithubSource {
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, String> {
-        let v = self.client.get(path).await.map_err(gh_error)?;
+        self.decode(self.client.get(path).await.map_err(gh_error)?)
+    }
+
+    /// A list and its next pages, as far as `max_pages` (see [`Client::get_pages`]).
+    async fn get_pages<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        key: Option<&str>,
+        max_pages: usize,
+    ) -> Result<T, String> {
+        self.decode(
+            self.client
+                .get_pages(path, key, max_pages)
+                .await
+                .map_err(gh_error)?,
+        )
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(&self, v: Value) -> Result<T, String> {
         serde_json::from_value(v).map_err(|e| {
             format!(
                 "GitHub answered an unexpected shape: {}",
@@ -127,10 +148,9 @@ impl GithubSource {
         &self,
         repo: &str,
     ) -> Result<Vec<(WorkflowRun, Vec<PendingDeployment>)>, String> {
+        let path = format!("/repos/{repo}/actions/runs?status=waiting&per_page=50");
         let runs: WorkflowRuns = self
-            .get(&format!(
-                "/repos/{repo}/actions/runs?status=waiting&per_page=50"
-            ))
+            .get_pages(&path, Some("workflow_runs"), MAX_PAGES)
             .await?;
         let pending = join_all(runs.workflow_runs.iter().map(|run| async move {
             let path = format!("/repos/{repo}/actions/runs/{}/pending_deployments", run.id);
@@ -162,13 +182,12 @@ impl GithubSource {
         let Some(latest) = runs.first() else {
             return Ok(None);
         };
-        let checks: CheckRuns = self
-            .get(&format!(
-                "/repos/{}/commits/{}/check-runs?per_page=100",
-                t.repo,
-                enc(&latest.head_sha)
-            ))
-            .await?;
+        let path = format!(
+            "/repos/{}/commits/{}/check-runs?per_page=100",
+            t.repo,
+            enc(&latest.head_sha)
+        );
+        let checks: CheckRuns = self.get_pages(&path, Some("check_runs"), MAX_PAGES).await?;
         let mut cell = map::ci_cell(&runs, &checks.check_runs);
         if let Some(c) = cell.as_mut()
             && checks.total_count > checks.check_runs.len() as u64
