@@ -4,6 +4,7 @@
 //! needs, including `now`, and returns data. That is what makes it easy to test and to trust.
 
 pub mod action;
+pub mod analysis;
 pub mod cell;
 pub mod duration;
 pub mod policy;
