@@ -138,7 +138,21 @@ fn example_config_is_a_valid_reference() {
     assert_eq!(train.gates("staging"), Gate::DEFAULTS);
 
     let sources: Vec<&str> = config.sources.keys().map(String::as_str).collect();
-    assert_eq!(sources, ["gh", "pipeline", "sim"]);
+    assert_eq!(sources, ["gh", "pipeline", "prom", "sim"]);
+    assert_eq!(config.sources["prom"].kind, SourceKind::Prometheus);
+    assert_eq!(config.metrics.len(), 1);
+    let m = &config.metrics[0];
+    assert_eq!(
+        (m.name.as_str(), m.source.as_str(), m.unit.as_str()),
+        ("error_rate", "prom", "ratio")
+    );
+    assert_eq!(m.threshold.max, Some(0.01));
+    assert_eq!(m.window, Duration::from_secs(600));
+    assert_eq!(m.stages, ["staging", "canary", "prod"]);
+    assert!(
+        m.render(&m.query, "web", "canary", &Default::default())
+            .contains(r#"service="web",env="canary""#)
+    );
     let gh = &config.sources["gh"];
     assert_eq!(gh.kind, SourceKind::Github);
     assert_eq!(gh.url, "https://api.github.com");

@@ -38,6 +38,9 @@ pub struct Config {
     pub sources: BTreeMap<String, SourceConfig>,
     /// Where to read every lane × stage of the train: one entry for each.
     pub targets: BTreeMap<CellKey, Target>,
+    pub metrics: Vec<MetricConfig>,
+    /// Each lane's `vars`, for metric queries.
+    pub lane_vars: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// `actions.verify_timeout` when the config says nothing.
@@ -82,18 +85,21 @@ pub enum SourceKind {
     Http,
     /// GitHub (or GitHub Enterprise Server): Actions runs, deployments, environments.
     Github,
+    /// Prometheus: the metrics of `[[metrics]]`.
+    Prometheus,
 }
 
 impl SourceKind {
     /// Kinds this build supports, as written in the config.
-    pub const SUPPORTED: &'static [&'static str] = &["http", "github"];
+    pub const SUPPORTED: &'static [&'static str] = &["http", "github", "prometheus"];
     /// Kinds that are planned but not in this build yet.
-    pub const PLANNED: &'static [&'static str] = &["prometheus", "argocd", "rollouts", "gitlab"];
+    pub const PLANNED: &'static [&'static str] = &["argocd", "rollouts", "gitlab"];
 
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::Http => "http",
             SourceKind::Github => "github",
+            SourceKind::Prometheus => "prometheus",
         }
     }
 
@@ -101,6 +107,7 @@ impl SourceKind {
         match s {
             "http" => Some(SourceKind::Http),
             "github" => Some(SourceKind::Github),
+            "prometheus" => Some(SourceKind::Prometheus),
             _ => None,
         }
     }
@@ -131,6 +138,43 @@ pub struct SourceConfig {
     /// github: the deploy workflow's inputs that carry the version and the environment.
     pub version_input: String,
     pub environment_input: String,
+    /// prometheus: basic auth, the user and the variable holding the password.
+    pub username: Option<String>,
+    pub password_env: Option<String>,
+}
+
+/// One `[[metrics]]`: a PromQL template measured for every lane at the listed stages.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricConfig {
+    pub name: String,
+    pub source: String,
+    /// PromQL with `{lane}`, `{stage}` and the lanes' `vars` as placeholders.
+    pub query: String,
+    /// The same for the stable side (canary analysis).
+    pub baseline: Option<String>,
+    pub unit: String,
+    pub threshold: crate::model::Threshold,
+    /// How far back the series goes (and the `slo` gate looks).
+    pub window: Duration,
+    /// The stages it is measured at.
+    pub stages: Vec<String>,
+}
+
+impl MetricConfig {
+    /// The query for a lane at a stage, placeholders filled in.
+    pub fn render(
+        &self,
+        template: &str,
+        lane: &str,
+        stage: &str,
+        vars: &BTreeMap<String, String>,
+    ) -> String {
+        let mut q = template.replace("{lane}", lane).replace("{stage}", stage);
+        for (k, v) in vars {
+            q = q.replace(&format!("{{{k}}}"), v);
+        }
+        q
+    }
 }
 
 /// Where one lane × stage of the train is read: a source and the names the source uses.

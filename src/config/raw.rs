@@ -27,6 +27,29 @@ pub(crate) struct RawConfig {
     pub policy: BTreeMap<Str, Spanned<RawPolicy>>,
     pub audit: Option<RawAudit>,
     pub actions: Option<RawActions>,
+    #[serde(default)]
+    pub metrics: Vec<Spanned<RawMetric>>,
+}
+
+/// One `[[metrics]]` table: a PromQL template measured for lanes at stages.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMetric {
+    pub name: Option<Str>,
+    pub source: Option<Str>,
+    pub query: Option<Str>,
+    pub baseline: Option<Str>,
+    pub unit: Option<Str>,
+    pub threshold: Option<Spanned<RawThreshold>>,
+    pub window: Option<Str>,
+    pub stages: Option<Vec<Str>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawThreshold {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,7 +96,22 @@ pub(crate) struct RawSource {
     pub api_url: Option<Str>,
     pub version_input: Option<Str>,
     pub environment_input: Option<Str>,
+    pub username: Option<Str>,
+    pub password_env: Option<Str>,
 }
+
+pub(crate) const PROMETHEUS_SOURCE_KEYS: &[&str] = &[
+    "kind",
+    "url",
+    "interval",
+    "timeout",
+    "stale_after",
+    "token_env",
+    "token_cmd",
+    "allow_insecure_http",
+    "username",
+    "password_env",
+];
 
 pub(crate) const GITHUB_SOURCE_KEYS: &[&str] = &[
     "kind",
@@ -111,6 +149,9 @@ pub(crate) struct RawLane {
     pub repo: Option<Str>,
     /// github: the lane's branch, for every stage that doesn't say.
     pub branch: Option<Str>,
+    /// Values for `{name}` placeholders in metric queries.
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
     #[serde(default)]
     pub stages: BTreeMap<Str, Spanned<RawTarget>>,
 }

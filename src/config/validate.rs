@@ -11,14 +11,16 @@ use toml::Spanned;
 
 use super::diag::{Diagnostics, list_hint};
 use super::raw::{
-    GITHUB_SOURCE_KEYS, GITHUB_TARGET_KEYS, KeyView, RawConfig, RawLane, RawSource, RawTarget,
-    RawTime, RawTrain, SOURCE_KEYS, Str, TARGET_KEYS,
+    GITHUB_SOURCE_KEYS, GITHUB_TARGET_KEYS, KeyView, PROMETHEUS_SOURCE_KEYS, RawConfig, RawLane,
+    RawMetric, RawSource, RawTarget, RawTime, RawTrain, SOURCE_KEYS, Str, TARGET_KEYS,
 };
-use super::{Config, SourceConfig, SourceKind, Target};
-use crate::model::{CellKey, Freeze, Gate, Lane, Timestamp, Train, Window, duration};
+use super::{Config, MetricConfig, SourceConfig, SourceKind, Target};
+use crate::model::{CellKey, Freeze, Gate, Lane, Threshold, Timestamp, Train, Window, duration};
 
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How far back a metric's series goes when the config doesn't say.
+const DEFAULT_WINDOW: Duration = Duration::from_secs(600);
 const MIN_STALE_AFTER: Duration = Duration::from_secs(10);
 const TIME_HINT: &str = "write an RFC 3339 time with a UTC offset, e.g. \"2026-11-26T14:00:00Z\"";
 const NAME_HINT: &str = "names may use only letters A-Z a-z, digits, '.', '_' and '-'";
@@ -56,7 +58,18 @@ pub(crate) fn config(raw: RawConfig, keys: &KeyView, d: &mut Diagnostics) -> Con
     let stages: Vec<&str> = train.stages.iter().map(String::as_str).collect();
 
     let (sources, kinds) = sources(raw.sources, keys, d);
+    let lane_vars: BTreeMap<String, BTreeMap<String, String>> = raw
+        .lanes
+        .iter()
+        .filter_map(|l| {
+            Some((
+                l.get_ref().name.as_ref()?.get_ref().clone(),
+                l.get_ref().vars.clone(),
+            ))
+        })
+        .collect();
     let (lanes, targets) = lanes(raw.lanes, keys, &stages, &kinds, d);
+    let metrics = metrics(raw.metrics, &stages, &kinds, &lane_vars, d);
     let policy = policy(raw.policy, &stages, d);
     train.lanes = lanes;
     train.policy = policy;
@@ -70,7 +83,233 @@ pub(crate) fn config(raw: RawConfig, keys: &KeyView, d: &mut Diagnostics) -> Con
         train,
         sources,
         targets,
+        metrics,
+        lane_vars,
     }
+}
+
+/// `[[metrics]]`: a prometheus source, a query whose placeholders every lane can fill, a known
+/// unit, a sane threshold, a window, known stages.
+fn metrics(
+    raw: Vec<Spanned<RawMetric>>,
+    stages: &[&str],
+    kinds: &BTreeMap<String, Option<SourceKind>>,
+    lane_vars: &BTreeMap<String, BTreeMap<String, String>>,
+    d: &mut Diagnostics,
+) -> Vec<MetricConfig> {
+    const UNITS: &[&str] = &["ratio", "seconds", "percent", "count", "rps"];
+    let mut out = Vec::new();
+    let mut names = BTreeSet::new();
+    for (i, m) in raw.into_iter().enumerate() {
+        let span = m.span();
+        let m = m.into_inner();
+        let path = format!("metrics[{i}]");
+        let ok_before = d.len();
+        let name = match &m.name {
+            Some(n) if check_name(d, "metric", n) => {
+                if !names.insert(n.get_ref().clone()) {
+                    d.error(n.span(), format!("duplicate metric {:?}", n.get_ref()));
+                }
+                n.get_ref().clone()
+            }
+            Some(_) => String::new(),
+            None => {
+                d.error_hint(
+                    span.clone(),
+                    format!("{path} has no name"),
+                    "add `name = \"error_rate\"`",
+                );
+                String::new()
+            }
+        };
+        let prometheus: Vec<&str> = kinds
+            .iter()
+            .filter(|(_, k)| **k == Some(SourceKind::Prometheus))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let source = match &m.source {
+            Some(s) => match kinds.get(s.get_ref()) {
+                Some(Some(SourceKind::Prometheus)) => s.get_ref().clone(),
+                Some(_) => {
+                    let hint = list_hint("prometheus sources", s.get_ref(), &prometheus);
+                    d.error_hint(
+                        s.span(),
+                        format!("{path}.source {:?} is not a prometheus source", s.get_ref()),
+                        hint,
+                    );
+                    String::new()
+                }
+                None => {
+                    let hint = list_hint("prometheus sources", s.get_ref(), &prometheus);
+                    d.error_hint(
+                        s.span(),
+                        format!("unknown source {:?} in {path}.source", s.get_ref()),
+                        hint,
+                    );
+                    String::new()
+                }
+            },
+            None => match prometheus.as_slice() {
+                [only] => only.to_string(),
+                _ => {
+                    d.error_hint(
+                        span.clone(),
+                        format!("{path} names no source"),
+                        "add `source = \"prom\"` (a source of kind prometheus)",
+                    );
+                    String::new()
+                }
+            },
+        };
+        let known_vars: BTreeSet<&str> = lane_vars
+            .values()
+            .flat_map(|v| v.keys().map(String::as_str))
+            .collect();
+        let check_query = |d: &mut Diagnostics, q: &Str, what: &str| {
+            let text = q.get_ref();
+            if text.trim().is_empty() {
+                d.error(q.span(), format!("{path}.{what} is empty"));
+                return;
+            }
+            // Every {placeholder} is {lane}, {stage}, or a var every lane sets. PromQL's own
+            // braces hold label matchers, so look at every '{', not only the outer ones.
+            let mut seen = BTreeSet::new();
+            for (open, _) in text.match_indices('{') {
+                let after = &text[open + 1..];
+                let Some(close) = after.find('}') else {
+                    continue;
+                };
+                let name = &after[..close];
+                let is_ident =
+                    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !is_ident || name == "lane" || name == "stage" || !seen.insert(name.to_string())
+                {
+                    continue;
+                }
+                let missing: Vec<&str> = lane_vars
+                    .iter()
+                    .filter(|(_, v)| !v.contains_key(name))
+                    .map(|(l, _)| l.as_str())
+                    .collect();
+                if !known_vars.contains(name) {
+                    let known: Vec<&str> = ["lane", "stage"]
+                        .into_iter()
+                        .chain(known_vars.iter().copied())
+                        .collect();
+                    d.error_hint(
+                        q.span(),
+                        format!("unknown placeholder {{{name}}} in {path}.{what}"),
+                        list_hint("placeholders", name, &known),
+                    );
+                } else if !missing.is_empty() {
+                    d.error_hint(
+                        q.span(),
+                        format!(
+                            "placeholder {{{name}}} in {path}.{what} is not set for lane {:?}",
+                            missing[0]
+                        ),
+                        format!("add `vars = {{ {name} = \"…\" }}` to every lane"),
+                    );
+                }
+            }
+        };
+        let query = match &m.query {
+            Some(q) => {
+                check_query(d, q, "query");
+                q.get_ref().clone()
+            }
+            None => {
+                d.error_hint(
+                    span.clone(),
+                    format!("{path} has no query"),
+                    "add `query = '…PromQL with {lane} and {stage}…'`",
+                );
+                String::new()
+            }
+        };
+        if let Some(b) = &m.baseline {
+            check_query(d, b, "baseline");
+        }
+        let unit = match &m.unit {
+            Some(u) if UNITS.contains(&u.get_ref().as_str()) => u.get_ref().clone(),
+            Some(u) => {
+                d.error_hint(
+                    u.span(),
+                    format!("unknown unit {:?}", u.get_ref()),
+                    list_hint("units", u.get_ref(), UNITS),
+                );
+                String::new()
+            }
+            None => "ratio".into(),
+        };
+        let threshold = match &m.threshold {
+            None => {
+                d.error_hint(
+                    span.clone(),
+                    format!("{path} has no threshold"),
+                    "add `threshold = { max = 0.01 }` (or `min`)",
+                );
+                Threshold::default()
+            }
+            Some(t) => {
+                let r = t.get_ref();
+                let finite = [r.min, r.max].into_iter().flatten().all(f64::is_finite);
+                if r.min.is_none() && r.max.is_none() {
+                    d.error_hint(
+                        t.span(),
+                        format!("{path}.threshold sets neither min nor max"),
+                        "e.g. `{ max = 0.01 }`",
+                    );
+                } else if !finite {
+                    d.error(t.span(), format!("{path}.threshold must be finite numbers"));
+                } else if let (Some(lo), Some(hi)) = (r.min, r.max)
+                    && lo >= hi
+                {
+                    d.error(
+                        t.span(),
+                        format!("{path}.threshold: min ({lo}) must be below max ({hi})"),
+                    );
+                }
+                Threshold {
+                    min: r.min,
+                    max: r.max,
+                }
+            }
+        };
+        let window = positive_duration(d, &format!("{path}.window"), m.window.as_ref())
+            .unwrap_or(DEFAULT_WINDOW);
+        let metric_stages = match &m.stages {
+            None => stages.iter().map(|s| s.to_string()).collect(),
+            Some(list) => list
+                .iter()
+                .filter_map(|s| {
+                    if stages.contains(&s.get_ref().as_str()) {
+                        Some(s.get_ref().clone())
+                    } else {
+                        d.error_hint(
+                            s.span(),
+                            format!("unknown stage {:?} in {path}.stages", s.get_ref()),
+                            list_hint("stages", s.get_ref(), stages),
+                        );
+                        None
+                    }
+                })
+                .collect(),
+        };
+        if d.len() == ok_before {
+            out.push(MetricConfig {
+                name,
+                source,
+                query,
+                baseline: m.baseline.map(Spanned::into_inner),
+                unit,
+                threshold,
+                window,
+                stages: metric_stages,
+            });
+        }
+    }
+    out
 }
 
 /// Lane, stage and source names: non-empty, `[A-Za-z0-9._-]`.
@@ -242,6 +481,7 @@ fn sources(
         let (known, what) = match kind {
             SourceKind::Http => (SOURCE_KEYS, "keys of an http source"),
             SourceKind::Github => (GITHUB_SOURCE_KEYS, "keys of a github source"),
+            SourceKind::Prometheus => (PROMETHEUS_SOURCE_KEYS, "keys of a prometheus source"),
         };
         if let Some(table_keys) = keys.sources.get(&name) {
             unknown_keys(d, table_keys, known, &format!("sources.{name}"), what);
@@ -315,14 +555,13 @@ fn source_config(
 ) -> Option<SourceConfig> {
     let ok_before = d.len();
     let url = match (kind, &src.url, &src.api_url) {
-        (SourceKind::Http, None, _) => {
+        (SourceKind::Http | SourceKind::Prometheus, None, _) => {
             let hint = "add the base URL of the pipeline's API, e.g. `url = \"https://deploy.example.com\"`";
             d.error_hint(span, format!("source {name:?} has no url"), hint);
             String::new()
         }
-        (SourceKind::Http, Some(url), _) | (SourceKind::Github, _, Some(url)) => {
-            check_url(d, &name, url, src.allow_insecure_http)
-        }
+        (SourceKind::Http | SourceKind::Prometheus, Some(url), _)
+        | (SourceKind::Github, _, Some(url)) => check_url(d, &name, url, src.allow_insecure_http),
         (SourceKind::Github, _, None) => GITHUB_API.to_string(),
     };
     let input = |v: &Option<Str>, default: &str| {
@@ -408,6 +647,24 @@ fn source_config(
         }
     }
 
+    match (&src.username, &src.password_env) {
+        (Some(u), None) => d.error_hint(
+            u.span(),
+            "username without password_env",
+            "add `password_env = \"PROM_PASSWORD\"`",
+        ),
+        (None, Some(p)) => d.error_hint(
+            p.span(),
+            "password_env without username",
+            "add `username = \"…\"`",
+        ),
+        (Some(u), Some(_)) if src.token_env.is_some() || src.token_cmd.is_some() => d.error_hint(
+            u.span(),
+            "basic auth and a token are exclusive",
+            "keep one: username + password_env, or token_env / token_cmd",
+        ),
+        _ => {}
+    }
     (d.len() == ok_before).then(|| SourceConfig {
         name,
         kind,
@@ -420,6 +677,8 @@ fn source_config(
         allow_insecure_http: src.allow_insecure_http,
         version_input,
         environment_input,
+        username: src.username.map(Spanned::into_inner),
+        password_env: src.password_env.map(Spanned::into_inner),
     })
 }
 
@@ -618,8 +877,15 @@ fn lanes(
                     GITHUB_TARGET_KEYS,
                     "keys of a stage target of a github source",
                 )),
-                None => None,
+                Some(SourceKind::Prometheus) | None => None,
             };
+            if kind == Some(SourceKind::Prometheus) {
+                d.error_hint(
+                    stage.span(),
+                    format!("{target_path} reads cells from a prometheus source"),
+                    "a prometheus source measures metrics ([[metrics]]); cells come from http or github",
+                );
+            }
             if let (Some((known, what)), Some(present)) = (known, present) {
                 unknown_keys(d, present, known, &target_path, what);
             }

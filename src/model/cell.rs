@@ -150,6 +150,9 @@ pub struct Metric {
     pub threshold: Threshold,
     /// The same metric on the stable (non-canary) side, when the source knows it.
     pub baseline: Option<f64>,
+    /// The stable side's recent series, for canary analysis; empty when unknown.
+    #[serde(default)]
+    pub baseline_series: Vec<(i64, f64)>,
     /// (unix seconds, value), oldest first.
     pub series: Vec<(i64, f64)>,
     pub source: String,
@@ -233,6 +236,7 @@ mod tests {
                 max: Some(0.01),
             },
             baseline: None,
+            baseline_series: vec![],
             series: vec![],
             source: "sim".into(),
             error: None,

@@ -361,6 +361,7 @@ mod tests {
             value: Some(v),
             threshold: Default::default(),
             baseline: None,
+            baseline_series: vec![],
             series: vec![],
             source: String::new(),
             error: None,

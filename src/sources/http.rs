@@ -385,6 +385,7 @@ pub fn parse_train(body: &[u8], names: &NameMap) -> Result<Batch, String> {
                         value: m.value.filter(|v| v.is_finite()),
                         threshold: m.threshold,
                         baseline: m.baseline.filter(|v| v.is_finite()),
+                        baseline_series: vec![],
                         series: m
                             .series
                             .into_iter()
@@ -404,6 +405,7 @@ pub fn parse_train(body: &[u8], names: &NameMap) -> Result<Batch, String> {
                             value: None,
                             threshold: Threshold::default(),
                             baseline: None,
+                            baseline_series: vec![],
                             series: vec![],
                             source: String::new(),
                             error: Some(format!(

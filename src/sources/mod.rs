@@ -12,6 +12,7 @@ use crate::model::{ActionKind, Batch, CellKey};
 
 pub mod github;
 pub mod http;
+pub mod prometheus;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -242,6 +243,8 @@ pub fn build(config: &Config) -> Vec<Arc<dyn Source>> {
                     http::HttpSource::new(src, token, names).map(|s| Arc::new(s) as Arc<dyn Source>)
                 }
                 SourceKind::Github => github::GithubSource::new(src, token, config)
+                    .map(|s| Arc::new(s) as Arc<dyn Source>),
+                SourceKind::Prometheus => prometheus::PrometheusSource::new(src, token, config)
                     .map(|s| Arc::new(s) as Arc<dyn Source>),
             });
             built.unwrap_or_else(|error| {

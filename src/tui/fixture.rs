@@ -133,6 +133,7 @@ fn metric(name: &str, unit: &str, max: f64, base: f64, slope: f64) -> Metric {
             max: Some(max),
         },
         baseline: Some(base),
+        baseline_series: vec![],
         series,
         source: String::new(),
         error: None,

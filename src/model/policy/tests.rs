@@ -70,6 +70,7 @@ impl W {
                     max: Some(max),
                 },
                 baseline: None,
+                baseline_series: vec![],
                 series: vec![],
                 source: String::new(),
                 error: None,
