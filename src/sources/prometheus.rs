@@ -92,13 +92,14 @@ impl PrometheusSource {
 
     /// `query_range` over the metric's window: the samples, oldest first.
     async fn range(&self, query: &str, window: Duration) -> Result<Vec<(i64, f64)>, String> {
-        let end = chrono::Utc::now().timestamp();
-        let start = end - window.as_secs() as i64;
+        // Millisecond precision: a sample of this very second is not left out.
+        let end = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+        let start = end - window.as_secs_f64();
         let step = (window.as_secs() / POINTS as u64).max(1);
         let form = [
             ("query", query.to_string()),
-            ("start", start.to_string()),
-            ("end", end.to_string()),
+            ("start", format!("{start:.3}")),
+            ("end", format!("{end:.3}")),
             ("step", step.to_string()),
         ];
         let body = url::form_urlencoded::Serializer::new(String::new())

@@ -1,0 +1,158 @@
+//! The `prometheus` source against a real Prometheus (Debian's package, installed by .ci/run),
+//! started here on 127.0.0.1 with a temporary data dir and a config that scrapes itself: real
+//! range vectors through the source, and a real `bad_data` for broken PromQL.
+//!
+//! Without the `prometheus` binary the test fails under CI=true and is skipped with a message
+//! otherwise.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use trainyard::{config, poll, sources};
+
+struct Prometheus(Child);
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn binary() -> Option<String> {
+    let found = Command::new("prometheus")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        if std::env::var_os("CI").is_some() {
+            panic!("prometheus is required for this test (.ci/run installs Debian's package)");
+        }
+        eprintln!("SKIPPED: prometheus is not installed (apt-get install prometheus)");
+        return None;
+    }
+    Some("prometheus".into())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A plain GET on loopback; the body when the status is 200.
+fn get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    head.contains(" 200 ").then(|| body.to_string())
+}
+
+fn wait_for(what: &str, secs: u64, f: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_series_and_a_real_bad_data_error() {
+    let Some(bin) = binary() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let yml = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &yml,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
+    let child = Command::new(bin)
+        .arg(format!("--config.file={}", yml.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let _prom = Prometheus(child);
+    wait_for("Prometheus to be ready", 60, || {
+        get(port, "/-/ready").is_some()
+    });
+    wait_for("samples of up", 60, || {
+        get(port, "/api/v1/query?query=up").is_some_and(|b| b.contains("\"value\""))
+    });
+
+    // A lane named after the job, so that {lane} fills the selector; its cells come from a
+    // pipeline that isn't there (only the metrics matter here).
+    let dead = free_port();
+    let text = format!(
+        r#"
+[train]
+name = "t"
+stages = ["build", "prod"]
+
+[sources.pipe]
+kind = "http"
+url = "http://127.0.0.1:{dead}"
+
+[sources.prom]
+kind = "prometheus"
+url = "http://127.0.0.1:{port}"
+
+[[lanes]]
+name = "prometheus"
+source = "pipe"
+
+[[metrics]]
+name = "up"
+query = 'max(up{{job="{{lane}}"}})'
+threshold = {{ min = 1 }}
+window = "1m"
+stages = ["prod"]
+
+[[metrics]]
+name = "broken"
+query = 'max(up{{job="{{lane}}"}}'
+threshold = {{ max = 1 }}
+stages = ["prod"]
+"#
+    );
+    let config = config::parse(&text, "t.toml").unwrap();
+    let sources = sources::build(&config);
+    let mut world = config.empty_world();
+    for r in poll::poll_once(&sources).await {
+        world.apply(r);
+    }
+    assert!(
+        world.source("prom").unwrap().ok,
+        "{:?}",
+        world.source("prom").unwrap().error
+    );
+    let metrics = world.metrics("prometheus", "prod");
+    let up = metrics.iter().find(|m| m.name == "up").unwrap();
+    assert_eq!(up.value, Some(1.0), "{up:?}");
+    assert!(!up.series.is_empty());
+    assert!(up.ok());
+    let broken = metrics.iter().find(|m| m.name == "broken").unwrap();
+    let err = broken.error.as_deref().unwrap();
+    assert!(
+        err.starts_with("bad_data:") && err.contains("parse error"),
+        "{err}"
+    );
+}
