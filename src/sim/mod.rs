@@ -25,9 +25,16 @@
 //! and reject), `workflow_dispatch` (promote and rollback) and cancel, with bearer auth,
 //! ETags and 304s, rate-limit headers and `Link` pagination. The GitHub views are
 //! projections of the same cells: acting through either API shows through both.
+//!
+//! The metrics answer as Prometheus does: `GET /metrics` (text exposition format) and the
+//! query API `/api/v1/query` and `/api/v1/query_range` with a one-selector PromQL subset
+//! (see `prometheus.rs`): `trainyard_sim_error_rate`, `trainyard_sim_latency_p99_seconds`,
+//! `trainyard_sim_saturation_ratio` by `lane`, `stage` and `side` (`canary`, or `stable`: a
+//! canary's baseline), the same numbers as `/v1/train`'s `metrics`.
 
 mod config;
 mod github_server;
+mod prometheus;
 mod rng;
 mod roster;
 mod scenario;

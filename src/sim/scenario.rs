@@ -482,6 +482,18 @@ fn template(seed: u64, i: usize) -> Template {
 }
 
 /// The simulated release train.
+/// One metric series of one lane × stage (see [`Scenario::metric_series`]).
+pub(crate) struct MetricSeries<'a> {
+    /// The metric's name in `/v1/train` (`error_rate`, `latency_p99`, `saturation`).
+    pub name: &'static str,
+    pub lane: &'a str,
+    pub stage: &'static str,
+    /// The stable side (the baseline of a canary) rather than the stage's own version.
+    pub stable: bool,
+    /// (unix seconds, value), oldest first.
+    pub points: &'a VecDeque<(i64, f64)>,
+}
+
 pub struct Scenario {
     seed: u64,
     speed: f64,
@@ -954,6 +966,37 @@ impl Scenario {
             v += 0.04;
         }
         v
+    }
+
+    /// Every metric series, as the Prometheus face shows them: grouped by metric (in
+    /// [`METRICS`] order), then lane and stage; at canary the stable side (the baseline, prod's
+    /// series) follows the canary side.
+    pub(crate) fn metric_series(&self) -> Vec<MetricSeries<'_>> {
+        let mut out = Vec::new();
+        for (m, &(name, _, _)) in METRICS.iter().enumerate() {
+            for lane in &self.lanes {
+                for (s, stage) in STAGES.iter().enumerate().skip(STAGING) {
+                    let series = |s: usize| &lane.series[(s - 1) * 3 + m];
+                    out.push(MetricSeries {
+                        name,
+                        lane: &lane.spec.name,
+                        stage,
+                        stable: false,
+                        points: series(s),
+                    });
+                    if s == CANARY {
+                        out.push(MetricSeries {
+                            name,
+                            lane: &lane.spec.name,
+                            stage,
+                            stable: true,
+                            points: series(PROD),
+                        });
+                    }
+                }
+            }
+        }
+        out
     }
 
     // ---------------------------------------------------------------- the payload

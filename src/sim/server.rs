@@ -14,6 +14,7 @@ use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde_json::{Value, json};
 
 use super::github_server::{self, GhState};
+use super::prometheus::{self, PromState};
 use super::scenario::Scenario;
 
 pub(crate) struct Shared {
@@ -28,6 +29,8 @@ pub(crate) struct Inner {
     log: Vec<Value>,
     /// The GitHub face: its rate limit and request counts.
     pub(crate) gh: GhState,
+    /// The Prometheus face: its failure knob.
+    pub(crate) prom: PromState,
 }
 
 impl Shared {
@@ -39,6 +42,7 @@ impl Shared {
                 scenario,
                 log: Vec::new(),
                 gh: GhState::new(),
+                prom: PromState::default(),
             }),
         }
     }
@@ -66,6 +70,16 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/actions", post(actions))
         .route("/v1/_sim/actions", get(sim_actions))
         .route("/runs/{run}", get(run))
+        .route("/metrics", get(prometheus::metrics))
+        .route(
+            "/api/v1/query",
+            get(prometheus::query).post(prometheus::query),
+        )
+        .route(
+            "/api/v1/query_range",
+            get(prometheus::query_range).post(prometheus::query_range),
+        )
+        .route("/api/v1/_sim/fail", post(prometheus::sim_fail))
         .route("/api/v3", any(github_server::api))
         .route("/api/v3/{*rest}", any(github_server::api))
         .fallback(fallback)
@@ -94,7 +108,14 @@ async fn index() -> &'static str {
      GET  /api/v3/repos/acme/{lane}/deployments[/{id}[/statuses]]\n\
      GET  /api/v3/repos/acme/{lane}/environments\n\
      GET  /api/v3/rate_limit\n\
-     GET|POST /api/v3/_sim/rate_limit, GET|DELETE /api/v3/_sim/requests  test knobs\n"
+     GET|POST /api/v3/_sim/rate_limit, GET|DELETE /api/v3/_sim/requests  test knobs\n\
+     \n\
+     Prometheus: the metrics as trainyard_sim_{error_rate,latency_p99_seconds,saturation_ratio}\n\
+     {lane,stage,side=\"canary\"|\"stable\"}; PromQL: one selector with = and != matchers:\n\
+     GET  /metrics                          text exposition format\n\
+     GET|POST /api/v1/query                 query, time\n\
+     GET|POST /api/v1/query_range           query, start, end, step\n\
+     POST /api/v1/_sim/fail                 type=execution|timeout, count=N  test knob\n"
 }
 
 async fn train(State(shared): State<Arc<Shared>>) -> Response {
