@@ -69,11 +69,21 @@ async fn real_series_and_a_real_bad_data_error() {
     let Some(bin) = binary() else { return };
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
+    // The simulator too: Prometheus scrapes its /metrics.
+    let opts = trainyard::sim::SimOptions {
+        lanes: 8,
+        seed: 7,
+        speed: 1.0,
+    };
+    let sim = trainyard::sim::start("127.0.0.1:0".parse().unwrap(), opts)
+        .await
+        .unwrap();
     let yml = dir.path().join("prometheus.yml");
     std::fs::write(
         &yml,
         format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n  - job_name: sim\n    static_configs:\n      - targets: ['{}']\n",
+            sim.addr
         ),
     )
     .unwrap();
@@ -95,7 +105,12 @@ async fn real_series_and_a_real_bad_data_error() {
         get(port, "/-/ready").is_some()
     });
     wait_for("samples of up", 60, || {
-        get(port, "/api/v1/query?query=up").is_some_and(|b| b.contains("\"value\""))
+        get(port, "/api/v1/query?query=up%7Bjob%3D%22prometheus%22%7D")
+            .is_some_and(|b| b.contains("\"value\""))
+    });
+    wait_for("samples scraped from the simulator", 60, || {
+        get(port, "/api/v1/query?query=trainyard_sim_error_rate")
+            .is_some_and(|b| b.contains("\"value\""))
     });
 
     // A lane named after the job, so that {lane} fills the selector; its cells come from a
@@ -105,7 +120,7 @@ async fn real_series_and_a_real_bad_data_error() {
         r#"
 [train]
 name = "t"
-stages = ["build", "prod"]
+stages = ["build", "canary", "prod"]
 
 [sources.pipe]
 kind = "http"
@@ -118,6 +133,18 @@ url = "http://127.0.0.1:{port}"
 [[lanes]]
 name = "prometheus"
 source = "pipe"
+
+[[lanes]]
+name = "notifications"
+source = "pipe"
+
+[[metrics]]
+name = "error_rate"
+query = 'max(trainyard_sim_error_rate{{lane="{{lane}}",stage="{{stage}}",side="canary"}})'
+baseline = 'max(trainyard_sim_error_rate{{lane="{{lane}}",stage="{{stage}}",side="stable"}})'
+threshold = {{ max = 0.01 }}
+window = "1m"
+stages = ["canary"]
 
 [[metrics]]
 name = "up"
@@ -155,4 +182,15 @@ stages = ["prod"]
         err.starts_with("bad_data:") && err.contains("parse error"),
         "{err}"
     );
+
+    // The simulator's numbers, scraped by Prometheus, measured by the source: canary and the
+    // stable baseline.
+    let m = world.metrics("notifications", "canary");
+    let e = m.iter().find(|m| m.name == "error_rate").unwrap();
+    assert!(e.value.is_some() && !e.series.is_empty(), "{e:?}");
+    assert!(
+        e.baseline.is_some() && !e.baseline_series.is_empty(),
+        "{e:?}"
+    );
+    sim.shutdown().await;
 }
