@@ -160,6 +160,27 @@ pub struct Metric {
 }
 
 impl Metric {
+    /// Canary against stable over the series both sides have (docs/analysis.md): `None`
+    /// without a baseline series.
+    pub fn canary(
+        &self,
+    ) -> Option<(
+        super::analysis::Verdict,
+        Option<super::analysis::MannWhitney>,
+    )> {
+        if self.baseline_series.is_empty() {
+            return None;
+        }
+        let worse = if self.threshold.max.is_none() && self.threshold.min.is_some() {
+            super::analysis::Worse::Lower
+        } else {
+            super::analysis::Worse::Higher
+        };
+        let canary: Vec<f64> = self.series.iter().map(|(_, v)| *v).collect();
+        let stable: Vec<f64> = self.baseline_series.iter().map(|(_, v)| *v).collect();
+        Some(super::analysis::canary_verdict(&canary, &stable, worse))
+    }
+
     /// Within threshold. A metric with no value (or an error) is not ok.
     pub fn ok(&self) -> bool {
         self.error.is_none() && self.value.is_some_and(|v| self.threshold.admits(v))

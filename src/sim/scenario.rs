@@ -1022,7 +1022,14 @@ impl Scenario {
                         "series": series.iter().map(|&(t, v)| json!([t, v])).collect::<Vec<_>>(),
                     });
                     if s == CANARY {
-                        j["baseline"] = json!(lane.series[(PROD - 1) * 3 + m].back().map(|p| p.1));
+                        let stable = &lane.series[(PROD - 1) * 3 + m];
+                        j["baseline"] = json!(stable.back().map(|p| p.1));
+                        j["baseline_series"] = json!(
+                            stable
+                                .iter()
+                                .map(|&(t, v)| json!([t, v]))
+                                .collect::<Vec<_>>()
+                        );
                     }
                     metrics.push(j);
                 }

@@ -276,6 +276,8 @@ struct WireMetric {
     baseline: Option<f64>,
     #[serde(default)]
     series: Vec<(i64, f64)>,
+    #[serde(default)]
+    baseline_series: Vec<(i64, f64)>,
 }
 
 fn text(s: Option<String>) -> Option<String> {
@@ -385,7 +387,11 @@ pub fn parse_train(body: &[u8], names: &NameMap) -> Result<Batch, String> {
                         value: m.value.filter(|v| v.is_finite()),
                         threshold: m.threshold,
                         baseline: m.baseline.filter(|v| v.is_finite()),
-                        baseline_series: vec![],
+                        baseline_series: m
+                            .baseline_series
+                            .into_iter()
+                            .filter(|(_, v)| v.is_finite())
+                            .collect(),
                         series: m
                             .series
                             .into_iter()

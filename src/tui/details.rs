@@ -200,10 +200,19 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
                 .map(|v| m.format_value(v))
                 .unwrap_or_else(|| "no data".into());
             let mark = if m.ok() { "✓" } else { "✗" };
-            let base = m
+            let mut base = m
                 .baseline
                 .map(|b| format!(", stable {}", m.format_value(b)))
                 .unwrap_or_default();
+            if let Some((verdict, test)) = m.canary() {
+                base.push_str(&format!("; vs stable: {}", verdict.as_str()));
+                if let Some(t) = test {
+                    base.push_str(&format!(
+                        " (p {:.4}, P(canary higher) {:.2})",
+                        t.p_worse, t.effect
+                    ));
+                }
+            }
             out.push(Line::from(format!(
                 "  {mark} {} {v} ({}{base})",
                 m.name,

@@ -133,7 +133,12 @@ fn metric(name: &str, unit: &str, max: f64, base: f64, slope: f64) -> Metric {
             max: Some(max),
         },
         baseline: Some(base),
-        baseline_series: vec![],
+        // The stable side: flat at the base, with a little noise.
+        baseline_series: series
+            .iter()
+            .enumerate()
+            .map(|(i, (t, _))| (*t, base * (1.0 + 0.02 * ((i * 7) % 5) as f64)))
+            .collect(),
         series,
         source: String::new(),
         error: None,

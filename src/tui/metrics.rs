@@ -118,7 +118,28 @@ fn summary(m: &Metric, theme: &Theme, compact: bool) -> Vec<Span<'static>> {
             theme.dim(),
         ));
     }
+    if let Some(span) = verdict_span(m, theme, compact) {
+        spans.push(span);
+    }
     spans
+}
+
+/// Canary against stable, in a word: " vs stable: FAIL" / " cmp:FAIL" (docs/analysis.md).
+pub fn verdict_span(m: &Metric, theme: &Theme, compact: bool) -> Option<Span<'static>> {
+    use crate::model::analysis::Verdict;
+    let (verdict, _) = m.canary()?;
+    let (word, style) = match verdict {
+        Verdict::Fail => ("FAIL", theme.bad()),
+        Verdict::Marginal => ("marginal", theme.warn()),
+        Verdict::Pass => ("pass", theme.ok()),
+        Verdict::NoData => ("no data", theme.dim()),
+    };
+    let text = if compact {
+        format!(" cmp:{word}")
+    } else {
+        format!(" · vs stable: {word}")
+    };
+    Some(Span::styled(text, style))
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -159,8 +180,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         };
         let mut spans = summary(m, theme, rows == 1);
         if rows == 1 && inner.width < 60 {
-            // Narrow: the sparkline says more than the stable value; details has both.
+            // Narrow: the sparkline and the verdict say more than the stable value; details
+            // has everything.
             spans.truncate(4);
+            spans.extend(verdict_span(m, theme, true));
         }
         let values: Vec<f64> = m.series.iter().map(|(_, v)| *v).collect();
         // One row: the sparkline goes after the text, in what is left of the line. More rows:
