@@ -128,14 +128,14 @@ fn summary(m: &Metric, theme: &Theme, compact: bool) -> Vec<Span<'static>> {
 pub fn verdict_span(m: &Metric, theme: &Theme, compact: bool) -> Option<Span<'static>> {
     use crate::model::analysis::Verdict;
     let (verdict, _) = m.canary()?;
-    let (word, style) = match verdict {
-        Verdict::Fail => ("FAIL", theme.bad()),
-        Verdict::Marginal => ("marginal", theme.warn()),
-        Verdict::Pass => ("pass", theme.ok()),
-        Verdict::NoData => ("no data", theme.dim()),
+    let (word, short, style) = match verdict {
+        Verdict::Fail => ("FAIL", "FAIL", theme.bad()),
+        Verdict::Marginal => ("marginal", "marg", theme.warn()),
+        Verdict::Pass => ("pass", "pass", theme.ok()),
+        Verdict::NoData => ("no data", "n/a", theme.dim()),
     };
     let text = if compact {
-        format!(" cmp:{word}")
+        format!(" cmp:{short}")
     } else {
         format!(" · vs stable: {word}")
     };
