@@ -136,11 +136,6 @@ fn demo_audit() -> ops::audit::AuditLog {
     ops::audit::AuditLog::new(path)
 }
 
-/// Load the config (exit 2 with its errors when it can't be).
-fn config_or_exit(cli: &Cli) -> Result<Config, ExitCode> {
-    load_config(cli)
-}
-
 async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
     match &cli.command {
         None => {
@@ -211,7 +206,7 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             json,
             since,
         }) => {
-            let config = match config_or_exit(&cli) {
+            let config = match load_config(&cli) {
                 Ok(c) => c,
                 Err(code) => return Ok(code),
             };
@@ -231,7 +226,7 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             | Command::Halt { .. }
             | Command::Unhalt { .. }),
         ) => {
-            let config = match config_or_exit(&cli) {
+            let config = match load_config(&cli) {
                 Ok(c) => c,
                 Err(code) => return Ok(code),
             };

@@ -92,7 +92,11 @@ pub enum Check {
 
 /// Has the cell become what the action should make of it? Pure: the verification loop and
 /// its tests share it.
-pub fn check_expected(plan: &Plan, cell: Option<&Cell>) -> Check {
+///
+/// `native_pause`: whether the source pauses a rollout itself. Where it can't, it cancels it,
+/// and the rollout stopping (cancelled, or failed as GitHub shows a cancelled deploy) is the
+/// pause reached.
+pub fn check_expected(plan: &Plan, cell: Option<&Cell>, native_pause: bool) -> Check {
     let Some(c) = cell else {
         return Check::Pending("no data for the cell yet".into());
     };
@@ -121,6 +125,11 @@ pub fn check_expected(plan: &Plan, cell: Option<&Cell>) -> Check {
         },
         ActionKind::Pause => match c.state {
             Paused => Check::Reached(format!("{v} paused")),
+            Cancelled | Failed
+                if !native_pause && plan.seen.as_ref().is_none_or(|(_, st)| *st != c.state) =>
+            {
+                Check::Reached(format!("{v}: the rollout was cancelled"))
+            }
             Running | RollingBack | Pending | Unknown => pending(),
             other => Check::Failed(format!("{v} is {} instead of paused", other.words())),
         },
@@ -610,17 +619,7 @@ impl Runner {
                     .map(|(_, c)| c),
                 _ => None,
             };
-            let mut check = check_expected(plan, cell.as_ref());
-            // Without a native pause, the source cancels: the rollout stopping is the pause
-            // reached (GitHub marks the deployment of a cancelled run as an error).
-            let stopped = cell.as_ref().is_some_and(|c| {
-                matches!(c.state, CellState::Cancelled | CellState::Failed)
-                    && plan.seen.as_ref().is_none_or(|(_, st)| *st != c.state)
-            });
-            if plan.action.kind == ActionKind::Pause && !source.native_pause() && stopped {
-                check = Check::Reached("the rollout was cancelled".into());
-            }
-            match check {
+            match check_expected(plan, cell.as_ref(), source.native_pause()) {
                 Check::Reached(m) => return Outcome::Done(m),
                 Check::Failed(m) => {
                     return Outcome::Failed(format!("the source accepted, but {m}"));
@@ -674,25 +673,25 @@ mod tests {
     #[test]
     fn promote_is_reached_when_the_version_succeeded_there() {
         let p = plan(ActionKind::Promote, Some("new"));
-        assert!(matches!(check_expected(&p, None), Check::Pending(_)));
+        assert!(matches!(check_expected(&p, None, true), Check::Pending(_)));
         assert!(matches!(
-            check_expected(&p, Some(&cell("old", Succeeded))),
+            check_expected(&p, Some(&cell("old", Succeeded)), true),
             Check::Pending(_)
         ));
         assert!(matches!(
-            check_expected(&p, Some(&cell("new", Running))),
+            check_expected(&p, Some(&cell("new", Running)), true),
             Check::Pending(_)
         ));
         assert!(matches!(
-            check_expected(&p, Some(&cell("new", Succeeded))),
+            check_expected(&p, Some(&cell("new", Succeeded)), true),
             Check::Reached(_)
         ));
         assert!(matches!(
-            check_expected(&p, Some(&cell("new", AwaitingApproval))),
+            check_expected(&p, Some(&cell("new", AwaitingApproval)), true),
             Check::Reached(_)
         ));
         assert!(matches!(
-            check_expected(&p, Some(&cell("new", Failed))),
+            check_expected(&p, Some(&cell("new", Failed)), true),
             Check::Failed(_)
         ));
     }
@@ -701,69 +700,98 @@ mod tests {
     fn rollback_pause_resume_approve_reject() {
         let p = plan(ActionKind::Rollback, Some("good"));
         assert!(matches!(
-            check_expected(&p, Some(&cell("bad", RollingBack))),
+            check_expected(&p, Some(&cell("bad", RollingBack)), true),
             Check::Pending(_)
         ));
         assert!(matches!(
-            check_expected(&p, Some(&cell("good", Succeeded))),
+            check_expected(&p, Some(&cell("good", Succeeded)), true),
             Check::Reached(_)
         ));
         assert!(matches!(
-            check_expected(&p, Some(&cell("good", AwaitingApproval))),
+            check_expected(&p, Some(&cell("good", AwaitingApproval)), true),
             Check::Pending(_)
         ));
         let p = plan(ActionKind::Pause, Some("v"));
         assert!(matches!(
-            check_expected(&p, Some(&cell("v", Running))),
+            check_expected(&p, Some(&cell("v", Running)), true),
             Check::Pending(_)
         ));
         assert!(matches!(
-            check_expected(&p, Some(&cell("v", Paused))),
+            check_expected(&p, Some(&cell("v", Paused)), true),
             Check::Reached(_)
         ));
         assert!(matches!(
-            check_expected(&p, Some(&cell("v", Succeeded))),
+            check_expected(&p, Some(&cell("v", Succeeded)), true),
             Check::Failed(_)
         ));
         let p = plan(ActionKind::Resume, Some("v"));
         assert!(matches!(
-            check_expected(&p, Some(&cell("v", Paused))),
+            check_expected(&p, Some(&cell("v", Paused)), true),
             Check::Pending(_)
         ));
         assert!(matches!(
-            check_expected(&p, Some(&cell("v", Running))),
+            check_expected(&p, Some(&cell("v", Running)), true),
             Check::Reached(_)
         ));
         let p = plan(ActionKind::Approve, Some("v"));
         assert!(matches!(
-            check_expected(&p, Some(&cell("v", AwaitingApproval))),
+            check_expected(&p, Some(&cell("v", AwaitingApproval)), true),
             Check::Pending(_)
         ));
         assert!(matches!(
-            check_expected(&p, Some(&cell("v", Running))),
+            check_expected(&p, Some(&cell("v", Running)), true),
             Check::Reached(_)
         ));
         assert!(matches!(
-            check_expected(&p, Some(&cell("v", Cancelled))),
+            check_expected(&p, Some(&cell("v", Cancelled)), true),
             Check::Failed(_)
         ));
         let p = plan(ActionKind::Reject, Some("v"));
         assert!(matches!(
-            check_expected(&p, Some(&cell("v", Cancelled))),
+            check_expected(&p, Some(&cell("v", Cancelled)), true),
             Check::Reached(_)
         ));
         assert!(
-            matches!(check_expected(&p, Some(&cell("v", Running))), Check::Failed(ref m) if m.contains("someone approved")),
+            matches!(check_expected(&p, Some(&cell("v", Running)), true), Check::Failed(ref m) if m.contains("someone approved")),
             "approved by someone else is not a rejection"
         );
         let p = plan(ActionKind::Resume, Some("v"));
         assert!(matches!(
-            check_expected(&p, Some(&cell("v", Failed))),
+            check_expected(&p, Some(&cell("v", Failed)), true),
             Check::Failed(_)
         ));
         assert!(matches!(
-            check_expected(&p, Some(&cell("v", Unknown))),
+            check_expected(&p, Some(&cell("v", Unknown)), true),
             Check::Pending(_)
+        ));
+    }
+
+    #[test]
+    fn without_a_native_pause_the_rollout_stopping_is_the_pause() {
+        let mut p = plan(ActionKind::Pause, Some("v"));
+        p.seen = Some((Some("v".into()), Running));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("v", Failed)), false),
+            Check::Reached(_)
+        ));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("v", Cancelled)), false),
+            Check::Reached(_)
+        ));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("v", Running)), false),
+            Check::Pending(_)
+        ));
+        // A source that can pause must show it paused: a failure is a failure there.
+        assert!(matches!(
+            check_expected(&p, Some(&cell("v", Failed)), true),
+            Check::Failed(_)
+        ));
+        // Already failed before the pause: that is not the pause.
+        p.seen = Some((Some("v".into()), Failed));
+        assert!(matches!(
+            check_expected(&p, Some(&cell("v", Failed)), false),
+            Check::Failed(_)
         ));
     }
 
@@ -777,12 +805,12 @@ mod tests {
         let mut c = cell("v2", Failed);
         c.updated_at = Some(at);
         assert!(
-            matches!(check_expected(&p, Some(&c)), Check::Pending(_)),
+            matches!(check_expected(&p, Some(&c), true), Check::Pending(_)),
             "the retry has not started yet"
         );
         c.updated_at = Some(at + chrono::TimeDelta::seconds(30));
         assert!(
-            matches!(check_expected(&p, Some(&c)), Check::Failed(_)),
+            matches!(check_expected(&p, Some(&c), true), Check::Failed(_)),
             "failed again"
         );
     }

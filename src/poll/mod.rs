@@ -52,8 +52,10 @@ pub async fn poll_once(sources: &[Arc<dyn Source>]) -> Vec<SourceReport> {
     }
     let mut out: Vec<(usize, SourceReport)> = Vec::new();
     while let Some(r) = set.join_next().await {
-        if let Ok(pair) = r {
-            out.push(pair);
+        match r {
+            Ok(pair) => out.push(pair),
+            // poll_source catches panics; only a task torn down can end here. Say so.
+            Err(e) => tracing::error!("a poll task ended without a report: {e}"),
         }
     }
     out.sort_by_key(|(i, _)| *i);
