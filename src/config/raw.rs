@@ -100,42 +100,30 @@ pub(crate) struct RawSource {
     pub password_env: Option<Str>,
 }
 
-pub(crate) const PROMETHEUS_SOURCE_KEYS: &[&str] = &[
-    "kind",
-    "url",
+/// Keys every kind of source has, after `kind` and its address.
+const COMMON_SOURCE_KEYS: &[&str] = &[
     "interval",
     "timeout",
     "stale_after",
     "token_env",
     "token_cmd",
     "allow_insecure_http",
-    "username",
-    "password_env",
 ];
 
-pub(crate) const GITHUB_SOURCE_KEYS: &[&str] = &[
-    "kind",
-    "api_url",
-    "interval",
-    "timeout",
-    "stale_after",
-    "token_env",
-    "token_cmd",
-    "allow_insecure_http",
-    "version_input",
-    "environment_input",
-];
-
-pub(crate) const SOURCE_KEYS: &[&str] = &[
-    "kind",
-    "url",
-    "interval",
-    "timeout",
-    "stale_after",
-    "token_env",
-    "token_cmd",
-    "allow_insecure_http",
-];
+/// The keys a source of `kind` may have, in the order hints list them.
+pub(crate) fn source_keys(kind: super::SourceKind) -> Vec<&'static str> {
+    use super::SourceKind::*;
+    let (address, extra): (&str, &[&str]) = match kind {
+        Http => ("url", &[]),
+        Github => ("api_url", &["version_input", "environment_input"]),
+        Prometheus => ("url", &["username", "password_env"]),
+    };
+    ["kind", address]
+        .into_iter()
+        .chain(COMMON_SOURCE_KEYS.iter().copied())
+        .chain(extra.iter().copied())
+        .collect()
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

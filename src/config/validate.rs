@@ -11,8 +11,8 @@ use toml::Spanned;
 
 use super::diag::{Diagnostics, list_hint};
 use super::raw::{
-    GITHUB_SOURCE_KEYS, GITHUB_TARGET_KEYS, KeyView, PROMETHEUS_SOURCE_KEYS, RawConfig, RawLane,
-    RawMetric, RawSource, RawTarget, RawTime, RawTrain, SOURCE_KEYS, Str, TARGET_KEYS,
+    GITHUB_TARGET_KEYS, KeyView, RawConfig, RawLane, RawMetric, RawSource, RawTarget, RawTime,
+    RawTrain, Str, TARGET_KEYS, source_keys,
 };
 use super::{Config, MetricConfig, SourceConfig, SourceKind, Target};
 use crate::model::{CellKey, Freeze, Gate, Lane, Threshold, Timestamp, Train, Window, duration};
@@ -479,12 +479,12 @@ fn sources(
         kinds.insert(name.clone(), kind);
         let Some(kind) = kind else { continue };
         let (known, what) = match kind {
-            SourceKind::Http => (SOURCE_KEYS, "keys of an http source"),
-            SourceKind::Github => (GITHUB_SOURCE_KEYS, "keys of a github source"),
-            SourceKind::Prometheus => (PROMETHEUS_SOURCE_KEYS, "keys of a prometheus source"),
+            SourceKind::Http => (source_keys(kind), "keys of an http source"),
+            SourceKind::Github => (source_keys(kind), "keys of a github source"),
+            SourceKind::Prometheus => (source_keys(kind), "keys of a prometheus source"),
         };
         if let Some(table_keys) = keys.sources.get(&name) {
-            unknown_keys(d, table_keys, known, &format!("sources.{name}"), what);
+            unknown_keys(d, table_keys, &known, &format!("sources.{name}"), what);
         }
         if let Some(source) = source_config(d, kind, name.clone(), src, span) {
             out.insert(name, source);
