@@ -193,6 +193,8 @@ pub enum Msg {
         holds: Holds,
         in_flight: Vec<(CellKey, ActionKind, String)>,
     },
+    /// Something the user must know that is no one cell's: shown in the activity.
+    Warning(String),
     /// What the runner says on the way (sent, accepted, the cell moving).
     ActionProgress {
         key: CellKey,
@@ -368,6 +370,11 @@ impl App {
                     .filter(|(k, _, _)| !self.inflight.contains_key(k))
                     .map(|(k, kind, actor)| (k, (kind, actor)))
                     .collect();
+                vec![]
+            }
+            Msg::Warning(text) => {
+                self.log(Tone::Bad, text.clone(), None);
+                self.flash(text, Tone::Bad);
                 vec![]
             }
             Msg::ActionProgress { key, text } => {

@@ -154,11 +154,32 @@ const LEDGER_EVERY: Duration = Duration::from_secs(2);
 fn watch_ledger(runner: &Arc<Runner>, tx: mpsc::UnboundedSender<Msg>) {
     let runner = Arc::clone(runner);
     tokio::spawn(async move {
+        let mut last_problem: Option<String> = None;
         loop {
             let log = runner.audit().clone();
             let window = runner.in_flight_window();
+            let path = log.path().display().to_string();
             let read = tokio::task::spawn_blocking(move || log.read()).await;
-            if let Ok(Ok(records)) = read {
+            let records = match read {
+                Ok(Ok(r)) => Ok(r),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            // A log that can't be read is said (once per distinct error): holds and other
+            // trainyards' actions are unknown meanwhile.
+            let problem = records
+                .as_ref()
+                .err()
+                .map(|e| format!("audit log {path} unreadable: {e}"));
+            if problem != last_problem {
+                if let Some(p) = &problem
+                    && tx.send(Msg::Warning(p.clone())).is_err()
+                {
+                    break;
+                }
+                last_problem = problem;
+            }
+            if let Ok(records) = records {
                 let now = chrono::Utc::now();
                 let in_flight = crate::ops::run::open_attempts(&records, now, window)
                     .into_iter()

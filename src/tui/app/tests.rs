@@ -509,3 +509,13 @@ fn quitting_with_an_action_in_flight_asks_twice() {
     assert!(app.flash.as_ref().unwrap().0.contains("still in flight"));
     assert_eq!(key(&mut app, KeyCode::Char('q')), [Cmd::Quit]);
 }
+
+#[test]
+fn a_warning_is_said_in_the_activity_and_the_footer() {
+    let mut app = fixture::app();
+    app.update(Msg::Warning(
+        "audit log /x unreadable: permission denied".into(),
+    ));
+    assert!(app.activity.front().unwrap().text.contains("unreadable"));
+    assert_eq!(app.flash.as_ref().unwrap().1, Tone::Bad);
+}
