@@ -30,15 +30,21 @@ pub fn audit_log(config: &Config) -> AuditLog {
 /// Holds and the halt as the audit log leaves them; a log that can't be read leaves none, with
 /// a warning.
 pub fn holds(log: &AuditLog) -> Holds {
+    ledger(log).0
+}
+
+/// Holds and the halt, and the breaches `trainyard-auto` already paused for, from the audit
+/// log (said on stderr when it can't be read).
+pub fn ledger(log: &AuditLog) -> (Holds, Vec<ops::audit::Record>) {
     match log.read() {
-        Ok(records) => ops::holds_from(&records),
+        Ok(records) => (ops::holds_from(&records), records),
         Err(e) => {
             tracing::warn!("audit log {} unreadable: {e}", log.path().display());
             eprintln!(
                 "trainyard: warning: audit log {} unreadable ({e}): holds and the halt are not known",
                 log.path().display()
             );
-            Holds::default()
+            (Holds::default(), Vec::new())
         }
     }
 }

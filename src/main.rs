@@ -104,7 +104,7 @@ async fn run_tui(
     audit: ops::audit::AuditLog,
 ) -> color_eyre::Result<tui::Ended> {
     let sources = sources::build(&config);
-    let holds = commands::holds(&audit);
+    let (holds, records) = commands::ledger(&audit);
     let runner = Arc::new(Runner::new(&config, &sources, audit, readonly));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let mut poller = poll::Poller::spawn(&sources, tx);
@@ -116,6 +116,7 @@ async fn run_tui(
         config.sources_of(),
     );
     app.holds = holds;
+    app.auto = ops::auto::AutoPause::from_log(&config.train, &records, poll::now());
     let result = tui::run(app, Arc::clone(&runner), rx, |s| poller.poll_now(s)).await;
     poller.stop();
     // Whatever stopped the TUI, no attempt is left without an outcome.

@@ -129,7 +129,14 @@ fn example_config_is_a_valid_reference() {
         train.lane("payments-api").map(|l| l.depends_on.clone()),
         Some(vec!["ledger".into()])
     );
-    assert_eq!(train.gates("prod").len(), 8);
+    assert_eq!(train.gates("prod").len(), 9);
+    assert!(train.gates("prod").contains(&Gate::Canary));
+    assert!(train.gates("prod").contains(&Gate::Slo(None)));
+    assert_eq!(
+        train.auto_pause.iter().collect::<Vec<_>>(),
+        ["canary"],
+        "auto_pause is set for canary only"
+    );
     assert!(
         train
             .gates("prod")

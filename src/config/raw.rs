@@ -165,6 +165,9 @@ pub(crate) const GITHUB_TARGET_KEYS: &[&str] =
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPolicy {
     pub require: Option<Vec<Str>>,
+    /// Pause the lane when a metric at this stage breaches its SLO (actor `trainyard-auto`).
+    #[serde(default)]
+    pub auto_pause: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -70,9 +70,10 @@ pub(crate) fn config(raw: RawConfig, keys: &KeyView, d: &mut Diagnostics) -> Con
         .collect();
     let (lanes, targets) = lanes(raw.lanes, keys, &stages, &kinds, d);
     let metrics = metrics(raw.metrics, &stages, &kinds, &lane_vars, d);
-    let policy = policy(raw.policy, &stages, d);
+    let (policy, auto_pause) = policy(raw.policy, &stages, &metrics, d);
     train.lanes = lanes;
     train.policy = policy;
+    train.auto_pause = auto_pause;
 
     Config {
         path: None,
@@ -423,6 +424,7 @@ fn train(raw: RawTrain, span: Range<usize>, d: &mut Diagnostics) -> Train {
         freezes,
         lanes: Vec::new(),
         policy: BTreeMap::new(),
+        auto_pause: BTreeSet::new(),
     }
 }
 
@@ -1118,12 +1120,15 @@ fn cycles(edges: &[Vec<(usize, Range<usize>)>]) -> Vec<(Range<usize>, Vec<usize>
     found
 }
 
+/// The gates per stage, and the stages that pause a lane on an SLO breach.
 fn policy(
     raw: BTreeMap<Str, Spanned<super::raw::RawPolicy>>,
     stages: &[&str],
+    metrics: &[MetricConfig],
     d: &mut Diagnostics,
-) -> BTreeMap<String, Vec<Gate>> {
+) -> (BTreeMap<String, Vec<Gate>>, BTreeSet<String>) {
     let mut out = BTreeMap::new();
+    let mut auto_pause = BTreeSet::new();
     for (stage, table) in raw {
         let known_stage = stages.contains(&stage.get_ref().as_str());
         if !known_stage {
@@ -1136,7 +1141,11 @@ fn policy(
         }
         let span = table.span();
         let stage = stage.into_inner();
-        let Some(require) = table.into_inner().require else {
+        let table = table.into_inner();
+        if table.auto_pause && known_stage {
+            auto_pause.insert(stage.clone());
+        }
+        let Some(require) = table.require else {
             let hint =
                 "e.g. `require = [\"checks_green\", \"approval\"]`; `require = []` means no gates";
             d.error_hint(span, format!("[policy.{stage}] has no require list"), hint);
@@ -1147,6 +1156,9 @@ fn policy(
             let Some(gate) = gate(d, g, &stage) else {
                 continue;
             };
+            if let Gate::Slo(Some(w)) = gate {
+                slo_window_fits(d, g, w, &stage, stages, metrics);
+            }
             let text = g.get_ref().trim();
             let same_kind =
                 |(x, _): &&(Gate, &str)| std::mem::discriminant(x) == std::mem::discriminant(&gate);
@@ -1171,7 +1183,45 @@ fn policy(
             out.insert(stage, gates);
         }
     }
-    out
+    (out, auto_pause)
+}
+
+/// `slo:D` looks at the previous stage's series: a metric measured there over a shorter window
+/// would let the gate see less than it says.
+fn slo_window_fits(
+    d: &mut Diagnostics,
+    g: &Str,
+    w: Duration,
+    stage: &str,
+    stages: &[&str],
+    metrics: &[MetricConfig],
+) {
+    let Some(i) = stages.iter().position(|s| *s == stage).filter(|i| *i > 0) else {
+        return;
+    };
+    let from = stages[i - 1];
+    for m in metrics
+        .iter()
+        .filter(|m| m.stages.iter().any(|s| s == from))
+    {
+        if m.window < w {
+            d.error_hint(
+                g.span(),
+                format!(
+                    "gate {:?} looks back {} but metric {:?} is measured over {} at {from}",
+                    g.get_ref().trim(),
+                    duration::compact(w),
+                    m.name,
+                    duration::compact(m.window)
+                ),
+                format!(
+                    "set `window = \"{}\"` on metric {:?}, or shorten the gate",
+                    duration::compact(w),
+                    m.name
+                ),
+            );
+        }
+    }
 }
 
 fn gate(d: &mut Diagnostics, g: &Str, stage: &str) -> Option<Gate> {
@@ -1180,6 +1230,12 @@ fn gate(d: &mut Diagnostics, g: &Str, stage: &str) -> Option<Gate> {
         Ok(gate) => Some(gate),
         Err(e) if text == "soak" || text.starts_with("soak:") => {
             let hint = "write soak:DURATION, e.g. \"soak:30m\"";
+            d.error_hint(g.span(), format!("invalid gate {text:?}: {e}"), hint);
+            None
+        }
+        Err(e) if text.starts_with("slo:") => {
+            let hint =
+                "write slo:DURATION, e.g. \"slo:10m\", or plain \"slo\" for each metric's window";
             d.error_hint(g.span(), format!("invalid gate {text:?}: {e}"), hint);
             None
         }

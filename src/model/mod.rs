@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod cell;
 pub mod duration;
 pub mod policy;
+pub mod slo;
 pub mod state;
 pub mod text;
 pub mod train;

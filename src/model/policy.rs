@@ -25,8 +25,12 @@ pub enum Gate {
     Approval,
     /// The version has been succeeded at the previous stage for at least this long.
     Soak(Duration),
-    /// Every metric of the lane at the previous stage is within its threshold.
-    Slo,
+    /// Every metric of the lane at the previous stage stayed within its threshold over the
+    /// window: the given one (`slo:10m`), or else each metric's own (its series).
+    Slo(Option<Duration>),
+    /// Canary against stable (Mann-Whitney U, docs/analysis.md) for every metric of the lane
+    /// at the previous stage that has a baseline: a `fail` blocks, and so does no verdict.
+    Canary,
     /// The data the decision rests on is not stale.
     Fresh,
 }
@@ -48,6 +52,8 @@ impl Gate {
         "approval",
         "soak:DURATION",
         "slo",
+        "slo:DURATION",
+        "canary",
         "fresh",
     ];
 
@@ -59,12 +65,15 @@ impl Gate {
             "window" => Gate::Window,
             "freeze" => Gate::Freeze,
             "approval" => Gate::Approval,
-            "slo" => Gate::Slo,
+            "slo" => Gate::Slo(None),
+            "canary" => Gate::Canary,
             "fresh" => Gate::Fresh,
             "soak" => return Err("soak needs a duration, e.g. \"soak:30m\"".into()),
             _ => {
                 if let Some(d) = s.strip_prefix("soak:") {
                     Gate::Soak(super::duration::parse(d)?)
+                } else if let Some(d) = s.strip_prefix("slo:") {
+                    Gate::Slo(Some(super::duration::parse(d)?))
                 } else {
                     return Err(format!(
                         "unknown gate {s:?}; known gates: {}",
@@ -85,7 +94,9 @@ impl fmt::Display for Gate {
             Gate::Freeze => f.write_str("freeze"),
             Gate::Approval => f.write_str("approval"),
             Gate::Soak(d) => write!(f, "soak:{}", compact(*d)),
-            Gate::Slo => f.write_str("slo"),
+            Gate::Slo(None) => f.write_str("slo"),
+            Gate::Slo(Some(d)) => write!(f, "slo:{}", compact(*d)),
+            Gate::Canary => f.write_str("canary"),
             Gate::Fresh => f.write_str("fresh"),
         }
     }
@@ -411,7 +422,7 @@ pub fn verdict(
                     }
                 }
             }
-            Gate::Slo => {
+            Gate::Slo(window) => {
                 let metrics = world.metrics(&lane.name, from_stage);
                 if metrics.is_empty() {
                     // Required SLOs without data are not met: a source that stopped sending
@@ -422,29 +433,36 @@ pub fn verdict(
                     );
                 }
                 for m in metrics {
-                    if let Some(err) = &m.error {
-                        cx.block(
-                            BlockerKind::SourceError,
-                            format!("{} at {from_stage}: {err}", m.name),
-                        );
-                    } else if let Some(v) = m.value {
-                        if !m.threshold.admits(v) {
-                            cx.block(
-                                BlockerKind::Slo,
-                                format!(
-                                    "{} at {from_stage} is {} ({})",
-                                    m.name,
-                                    m.format_value(v),
-                                    m.threshold_text()
-                                ),
-                            );
-                        }
-                    } else {
-                        cx.block(
-                            BlockerKind::Slo,
-                            format!("{} at {from_stage} has no data", m.name),
-                        );
+                    let slo = super::slo::evaluate(m, window, now);
+                    if let Some(text) = super::slo::blocker_text(m, from_stage, &slo) {
+                        let kind = match slo {
+                            super::slo::Slo::Error(_) => BlockerKind::SourceError,
+                            _ => BlockerKind::Slo,
+                        };
+                        cx.block(kind, text);
                     }
+                }
+            }
+            Gate::Canary => {
+                let metrics = world.metrics(&lane.name, from_stage);
+                let mut compared = 0;
+                for m in metrics {
+                    let Some((verdict, test)) = m.canary() else {
+                        continue;
+                    };
+                    compared += 1;
+                    if let Some(text) = canary_blocker(m, from_stage, verdict, test) {
+                        cx.block(BlockerKind::Slo, text);
+                    }
+                }
+                if compared == 0 {
+                    cx.block(
+                        BlockerKind::Slo,
+                        format!(
+                            "no canary analysis for {} at {from_stage}: no metric there has a stable baseline",
+                            lane.name
+                        ),
+                    );
                 }
             }
             Gate::Fresh => {
@@ -458,6 +476,44 @@ pub fn verdict(
         }
     }
     finish(cx, Some(from_stage.to_string()), version)
+}
+
+/// Why a canary verdict blocks: a failed comparison, or too few samples to make one.
+fn canary_blocker(
+    m: &super::Metric,
+    stage: &str,
+    verdict: super::analysis::Verdict,
+    test: Option<super::analysis::MannWhitney>,
+) -> Option<String> {
+    use super::analysis::Verdict as V;
+    let now = |s: &[(i64, f64)]| s.last().map(|(_, v)| m.format_value(*v));
+    match verdict {
+        V::Pass | V::Marginal => None,
+        V::NoData => Some(format!(
+            "canary analysis of {} at {stage} has too few samples ({} canary, {} stable; needs {})",
+            m.name,
+            m.series.len(),
+            m.baseline_series.len(),
+            super::analysis::MIN_SAMPLES
+        )),
+        V::Fail => {
+            let t = test?;
+            let p = if t.p_worse < 0.0001 {
+                "p<0.0001".to_string()
+            } else {
+                format!("p={:.4}", t.p_worse)
+            };
+            // The effect seen from "worse", as the verdict reads it.
+            let low_is_bad = m.threshold.max.is_none() && m.threshold.min.is_some();
+            let bad = if low_is_bad { 1.0 - t.effect } else { t.effect };
+            Some(format!(
+                "canary {} at {stage} is worse than stable: {} vs {} (Mann-Whitney {p}, P(worse) {bad:.2})",
+                m.name,
+                now(&m.series).unwrap_or_else(|| "?".into()),
+                now(&m.baseline_series).unwrap_or_else(|| "?".into()),
+            ))
+        }
+    }
 }
 
 fn finish(cx: Ctx<'_>, from_stage: Option<String>, version: Option<String>) -> Verdict {

@@ -1,6 +1,6 @@
 //! The train: its stages, window, freezes, lanes and per-stage gates.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -16,6 +16,9 @@ pub struct Train {
     /// Gates that must pass to enter a stage. A stage without an entry uses
     /// [`Gate::DEFAULTS`].
     pub policy: BTreeMap<String, Vec<Gate>>,
+    /// Stages whose `[policy.STAGE]` says `auto_pause = true`: a lane whose metrics breach
+    /// there is paused by `trainyard-auto`.
+    pub auto_pause: BTreeSet<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

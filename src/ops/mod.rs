@@ -5,6 +5,7 @@
 //! [`run::Runner::run`]. Nothing else calls a source's `act`.
 
 pub mod audit;
+pub mod auto;
 pub mod run;
 
 pub use run::{Outcome, Runner};
@@ -28,6 +29,9 @@ pub struct Action {
     pub reason: Option<String>,
     /// Go ahead although policy blocks it (needs a reason; marked in the audit log).
     pub force: bool,
+    /// Who asks, when it is not the person at this terminal: `trainyard-auto` for
+    /// `auto_pause`. `None`: the runner's actor (config `identity`, else user@host).
+    pub actor: Option<String>,
 }
 
 /// What an action is aimed at.
@@ -49,6 +53,7 @@ impl Action {
             version: None,
             reason: None,
             force: false,
+            actor: None,
         }
     }
 

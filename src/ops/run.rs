@@ -390,7 +390,7 @@ impl Runner {
         let a = &plan.action;
         Entry {
             id: id.to_string(),
-            actor: self.actor.clone(),
+            actor: a.actor.clone().unwrap_or_else(|| self.actor.clone()),
             origin: self.origin.clone(),
             action: a.kind.as_str().to_string(),
             lane: a.lane_opt(),

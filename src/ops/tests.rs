@@ -22,6 +22,7 @@ fn train() -> Train {
             depends_on: vec![],
         }],
         policy: Default::default(),
+        auto_pause: Default::default(),
     }
 }
 

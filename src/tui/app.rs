@@ -232,6 +232,8 @@ pub struct App {
     /// Scroll of the details or help popup.
     pub popup_scroll: usize,
     pub quit: bool,
+    /// Breaches `auto_pause` acted on (ops::auto).
+    pub auto: ops::auto::AutoPause,
     /// `q` was pressed once with actions in flight: a second `q` quits.
     quit_armed: bool,
     /// Sources that have delivered at least once (their first report is not news).
@@ -267,6 +269,7 @@ impl App {
             activity_scroll: 0,
             popup_scroll: 0,
             quit: false,
+            auto: ops::auto::AutoPause::default(),
             quit_armed: false,
             seen: Default::default(),
         }
@@ -349,10 +352,7 @@ impl App {
                 vec![]
             }
             Msg::Resize => vec![],
-            Msg::Report(report) => {
-                self.on_report(report);
-                vec![]
-            }
+            Msg::Report(report) => self.on_report(report),
             Msg::Ledger { holds, in_flight } => {
                 if holds.halt != self.holds.halt {
                     match &holds.halt {
@@ -395,7 +395,7 @@ impl App {
         }
     }
 
-    fn on_report(&mut self, report: SourceReport) {
+    fn on_report(&mut self, report: SourceReport) -> Vec<Cmd> {
         let name = report.source.clone();
         let was_ok = self.world.source(&name).map(|s| s.ok);
         let failed = report.outcome.as_ref().err().cloned();
@@ -418,6 +418,51 @@ impl App {
                 self.log_change(ch);
             }
         }
+        self.auto_pause()
+    }
+
+    /// `auto_pause`: the pauses `trainyard-auto` makes now (ops::auto), sent like a person's;
+    /// read-only, it only says what it would have done.
+    fn auto_pause(&mut self) -> Vec<Cmd> {
+        let mut cmds = Vec::new();
+        let found = self
+            .auto
+            .step(&self.train, &self.world, &self.holds, self.now);
+        for a in found {
+            let what = a.plan.action.describe();
+            if self.readonly {
+                self.log(
+                    Tone::Bad,
+                    format!(
+                        "{}: would {what} ({}); read-only, nothing done",
+                        ops::auto::ACTOR,
+                        a.why
+                    ),
+                    None,
+                );
+                continue;
+            }
+            let key = a.plan.action.key();
+            if self.inflight.contains_key(&key) || self.others.contains_key(&key) {
+                continue;
+            }
+            self.inflight.insert(
+                key,
+                InFlight {
+                    kind: a.plan.action.kind,
+                    since: self.now,
+                    status: "sent".into(),
+                },
+            );
+            self.log(
+                Tone::Action,
+                format!("{}: {what}: {}", ops::auto::ACTOR, a.why),
+                None,
+            );
+            self.flash(format!("{}: {what}", ops::auto::ACTOR), Tone::Bad);
+            cmds.push(Cmd::Execute(Box::new(a.plan)));
+        }
+        cmds
     }
 
     fn log_change(&mut self, ch: Change) {
@@ -461,7 +506,12 @@ impl App {
         let cmd = Some(a.command_line());
         let (tone, text) = match &outcome {
             Outcome::Done(m) => {
-                ops::apply_hold(&mut self.holds, a, "you", self.now);
+                ops::apply_hold(
+                    &mut self.holds,
+                    a,
+                    a.actor.as_deref().unwrap_or("you"),
+                    self.now,
+                );
                 (Tone::Good, format!("✓ {what}: done: {m}"))
             }
             Outcome::TimedOut(m) => (Tone::Bad, format!("TIMEOUT {what}: {m}")),
@@ -901,5 +951,7 @@ fn blocker_kinds(p: &Plan) -> std::collections::BTreeSet<crate::model::BlockerKi
     p.blockers.iter().map(|b| b.kind).collect()
 }
 
+#[cfg(test)]
+mod auto_tests;
 #[cfg(test)]
 mod tests;

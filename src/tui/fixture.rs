@@ -60,7 +60,7 @@ pub fn train() -> Train {
             Gate::Freeze,
             Gate::Approval,
             Gate::Soak(Duration::from_secs(1800)),
-            Gate::Slo,
+            Gate::Slo(None),
             Gate::Fresh,
         ],
     );
@@ -87,6 +87,7 @@ pub fn train() -> Train {
             lane("pricing-engine", "pricing", &["inventory"]),
         ],
         policy,
+        auto_pause: Default::default(),
     }
 }
 

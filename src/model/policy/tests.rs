@@ -32,6 +32,7 @@ fn train(policy: &[(&str, &[Gate])]) -> Train {
             .iter()
             .map(|(s, g)| (s.to_string(), g.to_vec()))
             .collect(),
+        auto_pause: Default::default(),
     }
 }
 
@@ -76,6 +77,23 @@ impl W {
                 error: None,
             },
         ));
+        self
+    }
+    /// Give the last metric a series, one sample a minute, the newest at `end`, and the
+    /// stable side's series when `stable` has values.
+    fn series(mut self, end: i64, canary: &[f64], stable: &[f64]) -> Self {
+        let at = |vals: &[f64]| -> Vec<(i64, f64)> {
+            let n = vals.len() as i64;
+            vals.iter()
+                .enumerate()
+                .map(|(i, v)| (t(end).timestamp() - (n - 1 - i as i64) * 60, *v))
+                .collect()
+        };
+        let m = &mut self.metrics.last_mut().unwrap().1;
+        m.series = at(canary);
+        m.value = canary.last().copied();
+        m.baseline_series = at(stable);
+        m.baseline = stable.last().copied();
         self
     }
     fn build(self, fetched: i64) -> World {
@@ -128,6 +146,8 @@ fn gate_names_round_trip() {
         "freeze",
         "approval",
         "slo",
+        "slo:10m",
+        "canary",
         "fresh",
         "soak:30m",
         "soak:1h30m",
@@ -336,7 +356,7 @@ fn soak_counts_time_succeeded_at_previous_stage() {
 
 #[test]
 fn slo_checks_metrics_of_previous_stage() {
-    let tr = train(&[("prod", &[Gate::Slo])]);
+    let tr = train(&[("prod", &[Gate::Slo(None)])]);
     let w = base()
         .cell("payments", "canary", "v2", CellState::Succeeded, 0)
         .metric("payments", "canary", "error_rate", Some(0.023), 0.01)
@@ -347,7 +367,7 @@ fn slo_checks_metrics_of_previous_stage() {
     assert_eq!(kinds(&v), [BlockerKind::Slo, BlockerKind::Slo]);
     assert_eq!(
         v.blockers[0].message,
-        "error_rate at canary is 2.30% (max 1.00%)"
+        "error_rate 2.30% > 1.00% at canary now"
     );
     assert_eq!(v.blockers[1].message, "latency at canary has no data");
     let w = base()
@@ -436,7 +456,7 @@ fn combined_gates_report_every_reason() {
             Gate::Freeze,
             Gate::Approval,
             Gate::Soak(Duration::from_secs(1800)),
-            Gate::Slo,
+            Gate::Slo(None),
             Gate::Fresh,
         ],
     )]);
@@ -533,5 +553,89 @@ fn train_blockers_list_next_moves_and_cell_problems_once() {
         blockers(&tr, &w, &Holds::default(), t(1))
             .iter()
             .all(|b| b.lane != "payments")
+    );
+}
+
+#[test]
+fn slo_reads_the_series_over_the_window() {
+    // The canary's error rate: fine, then over 1% for the last 7 minutes.
+    let climbing = [
+        0.004, 0.005, 0.004, 0.015, 0.02, 0.021, 0.022, 0.03, 0.025, 0.024, 0.023,
+    ];
+    let w = base()
+        .cell("payments", "canary", "v2", CellState::Succeeded, 0)
+        .metric("payments", "canary", "error_rate", None, 0.01)
+        .series(600, &climbing, &[])
+        .build(600);
+    let tr = train(&[("prod", &[Gate::Slo(None)])]);
+    let v = check(&tr, &w, &Holds::default(), 600, 1, 3);
+    assert_eq!(kinds(&v), [BlockerKind::Slo]);
+    assert_eq!(
+        v.blockers[0].message,
+        "error_rate 2.30% > 1.00% at canary for the last 7m (peak 3.00%)"
+    );
+    // A spike 3 minutes ago, fine since: blocked while the spike is in the gate's window.
+    let spike = [0.004, 0.004, 0.004, 0.03, 0.004, 0.004, 0.004];
+    let w = base()
+        .cell("payments", "canary", "v2", CellState::Succeeded, 0)
+        .metric("payments", "canary", "error_rate", None, 0.01)
+        .series(600, &spike, &[])
+        .build(600);
+    let tr = train(&[("prod", &[Gate::Slo(Some(Duration::from_secs(600)))])]);
+    let v = check(&tr, &w, &Holds::default(), 600, 1, 3);
+    assert_eq!(
+        v.blockers[0].message,
+        "error_rate at canary breached 3m ago (3.00% > 1.00%), within its SLO since; clean again in 7m"
+    );
+    let tr = train(&[("prod", &[Gate::Slo(Some(Duration::from_secs(120)))])]);
+    assert!(check(&tr, &w, &Holds::default(), 600, 1, 3).allowed);
+}
+
+#[test]
+fn canary_gate_blocks_a_canary_worse_than_stable() {
+    let tr = train(&[("prod", &[Gate::Canary])]);
+    let stable = [0.004, 0.005, 0.004, 0.0045, 0.005, 0.004, 0.0042, 0.0048];
+    let bad = [0.006, 0.007, 0.009, 0.008, 0.0095, 0.0085, 0.009, 0.0092];
+    let w = base()
+        .cell("payments", "canary", "v2", CellState::Succeeded, 0)
+        .metric("payments", "canary", "error_rate", None, 0.01)
+        .series(600, &bad, &stable)
+        .build(600);
+    let v = check(&tr, &w, &Holds::default(), 600, 1, 3);
+    assert_eq!(kinds(&v), [BlockerKind::Slo]);
+    let msg = &v.blockers[0].message;
+    assert!(
+        msg.starts_with(
+            "canary error_rate at canary is worse than stable: 0.92% vs 0.48% (Mann-Whitney p="
+        ),
+        "{msg}"
+    );
+    assert!(msg.ends_with("P(worse) 1.00)"), "{msg}");
+    // Canary like stable: passes (the slo gate is not asked here).
+    let w = base()
+        .cell("payments", "canary", "v2", CellState::Succeeded, 0)
+        .metric("payments", "canary", "error_rate", None, 0.01)
+        .series(600, &stable, &stable)
+        .build(600);
+    assert!(check(&tr, &w, &Holds::default(), 600, 1, 3).allowed);
+    // Too few samples, or no baseline at all: no evidence, no promotion.
+    let w = base()
+        .cell("payments", "canary", "v2", CellState::Succeeded, 0)
+        .metric("payments", "canary", "error_rate", None, 0.01)
+        .series(600, &bad[..3], &stable[..3])
+        .build(600);
+    let v = check(&tr, &w, &Holds::default(), 600, 1, 3);
+    assert_eq!(
+        v.blockers[0].message,
+        "canary analysis of error_rate at canary has too few samples (3 canary, 3 stable; needs 5)"
+    );
+    let w = base()
+        .cell("payments", "canary", "v2", CellState::Succeeded, 0)
+        .metric("payments", "canary", "error_rate", Some(0.001), 0.01)
+        .build(600);
+    let v = check(&tr, &w, &Holds::default(), 600, 1, 3);
+    assert_eq!(
+        v.blockers[0].message,
+        "no canary analysis for payments at canary: no metric there has a stable baseline"
     );
 }
