@@ -162,7 +162,7 @@ require = ["slo"]
         .collect();
     assert!(
         slo.iter()
-            .any(|m| m.contains("error_rate at canary is 1.30% (max 1.00%)")),
+            .any(|m| m.starts_with("error_rate 1.30% > 1.00% at canary for the last ")),
         "{:?}",
         v.blockers
     );
