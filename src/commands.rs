@@ -228,12 +228,23 @@ pub async fn run_action(
             eprintln!("  … {text}");
         }
     };
+    let mut stop = match crate::signals::Stop::new() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("trainyard: cannot listen for signals: {e}");
+            return EXIT_USAGE;
+        }
+    };
     let outcome = tokio::select! {
         o = runner.run(&plan, act.dry_run, &progress) => o,
-        _ = tokio::signal::ctrl_c() => {
-            runner.abandon_all("interrupted (Ctrl-C) before verification finished");
-            eprintln!("interrupted: the outcome is recorded as not verified; check the cell");
-            return 130;
+        n = stop.recv() => {
+            let why = crate::signals::why(n);
+            let said = tokio::task::block_in_place(|| runner.abandon_all(&why));
+            eprintln!("{why}");
+            for s in said {
+                eprintln!("  audit log: {s}");
+            }
+            return 128 + n as u8;
         }
     };
     let preview = matches!(outcome, Outcome::DryRun(_)).then(|| runner.preview(&plan));

@@ -116,16 +116,30 @@ async fn run_tui(
         config.sources_of(),
     );
     app.holds = holds;
-    app.auto = ops::auto::AutoPause::from_log(&config.train, &records, poll::now());
+    let now = poll::now();
+    app.auto = ops::auto::AutoPause::from_log(&config.train, &records, now);
+    let unfinished = ops::run::unfinished(
+        &records,
+        now,
+        ops::run::UNFINISHED_SINCE,
+        runner.in_flight_window(),
+    );
+    app.note_unfinished(unfinished.iter().map(|u| u.describe()).collect());
     let result = tui::run(app, Arc::clone(&runner), rx, |s| poller.poll_now(s)).await;
     poller.stop();
     // Whatever stopped the TUI, no attempt is left without an outcome.
     let why = match &result {
-        Ok(tui::Ended::Signal(n)) => format!("trainyard was stopped by signal {n}"),
+        Ok(tui::Ended::Signal(n)) => trainyard::signals::why(*n),
         Ok(tui::Ended::Quit) => "trainyard was quit".to_string(),
         Err(_) => "trainyard stopped on an error".to_string(),
     };
-    tokio::task::block_in_place(|| runner.abandon_all(&why));
+    let said = tokio::task::block_in_place(|| runner.abandon_all(&why));
+    // After SIGHUP there may be no terminal left: a failed write is no reason to panic.
+    use std::io::Write;
+    let mut err = std::io::stderr();
+    for s in said {
+        let _ = writeln!(err, "trainyard: audit log: {s}");
+    }
     result
 }
 
@@ -186,14 +200,18 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             let sources = sources::build(&config);
             let world: World = commands::observe(&config, &sources).await;
             let now = poll::now();
-            let holds = commands::holds(&commands::audit_log(&config));
+            let (holds, records) = commands::ledger(&commands::audit_log(&config));
+            let window = ops::run::in_flight_window(&sources, config.verify_timeout);
+            let unfinished =
+                ops::run::unfinished(&records, now, ops::run::UNFINISHED_SINCE, window);
             if *json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&status::to_json(&config, &world, &holds, now))?
-                );
+                let v = status::to_json(&config, &world, &holds, &unfinished, now);
+                println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                print!("{}", status::to_table(&config, &world, &holds, now));
+                print!(
+                    "{}",
+                    status::to_table(&config, &world, &holds, &unfinished, now)
+                );
             }
             let failed = world.sources().any(|s| !s.ok);
             Ok(if failed {

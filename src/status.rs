@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use crate::config::Config;
 use crate::model::policy::blockers;
 use crate::model::{Cell, CellState, Holds, Timestamp, World};
+use crate::ops::run::Unfinished;
 
 fn rfc3339(t: Timestamp) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -46,7 +47,13 @@ fn cell_json(
 }
 
 /// The `status --json` object of DESIGN.md.
-pub fn to_json(config: &Config, world: &World, holds: &Holds, now: Timestamp) -> Value {
+pub fn to_json(
+    config: &Config,
+    world: &World,
+    holds: &Holds,
+    unfinished: &[Unfinished],
+    now: Timestamp,
+) -> Value {
     let train = &config.train;
     let window = train.window.map(|w| {
         json!({"opens": rfc3339(w.opens), "closes": rfc3339(w.closes), "state": w.state(now).as_str()})
@@ -93,12 +100,23 @@ pub fn to_json(config: &Config, world: &World, holds: &Holds, now: Timestamp) ->
         "lanes": lanes,
         "blockers": blockers(train, world, holds, now),
         "sources": sources,
+        "unfinished_actions": unfinished.iter().map(|u| {
+            let r = u.record;
+            json!({"seq": r.seq, "ts": r.ts, "actor": r.actor, "action": r.action,
+                   "lane": r.lane, "stage": r.stage, "result": r.result, "message": u.why})
+        }).collect::<Vec<_>>(),
         "generated_at": rfc3339(now),
     })
 }
 
 /// A plain table for people; legible without colour.
-pub fn to_table(config: &Config, world: &World, holds: &Holds, now: Timestamp) -> String {
+pub fn to_table(
+    config: &Config,
+    world: &World,
+    holds: &Holds,
+    unfinished: &[Unfinished],
+    now: Timestamp,
+) -> String {
     use std::fmt::Write;
     let train = &config.train;
     let mut out = String::new();
@@ -166,6 +184,16 @@ pub fn to_table(config: &Config, world: &World, holds: &Holds, now: Timestamp) -
             b.kind.as_str(),
             b.message
         );
+    }
+    if !unfinished.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nUNFINISHED ACTIONS ({}) — check these at their source",
+            unfinished.len()
+        );
+        for u in unfinished {
+            let _ = writeln!(out, "  {}", u.describe());
+        }
     }
     let _ = writeln!(out, "\nSOURCES");
     for s in world.sources() {

@@ -515,3 +515,92 @@ fn a_tampered_or_truncated_log_fails_verify_at_the_right_line() {
         r.stdout
     );
 }
+
+/// Stopped by a signal after the request went out (the SSH session died, Ctrl-C): the audit
+/// log says "sent, outcome unknown" with the signal, the exit code is 128 + n, and the next
+/// `status` lists the action as unfinished until someone acts on that cell again.
+#[test]
+fn a_signal_after_sending_leaves_sent_outcome_unknown_and_status_lists_it() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, config) = setup(dir.path(), "");
+    for (signal, code, lane) in [("HUP", 129, "ledger"), ("INT", 130, "payments-api")] {
+        // A rollback of prod takes minutes at this pace: verification is still going on.
+        let child = Command::new(common::BIN)
+            .arg("--config")
+            .arg(&config)
+            .arg("--log-file")
+            .arg(dir.path().join("trainyard.log"))
+            .args(["rollback", lane, "--stage", "prod", "--yes"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env("USER", "tester")
+            .env("HOME", dir.path())
+            .spawn()
+            .unwrap();
+        let sent = |a: &Value| a["lane"] == lane && a["action"] == "rollback";
+        let start = std::time::Instant::now();
+        while !sim_actions(&sim).iter().any(sent) {
+            assert!(
+                start.elapsed().as_secs() < 30,
+                "the rollback never reached the sim"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // Give the runner a moment to be watching, then stop it.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let pid = child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args([&format!("-{signal}"), &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{stderr}");
+        assert!(
+            stderr.contains(&format!("stopped by SIG{signal}")),
+            "{stderr}"
+        );
+        let last = audit(dir.path()).pop().unwrap();
+        assert_eq!(last["result"], "unknown", "{last}");
+        assert_eq!(last["lane"], lane);
+        let error = last["error"].as_str().unwrap();
+        assert!(
+            error.starts_with(&format!(
+                "sent to sim, outcome unknown: trainyard was stopped by SIG{signal}"
+            )),
+            "{error}"
+        );
+    }
+    let r = trainyard(dir.path(), &config, &["status"]);
+    assert!(r.stdout.contains("UNFINISHED ACTIONS (2)"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("rollback ledger at prod by tester"),
+        "{}",
+        r.stdout
+    );
+    let v = json(&trainyard(dir.path(), &config, &["status", "--json"]));
+    let unfinished = v["unfinished_actions"].as_array().unwrap();
+    assert_eq!(unfinished.len(), 2, "{v}");
+    assert_eq!(unfinished[0]["result"], "unknown");
+    assert!(
+        unfinished[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("SIGINT (Ctrl-C)")
+    );
+    // A new action on ledger's prod means someone dealt with it: no longer listed.
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &["rollback", "ledger", "--stage", "prod", "--yes"],
+    );
+    assert!(r.code == 0 || r.code == 4, "{}{}", r.stdout, r.stderr);
+    let r = trainyard(dir.path(), &config, &["status"]);
+    assert!(r.stdout.contains("UNFINISHED ACTIONS (1)"), "{}", r.stdout);
+    assert!(!r.stdout.contains("rollback ledger"), "{}", r.stdout);
+}

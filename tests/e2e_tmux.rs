@@ -312,7 +312,7 @@ fn sigterm_and_sighup_restore_the_terminal() {
     if !have_tmux() {
         return;
     }
-    for (signal, code) in [("TERM", "143"), ("HUP", "129")] {
+    for (signal, code) in [("TERM", "143"), ("HUP", "129"), ("INT", "130")] {
         let t = Tmux::start(&format!("sig{signal}"), &[]);
         t.run_demo("");
         let pid = t.demo_pid();
@@ -445,6 +445,49 @@ fn a_double_press_sends_one_request_and_the_cli_sees_it_in_flight() {
         .filter(|a| a["action"] == "pause")
         .collect();
     assert_eq!(pauses.len(), 1, "{pauses:#?}");
+    t.keys(&["q"]);
+    t.assert_restored("0");
+}
+
+/// An action an earlier run sent and never saw the end of (the SSH session died): the next
+/// start says so in the footer and the activity.
+#[test]
+fn the_next_start_shows_actions_whose_outcome_is_unknown() {
+    use trainyard::ops::audit::{AuditLog, Entry, result};
+    if !have_tmux() {
+        return;
+    }
+    let t = Tmux::start("unfinished", &[]);
+    let log = AuditLog::new(t.dir.path().join(".local/share/trainyard/demo-audit.jsonl"));
+    let entry = |result: &str, error: Option<&str>| Entry {
+        id: "e2e-1".into(),
+        actor: "dana@jump".into(),
+        origin: "e2e".into(),
+        action: "rollback".into(),
+        lane: Some("ledger".into()),
+        stage: Some("prod".into()),
+        from: Some("aaaaaaa".into()),
+        to: Some("bbbbbbb".into()),
+        reason: None,
+        forced: false,
+        dry_run: false,
+        result: result.into(),
+        error: error.map(String::from),
+    };
+    log.append(entry(result::ATTEMPT, None)).unwrap();
+    log.append(entry(
+        result::UNKNOWN,
+        Some("sent to sim, outcome unknown: trainyard was stopped by SIGHUP (the terminal or SSH session went away) before it was verified; check the cell at its source"),
+    ))
+    .unwrap();
+    t.run_demo("");
+    let s = t.wait_for("the unfinished action to be said", 10, |s| {
+        s.contains("1 unfinished action(s) from an earlier run")
+    });
+    assert!(
+        s.contains("UNFINISHED from an earlier run: rollback ledger at prod"),
+        "{s}"
+    );
     t.keys(&["q"]);
     t.assert_restored("0");
 }

@@ -30,6 +30,9 @@ pub mod result {
     pub const DRY_RUN: &str = "dry_run";
     /// trainyard did not send it after all: the cell had changed since the plan.
     pub const REFUSED: &str = "refused";
+    /// Sent to the source, then trainyard was stopped (signal, lost session) before it could
+    /// verify: whether it happened is for the user to check at the source.
+    pub const UNKNOWN: &str = "unknown";
     /// trainyard repaired its own log (a torn last line).
     pub const REPAIRED: &str = "repaired";
 }

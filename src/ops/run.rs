@@ -200,19 +200,115 @@ pub fn refuse_against_log(
     Ok(())
 }
 
-/// Every attempt still open: an attempt without an outcome, not older than `window`.
-pub fn open_attempts(records: &[Record], now: Timestamp, window: Duration) -> Vec<&Record> {
+/// How long after its attempt an action may still be running: the longest send, the
+/// verification, one more poll, a pause between polls, and a margin.
+pub fn in_flight_window<'a>(
+    sources: impl IntoIterator<Item = &'a Arc<dyn Source>>,
+    verify_timeout: Duration,
+) -> Duration {
+    let deadline = sources
+        .into_iter()
+        .map(|s| s.deadline())
+        .max()
+        .unwrap_or_default();
+    deadline * 2 + verify_timeout + Duration::from_secs(65)
+}
+
+/// How far back the audit log is searched for unfinished actions at start.
+pub const UNFINISHED_SINCE: Duration = Duration::from_secs(24 * 3600);
+
+/// Attempts without an outcome, oldest first (whatever their age).
+fn unclosed(records: &[Record]) -> Vec<&Record> {
+    let closed: std::collections::HashSet<(&str, &Option<String>, &Option<String>)> = records
+        .iter()
+        .filter(|r| r.result != audit::result::ATTEMPT)
+        .map(|r| (r.id.as_str(), &r.lane, &r.stage))
+        .collect();
     records
         .iter()
         .filter(|r| r.result == audit::result::ATTEMPT)
+        .filter(|a| !closed.contains(&(a.id.as_str(), &a.lane, &a.stage)))
+        .collect()
+}
+
+/// Every attempt still open: an attempt without an outcome, not older than `window`.
+pub fn open_attempts(records: &[Record], now: Timestamp, window: Duration) -> Vec<&Record> {
+    unclosed(records)
+        .into_iter()
         .filter(|a| {
-            !records
-                .iter()
-                .any(|o| o.id == a.id && o.seq > a.seq && o.lane == a.lane && o.stage == a.stage)
-                && a.time()
-                    .is_some_and(|t| (now - t).to_std().unwrap_or_default() <= window)
+            a.time()
+                .is_some_and(|t| (now - t).to_std().unwrap_or_default() <= window)
         })
         .collect()
+}
+
+/// An action of an earlier run whose end nobody saw: sent and then trainyard was stopped, or
+/// an attempt that never got an outcome (a crash, a killed process, a lost machine).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unfinished<'a> {
+    pub record: &'a Record,
+    /// In words: "sent to gh, outcome unknown: trainyard was stopped by signal 1".
+    pub why: String,
+}
+
+impl Unfinished<'_> {
+    /// "promote payments-api → prod by dana@jump at 14:02 UTC: sent to gh, outcome unknown: …"
+    pub fn describe(&self) -> String {
+        let r = self.record;
+        let what = match (r.lane.as_deref(), r.stage.as_deref()) {
+            (Some(l), Some(s)) if r.action == "promote" => format!("promote {l} → {s}"),
+            (Some(l), Some(s)) => format!("{} {l} at {s}", r.action),
+            (Some(l), None) => format!("{} {l}", r.action),
+            _ => format!("{} the train", r.action),
+        };
+        let at = r
+            .time()
+            .map(|t| t.format(" at %Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default();
+        format!("{what} by {}{at}: {}", r.actor, self.why)
+    }
+}
+
+/// Actions of the last `since` that never got a known end, for the user to check at their
+/// source: outcomes `unknown`, and attempts without an outcome past their in-flight `window`.
+/// A later attempt on the same cell means someone has dealt with it.
+pub fn unfinished(
+    records: &[Record],
+    now: Timestamp,
+    since: Duration,
+    window: Duration,
+) -> Vec<Unfinished<'_>> {
+    let age = |r: &Record| r.time().map(|t| (now - t).to_std().unwrap_or_default());
+    let recent = |r: &Record| age(r).is_some_and(|a| a <= since);
+    let superseded = |r: &Record| {
+        records.iter().any(|o| {
+            o.seq > r.seq
+                && o.result == audit::result::ATTEMPT
+                && o.id != r.id
+                && o.lane == r.lane
+                && o.stage == r.stage
+        })
+    };
+    let mut out: Vec<Unfinished> = Vec::new();
+    for a in unclosed(records) {
+        if recent(a) && age(a).is_some_and(|x| x > window) && !superseded(a) {
+            out.push(Unfinished {
+                record: a,
+                why: "no outcome was recorded (trainyard stopped without closing it); check the cell at its source".into(),
+            });
+        }
+    }
+    for r in records
+        .iter()
+        .filter(|r| r.result == audit::result::UNKNOWN && recent(r) && !superseded(r))
+    {
+        out.push(Unfinished {
+            record: r,
+            why: r.error.clone().unwrap_or_else(|| "outcome unknown".into()),
+        });
+    }
+    out.sort_by_key(|u| u.record.seq);
+    out
 }
 
 /// The attempt still open for the cell an action is for.
@@ -239,9 +335,9 @@ pub struct Runner {
     readonly: bool,
     verify_timeout: Duration,
     seq: AtomicU64,
-    /// Attempts written and not yet closed by an outcome, by audit id: closed as abandoned if
-    /// trainyard has to stop first.
-    open: std::sync::Mutex<BTreeMap<String, Plan>>,
+    /// Attempts written and not yet closed by an outcome, by audit id, with the source they
+    /// were sent to once sent: closed as abandoned if trainyard has to stop first.
+    open: std::sync::Mutex<BTreeMap<String, (Plan, Option<String>)>>,
 }
 
 impl Runner {
@@ -282,13 +378,7 @@ impl Runner {
     /// How long after its attempt an action may still be running: the longest send, the
     /// verification, one more poll, a pause between polls, and a margin.
     pub fn in_flight_window(&self) -> Duration {
-        let deadline = self
-            .sources
-            .values()
-            .map(|s| s.deadline())
-            .max()
-            .unwrap_or_default();
-        deadline * 2 + self.verify_timeout + Duration::from_secs(65)
+        in_flight_window(self.sources.values(), self.verify_timeout)
     }
 
     /// A fresh id for an audit attempt: unique across processes and restarts.
@@ -322,19 +412,44 @@ impl Runner {
             .unwrap_or_else(|e| Err(audit::AppendError::Io(std::io::Error::other(e.to_string()))))
     }
 
-    /// Close every attempt still open with a `failed` outcome saying why (trainyard is being
-    /// stopped before verification finished): no attempt is left without an outcome.
-    pub fn abandon_all(&self, why: &str) {
+    /// Close every attempt still open (trainyard is being stopped before it finished): one
+    /// already sent becomes `unknown` ("sent, outcome unknown" — it may well happen), one not
+    /// sent yet `failed`. No attempt is left without an outcome; the next start lists the
+    /// unknown ones.
+    /// Returns what it wrote, in words, for the user.
+    pub fn abandon_all(&self, why: &str) -> Vec<String> {
         let open = std::mem::take(&mut *self.open.lock().unwrap_or_else(|e| e.into_inner()));
-        for (id, plan) in open {
-            let error = format!("not verified: {why}; check the cell at its source");
-            if let Err(e) =
-                self.audit
-                    .append(self.entry(&plan, &id, audit::result::FAILED, Some(error)))
+        let mut said = Vec::new();
+        for (id, (plan, sent)) in open {
+            let (result, error) = match sent {
+                Some(source) => (
+                    audit::result::UNKNOWN,
+                    format!(
+                        "sent to {source}, outcome unknown: {why} before it was verified; check the cell at its source"
+                    ),
+                ),
+                None => (audit::result::FAILED, format!("not sent: {why}")),
+            };
+            let what = format!("{}: {result}: {error}", plan.action.describe());
+            match self
+                .audit
+                .append(self.entry(&plan, &id, result, Some(error)))
             {
-                tracing::error!("audit: could not close attempt {id}: {e}");
+                Ok(_) => said.push(what),
+                Err(e) => {
+                    tracing::error!("audit: could not close attempt {id}: {e}");
+                    said.push(format!(
+                        "{what} (could not be written to the audit log: {e})"
+                    ));
+                }
             }
         }
+        said
+    }
+
+    /// Attempts open in this process.
+    pub fn open_count(&self) -> usize {
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// The source an action goes to (none for holds and the halt).
@@ -415,11 +530,13 @@ impl Runner {
             Outcome::Refused(m) => (audit::result::REFUSED, Some(m.clone())),
             _ => return outcome,
         };
-        let written = self.append(self.entry(plan, id, result, error), None).await;
+        // No longer abandoned if trainyard stops now: this outcome is the one written (the
+        // runtime lets the blocking write finish before the process ends).
         self.open
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(id);
+        let written = self.append(self.entry(plan, id, result, error), None).await;
         match written {
             Ok(_) => outcome,
             Err(e) => Outcome::Failed(format!(
@@ -493,7 +610,7 @@ impl Runner {
         self.open
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(id.clone(), plan.clone());
+            .insert(id.clone(), (plan.clone(), None));
         if !matches!(a.scope(), Scope::Cell(_)) {
             // Holds and the halt are trainyard's own: the audit record is the action.
             return self
@@ -528,6 +645,14 @@ impl Runner {
                 ));
                 return self.outcome(plan, &id, o).await;
             }
+        }
+        if let Some(open) = self
+            .open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(&id)
+        {
+            open.1 = Some(source.name().to_string());
         }
         progress(format!("sent to {}", source.name()));
         let req = self.request(plan);
@@ -904,5 +1029,51 @@ mod tests {
             open_attempt(&old, &a, now, w).is_none(),
             "a crashed process does not block forever"
         );
+    }
+
+    #[test]
+    fn unfinished_lists_unknown_outcomes_and_attempts_left_open() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-26T15:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let w = Duration::from_secs(600);
+        let day = UNFINISHED_SINCE;
+        // An attempt an hour old with no outcome: its process is gone.
+        let crashed = rec(1, "a", "attempt", "api", "prod", "2026-11-26T14:00:00Z");
+        // Sent, then stopped by a signal.
+        let sent = rec(2, "b", "attempt", "web", "canary", "2026-11-26T14:10:00Z");
+        let mut unknown = rec(3, "b", "unknown", "web", "canary", "2026-11-26T14:10:05Z");
+        unknown.error =
+            Some("sent to sim, outcome unknown: trainyard was stopped by SIGHUP".into());
+        // Still in flight (2 minutes old): not unfinished, in flight.
+        let young = rec(4, "c", "attempt", "db", "prod", "2026-11-26T14:58:00Z");
+        // Two days old: out of sight.
+        let old = rec(5, "d", "attempt", "old", "prod", "2026-11-24T14:58:00Z");
+        let records = vec![crashed, sent, unknown, young, old];
+        let u = unfinished(&records, now, day, w);
+        let ids: Vec<(&str, &str)> = u
+            .iter()
+            .map(|u| (u.record.id.as_str(), u.record.result.as_str()))
+            .collect();
+        assert_eq!(ids, [("a", "attempt"), ("b", "unknown")]);
+        assert!(u[0].why.starts_with("no outcome was recorded"));
+        assert_eq!(
+            u[1].describe(),
+            "promote web → canary by a at 2026-11-26 14:10 UTC: sent to sim, outcome unknown: trainyard was stopped by SIGHUP"
+        );
+        // A later attempt on api's prod: someone dealt with it.
+        let mut more = records.clone();
+        more.push(rec(
+            6,
+            "e",
+            "attempt",
+            "api",
+            "prod",
+            "2026-11-26T14:59:00Z",
+        ));
+        more.push(rec(7, "e", "done", "api", "prod", "2026-11-26T14:59:30Z"));
+        let u = unfinished(&more, now, day, w);
+        assert_eq!(u.len(), 1);
+        assert_eq!(u[0].record.id, "b");
     }
 }

@@ -328,6 +328,25 @@ impl App {
         self.flash = Some((text.into(), tone, self.now));
     }
 
+    /// Actions of an earlier run whose end nobody saw (ops::run::unfinished): in the activity,
+    /// and said in the footer, so that the user checks them at their source.
+    pub fn note_unfinished(&mut self, unfinished: Vec<String>) {
+        let n = unfinished.len();
+        for u in unfinished {
+            self.log(
+                Tone::Bad,
+                format!("UNFINISHED from an earlier run: {u}"),
+                None,
+            );
+        }
+        if n > 0 {
+            self.flash(
+                format!("{n} unfinished action(s) from an earlier run: see Activity, check them at their source"),
+                Tone::Bad,
+            );
+        }
+    }
+
     fn log(&mut self, tone: Tone, text: String, command: Option<String>) {
         self.activity.push_front(Activity {
             at: self.now,

@@ -25,7 +25,6 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, EventStream};
 use futures_util::{FutureExt, StreamExt};
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use self::app::{App, Cmd, Msg};
@@ -57,7 +56,8 @@ fn draw(terminal: &mut ratatui::DefaultTerminal, app: &App, theme: &Theme) -> st
 pub enum Ended {
     /// The user quit.
     Quit,
-    /// A signal (SIGTERM = 15, SIGHUP = 1) asked us to stop; the terminal was restored.
+    /// A signal (SIGHUP = 1, SIGINT = 2, SIGTERM = 15) asked us to stop; the terminal was
+    /// restored.
     Signal(i32),
 }
 
@@ -81,8 +81,7 @@ pub async fn run(
 ) -> color_eyre::Result<Ended> {
     let theme = Theme::from_env();
     let (msg_tx, mut msgs) = mpsc::unbounded_channel::<Msg>();
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sighup = signal(SignalKind::hangup())?;
+    let mut stop = crate::signals::Stop::new()?;
     let mut terminal = ratatui::try_init()?;
     let _restore = Restore;
     keep_screen_on_background_panics();
@@ -112,8 +111,7 @@ pub async fn run(
             Some(r) = reports.recv() => app.update(Msg::Report(r)),
             Some(m) = msgs.recv() => app.update(m),
             _ = tick.tick() => app.update(Msg::Tick(chrono::Utc::now())),
-            _ = sigterm.recv() => return Ok(Ended::Signal(15)),
-            _ = sighup.recv() => return Ok(Ended::Signal(1)),
+            n = stop.recv() => return Ok(Ended::Signal(n)),
             _ = tokio::time::sleep_until(next_frame), if dirty => Vec::new(),
         };
         // Fold in whatever else is waiting: a burst of reports costs one frame.
