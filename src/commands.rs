@@ -240,9 +240,12 @@ pub async fn run_action(
         n = stop.recv() => {
             let why = crate::signals::why(n);
             let said = tokio::task::block_in_place(|| runner.abandon_all(&why));
-            eprintln!("{why}");
+            // After SIGHUP the terminal may be gone: a failed write is no reason to panic.
+            use std::io::Write;
+            let mut err = std::io::stderr();
+            let _ = writeln!(err, "{why}");
             for s in said {
-                eprintln!("  audit log: {s}");
+                let _ = writeln!(err, "  audit log: {s}");
             }
             return 128 + n as u8;
         }
