@@ -10,6 +10,7 @@ pub mod config;
 pub mod model;
 pub mod ops;
 pub mod poll;
+pub mod secrets;
 pub mod signals;
 pub mod sim;
 pub mod sources;

@@ -19,9 +19,7 @@ const EXIT_RUNTIME: u8 = 1;
 const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
-    if let Err(e) = color_eyre::install() {
-        eprintln!("trainyard: {e}");
-    }
+    install_hooks();
     let cli = Cli::parse();
     // A jump host with a read-only home still gets its train: without a log file, say so
     // once and go on.
@@ -42,11 +40,27 @@ fn main() -> ExitCode {
     match runtime.block_on(dispatch(cli)) {
         Ok(code) => code,
         Err(e) => {
-            tracing::error!("{e:?}");
-            eprintln!("trainyard: {e:?}");
+            let report = trainyard::secrets::redact(&format!("{e:?}"));
+            tracing::error!("{report}");
+            eprintln!("trainyard: {report}");
             ExitCode::from(EXIT_RUNTIME)
         }
     }
+}
+
+/// color-eyre's error and panic reports, with every secret redacted from the panic report
+/// (a panic message may quote anything). The panic is logged too, through the log file's
+/// redacting writer.
+fn install_hooks() {
+    let (panic_hook, eyre_hook) = color_eyre::config::HookBuilder::default().into_hooks();
+    if let Err(e) = eyre_hook.install() {
+        eprintln!("trainyard: {e}");
+    }
+    std::panic::set_hook(Box::new(move |info| {
+        let report = panic_hook.panic_report(info).to_string();
+        tracing::error!("panic: {info}");
+        eprintln!("{}", trainyard::secrets::redact(&report));
+    }));
 }
 
 /// The log file: `--log-file`, else `trainyard.log` in the state (or data) directory.
@@ -69,7 +83,8 @@ fn init_logging(
         .create(true)
         .append(true)
         .open(&path)?;
-    let (writer, guard) = tracing_appender::non_blocking(file);
+    // Every line is redacted on its way to the file: whatever a log line quotes, no secret.
+    let (writer, guard) = tracing_appender::non_blocking(trainyard::secrets::RedactingWriter(file));
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRAINYARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()

@@ -329,3 +329,64 @@ fn parse_never_panics_on_broken_input() {
         assert!(config::parse(text, "odd.toml").is_err(), "{text:?}");
     }
 }
+
+/// `load` (not the pure `parse`) checks the files a config names: a token or password file
+/// must be a regular file that only its owner may read; a CA file must hold a PEM
+/// certificate. Each refusal is a config error at the key, with the fix.
+#[cfg(unix)]
+#[test]
+fn load_checks_the_files_a_config_names() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("deploy.token");
+    fs::write(&token, "t0ken-from-a-file\n").unwrap();
+    fs::set_permissions(&token, fs::Permissions::from_mode(0o644)).unwrap();
+    let pem = dir.path().join("ca.pem");
+    fs::write(&pem, "not a certificate\n").unwrap();
+    let text = format!(
+        "[train]\nname = \"t\"\nstages = [\"build\", \"prod\"]\n\n\
+         [sources.deploy]\nkind = \"http\"\nurl = \"https://deploy.example.com\"\n\
+         token_file = {token:?}\nca_file = {pem:?}\n\n\
+         [sources.dir]\nkind = \"http\"\nurl = \"https://deploy2.example.com\"\n\
+         token_file = {dir:?}\n\n\
+         [sources.prom]\nkind = \"prometheus\"\nurl = \"https://prom.example.com\"\n\
+         username = \"u\"\npassword_file = {missing:?}\n\n\
+         [[lanes]]\nname = \"api\"\nsource = \"deploy\"\n",
+        token = token.display().to_string(),
+        pem = pem.display().to_string(),
+        dir = dir.path().display().to_string(),
+        missing = dir.path().join("missing").display().to_string(),
+    );
+    let path = dir.path().join("config.toml");
+    fs::write(&path, &text).unwrap();
+    // Pure parsing looks at no file.
+    assert!(config::parse(&text, "x.toml").is_ok());
+    let err = config::load(&path).unwrap_err().to_string();
+    let f = path.display();
+    let (t, p, d) = (token.display(), pem.display(), dir.path().display());
+    for want in [
+        format!("{f}:8:14: token_file {t} is open to group and others (mode 0644)"),
+        format!("  hint: chmod 600 {t}"),
+        format!("{f}:9:11: ca_file {p} holds no PEM certificate"),
+        format!("{f}:14:14: token_file {d} is not a regular file"),
+        format!("{f}:20:17: password_file {d}/missing: cannot read: "),
+    ] {
+        assert!(err.contains(&want), "missing {want:?} in:\n{err}");
+    }
+    assert!(!err.contains("t0ken-from-a-file"), "{err}");
+
+    // Fixed: owner-only token file, a real PEM block, the others gone.
+    fs::set_permissions(&token, fs::Permissions::from_mode(0o600)).unwrap();
+    fs::write(
+        &pem,
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let fixed: String = text.split("\n[sources.dir]").next().unwrap().to_string()
+        + "\n[[lanes]]\nname = \"api\"\nsource = \"deploy\"\n";
+    fs::write(&path, fixed).unwrap();
+    let c = config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let src = &c.sources["deploy"];
+    assert_eq!(src.token_file.as_deref(), Some(token.to_str().unwrap()));
+    assert_eq!(src.ca_file.as_deref(), Some(pem.to_str().unwrap()));
+}

@@ -134,13 +134,46 @@ pub struct SourceConfig {
     pub token_env: Option<String>,
     /// A command whose standard output is the token.
     pub token_cmd: Option<String>,
+    /// A file that holds the token (as written: `~` is expanded when it is read), readable by
+    /// its owner only.
+    pub token_file: Option<String>,
+    /// Plain http:// to a host that is not loopback is allowed (and said in the header).
     pub allow_insecure_http: bool,
+    /// PEM certificates (a corporate CA) trusted for this source besides the system's roots
+    /// (as written: `~` is expanded when it is read).
+    pub ca_file: Option<String>,
     /// github: the deploy workflow's inputs that carry the version and the environment.
     pub version_input: String,
     pub environment_input: String,
-    /// prometheus: basic auth, the user and the variable holding the password.
+    /// prometheus: basic auth, the user and where the password comes from: a variable, a
+    /// command or a file (like the token's).
     pub username: Option<String>,
     pub password_env: Option<String>,
+    pub password_cmd: Option<String>,
+    pub password_file: Option<String>,
+}
+
+impl SourceConfig {
+    /// Whether plain http:// to a host that is not loopback is allowed for this source: the
+    /// header and `status` say so.
+    pub fn insecure(&self) -> bool {
+        self.allow_insecure_http
+    }
+}
+
+/// A path as written in the config, with a leading `~` or `~/` for the home directory.
+pub fn expand_home(path: &str) -> PathBuf {
+    let home = || directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
+    if path == "~" {
+        if let Some(h) = home() {
+            return h;
+        }
+    } else if let Some(rest) = path.strip_prefix("~/")
+        && let Some(h) = home()
+    {
+        return h.join(rest);
+    }
+    PathBuf::from(path)
 }
 
 /// One `[[metrics]]`: a PromQL template measured for every lane at the listed stages.
@@ -196,8 +229,13 @@ pub struct Target {
     pub branch: Option<String>,
 }
 
-/// Read and check a config from `text`; `file` names it in errors.
+/// Read and check a config from `text`; `file` names it in errors. Pure: the files the config
+/// names (`token_file`, `ca_file`) are checked by [`load`].
 pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
+    parse_with(text, file, false)
+}
+
+fn parse_with(text: &str, file: &str, check_files: bool) -> Result<Config, ConfigErrors> {
     let raw: raw::RawConfig =
         toml::from_str(text).map_err(|e| ConfigErrors::from(toml_error(&e, text, file)))?;
     // The same text again, for the keys of source and target tables (see `raw::KeyView`).
@@ -205,7 +243,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
     let keys: raw::KeyView =
         toml::from_str(text).map_err(|e| ConfigErrors::from(toml_error(&e, text, file)))?;
     let mut diags = diag::Diagnostics::new(file, text);
-    let config = validate::config(raw, &keys, &mut diags);
+    let config = validate::config(raw, &keys, &mut diags, check_files);
     if diags.is_empty() {
         Ok(config)
     } else {
@@ -213,7 +251,9 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
     }
 }
 
-/// Read and check the config at `path`.
+/// Read and check the config at `path`, and the files it names: a `token_file` or
+/// `password_file` must be a regular file that only its owner may read, a `ca_file` must hold
+/// PEM certificates.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
@@ -223,7 +263,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         message: format!("cannot read: {e}"),
         hint: None,
     })?;
-    let mut config = parse(&text, &file)?;
+    let mut config = parse_with(&text, &file, true)?;
     config.path = Some(path.to_path_buf());
     Ok(config)
 }

@@ -91,13 +91,17 @@ pub(crate) struct RawSource {
     pub stale_after: Option<Str>,
     pub token_env: Option<Str>,
     pub token_cmd: Option<Str>,
+    pub token_file: Option<Str>,
     #[serde(default)]
     pub allow_insecure_http: bool,
+    pub ca_file: Option<Str>,
     pub api_url: Option<Str>,
     pub version_input: Option<Str>,
     pub environment_input: Option<Str>,
     pub username: Option<Str>,
     pub password_env: Option<Str>,
+    pub password_cmd: Option<Str>,
+    pub password_file: Option<Str>,
 }
 
 /// Keys every kind of source has, after `kind` and its address.
@@ -107,7 +111,9 @@ const COMMON_SOURCE_KEYS: &[&str] = &[
     "stale_after",
     "token_env",
     "token_cmd",
+    "token_file",
     "allow_insecure_http",
+    "ca_file",
 ];
 
 /// The keys a source of `kind` may have, in the order hints list them.
@@ -116,7 +122,10 @@ pub(crate) fn source_keys(kind: super::SourceKind) -> Vec<&'static str> {
     let (address, extra): (&str, &[&str]) = match kind {
         Http => ("url", &[]),
         Github => ("api_url", &["version_input", "environment_input"]),
-        Prometheus => ("url", &["username", "password_env"]),
+        Prometheus => (
+            "url",
+            &["username", "password_env", "password_cmd", "password_file"],
+        ),
     };
     ["kind", address]
         .into_iter()

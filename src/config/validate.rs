@@ -27,7 +27,12 @@ const NAME_HINT: &str = "names may use only letters A-Z a-z, digits, '.', '_' an
 
 /// Build the config, recording every problem in `d`. The result is only meaningful when `d`
 /// stays empty.
-pub(crate) fn config(raw: RawConfig, keys: &KeyView, d: &mut Diagnostics) -> Config {
+pub(crate) fn config(
+    raw: RawConfig,
+    keys: &KeyView,
+    d: &mut Diagnostics,
+    check_files: bool,
+) -> Config {
     let identity = raw.identity.and_then(|id| {
         if id.get_ref().trim().is_empty() {
             let hint = "leave identity out to use user@host";
@@ -57,7 +62,7 @@ pub(crate) fn config(raw: RawConfig, keys: &KeyView, d: &mut Diagnostics) -> Con
     let mut train = train(raw.train.into_inner(), train_span, d);
     let stages: Vec<&str> = train.stages.iter().map(String::as_str).collect();
 
-    let (sources, kinds) = sources(raw.sources, keys, d);
+    let (sources, kinds) = sources(raw.sources, keys, d, check_files);
     let lane_vars: BTreeMap<String, BTreeMap<String, String>> = raw
         .lanes
         .iter()
@@ -461,6 +466,7 @@ fn sources(
     raw: BTreeMap<Str, Spanned<RawSource>>,
     keys: &KeyView,
     d: &mut Diagnostics,
+    check_files: bool,
 ) -> (
     BTreeMap<String, SourceConfig>,
     BTreeMap<String, Option<SourceKind>>,
@@ -488,7 +494,7 @@ fn sources(
         if let Some(table_keys) = keys.sources.get(&name) {
             unknown_keys(d, table_keys, &known, &format!("sources.{name}"), what);
         }
-        if let Some(source) = source_config(d, kind, name.clone(), src, span) {
+        if let Some(source) = source_config(d, kind, name.clone(), src, span, check_files) {
             out.insert(name, source);
         }
     }
@@ -554,6 +560,7 @@ fn source_config(
     name: String,
     src: RawSource,
     span: Range<usize>,
+    check_files: bool,
 ) -> Option<SourceConfig> {
     let ok_before = d.len();
     let url = match (kind, &src.url, &src.api_url) {
@@ -611,7 +618,11 @@ fn source_config(
         }
     };
 
-    if let Some(var) = &src.token_env {
+    for (key, var) in [
+        ("token_env", &src.token_env),
+        ("password_env", &src.password_env),
+    ] {
+        let Some(var) = var else { continue };
         // The value is never repeated in a message: it may be a token written by mistake.
         let v = var.get_ref();
         let valid = v
@@ -619,53 +630,113 @@ fn source_config(
             .next()
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        let hint = "token_env is the NAME of an environment variable that holds the token, \
-                    e.g. \"PIPELINE_TOKEN\"; never write the token itself in the config";
+        let hint = format!(
+            "{key} is the NAME of an environment variable that holds the secret, \
+             e.g. \"PIPELINE_TOKEN\"; never write the secret itself in the config"
+        );
         if !valid {
             d.error_hint(
                 var.span(),
-                "token_env is not an environment variable name",
+                format!("{key} is not an environment variable name"),
                 hint,
             );
         } else if looks_like_token(v) {
             d.error_hint(
                 var.span(),
-                "token_env looks like a token, not the name of a variable",
+                format!("{key} looks like a token, not the name of a variable"),
                 hint,
             );
         }
     }
-    if let Some(cmd) = &src.token_cmd {
-        if cmd.get_ref().trim().is_empty() {
+    for (key, cmd) in [
+        ("token_cmd", &src.token_cmd),
+        ("password_cmd", &src.password_cmd),
+    ] {
+        if let Some(cmd) = cmd
+            && cmd.get_ref().trim().is_empty()
+        {
             d.error_hint(
                 cmd.span(),
-                "token_cmd is empty",
-                "e.g. `token_cmd = \"pass show ci/token\"`",
+                format!("{key} is empty"),
+                format!(
+                    "e.g. `{key} = \"pass show ci/{}\"`",
+                    key.trim_end_matches("_cmd")
+                ),
             );
-        } else if src.token_env.is_some() {
-            let hint = "keep one: token_env names an environment variable, token_cmd a command \
-                        that prints the token";
-            d.error_hint(cmd.span(), "token_env and token_cmd are exclusive", hint);
         }
     }
-
-    match (&src.username, &src.password_env) {
+    for (key, file) in [
+        ("token_file", &src.token_file),
+        ("password_file", &src.password_file),
+    ] {
+        let Some(file) = file else { continue };
+        if file.get_ref().trim().is_empty() {
+            let hint = format!(
+                "the path of a file that holds only the secret, e.g. \
+                 `{key} = \"~/.config/trainyard/ci.secret\"`"
+            );
+            d.error_hint(file.span(), format!("{key} is empty"), hint);
+        } else if check_files {
+            let path = super::expand_home(file.get_ref());
+            if let Err(e) = crate::secrets::check_secret_file(key, &path) {
+                d.error_hint(file.span(), e.message, e.hint);
+            }
+        }
+    }
+    let tokens = [
+        ("token_env", &src.token_env),
+        ("token_cmd", &src.token_cmd),
+        ("token_file", &src.token_file),
+    ];
+    exclusive(
+        d,
+        &tokens,
+        "keep one: token_env names an environment variable, token_cmd a command that prints the \
+         token, token_file a file that holds it",
+    );
+    let passwords = [
+        ("password_env", &src.password_env),
+        ("password_cmd", &src.password_cmd),
+        ("password_file", &src.password_file),
+    ];
+    exclusive(
+        d,
+        &passwords,
+        "keep one: password_env names an environment variable, password_cmd a command that \
+         prints the password, password_file a file that holds it",
+    );
+    let password = passwords.iter().find_map(|(_, v)| v.as_ref());
+    let token = tokens.iter().any(|(_, v)| v.is_some());
+    let basic = kind == SourceKind::Prometheus;
+    match (&src.username, password.filter(|_| basic)) {
         (Some(u), None) => d.error_hint(
             u.span(),
-            "username without password_env",
-            "add `password_env = \"PROM_PASSWORD\"`",
+            "username without a password",
+            "add `password_env = \"PROM_PASSWORD\"` (or password_cmd, password_file)",
         ),
         (None, Some(p)) => d.error_hint(
             p.span(),
-            "password_env without username",
+            "a password without username",
             "add `username = \"…\"`",
         ),
-        (Some(u), Some(_)) if src.token_env.is_some() || src.token_cmd.is_some() => d.error_hint(
+        (Some(u), Some(_)) if token => d.error_hint(
             u.span(),
             "basic auth and a token are exclusive",
-            "keep one: username + password_env, or token_env / token_cmd",
+            "keep one: username + password_env / password_cmd / password_file, or token_env / \
+             token_cmd / token_file",
         ),
         _ => {}
+    }
+    if let Some(ca) = &src.ca_file {
+        if ca.get_ref().trim().is_empty() {
+            d.error_hint(
+                ca.span(),
+                "ca_file is empty",
+                "the path of a PEM file with the CA certificate(s), e.g. \"/etc/ssl/corp-ca.pem\"",
+            );
+        } else if check_files && let Err(e) = check_ca_file(&super::expand_home(ca.get_ref())) {
+            d.error_hint(ca.span(), e.0, e.1);
+        }
     }
     (d.len() == ok_before).then(|| SourceConfig {
         name,
@@ -676,12 +747,65 @@ fn source_config(
         stale_after,
         token_env: src.token_env.map(Spanned::into_inner),
         token_cmd: src.token_cmd.map(Spanned::into_inner),
+        token_file: src.token_file.map(Spanned::into_inner),
         allow_insecure_http: src.allow_insecure_http,
+        ca_file: src.ca_file.map(Spanned::into_inner),
         version_input,
         environment_input,
         username: src.username.map(Spanned::into_inner),
         password_env: src.password_env.map(Spanned::into_inner),
+        password_cmd: src.password_cmd.map(Spanned::into_inner),
+        password_file: src.password_file.map(Spanned::into_inner),
     })
+}
+
+/// At most one of `keys` may be set: an error at every one after the first.
+fn exclusive(d: &mut Diagnostics, keys: &[(&str, &Option<Str>); 3], hint: &str) {
+    let set: Vec<(&str, &Str)> = keys
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (*k, v)))
+        .collect();
+    if let Some((first, _)) = set.first() {
+        for (key, v) in &set[1..] {
+            d.error_hint(v.span(), format!("{first} and {key} are exclusive"), hint);
+        }
+    }
+}
+
+/// A CA file must be a readable file with at least one PEM certificate in it. (The
+/// certificates themselves are read when the source's client is built.)
+fn check_ca_file(path: &std::path::Path) -> Result<(), (String, String)> {
+    let shown = path.display();
+    let hint = "ca_file is a PEM file with one or more \"-----BEGIN CERTIFICATE-----\" blocks \
+                (the corporate CA that signs the server's certificate)";
+    let meta = std::fs::metadata(path).map_err(|e| {
+        (
+            format!("ca_file {shown}: cannot read: {e}"),
+            hint.to_string(),
+        )
+    })?;
+    if !meta.is_file() {
+        return Err((
+            format!("ca_file {shown} is not a regular file"),
+            hint.into(),
+        ));
+    }
+    let text = std::fs::read(path).map_err(|e| {
+        (
+            format!("ca_file {shown}: cannot read: {e}"),
+            hint.to_string(),
+        )
+    })?;
+    if !text
+        .windows(b"-----BEGIN CERTIFICATE-----".len())
+        .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+    {
+        return Err((
+            format!("ca_file {shown} holds no PEM certificate"),
+            hint.into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Prefixes of well-known token formats (GitHub, GitLab, Slack).
@@ -733,7 +857,8 @@ fn check_url(d: &mut Diagnostics, source: &str, url: &Str, allow_insecure_http: 
         }
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        let hint = "the config is no place for secrets: name the token with token_env or token_cmd";
+        let hint = "the config is no place for secrets: name the token with token_env, token_cmd or \
+                    token_file";
         d.error_hint(url.span(), "url must not contain credentials", hint);
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {

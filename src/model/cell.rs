@@ -35,6 +35,66 @@ pub struct Cell {
 }
 
 impl Cell {
+    /// Every string of the cell that came from a source, for a pass over them all (secrets are
+    /// scrubbed this way). Exhaustive on purpose: a new field must say whether it is text.
+    pub fn texts_mut(&mut self, f: &mut dyn FnMut(&mut String)) {
+        let Cell {
+            version,
+            state: _,
+            progress: _,
+            updated_at: _,
+            started_at: _,
+            url,
+            source,
+            actor,
+            message,
+            checks,
+            approval,
+            history,
+            warnings,
+            fetched_at: _,
+            error,
+        } = self;
+        for s in [version, url, actor, message, error].into_iter().flatten() {
+            f(s);
+        }
+        f(source);
+        for Check {
+            name,
+            state: _,
+            url,
+        } in checks
+        {
+            f(name);
+            if let Some(u) = url {
+                f(u);
+            }
+        }
+        if let Some(Approval {
+            environment,
+            reviewers,
+        }) = approval
+        {
+            if let Some(e) = environment {
+                f(e);
+            }
+            reviewers.iter_mut().for_each(&mut *f);
+        }
+        for HistoryEntry {
+            version,
+            state: _,
+            at: _,
+            actor,
+        } in history
+        {
+            f(version);
+            if let Some(a) = actor {
+                f(a);
+            }
+        }
+        warnings.iter_mut().for_each(f);
+    }
+
     pub fn new(source: impl Into<String>, state: CellState) -> Self {
         Cell {
             version: None,
@@ -160,6 +220,27 @@ pub struct Metric {
 }
 
 impl Metric {
+    /// Every string of the metric, as [`Cell::texts_mut`].
+    pub fn texts_mut(&mut self, f: &mut dyn FnMut(&mut String)) {
+        let Metric {
+            name,
+            unit,
+            value: _,
+            threshold: _,
+            baseline: _,
+            baseline_series: _,
+            series: _,
+            source,
+            error,
+        } = self;
+        f(name);
+        f(unit);
+        f(source);
+        if let Some(e) = error {
+            f(e);
+        }
+    }
+
     /// Canary against stable over the series both sides have (docs/analysis.md): `None`
     /// without a baseline series.
     pub fn canary(

@@ -48,6 +48,22 @@ pub struct Batch {
     pub next_poll_in: Option<Duration>,
 }
 
+impl Batch {
+    /// Every string of the batch that came from the source (cells, metrics, cell errors):
+    /// see [`Cell::texts_mut`].
+    pub fn texts_mut(&mut self, f: &mut dyn FnMut(&mut String)) {
+        for (_, c) in &mut self.cells {
+            c.texts_mut(f);
+        }
+        for (_, m) in &mut self.metrics {
+            m.texts_mut(f);
+        }
+        for (_, e) in &mut self.cell_errors {
+            f(e);
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct SourceReport {
     pub source: String,

@@ -79,6 +79,22 @@ pub struct Entry {
     pub error: Option<String>,
 }
 
+impl Entry {
+    /// The entry with every free text field passed through [`crate::secrets::redact`].
+    pub fn redacted(mut self) -> Entry {
+        let scrub = |v: &mut Option<String>| {
+            if let Some(s) = v {
+                *s = crate::secrets::redact(s);
+            }
+        };
+        scrub(&mut self.reason);
+        scrub(&mut self.error);
+        scrub(&mut self.from);
+        scrub(&mut self.to);
+        self
+    }
+}
+
 impl Record {
     /// The hash this record must carry.
     pub fn compute_hash(&self) -> String {
@@ -294,7 +310,9 @@ impl AuditLog {
             prev = r.hash.clone();
             out.push(r);
         }
-        let record = seal(entry, next(seq)?, &prev);
+        // What a person typed (a reason) or a source said (an error) never puts a secret in
+        // the log: it is kept for years and read by many.
+        let record = seal(entry.redacted(), next(seq)?, &prev);
         out.push(record.clone());
         file.seek(SeekFrom::End(0))?;
         for r in &out {

@@ -11,6 +11,7 @@ use crate::model::text::sanitize;
 use crate::model::{
     Approval, Batch, Cell, CellState, Check, CheckState, HistoryEntry, Metric, Threshold, Timestamp,
 };
+use crate::secrets::{self, Secret};
 
 /// Payloads larger than this are refused rather than parsed.
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -21,20 +22,14 @@ pub struct HttpSource {
     base: String,
     interval: Duration,
     timeout: Duration,
-    token: Option<String>,
+    token: Option<Secret>,
     names: NameMap,
     client: reqwest::Client,
 }
 
 impl HttpSource {
-    pub fn new(cfg: &SourceConfig, token: Option<String>, names: NameMap) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(cfg.timeout)
-            .read_timeout(cfg.timeout)
-            .timeout(cfg.timeout.saturating_mul(2))
-            .user_agent(concat!("trainyard/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    pub fn new(cfg: &SourceConfig, token: Option<Secret>, names: NameMap) -> Result<Self, String> {
+        let client = super::client::build(cfg)?;
         Ok(HttpSource {
             name: cfg.name.clone(),
             base: cfg.url.trim_end_matches('/').to_string(),
@@ -52,7 +47,7 @@ impl HttpSource {
             .request(method, format!("{}{path}", self.base))
             .header(reqwest::header::ACCEPT, "application/json");
         if let Some(t) = &self.token {
-            rb = rb.bearer_auth(t);
+            rb = rb.bearer_auth(t.expose());
         }
         rb
     }
@@ -176,28 +171,114 @@ impl Source for HttpSource {
     }
 }
 
-/// Words for a transport error, without the URL's query or anything secret.
+/// Where a transport error's fix names the source: [`super::Guarded`] puts the name in
+/// ("on source gh").
+pub const THIS_SOURCE: &str = "on this source";
+
+/// Words for a transport error, without the URL's query or anything secret; certificate
+/// problems in plain words with the fix.
 pub fn describe_reqwest(e: &reqwest::Error) -> String {
+    if let Some(words) = certificate_problem(e) {
+        return words;
+    }
+    let mut detail = String::new();
+    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = src {
+        // trainyard's own words (a refused redirect) are not cut.
+        if let Some(r) = s.downcast_ref::<super::client::RedirectRefused>() {
+            return secrets::redact(&r.to_string());
+        }
+        detail = s.to_string();
+        src = s.source();
+    }
     let what = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
         "connection failed"
+    } else if e.is_redirect() {
+        "redirect not followed"
     } else if e.is_decode() || e.is_body() {
         "bad response body"
     } else {
         "request failed"
     };
-    let mut detail = String::new();
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(s) = src {
-        detail = s.to_string();
-        src = s.source();
-    }
     if detail.is_empty() {
         what.to_string()
     } else {
-        format!("{what}: {}", sanitize(&detail, 120))
+        // Redacted before it is cut: a secret cut in half would no longer be recognised.
+        format!("{what}: {}", sanitize(&secrets::redact(&detail), 160))
     }
+}
+
+/// A certificate the TLS layer refused, in words with the fix.
+fn certificate_problem(e: &reqwest::Error) -> Option<String> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(r) = err.downcast_ref::<rustls::Error>() {
+            return tls_words(r);
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && let Some(inner) = io.get_ref()
+            && let Some(r) = inner.downcast_ref::<rustls::Error>()
+        {
+            return tls_words(r);
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// The words for a TLS error that is about the server's certificate.
+pub fn tls_words(e: &rustls::Error) -> Option<String> {
+    use rustls::CertificateError as C;
+    let rustls::Error::InvalidCertificate(c) = e else {
+        return None;
+    };
+    let when = |secs: u64| {
+        chrono::DateTime::from_timestamp(secs as i64, 0)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_else(|| format!("{secs} (unix)"))
+    };
+    let words = match c {
+        C::UnknownIssuer | C::BadSignature => format!(
+            "certificate not trusted: the server's certificate is not signed by a CA trainyard \
+             trusts (a corporate CA, or a self-signed certificate): set \
+             ca_file = \"/path/to/corp-ca.pem\" {THIS_SOURCE}"
+        ),
+        C::Expired => "certificate expired: the server's certificate has expired: the server \
+                       must renew it (or this host's clock is wrong)"
+            .to_string(),
+        C::ExpiredContext { time, not_after } => format!(
+            "certificate expired: the server's certificate expired at {}, it is now {}: the \
+             server must renew it (or this host's clock is wrong)",
+            when(not_after.as_secs()),
+            when(time.as_secs())
+        ),
+        C::NotValidYet | C::NotValidYetContext { .. } => {
+            "certificate not valid yet: the server's certificate is not valid yet: check this \
+             host's clock"
+                .to_string()
+        }
+        C::NotValidForName => "certificate for another name: the server's certificate is not \
+                               for the host name in the source's url: use the name it was issued for"
+            .to_string(),
+        C::NotValidForNameContext { expected, presented } => format!(
+            "certificate for another name: the server's certificate is not for {:?} but for {}: \
+             use a name it was issued for in the source's url",
+            expected.to_str(),
+            if presented.is_empty() {
+                "no name at all".to_string()
+            } else {
+                sanitize(&presented.join(", "), 120)
+            }
+        ),
+        C::Revoked => "certificate revoked: the server's certificate was revoked".to_string(),
+        other => format!(
+            "certificate refused: {}",
+            sanitize(&other.to_string(), 120)
+        ),
+    };
+    Some(words)
 }
 
 async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::model::{ActionKind, Batch, CellKey};
+use crate::secrets::{self, Secret};
 
+pub mod client;
 pub mod github;
 pub mod http;
 pub mod prometheus;
@@ -148,18 +150,58 @@ impl NameMap {
 /// How long `token_cmd` may take (a password manager may want a prompt it can't get).
 const TOKEN_CMD_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Read a source's token from the environment or a command. The token itself never appears
-/// in an error.
-pub fn resolve_token(src: &SourceConfig) -> Result<Option<String>, String> {
-    if let Some(var) = &src.token_env {
-        return match std::env::var(var) {
-            Ok(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_string())),
-            _ => Err(format!("environment variable {var} (token_env) is not set")),
-        };
-    }
-    let Some(cmd) = &src.token_cmd else {
+/// Read a source's token from the environment, a command or a file, and register it as a
+/// secret (see [`crate::secrets`]). The token itself never appears in an error.
+pub fn resolve_token(src: &SourceConfig) -> Result<Option<Secret>, String> {
+    resolve_secret(
+        "token",
+        src.token_env.as_deref(),
+        src.token_cmd.as_deref(),
+        src.token_file.as_deref(),
+    )
+}
+
+/// The basic auth of a source (prometheus): the user and the password, from
+/// `password_env`, `password_cmd` or `password_file` like a token. Both are registered as
+/// secrets, and so is the header value they make.
+pub fn resolve_basic(src: &SourceConfig) -> Result<Option<(String, Secret)>, String> {
+    let Some(user) = &src.username else {
         return Ok(None);
     };
+    let password = resolve_secret(
+        "password",
+        src.password_env.as_deref(),
+        src.password_cmd.as_deref(),
+        src.password_file.as_deref(),
+    )?
+    .ok_or_else(|| format!("username {user:?} without a password"))?;
+    secrets::register_basic(user, password.expose());
+    Ok(Some((user.clone(), password)))
+}
+
+/// One secret from `{what}_env`, `{what}_cmd` or `{what}_file` (the config allows one).
+fn resolve_secret(
+    what: &str,
+    env: Option<&str>,
+    cmd: Option<&str>,
+    file: Option<&str>,
+) -> Result<Option<Secret>, String> {
+    if let Some(var) = env {
+        return match std::env::var(var) {
+            Ok(v) if !v.trim().is_empty() => Ok(Some(Secret::new(v.trim()))),
+            _ => Err(format!(
+                "environment variable {var} ({what}_env) is not set"
+            )),
+        };
+    }
+    if let Some(path) = file {
+        let key = format!("{what}_file");
+        return secrets::read_secret_file(&key, &crate::config::expand_home(path)).map(Some);
+    }
+    let Some(cmd) = cmd else {
+        return Ok(None);
+    };
+    let key = format!("{what}_cmd");
     let mut child = std::process::Command::new("sh")
         .arg("-c")
         .arg(cmd)
@@ -167,7 +209,7 @@ pub fn resolve_token(src: &SourceConfig) -> Result<Option<String>, String> {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .map_err(|e| format!("token_cmd could not run: {e}"))?;
+        .map_err(|e| format!("{key} could not run: {e}"))?;
     let started = std::time::Instant::now();
     loop {
         match child.try_wait() {
@@ -179,24 +221,27 @@ pub fn resolve_token(src: &SourceConfig) -> Result<Option<String>, String> {
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(format!(
-                    "token_cmd did not finish within {}s (does it wait for input?)",
+                    "{key} did not finish within {}s (does it wait for input?)",
                     TOKEN_CMD_TIMEOUT.as_secs()
                 ));
             }
-            Err(e) => return Err(format!("token_cmd: {e}")),
+            Err(e) => return Err(format!("{key}: {e}")),
         }
     }
     let out = child
         .wait_with_output()
-        .map_err(|e| format!("token_cmd: {e}"))?;
+        .map_err(|e| format!("{key}: {e}"))?;
     if !out.status.success() {
-        return Err(format!("token_cmd exited with {}", out.status));
+        // What it printed may be the secret: it is not shown, but it is scrubbed from
+        // whatever else might show it.
+        secrets::register(String::from_utf8_lossy(&out.stdout).trim());
+        return Err(format!("{key} exited with {}", out.status));
     }
-    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    if token.is_empty() {
-        return Err("token_cmd printed nothing".into());
+    let value = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if value.is_empty() {
+        return Err(format!("{key} printed nothing"));
     }
-    Ok(Some(token))
+    Ok(Some(Secret::new(value)))
 }
 
 /// A source that could not be set up (no token, say): every poll and action fails with the
@@ -231,7 +276,7 @@ impl Source for Broken {
 }
 
 /// Build every configured source. One that can't be set up becomes a [`Broken`] source that
-/// reports why on every poll; it never stops the others.
+/// reports why on every poll; it never stops the others. Every source is [`Guarded`].
 pub fn build(config: &Config) -> Vec<Arc<dyn Source>> {
     config
         .sources
@@ -240,21 +285,106 @@ pub fn build(config: &Config) -> Vec<Arc<dyn Source>> {
             let built = resolve_token(src).and_then(|token| match src.kind {
                 SourceKind::Http => {
                     let names = NameMap::for_source(config, &src.name);
-                    http::HttpSource::new(src, token, names).map(|s| Arc::new(s) as Arc<dyn Source>)
+                    http::HttpSource::new(src, token, names).map(|s| Box::new(s) as Box<dyn Source>)
                 }
                 SourceKind::Github => github::GithubSource::new(src, token, config)
-                    .map(|s| Arc::new(s) as Arc<dyn Source>),
+                    .map(|s| Box::new(s) as Box<dyn Source>),
                 SourceKind::Prometheus => prometheus::PrometheusSource::new(src, token, config)
-                    .map(|s| Arc::new(s) as Arc<dyn Source>),
+                    .map(|s| Box::new(s) as Box<dyn Source>),
             });
-            built.unwrap_or_else(|error| {
+            let inner = built.unwrap_or_else(|error| {
+                let error = secrets::redact(&error);
                 tracing::warn!(source = %src.name, "source can't be set up: {error}");
-                Arc::new(Broken {
+                Box::new(Broken {
                     name: src.name.clone(),
                     kind: src.kind.as_str(),
                     error,
                 })
-            })
+            });
+            Arc::new(Guarded { inner }) as Arc<dyn Source>
         })
         .collect()
+}
+
+/// A source as the rest of trainyard sees it: everything it says (poll errors, every string
+/// of its data, action answers, previews) has passed through [`secrets::redact`]. A server that
+/// echoes the token back, a URL with a signature in its query, a credential in a link: none of
+/// it reaches the screen, `status`, the audit log or the log file.
+pub struct Guarded {
+    inner: Box<dyn Source>,
+}
+
+impl Guarded {
+    pub fn new(inner: Box<dyn Source>) -> Guarded {
+        Guarded { inner }
+    }
+
+    fn clean(&self, text: &str) -> String {
+        secrets::redact(text).replace(
+            http::THIS_SOURCE,
+            &format!("on source {}", self.inner.name()),
+        )
+    }
+
+    fn clean_error(&self, e: ActionError) -> ActionError {
+        match e {
+            ActionError::Rejected {
+                status,
+                code,
+                message,
+            } => ActionError::Rejected {
+                status,
+                code: self.clean(&code),
+                message: self.clean(&message),
+            },
+            ActionError::Failed(m) => ActionError::Failed(self.clean(&m)),
+            ActionError::Unanswered(m) => ActionError::Unanswered(self.clean(&m)),
+            ActionError::Unsupported(m) => ActionError::Unsupported(self.clean(&m)),
+        }
+    }
+}
+
+impl Source for Guarded {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn kind(&self) -> &'static str {
+        self.inner.kind()
+    }
+    fn interval(&self) -> Duration {
+        self.inner.interval()
+    }
+    fn timeout(&self) -> Duration {
+        self.inner.timeout()
+    }
+    fn deadline(&self) -> Duration {
+        self.inner.deadline()
+    }
+    fn native_pause(&self) -> bool {
+        self.inner.native_pause()
+    }
+    fn poll(&self) -> BoxFuture<'_, Result<Batch, String>> {
+        Box::pin(async move {
+            match self.inner.poll().await {
+                Ok(mut batch) => {
+                    batch.texts_mut(&mut |s| *s = self.clean(s));
+                    Ok(batch)
+                }
+                Err(e) => Err(self.clean(&e)),
+            }
+        })
+    }
+    fn preview(&self, req: &ActionRequest) -> String {
+        self.clean(&self.inner.preview(req))
+    }
+    fn act<'a>(&'a self, req: &'a ActionRequest) -> BoxFuture<'a, Result<ActionAck, ActionError>> {
+        Box::pin(async move {
+            match self.inner.act(req).await {
+                Ok(ack) => Ok(ActionAck {
+                    message: self.clean(&ack.message),
+                }),
+                Err(e) => Err(self.clean_error(e)),
+            }
+        })
+    }
 }

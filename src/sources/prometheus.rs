@@ -13,15 +13,17 @@ use super::{ActionAck, ActionError, ActionRequest, BoxFuture, Source};
 use crate::config::{Config, MetricConfig, SourceConfig};
 use crate::model::text::sanitize;
 use crate::model::{Batch, CellKey, Metric};
+use crate::secrets::Secret;
 
 /// Points of a series, about.
 const POINTS: u32 = 30;
 
+/// How requests authenticate; `Debug` shows `***` for the secrets ([`Secret`]).
 #[derive(Clone, Debug)]
 enum Auth {
     None,
-    Bearer(String),
-    Basic(String, String),
+    Bearer(Secret),
+    Basic(String, Secret),
 }
 
 /// One measurement to make: a metric of a lane at a stage.
@@ -44,23 +46,13 @@ pub struct PrometheusSource {
 }
 
 impl PrometheusSource {
-    pub fn new(cfg: &SourceConfig, token: Option<String>, config: &Config) -> Result<Self, String> {
-        let auth = match (&cfg.username, &cfg.password_env, token) {
-            (Some(user), Some(var), _) => {
-                let pass = std::env::var(var)
-                    .map_err(|_| format!("environment variable {var} (password_env) is not set"))?;
-                Auth::Basic(user.clone(), pass)
-            }
-            (_, _, Some(t)) => Auth::Bearer(t),
-            _ => Auth::None,
+    pub fn new(cfg: &SourceConfig, token: Option<Secret>, config: &Config) -> Result<Self, String> {
+        let auth = match (super::resolve_basic(cfg)?, token) {
+            (Some((user, pass)), _) => Auth::Basic(user, pass),
+            (None, Some(t)) => Auth::Bearer(t),
+            (None, None) => Auth::None,
         };
-        let client = reqwest::Client::builder()
-            .connect_timeout(cfg.timeout)
-            .read_timeout(cfg.timeout)
-            .timeout(cfg.timeout.saturating_mul(2))
-            .user_agent(concat!("trainyard/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let client = super::client::build(cfg)?;
         let empty = BTreeMap::new();
         let mut jobs = Vec::new();
         for m in config.metrics.iter().filter(|m| m.source == cfg.name) {
@@ -115,8 +107,8 @@ impl PrometheusSource {
             .body(body);
         rb = match &self.auth {
             Auth::None => rb,
-            Auth::Bearer(t) => rb.bearer_auth(t),
-            Auth::Basic(u, p) => rb.basic_auth(u, Some(p)),
+            Auth::Bearer(t) => rb.bearer_auth(t.expose()),
+            Auth::Basic(u, p) => rb.basic_auth(u, Some(p.expose())),
         };
         let resp = rb.send().await.map_err(|e| describe_reqwest(&e))?;
         let status = resp.status();

@@ -95,8 +95,11 @@ pub async fn run(
     let mut dirty = false;
     // For the end-to-end test that proves a panic restores the terminal (debug builds only).
     #[cfg(debug_assertions)]
-    if std::env::var_os("TRAINYARD_TEST_PANIC").is_some() {
-        panic!("panic requested by TRAINYARD_TEST_PANIC");
+    if let Some(v) = std::env::var_os("TRAINYARD_TEST_PANIC") {
+        panic!(
+            "panic requested by TRAINYARD_TEST_PANIC: {}",
+            v.to_string_lossy()
+        );
     }
     loop {
         let next_frame = tokio::time::Instant::from_std(last_draw + FRAME);

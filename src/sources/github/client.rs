@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::model::text::sanitize;
 use crate::model::world::RateLimit;
+use crate::secrets::Secret;
 use crate::sources::http::describe_reqwest;
 
 /// What is kept per URL for conditional requests.
@@ -62,7 +63,7 @@ impl std::fmt::Display for GhError {
 pub struct Client {
     http: reqwest::Client,
     base: String,
-    token: Option<String>,
+    token: Option<Secret>,
     cache: Mutex<HashMap<String, Cached>>,
     budget: Mutex<Option<Budget>>,
     /// No requests before this (a `retry-after` or an exhausted budget).
@@ -77,17 +78,13 @@ const MAX_CACHED: usize = 4096;
 const RESERVE: f64 = 0.1;
 
 impl Client {
-    pub fn new(base: &str, token: Option<String>, timeout: Duration) -> Result<Client, String> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(timeout)
-            .read_timeout(timeout)
-            .timeout(timeout.saturating_mul(2))
-            .user_agent(concat!("trainyard/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    /// A client of the GitHub API at the source's `api_url`, built by
+    /// [`crate::sources::client::build`] (timeouts, ca_file, proxies, https only).
+    pub fn new(cfg: &crate::config::SourceConfig, token: Option<Secret>) -> Result<Client, String> {
+        let http = crate::sources::client::build(cfg)?;
         Ok(Client {
             http,
-            base: base.trim_end_matches('/').to_string(),
+            base: cfg.url.trim_end_matches('/').to_string(),
             token,
             cache: Mutex::new(HashMap::new()),
             budget: Mutex::new(None),
@@ -107,7 +104,7 @@ impl Client {
             .header(reqwest::header::ACCEPT, "application/vnd.github+json")
             .header("X-GitHub-Api-Version", "2022-11-28");
         if let Some(t) = &self.token {
-            rb = rb.bearer_auth(t);
+            rb = rb.bearer_auth(t.expose());
         }
         rb
     }

@@ -79,8 +79,12 @@ fn gh_error(e: GhError) -> String {
 }
 
 impl GithubSource {
-    pub fn new(cfg: &SourceConfig, token: Option<String>, config: &Config) -> Result<Self, String> {
-        let client = Client::new(&cfg.url, token, cfg.timeout)?;
+    pub fn new(
+        cfg: &SourceConfig,
+        token: Option<crate::secrets::Secret>,
+        config: &Config,
+    ) -> Result<Self, String> {
+        let client = Client::new(cfg, token)?;
         let targets = config
             .targets_of(&cfg.name)
             .map(|(k, t)| {
