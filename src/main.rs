@@ -131,6 +131,12 @@ async fn run_tui(
         config.sources_of(),
     );
     app.holds = holds;
+    app.insecure_http = config
+        .sources
+        .values()
+        .filter(|s| s.insecure())
+        .map(|s| s.name.clone())
+        .collect();
     let now = poll::now();
     app.auto = ops::auto::AutoPause::from_log(&config.train, &records, now);
     let unfinished = ops::run::unfinished(

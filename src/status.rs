@@ -87,7 +87,8 @@ pub fn to_json(
         .collect();
     let sources: Vec<Value> = world
         .sources()
-        .map(|s| json!({"name": s.name, "kind": s.kind, "ok": s.ok, "error": s.error, "rate_limit": s.rate_limit}))
+        .map(|s| json!({"name": s.name, "kind": s.kind, "ok": s.ok, "error": s.error, "rate_limit": s.rate_limit,
+                        "insecure_http": insecure(config, &s.name)}))
         .collect();
     json!({
         "train": {
@@ -107,6 +108,11 @@ pub fn to_json(
         }).collect::<Vec<_>>(),
         "generated_at": rfc3339(now),
     })
+}
+
+/// Whether a source may talk plain http:// off this host.
+fn insecure(config: &Config, source: &str) -> bool {
+    config.sources.get(source).is_some_and(|c| c.insecure())
 }
 
 /// A plain table for people; legible without colour.
@@ -205,7 +211,12 @@ pub fn to_table(
             .rate_limit
             .map(|r| format!(", rate limit {}/{}", r.remaining, r.limit))
             .unwrap_or_default();
-        let _ = writeln!(out, "  {} ({}): {state}{budget}", s.name, s.kind);
+        let insecure = if insecure(config, &s.name) {
+            "  [INSECURE http: allow_insecure_http = true]"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "  {} ({}): {state}{budget}{insecure}", s.name, s.kind);
     }
     out
 }

@@ -234,6 +234,9 @@ pub struct App {
     pub quit: bool,
     /// Breaches `auto_pause` acted on (ops::auto).
     pub auto: ops::auto::AutoPause,
+    /// Sources allowed to talk plain http:// off this host (`allow_insecure_http`): the
+    /// header says so.
+    pub insecure_http: Vec<String>,
     /// `q` was pressed once with actions in flight: a second `q` quits.
     quit_armed: bool,
     /// Sources that have delivered at least once (their first report is not news).
@@ -272,6 +275,7 @@ impl App {
             auto: ops::auto::AutoPause::default(),
             quit_armed: false,
             seen: Default::default(),
+            insecure_http: Vec::new(),
         }
     }
 

@@ -28,12 +28,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Span::styled("trainyard ", theme.dim()),
         Span::styled(app.train.name.clone(), theme.title()),
         Span::raw("  "),
-        Span::raw(app.train.stages.join("›")),
     ];
+    // Before the stages, so that a narrow terminal never cuts it off.
+    if !app.insecure_http.is_empty() {
+        first.push(Span::styled(
+            format!(" INSECURE http: {} ", app.insecure_http.join(", ")),
+            theme.banner(),
+        ));
+        first.push(Span::raw("  "));
+    }
+    first.push(Span::raw(app.train.stages.join("›")));
     if app.readonly {
         first.push(Span::raw("  "));
         first.push(Span::styled(" READ-ONLY ", theme.banner()));
     }
+
     lines.push(Line::from(first));
 
     let mut second: Vec<Span> = Vec::new();

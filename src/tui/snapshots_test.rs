@@ -37,6 +37,16 @@ fn main_screen_160x48() {
     insta::assert_snapshot!(render(&app, 160, 48));
 }
 
+/// A source that may talk plain http:// off this host is said in the header, every frame.
+#[test]
+fn main_screen_insecure_http() {
+    let mut app = fixture::app();
+    app.insecure_http = vec!["deploy".into(), "legacy".into()];
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("INSECURE http: deploy, legacy"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
 #[test]
 fn main_screen_readonly_filtered() {
     let mut app = fixture::app();
