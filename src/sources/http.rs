@@ -214,18 +214,22 @@ pub fn describe_reqwest(e: &reqwest::Error) -> String {
 fn certificate_problem(e: &reqwest::Error) -> Option<String> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
-        if let Some(r) = err.downcast_ref::<rustls::Error>() {
-            return tls_words(r);
-        }
-        if let Some(io) = err.downcast_ref::<std::io::Error>()
-            && let Some(inner) = io.get_ref()
-            && let Some(r) = inner.downcast_ref::<rustls::Error>()
-        {
+        if let Some(r) = find_rustls(err) {
             return tls_words(r);
         }
         cur = err.source();
     }
     None
+}
+
+/// The rustls error in `err`, looking inside `io::Error`s (whose `source` skips what they
+/// wrap), however deep.
+fn find_rustls<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(r) = err.downcast_ref::<rustls::Error>() {
+        return Some(r);
+    }
+    let inner = err.downcast_ref::<std::io::Error>()?.get_ref()?;
+    find_rustls(inner)
 }
 
 /// The words for a TLS error that is about the server's certificate.
@@ -269,10 +273,24 @@ pub fn tls_words(e: &rustls::Error) -> Option<String> {
             if presented.is_empty() {
                 "no name at all".to_string()
             } else {
-                sanitize(&presented.join(", "), 120)
+                let names: Vec<&str> = presented
+                    .iter()
+                    .map(|p| {
+                        p.strip_prefix("DnsName(\"")
+                            .and_then(|r| r.strip_suffix("\")"))
+                            .unwrap_or(p)
+                    })
+                    .collect();
+                sanitize(&names.join(", "), 120)
             }
         ),
         C::Revoked => "certificate revoked: the server's certificate was revoked".to_string(),
+        C::Other(o) if o.to_string().contains("CaUsedAsEndEntity") => {
+            "certificate not usable: the server presents a CA certificate as its own (a \
+             self-signed certificate made with CA:TRUE), which TLS never accepts, even with \
+             ca_file: the server needs a certificate signed by that CA"
+                .to_string()
+        }
         other => format!(
             "certificate refused: {}",
             sanitize(&other.to_string(), 120)
@@ -585,6 +603,51 @@ mod tests {
                 .unwrap_err()
                 .contains("cells")
         );
+    }
+
+    #[test]
+    fn certificate_errors_in_words() {
+        use rustls::CertificateError as C;
+        let words = |c: C| tls_words(&rustls::Error::InvalidCertificate(c)).unwrap();
+        let w = words(C::UnknownIssuer);
+        assert!(
+            w.starts_with("certificate not trusted: ")
+                && w.ends_with("set ca_file = \"/path/to/corp-ca.pem\" on this source"),
+            "{w}"
+        );
+        let w = words(C::ExpiredContext {
+            time: rustls::pki_types::UnixTime::since_unix_epoch(Duration::from_secs(1_800_000_000)),
+            not_after: rustls::pki_types::UnixTime::since_unix_epoch(Duration::from_secs(
+                1_700_000_000,
+            )),
+        });
+        assert!(
+            w.contains("expired at 2023-11-14T22:13:20Z, it is now 2027-01-15T08:00:00Z"),
+            "{w}"
+        );
+        let w = words(C::NotValidForNameContext {
+            expected: rustls::pki_types::ServerName::try_from("deploy.corp")
+                .unwrap()
+                .to_owned(),
+            presented: vec!["DnsName(\"a.corp\")".into(), "DnsName(\"b.corp\")".into()],
+        });
+        assert!(
+            w.contains("not for \"deploy.corp\" but for a.corp, b.corp"),
+            "{w}"
+        );
+        #[derive(Debug)]
+        struct CaUsedAsEndEntity;
+        impl std::fmt::Display for CaUsedAsEndEntity {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("CaUsedAsEndEntity")
+            }
+        }
+        impl std::error::Error for CaUsedAsEndEntity {}
+        let w = words(C::Other(rustls::OtherError(std::sync::Arc::new(
+            CaUsedAsEndEntity,
+        ))));
+        assert!(w.starts_with("certificate not usable: "), "{w}");
+        assert_eq!(tls_words(&rustls::Error::DecryptError), None);
     }
 
     #[test]
