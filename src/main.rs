@@ -106,7 +106,8 @@ fn sim_options(a: &SimArgs) -> sim::SimOptions {
 fn load_config(cli: &Cli) -> Result<Config, ExitCode> {
     let loaded = config::resolve_path(cli.config.as_deref()).and_then(|p| config::load(&p));
     loaded.map_err(|errs| {
-        eprintln!("{errs}");
+        // A secret written into the config by mistake is not repeated to the terminal.
+        eprintln!("{}", trainyard::secrets::redact(&errs.to_string()));
         ExitCode::from(EXIT_CONFIG)
     })
 }
@@ -305,7 +306,7 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(errs) => {
-                    println!("{errs}");
+                    println!("{}", trainyard::secrets::redact(&errs.to_string()));
                     Ok(ExitCode::from(EXIT_CONFIG))
                 }
             }

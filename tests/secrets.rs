@@ -688,3 +688,30 @@ fn the_canary_token_appears_neither_on_screen_nor_in_a_panic_report() {
     out.add("log file", log);
     out.assert_clean(&token);
 }
+
+/// A token pasted into the config by mistake (here as a key, which the error names) is not
+/// repeated by `config check` or by a command that loads the config.
+#[test]
+fn a_token_pasted_into_the_config_is_not_repeated() {
+    let dir = tempfile::tempdir().unwrap();
+    let pasted = "ghp_0123456789abcdefABCDEF0123456789abcd";
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[train]\nname = \"t\"\nstages = [\"build\", \"prod\"]\n\n[sources.s]\nkind = \"http\"\n\
+             url = \"https://deploy.example.com\"\n{pasted} = \"x\"\n\n[[lanes]]\nname = \"a\"\nsource = \"s\"\n"
+        ),
+    )
+    .unwrap();
+    for args in [&["config", "check"][..], &["status"][..]] {
+        let r = run(dir.path(), &config, args, "unused-token");
+        assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+        let text = format!("{}{}", r.stdout, r.stderr);
+        assert!(
+            text.contains("config.toml:8:1: unknown key \"***\""),
+            "{text}"
+        );
+        assert!(!text.contains(&pasted[..12]), "{text}");
+    }
+}
