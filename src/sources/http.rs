@@ -399,6 +399,7 @@ pub fn parse_train(body: &[u8], names: &NameMap) -> Result<Batch, String> {
                             .collect(),
                         source: String::new(),
                         error: None,
+                        warnings: vec![],
                     },
                 )),
                 Err(e) => {
@@ -418,6 +419,7 @@ pub fn parse_train(body: &[u8], names: &NameMap) -> Result<Batch, String> {
                                 "malformed metric: {}",
                                 sanitize(&e.to_string(), 120)
                             )),
+                            warnings: vec![],
                         },
                     ))
                 }
