@@ -65,6 +65,16 @@ impl QueryError {
             QueryError::Answered(e) | QueryError::Unreached(e) => e,
         }
     }
+
+    /// The same failure, in other words: Prometheus words one `bad_data` differently for
+    /// `query` and `query_range`, so Prometheus' errors compare by their `errorType`.
+    fn same_kind(&self, other: &QueryError) -> bool {
+        let kind = |e: &str| e.split_once(": ").map_or(e, |(k, _)| k).to_string();
+        match (self, other) {
+            (QueryError::Answered(a), QueryError::Answered(b)) => kind(a) == kind(b),
+            (a, b) => a == b,
+        }
+    }
 }
 
 impl std::fmt::Display for QueryError {
@@ -303,7 +313,7 @@ fn combine(
                 ));
                 (Some(v), None)
             }
-            (None, Some(se)) if se != e => (None, Some(format!("{e}; series: {se}"))),
+            (None, Some(se)) if !se.same_kind(&e) => (None, Some(format!("{e}; series: {se}"))),
             (None, _) => (None, Some(e.to_string())),
         },
     };
@@ -658,9 +668,22 @@ mod tests {
             ]
         );
 
-        // Both failed: the error, once when it's the same.
+        // Both failed: the error, once when it's the same kind (Prometheus words a bad_data
+        // differently for the two endpoints).
         let x = combine(&m, Err(exec.clone()), Err(exec.clone()), None);
         assert_eq!(x.error.as_deref(), Some("execution: too many samples"));
+        let x = combine(
+            &m,
+            Err(answered(
+                "bad_data: invalid parameter \"query\": 1:5: parse error",
+            )),
+            Err(answered("bad_data: 1:5: parse error")),
+            None,
+        );
+        assert_eq!(
+            x.error.as_deref(),
+            Some("bad_data: invalid parameter \"query\": 1:5: parse error")
+        );
         assert_eq!(x.value, None);
         let x = combine(
             &m,
