@@ -141,6 +141,8 @@ pub struct SourceConfig {
     /// prometheus: basic auth, the user and the variable holding the password.
     pub username: Option<String>,
     pub password_env: Option<String>,
+    /// http: take the metrics of the payload (false when a prometheus source measures them).
+    pub metrics: bool,
 }
 
 /// One `[[metrics]]`: a PromQL template measured for every lane at the listed stages.

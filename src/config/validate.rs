@@ -681,6 +681,7 @@ fn source_config(
         environment_input,
         username: src.username.map(Spanned::into_inner),
         password_env: src.password_env.map(Spanned::into_inner),
+        metrics: src.metrics.unwrap_or(true),
     })
 }
 

@@ -157,6 +157,10 @@ pub struct Metric {
     pub series: Vec<(i64, f64)>,
     pub source: String,
     pub error: Option<String>,
+    /// What the source noted while measuring that is not an error (Prometheus' `warnings`, a
+    /// current value taken from the series): shown with the metric, which still counts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Metric {
@@ -261,6 +265,7 @@ mod tests {
             series: vec![],
             source: "sim".into(),
             error: None,
+            warnings: vec![],
         };
         assert!(!m.ok());
         m.value = Some(0.004);

@@ -196,6 +196,7 @@ mod tests {
                 .collect(),
             source: "prom".into(),
             error: None,
+            warnings: vec![],
         }
     }
 

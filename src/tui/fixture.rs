@@ -143,6 +143,7 @@ fn metric(name: &str, unit: &str, max: f64, base: f64, slope: f64) -> Metric {
         series,
         source: String::new(),
         error: None,
+        warnings: vec![],
     }
 }
 

@@ -75,6 +75,7 @@ impl W {
                 series: vec![],
                 source: String::new(),
                 error: None,
+                warnings: vec![],
             },
         ));
         self
