@@ -16,6 +16,7 @@ pub mod help;
 pub mod keymap;
 pub mod lanes;
 pub mod metrics;
+pub mod metrics_view;
 #[cfg(test)]
 mod snapshots_test;
 pub mod theme;
