@@ -56,12 +56,14 @@ pub fn footer_keys(app: &App) -> Vec<(&'static str, &'static str)> {
         Some(Popup::Help) => vec![("Esc", "close"), ("↑↓", "scroll"), ("q", "quit")],
         None if app.filter_editing => vec![("⏎", "apply"), ("Esc", "clear")],
         None if app.view == View::Metrics => {
+            // The actions before details: with a failing canary in sight, rollback is the
+            // key that must not fall off a narrow footer.
             let mut v = vec![
                 (keymap::label(Command::MetricsView), "back"),
                 ("[ ]", "metric"),
-                ("⏎", "details"),
             ];
             v.extend(action_keys(app));
+            v.push(("⏎", "details"));
             v.extend(
                 BINDINGS
                     .iter()

@@ -325,3 +325,18 @@ fn the_metrics_view_fits_any_terminal() {
     let screen = render(&app, 80, 24);
     assert!(screen.contains("no lane selected"), "{screen}");
 }
+
+#[test]
+fn rollback_stays_in_a_narrow_footer_of_the_metrics_view() {
+    // A settled cell: "s hold lane" makes the footer long; details gives way, not rollback.
+    let mut app = fixture::app();
+    select(&mut app, "payments-api", "canary");
+    keys(&mut app, &[KeyCode::Char('m')]);
+    let screen = render(&app, 80, 24);
+    let footer = screen.lines().last().unwrap();
+    assert!(
+        footer.contains("r rollback") && footer.contains("m back") && footer.contains("q quit"),
+        "{footer}"
+    );
+    assert!(!footer.contains("details"), "{footer}");
+}
