@@ -459,7 +459,8 @@ impl MetricChart<'_> {
         let main = relative(&m.series, self.now);
         let stable = relative(&m.baseline_series, self.now);
         if main.is_empty() {
-            Paragraph::new(Span::styled("no data yet", self.theme.dim())).render(inner, buf);
+            Paragraph::new(Span::styled("no samples to chart yet", self.theme.dim()))
+                .render(inner, buf);
             return;
         }
         // The legend on the first row, when there is a graph to go with it.
@@ -827,7 +828,7 @@ mod tests {
         m.series.clear();
         m.value = None;
         let (rows, _) = render(&m, Charts::Braille, 60, 10);
-        assert!(rows[1].contains("no data yet"), "{rows:#?}");
+        assert!(rows[1].contains("no samples to chart yet"), "{rows:#?}");
     }
 
     #[test]
