@@ -1,6 +1,7 @@
 //! End to end: the real binary in a real terminal (tmux). Starts `trainyard demo`, moves,
 //! opens details, promotes through the dialog, sees the train change, quits, and checks that
-//! the terminal was restored; then the same for SIGTERM and SIGHUP, and a NO_COLOR run.
+//! the terminal was restored; then the same for SIGTERM and SIGHUP, a NO_COLOR run, and the
+//! metrics view's charts.
 //!
 //! Needs tmux (`.ci/run` installs it). Without tmux the tests fail under CI=true and are
 //! skipped with a message otherwise.
@@ -304,6 +305,37 @@ fn demo_moves_details_promote_quit() {
         s.contains("Help") && s.contains("Cell states")
     });
     t.keys(&["Escape", "q"]);
+    t.assert_restored("0");
+}
+
+#[test]
+fn the_metrics_view_charts_the_canary_against_stable_and_its_slo() {
+    if !have_tmux() {
+        return;
+    }
+    let t = Tmux::start("charts", &[]);
+    t.run_demo("--speed 4");
+    // The first lane at canary, where the demo has a stable side to compare with.
+    t.keys(&["l", "l", "m"]);
+    let s = t.wait_for("the metrics view", 10, |s| {
+        s.contains("Metrics · ledger @ canary") && s.contains("Overview · error_rate @ canary")
+    });
+    // A chart with its legend (the SLO named) and axes, and the verdict against stable.
+    assert!(s.contains("SLO ≤1.00%"), "{s}");
+    assert!(s.contains("canary") && s.contains("stable"), "{s}");
+    assert!(s.contains("now") && s.contains("vs stable: "), "{s}");
+    assert!(
+        !s.contains("Lanes 8"),
+        "the lanes gave way to the charts:\n{s}"
+    );
+    // ] picks the next metric for the overview; Esc goes back to the train.
+    t.keys(&["]"]);
+    t.wait_for("the next metric", 5, |s| {
+        s.contains("Overview · latency_p99 @ canary")
+    });
+    t.keys(&["Escape"]);
+    t.wait_for("the train again", 5, |s| s.contains("Lanes 8"));
+    t.keys(&["q"]);
     t.assert_restored("0");
 }
 
