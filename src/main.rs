@@ -66,11 +66,14 @@ fn init_logging(
         return Ok(None);
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        ops::audit::private_dir(dir)?;
     }
+    // The log is the user's alone: on a shared jump host it says which systems they run.
+    use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(&path)?;
     let (writer, guard) = tracing_appender::non_blocking(file);
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRAINYARD_LOG")

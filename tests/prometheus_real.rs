@@ -173,6 +173,14 @@ window = "1m"
 stages = ["prod"]
 
 [[metrics]]
+name = "targets"
+query = 'count(up)'
+unit = "count"
+threshold = {{ max = 1 }}
+window = "1m"
+stages = ["canary"]
+
+[[metrics]]
 name = "partial"
 query = 'max(up{{job="{{lane}}"}} or up{{job="{{lane}}",store="remote"}})'
 threshold = {{ min = 1 }}
@@ -227,6 +235,55 @@ stages = ["prod"]
     assert!(
         w.starts_with("warning: remote_read:") && w.contains(&format!("127.0.0.1:{nobody}")),
         "{w}"
+    );
+
+    // The slo gate's words over a real series: two scrape targets against a maximum of one,
+    // breaching for as long as Prometheus has samples.
+    let canary = world.metrics("prometheus", "canary");
+    let targets = canary.iter().find(|m| m.name == "targets").unwrap();
+    assert_eq!(targets.value, Some(2.0), "{targets:?}");
+    let now = chrono::Utc::now();
+    let judged = trainyard::model::slo::evaluate(targets, None, now);
+    let text = trainyard::model::slo::blocker_text(targets, "canary", &judged).unwrap();
+    assert!(text.starts_with("targets 2 > 1 at canary "), "{text}");
+    assert!(
+        text.contains("for the last ") || text.ends_with(" now"),
+        "{text}"
+    );
+    // Through the gate: prod's slo gate reads canary's metrics.
+    let mut train = config.train.clone();
+    train
+        .policy
+        .insert("prod".into(), vec![trainyard::model::Gate::Slo(None)]);
+    let mut w = world.clone();
+    for stage in ["build", "canary"] {
+        let mut c = trainyard::model::Cell::new("pipe", trainyard::model::CellState::Succeeded);
+        c.version = Some("abc1234".into());
+        c.updated_at = Some(now);
+        w.apply(trainyard::model::SourceReport {
+            source: "pipe".into(),
+            at: now,
+            outcome: Ok(trainyard::model::Batch {
+                cells: vec![(trainyard::model::CellKey::new("prometheus", stage), c)],
+                ..Default::default()
+            }),
+        });
+    }
+    let v = trainyard::model::policy::verdict(
+        &train,
+        &w,
+        &Default::default(),
+        now,
+        train.lane("prometheus").unwrap(),
+        2,
+    );
+    assert!(
+        v.blockers
+            .iter()
+            .any(|b| b.kind == trainyard::model::BlockerKind::Slo
+                && b.message.starts_with("targets 2 > 1 at canary ")),
+        "{:?}",
+        v.blockers
     );
 
     // The simulator's numbers, scraped by Prometheus, measured by the source: canary and the
