@@ -23,6 +23,25 @@ pub struct MannWhitney {
     pub p_two_sided: f64,
 }
 
+impl MannWhitney {
+    /// The one-sided p-value in words: "p<0.001", "p=0.012".
+    pub fn p_text(&self) -> String {
+        if self.p_worse < 0.001 {
+            "p<0.001".into()
+        } else {
+            format!("p={:.3}", self.p_worse)
+        }
+    }
+
+    /// P(worse): the effect seen from the bad side (one minus it for a metric bad when low).
+    pub fn p_bad(&self, worse: Worse) -> f64 {
+        match worse {
+            Worse::Higher => self.effect,
+            Worse::Lower => 1.0 - self.effect,
+        }
+    }
+}
+
 /// Standard normal upper tail, P(Z > z). erfc per Numerical Recipes (`erfcc`), relative error
 /// below 1.2e-7 everywhere.
 pub fn normal_sf(z: f64) -> f64 {

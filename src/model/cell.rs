@@ -166,6 +166,15 @@ pub struct Metric {
 impl Metric {
     /// Canary against stable over the series both sides have (docs/analysis.md): `None`
     /// without a baseline series.
+    /// Which way this metric is bad: down for one with only a minimum, else up.
+    pub fn worse(&self) -> super::analysis::Worse {
+        if self.threshold.max.is_none() && self.threshold.min.is_some() {
+            super::analysis::Worse::Lower
+        } else {
+            super::analysis::Worse::Higher
+        }
+    }
+
     pub fn canary(
         &self,
     ) -> Option<(
@@ -175,11 +184,7 @@ impl Metric {
         if self.baseline_series.is_empty() {
             return None;
         }
-        let worse = if self.threshold.max.is_none() && self.threshold.min.is_some() {
-            super::analysis::Worse::Lower
-        } else {
-            super::analysis::Worse::Higher
-        };
+        let worse = self.worse();
         let canary: Vec<f64> = self.series.iter().map(|(_, v)| *v).collect();
         let stable: Vec<f64> = self.baseline_series.iter().map(|(_, v)| *v).collect();
         Some(super::analysis::canary_verdict(&canary, &stable, worse))

@@ -6,8 +6,8 @@
 //! Editing, removing or reordering a line breaks the chain at that line.
 
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -446,7 +446,9 @@ mod tests {
         let shared = dir.path().join("team.jsonl");
         std::fs::write(&shared, "").unwrap();
         std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o660)).unwrap();
-        AuditLog::new(&shared).append(entry("pause", "attempt")).unwrap();
+        AuditLog::new(&shared)
+            .append(entry("pause", "attempt"))
+            .unwrap();
         assert_eq!(mode(&shared), 0o660);
     }
 

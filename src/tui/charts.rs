@@ -207,17 +207,8 @@ pub fn verdict_text(m: &Metric, width: usize, theme: &Theme) -> Option<(String, 
     };
     let mut options = Vec::new();
     if let Some(t) = test {
-        let p = if t.p_worse < 0.001 {
-            "p<0.001".to_string()
-        } else {
-            format!("p={:.3}", t.p_worse)
-        };
-        // The effect seen from "worse": for a metric that is bad when low, one minus it.
-        let worse = if m.threshold.max.is_none() && m.threshold.min.is_some() {
-            1.0 - t.effect
-        } else {
-            t.effect
-        };
+        let p = t.p_text();
+        let worse = t.p_bad(m.worse());
         options.push(format!("vs stable: {word} · {p} · P(worse) {worse:.2}"));
         options.push(format!("vs stable: {word} {p}"));
     } else if verdict == Verdict::NoData {
