@@ -321,6 +321,14 @@ impl App {
         self.world.cell(&k.lane, &k.stage)
     }
 
+    /// The metrics of the selected lane at the selected stage (none without a selection).
+    pub fn selected_metrics(&self) -> &[crate::model::Metric] {
+        match self.selected_key() {
+            Some(k) => self.world.metrics(&k.lane, &k.stage),
+            None => &[],
+        }
+    }
+
     /// The names of the metrics at the selected stage: the selected cell's first (in its
     /// order), then those only other visible lanes have, in train order.
     pub fn metric_names(&self) -> Vec<String> {

@@ -158,10 +158,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let block = panel_block(title, is_focused(app, Panel::Metrics), theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let metrics = key
-        .as_ref()
-        .map(|k| app.world.metrics(&k.lane, &k.stage))
-        .unwrap_or(&[]);
+    let metrics = app.selected_metrics();
     if metrics.is_empty() {
         let text = match &key {
             Some(k) => format!("no metrics for {} at {}", k.lane, k.stage),

@@ -79,10 +79,7 @@ fn draw_charts(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         height: area.height - 1,
         ..area
     };
-    let metrics = key
-        .as_ref()
-        .map(|k| app.world.metrics(&k.lane, &k.stage))
-        .unwrap_or(&[]);
+    let metrics = app.selected_metrics();
     if metrics.is_empty() {
         let text = match &key {
             Some(k) => format!(
