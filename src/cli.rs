@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -23,14 +23,37 @@ pub struct Cli {
     /// Write logs here instead of the state directory
     #[arg(long, global = true, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub tui: TuiArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// What the TUI commands (`trainyard`, `trainyard demo`) take.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TuiArgs {
+    /// How charts draw: braille, dot (fonts without braille) or ascii; default: braille in a
+    /// UTF-8 locale, dot otherwise
+    #[arg(long, value_name = "MARKS")]
+    pub charts: Option<ChartsArg>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ChartsArg {
+    Braille,
+    Dot,
+    Ascii,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The TUI on a built-in train served by the simulator on a loopback port; no files needed
-    Demo(SimArgs),
+    Demo {
+        #[command(flatten)]
+        sim: SimArgs,
+        #[command(flatten)]
+        tui: TuiArgs,
+    },
     /// Only the simulator, in the foreground
     Sim {
         /// Loopback address to listen on (port 0 picks a free one)

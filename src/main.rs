@@ -5,13 +5,16 @@ use std::sync::Arc;
 use clap::Parser;
 use color_eyre::eyre::{WrapErr, eyre};
 
-use trainyard::cli::{ActArgs, AuditCommand, Cli, Command, ConfigCommand, SimArgs};
+use trainyard::cli::{
+    ActArgs, AuditCommand, ChartsArg, Cli, Command, ConfigCommand, SimArgs, TuiArgs,
+};
 use trainyard::commands;
 use trainyard::config::{self, Config};
 use trainyard::model::ActionKind;
 use trainyard::model::World;
 use trainyard::ops::{Action, Runner};
 use trainyard::tui::app::App;
+use trainyard::tui::theme::{Charts, Theme};
 use trainyard::{ops, poll, sim, sources, status, tui};
 
 /// Exit codes: 0 ok, 1 runtime error or unreachable source, 2 usage or config error.
@@ -77,11 +80,14 @@ fn init_logging(
         return Ok(None);
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        ops::audit::private_dir(dir)?;
     }
+    // The log is the user's alone: on a shared jump host it says which systems they run.
+    use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(&path)?;
     // Every line is redacted on its way to the file: whatever a log line quotes, no secret.
     let (writer, guard) = tracing_appender::non_blocking(trainyard::secrets::RedactingWriter(file));
@@ -118,6 +124,7 @@ async fn run_tui(
     config: Config,
     readonly: bool,
     audit: ops::audit::AuditLog,
+    theme: Theme,
 ) -> color_eyre::Result<tui::Ended> {
     let sources = sources::build(&config);
     let (holds, records) = commands::ledger(&audit);
@@ -147,7 +154,7 @@ async fn run_tui(
         runner.in_flight_window(),
     );
     app.note_unfinished(unfinished.iter().map(|u| u.describe()).collect());
-    let result = tui::run(app, Arc::clone(&runner), rx, |s| poller.poll_now(s)).await;
+    let result = tui::run(app, theme, Arc::clone(&runner), rx, |s| poller.poll_now(s)).await;
     poller.stop();
     // Whatever stopped the TUI, no attempt is left without an outcome.
     let why = match &result {
@@ -163,6 +170,17 @@ async fn run_tui(
         let _ = writeln!(err, "trainyard: audit log: {s}");
     }
     result
+}
+
+/// Colour and chart marks from the environment, unless the command line says how to draw
+/// charts (`--charts` after `demo`, or before any command).
+fn theme(args: &[&TuiArgs]) -> Theme {
+    let charts = args.iter().find_map(|a| a.charts).map(|c| match c {
+        ChartsArg::Braille => Charts::Braille,
+        ChartsArg::Dot => Charts::Dot,
+        ChartsArg::Ascii => Charts::Ascii,
+    });
+    Theme::from_env(charts)
 }
 
 /// The audit log of the demo: beside the real one, never mixed with it.
@@ -182,10 +200,10 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             };
             let readonly = cli.readonly || config.readonly;
             let audit = commands::audit_log(&config);
-            let ended = run_tui(config, readonly, audit).await?;
+            let ended = run_tui(config, readonly, audit, theme(&[&cli.tui])).await?;
             Ok(ExitCode::from(ended.exit_code()))
         }
-        Some(Command::Demo(args)) => {
+        Some(Command::Demo { sim: args, tui }) => {
             let opts = sim_options(args);
             let handle = sim::start("127.0.0.1:0".parse()?, opts.clone())
                 .await
@@ -194,7 +212,8 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             let config = config::parse(&text, "<demo>")
                 .map_err(|e| eyre!("the built-in demo config is invalid:\n{e}"))?;
             tracing::info!("demo: simulator at {}", handle.base_url());
-            let result = run_tui(config, cli.readonly, demo_audit()).await;
+            let theme = theme(&[tui, &cli.tui]);
+            let result = run_tui(config, cli.readonly, demo_audit(), theme).await;
             handle.shutdown().await;
             Ok(ExitCode::from(result?.exit_code()))
         }

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::model::policy::blockers;
-use crate::model::{Cell, CellState, Holds, Timestamp, World};
+use crate::model::{Cell, CellState, Holds, Metric, Timestamp, World};
 use crate::ops::run::Unfinished;
 
 fn rfc3339(t: Timestamp) -> String {
@@ -46,6 +46,19 @@ fn cell_json(
     })
 }
 
+/// One metric: DESIGN.md's fields, plus where it came from, its warnings and, with a
+/// stable side, the canary verdict (docs/analysis.md).
+fn metric_json(m: &Metric) -> Value {
+    let canary = m.canary().map(|(verdict, test)| {
+        json!({"verdict": verdict.as_str(), "p_worse": test.map(|t| t.p_worse),
+               "effect": test.map(|t| t.effect)})
+    });
+    json!({"name": m.name, "value": m.value, "unit": m.unit,
+           "threshold": m.threshold, "baseline": m.baseline,
+           "ok": m.ok(), "error": m.error, "source": m.source,
+           "warnings": m.warnings, "canary": canary})
+}
+
 /// The `status --json` object of DESIGN.md.
 pub fn to_json(
     config: &Config,
@@ -72,11 +85,7 @@ pub fn to_json(
                     let metrics: Vec<Value> = world
                         .metrics(&lane.name, stage)
                         .iter()
-                        .map(|m| {
-                            json!({"name": m.name, "value": m.value, "unit": m.unit,
-                                   "threshold": m.threshold, "baseline": m.baseline,
-                                   "ok": m.ok(), "error": m.error})
-                        })
+                        .map(metric_json)
                         .collect();
                     v["metrics"] = Value::Array(metrics);
                     v

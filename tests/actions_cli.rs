@@ -429,11 +429,8 @@ fn two_processes_appending_together_leave_a_valid_chain() {
         for _ in 0..2 {
             s.spawn(|| {
                 for _ in 0..8 {
-                    let r = trainyard(
-                        dir.path(),
-                        &config,
-                        &["pause", "ledger", "--stage", "canary", "--dry-run"],
-                    );
+                    // A lane hold's dry run: valid whatever the scenario does meanwhile.
+                    let r = trainyard(dir.path(), &config, &["pause", "ledger", "--dry-run"]);
                     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
                 }
             });

@@ -180,6 +180,7 @@ fn example_config_is_a_valid_reference() {
     assert_eq!(pipeline.url, "https://deploy.internal.example");
     assert_eq!(pipeline.stale_after, Duration::from_secs(30));
     assert_eq!(pipeline.token_env.as_deref(), Some("PIPELINE_TOKEN"));
+    assert!(pipeline.metrics);
     assert_eq!(config.sources["sim"].interval, Duration::from_secs(2));
 
     assert_eq!(config.targets.len(), 16);
@@ -239,6 +240,10 @@ fn minimal_config_gets_defaults() {
     assert_eq!(sim.token_env, None);
     assert_eq!(sim.token_cmd, None);
     assert!(!sim.allow_insecure_http);
+    assert!(
+        sim.metrics,
+        "an http source takes the payload's metrics by default"
+    );
     assert_eq!(
         config.target("api", "prod"),
         Some(&target("sim", "api", "prod"))

@@ -1,6 +1,7 @@
 //! End to end: the real binary in a real terminal (tmux). Starts `trainyard demo`, moves,
 //! opens details, promotes through the dialog, sees the train change, quits, and checks that
-//! the terminal was restored; then the same for SIGTERM and SIGHUP, and a NO_COLOR run.
+//! the terminal was restored; then the same for SIGTERM and SIGHUP, a NO_COLOR run, and the
+//! metrics view's charts.
 //!
 //! Needs tmux (`.ci/run` installs it). Without tmux the tests fail under CI=true and are
 //! skipped with a message otherwise.
@@ -308,6 +309,37 @@ fn demo_moves_details_promote_quit() {
 }
 
 #[test]
+fn the_metrics_view_charts_the_canary_against_stable_and_its_slo() {
+    if !have_tmux() {
+        return;
+    }
+    let t = Tmux::start("charts", &[]);
+    t.run_demo("--speed 4");
+    // The first lane at canary, where the demo has a stable side to compare with.
+    t.keys(&["l", "l", "m"]);
+    let s = t.wait_for("the metrics view", 10, |s| {
+        s.contains("Metrics · ledger @ canary") && s.contains("Overview · error_rate @ canary")
+    });
+    // A chart with its legend (the SLO named) and axes, and the verdict against stable.
+    assert!(s.contains("SLO ≤1.00%"), "{s}");
+    assert!(s.contains("canary") && s.contains("stable"), "{s}");
+    assert!(s.contains("now") && s.contains("vs stable: "), "{s}");
+    assert!(
+        !s.contains("Lanes 8"),
+        "the lanes gave way to the charts:\n{s}"
+    );
+    // ] picks the next metric for the overview; Esc goes back to the train.
+    t.keys(&["]"]);
+    t.wait_for("the next metric", 5, |s| {
+        s.contains("Overview · latency_p99 @ canary")
+    });
+    t.keys(&["Escape"]);
+    t.wait_for("the train again", 5, |s| s.contains("Lanes 8"));
+    t.keys(&["q"]);
+    t.assert_restored("0");
+}
+
+#[test]
 fn sigterm_and_sighup_restore_the_terminal() {
     if !have_tmux() {
         return;
@@ -490,4 +522,69 @@ fn the_next_start_shows_actions_whose_outcome_is_unknown() {
     );
     t.keys(&["q"]);
     t.assert_restored("0");
+}
+
+/// `auto_pause = true` at canary: the simulator's bad canary (notifications) breaches its error
+/// rate SLO, and the running TUI pauses it as `trainyard-auto` — through the runner, into the
+/// audit log, said on screen.
+#[test]
+fn auto_pause_pauses_a_breaching_canary_as_trainyard_auto() {
+    if !have_tmux() {
+        return;
+    }
+    let t = Tmux::start("autopause", &[]);
+    let sim = start_sim(t.dir.path(), &["--speed", "4"]);
+    let audit = t.path("audit.jsonl");
+    let text = sim
+        .config
+        .replace("[policy.canary]\n", "[policy.canary]\nauto_pause = true\n");
+    assert_ne!(text, sim.config, "the sim's config has a [policy.canary]");
+    let config = t.path("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{text}\n[audit]\npath = {:?}\n",
+            audit.display().to_string()
+        ),
+    )
+    .unwrap();
+    t.line(&format!(
+        "{BIN} --config {} --log-file {}; echo EX\"\"IT=$?",
+        config.display(),
+        t.path("trainyard.log").display()
+    ));
+    t.wait_for("the train", 30, |s| s.contains("Lanes 8"));
+    let start = Instant::now();
+    let record = loop {
+        let text = std::fs::read_to_string(&audit).unwrap_or_default();
+        let found = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|r| r["actor"] == "trainyard-auto" && r["result"] != "attempt");
+        if let Some(r) = found {
+            break r;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no auto pause in the audit log:\n{text}\nscreen:\n{}",
+            t.screen()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(record["action"], "pause", "{record}");
+    assert_eq!(record["lane"], "notifications", "{record}");
+    assert_eq!(record["result"], "done", "{record}");
+    let reason = record["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("auto_pause: ") && reason.contains("> 1.00% at canary"),
+        "{reason}"
+    );
+    // On screen: the lane held (‖) and the hold among the blockers — or, if the rollout was
+    // still moving, the cell paused.
+    t.wait_for("the hold or the pause on screen", 10, |s| {
+        row(s, "notifications").contains('‖') && s.contains("[hold] notifications→")
+            || row(s, "notifications").contains("paus")
+    });
+    t.keys(&["q"]);
+    t.wait_for("the shell", 10, |s| s.contains("EXIT=0"));
 }

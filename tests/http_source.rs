@@ -67,14 +67,57 @@ async fn polls_every_configured_cell_from_the_simulator() {
             assert_eq!(c.source, config.target(&lane.name, stage).unwrap().source);
         }
     }
-    let metrics: usize = config
+    // The demo's metrics: 3 per lane at staging, canary and prod, measured through the
+    // simulator's Prometheus API (its http source leaves the payload's out).
+    let metrics: Vec<&str> = config
         .train
         .lanes
         .iter()
         .flat_map(|l| config.train.stages.iter().map(move |s| (l, s)))
-        .map(|(l, s)| world.metrics(&l.name, s).len())
-        .sum();
-    assert!(metrics > 0, "the simulator serves metrics");
+        .flat_map(|(l, s)| world.metrics(&l.name, s))
+        .map(|m| m.source.as_str())
+        .collect();
+    assert_eq!(metrics.len(), config.train.lanes.len() * 3 * 3);
+    assert!(metrics.iter().all(|s| *s == "prom"), "{metrics:?}");
+    handle.shutdown().await;
+}
+
+/// The protocol's metrics: taken from the payload by default (canary with its stable side),
+/// left out with `metrics = false`.
+#[tokio::test]
+async fn the_payload_metrics_are_taken_unless_the_source_says_metrics_false() {
+    let handle = sim::start("127.0.0.1:0".parse().unwrap(), opts())
+        .await
+        .unwrap();
+    for metrics in [None, Some(false), Some(true)] {
+        let text = format!(
+            "[train]\nname = \"t\"\nstages = [\"build\", \"staging\", \"canary\", \"prod\"]\n\
+             [sources.sim]\nkind = \"http\"\nurl = \"{}\"\n{}\n\
+             [[lanes]]\nname = \"notifications\"\nsource = \"sim\"\n",
+            handle.base_url(),
+            metrics.map_or(String::new(), |m| format!("metrics = {m}"))
+        );
+        let config = config::parse(&text, "t.toml").unwrap();
+        let sources = sources::build(&config);
+        let world = world_of(&config, &sources).await;
+        assert!(world.cell("notifications", "canary").is_some());
+        let m = world.metrics("notifications", "canary");
+        if metrics == Some(false) {
+            assert!(m.is_empty(), "{m:?}");
+            continue;
+        }
+        let names: Vec<&str> = m.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["error_rate", "latency_p99", "saturation"],
+            "{metrics:?}"
+        );
+        let e = &m[0];
+        assert_eq!(e.source, "sim");
+        assert!(e.value.is_some() && e.series.len() == sim::SERIES_LEN);
+        assert_eq!(e.baseline_series.len(), sim::SERIES_LEN);
+        assert_eq!(world.metrics("notifications", "prod").len(), 3);
+    }
     handle.shutdown().await;
 }
 

@@ -1,6 +1,8 @@
 //! The `prometheus` source against a real Prometheus (Debian's package, installed by .ci/run),
-//! started here on 127.0.0.1 with a temporary data dir and a config that scrapes itself: real
-//! range vectors through the source, and a real `bad_data` for broken PromQL.
+//! started here on 127.0.0.1 with a temporary data dir and a config that scrapes itself and the
+//! simulator: real instant vectors and scalars for the current value, real range vectors for
+//! the series, a real `bad_data` for broken PromQL, and a real warning (a remote-read store on
+//! a loopback port where nothing listens, asked only by selectors that name it).
 //!
 //! Without the `prometheus` binary the test fails under CI=true and is skipped with a message
 //! otherwise.
@@ -79,10 +81,13 @@ async fn real_series_and_a_real_bad_data_error() {
         .await
         .unwrap();
     let yml = dir.path().join("prometheus.yml");
+    // Prometheus turns a failing remote-read store into a warning on the answer: one on a port
+    // where nothing listens, read only for selectors with store="remote".
+    let nobody = free_port();
     std::fs::write(
         &yml,
         format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n  - job_name: sim\n    static_configs:\n      - targets: ['{}']\n",
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n  - job_name: sim\n    static_configs:\n      - targets: ['{}']\nremote_read:\n  - url: http://127.0.0.1:{nobody}/read\n    read_recent: true\n    required_matchers:\n      store: remote\n",
             sim.addr
         ),
     )
@@ -158,29 +163,127 @@ name = "broken"
 query = 'max(up{{job="{{lane}}"}}'
 threshold = {{ max = 1 }}
 stages = ["prod"]
+
+[[metrics]]
+name = "clock"
+query = 'time()'
+unit = "count"
+threshold = {{ min = 0 }}
+window = "1m"
+stages = ["prod"]
+
+[[metrics]]
+name = "targets"
+query = 'count(up)'
+unit = "count"
+threshold = {{ max = 1 }}
+window = "1m"
+stages = ["canary"]
+
+[[metrics]]
+name = "partial"
+query = 'max(up{{job="{{lane}}"}} or up{{job="{{lane}}",store="remote"}})'
+threshold = {{ min = 1 }}
+window = "1m"
+stages = ["prod"]
 "#
     );
     let config = config::parse(&text, "t.toml").unwrap();
     let sources = sources::build(&config);
     let mut world = config.empty_world();
+    let before = chrono::Utc::now().timestamp() as f64;
     for r in poll::poll_once(&sources).await {
         world.apply(r);
     }
+    let after = chrono::Utc::now().timestamp() as f64;
     assert!(
         world.source("prom").unwrap().ok,
         "{:?}",
         world.source("prom").unwrap().error
     );
     let metrics = world.metrics("prometheus", "prod");
+    // A real instant vector: the current value, and no warning.
     let up = metrics.iter().find(|m| m.name == "up").unwrap();
     assert_eq!(up.value, Some(1.0), "{up:?}");
     assert!(!up.series.is_empty());
-    assert!(up.ok());
+    assert!(up.ok() && up.warnings.is_empty(), "{up:?}");
+    // A real scalar, evaluated at the poll's "now".
+    let clock = metrics.iter().find(|m| m.name == "clock").unwrap();
+    let t = clock.value.unwrap();
+    assert!(
+        t >= before - 1.0 && t <= after + 1.0,
+        "{before} {t} {after}"
+    );
+    assert!(
+        clock.warnings.is_empty() && clock.series.len() > 10,
+        "{clock:?}"
+    );
+    // A real bad_data, from the instant and the range query alike (said once).
     let broken = metrics.iter().find(|m| m.name == "broken").unwrap();
     let err = broken.error.as_deref().unwrap();
     assert!(
-        err.starts_with("bad_data:") && err.contains("parse error"),
+        err.starts_with("bad_data:") && err.contains("parse error") && !err.contains("series:"),
         "{err}"
+    );
+    assert_eq!(broken.value, None);
+    // A real warning: shown on the metric, which still counts.
+    let partial = metrics.iter().find(|m| m.name == "partial").unwrap();
+    assert_eq!(partial.value, Some(1.0), "{partial:?}");
+    assert!(partial.error.is_none() && partial.ok(), "{partial:?}");
+    assert_eq!(partial.warnings.len(), 1, "{partial:?}");
+    let w = &partial.warnings[0];
+    assert!(
+        w.starts_with("warning: remote_read:") && w.contains(&format!("127.0.0.1:{nobody}")),
+        "{w}"
+    );
+
+    // The slo gate's words over a real series: two scrape targets against a maximum of one,
+    // breaching for as long as Prometheus has samples.
+    let canary = world.metrics("prometheus", "canary");
+    let targets = canary.iter().find(|m| m.name == "targets").unwrap();
+    assert_eq!(targets.value, Some(2.0), "{targets:?}");
+    let now = chrono::Utc::now();
+    let judged = trainyard::model::slo::evaluate(targets, None, now);
+    let text = trainyard::model::slo::blocker_text(targets, "canary", &judged).unwrap();
+    assert!(text.starts_with("targets 2 > 1 at canary "), "{text}");
+    assert!(
+        text.contains("for the last ") || text.ends_with(" now"),
+        "{text}"
+    );
+    // Through the gate: prod's slo gate reads canary's metrics.
+    let mut train = config.train.clone();
+    train
+        .policy
+        .insert("prod".into(), vec![trainyard::model::Gate::Slo(None)]);
+    let mut w = world.clone();
+    for stage in ["build", "canary"] {
+        let mut c = trainyard::model::Cell::new("pipe", trainyard::model::CellState::Succeeded);
+        c.version = Some("abc1234".into());
+        c.updated_at = Some(now);
+        w.apply(trainyard::model::SourceReport {
+            source: "pipe".into(),
+            at: now,
+            outcome: Ok(trainyard::model::Batch {
+                cells: vec![(trainyard::model::CellKey::new("prometheus", stage), c)],
+                ..Default::default()
+            }),
+        });
+    }
+    let v = trainyard::model::policy::verdict(
+        &train,
+        &w,
+        &Default::default(),
+        now,
+        train.lane("prometheus").unwrap(),
+        2,
+    );
+    assert!(
+        v.blockers
+            .iter()
+            .any(|b| b.kind == trainyard::model::BlockerKind::Slo
+                && b.message.starts_with("targets 2 > 1 at canary ")),
+        "{:?}",
+        v.blockers
     );
 
     // The simulator's numbers, scraped by Prometheus, measured by the source: canary and the

@@ -96,12 +96,29 @@ fn status_json_has_the_documented_shape() {
                 .contains(&lane["name"].as_str().unwrap());
             assert_eq!(c["source"], if gh { "gh" } else { "sim" }, "{c}");
             assert!(is_rfc3339(&c["updated_at"]), "{c}");
-            for m in c["metrics"].as_array().unwrap() {
-                for field in ["name", "value", "unit", "threshold", "ok", "error"] {
+            let metrics = c["metrics"].as_array().unwrap();
+            for m in metrics {
+                for field in [
+                    "name",
+                    "value",
+                    "unit",
+                    "threshold",
+                    "ok",
+                    "error",
+                    "source",
+                    "warnings",
+                    "canary",
+                ] {
                     assert!(m.get(field).is_some(), "metric lacks {field}: {m}");
                 }
+                // The demo reads its metrics from the simulator's Prometheus API only.
+                assert_eq!(m["source"], "prom", "{m}");
                 metric_count += 1;
             }
+            let mut names: Vec<&str> = metrics.iter().filter_map(|m| m["name"].as_str()).collect();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(names.len(), metrics.len(), "no metric twice: {c}");
         }
     }
     assert!(metric_count > 0);
@@ -130,14 +147,13 @@ fn status_json_has_the_documented_shape() {
     assert!(blockers.iter().any(|b| b["kind"] == "check_failed"));
 
     let sources = v["sources"].as_array().unwrap();
-    assert_eq!(sources.len(), 2);
+    let kinds: Vec<(&str, &str)> = sources
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["kind"].as_str().unwrap()))
+        .collect();
     assert_eq!(
-        (sources[0]["name"].as_str(), sources[0]["kind"].as_str()),
-        (Some("gh"), Some("github"))
-    );
-    assert_eq!(
-        (sources[1]["name"].as_str(), sources[1]["kind"].as_str()),
-        (Some("sim"), Some("http"))
+        kinds,
+        [("gh", "github"), ("prom", "prometheus"), ("sim", "http")]
     );
     for s in sources {
         assert_eq!(s["ok"], true, "{s}");
@@ -206,4 +222,67 @@ fn config_errors_exit_2() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// The printed config of a running `trainyard sim` measures the metrics through its Prometheus
+/// API: `status --json` has them at notifications' canary, from the `prom` source, with the
+/// stable side and the canary verdict.
+#[test]
+fn status_json_carries_the_prometheus_metrics_of_the_canary() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = start_sim(dir.path(), &[]);
+    assert!(sim.config.contains("[sources.prom]"), "{}", sim.config);
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, &sim.config).unwrap();
+    let (code, out) = status(&path, dir.path(), true);
+    assert_eq!(code, 0, "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let prom = v["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "prom")
+        .unwrap();
+    assert_eq!(
+        (&prom["kind"], &prom["ok"], &prom["error"]),
+        (&Value::from("prometheus"), &Value::from(true), &Value::Null)
+    );
+    let canary = v["lanes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "notifications")
+        .unwrap()["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["stage"] == "canary")
+        .unwrap()
+        .clone();
+    let metrics = canary["metrics"].as_array().unwrap();
+    let names: Vec<&str> = metrics
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["error_rate", "latency_p99", "saturation"],
+        "{canary}"
+    );
+    let err = &metrics[0];
+    assert_eq!(err["source"], "prom");
+    assert_eq!(err["unit"], "ratio");
+    assert_eq!(err["threshold"]["max"], 0.01);
+    assert!(
+        err["error"].is_null() && err["warnings"] == serde_json::json!([]),
+        "{err}"
+    );
+    let value = err["value"].as_f64().unwrap();
+    assert!(value > 0.0 && value < 0.05, "{err}");
+    assert!(err["baseline"].as_f64().is_some(), "{err}");
+    let verdict = err["canary"]["verdict"].as_str().unwrap();
+    assert!(["pass", "marginal", "fail"].contains(&verdict), "{err}");
+    assert!(err["canary"]["p_worse"].as_f64().is_some(), "{err}");
+    // The cell itself still comes from trainyard's protocol.
+    assert_eq!(canary["source"], "sim");
 }

@@ -151,6 +151,8 @@ pub struct SourceConfig {
     pub password_env: Option<String>,
     pub password_cmd: Option<String>,
     pub password_file: Option<String>,
+    /// http: take the metrics of the payload (false when a prometheus source measures them).
+    pub metrics: bool,
 }
 
 impl SourceConfig {

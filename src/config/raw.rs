@@ -102,6 +102,7 @@ pub(crate) struct RawSource {
     pub password_env: Option<Str>,
     pub password_cmd: Option<Str>,
     pub password_file: Option<Str>,
+    pub metrics: Option<bool>,
 }
 
 /// Keys every kind of source has, after `kind` and its address.
@@ -120,7 +121,7 @@ const COMMON_SOURCE_KEYS: &[&str] = &[
 pub(crate) fn source_keys(kind: super::SourceKind) -> Vec<&'static str> {
     use super::SourceKind::*;
     let (address, extra): (&str, &[&str]) = match kind {
-        Http => ("url", &[]),
+        Http => ("url", &["metrics"]),
         Github => ("api_url", &["version_input", "environment_input"]),
         Prometheus => (
             "url",

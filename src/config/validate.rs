@@ -756,6 +756,7 @@ fn source_config(
         password_env: src.password_env.map(Spanned::into_inner),
         password_cmd: src.password_cmd.map(Spanned::into_inner),
         password_file: src.password_file.map(Spanned::into_inner),
+        metrics: src.metrics.unwrap_or(true),
     })
 }
 

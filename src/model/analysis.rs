@@ -23,6 +23,25 @@ pub struct MannWhitney {
     pub p_two_sided: f64,
 }
 
+impl MannWhitney {
+    /// The one-sided p-value in words: "p<0.001", "p=0.012".
+    pub fn p_text(&self) -> String {
+        if self.p_worse < 0.001 {
+            "p<0.001".into()
+        } else {
+            format!("p={:.3}", self.p_worse)
+        }
+    }
+
+    /// P(worse): the effect seen from the bad side (one minus it for a metric bad when low).
+    pub fn p_bad(&self, worse: Worse) -> f64 {
+        match worse {
+            Worse::Higher => self.effect,
+            Worse::Lower => 1.0 - self.effect,
+        }
+    }
+}
+
 /// Standard normal upper tail, P(Z > z). erfc per Numerical Recipes (`erfcc`), relative error
 /// below 1.2e-7 everywhere.
 pub fn normal_sf(z: f64) -> f64 {
@@ -187,6 +206,75 @@ pub fn ewma_z(series: &[f64]) -> Option<f64> {
     Some((last - mean) / sd)
 }
 
+/// Which way a series is heading lately.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trend {
+    Rising,
+    Falling,
+    Flat,
+}
+
+impl Trend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trend::Rising => "rising",
+            Trend::Falling => "falling",
+            Trend::Flat => "flat",
+        }
+    }
+}
+
+/// How many of the newest values [`trend`] looks at.
+pub const TREND_WINDOW: usize = 10;
+
+/// The trend of the newest [`TREND_WINDOW`] values: the least-squares slope, called rising or
+/// falling only when the fitted change over the window is both clear of the noise (|t| ≥ 2 for
+/// the slope) and worth a look (at least 5% of the window's mean, or of its range when the
+/// mean is about zero). `None` below 3 values or with values that are not finite.
+pub fn trend(series: &[f64]) -> Option<Trend> {
+    let ys = &series[series.len().saturating_sub(TREND_WINDOW)..];
+    let n = ys.len();
+    if n < 3 || ys.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let nf = n as f64;
+    let mean_x = (nf - 1.0) / 2.0;
+    let mean_y = ys.iter().sum::<f64>() / nf;
+    let (mut sxx, mut sxy) = (0.0, 0.0);
+    for (i, y) in ys.iter().enumerate() {
+        let dx = i as f64 - mean_x;
+        sxx += dx * dx;
+        sxy += dx * (y - mean_y);
+    }
+    let slope = sxy / sxx;
+    let change = slope * (nf - 1.0);
+    let rss: f64 = ys
+        .iter()
+        .enumerate()
+        .map(|(i, y)| {
+            let fit = mean_y + slope * (i as f64 - mean_x);
+            (y - fit) * (y - fit)
+        })
+        .sum();
+    // The slope's standard error; zero for a perfect line.
+    let se = (rss / (nf - 2.0) / sxx).sqrt();
+    let clear = slope.abs() >= 2.0 * se;
+    let (lo, hi) = ys
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(*v), hi.max(*v))
+        });
+    let scale = mean_y.abs().max(hi - lo).max(f64::MIN_POSITIVE);
+    let big = change.abs() >= 0.05 * scale;
+    Some(if !(clear && big) {
+        Trend::Flat
+    } else if change > 0.0 {
+        Trend::Rising
+    } else {
+        Trend::Falling
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,5 +360,35 @@ mod tests {
         assert!(ewma_z(&s).unwrap() > 3.0);
         assert_eq!(ewma_z(&[1.0, 2.0]), None);
         assert_eq!(ewma_z(&[1.0; 6]), Some(0.0));
+    }
+
+    #[test]
+    fn trends() {
+        let up: Vec<f64> = (0..30).map(|i| 0.002 + 0.0004 * i as f64).collect();
+        assert_eq!(trend(&up), Some(Trend::Rising));
+        let down: Vec<f64> = up.iter().rev().copied().collect();
+        assert_eq!(trend(&down), Some(Trend::Falling));
+        // A drift of under 5% over the window is flat, however clean.
+        let drift: Vec<f64> = (0..30).map(|i| 0.003 + 0.00001 * i as f64).collect();
+        assert_eq!(trend(&drift), Some(Trend::Flat));
+        // Noise that goes up and down is flat; the same noise on a clear climb is not.
+        let noise = [0.0, 0.3, -0.2, 0.25, -0.3, 0.1, -0.1, 0.3, -0.25, 0.05];
+        let noisy: Vec<f64> = noise.iter().map(|e| 1.0 + e).collect();
+        assert_eq!(trend(&noisy), Some(Trend::Flat));
+        let climbing: Vec<f64> = noise
+            .iter()
+            .enumerate()
+            .map(|(i, e)| 1.0 + 0.3 * i as f64 + e)
+            .collect();
+        assert_eq!(trend(&climbing), Some(Trend::Rising));
+        // Only the newest values count: an old climb then a plateau is flat.
+        let mut plateau = up.clone();
+        plateau.extend([0.02; 10]);
+        assert_eq!(trend(&plateau), Some(Trend::Flat));
+        // Around zero the range is the scale.
+        assert_eq!(trend(&[-1.0, -0.5, 0.0, 0.5, 1.0]), Some(Trend::Rising));
+        assert_eq!(trend(&[1.0; 6]), Some(Trend::Flat));
+        assert_eq!(trend(&[1.0, 2.0]), None);
+        assert_eq!(trend(&[1.0, f64::NAN, 2.0]), None);
     }
 }

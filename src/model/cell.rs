@@ -217,6 +217,10 @@ pub struct Metric {
     pub series: Vec<(i64, f64)>,
     pub source: String,
     pub error: Option<String>,
+    /// What the source noted while measuring that is not an error (Prometheus' `warnings`, a
+    /// current value taken from the series): shown with the metric, which still counts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Metric {
@@ -232,6 +236,7 @@ impl Metric {
             series: _,
             source,
             error,
+            warnings,
         } = self;
         f(name);
         f(unit);
@@ -239,10 +244,20 @@ impl Metric {
         if let Some(e) = error {
             f(e);
         }
+        warnings.iter_mut().for_each(f);
     }
 
     /// Canary against stable over the series both sides have (docs/analysis.md): `None`
     /// without a baseline series.
+    /// Which way this metric is bad: down for one with only a minimum, else up.
+    pub fn worse(&self) -> super::analysis::Worse {
+        if self.threshold.max.is_none() && self.threshold.min.is_some() {
+            super::analysis::Worse::Lower
+        } else {
+            super::analysis::Worse::Higher
+        }
+    }
+
     pub fn canary(
         &self,
     ) -> Option<(
@@ -252,11 +267,7 @@ impl Metric {
         if self.baseline_series.is_empty() {
             return None;
         }
-        let worse = if self.threshold.max.is_none() && self.threshold.min.is_some() {
-            super::analysis::Worse::Lower
-        } else {
-            super::analysis::Worse::Higher
-        };
+        let worse = self.worse();
         let canary: Vec<f64> = self.series.iter().map(|(_, v)| *v).collect();
         let stable: Vec<f64> = self.baseline_series.iter().map(|(_, v)| *v).collect();
         Some(super::analysis::canary_verdict(&canary, &stable, worse))
@@ -342,6 +353,7 @@ mod tests {
             series: vec![],
             source: "sim".into(),
             error: None,
+            warnings: vec![],
         };
         assert!(!m.ok());
         m.value = Some(0.004);

@@ -498,14 +498,8 @@ fn canary_blocker(
         )),
         V::Fail => {
             let t = test?;
-            let p = if t.p_worse < 0.0001 {
-                "p<0.0001".to_string()
-            } else {
-                format!("p={:.4}", t.p_worse)
-            };
-            // The effect seen from "worse", as the verdict reads it.
-            let low_is_bad = m.threshold.max.is_none() && m.threshold.min.is_some();
-            let bad = if low_is_bad { 1.0 - t.effect } else { t.effect };
+            let p = t.p_text();
+            let bad = t.p_bad(m.worse());
             Some(format!(
                 "canary {} at {stage} is worse than stable: {} vs {} (Mann-Whitney {p}, P(worse) {bad:.2})",
                 m.name,

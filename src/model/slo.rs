@@ -47,7 +47,7 @@ pub fn breach_text(m: &Metric, v: f64) -> Option<String> {
 
 /// The worse of two breaching values for this threshold (higher for a maximum).
 fn worse(m: &Metric, a: f64, b: f64) -> f64 {
-    let low_is_bad = m.threshold.max.is_none() && m.threshold.min.is_some();
+    let low_is_bad = m.worse() == super::analysis::Worse::Lower;
     if low_is_bad == (a < b) { a } else { b }
 }
 
@@ -196,6 +196,7 @@ mod tests {
                 .collect(),
             source: "prom".into(),
             error: None,
+            warnings: vec![],
         }
     }
 

@@ -381,6 +381,7 @@ mod tests {
             series: vec![],
             source: String::new(),
             error: None,
+            warnings: vec![],
         };
         let k = CellKey::new("api", "canary");
         for v in [0.1, 0.2] {

@@ -7,6 +7,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -204,6 +205,14 @@ fn read_shared(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(content)
 }
 
+/// Create `dir` and its missing parents as 0700 (owner only); an existing one is left as it is.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
 impl AuditLog {
     pub fn new(path: impl Into<PathBuf>) -> AuditLog {
         AuditLog { path: path.into() }
@@ -216,14 +225,18 @@ impl AuditLog {
     fn open_locked(&self) -> std::io::Result<File> {
         let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty());
         if let Some(dir) = dir {
-            std::fs::create_dir_all(dir)?;
+            private_dir(dir)?;
         }
         let created = !self.path.exists();
+        // A log trainyard creates is the user's alone (0600): on a shared jump host other
+        // users don't read who did what and why. A team log at a shared `audit.path` is
+        // created by whoever sets it up, with the group's permissions; those are left alone.
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            .mode(0o600)
             .open(&self.path)?;
         if created && let Some(dir) = dir {
             // The new file's directory entry is on disk too.
@@ -438,6 +451,23 @@ mod tests {
             result: result.into(),
             ..Entry::default()
         }
+    }
+
+    #[test]
+    fn a_new_log_and_its_directory_are_the_owners_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let (dir, log) = log_with(1);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(log.path()), 0o600);
+        assert_eq!(mode(&dir.path().join("sub")), 0o700);
+        // A shared log set up with group permissions keeps them.
+        let shared = dir.path().join("team.jsonl");
+        std::fs::write(&shared, "").unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o660)).unwrap();
+        AuditLog::new(&shared)
+            .append(entry("pause", "attempt"))
+            .unwrap();
+        assert_eq!(mode(&shared), 0o660);
     }
 
     fn log_with(n: usize) -> (tempfile::TempDir, AuditLog) {

@@ -188,6 +188,7 @@ mod tests {
                 .collect(),
             source: "prom".into(),
             error: None,
+            warnings: vec![],
         };
         w.apply(SourceReport {
             source: "sim".into(),

@@ -1,9 +1,11 @@
 //! The poll scheduler: every source on its own interval in its own task. A source that errors
-//! backs off; one that hangs is cut off by a timeout. Neither delays the UI or other sources.
+//! backs off behind a circuit breaker (`breaker`); one that hangs is cut off by a timeout.
+//! Neither delays the UI or other sources.
+
+pub mod breaker;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::FutureExt;
 use tokio::sync::{Notify, mpsc};
@@ -12,20 +14,6 @@ use tokio::task::JoinSet;
 use crate::model::duration::human;
 use crate::model::{SourceReport, Timestamp};
 use crate::sources::Source;
-
-/// Longest wait between two polls of a failing source.
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
-
-/// The delay before the next poll after `failures` failures in a row.
-pub fn backoff(interval: Duration, failures: u32) -> Duration {
-    if failures == 0 {
-        return interval;
-    }
-    let factor = 1u32 << failures.min(6);
-    interval
-        .saturating_mul(factor)
-        .min(MAX_BACKOFF.max(interval))
-}
 
 /// Poll one source once, never longer than its deadline.
 pub async fn poll_source(src: &dyn Source) -> SourceReport {
@@ -82,21 +70,25 @@ impl Poller {
             let src = Arc::clone(src);
             let tx = tx.clone();
             tasks.spawn(async move {
-                let mut failures = 0u32;
+                let mut breaker = breaker::Breaker::new(src.interval(), src.name());
                 loop {
-                    let report = poll_source(src.as_ref()).await;
-                    failures = if report.outcome.is_ok() {
-                        0
-                    } else {
-                        failures.saturating_add(1)
-                    };
-                    if let Err(e) = &report.outcome {
-                        tracing::warn!(source = src.name(), failures, "poll failed: {e}");
+                    breaker.set_interval(src.interval());
+                    breaker.before_poll();
+                    let mut report = poll_source(src.as_ref()).await;
+                    let delay = breaker.after_poll(report.outcome.is_ok());
+                    if let Err(e) = &mut report.outcome {
+                        tracing::warn!(
+                            source = src.name(),
+                            failures = breaker.failures(),
+                            "poll failed: {e}"
+                        );
+                        if let Some(open) = breaker.describe(delay) {
+                            e.push_str(&format!(" ({open})"));
+                        }
                     }
                     if tx.send(report).is_err() {
                         break;
                     }
-                    let delay = backoff(src.interval(), failures);
                     tokio::select! {
                         _ = tokio::time::sleep(delay) => {}
                         _ = notify.notified() => {}
@@ -122,21 +114,5 @@ impl Poller {
 
     pub fn stop(&mut self) {
         self.tasks.abort_all();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_and_caps() {
-        let i = Duration::from_secs(5);
-        assert_eq!(backoff(i, 0), i);
-        assert_eq!(backoff(i, 1), Duration::from_secs(10));
-        assert_eq!(backoff(i, 3), Duration::from_secs(40));
-        assert_eq!(backoff(i, 10), Duration::from_secs(60));
-        let slow = Duration::from_secs(120);
-        assert_eq!(backoff(slow, 4), slow, "never faster than the interval");
     }
 }

@@ -5,16 +5,22 @@ use std::fmt::Write;
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 
 use super::SimOptions;
+use super::prometheus::prom_name;
 use super::roster::roster;
-use super::scenario::STAGES;
+use super::scenario::{METRICS, STAGES, series_span};
 
 /// Lanes the demo reads through the simulator's GitHub API rather than trainyard's own
 /// protocol: the train mixes both kinds of source.
 pub const GITHUB_LANES: [&str; 3] = ["checkout-web", "inventory", "pricing-engine"];
 
+/// How often the demo asks the simulator's Prometheus API for the metrics.
+pub const PROM_INTERVAL: &str = "5s";
+
 /// A config pointing at a simulator at `base_url`: the train named after the ISO week of
 /// `now`, a window open from an hour ago for three more hours, a freeze in two days, one
-/// `[[lanes]]` per simulated lane and a policy per stage.
+/// `[[lanes]]` per simulated lane, the metrics from the simulator's Prometheus API (one
+/// `[[metrics]]` per simulated metric, canary against stable at canary) and a policy per
+/// stage.
 pub fn demo_config(base_url: &str, opts: &SimOptions, now: DateTime<Utc>) -> String {
     let t = |d: TimeDelta| (now + d).to_rfc3339_opts(SecondsFormat::Secs, true);
     let list = |items: &[&str]| {
@@ -53,6 +59,11 @@ pub fn demo_config(base_url: &str, opts: &SimOptions, now: DateTime<Utc>) -> Str
     let _ = writeln!(w, "kind = \"http\"");
     let _ = writeln!(w, "url = {}", quote(base_url.trim_end_matches('/')));
     let _ = writeln!(w, "interval = \"1s\"");
+    let _ = writeln!(
+        w,
+        "# The metrics come from the simulator's Prometheus API ([[metrics]] below)."
+    );
+    let _ = writeln!(w, "metrics = false");
     let _ = writeln!(w);
     let _ = writeln!(
         w,
@@ -67,6 +78,15 @@ pub fn demo_config(base_url: &str, opts: &SimOptions, now: DateTime<Utc>) -> Str
     );
     let _ = writeln!(w, "token_cmd = \"echo trainyard-demo\"");
     let _ = writeln!(w, "interval = \"2s\"");
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "# And as Prometheus does: the query API over its own metrics (a one-selector subset of PromQL)."
+    );
+    let _ = writeln!(w, "[sources.prom]");
+    let _ = writeln!(w, "kind = \"prometheus\"");
+    let _ = writeln!(w, "url = {}", quote(base_url.trim_end_matches('/')));
+    let _ = writeln!(w, "interval = {}", quote(PROM_INTERVAL));
     for lane in roster(opts.lanes) {
         let _ = writeln!(w);
         let _ = writeln!(w, "[[lanes]]");
@@ -95,6 +115,26 @@ pub fn demo_config(base_url: &str, opts: &SimOptions, now: DateTime<Utc>) -> Str
             let _ = writeln!(w, "depends_on = [{}]", list(&deps));
         }
     }
+    // The simulator's metrics, each series as long as it keeps them; at canary, the stable
+    // side (prod's version) is the baseline the canary is judged against.
+    let window = duration(series_span(opts.speed));
+    for (name, unit, max) in METRICS {
+        let Some((prom, _)) = prom_name(name) else {
+            continue;
+        };
+        let selector =
+            |side: &str| format!("{prom}{{lane=\"{{lane}}\",stage=\"{{stage}}\",side=\"{side}\"}}");
+        let _ = writeln!(w);
+        let _ = writeln!(w, "[[metrics]]");
+        let _ = writeln!(w, "name = {}", quote(name));
+        let _ = writeln!(w, "source = \"prom\"");
+        let _ = writeln!(w, "query = {}", literal(&selector("canary")));
+        let _ = writeln!(w, "baseline = {}", literal(&selector("stable")));
+        let _ = writeln!(w, "unit = {}", quote(unit));
+        let _ = writeln!(w, "threshold = {{ max = {max} }}");
+        let _ = writeln!(w, "window = {}", quote(&window));
+        let _ = writeln!(w, "stages = [{}]", list(&STAGES[1..]));
+    }
     let _ = writeln!(w);
     let _ = writeln!(w, "[policy.staging]");
     let _ = writeln!(w, "require = [{}]", list(&["checks_green", "fresh"]));
@@ -116,10 +156,26 @@ pub fn demo_config(base_url: &str, opts: &SimOptions, now: DateTime<Utc>) -> Str
             "approval",
             "soak:2m",
             "slo",
+            "canary",
             "fresh"
         ])
     );
     out
+}
+
+/// A duration as the config writes it: "150s", "37500ms".
+fn duration(d: std::time::Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+/// A TOML literal string (no escapes: PromQL's quotes stay as they are).
+fn literal(s: &str) -> String {
+    debug_assert!(!s.contains('\'') && !s.contains('\n'));
+    format!("'{s}'")
 }
 
 /// A TOML basic string.
@@ -180,6 +236,33 @@ mod tests {
         assert_eq!(src["kind"].as_str(), Some("http"));
         assert_eq!(src["url"].as_str(), Some("http://127.0.0.1:4000"));
         assert_eq!(src["interval"].as_str(), Some("1s"));
+        // The metrics come from the Prometheus face, not from /v1/train: none shows twice.
+        assert_eq!(src["metrics"].as_bool(), Some(false));
+        let prom = doc["sources"]["prom"].as_table().unwrap();
+        assert_eq!(prom["kind"].as_str(), Some("prometheus"));
+        assert_eq!(prom["url"].as_str(), Some("http://127.0.0.1:4000"));
+        let metrics = doc["metrics"].as_array().unwrap();
+        let names: Vec<&str> = metrics
+            .iter()
+            .map(|m| m["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["error_rate", "latency_p99", "saturation"]);
+        let err = metrics[0].as_table().unwrap();
+        assert_eq!(err["source"].as_str(), Some("prom"));
+        assert_eq!(
+            err["query"].as_str(),
+            Some(r#"trainyard_sim_error_rate{lane="{lane}",stage="{stage}",side="canary"}"#)
+        );
+        assert_eq!(
+            err["baseline"].as_str(),
+            Some(r#"trainyard_sim_error_rate{lane="{lane}",stage="{stage}",side="stable"}"#)
+        );
+        assert_eq!(err["unit"].as_str(), Some("ratio"));
+        assert_eq!(err["threshold"]["max"].as_float(), Some(0.01));
+        // As far back as the simulator keeps its series: 30 samples of 5 s at speed 1.
+        assert_eq!(err["window"].as_str(), Some("150s"));
+        assert_eq!(metrics[1]["unit"].as_str(), Some("seconds"));
+        assert_eq!(metrics[1]["threshold"]["max"].as_float(), Some(0.5));
         let lanes = doc["lanes"].as_array().unwrap();
         assert_eq!(lanes.len(), 8);
         assert_eq!(lanes[1]["name"].as_str(), Some("payments-api"));
@@ -192,6 +275,7 @@ mod tests {
         assert!(lanes[0].get("depends_on").is_none());
         let prod = doc["policy"]["prod"]["require"].as_array().unwrap();
         assert!(prod.iter().any(|g| g.as_str() == Some("soak:2m")));
+        assert!(prod.iter().any(|g| g.as_str() == Some("canary")));
         assert_eq!(
             doc["policy"]["staging"]["require"]
                 .as_array()
@@ -210,6 +294,25 @@ mod tests {
         );
         let doc: toml::Table = forty.parse().unwrap();
         assert_eq!(doc["lanes"].as_array().unwrap().len(), 40);
+        // Faster, the series span less wall time, and so does the window.
+        for (speed, window) in [(4.0, "37500ms"), (10.0, "30s"), (0.5, "300s")] {
+            let opts = SimOptions {
+                speed,
+                ..SimOptions::default()
+            };
+            let doc: toml::Table = demo_config("http://127.0.0.1:4000", &opts, now)
+                .parse()
+                .unwrap();
+            assert_eq!(
+                doc["metrics"][2]["window"].as_str(),
+                Some(window),
+                "{speed}"
+            );
+        }
+        // And the whole of it is a valid config.
+        let config = crate::config::parse(&text, "<demo>").unwrap();
+        assert_eq!(config.metrics.len(), 3);
+        assert!(!config.sources["sim"].metrics);
         assert_eq!(quote("a\"b\\c\u{1b}"), "\"a\\\"b\\\\c\\u001B\"");
     }
 }

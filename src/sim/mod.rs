@@ -30,9 +30,15 @@
 //! query API `/api/v1/query` and `/api/v1/query_range` with a one-selector PromQL subset
 //! (see `prometheus.rs`): `trainyard_sim_error_rate`, `trainyard_sim_latency_p99_seconds`,
 //! `trainyard_sim_saturation_ratio` by `lane`, `stage` and `side` (`canary`, or `stable`: a
-//! canary's baseline), the same numbers as `/v1/train`'s `metrics`.
+//! canary's baseline), the same numbers as `/v1/train`'s `metrics`. The config of
+//! [`demo_config`] (the demo's, and `trainyard sim --print-config`'s) measures them there with
+//! a `prometheus` source, and tells its `http` source to leave the payload's metrics out.
+//! Canary and prod share most of their noise (the same traffic), so a healthy canary looks
+//! like its stable side; the bad one climbs away from it.
 
 mod config;
+#[cfg(test)]
+mod demo_metrics_tests;
 mod github_server;
 mod prometheus;
 mod rng;
@@ -50,7 +56,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::demo_config;
-pub use scenario::{Ack, Reject, SERIES_LEN, STAGES, Scenario};
+pub use scenario::{Ack, Reject, SERIES_LEN, STAGES, Scenario, series_span};
 
 /// How the simulated train looks and moves.
 #[derive(Clone, Debug, PartialEq)]

@@ -54,24 +54,22 @@ const LOOKBACK_MS: i64 = 5 * 60 * 1000;
 /// Prometheus' limit on points per series of a range query.
 const MAX_POINTS: i64 = 11_000;
 
-fn prom_name(name: &str) -> Option<(&'static str, &'static str)> {
+/// The Prometheus name and help text of a metric of `/v1/train`.
+pub(crate) fn prom_name(name: &str) -> Option<(&'static str, &'static str)> {
     NAMES
         .iter()
         .find(|(n, _, _)| *n == name)
         .map(|&(_, p, h)| (p, h))
 }
 
-/// The labels of a series, `__name__` first.
-fn labels(s: &MetricSeries<'_>) -> Option<[(&'static str, String); 4]> {
+/// The labels of a series, `__name__` first. Borrowed: a query looks at every series.
+fn labels<'a>(s: &MetricSeries<'a>) -> Option<[(&'static str, &'a str); 4]> {
     let (name, _) = prom_name(s.name)?;
     Some([
-        ("__name__", name.to_string()),
-        ("lane", s.lane.to_string()),
-        ("stage", s.stage.to_string()),
-        (
-            "side",
-            if s.stable { "stable" } else { "canary" }.to_string(),
-        ),
+        ("__name__", name),
+        ("lane", s.lane),
+        ("stage", s.stage),
+        ("side", if s.stable { "stable" } else { "canary" }),
     ])
 }
 
@@ -160,13 +158,8 @@ pub(crate) struct Selector {
 
 impl Selector {
     /// Whether a series with these labels is selected (a missing label is empty).
-    pub(crate) fn matches(&self, labels: &[(&str, String)]) -> bool {
-        let get = |k: &str| {
-            labels
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map_or("", |(_, v)| v.as_str())
-        };
+    pub(crate) fn matches(&self, labels: &[(&str, &str)]) -> bool {
+        let get = |k: &str| labels.iter().find(|(n, _)| *n == k).map_or("", |(_, v)| *v);
         if let Some(name) = &self.name
             && get("__name__") != name
         {
@@ -362,7 +355,7 @@ fn secs(ms: i64) -> Value {
     json!(ms as f64 / 1000.0)
 }
 
-fn metric_json(labels: &[(&str, String)]) -> Value {
+fn metric_json(labels: &[(&str, &str)]) -> Value {
     Value::Object(
         labels
             .iter()
@@ -762,11 +755,7 @@ mod tests {
 
     #[test]
     fn matching_treats_missing_labels_as_empty() {
-        let labels = [
-            ("__name__", "m".to_string()),
-            ("lane", "a".to_string()),
-            ("side", "canary".to_string()),
-        ];
+        let labels = [("__name__", "m"), ("lane", "a"), ("side", "canary")];
         let yes = |q: &str| parse_selector(q).unwrap().matches(&labels);
         assert!(yes("m"));
         assert!(yes("m{lane=\"a\"}"));

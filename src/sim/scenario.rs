@@ -31,7 +31,7 @@ const CANARY: usize = 2;
 const PROD: usize = 3;
 
 /// The metrics measured at staging, canary and prod: name, unit, threshold max.
-const METRICS: [(&str, &str, f64); 3] = [
+pub(crate) const METRICS: [(&str, &str, f64); 3] = [
     ("error_rate", "ratio", 0.01),
     ("latency_p99", "seconds", 0.5),
     ("saturation", "ratio", 0.8),
@@ -97,6 +97,9 @@ const T_BUILD: u64 = 11;
 const T_FAIL: u64 = 12;
 const T_HIST: u64 = 13;
 const T_TOOK: u64 = 14;
+const T_NOISE_SHARED: u64 = 15;
+/// The part of a metric's noise that canary and prod share.
+const SHARED_NOISE: f64 = 0.75;
 
 const SEC: i64 = 1000;
 const MIN: i64 = 60 * SEC;
@@ -481,7 +484,29 @@ fn template(seed: u64, i: usize) -> Template {
     }
 }
 
-/// The simulated release train.
+/// The pace of the simulation, within what it supports.
+fn clamp_speed(speed: f64) -> f64 {
+    if speed.is_finite() {
+        speed.clamp(0.01, 1000.0)
+    } else {
+        1.0
+    }
+}
+
+/// Scenario ms between two metric samples: one per 5 s of scenario time, but never more than
+/// one per wall second (series points carry whole unix seconds).
+fn sample_every(speed: f64) -> i64 {
+    (5 * SEC).max((1000.0 * speed).ceil() as i64)
+}
+
+/// The wall time a metric series spans at `speed`: [`SERIES_LEN`] samples (150 s at speed 1,
+/// 37.5 s at speed 4, 30 s from speed 5 on). The demo's metrics look back this far.
+pub fn series_span(speed: f64) -> Duration {
+    let speed = clamp_speed(speed);
+    let ms = SERIES_LEN as f64 * sample_every(speed) as f64 / speed;
+    Duration::from_millis(ms.round() as u64)
+}
+
 /// One metric series of one lane × stage (see [`Scenario::metric_series`]).
 pub(crate) struct MetricSeries<'a> {
     /// The metric's name in `/v1/train` (`error_rate`, `latency_p99`, `saturation`).
@@ -494,6 +519,7 @@ pub(crate) struct MetricSeries<'a> {
     pub points: &'a VecDeque<(i64, f64)>,
 }
 
+/// The simulated release train.
 pub struct Scenario {
     seed: u64,
     speed: f64,
@@ -513,14 +539,8 @@ pub struct Scenario {
 impl Scenario {
     /// A train mid-flight at wall time `t0`. `base_url` is where run links point.
     pub fn new(opts: &SimOptions, t0: DateTime<Utc>, base_url: &str) -> Scenario {
-        let speed = if opts.speed.is_finite() {
-            opts.speed.clamp(0.01, 1000.0)
-        } else {
-            1.0
-        };
-        // One sample per 5 s of scenario time, but never more than one per wall second: series
-        // points carry whole unix seconds.
-        let sample_every = (5 * SEC).max((1000.0 * speed).ceil() as i64);
+        let speed = clamp_speed(opts.speed);
+        let sample_every = sample_every(speed);
         let seed = opts.seed;
         let mut sc = Scenario {
             seed,
@@ -947,8 +967,16 @@ impl Scenario {
         let wave =
             1.0 + 0.12 * (TAU * (t as f64 / (10 * MIN) as f64 + lane.phase + m as f64 * 0.3)).sin();
         let amp = [0.25, 0.06, 0.03][m] * if s == STAGING { 1.6 } else { 1.0 };
-        let noise = 1.0
-            + amp * (2.0 * unit(mix(self.seed, &[T_NOISE, lane.idx, s as u64, m as u64, k])) - 1.0);
+        let own = unit(mix(self.seed, &[T_NOISE, lane.idx, s as u64, m as u64, k]));
+        // Canary and prod serve the same traffic: most of their ups and downs are shared, so a
+        // healthy canary looks like its stable side and canary analysis doesn't cry wolf.
+        let u = if s >= CANARY {
+            let shared = unit(mix(self.seed, &[T_NOISE_SHARED, lane.idx, m as u64, k]));
+            SHARED_NOISE * shared + (1.0 - SHARED_NOISE) * own
+        } else {
+            own
+        };
+        let noise = 1.0 + amp * (2.0 * u - 1.0);
         let mut v = base * wave * noise;
         // A bad version shows under production traffic only: it passed staging.
         if s >= CANARY

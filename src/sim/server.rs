@@ -19,8 +19,17 @@ use super::scenario::Scenario;
 
 pub(crate) struct Shared {
     t0: DateTime<Utc>,
-    clock: Instant,
+    clock: Clock,
     inner: Mutex<Inner>,
+}
+
+/// Where the simulator's time comes from.
+enum Clock {
+    /// The wall clock, from a monotonic start.
+    Wall(Instant),
+    /// Set by a test: the same scenario time whatever the machine's pace.
+    #[cfg(test)]
+    Manual(Mutex<DateTime<Utc>>),
 }
 
 pub(crate) struct Inner {
@@ -35,9 +44,28 @@ pub(crate) struct Inner {
 
 impl Shared {
     pub(crate) fn new(scenario: Scenario, t0: DateTime<Utc>) -> Shared {
+        Shared::with_clock(scenario, t0, Clock::Wall(Instant::now()))
+    }
+
+    /// A simulator whose time stands still at `t0` until [`Shared::set_now`] moves it.
+    #[cfg(test)]
+    pub(crate) fn manual(scenario: Scenario, t0: DateTime<Utc>) -> Shared {
+        Shared::with_clock(scenario, t0, Clock::Manual(Mutex::new(t0)))
+    }
+
+    /// Move a manual clock (time never goes back for the scenario).
+    #[cfg(test)]
+    pub(crate) fn set_now(&self, now: DateTime<Utc>) {
+        match &self.clock {
+            Clock::Manual(t) => *t.lock().unwrap() = now,
+            Clock::Wall(_) => panic!("set_now on a simulator that runs on the wall clock"),
+        }
+    }
+
+    fn with_clock(scenario: Scenario, t0: DateTime<Utc>, clock: Clock) -> Shared {
         Shared {
             t0,
-            clock: Instant::now(),
+            clock,
             inner: Mutex::new(Inner {
                 scenario,
                 log: Vec::new(),
@@ -49,7 +77,13 @@ impl Shared {
 
     /// Wall time from a monotonic clock: a system clock stepping back can't confuse it.
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        self.t0 + TimeDelta::from_std(self.clock.elapsed()).unwrap_or(TimeDelta::zero())
+        match &self.clock {
+            Clock::Wall(start) => {
+                self.t0 + TimeDelta::from_std(start.elapsed()).unwrap_or(TimeDelta::zero())
+            }
+            #[cfg(test)]
+            Clock::Manual(t) => *t.lock().unwrap_or_else(|e| e.into_inner()),
+        }
     }
 
     /// The scenario, brought up to now.

@@ -24,6 +24,8 @@ pub struct HttpSource {
     timeout: Duration,
     token: Option<Secret>,
     names: NameMap,
+    /// Whether the payload's metrics are taken (`metrics = false` leaves them out).
+    metrics: bool,
     client: reqwest::Client,
 }
 
@@ -37,6 +39,7 @@ impl HttpSource {
             timeout: cfg.timeout,
             token,
             names,
+            metrics: cfg.metrics,
             client,
         })
     }
@@ -66,7 +69,11 @@ impl HttpSource {
                 error_suffix(&body)
             ));
         }
-        parse_train(&body, &self.names)
+        let mut batch = parse_train(&body, &self.names)?;
+        if !self.metrics {
+            batch.metrics.clear();
+        }
+        Ok(batch)
     }
 
     /// The body of `POST /v1/actions` for a request, in the source's own names.
@@ -498,6 +505,7 @@ pub fn parse_train(body: &[u8], names: &NameMap) -> Result<Batch, String> {
                             .collect(),
                         source: String::new(),
                         error: None,
+                        warnings: vec![],
                     },
                 )),
                 Err(e) => {
@@ -517,6 +525,7 @@ pub fn parse_train(body: &[u8], names: &NameMap) -> Result<Batch, String> {
                                 "malformed metric: {}",
                                 sanitize(&e.to_string(), 120)
                             )),
+                            warnings: vec![],
                         },
                     ))
                 }

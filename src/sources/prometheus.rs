@@ -1,12 +1,22 @@
-//! The `prometheus` source: the `[[metrics]]` of the config, measured per lane × stage with
-//! `/api/v1/query_range` (the series and, as its newest sample, the current value), and the
-//! stable side's baseline the same way. Prometheus' error envelope becomes the metric's error.
+//! The `prometheus` source: the `[[metrics]]` of the config, measured per lane × stage. The
+//! current value comes from `/api/v1/query` (an instant query at the poll's "now"), the series
+//! from `/api/v1/query_range` over the metric's window, ending at the same "now"; a baseline
+//! (the stable side) is measured as a series too. Prometheus' error envelope becomes the
+//! metric's error; its `warnings` are shown with the metric without failing it.
+//!
+//! Every query is a form POST with the source's auth and timeouts. A poll runs its queries
+//! concurrently but never more than [`MAX_IN_FLIGHT`] at once, within a time budget that ends
+//! before the poller's deadline: a slow Prometheus costs the metrics it could not answer in
+//! time (each says so), not the whole poll.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use futures_util::future::join_all;
+use chrono::{DateTime, Utc};
+use futures_util::future::{OptionFuture, join_all};
 use serde_json::Value;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
 use super::http::describe_reqwest;
 use super::{ActionAck, ActionError, ActionRequest, BoxFuture, Source};
@@ -15,8 +25,13 @@ use crate::model::text::sanitize;
 use crate::model::{Batch, CellKey, Metric};
 use crate::secrets::Secret;
 
-/// Points of a series, about.
-const POINTS: u32 = 30;
+/// Points of a series, at most.
+const POINTS: i64 = 30;
+/// The finest step of a series: Prometheus itself rarely scrapes faster.
+const MIN_STEP_MS: i64 = 1000;
+/// Queries one poll sends at once, at most: a Prometheus is shared, and a train of many lanes
+/// and metrics makes hundreds of queries per poll.
+pub const MAX_IN_FLIGHT: usize = 8;
 
 /// How requests authenticate; `Debug` shows `***` for the secrets ([`Secret`]).
 #[derive(Clone, Debug)]
@@ -33,6 +48,59 @@ struct Job {
     metric: MetricConfig,
     query: String,
     baseline: Option<String>,
+}
+
+/// Why a query has no result.
+#[derive(Clone, Debug, PartialEq)]
+pub enum QueryError {
+    /// Prometheus answered, with its error envelope (`bad_data`, `execution`, `timeout`) or a
+    /// result trainyard can't use (several series).
+    Answered(String),
+    /// No Prometheus answer: the connection failed, timed out, or something else answered
+    /// (a proxy's HTML page, a 401).
+    Unreached(String),
+}
+
+impl QueryError {
+    fn text(&self) -> &str {
+        match self {
+            QueryError::Answered(e) | QueryError::Unreached(e) => e,
+        }
+    }
+
+    /// The same failure, in other words: Prometheus words one `bad_data` differently for
+    /// `query` and `query_range`, so Prometheus' errors compare by their `errorType`.
+    fn same_kind(&self, other: &QueryError) -> bool {
+        let kind = |e: &str| e.split_once(": ").map_or(e, |(k, _)| k).to_string();
+        match (self, other) {
+            (QueryError::Answered(a), QueryError::Answered(b)) => kind(a) == kind(b),
+            (a, b) => a == b,
+        }
+    }
+}
+
+impl std::fmt::Display for QueryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.text())
+    }
+}
+
+/// A successful answer: its data and the envelope's `warnings`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answer<T> {
+    pub data: T,
+    pub warnings: Vec<String>,
+}
+
+/// A series, oldest first: (unix seconds, value).
+type Series = Vec<(i64, f64)>;
+type SeriesResult = Result<Answer<Series>, QueryError>;
+
+/// What one poll shares among its queries: its "now", the in-flight limit and the time budget.
+struct PollCtx {
+    now_ms: i64,
+    permits: Semaphore,
+    deadline: Instant,
 }
 
 pub struct PrometheusSource {
@@ -82,24 +150,35 @@ impl PrometheusSource {
         })
     }
 
-    /// `query_range` over the metric's window: the samples, oldest first.
-    async fn range(&self, query: &str, window: Duration) -> Result<Vec<(i64, f64)>, String> {
-        // Millisecond precision: a sample of this very second is not left out.
-        let end = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
-        let start = end - window.as_secs_f64();
-        let step = (window.as_secs() / POINTS as u64).max(1);
-        let form = [
-            ("query", query.to_string()),
-            ("start", format!("{start:.3}")),
-            ("end", format!("{end:.3}")),
-            ("step", step.to_string()),
-        ];
+    /// How long one poll may spend on its queries: it answers before the poller gives up on
+    /// it, with what it measured by then.
+    fn budget(&self) -> Duration {
+        self.deadline().saturating_sub(Duration::from_secs(1))
+    }
+
+    /// One form POST to the query API, within the poll's limit and budget.
+    async fn post(
+        &self,
+        path: &str,
+        form: &[(&str, String)],
+        p: &PollCtx,
+    ) -> Result<(u16, Vec<u8>), QueryError> {
+        let late = || {
+            QueryError::Unreached(format!(
+                "not measured: the poll ran out of time ({MAX_IN_FLIGHT} queries at once, {} s)",
+                self.budget().as_secs()
+            ))
+        };
+        let _permit = tokio::time::timeout_at(p.deadline, p.permits.acquire())
+            .await
+            .map_err(|_| late())?
+            .map_err(|_| late())?;
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form.iter())
             .finish();
         let mut rb = self
             .client
-            .post(format!("{}/api/v1/query_range", self.base))
+            .post(format!("{}{path}", self.base))
             .header(
                 reqwest::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
@@ -110,100 +189,283 @@ impl PrometheusSource {
             Auth::Bearer(t) => rb.bearer_auth(t.expose()),
             Auth::Basic(u, p) => rb.basic_auth(u, Some(p.expose())),
         };
-        let resp = rb.send().await.map_err(|e| describe_reqwest(&e))?;
-        let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| describe_reqwest(&e))?;
-        parse_range(status.as_u16(), &bytes)
+        let exchange = async {
+            let resp = rb.send().await.map_err(|e| describe_reqwest(&e))?;
+            let status = resp.status().as_u16();
+            let bytes = resp.bytes().await.map_err(|e| describe_reqwest(&e))?;
+            Ok::<_, String>((status, bytes.to_vec()))
+        };
+        match tokio::time::timeout_at(p.deadline, exchange).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(e)) => Err(QueryError::Unreached(e)),
+            Err(_) => Err(late()),
+        }
     }
 
-    async fn measure(&self, job: &Job) -> (CellKey, Metric) {
+    /// `query` at the poll's "now": the current value.
+    async fn instant(&self, query: &str, p: &PollCtx) -> Result<Answer<Option<f64>>, QueryError> {
+        let form = [("query", query.to_string()), ("time", secs(p.now_ms))];
+        let (status, body) = self.post("/api/v1/query", &form, p).await?;
+        parse_instant(status, &body)
+    }
+
+    /// `query_range` over the window, ending at the poll's "now" (the newest point is that
+    /// instant): the samples, oldest first.
+    async fn range(&self, query: &str, window: Duration, p: &PollCtx) -> SeriesResult {
+        let (start, step) = range_params(p.now_ms, window);
+        let form = [
+            ("query", query.to_string()),
+            ("start", secs(start)),
+            ("end", secs(p.now_ms)),
+            ("step", step_text(step)),
+        ];
+        let (status, body) = self.post("/api/v1/query_range", &form, p).await?;
+        parse_range(status, &body)
+    }
+
+    /// One metric of one cell: its current value, its series and the stable side's, all
+    /// at once. The flag says whether Prometheus answered any of its queries.
+    async fn measure(&self, job: &Job, p: &PollCtx) -> (CellKey, Metric, bool) {
         let m = &job.metric;
-        let (series, error) = match self.range(&job.query, m.window).await {
-            Ok(s) => (s, None),
-            Err(e) => (Vec::new(), Some(e)),
-        };
-        let baseline_series = match &job.baseline {
-            Some(q) => self.range(q, m.window).await.unwrap_or_default(),
-            None => Vec::new(),
-        };
-        let metric = Metric {
-            name: m.name.clone(),
-            unit: m.unit.clone(),
-            value: series.last().map(|(_, v)| *v),
-            threshold: m.threshold,
-            baseline: baseline_series.last().map(|(_, v)| *v),
-            baseline_series,
-            series,
-            source: String::new(),
-            error,
-        };
-        (job.key.clone(), metric)
+        let baseline: OptionFuture<_> = job
+            .baseline
+            .as_ref()
+            .map(|q| self.range(q, m.window, p))
+            .into();
+        let (now, series, stable) = tokio::join!(
+            self.instant(&job.query, p),
+            self.range(&job.query, m.window, p),
+            baseline
+        );
+        let reached = [now.as_ref().err(), series.as_ref().err()]
+            .into_iter()
+            .chain(stable.as_ref().map(|s| s.as_ref().err()))
+            .any(|e| !matches!(e, Some(QueryError::Unreached(_))));
+        let metric = combine(m, now, series, stable);
+        (job.key.clone(), metric, reached)
     }
 
-    async fn fetch(&self) -> Result<Batch, String> {
-        let results = join_all(self.jobs.iter().map(|j| self.measure(j))).await;
-        // Every query failing the same way is the source failing (down, bad token).
-        if !results.is_empty()
-            && results
-                .iter()
-                .all(|(_, m)| m.error.is_some() && m.series.is_empty())
+    /// Measure every metric as of `now`.
+    pub(crate) async fn measure_at(&self, now: DateTime<Utc>) -> Result<Batch, String> {
+        let p = PollCtx {
+            now_ms: now.timestamp_millis(),
+            permits: Semaphore::new(MAX_IN_FLIGHT),
+            deadline: Instant::now() + self.budget(),
+        };
+        let results = join_all(self.jobs.iter().map(|j| self.measure(j, &p))).await;
+        // Not one query reached Prometheus: the source is down (or the token is wrong), and
+        // that is the source's error rather than every metric's.
+        if !results.iter().any(|(_, _, reached)| *reached)
+            && let Some((_, m, _)) = results.first()
         {
-            let first = results[0].1.error.clone().unwrap_or_default();
-            if results
-                .iter()
-                .all(|(_, m)| m.error.as_deref() == Some(first.as_str()))
-            {
-                return Err(first);
-            }
+            return Err(m.error.clone().unwrap_or_default());
         }
         Ok(Batch {
-            metrics: results,
+            metrics: results.into_iter().map(|(k, m, _)| (k, m)).collect(),
             ..Batch::default()
         })
     }
 }
 
-/// A Prometheus answer to `query_range`: the first series' samples, or the error in words.
-/// Several series (a query that didn't aggregate) are an error: which one would it be?
-pub fn parse_range(status: u16, body: &[u8]) -> Result<Vec<(i64, f64)>, String> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|_| format!("HTTP {status}: not a Prometheus answer"))?;
-    if v.get("status").and_then(Value::as_str) != Some("success") {
-        let kind = v
-            .get("errorType")
-            .and_then(Value::as_str)
-            .unwrap_or("error");
-        let msg = v
-            .get("error")
-            .and_then(Value::as_str)
-            .unwrap_or("no message");
-        return Err(format!("{}: {}", sanitize(kind, 40), sanitize(msg, 200)));
-    }
-    let result = v
-        .pointer("/data/result")
-        .and_then(Value::as_array)
-        .ok_or("answer without data.result")?;
-    match result.as_slice() {
-        [] => Ok(Vec::new()),
-        [one] => {
-            let values = one
-                .get("values")
-                .and_then(Value::as_array)
-                .ok_or("series without values")?;
-            Ok(values
-                .iter()
-                .filter_map(|p| {
-                    let t = p.get(0)?.as_f64()? as i64;
-                    let v: f64 = p.get(1)?.as_str()?.parse().ok()?;
-                    v.is_finite().then_some((t, v))
-                })
-                .collect())
+/// The metric from its three answers. The instant query gives the value; when it failed and
+/// the series didn't, the series' newest point stands in, and the metric says so. A failed
+/// series or baseline leaves the value standing, with a warning.
+fn combine(
+    m: &MetricConfig,
+    now: Result<Answer<Option<f64>>, QueryError>,
+    series: SeriesResult,
+    stable: Option<SeriesResult>,
+) -> Metric {
+    let mut warnings = Vec::new();
+    let mut note = |w: String| {
+        if !warnings.contains(&w) {
+            warnings.push(w);
         }
-        many => Err(format!(
-            "the query returns {} series; aggregate it to one (sum, max, …)",
-            many.len()
-        )),
+    };
+    let (series, series_error) = match series {
+        Ok(a) => {
+            a.warnings.into_iter().for_each(&mut note);
+            (a.data, None)
+        }
+        Err(e) => (Vec::new(), Some(e)),
+    };
+    let (value, error) = match now {
+        Ok(a) => {
+            a.warnings.into_iter().for_each(&mut note);
+            if let Some(e) = &series_error {
+                note(format!("no series: {e}"));
+            }
+            (a.data, None)
+        }
+        Err(e) => match (series.last(), series_error) {
+            (Some(&(t, v)), _) => {
+                note(format!(
+                    "current value failed ({e}); showing the series' newest point, of {}",
+                    clock(t)
+                ));
+                (Some(v), None)
+            }
+            (None, Some(se)) if !se.same_kind(&e) => (None, Some(format!("{e}; series: {se}"))),
+            (None, _) => (None, Some(e.to_string())),
+        },
+    };
+    let baseline_series = match stable {
+        None => Vec::new(),
+        Some(Ok(a)) => {
+            a.warnings.into_iter().for_each(&mut note);
+            a.data
+        }
+        Some(Err(e)) => {
+            note(format!("stable side: {e}"));
+            Vec::new()
+        }
+    };
+    Metric {
+        name: m.name.clone(),
+        unit: m.unit.clone(),
+        value,
+        threshold: m.threshold,
+        baseline: baseline_series.last().map(|(_, v)| *v),
+        baseline_series,
+        series,
+        source: String::new(),
+        error,
+        warnings,
     }
+}
+
+/// `HH:MM:SS` UTC of a unix time.
+fn clock(t: i64) -> String {
+    DateTime::from_timestamp(t, 0)
+        .map_or_else(|| t.to_string(), |d| d.format("%H:%M:%SZ").to_string())
+}
+
+/// Unix seconds with milliseconds, as Prometheus reads times.
+fn secs(ms: i64) -> String {
+    format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000))
+}
+
+/// A step in seconds: "5", "1.25".
+fn step_text(ms: i64) -> String {
+    format!("{}", ms as f64 / 1000.0)
+}
+
+/// The start and step (ms) of a range ending at `end_ms` over `window`: about [`POINTS`]
+/// points, a step of at least [`MIN_STEP_MS`], and the start a whole number of steps before
+/// the end, so that the newest point is evaluated at the end itself.
+pub fn range_params(end_ms: i64, window: Duration) -> (i64, i64) {
+    let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX / 4);
+    let step = (window_ms / POINTS).max(MIN_STEP_MS);
+    let steps = (window_ms / step).max(1);
+    (end_ms - steps * step, step)
+}
+
+/// The `data` of a successful envelope and its warnings, or the error in words.
+fn envelope(status: u16, body: &[u8]) -> Result<(Value, Vec<String>), QueryError> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|_| QueryError::Unreached(format!("HTTP {status}: not a Prometheus answer")))?;
+    match v.get("status").and_then(Value::as_str) {
+        Some("success") => {}
+        Some("error") => {
+            let kind = v
+                .get("errorType")
+                .and_then(Value::as_str)
+                .unwrap_or("error");
+            let msg = v
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("no message");
+            return Err(QueryError::Answered(format!(
+                "{}: {}",
+                sanitize(kind, 40),
+                sanitize(msg, 200)
+            )));
+        }
+        _ => {
+            return Err(QueryError::Unreached(format!(
+                "HTTP {status}: not a Prometheus answer"
+            )));
+        }
+    }
+    let warnings = v
+        .get("warnings")
+        .and_then(Value::as_array)
+        .map(|w| {
+            w.iter()
+                .filter_map(Value::as_str)
+                .map(|s| format!("warning: {}", sanitize(s, 200)))
+                .take(5)
+                .collect()
+        })
+        .unwrap_or_default();
+    let data = v
+        .get("data")
+        .cloned()
+        .ok_or_else(|| QueryError::Answered("answer without data".into()))?;
+    Ok((data, warnings))
+}
+
+fn one_series_error(n: usize) -> QueryError {
+    QueryError::Answered(format!(
+        "the query returns {n} series; aggregate it to one (sum, max, …)"
+    ))
+}
+
+/// A sample value as Prometheus writes it: a string; NaN and infinities are no value.
+fn sample(p: &Value) -> Option<(i64, f64)> {
+    let t = p.get(0)?.as_f64()? as i64;
+    let v: f64 = p.get(1)?.as_str()?.parse().ok()?;
+    v.is_finite().then_some((t, v))
+}
+
+/// A Prometheus answer to `query_range`: the one series' samples, or the error in words.
+/// Several series (a query that didn't aggregate) are an error: which one would it be?
+pub fn parse_range(status: u16, body: &[u8]) -> Result<Answer<Series>, QueryError> {
+    let (data, warnings) = envelope(status, body)?;
+    let result = data
+        .get("result")
+        .and_then(Value::as_array)
+        .ok_or_else(|| QueryError::Answered("answer without data.result".into()))?;
+    let data = match result.as_slice() {
+        [] => Vec::new(),
+        [one] => one
+            .get("values")
+            .and_then(Value::as_array)
+            .ok_or_else(|| QueryError::Answered("series without values".into()))?
+            .iter()
+            .filter_map(sample)
+            .collect(),
+        many => return Err(one_series_error(many.len())),
+    };
+    Ok(Answer { data, warnings })
+}
+
+/// A Prometheus answer to an instant `query`: the value of its one sample (none for an empty
+/// vector or NaN), or the error in words.
+pub fn parse_instant(status: u16, body: &[u8]) -> Result<Answer<Option<f64>>, QueryError> {
+    let (data, warnings) = envelope(status, body)?;
+    let result = data.get("result");
+    let data = match data.get("resultType").and_then(Value::as_str) {
+        Some("vector") => match result.and_then(Value::as_array).map(Vec::as_slice) {
+            Some([]) => None,
+            Some([one]) => one.get("value").and_then(sample).map(|(_, v)| v),
+            Some(many) => return Err(one_series_error(many.len())),
+            None => return Err(QueryError::Answered("answer without data.result".into())),
+        },
+        Some("scalar") => result.and_then(sample).map(|(_, v)| v),
+        Some(other) => {
+            return Err(QueryError::Answered(format!(
+                "the query returns a {}, not a number",
+                sanitize(other, 20)
+            )));
+        }
+        None => {
+            return Err(QueryError::Answered(
+                "answer without data.resultType".into(),
+            ));
+        }
+    };
+    Ok(Answer { data, warnings })
 }
 
 impl Source for PrometheusSource {
@@ -219,12 +481,12 @@ impl Source for PrometheusSource {
     fn timeout(&self) -> Duration {
         self.timeout
     }
-    /// All queries go concurrently; each is bounded by the client's timeout.
+    /// The queries share a budget of a second less (see [`MAX_IN_FLIGHT`]).
     fn deadline(&self) -> Duration {
         self.timeout.saturating_mul(4) + Duration::from_secs(1)
     }
     fn poll(&self) -> BoxFuture<'_, Result<Batch, String>> {
-        Box::pin(self.fetch())
+        Box::pin(self.measure_at(Utc::now()))
     }
     fn act<'a>(&'a self, _: &'a ActionRequest) -> BoxFuture<'a, Result<ActionAck, ActionError>> {
         Box::pin(async {
@@ -239,27 +501,209 @@ impl Source for PrometheusSource {
 mod tests {
     use super::*;
 
+    fn answered(e: &str) -> QueryError {
+        QueryError::Answered(e.into())
+    }
+
     #[test]
     fn parses_a_matrix_and_the_error_envelope() {
         let ok = br#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1700000000,"0.01"],[1700000030.5,"0.02"],[1700000060,"NaN"]]}]}}"#;
-        assert_eq!(
-            parse_range(200, ok).unwrap(),
-            vec![(1_700_000_000, 0.01), (1_700_000_030, 0.02)]
-        );
+        let a = parse_range(200, ok).unwrap();
+        assert_eq!(a.data, vec![(1_700_000_000, 0.01), (1_700_000_030, 0.02)]);
+        assert!(a.warnings.is_empty());
         let empty = br#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
-        assert_eq!(parse_range(200, empty).unwrap(), vec![]);
+        assert_eq!(parse_range(200, empty).unwrap().data, vec![]);
         let bad = br#"{"status":"error","errorType":"bad_data","error":"1:5: parse error: unexpected \u001b[31m"}"#;
         let e = parse_range(400, bad).unwrap_err();
+        assert!(matches!(e, QueryError::Answered(_)), "{e:?}");
         assert!(
-            e.starts_with("bad_data: 1:5: parse error") && !e.contains('\u{1b}'),
+            e.text().starts_with("bad_data: 1:5: parse error") && !e.text().contains('\u{1b}'),
             "{e}"
         );
         let two = br#"{"status":"success","data":{"resultType":"matrix","result":[{"values":[]},{"values":[]}]}}"#;
-        assert!(parse_range(200, two).unwrap_err().contains("2 series"));
         assert!(
-            parse_range(502, b"<html>")
+            parse_range(200, two)
                 .unwrap_err()
-                .contains("HTTP 502")
+                .text()
+                .contains("2 series")
         );
+        let html = parse_range(502, b"<html>").unwrap_err();
+        assert_eq!(
+            html,
+            QueryError::Unreached("HTTP 502: not a Prometheus answer".into())
+        );
+        // JSON, but not Prometheus' (a proxy's error): not an answer either.
+        assert!(matches!(
+            parse_range(401, br#"{"message":"unauthorized"}"#),
+            Err(QueryError::Unreached(_))
+        ));
+    }
+
+    #[test]
+    fn parses_instant_vectors_scalars_and_warnings() {
+        let one = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"x"},"value":[1700000000.123,"0.0125"]}]},"warnings":["remote read failed: \u001b[2J connection refused"]}"#;
+        let a = parse_instant(200, one).unwrap();
+        assert_eq!(a.data, Some(0.0125));
+        assert_eq!(
+            a.warnings,
+            vec!["warning: remote read failed:  connection refused".to_string()]
+        );
+        let none = br#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+        assert_eq!(parse_instant(200, none).unwrap().data, None);
+        let nan = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"NaN"]}]}}"#;
+        assert_eq!(parse_instant(200, nan).unwrap().data, None);
+        let scalar =
+            br#"{"status":"success","data":{"resultType":"scalar","result":[1700000000,"3"]}}"#;
+        assert_eq!(parse_instant(200, scalar).unwrap().data, Some(3.0));
+        let many = br#"{"status":"success","data":{"resultType":"vector","result":[{"value":[1,"1"]},{"value":[1,"2"]},{"value":[1,"3"]}]}}"#;
+        assert_eq!(
+            parse_instant(200, many).unwrap_err(),
+            answered("the query returns 3 series; aggregate it to one (sum, max, …)")
+        );
+        let matrix = br#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
+        assert_eq!(
+            parse_instant(200, matrix).unwrap_err(),
+            answered("the query returns a matrix, not a number")
+        );
+        let timeout = br#"{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}"#;
+        assert_eq!(
+            parse_instant(503, timeout).unwrap_err(),
+            answered("timeout: query timed out in expression evaluation")
+        );
+        // Warnings come with a range answer too.
+        let warned = br#"{"status":"success","data":{"resultType":"matrix","result":[]},"warnings":["a","b"]}"#;
+        assert_eq!(
+            parse_range(200, warned).unwrap().warnings,
+            ["warning: a", "warning: b"]
+        );
+    }
+
+    #[test]
+    fn ranges_end_at_now_in_whole_steps() {
+        let end = 1_700_000_000_123;
+        // 10 minutes: 30 points of 20 s.
+        assert_eq!(
+            range_params(end, Duration::from_secs(600)),
+            (end - 600_000, 20_000)
+        );
+        // 37.5 s (the demo at speed 4): 30 points of 1.25 s.
+        assert_eq!(
+            range_params(end, Duration::from_millis(37_500)),
+            (end - 37_500, 1_250)
+        );
+        // Short windows: steps of a second at least.
+        assert_eq!(
+            range_params(end, Duration::from_secs(10)),
+            (end - 10_000, 1_000)
+        );
+        // A window that is no whole number of steps starts at the last whole one.
+        assert_eq!(
+            range_params(end, Duration::from_millis(61_000)),
+            (end - 60_990, 2_033)
+        );
+        assert_eq!(secs(end), "1700000000.123");
+        assert_eq!(secs(5), "0.005");
+        assert_eq!(step_text(1_250), "1.25");
+        assert_eq!(step_text(20_000), "20");
+    }
+
+    fn config() -> MetricConfig {
+        MetricConfig {
+            name: "error_rate".into(),
+            source: "prom".into(),
+            query: "q".into(),
+            baseline: Some("b".into()),
+            unit: "ratio".into(),
+            threshold: crate::model::Threshold {
+                min: None,
+                max: Some(0.01),
+            },
+            window: Duration::from_secs(60),
+            stages: vec!["canary".into()],
+        }
+    }
+
+    fn ok<T>(data: T, warnings: &[&str]) -> Result<Answer<T>, QueryError> {
+        Ok(Answer {
+            data,
+            warnings: warnings.iter().map(|w| w.to_string()).collect(),
+        })
+    }
+
+    #[test]
+    fn the_value_comes_from_the_instant_query_and_failures_say_what_is_missing() {
+        let m = config();
+        let series = vec![(1_700_000_000, 0.004), (1_700_000_005, 0.006)];
+        // All well: the instant value, not the series' last point; warnings once each.
+        let x = combine(
+            &m,
+            ok(Some(0.007), &["warning: w"]),
+            ok(series.clone(), &["warning: w"]),
+            Some(ok(vec![(1_700_000_005, 0.002)], &["warning: s"])),
+        );
+        assert_eq!(x.value, Some(0.007));
+        assert_eq!(x.series, series);
+        assert_eq!(x.baseline, Some(0.002));
+        assert_eq!(x.warnings, ["warning: w", "warning: s"]);
+        assert!(x.error.is_none() && x.ok());
+
+        // The instant query failed, the series worked: the newest point stands in, and
+        // the metric says so without failing.
+        let exec = answered("execution: too many samples");
+        let x = combine(&m, Err(exec.clone()), ok(series.clone(), &[]), None);
+        assert_eq!(x.value, Some(0.006));
+        assert!(x.error.is_none());
+        assert_eq!(
+            x.warnings,
+            [
+                "current value failed (execution: too many samples); showing the series' newest point, of 22:13:25Z"
+            ]
+        );
+
+        // Both failed: the error, once when it's the same kind (Prometheus words a bad_data
+        // differently for the two endpoints).
+        let x = combine(&m, Err(exec.clone()), Err(exec.clone()), None);
+        assert_eq!(x.error.as_deref(), Some("execution: too many samples"));
+        let x = combine(
+            &m,
+            Err(answered(
+                "bad_data: invalid parameter \"query\": 1:5: parse error",
+            )),
+            Err(answered("bad_data: 1:5: parse error")),
+            None,
+        );
+        assert_eq!(
+            x.error.as_deref(),
+            Some("bad_data: invalid parameter \"query\": 1:5: parse error")
+        );
+        assert_eq!(x.value, None);
+        let x = combine(
+            &m,
+            Err(exec.clone()),
+            Err(answered("timeout: query timed out")),
+            None,
+        );
+        assert_eq!(
+            x.error.as_deref(),
+            Some("execution: too many samples; series: timeout: query timed out")
+        );
+        // The instant query failed and the series is empty: no value to stand in.
+        let x = combine(&m, Err(exec), ok(vec![], &[]), None);
+        assert_eq!(x.error.as_deref(), Some("execution: too many samples"));
+
+        // The value came, the series and the stable side didn't: warnings.
+        let x = combine(
+            &m,
+            ok(Some(0.003), &[]),
+            Err(answered("timeout: t")),
+            Some(Err(QueryError::Unreached("connection refused".into()))),
+        );
+        assert_eq!(x.value, Some(0.003));
+        assert!(x.ok());
+        assert_eq!(
+            x.warnings,
+            ["no series: timeout: t", "stable side: connection refused"]
+        );
+        assert!(x.baseline.is_none() && x.baseline_series.is_empty());
     }
 }

@@ -44,6 +44,15 @@ impl Panel {
     }
 }
 
+/// What the body of the screen shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// The lanes matrix and the panels.
+    Train,
+    /// Charts of the selected cell's metrics and the overview of one metric across the train.
+    Metrics,
+}
+
 /// What has the focus in the confirmation dialog. Cancel is where it starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {
@@ -217,6 +226,10 @@ pub struct App {
     pub sources_of: BTreeMap<CellKey, String>,
     pub sel_lane: usize,
     pub sel_stage: usize,
+    pub view: View,
+    /// The metric the overview shows, by name (`[` / `]` pick it); `None` or a name the stage
+    /// doesn't have: its first metric.
+    pub chosen_metric: Option<String>,
     pub focus: Panel,
     pub popup: Option<Popup>,
     pub filter: String,
@@ -260,6 +273,8 @@ impl App {
             sources_of,
             sel_lane: 0,
             sel_stage: 0,
+            view: View::Train,
+            chosen_metric: None,
             focus: Panel::Lanes,
             popup: None,
             filter: String::new(),
@@ -308,6 +323,70 @@ impl App {
     pub fn selected_cell(&self) -> Option<&Cell> {
         let k = self.selected_key()?;
         self.world.cell(&k.lane, &k.stage)
+    }
+
+    /// The metrics of the selected lane at the selected stage (none without a selection).
+    pub fn selected_metrics(&self) -> &[crate::model::Metric] {
+        match self.selected_key() {
+            Some(k) => self.world.metrics(&k.lane, &k.stage),
+            None => &[],
+        }
+    }
+
+    /// The names of the metrics at the selected stage: the selected cell's first (in its
+    /// order), then those only other visible lanes have, in train order.
+    pub fn metric_names(&self) -> Vec<String> {
+        let stage = &self.train.stages[self.sel_stage];
+        let mut lanes = self.visible_lanes();
+        if let Some(i) = self.selected_lane() {
+            lanes.retain(|l| *l != i);
+            lanes.insert(0, i);
+        }
+        let mut names: Vec<String> = Vec::new();
+        for i in lanes {
+            for m in self.world.metrics(&self.train.lanes[i].name, stage) {
+                if !names.contains(&m.name) {
+                    names.push(m.name.clone());
+                }
+            }
+        }
+        names
+    }
+
+    /// The metric the overview shows: the chosen one if the stage has it, else its first.
+    pub fn chosen_metric(&self) -> Option<String> {
+        let names = self.metric_names();
+        self.chosen_metric
+            .as_ref()
+            .filter(|c| names.contains(c))
+            .cloned()
+            .or_else(|| names.into_iter().next())
+    }
+
+    fn step_metric(&mut self, forward: bool) {
+        if self.view != View::Metrics {
+            let m = keymap::label(Command::MetricsView);
+            self.flash(
+                format!("[ and ] pick the metric of the metrics view: press {m} to open it"),
+                Tone::Info,
+            );
+            return;
+        }
+        let names = self.metric_names();
+        if names.is_empty() {
+            return;
+        }
+        let n = names.len();
+        let at = self
+            .chosen_metric()
+            .and_then(|c| names.iter().position(|x| *x == c))
+            .unwrap_or(0);
+        let next = if forward {
+            (at + 1) % n
+        } else {
+            (at + n - 1) % n
+        };
+        self.chosen_metric = Some(names[next].clone());
     }
 
     /// What stands in the way of the selected cell's version moving on to the next stage.
@@ -645,7 +724,10 @@ impl App {
     }
 
     fn on_command(&mut self, c: Command) -> Vec<Cmd> {
-        let lanes_focus = matches!(self.focus, Panel::Lanes | Panel::Metrics);
+        // In the metrics view the lanes are what moves: the charts follow the selection.
+        let lanes_focus =
+            matches!(self.focus, Panel::Lanes | Panel::Metrics) || self.view == View::Metrics;
+        let in_view = self.view == View::Metrics;
         if c != Command::Quit {
             self.quit_armed = false;
         }
@@ -679,8 +761,16 @@ impl App {
             Command::Right => {
                 self.sel_stage = (self.sel_stage + 1).min(self.train.stages.len() - 1)
             }
+            // No panels in the metrics view: Tab moves through the metrics there.
+            Command::NextPanel if in_view => self.step_metric(true),
+            Command::PrevPanel if in_view => self.step_metric(false),
             Command::NextPanel => self.focus = self.focus.step(true),
             Command::PrevPanel => self.focus = self.focus.step(false),
+            Command::MetricsView => {
+                self.view = if in_view { View::Train } else { View::Metrics };
+            }
+            Command::PrevMetric => self.step_metric(false),
+            Command::NextMetric => self.step_metric(true),
             Command::Details => {
                 if self.selected_lane().is_some() {
                     self.popup_scroll = 0;
@@ -695,7 +785,9 @@ impl App {
                 self.filter_editing = true;
             }
             Command::Back => {
-                if !self.filter.is_empty() {
+                if in_view {
+                    self.view = View::Train;
+                } else if !self.filter.is_empty() {
                     self.filter.clear();
                     self.sel_lane = 0;
                 } else {

@@ -208,8 +208,9 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
                 base.push_str(&format!("; vs stable: {}", verdict.as_str()));
                 if let Some(t) = test {
                     base.push_str(&format!(
-                        " (p {:.4}, P(canary higher) {:.2})",
-                        t.p_worse, t.effect
+                        " ({}, P(worse) {:.2})",
+                        t.p_text(),
+                        t.p_bad(m.worse())
                     ));
                 }
             }

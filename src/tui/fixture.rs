@@ -143,7 +143,18 @@ fn metric(name: &str, unit: &str, max: f64, base: f64, slope: f64) -> Metric {
         series,
         source: String::new(),
         error: None,
+        warnings: vec![],
     }
+}
+
+/// A steady metric with a little deterministic noise, on both sides.
+fn steady(name: &str, unit: &str, max: f64, base: f64) -> Metric {
+    let mut m = metric(name, unit, max, base, 0.0);
+    for (i, p) in m.series.iter_mut().enumerate() {
+        p.1 = base * (1.0 + 0.05 * (((i * 3) % 5) as f64 - 2.0));
+    }
+    m.value = m.series.last().map(|(_, v)| *v);
+    m
 }
 
 pub fn world() -> World {
@@ -241,6 +252,27 @@ pub fn world() -> World {
         (
             CellKey::new("payments-api", "canary"),
             metric("latency_p99", "seconds", 0.5, 0.18, 0.0),
+        ),
+        // The rest of the train at canary, healthy: search-indexer is the outlier.
+        (
+            CellKey::new("ledger", "canary"),
+            steady("error_rate", "ratio", 0.01, 0.001),
+        ),
+        (
+            CellKey::new("ledger", "canary"),
+            steady("latency_p99", "seconds", 0.5, 0.12),
+        ),
+        (
+            CellKey::new("checkout-web", "canary"),
+            steady("error_rate", "ratio", 0.01, 0.0025),
+        ),
+        (
+            CellKey::new("notifications", "canary"),
+            steady("error_rate", "ratio", 0.01, 0.0015),
+        ),
+        (
+            CellKey::new("pricing-engine", "canary"),
+            steady("error_rate", "ratio", 0.01, 0.003),
         ),
     ];
     let mut w = World::new([("sim", "http", Duration::from_secs(30))]);

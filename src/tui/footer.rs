@@ -5,8 +5,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::app::{App, Popup, Tone};
-use super::keymap::{BINDINGS, Command, Shown};
+use super::app::{App, Popup, Tone, View};
+use super::keymap::{self, BINDINGS, Command, Shown};
 use super::theme::Theme;
 use super::ui::fit;
 
@@ -55,6 +55,26 @@ pub fn footer_keys(app: &App) -> Vec<(&'static str, &'static str)> {
         }
         Some(Popup::Help) => vec![("Esc", "close"), ("↑↓", "scroll"), ("q", "quit")],
         None if app.filter_editing => vec![("⏎", "apply"), ("Esc", "clear")],
+        None if app.view == View::Metrics => {
+            // The actions before details: with a failing canary in sight, rollback is the
+            // key that must not fall off a narrow footer.
+            let mut v = vec![
+                (keymap::label(Command::MetricsView), "back"),
+                ("[ ]", "metric"),
+            ];
+            v.extend(action_keys(app));
+            v.push(("⏎", "details"));
+            v.extend(
+                BINDINGS
+                    .iter()
+                    .filter(|b| {
+                        b.shown == Shown::Footer
+                            && !matches!(b.command, Command::Details | Command::MetricsView)
+                    })
+                    .map(|b| (b.label, b.short)),
+            );
+            v
+        }
         None => {
             let mut v = vec![("⏎", "details")];
             v.extend(action_keys(app));
@@ -93,7 +113,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut used = 0;
     let mut keys = footer_keys(app);
     if app.popup.is_none() && width >= 90 {
-        keys.insert(0, ("←↓↑→", "move"));
+        let what = if app.view == View::Metrics {
+            "lane/stage"
+        } else {
+            "move"
+        };
+        keys.insert(0, ("←↓↑→", what));
     }
     // Too wide: drop keys from the end, but never help and quit.
     let piece = |(k, w): &(&str, &str)| k.chars().count() + 1 + w.chars().count() + 2;

@@ -65,6 +65,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     lines.push(Line::from(
         "  underlined: where the lane goes next   ‖ after a lane name: on hold",
     ));
+    let marks = super::charts::marks(theme.charts);
+    lines.push(Line::from(format!(
+        "  charts: {} the stage's series  {} stable  {} SLO;  {} … BREACH: outside the SLO",
+        marks.line_key, marks.stable_key, marks.slo_key, marks.bad
+    )));
     lines.push(Line::from(Span::styled("Safety", theme.title())));
     lines.push(Line::from(
         "  every action asks first, and the default button is Cancel; Tab moves between fields;",

@@ -22,6 +22,9 @@ pub enum Command {
     Reject,
     Halt,
     Filter,
+    MetricsView,
+    PrevMetric,
+    NextMetric,
     Help,
     Back,
     Quit,
@@ -205,6 +208,30 @@ pub const BINDINGS: &[Binding] = &[
         Shown::HelpOnly,
     ),
     b(
+        Command::MetricsView,
+        &[KeyCode::Char('m')],
+        "m",
+        "charts",
+        "metrics view: charts, overview",
+        Shown::Footer,
+    ),
+    b(
+        Command::PrevMetric,
+        &[KeyCode::Char('[')],
+        "[",
+        "",
+        "previous metric (metrics view)",
+        Shown::HelpOnly,
+    ),
+    b(
+        Command::NextMetric,
+        &[KeyCode::Char(']')],
+        "]",
+        "",
+        "next metric (metrics view; Tab)",
+        Shown::HelpOnly,
+    ),
+    b(
         Command::Filter,
         &[KeyCode::Char('/')],
         "/",
@@ -225,7 +252,7 @@ pub const BINDINGS: &[Binding] = &[
         &[KeyCode::Esc],
         "Esc",
         "",
-        "close / clear the filter",
+        "close / back / clear the filter",
         Shown::HelpOnly,
     ),
     b(
@@ -285,6 +312,14 @@ mod tests {
         assert_eq!(
             command_for(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
             Some(Command::Quit)
+        );
+        assert_eq!(
+            command_for(k(KeyCode::Char('m'))),
+            Some(Command::MetricsView)
+        );
+        assert_eq!(
+            command_for(k(KeyCode::Char(']'))),
+            Some(Command::NextMetric)
         );
         assert_eq!(command_for(k(KeyCode::Char('z'))), None);
     }

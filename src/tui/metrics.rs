@@ -1,5 +1,6 @@
 //! Metrics of the selected lane at the selected stage: value against threshold, the stable
-//! baseline, and a chart of the recent series with the threshold drawn in.
+//! baseline, and a chart of the recent series with the threshold drawn in: a summary line and
+//! small bars where room is short, the charts of the metrics view where there is room.
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -9,6 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::app::{App, Panel};
+use super::charts::{MIN_COLS, MIN_ROWS, MetricChart};
 use super::theme::Theme;
 use super::ui::{fit, is_focused, panel_block};
 use crate::model::{Metric, Threshold};
@@ -78,7 +80,8 @@ impl Widget for MiniChart<'_> {
     }
 }
 
-fn summary(m: &Metric, theme: &Theme, compact: bool) -> Vec<Span<'static>> {
+/// One metric on one line: mark, name, value, threshold, stable value, canary verdict.
+pub fn summary(m: &Metric, theme: &Theme, compact: bool) -> Vec<Span<'static>> {
     let (mark, style) = if m.error.is_some() {
         ("E", theme.bad())
     } else if m.ok() {
@@ -111,6 +114,10 @@ fn summary(m: &Metric, theme: &Theme, compact: bool) -> Vec<Span<'static>> {
             theme.dim(),
         ),
     ];
+    // A breach says so in a word too, where there is room for one.
+    if !compact && m.error.is_none() && m.value.is_some() && !m.ok() {
+        spans.insert(3, Span::styled("BREACH ", style));
+    }
     if let Some(b) = m.baseline {
         let label = if compact { " st " } else { " stable " };
         spans.push(Span::styled(
@@ -151,10 +158,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let block = panel_block(title, is_focused(app, Panel::Metrics), theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let metrics = key
-        .as_ref()
-        .map(|k| app.world.metrics(&k.lane, &k.stage))
-        .unwrap_or(&[]);
+    let metrics = app.selected_metrics();
     if metrics.is_empty() {
         let text = match &key {
             Some(k) => format!("no metrics for {} at {}", k.lane, k.stage),
@@ -164,7 +168,29 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         return;
     }
     let n = metrics.len() as u16;
-    // Rows per metric: the summary line, then a chart as tall as the room allows (up to 4).
+    // Room for a real chart per metric: the charts of the metrics view.
+    if inner.height / n >= MIN_ROWS && inner.width >= MIN_COLS {
+        let per = inner.height / n;
+        let side = key.as_ref().map(|k| k.stage.as_str()).unwrap_or("");
+        for (i, m) in metrics.iter().enumerate() {
+            let y = inner.y + i as u16 * per;
+            let height = if i + 1 == metrics.len() {
+                inner.bottom() - y
+            } else {
+                per
+            };
+            let chart = MetricChart {
+                metric: m,
+                side,
+                now: app.now.timestamp(),
+                theme,
+                chosen: false,
+            };
+            frame.render_widget(chart, Rect { y, height, ..inner });
+        }
+        return;
+    }
+    // Rows per metric: the summary line, then a bar chart as tall as the room allows (up to 4).
     let per = (inner.height / n).clamp(1, 5);
     let mut y = inner.y;
     for m in metrics {

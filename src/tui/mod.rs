@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod app;
 pub mod blockers;
+pub mod charts;
 pub mod details;
 pub mod dialog;
 #[cfg(test)]
@@ -15,6 +16,7 @@ pub mod help;
 pub mod keymap;
 pub mod lanes;
 pub mod metrics;
+pub mod metrics_view;
 #[cfg(test)]
 mod snapshots_test;
 pub mod theme;
@@ -71,15 +73,15 @@ impl Ended {
     }
 }
 
-/// Run the TUI until the user quits or a signal asks us to stop. Reports from the poll tasks
-/// arrive on `reports`; `poll_now` asks for a fresh poll of a source (after an action).
+/// Run the TUI until the user quits or a signal asks us to stop, drawn with `theme`
+/// (`Theme::from_env`). Reports from the poll tasks arrive on `reports`; `poll_now` asks for a fresh poll of a source (after an action).
 pub async fn run(
     mut app: App,
+    theme: Theme,
     runner: Arc<Runner>,
     mut reports: mpsc::UnboundedReceiver<SourceReport>,
     poll_now: impl Fn(&str),
 ) -> color_eyre::Result<Ended> {
-    let theme = Theme::from_env();
     let (msg_tx, mut msgs) = mpsc::unbounded_channel::<Msg>();
     let mut stop = crate::signals::Stop::new()?;
     let mut terminal = ratatui::try_init()?;

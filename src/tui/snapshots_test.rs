@@ -236,3 +236,117 @@ fn a_narrow_footer_keeps_help_and_quit() {
         );
     }
 }
+
+fn render_with(app: &App, w: u16, h: u16, theme: &Theme) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| ui::draw(f, app, theme)).unwrap();
+    terminal.backend().to_string()
+}
+
+/// The metrics view on search-indexer's degrading canary.
+fn metrics_view() -> App {
+    let mut app = fixture::app();
+    select(&mut app, "search-indexer", "canary");
+    keys(&mut app, &[KeyCode::Char('m')]);
+    app
+}
+
+#[test]
+fn metrics_view_80x24() {
+    insta::assert_snapshot!(render(&metrics_view(), 80, 24));
+}
+
+#[test]
+fn metrics_view_160x48() {
+    insta::assert_snapshot!(render(&metrics_view(), 160, 48));
+}
+
+#[test]
+fn metrics_view_overview_of_another_metric() {
+    let mut app = metrics_view();
+    keys(&mut app, &[KeyCode::Char(']')]);
+    insta::assert_snapshot!(render(&app, 120, 36));
+}
+
+#[test]
+fn metrics_view_dot_marks() {
+    let theme = Theme::PLAIN.with_charts(super::theme::Charts::Dot);
+    insta::assert_snapshot!(render_with(&metrics_view(), 100, 30, &theme));
+}
+
+#[test]
+fn metrics_view_ascii_marks() {
+    let theme = Theme::PLAIN.with_charts(super::theme::Charts::Ascii);
+    insta::assert_snapshot!(render_with(&metrics_view(), 100, 30, &theme));
+}
+
+#[test]
+fn metrics_panel_with_charts() {
+    let mut app = fixture::app();
+    select(&mut app, "search-indexer", "canary");
+    insta::assert_snapshot!(render(&app, 120, 60));
+}
+
+#[test]
+fn the_overview_says_when_a_hidden_lane_breaches() {
+    let mut app = fixture::app();
+    select(&mut app, "ledger", "canary");
+    keys(&mut app, &[KeyCode::Char('m')]);
+    let screen = render(&app, 80, 20);
+    assert!(
+        screen.contains("+5 more (↑↓) · 1 ✗ BREACH among them"),
+        "{screen}"
+    );
+    assert!(!screen.contains("search-indexer"), "{screen}");
+    // Moving down brings it into sight, marked in glyph and word.
+    keys(&mut app, &[KeyCode::Char('j'); 4]);
+    let screen = render(&app, 80, 20);
+    let row = screen
+        .lines()
+        .find(|l| l.contains("▸search-indexer"))
+        .unwrap_or_else(|| panic!("{screen}"));
+    assert!(row.contains("1.36% ✗ BREACH"), "{row}");
+    assert!(!screen.contains("among them"), "{screen}");
+}
+
+#[test]
+fn the_metrics_view_fits_any_terminal() {
+    let mut app = metrics_view();
+    for (w, h) in [(1, 1), (10, 5), (40, 10), (60, 16), (80, 12), (200, 60)] {
+        for charts in [
+            super::theme::Charts::Braille,
+            super::theme::Charts::Dot,
+            super::theme::Charts::Ascii,
+        ] {
+            render_with(&app, w, h, &Theme::PLAIN.with_charts(charts));
+        }
+        // A stage without metrics, and no lane at all after a filter.
+        keys(&mut app, &[KeyCode::Char('h')]);
+        let screen = render(&app, w, h);
+        if w >= 80 && h >= 12 {
+            assert!(
+                screen.contains("no metrics for search-indexer at staging"),
+                "{screen}"
+            );
+        }
+        keys(&mut app, &[KeyCode::Char('l')]);
+    }
+    app.filter = "nothing matches".into();
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("no lane selected"), "{screen}");
+}
+
+#[test]
+fn rollback_stays_in_a_narrow_footer_of_the_metrics_view() {
+    // A settled cell: "s hold lane" makes the footer long; details gives way, not rollback.
+    let mut app = fixture::app();
+    select(&mut app, "payments-api", "canary");
+    keys(&mut app, &[KeyCode::Char('m')]);
+    let screen = render(&app, 80, 24);
+    let footer = screen.lines().last().unwrap();
+    assert!(
+        footer.contains("r rollback") && footer.contains("m back") && footer.contains("q quit"),
+        "{footer}"
+    );
+    assert!(!footer.contains("details"), "{footer}");
+}

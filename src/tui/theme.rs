@@ -9,17 +9,67 @@ use crate::model::{Blocker, BlockerKind, CellState};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Theme {
     pub color: bool,
+    /// How charts draw their points: braille unless the font or locale can't show it.
+    pub charts: Charts,
 }
 
-impl Theme {
-    /// Colour unless NO_COLOR is set to something non-empty.
-    pub fn from_env() -> Theme {
-        Theme {
-            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+/// The marks charts are drawn with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Charts {
+    /// Braille dots: 2×4 points per cell, the finest; needs a font with the braille block.
+    #[default]
+    Braille,
+    /// One `•` per cell: for fonts without braille.
+    Dot,
+    /// Nothing but ASCII inside a chart (`*` `.` `-` `|` `+`): for any terminal.
+    Ascii,
+}
+
+impl Charts {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Charts::Braille => "braille",
+            Charts::Dot => "dot",
+            Charts::Ascii => "ascii",
         }
     }
 
-    pub const PLAIN: Theme = Theme { color: false };
+    /// From the locale, as `var` reads the environment: the first of LC_ALL, LC_CTYPE and
+    /// LANG that is set and not empty decides (as in POSIX); braille when it names UTF-8,
+    /// dots otherwise (a non-UTF-8 locale, or none at all: the C locale).
+    pub fn from_locale(var: impl Fn(&str) -> Option<String>) -> Charts {
+        let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
+            .iter()
+            .find_map(|k| var(k).filter(|v| !v.is_empty()))
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if locale.contains("utf-8") || locale.contains("utf8") {
+            Charts::Braille
+        } else {
+            Charts::Dot
+        }
+    }
+}
+
+impl Theme {
+    /// Colour unless NO_COLOR is set to something non-empty; charts as the locale allows,
+    /// unless `charts` (the command line's `--charts`) says otherwise.
+    pub fn from_env(charts: Option<Charts>) -> Theme {
+        Theme {
+            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            charts: charts.unwrap_or_else(|| Charts::from_locale(|k| std::env::var(k).ok())),
+        }
+    }
+
+    pub const PLAIN: Theme = Theme {
+        color: false,
+        charts: Charts::Braille,
+    };
+
+    /// The same theme with charts drawn with other marks.
+    pub fn with_charts(self, charts: Charts) -> Theme {
+        Theme { charts, ..self }
+    }
 
     fn fg(&self, c: Color) -> Style {
         if self.color {
@@ -75,6 +125,18 @@ impl Theme {
     }
     pub fn selected(&self) -> Style {
         Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+    }
+    /// The selected side's series in a chart.
+    pub fn series(&self) -> Style {
+        self.fg(Color::Cyan)
+    }
+    /// The stable side's series in a chart.
+    pub fn stable_series(&self) -> Style {
+        self.fg(Color::Gray)
+    }
+    /// The SLO line in a chart.
+    pub fn slo(&self) -> Style {
+        self.fg(Color::Red)
     }
     pub fn focused_border(&self) -> Style {
         self.fg(Color::Cyan).add_modifier(Modifier::BOLD)

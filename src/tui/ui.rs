@@ -6,7 +6,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders};
 
-use super::app::{App, Panel, Popup};
+use super::app::{App, Panel, Popup, View};
 use super::theme::Theme;
 use super::{activity, blockers, dialog, footer, header, help, lanes, metrics};
 
@@ -22,6 +22,11 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     header::draw(frame, head, app, theme);
     footer::draw(frame, foot, app, theme);
 
+    if app.view == View::Metrics {
+        super::metrics_view::draw(frame, body, app, theme);
+        draw_popup(frame, area, app, theme);
+        return;
+    }
     let n = app.visible_lanes().len() as u16;
     // Lanes get what they need (plus border and header row), but leave the panels below room.
     let lanes_h = (n + 3).clamp(5, (body.height * 6 / 10).max(5));
@@ -54,6 +59,10 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         activity::draw(frame, act, app, theme);
     }
 
+    draw_popup(frame, area, app, theme);
+}
+
+fn draw_popup(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     match &app.popup {
         Some(Popup::Details) => super::details::draw(frame, area, app, theme),
         Some(Popup::Help) => help::draw(frame, area, app, theme),

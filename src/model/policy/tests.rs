@@ -75,6 +75,7 @@ impl W {
                 series: vec![],
                 source: String::new(),
                 error: None,
+                warnings: vec![],
             },
         ));
         self
@@ -606,7 +607,7 @@ fn canary_gate_blocks_a_canary_worse_than_stable() {
     let msg = &v.blockers[0].message;
     assert!(
         msg.starts_with(
-            "canary error_rate at canary is worse than stable: 0.92% vs 0.48% (Mann-Whitney p="
+            "canary error_rate at canary is worse than stable: 0.92% vs 0.48% (Mann-Whitney p<0.001"
         ),
         "{msg}"
     );

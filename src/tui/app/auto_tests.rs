@@ -27,6 +27,7 @@ fn breach(at: i64) -> SourceReport {
         series,
         source: String::new(),
         error: None,
+        warnings: vec![],
     };
     SourceReport {
         source: "sim".into(),

@@ -519,3 +519,177 @@ fn a_warning_is_said_in_the_activity_and_the_footer() {
     assert!(app.activity.front().unwrap().text.contains("unreadable"));
     assert_eq!(app.flash.as_ref().unwrap().1, Tone::Bad);
 }
+
+fn selected_name(app: &App) -> String {
+    app.selected_key().unwrap().lane
+}
+
+#[test]
+fn m_opens_the_metrics_view_where_j_k_move_lanes_and_esc_or_m_leave_it() {
+    let mut app = fixture::app();
+    select(&mut app, "search-indexer", "canary");
+    // Whatever panel had the focus, in the view j/k move the lane (the charts follow).
+    app.focus = Panel::Activity;
+    key(&mut app, KeyCode::Char('m'));
+    assert_eq!(app.view, View::Metrics);
+    key(&mut app, KeyCode::Char('k'));
+    assert_eq!(selected_name(&app), "auth-service");
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(selected_name(&app), "notifications");
+    // Stages move too.
+    key(&mut app, KeyCode::Char('l'));
+    assert_eq!(app.selected_key().unwrap().stage, "prod");
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, View::Train);
+    assert_eq!(
+        app.focus,
+        Panel::Activity,
+        "Esc left the view, nothing else"
+    );
+    key(&mut app, KeyCode::Char('m'));
+    assert_eq!(app.view, View::Metrics);
+    key(&mut app, KeyCode::Char('m'));
+    assert_eq!(app.view, View::Train);
+}
+
+#[test]
+fn esc_in_the_view_leaves_it_before_clearing_the_filter() {
+    let mut app = fixture::app();
+    typed(&mut app, "/search");
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('m'));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, View::Train);
+    assert_eq!(app.filter, "search");
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.filter, "");
+}
+
+#[test]
+fn brackets_and_tab_cycle_the_metric_of_the_view() {
+    let mut app = fixture::app();
+    select(&mut app, "search-indexer", "canary");
+    key(&mut app, KeyCode::Char('m'));
+    assert_eq!(
+        app.metric_names(),
+        ["error_rate", "latency_p99", "saturation"]
+    );
+    let chosen = |app: &App| app.chosen_metric().unwrap();
+    assert_eq!(chosen(&app), "error_rate");
+    key(&mut app, KeyCode::Char(']'));
+    assert_eq!(chosen(&app), "latency_p99");
+    key(&mut app, KeyCode::Char(']'));
+    key(&mut app, KeyCode::Char(']'));
+    assert_eq!(chosen(&app), "error_rate", "wraps around");
+    key(&mut app, KeyCode::Char('['));
+    assert_eq!(chosen(&app), "saturation");
+    // Tab and Shift-Tab do the same in the view, and leave the panel focus alone.
+    let focus = app.focus;
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(chosen(&app), "error_rate");
+    key(&mut app, KeyCode::BackTab);
+    assert_eq!(chosen(&app), "saturation");
+    assert_eq!(app.focus, focus);
+    // Another lane without that metric: the choice stays, since the stage has it elsewhere.
+    select(&mut app, "ledger", "canary");
+    assert_eq!(
+        app.metric_names(),
+        ["error_rate", "latency_p99", "saturation"]
+    );
+    assert_eq!(chosen(&app), "saturation");
+    // A stage without metrics: nothing to choose, and the keys do nothing.
+    select(&mut app, "ledger", "build");
+    assert_eq!(app.chosen_metric(), None);
+    key(&mut app, KeyCode::Char(']'));
+    assert_eq!(app.chosen_metric(), None);
+    // Back at canary, the choice is still there.
+    select(&mut app, "ledger", "canary");
+    assert_eq!(chosen(&app), "saturation");
+}
+
+#[test]
+fn brackets_outside_the_view_say_where_they_work() {
+    let mut app = fixture::app();
+    select(&mut app, "search-indexer", "canary");
+    key(&mut app, KeyCode::Char(']'));
+    assert_eq!(app.chosen_metric, None);
+    let (text, _, _) = app.flash.as_ref().unwrap();
+    assert!(text.contains("press m"), "{text}");
+    // Tab still cycles the panels there.
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Panel::Blockers);
+}
+
+#[test]
+fn the_footer_of_the_view_says_how_to_leave_and_pick_a_metric() {
+    let mut app = fixture::app();
+    let keys = crate::tui::footer::footer_keys(&app);
+    assert!(keys.contains(&("m", "charts")), "{keys:?}");
+    key(&mut app, KeyCode::Char('m'));
+    let keys = crate::tui::footer::footer_keys(&app);
+    assert!(keys.contains(&("m", "back")), "{keys:?}");
+    assert!(keys.contains(&("[ ]", "metric")), "{keys:?}");
+    assert!(!keys.contains(&("m", "charts")), "{keys:?}");
+}
+
+#[test]
+fn the_trend_of_the_fixture_metrics() {
+    use crate::model::analysis::{Trend, trend};
+    let app = fixture::app();
+    let series = |lane: &str, name: &str| -> Vec<f64> {
+        app.world
+            .metrics(lane, "canary")
+            .iter()
+            .find(|m| m.name == name)
+            .unwrap()
+            .series
+            .iter()
+            .map(|(_, v)| *v)
+            .collect()
+    };
+    assert_eq!(
+        trend(&series("search-indexer", "error_rate")),
+        Some(Trend::Rising)
+    );
+    assert_eq!(
+        trend(&series("payments-api", "error_rate")),
+        Some(Trend::Flat)
+    );
+    assert_eq!(trend(&series("ledger", "error_rate")), Some(Trend::Flat));
+}
+
+#[test]
+fn charts_follow_the_locale() {
+    use crate::tui::theme::Charts;
+    let with = |vars: &[(&str, &str)]| {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Charts::from_locale(move |k| {
+            vars.iter()
+                .find(|(name, _)| name == k)
+                .map(|(_, v)| v.clone())
+        })
+    };
+    assert_eq!(with(&[("LANG", "en_US.UTF-8")]), Charts::Braille);
+    assert_eq!(with(&[("LANG", "C.utf8")]), Charts::Braille);
+    assert_eq!(
+        with(&[("LC_CTYPE", "de_DE.UTF8"), ("LANG", "C")]),
+        Charts::Braille
+    );
+    // LC_ALL wins over the others; an empty one does not count.
+    assert_eq!(
+        with(&[("LC_ALL", "C"), ("LANG", "en_US.UTF-8")]),
+        Charts::Dot
+    );
+    assert_eq!(
+        with(&[("LC_ALL", ""), ("LANG", "en_US.UTF-8")]),
+        Charts::Braille
+    );
+    // Not UTF-8, or no locale at all (the C locale): dots.
+    assert_eq!(with(&[("LANG", "ja_JP.eucJP")]), Charts::Dot);
+    assert_eq!(with(&[("LANG", "POSIX")]), Charts::Dot);
+    assert_eq!(with(&[]), Charts::Dot);
+}
