@@ -567,14 +567,14 @@ async fn a_bad_token_is_a_source_error() {
     );
 }
 
-/// The simulator at 10× pace, in this process, and the demo's config for it (which reads three
-/// lanes through the simulator's GitHub API).
-async fn demo_sim() -> (trainyard::sim::SimHandle, Config) {
+/// The simulator at `speed`× pace, in this process, and the demo's config for it (which reads
+/// three lanes through the simulator's GitHub API).
+async fn demo_sim(speed: f64) -> (trainyard::sim::SimHandle, Config) {
     use trainyard::sim::{self, SimOptions};
     let opts = SimOptions {
         lanes: 8,
         seed: 7,
-        speed: 10.0,
+        speed,
     };
     let handle = sim::start("127.0.0.1:0".parse().unwrap(), opts.clone())
         .await
@@ -587,7 +587,7 @@ async fn demo_sim() -> (trainyard::sim::SimHandle, Config) {
 /// waiting at production, approved through the runner, verified, audited.
 #[tokio::test]
 async fn approving_a_waiting_deployment_in_the_simulator_end_to_end() {
-    let (handle, config) = demo_sim().await;
+    let (handle, config) = demo_sim(10.0).await;
     assert_eq!(config.target("checkout-web", "prod").unwrap().source, "gh");
     let sources = sources::build(&config);
     let mut world = config.empty_world();
@@ -636,7 +636,9 @@ async fn approving_a_waiting_deployment_in_the_simulator_end_to_end() {
 /// version) of GitHub lanes, against the simulator, through the runner.
 #[tokio::test]
 async fn promote_pause_and_rollback_through_the_simulators_github() {
-    let (handle, config) = demo_sim().await;
+    // A slower pace: pricing-engine's staging rollout must still be running when the pause
+    // arrives, even on a busy machine.
+    let (handle, config) = demo_sim(4.0).await;
     let sources = sources::build(&config);
     let dir = tempfile::tempdir().unwrap();
     let runner = Runner::new(
