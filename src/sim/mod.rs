@@ -40,6 +40,7 @@ mod config;
 #[cfg(test)]
 mod demo_metrics_tests;
 mod github_server;
+pub mod hostile;
 mod prometheus;
 mod rng;
 mod roster;
@@ -69,6 +70,9 @@ pub struct SimOptions {
     /// Pace: 1.0 is a lively demo (something happens every few seconds); 10.0 is ten times
     /// faster.
     pub speed: f64,
+    /// Serve attack strings (escape sequences, bidi overrides, zero-width characters, CJK and
+    /// emoji versions) in every API: see `hostile.rs`.
+    pub hostile: bool,
 }
 
 impl Default for SimOptions {
@@ -77,6 +81,7 @@ impl Default for SimOptions {
             lanes: 8,
             seed: 42,
             speed: 1.0,
+            hostile: false,
         }
     }
 }
@@ -166,10 +171,15 @@ pub async fn run_foreground(
 ) -> std::io::Result<()> {
     let handle = start(listen, opts.clone()).await?;
     eprintln!(
-        "trainyard sim listening on {} ({} lanes, seed {})",
+        "trainyard sim listening on {} ({} lanes, seed {}{})",
         handle.base_url(),
         roster::lane_count(opts.lanes),
-        opts.seed
+        opts.seed,
+        if opts.hostile {
+            ", hostile: serving attack strings"
+        } else {
+            ""
+        }
     );
     if print_config {
         let mut out = std::io::stdout().lock();
