@@ -48,6 +48,75 @@ pub struct Batch {
     pub next_poll_in: Option<Duration>,
 }
 
+/// The most characters a string from a source keeps in the model, whatever the source: the
+/// sources cut their own values shorter (200 for most).
+pub const MAX_SOURCE_TEXT: usize = 1000;
+
+fn clean(s: &mut String) {
+    // Most strings are clean already (the source sanitized them): don't reallocate those.
+    let cleaned = super::text::sanitize(s, MAX_SOURCE_TEXT);
+    if cleaned != *s {
+        *s = cleaned;
+    }
+}
+
+fn clean_opt(s: &mut Option<String>) {
+    if let Some(s) = s {
+        clean(s);
+    }
+}
+
+impl Batch {
+    /// Every string of the batch through [`super::text::sanitize`]. Each source sanitizes what
+    /// it parses; this runs once more where every source's report passes
+    /// (`poll::poll_source`), so that no source, present or future, can put a raw string on
+    /// the screen by forgetting to.
+    pub fn sanitize(&mut self) {
+        for (_, c) in &mut self.cells {
+            clean_opt(&mut c.version);
+            clean_opt(&mut c.url);
+            clean(&mut c.source);
+            clean_opt(&mut c.actor);
+            clean_opt(&mut c.message);
+            for ch in &mut c.checks {
+                clean(&mut ch.name);
+                clean_opt(&mut ch.url);
+            }
+            if let Some(a) = &mut c.approval {
+                clean_opt(&mut a.environment);
+                a.reviewers.iter_mut().for_each(clean);
+            }
+            for h in &mut c.history {
+                clean(&mut h.version);
+                clean_opt(&mut h.actor);
+            }
+            c.warnings.iter_mut().for_each(clean);
+            clean_opt(&mut c.error);
+        }
+        for (_, m) in &mut self.metrics {
+            clean(&mut m.name);
+            clean(&mut m.unit);
+            clean(&mut m.source);
+            clean_opt(&mut m.error);
+            m.warnings.iter_mut().for_each(clean);
+        }
+        for (_, e) in &mut self.cell_errors {
+            clean(e);
+        }
+    }
+}
+
+impl SourceReport {
+    /// The report with every string sanitized: the batch ([`Batch::sanitize`]) or the error.
+    pub fn sanitized(mut self) -> SourceReport {
+        match &mut self.outcome {
+            Ok(b) => b.sanitize(),
+            Err(e) => clean(e),
+        }
+        self
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct SourceReport {
     pub source: String,
