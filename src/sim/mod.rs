@@ -35,6 +35,9 @@
 //! a `prometheus` source, and tells its `http` source to leave the payload's metrics out.
 //! Canary and prod share most of their noise (the same traffic), so a healthy canary looks
 //! like its stable side; the bad one climbs away from it.
+//!
+//! With [`SimOptions::hostile`] (`--hostile`) every API serves attack strings in its text
+//! fields and CJK and emoji versions for some lanes (`hostile.rs`): the same train, dressed.
 
 mod config;
 #[cfg(test)]
