@@ -33,6 +33,7 @@ fn setup(lanes: usize) -> Setup {
         lanes,
         seed: 42,
         speed: 1.0,
+        ..Default::default()
     };
     let mut scenario = Scenario::new(&opts, t0, "http://127.0.0.1:7878");
     scenario.tick(t0 + chrono::TimeDelta::seconds(90));

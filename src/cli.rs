@@ -188,6 +188,10 @@ pub struct SimArgs {
     /// Pace of the scenario (2 = twice as fast; 0.1 to 100)
     #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
     pub speed: f64,
+    /// Serve attack strings: escape sequences (clipboard writes, title changes, screen
+    /// clears), bidi overrides, zero-width characters, CJK and emoji versions
+    #[arg(long)]
+    pub hostile: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -128,7 +128,7 @@ fn print_result(
             "message": outcome.message(),
             "exit_code": code,
         });
-        println!("{v}");
+        println!("{}", crate::model::text::json_safe(&v.to_string()));
     } else {
         match outcome {
             Outcome::DryRun(req) => println!("dry run: nothing sent. It would send:\n  {req}"),
@@ -296,7 +296,9 @@ fn record_line(r: &Record) -> String {
     if let Some(e) = &r.error {
         s.push_str(&format!(" ({e})"));
     }
-    s
+    // Every field may have been typed by someone (an actor, a reason) or come from a source
+    // (an error): one clean line on the terminal.
+    crate::model::text::sanitize(&s, 4000)
 }
 
 /// `trainyard audit [--json] [--since D]`.
@@ -325,7 +327,10 @@ pub fn audit_list(config: &Config, json_out: bool, since: Option<&str>) -> u8 {
         .filter(|r| cutoff.is_none_or(|c| r.time().is_some_and(|t| t >= c)));
     for r in shown {
         if json_out {
-            println!("{}", serde_json::to_string(r).unwrap_or_default());
+            println!(
+                "{}",
+                crate::model::text::json_safe(&serde_json::to_string(r).unwrap_or_default())
+            );
         } else {
             println!("{}", record_line(r));
         }
@@ -359,6 +364,8 @@ pub fn audit_verify(config: &Config) -> u8 {
                     0
                 }
                 Some((line, why)) => {
+                    // The reason may quote the broken line: shown clean.
+                    let why = crate::model::text::sanitize(&why, 500);
                     println!("{path}:{line}: chain broken: {why}");
                     println!("{path}: {} records verified before line {line}", v.records);
                     1

@@ -106,6 +106,7 @@ fn sim_options(a: &SimArgs) -> sim::SimOptions {
         lanes: a.lanes as usize,
         seed: a.seed,
         speed: a.speed,
+        hostile: a.hostile,
     }
 }
 
@@ -247,7 +248,10 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                 ops::run::unfinished(&records, now, ops::run::UNFINISHED_SINCE, window);
             if *json {
                 let v = status::to_json(&config, &world, &holds, &unfinished, now);
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                println!(
+                    "{}",
+                    trainyard::model::text::json_safe(&serde_json::to_string_pretty(&v)?)
+                );
             } else {
                 print!(
                     "{}",

@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::model::policy::blockers;
+use crate::model::text::{fit, pad, width};
 use crate::model::{Cell, CellState, Holds, Metric, Timestamp, World};
 use crate::ops::run::Unfinished;
 
@@ -155,36 +156,41 @@ pub fn to_table(
     let name_w = train
         .lanes
         .iter()
-        .map(|l| l.name.len())
+        .map(|l| width(&l.name))
         .max()
         .unwrap_or(4)
         .max(4);
-    let _ = write!(out, "\n{:<name_w$}", "LANE");
+    let _ = write!(out, "\n{}", pad("LANE", name_w));
     for s in &train.stages {
-        let _ = write!(out, "  {s:<18}");
+        let _ = write!(out, "  {}", pad(s, 18));
     }
     out.push('\n');
     for lane in &train.lanes {
-        let _ = write!(out, "{:<name_w$}", lane.name);
+        let _ = write!(out, "{}", pad(&lane.name, name_w));
         for s in &train.stages {
             let text = match world.cell(&lane.name, s) {
                 Some(c) => {
-                    let mut t = format!(
-                        "{} {} {}",
-                        c.state.glyph(),
-                        c.short_version(),
-                        c.state_word()
-                    );
-                    if world.cell_error(c).is_some() {
-                        t.push_str(" ERR");
+                    let mark = if world.cell_error(c).is_some() {
+                        " ERR"
                     } else if world.is_stale(c, now) {
-                        t.push_str(" STALE");
-                    }
-                    t
+                        " STALE"
+                    } else {
+                        ""
+                    };
+                    let word = c.state_word();
+                    // The version gives way when the column is narrow; state and mark stay.
+                    let room = 18usize
+                        .saturating_sub(3 + width(&word) + width(mark))
+                        .max(3);
+                    format!(
+                        "{} {} {word}{mark}",
+                        c.state.glyph(),
+                        fit(&c.short_version(), room)
+                    )
                 }
                 None => "·".into(),
             };
-            let _ = write!(out, "  {text:<18}");
+            let _ = write!(out, "  {}", pad(&text, 18));
         }
         out.push('\n');
     }

@@ -588,3 +588,186 @@ fn auto_pause_pauses_a_breaching_canary_as_trainyard_auto() {
     t.keys(&["q"]);
     t.wait_for("the shell", 10, |s| s.contains("EXIT=0"));
 }
+
+/// Byte sequences the hostile demo sends that must never reach the terminal, by name.
+const FORBIDDEN: &[(&str, &[u8])] = &[
+    ("OSC (ESC ])", b"\x1b]"),
+    ("DCS (ESC P)", b"\x1bP"),
+    ("SOS (ESC X)", b"\x1bX"),
+    ("PM (ESC ^)", b"\x1b^"),
+    ("APC (ESC _)", b"\x1b_"),
+    ("a reset (ESC c)", b"\x1bc"),
+    ("a cursor position request (CSI 6 n)", b"\x1b[6n"),
+    ("8-bit CSI as UTF-8", b"\xc2\x9b"),
+    ("8-bit OSC as UTF-8", b"\xc2\x9d"),
+    ("8-bit DCS as UTF-8", b"\xc2\x90"),
+    ("8-bit ST as UTF-8", b"\xc2\x9c"),
+    ("RLO", "\u{202e}".as_bytes()),
+    ("PDF", "\u{202c}".as_bytes()),
+    ("RLI", "\u{2067}".as_bytes()),
+    ("LRI", "\u{2066}".as_bytes()),
+    ("PDI", "\u{2069}".as_bytes()),
+    ("ZWSP", "\u{200b}".as_bytes()),
+    ("ZWJ", "\u{200d}".as_bytes()),
+    ("BOM / ZWNBSP", "\u{feff}".as_bytes()),
+    ("tag character", "\u{e0048}".as_bytes()),
+    // What the payloads carry: none of it may show, even as text.
+    ("the clipboard payload", b"SE9TVElMRS1DTElQQk9BUkQ"),
+    ("the title payload", b"HOSTILE-TITLE"),
+    ("the hyperlink target", b"evil.example"),
+];
+
+/// `trainyard demo --hostile` in a real terminal: every string the simulator sends carries
+/// escape sequences, bidi overrides and invisible characters. The raw bytes trainyard writes
+/// to the pty (tmux `pipe-pane`, from before the start to after the quit) carry none of them,
+/// though the payloads reached the screen (made visible as ␛ and �) in the details, the
+/// activity and the metrics view; tmux's title and clipboard are untouched.
+#[test]
+fn hostile_payloads_never_reach_the_terminal() {
+    if !have_tmux() {
+        return;
+    }
+    let t = Tmux::start("hostile", &[]);
+    t.tmux(&["resize-window", "-t", "e2e", "-x", "120", "-y", "40"]);
+    // Let an OSC 52 land in tmux's paste buffers, were one to get through.
+    t.tmux(&["set-option", "-g", "set-clipboard", "on"]);
+    let raw = t.path("pty.raw");
+    t.tmux(&[
+        "pipe-pane",
+        "-o",
+        "-t",
+        "e2e",
+        &format!("cat >> {}", raw.display()),
+    ]);
+    t.run_demo("--hostile --speed 4");
+    let mut seen = String::new();
+
+    // Details of ledger at canary (http source): message, URL, actor, versions in CJK.
+    t.keys(&["l", "l", "Enter"]);
+    let s = t.wait_for("the details of ledger @ canary", 10, |s| {
+        s.contains("ledger @ canary")
+    });
+    assert!(s.contains("日本語日本語-"), "{s}");
+    seen.push_str(&s);
+    // checkout-web waits for approval at prod (GitHub source): hostile reviewers.
+    t.keys(&["Escape", "j", "j", "l", "Enter"]);
+    let s = t.wait_for("the details of checkout-web @ prod", 10, |s| {
+        s.contains("checkout-web @ prod") && s.contains("reviewers")
+    });
+    seen.push_str(&s);
+    // auth-service's failed build: check names, emoji versions.
+    t.keys(&["Escape", "j", "h", "h", "h", "Enter"]);
+    let s = t.wait_for("the details of auth-service @ build", 10, |s| {
+        s.contains("auth-service @ build") && s.contains("🚀🚀🚀🚀-")
+    });
+    seen.push_str(&s);
+    t.keys(&["Escape"]);
+
+    // Pause ledger's canary rollout: the simulator's answer carries an attack, into the
+    // activity.
+    t.keys(&["k", "k", "k", "l", "l"]);
+    t.wait_for("the pause key on ledger @ canary", 10, |s| {
+        s.contains("s pause")
+    });
+    t.keys(&["s"]);
+    t.wait_for("the pause dialog", 5, |s| s.contains("Confirm pause"));
+    t.keys(&["Tab", "Enter"]);
+    let s = t.wait_for("the answer in the activity", 20, |s| {
+        s.contains("accepted by sim")
+    });
+    seen.push_str(&s);
+
+    // The metrics view; latency_p99 of ledger answers with a hostile error.
+    t.keys(&["m"]);
+    t.wait_for("the metrics view", 10, |s| {
+        s.contains("Metrics · ledger @ canary")
+    });
+    t.keys(&["]"]);
+    let s = t.wait_for("latency's error", 15, |s| {
+        s.contains("Overview · latency_p99") && s.contains("query processing failed")
+    });
+    seen.push_str(&s);
+    t.keys(&["Escape", "q"]);
+    t.assert_restored("0");
+    t.tmux(&["pipe-pane", "-t", "e2e"]);
+
+    let bytes = {
+        let start = Instant::now();
+        loop {
+            let b = std::fs::read(&raw).unwrap_or_default();
+            if b.windows(5).any(|w| w == b"EXIT=") || start.elapsed() > Duration::from_secs(5) {
+                break b;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    assert!(
+        bytes.len() > 10_000,
+        "pipe-pane caught {} bytes",
+        bytes.len()
+    );
+    let reached: Vec<String> = FORBIDDEN
+        .iter()
+        .filter_map(|(what, seq)| {
+            let at = bytes.windows(seq.len()).position(|w| w == *seq)?;
+            let from = at.saturating_sub(60);
+            Some(format!(
+                "{what} at byte {at}: …{:?}…",
+                String::from_utf8_lossy(&bytes[from..(at + 60).min(bytes.len())])
+            ))
+        })
+        .collect();
+    assert!(
+        reached.is_empty(),
+        "reached the terminal:\n{}",
+        reached.join("\n")
+    );
+    // Every escape sequence in the stream is one trainyard (crossterm) or the shell writes by
+    // design: cursor positions, colours and attributes, clears, and the DEC modes of the
+    // alternate screen (1049), synchronized output (2026), the cursor (25) and bash's
+    // bracketed paste (2004). No OSC, DCS or other string, no query, no cursor motion else.
+    for (at, _) in bytes.iter().enumerate().filter(|(_, b)| **b == 0x1b) {
+        let rest = &bytes[at + 1..];
+        let seq: Vec<u8> = rest.iter().take(24).copied().collect();
+        let show = || String::from_utf8_lossy(&bytes[at..(at + 24).min(bytes.len())]).into_owned();
+        assert_eq!(
+            seq.first(),
+            Some(&b'['),
+            "a non-CSI escape at {at}: {:?}",
+            show()
+        );
+        let params: Vec<u8> = seq[1..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit() || **b == b';' || **b == b'?')
+            .copied()
+            .collect();
+        let fin = seq.get(1 + params.len()).copied().unwrap_or(0);
+        let ok = match fin {
+            b'H' | b'm' | b'J' | b'K' => !params.contains(&b'?'),
+            b'h' | b'l' => [&b"?1049"[..], b"?2026", b"?25", b"?2004"].contains(&&params[..]),
+            _ => false,
+        };
+        assert!(ok, "an unexpected escape sequence at {at}: {:?}", show());
+    }
+    // No 8-bit C1 byte on its own: the stream is UTF-8 throughout, and no C1 character in it.
+    let text = String::from_utf8(bytes.clone()).expect("the pty output is UTF-8");
+    assert!(
+        !text.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)),
+        "a C1 control reached the terminal"
+    );
+    // The payloads reached the screen, made visible: ␛ (E2 90 9B) went out.
+    assert!(seen.contains('␛'), "no ␛ on any screen:\n{seen}");
+    assert!(seen.contains('�'), "no � on any screen:\n{seen}");
+    assert!(text.contains('␛'), "no ␛ in the output");
+    // tmux's title and clipboard are as they were.
+    assert!(
+        !t.pane("#{pane_title}").contains("HOSTILE"),
+        "{}",
+        t.pane("#{pane_title}")
+    );
+    assert_eq!(
+        t.tmux(&["list-buffers"]).trim(),
+        "",
+        "a paste buffer was set"
+    );
+}

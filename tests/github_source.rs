@@ -575,6 +575,7 @@ async fn demo_sim(speed: f64) -> (trainyard::sim::SimHandle, Config) {
         lanes: 8,
         seed: 7,
         speed,
+        ..Default::default()
     };
     let handle = sim::start("127.0.0.1:0".parse().unwrap(), opts.clone())
         .await

@@ -22,6 +22,7 @@ fn opts() -> SimOptions {
         lanes: 8,
         seed: 7,
         speed: 1.0,
+        ..Default::default()
     }
 }
 

@@ -76,6 +76,7 @@ async fn real_series_and_a_real_bad_data_error() {
         lanes: 8,
         seed: 7,
         speed: 1.0,
+        ..Default::default()
     };
     let sim = trainyard::sim::start("127.0.0.1:0".parse().unwrap(), opts)
         .await

@@ -152,6 +152,7 @@ impl Servers {
             lanes: 8,
             seed: 7,
             speed: 1.0,
+            ..Default::default()
         };
         let sim = rt
             .block_on(trainyard::sim::start("127.0.0.1:0".parse().unwrap(), opts))

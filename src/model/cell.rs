@@ -247,8 +247,6 @@ impl Metric {
         warnings.iter_mut().for_each(f);
     }
 
-    /// Canary against stable over the series both sides have (docs/analysis.md): `None`
-    /// without a baseline series.
     /// Which way this metric is bad: down for one with only a minimum, else up.
     pub fn worse(&self) -> super::analysis::Worse {
         if self.threshold.max.is_none() && self.threshold.min.is_some() {
@@ -258,6 +256,8 @@ impl Metric {
         }
     }
 
+    /// Canary against stable over the series both sides have (docs/analysis.md): `None`
+    /// without a baseline series.
     pub fn canary(
         &self,
     ) -> Option<(

@@ -48,7 +48,27 @@ pub struct Batch {
     pub next_poll_in: Option<Duration>,
 }
 
+/// The most characters a string from a source keeps in the model, whatever the source: the
+/// sources cut their own values shorter (200 for most).
+pub const MAX_SOURCE_TEXT: usize = 1000;
+
+fn clean(s: &mut String) {
+    // Most strings are clean already (the source sanitized them): don't reallocate those.
+    let cleaned = super::text::sanitize(s, MAX_SOURCE_TEXT);
+    if cleaned != *s {
+        *s = cleaned;
+    }
+}
+
 impl Batch {
+    /// Every string of the batch through [`super::text::sanitize`]. Each source sanitizes what
+    /// it parses; this runs once more where every source's report passes
+    /// (`poll::poll_source`), so that no source, present or future, can put a raw string on
+    /// the screen by forgetting to.
+    pub fn sanitize(&mut self) {
+        self.texts_mut(&mut clean);
+    }
+
     /// Every string of the batch that came from the source (cells, metrics, cell errors):
     /// see [`Cell::texts_mut`].
     pub fn texts_mut(&mut self, f: &mut dyn FnMut(&mut String)) {
@@ -61,6 +81,17 @@ impl Batch {
         for (_, e) in &mut self.cell_errors {
             f(e);
         }
+    }
+}
+
+impl SourceReport {
+    /// The report with every string sanitized: the batch ([`Batch::sanitize`]) or the error.
+    pub fn sanitized(mut self) -> SourceReport {
+        match &mut self.outcome {
+            Ok(b) => b.sanitize(),
+            Err(e) => clean(e),
+        }
+        self
     }
 }
 

@@ -11,6 +11,7 @@ pub mod run;
 pub use run::{Outcome, Runner};
 
 use crate::model::policy::{self, describe};
+use crate::model::text::sanitize;
 use crate::model::{
     ActionKind, Blocker, CellKey, CellState, HistoryEntry, Holds, LaneHold, Timestamp, Train, World,
 };
@@ -455,8 +456,10 @@ pub fn holds_from(records: &[audit::Record]) -> Holds {
             r.lane.as_deref().unwrap_or(""),
             r.stage.as_deref().unwrap_or(""),
         );
-        action.reason = r.reason.clone();
-        apply_hold(&mut holds, &action, &r.actor, r.time().unwrap_or_default());
+        // Reasons and names were typed by people (`--reason "$(...)"`): shown clean.
+        action.reason = r.reason.as_deref().map(|s| sanitize(s, 500));
+        let by = sanitize(&r.actor, 200);
+        apply_hold(&mut holds, &action, &by, r.time().unwrap_or_default());
     }
     holds
 }

@@ -265,7 +265,8 @@ impl Unfinished<'_> {
             .time()
             .map(|t| t.format(" at %Y-%m-%d %H:%M UTC").to_string())
             .unwrap_or_default();
-        format!("{what} by {}{at}: {}", r.actor, self.why)
+        // The audit log is a file anyone who can act may have written: shown clean.
+        crate::model::text::sanitize(&format!("{what} by {}{at}: {}", r.actor, self.why), 1000)
     }
 }
 
@@ -490,8 +491,9 @@ impl Runner {
     /// What the source would be sent, for a dry run and the dialog.
     pub fn preview(&self, plan: &Plan) -> String {
         match plan.action.scope() {
+            // A preview shows the request, with its version and reason: shown clean.
             Scope::Cell(_) => match self.source(&plan.action) {
-                Ok(src) => src.preview(&self.request(plan)),
+                Ok(src) => crate::model::text::sanitize(&src.preview(&self.request(plan)), 2000),
                 Err(e) => e,
             },
             _ => format!(
@@ -624,8 +626,10 @@ impl Runner {
         // Look once more, at the source: another trainyard may have acted on the cell while this
         // plan was being confirmed. Send only what the user saw.
         if let Some(seen) = &plan.seen
-            && let Ok(Ok(batch)) = tokio::time::timeout(source.deadline(), source.poll()).await
+            && let Ok(Ok(mut batch)) = tokio::time::timeout(source.deadline(), source.poll()).await
         {
+            // Compared with what the user saw, which was sanitized on its way in.
+            batch.sanitize();
             let key = a.key();
             let now = batch
                 .cells
@@ -664,12 +668,12 @@ impl Runner {
                 ))
             })
         });
-        let ack = sent.unwrap_or_else(|_| {
+        let ack = crate::sources::sanitize_answer(sent.unwrap_or_else(|_| {
             Err(ActionError::Unanswered(format!(
                 "no answer within {}",
                 human(source.deadline())
             )))
-        });
+        }));
         match ack {
             Ok(ack) => progress(format!("accepted by {}: {}", source.name(), ack.message)),
             Err(e @ ActionError::Rejected { .. }) => {
@@ -737,11 +741,15 @@ impl Runner {
         loop {
             let polled = tokio::time::timeout(source.deadline(), source.poll()).await;
             let cell = match polled {
-                Ok(Ok(batch)) => batch
-                    .cells
-                    .into_iter()
-                    .find(|(k, _)| *k == key)
-                    .map(|(_, c)| c),
+                Ok(Ok(mut batch)) => {
+                    // What it says goes to the activity: clean, as every poll's data.
+                    batch.sanitize();
+                    batch
+                        .cells
+                        .into_iter()
+                        .find(|(k, _)| *k == key)
+                        .map(|(_, c)| c)
+                }
                 _ => None,
             };
             match check_expected(plan, cell.as_ref(), source.native_pause()) {

@@ -24,11 +24,13 @@ pub async fn poll_source(src: &dyn Source) -> SourceReport {
         Ok(Err(_)) => Err("internal error while polling; see the log".to_string()),
         Err(_) => Err(format!("no answer within {}", human(limit))),
     };
+    // Every source sanitizes what it parses; this is the second line, for all of them.
     SourceReport {
         source: src.name().to_string(),
         at: now(),
         outcome,
     }
+    .sanitized()
 }
 
 /// One round: every source polled concurrently; reports in source order.

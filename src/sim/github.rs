@@ -300,6 +300,16 @@ impl Scenario {
 
     /// Answer one request to the GitHub API at the scenario's current time.
     pub(crate) fn github(&mut self, req: &GhRequest) -> GhReply {
+        let mut reply = self.github_plain(req);
+        if self.hostile
+            && let Some(body) = reply.body.as_mut()
+        {
+            crate::sim::hostile::dress_github(body);
+        }
+        reply
+    }
+
+    fn github_plain(&mut self, req: &GhRequest) -> GhReply {
         let segs: Vec<String> = req
             .path
             .trim_matches('/')

@@ -35,11 +35,15 @@
 //! a `prometheus` source, and tells its `http` source to leave the payload's metrics out.
 //! Canary and prod share most of their noise (the same traffic), so a healthy canary looks
 //! like its stable side; the bad one climbs away from it.
+//!
+//! With [`SimOptions::hostile`] (`--hostile`) every API serves attack strings in its text
+//! fields and CJK and emoji versions for some lanes (`hostile.rs`): the same train, dressed.
 
 mod config;
 #[cfg(test)]
 mod demo_metrics_tests;
 mod github_server;
+pub mod hostile;
 mod prometheus;
 mod rng;
 mod roster;
@@ -69,6 +73,9 @@ pub struct SimOptions {
     /// Pace: 1.0 is a lively demo (something happens every few seconds); 10.0 is ten times
     /// faster.
     pub speed: f64,
+    /// Serve attack strings (escape sequences, bidi overrides, zero-width characters, CJK and
+    /// emoji versions) in every API: see `hostile.rs`.
+    pub hostile: bool,
 }
 
 impl Default for SimOptions {
@@ -77,6 +84,7 @@ impl Default for SimOptions {
             lanes: 8,
             seed: 42,
             speed: 1.0,
+            hostile: false,
         }
     }
 }
@@ -166,10 +174,15 @@ pub async fn run_foreground(
 ) -> std::io::Result<()> {
     let handle = start(listen, opts.clone()).await?;
     eprintln!(
-        "trainyard sim listening on {} ({} lanes, seed {})",
+        "trainyard sim listening on {} ({} lanes, seed {}{})",
         handle.base_url(),
         roster::lane_count(opts.lanes),
-        opts.seed
+        opts.seed,
+        if opts.hostile {
+            ", hostile: serving attack strings"
+        } else {
+            ""
+        }
     );
     if print_config {
         let mut out = std::io::stdout().lock();

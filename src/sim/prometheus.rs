@@ -28,7 +28,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::scenario::MetricSeries;
-use super::server::Shared;
+use super::server::{Inner, Shared};
 
 /// The simulator's metric names (as in `/v1/train`), their Prometheus names and help texts.
 const NAMES: [(&str, &str, &str); 3] = [
@@ -520,6 +520,28 @@ fn selector(params: &Params) -> Result<Selector, String> {
         .map_err(|e| format!("invalid parameter \"query\": {e}"))
 }
 
+/// `--hostile`: the one query that fails, with an error message that attacks the terminal.
+fn hostile_answer(inner: &Inner, params: &Params) -> Option<Response> {
+    if !inner.scenario.hostile() {
+        return None;
+    }
+    let msg = super::hostile::prom_error(params.get("query").unwrap_or(""))?;
+    Some(prom_error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "execution",
+        msg,
+    ))
+}
+
+/// A successful answer; under `--hostile`, with a warning that attacks the terminal.
+fn answer(inner: &Inner, params: &Params, data: Value) -> Response {
+    if !inner.scenario.hostile() {
+        return success(data);
+    }
+    let warning = super::hostile::prom_warning(params.get("query").unwrap_or(""));
+    axum::Json(json!({"status": "success", "data": data, "warnings": [warning]})).into_response()
+}
+
 /// Take one armed failure, if any.
 fn take_failure(state: &mut PromState) -> Option<Response> {
     let (kind, left) = state.fail.take()?;
@@ -575,7 +597,11 @@ pub(crate) async fn query(
     if let Some(r) = take_failure(&mut inner.prom) {
         return r;
     }
-    success(instant(&inner.scenario.metric_series(), &sel, t_ms))
+    if let Some(r) = hostile_answer(&inner, &params) {
+        return r;
+    }
+    let data = instant(&inner.scenario.metric_series(), &sel, t_ms);
+    answer(&inner, &params, data)
 }
 
 pub(crate) async fn query_range(
@@ -618,13 +644,11 @@ pub(crate) async fn query_range(
     if let Some(r) = take_failure(&mut inner.prom) {
         return r;
     }
-    success(range(
-        &inner.scenario.metric_series(),
-        &sel,
-        start,
-        end,
-        step,
-    ))
+    if let Some(r) = hostile_answer(&inner, &params) {
+        return r;
+    }
+    let data = range(&inner.scenario.metric_series(), &sel, start, end, step);
+    answer(&inner, &params, data)
 }
 
 /// `POST /api/v1/_sim/fail`: `type=execution|timeout`, `count=N` (default 1, 0 clears).

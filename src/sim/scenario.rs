@@ -534,6 +534,8 @@ pub struct Scenario {
     first_run: u64,
     runs: Vec<Run>,
     accepted: HashMap<String, Ack>,
+    /// Serve attack strings (`--hostile`, see `hostile.rs`).
+    hostile: bool,
 }
 
 impl Scenario {
@@ -555,6 +557,7 @@ impl Scenario {
             first_run: 4100 + seed % 900,
             runs: Vec::new(),
             accepted: HashMap::new(),
+            hostile: opts.hostile,
         };
         for (i, spec) in roster(opts.lanes).into_iter().enumerate() {
             sc.add_lane(i, spec);
@@ -1063,12 +1066,21 @@ impl Scenario {
                 }
             }
         }
-        json!({
+        let mut doc = json!({
             "protocol": 1,
             "generated_at": self.ts(self.now),
             "cells": cells,
             "metrics": metrics,
-        })
+        });
+        if self.hostile {
+            super::hostile::dress_train(&mut doc);
+        }
+        doc
+    }
+
+    /// Whether the simulator serves attack strings (`--hostile`).
+    pub fn hostile(&self) -> bool {
+        self.hostile
     }
 
     fn run_url(&self, run: u64) -> String {
@@ -1166,6 +1178,27 @@ impl Scenario {
 
     /// `POST /v1/actions` with a parsed body, at the scenario's current time.
     pub fn act(&mut self, req: &Value) -> Result<Ack, Reject> {
+        if !self.hostile {
+            return self.act_plain(req);
+        }
+        // Versions come back as they were served; refusals say something hostile.
+        let mut req = req.clone();
+        if let Some(Value::String(v)) = req.get_mut("version") {
+            *v = super::hostile::unversion(v);
+        }
+        match self.act_plain(&req) {
+            Ok(mut ack) => {
+                ack.message = super::hostile::with_attack(&ack.message);
+                Ok(ack)
+            }
+            Err(mut r) => {
+                r.message = super::hostile::with_attack(&r.message);
+                Err(r)
+            }
+        }
+    }
+
+    fn act_plain(&mut self, req: &Value) -> Result<Ack, Reject> {
         let obj = req
             .as_object()
             .ok_or_else(|| invalid("the body must be a JSON object"))?;

@@ -754,3 +754,55 @@ fn speed_makes_things_happen_sooner() {
         .collect();
     assert!(ts.windows(2).all(|w| w[0] < w[1]), "{ts:?}");
 }
+
+/// `--hostile` serves the same train dressed: wide versions come back from a client as they
+/// were served and still name the scenario's versions; refusals carry an attack.
+#[test]
+fn a_hostile_train_still_acts_on_its_wide_versions() {
+    let mut sc = scenario(SimOptions {
+        hostile: true,
+        ..SimOptions::default()
+    });
+    let doc = sc.train_json();
+    let cell = |doc: &Value, stage: &str| {
+        doc["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["lane"] == "ledger" && c["stage"] == stage)
+            .unwrap()
+            .clone()
+    };
+    let prod = cell(&doc, "prod");
+    let served = prod["history"][1]["version"].as_str().unwrap().to_string();
+    assert!(served.starts_with("日本語日本語-"), "{served}");
+    assert!(
+        prod["message"].as_str().unwrap().contains('\u{1b}')
+            || prod["message"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .any(|c| c > '\u{7f}'),
+        "{prod}"
+    );
+    let ack = sc
+        .act(&json!({"action": "rollback", "lane": "ledger", "stage": "prod", "version": served}))
+        .unwrap();
+    assert!(ack.message.starts_with("rolling back"), "{}", ack.message);
+    let doc = sc.train_json();
+    assert_eq!(cell(&doc, "prod")["state"], "rolling_back");
+    assert_eq!(
+        cell(&doc, "prod")["version"].as_str().unwrap(),
+        served,
+        "the cell shows the version it was asked for, as served"
+    );
+    let refused = sc
+        .act(&json!({"action": "approve", "lane": "ledger", "stage": "build"}))
+        .unwrap_err();
+    assert_ne!(
+        crate::model::text::sanitize(&refused.message, 500),
+        refused.message,
+        "a refusal carries an attack: {:?}",
+        refused.message
+    );
+}

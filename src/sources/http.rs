@@ -664,7 +664,7 @@ mod tests {
         let body = "{\"cells\":[{\"lane\":\"api\",\"stage\":\"canary\",\"state\":\"failed\",\
             \"message\":\"boom\\u001b[2J\\u001b]0;pwned\\u0007 now\",\"version\":\"v\\u0000\\u009b1\"}]}";
         let b = parse_train(body.as_bytes(), &names()).unwrap();
-        assert_eq!(b.cells[0].1.message.as_deref(), Some("boom now"));
-        assert_eq!(b.cells[0].1.version.as_deref(), Some("v"));
+        assert_eq!(b.cells[0].1.message.as_deref(), Some("boom␛ now"));
+        assert_eq!(b.cells[0].1.version.as_deref(), Some("v�␛"));
     }
 }

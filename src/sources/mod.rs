@@ -70,6 +70,32 @@ impl std::fmt::Display for ActionError {
     }
 }
 
+/// A source's answer to an action with every string sanitized (`model::text::sanitize`).
+/// Each source sanitizes what it parses; the runner passes every answer through this too,
+/// so that an answer reaches the activity, the footer and the audit log clean whatever the
+/// source.
+pub fn sanitize_answer(r: Result<ActionAck, ActionError>) -> Result<ActionAck, ActionError> {
+    use crate::model::text::sanitize;
+    const MAX: usize = crate::model::world::MAX_SOURCE_TEXT;
+    match r {
+        Ok(ActionAck { message }) => Ok(ActionAck {
+            message: sanitize(&message, MAX),
+        }),
+        Err(ActionError::Rejected {
+            status,
+            code,
+            message,
+        }) => Err(ActionError::Rejected {
+            status,
+            code: sanitize(&code, 40),
+            message: sanitize(&message, MAX),
+        }),
+        Err(ActionError::Failed(m)) => Err(ActionError::Failed(sanitize(&m, MAX))),
+        Err(ActionError::Unanswered(m)) => Err(ActionError::Unanswered(sanitize(&m, MAX))),
+        Err(ActionError::Unsupported(m)) => Err(ActionError::Unsupported(sanitize(&m, MAX))),
+    }
+}
+
 /// A system trainyard polls and acts on.
 pub trait Source: Send + Sync {
     fn name(&self) -> &str;

@@ -546,7 +546,7 @@ mod tests {
         assert_eq!(a.data, Some(0.0125));
         assert_eq!(
             a.warnings,
-            vec!["warning: remote read failed:  connection refused".to_string()]
+            vec!["warning: remote read failed: ␛ connection refused".to_string()]
         );
         let none = br#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
         assert_eq!(parse_instant(200, none).unwrap().data, None);

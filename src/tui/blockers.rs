@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 
 use super::app::{App, Panel};
 use super::theme::{Theme, blocker_tag};
-use super::ui::{fit, is_focused, panel_block};
+use super::ui::{fit, is_focused, panel_block, width as cols};
 use crate::model::BlockerKind;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -36,7 +36,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 let mine = selected.as_deref() == Some(b.lane.as_str());
                 let tag = format!("{}[{}] ", if mine { "▸" } else { " " }, blocker_tag(b.kind));
                 let head = format!("{}→{}: ", b.lane, b.stage);
-                let rest = width.saturating_sub(tag.chars().count() + head.chars().count());
+                let rest = width.saturating_sub(cols(&tag) + cols(&head));
                 Line::from(vec![
                     Span::styled(tag, theme.blocker(b.kind)),
                     Span::styled(head, if mine { theme.title() } else { theme.dim() }),

@@ -224,7 +224,7 @@ pub fn verdict_text(m: &Metric, width: usize, theme: &Theme) -> Option<(String, 
         _ => word,
     };
     options.push(format!("cmp:{short}"));
-    let text = options.into_iter().find(|o| o.chars().count() <= width)?;
+    let text = options.into_iter().find(|o| super::ui::width(o) <= width)?;
     Some((text, style))
 }
 
@@ -238,7 +238,7 @@ struct Piece {
 /// The pieces that fit `width`, dropping the most expendable first; what still does not fit
 /// is cut.
 fn fit_pieces(mut pieces: Vec<Piece>, width: usize) -> Line<'static> {
-    let total = |p: &[Piece]| p.iter().map(|p| p.text.chars().count()).sum::<usize>();
+    let total = |p: &[Piece]| p.iter().map(|p| super::ui::width(&p.text)).sum::<usize>();
     while total(&pieces) > width {
         let Some(worst) = pieces.iter().map(|p| p.drop).max().filter(|d| *d > 0) else {
             break;
@@ -254,7 +254,7 @@ fn fit_pieces(mut pieces: Vec<Piece>, width: usize) -> Line<'static> {
             break;
         }
         let text = super::ui::fit(&p.text, room);
-        used += text.chars().count();
+        used += super::ui::width(&text);
         spans.push(Span::styled(text, p.style));
     }
     Line::from(spans)

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 
 use super::app::App;
 use super::theme::{Theme, blocker_line};
-use super::ui::scrolling_popup;
+use super::ui::{pad_min, scrolling_popup};
 use crate::model::CheckState;
 use crate::model::duration::{human, human_delta};
 use crate::model::policy::describe;
@@ -240,8 +240,8 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
             out.push(Line::from(vec![
                 Span::styled(format!("  {} ", h.state.glyph()), theme.state(h.state)),
                 Span::raw(format!(
-                    "{:<8} {:<12} {when}{by}",
-                    crate::model::cell::short_version(&h.version),
+                    "{} {:<12} {when}{by}",
+                    pad_min(&crate::model::cell::short_version(&h.version), 8),
                     h.state.words()
                 )),
             ]));

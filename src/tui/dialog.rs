@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 
 use super::app::{App, ConfirmDialog, Field};
 use super::theme::{Theme, blocker_line};
-use super::ui::scrolling_popup;
+use super::ui::{pad_min, scrolling_popup};
 use crate::model::duration::human_delta;
 use crate::ops::Confirm;
 
@@ -73,9 +73,9 @@ pub fn lines(d: &ConfirmDialog, app: &App, theme: &Theme) -> Vec<Line<'static>> 
                 .map(|a| format!(" by {a}"))
                 .unwrap_or_default();
             let text = format!(
-                "  {} {:<8} {when}{by}",
+                "  {} {} {when}{by}",
                 if chosen { "▸" } else { " " },
-                crate::model::cell::short_version(&h.version)
+                pad_min(&crate::model::cell::short_version(&h.version), 8)
             );
             out.push(Line::from(Span::styled(
                 text,

@@ -311,3 +311,193 @@ pub fn select(app: &mut App, lane: &str, stage: &str) {
         .unwrap();
     app.sel_stage = app.train.stage_index(stage).unwrap();
 }
+
+/// Hostile payloads as a source would send them (docs/security.md ("Hostile payloads")): the world below
+/// takes them through the poller's sanitizing, as every report does.
+pub mod hostile {
+    use super::*;
+
+    pub const OSC52: &str = "\u{1b}]52;c;SE9TVElMRQ==\u{07}";
+    pub const TITLE: &str = "\u{1b}]0;HOSTILE\u{07}";
+    pub const CLEAR: &str = "\u{1b}[2J\u{1b}[H";
+    pub const RLO: &str = "\u{202e}exe.gnp";
+    pub const ZW: &str = "ma\u{200b}in\u{feff}";
+
+    pub fn train() -> Train {
+        let mut t = super::train();
+        // Config names are trusted, and may be any script: columns must hold for them too.
+        t.lanes = vec![
+            lane("ledger", "core-banking", &[]),
+            lane("支払い-api", "決済チーム", &["ledger"]),
+            lane("🚀-launcher", "rockets", &[]),
+            lane("auth-service", "identity", &[]),
+        ];
+        t
+    }
+
+    fn hcell(version: &str, st: CellState, at: i64) -> Cell {
+        let mut c = Cell::new("sim", st);
+        c.version = Some(version.into());
+        c.updated_at = Some(t(at));
+        c.started_at = Some(t(at - 300));
+        c.actor = Some(format!("dana.kim{RLO}"));
+        c.url = Some(format!("http://127.0.0.1:7878/runs/1 {OSC52}"));
+        c.history = vec![
+            HistoryEntry {
+                version: version.into(),
+                state: st,
+                at: Some(t(at)),
+                actor: Some("李小龍".into()),
+            },
+            HistoryEntry {
+                version: "日本語日本語".into(),
+                state: CellState::Succeeded,
+                at: Some(t(at - 7200)),
+                actor: Some(format!("{TITLE}raj")),
+            },
+            HistoryEntry {
+                version: "🚀🚀".into(),
+                state: CellState::Succeeded,
+                at: Some(t(at - 90_000)),
+                actor: Some("👩\u{200d}💻-oncall".into()),
+            },
+        ];
+        c
+    }
+
+    fn hmetric(name: &str, max: f64, base: f64, slope: f64) -> Metric {
+        super::metric(name, "ratio", max, base, slope)
+    }
+
+    fn batch(round: u32) -> Batch {
+        use CellState::*;
+        let mut cells: Vec<(CellKey, Cell)> = Vec::new();
+        let mut put = |l: &str, s: &str, c: Cell| cells.push((CellKey::new(l, s), c));
+        let wide = [
+            "日本語日本語",
+            "🚀🚀🚀🚀",
+            "v2.0.0-ünïcödé",
+            "e\u{301}te\u{301}-rc1",
+        ];
+        // ledger: CJK versions everywhere, a message that clears the screen.
+        let mut b = hcell(wide[0], Succeeded, -600);
+        b.message = Some(format!("build passed{CLEAR} {ZW}"));
+        put("ledger", "build", b);
+        put("ledger", "staging", hcell(wide[0], Succeeded, -500));
+        let mut lc = hcell(wide[1], Running, -30);
+        lc.progress = Some(if round == 0 { 0.4 } else { 0.7 });
+        lc.message = Some(format!("rolling out {TITLE}3/8 pods"));
+        put("ledger", "canary", lc);
+        put("ledger", "prod", hcell(wide[1], Succeeded, -80_000));
+        // 支払い-api: a failed check with a hostile name, emoji versions.
+        let mut f = hcell(wide[1], Failed, -200);
+        f.checks = vec![
+            Check {
+                name: format!("lint{OSC52}"),
+                state: CheckState::Passed,
+                url: None,
+            },
+            Check {
+                name: "テスト-e2e".into(),
+                state: CheckState::Failed,
+                url: Some(format!("https://ci.example/{CLEAR}")),
+            },
+            Check {
+                name: format!("unit🧪tests{RLO}"),
+                state: CheckState::Failed,
+                url: None,
+            },
+        ];
+        f.message = Some(format!("テスト-e2e failed: 3 of 412 {OSC52}"));
+        put("支払い-api", "build", f);
+        put("支払い-api", "staging", hcell(wide[2], Succeeded, -9000));
+        put("支払い-api", "canary", hcell(wide[2], Succeeded, -8000));
+        put("支払い-api", "prod", hcell(wide[3], Succeeded, -70_000));
+        // 🚀-launcher: waiting for approval by hostile reviewers.
+        put("🚀-launcher", "build", hcell(wide[3], Succeeded, -9000));
+        put("🚀-launcher", "staging", hcell(wide[3], Succeeded, -8000));
+        put("🚀-launcher", "canary", hcell(wide[3], Succeeded, -6000));
+        let mut a = hcell(wide[3], AwaitingApproval, -120);
+        a.approval = Some(Approval {
+            environment: Some(format!("production{CLEAR}")),
+            reviewers: vec![
+                format!("dana.kim{RLO}"),
+                "李小龍".into(),
+                "👩\u{200d}💻-oncall".into(),
+                ZW.into(),
+            ],
+        });
+        a.warnings = vec![format!("auto sync is on {OSC52}")];
+        put("🚀-launcher", "prod", a);
+        // auth-service: plain, for comparison; its build moves in the second round.
+        let v = if round == 0 {
+            "3a1b2c4"
+        } else {
+            "日本語日本語"
+        };
+        put(
+            "auth-service",
+            "build",
+            hcell(v, if round == 0 { Running } else { Succeeded }, -20),
+        );
+        put(
+            "auth-service",
+            "staging",
+            hcell("3a1b2c4", Succeeded, -3000),
+        );
+        put("auth-service", "canary", hcell("3a1b2c4", Succeeded, -2000));
+        put("auth-service", "prod", hcell("3a1b2c4", Succeeded, -1000));
+        let metrics = vec![
+            (
+                CellKey::new("ledger", "canary"),
+                hmetric("エラー率", 0.01, 0.002, 0.0004),
+            ),
+            (
+                CellKey::new("ledger", "canary"),
+                hmetric(&format!("latency🐢{CLEAR}"), 0.5, 0.21, 0.002),
+            ),
+            (
+                CellKey::new("支払い-api", "canary"),
+                hmetric("エラー率", 0.01, 0.003, 0.0),
+            ),
+            (
+                CellKey::new("auth-service", "canary"),
+                hmetric("エラー率", 0.01, 0.001, 0.0),
+            ),
+        ];
+        Batch {
+            cells,
+            metrics,
+            ..Batch::default()
+        }
+    }
+
+    /// The report as the poller hands it on: sanitized.
+    fn report(round: u32) -> SourceReport {
+        SourceReport {
+            source: "sim".into(),
+            at: t(-1 + i64::from(round)),
+            outcome: Ok(batch(round)),
+        }
+        .sanitized()
+    }
+
+    /// The hostile train after two polls: the second one's changes are in the activity.
+    pub fn app() -> App {
+        let train = train();
+        let sources_of = train
+            .lanes
+            .iter()
+            .flat_map(|l| {
+                STAGES
+                    .iter()
+                    .map(move |s| (CellKey::new(&l.name, *s), "sim".to_string()))
+            })
+            .collect();
+        let world = World::new([("sim", "http", Duration::from_secs(30))]);
+        let mut app = App::new(train, world, t(0), false, sources_of);
+        app.update(super::super::app::Msg::Report(report(0)));
+        app.update(super::super::app::Msg::Report(report(1)));
+        app
+    }
+}

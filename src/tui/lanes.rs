@@ -8,7 +8,7 @@ use ratatui::widgets::{Cell as TCell, Paragraph, Row, Table, TableState};
 
 use super::app::{App, Panel};
 use super::theme::Theme;
-use super::ui::{fit, is_focused, panel_block};
+use super::ui::{fit, is_focused, panel_block, width as cols};
 use crate::model::policy::next_target;
 use crate::model::{Cell, CellKey};
 
@@ -28,13 +28,13 @@ pub fn cell_text(app: &App, key: &CellKey, cell: Option<&Cell>, width: usize) ->
     };
     let version = c.short_version();
     // Keep the glyph, the state and the marker; cut the version when the column is narrow.
-    let fixed = 1 + 1 + 1 + word.chars().count() + marker.chars().count();
+    let fixed = 1 + 1 + 1 + cols(&word) + cols(marker);
     let room = width.saturating_sub(fixed).max(3);
     let mut text = format!("{} {} {word}{marker}", c.state.glyph(), fit(&version, room));
     // Wide columns get a progress bar too.
     let moving = c.state.is_active() || c.state == crate::model::CellState::Paused;
     if let (true, Some(p)) = (moving, c.progress)
-        && width >= text.chars().count() + 11
+        && width >= cols(&text) + 11
     {
         let filled = ((p * 10.0).round() as usize).min(10);
         text.push_str(&format!(
@@ -75,7 +75,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .train
         .lanes
         .iter()
-        .map(|l| l.name.chars().count())
+        .map(|l| cols(&l.name))
         .max()
         .unwrap_or(4)
         .clamp(4, if wide { 24 } else { 15 });
@@ -83,7 +83,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         app.train
             .lanes
             .iter()
-            .map(|l| l.team.chars().count())
+            .map(|l| cols(&l.team))
             .max()
             .unwrap_or(4)
             .clamp(4, 16)

@@ -12,7 +12,7 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::app::{App, Panel};
 use super::charts::{MIN_COLS, MIN_ROWS, MetricChart};
 use super::theme::Theme;
-use super::ui::{fit, is_focused, panel_block};
+use super::ui::{is_focused, pad, panel_block};
 use crate::model::{Metric, Threshold};
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -97,11 +97,7 @@ pub fn summary(m: &Metric, theme: &Theme, compact: bool) -> Vec<Span<'static>> {
     let mut spans = vec![
         Span::styled(format!("{mark} "), style),
         Span::styled(
-            format!(
-                "{:<w$} ",
-                fit(&m.name, 12),
-                w = if compact { 11 } else { 12 }
-            ),
+            format!("{} ", pad(&m.name, if compact { 11 } else { 12 })),
             theme.title(),
         ),
         Span::styled(format!("{value:>6} "), style),

@@ -11,7 +11,7 @@ use ratatui::widgets::Paragraph;
 use super::app::App;
 use super::charts::{self, MIN_COLS, MIN_ROWS, MetricChart, Spark};
 use super::theme::Theme;
-use super::ui::{fit, panel_block};
+use super::ui::{fit, pad, panel_block, width as cols};
 use crate::model::Metric;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -242,7 +242,7 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     };
     let name_w = rows
         .iter()
-        .map(|r| r.lane.chars().count())
+        .map(|r| cols(r.lane))
         .max()
         .unwrap_or(4)
         .clamp(4, 18);
@@ -254,7 +254,7 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             height: 1,
             ..inner
         };
-        let name = format!("{:<name_w$}", fit(r.lane, name_w));
+        let name = pad(r.lane, name_w);
         let mut left = vec![
             Span::raw(if r.selected { "▸" } else { " " }),
             Span::styled(

@@ -192,7 +192,7 @@ fn watch_ledger(runner: &Arc<Runner>, tx: mpsc::UnboundedSender<Msg>) {
                             r.lane.clone().unwrap_or_default(),
                             r.stage.clone().unwrap_or_default(),
                         );
-                        Some((key, kind, r.actor.clone()))
+                        Some((key, kind, crate::model::text::sanitize(&r.actor, 200)))
                     })
                     .collect();
                 let holds = crate::ops::holds_from(&records);

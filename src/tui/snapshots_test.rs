@@ -350,3 +350,162 @@ fn rollback_stays_in_a_narrow_footer_of_the_metrics_view() {
     );
     assert!(!footer.contains("details"), "{footer}");
 }
+
+// ---------------------------------------------------------------- hostile data
+
+fn render_buffer(app: &App, w: u16, h: u16) -> ratatui::buffer::Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| ui::draw(f, app, &Theme::PLAIN)).unwrap();
+    terminal.backend().buffer().clone()
+}
+
+/// The lanes matrix keeps its columns whatever the script of names and versions: every
+/// row has its state glyph exactly under the stage's heading, after a blank.
+fn assert_columns_hold(buf: &ratatui::buffer::Buffer) {
+    use ratatui::buffer::CellWidth;
+    let row_text = |y: u16| -> String {
+        (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect()
+    };
+    let header_y = (0..buf.area.height)
+        .find(|&y| row_text(y).contains(" LANE"))
+        .expect("the lanes header");
+    let starts: Vec<u16> = ["BUILD", "STAGING", "CANARY", "PROD"]
+        .iter()
+        .map(|h| {
+            (0..buf.area.width - 1)
+                .find(|&x| {
+                    h.chars()
+                        .enumerate()
+                        .all(|(i, c)| buf[(x + i as u16, header_y)].symbol() == c.to_string())
+                })
+                .unwrap_or_else(|| panic!("{h} in the header"))
+        })
+        .collect();
+    let glyphs = ["○", "▶", "!", "✓", "✗", "‖", "↺", "↩", "⊘", "?", "·"];
+    let mut rows = 0;
+    for y in header_y + 1..buf.area.height {
+        let text = row_text(y);
+        if !(text.starts_with('┃') || text.starts_with('│')) || text.contains('━') {
+            break;
+        }
+        rows += 1;
+        for (i, &x) in starts.iter().enumerate() {
+            // The cell keeps its state word: the version gave way, not the state.
+            let end = starts.get(i + 1).copied().unwrap_or(buf.area.width - 1);
+            let cell: String = (x..end).map(|x| buf[(x, y)].symbol()).collect();
+            let word = cell.split_whitespace().last().unwrap_or("");
+            assert!(
+                [
+                    "wait", "run", "appr", "ok", "FAIL", "pause", "rb..", "rbkd", "cncl", "?"
+                ]
+                .contains(&word)
+                    || word.ends_with('%')
+                    || word.starts_with('▰')
+                    || word.starts_with('▱'),
+                "row {y}: the state word is gone from {cell:?}"
+            );
+            let sym = buf[(x, y)].symbol();
+            assert!(
+                glyphs.contains(&sym),
+                "row {y}: {sym:?} at column {x}, not a state glyph:\n{text}"
+            );
+            assert_eq!(buf[(x - 1, y)].symbol(), " ", "row {y}: no gap before {x}");
+            assert!(
+                buf[(x - 2, y)].symbol().cell_width() <= 1,
+                "row {y}: a wide character runs into column {x}"
+            );
+        }
+    }
+    assert!(rows >= 4, "{rows} lane rows");
+}
+
+/// Nothing from the payloads that steers a terminal is in the screen's cells.
+fn assert_screen_inert(buf: &ratatui::buffer::Buffer) {
+    for c in buf.content() {
+        for ch in c.symbol().chars() {
+            assert!(
+                !ch.is_control()
+                    && !crate::model::text::is_bidi_control(ch)
+                    && !crate::model::text::is_invisible(ch),
+                "{ch:?} on screen"
+            );
+        }
+    }
+}
+
+#[test]
+fn hostile_main_screen_keeps_its_columns() {
+    let mut app = fixture::hostile::app();
+    select(&mut app, "🚀-launcher", "prod");
+    for (w, h) in [(80, 24), (120, 30), (160, 40)] {
+        let buf = render_buffer(&app, w, h);
+        assert_columns_hold(&buf);
+        assert_screen_inert(&buf);
+    }
+    insta::assert_snapshot!(render(&app, 120, 30));
+}
+
+#[test]
+fn hostile_main_screen_80x24() {
+    let mut app = fixture::hostile::app();
+    select(&mut app, "支払い-api", "build");
+    insta::assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn hostile_details_popup() {
+    let mut app = fixture::hostile::app();
+    select(&mut app, "支払い-api", "build");
+    keys(&mut app, &[KeyCode::Enter]);
+    let buf = render_buffer(&app, 100, 40);
+    assert_screen_inert(&buf);
+    let screen = render(&app, 100, 40);
+    // The attacks reached the screen, made visible.
+    assert!(screen.contains('␛') && screen.contains('�'), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn hostile_approval_details() {
+    let mut app = fixture::hostile::app();
+    select(&mut app, "🚀-launcher", "prod");
+    keys(&mut app, &[KeyCode::Enter]);
+    insta::assert_snapshot!(render(&app, 100, 40));
+}
+
+#[test]
+fn hostile_rollback_dialog() {
+    let mut app = fixture::hostile::app();
+    select(&mut app, "ledger", "prod");
+    keys(&mut app, &[KeyCode::Char('r')]);
+    insta::assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn hostile_metrics_view() {
+    let mut app = fixture::hostile::app();
+    select(&mut app, "ledger", "canary");
+    keys(&mut app, &[KeyCode::Char('m')]);
+    let buf = render_buffer(&app, 100, 30);
+    assert_screen_inert(&buf);
+    insta::assert_snapshot!(render(&app, 100, 30));
+}
+
+#[test]
+fn hostile_data_fits_any_terminal() {
+    let mut app = fixture::hostile::app();
+    for (w, h) in [(1, 1), (10, 5), (40, 10), (60, 16), (80, 12), (200, 60)] {
+        for k in [
+            KeyCode::Enter,
+            KeyCode::Esc,
+            KeyCode::Char('m'),
+            KeyCode::Esc,
+            KeyCode::Char('j'),
+        ] {
+            render_buffer(&app, w, h);
+            keys(&mut app, &[k]);
+        }
+    }
+}
