@@ -125,7 +125,8 @@ impl Client {
         std::mem::take(&mut *self.counts.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    fn waiting(&self) -> Option<Duration> {
+    /// How long GitHub asked to wait before the next request (retry-after, a spent budget).
+    pub fn waiting(&self) -> Option<Duration> {
         let until = (*self.hold_until.lock().unwrap_or_else(|e| e.into_inner()))?;
         until.checked_duration_since(Instant::now())
     }
