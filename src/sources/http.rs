@@ -132,8 +132,7 @@ impl HttpSource {
             .send()
             .await
             .map_err(|e| {
-                // A timeout after connecting: the request may have arrived.
-                if e.is_timeout() && !e.is_connect() {
+                if may_have_arrived(&e) {
                     ActionError::Unanswered(describe_reqwest(&e))
                 } else {
                     ActionError::Failed(describe_reqwest(&e))
@@ -200,6 +199,14 @@ impl Source for HttpSource {
             Err(e) => e.to_string(),
         }
     }
+}
+
+/// Whether a request that failed may still have reached the server: anything but a failed
+/// connection (or a request that could not be built). A timeout after connecting, a connection
+/// closed or reset before the answer: the server may have done the work and the answer was
+/// lost. For an action that means "watch the cell", never "nothing was done".
+pub fn may_have_arrived(e: &reqwest::Error) -> bool {
+    !(e.is_connect() || e.is_builder())
 }
 
 /// Words for a transport error, without the URL's query or anything secret.

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::model::text::sanitize;
 use crate::model::world::RateLimit;
-use crate::sources::http::describe_reqwest;
+use crate::sources::http::{describe_reqwest, may_have_arrived};
 
 /// What is kept per URL for conditional requests.
 #[derive(Clone, Debug)]
@@ -315,7 +315,7 @@ impl Client {
             .send()
             .await
             .map_err(|e| {
-                if e.is_timeout() && !e.is_connect() {
+                if may_have_arrived(&e) {
                     GhError::Unanswered(describe_reqwest(&e))
                 } else {
                     GhError::Failed(describe_reqwest(&e))
