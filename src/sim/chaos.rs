@@ -631,7 +631,7 @@ fn server_error(api: Api, variant: u64) -> Response {
     };
     let body = match (api, unavailable) {
         (Api::Http, false) => {
-            json!({"error": {"code": "internal", "message": "internal error (chaos: injected 500)"}})
+            json!({"error": {"code": "internal", "message": "the server failed (chaos: injected 500)"}})
         }
         (Api::Http, true) => {
             json!({"error": {"code": "unavailable", "message": "deploy database unreachable (chaos: injected 503)"}})
@@ -639,7 +639,7 @@ fn server_error(api: Api, variant: u64) -> Response {
         (Api::Github, false) => json!({"message": "Server Error"}),
         (Api::Github, true) => json!({"message": "Service Unavailable"}),
         (Api::Prometheus, false) => {
-            json!({"status": "error", "errorType": "internal", "error": "chaos: injected internal error"})
+            json!({"status": "error", "errorType": "internal", "error": "chaos: injected server failure"})
         }
         (Api::Prometheus, true) => {
             return html(status, html_page(503, "Service Temporarily Unavailable"));
