@@ -49,6 +49,10 @@ pub enum ChartsArg {
 pub enum Command {
     /// The TUI on a built-in train served by the simulator on a loopback port; no files needed
     Demo {
+        /// Loopback address of the demo's simulator (port 0, the default, picks a free one;
+        /// the log file names it)
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
         #[command(flatten)]
         sim: SimArgs,
         #[command(flatten)]
@@ -192,6 +196,16 @@ pub struct SimArgs {
     /// clears), bidi overrides, zero-width characters, CJK and emoji versions
     #[arg(long)]
     pub hostile: bool,
+    /// Inject faults into every API the simulator serves, e.g.
+    /// `latency=2s,errors=0.3,malformed=0.2,drop=0.1,slow=0.2,ratelimit=0.5,hang=0.05`
+    /// (shares from 0 to 1; retry_after=DUR, seed=N, only=http+github+prometheus); see
+    /// docs/chaos.md. `POST /_sim/chaos` changes them while it runs
+    #[arg(long, value_name = "SPEC", value_parser = parse_chaos)]
+    pub chaos: Option<crate::sim::ChaosSpec>,
+}
+
+fn parse_chaos(s: &str) -> Result<crate::sim::ChaosSpec, String> {
+    crate::sim::ChaosSpec::parse(s)
 }
 
 #[derive(Debug, Subcommand)]

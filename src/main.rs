@@ -204,15 +204,31 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             let ended = run_tui(config, readonly, audit, theme(&[&cli.tui])).await?;
             Ok(ExitCode::from(ended.exit_code()))
         }
-        Some(Command::Demo { sim: args, tui }) => {
+        Some(Command::Demo {
+            listen,
+            sim: args,
+            tui,
+        }) => {
+            if !listen.ip().is_loopback() {
+                eprintln!(
+                    "trainyard demo: {listen} is not a loopback address; the simulator only listens on 127.0.0.1 or ::1"
+                );
+                return Ok(ExitCode::from(EXIT_CONFIG));
+            }
             let opts = sim_options(args);
-            let handle = sim::start("127.0.0.1:0".parse()?, opts.clone())
+            let chaos = args.chaos.clone().unwrap_or_default();
+            let handle = sim::start_with_chaos(*listen, opts.clone(), chaos)
                 .await
-                .wrap_err("starting the simulator")?;
+                .wrap_err_with(|| format!("starting the simulator on {listen}"))?;
             let text = sim::demo_config(&handle.base_url(), &opts, chrono::Utc::now());
             let config = config::parse(&text, "<demo>")
                 .map_err(|e| eyre!("the built-in demo config is invalid:\n{e}"))?;
-            tracing::info!("demo: simulator at {}", handle.base_url());
+            tracing::info!(
+                "demo: simulator at {} (chaos {}; POST a spec to {}/_sim/chaos to change it)",
+                handle.base_url(),
+                handle.chaos(),
+                handle.base_url()
+            );
             let theme = theme(&[tui, &cli.tui]);
             let result = run_tui(config, cli.readonly, demo_audit(), theme).await;
             handle.shutdown().await;
@@ -229,7 +245,8 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                 );
                 return Ok(ExitCode::from(EXIT_CONFIG));
             }
-            sim::run_foreground(*listen, sim_options(args), *print_config)
+            let chaos = args.chaos.clone().unwrap_or_default();
+            sim::run_foreground(*listen, sim_options(args), *print_config, chaos)
                 .await
                 .wrap_err_with(|| format!("simulator on {listen}"))?;
             Ok(ExitCode::SUCCESS)

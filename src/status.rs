@@ -47,16 +47,19 @@ fn cell_json(
     })
 }
 
-/// One metric: DESIGN.md's fields, plus where it came from, its warnings and, with a
-/// stable side, the canary verdict (docs/analysis.md).
-fn metric_json(m: &Metric) -> Value {
+/// One metric: DESIGN.md's fields, plus where it came from, whether it is stale and how old
+/// (its source failed or went quiet: the value is the last good one, the error its source's),
+/// its warnings and, with a stable side, the canary verdict (docs/analysis.md).
+fn metric_json(world: &World, m: &Metric, now: Timestamp) -> Value {
     let canary = m.canary().map(|(verdict, test)| {
         json!({"verdict": verdict.as_str(), "p_worse": test.map(|t| t.p_worse),
                "effect": test.map(|t| t.effect)})
     });
     json!({"name": m.name, "value": m.value, "unit": m.unit,
            "threshold": m.threshold, "baseline": m.baseline,
-           "ok": m.ok(), "error": m.error, "source": m.source,
+           "ok": m.ok(), "error": world.metric_error(m), "source": m.source,
+           "stale": world.metric_stale(m, now),
+           "age_seconds": world.metric_age(m, now).map(|a| a.as_secs()),
            "warnings": m.warnings, "canary": canary})
 }
 
@@ -86,7 +89,7 @@ pub fn to_json(
                     let metrics: Vec<Value> = world
                         .metrics(&lane.name, stage)
                         .iter()
-                        .map(metric_json)
+                        .map(|m| metric_json(world, m, now))
                         .collect();
                     v["metrics"] = Value::Array(metrics);
                     v

@@ -771,3 +771,175 @@ fn hostile_payloads_never_reach_the_terminal() {
         "a paste buffer was set"
     );
 }
+
+// ---- Faults never freeze the screen (docs/chaos.md) ----
+
+/// The demo's lanes, in order.
+const DEMO_LANES: [&str; 8] = [
+    "ledger",
+    "payments-api",
+    "checkout-web",
+    "auth-service",
+    "search-indexer",
+    "notifications",
+    "inventory",
+    "pricing-engine",
+];
+
+impl Tmux {
+    /// The demo's simulator, as its log names it.
+    fn demo_sim_url(&self) -> String {
+        let log = self.path("trainyard.log");
+        let start = Instant::now();
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(url) = text.lines().find_map(|l| {
+                let (_, rest) = l.split_once("demo: simulator at ")?;
+                rest.split_whitespace().next().map(str::to_string)
+            }) {
+                return url;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the log never named the simulator: {text}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Press `?` and see the help, `Esc` and see it go, `j` and see the selection move, `k`
+    /// and see it back: each drawn within a few seconds.
+    fn keys_are_drawn(&self, what: &str) {
+        self.keys(&["?"]);
+        self.wait_for(&format!("the help ({what})"), 5, |s| {
+            s.contains("Help") && s.contains("Cell states")
+        });
+        self.keys(&["Escape"]);
+        self.wait_for(&format!("the help to close ({what})"), 5, |s| {
+            !s.contains("Cell states")
+        });
+        let before = selected_lane(&self.screen());
+        self.keys(&["j"]);
+        self.wait_for(&format!("j to move the selection ({what})"), 5, |s| {
+            selected_lane(s).is_some() && selected_lane(s) != before
+        });
+        self.keys(&["k"]);
+        self.wait_for(&format!("k to move it back ({what})"), 5, |s| {
+            selected_lane(s) == before
+        });
+    }
+}
+
+/// The lane whose row carries the selection mark.
+fn selected_lane(screen: &str) -> Option<&'static str> {
+    DEMO_LANES
+        .into_iter()
+        .find(|l| row(screen, l).contains(&format!("▸{l}")))
+}
+
+/// Set the simulator's faults at runtime (`POST /_sim/chaos`; an empty spec ends them).
+fn set_chaos(base_url: &str, spec: &str) {
+    use std::io::{Read, Write};
+    let addr = base_url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST /_sim/chaos HTTP/1.0\r\nHost: {addr}\r\nContent-Length: {}\r\n\r\n{spec}",
+        spec.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.contains(" 200 "), "{answer}");
+}
+
+/// The header's "data Ns" age, when it is under a minute.
+fn data_age(screen: &str) -> Option<u64> {
+    let line = screen.lines().nth(1)?;
+    let (_, rest) = line.split_once("data ")?;
+    rest.split_whitespace()
+        .next()?
+        .strip_suffix('s')?
+        .parse()
+        .ok()
+}
+
+/// A cell marked stale (`~`) or failed (`E`) in the row.
+fn marked(row: &str) -> bool {
+    row.contains('~') || row.contains("E ") || row.contains("E┃")
+}
+
+/// Item 1 end to end: every request of every source hangs, yet keys are drawn at once; the
+/// cells keep their versions, marked, the header says which sources are down; when the fault
+/// ends the data comes back by itself (markers gone, "data Ns" young again).
+#[test]
+fn the_demo_stays_responsive_while_every_request_hangs_and_recovers() {
+    if !have_tmux() {
+        return;
+    }
+    let t = Tmux::start("hang", &[]);
+    t.run_demo("--speed 4");
+    let sim = t.demo_sim_url();
+    let before = t.screen();
+    let ledger = versions(row(&before, "ledger"));
+    assert_eq!(ledger.len(), 4, "{before}");
+
+    set_chaos(&sim, "hang=1");
+    // The polls now in flight never get an answer: the screen answers anyway.
+    t.keys_are_drawn("every request stuck");
+    let s = t.wait_for("the sources to be marked down", 60, |s| {
+        s.contains("source down:") && marked(row(s, "ledger"))
+    });
+    assert_eq!(
+        versions(row(&s, "ledger")),
+        ledger,
+        "the last good versions stay:\n{s}"
+    );
+    // Still stuck (every new poll hangs too): still drawn at once.
+    t.keys_are_drawn("sources down and every request stuck");
+    t.keys(&["Enter"]);
+    let d = t.wait_for("the details of a stuck cell", 5, |s| s.contains("Details"));
+    assert!(d.contains("STALE") && d.contains("timed out"), "{d}");
+    t.keys(&["Escape"]);
+
+    set_chaos(&sim, "");
+    t.wait_for("the data to come back", 120, |s| {
+        !s.contains("source down")
+            && data_age(s).is_some_and(|a| a < 10)
+            && DEMO_LANES.iter().all(|l| !marked(row(s, l)))
+    });
+    t.keys(&["q"]);
+    t.assert_restored("0");
+}
+
+/// `trainyard demo --chaos MODE` for every mode: for about ten seconds the screen answers
+/// every key, then `q` quits with 0 and the terminal is restored.
+#[test]
+fn the_demo_survives_every_chaos_mode_with_the_screen_responsive() {
+    if !have_tmux() {
+        return;
+    }
+    let modes = [
+        "latency=2s",
+        "errors=0.5",
+        "malformed=0.5",
+        "drop=0.5",
+        "slow=0.5",
+        "ratelimit=0.3",
+        "hang=1",
+        "latency=300ms,errors=0.2,malformed=0.1,drop=0.1,slow=0.1,ratelimit=0.05,hang=0.05",
+    ];
+    for (i, mode) in modes.iter().enumerate() {
+        let t = Tmux::start(&format!("chaos{i}"), &[]);
+        t.start_demo(&format!("--speed 4 --chaos {mode}"));
+        t.wait_for(&format!("the lanes under {mode}"), 30, |s| {
+            s.contains("Lanes 8")
+        });
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            t.keys_are_drawn(mode);
+        }
+        t.keys(&["q"]);
+        t.assert_restored("0");
+    }
+}

@@ -219,6 +219,18 @@ fn stale_message(world: &World, stage: &str, cell: &Cell, now: Timestamp) -> Str
     format!("data for {stage} is stale ({age}, source {})", cell.source)
 }
 
+/// "error_rate at canary is stale (measured 2m 10s ago; source prom: HTTP 503)".
+fn metric_stale_message(world: &World, m: &super::Metric, stage: &str, now: Timestamp) -> String {
+    let age = world
+        .metric_age(m, now)
+        .map(|a| format!("measured {} ago", human(a)))
+        .unwrap_or_else(|| "never measured".into());
+    let why = world
+        .metric_error(m)
+        .unwrap_or_else(|| format!("source {}", m.source));
+    format!("{} at {stage} is stale ({age}; {why})", m.name)
+}
+
 /// Describe a cell's state for a message: "running 45%", "awaiting approval".
 pub fn describe(cell: &Cell) -> String {
     match (cell.state, cell.progress) {
@@ -433,6 +445,14 @@ pub fn verdict(
                     );
                 }
                 for m in metrics {
+                    // A measurement from a source that failed or went quiet can't show the SLO
+                    // is met now (what it last showed is still said).
+                    if world.metric_stale(m, now) {
+                        cx.block(
+                            BlockerKind::Stale,
+                            metric_stale_message(world, m, from_stage, now),
+                        );
+                    }
                     let slo = super::slo::evaluate(m, window, now);
                     if let Some(text) = super::slo::blocker_text(m, from_stage, &slo) {
                         let kind = match slo {
@@ -451,6 +471,12 @@ pub fn verdict(
                         continue;
                     };
                     compared += 1;
+                    if world.metric_stale(m, now) {
+                        cx.block(
+                            BlockerKind::Stale,
+                            metric_stale_message(world, m, from_stage, now),
+                        );
+                    }
                     if let Some(text) = canary_blocker(m, from_stage, verdict, test) {
                         cx.block(BlockerKind::Slo, text);
                     }

@@ -300,6 +300,46 @@ impl World {
             .map(|e| format!("source {}: {e}", src.name))
     }
 
+    /// A metric is stale when its source failed on the last attempt, or has delivered nothing
+    /// for longer than its `stale_after` (metrics sources replace all their metrics with every
+    /// good poll: the source's last good poll is the metric's). A metric of a source the
+    /// world does not know is never stale.
+    pub fn metric_stale(&self, m: &Metric, now: Timestamp) -> bool {
+        let Some(src) = self.sources.get(&m.source) else {
+            return false;
+        };
+        if !src.ok {
+            return true;
+        }
+        match src.last_ok {
+            Some(t) => {
+                let age = (now - t).to_std().unwrap_or_default();
+                age > src
+                    .stale_after
+                    .max(src.interval.map_or(Duration::ZERO, |i| i * 3))
+            }
+            None => true,
+        }
+    }
+
+    /// How old a metric's measurement is (its source's last good poll).
+    pub fn metric_age(&self, m: &Metric, now: Timestamp) -> Option<Duration> {
+        let t = self.sources.get(&m.source)?.last_ok?;
+        Some((now - t).to_std().unwrap_or_default())
+    }
+
+    /// The error to show for a metric: its own, or its source's when the source failed (the
+    /// value is then the last good one).
+    pub fn metric_error(&self, m: &Metric) -> Option<String> {
+        if let Some(e) = &m.error {
+            return Some(e.clone());
+        }
+        let src = self.sources.get(&m.source)?;
+        src.error
+            .as_ref()
+            .map(|e| format!("source {}: {e}", src.name))
+    }
+
     /// The age of the oldest data among the sources that delivered any, for the header.
     pub fn data_age(&self, now: Timestamp) -> Option<Duration> {
         self.sources
@@ -397,6 +437,50 @@ mod tests {
         // The next good payload clears the error.
         w.apply(ok(2, vec![(k, cell("v2", CellState::Running))]));
         assert!(w.cell("api", "prod").unwrap().error.is_none());
+    }
+
+    #[test]
+    fn metrics_of_a_failed_source_keep_their_value_marked_stale_with_the_error() {
+        let mut w = World::new([("prom", "prometheus", Duration::from_secs(10))]);
+        let k = CellKey::new("api", "canary");
+        let metric = Metric {
+            name: "error_rate".into(),
+            unit: "ratio".into(),
+            value: Some(0.001),
+            threshold: Default::default(),
+            baseline: None,
+            baseline_series: vec![],
+            series: vec![],
+            source: String::new(),
+            error: None,
+            warnings: vec![],
+        };
+        w.apply(SourceReport {
+            source: "prom".into(),
+            at: t(0),
+            outcome: Ok(Batch {
+                metrics: vec![(k.clone(), metric)],
+                ..Batch::default()
+            }),
+        });
+        let m = w.metrics("api", "canary")[0].clone();
+        assert!(!w.metric_stale(&m, t(5)));
+        assert!(w.metric_stale(&m, t(11)), "old measurements are stale");
+        assert_eq!(w.metric_error(&m), None);
+        w.apply(SourceReport {
+            source: "prom".into(),
+            at: t(6),
+            outcome: Err("HTTP 429".into()),
+        });
+        let m = w.metrics("api", "canary")[0].clone();
+        assert_eq!(m.value, Some(0.001), "the last good value stays");
+        assert!(w.metric_stale(&m, t(6)));
+        assert_eq!(w.metric_error(&m).unwrap(), "source prom: HTTP 429");
+        assert_eq!(w.metric_age(&m, t(6)), Some(Duration::from_secs(6)));
+        // A metric of a source the world doesn't know (a test's) is never stale.
+        let mut other = m.clone();
+        other.source = "elsewhere".into();
+        assert!(!w.metric_stale(&other, t(100)));
     }
 
     #[test]

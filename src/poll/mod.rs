@@ -1,6 +1,7 @@
 //! The poll scheduler: every source on its own interval in its own task. A source that errors
-//! backs off behind a circuit breaker (`breaker`); one that hangs is cut off by a timeout.
-//! Neither delays the UI or other sources.
+//! backs off behind a circuit breaker (`breaker`); one that hangs is cut off by a timeout; one
+//! that asked for a pause (`retry-after`) is not polled before it is over. None of them delays
+//! the UI or other sources.
 
 pub mod breaker;
 
@@ -77,7 +78,13 @@ impl Poller {
                     breaker.set_interval(src.interval());
                     breaker.before_poll();
                     let mut report = poll_source(src.as_ref()).await;
-                    let delay = breaker.after_poll(report.outcome.is_ok());
+                    let mut delay = breaker.after_poll(report.outcome.is_ok());
+                    // The source asked for a pause (retry-after): polling sooner would only be
+                    // refused again, and count against it.
+                    let held = src.held_for().filter(|h| *h > delay);
+                    if let Some(h) = held {
+                        delay = h;
+                    }
                     if let Err(e) = &mut report.outcome {
                         tracing::warn!(
                             source = src.name(),
@@ -86,6 +93,8 @@ impl Poller {
                         );
                         if let Some(open) = breaker.describe(delay) {
                             e.push_str(&format!(" ({open})"));
+                        } else if let Some(h) = held {
+                            e.push_str(&format!(" (next try in {})", human(h)));
                         }
                     }
                     if tx.send(report).is_err() {

@@ -38,7 +38,13 @@
 //!
 //! With [`SimOptions::hostile`] (`--hostile`) every API serves attack strings in its text
 //! fields and CJK and emoji versions for some lanes (`hostile.rs`): the same train, dressed.
+//!
+//! Every API can be made to misbehave on purpose (`--chaos`, `POST /_sim/chaos`; see
+//! `chaos.rs` and docs/chaos.md): latency, hung requests, 429 storms, 5xx errors, dropped
+//! connections, malformed and slow bodies.
 
+mod chaos;
+mod chaos_conn;
 mod config;
 #[cfg(test)]
 mod demo_metrics_tests;
@@ -59,6 +65,7 @@ use chrono::Utc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use chaos::{Api, ChaosSpec};
 pub use config::demo_config;
 pub use scenario::{Ack, Reject, SERIES_LEN, STAGES, Scenario, series_span};
 
@@ -92,6 +99,7 @@ impl Default for SimOptions {
 /// A running simulator. Dropping the handle stops the server too.
 pub struct SimHandle {
     pub addr: SocketAddr,
+    chaos: Arc<chaos::Chaos>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -108,8 +116,21 @@ impl SimHandle {
         format!("http://{}/api/v3", self.addr)
     }
 
+    /// The faults in force (`off` for none).
+    pub fn chaos(&self) -> ChaosSpec {
+        self.chaos.spec()
+    }
+
+    /// Put other faults in force at once (`ChaosSpec::default()` ends them), as
+    /// `POST /_sim/chaos` does.
+    pub fn set_chaos(&self, spec: ChaosSpec) {
+        self.chaos.set(spec);
+    }
+
     /// Stop serving and wait (briefly) for the server task to end.
     pub async fn shutdown(mut self) {
+        // Hung requests and slow bodies let go: nothing holds the graceful shutdown up.
+        self.chaos.release();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -128,6 +149,7 @@ impl SimHandle {
 
 impl Drop for SimHandle {
     fn drop(&mut self) {
+        self.chaos.release();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -137,6 +159,15 @@ impl Drop for SimHandle {
 /// Bind `listen` (a loopback address; port 0 picks a free port), spawn the server on the
 /// current tokio runtime and return at once.
 pub async fn start(listen: SocketAddr, opts: SimOptions) -> std::io::Result<SimHandle> {
+    start_with_chaos(listen, opts, ChaosSpec::default()).await
+}
+
+/// [`start`], misbehaving as `chaos` says from the first request on.
+pub async fn start_with_chaos(
+    listen: SocketAddr,
+    opts: SimOptions,
+    chaos: ChaosSpec,
+) -> std::io::Result<SimHandle> {
     if !listen.ip().is_loopback() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
@@ -147,9 +178,15 @@ pub async fn start(listen: SocketAddr, opts: SimOptions) -> std::io::Result<SimH
     let addr = listener.local_addr()?;
     let t0 = Utc::now();
     let scenario = Scenario::new(&opts, t0, &format!("http://{addr}"));
-    let app = server::router(Arc::new(server::Shared::new(scenario, t0)));
+    let chaos = Arc::new(chaos::Chaos::new(chaos, opts.seed));
+    let app = chaos::wrap(
+        server::router(Arc::new(server::Shared::new(scenario, t0))),
+        Arc::clone(&chaos),
+    );
+    let listener = chaos_conn::ChaosListener::new(listener);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<chaos_conn::Conn>();
         let serve = axum::serve(listener, app).with_graceful_shutdown(async {
             let _ = stopped.await;
         });
@@ -159,6 +196,7 @@ pub async fn start(listen: SocketAddr, opts: SimOptions) -> std::io::Result<SimH
     });
     Ok(SimHandle {
         addr,
+        chaos,
         stop: Some(stop),
         task: Some(task),
     })
@@ -166,15 +204,18 @@ pub async fn start(listen: SocketAddr, opts: SimOptions) -> std::io::Result<SimH
 
 /// `trainyard sim`: serve in the foreground until Ctrl-C or SIGTERM. The address goes to
 /// stderr; with `print_config`, a config pointing at the simulator goes to stdout (and
-/// nothing else does), ending with the line `# end of trainyard sim config`.
+/// nothing else does), ending with the line `# end of trainyard sim config`. `chaos` is in
+/// force from the start (and can be changed with `POST /_sim/chaos`).
 pub async fn run_foreground(
     listen: SocketAddr,
     opts: SimOptions,
     print_config: bool,
+    chaos: ChaosSpec,
 ) -> std::io::Result<()> {
-    let handle = start(listen, opts.clone()).await?;
+    let handle = start_with_chaos(listen, opts.clone(), chaos).await?;
+    let faults = handle.chaos();
     eprintln!(
-        "trainyard sim listening on {} ({} lanes, seed {}{})",
+        "trainyard sim listening on {} ({} lanes, seed {}{}{})",
         handle.base_url(),
         roster::lane_count(opts.lanes),
         opts.seed,
@@ -182,6 +223,11 @@ pub async fn run_foreground(
             ", hostile: serving attack strings"
         } else {
             ""
+        },
+        if faults.is_off() {
+            String::new()
+        } else {
+            format!(", chaos {faults}")
         }
     );
     if print_config {

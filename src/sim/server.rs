@@ -149,7 +149,10 @@ async fn index() -> &'static str {
      GET  /metrics                          text exposition format\n\
      GET|POST /api/v1/query                 query, time\n\
      GET|POST /api/v1/query_range           query, start, end, step\n\
-     POST /api/v1/_sim/fail                 type=execution|timeout, count=N  test knob\n"
+     POST /api/v1/_sim/fail                 type=execution|timeout, count=N  test knob\n\
+     \n\
+     GET|POST /_sim/chaos   the faults in force; POST a spec (errors=0.3,latency=500ms,...)\n\
+                            to change them, an empty body to end them (docs/chaos.md)\n"
 }
 
 async fn train(State(shared): State<Arc<Shared>>) -> Response {

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::retry_after::RetryAfter;
 use super::{ActionAck, ActionError, ActionRequest, BoxFuture, NameMap, Source};
 use crate::config::SourceConfig;
 use crate::model::text::sanitize;
@@ -27,6 +28,8 @@ pub struct HttpSource {
     /// Whether the payload's metrics are taken (`metrics = false` leaves them out).
     metrics: bool,
     client: reqwest::Client,
+    /// A 429 or 503 with `retry-after`: nothing is sent before it has passed.
+    retry: RetryAfter,
 }
 
 impl HttpSource {
@@ -41,6 +44,7 @@ impl HttpSource {
             names,
             metrics: cfg.metrics,
             client,
+            retry: RetryAfter::new(),
         })
     }
 
@@ -56,16 +60,23 @@ impl HttpSource {
     }
 
     async fn fetch(&self) -> Result<Batch, String> {
+        if let Some(refused) = self.retry.refusal("the source") {
+            return Err(refused);
+        }
         let resp = self
             .request(reqwest::Method::GET, "/v1/train")
             .send()
             .await
             .map_err(|e| describe_reqwest(&e))?;
         let status = resp.status();
+        let wait = self.retry.note(status.as_u16(), resp.headers());
         let body = read_capped(resp).await?;
         if !status.is_success() {
+            let asked = wait
+                .map(|w| format!(" (retry-after {}s: not asked again before)", w.as_secs()))
+                .unwrap_or_default();
             return Err(format!(
-                "GET /v1/train: HTTP {status}{}",
+                "GET /v1/train: HTTP {status}{}{asked}",
                 error_suffix(&body)
             ));
         }
@@ -106,20 +117,24 @@ impl HttpSource {
 
     async fn send_action(&self, req: &ActionRequest) -> Result<ActionAck, ActionError> {
         let body = self.action_body(req)?;
+        // Nothing was sent: a plain failure, safe to try again later.
+        if let Some(refused) = self.retry.refusal("the source") {
+            return Err(ActionError::Failed(refused));
+        }
         let resp = self
             .request(reqwest::Method::POST, "/v1/actions")
             .json(&body)
             .send()
             .await
             .map_err(|e| {
-                // A timeout after connecting: the request may have arrived.
-                if e.is_timeout() && !e.is_connect() {
+                if may_have_arrived(&e) {
                     ActionError::Unanswered(describe_reqwest(&e))
                 } else {
                     ActionError::Failed(describe_reqwest(&e))
                 }
             })?;
         let status = resp.status();
+        self.retry.note(status.as_u16(), resp.headers());
         // The status says what happened; a body cut short only loses the message.
         let bytes = read_capped(resp).await.unwrap_or_default();
         let json: Option<Value> = serde_json::from_slice(&bytes).ok();
@@ -167,6 +182,9 @@ impl Source for HttpSource {
     fn poll(&self) -> BoxFuture<'_, Result<Batch, String>> {
         Box::pin(self.fetch())
     }
+    fn held_for(&self) -> Option<Duration> {
+        self.retry.waiting()
+    }
     fn act<'a>(&'a self, req: &'a ActionRequest) -> BoxFuture<'a, Result<ActionAck, ActionError>> {
         Box::pin(self.send_action(req))
     }
@@ -176,6 +194,14 @@ impl Source for HttpSource {
             Err(e) => e.to_string(),
         }
     }
+}
+
+/// Whether a request that failed may still have reached the server: anything but a failed
+/// connection (or a request that could not be built). A timeout after connecting, a connection
+/// closed or reset before the answer: the server may have done the work and the answer was
+/// lost. For an action that means "watch the cell", never "nothing was done".
+pub fn may_have_arrived(e: &reqwest::Error) -> bool {
+    !(e.is_connect() || e.is_builder())
 }
 
 /// Where a transport error's fix names the source: [`super::Guarded`] puts the name in

@@ -15,6 +15,7 @@ pub mod client;
 pub mod github;
 pub mod http;
 pub mod prometheus;
+pub mod retry_after;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -109,6 +110,11 @@ pub trait Source: Send + Sync {
     }
     /// One poll: every cell and metric this source knows, in config names.
     fn poll(&self) -> BoxFuture<'_, Result<Batch, String>>;
+    /// How long the source itself asked not to be asked again (a `retry-after` still
+    /// running, a spent rate limit): the poller waits at least that long.
+    fn held_for(&self) -> Option<Duration> {
+        None
+    }
     /// Whether the source can pause a rollout itself. Where it can't, a pause cancels the
     /// rollout and trainyard holds the lane.
     fn native_pause(&self) -> bool {

@@ -19,6 +19,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use super::http::describe_reqwest;
+use super::retry_after::RetryAfter;
 use super::{ActionAck, ActionError, ActionRequest, BoxFuture, Source};
 use crate::config::{Config, MetricConfig, SourceConfig};
 use crate::model::text::sanitize;
@@ -111,6 +112,9 @@ pub struct PrometheusSource {
     auth: Auth,
     jobs: Vec<Job>,
     client: reqwest::Client,
+    /// A 429 or 503 with `retry-after` (the proxy in front of Prometheus): the queries not
+    /// yet sent are not sent before it has passed.
+    retry: RetryAfter,
 }
 
 impl PrometheusSource {
@@ -147,6 +151,7 @@ impl PrometheusSource {
             auth,
             jobs,
             client,
+            retry: RetryAfter::new(),
         })
     }
 
@@ -173,6 +178,9 @@ impl PrometheusSource {
             .await
             .map_err(|_| late())?
             .map_err(|_| late())?;
+        if let Some(refused) = self.retry.refusal("Prometheus (or its proxy)") {
+            return Err(QueryError::Unreached(refused));
+        }
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form.iter())
             .finish();
@@ -192,6 +200,7 @@ impl PrometheusSource {
         let exchange = async {
             let resp = rb.send().await.map_err(|e| describe_reqwest(&e))?;
             let status = resp.status().as_u16();
+            self.retry.note(status, resp.headers());
             let bytes = resp.bytes().await.map_err(|e| describe_reqwest(&e))?;
             Ok::<_, String>((status, bytes.to_vec()))
         };
@@ -487,6 +496,9 @@ impl Source for PrometheusSource {
     }
     fn poll(&self) -> BoxFuture<'_, Result<Batch, String>> {
         Box::pin(self.measure_at(Utc::now()))
+    }
+    fn held_for(&self) -> Option<Duration> {
+        self.retry.waiting()
     }
     fn act<'a>(&'a self, _: &'a ActionRequest) -> BoxFuture<'a, Result<ActionAck, ActionError>> {
         Box::pin(async {

@@ -488,10 +488,50 @@ fn combined_gates_report_every_reason() {
             BlockerKind::Soak,
             BlockerKind::Slo,
             BlockerKind::Stale,
+            BlockerKind::Stale,
+            // The metric is as old as the cells (60s, stale after 30s): stale too.
             BlockerKind::Stale
         ]
     );
+    assert!(
+        v.blockers.iter().any(|b| b.kind == BlockerKind::Stale
+            && b.message
+                .starts_with("error_rate at canary is stale (measured 1m ago")),
+        "{:#?}",
+        v.blockers
+    );
     assert!(!v.allowed);
+}
+
+/// A metrics source that fails leaves its last measurement standing, but the `slo` gate
+/// no longer takes it as proof: the last good value was within the SLO, the gate blocks as
+/// stale with the source's error.
+#[test]
+fn a_metric_whose_source_failed_is_no_proof_the_slo_is_met() {
+    let tr = train(&[("prod", &[Gate::Slo(None)])]);
+    let mut w = base()
+        .metric("payments", "canary", "error_rate", Some(0.001), 0.01)
+        .build(0);
+    let ok = check(&tr, &w, &Holds::default(), 5, 1, 3);
+    assert!(ok.allowed, "{:#?}", ok.blockers);
+    w.apply(SourceReport {
+        source: "sim".into(),
+        at: t(6),
+        outcome: Err("HTTP 503 Service Unavailable".into()),
+    });
+    let v = check(&tr, &w, &Holds::default(), 7, 1, 3);
+    assert!(!v.allowed);
+    let stale: Vec<&str> = v
+        .blockers
+        .iter()
+        .filter(|b| b.kind == BlockerKind::Stale)
+        .map(|b| b.message.as_str())
+        .collect();
+    assert!(
+        stale.contains(&"error_rate at canary is stale (measured 7s ago; source sim: HTTP 503 Service Unavailable)"),
+        "{:#?}",
+        v.blockers
+    );
 }
 
 #[test]

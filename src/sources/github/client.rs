@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::model::text::sanitize;
 use crate::model::world::RateLimit;
 use crate::secrets::Secret;
-use crate::sources::http::describe_reqwest;
+use crate::sources::http::{describe_reqwest, may_have_arrived};
 
 /// What is kept per URL for conditional requests.
 #[derive(Clone, Debug)]
@@ -122,7 +122,8 @@ impl Client {
         std::mem::take(&mut *self.counts.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    fn waiting(&self) -> Option<Duration> {
+    /// How long GitHub asked to wait before the next request (retry-after, a spent budget).
+    pub fn waiting(&self) -> Option<Duration> {
         let until = (*self.hold_until.lock().unwrap_or_else(|e| e.into_inner()))?;
         until.checked_duration_since(Instant::now())
     }
@@ -311,7 +312,7 @@ impl Client {
             .send()
             .await
             .map_err(|e| {
-                if e.is_timeout() && !e.is_connect() {
+                if may_have_arrived(&e) {
                     GhError::Unanswered(describe_reqwest(&e))
                 } else {
                     GhError::Failed(describe_reqwest(&e))

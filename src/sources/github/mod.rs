@@ -618,6 +618,9 @@ impl Source for GithubSource {
     fn poll(&self) -> BoxFuture<'_, Result<Batch, String>> {
         Box::pin(self.fetch())
     }
+    fn held_for(&self) -> Option<Duration> {
+        self.client.waiting()
+    }
     fn act<'a>(&'a self, req: &'a ActionRequest) -> BoxFuture<'a, Result<ActionAck, ActionError>> {
         Box::pin(self.send(req))
     }
