@@ -392,6 +392,9 @@ impl Source for Guarded {
     fn deadline(&self) -> Duration {
         self.inner.deadline()
     }
+    fn held_for(&self) -> Option<Duration> {
+        self.inner.held_for()
+    }
     fn native_pause(&self) -> bool {
         self.inner.native_pause()
     }
@@ -418,5 +421,59 @@ impl Source for Guarded {
                 Err(e) => Err(self.clean_error(e)),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod guarded_tests {
+    use super::*;
+
+    /// A source whose every answer differs from the trait's defaults.
+    struct Odd;
+
+    impl Source for Odd {
+        fn name(&self) -> &str {
+            "odd"
+        }
+        fn kind(&self) -> &'static str {
+            "http"
+        }
+        fn interval(&self) -> Duration {
+            Duration::from_secs(7)
+        }
+        fn timeout(&self) -> Duration {
+            Duration::from_secs(3)
+        }
+        fn deadline(&self) -> Duration {
+            Duration::from_secs(11)
+        }
+        fn held_for(&self) -> Option<Duration> {
+            Some(Duration::from_secs(42))
+        }
+        fn native_pause(&self) -> bool {
+            false
+        }
+        fn poll(&self) -> BoxFuture<'_, Result<Batch, String>> {
+            Box::pin(async { Ok(Batch::default()) })
+        }
+        fn act<'a>(
+            &'a self,
+            _: &'a ActionRequest,
+        ) -> BoxFuture<'a, Result<ActionAck, ActionError>> {
+            Box::pin(async { Err(ActionError::Unsupported("no".into())) })
+        }
+    }
+
+    /// The guard changes what a source says, never how it behaves: every trait method that
+    /// has a default is passed through (a forgotten one silently changes the poller's pace).
+    #[test]
+    fn the_guard_passes_every_setting_through() {
+        let g = Guarded::new(Box::new(Odd));
+        assert_eq!(g.name(), "odd");
+        assert_eq!(g.interval(), Duration::from_secs(7));
+        assert_eq!(g.timeout(), Duration::from_secs(3));
+        assert_eq!(g.deadline(), Duration::from_secs(11));
+        assert_eq!(g.held_for(), Some(Duration::from_secs(42)));
+        assert!(!g.native_pause());
     }
 }
