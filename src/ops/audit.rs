@@ -172,6 +172,16 @@ fn split(content: &[u8]) -> (Vec<&[u8]>, Option<&[u8]>) {
     (lines, Some(tail))
 }
 
+/// Every complete record of a log's bytes that parses, in order; other lines and a torn tail
+/// are left out (`verify` names them). What [`AuditLog::read`] returns.
+pub fn records_of(content: &[u8]) -> Vec<Record> {
+    let (lines, _) = split(content);
+    lines
+        .iter()
+        .filter_map(|l| serde_json::from_slice(l).ok())
+        .collect()
+}
+
 /// Read the whole file under a shared lock (an append in progress is never seen half-done).
 fn read_shared(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut file = match File::open(path) {
@@ -217,12 +227,7 @@ impl AuditLog {
 
     /// Every complete record that parses, in order (for replaying holds and reading).
     pub fn read(&self) -> std::io::Result<Vec<Record>> {
-        let content = read_shared(&self.path)?;
-        let (lines, _) = split(&content);
-        Ok(lines
-            .iter()
-            .filter_map(|l| serde_json::from_slice(l).ok())
-            .collect())
+        Ok(records_of(&read_shared(&self.path)?))
     }
 
     /// Append one record.
