@@ -275,9 +275,8 @@ impl AuditLog {
             bytes.push(b'\n');
         }
         if let Some(t) = torn {
-            // A write that was cut off: drop the partial bytes and say so in the log.
-            let keep = (content.len() - t.len()) as u64;
-            file.set_len(keep)?;
+            // A write that was cut off: drop the partial bytes (below, once nothing but IO can
+            // fail) and say so in the log.
             let note = Entry {
                 id: format!("repair-{seq}"),
                 actor: "trainyard".into(),
@@ -298,6 +297,9 @@ impl AuditLog {
         }
         let record = seal(entry, next(seq)?, &prev);
         out.push(record.clone());
+        if let Some(t) = torn {
+            file.set_len((content.len() - t.len()) as u64)?;
+        }
         file.seek(SeekFrom::End(0))?;
         for r in &out {
             serde_json::to_writer(&mut bytes, r).map_err(std::io::Error::other)?;
@@ -575,6 +577,22 @@ mod tests {
         write(&log, &l);
         assert!(!log.verify().unwrap().intact());
         assert!(log.append(entry("pause", "attempt")).is_err());
+    }
+
+    /// Found by tests/props (audit): a torn tail after a record whose seq can't grow. The
+    /// append fails, and must leave the file as it found it: the torn bytes were once cut
+    /// before the overflow was noticed, with no repair record to say so.
+    #[test]
+    fn a_failed_append_leaves_a_torn_tail_alone() {
+        let (_d, log) = log_with(1);
+        let mut l = lines(&log);
+        l[0] = l[0].replacen("\"seq\":1", &format!("\"seq\":{}", u64::MAX), 1);
+        let content = format!("{}\n\u{ae}", l[0]);
+        std::fs::write(log.path(), &content).unwrap();
+        assert_eq!(log.verify().unwrap().torn, None, "a bad line first");
+        let err = log.append(entry("pause", "attempt")).unwrap_err();
+        assert!(err.to_string().contains("seq overflow"), "{err}");
+        assert_eq!(std::fs::read_to_string(log.path()).unwrap(), content);
     }
 
     #[test]
