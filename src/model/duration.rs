@@ -34,7 +34,8 @@ pub fn parse(s: &str) -> Result<Duration, String> {
                 'h' => ("h", 3_600_000),
                 'm' => ("m", 60_000),
                 's' => ("s", 1_000),
-                _ => return Err(format!("unexpected '{c}' in duration {s:?}")),
+                // Debug: a control character is written escaped, not sent to the terminal.
+                _ => return Err(format!("unexpected {c:?} in duration {s:?}")),
             }
         };
         let n: u64 = num
@@ -137,6 +138,19 @@ mod tests {
         );
         assert!(parse("3651d").unwrap_err().contains("too long"));
         assert!(parse("999999999999").unwrap_err().contains("too long"));
+        assert_eq!(
+            parse("30x").unwrap_err(),
+            "unexpected 'x' in duration \"30x\""
+        );
+    }
+
+    /// Found by tests/props (duration): the character that did not fit was written raw, so a
+    /// config or `--since` could send an escape sequence to the terminal through the error.
+    #[test]
+    fn errors_carry_no_control_characters() {
+        let e = parse("5\u{1b}[2J").unwrap_err();
+        assert!(!e.chars().any(char::is_control), "{e:?}");
+        assert_eq!(e, r#"unexpected '\u{1b}' in duration "5\u{1b}[2J""#);
     }
 
     #[test]
