@@ -90,8 +90,8 @@ pub fn human_delta(d: chrono::TimeDelta) -> String {
 
 /// Canonical compact form, as accepted by [`parse`]: "1h30m".
 pub fn compact(d: Duration) -> String {
-    let s = d.as_secs();
-    if s == 0 {
+    let (s, ms) = (d.as_secs(), u64::from(d.subsec_millis()));
+    if s == 0 && ms == 0 {
         return "0s".into();
     }
     let parts = [
@@ -99,6 +99,7 @@ pub fn compact(d: Duration) -> String {
         ((s / 3_600) % 24, "h"),
         ((s / 60) % 60, "m"),
         (s % 60, "s"),
+        (ms, "ms"),
     ];
     parts
         .iter()
@@ -165,5 +166,17 @@ mod tests {
         assert_eq!(human_delta(chrono::TimeDelta::seconds(-5)), "0s");
         assert_eq!(compact(Duration::from_secs(5400)), "1h30m");
         assert_eq!(compact(Duration::from_secs(86_400 + 5)), "1d5s");
+        assert_eq!(compact(Duration::ZERO), "0s");
+    }
+
+    /// Found by the `duration` fuzz target: milliseconds were dropped, so `soak:1500ms` read
+    /// back as `soak:1s` and a `stale_after = "900ms"` was reported as "not 0s".
+    #[test]
+    fn compact_keeps_milliseconds() {
+        assert_eq!(compact(Duration::from_millis(500)), "500ms");
+        assert_eq!(compact(Duration::from_millis(93_784_500)), "1d2h3m4s500ms");
+        for s in ["1ms", "250ms", "1d2h3m4s500ms", "3650d"] {
+            assert_eq!(parse(&compact(parse(s).unwrap())), parse(s), "{s}");
+        }
     }
 }
