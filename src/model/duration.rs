@@ -34,7 +34,8 @@ pub fn parse(s: &str) -> Result<Duration, String> {
                 'h' => ("h", 3_600_000),
                 'm' => ("m", 60_000),
                 's' => ("s", 1_000),
-                _ => return Err(format!("unexpected '{c}' in duration {s:?}")),
+                // Debug: a control character is written escaped, not sent to the terminal.
+                _ => return Err(format!("unexpected {c:?} in duration {s:?}")),
             }
         };
         let n: u64 = num
@@ -89,8 +90,8 @@ pub fn human_delta(d: chrono::TimeDelta) -> String {
 
 /// Canonical compact form, as accepted by [`parse`]: "1h30m".
 pub fn compact(d: Duration) -> String {
-    let s = d.as_secs();
-    if s == 0 {
+    let (s, ms) = (d.as_secs(), u64::from(d.subsec_millis()));
+    if s == 0 && ms == 0 {
         return "0s".into();
     }
     let parts = [
@@ -98,6 +99,7 @@ pub fn compact(d: Duration) -> String {
         ((s / 3_600) % 24, "h"),
         ((s / 60) % 60, "m"),
         (s % 60, "s"),
+        (ms, "ms"),
     ];
     parts
         .iter()
@@ -137,6 +139,19 @@ mod tests {
         );
         assert!(parse("3651d").unwrap_err().contains("too long"));
         assert!(parse("999999999999").unwrap_err().contains("too long"));
+        assert_eq!(
+            parse("30x").unwrap_err(),
+            "unexpected 'x' in duration \"30x\""
+        );
+    }
+
+    /// Found by tests/props (duration): the character that did not fit was written raw, so a
+    /// config or `--since` could send an escape sequence to the terminal through the error.
+    #[test]
+    fn errors_carry_no_control_characters() {
+        let e = parse("5\u{1b}[2J").unwrap_err();
+        assert!(!e.chars().any(char::is_control), "{e:?}");
+        assert_eq!(e, r#"unexpected '\u{1b}' in duration "5\u{1b}[2J""#);
     }
 
     #[test]
@@ -151,5 +166,17 @@ mod tests {
         assert_eq!(human_delta(chrono::TimeDelta::seconds(-5)), "0s");
         assert_eq!(compact(Duration::from_secs(5400)), "1h30m");
         assert_eq!(compact(Duration::from_secs(86_400 + 5)), "1d5s");
+        assert_eq!(compact(Duration::ZERO), "0s");
+    }
+
+    /// Found by the `duration` fuzz target: milliseconds were dropped, so `soak:1500ms` read
+    /// back as `soak:1s` and a `stale_after = "900ms"` was reported as "not 0s".
+    #[test]
+    fn compact_keeps_milliseconds() {
+        assert_eq!(compact(Duration::from_millis(500)), "500ms");
+        assert_eq!(compact(Duration::from_millis(93_784_500)), "1d2h3m4s500ms");
+        for s in ["1ms", "250ms", "1d2h3m4s500ms", "3650d"] {
+            assert_eq!(parse(&compact(parse(s).unwrap())), parse(s), "{s}");
+        }
     }
 }

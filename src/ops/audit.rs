@@ -192,6 +192,16 @@ fn split(content: &[u8]) -> (Vec<&[u8]>, Option<&[u8]>) {
     (lines, Some(tail))
 }
 
+/// Every complete record of a log's bytes that parses, in order; other lines and a torn tail
+/// are left out (`verify` names them). What [`AuditLog::read`] returns.
+pub fn records_of(content: &[u8]) -> Vec<Record> {
+    let (lines, _) = split(content);
+    lines
+        .iter()
+        .filter_map(|l| serde_json::from_slice(l).ok())
+        .collect()
+}
+
 /// Read the whole file under a shared lock (an append in progress is never seen half-done).
 fn read_shared(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut file = match File::open(path) {
@@ -249,12 +259,7 @@ impl AuditLog {
 
     /// Every complete record that parses, in order (for replaying holds and reading).
     pub fn read(&self) -> std::io::Result<Vec<Record>> {
-        let content = read_shared(&self.path)?;
-        let (lines, _) = split(&content);
-        Ok(lines
-            .iter()
-            .filter_map(|l| serde_json::from_slice(l).ok())
-            .collect())
+        Ok(records_of(&read_shared(&self.path)?))
     }
 
     /// Append one record.
@@ -302,9 +307,8 @@ impl AuditLog {
             bytes.push(b'\n');
         }
         if let Some(t) = torn {
-            // A write that was cut off: drop the partial bytes and say so in the log.
-            let keep = (content.len() - t.len()) as u64;
-            file.set_len(keep)?;
+            // A write that was cut off: drop the partial bytes (below, once nothing but IO can
+            // fail) and say so in the log.
             let note = Entry {
                 id: format!("repair-{seq}"),
                 actor: "trainyard".into(),
@@ -327,6 +331,9 @@ impl AuditLog {
         // the log: it is kept for years and read by many.
         let record = seal(entry.redacted(), next(seq)?, &prev);
         out.push(record.clone());
+        if let Some(t) = torn {
+            file.set_len((content.len() - t.len()) as u64)?;
+        }
         file.seek(SeekFrom::End(0))?;
         for r in &out {
             serde_json::to_writer(&mut bytes, r).map_err(std::io::Error::other)?;
@@ -621,6 +628,22 @@ mod tests {
         write(&log, &l);
         assert!(!log.verify().unwrap().intact());
         assert!(log.append(entry("pause", "attempt")).is_err());
+    }
+
+    /// Found by tests/props (audit): a torn tail after a record whose seq can't grow. The
+    /// append fails, and must leave the file as it found it: the torn bytes were once cut
+    /// before the overflow was noticed, with no repair record to say so.
+    #[test]
+    fn a_failed_append_leaves_a_torn_tail_alone() {
+        let (_d, log) = log_with(1);
+        let mut l = lines(&log);
+        l[0] = l[0].replacen("\"seq\":1", &format!("\"seq\":{}", u64::MAX), 1);
+        let content = format!("{}\n\u{ae}", l[0]);
+        std::fs::write(log.path(), &content).unwrap();
+        assert_eq!(log.verify().unwrap().torn, None, "a bad line first");
+        let err = log.append(entry("pause", "attempt")).unwrap_err();
+        assert!(err.to_string().contains("seq overflow"), "{err}");
+        assert_eq!(std::fs::read_to_string(log.path()).unwrap(), content);
     }
 
     #[test]

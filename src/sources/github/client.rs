@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 use crate::model::text::sanitize;
@@ -135,38 +136,17 @@ impl Client {
     /// Read the budget headers; hold requests when GitHub says to.
     fn note(&self, resp: &reqwest::Response) {
         let h = resp.headers();
-        let num = |k: &str| {
-            h.get(k)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<i64>().ok())
-        };
-        if let (Some(limit), Some(remaining), Some(reset)) = (
-            num("x-ratelimit-limit"),
-            num("x-ratelimit-remaining"),
-            num("x-ratelimit-reset"),
-        ) {
-            let b = Budget {
-                limit: limit.max(0) as u64,
-                remaining: remaining.max(0) as u64,
-                reset,
-            };
+        if let Some(b) = budget_of(h) {
             *self.budget.lock().unwrap_or_else(|e| e.into_inner()) = Some(b);
             if b.remaining == 0 {
                 self.hold_for(Duration::from_secs(until_reset(
-                    reset,
+                    b.reset,
                     chrono::Utc::now().timestamp(),
                 )));
             }
         }
-        let status = resp.status().as_u16();
-        if status == 403 || status == 429 {
-            match num("retry-after") {
-                Some(secs) => self.hold_for(Duration::from_secs(secs.clamp(1, 3600) as u64)),
-                // A secondary limit without retry-after: GitHub asks for at least a minute.
-                // (A 403 is that only when its message says so: see `limited`.)
-                None if status == 429 => self.hold_for(Duration::from_secs(60)),
-                None => {}
-            }
+        if let Some(d) = retry_after(resp.status().as_u16(), h) {
+            self.hold_for(d);
         }
     }
 
@@ -355,6 +335,41 @@ pub fn stretch(interval: Duration, cost: u64, b: Budget, now: i64) -> Duration {
     }
     let polls = spendable / cost as f64;
     Duration::from_secs_f64(left / polls).max(interval)
+}
+
+/// A header that holds a whole number (`x-ratelimit-*`, `retry-after` in seconds).
+fn header_num(h: &HeaderMap, k: &str) -> Option<i64> {
+    h.get(k)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+}
+
+/// The budget an answer announces in `x-ratelimit-limit|remaining|reset`: all three, or none.
+pub fn budget_of(h: &HeaderMap) -> Option<Budget> {
+    let (limit, remaining, reset) = (
+        header_num(h, "x-ratelimit-limit")?,
+        header_num(h, "x-ratelimit-remaining")?,
+        header_num(h, "x-ratelimit-reset")?,
+    );
+    Some(Budget {
+        limit: limit.max(0) as u64,
+        remaining: remaining.max(0) as u64,
+        reset,
+    })
+}
+
+/// How long a 403 or 429 asks to hold requests: its `retry-after` seconds, between 1 s and an
+/// hour. A secondary limit (429) without retry-after: GitHub asks for at least a minute. (A 403
+/// is that only when its message says so: see `Client::failed`.)
+pub fn retry_after(status: u16, h: &HeaderMap) -> Option<Duration> {
+    if status != 403 && status != 429 {
+        return None;
+    }
+    match header_num(h, "retry-after") {
+        Some(secs) => Some(Duration::from_secs(secs.clamp(1, 3600) as u64)),
+        None if status == 429 => Some(Duration::from_secs(60)),
+        None => None,
+    }
 }
 
 /// The `rel="next"` URL of a `Link` header.

@@ -4,6 +4,8 @@
 //! The mapping is documented in docs/sources/github.md; keep the two in step.
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::model::text::sanitize;
 use crate::model::{Approval, Cell, CellState, Check, CheckState, HistoryEntry, Timestamp};
@@ -127,6 +129,17 @@ pub struct PendingDeployment {
     pub current_user_can_approve: bool,
     #[serde(default)]
     pub reviewers: Vec<Reviewer>,
+}
+
+/// A GitHub answer (already JSON) as one of the payloads above, or in words why it is not
+/// one. This is how the source reads every answer; tests and fuzzers call it directly.
+pub fn decode<T: DeserializeOwned>(v: Value) -> Result<T, String> {
+    serde_json::from_value(v).map_err(|e| {
+        format!(
+            "GitHub answered an unexpected shape: {}",
+            sanitize(&e.to_string(), 160)
+        )
+    })
 }
 
 /// A workflow run's status and conclusion as a cell state.

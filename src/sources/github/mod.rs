@@ -139,12 +139,7 @@ impl GithubSource {
     }
 
     fn decode<T: serde::de::DeserializeOwned>(&self, v: Value) -> Result<T, String> {
-        serde_json::from_value(v).map_err(|e| {
-            format!(
-                "GitHub answered an unexpected shape: {}",
-                sanitize(&e.to_string(), 160)
-            )
-        })
+        map::decode(v)
     }
 
     /// The waiting runs of a repository and their pending deployments.
