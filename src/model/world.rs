@@ -121,6 +121,22 @@ pub struct SourceHealth {
     pub interval: Option<Duration>,
 }
 
+impl SourceHealth {
+    /// Data of this age from this source is stale: the source failed on its last attempt, or
+    /// the data is older than `stale_after` (at least three intervals: a source that polls
+    /// less often, a stretched interval, is not stale for it). No data is stale.
+    fn stale(&self, age: Option<Duration>) -> bool {
+        if !self.ok {
+            return true;
+        }
+        age.is_none_or(|a| {
+            a > self
+                .stale_after
+                .max(self.interval.map_or(Duration::ZERO, |i| i * 3))
+        })
+    }
+}
+
 fn secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
     match d {
         Some(d) => s.serialize_some(&d.as_secs()),
@@ -275,26 +291,19 @@ impl World {
         let Some(src) = self.sources.get(&cell.source) else {
             return cell.fetched_at.is_none();
         };
-        if !src.ok {
-            return true;
-        }
-        match self.age(cell, now) {
-            // A source that polls less often (a stretched interval) is not stale for it.
-            Some(age) => {
-                age > src
-                    .stale_after
-                    .max(src.interval.map_or(Duration::ZERO, |i| i * 3))
-            }
-            None => true,
-        }
+        src.stale(self.age(cell, now))
     }
 
     /// The error to show for a cell: its own payload error, or its source's.
     pub fn cell_error(&self, cell: &Cell) -> Option<String> {
-        if let Some(e) = &cell.error {
+        self.own_or_source_error(&cell.error, &cell.source)
+    }
+
+    fn own_or_source_error(&self, own: &Option<String>, source: &str) -> Option<String> {
+        if let Some(e) = own {
             return Some(e.clone());
         }
-        let src = self.sources.get(&cell.source)?;
+        let src = self.sources.get(source)?;
         src.error
             .as_ref()
             .map(|e| format!("source {}: {e}", src.name))
@@ -308,18 +317,7 @@ impl World {
         let Some(src) = self.sources.get(&m.source) else {
             return false;
         };
-        if !src.ok {
-            return true;
-        }
-        match src.last_ok {
-            Some(t) => {
-                let age = (now - t).to_std().unwrap_or_default();
-                age > src
-                    .stale_after
-                    .max(src.interval.map_or(Duration::ZERO, |i| i * 3))
-            }
-            None => true,
-        }
+        src.stale(self.metric_age(m, now))
     }
 
     /// How old a metric's measurement is (its source's last good poll).
@@ -331,13 +329,7 @@ impl World {
     /// The error to show for a metric: its own, or its source's when the source failed (the
     /// value is then the last good one).
     pub fn metric_error(&self, m: &Metric) -> Option<String> {
-        if let Some(e) = &m.error {
-            return Some(e.clone());
-        }
-        let src = self.sources.get(&m.source)?;
-        src.error
-            .as_ref()
-            .map(|e| format!("source {}: {e}", src.name))
+        self.own_or_source_error(&m.error, &m.source)
     }
 
     /// The age of the oldest data among the sources that delivered any, for the header.
