@@ -13,6 +13,8 @@ mod diag;
 mod raw;
 mod validate;
 
+pub use validate::is_loopback;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};

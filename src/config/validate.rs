@@ -869,8 +869,9 @@ fn check_url(d: &mut Diagnostics, source: &str, url: &Str, allow_insecure_http: 
     text.trim_end_matches('/').to_string()
 }
 
-/// localhost, 127.0.0.0/8 and ::1.
-fn is_loopback(u: &url::Url) -> bool {
+/// localhost, 127.0.0.0/8 and ::1: where plain http is allowed (config check and, at run time,
+/// `sources::client`).
+pub fn is_loopback(u: &url::Url) -> bool {
     match u.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
