@@ -157,6 +157,11 @@ async fn fault_then_recovery(mode: &str, failing: &[&str], says: &[&str]) {
         );
     }
     if failing.contains(&"prom") {
+        assert_eq!(
+            world.metrics("ledger", "canary").len(),
+            metric_before.len(),
+            "{mode}: ledger@canary lost metrics"
+        );
         for (m, was) in world.metrics("ledger", "canary").iter().zip(&metric_before) {
             assert_eq!(m.value, was.value, "{mode}: {} lost its value", m.name);
             assert!(world.metric_stale(m, now), "{mode}: {} not stale", m.name);
@@ -166,12 +171,14 @@ async fn fault_then_recovery(mode: &str, failing: &[&str], says: &[&str]) {
     // status --json says the same: the failed sources with their errors, stale cells with
     // their last good version and the error.
     let json = status::to_json(&d.config, &world, &Holds::default(), &[], now);
-    for s in json["sources"].as_array().unwrap() {
-        let name = s["name"].as_str().unwrap();
-        if failing.contains(&name) {
-            assert_eq!(s["ok"], false, "{mode}: {s}");
-            assert!(s["error"].as_str().is_some_and(|e| !e.is_empty()), "{s}");
-        }
+    let sources = json["sources"].as_array().unwrap();
+    for name in failing {
+        let s = sources
+            .iter()
+            .find(|s| s["name"] == *name)
+            .unwrap_or_else(|| panic!("{mode}: {name} missing from status --json"));
+        assert_eq!(s["ok"], false, "{mode}: {s}");
+        assert!(s["error"].as_str().is_some_and(|e| !e.is_empty()), "{s}");
     }
     let ledger = &json["lanes"][0];
     assert_eq!(ledger["name"], "ledger");

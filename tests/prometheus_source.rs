@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -351,13 +351,12 @@ async fn a_slow_prometheus_costs_the_metrics_it_could_not_answer_not_the_poll() 
     // of 100 ms, 8 at a time, need 3.8 s.
     let config = many_lanes(&url, 50, "200ms");
     let prom = prom(&sources::build(&config));
-    let started = Instant::now();
+    // poll_source cuts at the deadline; the source must answer before it with what it has
+    // (the late metrics below say so), not be cut off with nothing.
     let report = poll::poll_source(prom.as_ref()).await;
-    let took = started.elapsed();
     let batch = report
         .outcome
         .expect("the poll answers with what it measured");
-    assert!(took < prom.deadline(), "{took:?}");
     assert_eq!(batch.metrics.len(), 100);
     let measured = batch
         .metrics
@@ -370,7 +369,10 @@ async fn a_slow_prometheus_costs_the_metrics_it_could_not_answer_not_the_poll() 
         .filter_map(|(_, m)| m.error.as_deref())
         .collect();
     assert!(measured > 0, "{late:?}");
-    assert!(!late.is_empty(), "all {measured} measured in {took:?}");
+    assert!(
+        !late.is_empty(),
+        "all {measured} measured before the deadline"
+    );
     assert!(
         late.iter()
             .all(|e| e.starts_with("not measured: the poll ran out of time")),

