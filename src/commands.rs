@@ -154,9 +154,10 @@ pub async fn run_action(
         print_result(None, &action, &o, None, json_out, o.exit_code());
         return o.exit_code();
     }
-    let sources = sources::build(&config);
+    // token_cmd, secret files and the audit log are blocking IO: off the async workers.
+    let sources = tokio::task::block_in_place(|| sources::build(&config));
     let log = audit_log(&config);
-    let holds = holds(&log);
+    let holds = tokio::task::block_in_place(|| holds(&log));
     let runner = Runner::new(&config, &sources, log, readonly);
     let world = if matches!(action.scope(), Scope::Cell(_)) || action.kind == ActionKind::Promote {
         observe(&config, &sources).await

@@ -127,8 +127,9 @@ async fn run_tui(
     audit: ops::audit::AuditLog,
     theme: Theme,
 ) -> color_eyre::Result<tui::Ended> {
-    let sources = sources::build(&config);
-    let (holds, records) = commands::ledger(&audit);
+    // token_cmd, secret files and the audit log are blocking IO: off the async workers.
+    let (sources, (holds, records)) =
+        tokio::task::block_in_place(|| (sources::build(&config), commands::ledger(&audit)));
     let runner = Arc::new(Runner::new(&config, &sources, audit, readonly));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let mut poller = poll::Poller::spawn(&sources, tx);
@@ -256,10 +257,11 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                 Ok(c) => c,
                 Err(code) => return Ok(code),
             };
-            let sources = sources::build(&config);
+            let sources = tokio::task::block_in_place(|| sources::build(&config));
             let world: World = commands::observe(&config, &sources).await;
             let now = poll::now();
-            let (holds, records) = commands::ledger(&commands::audit_log(&config));
+            let (holds, records) =
+                tokio::task::block_in_place(|| commands::ledger(&commands::audit_log(&config)));
             let window = ops::run::in_flight_window(&sources, config.verify_timeout);
             let unfinished =
                 ops::run::unfinished(&records, now, ops::run::UNFINISHED_SINCE, window);

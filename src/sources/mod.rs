@@ -242,10 +242,22 @@ fn resolve_secret(
         .stderr(std::process::Stdio::null())
         .spawn()
         .map_err(|e| format!("{key} could not run: {e}"))?;
+    // Read its output while it runs (a command that prints more than a pipe holds would
+    // otherwise wait for us forever), and give it TOKEN_CMD_TIMEOUT to finish.
+    let mut stdout = child.stdout.take();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(out) = stdout.as_mut() {
+            use std::io::Read;
+            let _ = out.take(1 << 20).read_to_end(&mut buf);
+        }
+        let _ = tx.send(buf);
+    });
     let started = std::time::Instant::now();
-    loop {
+    let status = loop {
         match child.try_wait() {
-            Ok(Some(_)) => break,
+            Ok(Some(status)) => break status,
             Ok(None) if started.elapsed() < TOKEN_CMD_TIMEOUT => {
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -259,10 +271,20 @@ fn resolve_secret(
             }
             Err(e) => return Err(format!("{key}: {e}")),
         }
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("{key}: {e}"))?;
+    };
+    // A command that left something running with its output open: what it printed so far is
+    // not waited for beyond the timeout.
+    let rest = TOKEN_CMD_TIMEOUT.saturating_sub(started.elapsed());
+    let stdout = rx
+        .recv_timeout(rest.max(Duration::from_millis(100)))
+        .map_err(|_| {
+            format!("{key} finished but kept its output open; print the secret and exit")
+        })?;
+    let out = std::process::Output {
+        status,
+        stdout,
+        stderr: Vec::new(),
+    };
     if !out.status.success() {
         // What it printed may be the secret: it is not shown, but it is scrubbed from
         // whatever else might show it.
@@ -475,5 +497,18 @@ mod guarded_tests {
         assert_eq!(g.deadline(), Duration::from_secs(11));
         assert_eq!(g.held_for(), Some(Duration::from_secs(42)));
         assert!(!g.native_pause());
+    }
+}
+
+#[cfg(test)]
+mod secret_cmd_tests {
+    use super::*;
+
+    #[test]
+    fn a_command_printing_more_than_a_pipe_holds_is_read_not_waited_out() {
+        // 200 KB of output: more than the pipe's 64 KiB, so it only finishes if we read.
+        let cmd = "head -c 200000 /dev/zero | tr '\\\\0' x; echo";
+        let got = resolve_secret("token", None, Some(cmd), None).unwrap().unwrap();
+        assert_eq!(got.expose().len(), 200_000);
     }
 }
