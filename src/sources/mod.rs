@@ -508,7 +508,9 @@ mod secret_cmd_tests {
     fn a_command_printing_more_than_a_pipe_holds_is_read_not_waited_out() {
         // 200 KB of output: more than the pipe's 64 KiB, so it only finishes if we read.
         let cmd = "head -c 200000 /dev/zero | tr '\\\\0' x; echo";
-        let got = resolve_secret("token", None, Some(cmd), None).unwrap().unwrap();
+        let got = resolve_secret("token", None, Some(cmd), None)
+            .unwrap()
+            .unwrap();
         assert_eq!(got.expose().len(), 200_000);
     }
 }

@@ -39,13 +39,18 @@ impl RetryAfter {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())?;
         let wait = parse(value, chrono::Utc::now())?;
+        self.hold(wait);
+        Some(wait)
+    }
+
+    /// Hold requests for `wait` from now — never shortening a wait already imposed (a quick
+    /// retry-after on one answer must not cut a spent budget's hour short).
+    pub fn hold(&self, wait: Duration) {
         let mut until = self.until.lock().unwrap_or_else(|e| e.into_inner());
         let new = Instant::now() + wait;
-        // Never shorten a wait already imposed.
         if until.is_none_or(|u| u < new) {
             *until = Some(new);
         }
-        Some(wait)
     }
 
     /// The words for a request not sent: "rate limited: the server asked to wait 4s more".
@@ -119,5 +124,16 @@ mod tests {
                 .unwrap()
                 .starts_with("rate limited: the server asked to wait 3")
         );
+    }
+
+    #[test]
+    fn a_short_wait_never_cuts_a_long_one() {
+        let r = RetryAfter::new();
+        r.hold(Duration::from_secs(3600));
+        r.hold(Duration::from_secs(5));
+        assert!(r.waiting().unwrap() > Duration::from_secs(3000));
+        // A 429 with a short retry-after doesn't either.
+        r.note(429, &headers("5"));
+        assert!(r.waiting().unwrap() > Duration::from_secs(3000));
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use serde_json::Value;
@@ -13,6 +13,7 @@ use crate::model::text::sanitize;
 use crate::model::world::RateLimit;
 use crate::secrets::Secret;
 use crate::sources::http::{describe_reqwest, may_have_arrived};
+use crate::sources::retry_after::RetryAfter;
 
 /// What is kept per URL for conditional requests.
 #[derive(Clone, Debug)]
@@ -67,8 +68,8 @@ pub struct Client {
     token: Option<Secret>,
     cache: Mutex<HashMap<String, Cached>>,
     budget: Mutex<Option<Budget>>,
-    /// No requests before this (a `retry-after` or an exhausted budget).
-    hold_until: Mutex<Option<Instant>>,
+    /// No requests before this (a `retry-after` or an exhausted budget); never shortened.
+    hold: RetryAfter,
     counts: Mutex<Counts>,
 }
 
@@ -89,7 +90,7 @@ impl Client {
             token,
             cache: Mutex::new(HashMap::new()),
             budget: Mutex::new(None),
-            hold_until: Mutex::new(None),
+            hold: RetryAfter::new(),
             counts: Mutex::new(Counts::default()),
         })
     }
@@ -125,12 +126,11 @@ impl Client {
 
     /// How long GitHub asked to wait before the next request (retry-after, a spent budget).
     pub fn waiting(&self) -> Option<Duration> {
-        let until = (*self.hold_until.lock().unwrap_or_else(|e| e.into_inner()))?;
-        until.checked_duration_since(Instant::now())
+        self.hold.waiting()
     }
 
     fn hold_for(&self, d: Duration) {
-        *self.hold_until.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now() + d);
+        self.hold.hold(d);
     }
 
     /// Read the budget headers; hold requests when GitHub says to.
