@@ -89,11 +89,6 @@ pub fn register_basic(user: &str, password: &str) {
     register(&base64(format!("{user}:{password}").as_bytes()));
 }
 
-/// Whether any secret is registered (for tests and diagnostics).
-pub fn any_known() -> bool {
-    !KNOWN.read().unwrap_or_else(|e| e.into_inner()).is_empty()
-}
-
 /// `text` with every known secret and every shape of secret replaced by `***`.
 pub fn redact(text: &str) -> String {
     let scrubbed = scrub_known(text);

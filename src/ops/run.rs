@@ -448,11 +448,6 @@ impl Runner {
         said
     }
 
-    /// Attempts open in this process.
-    pub fn open_count(&self) -> usize {
-        self.open.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
     /// The source an action goes to (none for holds and the halt).
     pub fn source_of(&self, action: &Action) -> Option<&str> {
         match action.scope() {

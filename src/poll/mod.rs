@@ -117,12 +117,6 @@ impl Poller {
         }
     }
 
-    pub fn poll_all_now(&self) {
-        for n in self.wake.values() {
-            n.notify_one();
-        }
-    }
-
     pub fn stop(&mut self) {
         self.tasks.abort_all();
     }

@@ -213,6 +213,11 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
                         t.p_bad(m.worse())
                     ));
                 }
+            } else if let Some(z) = anomaly(m) {
+                // No stable side to compare with: the single-series hint (docs/analysis.md).
+                base.push_str(&format!(
+                    "; anomaly: newest {z:+.1}σ from its recent mean (EWMA)"
+                ));
             }
             out.push(Line::from(format!(
                 "  {mark} {} {v} ({}{base})",
@@ -261,4 +266,46 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         app.popup_scroll,
         theme,
     );
+}
+/// The EWMA z-score of a metric's newest value, when it is worth a look (|z| ≥ 3).
+fn anomaly(m: &crate::model::Metric) -> Option<f64> {
+    let values: Vec<f64> = m.series.iter().map(|(_, v)| *v).collect();
+    crate::model::analysis::ewma_z(&values).filter(|z| z.abs() >= 3.0)
+}
+
+#[cfg(test)]
+mod anomaly_tests {
+    use super::anomaly;
+    use crate::model::{Metric, Threshold};
+
+    fn metric(values: &[f64]) -> Metric {
+        Metric {
+            name: "latency_p99".into(),
+            unit: "seconds".into(),
+            value: values.last().copied(),
+            threshold: Threshold {
+                min: None,
+                max: Some(0.5),
+            },
+            baseline: None,
+            baseline_series: vec![],
+            series: values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (i as i64, *v))
+                .collect(),
+            source: String::new(),
+            error: None,
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn a_spike_on_a_single_series_is_worth_a_look_and_noise_is_not() {
+        let steady = [0.2, 0.21, 0.19, 0.2, 0.22, 0.2, 0.21, 0.2];
+        assert_eq!(anomaly(&metric(&steady)), None);
+        let mut spike = steady.to_vec();
+        spike.push(0.45);
+        assert!(anomaly(&metric(&spike)).is_some_and(|z| z > 3.0));
+    }
 }
