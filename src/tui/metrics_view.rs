@@ -180,14 +180,16 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     let stage = &app.train.stages[app.sel_stage];
     let chosen = app.chosen_metric();
-    let rows: Vec<Row> = app
-        .visible_lanes()
+    // Once per frame, not once per row: both walk the visible lanes.
+    let visible = app.visible_lanes();
+    let selected = visible.get(app.sel_lane).copied();
+    let rows: Vec<Row> = visible
         .into_iter()
         .map(|i| {
             let lane = &app.train.lanes[i].name;
             Row {
                 lane,
-                selected: app.selected_lane() == Some(i),
+                selected: selected == Some(i),
                 metric: chosen
                     .as_ref()
                     .and_then(|c| app.world.metrics(lane, stage).iter().find(|m| &m.name == c)),
