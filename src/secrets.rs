@@ -185,6 +185,12 @@ const TOKEN_PREFIXES: &[&str] = &[
     "xoxs-",
 ];
 
+/// Starts like a well-known token (GitHub, GitLab, Slack): a value pasted where a *name* of a
+/// variable or command belongs.
+pub fn looks_like_token(s: &str) -> bool {
+    TOKEN_PREFIXES.iter().any(|p| s.starts_with(p))
+}
+
 fn is_token_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+' | '/' | '=')
 }

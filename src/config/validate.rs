@@ -640,7 +640,7 @@ fn source_config(
                 format!("{key} is not an environment variable name"),
                 hint,
             );
-        } else if looks_like_token(v) {
+        } else if crate::secrets::looks_like_token(v) {
             d.error_hint(
                 var.span(),
                 format!("{key} looks like a token, not the name of a variable"),
@@ -807,21 +807,6 @@ fn check_ca_file(path: &std::path::Path) -> Result<(), (String, String)> {
         ));
     }
     Ok(())
-}
-
-/// Prefixes of well-known token formats (GitHub, GitLab, Slack).
-fn looks_like_token(s: &str) -> bool {
-    const PREFIXES: &[&str] = &[
-        "ghp_",
-        "gho_",
-        "ghu_",
-        "ghs_",
-        "ghr_",
-        "github_pat_",
-        "glpat-",
-        "xox",
-    ];
-    PREFIXES.iter().any(|p| s.starts_with(p))
 }
 
 /// The url as written without trailing slashes, after checking it.
