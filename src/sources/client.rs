@@ -233,6 +233,28 @@ impl std::error::Error for RedirectRefused {}
 
 use crate::config::is_loopback;
 
+/// The most a source reads of one answer: more is an error, not an out-of-memory.
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// An answer's body, refused past [`MAX_BODY`] (announced or as it arrives).
+pub async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
+    if resp.content_length().is_some_and(|n| n as usize > MAX_BODY) {
+        return Err(format!("payload larger than {} MiB", MAX_BODY >> 20));
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| super::http::describe_reqwest(&e))?
+    {
+        out.extend_from_slice(&chunk);
+        if out.len() > MAX_BODY {
+            return Err(format!("payload larger than {} MiB", MAX_BODY >> 20));
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

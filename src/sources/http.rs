@@ -14,8 +14,6 @@ use crate::model::{
 };
 use crate::secrets::{self, Secret};
 
-/// Payloads larger than this are refused rather than parsed.
-const MAX_BODY: usize = 16 * 1024 * 1024;
 const MAX_TEXT: usize = 200;
 
 pub struct HttpSource {
@@ -70,7 +68,7 @@ impl HttpSource {
             .map_err(|e| describe_reqwest(&e))?;
         let status = resp.status();
         let wait = self.retry.note(status.as_u16(), resp.headers());
-        let body = read_capped(resp).await?;
+        let body = super::client::read_capped(resp).await?;
         if !status.is_success() {
             let asked = wait
                 .map(|w| format!(" (retry-after {}s: not asked again before)", w.as_secs()))
@@ -136,7 +134,7 @@ impl HttpSource {
         let status = resp.status();
         self.retry.note(status.as_u16(), resp.headers());
         // The status says what happened; a body cut short only loses the message.
-        let bytes = read_capped(resp).await.unwrap_or_default();
+        let bytes = super::client::read_capped(resp).await.unwrap_or_default();
         let json: Option<Value> = serde_json::from_slice(&bytes).ok();
         if status.is_success() {
             let message = json
@@ -330,20 +328,6 @@ pub fn tls_words(e: &rustls::Error) -> Option<String> {
         ),
     };
     Some(words)
-}
-
-async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
-    if resp.content_length().is_some_and(|n| n as usize > MAX_BODY) {
-        return Err(format!("payload larger than {} MiB", MAX_BODY >> 20));
-    }
-    let mut out = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| describe_reqwest(&e))? {
-        out.extend_from_slice(&chunk);
-        if out.len() > MAX_BODY {
-            return Err(format!("payload larger than {} MiB", MAX_BODY >> 20));
-        }
-    }
-    Ok(out)
 }
 
 fn error_suffix(body: &[u8]) -> String {

@@ -201,8 +201,8 @@ impl PrometheusSource {
             let resp = rb.send().await.map_err(|e| describe_reqwest(&e))?;
             let status = resp.status().as_u16();
             self.retry.note(status, resp.headers());
-            let bytes = resp.bytes().await.map_err(|e| describe_reqwest(&e))?;
-            Ok::<_, String>((status, bytes.to_vec()))
+            let bytes = super::client::read_capped(resp).await?;
+            Ok::<_, String>((status, bytes))
         };
         match tokio::time::timeout_at(p.deadline, exchange).await {
             Ok(Ok(answer)) => Ok(answer),

@@ -237,10 +237,9 @@ impl Client {
         let next = header(reqwest::header::LINK)
             .and_then(|l| next_link(&l))
             .and_then(|u| self.path_of(&u));
-        let bytes = resp
-            .bytes()
+        let bytes = crate::sources::client::read_capped(resp)
             .await
-            .map_err(|e| GhError::Failed(describe_reqwest(&e)))?;
+            .map_err(GhError::Failed)?;
         if !status.is_success() {
             return Err(self.failed(status.as_u16(), &bytes));
         }
@@ -300,7 +299,14 @@ impl Client {
             })?;
         self.note(&resp);
         let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.unwrap_or_default();
+        // The status says what happened; a body lost on the way only loses details (the run
+        // to follow a dispatch by): said in the log.
+        let bytes = crate::sources::client::read_capped(resp)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!("GitHub answered {status}, but its body was lost: {e}");
+                Vec::new()
+            });
         if !(200..300).contains(&status) {
             return Err(self.failed(status, &bytes));
         }
