@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auto;
+pub mod availability;
 pub mod run;
 
 pub use run::{Outcome, Runner};
