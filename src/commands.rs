@@ -313,7 +313,7 @@ pub fn audit_list(config: &Config, json_out: bool, since: Option<&str>) -> u8 {
         }
         None => None,
     };
-    let records = match log.read() {
+    let (records, skipped) = match log.read_checked() {
         Ok(r) => r,
         Err(e) => {
             eprintln!(
@@ -323,6 +323,10 @@ pub fn audit_list(config: &Config, json_out: bool, since: Option<&str>) -> u8 {
             return 1;
         }
     };
+    // Lines that are not records are not listed: said, so that none is missed unawares.
+    for s in &skipped {
+        eprintln!("trainyard: warning: {}: {s}", log.path().display());
+    }
     let shown = records
         .iter()
         .filter(|r| cutoff.is_none_or(|c| r.time().is_some_and(|t| t >= c)));
