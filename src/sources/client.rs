@@ -106,13 +106,8 @@ impl ProxyEnv {
             let parsed = url::Url::parse(&url).map_err(|e| {
                 format!("{name} is not a proxy URL ({e}): {}", secrets::redact(&url))
             })?;
-            if let Some(pass) = parsed.password() {
-                let pass = url::form_urlencoded::parse(format!("p={pass}").as_bytes())
-                    .next()
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_else(|| pass.to_string());
-                secrets::register_basic(parsed.username(), &pass);
-                secrets::register(parsed.password().unwrap_or_default());
+            if let Some(raw) = parsed.password() {
+                register_userinfo(parsed.username(), raw);
             }
             let proxy = make(url.as_str())
                 .map_err(|e| {
@@ -129,6 +124,21 @@ impl ProxyEnv {
 }
 
 type ProxyFn = fn(&str) -> reqwest::Result<reqwest::Proxy>;
+
+/// Register a proxy URL's password as a secret, in every form it may show: as written in the
+/// URL, decoded, and the `Proxy-Authorization` value made of the decoded user and password.
+/// Decoded as reqwest decodes them for that header: percent-decoding (RFC 3986), where `+` is a
+/// plus (a form's space is not a URL's).
+fn register_userinfo(user: &str, raw_password: &str) {
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let password = decode(raw_password);
+    secrets::register_basic(&decode(user), &password);
+    secrets::register(raw_password);
+}
 
 /// The client of a source, with the environment's proxies.
 pub fn build(cfg: &SourceConfig) -> Result<reqwest::Client, String> {
@@ -293,6 +303,68 @@ mod tests {
         assert_eq!(env.proxies().unwrap().len(), 1);
         assert_eq!(secrets::redact("x pr0xy-s3cret-2 y"), "x *** y");
         assert!(!format!("{env:?}").contains("pr0xy-s3cret-2"));
+    }
+
+    /// A source's config for a client aimed at loopback (`extra` adds to the source).
+    fn source(extra: &str) -> SourceConfig {
+        let text = format!(
+            "[train]\nname = \"t\"\nstages = [\"build\", \"prod\"]\n\n\
+             [sources.p]\nkind = \"http\"\nurl = \"http://127.0.0.1:9\"\n{extra}\n\n\
+             [[lanes]]\nname = \"a\"\nsource = \"p\"\n"
+        );
+        crate::config::parse(&text, "t.toml").unwrap().sources["p"].clone()
+    }
+
+    /// A proxy URL's user and password are percent-encoded (RFC 3986): `%2B` is a `+`, and so
+    /// is `+` itself (a form's space is not a URL's). What reqwest sends in
+    /// `Proxy-Authorization` is made of them decoded so: it, the password as written and as
+    /// decoded are all known secrets.
+    #[tokio::test]
+    async fn a_proxy_password_with_plus_signs_is_redacted_as_sent() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = proxy.local_addr().unwrap().port();
+        let head = tokio::spawn(async move {
+            let (mut conn, _) = proxy.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = conn.read(&mut buf).await.unwrap();
+                assert!(n > 0, "the request ended early");
+                head.extend_from_slice(&buf[..n]);
+            }
+            conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+                .await
+                .unwrap();
+            String::from_utf8_lossy(&head).into_owned()
+        });
+        let raw = "pl%2Bus+s1gn-pr0xy";
+        let env = ProxyEnv {
+            http: Some(format!("http://b%6Fb:{raw}@127.0.0.1:{port}")),
+            ..ProxyEnv::default()
+        };
+        let client = builder(&source("allow_insecure_http = true"), &env)
+            .unwrap()
+            .build()
+            .unwrap();
+        let resp = client
+            .get("http://deploy.example.test/v1/train")
+            .send()
+            .await;
+        assert_eq!(resp.unwrap().status().as_u16(), 200);
+        let head = head.await.unwrap();
+        let sent = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("proxy-authorization")
+                    .then(|| v.trim())
+            })
+            .expect("a Proxy-Authorization header");
+        let value = sent.strip_prefix("Basic ").unwrap();
+        assert_eq!(secrets::redact(value), "***", "the header value as sent");
+        assert_eq!(secrets::redact("x pl+us+s1gn-pr0xy y"), "x *** y");
+        assert_eq!(secrets::redact("x pl%2Bus+s1gn-pr0xy y"), "x *** y");
     }
 
     #[test]
