@@ -353,14 +353,28 @@ fn record_line(r: &Record) -> String {
 pub fn audit_list(config: &Config, json_out: bool, since: Option<&str>) -> u8 {
     let log = audit_log(config);
     let cutoff = match since.map(duration::parse) {
-        Some(Ok(d)) => Some(poll::now() - chrono::TimeDelta::from_std(d).unwrap_or_default()),
+        // Never "now" in silence, nor a panic, for a duration the clock can't go back by.
+        Some(Ok(d)) => match chrono::TimeDelta::from_std(d)
+            .ok()
+            .and_then(|d| poll::now().checked_sub_signed(d))
+        {
+            Some(c) => Some(c),
+            None => {
+                eprintln!(
+                    "trainyard: --since: {} is out of range (at most {})",
+                    duration::human(d),
+                    duration::human(duration::MAX)
+                );
+                return EXIT_USAGE;
+            }
+        },
         Some(Err(e)) => {
             eprintln!("trainyard: --since: {e}");
             return EXIT_USAGE;
         }
         None => None,
     };
-    let records = match log.read() {
+    let (records, skipped) = match log.read_checked() {
         Ok(r) => r,
         Err(e) => {
             eprintln!(
@@ -370,6 +384,10 @@ pub fn audit_list(config: &Config, json_out: bool, since: Option<&str>) -> u8 {
             return 1;
         }
     };
+    // Lines that are not records are not listed: said, so that none is missed unawares.
+    for s in &skipped {
+        eprintln!("trainyard: warning: {}: {s}", log.path().display());
+    }
     let shown = records
         .iter()
         .filter(|r| cutoff.is_none_or(|c| r.time().is_some_and(|t| t >= c)));
@@ -420,5 +438,36 @@ pub fn audit_verify(config: &Config) -> u8 {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--since` past what trainyard accepts is a usage error that says the range, never an
+    /// empty list (a cut-off of "now").
+    #[test]
+    fn audit_since_out_of_range_is_a_usage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "[train]\nname = \"t\"\nstages = [\"build\", \"prod\"]\n\n[audit]\npath = {:?}\n\n\
+             [sources.p]\nkind = \"http\"\nurl = \"http://127.0.0.1:9\"\n\n[[lanes]]\nname = \"a\"\nsource = \"p\"\n",
+            dir.path().join("audit.jsonl")
+        );
+        let config = crate::config::parse(&text, "t.toml").unwrap();
+        for since in ["99999999999d", "3651d", "99999999999999999999d"] {
+            assert_eq!(
+                audit_list(&config, true, Some(since)),
+                EXIT_USAGE,
+                "{since}"
+            );
+        }
+        assert_eq!(audit_list(&config, true, Some("3650d")), 0);
+        assert!(
+            duration::parse("99999999999d")
+                .unwrap_err()
+                .contains("at most 3650d")
+        );
     }
 }
