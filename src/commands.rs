@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::engine::driver::Handle;
 use crate::engine::{Engine, Input, Setup, Snapshot};
 use crate::model::duration;
-use crate::model::{ActionKind, Holds, World};
+use crate::model::{ActionKind, Holds};
 use crate::ops::audit::{self, AuditLog, Record};
 use crate::ops::{self, Action, Confirm, Outcome, Plan, Runner, Scope};
 use crate::sources::Source;
@@ -29,17 +29,21 @@ pub fn audit_log(config: &Config) -> AuditLog {
     AuditLog::new(path)
 }
 
-/// Holds and the halt as the audit log leaves them; a log that can't be read leaves none, with
-/// a warning.
-pub fn holds(log: &AuditLog) -> Holds {
-    ledger(log).0
-}
-
 /// Holds and the halt, and the breaches `trainyard-auto` already paused for, from the audit
 /// log (said on stderr when it can't be read).
 pub fn ledger(log: &AuditLog) -> (Holds, Vec<ops::audit::Record>) {
-    match log.read() {
-        Ok(records) => (ops::holds_from(&records), records),
+    match log.read_checked() {
+        Ok((records, skipped)) => {
+            // A line that is not a record is said: a mangled halt must not pass as "not halted".
+            for s in skipped {
+                tracing::warn!("audit log {}: {s}", log.path().display());
+                eprintln!(
+                    "trainyard: warning: audit log {}: {s}",
+                    log.path().display()
+                );
+            }
+            (ops::holds_from(&records), records)
+        }
         Err(e) => {
             tracing::warn!("audit log {} unreadable: {e}", log.path().display());
             eprintln!(
@@ -49,15 +53,6 @@ pub fn ledger(log: &AuditLog) -> (Holds, Vec<ops::audit::Record>) {
             (Holds::default(), Vec::new())
         }
     }
-}
-
-/// One poll round of every source, folded into a world.
-pub async fn observe(config: &Config, sources: &[Arc<dyn Source>]) -> World {
-    let mut world = config.empty_world();
-    for report in poll::poll_once(sources).await {
-        world.apply(report);
-    }
-    world
 }
 
 /// Build the sources, the runner and a running engine for `config`: the screen and `watch`

@@ -43,24 +43,62 @@ pub fn ledger_of(records: &[Record], now: Timestamp, window: Duration) -> Ledger
     }
 }
 
-/// Read the runner's audit log every [`EVERY`] and send what it says to the engine; a log
-/// that can't be read is said (once per distinct error): holds and other trainyards' actions
-/// are unknown meanwhile. Ends when the engine is gone.
+/// The ledger as the records so far leave it, kept up to date record by record: the log is
+/// read from where the last read stopped, never again from its start (unless it was
+/// replaced or cut).
+#[derive(Clone, Debug, Default)]
+pub struct LedgerView {
+    holds: crate::model::Holds,
+    /// Attempts without an outcome yet, by (id, lane, stage), as `ops::run` pairs them.
+    open: std::collections::BTreeMap<(String, Option<String>, Option<String>), Record>,
+}
+
+impl LedgerView {
+    /// Fold in records appended after the ones seen.
+    pub fn extend(&mut self, records: impl IntoIterator<Item = Record>) {
+        for r in records {
+            crate::ops::replay_hold(&mut self.holds, &r);
+            let key = (r.id.clone(), r.lane.clone(), r.stage.clone());
+            if r.result == crate::ops::audit::result::ATTEMPT {
+                self.open.insert(key, r);
+            } else {
+                self.open.remove(&key);
+            }
+        }
+    }
+
+    /// What the records say at `now` (attempts open within `window` are in flight).
+    pub fn ledger(&self, now: Timestamp, window: Duration) -> Ledger {
+        let open: Vec<Record> = self.open.values().cloned().collect();
+        Ledger {
+            holds: self.holds.clone(),
+            in_flight: ledger_of(&open, now, window).in_flight,
+        }
+    }
+}
+
+/// Read the runner's audit log every [`EVERY`] — only what was appended since the last read —
+/// and send what it says to the engine. A log that can't be read is said (once per distinct
+/// error): holds and other trainyards' actions are unknown meanwhile. A line that is not a
+/// record is said too, loudly when it names a halt or a hold (the halt may then be wrong).
+/// Ends when the engine is gone.
 pub fn watch(runner: &Arc<Runner>, tx: mpsc::UnboundedSender<Input>) {
     let runner = Arc::clone(runner);
     tokio::spawn(async move {
         let mut last_problem: Option<String> = None;
+        let mut cursor = crate::ops::audit::Cursor::default();
+        let mut view = LedgerView::default();
         loop {
             let log = runner.audit().clone();
             let window = runner.in_flight_window();
             let path = log.path().display().to_string();
-            let read = tokio::task::spawn_blocking(move || log.read()).await;
-            let records = match read {
-                Ok(Ok(r)) => Ok(r),
+            let read = tokio::task::spawn_blocking(move || log.read_from(cursor)).await;
+            let tail = match read {
+                Ok(Ok(t)) => Ok(t),
                 Ok(Err(e)) => Err(e.to_string()),
                 Err(e) => Err(e.to_string()),
             };
-            let problem = records
+            let problem = tail
                 .as_ref()
                 .err()
                 .map(|e| format!("audit log {path} unreadable: {e}"));
@@ -72,8 +110,22 @@ pub fn watch(runner: &Arc<Runner>, tx: mpsc::UnboundedSender<Input>) {
                 }
                 last_problem = problem;
             }
-            if let Ok(records) = records {
-                let ledger = ledger_of(&records, chrono::Utc::now(), window);
+            if let Ok(tail) = tail {
+                if tail.restarted {
+                    view = LedgerView::default();
+                }
+                for s in &tail.skipped {
+                    tracing::warn!("audit log {path}: {s}");
+                    if tx
+                        .send(Input::Warning(format!("audit log {path}: {s}")))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                view.extend(tail.records);
+                cursor = tail.next;
+                let ledger = view.ledger(chrono::Utc::now(), window);
                 if tx.send(Input::Ledger(ledger)).is_err() {
                     break;
                 }
@@ -81,4 +133,66 @@ pub fn watch(runner: &Arc<Runner>, tx: mpsc::UnboundedSender<Input>) {
             tokio::time::sleep(EVERY).await;
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::audit::{AuditLog, Entry, result};
+
+    fn entry(id: &str, action: &str, lane: Option<&str>, stage: Option<&str>, res: &str) -> Entry {
+        Entry {
+            id: id.into(),
+            actor: "bob@jump".into(),
+            origin: "local".into(),
+            action: action.into(),
+            lane: lane.map(str::to_string),
+            stage: stage.map(str::to_string),
+            from: None,
+            to: None,
+            reason: Some("why".into()),
+            forced: false,
+            dry_run: false,
+            result: res.into(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn read_piece_by_piece_the_ledger_is_what_a_whole_read_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path().join("audit.jsonl"));
+        let window = Duration::from_secs(600);
+        let mut view = LedgerView::default();
+        let mut cursor = crate::ops::audit::Cursor::default();
+        let steps: Vec<Vec<Entry>> = vec![
+            vec![entry("h", "halt", None, None, result::DONE)],
+            vec![
+                entry("a", "promote", Some("api"), Some("prod"), result::ATTEMPT),
+                entry("l", "pause", Some("web"), None, result::DONE),
+            ],
+            vec![
+                entry("a", "promote", Some("api"), Some("prod"), result::DONE),
+                entry("u", "unhalt", None, None, result::DONE),
+                entry("b", "rollback", Some("db"), Some("canary"), result::ATTEMPT),
+            ],
+        ];
+        for step in steps {
+            for e in step {
+                log.append(e).unwrap();
+            }
+            let tail = log.read_from(cursor).unwrap();
+            assert!(!tail.restarted);
+            view.extend(tail.records);
+            cursor = tail.next;
+            let now = chrono::Utc::now();
+            let whole = ledger_of(&log.read().unwrap(), now, window);
+            assert_eq!(view.ledger(now, window), whole);
+        }
+        let l = view.ledger(chrono::Utc::now(), window);
+        assert!(l.holds.halt.is_none());
+        assert!(l.holds.lanes.contains_key("web"));
+        let keys: Vec<_> = l.in_flight.iter().map(|(k, _)| k.to_string()).collect();
+        assert_eq!(keys, [CellKey::new("db", "canary").to_string()]);
+    }
 }
