@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::model::analysis::{self, MannWhitney, Trend, Verdict as CanaryVerdict};
+use crate::model::analysis::{self, MannWhitney};
+/// The words of a judgement, for those who show it.
+pub use crate::model::analysis::{MIN_SAMPLES, Trend, Verdict as CanaryVerdict};
 use crate::model::policy::{self, next_target};
 use crate::model::slo::{self, Slo};
 use crate::model::{

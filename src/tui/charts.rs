@@ -17,8 +17,7 @@ use ratatui::widgets::{
 };
 
 use super::theme::{Charts, Theme};
-use crate::engine::snapshot::MetricView;
-use crate::model::analysis::{MIN_SAMPLES, Trend, Verdict};
+use crate::engine::snapshot::{CanaryVerdict as Verdict, MIN_SAMPLES, MetricView, Trend};
 use crate::model::{Metric, MetricState};
 
 /// Rows a chart needs: its border, the legend, four rows of graph (fewer say little, least of

@@ -649,29 +649,27 @@ fn the_footer_of_the_view_says_how_to_leave_and_pick_a_metric() {
 
 #[test]
 fn the_trend_of_the_fixture_metrics() {
-    use crate::model::analysis::{Trend, trend};
+    use crate::engine::snapshot::Trend;
     let app = fixture::app();
-    let series = |lane: &str, name: &str| -> Vec<f64> {
+    let trend = |lane: &str, name: &str| {
+        let li = app
+            .snap
+            .train
+            .lanes
+            .iter()
+            .position(|l| l.name == lane)
+            .unwrap();
+        let si = app.snap.train.stage_index("canary").unwrap();
         app.snap
-            .world
-            .metrics(lane, "canary")
-            .iter()
-            .find(|m| m.name == name)
+            .metrics(li, si)
+            .find(|(m, _)| m.name == name)
             .unwrap()
-            .series
-            .iter()
-            .map(|(_, v)| *v)
-            .collect()
+            .1
+            .trend
     };
-    assert_eq!(
-        trend(&series("search-indexer", "error_rate")),
-        Some(Trend::Rising)
-    );
-    assert_eq!(
-        trend(&series("payments-api", "error_rate")),
-        Some(Trend::Flat)
-    );
-    assert_eq!(trend(&series("ledger", "error_rate")), Some(Trend::Flat));
+    assert_eq!(trend("search-indexer", "error_rate"), Some(Trend::Rising));
+    assert_eq!(trend("payments-api", "error_rate"), Some(Trend::Flat));
+    assert_eq!(trend("ledger", "error_rate"), Some(Trend::Flat));
 }
 
 #[test]
