@@ -113,8 +113,9 @@ pub fn to_json(config: &Config, snap: &Snapshot) -> Value {
         "blockers": snap.blockers,
         "sources": sources,
         "unfinished_actions": snap.unfinished.iter().map(|u| {
-            json!({"seq": u.seq, "ts": u.ts, "actor": u.actor, "action": u.action,
-                   "lane": u.lane, "stage": u.stage, "result": u.result, "message": u.why})
+            let r = &u.record;
+            json!({"seq": r.seq, "ts": r.ts, "actor": r.actor, "action": r.action,
+                   "lane": r.lane, "stage": r.stage, "result": r.result, "message": u.why})
         }).collect::<Vec<_>>(),
         "generated_at": rfc3339(now),
     })

@@ -199,33 +199,31 @@ pub fn action_refused(at: Timestamp, plan: &Plan, why: &str) -> Event {
         .loud()
 }
 
-/// `auto_pause` acting: "trainyard-auto: pause notifications at canary: auto_pause: …".
-pub fn auto_acts(at: Timestamp, plan: &Plan, why: &str) -> Event {
+/// `auto_pause` acting ("trainyard-auto: pause notifications at canary: auto_pause: …"), or
+/// in read-only mode saying what it would have done.
+pub fn auto_pause(at: Timestamp, plan: &Plan, why: &str, readonly: bool) -> Event {
     let a = &plan.action;
-    Event::new(
-        at,
-        Kind::Auto,
-        Tone::Action,
-        format!("{}: {}: {why}", crate::ops::auto::ACTOR, a.describe()),
-    )
-    .at_cell(&a.lane, &a.stage)
-    .loud()
-}
-
-/// `auto_pause` in read-only mode: what it would have done.
-pub fn auto_would(at: Timestamp, plan: &Plan, why: &str) -> Event {
-    let a = &plan.action;
-    Event::new(
-        at,
-        Kind::Auto,
-        Tone::Bad,
-        format!(
-            "{}: would {} ({why}); read-only, nothing done",
-            crate::ops::auto::ACTOR,
-            a.describe()
-        ),
-    )
-    .at_cell(&a.lane, &a.stage)
+    let actor = crate::ops::auto::ACTOR;
+    let e = if readonly {
+        Event::new(
+            at,
+            Kind::Auto,
+            Tone::Bad,
+            format!(
+                "{actor}: would {} ({why}); read-only, nothing done",
+                a.describe()
+            ),
+        )
+    } else {
+        Event::new(
+            at,
+            Kind::Auto,
+            Tone::Action,
+            format!("{actor}: {}: {why}", a.describe()),
+        )
+        .loud()
+    };
+    e.at_cell(&a.lane, &a.stage)
 }
 
 pub fn unfinished(at: Timestamp, text: &str) -> Event {

@@ -284,14 +284,14 @@ impl Engine {
         let mut out = Vec::new();
         for a in found {
             if self.readonly {
-                out.push(events::auto_would(self.now, &a.plan, &a.why));
+                out.push(events::auto_pause(self.now, &a.plan, &a.why, true));
                 continue;
             }
             let key = a.plan.action.key();
             if self.mine.contains_key(&key) || self.others.contains_key(&key) {
                 continue;
             }
-            out.push(events::auto_acts(self.now, &a.plan, &a.why));
+            out.push(events::auto_pause(self.now, &a.plan, &a.why, false));
             self.start(a.plan);
         }
         out

@@ -20,33 +20,18 @@ use crate::ops::availability::{self, Avail, InFlight, Situation};
 use crate::ops::{Action, Plan};
 
 /// An action of an earlier run whose end nobody saw (`ops::run::unfinished`), as the snapshot
-/// keeps it.
+/// keeps it: its audit record, why it is unfinished, and the whole story in one line.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UnfinishedAction {
-    pub seq: u64,
-    pub ts: String,
-    pub actor: String,
-    pub action: String,
-    pub lane: Option<String>,
-    pub stage: Option<String>,
-    pub result: String,
-    /// Why it is unfinished.
+    pub record: crate::ops::audit::Record,
     pub why: String,
-    /// The whole story in one line, for the activity and `status`.
     pub text: String,
 }
 
 impl UnfinishedAction {
     pub fn of(u: &crate::ops::run::Unfinished) -> UnfinishedAction {
-        let r = u.record;
         UnfinishedAction {
-            seq: r.seq,
-            ts: r.ts.clone(),
-            actor: r.actor.clone(),
-            action: r.action.clone(),
-            lane: r.lane.clone(),
-            stage: r.stage.clone(),
-            result: r.result.clone(),
+            record: u.record.clone(),
             why: u.why.clone(),
             text: u.describe(),
         }
