@@ -384,31 +384,26 @@ impl Runner {
             Err(e) => return self.outcome(plan, &id, Outcome::Failed(e)).await,
         };
         // Look once more, at the source: another trainyard may have acted on the cell while this
-        // plan was being confirmed. Send only what the user saw.
+        // plan was being confirmed. Send only what the user saw. (Not when the source asked to
+        // be left alone: that poll would only be refused.)
         if let Some(seen) = &plan.seen
-            && let Ok(Ok(mut batch)) = tokio::time::timeout(source.deadline(), source.poll()).await
+            && source.held_for().is_none()
+            && let Some(now) = verify::look_at(source.as_ref(), &a.key()).await
+            // Compared with what the user saw: both were sanitized on their way in.
+            && (&now.version, now.state) != (&seen.0, seen.1)
         {
-            // Compared with what the user saw, which was sanitized on its way in.
-            batch.sanitize();
-            let key = a.key();
-            let now = batch
-                .cells
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, c)| (c.version.clone(), c.state));
-            if let Some((version, state)) = now.filter(|n| n != seen) {
-                let v = version
-                    .as_deref()
-                    .map(crate::model::cell::short_version)
-                    .unwrap_or_default();
-                let o = Outcome::Refused(format!(
-                    "not sent: {} {} changed since you confirmed (now {v} {}); look again",
-                    a.lane,
-                    a.stage,
-                    state.words()
-                ));
-                return self.outcome(plan, &id, o).await;
-            }
+            let v = now
+                .version
+                .as_deref()
+                .map(crate::model::cell::short_version)
+                .unwrap_or_default();
+            let o = Outcome::Refused(format!(
+                "not sent: {} {} changed since you confirmed (now {v} {}); look again",
+                a.lane,
+                a.stage,
+                now.state.words()
+            ));
+            return self.outcome(plan, &id, o).await;
         }
         if let Some(open) = self
             .open

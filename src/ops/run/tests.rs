@@ -1,6 +1,10 @@
+use std::sync::atomic::AtomicUsize;
+use std::time::Instant;
+
 use super::*;
-use crate::model::Cell;
 use crate::model::CellState::{self, *};
+use crate::model::{Batch, Cell};
+use crate::sources::{ActionAck, BoxFuture};
 
 fn plan(kind: ActionKind, to: Option<&str>) -> Plan {
     Plan {
@@ -248,4 +252,136 @@ fn unfinished_lists_unknown_outcomes_and_attempts_left_open() {
     let u = unfinished(&more, now, day, w);
     assert_eq!(u.len(), 1);
     assert_eq!(u[0].record.id, "b");
+}
+
+/// A source that asks to be left alone until `free_at`, and shows api at prod succeeded at
+/// version `new`; or, with `panics`, panics in every poll.
+struct Fake {
+    free_at: Instant,
+    panics: bool,
+    polls: AtomicUsize,
+    polled_while_held: AtomicUsize,
+}
+
+impl Fake {
+    fn new(held: Duration, panics: bool) -> Arc<Fake> {
+        Arc::new(Fake {
+            free_at: Instant::now() + held,
+            panics,
+            polls: AtomicUsize::new(0),
+            polled_while_held: AtomicUsize::new(0),
+        })
+    }
+}
+
+impl Source for Fake {
+    fn name(&self) -> &str {
+        "sim"
+    }
+    fn kind(&self) -> &'static str {
+        "http"
+    }
+    fn interval(&self) -> Duration {
+        Duration::from_millis(200)
+    }
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn held_for(&self) -> Option<Duration> {
+        self.free_at
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+    }
+    fn poll(&self) -> BoxFuture<'_, Result<Batch, String>> {
+        self.polls.fetch_add(1, Ordering::SeqCst);
+        if self.held_for().is_some() {
+            self.polled_while_held.fetch_add(1, Ordering::SeqCst);
+        }
+        let panics = self.panics;
+        Box::pin(async move {
+            assert!(!panics, "a source that breaks while polling");
+            Ok(Batch {
+                cells: vec![(CellKey::new("api", "prod"), cell("new", Succeeded))],
+                ..Batch::default()
+            })
+        })
+    }
+    fn act<'a>(&'a self, _: &'a ActionRequest) -> BoxFuture<'a, Result<ActionAck, ActionError>> {
+        Box::pin(async {
+            Ok(ActionAck {
+                message: "ok".into(),
+            })
+        })
+    }
+}
+
+/// A runner that acts on `source` for lane api, verifying for at most `verify_timeout`.
+fn runner(source: Arc<Fake>, verify_timeout: &str) -> (tempfile::TempDir, Runner) {
+    let text = format!(
+        "[train]\nname = \"t\"\nstages = [\"canary\", \"prod\"]\n\
+         [sources.sim]\nkind = \"http\"\nurl = \"http://127.0.0.1:9\"\n\
+         [[lanes]]\nname = \"api\"\nsource = \"sim\"\n\
+         [actions]\nverify_timeout = \"{verify_timeout}\"\n"
+    );
+    let config = crate::config::parse(&text, "t.toml").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let audit = AuditLog::new(dir.path().join("audit.jsonl"));
+    let sources: Vec<Arc<dyn Source>> = vec![source];
+    (dir, Runner::new(&config, &sources, audit, false))
+}
+
+/// What the runner said on the way.
+#[derive(Default)]
+struct Heard(std::sync::Mutex<Vec<String>>);
+
+impl Heard {
+    fn say(&self) -> impl Fn(String) + Send + Sync + '_ {
+        |m| self.0.lock().unwrap().push(m)
+    }
+}
+
+/// Verify a promotion to `new` at a source that asks to be left alone for `held`: the
+/// outcome, the source, what the runner said, and how long it took.
+async fn verify_held(held: Duration, timeout: &str) -> (Outcome, Arc<Fake>, Vec<String>, Duration) {
+    let src = Fake::new(held, false);
+    let (_dir, r) = runner(Arc::clone(&src), timeout);
+    let heard = Heard::default();
+    let started = Instant::now();
+    let p = plan(ActionKind::Promote, Some("new"));
+    let out = r.verify(&p, src.as_ref(), &heard.say()).await;
+    let said = heard.0.into_inner().unwrap();
+    (out, src, said, started.elapsed())
+}
+
+#[tokio::test]
+async fn verification_waits_out_a_source_that_asked_to_be_left_alone() {
+    let (out, src, said, took) = verify_held(Duration::from_millis(400), "10s").await;
+    assert!(matches!(out, Outcome::Done(_)), "{out:?}");
+    assert!(took >= Duration::from_millis(400));
+    assert_eq!(src.polled_while_held.load(Ordering::SeqCst), 0);
+    assert_eq!(src.polls.load(Ordering::SeqCst), 1);
+    let waited = said
+        .iter()
+        .any(|m| m.contains("sim asked not to be polled"));
+    assert!(waited, "{said:?}");
+}
+
+#[tokio::test]
+async fn a_wait_longer_than_the_verify_timeout_ends_in_a_timeout() {
+    let (out, src, _, took) = verify_held(Duration::from_secs(60), "300ms").await;
+    assert!(matches!(out, Outcome::TimedOut(_)), "{out:?}");
+    assert!(took < Duration::from_secs(5));
+    assert_eq!(src.polls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_source_that_panics_while_polling_is_read_as_the_poller_reads_it() {
+    // The look before sending and every look after: a broken poll is no answer, not a crash.
+    let src = Fake::new(Duration::ZERO, true);
+    let (_dir, r) = runner(Arc::clone(&src), "300ms");
+    let mut p = plan(ActionKind::Promote, Some("new"));
+    p.seen = Some((Some("old".into()), Succeeded));
+    let out = r.run(&p, false, &Heard::default().say()).await;
+    assert!(matches!(out, Outcome::TimedOut(_)), "{out:?}");
+    assert!(src.polls.load(Ordering::SeqCst) >= 2);
 }

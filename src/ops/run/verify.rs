@@ -1,13 +1,18 @@
 //! Verification: after the source accepted an action, trainyard watches the cell until it is
 //! where the action should take it, it went somewhere else, or `actions.verify_timeout` ran
 //! out.
+//!
+//! The cell is read the way the poller reads it ([`crate::poll::poll_source`]: within the
+//! source's deadline, a panic caught, every text sanitized), and a source that asked to be
+//! left alone (`retry-after`, a spent rate limit: [`Source::held_for`]) is not asked before
+//! its wait is over.
 
 use std::time::Duration;
 
 use super::{Outcome, Runner};
 use crate::model::duration::human;
 use crate::model::policy::describe;
-use crate::model::{ActionKind, Cell, CellState};
+use crate::model::{ActionKind, Cell, CellKey, CellState};
 use crate::ops::Plan;
 use crate::sources::Source;
 
@@ -90,6 +95,19 @@ pub fn check_expected(plan: &Plan, cell: Option<&Cell>, native_pause: bool) -> C
     }
 }
 
+/// The cell as its source shows it now, polled as the poller polls it; `None` when the poll
+/// failed or says nothing of the cell.
+pub(super) async fn look_at(source: &dyn Source, key: &CellKey) -> Option<Cell> {
+    let report = crate::poll::poll_source(source).await;
+    report
+        .outcome
+        .ok()?
+        .cells
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, c)| c)
+}
+
 impl Runner {
     /// Watch the cell at its source until it is where the action should take it.
     pub(super) async fn verify(
@@ -105,20 +123,31 @@ impl Runner {
             .interval()
             .clamp(Duration::from_millis(200), Duration::from_secs(60));
         let mut last = String::new();
+        let timed_out = |last: &str| {
+            Outcome::TimedOut(format!(
+                "accepted, but {} {} did not get there within {}: last seen {last}",
+                key.lane,
+                key.stage,
+                human(self.verify_timeout)
+            ))
+        };
         loop {
-            let polled = tokio::time::timeout(source.deadline(), source.poll()).await;
-            let cell = match polled {
-                Ok(Ok(mut batch)) => {
-                    // What it says goes to the activity: clean, as every poll's data.
-                    batch.sanitize();
-                    batch
-                        .cells
-                        .into_iter()
-                        .find(|(k, _)| *k == key)
-                        .map(|(_, c)| c)
+            // A source that asked to be left alone is not polled: that poll would only be
+            // refused, and count against it. Wait it out, within the verification's time.
+            if let Some(wait) = source.held_for() {
+                let left = self.verify_timeout.saturating_sub(started.elapsed());
+                if left.is_zero() {
+                    return timed_out(&last);
                 }
-                _ => None,
-            };
+                progress(format!(
+                    "{} asked not to be polled for {}: waiting",
+                    source.name(),
+                    human(wait)
+                ));
+                tokio::time::sleep(wait.min(left)).await;
+                continue;
+            }
+            let cell = look_at(source, &key).await;
             match check_expected(plan, cell.as_ref(), source.native_pause()) {
                 Check::Reached(m) => return Outcome::Done(m),
                 Check::Failed(m) => {
@@ -132,12 +161,7 @@ impl Runner {
                 }
             }
             if started.elapsed() >= self.verify_timeout {
-                return Outcome::TimedOut(format!(
-                    "accepted, but {} {} did not get there within {}: last seen {last}",
-                    key.lane,
-                    key.stage,
-                    human(self.verify_timeout)
-                ));
+                return timed_out(&last);
             }
             tokio::time::sleep(every).await;
         }
