@@ -164,3 +164,6 @@ pub(super) fn positive_duration(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

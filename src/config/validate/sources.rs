@@ -264,10 +264,11 @@ pub(super) fn source_config(
                 "ca_file is empty",
                 "the path of a PEM file with the CA certificate(s), e.g. \"/etc/ssl/corp-ca.pem\"",
             );
-        } else if check_files
-            && let Err(e) = check_ca_file(&crate::config::expand_home(ca.get_ref()))
-        {
-            d.error_hint(ca.span(), e.0, e.1);
+        } else if check_files && let Err(e) = crate::config::read_ca_file(ca.get_ref()) {
+            // Read as the source's HTTP client will read it: a file that passes here works there.
+            let hint = "ca_file is a PEM file with one or more \"-----BEGIN CERTIFICATE-----\" \
+                        blocks (the corporate CA that signs the server's certificate)";
+            d.error_hint(ca.span(), e, hint);
         }
     }
     (d.len() == ok_before).then(|| SourceConfig {
@@ -308,42 +309,6 @@ fn exclusive(d: &mut Diagnostics, keys: &[(&str, &Option<Str>); 3], secret: &str
             d.error_hint(v.span(), format!("{first} and {key} are exclusive"), &hint);
         }
     }
-}
-
-/// A CA file must be a readable file with at least one PEM certificate in it. (The
-/// certificates themselves are read when the source's client is built.)
-pub(super) fn check_ca_file(path: &std::path::Path) -> Result<(), (String, String)> {
-    let shown = path.display();
-    let hint = "ca_file is a PEM file with one or more \"-----BEGIN CERTIFICATE-----\" blocks \
-                (the corporate CA that signs the server's certificate)";
-    let meta = std::fs::metadata(path).map_err(|e| {
-        (
-            format!("ca_file {shown}: cannot read: {e}"),
-            hint.to_string(),
-        )
-    })?;
-    if !meta.is_file() {
-        return Err((
-            format!("ca_file {shown} is not a regular file"),
-            hint.into(),
-        ));
-    }
-    let text = std::fs::read(path).map_err(|e| {
-        (
-            format!("ca_file {shown}: cannot read: {e}"),
-            hint.to_string(),
-        )
-    })?;
-    if !text
-        .windows(b"-----BEGIN CERTIFICATE-----".len())
-        .any(|w| w == b"-----BEGIN CERTIFICATE-----")
-    {
-        return Err((
-            format!("ca_file {shown} holds no PEM certificate"),
-            hint.into(),
-        ));
-    }
-    Ok(())
 }
 
 /// The url as written without trailing slashes, after checking it.
