@@ -43,10 +43,8 @@
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{
-    BUILD, BUILD_CHECKS, LaneSim, OpKind, PEOPLE, PROD, Reject, Run, STAGES, Scenario, St, Ver,
-    environment,
-};
+use super::content::{BUILD_CHECKS, PEOPLE, environment, fail_message};
+use super::{BUILD, LaneSim, OpKind, PROD, Reject, Run, STAGES, Scenario, St, Ver};
 use crate::sim::rng::{between, mix, sha};
 
 /// The organisation every simulated repository belongs to.
@@ -1332,7 +1330,7 @@ impl Scenario {
                 let (title, summary) = match conclusion {
                     Some("success") => (format!("{name} passed"), format!("{name}: all good")),
                     Some("failure") => {
-                        let m = super::fail_message(name);
+                        let m = fail_message(name);
                         (format!("{name} failed"), m)
                     }
                     Some(_) => (format!("{name} cancelled"), "The run was cancelled".into()),
@@ -1421,5 +1419,4 @@ fn refused(e: Reject, doc: &str) -> GhReply {
 }
 
 #[cfg(test)]
-#[path = "github_tests.rs"]
 mod tests;
