@@ -3,14 +3,20 @@
 //! rollback restores an earlier good version, approve and reject settle a waiting deploy,
 //! cancel stops a run where it is. A refusal says why, as the protocol's error codes.
 
-use super::content::{BUILD_CHECKS, environment, pods, pods_done, short};
+use super::content::{build_checks, environment, pods, pods_done, short};
 use super::wire::{Reject, conflict, invalid, not_found, unsupported};
-use super::{BUILD, Hist, Op, OpKind, PROD, SEC, STAGES, Scenario, St, T_OP};
+use super::{BUILD, CellSim, Hist, Op, OpKind, PROD, SEC, STAGES, Scenario, St, T_OP, Ver};
 use crate::sim::rng::{between, mix};
 
 impl Scenario {
     pub(super) fn name(&self, li: usize, s: usize) -> String {
         format!("{} {}", self.lanes[li].spec.name, STAGES[s])
+    }
+
+    /// What an action needs of a cell: the time, the cell's name for messages, and the cell.
+    fn cell_at(&mut self, li: usize, s: usize) -> (i64, String, &mut CellSim) {
+        let name = self.name(li, s);
+        (self.now, name, &mut self.lanes[li].cells[s])
     }
 
     pub(super) fn op_duration(&mut self, li: usize, s: usize, lo: i64, hi: i64) -> i64 {
@@ -32,12 +38,11 @@ impl Scenario {
         version: Option<String>,
         actor: &str,
     ) -> Result<String, Reject> {
+        deployed(
+            s,
+            "nothing is promoted into build: versions arrive there from CI",
+        )?;
         let now = self.now;
-        if s == BUILD {
-            return Err(unsupported(
-                "nothing is promoted into build: versions arrive there from CI",
-            ));
-        }
         let version =
             version.ok_or_else(|| invalid("promote needs `version`: the version to deploy"))?;
         let from = STAGES[s - 1];
@@ -87,24 +92,15 @@ impl Scenario {
         };
         let run = self.new_run(li, s, &ver.sha, OpKind::Deploy, now, actor);
         let cell = &mut self.lanes[li].cells[s];
-        let old = cell.snapshot();
-        cell.push_history(old);
         let short_v = ver.short().to_string();
-        cell.ver = ver;
-        cell.started = now;
-        cell.updated = now;
-        cell.run = run;
-        cell.actor = actor.to_string();
-        cell.checks.clear();
-        cell.ran = op.is_some();
-        Ok(if let Some(op) = op {
+        let moving = op.is_some();
+        cell.start(cell.snapshot(), ver, run, op, now, actor);
+        Ok(if moving {
             cell.state = St::Running;
-            cell.op = Some(op);
             cell.awaiting_reviewers = vec![];
             format!("promoting {short_v} to {}", STAGES[s])
         } else {
             cell.state = St::AwaitingApproval;
-            cell.op = None;
             cell.message = format!("waiting for approval of {}", environment(s));
             cell.awaiting_reviewers = reviewers;
             format!(
@@ -122,14 +118,10 @@ impl Scenario {
         actor: &str,
         reason: Option<&str>,
     ) -> Result<String, Reject> {
-        let now = self.now;
-        let name = self.name(li, s);
-        let cell = &mut self.lanes[li].cells[s];
+        let (now, name, cell) = self.cell_at(li, s);
         let (St::Running, Some(op)) = (cell.state, cell.op.as_mut()) else {
-            return Err(conflict(format!(
-                "{name} is {}: only a running rollout can be paused",
-                cell.state.words()
-            )));
+            let why = ": only a running rollout can be paused";
+            return Err(wrong_state(&name, cell.state, why));
         };
         op.pause(now);
         let p = op.progress(now);
@@ -138,8 +130,7 @@ impl Scenario {
             _ => format!("{}/{} pods", pods_done(s, p), pods(s)),
         };
         cell.state = St::Paused;
-        cell.updated = now;
-        cell.actor = actor.to_string();
+        cell.touched(now, actor);
         cell.message = match reason {
             Some(r) => format!("paused at {at} by {actor}: {r}"),
             None => format!("paused at {at} by {actor}"),
@@ -148,14 +139,9 @@ impl Scenario {
     }
 
     pub(super) fn resume(&mut self, li: usize, s: usize, actor: &str) -> Result<String, Reject> {
-        let now = self.now;
-        let name = self.name(li, s);
-        let cell = &mut self.lanes[li].cells[s];
+        let (now, name, cell) = self.cell_at(li, s);
         let (St::Paused, Some(op)) = (cell.state, cell.op.as_mut()) else {
-            return Err(conflict(format!(
-                "{name} is {}, not paused",
-                cell.state.words()
-            )));
+            return Err(wrong_state(&name, cell.state, ", not paused"));
         };
         op.resume(now);
         cell.state = if op.kind == OpKind::Rollback {
@@ -163,8 +149,7 @@ impl Scenario {
         } else {
             St::Running
         };
-        cell.updated = now;
-        cell.actor = actor.to_string();
+        cell.touched(now, actor);
         Ok(format!("resuming {name}"))
     }
 
@@ -175,13 +160,12 @@ impl Scenario {
         version: Option<String>,
         actor: &str,
     ) -> Result<String, Reject> {
+        deployed(
+            s,
+            "builds are not deployed: there is nothing to roll back at build",
+        )?;
         let now = self.now;
         let name = self.name(li, s);
-        if s == BUILD {
-            return Err(unsupported(
-                "builds are not deployed: there is nothing to roll back at build",
-            ));
-        }
         let cell = &self.lanes[li].cells[s];
         if cell.state == St::RollingBack {
             return Err(conflict(format!(
@@ -238,16 +222,9 @@ impl Scenario {
             ..cell.snapshot()
         };
         let from = cell.ver.short().to_string();
-        cell.push_history(old);
-        cell.ver = target.ver;
-        cell.ran = true;
+        let op = Op::new(OpKind::Rollback, dur, now);
+        cell.start(old, target.ver, run, Some(op), now, actor);
         cell.state = St::RollingBack;
-        cell.op = Some(Op::new(OpKind::Rollback, dur, now));
-        cell.started = now;
-        cell.updated = now;
-        cell.run = run;
-        cell.actor = actor.to_string();
-        cell.checks.clear();
         cell.awaiting_reviewers = vec![];
         Ok(format!(
             "rolling back {name} from {from} to {}",
@@ -256,23 +233,17 @@ impl Scenario {
     }
 
     pub(super) fn approve(&mut self, li: usize, s: usize, actor: &str) -> Result<String, Reject> {
-        let now = self.now;
-        let name = self.name(li, s);
-        if self.lanes[li].cells[s].state != St::AwaitingApproval {
-            let st = self.lanes[li].cells[s].state;
-            return Err(conflict(format!(
-                "{name} is {}, not waiting for approval",
-                st.words()
-            )));
+        let state = self.lanes[li].cells[s].state;
+        if state != St::AwaitingApproval {
+            return Err(wrong_state(&self.name(li, s), state, NOT_WAITING));
         }
         let dur = self.op_duration(li, s, 8, 20);
-        let cell = &mut self.lanes[li].cells[s];
+        let (now, _, cell) = self.cell_at(li, s);
         cell.state = St::Running;
         cell.ran = true;
         cell.op = Some(Op::new(OpKind::Deploy, dur, now));
         cell.started = now;
-        cell.updated = now;
-        cell.actor = actor.to_string();
+        cell.touched(now, actor);
         cell.awaiting_reviewers = vec![];
         Ok(format!(
             "approved {} for {}: deploying",
@@ -288,18 +259,12 @@ impl Scenario {
         actor: &str,
         reason: Option<&str>,
     ) -> Result<String, Reject> {
-        let now = self.now;
-        let name = self.name(li, s);
-        let cell = &mut self.lanes[li].cells[s];
+        let (now, name, cell) = self.cell_at(li, s);
         if cell.state != St::AwaitingApproval {
-            return Err(conflict(format!(
-                "{name} is {}, not waiting for approval",
-                cell.state.words()
-            )));
+            return Err(wrong_state(&name, cell.state, NOT_WAITING));
         }
         cell.state = St::Cancelled;
-        cell.updated = now;
-        cell.actor = actor.to_string();
+        cell.touched(now, actor);
         cell.awaiting_reviewers = vec![];
         cell.message = match reason {
             Some(r) => format!("rejected by {actor}: {r}"),
@@ -317,37 +282,25 @@ impl Scenario {
     /// part of the `http` protocol (whose `pause` keeps the rollout resumable): GitHub's
     /// `POST .../actions/runs/{id}/cancel` does this.
     pub(super) fn cancel(&mut self, li: usize, s: usize, actor: &str) -> Result<String, Reject> {
-        let now = self.now;
-        let name = self.name(li, s);
-        let cell = &mut self.lanes[li].cells[s];
+        let (now, name, cell) = self.cell_at(li, s);
         if !matches!(
             cell.state,
             St::Running | St::RollingBack | St::Paused | St::AwaitingApproval
         ) {
-            return Err(conflict(format!(
-                "{name} is {}: there is no run in progress to cancel",
-                cell.state.words()
-            )));
+            let why = ": there is no run in progress to cancel";
+            return Err(wrong_state(&name, cell.state, why));
         }
         if let Some(op) = cell.op.take() {
             if op.kind == OpKind::Build {
                 // The checks that passed stay passed; the others never finish.
-                let p = op.progress(now);
-                cell.checks = BUILD_CHECKS
-                    .iter()
-                    .map(|&(name, at)| {
-                        let passed = at < 1.0 && p >= at && op.fails != Some(name);
-                        (name, if passed { "passed" } else { "pending" })
-                    })
-                    .collect();
+                cell.checks = build_checks(&op, op.progress(now));
             } else {
                 cell.checks.clear();
             }
         }
         let was = cell.state;
         cell.state = St::Cancelled;
-        cell.updated = now;
-        cell.actor = actor.to_string();
+        cell.touched(now, actor);
         cell.awaiting_reviewers = vec![];
         cell.message = format!("cancelled by {actor}");
         Ok(format!(
@@ -360,5 +313,43 @@ impl Scenario {
             cell.ver.short(),
             was.words()
         ))
+    }
+}
+
+/// Versions arrive at build from CI: nothing is deployed there, so nothing is promoted into it
+/// or rolled back at it.
+fn deployed(s: usize, refusal: &str) -> Result<(), Reject> {
+    if s == BUILD {
+        Err(unsupported(refusal))
+    } else {
+        Ok(())
+    }
+}
+
+const NOT_WAITING: &str = ", not waiting for approval";
+
+/// A cell in no state for the action: "{name} is {state}{why}".
+fn wrong_state(name: &str, state: St, why: &str) -> Reject {
+    conflict(format!("{name} is {}{why}", state.words()))
+}
+
+impl CellSim {
+    /// Changed by `actor` at `now`.
+    fn touched(&mut self, now: i64, actor: &str) {
+        self.updated = now;
+        self.actor = actor.to_string();
+    }
+
+    /// A new run of `ver` in the cell, by `actor` at `now`, moving with `op` (or waiting for
+    /// approval without one); what the cell was goes to its history as `was`.
+    fn start(&mut self, was: Hist, ver: Ver, run: u64, op: Option<Op>, now: i64, actor: &str) {
+        self.push_history(was);
+        self.ver = ver;
+        self.started = now;
+        self.run = run;
+        self.touched(now, actor);
+        self.checks.clear();
+        self.ran = op.is_some();
+        self.op = op;
     }
 }

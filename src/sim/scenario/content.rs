@@ -393,6 +393,31 @@ pub(super) fn live_message(s: usize, op: &Op, ver: &Ver, p: f64) -> String {
     }
 }
 
+impl Op {
+    /// Whether a build `p` of the way along has passed `check`: the last check passes only
+    /// when the build finishes, and the failing one never does.
+    pub(super) fn has_passed(&self, (name, at): (&str, f64), p: f64) -> bool {
+        at < 1.0 && p >= at && self.fails != Some(name)
+    }
+}
+
+/// The checks of a build `p` of the way along: passed, or still pending.
+pub(super) fn build_checks(op: &Op, p: f64) -> Vec<(&'static str, &'static str)> {
+    BUILD_CHECKS
+        .iter()
+        .map(|&c| {
+            (
+                c.0,
+                if op.has_passed(c, p) {
+                    "passed"
+                } else {
+                    "pending"
+                },
+            )
+        })
+        .collect()
+}
+
 pub(super) fn settled_checks(
     s: usize,
     failed: Option<&'static str>,

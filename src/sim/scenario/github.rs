@@ -1293,7 +1293,7 @@ impl Scenario {
                 BUILD_CHECKS
                     .iter()
                     .map(|&(name, at)| {
-                        if at < 1.0 && p >= at && op.fails != Some(name) {
+                        if op.has_passed((name, at), p) {
                             // When progress crossed `at` (approximate across a pause).
                             let need = (at * op.dur as f64) as i64;
                             let t = match op.resumed {

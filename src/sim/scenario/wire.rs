@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::content::{BUILD_CHECKS, STAGING_CHECK, environment, live_message};
+use super::content::{STAGING_CHECK, build_checks, environment, live_message};
 use super::metrics::METRICS;
 use super::{CANARY, CellSim, LaneSim, OpKind, PROD, STAGES, STAGING, Scenario, St};
 
@@ -131,25 +131,15 @@ impl Scenario {
             }
             _ => c.message.clone(),
         };
-        let checks: Vec<Value> = match &c.op {
-            Some(op) if op.kind == OpKind::Build => {
-                let p = op.progress(self.now);
-                BUILD_CHECKS
-                    .iter()
-                    .map(|&(name, at)| {
-                        let passed = at < 1.0 && p >= at && op.fails != Some(name);
-                        (name, if passed { "passed" } else { "pending" })
-                    })
-                    .map(|(name, st)| json!({"name": name, "state": st, "url": format!("{url}#{name}")}))
-                    .collect()
-            }
-            Some(_) if s == STAGING => vec![json!({"name": STAGING_CHECK, "state": "pending", "url": format!("{url}#{STAGING_CHECK}")})],
-            _ => c
-                .checks
-                .iter()
-                .map(|&(name, st)| json!({"name": name, "state": st, "url": format!("{url}#{name}")}))
-                .collect(),
+        let checks = match &c.op {
+            Some(op) if op.kind == OpKind::Build => build_checks(op, op.progress(self.now)),
+            Some(_) if s == STAGING => vec![(STAGING_CHECK, "pending")],
+            _ => c.checks.clone(),
         };
+        let checks: Vec<Value> = checks
+            .into_iter()
+            .map(|(name, st)| json!({"name": name, "state": st, "url": format!("{url}#{name}")}))
+            .collect();
         let approval = if c.state == St::AwaitingApproval {
             json!({"environment": environment(s), "reviewers": c.awaiting_reviewers})
         } else {
