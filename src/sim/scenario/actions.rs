@@ -19,7 +19,7 @@ impl Scenario {
         (self.now, name, &mut self.lanes[li].cells[s])
     }
 
-    pub(super) fn op_duration(&mut self, li: usize, s: usize, lo: i64, hi: i64) -> i64 {
+    fn op_duration(&mut self, li: usize, s: usize, lo: i64, hi: i64) -> i64 {
         self.serial += 1;
         between(
             mix(

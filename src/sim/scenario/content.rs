@@ -28,7 +28,7 @@ pub(super) const PEOPLE: [&str; 6] = [
     "sam.okafor",
     "ines.alves",
 ];
-pub(super) const TITLES: [&str; 20] = [
+const TITLES: [&str; 20] = [
     "add idempotency keys to refunds",
     "bump tokio to 1.54",
     "retry webhook delivery with jitter",

@@ -17,9 +17,9 @@ pub(crate) const METRICS: [(&str, &str, f64); 3] = [
     ("latency_p99", "seconds", 0.5),
     ("saturation", "ratio", 0.8),
 ];
-pub(super) const ERR: usize = 0;
-pub(super) const LAT: usize = 1;
-pub(super) const SAT: usize = 2;
+const ERR: usize = 0;
+const LAT: usize = 1;
+const SAT: usize = 2;
 /// Points kept per metric series.
 pub const SERIES_LEN: usize = 30;
 /// The part of a metric's noise that canary and prod share.
@@ -80,7 +80,7 @@ impl Scenario {
         }
     }
 
-    pub(super) fn metric_target(&self, li: usize, s: usize, m: usize, t: i64, k: u64) -> f64 {
+    fn metric_target(&self, li: usize, s: usize, m: usize, t: i64, k: u64) -> f64 {
         const STAGE_FACTOR: [[f64; 3]; 4] =
             [[0.0; 3], [0.7, 0.85, 0.5], [1.0, 1.0, 0.9], [1.0, 1.0, 1.0]];
         let lane = &self.lanes[li];

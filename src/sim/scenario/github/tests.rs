@@ -5,6 +5,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use super::repository::{base64, node_id};
 use super::*;
 use crate::sim::SimOptions;
 
