@@ -193,6 +193,22 @@ fn paginate(items: Vec<Value>, q: &[(String, String)]) -> (Vec<Value>, Option<(u
     )
 }
 
+/// A list's answer: one page of `items` (see [`paginate`]), as a bare array or, under `key`,
+/// in an object with the `total_count`.
+fn list_reply(items: Vec<Value>, q: &[(String, String)], key: Option<&str>) -> GhReply {
+    let total = items.len();
+    let (items, pages) = paginate(items, q);
+    let body = match key {
+        Some(key) => json!({"total_count": total, key: items}),
+        None => Value::Array(items),
+    };
+    GhReply {
+        status: 200,
+        body: Some(body),
+        pages,
+    }
+}
+
 fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -267,7 +283,9 @@ impl Scenario {
                 None => not_found(),
             },
             ("POST", ["actions", "workflows", wf, "dispatches"]) => match self.workflow(li, wf) {
-                Some(d) => self.dispatch(li, d, req.body, req.login),
+                Some(d) => self
+                    .dispatch(li, d, req.body, req.login)
+                    .unwrap_or_else(|e| e),
                 None => not_found(),
             },
             ("GET", ["actions", "runs"]) => self.list_runs(li, None, q),
@@ -284,10 +302,12 @@ impl Scenario {
                     None => not_found(),
                 }
             }
-            ("POST", ["actions", "runs", id, "pending_deployments"]) => {
-                self.review(li, id, req.body, req.login)
+            ("POST", ["actions", "runs", id, "pending_deployments"]) => self
+                .review(li, id, req.body, req.login)
+                .unwrap_or_else(|e| e),
+            ("POST", ["actions", "runs", id, "cancel"]) => {
+                self.cancel_run(li, id, req.login).unwrap_or_else(|e| e)
             }
-            ("POST", ["actions", "runs", id, "cancel"]) => self.cancel_run(li, id, req.login),
             ("GET", ["commits", reference, "check-runs"]) => self.check_runs(li, reference, q),
             ("GET", ["deployments"]) => self.list_deployments(li, q),
             ("GET", ["deployments", id]) => match self.find_deployment(li, id) {
@@ -295,15 +315,7 @@ impl Scenario {
                 None => not_found(),
             },
             ("GET", ["deployments", id, "statuses"]) => match self.find_deployment(li, id) {
-                Some((s, i)) => {
-                    let all = self.status_json(&self.entries(li, s), i);
-                    let (items, pages) = paginate(all, q);
-                    GhReply {
-                        status: 200,
-                        body: Some(Value::Array(items)),
-                        pages,
-                    }
-                }
+                Some((s, i)) => list_reply(self.status_json(&self.entries(li, s), i), q, None),
                 None => not_found(),
             },
             ("GET", ["environments"]) => {
@@ -443,13 +455,7 @@ impl Scenario {
             })
             .map(|e| self.wf_run_json(e))
             .collect();
-        let total = runs.len();
-        let (items, pages) = paginate(runs, q);
-        GhReply {
-            status: 200,
-            body: Some(json!({"total_count": total, "workflow_runs": items})),
-            pages,
-        }
+        list_reply(runs, q, Some("workflow_runs"))
     }
 
     fn check_runs(&self, li: usize, reference: &str, q: &[(String, String)]) -> GhReply {
@@ -485,13 +491,7 @@ impl Scenario {
             .filter(|c| name.is_none_or(|n| c["name"] == n))
             .filter(|c| status.is_none_or(|st| c["status"] == st))
             .collect();
-        let total = checks.len();
-        let (items, pages) = paginate(checks, q);
-        GhReply {
-            status: 200,
-            body: Some(json!({"total_count": total, "check_runs": items})),
-            pages,
-        }
+        list_reply(checks, q, Some("check_runs"))
     }
 
     fn list_deployments(&self, li: usize, q: &[(String, String)]) -> GhReply {
@@ -516,12 +516,7 @@ impl Scenario {
             }
         }
         all.sort_by_key(|d| std::cmp::Reverse(d.0));
-        let (items, pages) = paginate(all.into_iter().map(|(_, v)| v).collect(), q);
-        GhReply {
-            status: 200,
-            body: Some(Value::Array(items)),
-            pages,
-        }
+        list_reply(all.into_iter().map(|(_, v)| v).collect(), q, None)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::repository::node_id;
+use super::repository::{links, node_id};
 use super::{
     CHECK_RUN_BASE, CHECK_SUITE_BASE, CI_FILE, DEPLOY_FILE, Entry, T_RUN_NUMBER, deployment_id,
     workflow_id,
@@ -86,7 +86,7 @@ impl Scenario {
         };
         let actor = self.actor_json(e.trigger, e.ver);
         let commit_author = author(e.ver);
-        json!({
+        let j = json!({
             "id": run,
             "name": if deploy { "Deploy" } else { "CI" },
             "node_id": node_id("WorkflowRun", run),
@@ -110,12 +110,7 @@ impl Scenario {
             "run_attempt": 1,
             "run_started_at": self.ts(e.created),
             "triggering_actor": actor,
-            "jobs_url": format!("{api}/actions/runs/{run}/jobs"),
-            "logs_url": format!("{api}/actions/runs/{run}/logs"),
             "check_suite_url": format!("{api}/check-suites/{suite}"),
-            "artifacts_url": format!("{api}/actions/runs/{run}/artifacts"),
-            "cancel_url": format!("{api}/actions/runs/{run}/cancel"),
-            "rerun_url": format!("{api}/actions/runs/{run}/rerun"),
             "workflow_url": format!("{api}/actions/workflows/{wf}"),
             "head_commit": {
                 "id": e.ver.sha,
@@ -127,7 +122,15 @@ impl Scenario {
             },
             "repository": self.repo_json(e.li),
             "head_repository": self.repo_json(e.li),
-        })
+        });
+        let tails = [
+            ("jobs_url", "/jobs"),
+            ("logs_url", "/logs"),
+            ("artifacts_url", "/artifacts"),
+            ("cancel_url", "/cancel"),
+            ("rerun_url", "/rerun"),
+        ];
+        links(j, &format!("{api}/actions/runs/{run}"), &tails)
     }
 
     /// `GET .../pending_deployments`: the environment a waiting run waits for, or nothing.

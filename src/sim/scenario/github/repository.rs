@@ -65,6 +65,15 @@ pub(super) fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// `j` with GitHub's hypermedia links: each key is `base` followed by its tail (an RFC 6570
+/// template where GitHub sends one: `/gists{/gist_id}`).
+pub(super) fn links(mut j: Value, base: &str, tails: &[(&str, &str)]) -> Value {
+    for (key, tail) in tails {
+        j[*key] = json!(format!("{base}{tail}"));
+    }
+    j
+}
+
 impl Scenario {
     pub(super) fn api_repo(&self, li: usize) -> String {
         format!(
@@ -84,26 +93,31 @@ impl Scenario {
         let html = &self.base_url;
         let id = user_id(login);
         let u = format!("{api}/users/{login}");
-        json!({
-            "login": login,
-            "id": id,
-            "node_id": node_id(kind, id),
-            "avatar_url": format!("{html}/avatars/u/{id}"),
-            "gravatar_id": "",
-            "url": u,
-            "html_url": format!("{html}/{login}"),
-            "followers_url": format!("{u}/followers"),
-            "following_url": format!("{u}/following{{/other_user}}"),
-            "gists_url": format!("{u}/gists{{/gist_id}}"),
-            "starred_url": format!("{u}/starred{{/owner}}{{/repo}}"),
-            "subscriptions_url": format!("{u}/subscriptions"),
-            "organizations_url": format!("{u}/orgs"),
-            "repos_url": format!("{u}/repos"),
-            "events_url": format!("{u}/events{{/privacy}}"),
-            "received_events_url": format!("{u}/received_events"),
-            "type": kind,
-            "site_admin": false,
-        })
+        links(
+            json!({
+                "login": login,
+                "id": id,
+                "node_id": node_id(kind, id),
+                "avatar_url": format!("{html}/avatars/u/{id}"),
+                "gravatar_id": "",
+                "url": u,
+                "html_url": format!("{html}/{login}"),
+                "type": kind,
+                "site_admin": false,
+            }),
+            &u,
+            &[
+                ("followers_url", "/followers"),
+                ("following_url", "/following{/other_user}"),
+                ("gists_url", "/gists{/gist_id}"),
+                ("starred_url", "/starred{/owner}{/repo}"),
+                ("subscriptions_url", "/subscriptions"),
+                ("organizations_url", "/orgs"),
+                ("repos_url", "/repos"),
+                ("events_url", "/events{/privacy}"),
+                ("received_events_url", "/received_events"),
+            ],
+        )
     }
 
     pub(super) fn actor_json(&self, actor: &str, ver: &Ver) -> Value {
@@ -148,7 +162,7 @@ impl Scenario {
             .nth(1)
             .unwrap_or(&self.base_url)
             .to_string();
-        let mut j = json!({
+        let j = json!({
             "id": id,
             "node_id": node_id("Repository", id),
             "name": name,
@@ -204,10 +218,7 @@ impl Scenario {
             ("trees_url", "/git/trees{/sha}"),
             ("hooks_url", "/hooks"),
         ];
-        for (key, tail) in LINKS {
-            j[key] = json!(format!("{u}{tail}"));
-        }
-        j
+        links(j, &u, &LINKS)
     }
 
     pub(super) fn workflow_json(&self, li: usize, deploy: bool) -> Value {
