@@ -9,15 +9,13 @@ use serde_json::json;
 use crate::config::Config;
 use crate::engine::driver::Handle;
 use crate::engine::{Engine, Input, Setup, Snapshot};
+use crate::exit::Exit;
 use crate::model::duration;
 use crate::model::{ActionKind, Holds};
 use crate::ops::audit::{self, AuditLog, Record};
 use crate::ops::{self, Action, Confirm, Outcome, Plan, Runner, Scope};
 use crate::sources::Source;
 use crate::{poll, sources};
-
-/// Exit code of a usage or config error.
-pub const EXIT_USAGE: u8 = 2;
 
 /// The audit log a config writes to.
 pub fn audit_log(config: &Config) -> AuditLog {
@@ -163,7 +161,7 @@ fn print_result(
     outcome: &Outcome,
     preview: Option<&str>,
     json_out: bool,
-    code: u8,
+    code: Exit,
 ) {
     if json_out {
         let v = json!({
@@ -180,7 +178,7 @@ fn print_result(
             "request": preview,
             "result": outcome.word(),
             "message": outcome.message(),
-            "exit_code": code,
+            "exit_code": code.code(),
         });
         println!("{}", crate::model::text::json_safe(&v.to_string()));
     } else {
@@ -197,14 +195,14 @@ pub async fn run_action(
     readonly: bool,
     mut action: Action,
     act: &crate::cli::ActArgs,
-) -> u8 {
+) -> Exit {
     action.reason = act.reason.clone();
     action.force = act.force;
     let json_out = act.json;
     if readonly {
         let o = Outcome::Refused(ops::availability::readonly_refusal(action.kind));
-        print_result(None, &action, &o, None, json_out, o.exit_code());
-        return o.exit_code();
+        print_result(None, &action, &o, None, json_out, o.exit());
+        return o.exit();
     }
     // token_cmd, secret files and the audit log are blocking IO: off the async workers.
     let sources = tokio::task::block_in_place(|| sources::build(&config));
@@ -228,7 +226,7 @@ pub async fn run_action(
                     "trainyard: {} has nothing to promote: name the stage with --to",
                     action.lane
                 );
-                return EXIT_USAGE;
+                return Exit::Usage;
             }
         }
     }
@@ -236,7 +234,7 @@ pub async fn run_action(
         Ok(p) => p,
         Err(e) => {
             eprintln!("trainyard: {e}");
-            return EXIT_USAGE;
+            return Exit::Usage;
         }
     };
     plan.action = action.clone();
@@ -253,16 +251,16 @@ pub async fn run_action(
                     eprintln!(
                         "the train moved while you decided: nothing sent; run the command again ({why})"
                     );
-                    return 6;
+                    return Exit::Refused;
                 }
             }
             Ok(false) => {
                 eprintln!("cancelled: nothing sent");
-                return EXIT_USAGE;
+                return Exit::Usage;
             }
             Err(e) => {
                 eprintln!("trainyard: {e}");
-                return EXIT_USAGE;
+                return Exit::Usage;
             }
         }
     }
@@ -275,7 +273,7 @@ pub async fn run_action(
         Ok(s) => s,
         Err(e) => {
             eprintln!("trainyard: cannot listen for signals: {e}");
-            return EXIT_USAGE;
+            return Exit::Usage;
         }
     };
     let outcome = tokio::select! {
@@ -290,14 +288,14 @@ pub async fn run_action(
             for s in said {
                 let _ = writeln!(err, "  audit log: {s}");
             }
-            return 128 + n as u8;
+            return Exit::Signal(n);
         }
     };
     let preview = matches!(outcome, Outcome::DryRun(_)).then(|| runner.preview(&plan));
     // A dry run of something policy blocks says so in its exit code too.
     let code = match &outcome {
-        Outcome::DryRun(_) if !plan.allowed() && !action.force => 3,
-        o => o.exit_code(),
+        Outcome::DryRun(_) if !plan.allowed() && !action.force => Exit::Blocked,
+        o => o.exit(),
     };
     print_result(
         Some(&plan),
@@ -345,7 +343,7 @@ fn record_line(r: &Record) -> String {
 }
 
 /// `trainyard audit [--json] [--since D]`.
-pub fn audit_list(config: &Config, json_out: bool, since: Option<&str>) -> u8 {
+pub fn audit_list(config: &Config, json_out: bool, since: Option<&str>) -> Exit {
     let log = audit_log(config);
     let cutoff = match since.map(duration::parse) {
         // Never "now" in silence, nor a panic, for a duration the clock can't go back by.
@@ -360,12 +358,12 @@ pub fn audit_list(config: &Config, json_out: bool, since: Option<&str>) -> u8 {
                     duration::human(d),
                     duration::human(duration::MAX)
                 );
-                return EXIT_USAGE;
+                return Exit::Usage;
             }
         },
         Some(Err(e)) => {
             eprintln!("trainyard: --since: {e}");
-            return EXIT_USAGE;
+            return Exit::Usage;
         }
         None => None,
     };
@@ -376,7 +374,7 @@ pub fn audit_list(config: &Config, json_out: bool, since: Option<&str>) -> u8 {
                 "trainyard: cannot read the audit log {}: {e}",
                 log.path().display()
             );
-            return 1;
+            return Exit::Runtime;
         }
     };
     // Lines that are not records are not listed: said, so that none is missed unawares.
@@ -396,17 +394,17 @@ pub fn audit_list(config: &Config, json_out: bool, since: Option<&str>) -> u8 {
             println!("{}", record_line(r));
         }
     }
-    0
+    Exit::Ok
 }
 
 /// `trainyard audit verify`: 0 intact, 1 broken (naming the first bad line).
-pub fn audit_verify(config: &Config) -> u8 {
+pub fn audit_verify(config: &Config) -> Exit {
     let log = audit_log(config);
     let path = log.path().display().to_string();
     match log.verify() {
         Err(e) => {
             eprintln!("trainyard: cannot read the audit log {path}: {e}");
-            1
+            Exit::Runtime
         }
         Ok(v) => {
             if let Some(line) = v.torn {
@@ -422,14 +420,14 @@ pub fn audit_verify(config: &Config) -> u8 {
                         // removed or rewritten: the chain alone can't show a cut-off end.
                         println!("{path}: head {head} (record {})", v.records);
                     }
-                    0
+                    Exit::Ok
                 }
                 Some((line, why)) => {
                     // The reason may quote the broken line: shown clean.
                     let why = crate::model::text::sanitize(&why, 500);
                     println!("{path}:{line}: chain broken: {why}");
                     println!("{path}: {} records verified before line {line}", v.records);
-                    1
+                    Exit::Runtime
                 }
             }
         }
@@ -454,11 +452,11 @@ mod tests {
         for since in ["99999999999d", "3651d", "99999999999999999999d"] {
             assert_eq!(
                 audit_list(&config, true, Some(since)),
-                EXIT_USAGE,
+                Exit::Usage,
                 "{since}"
             );
         }
-        assert_eq!(audit_list(&config, true, Some("3650d")), 0);
+        assert_eq!(audit_list(&config, true, Some("3650d")), Exit::Ok);
         assert!(
             duration::parse("99999999999d")
                 .unwrap_err()

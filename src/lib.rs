@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod engine;
+pub mod exit;
 pub mod model;
 pub mod ops;
 pub mod poll;

@@ -9,14 +9,11 @@ use trainyard::cli::{
 };
 use trainyard::commands;
 use trainyard::config::{self, Config};
+use trainyard::exit::Exit;
 use trainyard::model::ActionKind;
 use trainyard::ops::Action;
 use trainyard::tui::theme::{Charts, Theme};
 use trainyard::{ops, sim, status, tui};
-
-/// Exit codes: 0 ok, 1 runtime error or unreachable source, 2 usage or config error.
-const EXIT_RUNTIME: u8 = 1;
-const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
     install_hooks();
@@ -34,7 +31,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("trainyard: cannot start the runtime: {e}");
-            return ExitCode::from(EXIT_RUNTIME);
+            return ExitCode::from(Exit::Runtime);
         }
     };
     match runtime.block_on(dispatch(cli)) {
@@ -43,7 +40,7 @@ fn main() -> ExitCode {
             let report = trainyard::secrets::redact(&format!("{e:?}"));
             tracing::error!("{report}");
             eprintln!("trainyard: {report}");
-            ExitCode::from(EXIT_RUNTIME)
+            ExitCode::from(Exit::Runtime)
         }
     }
 }
@@ -112,7 +109,7 @@ fn load_config(cli: &Cli) -> Result<Config, ExitCode> {
     loaded.map_err(|errs| {
         // A secret written into the config by mistake is not repeated to the terminal.
         eprintln!("{}", trainyard::secrets::redact(&errs.to_string()));
-        ExitCode::from(EXIT_CONFIG)
+        ExitCode::from(Exit::Usage)
     })
 }
 
@@ -164,7 +161,7 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             let readonly = cli.readonly || config.readonly;
             let audit = commands::audit_log(&config);
             let ended = run_tui(config, readonly, audit, theme(&[&cli.tui])).await?;
-            Ok(ExitCode::from(ended.exit_code()))
+            Ok(ExitCode::from(ended.exit()))
         }
         Some(Command::Demo {
             listen,
@@ -175,7 +172,7 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                 eprintln!(
                     "trainyard demo: {listen} is not a loopback address; the simulator only listens on 127.0.0.1 or ::1"
                 );
-                return Ok(ExitCode::from(EXIT_CONFIG));
+                return Ok(ExitCode::from(Exit::Usage));
             }
             let opts = sim_options(args);
             let chaos = args.chaos.clone().unwrap_or_default();
@@ -194,7 +191,7 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             let theme = theme(&[tui, &cli.tui]);
             let result = run_tui(config, cli.readonly, demo_audit(), theme).await;
             handle.shutdown().await;
-            Ok(ExitCode::from(result?.exit_code()))
+            Ok(ExitCode::from(result?.exit()))
         }
         Some(Command::Sim {
             listen,
@@ -205,13 +202,13 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                 eprintln!(
                     "trainyard sim: {listen} is not a loopback address; the simulator only listens on 127.0.0.1 or ::1"
                 );
-                return Ok(ExitCode::from(EXIT_CONFIG));
+                return Ok(ExitCode::from(Exit::Usage));
             }
             let chaos = args.chaos.clone().unwrap_or_default();
             sim::run_foreground(*listen, sim_options(args), *print_config, chaos)
                 .await
                 .wrap_err_with(|| format!("simulator on {listen}"))?;
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitCode::from(Exit::Ok))
         }
         Some(Command::Status { json }) => {
             let config = match load_config(&cli) {
@@ -229,11 +226,11 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                 print!("{}", status::to_table(&config, &snap));
             }
             let failed = snap.world.sources().any(|s| !s.ok);
-            Ok(if failed {
-                ExitCode::from(EXIT_RUNTIME)
+            Ok(ExitCode::from(if failed {
+                Exit::Runtime
             } else {
-                ExitCode::SUCCESS
-            })
+                Exit::Ok
+            }))
         }
         Some(Command::Watch { json }) => {
             let config = match load_config(&cli) {
@@ -251,7 +248,7 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                 Err(_) => "trainyard stopped on an error".to_string(),
             };
             commands::close_open_actions(&runner, &why);
-            Ok(ExitCode::from(result?.exit_code()))
+            Ok(ExitCode::from(result?.exit()))
         }
         Some(Command::Audit {
             command,
@@ -295,10 +292,10 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                 Ok(p) => println!("{}", p.display()),
                 Err(e) => {
                     println!("{e}");
-                    return Ok(ExitCode::from(EXIT_CONFIG));
+                    return Ok(ExitCode::from(Exit::Usage));
                 }
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitCode::from(Exit::Ok))
         }
         Some(Command::Config {
             command: ConfigCommand::Check,
@@ -314,11 +311,11 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                         c.train.stages.len(),
                         c.sources.len()
                     );
-                    Ok(ExitCode::SUCCESS)
+                    Ok(ExitCode::from(Exit::Ok))
                 }
                 Err(errs) => {
                     println!("{}", trainyard::secrets::redact(&errs.to_string()));
-                    Ok(ExitCode::from(EXIT_CONFIG))
+                    Ok(ExitCode::from(Exit::Usage))
                 }
             }
         }

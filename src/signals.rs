@@ -45,11 +45,11 @@ pub enum Ended {
 }
 
 impl Ended {
-    /// The process exit code: 0, or 128 + the signal's number as shells expect.
-    pub fn exit_code(self) -> u8 {
+    /// The process's exit: 0, or 128 + the signal's number as shells expect.
+    pub fn exit(self) -> crate::exit::Exit {
         match self {
-            Ended::Quit => 0,
-            Ended::Signal(n) => 128 + n as u8,
+            Ended::Quit => crate::exit::Exit::Ok,
+            Ended::Signal(n) => crate::exit::Exit::Signal(n),
         }
     }
 

@@ -51,15 +51,15 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// 0 done, 3 blocked by policy, 4 rejected or failed at the source, 5 verification timed
-    /// out, 6 refused by trainyard (read-only, missing reason, another action in flight).
-    pub fn exit_code(&self) -> u8 {
+    /// How the command that ran it exits.
+    pub fn exit(&self) -> crate::exit::Exit {
+        use crate::exit::Exit;
         match self {
-            Outcome::Done(_) | Outcome::DryRun(_) => 0,
-            Outcome::Blocked(_) => 3,
-            Outcome::Rejected(_) | Outcome::Failed(_) => 4,
-            Outcome::TimedOut(_) => 5,
-            Outcome::Refused(_) => 6,
+            Outcome::Done(_) | Outcome::DryRun(_) => Exit::Ok,
+            Outcome::Blocked(_) => Exit::Blocked,
+            Outcome::Rejected(_) | Outcome::Failed(_) => Exit::AtSource,
+            Outcome::TimedOut(_) => Exit::TimedOut,
+            Outcome::Refused(_) => Exit::Refused,
         }
     }
 
