@@ -211,7 +211,7 @@ pub fn preflight(
             train
                 .lane(&name)
                 .ok_or_else(|| format!("no lane named {name:?}"))?;
-            return preflight_lane(action, train, holds);
+            return preflight_lane(action, train, holds, now);
         }
         Scope::Cell(_) => {}
     }
@@ -375,23 +375,44 @@ fn plain_plan(action: Action, train: &Train, summary: String) -> Plan {
     }
 }
 
+/// Why a hold, release, halt or unhalt has nothing to do with `holds` as they are ("already
+/// on hold by bob: …", "the train is not halted"): asked when planning, and again under the
+/// audit log's lock, so that nobody's hold is overwritten by a second one.
+pub fn hold_conflict(action: &Action, holds: &Holds, now: Timestamp) -> Option<String> {
+    match (action.scope(), action.kind) {
+        (Scope::Train, ActionKind::Halt) => holds.halt.as_ref().map(|h| {
+            format!(
+                "the train is already halted (by {} {} ago: {})",
+                h.by,
+                crate::model::duration::human_delta(now - h.at),
+                h.reason
+            )
+        }),
+        (Scope::Train, ActionKind::Unhalt) if holds.halt.is_none() => {
+            Some("the train is not halted".into())
+        }
+        (Scope::Lane(l), ActionKind::Pause) => holds
+            .lanes
+            .get(&l)
+            .map(|h| format!("{l} is already on hold (by {}: {})", h.by, h.reason)),
+        (Scope::Lane(l), ActionKind::Resume) if !holds.lanes.contains_key(&l) => {
+            Some(format!("{l} is not on hold"))
+        }
+        _ => None,
+    }
+}
+
 fn preflight_train(
     action: Action,
     train: &Train,
     holds: &Holds,
     now: Timestamp,
 ) -> Result<Plan, String> {
+    if let Some(e) = hold_conflict(&action, holds, now) {
+        return Err(e);
+    }
     let summary = match (action.kind, &holds.halt) {
-        (ActionKind::Halt, Some(h)) => {
-            return Err(format!(
-                "the train is already halted (by {} {} ago: {})",
-                h.by,
-                crate::model::duration::human_delta(now - h.at),
-                h.reason
-            ));
-        }
-        (ActionKind::Halt, None) => format!("stop every promotion of train {}", train.name),
-        (ActionKind::Unhalt, None) => return Err("the train is not halted".into()),
+        (ActionKind::Halt, _) => format!("stop every promotion of train {}", train.name),
         (ActionKind::Unhalt, Some(h)) => {
             format!(
                 "let train {} move again (halted by {}: {})",
@@ -403,17 +424,18 @@ fn preflight_train(
     Ok(plain_plan(action, train, summary))
 }
 
-fn preflight_lane(action: Action, train: &Train, holds: &Holds) -> Result<Plan, String> {
+fn preflight_lane(
+    action: Action,
+    train: &Train,
+    holds: &Holds,
+    now: Timestamp,
+) -> Result<Plan, String> {
+    if let Some(e) = hold_conflict(&action, holds, now) {
+        return Err(e);
+    }
     let lane = action.lane.clone();
     let summary = match (action.kind, holds.lanes.get(&lane)) {
-        (ActionKind::Pause, Some(h)) => {
-            return Err(format!(
-                "{lane} is already on hold (by {}: {})",
-                h.by, h.reason
-            ));
-        }
-        (ActionKind::Pause, None) => format!("hold {lane}: no promotion of it until resumed"),
-        (ActionKind::Resume, None) => return Err(format!("{lane} is not on hold")),
+        (ActionKind::Pause, _) => format!("hold {lane}: no promotion of it until resumed"),
         (ActionKind::Resume, Some(h)) => format!("release {lane} (held by {}: {})", h.by, h.reason),
         (k, _) => return Err(format!("{k} needs a stage: --stage STAGE")),
     };

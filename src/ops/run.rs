@@ -462,17 +462,33 @@ impl Runner {
                     .map(|r| format!(" ({r})"))
                     .unwrap_or_default()
             ));
+            // Like any hold: an attempt, refused if someone holds the lane already (their hold
+            // stays as they made it), then its outcome.
             let hold_id = self.new_id();
-            if let Err(e) = self
-                .append(self.entry(&hold, &hold_id, audit::result::DONE, None), None)
-                .await
-            {
-                progress(format!("the lane hold could not be written: {e}"));
-            } else {
-                progress(format!(
+            let check = (
+                hold.action.clone(),
+                chrono::Utc::now(),
+                self.in_flight_window(),
+            );
+            let attempt = self.entry(&hold, &hold_id, audit::result::ATTEMPT, None);
+            let held = match self.append(attempt, Some(check)).await {
+                Ok(_) => {
+                    self.append(self.entry(&hold, &hold_id, audit::result::DONE, None), None)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            match held {
+                Ok(_) => progress(format!(
                     "{} held: promotions refused until it is resumed",
                     a.lane
-                ));
+                )),
+                Err(audit::AppendError::Refused(m)) => {
+                    progress(format!("the lane is not held again: {m}"))
+                }
+                Err(audit::AppendError::Io(e)) => {
+                    progress(format!("the lane hold could not be written: {e}"))
+                }
             }
         }
         let verified = self.verify(plan, source.as_ref(), progress).await;

@@ -27,6 +27,12 @@ pub fn refuse_against_log(
             r.ts
         ));
     }
+    // A hold or the halt as someone else left it meanwhile: not overwritten.
+    if !matches!(action.scope(), Scope::Cell(_))
+        && let Some(e) = crate::ops::hold_conflict(action, &crate::ops::holds_from(records), now)
+    {
+        return Err(e);
+    }
     let moves = matches!(
         action.kind,
         ActionKind::Promote | ActionKind::Approve | ActionKind::Resume

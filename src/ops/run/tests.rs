@@ -136,6 +136,17 @@ fn the_log_refuses_a_second_action_and_anything_against_a_halt_or_hold() {
     hold.stage = None;
     let e = refuse_against_log(&[hold.clone()], &promote, now, w).unwrap_err();
     assert!(e.contains("on hold"), "{e}");
+    // A second hold does not overwrite the first one's who, when and why; a release goes.
+    let second = Action::lane(ActionKind::Pause, "api");
+    let e = refuse_against_log(&[hold.clone()], &second, now, w).unwrap_err();
+    assert!(e.contains("already on hold (by a"), "{e}");
+    let release = Action::lane(ActionKind::Resume, "api");
+    assert!(refuse_against_log(&[hold.clone()], &release, now, w).is_ok());
+    assert!(
+        refuse_against_log(&[], &release, now, w)
+            .unwrap_err()
+            .contains("not on hold")
+    );
     // A hold stops promotion, not a rollback.
     let rollback = Action::new(ActionKind::Rollback, "api", "prod");
     assert!(refuse_against_log(&[hold], &rollback, now, w).is_ok());
