@@ -103,10 +103,30 @@ fn draw_frame_160x48(bencher: divan::Bencher, lanes: usize) {
     });
 }
 
+/// The engine's snapshot after a report: every verdict, from scratch.
 #[divan::bench(args = LANES)]
 fn snapshot(bencher: divan::Bencher, lanes: usize) {
     let s = setup(lanes);
     let w = world(&s);
     let now = Utc.with_ymd_and_hms(2026, 11, 26, 15, 1, 31).unwrap();
     bencher.bench(|| trainyard::engine::judge(&s.config, w.clone(), now));
+}
+
+/// The engine's snapshot after a tick of the clock (once a second): the series did not
+/// change, their statistics are kept.
+#[divan::bench(args = LANES)]
+fn snapshot_tick(bencher: divan::Bencher, lanes: usize) {
+    use trainyard::engine::{Engine, Input, Setup};
+    let s = setup(lanes);
+    let now = Utc.with_ymd_and_hms(2026, 11, 26, 15, 1, 31).unwrap();
+    let mut setup = Setup::from_config(&s.config, &[], std::time::Duration::ZERO, false, now);
+    setup.world = world(&s);
+    let mut engine = Engine::new(setup);
+    engine.snapshot();
+    let mut t = now;
+    bencher.bench_local(|| {
+        t += chrono::TimeDelta::seconds(1);
+        engine.fold(Input::Tick(t));
+        engine.snapshot()
+    });
 }
