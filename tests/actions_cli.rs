@@ -6,16 +6,16 @@ mod common;
 
 use std::path::Path;
 
-use common::{Run, Sim, sim_actions, start_sim, trainyard, write_config};
+use common::bin::{Run, Trainyard, trainyard};
+use common::sim::{self, SimProcess};
 use serde_json::Value;
 
 /// A sim (10× pace) and a config with its audit log in `dir`.
-fn setup(dir: &Path, extra: &str) -> (Sim, std::path::PathBuf) {
-    let sim = start_sim(dir, &["--speed", "10"]);
+fn setup(dir: &Path, extra: &str) -> (SimProcess, std::path::PathBuf) {
+    let sim = sim::spawn(dir, &["--speed", "10"]);
     let audit = dir.join("audit.jsonl");
-    let config = write_config(
+    let config = sim.write_config(
         dir,
-        &sim,
         &format!("[audit]\npath = {:?}\n{extra}", audit.display().to_string()),
     );
     (sim, config)
@@ -27,11 +27,6 @@ fn audit(dir: &Path) -> Vec<Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
-}
-
-fn json(run: &Run) -> Value {
-    serde_json::from_str(run.stdout.trim())
-        .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr))
 }
 
 /// A cell that is rolling out at t≈0 in the seeded scenario: ledger's canary.
@@ -54,7 +49,7 @@ fn a_dry_run_sends_nothing_and_is_audited() {
         ],
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let v = json(&r);
+    let v = r.json();
     assert_eq!(v["result"], "dry_run");
     let request = v["request"].as_str().unwrap();
     assert!(
@@ -86,7 +81,7 @@ fn a_dry_run_sends_nothing_and_is_audited() {
         r.stderr
     );
     assert!(r.stderr.contains("(last good, deployed"), "{}", r.stderr);
-    assert!(sim_actions(&sim).is_empty(), "a dry run sent something");
+    assert!(sim.actions().is_empty(), "a dry run sent something");
     let records = audit(dir.path());
     assert_eq!(records.len(), 3);
     assert!(
@@ -136,7 +131,8 @@ fn concurrent_commands_on_one_cell_send_exactly_one_request() {
             r.stderr
         );
     }
-    let sent: Vec<Value> = sim_actions(&sim)
+    let sent: Vec<Value> = sim
+        .actions()
         .into_iter()
         .filter(|a| a["action"] == "pause")
         .collect();
@@ -148,7 +144,7 @@ fn concurrent_commands_on_one_cell_send_exactly_one_request() {
         &["pause", RUNNING[0], RUNNING[1], RUNNING[2], RUNNING[3]],
     );
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert_eq!(sim_actions(&sim).len(), 1);
+    assert_eq!(sim.actions().len(), 1);
 }
 
 #[test]
@@ -166,7 +162,7 @@ fn a_blocked_action_is_refused_and_forcing_needs_a_reason() {
     let r = trainyard(dir.path(), &config, &[&promote[..], &["--force"]].concat());
     assert_eq!(r.code, 6, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("needs a reason"), "{}", r.stdout);
-    assert!(sim_actions(&sim).is_empty());
+    assert!(sim.actions().is_empty());
     let r = trainyard(
         dir.path(),
         &config,
@@ -177,10 +173,10 @@ fn a_blocked_action_is_refused_and_forcing_needs_a_reason() {
         .concat(),
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let v = json(&r);
+    let v = r.json();
     assert_eq!(v["result"], "done");
     assert_eq!(v["forced"], true);
-    let sent = sim_actions(&sim);
+    let sent = sim.actions();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["reason"], "ledger checked by hand");
     let records = audit(dir.path());
@@ -213,7 +209,7 @@ fn readonly_refuses_every_action_and_sends_nothing() {
         assert_eq!(r.code, 6, "{c:?}: {}{}", r.stdout, r.stderr);
         assert!(r.stdout.contains("read-only"), "{c:?}: {}", r.stdout);
     }
-    assert!(sim_actions(&sim).is_empty());
+    assert!(sim.actions().is_empty());
     assert!(audit(dir.path()).is_empty());
 }
 
@@ -280,7 +276,7 @@ fn without_a_terminal_and_without_yes_nothing_is_sent() {
     );
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("pass --yes"), "{}", r.stderr);
-    assert!(sim_actions(&sim).is_empty());
+    assert!(sim.actions().is_empty());
 }
 
 #[test]
@@ -296,7 +292,7 @@ fn the_halt_survives_a_restart_and_unhalt_needs_a_reason() {
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     // A new process: the halt is back, from the audit log.
-    let status = json(&trainyard(dir.path(), &config, &["status", "--json"]));
+    let status = trainyard(dir.path(), &config, &["status", "--json"]).json();
     assert_eq!(status["train"]["halted"], true);
     assert!(
         status["blockers"]
@@ -337,10 +333,10 @@ fn the_halt_survives_a_restart_and_unhalt_needs_a_reason() {
         &["unhalt", "--yes", "--reason", "fixed"],
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let status = json(&trainyard(dir.path(), &config, &["status", "--json"]));
+    let status = trainyard(dir.path(), &config, &["status", "--json"]).json();
     assert_eq!(status["train"]["halted"], false);
     assert!(
-        sim_actions(&sim).is_empty(),
+        sim.actions().is_empty(),
         "the halt is trainyard's own: nothing goes to a source"
     );
     // A lane hold works the same way.
@@ -350,7 +346,7 @@ fn the_halt_survives_a_restart_and_unhalt_needs_a_reason() {
         &["pause", "search-indexer", "--yes", "--reason", "flaky"],
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let status = json(&trainyard(dir.path(), &config, &["status", "--json"]));
+    let status = trainyard(dir.path(), &config, &["status", "--json"]).json();
     assert!(
         status["blockers"]
             .as_array()
@@ -366,7 +362,7 @@ fn a_rejection_exits_4_and_a_slow_cell_exits_5() {
     let dir = tempfile::tempdir().unwrap();
     // search-indexer's staging is read under a name the simulator doesn't know: the source
     // says 404 when asked to act on it. And verification gives up after 1s.
-    let sim = start_sim(dir.path(), &[]);
+    let sim = sim::spawn(dir.path(), &[]);
     let audit_path = dir.path().join("audit.jsonl");
     let text = sim.config.replace(
         "name = \"search-indexer\"",
@@ -518,49 +514,26 @@ fn a_tampered_or_truncated_log_fails_verify_at_the_right_line() {
 /// `status` lists the action as unfinished until someone acts on that cell again.
 #[test]
 fn a_signal_after_sending_leaves_sent_outcome_unknown_and_status_lists_it() {
-    use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
     let (sim, config) = setup(dir.path(), "");
     for (signal, code, lane) in [("HUP", 129, "ledger"), ("INT", 130, "payments-api")] {
         // A rollback of prod takes minutes at this pace: verification is still going on.
-        let child = Command::new(common::BIN)
-            .arg("--config")
-            .arg(&config)
-            .arg("--log-file")
-            .arg(dir.path().join("trainyard.log"))
+        let running = Trainyard::new(dir.path())
+            .config(&config)
             .args(["rollback", lane, "--stage", "prod", "--yes"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .env("USER", "tester")
-            .env("HOME", dir.path())
-            .spawn()
-            .unwrap();
+            .spawn();
+        // The source accepted it, and the runner is watching the cell: stop it now.
+        running.wait_for_stderr("the rollback to be accepted", |s| {
+            s.contains("accepted by sim")
+        });
         let sent = |a: &Value| a["lane"] == lane && a["action"] == "rollback";
-        let start = std::time::Instant::now();
-        while !sim_actions(&sim).iter().any(sent) {
-            assert!(
-                start.elapsed().as_secs() < 30,
-                "the rollback never reached the sim"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        // Give the runner a moment to be watching, then stop it.
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let pid = child.id().to_string();
+        assert!(sim.actions().iter().any(sent), "{:#?}", sim.actions());
+        running.signal(signal);
+        let run = running.finish();
+        assert_eq!(run.code, code, "{run}");
         assert!(
-            Command::new("kill")
-                .args([&format!("-{signal}"), &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let out = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(code), "{stderr}");
-        assert!(
-            stderr.contains(&format!("stopped by SIG{signal}")),
-            "{stderr}"
+            run.stderr.contains(&format!("stopped by SIG{signal}")),
+            "{run}"
         );
         let last = audit(dir.path()).pop().unwrap();
         assert_eq!(last["result"], "unknown", "{last}");
@@ -580,7 +553,7 @@ fn a_signal_after_sending_leaves_sent_outcome_unknown_and_status_lists_it() {
         "{}",
         r.stdout
     );
-    let v = json(&trainyard(dir.path(), &config, &["status", "--json"]));
+    let v = trainyard(dir.path(), &config, &["status", "--json"]).json();
     let unfinished = v["unfinished_actions"].as_array().unwrap();
     assert_eq!(unfinished.len(), 2, "{v}");
     assert_eq!(unfinished[0]["result"], "unknown");
