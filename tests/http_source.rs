@@ -17,7 +17,7 @@ use trainyard::ops::{self, Action, Outcome};
 use trainyard::poll;
 use trainyard::sources;
 
-use common::sim::{self, observe as world_of, opts};
+use common::sim::{self, Body, fixed_server, observe as world_of, opts};
 
 #[tokio::test]
 async fn polls_every_configured_cell_from_the_simulator() {
@@ -175,30 +175,6 @@ async fn readonly_runner_sends_nothing() {
     assert!(d.actions().await.is_empty());
     assert!(runner.audit().read().unwrap().is_empty());
     d.handle.shutdown().await;
-}
-
-type Body = Arc<std::sync::Mutex<(u16, String)>>;
-
-/// A server on loopback that answers `/v1/train` with whatever the test puts in `body`.
-async fn fixed_server(body: Body) -> String {
-    let app = Router::new().route(
-        "/v1/train",
-        get(move || {
-            let body = Arc::clone(&body);
-            async move {
-                let (status, text) = body.lock().unwrap().clone();
-                (
-                    StatusCode::from_u16(status).unwrap(),
-                    [("content-type", "application/json")],
-                    text,
-                )
-            }
-        }),
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
 }
 
 fn one_lane_config(url: &str, extra: &str) -> Config {

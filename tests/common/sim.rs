@@ -114,6 +114,33 @@ async fn off_the_runtime<T: Send + 'static>(f: fn(String) -> T, url: String) -> 
     tokio::task::spawn_blocking(move || f(url)).await.unwrap()
 }
 
+/// What a [`fixed_server`] answers: a status and a body, changed by the test at will.
+pub type Body = Arc<std::sync::Mutex<(u16, String)>>;
+
+/// A server on loopback of this runtime that answers `/v1/train` (trainyard's `http`
+/// protocol) with whatever the test puts in `body`; its base URL.
+pub async fn fixed_server(body: Body) -> String {
+    use axum::http::StatusCode;
+    let app = axum::Router::new().route(
+        "/v1/train",
+        axum::routing::get(move || {
+            let body = Arc::clone(&body);
+            async move {
+                let (status, text) = body.lock().unwrap().clone();
+                (
+                    StatusCode::from_u16(status).unwrap(),
+                    [("content-type", "application/json")],
+                    text,
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
 /// A runner on `sources`, its audit log in a directory of its own.
 pub fn runner(
     config: &Config,
