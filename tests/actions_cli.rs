@@ -574,3 +574,243 @@ fn a_signal_after_sending_leaves_sent_outcome_unknown_and_status_lists_it() {
     assert!(r.stdout.contains("UNFINISHED ACTIONS (1)"), "{}", r.stdout);
     assert!(!r.stdout.contains("rollback ledger"), "{}", r.stdout);
 }
+
+/// An action command that policy and trainyard let through: sent, and done or still being
+/// verified when `verify_timeout` ran out (exit 0 or 5).
+fn assert_sent(r: &Run) {
+    assert!(
+        (r.code == 0 && r.stdout.starts_with("done: "))
+            || (r.code == 5 && r.stdout.starts_with("timeout: ")),
+        "{r}"
+    );
+}
+
+/// Refused by policy (exit 3) saying every one of `words`, and refused when forced too (exit
+/// 6: neither a halt nor a hold can be forced).
+fn assert_blocked_even_forced(dir: &Path, config: &Path, args: &[&str], words: &[&str]) {
+    let r = trainyard(dir, config, args);
+    assert_eq!(r.code, 3, "{args:?}: {r}");
+    assert!(r.stdout.starts_with("blocked: "), "{args:?}: {r}");
+    for w in words {
+        assert!(r.stdout.contains(w), "{args:?}: no {w:?} in {r}");
+    }
+    let forced = [args, &["--force", "--reason", "urgent"]].concat();
+    let r = trainyard(dir, config, &forced);
+    assert_eq!(r.code, 6, "{forced:?}: {r}");
+    assert!(r.stdout.contains("can't be forced"), "{forced:?}: {r}");
+}
+
+/// The simulator (its own pace: ledger's canary rolls out for minutes) and a config whose
+/// verification gives up after a second: what matters is what was sent.
+fn setup_for_holds(dir: &Path) -> (SimProcess, std::path::PathBuf) {
+    let sim = sim::spawn(dir, &[]);
+    let config = sim.write_config(
+        dir,
+        &format!(
+            "[audit]\npath = {:?}\n[actions]\nverify_timeout = \"1s\"\n",
+            dir.join("audit.jsonl").display().to_string()
+        ),
+    );
+    (sim, config)
+}
+
+/// `reject` end to end: checkout-web waits for approval at prod, read here through the
+/// simulator's `http` protocol; the command sends the rejection with who and why, sees the
+/// cell cancelled, and the audit log has the attempt and the outcome.
+#[test]
+fn reject_reaches_the_source_is_verified_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim::spawn(dir.path(), &["--speed", "10"]);
+    let text = sim.config.replace(
+        "source = \"gh\"\nrepo = \"acme/checkout-web\"\n\
+         stages.build = { workflow = \"ci.yml\" }\n\
+         stages.staging = { environment = \"staging\", workflow = \"deploy.yml\" }\n\
+         stages.canary = { environment = \"canary\", workflow = \"deploy.yml\" }\n\
+         stages.prod = { environment = \"production\", workflow = \"deploy.yml\" }\n",
+        "source = \"sim\"\n",
+    );
+    assert_ne!(
+        text, sim.config,
+        "checkout-web is read through GitHub by default"
+    );
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{text}\n[audit]\npath = {:?}\n",
+            dir.path().join("audit.jsonl").display().to_string()
+        ),
+    )
+    .unwrap();
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &[
+            "reject",
+            "checkout-web",
+            "--stage",
+            "prod",
+            "--yes",
+            "--reason",
+            "release notes missing",
+        ],
+    );
+    assert_eq!(r.code, 0, "{r}");
+    assert!(
+        r.stdout.starts_with("done: ") && r.stdout.contains("rejected: cancelled"),
+        "{r}"
+    );
+    // What the simulator got: the rejection of that cell, with who and why, accepted (202).
+    let sent = sim.actions();
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    let a = &sent[0];
+    assert_eq!(
+        (&a["action"], &a["lane"], &a["stage"], &a["status"]),
+        (
+            &Value::from("reject"),
+            &Value::from("checkout-web"),
+            &Value::from("prod"),
+            &Value::from(202)
+        ),
+        "{a}"
+    );
+    assert_eq!(a["reason"], "release notes missing", "{a}");
+    assert!(a["actor"].as_str().unwrap().starts_with("tester@"), "{a}");
+    assert!(sim.github_writes().is_empty());
+    // The audit log: the attempt, then the outcome, one id.
+    let records = audit(dir.path());
+    assert_eq!(records.len(), 2, "{records:#?}");
+    for (rec, result) in records.iter().zip(["attempt", "done"]) {
+        assert_eq!(rec["result"], result, "{rec}");
+        assert_eq!(rec["action"], "reject", "{rec}");
+        assert_eq!(rec["lane"], "checkout-web", "{rec}");
+        assert_eq!(rec["stage"], "prod", "{rec}");
+        assert_eq!(rec["reason"], "release notes missing", "{rec}");
+        assert_eq!(rec["id"], records[0]["id"], "{rec}");
+    }
+    // The train says so: nothing waits for approval there any more.
+    let status = trainyard(dir.path(), &config, &["status", "--json"]).json();
+    let cell = status["lanes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "checkout-web")
+        .unwrap()["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["stage"] == "prod")
+        .unwrap()
+        .clone();
+    assert_eq!(cell["state"], "cancelled", "{cell}");
+    assert!(
+        !status["blockers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["kind"] == "awaiting_approval" && b["lane"] == "checkout-web"),
+        "{status}"
+    );
+}
+
+/// With the train halted, approve and resume are blocked, forced or not, and say by whom and
+/// why; pause, reject and rollback go to their sources.
+#[test]
+fn the_halt_blocks_approve_and_resume_not_pause_reject_or_rollback() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, config) = setup_for_holds(dir.path());
+    let (d, c) = (dir.path(), config.as_path());
+    let r = trainyard(d, c, &["halt", "--yes", "--reason", "incident 7"]);
+    assert_eq!(r.code, 0, "{r}");
+    let halted = ["halted by tester@", "incident 7"];
+
+    let approve = ["approve", "checkout-web", "--stage", "prod", "--yes"];
+    assert_blocked_even_forced(d, c, &approve, &halted);
+    assert_sent(&trainyard(
+        d,
+        c,
+        &["pause", "ledger", "--stage", "canary", "--yes"],
+    ));
+    let resume = ["resume", "ledger", "--stage", "canary", "--yes"];
+    assert_blocked_even_forced(d, c, &resume, &halted);
+    assert_sent(&trainyard(
+        d,
+        c,
+        &["reject", "checkout-web", "--stage", "prod", "--yes"],
+    ));
+    assert_sent(&trainyard(
+        d,
+        c,
+        &["rollback", "payments-api", "--stage", "prod", "--yes"],
+    ));
+
+    // At the sources: the pause and the rollback, the rejection; no resume, no approval.
+    let sent: Vec<(String, String, String)> = sim
+        .actions()
+        .iter()
+        .map(|a| {
+            let s = |k: &str| a[k].as_str().unwrap_or_default().to_string();
+            (s("action"), s("lane"), s("stage"))
+        })
+        .collect();
+    let want = |a: &str, l: &str, s: &str| (a.to_string(), l.to_string(), s.to_string());
+    assert_eq!(
+        sent,
+        [
+            want("pause", "ledger", "canary"),
+            want("rollback", "payments-api", "prod")
+        ]
+    );
+    let reviews: Vec<String> = sim
+        .github_writes()
+        .iter()
+        .map(|w| w["body"]["state"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(reviews, ["rejected"]);
+    // Nothing blocked was attempted.
+    let attempted: Vec<String> = audit(d)
+        .iter()
+        .filter(|r| r["result"] == "attempt")
+        .map(|r| r["action"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(attempted, ["halt", "pause", "reject", "rollback"]);
+}
+
+/// With a lane held, its promotion is blocked, forced or not, and says by whom and why; a
+/// rollback of it goes to the source.
+#[test]
+fn a_held_lane_refuses_promote_but_not_rollback() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, config) = setup_for_holds(dir.path());
+    let (d, c) = (dir.path(), config.as_path());
+    let r = trainyard(
+        d,
+        c,
+        &["pause", "ledger", "--yes", "--reason", "schema check"],
+    );
+    assert_eq!(r.code, 0, "{r}");
+
+    let promote = ["promote", "ledger", "--to", "prod", "--yes"];
+    assert_blocked_even_forced(
+        d,
+        c,
+        &promote,
+        &["ledger is on hold by tester@", "schema check"],
+    );
+    assert_sent(&trainyard(
+        d,
+        c,
+        &["rollback", "ledger", "--stage", "prod", "--yes"],
+    ));
+    let sent: Vec<(String, String)> = sim
+        .actions()
+        .iter()
+        .map(|a| {
+            (
+                a["action"].as_str().unwrap().to_string(),
+                a["lane"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(sent, [("rollback".to_string(), "ledger".to_string())]);
+}
