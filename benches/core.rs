@@ -1,5 +1,6 @@
 //! What one poll and one frame cost: parsing the simulator's payload, folding it into the
-//! world, computing every blocker, and drawing the whole screen.
+//! world, computing every blocker, the engine's snapshot (every verdict, once per change),
+//! and drawing the whole screen from it.
 //!
 //! `cargo bench` (numbers in the README). Lanes: the default 8, and 200, the most `--lanes`
 //! allows.
@@ -94,16 +95,18 @@ fn all_blockers(bencher: divan::Bencher, lanes: usize) {
 fn draw_frame_160x48(bencher: divan::Bencher, lanes: usize) {
     let s = setup(lanes);
     let now = Utc.with_ymd_and_hms(2026, 11, 26, 15, 1, 31).unwrap();
-    let mut app = App::new(
-        s.config.train.clone(),
-        world(&s),
-        now,
-        false,
-        s.config.sources_of(),
-    );
+    let mut app = App::new(trainyard::engine::judge(&s.config, world(&s), now));
     app.sel_stage = 2;
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
     bencher.bench_local(|| {
         terminal.draw(|f| ui::draw(f, &app, &Theme::PLAIN)).unwrap();
     });
+}
+
+#[divan::bench(args = LANES)]
+fn snapshot(bencher: divan::Bencher, lanes: usize) {
+    let s = setup(lanes);
+    let w = world(&s);
+    let now = Utc.with_ymd_and_hms(2026, 11, 26, 15, 1, 31).unwrap();
+    bencher.bench(|| trainyard::engine::judge(&s.config, w.clone(), now));
 }

@@ -75,6 +75,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The engine without a screen: poll, judge, run auto_pause, and print one line per change
+    /// (the activity's lines) until stopped
+    Watch {
+        /// One JSON object per line instead of text
+        #[arg(long)]
+        json: bool,
+    },
     /// Work with the config file
     Config {
         #[command(subcommand)]

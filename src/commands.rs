@@ -7,8 +7,10 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::config::Config;
+use crate::engine::driver::Handle;
+use crate::engine::{Engine, Input, Setup, Snapshot};
 use crate::model::duration;
-use crate::model::{ActionKind, Holds, World, policy};
+use crate::model::{ActionKind, Holds};
 use crate::ops::audit::{self, AuditLog, Record};
 use crate::ops::{self, Action, Confirm, Outcome, Plan, Runner, Scope};
 use crate::sources::Source;
@@ -27,17 +29,21 @@ pub fn audit_log(config: &Config) -> AuditLog {
     AuditLog::new(path)
 }
 
-/// Holds and the halt as the audit log leaves them; a log that can't be read leaves none, with
-/// a warning.
-pub fn holds(log: &AuditLog) -> Holds {
-    ledger(log).0
-}
-
 /// Holds and the halt, and the breaches `trainyard-auto` already paused for, from the audit
 /// log (said on stderr when it can't be read).
 pub fn ledger(log: &AuditLog) -> (Holds, Vec<ops::audit::Record>) {
-    match log.read() {
-        Ok(records) => (ops::holds_from(&records), records),
+    match log.read_checked() {
+        Ok((records, skipped)) => {
+            // A line that is not a record is said: a mangled halt must not pass as "not halted".
+            for s in skipped {
+                tracing::warn!("audit log {}: {s}", log.path().display());
+                eprintln!(
+                    "trainyard: warning: audit log {}: {s}",
+                    log.path().display()
+                );
+            }
+            (ops::holds_from(&records), records)
+        }
         Err(e) => {
             tracing::warn!("audit log {} unreadable: {e}", log.path().display());
             eprintln!(
@@ -49,13 +55,61 @@ pub fn ledger(log: &AuditLog) -> (Holds, Vec<ops::audit::Record>) {
     }
 }
 
-/// One poll round of every source, folded into a world.
-pub async fn observe(config: &Config, sources: &[Arc<dyn Source>]) -> World {
-    let mut world = config.empty_world();
-    for report in poll::poll_once(sources).await {
-        world.apply(report);
+/// Build the sources, the runner and a running engine for `config`: the screen and `watch`
+/// sit on it. Holds, the halt and auto_pause's memory come back from the audit log.
+pub fn start_engine(config: &Config, readonly: bool, audit: AuditLog) -> (Arc<Runner>, Handle) {
+    // token_cmd, secret files and the audit log are blocking IO: off the async workers.
+    let (sources, (_, records)) =
+        tokio::task::block_in_place(|| (sources::build(config), ledger(&audit)));
+    let runner = Arc::new(Runner::new(config, &sources, audit, readonly));
+    let setup = Setup::from_config(
+        config,
+        &records,
+        runner.in_flight_window(),
+        readonly,
+        poll::now(),
+    );
+    let handle = crate::engine::driver::spawn(Engine::new(setup), Arc::clone(&runner), &sources);
+    (runner, handle)
+}
+
+/// Whatever stopped the screen or `watch`, no attempt is left without an outcome: what was
+/// written is said on stderr (after SIGHUP there may be no terminal left: a failed write is
+/// no reason to panic).
+pub fn close_open_actions(runner: &Runner, why: &str) {
+    let said = tokio::task::block_in_place(|| runner.abandon_all(why));
+    let mut err = std::io::stderr();
+    for s in said {
+        let _ = writeln!(err, "trainyard: audit log: {s}");
     }
-    world
+}
+
+/// The train after one poll round of `sources` (only the ledger when `poll` is false), as
+/// the engine judges it.
+async fn judge_once(
+    config: &Config,
+    sources: &[Arc<dyn Source>],
+    log: &AuditLog,
+    readonly: bool,
+    poll: bool,
+) -> Arc<Snapshot> {
+    let records = tokio::task::block_in_place(|| ledger(log).1);
+    let window = ops::run::in_flight_window(sources, config.verify_timeout);
+    let now = crate::poll::now();
+    let mut engine = Engine::new(Setup::from_config(config, &records, window, readonly, now));
+    if poll {
+        for report in crate::poll::poll_once(sources).await {
+            engine.fold(Input::Report(report));
+        }
+        engine.fold(Input::Tick(crate::poll::now()));
+    }
+    engine.snapshot()
+}
+
+/// `status`: one poll round of every source, judged by the engine.
+pub async fn observe_once(config: &Config, readonly: bool) -> Arc<Snapshot> {
+    let sources = tokio::task::block_in_place(|| sources::build(config));
+    judge_once(config, &sources, &audit_log(config), readonly, true).await
 }
 
 fn plan_text(plan: &Plan, runner: &Runner) -> String {
@@ -148,25 +202,26 @@ pub async fn run_action(
     action.force = act.force;
     let json_out = act.json;
     if readonly {
-        let o = Outcome::Refused(
-            "trainyard is read-only (--readonly or readonly = true): actions are disabled".into(),
-        );
+        let o = Outcome::Refused(ops::availability::readonly_refusal(action.kind));
         print_result(None, &action, &o, None, json_out, o.exit_code());
         return o.exit_code();
     }
     // token_cmd, secret files and the audit log are blocking IO: off the async workers.
     let sources = tokio::task::block_in_place(|| sources::build(&config));
     let log = audit_log(&config);
-    let holds = tokio::task::block_in_place(|| holds(&log));
-    let runner = Runner::new(&config, &sources, log, readonly);
-    let world = if matches!(action.scope(), Scope::Cell(_)) || action.kind == ActionKind::Promote {
-        observe(&config, &sources).await
-    } else {
-        config.empty_world()
-    };
+    let needs_train =
+        matches!(action.scope(), Scope::Cell(_)) || action.kind == ActionKind::Promote;
+    let snap = judge_once(&config, &sources, &log, readonly, needs_train).await;
+    let runner = Runner::new(&config, &sources, log.clone(), readonly);
     // `promote LANE` without --to: the lane's next stage.
     if action.kind == ActionKind::Promote && action.stage.is_empty() {
-        match policy::next_target(&config.train, &world, &action.lane) {
+        let next = snap
+            .train
+            .lanes
+            .iter()
+            .position(|l| l.name == action.lane)
+            .and_then(|li| snap.lanes[li].next);
+        match next {
             Some(i) => action.stage = config.train.stages[i].clone(),
             None => {
                 eprintln!(
@@ -177,8 +232,7 @@ pub async fn run_action(
             }
         }
     }
-    let now = poll::now();
-    let mut plan = match ops::preflight(action.clone(), &config.train, &world, &holds, now) {
+    let mut plan = match snap.plan(action.clone()) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("trainyard: {e}");
@@ -194,24 +248,12 @@ pub async fn run_action(
             Ok(true) => {
                 // The train may have moved while the question was open: send only what the
                 // user saw.
-                let world = observe(&config, &sources).await;
-                let holds = self::holds(runner.audit());
-                let again =
-                    ops::preflight(action.clone(), &config.train, &world, &holds, poll::now());
-                let kinds = |p: &Plan| {
-                    p.blockers
-                        .iter()
-                        .map(|b| b.kind)
-                        .collect::<std::collections::BTreeSet<_>>()
-                };
-                match again {
-                    Ok(p) if p.to_version == plan.to_version && kinds(&p) == kinds(&plan) => {}
-                    Ok(_) | Err(_) => {
-                        eprintln!(
-                            "the train moved while you decided: nothing sent; run the command again"
-                        );
-                        return 6;
-                    }
+                let now = judge_once(&config, &sources, &log, readonly, true).await;
+                if let Err((why, _)) = ops::availability::recheck(&plan, now.plan(action.clone())) {
+                    eprintln!(
+                        "the train moved while you decided: nothing sent; run the command again ({why})"
+                    );
+                    return 6;
                 }
             }
             Ok(false) => {
@@ -306,14 +348,28 @@ fn record_line(r: &Record) -> String {
 pub fn audit_list(config: &Config, json_out: bool, since: Option<&str>) -> u8 {
     let log = audit_log(config);
     let cutoff = match since.map(duration::parse) {
-        Some(Ok(d)) => Some(poll::now() - chrono::TimeDelta::from_std(d).unwrap_or_default()),
+        // Never "now" in silence, nor a panic, for a duration the clock can't go back by.
+        Some(Ok(d)) => match chrono::TimeDelta::from_std(d)
+            .ok()
+            .and_then(|d| poll::now().checked_sub_signed(d))
+        {
+            Some(c) => Some(c),
+            None => {
+                eprintln!(
+                    "trainyard: --since: {} is out of range (at most {})",
+                    duration::human(d),
+                    duration::human(duration::MAX)
+                );
+                return EXIT_USAGE;
+            }
+        },
         Some(Err(e)) => {
             eprintln!("trainyard: --since: {e}");
             return EXIT_USAGE;
         }
         None => None,
     };
-    let records = match log.read() {
+    let (records, skipped) = match log.read_checked() {
         Ok(r) => r,
         Err(e) => {
             eprintln!(
@@ -323,6 +379,10 @@ pub fn audit_list(config: &Config, json_out: bool, since: Option<&str>) -> u8 {
             return 1;
         }
     };
+    // Lines that are not records are not listed: said, so that none is missed unawares.
+    for s in &skipped {
+        eprintln!("trainyard: warning: {}: {s}", log.path().display());
+    }
     let shown = records
         .iter()
         .filter(|r| cutoff.is_none_or(|c| r.time().is_some_and(|t| t >= c)));
@@ -373,5 +433,36 @@ pub fn audit_verify(config: &Config) -> u8 {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--since` past what trainyard accepts is a usage error that says the range, never an
+    /// empty list (a cut-off of "now").
+    #[test]
+    fn audit_since_out_of_range_is_a_usage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "[train]\nname = \"t\"\nstages = [\"build\", \"prod\"]\n\n[audit]\npath = {:?}\n\n\
+             [sources.p]\nkind = \"http\"\nurl = \"http://127.0.0.1:9\"\n\n[[lanes]]\nname = \"a\"\nsource = \"p\"\n",
+            dir.path().join("audit.jsonl")
+        );
+        let config = crate::config::parse(&text, "t.toml").unwrap();
+        for since in ["99999999999d", "3651d", "99999999999999999999d"] {
+            assert_eq!(
+                audit_list(&config, true, Some(since)),
+                EXIT_USAGE,
+                "{since}"
+            );
+        }
+        assert_eq!(audit_list(&config, true, Some("3650d")), 0);
+        assert!(
+            duration::parse("99999999999d")
+                .unwrap_err()
+                .contains("at most 3650d")
+        );
     }
 }

@@ -1,12 +1,13 @@
 //! trainyard: a terminal cockpit for release managers.
 //!
 //! The layers only look down: `model` imports nothing of trainyard but itself; `sources` and
-//! `config` know `model`; `ops` knows `sources` and `model`; `tui` knows `ops` and `model`;
-//! `main.rs` wires them.
+//! `config` know `model`; `ops` knows `sources` and `model`; `engine` knows `ops`, `poll` and
+//! `model`; `tui`, `status` and `watch` read the engine's snapshots; `main.rs` wires them.
 
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod engine;
 pub mod model;
 pub mod ops;
 pub mod poll;
@@ -16,3 +17,4 @@ pub mod sim;
 pub mod sources;
 pub mod status;
 pub mod tui;
+pub mod watch;

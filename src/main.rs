@@ -1,6 +1,5 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Parser;
 use color_eyre::eyre::{WrapErr, eyre};
@@ -11,11 +10,9 @@ use trainyard::cli::{
 use trainyard::commands;
 use trainyard::config::{self, Config};
 use trainyard::model::ActionKind;
-use trainyard::model::World;
-use trainyard::ops::{Action, Runner};
-use trainyard::tui::app::App;
+use trainyard::ops::Action;
 use trainyard::tui::theme::{Charts, Theme};
-use trainyard::{ops, poll, sim, sources, status, tui};
+use trainyard::{ops, sim, status, tui};
 
 /// Exit codes: 0 ok, 1 runtime error or unreachable source, 2 usage or config error.
 const EXIT_RUNTIME: u8 = 1;
@@ -119,58 +116,22 @@ fn load_config(cli: &Cli) -> Result<Config, ExitCode> {
     })
 }
 
-/// Wire the poll tasks, the action runner and the TUI together. Holds and the halt come back
-/// from the audit log.
+/// Wire the engine (poll tasks, ledger, auto_pause, the action runner) and the TUI together.
+/// Holds and the halt come back from the audit log.
 async fn run_tui(
     config: Config,
     readonly: bool,
     audit: ops::audit::AuditLog,
     theme: Theme,
 ) -> color_eyre::Result<tui::Ended> {
-    // token_cmd, secret files and the audit log are blocking IO: off the async workers.
-    let (sources, (holds, records)) =
-        tokio::task::block_in_place(|| (sources::build(&config), commands::ledger(&audit)));
-    let runner = Arc::new(Runner::new(&config, &sources, audit, readonly));
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut poller = poll::Poller::spawn(&sources, tx);
-    let mut app = App::new(
-        config.train.clone(),
-        config.empty_world(),
-        poll::now(),
-        readonly,
-        config.sources_of(),
-    );
-    app.holds = holds;
-    app.insecure_http = config
-        .sources
-        .values()
-        .filter(|s| s.insecure())
-        .map(|s| s.name.clone())
-        .collect();
-    let now = poll::now();
-    app.auto = ops::auto::AutoPause::from_log(&config.train, &records, now);
-    let unfinished = ops::run::unfinished(
-        &records,
-        now,
-        ops::run::UNFINISHED_SINCE,
-        runner.in_flight_window(),
-    );
-    app.note_unfinished(unfinished.iter().map(|u| u.describe()).collect());
-    let result = tui::run(app, theme, Arc::clone(&runner), rx, |s| poller.poll_now(s)).await;
-    poller.stop();
-    // Whatever stopped the TUI, no attempt is left without an outcome.
+    let (runner, mut engine) = commands::start_engine(&config, readonly, audit);
+    let result = tui::run(&mut engine, theme).await;
+    engine.stop();
     let why = match &result {
-        Ok(tui::Ended::Signal(n)) => trainyard::signals::why(*n),
-        Ok(tui::Ended::Quit) => "trainyard was quit".to_string(),
+        Ok(ended) => ended.why(),
         Err(_) => "trainyard stopped on an error".to_string(),
     };
-    let said = tokio::task::block_in_place(|| runner.abandon_all(&why));
-    // After SIGHUP there may be no terminal left: a failed write is no reason to panic.
-    use std::io::Write;
-    let mut err = std::io::stderr();
-    for s in said {
-        let _ = writeln!(err, "trainyard: audit log: {s}");
-    }
+    commands::close_open_actions(&runner, &why);
     result
 }
 
@@ -257,32 +218,40 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                 Ok(c) => c,
                 Err(code) => return Ok(code),
             };
-            let sources = tokio::task::block_in_place(|| sources::build(&config));
-            let world: World = commands::observe(&config, &sources).await;
-            let now = poll::now();
-            let (holds, records) =
-                tokio::task::block_in_place(|| commands::ledger(&commands::audit_log(&config)));
-            let window = ops::run::in_flight_window(&sources, config.verify_timeout);
-            let unfinished =
-                ops::run::unfinished(&records, now, ops::run::UNFINISHED_SINCE, window);
+            let snap = commands::observe_once(&config, cli.readonly || config.readonly).await;
             if *json {
-                let v = status::to_json(&config, &world, &holds, &unfinished, now);
+                let v = status::to_json(&config, &snap);
                 println!(
                     "{}",
                     trainyard::model::text::json_safe(&serde_json::to_string_pretty(&v)?)
                 );
             } else {
-                print!(
-                    "{}",
-                    status::to_table(&config, &world, &holds, &unfinished, now)
-                );
+                print!("{}", status::to_table(&config, &snap));
             }
-            let failed = world.sources().any(|s| !s.ok);
+            let failed = snap.world.sources().any(|s| !s.ok);
             Ok(if failed {
                 ExitCode::from(EXIT_RUNTIME)
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Some(Command::Watch { json }) => {
+            let config = match load_config(&cli) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let readonly = cli.readonly || config.readonly;
+            let audit = commands::audit_log(&config);
+            let (runner, mut engine) = commands::start_engine(&config, readonly, audit);
+            let mut out = std::io::stdout();
+            let result = trainyard::watch::run(&mut engine, *json, &mut out).await;
+            engine.stop();
+            let why = match &result {
+                Ok(ended) => ended.why(),
+                Err(_) => "trainyard stopped on an error".to_string(),
+            };
+            commands::close_open_actions(&runner, &why);
+            Ok(ExitCode::from(result?.exit_code()))
         }
         Some(Command::Audit {
             command,

@@ -34,6 +34,34 @@ impl Stop {
     }
 }
 
+/// How a long-running command (the screen, `watch`) ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The user quit (or, for `watch`, its output went away).
+    Quit,
+    /// A signal (SIGHUP = 1, SIGINT = 2, SIGTERM = 15) asked us to stop; the terminal was
+    /// restored.
+    Signal(i32),
+}
+
+impl Ended {
+    /// The process exit code: 0, or 128 + the signal's number as shells expect.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Ended::Quit => 0,
+            Ended::Signal(n) => 128 + n as u8,
+        }
+    }
+
+    /// What ended it, for the audit log's abandoned attempts.
+    pub fn why(self) -> String {
+        match self {
+            Ended::Quit => "trainyard was quit".to_string(),
+            Ended::Signal(n) => why(n),
+        }
+    }
+}
+
 /// "trainyard was stopped by SIGHUP (the terminal or SSH session went away)": the `why` of
 /// abandoned attempts in the audit log.
 pub fn why(n: i32) -> String {

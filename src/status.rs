@@ -3,10 +3,10 @@
 use serde_json::{Value, json};
 
 use crate::config::Config;
-use crate::model::policy::blockers;
+use crate::engine::Snapshot;
+use crate::engine::snapshot::{CellView, MetricView};
 use crate::model::text::{fit, pad, width};
-use crate::model::{Cell, CellState, Holds, Metric, Timestamp, World};
-use crate::ops::run::Unfinished;
+use crate::model::{Cell, CellState, Metric, Timestamp, World};
 
 fn rfc3339(t: Timestamp) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -16,10 +16,10 @@ fn cell_json(
     world: &World,
     source: Option<&str>,
     stage: &str,
-    cell: Option<&Cell>,
+    cell: Option<(&Cell, &CellView)>,
     now: Timestamp,
 ) -> Value {
-    let Some(c) = cell else {
+    let Some((c, view)) = cell else {
         // Never received: say from where, and why when the source said.
         let error = source
             .and_then(|s| world.source(s))
@@ -39,9 +39,9 @@ fn cell_json(
         "updated_at": c.updated_at.map(rfc3339),
         "url": c.url,
         "source": c.source,
-        "stale": world.is_stale(c, now),
+        "stale": view.stale,
         "age_seconds": world.age(c, now).map(|a| a.as_secs()),
-        "error": world.cell_error(c),
+        "error": view.error,
         "message": c.message,
         "metrics": [],
     })
@@ -50,27 +50,24 @@ fn cell_json(
 /// One metric: DESIGN.md's fields, plus where it came from, whether it is stale and how old
 /// (its source failed or went quiet: the value is the last good one, the error its source's),
 /// its warnings and, with a stable side, the canary verdict (docs/analysis.md).
-fn metric_json(world: &World, m: &Metric, now: Timestamp) -> Value {
-    let canary = m.canary().map(|(verdict, test)| {
+fn metric_json(world: &World, m: &Metric, view: &MetricView, now: Timestamp) -> Value {
+    let canary = view.canary.as_ref().map(|(verdict, test)| {
         json!({"verdict": verdict.as_str(), "p_worse": test.map(|t| t.p_worse),
                "effect": test.map(|t| t.effect)})
     });
     json!({"name": m.name, "value": m.value, "unit": m.unit,
            "threshold": m.threshold, "baseline": m.baseline,
-           "ok": m.ok(), "error": world.metric_error(m), "source": m.source,
-           "stale": world.metric_stale(m, now),
+           "ok": m.ok(), "error": view.error, "source": m.source,
+           "stale": view.state == crate::model::MetricState::Stale
+               || (view.state == crate::model::MetricState::Error && world.metric_stale(m, now)),
+           "state": view.state.word().to_lowercase(),
            "age_seconds": world.metric_age(m, now).map(|a| a.as_secs()),
            "warnings": m.warnings, "canary": canary})
 }
 
 /// The `status --json` object of DESIGN.md.
-pub fn to_json(
-    config: &Config,
-    world: &World,
-    holds: &Holds,
-    unfinished: &[Unfinished],
-    now: Timestamp,
-) -> Value {
+pub fn to_json(config: &Config, snap: &Snapshot) -> Value {
+    let (world, holds, now) = (&*snap.world, &snap.holds, snap.now);
     let train = &config.train;
     let window = train.window.map(|w| {
         json!({"opens": rfc3339(w.opens), "closes": rfc3339(w.closes), "state": w.state(now).as_str()})
@@ -78,18 +75,19 @@ pub fn to_json(
     let lanes: Vec<Value> = train
         .lanes
         .iter()
-        .map(|lane| {
+        .enumerate()
+        .map(|(li, lane)| {
             let cells: Vec<Value> = train
                 .stages
                 .iter()
-                .map(|stage| {
+                .enumerate()
+                .map(|(si, stage)| {
                     let source = config.target(&lane.name, stage).map(|t| t.source.as_str());
-                    let cell = world.cell(&lane.name, stage);
+                    let cell = world.cell(&lane.name, stage).zip(snap.cell(li, si));
                     let mut v = cell_json(world, source, stage, cell, now);
-                    let metrics: Vec<Value> = world
-                        .metrics(&lane.name, stage)
-                        .iter()
-                        .map(|m| metric_json(world, m, now))
+                    let metrics: Vec<Value> = snap
+                        .metrics(li, si)
+                        .map(|(m, view)| metric_json(world, m, view, now))
                         .collect();
                     v["metrics"] = Value::Array(metrics);
                     v
@@ -112,10 +110,10 @@ pub fn to_json(
             "halted": holds.halt.is_some(),
         },
         "lanes": lanes,
-        "blockers": blockers(train, world, holds, now),
+        "blockers": snap.blockers,
         "sources": sources,
-        "unfinished_actions": unfinished.iter().map(|u| {
-            let r = u.record;
+        "unfinished_actions": snap.unfinished.iter().map(|u| {
+            let r = &u.record;
             json!({"seq": r.seq, "ts": r.ts, "actor": r.actor, "action": r.action,
                    "lane": r.lane, "stage": r.stage, "result": r.result, "message": u.why})
         }).collect::<Vec<_>>(),
@@ -129,14 +127,9 @@ fn insecure(config: &Config, source: &str) -> bool {
 }
 
 /// A plain table for people; legible without colour.
-pub fn to_table(
-    config: &Config,
-    world: &World,
-    holds: &Holds,
-    unfinished: &[Unfinished],
-    now: Timestamp,
-) -> String {
+pub fn to_table(config: &Config, snap: &Snapshot) -> String {
     use std::fmt::Write;
+    let (world, holds, now) = (&*snap.world, &snap.holds, snap.now);
     let train = &config.train;
     let mut out = String::new();
     let window = match train.window {
@@ -168,14 +161,14 @@ pub fn to_table(
         let _ = write!(out, "  {}", pad(s, 18));
     }
     out.push('\n');
-    for lane in &train.lanes {
+    for (li, lane) in train.lanes.iter().enumerate() {
         let _ = write!(out, "{}", pad(&lane.name, name_w));
-        for s in &train.stages {
-            let text = match world.cell(&lane.name, s) {
-                Some(c) => {
-                    let mark = if world.cell_error(c).is_some() {
+        for (si, s) in train.stages.iter().enumerate() {
+            let text = match world.cell(&lane.name, s).zip(snap.cell(li, si)) {
+                Some((c, view)) => {
+                    let mark = if view.error.is_some() {
                         " ERR"
-                    } else if world.is_stale(c, now) {
+                    } else if view.stale {
                         " STALE"
                     } else {
                         ""
@@ -197,9 +190,9 @@ pub fn to_table(
         }
         out.push('\n');
     }
-    let bl = blockers(train, world, holds, now);
+    let bl = &snap.blockers;
     let _ = writeln!(out, "\nBLOCKERS ({})", bl.len());
-    for b in &bl {
+    for b in bl {
         let _ = writeln!(
             out,
             "  {} → {}: [{}] {}",
@@ -209,14 +202,14 @@ pub fn to_table(
             b.message
         );
     }
-    if !unfinished.is_empty() {
+    if !snap.unfinished.is_empty() {
         let _ = writeln!(
             out,
             "\nUNFINISHED ACTIONS ({}) — check these at their source",
-            unfinished.len()
+            snap.unfinished.len()
         );
-        for u in unfinished {
-            let _ = writeln!(out, "  {}", u.describe());
+        for u in &snap.unfinished {
+            let _ = writeln!(out, "  {}", u.text);
         }
     }
     let _ = writeln!(out, "\nSOURCES");

@@ -236,7 +236,10 @@ async fn fault_then_recovery(mode: &str, failing: &[&str], says: &[&str]) {
 
     // status --json says the same: the failed sources with their errors, stale cells with
     // their last good version and the error.
-    let json = status::to_json(&d.config, &world, &Holds::default(), &[], now);
+    let json = status::to_json(
+        &d.config,
+        &trainyard::engine::judge(&d.config, world.clone(), now),
+    );
     let sources = json["sources"].as_array().unwrap();
     for name in failing {
         let s = sources

@@ -146,6 +146,24 @@ impl Verdict {
             Verdict::NoData => "no data",
         }
     }
+
+    /// The verdict as screens and lines say it: FAIL loud, the rest quiet.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Fail => "FAIL",
+            other => other.as_str(),
+        }
+    }
+
+    /// The word where room is short: "FAIL", "marg", "pass", "n/a".
+    pub fn short(self) -> &'static str {
+        match self {
+            Verdict::Fail => "FAIL",
+            Verdict::Marginal => "marg",
+            Verdict::Pass => "pass",
+            Verdict::NoData => "n/a",
+        }
+    }
 }
 
 /// Fewer samples than this on either side: no verdict.

@@ -120,6 +120,35 @@ impl Cell {
     }
 
     /// A short version for the matrix: git SHAs are cut to 7 characters.
+    /// The state for a message: "running 45%", "awaiting approval".
+    pub fn describe(&self) -> String {
+        match (self.state, self.progress) {
+            (CellState::Running | CellState::RollingBack, Some(p)) => {
+                format!("{} {:.0}%", self.state.words(), p * 100.0)
+            }
+            (st, _) => st.words().to_string(),
+        }
+    }
+
+    /// "waiting for approval of production (reviewers: octocat)".
+    pub fn approval_text(&self, stage: &str) -> String {
+        let env = self
+            .approval
+            .as_ref()
+            .and_then(|a| a.environment.clone())
+            .unwrap_or_else(|| stage.to_string());
+        let reviewers = self
+            .approval
+            .as_ref()
+            .map(|a| a.reviewers.join(", "))
+            .unwrap_or_default();
+        if reviewers.is_empty() {
+            format!("waiting for approval of {env}")
+        } else {
+            format!("waiting for approval of {env} (reviewers: {reviewers})")
+        }
+    }
+
     pub fn short_version(&self) -> String {
         short_version(self.version.as_deref().unwrap_or("-"))
     }

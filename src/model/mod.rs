@@ -7,6 +7,7 @@ pub mod action;
 pub mod analysis;
 pub mod cell;
 pub mod duration;
+pub mod judged;
 pub mod policy;
 pub mod slo;
 pub mod state;
@@ -16,6 +17,7 @@ pub mod world;
 
 pub use action::ActionKind;
 pub use cell::{Approval, Cell, Check, CheckState, HistoryEntry, Metric, Threshold};
+pub use judged::MetricState;
 pub use policy::{Blocker, BlockerKind, Gate, Holds, LaneHold, Verdict};
 pub use state::CellState;
 pub use train::{Freeze, Lane, Train, Window, WindowState};

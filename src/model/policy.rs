@@ -233,12 +233,7 @@ fn metric_stale_message(world: &World, m: &super::Metric, stage: &str, now: Time
 
 /// Describe a cell's state for a message: "running 45%", "awaiting approval".
 pub fn describe(cell: &Cell) -> String {
-    match (cell.state, cell.progress) {
-        (CellState::Running | CellState::RollingBack, Some(p)) => {
-            format!("{} {:.0}%", cell.state.words(), p * 100.0)
-        }
-        (st, _) => st.words().to_string(),
-    }
+    cell.describe()
 }
 
 /// Evaluate every gate of `stage` for promoting `lane` into it.
@@ -558,21 +553,7 @@ fn failed_list(c: &Cell) -> String {
 
 /// "waiting for approval of production (reviewers: octocat)".
 pub fn approval_message(stage: &str, c: &Cell) -> String {
-    let env = c
-        .approval
-        .as_ref()
-        .and_then(|a| a.environment.clone())
-        .unwrap_or_else(|| stage.to_string());
-    let reviewers = c
-        .approval
-        .as_ref()
-        .map(|a| a.reviewers.join(", "))
-        .unwrap_or_default();
-    if reviewers.is_empty() {
-        format!("waiting for approval of {env}")
-    } else {
-        format!("waiting for approval of {env} (reviewers: {reviewers})")
-    }
+    c.approval_text(stage)
 }
 
 /// The stage a lane's car moves into next: the first stage whose version differs from the

@@ -4,10 +4,16 @@
 //! Each line is one [`Record`]. Its `hash` is the SHA-256 of the line's JSON with `hash` set to
 //! the empty string; its `prev_hash` is the previous line's `hash` (64 zeros for the first).
 //! Editing, removing or reordering a line breaks the chain at that line.
+//!
+//! Reading: [`AuditLog::read`] and [`AuditLog::read_checked`] read the whole log;
+//! [`AuditLog::read_from`] reads only what was appended since a [`Cursor`] (the screen reads
+//! the log every few seconds). None of them drops a line that is not a record silently: each
+//! is reported as [`Skipped`], and one that names a halt, unhalt, pause or resume says that the
+//! holds and the halt replayed without it may be wrong.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -192,14 +198,169 @@ fn split(content: &[u8]) -> (Vec<&[u8]>, Option<&[u8]>) {
     (lines, Some(tail))
 }
 
-/// Every complete record of a log's bytes that parses, in order; other lines and a torn tail
-/// are left out (`verify` names them). What [`AuditLog::read`] returns.
+/// A line of the log that is not an audit record: left out of what is read, and said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    /// 1-based, as `verify` and editors count (blank lines included).
+    pub line: usize,
+    /// Why it is not a record, in the parser's words (sanitized, short).
+    pub why: String,
+    /// The line names a halt, unhalt, pause or resume: holds and the halt replayed without
+    /// it may be wrong (a mangled halt would otherwise silently mean "not halted").
+    pub halt_or_hold: bool,
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {} is not an audit record ({})",
+            self.line, self.why
+        )?;
+        if self.halt_or_hold {
+            f.write_str(": it names a halt, pause or resume, so the halt and holds may be wrong")?;
+        }
+        Ok(())
+    }
+}
+
+/// The actions whose records the holds and the halt are replayed from.
+const HOLD_ACTIONS: [crate::model::ActionKind; 4] = [
+    crate::model::ActionKind::Halt,
+    crate::model::ActionKind::Unhalt,
+    crate::model::ActionKind::Pause,
+    crate::model::ActionKind::Resume,
+];
+
+/// Whether a line that is no record was one of a halt, unhalt, pause or resume: its `action`
+/// when it is still a JSON object that has one, else whether it mentions one of them at all
+/// (a false alarm costs a warning; a missed one, a wrong halt).
+fn names_a_hold(raw: &[u8]) -> bool {
+    let action = serde_json::from_slice::<serde_json::Value>(raw)
+        .ok()
+        .and_then(|v| v.get("action")?.as_str().map(str::to_string));
+    if let Some(a) = action {
+        return HOLD_ACTIONS.iter().any(|k| k.as_str() == a);
+    }
+    let text = String::from_utf8_lossy(raw).to_ascii_lowercase();
+    HOLD_ACTIONS.iter().any(|k| text.contains(k.as_str()))
+}
+
+/// One line (`no`, 1-based) as a record, or why it is none.
+fn parse_line(raw: &[u8], no: usize) -> Result<Record, Skipped> {
+    serde_json::from_slice(raw).map_err(|e: serde_json::Error| {
+        // The parser counts lines within this one: only its column means something here.
+        let text = e.to_string();
+        let what = text
+            .rsplit_once(" at line ")
+            .map_or(text.as_str(), |(w, _)| w);
+        Skipped {
+            line: no,
+            // The parser may quote the line (an unknown field, a wrong value): shown clean.
+            why: crate::model::text::sanitize(&format!("{what}, column {}", e.column()), 200),
+            halt_or_hold: names_a_hold(raw),
+        }
+    })
+}
+
+/// The newline-terminated lines of some bytes, parsed.
+#[derive(Default)]
+struct Scan {
+    records: Vec<Record>,
+    skipped: Vec<Skipped>,
+    /// Lines read (blank ones too).
+    lines: usize,
+    /// Bytes read: up to and including the last newline.
+    consumed: usize,
+    /// Where the last line read starts, and its bytes' SHA-256 (with the newline).
+    last: Option<(usize, [u8; 32])>,
+}
+
+/// Parse every newline-terminated line of `bytes`, the first being line `first_line`; bytes
+/// after the last newline are not read.
+fn scan(bytes: &[u8], first_line: usize) -> Scan {
+    let mut out = Scan::default();
+    let mut start = 0;
+    while let Some(nl) = bytes[start..].iter().position(|b| *b == b'\n') {
+        let end = start + nl;
+        let raw = &bytes[start..end];
+        let no = first_line + out.lines;
+        if !raw.is_empty() {
+            match parse_line(raw, no) {
+                Ok(r) => out.records.push(r),
+                Err(s) => out.skipped.push(s),
+            }
+        }
+        out.last = Some((start, Sha256::digest(&bytes[start..=end]).into()));
+        out.lines += 1;
+        start = end + 1;
+    }
+    out.consumed = start;
+    out
+}
+
+/// Every complete record of a log's bytes that parses, in order, and every other line (blank
+/// lines aside). A tail without its newline is a record when it parses (only its newline is
+/// missing) and otherwise a torn write, in neither list (`verify` names it; the next append
+/// repairs it).
+pub fn checked_records_of(content: &[u8]) -> (Vec<Record>, Vec<Skipped>) {
+    let mut scan = scan(content, 1);
+    let tail = &content[scan.consumed..];
+    if !tail.is_empty()
+        && let Ok(r) = serde_json::from_slice::<Record>(tail)
+    {
+        scan.records.push(r);
+    }
+    (scan.records, scan.skipped)
+}
+
+/// Every complete record of a log's bytes that parses, in order (what [`AuditLog::read`]
+/// returns); [`checked_records_of`] also says which lines were left out.
 pub fn records_of(content: &[u8]) -> Vec<Record> {
-    let (lines, _) = split(content);
-    lines
-        .iter()
-        .filter_map(|l| serde_json::from_slice(l).ok())
-        .collect()
+    checked_records_of(content).0
+}
+
+/// Where an incremental read of the log ([`AuditLog::read_from`]) stopped. Start with
+/// `Cursor::default()` (the beginning of the log); each read returns the cursor for the next.
+/// It knows which file it read (device and inode), how far, and the bytes of the last line it
+/// read, so that a log replaced, truncated or rewritten since is read again from the start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cursor {
+    /// Device and inode of the file read; `None` before anything was read.
+    file: Option<(u64, u64)>,
+    /// The first byte not read yet: every line before it was returned.
+    offset: u64,
+    /// Lines read, blank ones included (the next one is line `lines + 1`).
+    lines: usize,
+    /// Where the last line read starts, and the SHA-256 of its bytes.
+    last: Option<(u64, [u8; 32])>,
+}
+
+impl Cursor {
+    /// Bytes of the log read so far.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Lines of the log read so far.
+    pub fn lines(&self) -> usize {
+        self.lines
+    }
+}
+
+/// What [`AuditLog::read_from`] found after a cursor.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tail {
+    /// The records of the complete lines after the cursor, in order.
+    pub records: Vec<Record>,
+    /// The lines after the cursor that are not records.
+    pub skipped: Vec<Skipped>,
+    /// Where the next read starts.
+    pub next: Cursor,
+    /// The log is not the one the cursor read on (replaced, truncated, rewritten or removed):
+    /// `records` and `skipped` are read from its first line, and whatever the caller built
+    /// from earlier reads must be dropped and rebuilt from these.
+    pub restarted: bool,
 }
 
 /// Read the whole file under a shared lock (an append in progress is never seen half-done).
@@ -213,6 +374,15 @@ fn read_shared(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut content = Vec::new();
     file.read_to_end(&mut content)?;
     Ok(content)
+}
+
+/// The bytes of an open file from `start` to `end`.
+fn read_range(file: &mut File, start: u64, end: u64) -> std::io::Result<Vec<u8>> {
+    file.seek(SeekFrom::Start(start))?;
+    let mut bytes = Vec::new();
+    file.take(end.saturating_sub(start))
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// Create `dir` and its missing parents as 0700 (owner only); an existing one is left as it is.
@@ -257,9 +427,105 @@ impl AuditLog {
         Ok(file)
     }
 
-    /// Every complete record that parses, in order (for replaying holds and reading).
+    /// Every complete record that parses, in order (for replaying holds and reading). A line
+    /// that is not a record is left out and logged as a warning ([`AuditLog::read_checked`]
+    /// returns them).
     pub fn read(&self) -> std::io::Result<Vec<Record>> {
-        Ok(records_of(&read_shared(&self.path)?))
+        let (records, skipped) = self.read_checked()?;
+        for s in &skipped {
+            tracing::warn!("audit log {}: {s}", self.path.display());
+        }
+        Ok(records)
+    }
+
+    /// Every complete record that parses, in order, and the lines that are not records.
+    pub fn read_checked(&self) -> std::io::Result<(Vec<Record>, Vec<Skipped>)> {
+        Ok(checked_records_of(&read_shared(&self.path)?))
+    }
+
+    /// Read what was appended since `from`, under a shared lock (an append is never seen
+    /// half-done).
+    ///
+    /// - Only complete lines are read: bytes after the last newline (a write cut off, or a
+    ///   record whose newline trainyard's next append will add) are left for a later read.
+    /// - A line that is not a record is in [`Tail::skipped`], with its line number in the file.
+    /// - When the log is not the one `from` read on — another file at the path (inode), shorter
+    ///   than `from` read, or the last line `from` read changed — it is read from its first
+    ///   line and [`Tail::restarted`] says so. A log that is gone reads as empty (restarted if
+    ///   `from` had read one).
+    ///
+    /// A caller keeps the records it was given and the returned [`Tail::next`]:
+    ///
+    /// ```no_run
+    /// # use trainyard::ops::audit::{AuditLog, Cursor};
+    /// # let log = AuditLog::new("audit.jsonl");
+    /// let (mut records, mut at) = (Vec::new(), Cursor::default());
+    /// let tail = log.read_from(at)?;
+    /// if tail.restarted {
+    ///     records.clear();
+    /// }
+    /// records.extend(tail.records);
+    /// at = tail.next;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn read_from(&self, from: Cursor) -> std::io::Result<Tail> {
+        let gone = |restarted| Tail {
+            restarted,
+            ..Tail::default()
+        };
+        let mut file = match File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(gone(from.file.is_some()));
+            }
+            Err(e) => return Err(e),
+        };
+        file.lock_shared()?;
+        let meta = file.metadata()?;
+        let id = (meta.dev(), meta.ino());
+        // Read from the start of the last line `from` read, to see that it is still there.
+        let (mut start, mut restarted) = match from.file {
+            Some(f) if f == id && meta.len() >= from.offset => {
+                (from.last.map_or(from.offset, |(at, _)| at), false)
+            }
+            Some(_) => (0, true),
+            None => (0, false),
+        };
+        let mut bytes = read_range(&mut file, start, meta.len())?;
+        let mut at = from;
+        if !restarted && start < from.offset {
+            let seen = usize::try_from(from.offset - start).unwrap_or(usize::MAX);
+            let same = bytes
+                .get(..seen)
+                .map(|b| <[u8; 32]>::from(Sha256::digest(b)));
+            if same.is_some() && same == from.last.map(|(_, h)| h) {
+                bytes.drain(..seen);
+                start = from.offset;
+            } else {
+                restarted = true;
+                start = 0;
+                bytes = read_range(&mut file, 0, meta.len())?;
+            }
+        }
+        if restarted || from.file.is_none() {
+            at = Cursor::default();
+        }
+        let scan = scan(&bytes, at.lines + 1);
+        let last = match scan.last {
+            Some((i, h)) => Some((start + i as u64, h)),
+            None => at.last,
+        };
+        Ok(Tail {
+            records: scan.records,
+            skipped: scan.skipped,
+            next: Cursor {
+                file: Some(id),
+                offset: start + scan.consumed as u64,
+                lines: at.lines + scan.lines,
+                last,
+            },
+            restarted,
+        })
     }
 
     /// Append one record.
@@ -684,5 +950,184 @@ mod tests {
         let log = AuditLog::new("/nonexistent/trainyard/audit.jsonl");
         assert_eq!(log.read().unwrap(), vec![]);
         assert!(log.verify().unwrap().intact());
+        let tail = log.read_from(Cursor::default()).unwrap();
+        assert_eq!(tail, Tail::default());
+    }
+
+    fn append_bytes(log: &AuditLog, bytes: &[u8]) {
+        let mut f = OpenOptions::new().append(true).open(log.path()).unwrap();
+        f.write_all(bytes).unwrap();
+    }
+
+    fn seqs(records: &[Record]) -> Vec<u64> {
+        records.iter().map(|r| r.seq).collect()
+    }
+
+    #[test]
+    fn read_from_returns_only_what_was_appended_since() {
+        let (_d, log) = log_with(0);
+        let empty = log.read_from(Cursor::default()).unwrap();
+        assert!(empty.records.is_empty() && !empty.restarted);
+        for _ in 0..3 {
+            log.append(entry("pause", "attempt")).unwrap();
+        }
+        let first = log.read_from(empty.next).unwrap();
+        assert_eq!(seqs(&first.records), [1, 2, 3]);
+        assert!(first.skipped.is_empty() && !first.restarted);
+        assert_eq!(
+            first.next.offset(),
+            std::fs::metadata(log.path()).unwrap().len()
+        );
+        assert_eq!(first.next.lines(), 3);
+        // Nothing new: nothing read, the cursor stays.
+        let idle = log.read_from(first.next).unwrap();
+        assert!(idle.records.is_empty() && !idle.restarted);
+        assert_eq!(idle.next, first.next);
+        log.append(entry("resume", "done")).unwrap();
+        log.append(entry("halt", "done")).unwrap();
+        let more = log.read_from(idle.next).unwrap();
+        assert_eq!(seqs(&more.records), [4, 5]);
+        assert_eq!(more.next.lines(), 5);
+        // Pieced together, the reads are the whole log.
+        let mut all = first.records;
+        all.extend(more.records);
+        assert_eq!(all, log.read().unwrap());
+    }
+
+    #[test]
+    fn read_from_leaves_a_torn_last_line_for_later() {
+        let (_d, log) = log_with(2);
+        let line = serde_json::to_string(&log.read().unwrap()[1]).unwrap();
+        let (head, rest) = line.split_at(30);
+        append_bytes(&log, head.as_bytes());
+        let t = log.read_from(Cursor::default()).unwrap();
+        assert_eq!(seqs(&t.records), [1, 2]);
+        assert!(
+            t.skipped.is_empty(),
+            "a write in progress is no bad line: {t:?}"
+        );
+        // The rest of the line arrives: it is read whole, once.
+        append_bytes(&log, format!("{rest}\n").as_bytes());
+        let t2 = log.read_from(t.next).unwrap();
+        assert_eq!(t2.records.len(), 1);
+        assert_eq!(t2.records[0].hash, log.read().unwrap()[1].hash);
+        assert!(!t2.restarted);
+        assert_eq!(t2.next.lines(), 3);
+    }
+
+    #[test]
+    fn read_from_starts_over_when_the_log_is_truncated_replaced_or_rewritten() {
+        let (_d, log) = log_with(4);
+        let at = log.read_from(Cursor::default()).unwrap().next;
+        let l = lines(&log);
+
+        // Truncated: shorter than what was read.
+        write(&log, &l[..2]);
+        let t = log.read_from(at).unwrap();
+        assert!(t.restarted);
+        assert_eq!(seqs(&t.records), [1, 2]);
+        assert_eq!(t.next.lines(), 2);
+
+        // Replaced by another file (a new inode), longer than what was read.
+        let at = t.next;
+        let other = log.path().with_extension("new");
+        std::fs::write(&other, l.join("\n") + "\n").unwrap();
+        std::fs::rename(&other, log.path()).unwrap();
+        let t = log.read_from(at).unwrap();
+        assert!(t.restarted);
+        assert_eq!(seqs(&t.records), [1, 2, 3, 4]);
+
+        // Rewritten in place (same file, as long or longer): the last line read changed.
+        let at = t.next;
+        let mut edited = l.clone();
+        edited[3] = edited[3].replace("bad deploy", "good deploy");
+        edited.push(l[3].clone());
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(log.path())
+            .unwrap()
+            .write_all((edited.join("\n") + "\n").as_bytes())
+            .unwrap();
+        let t = log.read_from(at).unwrap();
+        assert!(t.restarted, "{t:?}");
+        assert_eq!(t.records.len(), 5);
+        assert_eq!(t.records[3].reason.as_deref(), Some("good deploy"));
+
+        // Removed: empty, and said.
+        let at = t.next;
+        std::fs::remove_file(log.path()).unwrap();
+        let t = log.read_from(at).unwrap();
+        assert!(t.restarted && t.records.is_empty());
+        assert_eq!(t.next, Cursor::default());
+    }
+
+    #[test]
+    fn lines_that_are_not_records_are_said_with_their_number() {
+        let (_d, log) = log_with(2);
+        let at = log.read_from(Cursor::default()).unwrap().next;
+        append_bytes(&log, b"\x1b]0;garbage\x07 not json\n\n");
+        log.append(entry("promote", "attempt")).unwrap();
+        let t = log.read_from(at).unwrap();
+        assert_eq!(t.records.len(), 1);
+        assert_eq!(
+            t.skipped.len(),
+            1,
+            "a blank line is no record, and no news: {t:?}"
+        );
+        let s = &t.skipped[0];
+        assert_eq!(s.line, 3);
+        assert!(!s.halt_or_hold);
+        assert!(!s.why.contains('\x1b'), "{s:?}");
+        assert_eq!(t.next.lines(), 5);
+        // The whole read says the same, and `read` still returns every record.
+        let (records, skipped) = log.read_checked().unwrap();
+        assert_eq!(records.len(), 3);
+        assert_eq!(skipped, t.skipped);
+        assert_eq!(log.read().unwrap(), records);
+    }
+
+    #[test]
+    fn a_mangled_halt_is_said_to_put_the_halt_in_doubt() {
+        let (_d, log) = log_with(1);
+        let at = log.read_from(Cursor::default()).unwrap().next;
+        let halt = log.append(entry("halt", "done")).unwrap();
+        // The halt's line edited (a field added): no record any more, so no halt either.
+        let mut l = lines(&log);
+        l[1] = l[1].replacen('{', "{\"note\":1,", 1);
+        // And a line cut by hand in the middle that still says what it was.
+        let unhalt = l[0].replace("rollback", "unhalt");
+        let cut = unhalt.find("unhalt").unwrap() + 8;
+        l.push(unhalt[..cut].to_string());
+        write(&log, &l);
+        assert!(crate::ops::holds_from(&log.read().unwrap()).halt.is_none());
+        let t = log.read_from(at).unwrap();
+        assert!(t.records.is_empty(), "{t:?}");
+        assert_eq!(
+            t.skipped
+                .iter()
+                .map(|s| (s.line, s.halt_or_hold))
+                .collect::<Vec<_>>(),
+            [(2, true), (3, true)]
+        );
+        assert!(
+            t.skipped[0].why.contains("unknown field"),
+            "{:?}",
+            t.skipped[0]
+        );
+        assert!(
+            t.skipped[0]
+                .to_string()
+                .contains("the halt and holds may be wrong")
+        );
+        // A mangled line of another action is no alarm.
+        let mut l = lines(&log);
+        l[1] = serde_json::to_string(&halt)
+            .unwrap()
+            .replace("\"halt\"", "\"promote\"")
+            .replacen('{', "{\"note\":1,", 1);
+        write(&log, &l[..2]);
+        let (_, skipped) = log.read_checked().unwrap();
+        assert_eq!(skipped.len(), 1);
+        assert!(!skipped[0].halt_or_hold, "{skipped:?}");
     }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use super::audit::Record;
 use super::{Action, Plan, preflight};
 use crate::model::slo::{self, Slo};
-use crate::model::{ActionKind, CellKey, Holds, Timestamp, Train, World};
+use crate::model::{CellKey, Holds, Timestamp, Train, World};
 
 /// The actor of automatic actions in the audit log.
 pub const ACTOR: &str = "trainyard-auto";
@@ -104,8 +104,8 @@ impl AutoPause {
     }
 }
 
-/// Pause the rollout at the stage if it is moving; else hold the lane; nothing if it is
-/// already held.
+/// Pause what moves at the stage, else hold the lane (`availability::pause_or_hold`); nothing
+/// if that is already done (the lane already held).
 fn plan_pause(
     train: &Train,
     world: &World,
@@ -115,31 +115,18 @@ fn plan_pause(
     stage: &str,
     why: &str,
 ) -> Option<Plan> {
-    let auto = |a: Action| Action {
+    let action = Action {
         reason: Some(why.to_string()),
         actor: Some(ACTOR.to_string()),
-        ..a
+        ..super::availability::pause_or_hold(world, lane, stage)
     };
-    let cell = auto(Action::new(ActionKind::Pause, lane, stage));
-    if let Some(plan) = preflight(cell, train, world, holds, now)
-        .ok()
-        .filter(Plan::allowed)
-    {
-        return Some(plan);
-    }
-    preflight(
-        auto(Action::lane(ActionKind::Pause, lane)),
-        train,
-        world,
-        holds,
-        now,
-    )
-    .ok()
+    preflight(action, train, world, holds, now).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ActionKind;
     use crate::model::{Batch, Cell, CellState, Lane, Metric, SourceReport, Threshold};
     use chrono::TimeZone;
 

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auto;
+pub mod availability;
 pub mod run;
 
 pub use run::{Outcome, Runner};
@@ -444,24 +445,30 @@ pub fn apply_hold(holds: &mut Holds, action: &Action, by: &str, at: Timestamp) {
 /// unhalt replayed in order. This is how they survive a restart.
 pub fn holds_from(records: &[audit::Record]) -> Holds {
     let mut holds = Holds::default();
-    for r in records
-        .iter()
-        .filter(|r| r.result == audit::result::DONE && !r.dry_run)
-    {
-        let Some(kind) = ActionKind::parse(&r.action) else {
-            continue;
-        };
-        let mut action = Action::new(
-            kind,
-            r.lane.as_deref().unwrap_or(""),
-            r.stage.as_deref().unwrap_or(""),
-        );
-        // Reasons and names were typed by people (`--reason "$(...)"`): shown clean.
-        action.reason = r.reason.as_deref().map(|s| sanitize(s, 500));
-        let by = sanitize(&r.actor, 200);
-        apply_hold(&mut holds, &action, &by, r.time().unwrap_or_default());
+    for r in records {
+        replay_hold(&mut holds, r);
     }
     holds
+}
+
+/// One audit record's part in the holds and the halt: a done hold, release, halt or unhalt
+/// applies; anything else changes nothing.
+pub fn replay_hold(holds: &mut Holds, r: &audit::Record) {
+    if r.result != audit::result::DONE || r.dry_run {
+        return;
+    }
+    let Some(kind) = ActionKind::parse(&r.action) else {
+        return;
+    };
+    let mut action = Action::new(
+        kind,
+        r.lane.as_deref().unwrap_or(""),
+        r.stage.as_deref().unwrap_or(""),
+    );
+    // Reasons and names were typed by people (`--reason "$(...)"`): shown clean.
+    action.reason = r.reason.as_deref().map(|s| sanitize(s, 500));
+    let by = sanitize(&r.actor, 200);
+    apply_hold(holds, &action, &by, r.time().unwrap_or_default());
 }
 
 /// The good version of a cell's history that `want` names: the whole version, or a prefix of

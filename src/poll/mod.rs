@@ -76,15 +76,12 @@ impl Poller {
                 let mut breaker = breaker::Breaker::new(src.interval(), src.name());
                 loop {
                     breaker.set_interval(src.interval());
-                    breaker.before_poll();
                     let mut report = poll_source(src.as_ref()).await;
-                    let mut delay = breaker.after_poll(report.outcome.is_ok());
-                    // The source asked for a pause (retry-after): polling sooner would only be
-                    // refused again, and count against it.
-                    let held = src.held_for().filter(|h| *h > delay);
-                    if let Some(h) = held {
-                        delay = h;
-                    }
+                    let now = std::time::Instant::now();
+                    // The source asked for a pause (retry-after, a spent budget): polling
+                    // sooner would only be refused again, and count against it. A refusal
+                    // it explains is no failure of the source.
+                    let delay = breaker.after_poll(report.outcome.is_ok(), src.held_for(), now);
                     if let Err(e) = &mut report.outcome {
                         tracing::warn!(
                             source = src.name(),
@@ -93,16 +90,24 @@ impl Poller {
                         );
                         if let Some(open) = breaker.describe(delay) {
                             e.push_str(&format!(" ({open})"));
-                        } else if let Some(h) = held {
-                            e.push_str(&format!(" (next try in {})", human(h)));
+                        } else if breaker.held(now).is_some() {
+                            e.push_str(&format!(" (next try in {})", human(delay)));
                         }
                     }
                     if tx.send(report).is_err() {
                         break;
                     }
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
-                        _ = notify.notified() => {}
+                    let mut next = tokio::time::Instant::from_std(now + delay);
+                    loop {
+                        tokio::select! {
+                            _ = tokio::time::sleep_until(next) => break,
+                            _ = notify.notified() => {
+                                // Asked for now: now, or as soon as a hold allows.
+                                let wake = tokio::time::Instant::now()
+                                    + breaker.wake(std::time::Instant::now());
+                                next = next.min(wake);
+                            }
+                        }
                     }
                 }
             });
@@ -110,7 +115,8 @@ impl Poller {
         Poller { wake, tasks }
     }
 
-    /// Poll a source now instead of at its next interval (after an action, say).
+    /// Poll a source now instead of at its next interval (after an action, say); a source that
+    /// asked for a pause (`retry-after`) is polled when the pause is over, not before.
     pub fn poll_now(&self, source: &str) {
         if let Some(n) = self.wake.get(source) {
             n.notify_one();
@@ -119,5 +125,117 @@ impl Poller {
 
     pub fn stop(&mut self) {
         self.tasks.abort_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::model::Batch;
+    use crate::sources::{ActionAck, ActionError, ActionRequest, BoxFuture};
+
+    /// A source rate limited until `until`: every poll before is refused, with the wait left
+    /// as its `held_for`.
+    struct Limited {
+        interval: Duration,
+        until: Mutex<Option<Instant>>,
+        hold: Duration,
+        /// Keep refusing: every poll starts a new hold.
+        storm: bool,
+    }
+
+    impl Limited {
+        fn source(interval: Duration, hold: Duration, storm: bool) -> Arc<dyn Source> {
+            Arc::new(Limited {
+                interval,
+                until: Mutex::new(None),
+                hold,
+                storm,
+            })
+        }
+    }
+
+    impl Source for Limited {
+        fn name(&self) -> &str {
+            "gh"
+        }
+        fn kind(&self) -> &'static str {
+            "github"
+        }
+        fn interval(&self) -> Duration {
+            self.interval
+        }
+        fn timeout(&self) -> Duration {
+            Duration::from_secs(1)
+        }
+        fn held_for(&self) -> Option<Duration> {
+            let until = (*self.until.lock().unwrap())?;
+            until
+                .checked_duration_since(Instant::now())
+                .filter(|d| !d.is_zero())
+        }
+        fn poll(&self) -> BoxFuture<'_, Result<Batch, String>> {
+            Box::pin(async move {
+                let mut until = self.until.lock().unwrap();
+                let now = Instant::now();
+                match *until {
+                    Some(u) if u > now => Err("rate limited: waiting".into()),
+                    Some(_) if !self.storm => Ok(Batch::default()),
+                    _ => {
+                        *until = Some(now + self.hold);
+                        Err("rate limited (429, retry-after)".into())
+                    }
+                }
+            })
+        }
+        fn act<'a>(
+            &'a self,
+            _: &'a ActionRequest,
+        ) -> BoxFuture<'a, Result<ActionAck, ActionError>> {
+            Box::pin(async { Err(ActionError::Unsupported("no".into())) })
+        }
+    }
+
+    async fn next(rx: &mut mpsc::UnboundedReceiver<SourceReport>) -> SourceReport {
+        tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("a report")
+            .expect("the poller runs")
+    }
+
+    /// A poll asked for while the source is held would only be refused again: it goes out
+    /// when the hold is over, not before (and not only at the next interval either).
+    #[tokio::test]
+    async fn poll_now_waits_out_a_retry_after() {
+        let hold = Duration::from_millis(1500);
+        let src = Limited::source(Duration::from_secs(60), hold, false);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let poller = Poller::spawn(&[src], tx);
+        assert!(next(&mut rx).await.outcome.is_err());
+        let started = Instant::now();
+        poller.poll_now("gh");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            rx.try_recv().is_err(),
+            "a held source was polled on request before its hold ended"
+        );
+        let second = next(&mut rx).await;
+        assert!(second.outcome.is_ok(), "{:?}", second.outcome);
+        assert!(started.elapsed() >= hold - Duration::from_millis(100));
+    }
+
+    /// A rate limit storm is no outage: refusals with retry-after never open the circuit.
+    #[tokio::test]
+    async fn refusals_with_retry_after_never_open_the_circuit() {
+        let src = Limited::source(Duration::from_millis(10), Duration::from_millis(40), true);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let _poller = Poller::spawn(&[src], tx);
+        for _ in 0..5 {
+            let e = next(&mut rx).await.outcome.unwrap_err();
+            assert!(!e.contains("circuit open"), "{e}");
+        }
     }
 }

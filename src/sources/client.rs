@@ -106,13 +106,8 @@ impl ProxyEnv {
             let parsed = url::Url::parse(&url).map_err(|e| {
                 format!("{name} is not a proxy URL ({e}): {}", secrets::redact(&url))
             })?;
-            if let Some(pass) = parsed.password() {
-                let pass = url::form_urlencoded::parse(format!("p={pass}").as_bytes())
-                    .next()
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_else(|| pass.to_string());
-                secrets::register_basic(parsed.username(), &pass);
-                secrets::register(parsed.password().unwrap_or_default());
+            if let Some(raw) = parsed.password() {
+                register_userinfo(parsed.username(), raw);
             }
             let proxy = make(url.as_str())
                 .map_err(|e| {
@@ -129,6 +124,21 @@ impl ProxyEnv {
 }
 
 type ProxyFn = fn(&str) -> reqwest::Result<reqwest::Proxy>;
+
+/// Register a proxy URL's password as a secret, in every form it may show: as written in the
+/// URL, decoded, and the `Proxy-Authorization` value made of the decoded user and password.
+/// Decoded as reqwest decodes them for that header: percent-decoding (RFC 3986), where `+` is a
+/// plus (a form's space is not a URL's).
+fn register_userinfo(user: &str, raw_password: &str) {
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let password = decode(raw_password);
+    secrets::register_basic(&decode(user), &password);
+    secrets::register(raw_password);
+}
 
 /// The client of a source, with the environment's proxies.
 pub fn build(cfg: &SourceConfig) -> Result<reqwest::Client, String> {
@@ -238,8 +248,9 @@ pub const MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// An answer's body, refused past [`MAX_BODY`] (announced or as it arrives).
 pub async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
-    if resp.content_length().is_some_and(|n| n as usize > MAX_BODY) {
-        return Err(format!("payload larger than {} MiB", MAX_BODY >> 20));
+    let too_large = || format!("payload larger than {} MiB", MAX_BODY >> 20);
+    if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(too_large());
     }
     let mut out = Vec::new();
     while let Some(chunk) = resp
@@ -247,10 +258,11 @@ pub async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, String>
         .await
         .map_err(|e| super::http::describe_reqwest(&e))?
     {
-        out.extend_from_slice(&chunk);
-        if out.len() > MAX_BODY {
-            return Err(format!("payload larger than {} MiB", MAX_BODY >> 20));
+        // Checked before it is kept: never more than the cap in memory.
+        if out.len() + chunk.len() > MAX_BODY {
+            return Err(too_large());
         }
+        out.extend_from_slice(&chunk);
     }
     Ok(out)
 }
@@ -293,6 +305,166 @@ mod tests {
         assert_eq!(env.proxies().unwrap().len(), 1);
         assert_eq!(secrets::redact("x pr0xy-s3cret-2 y"), "x *** y");
         assert!(!format!("{env:?}").contains("pr0xy-s3cret-2"));
+    }
+
+    /// A source's config for a client aimed at loopback (`extra` adds to the source).
+    fn source(extra: &str) -> SourceConfig {
+        let text = format!(
+            "[train]\nname = \"t\"\nstages = [\"build\", \"prod\"]\n\n\
+             [sources.p]\nkind = \"http\"\nurl = \"http://127.0.0.1:9\"\n{extra}\n\n\
+             [[lanes]]\nname = \"a\"\nsource = \"p\"\n"
+        );
+        crate::config::parse(&text, "t.toml").unwrap().sources["p"].clone()
+    }
+
+    /// A proxy URL's user and password are percent-encoded (RFC 3986): `%2B` is a `+`, and so
+    /// is `+` itself (a form's space is not a URL's). What reqwest sends in
+    /// `Proxy-Authorization` is made of them decoded so: it, the password as written and as
+    /// decoded are all known secrets.
+    #[tokio::test]
+    async fn a_proxy_password_with_plus_signs_is_redacted_as_sent() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = proxy.local_addr().unwrap().port();
+        let head = tokio::spawn(async move {
+            let (mut conn, _) = proxy.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = conn.read(&mut buf).await.unwrap();
+                assert!(n > 0, "the request ended early");
+                head.extend_from_slice(&buf[..n]);
+            }
+            conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+                .await
+                .unwrap();
+            String::from_utf8_lossy(&head).into_owned()
+        });
+        let raw = "pl%2Bus+s1gn-pr0xy";
+        let env = ProxyEnv {
+            http: Some(format!("http://b%6Fb:{raw}@127.0.0.1:{port}")),
+            ..ProxyEnv::default()
+        };
+        let client = builder(&source("allow_insecure_http = true"), &env)
+            .unwrap()
+            .build()
+            .unwrap();
+        let resp = client
+            .get("http://deploy.example.test/v1/train")
+            .send()
+            .await;
+        assert_eq!(resp.unwrap().status().as_u16(), 200);
+        let head = head.await.unwrap();
+        let sent = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("proxy-authorization")
+                    .then(|| v.trim())
+            })
+            .expect("a Proxy-Authorization header");
+        let value = sent.strip_prefix("Basic ").unwrap();
+        assert_eq!(secrets::redact(value), "***", "the header value as sent");
+        assert_eq!(secrets::redact("x pl+us+s1gn-pr0xy y"), "x *** y");
+        assert_eq!(secrets::redact("x pl%2Bus+s1gn-pr0xy y"), "x *** y");
+    }
+
+    /// What a loopback server sends after its head.
+    enum Body {
+        /// This many bytes.
+        Bytes(usize),
+        /// Chunked, without end.
+        EndlessChunks,
+    }
+
+    /// A server on 127.0.0.1 that answers one request with `head` (status line and headers)
+    /// and `body`, and the URL to ask it at.
+    async fn answer_once(head: String, body: Body) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let server = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/big", server.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut conn, _) = server.accept().await.unwrap();
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match conn.read(&mut buf).await {
+                    Ok(n) if n > 0 => seen.extend_from_slice(&buf[..n]),
+                    _ => return,
+                }
+            }
+            conn.write_all(format!("{head}\r\n").as_bytes())
+                .await
+                .unwrap();
+            let piece = vec![b'x'; 64 * 1024];
+            // The client may stop reading at any point: a failed write ends the answer.
+            match body {
+                Body::Bytes(mut left) => {
+                    while left > 0 {
+                        let n = left.min(piece.len());
+                        if conn.write_all(&piece[..n]).await.is_err() {
+                            return;
+                        }
+                        left -= n;
+                    }
+                }
+                Body::EndlessChunks => {
+                    let size = format!("{:x}\r\n", piece.len());
+                    let chunk = [size.as_bytes(), &piece, b"\r\n"].concat();
+                    while conn.write_all(&chunk).await.is_ok() {}
+                    return;
+                }
+            }
+            let _ = conn.shutdown().await;
+        });
+        url
+    }
+
+    /// `read_capped` of the answer at `url`, within 30 s (an unbounded read would not end).
+    async fn read_body(url: &str) -> Result<Vec<u8>, String> {
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let resp = client.get(url).send().await.map_err(|e| e.to_string())?;
+        tokio::time::timeout(std::time::Duration::from_secs(30), read_capped(resp))
+            .await
+            .expect("the read ends")
+    }
+
+    fn cap_named(r: Result<Vec<u8>, String>) -> String {
+        let e = r.map(|b| b.len()).unwrap_err();
+        assert_eq!(e, "payload larger than 16 MiB");
+        e
+    }
+
+    #[tokio::test]
+    async fn an_answer_over_the_cap_is_an_error_naming_the_cap() {
+        let head = |n: usize| format!("HTTP/1.1 200 OK\r\ncontent-length: {n}\r\n");
+        let at_cap = answer_once(head(MAX_BODY), Body::Bytes(MAX_BODY)).await;
+        assert_eq!(read_body(&at_cap).await.unwrap().len(), MAX_BODY);
+        let over = answer_once(head(MAX_BODY + 1), Body::Bytes(MAX_BODY + 1)).await;
+        cap_named(read_body(&over).await);
+    }
+
+    #[tokio::test]
+    async fn a_lying_content_length_is_no_way_past_the_cap() {
+        // Announces more than the cap, sends a little: refused on the announcement.
+        let head = "HTTP/1.1 200 OK\r\ncontent-length: 68719476736\r\n".to_string();
+        cap_named(read_body(&answer_once(head, Body::Bytes(10)).await).await);
+        // Announces a little, sends 20 MiB: what was announced is read, nothing more.
+        let head = "HTTP/1.1 200 OK\r\ncontent-length: 10\r\n".to_string();
+        let url = answer_once(head, Body::Bytes(20 << 20)).await;
+        assert_eq!(read_body(&url).await.unwrap(), b"xxxxxxxxxx");
+        // Announces more than it sends, then hangs up: an error in words.
+        let head = "HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n".to_string();
+        let e = read_body(&answer_once(head, Body::Bytes(10)).await)
+            .await
+            .unwrap_err();
+        assert!(!e.is_empty() && !e.contains("16 MiB"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn an_endless_chunked_answer_is_cut_at_the_cap() {
+        let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n".to_string();
+        cap_named(read_body(&answer_once(head, Body::EndlessChunks).await).await);
     }
 
     #[test]

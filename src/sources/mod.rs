@@ -239,22 +239,22 @@ fn resolve_secret(
         .arg(cmd)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| format!("{key} could not run: {e}"))?;
     // Read its output while it runs (a command that prints more than a pipe holds would
     // otherwise wait for us forever), and give it TOKEN_CMD_TIMEOUT to finish.
-    let mut stdout = child.stdout.take();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(out) = stdout.as_mut() {
-            use std::io::Read;
-            let _ = out.take(1 << 20).read_to_end(&mut buf);
-        }
-        let _ = tx.send(buf);
-    });
+    let stdout = drain(child.stdout.take(), 1 << 20);
+    let stderr = drain(child.stderr.take(), STDERR_KEPT);
     let started = std::time::Instant::now();
+    // What it said on stderr, for an error: never waited for long (something it left running
+    // may hold the pipe open).
+    let said = |wait: Duration| {
+        let bytes = stderr
+            .recv_timeout(wait.clamp(Duration::from_millis(100), Duration::from_secs(1)))
+            .unwrap_or_default();
+        stderr_said(&bytes)
+    };
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
@@ -265,8 +265,9 @@ fn resolve_secret(
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(format!(
-                    "{key} did not finish within {}s (does it wait for input?)",
-                    TOKEN_CMD_TIMEOUT.as_secs()
+                    "{key} did not finish within {}s (does it wait for input?){}",
+                    TOKEN_CMD_TIMEOUT.as_secs(),
+                    said(Duration::ZERO)
                 ));
             }
             Err(e) => return Err(format!("{key}: {e}")),
@@ -275,27 +276,66 @@ fn resolve_secret(
     // A command that left something running with its output open: what it printed so far is
     // not waited for beyond the timeout.
     let rest = TOKEN_CMD_TIMEOUT.saturating_sub(started.elapsed());
-    let stdout = rx
+    let stdout = stdout
         .recv_timeout(rest.max(Duration::from_millis(100)))
         .map_err(|_| {
             format!("{key} finished but kept its output open; print the secret and exit")
         })?;
-    let out = std::process::Output {
-        status,
-        stdout,
-        stderr: Vec::new(),
-    };
-    if !out.status.success() {
+    if !status.success() {
         // What it printed may be the secret: it is not shown, but it is scrubbed from
-        // whatever else might show it.
-        secrets::register(String::from_utf8_lossy(&out.stdout).trim());
-        return Err(format!("{key} exited with {}", out.status));
+        // whatever else might show it (its stderr, below, too).
+        secrets::register(String::from_utf8_lossy(&stdout).trim());
+        return Err(format!("{key} exited with {status}{}", said(rest)));
     }
-    let value = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let value = String::from_utf8_lossy(&stdout).trim().to_string();
     if value.is_empty() {
-        return Err(format!("{key} printed nothing"));
+        return Err(format!("{key} printed nothing{}", said(rest)));
     }
     Ok(Some(Secret::new(value)))
+}
+
+/// How much of a secret command's stderr is kept for its error message.
+const STDERR_KEPT: usize = 64 * 1024;
+/// Lines of it, and characters, an error shows at most.
+const STDERR_LINES: usize = 3;
+const STDERR_CHARS: usize = 300;
+
+/// Read a child's pipe to its end in a thread, keeping the first `keep` bytes (the rest is
+/// read and dropped, so the child never waits on a full pipe); the bytes arrive on the channel
+/// when the pipe closes.
+fn drain(
+    pipe: Option<impl std::io::Read + Send + 'static>,
+    keep: usize,
+) -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut kept = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.by_ref().take(keep as u64).read_to_end(&mut kept);
+            let _ = std::io::copy(&mut pipe, &mut std::io::sink());
+        }
+        let _ = tx.send(kept);
+    });
+    rx
+}
+
+/// The first lines a command wrote to stderr, for an error message: `; it said: "…"`, or
+/// nothing when it said nothing. Secrets are redacted, control characters and escapes
+/// neutralized, the length capped.
+fn stderr_said(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(STDERR_LINES)
+        .collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let shown = crate::model::text::sanitize(&secrets::redact(&lines.join(" / ")), STDERR_CHARS);
+    format!("; it said: \"{shown}\"")
 }
 
 /// A source that could not be set up (no token, say): every poll and action fails with the
@@ -512,5 +552,47 @@ mod secret_cmd_tests {
             .unwrap()
             .unwrap();
         assert_eq!(got.expose().len(), 200_000);
+    }
+
+    /// A command that fails says why on stderr: the error carries its first lines (clean,
+    /// short, without secrets) beside the exit status.
+    #[test]
+    fn a_failing_command_is_reported_with_its_exit_status_and_what_it_said() {
+        let cmd = "echo 'gh: not logged in to github.example' >&2; \
+                   echo 'run gh auth login' >&2; echo third >&2; echo fourth >&2; exit 1";
+        let e = resolve_secret("token", None, Some(cmd), None).unwrap_err();
+        assert!(e.starts_with("token_cmd exited with exit status: 1"), "{e}");
+        assert!(
+            e.ends_with(
+                "it said: \"gh: not logged in to github.example / run gh auth login / third\""
+            ),
+            "{e}"
+        );
+
+        // Escapes, a token and a flood: neutralized, masked, capped; and what it printed on
+        // stdout (maybe the secret) is not repeated from stderr either.
+        let cmd = "printf 'st0ut-s3cret-value' ; \
+                   printf '\\033]0;title\\007bad token ghp_0123456789abcdefABCDEF0123456789abcd st0ut-s3cret-value\\n' >&2; \
+                   head -c 100000 /dev/zero | tr '\\0' x >&2; exit 3";
+        let e = resolve_secret("password", None, Some(cmd), None).unwrap_err();
+        assert!(
+            e.starts_with("password_cmd exited with exit status: 3"),
+            "{e}"
+        );
+        assert!(!e.contains('\x1b') && !e.contains('\x07'), "{e:?}");
+        assert!(
+            !e.contains("ghp_0123") && !e.contains("st0ut-s3cret"),
+            "{e}"
+        );
+        assert!(e.contains("bad token ***"), "{e}");
+        assert!(e.chars().count() < 400, "{} characters", e.chars().count());
+
+        // Nothing on stdout, a reason on stderr.
+        let e =
+            resolve_secret("token", None, Some("echo 'no token stored' >&2"), None).unwrap_err();
+        assert_eq!(e, "token_cmd printed nothing; it said: \"no token stored\"");
+        // Silent: just the status.
+        let e = resolve_secret("token", None, Some("exit 2"), None).unwrap_err();
+        assert_eq!(e, "token_cmd exited with exit status: 2");
     }
 }

@@ -5,9 +5,10 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::app::{App, Panel, Tone};
+use super::app::{App, Panel};
 use super::theme::Theme;
 use super::ui::{fit, is_focused, panel_block};
+use crate::engine::Tone;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let block = panel_block(" Activity ", is_focused(app, Panel::Activity), theme);

@@ -8,10 +8,10 @@ use ratatui::widgets::Paragraph;
 use super::app::{App, Panel};
 use super::theme::{Theme, blocker_tag};
 use super::ui::{fit, is_focused, panel_block, width as cols};
-use crate::model::BlockerKind;
+use crate::model::{Blocker, BlockerKind};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let mut list = app.blockers();
+    let mut list: Vec<Blocker> = app.blockers().into_iter().cloned().collect();
     // The halt stops every lane: one line says so, at the top, not one per lane.
     let halt = list.iter().find(|b| b.kind == BlockerKind::Halt).cloned();
     list.retain(|b| b.kind != BlockerKind::Halt);
@@ -26,7 +26,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         theme,
     );
     let width = area.width.saturating_sub(2) as usize;
-    let selected = app.selected_lane().map(|i| app.train.lanes[i].name.clone());
+    let selected = app
+        .selected_lane()
+        .map(|i| app.snap.train.lanes[i].name.clone());
     let lines: Vec<Line> = if list.is_empty() {
         vec![Line::from(Span::styled("✓ nothing is blocked", theme.ok()))]
     } else {

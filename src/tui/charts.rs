@@ -17,8 +17,8 @@ use ratatui::widgets::{
 };
 
 use super::theme::{Charts, Theme};
-use crate::model::Metric;
-use crate::model::analysis::{self, Trend, Verdict};
+use crate::engine::snapshot::{CanaryVerdict as Verdict, MIN_SAMPLES, MetricView, Trend};
+use crate::model::{Metric, MetricState};
 
 /// Rows a chart needs: its border, the legend, four rows of graph (fewer say little, least of
 /// all with one dot per cell), the x axis and its labels.
@@ -28,6 +28,8 @@ pub const MIN_COLS: u16 = 24;
 
 /// The glyphs of one way of drawing.
 pub struct Marks {
+    /// Nothing but ASCII.
+    pub ascii: bool,
     pub ok: &'static str,
     pub bad: &'static str,
     pub err: &'static str,
@@ -50,6 +52,7 @@ pub fn marks(c: Charts) -> Marks {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     match c {
         Charts::Braille => Marks {
+            ascii: false,
             ok: "✓",
             bad: "✗",
             err: "E",
@@ -67,6 +70,7 @@ pub fn marks(c: Charts) -> Marks {
         },
         // Fonts without braille: marks from the common core of terminal fonts (WGL4).
         Charts::Dot => Marks {
+            ascii: false,
             ok: "✓",
             bad: "✗",
             err: "E",
@@ -83,6 +87,7 @@ pub fn marks(c: Charts) -> Marks {
             levels: BARS,
         },
         Charts::Ascii => Marks {
+            ascii: true,
             ok: "o",
             bad: "X",
             err: "E",
@@ -127,17 +132,27 @@ fn ascii_text(s: &str, charts: Charts) -> String {
         .collect()
 }
 
-/// What a metric's state is, in a glyph and a word: `✓ ok`, `✗ BREACH`, `E error`, `· no data`.
-pub fn state_mark(m: &Metric, marks: &Marks, theme: &Theme) -> (&'static str, &'static str, Style) {
-    if m.error.is_some() {
-        (marks.err, "ERROR", theme.bad())
-    } else if m.value.is_none() {
-        ("·", "no data", theme.dim())
-    } else if m.ok() {
-        (marks.ok, "ok", theme.ok())
-    } else {
-        (marks.bad, "BREACH", theme.bad())
-    }
+/// What a metric's state is, in a glyph and a word (`MetricState`'s, the one vocabulary):
+/// `✓ ok`, `✗ BREACH`, `E ERROR`, `~ STALE`, `· no data`.
+pub fn state_mark(
+    view: &MetricView,
+    marks: &Marks,
+    theme: &Theme,
+) -> (&'static str, &'static str, Style) {
+    let st = view.state;
+    let glyph = match st {
+        MetricState::Ok => marks.ok,
+        MetricState::Breach => marks.bad,
+        MetricState::Error => marks.err,
+        other => other.glyph(marks.ascii),
+    };
+    let style = match st {
+        MetricState::Ok => theme.ok(),
+        MetricState::NoData => theme.dim(),
+        MetricState::Stale => theme.warn(),
+        _ => theme.bad(),
+    };
+    (glyph, st.word(), style)
 }
 
 /// A value with its unit: the units `format_value` knows carry their own sign (`%`, `ms`,
@@ -196,14 +211,22 @@ pub fn y_bounds(values: impl IntoIterator<Item = f64>) -> [f64; 2] {
 }
 
 /// Canary against stable in words, as long as `width` allows: "vs stable: FAIL · p<0.001 ·
-/// P(worse) 0.97", "vs stable: FAIL p<0.001", "cmp:FAIL". `None` without a stable series.
-pub fn verdict_text(m: &Metric, width: usize, theme: &Theme) -> Option<(String, Style)> {
-    let (verdict, test) = m.canary()?;
-    let (word, style) = match verdict {
-        Verdict::Fail => ("FAIL", theme.bad()),
-        Verdict::Marginal => ("marginal", theme.warn()),
-        Verdict::Pass => ("pass", theme.ok()),
-        Verdict::NoData => ("no data", theme.dim()),
+/// P(worse) 0.97", "vs stable: FAIL p<0.001", "vs stable: FAIL", "cmp:FAIL" — the one wording
+/// of a verdict, for charts, the metrics panel and the details. `None` without a stable
+/// series, or without room for even the shortest.
+pub fn verdict_text(
+    m: &Metric,
+    view: &MetricView,
+    width: usize,
+    theme: &Theme,
+) -> Option<(String, Style)> {
+    let (verdict, test) = view.canary.as_ref()?;
+    let word = verdict.word();
+    let style = match verdict {
+        Verdict::Fail => theme.bad(),
+        Verdict::Marginal => theme.warn(),
+        Verdict::Pass => theme.ok(),
+        Verdict::NoData => theme.dim(),
     };
     let mut options = Vec::new();
     if let Some(t) = test {
@@ -211,19 +234,11 @@ pub fn verdict_text(m: &Metric, width: usize, theme: &Theme) -> Option<(String, 
         let worse = t.p_bad(m.worse());
         options.push(format!("vs stable: {word} · {p} · P(worse) {worse:.2}"));
         options.push(format!("vs stable: {word} {p}"));
-    } else if verdict == Verdict::NoData {
-        options.push(format!(
-            "vs stable: no data (under {} samples)",
-            analysis::MIN_SAMPLES
-        ));
+    } else if *verdict == Verdict::NoData {
+        options.push(format!("vs stable: no data (under {MIN_SAMPLES} samples)"));
     }
     options.push(format!("vs stable: {word}"));
-    let short = match verdict {
-        Verdict::Marginal => "marg",
-        Verdict::NoData => "n/a",
-        _ => word,
-    };
-    options.push(format!("cmp:{short}"));
+    options.push(format!("cmp:{}", verdict.short()));
     let text = options.into_iter().find(|o| super::ui::width(o) <= width)?;
     Some((text, style))
 }
@@ -264,6 +279,8 @@ fn fit_pieces(mut pieces: Vec<Piece>, width: usize) -> Line<'static> {
 /// BREACH`), the canary verdict on the bottom border, a legend row, and the graph.
 pub struct MetricChart<'a> {
     pub metric: &'a Metric,
+    /// The engine's judgement of it.
+    pub view: &'a MetricView,
     /// What the main series is ("canary", "prod"): its name in the legend.
     pub side: &'a str,
     /// Now, in unix seconds: the x axis runs up to it.
@@ -277,7 +294,7 @@ impl MetricChart<'_> {
     fn title(&self, marks: &Marks, width: usize) -> Line<'static> {
         let m = self.metric;
         let theme = self.theme;
-        let (mark, word, style) = state_mark(m, marks, theme);
+        let (mark, word, style) = state_mark(self.view, marks, theme);
         let mut pieces = Vec::new();
         if self.chosen {
             pieces.push(Piece {
@@ -296,15 +313,14 @@ impl MetricChart<'_> {
             style: theme.title(),
             drop: 0,
         });
-        if let (None, Some(v)) = (&m.error, m.value) {
+        if let (true, Some(v)) = (self.view.state.shows_value(), m.value) {
             pieces.push(Piece {
                 text: format!(" {}", value_text(m, v)),
                 style,
                 drop: 0,
             });
         }
-        let values: Vec<f64> = m.series.iter().map(|(_, v)| *v).collect();
-        if let Some(t) = analysis::trend(&values) {
+        if let Some(t) = self.view.trend {
             pieces.push(Piece {
                 text: format!(" {}", marks.trend(t)),
                 style: Style::new(),
@@ -414,7 +430,8 @@ impl Widget for MetricChart<'_> {
                 BorderType::Plain
             })
             .title(self.title(&marks, width));
-        if let Some((text, style)) = verdict_text(m, width.saturating_sub(2), self.theme) {
+        if let Some((text, style)) = verdict_text(m, self.view, width.saturating_sub(2), self.theme)
+        {
             block = block.title_bottom(
                 Line::from(Span::styled(
                     format!(" {} ", ascii_text(&text, self.theme.charts)),
@@ -438,7 +455,12 @@ impl MetricChart<'_> {
         if inner.height == 0 || inner.width == 0 {
             return;
         }
-        if let Some(e) = &m.error {
+        if let Some(e) = self
+            .view
+            .error
+            .as_ref()
+            .filter(|_| self.view.state == MetricState::Error)
+        {
             Paragraph::new(Span::styled(
                 ascii_text(&format!("error: {e}"), self.theme.charts),
                 self.theme.bad(),
@@ -577,12 +599,14 @@ pub fn to_ascii(area: Rect, buf: &mut Buffer) {
     }
 }
 
-/// A one-row sparkline of the newest values (newest at the right) on a scale shared with
-/// other rows, so that an outlier shows as taller than its neighbours. Values outside the
-/// threshold take the `over` style.
+/// The one sparkline: the newest values (newest at the right) as bars `area.height` rows tall,
+/// on a scale given (shared between rows, so that an outlier shows as taller than its
+/// neighbours) or its own ([`Spark::own_bounds`]). With two rows or more the threshold is a
+/// dotted row. Values outside the threshold take the `over` style, and with no colour they
+/// still show as bars crossing that row. The marks follow [`Charts`]: ASCII draws ASCII.
 pub struct Spark<'a> {
     pub values: &'a [f64],
-    /// The shared scale: `y_bounds` of every row's values and the threshold.
+    /// The scale: `y_bounds` of the values and the threshold.
     pub bounds: [f64; 2],
     pub metric: &'a Metric,
     pub charts: Charts,
@@ -590,30 +614,62 @@ pub struct Spark<'a> {
     pub over: Style,
 }
 
+impl<'a> Spark<'a> {
+    /// A sparkline on its own scale: its values and the threshold.
+    pub fn own_bounds(values: &'a [f64], metric: &'a Metric, theme: &Theme) -> Spark<'a> {
+        let limits = [metric.threshold.max, metric.threshold.min];
+        Spark {
+            values,
+            bounds: y_bounds(values.iter().copied().chain(limits.into_iter().flatten())),
+            metric,
+            charts: theme.charts,
+            style: theme.ok(),
+            over: theme.bad(),
+        }
+    }
+}
+
 impl Widget for Spark<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         if area.width == 0 || area.height == 0 {
             return;
         }
-        let levels = marks(self.charts).levels;
+        let marks = marks(self.charts);
+        let rows = area.height as usize;
+        let steps = (rows * 8) as f64;
         let n = self.values.len().min(area.width as usize);
         let values = &self.values[self.values.len() - n..];
         let [lo, hi] = self.bounds;
         let span = (hi - lo).max(f64::MIN_POSITIVE);
+        let level = |v: f64| (((v - lo) / span) * steps).ceil().clamp(1.0, steps) as usize;
+        let t = &self.metric.threshold;
+        if rows >= 2
+            && let Some(limit) = t.max.or(t.min)
+        {
+            let r = level(limit).div_ceil(8).clamp(1, rows) - 1;
+            let y = area.y + (rows - 1 - r) as u16;
+            let dot = if marks.ascii { '-' } else { '┈' };
+            for x in area.left()..area.right() {
+                buf[(x, y)].set_char(dot).set_style(Style::new());
+            }
+        }
         let x0 = area.x + area.width - n as u16;
         for (i, v) in values.iter().enumerate() {
             if !v.is_finite() {
                 continue;
             }
-            let level = (((v - lo) / span) * 8.0).ceil().clamp(1.0, 8.0) as usize;
-            let style = if self.metric.threshold.admits(*v) {
-                self.style
-            } else {
-                self.over
-            };
-            buf[(x0 + i as u16, area.y)]
-                .set_char(levels[level - 1])
-                .set_style(style);
+            let l = level(*v);
+            let style = if t.admits(*v) { self.style } else { self.over };
+            for r in 0..rows {
+                let fill = l.saturating_sub(r * 8).min(8);
+                if fill == 0 {
+                    continue;
+                }
+                let y = area.y + (rows - 1 - r) as u16;
+                buf[(x0 + i as u16, y)]
+                    .set_char(marks.levels[fill - 1])
+                    .set_style(style);
+            }
         }
     }
 }
@@ -632,12 +688,18 @@ mod tests {
             .clone()
     }
 
+    /// The engine's judgement of `m` in the fixture world.
+    fn view(m: &Metric) -> MetricView {
+        MetricView::of(m, &fixture::world(), fixture::t(0))
+    }
+
     fn render(m: &Metric, charts: Charts, w: u16, h: u16) -> (Vec<String>, Buffer) {
         let area = Rect::new(0, 0, w, h);
         let mut buf = Buffer::empty(area);
         let theme = Theme::PLAIN.with_charts(charts);
         MetricChart {
             metric: m,
+            view: &view(m),
             side: "canary",
             now: fixture::t(0).timestamp(),
             theme: &theme,
@@ -865,17 +927,20 @@ mod tests {
     fn the_verdict_shortens_to_fit() {
         let m = metric("search-indexer", "error_rate");
         let theme = Theme::PLAIN;
-        let long = verdict_text(&m, 80, &theme).unwrap().0;
+        let long = verdict_text(&m, &view(&m), 80, &theme).unwrap().0;
         assert!(
             long.starts_with("vs stable: FAIL · p<0.001 · P(worse) 0."),
             "{long}"
         );
         assert_eq!(
-            verdict_text(&m, 24, &theme).unwrap().0,
+            verdict_text(&m, &view(&m), 24, &theme).unwrap().0,
             "vs stable: FAIL p<0.001"
         );
-        assert_eq!(verdict_text(&m, 10, &theme).unwrap().0, "cmp:FAIL");
-        assert_eq!(verdict_text(&m, 3, &theme), None);
+        assert_eq!(
+            verdict_text(&m, &view(&m), 10, &theme).unwrap().0,
+            "cmp:FAIL"
+        );
+        assert_eq!(verdict_text(&m, &view(&m), 3, &theme), None);
     }
 
     #[test]
@@ -912,5 +977,82 @@ mod tests {
         .render(area, &mut buf);
         let row: String = (0..6).map(|x| buf[(x, 0)].symbol().to_string()).collect();
         assert_eq!(row, "    _#");
+    }
+
+    fn spark_rows(values: &[f64], max: Option<f64>, charts: Charts, w: u16, h: u16) -> Vec<String> {
+        let m = Metric {
+            threshold: crate::model::Threshold { min: None, max },
+            ..metric("search-indexer", "error_rate")
+        };
+        let area = Rect::new(0, 0, w, h);
+        let mut buf = Buffer::empty(area);
+        let theme = Theme::PLAIN.with_charts(charts);
+        Spark::own_bounds(values, &m, &theme).render(area, &mut buf);
+        (0..h)
+            .map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_taller_sparkline_draws_its_threshold_row_and_bars() {
+        let rows = spark_rows(
+            &[0.0, 0.005, 0.01, 0.015],
+            Some(0.01),
+            Charts::Braille,
+            6,
+            3,
+        );
+        // The threshold row is dotted where no bar reaches.
+        assert!(rows.iter().any(|r| r.starts_with("┈┈")), "{rows:#?}");
+        // The last value is over the threshold: its bar reaches the top row.
+        assert_ne!(rows[0].chars().last(), Some(' '), "{rows:#?}");
+        // The first value is zero: a minimal bar at the bottom.
+        assert_eq!(rows[2].chars().nth(2), Some('▁'), "{rows:#?}");
+    }
+
+    #[test]
+    fn an_ascii_sparkline_is_ascii_at_every_height() {
+        for h in 1..4 {
+            let rows = spark_rows(&[0.0, 0.005, 0.02, 0.011], Some(0.01), Charts::Ascii, 8, h);
+            assert!(rows.iter().all(|r| r.is_ascii()), "{rows:#?}");
+            assert!(rows.iter().any(|r| r.trim() != ""), "{rows:#?}");
+        }
+    }
+
+    #[test]
+    fn sparklines_fit_any_area() {
+        spark_rows(&[1.0; 100], None, Charts::Braille, 5, 1);
+        spark_rows(&[], Some(1.0), Charts::Dot, 5, 2);
+        spark_rows(&[f64::MAX, 0.0, f64::NAN], Some(0.0), Charts::Ascii, 3, 4);
+    }
+
+    #[test]
+    fn a_metric_of_a_failed_source_says_so_instead_of_ok() {
+        // The source failed after a good poll: the last value is within its SLO, but stale.
+        let m = metric("ledger", "error_rate");
+        let mut world = fixture::world();
+        world.apply(crate::model::SourceReport {
+            source: m.source.clone(),
+            at: fixture::t(0),
+            outcome: Err("HTTP 503".into()),
+        });
+        let v = MetricView::of(&m, &world, fixture::t(1));
+        assert!(v.state.is_bad(), "{:?}", v.state);
+        let theme = Theme::PLAIN;
+        let (_, word, _) = state_mark(&v, &marks(Charts::Braille), &theme);
+        assert_ne!(word, "ok");
+        let area = Rect::new(0, 0, 70, 14);
+        let mut buf = Buffer::empty(area);
+        MetricChart {
+            metric: &m,
+            view: &v,
+            side: "canary",
+            now: fixture::t(0).timestamp(),
+            theme: &theme,
+            chosen: false,
+        }
+        .render(area, &mut buf);
+        let title: String = (0..70).map(|x| buf[(x, 0)].symbol().to_string()).collect();
+        assert!(title.contains(word) && !title.contains(" ok "), "{title}");
     }
 }

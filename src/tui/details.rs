@@ -10,7 +10,6 @@ use super::theme::{Theme, blocker_line};
 use super::ui::{pad_min, scrolling_popup};
 use crate::model::CheckState;
 use crate::model::duration::{human, human_delta};
-use crate::model::policy::describe;
 
 fn row<'a>(label: &str, value: impl Into<Vec<Span<'a>>>, theme: &Theme) -> Line<'a> {
     let mut spans = vec![Span::styled(format!("{label:<10}"), theme.dim())];
@@ -22,8 +21,8 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
     let Some(li) = app.selected_lane() else {
         return vec![Line::from("no lane selected")];
     };
-    let lane = &app.train.lanes[li];
-    let stage = &app.train.stages[app.sel_stage];
+    let lane = &app.snap.train.lanes[li];
+    let stage = &app.snap.train.stages[app.sel_stage];
     let mut out = Vec::new();
     let deps = if lane.depends_on.is_empty() {
         String::new()
@@ -44,7 +43,7 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
             theme.dim(),
         ),
     ]));
-    let Some(c) = app.world.cell(&lane.name, stage) else {
+    let Some(c) = app.snap.world.cell(&lane.name, stage) else {
         out.push(Line::from(Span::styled(
             "no data for this cell yet",
             theme.dim(),
@@ -53,16 +52,22 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
     };
     let now = app.now;
     let mut state = vec![Span::styled(
-        format!("{} {}", c.state.glyph(), describe(c)),
+        format!("{} {}", c.state.glyph(), c.describe()),
         theme.state(c.state),
     )];
     if let Some(f) = app
-        .inflight
+        .snap
+        .in_flight
         .get(&crate::model::CellKey::new(&lane.name, stage))
     {
+        let by = if f.mine {
+            String::new()
+        } else {
+            format!(" by {}", f.actor)
+        };
         state.push(Span::styled(
             format!(
-                "  » {} in flight for {}: {}",
+                "  » {}{by} in flight for {}: {}",
                 f.kind,
                 human_delta(now - f.since),
                 f.status
@@ -96,17 +101,18 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
     if let Some(m) = &c.message {
         out.push(row("message", vec![Span::raw(m.clone())], theme));
     }
+    let Some(view) = app.selected_view() else {
+        return out;
+    };
     let age = app
+        .snap
         .world
         .age(c, now)
         .map(|a| format!("data {} old", human(a)))
         .unwrap_or_default();
-    let stale = if app.world.is_stale(c, now) {
-        " · STALE"
-    } else {
-        ""
-    };
+    let stale = if view.stale { " · STALE" } else { "" };
     let kind = app
+        .snap
         .world
         .source(&c.source)
         .map(|s| s.kind.clone())
@@ -122,8 +128,12 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
     if let Some(u) = &c.url {
         out.push(row("url", vec![Span::raw(u.clone())], theme));
     }
-    if let Some(e) = app.world.cell_error(c) {
-        out.push(row("error", vec![Span::styled(e, theme.bad())], theme));
+    if let Some(e) = &view.error {
+        out.push(row(
+            "error",
+            vec![Span::styled(e.clone(), theme.bad())],
+            theme,
+        ));
     }
     if !c.checks.is_empty() {
         let spans: Vec<Span> = c
@@ -141,7 +151,7 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
         out.push(row("checks", spans, theme));
     }
     if c.approval.is_some() {
-        let text = crate::model::policy::approval_message(stage, c);
+        let text = c.approval_text(stage);
         out.push(row(
             "approval",
             vec![Span::styled(text, theme.warn())],
@@ -150,80 +160,55 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
     }
 
     // What stands against this cell: entering it, or problems in it.
-    let here: Vec<_> = app
-        .blockers()
-        .into_iter()
-        .filter(|b| b.lane == lane.name && &b.stage == stage)
-        .collect();
-    if !here.is_empty() {
+    if !view.blockers.is_empty() {
         out.push(Line::default());
         out.push(Line::from(Span::styled(
             format!("blocking {stage}"),
             theme.title(),
         )));
-        for b in &here {
+        for b in &view.blockers {
             out.push(blocker_line(b, theme));
         }
     }
     out.push(Line::default());
-    match app.selected_next_verdict() {
-        Some(v) => {
-            let head = format!("next: promote {} to {}", c.short_version(), v.stage);
-            if v.allowed {
-                out.push(Line::from(vec![
-                    Span::styled(head, theme.title()),
-                    Span::styled("  ✓ allowed", theme.ok()),
-                ]));
-            } else {
-                out.push(Line::from(vec![
-                    Span::styled(head, theme.title()),
-                    Span::styled("  ✗ blocked", theme.bad()),
-                ]));
-                for b in &v.blockers {
-                    out.push(blocker_line(b, theme));
-                }
-            }
-        }
-        None => out.push(Line::from(Span::styled(
-            format!("{stage} is the last stage"),
-            theme.dim(),
-        ))),
-    }
+    out.extend(next_lines(app, c, stage, theme));
 
-    let metrics = app.world.metrics(&lane.name, stage);
+    let metrics = app.selected_metrics();
     if !metrics.is_empty() {
         out.push(Line::default());
         out.push(Line::from(Span::styled("metrics", theme.title())));
-        for m in metrics {
-            let v = m
-                .value
-                .map(|v| m.format_value(v))
-                .unwrap_or_else(|| "no data".into());
-            let mark = if m.ok() { "✓" } else { "✗" };
+        let marks = super::charts::marks(theme.charts);
+        for (m, mv) in metrics {
+            let (mark, word, _) = super::charts::state_mark(mv, &marks, theme);
+            let v = match (mv.state.shows_value(), m.value) {
+                (true, Some(v)) => m.format_value(v),
+                _ => word.to_string(),
+            };
             let mut base = m
                 .baseline
                 .map(|b| format!(", stable {}", m.format_value(b)))
                 .unwrap_or_default();
-            if let Some((verdict, test)) = m.canary() {
-                base.push_str(&format!("; vs stable: {}", verdict.as_str()));
-                if let Some(t) = test {
-                    base.push_str(&format!(
-                        " ({}, P(worse) {:.2})",
-                        t.p_text(),
-                        t.p_bad(m.worse())
-                    ));
-                }
-            } else if let Some(z) = anomaly(m) {
+            if let Some((text, _)) = super::charts::verdict_text(m, mv, 200, theme) {
+                base.push_str(&format!("; {text}"));
+            } else if let Some(z) = mv.anomaly {
                 // No stable side to compare with: the single-series hint (docs/analysis.md).
                 base.push_str(&format!(
                     "; anomaly: newest {z:+.1}σ from its recent mean (EWMA)"
                 ));
             }
+            let state = if mv.state.is_bad() && mv.state.shows_value() {
+                format!(" {word}")
+            } else {
+                String::new()
+            };
             out.push(Line::from(format!(
-                "  {mark} {} {v} ({}{base})",
+                "  {mark} {} {v}{state} ({}{base})",
                 m.name,
                 m.threshold_text()
             )));
+            if let Some(e) = mv.error.as_ref().filter(|_| mv.state.is_bad()) {
+                out.push(Line::from(Span::styled(format!("      {e}"), theme.bad())));
+            }
         }
     }
 
@@ -267,45 +252,37 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         theme,
     );
 }
-/// The EWMA z-score of a metric's newest value, when it is worth a look (|z| ≥ 3).
-fn anomaly(m: &crate::model::Metric) -> Option<f64> {
-    let values: Vec<f64> = m.series.iter().map(|(_, v)| *v).collect();
-    crate::model::analysis::ewma_z(&values).filter(|z| z.abs() >= 3.0)
-}
-
-#[cfg(test)]
-mod anomaly_tests {
-    use super::anomaly;
-    use crate::model::{Metric, Threshold};
-
-    fn metric(values: &[f64]) -> Metric {
-        Metric {
-            name: "latency_p99".into(),
-            unit: "seconds".into(),
-            value: values.last().copied(),
-            threshold: Threshold {
-                min: None,
-                max: Some(0.5),
-            },
-            baseline: None,
-            baseline_series: vec![],
-            series: values
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (i as i64, *v))
-                .collect(),
-            source: String::new(),
-            error: None,
-            warnings: vec![],
+/// The "next" line: what promoting this cell's version would do, as the engine judged it —
+/// the same answer the `p` key gets.
+fn next_lines(app: &App, c: &crate::model::Cell, stage: &str, theme: &Theme) -> Vec<Line<'static>> {
+    use crate::ops::availability::Avail;
+    let Some(avail) = app.avail(super::keymap::Command::Promote) else {
+        return Vec::new();
+    };
+    let next = app.snap.train.stages.get(app.sel_stage + 1);
+    let Some(next) = next else {
+        return vec![Line::from(Span::styled(
+            format!("{stage} is the last stage"),
+            theme.dim(),
+        ))];
+    };
+    let head = format!("next: promote {} to {next}", c.short_version());
+    match avail {
+        Avail::Ready { .. } => vec![Line::from(vec![
+            Span::styled(head, theme.title()),
+            Span::styled("  ✓ allowed", theme.ok()),
+        ])],
+        Avail::Forceable { blockers, .. } => {
+            let mut v = vec![Line::from(vec![
+                Span::styled(head, theme.title()),
+                Span::styled("  ✗ blocked (can be forced, with a reason)", theme.bad()),
+            ])];
+            v.extend(blockers.iter().map(|b| blocker_line(b, theme)));
+            v
         }
-    }
-
-    #[test]
-    fn a_spike_on_a_single_series_is_worth_a_look_and_noise_is_not() {
-        let steady = [0.2, 0.21, 0.19, 0.2, 0.22, 0.2, 0.21, 0.2];
-        assert_eq!(anomaly(&metric(&steady)), None);
-        let mut spike = steady.to_vec();
-        spike.push(0.45);
-        assert!(anomaly(&metric(&spike)).is_some_and(|z| z > 3.0));
+        Avail::No(why) => vec![Line::from(vec![
+            Span::styled(head, theme.title()),
+            Span::styled(format!("  — {why}"), theme.dim()),
+        ])],
     }
 }

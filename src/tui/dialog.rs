@@ -7,7 +7,8 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
-use super::app::{App, ConfirmDialog, Field};
+use super::app::App;
+use super::confirm::{ConfirmDialog, Field};
 use super::theme::{Theme, blocker_line};
 use super::ui::{pad_min, scrolling_popup};
 use crate::model::duration::human_delta;

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use chrono::TimeZone;
 
-use super::app::App;
+use super::app::{App, Cmd, Msg};
+use crate::engine::{Engine, Input, Setup};
 use crate::model::{
     Approval, Batch, Cell, CellKey, CellState, Check, CheckState, Freeze, Gate, HistoryEntry, Lane,
     Metric, SourceReport, Threshold, Timestamp, Train, Window, World,
@@ -288,8 +289,71 @@ pub fn world() -> World {
     w
 }
 
-pub fn app() -> App {
-    let train = train();
+/// An engine and the screen on it, wired as the driver wires them but without tasks: what the
+/// screen submits goes to the engine, and what the engine says and its snapshots reach the
+/// screen. Derefs to the screen's `App`.
+pub struct Rig {
+    pub engine: Engine,
+    pub app: App,
+    /// What the engine queued for the runner, in order.
+    pub sent: Vec<crate::ops::Plan>,
+}
+
+impl std::ops::Deref for Rig {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.app
+    }
+}
+
+impl std::ops::DerefMut for Rig {
+    fn deref_mut(&mut self) -> &mut App {
+        &mut self.app
+    }
+}
+
+impl Rig {
+    pub fn new(setup: Setup) -> Rig {
+        let mut engine = Engine::new(setup);
+        let greeting = engine.greeting();
+        let mut app = App::new(engine.snapshot());
+        for e in greeting {
+            app.update(Msg::Event(e));
+        }
+        Rig {
+            engine,
+            app,
+            sent: Vec::new(),
+        }
+    }
+
+    /// One input to the engine; the screen hears of it. What the engine queues for the runner
+    /// is added to `sent` and returned.
+    pub fn input(&mut self, input: Input) -> Vec<crate::ops::Plan> {
+        let events = self.engine.fold(input);
+        let queued = self.engine.take_execute();
+        for e in events {
+            self.app.update(Msg::Event(e));
+        }
+        self.app.update(Msg::Snapshot(self.engine.snapshot()));
+        self.sent.extend(queued.iter().cloned());
+        queued
+    }
+
+    /// A message to the screen; what it submits goes to the engine.
+    pub fn update(&mut self, msg: Msg) -> Vec<Cmd> {
+        let cmds = self.app.update(msg);
+        for c in &cmds {
+            if let Cmd::Submit(p) = c {
+                self.input(Input::Submit(p.clone()));
+            }
+        }
+        cmds
+    }
+}
+
+/// The fixed train's start: the fixture world at `t(0)`, every cell read from `sim`.
+pub fn setup(train: Train, world: World) -> Setup {
     let sources_of = train
         .lanes
         .iter()
@@ -299,7 +363,30 @@ pub fn app() -> App {
                 .map(move |s| (CellKey::new(&l.name, *s), "sim".to_string()))
         })
         .collect();
-    App::new(train, world(), t(0), false, sources_of)
+    Setup {
+        train,
+        world,
+        holds: Default::default(),
+        now: t(0),
+        readonly: false,
+        actor: "dana@jump".into(),
+        sources_of,
+        insecure_http: Vec::new(),
+        auto: Default::default(),
+        unfinished: Vec::new(),
+    }
+}
+
+pub fn app() -> Rig {
+    Rig::new(setup(train(), world()))
+}
+
+/// The fixed train, started with --readonly.
+pub fn readonly_app() -> Rig {
+    Rig::new(Setup {
+        readonly: true,
+        ..setup(train(), world())
+    })
 }
 
 /// Put the selection on `lane` at `stage`.
@@ -307,9 +394,9 @@ pub fn select(app: &mut App, lane: &str, stage: &str) {
     app.sel_lane = app
         .visible_lanes()
         .iter()
-        .position(|&i| app.train.lanes[i].name == lane)
+        .position(|&i| app.snap.train.lanes[i].name == lane)
         .unwrap();
-    app.sel_stage = app.train.stage_index(stage).unwrap();
+    app.sel_stage = app.snap.train.stage_index(stage).unwrap();
 }
 
 /// Hostile payloads as a source would send them (docs/security.md ("Hostile payloads")): the world below
@@ -483,21 +570,11 @@ pub mod hostile {
     }
 
     /// The hostile train after two polls: the second one's changes are in the activity.
-    pub fn app() -> App {
-        let train = train();
-        let sources_of = train
-            .lanes
-            .iter()
-            .flat_map(|l| {
-                STAGES
-                    .iter()
-                    .map(move |s| (CellKey::new(&l.name, *s), "sim".to_string()))
-            })
-            .collect();
+    pub fn app() -> Rig {
         let world = World::new([("sim", "http", Duration::from_secs(30))]);
-        let mut app = App::new(train, world, t(0), false, sources_of);
-        app.update(super::super::app::Msg::Report(report(0)));
-        app.update(super::super::app::Msg::Report(report(1)));
-        app
+        let mut rig = Rig::new(setup(train(), world));
+        rig.input(Input::Report(report(0)));
+        rig.input(Input::Report(report(1)));
+        rig
     }
 }

@@ -5,88 +5,83 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::app::{App, Popup, Tone, View};
-use super::keymap::{self, BINDINGS, Command, Shown};
+use super::app::{App, View};
+use super::keymap::{self, BINDINGS, Command, Mode, Shown};
 use super::theme::Theme;
 use super::ui::fit;
+use crate::engine::Tone;
 
-/// The action keys that do something on the selected cell now (none when read-only).
+/// The action keys that can go (or be forced) on the selected cell now: the engine's answer
+/// (none when read-only).
 fn action_keys(app: &App) -> Vec<(&'static str, &'static str)> {
-    if app.readonly {
-        return Vec::new();
-    }
     BINDINGS
         .iter()
-        .filter(|b| {
-            matches!(
-                b.command,
-                Command::Promote
-                    | Command::PauseResume
-                    | Command::Rollback
-                    | Command::Approve
-                    | Command::Reject
-            )
+        .filter(|b| b.shown == Shown::Action || b.command == Command::Reject)
+        .filter(|b| b.modes.contains(&Mode::Main))
+        .filter_map(|b| {
+            let avail = app.avail(b.command)?;
+            let action = avail.action()?;
+            let words = match b.command {
+                Command::PauseResume => pause_word(action),
+                Command::Reject => "reject",
+                _ => b.short,
+            };
+            Some((b.label, words))
         })
-        .filter(|b| app.applies(b.command))
-        .map(|b| match b.command {
-            Command::PauseResume => (b.label, app.pause_word()),
-            Command::Reject => (b.label, "reject"),
-            _ => (b.label, b.short),
-        })
-        .chain(app.holds.halt.is_some().then_some(("H", "unhalt")))
+        .chain(
+            app.snap
+                .holds
+                .halt
+                .is_some()
+                .then_some(&app.snap.halt)
+                .filter(|a| a.offered())
+                .map(|_| ("H", "unhalt")),
+        )
         .collect()
+}
+
+/// What `s` does, in a word: "pause", "resume", "hold lane", "release".
+pub fn pause_word(action: &crate::ops::Action) -> &'static str {
+    use crate::model::ActionKind;
+    use crate::ops::Scope;
+    match (action.scope(), action.kind) {
+        (Scope::Lane(_), ActionKind::Pause) => "hold lane",
+        (Scope::Lane(_), _) => "release",
+        (_, ActionKind::Resume) => "resume",
+        _ => "pause",
+    }
 }
 
 /// (keys, words) pairs for the footer in the app's current situation: the keys that apply now,
 /// from the same table as the help.
 pub fn footer_keys(app: &App) -> Vec<(&'static str, &'static str)> {
-    match &app.popup {
-        Some(Popup::Confirm(d)) => {
-            let mut v = vec![("Tab", "next field"), ("⏎", "press"), ("Esc", "cancel")];
-            if d.plan.choices.len() > 1 {
-                v.push(("↑↓", "version"));
-            }
-            v
+    if let Some(mut v) = app.popup_hints() {
+        if app.mode() == Mode::Details {
+            // The actions before quit, which a narrow footer keeps anyway.
+            let at = v.iter().position(|(k, _)| *k == "q").unwrap_or(v.len());
+            v.splice(at..at, action_keys(app));
         }
-        Some(Popup::Details) => {
-            let mut v = vec![("Esc", "close"), ("↑↓", "scroll")];
-            v.extend(action_keys(app));
-            v
-        }
-        Some(Popup::Help) => vec![("Esc", "close"), ("↑↓", "scroll"), ("q", "quit")],
-        None if app.filter_editing => vec![("⏎", "apply"), ("Esc", "clear")],
-        None if app.view == View::Metrics => {
-            // The actions before details: with a failing canary in sight, rollback is the
-            // key that must not fall off a narrow footer.
-            let mut v = vec![
-                (keymap::label(Command::MetricsView), "back"),
-                ("[ ]", "metric"),
-            ];
-            v.extend(action_keys(app));
-            v.push(("⏎", "details"));
-            v.extend(
-                BINDINGS
-                    .iter()
-                    .filter(|b| {
-                        b.shown == Shown::Footer
-                            && !matches!(b.command, Command::Details | Command::MetricsView)
-                    })
-                    .map(|b| (b.label, b.short)),
-            );
-            v
-        }
-        None => {
-            let mut v = vec![("⏎", "details")];
-            v.extend(action_keys(app));
-            v.extend(
-                BINDINGS
-                    .iter()
-                    .filter(|b| b.shown == Shown::Footer && b.command != Command::Details)
-                    .map(|b| (b.label, b.short)),
-            );
-            v
-        }
+        return v;
     }
+    if app.view == View::Metrics {
+        // The actions before details: with a failing canary in sight, rollback is the key
+        // that must not fall off a narrow footer.
+        let mut v = vec![
+            (keymap::label(Command::MetricsView), "back"),
+            ("[ ]", "metric"),
+        ];
+        v.extend(action_keys(app));
+        v.push(("⏎", "details"));
+        v.extend(
+            keymap::footer(Mode::Main)
+                .filter(|(k, _)| *k != "⏎" && *k != keymap::label(Command::MetricsView)),
+        );
+        return v;
+    }
+    let mut v = vec![("⏎", "details")];
+    v.extend(action_keys(app));
+    v.extend(keymap::footer(Mode::Main).filter(|(k, _)| *k != "⏎"));
+    v
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {

@@ -12,7 +12,7 @@ use crate::model::duration::{human, human_delta};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut lines = Vec::new();
-    if let Some(h) = &app.holds.halt {
+    if let Some(h) = &app.snap.holds.halt {
         let text = format!(
             " ■ TRAIN HALTED by {} {} ago: {} — every promotion is refused ",
             h.by,
@@ -26,19 +26,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     let mut first = vec![
         Span::styled("trainyard ", theme.dim()),
-        Span::styled(app.train.name.clone(), theme.title()),
+        Span::styled(app.snap.train.name.clone(), theme.title()),
         Span::raw("  "),
     ];
     // Before the stages, so that a narrow terminal never cuts it off.
-    if !app.insecure_http.is_empty() {
+    if !app.snap.insecure_http.is_empty() {
         first.push(Span::styled(
-            format!(" INSECURE http: {} ", app.insecure_http.join(", ")),
+            format!(" INSECURE http: {} ", app.snap.insecure_http.join(", ")),
             theme.banner(),
         ));
         first.push(Span::raw("  "));
     }
-    first.push(Span::raw(app.train.stages.join("›")));
-    if app.readonly {
+    first.push(Span::raw(app.snap.train.stages.join("›")));
+    if app.snap.readonly {
         first.push(Span::raw("  "));
         first.push(Span::styled(" READ-ONLY ", theme.banner()));
     }
@@ -46,7 +46,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     lines.push(Line::from(first));
 
     let mut second: Vec<Span> = Vec::new();
-    if let Some(f) = app.train.active_freeze(app.now) {
+    if let Some(f) = app.snap.train.active_freeze(app.now) {
         second.push(Span::styled(
             format!(
                 "FREEZE {} · ends in {}",
@@ -55,13 +55,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             ),
             theme.bad(),
         ));
-    } else if let Some(w) = &app.train.window {
+    } else if let Some(w) = &app.snap.train.window {
         let style = match w.state(app.now) {
             WindowState::Open => theme.ok(),
             _ => theme.warn(),
         };
         second.push(Span::styled(w.describe(app.now), style));
-        if let Some(f) = app.train.next_freeze(app.now) {
+        if let Some(f) = app.snap.train.next_freeze(app.now) {
             second.push(Span::styled(
                 format!(" · freeze in {}", human_delta(f.starts - app.now)),
                 theme.dim(),
@@ -72,12 +72,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     second.push(Span::raw(" · "));
     let failing: Vec<&str> = app
+        .snap
         .world
         .sources()
         .filter(|s| !s.ok)
         .map(|s| s.name.as_str())
         .collect();
-    match app.world.data_age(app.now) {
+    match app.snap.world.data_age(app.now) {
         Some(age) => second.push(Span::styled(
             format!("data {}", human(age)),
             if failing.is_empty() {
@@ -95,7 +96,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ));
     }
     // The API budget of sources that have one ("gh 4312/5000"), warning below a tenth.
-    for src in app.world.sources() {
+    for src in app.snap.world.sources() {
         if let Some(rl) = src.rate_limit {
             let low = rl.limit > 0 && rl.remaining.saturating_mul(10) < rl.limit;
             // A stretched interval is said: the budget is why the data comes slower.
@@ -110,11 +111,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             ));
         }
     }
-    if !app.inflight.is_empty() {
-        second.push(Span::styled(
-            format!(" · {} in flight", app.inflight.len()),
-            theme.warn(),
-        ));
+    let mine = app.mine_in_flight();
+    if mine > 0 {
+        second.push(Span::styled(format!(" · {mine} in flight"), theme.warn()));
     }
     lines.push(Line::from(second));
     frame.render_widget(Paragraph::new(lines), area);

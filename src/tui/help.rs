@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::app::App;
-use super::keymap::{BINDINGS, Shown};
+use super::keymap::{Mode, Shown, bindings};
 use super::theme::Theme;
 use super::ui::{centered, scrolling_popup};
 use crate::model::CellState;
@@ -13,10 +13,9 @@ use crate::model::CellState;
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rect = centered(area, 84, area.height);
     let inner_w = rect.width.saturating_sub(2) as usize;
-    let entries: Vec<Vec<Span>> = BINDINGS
-        .iter()
+    let entries: Vec<Vec<Span>> = bindings(Mode::Main)
         .map(|b| {
-            let off = b.shown == Shown::Action && app.readonly;
+            let off = b.shown == Shown::Action && app.snap.readonly;
             let help = if off {
                 format!("{} (read-only)", b.help)
             } else {
@@ -45,6 +44,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
     } else {
         lines.extend(entries.into_iter().map(Line::from));
+    }
+    // The popups' and the filter's own keys, a line each, from the same table.
+    for mode in [Mode::Details, Mode::Confirm, Mode::Filter] {
+        let keys: Vec<String> = bindings(mode)
+            .filter(|b| !b.modes.contains(&Mode::Main) || b.shown != Shown::HelpOnly)
+            .map(|b| {
+                format!(
+                    "{} {}",
+                    b.label,
+                    if b.short.is_empty() { b.help } else { b.short }
+                )
+            })
+            .collect();
+        lines.push(Line::from(vec![
+            Span::styled(format!("{}: ", mode.title()), theme.title()),
+            Span::raw(keys.join(" · ")),
+        ]));
     }
     lines.push(Line::from(Span::styled("Cell states", theme.title())));
     let states: Vec<Span> = CellState::ALL

@@ -1,4 +1,6 @@
-//! One table of keys feeds the dispatcher, the footer and the help overlay.
+//! One table of keys, for every mode of the screen (the main view, the details and help
+//! popups, the confirmation dialog, the filter line), feeds the dispatcher, the footer and the
+//! help overlay.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -28,6 +30,51 @@ pub enum Command {
     Help,
     Back,
     Quit,
+    /// Close a popup.
+    Close,
+    /// The dialog: the next field, the previous one, the other button, press the focused
+    /// button, another version to roll back to, cancel.
+    NextField,
+    PrevField,
+    OtherButton,
+    Press,
+    PickVersion,
+    Cancel,
+    /// The filter line: keep the filter, or clear it.
+    Apply,
+    Clear,
+}
+
+/// Where the keys are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The lanes and panels, or the metrics view.
+    Main,
+    Details,
+    Help,
+    Confirm,
+    Filter,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 5] = [
+        Mode::Main,
+        Mode::Details,
+        Mode::Help,
+        Mode::Confirm,
+        Mode::Filter,
+    ];
+
+    /// The heading of the mode's keys in the help.
+    pub fn title(self) -> &'static str {
+        match self {
+            Mode::Main => "Keys",
+            Mode::Details => "Details",
+            Mode::Help => "Help",
+            Mode::Confirm => "Confirmation dialog",
+            Mode::Filter => "Filter (/)",
+        }
+    }
 }
 
 /// When a key is worth showing in the footer.
@@ -35,7 +82,7 @@ pub enum Command {
 pub enum Shown {
     /// Always in the footer.
     Footer,
-    /// Only for actions: hidden from the footer in read-only mode.
+    /// Only for actions: in the footer where the action can go.
     Action,
     /// Only in the help overlay.
     HelpOnly,
@@ -50,7 +97,18 @@ pub struct Binding {
     pub short: &'static str,
     pub help: &'static str,
     pub shown: Shown,
+    /// Where the keys are read.
+    pub modes: &'static [Mode],
 }
+
+const MAIN: &[Mode] = &[Mode::Main];
+/// Moving and scrolling: the main view and the scrolling popups.
+const SCROLL: &[Mode] = &[Mode::Main, Mode::Details, Mode::Help];
+/// The actions: on the main view and from the details of a cell.
+const ACT: &[Mode] = &[Mode::Main, Mode::Details];
+const DIALOG: &[Mode] = &[Mode::Confirm];
+const POPUPS: &[Mode] = &[Mode::Details, Mode::Help];
+const FILTER: &[Mode] = &[Mode::Filter];
 
 const fn b(
     command: Command,
@@ -59,6 +117,7 @@ const fn b(
     short: &'static str,
     help: &'static str,
     shown: Shown,
+    modes: &'static [Mode],
 ) -> Binding {
     Binding {
         command,
@@ -67,6 +126,7 @@ const fn b(
         short,
         help,
         shown,
+        modes,
     }
 }
 
@@ -78,6 +138,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "move up",
         Shown::HelpOnly,
+        SCROLL,
     ),
     b(
         Command::Down,
@@ -86,6 +147,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "move down",
         Shown::HelpOnly,
+        SCROLL,
     ),
     b(
         Command::Left,
@@ -94,6 +156,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "previous stage",
         Shown::HelpOnly,
+        MAIN,
     ),
     b(
         Command::Right,
@@ -102,6 +165,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "next stage",
         Shown::HelpOnly,
+        MAIN,
     ),
     b(
         Command::Top,
@@ -110,6 +174,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "first lane",
         Shown::HelpOnly,
+        MAIN,
     ),
     b(
         Command::Bottom,
@@ -118,6 +183,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "last lane",
         Shown::HelpOnly,
+        MAIN,
     ),
     b(
         Command::PageUp,
@@ -126,6 +192,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "page up",
         Shown::HelpOnly,
+        SCROLL,
     ),
     b(
         Command::PageDown,
@@ -134,6 +201,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "page down",
         Shown::HelpOnly,
+        SCROLL,
     ),
     b(
         Command::NextPanel,
@@ -142,6 +210,7 @@ pub const BINDINGS: &[Binding] = &[
         "panel",
         "next panel",
         Shown::HelpOnly,
+        MAIN,
     ),
     b(
         Command::PrevPanel,
@@ -150,6 +219,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "previous panel",
         Shown::HelpOnly,
+        MAIN,
     ),
     b(
         Command::Details,
@@ -158,6 +228,7 @@ pub const BINDINGS: &[Binding] = &[
         "details",
         "details of the cell",
         Shown::Footer,
+        &[Mode::Main, Mode::Details],
     ),
     b(
         Command::Promote,
@@ -166,6 +237,7 @@ pub const BINDINGS: &[Binding] = &[
         "promote",
         "promote to the next stage",
         Shown::Action,
+        ACT,
     ),
     b(
         Command::PauseResume,
@@ -174,6 +246,7 @@ pub const BINDINGS: &[Binding] = &[
         "pause",
         "pause / resume the rollout",
         Shown::Action,
+        ACT,
     ),
     b(
         Command::Rollback,
@@ -182,6 +255,7 @@ pub const BINDINGS: &[Binding] = &[
         "rollback",
         "roll back to a good version",
         Shown::Action,
+        ACT,
     ),
     b(
         Command::Approve,
@@ -190,6 +264,7 @@ pub const BINDINGS: &[Binding] = &[
         "approve",
         "approve a waiting deployment",
         Shown::Action,
+        ACT,
     ),
     b(
         Command::Reject,
@@ -198,6 +273,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "reject a waiting deployment",
         Shown::HelpOnly,
+        ACT,
     ),
     b(
         Command::Halt,
@@ -206,6 +282,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "halt the train / unhalt (with a reason)",
         Shown::HelpOnly,
+        MAIN,
     ),
     b(
         Command::MetricsView,
@@ -214,6 +291,7 @@ pub const BINDINGS: &[Binding] = &[
         "charts",
         "metrics view: charts, overview",
         Shown::Footer,
+        MAIN,
     ),
     b(
         Command::PrevMetric,
@@ -222,6 +300,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "previous metric (metrics view)",
         Shown::HelpOnly,
+        MAIN,
     ),
     b(
         Command::NextMetric,
@@ -230,6 +309,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "next metric (metrics view; Tab)",
         Shown::HelpOnly,
+        MAIN,
     ),
     b(
         Command::Filter,
@@ -238,6 +318,7 @@ pub const BINDINGS: &[Binding] = &[
         "filter",
         "filter lanes by name or team",
         Shown::Footer,
+        MAIN,
     ),
     b(
         Command::Help,
@@ -246,6 +327,7 @@ pub const BINDINGS: &[Binding] = &[
         "help",
         "this help",
         Shown::Footer,
+        &[Mode::Main, Mode::Help],
     ),
     b(
         Command::Back,
@@ -254,6 +336,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
         "close / back / clear the filter",
         Shown::HelpOnly,
+        MAIN,
     ),
     b(
         Command::Quit,
@@ -262,23 +345,116 @@ pub const BINDINGS: &[Binding] = &[
         "quit",
         "quit (also Ctrl-C)",
         Shown::Footer,
+        &[Mode::Main, Mode::Details, Mode::Help],
+    ),
+    b(
+        Command::Close,
+        &[KeyCode::Esc],
+        "Esc",
+        "close",
+        "close the popup (also ? or ⏎ where they opened it)",
+        Shown::Footer,
+        POPUPS,
+    ),
+    b(
+        Command::NextField,
+        &[KeyCode::Tab],
+        "Tab",
+        "next field",
+        "next field or button",
+        Shown::Footer,
+        DIALOG,
+    ),
+    b(
+        Command::PrevField,
+        &[KeyCode::BackTab],
+        "S-Tab",
+        "",
+        "previous field or button",
+        Shown::HelpOnly,
+        DIALOG,
+    ),
+    b(
+        Command::OtherButton,
+        &[KeyCode::Left, KeyCode::Right],
+        "←→",
+        "",
+        "the other button (on a button)",
+        Shown::HelpOnly,
+        DIALOG,
+    ),
+    b(
+        Command::PickVersion,
+        &[KeyCode::Up, KeyCode::Down],
+        "↑↓",
+        "version",
+        "another good version to roll back to",
+        Shown::Action,
+        DIALOG,
+    ),
+    b(
+        Command::Press,
+        &[KeyCode::Enter],
+        "⏎",
+        "press",
+        "press the focused button (in a field: the next field)",
+        Shown::Footer,
+        DIALOG,
+    ),
+    b(
+        Command::Cancel,
+        &[KeyCode::Esc],
+        "Esc",
+        "cancel",
+        "cancel: nothing is sent (q too, on a button)",
+        Shown::Footer,
+        DIALOG,
+    ),
+    b(
+        Command::Apply,
+        &[KeyCode::Enter],
+        "⏎",
+        "apply",
+        "keep the filter",
+        Shown::Footer,
+        FILTER,
+    ),
+    b(
+        Command::Clear,
+        &[KeyCode::Esc],
+        "Esc",
+        "clear",
+        "clear the filter",
+        Shown::Footer,
+        FILTER,
     ),
 ];
 
-/// The command a key stands for on the main screen.
-pub fn command_for(key: KeyEvent) -> Option<Command> {
+/// The command a key stands for in `mode`. Ctrl-C quits from anywhere.
+pub fn command_for(mode: Mode, key: KeyEvent) -> Option<Command> {
     if key.modifiers.contains(KeyModifiers::CONTROL) {
         return match key.code {
             KeyCode::Char('c') => Some(Command::Quit),
-            KeyCode::Char('d') => Some(Command::PageDown),
-            KeyCode::Char('u') => Some(Command::PageUp),
+            KeyCode::Char('d') if mode != Mode::Confirm => Some(Command::PageDown),
+            KeyCode::Char('u') if mode != Mode::Confirm => Some(Command::PageUp),
             _ => None,
         };
     }
-    BINDINGS
-        .iter()
+    bindings(mode)
         .find(|b| b.keys.contains(&key.code))
         .map(|b| b.command)
+}
+
+/// The bindings read in `mode`, in the table's order.
+pub fn bindings(mode: Mode) -> impl Iterator<Item = &'static Binding> {
+    BINDINGS.iter().filter(move |b| b.modes.contains(&mode))
+}
+
+/// The footer's keys of `mode` (those always shown), as (keys, words).
+pub fn footer(mode: Mode) -> impl Iterator<Item = (&'static str, &'static str)> {
+    bindings(mode)
+        .filter(|b| b.shown == Shown::Footer)
+        .map(|b| (b.label, b.short))
 }
 
 /// The label of a command's keys, for messages ("press p to promote").
@@ -295,32 +471,75 @@ mod tests {
     use super::*;
 
     #[test]
-    fn no_key_is_bound_twice() {
-        let mut seen = std::collections::HashSet::new();
-        for b in BINDINGS {
-            for k in b.keys {
-                assert!(seen.insert(format!("{k:?}")), "{k:?} is bound twice");
+    fn no_key_is_bound_twice_in_a_mode() {
+        for mode in Mode::ALL {
+            let mut seen = std::collections::HashSet::new();
+            for b in bindings(mode) {
+                for k in b.keys {
+                    assert!(
+                        seen.insert(format!("{k:?}")),
+                        "{k:?} is bound twice in {mode:?}"
+                    );
+                }
             }
+        }
+    }
+
+    #[test]
+    fn every_mode_can_be_left() {
+        let leaves = [
+            Command::Quit,
+            Command::Close,
+            Command::Cancel,
+            Command::Clear,
+            Command::Apply,
+        ];
+        for mode in Mode::ALL {
+            assert!(
+                bindings(mode).any(|b| leaves.contains(&b.command)),
+                "{mode:?} has no way out"
+            );
+            assert!(footer(mode).next().is_some(), "{mode:?} has no footer");
         }
     }
 
     #[test]
     fn keys_resolve() {
         let k = |c| KeyEvent::new(c, KeyModifiers::NONE);
-        assert_eq!(command_for(k(KeyCode::Char('j'))), Some(Command::Down));
-        assert_eq!(command_for(k(KeyCode::Char('p'))), Some(Command::Promote));
+        let main = |c| command_for(Mode::Main, k(c));
+        assert_eq!(main(KeyCode::Char('j')), Some(Command::Down));
+        assert_eq!(main(KeyCode::Char('p')), Some(Command::Promote));
         assert_eq!(
-            command_for(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            command_for(
+                Mode::Main,
+                KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)
+            ),
             Some(Command::Quit)
         );
+        assert_eq!(main(KeyCode::Char('m')), Some(Command::MetricsView));
+        assert_eq!(main(KeyCode::Char(']')), Some(Command::NextMetric));
+        assert_eq!(main(KeyCode::Char('z')), None);
         assert_eq!(
-            command_for(k(KeyCode::Char('m'))),
-            Some(Command::MetricsView)
+            command_for(Mode::Details, k(KeyCode::Char('p'))),
+            Some(Command::Promote)
+        );
+        assert_eq!(command_for(Mode::Help, k(KeyCode::Char('p'))), None);
+        assert_eq!(
+            command_for(Mode::Details, k(KeyCode::Esc)),
+            Some(Command::Close)
         );
         assert_eq!(
-            command_for(k(KeyCode::Char(']'))),
-            Some(Command::NextMetric)
+            command_for(Mode::Confirm, k(KeyCode::Esc)),
+            Some(Command::Cancel)
         );
-        assert_eq!(command_for(k(KeyCode::Char('z'))), None);
+        assert_eq!(
+            command_for(Mode::Confirm, k(KeyCode::Tab)),
+            Some(Command::NextField)
+        );
+        assert_eq!(command_for(Mode::Confirm, k(KeyCode::Char('p'))), None);
+        assert_eq!(
+            command_for(Mode::Filter, k(KeyCode::Enter)),
+            Some(Command::Apply)
+        );
     }
 }

@@ -9,19 +9,26 @@ use ratatui::widgets::{Cell as TCell, Paragraph, Row, Table, TableState};
 use super::app::{App, Panel};
 use super::theme::Theme;
 use super::ui::{fit, is_focused, panel_block, width as cols};
-use crate::model::policy::next_target;
+use crate::engine::snapshot::CellView;
 use crate::model::{Cell, CellKey};
 
 /// Cell text: "✓ 3a1b2c4 ok", "▶ 3a1b2c4 45%", then a marker: `~` stale, `E` error, `»` action
 /// in flight.
-pub fn cell_text(app: &App, key: &CellKey, cell: Option<&Cell>, width: usize) -> String {
-    let Some(c) = cell else { return "·".into() };
+pub fn cell_text(
+    app: &App,
+    key: &CellKey,
+    cell: Option<(&Cell, &CellView)>,
+    width: usize,
+) -> String {
+    let Some((c, view)) = cell else {
+        return "·".into();
+    };
     let word = c.state_word();
-    let marker = if app.inflight.contains_key(key) || app.others.contains_key(key) {
+    let marker = if app.snap.in_flight.contains_key(key) {
         "»"
-    } else if app.world.cell_error(c).is_some() {
+    } else if view.error.is_some() {
         "E"
-    } else if app.world.is_stale(c, app.now) {
+    } else if view.stale {
         "~"
     } else {
         ""
@@ -54,13 +61,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         format!(
             " Lanes {}/{} · filter \"{}\" ",
             visible.len(),
-            app.train.lanes.len(),
+            app.snap.train.lanes.len(),
             app.filter
         )
     };
     let block = panel_block(title, is_focused(app, Panel::Lanes), theme);
     if visible.is_empty() {
-        let msg = if app.train.lanes.is_empty() {
+        let msg = if app.snap.train.lanes.is_empty() {
             "no lanes configured"
         } else {
             "no lane matches the filter (Esc clears it)"
@@ -69,9 +76,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         return;
     }
     let inner_w = area.width.saturating_sub(2) as usize;
-    let stages = app.train.stages.len();
+    let stages = app.snap.train.stages.len();
     let wide = inner_w >= 120;
     let name_w = 1 + app
+        .snap
         .train
         .lanes
         .iter()
@@ -80,7 +88,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .unwrap_or(4)
         .clamp(4, if wide { 24 } else { 15 });
     let team_w = if wide {
-        app.train
+        app.snap
+            .train
             .lanes
             .iter()
             .map(|l| cols(&l.team))
@@ -99,7 +108,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if wide {
         header.push(TCell::from(Span::styled("TEAM", theme.title())));
     }
-    for (i, s) in app.train.stages.iter().enumerate() {
+    for (i, s) in app.snap.train.stages.iter().enumerate() {
         let style = if i == app.sel_stage {
             theme.title().add_modifier(Modifier::UNDERLINED)
         } else {
@@ -115,10 +124,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows: Vec<Row> = visible
         .iter()
         .map(|&li| {
-            let lane = &app.train.lanes[li];
+            let lane = &app.snap.train.lanes[li];
             let selected_row = Some(li) == sel_lane;
-            let next = next_target(&app.train, &app.world, &lane.name);
-            let held = app.holds.lanes.contains_key(&lane.name);
+            let next = app.snap.lanes[li].next;
+            let held = app.snap.holds.lanes.contains_key(&lane.name);
             let marker = if selected_row { "▸" } else { " " };
             let mut name = format!(
                 "{marker}{}",
@@ -139,14 +148,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                     theme.dim(),
                 )));
             }
-            for (si, stage) in app.train.stages.iter().enumerate() {
+            for (si, stage) in app.snap.train.stages.iter().enumerate() {
                 let key = CellKey::new(&lane.name, stage);
-                let cell = app.world.cell(&lane.name, stage);
-                let text = cell_text(app, &key, cell, cell_w);
+                let cell = app.snap.world.cell(&lane.name, stage);
+                let view = app.snap.cell(li, si);
+                let text = cell_text(app, &key, cell.zip(view), cell_w);
                 let mut style = cell
                     .map(|c| theme.state(c.state))
                     .unwrap_or_else(|| theme.dim());
-                if cell.is_some_and(|c| app.world.is_stale(c, app.now)) {
+                if view.is_some_and(|v| v.stale) {
                     style = style.add_modifier(Modifier::DIM);
                 }
                 if next == Some(si) && cell.is_none_or(|c| !c.state.is_active()) {

@@ -12,6 +12,7 @@ use super::app::App;
 use super::charts::{self, MIN_COLS, MIN_ROWS, MetricChart, Spark};
 use super::theme::Theme;
 use super::ui::{fit, pad, panel_block, width as cols};
+use crate::engine::snapshot::MetricView;
 use crate::model::Metric;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -98,7 +99,7 @@ fn draw_charts(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     // The chosen metric's chart comes first, then the ones after it.
     let start = metrics
         .iter()
-        .position(|m| Some(&m.name) == chosen.as_ref())
+        .position(|(m, _)| Some(&m.name) == chosen.as_ref())
         .unwrap_or(0);
     let order: Vec<usize> = (0..metrics.len())
         .map(|i| (start + i) % metrics.len())
@@ -117,10 +118,11 @@ fn draw_charts(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         } else {
             rows
         };
-        let m = &metrics[i];
+        let (m, view) = metrics[i];
         frame.render_widget(
             MetricChart {
                 metric: m,
+                view,
                 side,
                 now: app.now.timestamp(),
                 theme,
@@ -141,13 +143,13 @@ fn draw_charts(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         if y >= body.bottom() {
             break;
         }
-        let m = &metrics[i];
+        let (m, view) = metrics[i];
         let mut spans = vec![Span::raw(if Some(&m.name) == chosen.as_ref() {
             "▸"
         } else {
             " "
         })];
-        spans.extend(super::metrics::summary(m, theme, body.width < 60));
+        spans.extend(super::metrics::summary(m, view, theme, body.width < 60));
         frame.render_widget(
             Paragraph::new(Line::from(spans)),
             Rect {
@@ -164,13 +166,13 @@ fn draw_charts(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 struct Row<'a> {
     lane: &'a str,
     selected: bool,
-    metric: Option<&'a Metric>,
+    metric: Option<(&'a Metric, &'a MetricView)>,
 }
 
 impl Row<'_> {
+    /// Bad news at this lane: a breach, an error, or data gone stale.
     fn breach(&self) -> bool {
-        self.metric
-            .is_some_and(|m| m.error.is_none() && m.value.is_some() && !m.ok())
+        self.metric.is_some_and(|(_, v)| v.state.is_bad())
     }
 }
 
@@ -178,21 +180,23 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if area.height < 3 {
         return;
     }
-    let stage = &app.train.stages[app.sel_stage];
+    let stage = &app.snap.train.stages[app.sel_stage];
     let chosen = app.chosen_metric();
     // Once per frame, not once per row: both walk the visible lanes.
     let visible = app.visible_lanes();
     let selected = visible.get(app.sel_lane).copied();
     let rows: Vec<Row> = visible
-        .into_iter()
-        .map(|i| {
-            let lane = &app.train.lanes[i].name;
+        .iter()
+        .map(|&i| {
+            let lane = &app.snap.train.lanes[i].name;
             Row {
                 lane,
                 selected: selected == Some(i),
-                metric: chosen
-                    .as_ref()
-                    .and_then(|c| app.world.metrics(lane, stage).iter().find(|m| &m.name == c)),
+                metric: chosen.as_ref().and_then(|c| {
+                    app.snap
+                        .metrics(i, app.sel_stage)
+                        .find(|(m, _)| &m.name == c)
+                }),
             }
         })
         .collect();
@@ -203,7 +207,7 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             let slo = rows
                 .iter()
                 .find_map(|r| r.metric)
-                .map(|m| format!(" · SLO {}", m.threshold_short()))
+                .map(|(m, _)| format!(" · SLO {}", m.threshold_short()))
                 .unwrap_or_default();
             let out = match breaches {
                 0 => String::new(),
@@ -224,7 +228,7 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         return;
     }
     // One scale for every lane: the outlier is the tall one.
-    let bounds = charts::y_bounds(rows.iter().filter_map(|r| r.metric).flat_map(|m| {
+    let bounds = charts::y_bounds(rows.iter().filter_map(|r| r.metric).flat_map(|(m, _)| {
         m.series
             .iter()
             .map(|(_, v)| *v)
@@ -271,22 +275,21 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             ),
             Span::raw(" "),
         ];
-        let Some(m) = r.metric else {
+        let Some((m, view)) = r.metric else {
             left.push(Span::styled(format!("· no {stage} data"), theme.dim()));
             frame.render_widget(Paragraph::new(Line::from(left)), line_area);
             continue;
         };
-        let (mark, word, style) = charts::state_mark(m, &marks, theme);
-        let value = match (&m.error, m.value) {
-            (Some(_), _) => "error".to_string(),
-            (None, Some(v)) => charts::value_text(m, v),
-            (None, None) => "-".into(),
+        let (mark, word, style) = charts::state_mark(view, &marks, theme);
+        let value = match (view.state.shows_value(), m.value) {
+            (true, Some(v)) => charts::value_text(m, v),
+            _ => "-".into(),
         };
         let mut right = vec![
             Span::styled(format!(" {value:>8} "), style),
             Span::styled(format!("{mark} {word:<7}"), style),
         ];
-        if with_verdict && let Some(span) = super::metrics::verdict_span(m, theme, true) {
+        if with_verdict && let Some(span) = super::metrics::verdict_span(m, view, theme, true) {
             right.push(span);
         }
         let used = |s: &[Span]| s.iter().map(|s| s.width()).sum::<usize>();

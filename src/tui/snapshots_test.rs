@@ -6,8 +6,10 @@ use ratatui::backend::TestBackend;
 
 use super::app::{App, Msg};
 use super::fixture;
+use super::fixture::Rig;
 use super::theme::Theme;
 use super::ui;
+use crate::engine::{Input, Setup};
 
 fn render(app: &App, w: u16, h: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -15,7 +17,7 @@ fn render(app: &App, w: u16, h: u16) -> String {
     terminal.backend().to_string()
 }
 
-fn keys(app: &mut App, codes: &[KeyCode]) {
+fn keys(app: &mut Rig, codes: &[KeyCode]) {
     for c in codes {
         app.update(Msg::Key(KeyEvent::new(*c, KeyModifiers::NONE)));
     }
@@ -40,8 +42,10 @@ fn main_screen_160x48() {
 /// A source that may talk plain http:// off this host is said in the header, every frame.
 #[test]
 fn main_screen_insecure_http() {
-    let mut app = fixture::app();
-    app.insecure_http = vec!["deploy".into(), "legacy".into()];
+    let app = Rig::new(Setup {
+        insecure_http: vec!["deploy".into(), "legacy".into()],
+        ..fixture::setup(fixture::train(), fixture::world())
+    });
     let screen = render(&app, 80, 24);
     assert!(screen.contains("INSECURE http: deploy, legacy"), "{screen}");
     insta::assert_snapshot!(screen);
@@ -49,8 +53,7 @@ fn main_screen_insecure_http() {
 
 #[test]
 fn main_screen_readonly_filtered() {
-    let mut app = fixture::app();
-    app.readonly = true;
+    let mut app = fixture::readonly_app();
     keys(
         &mut app,
         &[
@@ -144,14 +147,15 @@ fn tiny_terminal_does_not_panic() {
 
 #[test]
 fn many_lanes_scroll_to_the_selection() {
-    let mut app = fixture::app();
+    let mut train = fixture::train();
     for i in 0..40 {
-        app.train.lanes.push(crate::model::Lane {
+        train.lanes.push(crate::model::Lane {
             name: format!("svc-{i:02}"),
             team: "platform".into(),
             depends_on: vec![],
         });
     }
+    let mut app = Rig::new(fixture::setup(train, fixture::world()));
     keys(&mut app, &[KeyCode::Char('G')]);
     let screen = render(&app, 80, 24);
     assert!(screen.contains("▸svc-39"), "{screen}");
@@ -167,13 +171,15 @@ fn many_lanes_scroll_to_the_selection() {
 
 #[test]
 fn halt_banner() {
-    let mut app = fixture::app();
-    app.holds.halt = Some(crate::model::LaneHold {
-        reason: "incident 42: payments double-charging".into(),
-        by: "alice@jump1".into(),
-        at: fixture::t(-300),
-    });
-    app.holds.lanes.insert(
+    let mut holds = crate::model::Holds {
+        halt: Some(crate::model::LaneHold {
+            reason: "incident 42: payments double-charging".into(),
+            by: "alice@jump1".into(),
+            at: fixture::t(-300),
+        }),
+        ..Default::default()
+    };
+    holds.lanes.insert(
         "inventory".into(),
         crate::model::LaneHold {
             reason: "db migration".into(),
@@ -181,6 +187,10 @@ fn halt_banner() {
             at: fixture::t(-60),
         },
     );
+    let app = Rig::new(Setup {
+        holds,
+        ..fixture::setup(fixture::train(), fixture::world())
+    });
     insta::assert_snapshot!(render(&app, 80, 24));
 }
 
@@ -208,7 +218,7 @@ fn confirm_dialog_halt() {
 #[test]
 fn header_shows_an_api_budget() {
     let mut app = fixture::app();
-    app.world.apply(crate::model::SourceReport {
+    app.input(Input::Report(crate::model::SourceReport {
         source: "gh".into(),
         at: fixture::t(-1),
         outcome: Ok(crate::model::Batch {
@@ -218,7 +228,7 @@ fn header_shows_an_api_budget() {
             }),
             ..Default::default()
         }),
-    });
+    }));
     let screen = render(&app, 100, 24);
     assert!(screen.contains("gh 4312/5000"), "{screen}");
 }
@@ -244,7 +254,7 @@ fn render_with(app: &App, w: u16, h: u16, theme: &Theme) -> String {
 }
 
 /// The metrics view on search-indexer's degrading canary.
-fn metrics_view() -> App {
+fn metrics_view() -> Rig {
     let mut app = fixture::app();
     select(&mut app, "search-indexer", "canary");
     keys(&mut app, &[KeyCode::Char('m')]);
@@ -331,7 +341,7 @@ fn the_metrics_view_fits_any_terminal() {
         }
         keys(&mut app, &[KeyCode::Char('l')]);
     }
-    app.filter = "nothing matches".into();
+    app.set_filter("nothing matches");
     let screen = render(&app, 80, 24);
     assert!(screen.contains("no lane selected"), "{screen}");
 }

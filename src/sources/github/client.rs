@@ -71,7 +71,13 @@ pub struct Client {
     /// No requests before this (a `retry-after` or an exhausted budget); never shortened.
     hold: RetryAfter,
     counts: Mutex<Counts>,
+    /// Reads in flight at once, at most [`MAX_IN_FLIGHT`].
+    permits: tokio::sync::Semaphore,
 }
+
+/// Reads one source sends at once, at most: a poll of a long train is hundreds of requests,
+/// and GitHub refuses more than 100 concurrent ones per user (a secondary limit).
+pub const MAX_IN_FLIGHT: usize = 20;
 
 /// URLs whose answers are kept for conditional requests, at most.
 const MAX_CACHED: usize = 4096;
@@ -92,6 +98,7 @@ impl Client {
             budget: Mutex::new(None),
             hold: RetryAfter::new(),
             counts: Mutex::new(Counts::default()),
+            permits: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
         })
     }
 
@@ -187,6 +194,8 @@ impl Client {
 
     /// One page: its body and the path of the next one.
     async fn get_page(&self, path: &str) -> Result<(Value, Option<String>), GhError> {
+        // Held until the answer is read; a limit that arrived meanwhile is checked after.
+        let _permit = self.permits.acquire().await;
         if let Some(w) = self.waiting() {
             return Err(GhError::Limited(format!(
                 "rate limited: waiting {}s before asking GitHub again",

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use futures_util::future::join_all;
+use futures_util::future::{join, join_all};
 use serde_json::{Value, json};
 
 use self::client::{Client, GhError};
@@ -51,6 +51,9 @@ struct Dispatched {
     run_id: u64,
     version: String,
 }
+
+/// A followed run and what GitHub said of it this poll.
+type Followed = (Dispatched, Result<WorkflowRun, String>);
 
 pub struct GithubSource {
     name: String,
@@ -284,28 +287,33 @@ impl GithubSource {
         let waiting: BTreeMap<&str, Result<Vec<_>, String>> =
             repos.into_iter().zip(waiting_results).collect();
         let results = join_all(self.targets.iter().map(|(key, t)| async {
-            match (&t.environment, &t.workflow) {
-                (Some(env), _) => match waiting.get(t.repo.as_str()) {
-                    Some(Ok(w)) => self.deploy_cell(key, t, env, w).await,
-                    // Without the waiting runs, an approval could be missed: no picture.
-                    Some(Err(e)) => {
-                        Err(format!("could not read the runs waiting for approval: {e}"))
+            let cell = async {
+                match (&t.environment, &t.workflow) {
+                    (Some(env), _) => match waiting.get(t.repo.as_str()) {
+                        Some(Ok(w)) => self.deploy_cell(key, t, env, w).await,
+                        // Without the waiting runs, an approval could be missed: no picture.
+                        Some(Err(e)) => {
+                            Err(format!("could not read the runs waiting for approval: {e}"))
+                        }
+                        None => self.deploy_cell(key, t, env, &[]).await,
+                    },
+                    (None, Some(wf)) => self.ci_cell(t, wf).await,
+                    (None, None) => {
+                        Err("the config names neither a workflow nor an environment".into())
                     }
-                    None => self.deploy_cell(key, t, env, &[]).await,
-                },
-                (None, Some(wf)) => self.ci_cell(t, wf).await,
-                (None, None) => {
-                    Err("the config names neither a workflow nor an environment".into())
                 }
+            };
+            // A run trainyard dispatched for the cell is read alongside the cell's own
+            // requests, not after them.
+            let (cell, run) = join(cell, self.dispatched_run(key, t)).await;
+            match cell {
+                Ok(cell) => self.follow_dispatch(key, run, cell),
+                e => e,
             }
         }))
         .await;
         let mut errors: Vec<String> = Vec::new();
-        for ((key, t), result) in self.targets.iter().zip(results) {
-            let result = match result {
-                Ok(cell) => self.follow_dispatch(key, t, cell).await,
-                e => e,
-            };
+        for ((key, _), result) in self.targets.iter().zip(results) {
             match result {
                 Ok(Some(cell)) => batch.cells.push((key.clone(), cell)),
                 Ok(None) => {}
@@ -334,49 +342,70 @@ impl GithubSource {
         Ok(batch)
     }
 
-    /// A run trainyard dispatched for this cell: until its deployment shows, its own state
-    /// speaks for the cell (a run that failed before deploying fails the cell).
-    async fn follow_dispatch(
-        &self,
-        key: &CellKey,
-        t: &GhTarget,
-        cell: Option<Cell>,
-    ) -> Result<Option<Cell>, String> {
-        let Some(d) = self
+    /// The run trainyard dispatched for this cell and follows, if any, as GitHub has it now.
+    async fn dispatched_run(&self, key: &CellKey, t: &GhTarget) -> Option<Followed> {
+        let d = self
             .dispatched
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(key)
-            .cloned()
-        else {
+            .cloned()?;
+        let run = self
+            .get(&format!("/repos/{}/actions/runs/{}", t.repo, d.run_id))
+            .await;
+        Some((d, run))
+    }
+
+    /// A run trainyard dispatched for this cell: until its deployment shows, its own state
+    /// speaks for the cell (a run that failed before deploying fails the cell). A run that
+    /// can't be read leaves the cell as read, with a warning that says so.
+    fn follow_dispatch(
+        &self,
+        key: &CellKey,
+        followed: Option<Followed>,
+        cell: Option<Cell>,
+    ) -> Result<Option<Cell>, String> {
+        let Some((d, run)) = followed else {
             return Ok(cell);
+        };
+        let forget = || {
+            self.dispatched
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(key);
         };
         let arrived = cell.as_ref().is_some_and(|c| {
             c.version
                 .as_deref()
                 .is_some_and(|v| d.version.starts_with(v) || v.starts_with(&d.version))
         });
-        let run: WorkflowRun = match self
-            .get(&format!("/repos/{}/actions/runs/{}", t.repo, d.run_id))
-            .await
-        {
+        let run = match run {
             Ok(r) => r,
             Err(_) if arrived => {
-                self.dispatched
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(key);
+                forget();
                 return Ok(cell);
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                let why = format!(
+                    "could not follow deploy run {} of {}: {e}",
+                    d.run_id,
+                    crate::model::cell::short_version(&sanitize(&d.version, 200))
+                );
+                // The cell's own data is good: it stays, and the run is read again next poll.
+                return match cell {
+                    Some(mut c) => {
+                        c.warnings.push(format!(
+                            "{why} (had it failed before deploying, this cell would not show it yet)"
+                        ));
+                        Ok(Some(c))
+                    }
+                    None => Err(why),
+                };
+            }
         };
         let state = map::run_state(run.status.as_deref(), run.conclusion.as_deref());
-        let done = run.status.as_deref() == Some("completed");
-        if done {
-            self.dispatched
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(key);
+        if run.status.as_deref() == Some("completed") {
+            forget();
         }
         match state {
             crate::model::CellState::Failed | crate::model::CellState::Cancelled if !arrived => {
@@ -634,3 +663,6 @@ impl Source for GithubSource {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,12 +1,17 @@
 use super::*;
-use crate::tui::fixture;
+use crate::engine::{Input, Ledger};
+use crate::model::{CellState, SourceReport};
+use crate::ops::availability::InFlight;
+use crate::ops::{Action, Confirm, Outcome};
+use crate::tui::confirm::Field;
+use crate::tui::fixture::{self, Rig};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-fn key(app: &mut App, code: KeyCode) -> Vec<Cmd> {
+fn key(app: &mut Rig, code: KeyCode) -> Vec<Cmd> {
     app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
 }
 
-fn typed(app: &mut App, s: &str) {
+fn typed(app: &mut Rig, s: &str) {
     for c in s.chars() {
         key(app, KeyCode::Char(c));
     }
@@ -59,10 +64,11 @@ fn confirming_sends_exactly_one_action_and_refuses_a_second_while_in_flight() {
     assert_eq!(dialog(&app).plan.action.kind, ActionKind::Pause);
     key(&mut app, KeyCode::Tab);
     let cmds = key(&mut app, KeyCode::Enter);
-    assert!(matches!(cmds.as_slice(), [Cmd::Execute(p)] if p.action.kind == ActionKind::Pause));
+    assert!(matches!(cmds.as_slice(), [Cmd::Submit(p)] if p.action.kind == ActionKind::Pause));
     assert!(app.popup.is_none());
     assert!(
-        app.inflight
+        app.snap
+            .in_flight
             .contains_key(&CellKey::new("search-indexer", "canary"))
     );
     // A second press while in flight: refused with a message, no dialog, nothing sent.
@@ -71,7 +77,7 @@ fn confirming_sends_exactly_one_action_and_refuses_a_second_while_in_flight() {
     assert!(app.popup.is_none());
     assert!(app.flash.as_ref().unwrap().0.contains("in flight"));
     // The runner's word on the way shows in the activity; the cell stays in flight.
-    app.update(Msg::ActionProgress {
+    app.input(Input::Progress {
         key: CellKey::new("search-indexer", "canary"),
         text: "accepted by sim: pausing".into(),
     });
@@ -85,20 +91,16 @@ fn confirming_sends_exactly_one_action_and_refuses_a_second_while_in_flight() {
     key(&mut app, KeyCode::Char('s'));
     assert!(app.flash.as_ref().unwrap().0.contains("in flight"));
     // Verified: done, settled, a fresh poll asked for.
-    let plan = ops::preflight(
-        Action::new(ActionKind::Pause, "search-indexer", "canary"),
-        &app.train,
-        &app.world,
-        &app.holds,
-        app.now,
-    )
-    .unwrap();
-    let cmds = app.update(Msg::ActionDone {
+    let plan = app
+        .snap
+        .plan(Action::new(ActionKind::Pause, "search-indexer", "canary"))
+        .unwrap();
+    app.input(Input::Done {
         plan: Box::new(plan),
         outcome: Outcome::Done("b8ab03a paused".into()),
     });
-    assert_eq!(cmds, [Cmd::PollNow("sim".into())]);
-    assert!(app.inflight.is_empty());
+    assert_eq!(app.engine.take_poll_now(), ["sim"]);
+    assert!(app.snap.in_flight.is_empty());
     let a = app.activity.front().unwrap();
     assert!(a.text.contains("done: b8ab03a paused"), "{}", a.text);
     assert_eq!(
@@ -137,7 +139,7 @@ fn rollback_needs_the_lane_name_typed() {
     key(&mut app, KeyCode::Tab);
     key(&mut app, KeyCode::Tab);
     let cmds = key(&mut app, KeyCode::Enter);
-    assert!(matches!(cmds.as_slice(), [Cmd::Execute(p)] if p.action.kind == ActionKind::Rollback));
+    assert!(matches!(cmds.as_slice(), [Cmd::Submit(p)] if p.action.kind == ActionKind::Rollback));
 }
 
 #[test]
@@ -178,7 +180,7 @@ fn a_blocked_action_can_be_forced_only_with_a_reason() {
     key(&mut app, KeyCode::Tab);
     key(&mut app, KeyCode::Tab);
     let cmds = key(&mut app, KeyCode::Enter);
-    let [Cmd::Execute(p)] = cmds.as_slice() else {
+    let [Cmd::Submit(p)] = cmds.as_slice() else {
         panic!("not sent: {cmds:?}")
     };
     assert!(p.forced());
@@ -199,47 +201,46 @@ fn halt_needs_a_reason_and_shows_the_banner_when_done() {
     key(&mut app, KeyCode::Tab);
     key(&mut app, KeyCode::Tab);
     let cmds = key(&mut app, KeyCode::Enter);
-    let [Cmd::Execute(p)] = cmds.as_slice() else {
+    let [Cmd::Submit(p)] = cmds.as_slice() else {
         panic!("not sent: {cmds:?}")
     };
     let plan = (**p).clone();
-    app.update(Msg::ActionDone {
+    app.input(Input::Done {
         plan: Box::new(plan),
         outcome: Outcome::Done("halted".into()),
     });
-    assert_eq!(app.holds.halt.as_ref().unwrap().reason, "incident 42");
-    // Now every promotion is blocked by the halt.
+    assert_eq!(app.snap.holds.halt.as_ref().unwrap().reason, "incident 42");
+    // Now every promotion is refused: a halt can't be forced, so no dialog opens.
     select(&mut app, "checkout-web", "staging");
-    key(&mut app, KeyCode::Char('p'));
-    assert!(
-        dialog(&app)
-            .plan
-            .blockers
-            .iter()
-            .any(|b| b.kind == crate::model::BlockerKind::Halt)
-    );
+    key_press_refused(&mut app, 'p', "halt can't be forced");
+    let words: Vec<_> = crate::tui::footer::footer_keys(&app);
+    assert!(!words.contains(&("p", "promote")), "{words:?}");
+    assert!(words.contains(&("H", "unhalt")), "{words:?}");
 }
 
 #[test]
 fn s_on_an_idle_cell_holds_the_lane() {
     let mut app = fixture::app();
     select(&mut app, "inventory", "canary");
-    assert_eq!(app.pause_word(), "hold lane");
+    assert_eq!(pause_word(&app), "hold lane");
     key(&mut app, KeyCode::Char('s'));
     let d = dialog(&app);
-    assert_eq!(d.plan.action.scope(), ops::Scope::Lane("inventory".into()));
+    assert_eq!(
+        d.plan.action.scope(),
+        crate::ops::Scope::Lane("inventory".into())
+    );
     key(&mut app, KeyCode::Tab);
     let cmds = key(&mut app, KeyCode::Enter);
-    let [Cmd::Execute(p)] = cmds.as_slice() else {
+    let [Cmd::Submit(p)] = cmds.as_slice() else {
         panic!("not sent: {cmds:?}")
     };
     let plan = (**p).clone();
-    app.update(Msg::ActionDone {
+    app.input(Input::Done {
         plan: Box::new(plan),
         outcome: Outcome::Done("held".into()),
     });
-    assert!(app.holds.lanes.contains_key("inventory"));
-    assert_eq!(app.pause_word(), "release");
+    assert!(app.snap.holds.lanes.contains_key("inventory"));
+    assert_eq!(pause_word(&app), "release");
 }
 
 #[test]
@@ -265,8 +266,7 @@ fn blocked_promotion_sends_nothing_without_force() {
 
 #[test]
 fn readonly_refuses_actions_with_a_message() {
-    let mut app = fixture::app();
-    app.readonly = true;
+    let mut app = fixture::readonly_app();
     select(&mut app, "search-indexer", "canary");
     for c in ['p', 's', 'r', 'a'] {
         assert!(key(&mut app, KeyCode::Char(c)).is_empty());
@@ -302,7 +302,7 @@ fn filter_narrows_lanes_and_esc_clears() {
     let names: Vec<&str> = app
         .visible_lanes()
         .iter()
-        .map(|&i| app.train.lanes[i].name.as_str())
+        .map(|&i| app.snap.train.lanes[i].name.as_str())
         .collect();
     assert_eq!(names, ["payments-api"]);
     // Team names match too.
@@ -334,7 +334,7 @@ fn popups_open_and_close_and_q_quits() {
 #[test]
 fn reports_become_activity_after_the_first() {
     let mut app = fixture::app();
-    let mut c = app.world.cell("ledger", "build").unwrap().clone();
+    let mut c = app.snap.world.cell("ledger", "build").unwrap().clone();
     c.state = CellState::Succeeded;
     let report = |c: Cell, at| SourceReport {
         source: "sim".into(),
@@ -346,10 +346,10 @@ fn reports_become_activity_after_the_first() {
     };
     // The fixture's world was built outside the app: the first report through the app is
     // its first, and is not news.
-    app.update(Msg::Report(report(c.clone(), fixture::t(1))));
+    app.input(Input::Report(report(c.clone(), fixture::t(1))));
     assert!(app.activity.is_empty());
     c.state = CellState::Failed;
-    app.update(Msg::Report(report(c, fixture::t(2))));
+    app.input(Input::Report(report(c, fixture::t(2))));
     assert!(
         app.activity
             .front()
@@ -359,7 +359,7 @@ fn reports_become_activity_after_the_first() {
         "{:?}",
         app.activity
     );
-    app.update(Msg::Report(SourceReport {
+    app.input(Input::Report(SourceReport {
         source: "sim".into(),
         at: fixture::t(3),
         outcome: Err("connection refused".into()),
@@ -390,11 +390,11 @@ fn a_rejected_or_timed_out_action_is_settled_and_said_loudly() {
         key(&mut app, KeyCode::Char('s'));
         key(&mut app, KeyCode::Tab);
         let cmds = key(&mut app, KeyCode::Enter);
-        let Some(Cmd::Execute(plan)) = cmds.into_iter().next() else {
+        let Some(Cmd::Submit(plan)) = cmds.into_iter().next() else {
             panic!("nothing sent")
         };
-        app.update(Msg::ActionDone { plan, outcome });
-        assert!(app.inflight.is_empty());
+        app.input(Input::Done { plan, outcome });
+        assert!(app.snap.in_flight.is_empty());
         let (flash, tone, _) = app.flash.clone().unwrap();
         assert!(flash.contains(word), "{flash}");
         assert_eq!(tone, Tone::Bad);
@@ -408,9 +408,14 @@ fn confirming_after_the_train_moved_sends_nothing_and_shows_the_new_plan() {
     key(&mut app, KeyCode::Char('p'));
     key(&mut app, KeyCode::Tab);
     // While the dialog is open, staging gets a newer version.
-    let mut c = app.world.cell("checkout-web", "staging").unwrap().clone();
+    let mut c = app
+        .snap
+        .world
+        .cell("checkout-web", "staging")
+        .unwrap()
+        .clone();
     c.version = Some("f00dfeedf00dfeedf00d".into());
-    app.update(Msg::Report(SourceReport {
+    app.input(Input::Report(SourceReport {
         source: "sim".into(),
         at: app.now,
         outcome: Ok(crate::model::Batch {
@@ -429,9 +434,10 @@ fn confirming_after_the_train_moved_sends_nothing_and_shows_the_new_plan() {
 #[test]
 fn scrolling_stops_at_the_ends() {
     let mut app = fixture::app();
+    let now = app.now;
     for i in 0..5 {
         app.activity.push_front(Activity {
-            at: app.now,
+            at: now,
             tone: Tone::Info,
             text: format!("e{i}"),
             command: None,
@@ -460,7 +466,8 @@ fn footer_offers_only_what_applies() {
     select(&mut app, "search-indexer", "canary");
     assert!(words(&app).contains(&"pause"));
     assert!(!words(&app).contains(&"approve"));
-    app.readonly = true;
+    let mut app = fixture::readonly_app();
+    select(&mut app, "search-indexer", "canary");
     let w = words(&app);
     assert!(!w.contains(&"pause") && !w.contains(&"promote"), "{w:?}");
 }
@@ -477,17 +484,24 @@ fn the_ledger_brings_holds_and_other_processes_actions() {
         ..Default::default()
     };
     let key = CellKey::new("search-indexer", "canary");
-    app.update(Msg::Ledger {
+    let theirs = InFlight {
+        kind: ActionKind::Pause,
+        actor: "carol@jump2".into(),
+        since: app.now,
+        status: "in flight".into(),
+        mine: false,
+    };
+    app.input(Input::Ledger(Ledger {
         holds,
-        in_flight: vec![(key.clone(), ActionKind::Pause, "carol@jump2".into())],
-    });
-    assert!(app.holds.halt.is_some());
+        in_flight: vec![(key.clone(), theirs)],
+    }));
+    assert!(app.snap.holds.halt.is_some());
     assert!(app.activity.front().unwrap().text.contains("halted by bob"));
     select(&mut app, "search-indexer", "canary");
     key_press_refused(&mut app, 's', "in flight by carol@jump2");
 }
 
-fn key_press_refused(app: &mut App, c: char, why: &str) {
+fn key_press_refused(app: &mut Rig, c: char, why: &str) {
     assert!(key(app, KeyCode::Char(c)).is_empty());
     assert!(app.popup.is_none());
     assert!(
@@ -513,7 +527,7 @@ fn quitting_with_an_action_in_flight_asks_twice() {
 #[test]
 fn a_warning_is_said_in_the_activity_and_the_footer() {
     let mut app = fixture::app();
-    app.update(Msg::Warning(
+    app.input(Input::Warning(
         "audit log /x unreadable: permission denied".into(),
     ));
     assert!(app.activity.front().unwrap().text.contains("unreadable"));
@@ -635,28 +649,27 @@ fn the_footer_of_the_view_says_how_to_leave_and_pick_a_metric() {
 
 #[test]
 fn the_trend_of_the_fixture_metrics() {
-    use crate::model::analysis::{Trend, trend};
+    use crate::engine::snapshot::Trend;
     let app = fixture::app();
-    let series = |lane: &str, name: &str| -> Vec<f64> {
-        app.world
-            .metrics(lane, "canary")
+    let trend = |lane: &str, name: &str| {
+        let li = app
+            .snap
+            .train
+            .lanes
             .iter()
-            .find(|m| m.name == name)
+            .position(|l| l.name == lane)
+            .unwrap();
+        let si = app.snap.train.stage_index("canary").unwrap();
+        app.snap
+            .metrics(li, si)
+            .find(|(m, _)| m.name == name)
             .unwrap()
-            .series
-            .iter()
-            .map(|(_, v)| *v)
-            .collect()
+            .1
+            .trend
     };
-    assert_eq!(
-        trend(&series("search-indexer", "error_rate")),
-        Some(Trend::Rising)
-    );
-    assert_eq!(
-        trend(&series("payments-api", "error_rate")),
-        Some(Trend::Flat)
-    );
-    assert_eq!(trend(&series("ledger", "error_rate")), Some(Trend::Flat));
+    assert_eq!(trend("search-indexer", "error_rate"), Some(Trend::Rising));
+    assert_eq!(trend("payments-api", "error_rate"), Some(Trend::Flat));
+    assert_eq!(trend("ledger", "error_rate"), Some(Trend::Flat));
 }
 
 #[test]
@@ -692,4 +705,10 @@ fn charts_follow_the_locale() {
     assert_eq!(with(&[("LANG", "ja_JP.eucJP")]), Charts::Dot);
     assert_eq!(with(&[("LANG", "POSIX")]), Charts::Dot);
     assert_eq!(with(&[]), Charts::Dot);
+}
+
+/// What `s` would do on the selected cell, in the footer's word.
+fn pause_word(app: &App) -> &'static str {
+    let avail = app.avail(Command::PauseResume).unwrap();
+    crate::tui::footer::pause_word(avail.action().unwrap())
 }

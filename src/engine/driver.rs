@@ -1,0 +1,136 @@
+//! The engine at work: polls the sources, reads the ledger, ticks the clock, runs what the
+//! engine queues through the runner, and publishes one snapshot per change (coalesced: a burst
+//! of reports costs one snapshot) and every event. The screen and `watch` both sit on it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use tokio::sync::{mpsc, watch};
+
+use super::{Engine, Event, Input, Snapshot};
+use crate::ops::{Outcome, Plan, Runner};
+use crate::poll::Poller;
+use crate::sources::Source;
+
+/// What the engine's users ask of it.
+#[derive(Debug)]
+pub enum Request {
+    /// A plan a person confirmed.
+    Submit(Box<Plan>),
+}
+
+/// The running engine, as its users hold it. Dropping the requests side stops it.
+pub struct Handle {
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    pub events: mpsc::UnboundedReceiver<Event>,
+    pub requests: mpsc::UnboundedSender<Request>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Handle {
+    /// The latest snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.snapshots.borrow())
+    }
+
+    /// Stop the engine and its poll tasks now.
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// How often the clock ticks: windows, soak times and staleness move with it.
+const TICK: Duration = Duration::from_secs(1);
+
+/// Start the engine: poll `sources`, read the runner's audit log, act through `runner`.
+pub fn spawn(mut engine: Engine, runner: Arc<Runner>, sources: &[Arc<dyn Source>]) -> Handle {
+    let (snap_tx, snapshots) = watch::channel(engine.snapshot());
+    let (event_tx, events) = mpsc::unbounded_channel();
+    let (requests, mut req_rx) = mpsc::unbounded_channel::<Request>();
+    let (report_tx, mut reports) = mpsc::unbounded_channel();
+    let (input_tx, mut inputs) = mpsc::unbounded_channel::<Input>();
+    let sources = sources.to_vec();
+    for e in engine.greeting() {
+        let _ = event_tx.send(e);
+    }
+    let task = tokio::spawn(async move {
+        let poller = Poller::spawn(&sources, report_tx);
+        super::ledger::watch(&runner, input_tx.clone());
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            let first = tokio::select! {
+                Some(r) = reports.recv() => Input::Report(r),
+                Some(i) = inputs.recv() => i,
+                req = req_rx.recv() => match req {
+                    Some(Request::Submit(p)) => Input::Submit(p),
+                    // Nobody holds the engine any more.
+                    None => break,
+                },
+                _ = tick.tick() => Input::Tick(crate::poll::now()),
+            };
+            let mut out = engine.fold(first);
+            // Fold in whatever else is waiting: one snapshot for the lot.
+            while let Ok(r) = reports.try_recv() {
+                out.extend(engine.fold(Input::Report(r)));
+            }
+            while let Ok(i) = inputs.try_recv() {
+                out.extend(engine.fold(i));
+            }
+            while let Ok(Request::Submit(p)) = req_rx.try_recv() {
+                out.extend(engine.fold(Input::Submit(p)));
+            }
+            for plan in engine.take_execute() {
+                spawn_action(&runner, plan, input_tx.clone());
+            }
+            for s in engine.take_poll_now() {
+                poller.poll_now(&s);
+            }
+            for e in out {
+                // Nobody listening (a status round): the snapshot still goes out.
+                let _ = event_tx.send(e);
+            }
+            snap_tx.send_replace(engine.snapshot());
+        }
+        drop(poller);
+    });
+    Handle {
+        snapshots,
+        events,
+        requests,
+        task,
+    }
+}
+
+/// Run an action through the runner in a task; what it says on the way and its outcome come
+/// back as inputs, even if the task panics.
+fn spawn_action(runner: &Arc<Runner>, plan: Plan, tx: mpsc::UnboundedSender<Input>) {
+    let runner = Arc::clone(runner);
+    tokio::spawn(async move {
+        let key = plan.action.key();
+        let progress_tx = tx.clone();
+        let progress = move |text: String| {
+            let _ = progress_tx.send(Input::Progress {
+                key: key.clone(),
+                text,
+            });
+        };
+        let run = std::panic::AssertUnwindSafe(runner.run(&plan, false, &progress))
+            .catch_unwind()
+            .await;
+        let outcome = run.unwrap_or_else(|_| {
+            Outcome::Failed("internal error: the action task failed; see the log".into())
+        });
+        let _ = tx.send(Input::Done {
+            plan: Box::new(plan),
+            outcome,
+        });
+    });
+}

@@ -1,0 +1,371 @@
+//! The engine: it owns the train, the world, the holds and the halt, the view of the audit log
+//! and `auto_pause`. It folds what comes in (source reports, the ledger, actions on their way,
+//! the clock), says what changed in [`Event`]s, and after each change computes one
+//! [`Snapshot`] that the screen, `status`, `watch` and the action commands read.
+//!
+//! [`Engine`] is synchronous and does no IO: what it decides to send and to poll, it queues
+//! ([`Engine::take_execute`], [`Engine::take_poll_now`]); [`driver`] carries that out with the
+//! poller and the runner, and publishes the snapshots.
+
+pub mod driver;
+pub mod events;
+pub mod ledger;
+pub mod snapshot;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+pub use events::{Event, Tone};
+pub use snapshot::{Snapshot, UnfinishedAction};
+
+use crate::config::Config;
+use crate::model::{CellKey, Holds, SourceReport, Timestamp, Train, World};
+use crate::ops::auto::AutoPause;
+use crate::ops::availability::InFlight;
+use crate::ops::{Outcome, Plan};
+
+/// What the audit log says now: holds and the halt, and actions in flight in any trainyard.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ledger {
+    pub holds: Holds,
+    pub in_flight: Vec<(CellKey, InFlight)>,
+}
+
+/// What reaches the engine.
+#[derive(Clone, Debug)]
+pub enum Input {
+    Report(SourceReport),
+    Ledger(Ledger),
+    Tick(Timestamp),
+    /// A plan a person confirmed: send it, unless another action is in flight on its cell.
+    Submit(Box<Plan>),
+    /// What the runner says on the way (sent, accepted, the cell moving).
+    Progress {
+        key: CellKey,
+        text: String,
+    },
+    Done {
+        plan: Box<Plan>,
+        outcome: Outcome,
+    },
+    /// Something the user must know that is no one cell's.
+    Warning(String),
+}
+
+/// Everything an engine starts from.
+pub struct Setup {
+    pub train: Train,
+    pub world: World,
+    pub holds: Holds,
+    pub now: Timestamp,
+    pub readonly: bool,
+    /// Who acts from this process (config `identity`, else user@host).
+    pub actor: String,
+    pub sources_of: BTreeMap<CellKey, String>,
+    pub insecure_http: Vec<String>,
+    /// The breaches `auto_pause` acted on already (from the audit log).
+    pub auto: AutoPause,
+    pub unfinished: Vec<UnfinishedAction>,
+}
+
+impl Setup {
+    /// An engine's start for `config`: an empty world, and what the audit log's `records`
+    /// say (holds, the halt, auto_pause's memory, unfinished actions within `window`).
+    pub fn from_config(
+        config: &Config,
+        records: &[crate::ops::audit::Record],
+        window: std::time::Duration,
+        readonly: bool,
+        now: Timestamp,
+    ) -> Setup {
+        let unfinished =
+            crate::ops::run::unfinished(records, now, crate::ops::run::UNFINISHED_SINCE, window)
+                .iter()
+                .map(UnfinishedAction::of)
+                .collect();
+        Setup {
+            train: config.train.clone(),
+            world: config.empty_world(),
+            holds: crate::ops::holds_from(records),
+            now,
+            readonly,
+            actor: crate::ops::actor(config.identity.as_deref()),
+            sources_of: config.sources_of(),
+            insecure_http: config
+                .sources
+                .values()
+                .filter(|s| s.insecure())
+                .map(|s| s.name.clone())
+                .collect(),
+            auto: AutoPause::from_log(&config.train, records, now),
+            unfinished,
+        }
+    }
+}
+
+/// The snapshot of `world` for `config` at `now`, with no ledger (no holds, nothing in flight):
+/// a one-off judgement.
+pub fn judge(config: &Config, world: World, now: Timestamp) -> Arc<Snapshot> {
+    let mut setup = Setup::from_config(config, &[], std::time::Duration::ZERO, false, now);
+    setup.world = world;
+    Engine::new(setup).snapshot()
+}
+
+pub struct Engine {
+    seq: u64,
+    train: Arc<Train>,
+    world: Arc<World>,
+    holds: Holds,
+    readonly: bool,
+    now: Timestamp,
+    actor: String,
+    /// Actions this process sent, not ended yet.
+    mine: BTreeMap<CellKey, (InFlight, Plan)>,
+    /// Actions in flight in other trainyards (the ledger's).
+    others: BTreeMap<CellKey, InFlight>,
+    unfinished: Vec<UnfinishedAction>,
+    auto: AutoPause,
+    /// Sources that delivered at least once: their first report is the starting picture, not
+    /// news.
+    seen: BTreeSet<String>,
+    sources_of: Arc<BTreeMap<CellKey, String>>,
+    insecure_http: Arc<Vec<String>>,
+    execute: Vec<Plan>,
+    poll_now: Vec<String>,
+    /// The snapshot of the current state; `None` after a change.
+    cached: Option<Arc<Snapshot>>,
+}
+
+impl Engine {
+    pub fn new(s: Setup) -> Engine {
+        Engine {
+            seq: 0,
+            train: Arc::new(s.train),
+            world: Arc::new(s.world),
+            holds: s.holds,
+            readonly: s.readonly,
+            now: s.now,
+            actor: s.actor,
+            mine: BTreeMap::new(),
+            others: BTreeMap::new(),
+            unfinished: s.unfinished,
+            auto: s.auto,
+            seen: BTreeSet::new(),
+            sources_of: Arc::new(s.sources_of),
+            insecure_http: Arc::new(s.insecure_http),
+            execute: Vec::new(),
+            poll_now: Vec::new(),
+            cached: None,
+        }
+    }
+
+    /// What an engine says when it starts: the actions of an earlier run whose end nobody saw,
+    /// for the user to check at their source.
+    pub fn greeting(&self) -> Vec<Event> {
+        let mut out: Vec<Event> = self
+            .unfinished
+            .iter()
+            .map(|u| events::unfinished(self.now, &u.text))
+            .collect();
+        let n = self.unfinished.len();
+        if n > 0 {
+            out.push(events::warning(
+                self.now,
+                &format!(
+                    "{n} unfinished action(s) from an earlier run: see Activity, check them at their source"
+                ),
+            ));
+        }
+        out
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    pub fn train(&self) -> &Train {
+        &self.train
+    }
+
+    pub fn holds(&self) -> &Holds {
+        &self.holds
+    }
+
+    /// Fold one input in; what changed, in words.
+    pub fn fold(&mut self, input: Input) -> Vec<Event> {
+        self.cached = None;
+        match input {
+            Input::Tick(now) => {
+                self.now = now;
+                Vec::new()
+            }
+            Input::Report(r) => self.on_report(r),
+            Input::Ledger(l) => self.on_ledger(l),
+            Input::Submit(plan) => self.submit(*plan),
+            Input::Progress { key, text } => match self.mine.get_mut(&key) {
+                Some((f, _)) => {
+                    f.status = text.clone();
+                    vec![events::action_progress(self.now, f.kind, &key, &text)]
+                }
+                None => Vec::new(),
+            },
+            Input::Done { plan, outcome } => self.on_done(*plan, outcome),
+            Input::Warning(text) => vec![events::warning(self.now, &text)],
+        }
+    }
+
+    /// The plans to send now (a person's, `auto_pause`'s), each marked in flight.
+    pub fn take_execute(&mut self) -> Vec<Plan> {
+        std::mem::take(&mut self.execute)
+    }
+
+    /// The sources to poll now (an action on their cells ended).
+    pub fn take_poll_now(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.poll_now)
+    }
+
+    /// The snapshot of the state as it is: computed once per change.
+    pub fn snapshot(&mut self) -> Arc<Snapshot> {
+        if let Some(s) = &self.cached {
+            return Arc::clone(s);
+        }
+        self.seq += 1;
+        let mut in_flight = self.others.clone();
+        in_flight.extend(self.mine.iter().map(|(k, (f, _))| (k.clone(), f.clone())));
+        let snap = Arc::new(Snapshot::compute(
+            snapshot::State {
+                seq: self.seq,
+                train: &self.train,
+                world: &self.world,
+                holds: &self.holds,
+                readonly: self.readonly,
+                in_flight,
+                unfinished: &self.unfinished,
+                sources_of: &self.sources_of,
+                insecure_http: &self.insecure_http,
+            },
+            self.now,
+        ));
+        self.cached = Some(Arc::clone(&snap));
+        snap
+    }
+
+    fn on_report(&mut self, report: SourceReport) -> Vec<Event> {
+        let name = report.source.clone();
+        let at = report.at.max(self.now);
+        self.now = at;
+        let was_ok = self.world.source(&name).map(|s| s.ok);
+        let failed = report.outcome.as_ref().err().cloned();
+        let first = failed.is_none() && self.seen.insert(name.clone());
+        let changes = Arc::make_mut(&mut self.world).apply(report);
+        let mut out = Vec::new();
+        match (was_ok, failed) {
+            (Some(true), Some(e)) => out.push(events::source_failed(at, &name, &e)),
+            (Some(false), None) if !first => out.push(events::source_back(at, &name)),
+            _ => {}
+        }
+        if !first {
+            out.extend(changes.iter().map(|ch| events::cell_changed(at, ch)));
+        }
+        out.extend(self.auto_pause());
+        out
+    }
+
+    /// `auto_pause`: the pauses `trainyard-auto` makes now (ops::auto), sent like a person's;
+    /// read-only, it only says what it would have done.
+    fn auto_pause(&mut self) -> Vec<Event> {
+        let found = self
+            .auto
+            .step(&self.train, &self.world, &self.holds, self.now);
+        let mut out = Vec::new();
+        for a in found {
+            if self.readonly {
+                out.push(events::auto_pause(self.now, &a.plan, &a.why, true));
+                continue;
+            }
+            let key = a.plan.action.key();
+            if self.mine.contains_key(&key) || self.others.contains_key(&key) {
+                continue;
+            }
+            out.push(events::auto_pause(self.now, &a.plan, &a.why, false));
+            self.start(a.plan);
+        }
+        out
+    }
+
+    fn on_ledger(&mut self, l: Ledger) -> Vec<Event> {
+        let mut out = Vec::new();
+        if l.holds.halt != self.holds.halt {
+            out.push(events::halt_changed(self.now, l.holds.halt.as_ref()));
+        }
+        self.holds = l.holds;
+        self.others = l
+            .in_flight
+            .into_iter()
+            .filter(|(k, _)| !self.mine.contains_key(k))
+            .collect();
+        out
+    }
+
+    /// Mark a plan in flight and queue it for the runner.
+    fn start(&mut self, plan: Plan) {
+        let a = &plan.action;
+        let f = InFlight {
+            kind: a.kind,
+            actor: a.actor.clone().unwrap_or_else(|| self.actor.clone()),
+            since: self.now,
+            status: "sent".into(),
+            mine: true,
+        };
+        self.mine.insert(a.key(), (f, plan.clone()));
+        self.execute.push(plan);
+    }
+
+    fn submit(&mut self, plan: Plan) -> Vec<Event> {
+        let key = plan.action.key();
+        if let Some(f) = self
+            .mine
+            .get(&key)
+            .map(|(f, _)| f)
+            .or_else(|| self.others.get(&key))
+        {
+            let why = format!(
+                "{} already has a {} in flight by {} ({}): wait for it to finish",
+                plan.action.describe(),
+                f.kind,
+                f.actor,
+                f.status
+            );
+            return vec![events::action_refused(self.now, &plan, &why)];
+        }
+        let e = events::action_sent(self.now, &plan);
+        self.start(plan);
+        vec![e]
+    }
+
+    fn on_done(&mut self, plan: Plan, outcome: Outcome) -> Vec<Event> {
+        let a = &plan.action;
+        self.mine.remove(&a.key());
+        if let Outcome::Done(_) = outcome {
+            let by = a.actor.clone().unwrap_or_else(|| self.actor.clone());
+            crate::ops::apply_hold(&mut self.holds, a, &by, self.now);
+        }
+        // A cell action: look again now. Holds and the halt are trainyard's own.
+        if let Some(s) = self.sources_of.get(&a.key()) {
+            self.poll_now.push(s.clone());
+        }
+        vec![events::action_done(self.now, &plan, &outcome)]
+    }
+
+    /// Actions this process sent that have not ended.
+    pub fn in_flight_mine(&self) -> usize {
+        self.mine.len()
+    }
+}
+
+#[cfg(test)]
+mod tests;

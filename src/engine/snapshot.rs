@@ -1,0 +1,305 @@
+//! The snapshot: the train's state and every verdict on it, computed once per change. The
+//! screen draws it, `status` prints it, `watch` reports on it and the action commands plan
+//! against it; none of them evaluates policy, SLOs or statistics of their own.
+//!
+//! [`Snapshot::compute`] is a pure function of the state and `now`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::model::analysis::{self, MannWhitney};
+/// The words of a judgement, for those who show it.
+pub use crate::model::analysis::{MIN_SAMPLES, Trend, Verdict as CanaryVerdict};
+use crate::model::policy::{self, next_target};
+use crate::model::slo::{self, Slo};
+use crate::model::{
+    ActionKind, Blocker, BlockerKind, Cell, CellKey, Holds, Metric, MetricState, Timestamp, Train,
+    World,
+};
+use crate::ops::availability::{self, Avail, InFlight, Situation};
+use crate::ops::{Action, Plan};
+
+/// An action of an earlier run whose end nobody saw (`ops::run::unfinished`), as the snapshot
+/// keeps it: its audit record, why it is unfinished, and the whole story in one line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnfinishedAction {
+    pub record: crate::ops::audit::Record,
+    pub why: String,
+    pub text: String,
+}
+
+impl UnfinishedAction {
+    pub fn of(u: &crate::ops::run::Unfinished) -> UnfinishedAction {
+        UnfinishedAction {
+            record: u.record.clone(),
+            why: u.why.clone(),
+            text: u.describe(),
+        }
+    }
+}
+
+/// A metric judged: its state, its SLO over its window, the canary against stable, its trend
+/// and the single-series anomaly hint.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricView {
+    pub state: MetricState,
+    pub slo: Slo,
+    /// Canary against stable (docs/analysis.md); `None` without a stable series.
+    pub canary: Option<(CanaryVerdict, Option<MannWhitney>)>,
+    pub trend: Option<Trend>,
+    /// How many standard deviations the newest value is from its recent mean, when that is
+    /// worth a look (|z| ≥ 3) and there is no stable side to compare with.
+    pub anomaly: Option<f64>,
+    /// The error to show (its own, or its source's).
+    pub error: Option<String>,
+}
+
+impl MetricView {
+    /// Judge `m` as the world has it at `now`.
+    pub fn of(m: &Metric, world: &World, now: Timestamp) -> MetricView {
+        let values: Vec<f64> = m.series.iter().map(|(_, v)| *v).collect();
+        let canary = m.canary();
+        let anomaly = canary
+            .is_none()
+            .then(|| analysis::ewma_z(&values).filter(|z| z.abs() >= 3.0))
+            .flatten();
+        MetricView {
+            state: MetricState::of(m, world, now),
+            slo: slo::evaluate(m, None, now),
+            canary,
+            trend: analysis::trend(&values),
+            anomaly,
+            error: world.metric_error(m),
+        }
+    }
+
+    pub fn verdict(&self) -> Option<CanaryVerdict> {
+        self.canary.as_ref().map(|(v, _)| *v)
+    }
+}
+
+/// What each action key would do on a cell.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Actions {
+    /// Promote into the next stage.
+    pub promote: Avail,
+    /// `s`: pause or resume the rollout, or hold or release the lane.
+    pub pause: Avail,
+    pub rollback: Avail,
+    pub approve: Avail,
+    pub reject: Avail,
+}
+
+impl Actions {
+    /// The availability of a request of `kind` (resume shares the pause key).
+    pub fn get(&self, kind: ActionKind) -> Option<&Avail> {
+        Some(match kind {
+            ActionKind::Promote => &self.promote,
+            ActionKind::Pause | ActionKind::Resume => &self.pause,
+            ActionKind::Rollback => &self.rollback,
+            ActionKind::Approve => &self.approve,
+            ActionKind::Reject => &self.reject,
+            ActionKind::Halt | ActionKind::Unhalt => return None,
+        })
+    }
+}
+
+/// One cell as the engine judged it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CellView {
+    pub stale: bool,
+    pub error: Option<String>,
+    /// What blocks this cell: entering it, or problems in it (from the train's list).
+    pub blockers: Vec<Blocker>,
+    /// One per metric of `World::metrics` at this cell, in its order.
+    pub metrics: Vec<MetricView>,
+    pub actions: Actions,
+}
+
+/// One lane as the engine judged it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LaneView {
+    /// The stage its car moves into next.
+    pub next: Option<usize>,
+    /// One per stage.
+    pub cells: Vec<CellView>,
+}
+
+/// The train's state and every verdict on it at one moment.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    /// Counts up with every snapshot the engine makes.
+    pub seq: u64,
+    pub now: Timestamp,
+    pub train: Arc<Train>,
+    pub world: Arc<World>,
+    pub holds: Holds,
+    pub readonly: bool,
+    /// Every blocker of the train, lane by lane (`policy::blockers`).
+    pub blockers: Vec<Blocker>,
+    /// One per lane of the train, in its order.
+    pub lanes: Vec<LaneView>,
+    /// Halt or unhalt the train (`H`).
+    pub halt: Avail,
+    /// Actions in flight, by [`Action::key`]: this process's and other trainyards'.
+    pub in_flight: BTreeMap<CellKey, InFlight>,
+    pub unfinished: Vec<UnfinishedAction>,
+    /// Which source each lane × stage reads from.
+    pub sources_of: Arc<BTreeMap<CellKey, String>>,
+    /// Sources allowed to talk plain http:// off this host.
+    pub insecure_http: Arc<Vec<String>>,
+}
+
+/// The state a snapshot is computed from.
+pub struct State<'a> {
+    pub seq: u64,
+    pub train: &'a Arc<Train>,
+    pub world: &'a Arc<World>,
+    pub holds: &'a Holds,
+    pub readonly: bool,
+    pub in_flight: BTreeMap<CellKey, InFlight>,
+    pub unfinished: &'a [UnfinishedAction],
+    pub sources_of: &'a Arc<BTreeMap<CellKey, String>>,
+    pub insecure_http: &'a Arc<Vec<String>>,
+}
+
+impl Snapshot {
+    /// Judge everything once.
+    pub fn compute(state: State, now: Timestamp) -> Snapshot {
+        let train: &Train = state.train;
+        let world: &World = state.world;
+        let blockers = policy::blockers(train, world, state.holds, now);
+        let situation = Situation {
+            train,
+            world,
+            holds: state.holds,
+            now,
+            readonly: state.readonly,
+            in_flight: &state.in_flight,
+        };
+        let lanes = train
+            .lanes
+            .iter()
+            .map(|lane| LaneView {
+                next: next_target(train, world, &lane.name),
+                cells: train
+                    .stages
+                    .iter()
+                    .map(|stage| cell_view(&situation, &blockers, &lane.name, stage))
+                    .collect(),
+            })
+            .collect();
+        let halt_kind = if state.holds.halt.is_some() {
+            ActionKind::Unhalt
+        } else {
+            ActionKind::Halt
+        };
+        let halt = availability::assess(Action::train(halt_kind, None), &situation);
+        Snapshot {
+            seq: state.seq,
+            now,
+            train: Arc::clone(state.train),
+            world: Arc::clone(state.world),
+            holds: state.holds.clone(),
+            readonly: state.readonly,
+            blockers,
+            lanes,
+            halt,
+            in_flight: state.in_flight,
+            unfinished: state.unfinished.to_vec(),
+            sources_of: Arc::clone(state.sources_of),
+            insecure_http: Arc::clone(state.insecure_http),
+        }
+    }
+
+    /// The view of the cell at lane `li` × stage `si` of the train.
+    pub fn cell(&self, li: usize, si: usize) -> Option<&CellView> {
+        self.lanes.get(li)?.cells.get(si)
+    }
+
+    /// The view of the cell at `lane` × `stage`, by name.
+    pub fn cell_named(&self, lane: &str, stage: &str) -> Option<&CellView> {
+        let li = self.train.lanes.iter().position(|l| l.name == lane)?;
+        self.cell(li, self.train.stage_index(stage)?)
+    }
+
+    /// The metrics of a cell with their judgement, side by side.
+    pub fn metrics(&self, li: usize, si: usize) -> impl Iterator<Item = (&Metric, &MetricView)> {
+        let (lane, stage) = (&self.train.lanes[li].name, &self.train.stages[si]);
+        self.world.metrics(lane, stage).iter().zip(
+            self.cell(li, si)
+                .map(|c| c.metrics.as_slice())
+                .unwrap_or(&[]),
+        )
+    }
+
+    /// The data of a cell.
+    pub fn data(&self, lane: &str, stage: &str) -> Option<&Cell> {
+        self.world.cell(lane, stage)
+    }
+
+    fn situation(&self) -> Situation<'_> {
+        Situation {
+            train: &self.train,
+            world: &self.world,
+            holds: &self.holds,
+            now: self.now,
+            readonly: self.readonly,
+            in_flight: &self.in_flight,
+        }
+    }
+
+    /// Plan `action` against this snapshot: what it will do exactly, and what stands against it
+    /// (`ops::preflight`).
+    pub fn plan(&self, action: Action) -> Result<Plan, String> {
+        crate::ops::preflight(action, &self.train, &self.world, &self.holds, self.now)
+    }
+
+    /// What `action` would do now, or why not (`ops::availability::assess`).
+    pub fn assess(&self, action: Action) -> Avail {
+        availability::assess(action, &self.situation())
+    }
+
+    /// Sources of actions in flight, said once: "» promote by bob@jump (accepted)".
+    pub fn in_flight_at(&self, key: &CellKey) -> Option<&InFlight> {
+        self.in_flight.get(key)
+    }
+
+    /// The blockers of one lane, the train's order kept.
+    pub fn lane_blockers<'a>(&'a self, lane: &'a str) -> impl Iterator<Item = &'a Blocker> {
+        self.blockers.iter().filter(move |b| b.lane == lane)
+    }
+
+    /// The halt, when there is one, as a blocker of every lane.
+    pub fn halt_blocker(&self) -> Option<&Blocker> {
+        self.blockers.iter().find(|b| b.kind == BlockerKind::Halt)
+    }
+}
+
+fn cell_view(s: &Situation, blockers: &[Blocker], lane: &str, stage: &str) -> CellView {
+    let world = s.world;
+    let cell = world.cell(lane, stage);
+    let at = |kind| availability::assess_at(kind, s, lane, stage);
+    let pause = availability::assess(availability::toggle_pause(world, s.holds, lane, stage), s);
+    CellView {
+        stale: cell.is_some_and(|c| world.is_stale(c, s.now)),
+        error: cell.and_then(|c| world.cell_error(c)),
+        blockers: blockers
+            .iter()
+            .filter(|b| b.lane == lane && b.stage == stage)
+            .cloned()
+            .collect(),
+        metrics: world
+            .metrics(lane, stage)
+            .iter()
+            .map(|m| MetricView::of(m, world, s.now))
+            .collect(),
+        actions: Actions {
+            promote: at(ActionKind::Promote),
+            pause,
+            rollback: at(ActionKind::Rollback),
+            approve: at(ActionKind::Approve),
+            reject: at(ActionKind::Reject),
+        },
+    }
+}

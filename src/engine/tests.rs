@@ -1,0 +1,255 @@
+//! The engine: `auto_pause` without any screen, one action per cell, the ledger, the snapshot
+//! as the one answer on what each key would do.
+
+use super::*;
+use crate::model::{ActionKind, Batch, CellState, Metric, Threshold};
+use crate::ops::availability::Avail;
+use crate::ops::{self, Action};
+use crate::tui::fixture;
+
+/// The fixture train with `auto_pause` at canary, as read-only or not.
+fn engine(auto: bool, readonly: bool) -> Engine {
+    let mut train = fixture::train();
+    if auto {
+        train.auto_pause.insert("canary".into());
+    }
+    Engine::new(Setup {
+        readonly,
+        ..fixture::setup(train, fixture::world())
+    })
+}
+
+fn texts(events: &[Event]) -> Vec<&str> {
+    events.iter().map(|e| e.text.as_str()).collect()
+}
+
+/// A report of search-indexer's canary (rolling out) with its error rate over 1% for 3 minutes.
+fn breach(at: i64) -> SourceReport {
+    let series: Vec<(i64, f64)> = (0..6)
+        .map(|i| {
+            (
+                fixture::t(at - 300 + i * 60).timestamp(),
+                if i < 3 { 0.004 } else { 0.03 },
+            )
+        })
+        .collect();
+    let m = Metric {
+        name: "error_rate".into(),
+        unit: "ratio".into(),
+        value: series.last().map(|(_, v)| *v),
+        threshold: Threshold {
+            min: None,
+            max: Some(0.01),
+        },
+        baseline: None,
+        baseline_series: vec![],
+        series,
+        source: String::new(),
+        error: None,
+        warnings: vec![],
+    };
+    SourceReport {
+        source: "sim".into(),
+        at: fixture::t(at),
+        outcome: Ok(Batch {
+            cells: fixture::world()
+                .cells()
+                .filter(|(k, _)| k.lane == "search-indexer")
+                .map(|(k, c)| (k.clone(), c.clone()))
+                .collect(),
+            metrics: vec![(CellKey::new("search-indexer", "canary"), m)],
+            ..Batch::default()
+        }),
+    }
+}
+
+#[test]
+fn a_breach_at_an_auto_pause_stage_sends_one_pause_as_trainyard_auto() {
+    let mut e = engine(true, false);
+    let said = e.fold(Input::Report(breach(0)));
+    let sent = e.take_execute();
+    let [plan] = sent.as_slice() else {
+        panic!("expected one action, got {sent:?}");
+    };
+    let a = &plan.action;
+    assert_eq!(
+        (a.kind, a.lane.as_str(), a.stage.as_str()),
+        (ActionKind::Pause, "search-indexer", "canary")
+    );
+    assert_eq!(a.actor.as_deref(), Some(ops::auto::ACTOR));
+    assert_eq!(
+        a.reason.as_deref(),
+        Some("auto_pause: error_rate 3.00% > 1.00% at canary for the last 2m")
+    );
+    let snap = e.snapshot();
+    let f = snap.in_flight.get(&a.key()).expect("in flight");
+    assert_eq!((f.actor.as_str(), f.mine), (ops::auto::ACTOR, true));
+    assert!(
+        texts(&said).iter().any(|t| t
+            .starts_with("trainyard-auto: pause search-indexer at canary: auto_pause: error_rate")),
+        "{said:?}"
+    );
+    // The same breach in the next report: nothing more.
+    e.fold(Input::Report(breach(30)));
+    assert!(e.take_execute().is_empty());
+}
+
+#[test]
+fn read_only_only_says_what_auto_pause_would_do() {
+    let mut e = engine(true, true);
+    let said = e.fold(Input::Report(breach(0)));
+    assert!(e.take_execute().is_empty());
+    assert!(e.snapshot().in_flight.is_empty());
+    let said = texts(&said)
+        .into_iter()
+        .find(|t| t.contains("would pause search-indexer at canary"))
+        .expect("said what it would do");
+    assert!(said.ends_with("read-only, nothing done"), "{said}");
+}
+
+#[test]
+fn without_auto_pause_a_breach_only_blocks() {
+    let mut e = engine(false, false);
+    e.fold(Input::Report(breach(0)));
+    assert!(e.take_execute().is_empty());
+    // The breach is in the snapshot (the metrics panel and the slo gate read it).
+    let snap = e.snapshot();
+    let li = snap
+        .train
+        .lanes
+        .iter()
+        .position(|l| l.name == "search-indexer")
+        .unwrap();
+    let si = snap.train.stage_index("canary").unwrap();
+    assert!(
+        snap.metrics(li, si)
+            .any(|(m, v)| m.name == "error_rate" && v.state == crate::model::MetricState::Breach)
+    );
+}
+
+#[test]
+fn a_second_submit_on_a_busy_cell_is_refused_in_words() {
+    let mut e = engine(false, false);
+    let plan = e
+        .snapshot()
+        .plan(Action::new(ActionKind::Pause, "search-indexer", "canary"))
+        .unwrap();
+    let said = e.fold(Input::Submit(Box::new(plan.clone())));
+    assert_eq!(e.take_execute().len(), 1);
+    assert!(
+        texts(&said)[0].starts_with("pause search-indexer at canary"),
+        "{said:?}"
+    );
+    let said = e.fold(Input::Submit(Box::new(plan.clone())));
+    assert!(e.take_execute().is_empty(), "one action per cell");
+    assert!(
+        texts(&said)[0].contains("already has a pause in flight by dana@jump"),
+        "{said:?}"
+    );
+    // The key says so too, before anything is sent.
+    let snap = e.snapshot();
+    let view = snap.cell_named("search-indexer", "canary").unwrap();
+    assert!(matches!(&view.actions.pause, Avail::No(why) if why.contains("in flight")));
+    // Done: free again, and the source is polled at once.
+    let said = e.fold(Input::Done {
+        plan: Box::new(plan),
+        outcome: ops::Outcome::Done("paused".into()),
+    });
+    assert!(said[0].loud && said[0].text.contains("done: paused"));
+    assert_eq!(e.take_poll_now(), ["sim"]);
+    assert!(e.snapshot().in_flight.is_empty());
+}
+
+#[test]
+fn the_ledger_brings_the_halt_and_others_actions_into_the_snapshot() {
+    let mut e = engine(false, false);
+    let holds = Holds {
+        halt: Some(crate::model::LaneHold {
+            reason: "incident 42".into(),
+            by: "bob".into(),
+            at: fixture::t(0),
+        }),
+        ..Default::default()
+    };
+    let theirs = InFlight {
+        kind: ActionKind::Promote,
+        actor: "carol@jump2".into(),
+        since: fixture::t(0),
+        status: "in flight".into(),
+        mine: false,
+    };
+    let said = e.fold(Input::Ledger(Ledger {
+        holds,
+        in_flight: vec![(CellKey::new("checkout-web", "canary"), theirs)],
+    }));
+    assert_eq!(texts(&said), ["the train was halted by bob: incident 42"]);
+    let snap = e.snapshot();
+    // Promotion: not even forceable under a halt.
+    let view = snap.cell_named("checkout-web", "build").unwrap();
+    assert!(
+        matches!(&view.actions.promote, Avail::No(why) if why.contains("can't be forced")),
+        "{:?}",
+        view.actions.promote
+    );
+    // Unhalt is what H offers.
+    assert!(matches!(&snap.halt, Avail::Ready { action, .. } if action.kind == ActionKind::Unhalt));
+    // Another trainyard's promote occupies its target cell.
+    let view = snap.cell_named("checkout-web", "staging").unwrap();
+    assert!(
+        matches!(&view.actions.promote, Avail::No(why) if why.contains("carol@jump2")),
+        "{:?}",
+        view.actions.promote
+    );
+}
+
+#[test]
+fn a_snapshot_is_computed_once_per_change() {
+    let mut e = engine(false, false);
+    let a = e.snapshot();
+    let b = e.snapshot();
+    assert!(Arc::ptr_eq(&a, &b), "nothing changed: the same snapshot");
+    e.fold(Input::Tick(fixture::t(5)));
+    let c = e.snapshot();
+    assert!(!Arc::ptr_eq(&a, &c));
+    assert_eq!(c.seq, a.seq + 1);
+    assert_eq!(c.now, fixture::t(5));
+}
+
+#[test]
+fn the_footer_never_offers_what_preflight_refuses() {
+    // Every cell of the fixture: an offered key has a plan; a refused one says why.
+    let mut e = engine(false, false);
+    let snap = e.snapshot();
+    for (li, lane) in snap.train.lanes.iter().enumerate() {
+        for (si, stage) in snap.train.stages.iter().enumerate() {
+            let view = snap.cell(li, si).unwrap();
+            for kind in [
+                ActionKind::Promote,
+                ActionKind::Pause,
+                ActionKind::Rollback,
+                ActionKind::Approve,
+                ActionKind::Reject,
+            ] {
+                match view.actions.get(kind).unwrap() {
+                    Avail::Ready { action, .. } | Avail::Forceable { action, .. } => {
+                        assert!(
+                            snap.plan(action.clone()).is_ok(),
+                            "{kind} at {} {stage}",
+                            lane.name
+                        );
+                    }
+                    Avail::No(why) => assert!(!why.is_empty()),
+                }
+            }
+        }
+    }
+    // The case that drifted once: a lane already at the next stage is not offered promote.
+    let view = snap.cell_named("ledger", "canary").unwrap();
+    if let Avail::No(why) = &view.actions.promote {
+        assert!(!why.is_empty());
+    }
+    assert!(
+        matches!(snap.cell_named("search-indexer", "canary").unwrap().actions.pause, Avail::Ready { ref action, .. } if action.kind == ActionKind::Pause && !action.stage.is_empty())
+    );
+    let _ = CellState::ALL;
+}

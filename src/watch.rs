@@ -1,0 +1,89 @@
+//! `trainyard watch`: the engine without a screen. It polls, judges, runs `auto_pause` as
+//! `trainyard-auto`, and prints one line per change (the activity's lines), or one JSON object
+//! per line with `--json`. A breach pauses a canary even when nobody has a screen open.
+//! SIGTERM, SIGINT and SIGHUP stop it cleanly; so does its output going away.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use crate::engine::Event;
+use crate::engine::driver::Handle;
+use crate::signals::{Ended, Stop};
+
+/// How one event prints.
+pub fn line(e: &Event, json_out: bool) -> String {
+    if json_out {
+        let v = json!({
+            "at": e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "kind": e.kind,
+            "tone": e.tone,
+            "text": e.text,
+            "lane": e.lane,
+            "stage": e.stage,
+            "command": e.command,
+        });
+        crate::model::text::json_safe(&v.to_string())
+    } else {
+        // Every word may have come from a source: one clean line on the terminal.
+        crate::model::text::sanitize(&e.line(), 4000)
+    }
+}
+
+/// What `watch` says first: what it watches, and what it will do on its own.
+pub fn banner(engine: &Handle, json_out: bool) -> String {
+    let snap = engine.snapshot();
+    let train = &snap.train;
+    let stages: Vec<&str> = train.auto_pause.iter().map(String::as_str).collect();
+    let auto = if stages.is_empty() {
+        "auto_pause off".to_string()
+    } else if snap.readonly {
+        format!(
+            "auto_pause at {} (read-only: says what it would do)",
+            stages.join(", ")
+        )
+    } else {
+        format!("auto_pause at {}", stages.join(", "))
+    };
+    let text = format!(
+        "watching train {}: {} lanes, {} stages, {} sources; {auto}",
+        train.name,
+        train.lanes.len(),
+        train.stages.len(),
+        snap.world.sources().count()
+    );
+    let e = Event::new(
+        snap.now,
+        crate::engine::events::Kind::Warning,
+        crate::engine::Tone::Info,
+        text,
+    );
+    line(&e, json_out)
+}
+
+/// Print the engine's events to `out` until a signal stops it or `out` goes away.
+pub async fn run(
+    engine: &mut Handle,
+    json_out: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<Ended> {
+    let mut stop = Stop::new()?;
+    let mut say = |text: String| -> bool {
+        // A closed pipe (`watch | head`) ends quietly.
+        writeln!(out, "{text}").and_then(|_| out.flush()).is_ok()
+    };
+    if !say(banner(engine, json_out)) {
+        return Ok(Ended::Quit);
+    }
+    loop {
+        tokio::select! {
+            e = engine.events.recv() => match e {
+                Some(e) => if !say(line(&e, json_out)) {
+                    return Ok(Ended::Quit);
+                },
+                None => return Err(std::io::Error::other("the engine stopped; see the log")),
+            },
+            n = stop.recv() => return Ok(Ended::Signal(n)),
+        }
+    }
+}
