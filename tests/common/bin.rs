@@ -187,6 +187,16 @@ fn collect(mut from: impl Read + Send + 'static, into: Arc<Mutex<Vec<u8>>>) -> J
     })
 }
 
+/// What a stream collected so far.
+fn text(stream: &Mutex<Vec<u8>>) -> String {
+    String::from_utf8_lossy(&stream.lock().unwrap()).into_owned()
+}
+
+/// What a process wrote so far, both streams.
+fn said(stdout: &Mutex<Vec<u8>>, stderr: &Mutex<Vec<u8>>) -> String {
+    format!("--- stdout\n{}--- stderr\n{}", text(stdout), text(stderr))
+}
+
 /// A `trainyard` process still running; killed when dropped.
 pub struct Running {
     child: Option<Child>,
@@ -202,12 +212,12 @@ impl Running {
 
     /// What it wrote to stdout so far.
     pub fn stdout(&self) -> String {
-        String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned()
+        text(&self.stdout)
     }
 
     /// What it wrote to stderr so far.
     pub fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+        text(&self.stderr)
     }
 
     /// Wait until its stdout satisfies `f`; return it.
@@ -227,7 +237,7 @@ impl Running {
     }
 
     fn said(&self) -> String {
-        format!("--- stdout\n{}--- stderr\n{}", self.stdout(), self.stderr())
+        said(&self.stdout, &self.stderr)
     }
 
     /// Send it a signal by name (`TERM`, `HUP`, `INT`).
@@ -241,9 +251,14 @@ impl Running {
         assert!(ok, "kill -{name} {} failed", self.pid());
     }
 
-    /// Wait for it to end by itself.
+    /// Wait for it to end by itself (a hang fails after [`PATIENCE`], and the process is
+    /// killed).
     pub fn finish(mut self) -> Run {
-        let status = self.child.take().unwrap().wait().unwrap();
+        let status = until("the process to end", PATIENCE, || {
+            let ended = self.child.as_mut().unwrap().try_wait().unwrap();
+            ended.ok_or_else(|| said(&self.stdout, &self.stderr))
+        });
+        self.child = None;
         for r in self.readers.drain(..) {
             let _ = r.join();
         }
