@@ -8,6 +8,7 @@ use std::path::Path;
 
 use common::bin::{Run, Trainyard, trainyard};
 use common::sim::{self, SimProcess};
+use common::status;
 use serde_json::Value;
 
 /// A sim (10× pace) and a config with its audit log in `dir`.
@@ -348,11 +349,7 @@ fn the_halt_survives_a_restart_and_unhalt_needs_a_reason() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let status = trainyard(dir.path(), &config, &["status", "--json"]).json();
     assert!(
-        status["blockers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|b| b["kind"] == "hold" && b["lane"] == "search-indexer"),
+        status::blocked(&status, "hold", "search-indexer"),
         "{status}"
     );
 }
@@ -690,25 +687,10 @@ fn reject_reaches_the_source_is_verified_and_audited() {
     }
     // The train says so: nothing waits for approval there any more.
     let status = trainyard(dir.path(), &config, &["status", "--json"]).json();
-    let cell = status["lanes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["name"] == "checkout-web")
-        .unwrap()["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["stage"] == "prod")
-        .unwrap()
-        .clone();
+    let cell = status::cell(&status, "checkout-web", "prod");
     assert_eq!(cell["state"], "cancelled", "{cell}");
     assert!(
-        !status["blockers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|b| b["kind"] == "awaiting_approval" && b["lane"] == "checkout-web"),
+        !status::blocked(&status, "awaiting_approval", "checkout-web"),
         "{status}"
     );
 }

@@ -913,15 +913,7 @@ stages = ["canary"]
     for name in ["sim", "gh", "prom"] {
         assert_eq!(sources[name]["ok"], true, "{}", sources[name]);
     }
-    let lane = |n: &str| {
-        v["lanes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|l| l["name"] == n)
-            .unwrap()
-            .clone()
-    };
+    let lane = |n: &str| common::status::lane(&v, n).clone();
     for (n, src) in [("orphan", "dead"), ("stuck", "hung"), ("stuckgh", "hunggh")] {
         let c = &lane(n)["cells"][0];
         assert_eq!(c["stale"], true, "{c}");

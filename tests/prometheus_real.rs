@@ -25,18 +25,12 @@ impl Drop for Prometheus {
 }
 
 fn binary() -> Option<String> {
-    let found = Command::new("prometheus")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        if std::env::var_os("CI").is_some() {
-            panic!("prometheus is required for this test (.ci/run installs Debian's package)");
-        }
-        eprintln!("SKIPPED: prometheus is not installed (apt-get install prometheus)");
-        return None;
-    }
-    Some("prometheus".into())
+    common::installed(
+        "prometheus",
+        "--version",
+        "the test against a real Prometheus",
+    )
+    .then(|| "prometheus".into())
 }
 
 fn free_port() -> u16 {

@@ -73,6 +73,22 @@ async fn run(runner: &Runner, plan: &Plan) -> Outcome {
     runner.run(plan, false, &|_| {}).await
 }
 
+/// Pause `cell` through the runner, planned on `world`.
+async fn pause(d: &Demo, runner: &Runner, world: &World, cell: &CellKey) -> Outcome {
+    run(
+        runner,
+        &plan(d, world, ActionKind::Pause, &cell.lane, &cell.stage),
+    )
+    .await
+}
+
+fn assert_paused(outcome: &Outcome) {
+    assert!(
+        matches!(outcome, Outcome::Done(m) if m.contains("paused")),
+        "{outcome:?}"
+    );
+}
+
 /// Refused by trainyard, with a message that has every one of `words`.
 fn assert_refused(outcome: &Outcome, words: &[&str]) {
     match outcome {
@@ -115,11 +131,7 @@ async fn an_open_attempt_of_another_process_refuses_that_cell_and_no_other() {
     let busy_cell = (Some(busy.lane.as_str()), Some(busy.stage.as_str()));
     other_process(runner.audit(), id, "pause", busy_cell, result::ATTEMPT);
 
-    let outcome = run(
-        &runner,
-        &plan(&d, &world, ActionKind::Pause, &busy.lane, &busy.stage),
-    )
-    .await;
+    let outcome = pause(&d, &runner, &world, busy).await;
     assert_refused(&outcome, &["in flight", "dana@jump2"]);
     assert_eq!(
         received(&d, "pause", busy).await,
@@ -128,29 +140,13 @@ async fn an_open_attempt_of_another_process_refuses_that_cell_and_no_other() {
     );
     assert_eq!(runner.audit().read().unwrap().len(), 1, "nothing written");
 
-    let outcome = run(
-        &runner,
-        &plan(&d, &world, ActionKind::Pause, &free.lane, &free.stage),
-    )
-    .await;
-    assert!(
-        matches!(outcome, Outcome::Done(ref m) if m.contains("paused")),
-        "{outcome:?}"
-    );
+    assert_paused(&pause(&d, &runner, &world, free).await);
     assert_eq!(received(&d, "pause", free).await, 1);
 
     // The other process is done with it (its outcome written): the cell is free again.
     other_process(runner.audit(), id, "pause", busy_cell, result::FAILED);
     let world = d.observe().await;
-    let outcome = run(
-        &runner,
-        &plan(&d, &world, ActionKind::Pause, &busy.lane, &busy.stage),
-    )
-    .await;
-    assert!(
-        matches!(outcome, Outcome::Done(ref m) if m.contains("paused")),
-        "{outcome:?}"
-    );
+    assert_paused(&pause(&d, &runner, &world, busy).await);
     assert_eq!(received(&d, "pause", busy).await, 1);
     assert!(runner.audit().verify().unwrap().intact());
     d.handle.shutdown().await;
@@ -168,12 +164,7 @@ async fn a_halt_or_hold_made_meanwhile_stops_moves_but_not_pause_reject_or_rollb
     assert!(cells.len() >= 2, "two rollouts to pause: {cells:?}");
     let (paused, pause_later) = (&cells[0], &cells[1]);
     // One rollout paused before the halt, to have something to resume.
-    let outcome = run(
-        &runner,
-        &plan(&d, &world, ActionKind::Pause, &paused.lane, &paused.stage),
-    )
-    .await;
-    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    assert_paused(&pause(&d, &runner, &world, paused).await);
     let world = d.observe().await;
 
     // Every plan is made now, with no halt and no hold: policy has nothing against them.

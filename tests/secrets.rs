@@ -366,15 +366,7 @@ fn cli_outputs(s: &Servers, via: Via) -> (String, Outputs, tempfile::TempDir) {
 /// The protections are not vacuous: the token did reach trainyard's outputs, masked.
 fn assert_masked(out: &Outputs) {
     let status: serde_json::Value = serde_json::from_str(out.text("status --json stdout")).unwrap();
-    let lane = |name: &str| {
-        status["lanes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|l| l["name"] == name)
-            .unwrap()
-            .clone()
-    };
+    let lane = |name: &str| common::status::lane(&status, name).clone();
     let build = &lane("api")["cells"][0];
     assert_eq!(build["message"], "you sent Authorization: ***", "{build:#}");
     assert_eq!(

@@ -216,18 +216,7 @@ fn status_json_carries_the_prometheus_metrics_of_the_canary() {
         (&prom["kind"], &prom["ok"], &prom["error"]),
         (&Value::from("prometheus"), &Value::from(true), &Value::Null)
     );
-    let canary = v["lanes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["name"] == "notifications")
-        .unwrap()["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["stage"] == "canary")
-        .unwrap()
-        .clone();
+    let canary = common::status::cell(&v, "notifications", "canary").clone();
     let metrics = canary["metrics"].as_array().unwrap();
     let names: Vec<&str> = metrics
         .iter()

@@ -8,5 +8,22 @@
 pub mod bin;
 pub mod http;
 pub mod sim;
+pub mod status;
 pub mod tmux;
 pub mod wait;
+
+/// Whether `program` is installed (`program VERSION_ARG` succeeds). Without it: under CI, a
+/// failure (`.ci/run` installs it); else `false` and a message that `what` is skipped.
+pub fn installed(program: &str, version_arg: &str, what: &str) -> bool {
+    let ok = std::process::Command::new(program)
+        .arg(version_arg)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var_os("CI").is_some() {
+            panic!("{program} is required for {what} (.ci/run installs it)");
+        }
+        eprintln!("SKIPPED: {program} is not installed; {what} is not run");
+    }
+    ok
+}

@@ -14,20 +14,9 @@ use super::wait::{PATIENCE, until};
 /// The session's name on its private server.
 const SESSION: &str = "ty";
 
-/// Whether tmux is installed. Without it: under CI, a failure; else `false` and a message
-/// that `what` is skipped.
+/// Whether tmux is installed (see [`super::installed`]).
 pub fn available(what: &str) -> bool {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var_os("CI").is_some() {
-            panic!("tmux is required for {what} (.ci/run installs it)");
-        }
-        eprintln!("SKIPPED: tmux is not installed; {what} is not run");
-    }
-    ok
+    super::installed("tmux", "-V", what)
 }
 
 /// How the pane starts.
