@@ -9,10 +9,12 @@
 //! `validate` then checks the meaning (names, references, times, durations, gates, URLs),
 //! collects every problem it finds and builds the [`Config`].
 
+mod ca_file;
 mod diag;
 mod raw;
 mod validate;
 
+pub use ca_file::read_ca_file;
 pub use validate::is_loopback;
 
 use std::collections::BTreeMap;

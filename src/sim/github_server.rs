@@ -1,7 +1,7 @@
 //! The HTTP face of the GitHub subset, under `/api/v3` as GitHub Enterprise Server serves it:
 //! bearer auth, the primary rate limit (5000 an hour from the first counted request), forced
 //! secondary limits, ETags with `304 Not Modified`, the `Link` header, and request counts for
-//! tests. What the endpoints answer is `github.rs`, a projection of the scenario.
+//! tests. What the endpoints answer is `scenario/github.rs`, a projection of the scenario.
 //!
 //! Rules, as on GitHub: every authenticated answer but a 304 uses one request of the budget
 //! (errors too); a 304 carries the ETag and uses none; with the budget gone every request is

@@ -193,20 +193,9 @@ pub fn builder(cfg: &SourceConfig, proxies: &ProxyEnv) -> Result<reqwest::Client
     Ok(b)
 }
 
-/// The certificates of a `ca_file`; an error names the file and what is wrong with it.
-pub fn read_ca_file(ca: &str) -> Result<Vec<reqwest::Certificate>, String> {
-    let path = crate::config::expand_home(ca);
-    let shown = path.display();
-    let bytes = std::fs::read(&path).map_err(|e| format!("ca_file {shown}: cannot read: {e}"))?;
-    let certs = reqwest::Certificate::from_pem_bundle(&bytes)
-        .map_err(|e| format!("ca_file {shown} is not a PEM certificate bundle: {e}"))?;
-    if certs.is_empty() {
-        return Err(format!(
-            "ca_file {shown} holds no PEM certificate (\"-----BEGIN CERTIFICATE-----\")"
-        ));
-    }
-    Ok(certs)
-}
+/// The certificates of a `ca_file`: read by the config, which checks the file with the same
+/// reader.
+pub use crate::config::read_ca_file;
 
 /// Follow at most [`MAX_REDIRECTS`]; never from https to plain http on a host that is not
 /// loopback unless the source allows insecure http.

@@ -5,6 +5,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use super::repository::{base64, node_id};
 use super::*;
 use crate::sim::SimOptions;
 
@@ -46,6 +47,12 @@ fn get(sc: &mut Scenario, path: &str, q: &[(&str, &str)]) -> Value {
 
 fn post(sc: &mut Scenario, path: &str, body: Value) -> GhReply {
     call(sc, "POST", path, &[], &body)
+}
+
+/// `POST .../actions/runs/{id}/cancel` in repository `acme/{lane}`.
+fn cancel(sc: &mut Scenario, lane: &str, id: u64) -> GhReply {
+    let path = format!("/repos/acme/{lane}/actions/runs/{id}/cancel");
+    post(sc, &path, Value::Null)
 }
 
 fn cell(sc: &Scenario, lane: &str, stage: &str) -> Value {
@@ -463,12 +470,8 @@ fn approve_and_reject_release_the_scenario_cell() {
     assert_eq!(r.status, 200);
     let c = cell(&sc, "checkout-web", "prod");
     assert_eq!(c["state"], "cancelled");
-    assert!(
-        c["message"]
-            .as_str()
-            .unwrap()
-            .contains("not during the sale")
-    );
+    let says = c["message"].as_str().unwrap();
+    assert!(says.contains("not during the sale"), "{says}");
     assert_eq!(
         status_of(&run(&mut sc, "checkout-web", id)),
         ("completed".into(), json!("cancelled"))
@@ -591,11 +594,7 @@ fn dispatch_promotes_and_rolls_back() {
 fn cancel_stops_a_running_deploy() {
     let mut sc = scenario();
     let id = cell_run(&sc, "pricing-engine", "staging");
-    let r = post(
-        &mut sc,
-        &format!("/repos/acme/pricing-engine/actions/runs/{id}/cancel"),
-        Value::Null,
-    );
+    let r = cancel(&mut sc, "pricing-engine", id);
     assert_eq!(r.status, 202);
     let c = cell(&sc, "pricing-engine", "staging");
     assert_eq!(c["state"], "cancelled");
@@ -609,32 +608,20 @@ fn cancel_stops_a_running_deploy() {
     sc.advance(Duration::from_secs(60));
     assert_eq!(cell(&sc, "pricing-engine", "staging")["state"], "cancelled");
     // A completed run can't be cancelled.
-    let again = post(
-        &mut sc,
-        &format!("/repos/acme/pricing-engine/actions/runs/{id}/cancel"),
-        Value::Null,
-    );
+    let again = cancel(&mut sc, "pricing-engine", id);
     assert_eq!(again.status, 409);
     let old = runs(&mut sc, "pricing-engine", "deploy.yml")
         .last()
         .unwrap()["id"]
         .as_u64()
         .unwrap();
-    let r = post(
-        &mut sc,
-        &format!("/repos/acme/pricing-engine/actions/runs/{old}/cancel"),
-        Value::Null,
-    );
+    let r = cancel(&mut sc, "pricing-engine", old);
     assert_eq!(r.status, 409);
 
     // Cancelling a running build keeps the checks that passed.
     let id = cell_run(&sc, "search-indexer", "build");
     let mut sc = scenario();
-    let r = post(
-        &mut sc,
-        &format!("/repos/acme/search-indexer/actions/runs/{id}/cancel"),
-        Value::Null,
-    );
+    let r = cancel(&mut sc, "search-indexer", id);
     assert_eq!(r.status, 202);
     let c = checks(&mut sc, "search-indexer", "main");
     assert_eq!(c[0].2, json!("success"));

@@ -73,6 +73,27 @@ fn act(
     sc.act(&req)
 }
 
+/// The error rate of notifications' canary: the bad version's climb.
+fn notifications_canary_error_rate(sc: &Scenario) -> f64 {
+    metric(sc, "notifications", "canary", "error_rate")["value"]
+        .as_f64()
+        .unwrap()
+}
+
+/// Whether a list (checks, history) has an entry in `state`.
+fn any_in_state(list: &Value, state: &str) -> bool {
+    list.as_array()
+        .is_some_and(|l| l.iter().any(|e| e["state"] == state))
+}
+
+const CONFLICT: (u16, &str) = (409, "conflict");
+
+/// How `act` refuses "ACTION LANE STAGE [VERSION]".
+fn refusal(sc: &mut Scenario, request: &str) -> (u16, &'static str) {
+    let w: Vec<&str> = request.split(' ').collect();
+    code(act(sc, w[0], w[1], w[2], w.get(3).copied()))
+}
+
 fn code(r: Result<Ack, Reject>) -> (u16, &'static str) {
     let e = r.expect_err("should be refused");
     (e.status, e.code)
@@ -242,23 +263,11 @@ fn the_scripted_situations_are_there_at_the_start() {
     assert_eq!(building["state"], "running");
     let p = building["progress"].as_f64().unwrap();
     assert!(p > 0.0 && p < 1.0);
-    assert!(
-        building["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|c| c["state"] == "pending")
-    );
+    assert!(any_in_state(&building["checks"], "pending"));
     let canary = cell(&sc, "notifications", "canary");
     assert_eq!(canary["state"], "running");
-    assert!(
-        canary["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("rolling out "),
-        "{}",
-        canary["message"]
-    );
+    let says = canary["message"].as_str().unwrap();
+    assert!(says.starts_with("rolling out "), "{says}");
 
     // Something soaks at canary.
     assert_eq!(state(&sc, "inventory", "canary"), "succeeded");
@@ -271,11 +280,7 @@ fn the_scripted_situations_are_there_at_the_start() {
 #[test]
 fn things_finish_within_seconds_and_the_canary_error_rate_climbs_over_its_threshold() {
     let mut sc = default();
-    let err = |sc: &Scenario| {
-        metric(sc, "notifications", "canary", "error_rate")["value"]
-            .as_f64()
-            .unwrap()
-    };
+    let err = notifications_canary_error_rate;
     assert!(err(&sc) < 0.01, "already over at the start: {}", err(&sc));
     let building = version(&sc, "search-indexer", "build");
     // Within a minute the build, the staging rollout and the canary rollout have finished.
@@ -331,8 +336,8 @@ fn promote_rolls_out_then_succeeds() {
     assert_eq!(c["history"][0]["version"], old.as_str());
     assert_eq!(c["history"][0]["state"], "succeeded");
     assert_eq!(
-        code(act(&mut sc, "promote", "inventory", "prod", Some(&v))),
-        (409, "conflict")
+        refusal(&mut sc, &format!("promote inventory prod {v}")),
+        CONFLICT
     );
 
     sc.advance(secs(4));
@@ -346,65 +351,39 @@ fn promote_rolls_out_then_succeeds() {
     assert_eq!(c["progress"], Value::Null);
     assert_eq!(c["message"], "8/8 pods ready");
     assert_eq!(
-        code(act(&mut sc, "promote", "inventory", "prod", Some(&v))),
-        (409, "conflict")
+        refusal(&mut sc, &format!("promote inventory prod {v}")),
+        CONFLICT
     );
 }
 
 #[test]
 fn promote_is_refused_when_the_previous_stage_is_not_ready() {
     let mut sc = default();
-    // Wrong version.
-    let other = version(&sc, "inventory", "prod");
-    assert_eq!(
-        code(act(&mut sc, "promote", "inventory", "prod", Some(&other))),
-        (409, "conflict")
-    );
-    // The previous stage failed.
-    let failed = version(&sc, "auth-service", "build");
-    assert_eq!(
-        code(act(
-            &mut sc,
-            "promote",
-            "auth-service",
-            "staging",
-            Some(&failed)
-        )),
-        (409, "conflict")
-    );
-    // The previous stage is still running.
-    let running = version(&sc, "search-indexer", "build");
-    assert_eq!(
-        code(act(
-            &mut sc,
-            "promote",
-            "search-indexer",
-            "staging",
-            Some(&running)
-        )),
-        (409, "conflict")
-    );
+    // (lane, stage, the stage of the lane whose version is promoted, the refusal)
+    let refusals = [
+        // The wrong version.
+        ("inventory", "prod", Some("prod"), CONFLICT),
+        // The previous stage failed.
+        ("auth-service", "staging", Some("build"), CONFLICT),
+        // The previous stage is still running.
+        ("search-indexer", "staging", Some("build"), CONFLICT),
+        // The target waits for approval.
+        ("checkout-web", "prod", Some("canary"), CONFLICT),
+        // No version.
+        ("inventory", "prod", None, (400, "invalid")),
+        // Into build.
+        ("ledger", "build", Some("build"), (422, "unsupported")),
+    ];
+    for (lane, stage, from, want) in refusals {
+        let v = from.map(|from| version(&sc, lane, from));
+        let got = code(act(&mut sc, "promote", lane, stage, v.as_deref()));
+        assert_eq!(got, want, "promote {lane} to {stage}");
+    }
     // The target is already rolling out.
     let v = version(&sc, "pricing-engine", "build");
     let e = act(&mut sc, "promote", "pricing-engine", "staging", Some(&v)).unwrap_err();
-    assert_eq!((e.status, e.code), (409, "conflict"));
+    assert_eq!((e.status, e.code), CONFLICT);
     assert!(e.message.contains("already rolling out"), "{}", e.message);
-    // The target waits for approval.
-    let v = version(&sc, "checkout-web", "canary");
-    assert_eq!(
-        code(act(&mut sc, "promote", "checkout-web", "prod", Some(&v))),
-        (409, "conflict")
-    );
-    // No version; into build.
-    assert_eq!(
-        code(act(&mut sc, "promote", "inventory", "prod", None)),
-        (400, "invalid")
-    );
-    let v = version(&sc, "ledger", "build");
-    assert_eq!(
-        code(act(&mut sc, "promote", "ledger", "build", Some(&v))),
-        (422, "unsupported")
-    );
 }
 
 #[test]
@@ -436,10 +415,7 @@ fn promotions_into_a_guarded_prod_wait_for_approval() {
 #[test]
 fn pause_freezes_progress_and_resume_continues() {
     let mut sc = default();
-    assert_eq!(
-        code(act(&mut sc, "resume", "pricing-engine", "staging", None)),
-        (409, "conflict")
-    );
+    assert_eq!(refusal(&mut sc, "resume pricing-engine staging"), CONFLICT);
     act(&mut sc, "pause", "pricing-engine", "staging", None).unwrap();
     let c = cell(&sc, "pricing-engine", "staging");
     assert_eq!(c["state"], "paused");
@@ -447,10 +423,7 @@ fn pause_freezes_progress_and_resume_continues() {
     assert!(c["message"].as_str().unwrap().contains("release 2026.48"));
     let frozen = c["progress"].as_f64().unwrap();
     assert!(frozen > 0.0 && frozen < 1.0);
-    assert_eq!(
-        code(act(&mut sc, "pause", "pricing-engine", "staging", None)),
-        (409, "conflict")
-    );
+    assert_eq!(refusal(&mut sc, "pause pricing-engine staging"), CONFLICT);
 
     sc.advance(secs(120));
     let c = cell(&sc, "pricing-engine", "staging");
@@ -468,24 +441,14 @@ fn pause_freezes_progress_and_resume_continues() {
     );
     sc.advance(secs(30));
     assert_eq!(state(&sc, "pricing-engine", "staging"), "succeeded");
-    assert_eq!(
-        code(act(&mut sc, "pause", "pricing-engine", "staging", None)),
-        (409, "conflict")
-    );
-    assert_eq!(
-        code(act(&mut sc, "resume", "pricing-engine", "staging", None)),
-        (409, "conflict")
-    );
+    assert_eq!(refusal(&mut sc, "pause pricing-engine staging"), CONFLICT);
+    assert_eq!(refusal(&mut sc, "resume pricing-engine staging"), CONFLICT);
 }
 
 #[test]
 fn rollback_restores_the_last_good_version_and_the_metrics_recover() {
     let mut sc = default();
-    let err = |sc: &Scenario| {
-        metric(sc, "notifications", "canary", "error_rate")["value"]
-            .as_f64()
-            .unwrap()
-    };
+    let err = notifications_canary_error_rate;
     sc.advance(secs(180));
     assert!(err(&sc) > 0.01);
     let bad = version(&sc, "notifications", "canary");
@@ -505,7 +468,7 @@ fn rollback_restores_the_last_good_version_and_the_metrics_recover() {
         (404, "not_found")
     );
     assert_eq!(
-        code(act(&mut sc, "rollback", "notifications", "build", None)),
+        refusal(&mut sc, "rollback notifications build"),
         (422, "unsupported")
     );
     let ack = act(&mut sc, "rollback", "notifications", "canary", None).unwrap();
@@ -514,10 +477,7 @@ fn rollback_restores_the_last_good_version_and_the_metrics_recover() {
     assert_eq!(c["state"], "rolling_back");
     assert_eq!(c["version"], good.as_str());
     assert!(c["progress"].as_f64().is_some());
-    assert_eq!(
-        code(act(&mut sc, "rollback", "notifications", "canary", None)),
-        (409, "conflict")
-    );
+    assert_eq!(refusal(&mut sc, "rollback notifications canary"), CONFLICT);
 
     sc.advance(secs(10));
     let c = cell(&sc, "notifications", "canary");
@@ -545,21 +505,12 @@ fn rollback_restores_the_last_good_version_and_the_metrics_recover() {
 #[test]
 fn approve_and_reject() {
     let mut sc = default();
-    assert_eq!(
-        code(act(&mut sc, "approve", "inventory", "prod", None)),
-        (409, "conflict")
-    );
+    assert_eq!(refusal(&mut sc, "approve inventory prod"), CONFLICT);
     let v = version(&sc, "checkout-web", "prod");
     act(&mut sc, "approve", "checkout-web", "prod", None).unwrap();
     assert_eq!(state(&sc, "checkout-web", "prod"), "running");
-    assert_eq!(
-        code(act(&mut sc, "approve", "checkout-web", "prod", None)),
-        (409, "conflict")
-    );
-    assert_eq!(
-        code(act(&mut sc, "reject", "checkout-web", "prod", None)),
-        (409, "conflict")
-    );
+    assert_eq!(refusal(&mut sc, "approve checkout-web prod"), CONFLICT);
+    assert_eq!(refusal(&mut sc, "reject checkout-web prod"), CONFLICT);
     sc.advance(secs(30));
     assert_eq!(state(&sc, "checkout-web", "prod"), "succeeded");
     assert_eq!(version(&sc, "checkout-web", "prod"), v);
@@ -577,27 +528,15 @@ fn approve_and_reject() {
     );
     sc.advance(secs(60));
     assert_eq!(state(&sc, "checkout-web", "prod"), "cancelled");
-    assert_eq!(
-        code(act(&mut sc, "reject", "checkout-web", "prod", None)),
-        (409, "conflict")
-    );
+    assert_eq!(refusal(&mut sc, "reject checkout-web prod"), CONFLICT);
 }
 
 #[test]
 fn bad_requests_are_400_and_unknown_names_404() {
     let mut sc = default();
-    assert_eq!(
-        code(act(&mut sc, "promote", "nope", "prod", Some("x"))),
-        (404, "not_found")
-    );
-    assert_eq!(
-        code(act(&mut sc, "pause", "ledger", "qa", None)),
-        (404, "not_found")
-    );
-    assert_eq!(
-        code(act(&mut sc, "halt", "ledger", "prod", None)),
-        (400, "invalid")
-    );
+    assert_eq!(refusal(&mut sc, "promote nope prod x"), (404, "not_found"));
+    assert_eq!(refusal(&mut sc, "pause ledger qa"), (404, "not_found"));
+    assert_eq!(refusal(&mut sc, "halt ledger prod"), (400, "invalid"));
     assert_eq!(code(sc.act_bytes(b"{not json")), (400, "invalid"));
     assert_eq!(code(sc.act_bytes(b"[1, 2]")), (400, "invalid"));
     assert_eq!(
@@ -634,7 +573,7 @@ fn a_duplicate_delivery_is_answered_but_not_applied_twice() {
     assert_eq!(sc.act(&req).unwrap(), first);
     assert_eq!(state(&sc, "ledger", "canary"), "paused");
     let again = json!({"id": "ty-9-2", "action": "pause", "lane": "ledger", "stage": "canary"});
-    assert_eq!(code(sc.act(&again)), (409, "conflict"));
+    assert_eq!(code(sc.act(&again)), CONFLICT);
 }
 
 #[test]
@@ -690,13 +629,7 @@ fn the_train_keeps_moving_on_its_own() {
         .iter()
         .find(|c| c["lane"] == "auth-service")
         .unwrap();
-    assert!(
-        auth["history"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|h| h["state"] == "failed")
-    );
+    assert!(any_in_state(&auth["history"], "failed"));
 }
 
 #[test]
