@@ -6,16 +6,17 @@ mod common;
 
 use std::path::Path;
 
-use common::{Run, Sim, sim_actions, start_sim, trainyard, write_config};
+use common::bin::{Run, Trainyard, trainyard};
+use common::sim::{self, SimProcess};
+use common::status;
 use serde_json::Value;
 
 /// A sim (10× pace) and a config with its audit log in `dir`.
-fn setup(dir: &Path, extra: &str) -> (Sim, std::path::PathBuf) {
-    let sim = start_sim(dir, &["--speed", "10"]);
+fn setup(dir: &Path, extra: &str) -> (SimProcess, std::path::PathBuf) {
+    let sim = sim::spawn(dir, &["--speed", "10"]);
     let audit = dir.join("audit.jsonl");
-    let config = write_config(
+    let config = sim.write_config(
         dir,
-        &sim,
         &format!("[audit]\npath = {:?}\n{extra}", audit.display().to_string()),
     );
     (sim, config)
@@ -27,11 +28,6 @@ fn audit(dir: &Path) -> Vec<Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
-}
-
-fn json(run: &Run) -> Value {
-    serde_json::from_str(run.stdout.trim())
-        .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr))
 }
 
 /// A cell that is rolling out at t≈0 in the seeded scenario: ledger's canary.
@@ -54,7 +50,7 @@ fn a_dry_run_sends_nothing_and_is_audited() {
         ],
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let v = json(&r);
+    let v = r.json();
     assert_eq!(v["result"], "dry_run");
     let request = v["request"].as_str().unwrap();
     assert!(
@@ -86,7 +82,7 @@ fn a_dry_run_sends_nothing_and_is_audited() {
         r.stderr
     );
     assert!(r.stderr.contains("(last good, deployed"), "{}", r.stderr);
-    assert!(sim_actions(&sim).is_empty(), "a dry run sent something");
+    assert!(sim.actions().is_empty(), "a dry run sent something");
     let records = audit(dir.path());
     assert_eq!(records.len(), 3);
     assert!(
@@ -136,7 +132,8 @@ fn concurrent_commands_on_one_cell_send_exactly_one_request() {
             r.stderr
         );
     }
-    let sent: Vec<Value> = sim_actions(&sim)
+    let sent: Vec<Value> = sim
+        .actions()
         .into_iter()
         .filter(|a| a["action"] == "pause")
         .collect();
@@ -148,7 +145,7 @@ fn concurrent_commands_on_one_cell_send_exactly_one_request() {
         &["pause", RUNNING[0], RUNNING[1], RUNNING[2], RUNNING[3]],
     );
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert_eq!(sim_actions(&sim).len(), 1);
+    assert_eq!(sim.actions().len(), 1);
 }
 
 #[test]
@@ -166,7 +163,7 @@ fn a_blocked_action_is_refused_and_forcing_needs_a_reason() {
     let r = trainyard(dir.path(), &config, &[&promote[..], &["--force"]].concat());
     assert_eq!(r.code, 6, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("needs a reason"), "{}", r.stdout);
-    assert!(sim_actions(&sim).is_empty());
+    assert!(sim.actions().is_empty());
     let r = trainyard(
         dir.path(),
         &config,
@@ -177,10 +174,10 @@ fn a_blocked_action_is_refused_and_forcing_needs_a_reason() {
         .concat(),
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let v = json(&r);
+    let v = r.json();
     assert_eq!(v["result"], "done");
     assert_eq!(v["forced"], true);
-    let sent = sim_actions(&sim);
+    let sent = sim.actions();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["reason"], "ledger checked by hand");
     let records = audit(dir.path());
@@ -213,7 +210,7 @@ fn readonly_refuses_every_action_and_sends_nothing() {
         assert_eq!(r.code, 6, "{c:?}: {}{}", r.stdout, r.stderr);
         assert!(r.stdout.contains("read-only"), "{c:?}: {}", r.stdout);
     }
-    assert!(sim_actions(&sim).is_empty());
+    assert!(sim.actions().is_empty());
     assert!(audit(dir.path()).is_empty());
 }
 
@@ -280,7 +277,7 @@ fn without_a_terminal_and_without_yes_nothing_is_sent() {
     );
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("pass --yes"), "{}", r.stderr);
-    assert!(sim_actions(&sim).is_empty());
+    assert!(sim.actions().is_empty());
 }
 
 #[test]
@@ -296,7 +293,7 @@ fn the_halt_survives_a_restart_and_unhalt_needs_a_reason() {
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     // A new process: the halt is back, from the audit log.
-    let status = json(&trainyard(dir.path(), &config, &["status", "--json"]));
+    let status = trainyard(dir.path(), &config, &["status", "--json"]).json();
     assert_eq!(status["train"]["halted"], true);
     assert!(
         status["blockers"]
@@ -337,10 +334,10 @@ fn the_halt_survives_a_restart_and_unhalt_needs_a_reason() {
         &["unhalt", "--yes", "--reason", "fixed"],
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let status = json(&trainyard(dir.path(), &config, &["status", "--json"]));
+    let status = trainyard(dir.path(), &config, &["status", "--json"]).json();
     assert_eq!(status["train"]["halted"], false);
     assert!(
-        sim_actions(&sim).is_empty(),
+        sim.actions().is_empty(),
         "the halt is trainyard's own: nothing goes to a source"
     );
     // A lane hold works the same way.
@@ -350,13 +347,9 @@ fn the_halt_survives_a_restart_and_unhalt_needs_a_reason() {
         &["pause", "search-indexer", "--yes", "--reason", "flaky"],
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let status = json(&trainyard(dir.path(), &config, &["status", "--json"]));
+    let status = trainyard(dir.path(), &config, &["status", "--json"]).json();
     assert!(
-        status["blockers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|b| b["kind"] == "hold" && b["lane"] == "search-indexer"),
+        status::blocked(&status, "hold", "search-indexer"),
         "{status}"
     );
 }
@@ -366,7 +359,7 @@ fn a_rejection_exits_4_and_a_slow_cell_exits_5() {
     let dir = tempfile::tempdir().unwrap();
     // search-indexer's staging is read under a name the simulator doesn't know: the source
     // says 404 when asked to act on it. And verification gives up after 1s.
-    let sim = start_sim(dir.path(), &[]);
+    let sim = sim::spawn(dir.path(), &[]);
     let audit_path = dir.path().join("audit.jsonl");
     let text = sim.config.replace(
         "name = \"search-indexer\"",
@@ -518,49 +511,26 @@ fn a_tampered_or_truncated_log_fails_verify_at_the_right_line() {
 /// `status` lists the action as unfinished until someone acts on that cell again.
 #[test]
 fn a_signal_after_sending_leaves_sent_outcome_unknown_and_status_lists_it() {
-    use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
     let (sim, config) = setup(dir.path(), "");
     for (signal, code, lane) in [("HUP", 129, "ledger"), ("INT", 130, "payments-api")] {
         // A rollback of prod takes minutes at this pace: verification is still going on.
-        let child = Command::new(common::BIN)
-            .arg("--config")
-            .arg(&config)
-            .arg("--log-file")
-            .arg(dir.path().join("trainyard.log"))
+        let running = Trainyard::new(dir.path())
+            .config(&config)
             .args(["rollback", lane, "--stage", "prod", "--yes"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .env("USER", "tester")
-            .env("HOME", dir.path())
-            .spawn()
-            .unwrap();
+            .spawn();
+        // The source accepted it, and the runner is watching the cell: stop it now.
+        running.wait_for_stderr("the rollback to be accepted", |s| {
+            s.contains("accepted by sim")
+        });
         let sent = |a: &Value| a["lane"] == lane && a["action"] == "rollback";
-        let start = std::time::Instant::now();
-        while !sim_actions(&sim).iter().any(sent) {
-            assert!(
-                start.elapsed().as_secs() < 30,
-                "the rollback never reached the sim"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        // Give the runner a moment to be watching, then stop it.
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let pid = child.id().to_string();
+        assert!(sim.actions().iter().any(sent), "{:#?}", sim.actions());
+        running.signal(signal);
+        let run = running.finish();
+        assert_eq!(run.code, code, "{run}");
         assert!(
-            Command::new("kill")
-                .args([&format!("-{signal}"), &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let out = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(code), "{stderr}");
-        assert!(
-            stderr.contains(&format!("stopped by SIG{signal}")),
-            "{stderr}"
+            run.stderr.contains(&format!("stopped by SIG{signal}")),
+            "{run}"
         );
         let last = audit(dir.path()).pop().unwrap();
         assert_eq!(last["result"], "unknown", "{last}");
@@ -580,7 +550,7 @@ fn a_signal_after_sending_leaves_sent_outcome_unknown_and_status_lists_it() {
         "{}",
         r.stdout
     );
-    let v = json(&trainyard(dir.path(), &config, &["status", "--json"]));
+    let v = trainyard(dir.path(), &config, &["status", "--json"]).json();
     let unfinished = v["unfinished_actions"].as_array().unwrap();
     assert_eq!(unfinished.len(), 2, "{v}");
     assert_eq!(unfinished[0]["result"], "unknown");
@@ -600,4 +570,229 @@ fn a_signal_after_sending_leaves_sent_outcome_unknown_and_status_lists_it() {
     let r = trainyard(dir.path(), &config, &["status"]);
     assert!(r.stdout.contains("UNFINISHED ACTIONS (1)"), "{}", r.stdout);
     assert!(!r.stdout.contains("rollback ledger"), "{}", r.stdout);
+}
+
+/// An action command that policy and trainyard let through: sent, and done or still being
+/// verified when `verify_timeout` ran out (exit 0 or 5).
+fn assert_sent(r: &Run) {
+    assert!(
+        (r.code == 0 && r.stdout.starts_with("done: "))
+            || (r.code == 5 && r.stdout.starts_with("timeout: ")),
+        "{r}"
+    );
+}
+
+/// Refused by policy (exit 3) saying every one of `words`, and refused when forced too (exit
+/// 6: neither a halt nor a hold can be forced).
+fn assert_blocked_even_forced(dir: &Path, config: &Path, args: &[&str], words: &[&str]) {
+    let r = trainyard(dir, config, args);
+    assert_eq!(r.code, 3, "{args:?}: {r}");
+    assert!(r.stdout.starts_with("blocked: "), "{args:?}: {r}");
+    for w in words {
+        assert!(r.stdout.contains(w), "{args:?}: no {w:?} in {r}");
+    }
+    let forced = [args, &["--force", "--reason", "urgent"]].concat();
+    let r = trainyard(dir, config, &forced);
+    assert_eq!(r.code, 6, "{forced:?}: {r}");
+    assert!(r.stdout.contains("can't be forced"), "{forced:?}: {r}");
+}
+
+/// The simulator (its own pace: ledger's canary rolls out for minutes) and a config whose
+/// verification gives up after a second: what matters is what was sent.
+fn setup_for_holds(dir: &Path) -> (SimProcess, std::path::PathBuf) {
+    let sim = sim::spawn(dir, &[]);
+    let config = sim.write_config(
+        dir,
+        &format!(
+            "[audit]\npath = {:?}\n[actions]\nverify_timeout = \"1s\"\n",
+            dir.join("audit.jsonl").display().to_string()
+        ),
+    );
+    (sim, config)
+}
+
+/// `reject` end to end: checkout-web waits for approval at prod, read here through the
+/// simulator's `http` protocol; the command sends the rejection with who and why, sees the
+/// cell cancelled, and the audit log has the attempt and the outcome.
+#[test]
+fn reject_reaches_the_source_is_verified_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim::spawn(dir.path(), &["--speed", "10"]);
+    let text = sim.config.replace(
+        "source = \"gh\"\nrepo = \"acme/checkout-web\"\n\
+         stages.build = { workflow = \"ci.yml\" }\n\
+         stages.staging = { environment = \"staging\", workflow = \"deploy.yml\" }\n\
+         stages.canary = { environment = \"canary\", workflow = \"deploy.yml\" }\n\
+         stages.prod = { environment = \"production\", workflow = \"deploy.yml\" }\n",
+        "source = \"sim\"\n",
+    );
+    assert_ne!(
+        text, sim.config,
+        "checkout-web is read through GitHub by default"
+    );
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{text}\n[audit]\npath = {:?}\n",
+            dir.path().join("audit.jsonl").display().to_string()
+        ),
+    )
+    .unwrap();
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &[
+            "reject",
+            "checkout-web",
+            "--stage",
+            "prod",
+            "--yes",
+            "--reason",
+            "release notes missing",
+        ],
+    );
+    assert_eq!(r.code, 0, "{r}");
+    assert!(
+        r.stdout.starts_with("done: ") && r.stdout.contains("rejected: cancelled"),
+        "{r}"
+    );
+    // What the simulator got: the rejection of that cell, with who and why, accepted (202).
+    let sent = sim.actions();
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    let a = &sent[0];
+    assert_eq!(
+        (&a["action"], &a["lane"], &a["stage"], &a["status"]),
+        (
+            &Value::from("reject"),
+            &Value::from("checkout-web"),
+            &Value::from("prod"),
+            &Value::from(202)
+        ),
+        "{a}"
+    );
+    assert_eq!(a["reason"], "release notes missing", "{a}");
+    assert!(a["actor"].as_str().unwrap().starts_with("tester@"), "{a}");
+    assert!(sim.github_writes().is_empty());
+    // The audit log: the attempt, then the outcome, one id.
+    let records = audit(dir.path());
+    assert_eq!(records.len(), 2, "{records:#?}");
+    for (rec, result) in records.iter().zip(["attempt", "done"]) {
+        assert_eq!(rec["result"], result, "{rec}");
+        assert_eq!(rec["action"], "reject", "{rec}");
+        assert_eq!(rec["lane"], "checkout-web", "{rec}");
+        assert_eq!(rec["stage"], "prod", "{rec}");
+        assert_eq!(rec["reason"], "release notes missing", "{rec}");
+        assert_eq!(rec["id"], records[0]["id"], "{rec}");
+    }
+    // The train says so: nothing waits for approval there any more.
+    let status = trainyard(dir.path(), &config, &["status", "--json"]).json();
+    let cell = status::cell(&status, "checkout-web", "prod");
+    assert_eq!(cell["state"], "cancelled", "{cell}");
+    assert!(
+        !status::blocked(&status, "awaiting_approval", "checkout-web"),
+        "{status}"
+    );
+}
+
+/// With the train halted, approve and resume are blocked, forced or not, and say by whom and
+/// why; pause, reject and rollback go to their sources.
+#[test]
+fn the_halt_blocks_approve_and_resume_not_pause_reject_or_rollback() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, config) = setup_for_holds(dir.path());
+    let (d, c) = (dir.path(), config.as_path());
+    let r = trainyard(d, c, &["halt", "--yes", "--reason", "incident 7"]);
+    assert_eq!(r.code, 0, "{r}");
+    let halted = ["halted by tester@", "incident 7"];
+
+    let approve = ["approve", "checkout-web", "--stage", "prod", "--yes"];
+    assert_blocked_even_forced(d, c, &approve, &halted);
+    assert_sent(&trainyard(
+        d,
+        c,
+        &["pause", "ledger", "--stage", "canary", "--yes"],
+    ));
+    let resume = ["resume", "ledger", "--stage", "canary", "--yes"];
+    assert_blocked_even_forced(d, c, &resume, &halted);
+    assert_sent(&trainyard(
+        d,
+        c,
+        &["reject", "checkout-web", "--stage", "prod", "--yes"],
+    ));
+    assert_sent(&trainyard(
+        d,
+        c,
+        &["rollback", "payments-api", "--stage", "prod", "--yes"],
+    ));
+
+    // At the sources: the pause and the rollback, the rejection; no resume, no approval.
+    let sent: Vec<(String, String, String)> = sim
+        .actions()
+        .iter()
+        .map(|a| {
+            let s = |k: &str| a[k].as_str().unwrap_or_default().to_string();
+            (s("action"), s("lane"), s("stage"))
+        })
+        .collect();
+    let want = |a: &str, l: &str, s: &str| (a.to_string(), l.to_string(), s.to_string());
+    assert_eq!(
+        sent,
+        [
+            want("pause", "ledger", "canary"),
+            want("rollback", "payments-api", "prod")
+        ]
+    );
+    let reviews: Vec<String> = sim
+        .github_writes()
+        .iter()
+        .map(|w| w["body"]["state"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(reviews, ["rejected"]);
+    // Nothing blocked was attempted.
+    let attempted: Vec<String> = audit(d)
+        .iter()
+        .filter(|r| r["result"] == "attempt")
+        .map(|r| r["action"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(attempted, ["halt", "pause", "reject", "rollback"]);
+}
+
+/// With a lane held, its promotion is blocked, forced or not, and says by whom and why; a
+/// rollback of it goes to the source.
+#[test]
+fn a_held_lane_refuses_promote_but_not_rollback() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, config) = setup_for_holds(dir.path());
+    let (d, c) = (dir.path(), config.as_path());
+    let r = trainyard(
+        d,
+        c,
+        &["pause", "ledger", "--yes", "--reason", "schema check"],
+    );
+    assert_eq!(r.code, 0, "{r}");
+
+    let promote = ["promote", "ledger", "--to", "prod", "--yes"];
+    assert_blocked_even_forced(
+        d,
+        c,
+        &promote,
+        &["ledger is on hold by tester@", "schema check"],
+    );
+    assert_sent(&trainyard(
+        d,
+        c,
+        &["rollback", "ledger", "--stage", "prod", "--yes"],
+    ));
+    let sent: Vec<(String, String)> = sim
+        .actions()
+        .iter()
+        .map(|a| {
+            (
+                a["action"].as_str().unwrap().to_string(),
+                a["lane"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(sent, [("rollback".to_string(), "ledger".to_string())]);
 }

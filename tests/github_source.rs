@@ -3,6 +3,8 @@
 //! `/api/v3` prefix: state mapping, approvals and dispatches, conditional requests, the rate
 //! limit, and broken answers.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -15,10 +17,12 @@ use tokio::net::TcpListener;
 
 use trainyard::config::{self, Config};
 use trainyard::model::{ActionKind, CellState, World};
-use trainyard::ops::audit::AuditLog;
-use trainyard::ops::{Action, Outcome, Runner};
+use trainyard::ops::{Action, Outcome};
 use trainyard::poll;
-use trainyard::sources::{self, ActionRequest, Source};
+use trainyard::sim::SimOptions;
+use trainyard::sources::{self, ActionRequest};
+
+use common::sim::{self, Demo, poll_into};
 
 fn fixture(name: &str) -> Value {
     let path = format!(
@@ -244,12 +248,6 @@ stages.prod = {{ environment = "production", workflow = "deploy.yml" }}
 "#
     );
     config::parse(&text, "test.toml").unwrap()
-}
-
-async fn poll_into(world: &mut World, sources: &[Arc<dyn Source>]) {
-    for r in poll::poll_once(sources).await {
-        world.apply(r);
-    }
 }
 
 #[tokio::test]
@@ -569,30 +567,23 @@ async fn a_bad_token_is_a_source_error() {
 
 /// The simulator at `speed`× pace, in this process, and the demo's config for it (which reads
 /// three lanes through the simulator's GitHub API).
-async fn demo_sim(speed: f64) -> (trainyard::sim::SimHandle, Config) {
-    use trainyard::sim::{self, SimOptions};
-    let opts = SimOptions {
-        lanes: 8,
-        seed: 7,
+async fn demo_sim(speed: f64) -> Demo {
+    sim::demo(SimOptions {
         speed,
-        ..Default::default()
-    };
-    let handle = sim::start("127.0.0.1:0".parse().unwrap(), opts.clone())
-        .await
-        .unwrap();
-    let text = sim::demo_config(&handle.base_url(), &opts, chrono::Utc::now());
-    (handle, config::parse(&text, "<demo>").unwrap())
+        ..sim::opts()
+    })
+    .await
 }
 
 /// The whole path against the simulator's GitHub API: the demo's GitHub lanes, an approval
 /// waiting at production, approved through the runner, verified, audited.
 #[tokio::test]
 async fn approving_a_waiting_deployment_in_the_simulator_end_to_end() {
-    let (handle, config) = demo_sim(10.0).await;
+    let d = demo_sim(10.0).await;
+    let (config, sources) = (&d.config, &d.sources);
     assert_eq!(config.target("checkout-web", "prod").unwrap().source, "gh");
-    let sources = sources::build(&config);
     let mut world = config.empty_world();
-    poll_into(&mut world, &sources).await;
+    poll_into(&mut world, sources).await;
     let cell = world
         .cell("checkout-web", "prod")
         .expect("checkout-web prod from GitHub");
@@ -603,13 +594,7 @@ async fn approving_a_waiting_deployment_in_the_simulator_end_to_end() {
     );
     assert!(world.source("gh").unwrap().rate_limit.is_some());
 
-    let dir = tempfile::tempdir().unwrap();
-    let runner = Runner::new(
-        &config,
-        &sources,
-        AuditLog::new(dir.path().join("audit.jsonl")),
-        false,
-    );
+    let (_dir, runner) = d.runner();
     let mut action = Action::new(ActionKind::Approve, "checkout-web", "prod");
     action.reason = Some("release notes checked".into());
     let plan = trainyard::ops::preflight(
@@ -630,7 +615,7 @@ async fn approving_a_waiting_deployment_in_the_simulator_end_to_end() {
             .collect::<Vec<_>>(),
         ["attempt", "done"]
     );
-    handle.shutdown().await;
+    d.handle.shutdown().await;
 }
 
 /// Promote (dispatch), pause (cancel and hold) and rollback (dispatch of the last good
@@ -639,18 +624,12 @@ async fn approving_a_waiting_deployment_in_the_simulator_end_to_end() {
 async fn promote_pause_and_rollback_through_the_simulators_github() {
     // A slower pace: pricing-engine's staging rollout must still be running when the pause
     // arrives, even on a busy machine.
-    let (handle, config) = demo_sim(4.0).await;
-    let sources = sources::build(&config);
-    let dir = tempfile::tempdir().unwrap();
-    let runner = Runner::new(
-        &config,
-        &sources,
-        AuditLog::new(dir.path().join("audit.jsonl")),
-        false,
-    );
+    let d = demo_sim(4.0).await;
+    let (config, sources) = (&d.config, &d.sources);
+    let (_dir, runner) = d.runner();
     let observe = || async {
         let mut w = config.empty_world();
-        poll_into(&mut w, &sources).await;
+        poll_into(&mut w, sources).await;
         w
     };
     let plan = |w: &World, a: Action| {
@@ -716,5 +695,5 @@ async fn promote_pause_and_rollback_through_the_simulators_github() {
         Some(back.as_str())
     );
     assert!(runner.audit().verify().unwrap().intact());
-    handle.shutdown().await;
+    d.handle.shutdown().await;
 }

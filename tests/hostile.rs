@@ -21,8 +21,11 @@ use trainyard::model::{
 use trainyard::ops::audit::{AuditLog, Entry};
 use trainyard::ops::{self, Action, Outcome, Runner};
 use trainyard::poll;
-use trainyard::sim::{self, SimOptions};
-use trainyard::sources::{self, ActionAck, ActionError, ActionRequest, BoxFuture, Source};
+use trainyard::sim::SimOptions;
+use trainyard::sources::{ActionAck, ActionError, ActionRequest, BoxFuture, Source};
+
+use common::bin::{Run, Trainyard};
+use common::sim::{self, Demo};
 
 /// The payloads of the fake source below: one of each kind.
 const RAW: &str = "raw \u{1b}]52;c;SE9TVElMRQ==\u{07} \u{1b}]0;TITLE\u{07} \u{1b}[2J \u{9b}6n \
@@ -113,29 +116,22 @@ fn strings(b: &Batch) -> Vec<(String, String)> {
     out
 }
 
-fn hostile_opts() -> SimOptions {
-    SimOptions {
-        seed: 7,
+/// The demo's train, every string of it an attack.
+async fn hostile_demo() -> Demo {
+    sim::demo(SimOptions {
         hostile: true,
-        ..SimOptions::default()
-    }
-}
-
-async fn hostile_demo() -> (sim::SimHandle, Config, Vec<Arc<dyn Source>>) {
-    let handle = sim::start("127.0.0.1:0".parse().unwrap(), hostile_opts())
-        .await
-        .unwrap();
-    let text = sim::demo_config(&handle.base_url(), &hostile_opts(), chrono::Utc::now());
-    let config = config::parse(&text, "<demo>").unwrap();
-    let sources = sources::build(&config);
-    (handle, config, sources)
+        ..sim::opts()
+    })
+    .await
 }
 
 /// Each source sanitizes what it parses: polled directly, not through the poller's second
 /// line of defence. The attacks arrived (marks are there) and nothing of them is left.
 #[tokio::test]
 async fn every_source_sanitizes_what_the_hostile_simulator_sends() {
-    let (handle, _config, sources) = hostile_demo().await;
+    let Demo {
+        handle, sources, ..
+    } = hostile_demo().await;
     let mut marks = String::new();
     for src in &sources {
         let batch = src
@@ -206,7 +202,9 @@ async fn every_source_sanitizes_what_the_hostile_simulator_sends() {
 /// that acts.
 #[tokio::test]
 async fn action_answers_and_error_bodies_are_sanitized_by_the_sources() {
-    let (handle, _config, sources) = hostile_demo().await;
+    let Demo {
+        handle, sources, ..
+    } = hostile_demo().await;
     // Approving what awaits no approval; deploying a version that is nowhere: refused by the
     // simulator, with a hostile body.
     for (name, kind, lane, stage, version) in [
@@ -442,13 +440,8 @@ async fn the_runner_sanitizes_action_answers_of_a_source_that_forgot_to() {
     }
 }
 
-fn run(args: &[&str], home: &std::path::Path) -> std::process::Output {
-    std::process::Command::new(common::BIN)
-        .args(args)
-        .env("HOME", home)
-        .env_remove("NO_COLOR")
-        .output()
-        .unwrap()
+fn run(args: &[&str], home: &std::path::Path) -> Run {
+    Trainyard::new(home).args(args).run()
 }
 
 /// Raw bytes a terminal would act on: ESC, 8-bit C1 (as UTF-8 `C2 80`–`C2 9F`), bidi
@@ -492,19 +485,18 @@ fn the_audit_log_is_shown_clean() {
     .unwrap();
     let config = config_path.display().to_string();
     let out = run(&["--config", &config, "audit"], dir.path());
-    assert!(out.status.success(), "{out:?}");
-    assert_inert_bytes(&out.stdout, "audit");
-    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.code, 0, "{out}");
+    assert_inert_bytes(out.stdout.as_bytes(), "audit");
+    let text = &out.stdout;
     assert!(
         text.contains("mallory") && text.contains("because"),
         "{text}"
     );
 
     let out = run(&["--config", &config, "audit", "--json"], dir.path());
-    assert!(out.status.success(), "{out:?}");
-    assert_inert_bytes(&out.stdout, "audit --json");
-    let line: serde_json::Value =
-        serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(out.code, 0, "{out}");
+    assert_inert_bytes(out.stdout.as_bytes(), "audit --json");
+    let line: serde_json::Value = serde_json::from_str(out.stdout.lines().next().unwrap()).unwrap();
     assert_eq!(
         line["reason"].as_str().unwrap(),
         format!("because{RAW}"),
@@ -543,26 +535,24 @@ fn the_audit_log_is_shown_clean() {
 
     // The halt's reason and who halted are shown clean by `status` too.
     let out = run(&["--config", &config, "status"], dir.path());
-    assert_inert_bytes(&out.stdout, "status");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("HALTED"), "{text}");
+    assert_inert_bytes(out.stdout.as_bytes(), "status");
+    assert!(out.stdout.contains("HALTED"), "{out}");
 }
 
 /// `status` and `status --json` against the hostile simulator: nothing a terminal acts on.
 #[test]
 fn status_against_the_hostile_simulator_prints_nothing_a_terminal_acts_on() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = common::start_sim(dir.path(), &["--hostile"]);
-    let config = common::write_config(dir.path(), &sim, "");
+    let sim = sim::spawn(dir.path(), &["--hostile"]);
+    let config = sim.write_config(dir.path(), "");
     let config = config.display().to_string();
     let out = run(&["--config", &config, "status", "--json"], dir.path());
-    assert_inert_bytes(&out.stdout, "status --json");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let text = v.to_string();
+    assert_inert_bytes(out.stdout.as_bytes(), "status --json");
+    let text = out.json().to_string();
     assert!(text.contains('␛') && text.contains('�'), "{text}");
     let out = run(&["--config", &config, "status"], dir.path());
-    assert_inert_bytes(&out.stdout, "status");
-    let text = String::from_utf8_lossy(&out.stdout);
+    assert_inert_bytes(out.stdout.as_bytes(), "status");
+    let text = &out.stdout;
     // Columns: every lane row is exactly as wide as the header, CJK and emoji versions too.
     let width = trainyard::model::text::width;
     let header = text.lines().find(|l| l.starts_with("LANE")).unwrap();

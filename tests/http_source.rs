@@ -1,6 +1,8 @@
 //! The `http` source against real servers on loopback: the simulator, and small hand-made
 //! servers that misbehave (bad payloads, errors, a hang).
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,55 +12,17 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 
 use trainyard::config::{self, Config};
-use trainyard::model::{ActionKind, CellState, World};
-use trainyard::ops::audit::AuditLog;
-use trainyard::ops::{self, Action, Outcome, Runner};
+use trainyard::model::{ActionKind, CellState};
+use trainyard::ops::{self, Action, Outcome};
 use trainyard::poll;
-use trainyard::sim::{self, SimOptions};
-use trainyard::sources::{self, Source};
+use trainyard::sources;
 
-fn opts() -> SimOptions {
-    SimOptions {
-        lanes: 8,
-        seed: 7,
-        speed: 1.0,
-        ..Default::default()
-    }
-}
-
-async fn demo() -> (sim::SimHandle, Config, Vec<Arc<dyn Source>>) {
-    let handle = sim::start("127.0.0.1:0".parse().unwrap(), opts())
-        .await
-        .unwrap();
-    let text = sim::demo_config(&handle.base_url(), &opts(), chrono::Utc::now());
-    let config = config::parse(&text, "<demo>").unwrap();
-    let sources = sources::build(&config);
-    (handle, config, sources)
-}
-
-async fn world_of(config: &Config, sources: &[Arc<dyn Source>]) -> World {
-    let mut world = config.empty_world();
-    for r in poll::poll_once(sources).await {
-        assert!(r.outcome.is_ok(), "{:?}", r.outcome);
-        world.apply(r);
-    }
-    world
-}
-
-async fn sim_actions(handle: &sim::SimHandle) -> usize {
-    let log: serde_json::Value = reqwest::get(format!("{}/v1/_sim/actions", handle.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    log["actions"].as_array().unwrap().len()
-}
+use common::sim::{self, Body, fixed_server, observe as world_of, opts};
 
 #[tokio::test]
 async fn polls_every_configured_cell_from_the_simulator() {
-    let (handle, config, sources) = demo().await;
-    let world = world_of(&config, &sources).await;
+    let d = sim::demo(opts()).await;
+    let (config, world) = (&d.config, d.observe().await);
     for lane in &config.train.lanes {
         for stage in &config.train.stages {
             let c = world
@@ -80,16 +44,14 @@ async fn polls_every_configured_cell_from_the_simulator() {
         .collect();
     assert_eq!(metrics.len(), config.train.lanes.len() * 3 * 3);
     assert!(metrics.iter().all(|s| *s == "prom"), "{metrics:?}");
-    handle.shutdown().await;
+    d.handle.shutdown().await;
 }
 
 /// The protocol's metrics: taken from the payload by default (canary with its stable side),
 /// left out with `metrics = false`.
 #[tokio::test]
 async fn the_payload_metrics_are_taken_unless_the_source_says_metrics_false() {
-    let handle = sim::start("127.0.0.1:0".parse().unwrap(), opts())
-        .await
-        .unwrap();
+    let handle = sim::start(opts()).await;
     for metrics in [None, Some(false), Some(true)] {
         let text = format!(
             "[train]\nname = \"t\"\nstages = [\"build\", \"staging\", \"canary\", \"prod\"]\n\
@@ -115,28 +77,19 @@ async fn the_payload_metrics_are_taken_unless_the_source_says_metrics_false() {
         );
         let e = &m[0];
         assert_eq!(e.source, "sim");
-        assert!(e.value.is_some() && e.series.len() == sim::SERIES_LEN);
-        assert_eq!(e.baseline_series.len(), sim::SERIES_LEN);
+        assert!(e.value.is_some() && e.series.len() == trainyard::sim::SERIES_LEN);
+        assert_eq!(e.baseline_series.len(), trainyard::sim::SERIES_LEN);
         assert_eq!(world.metrics("notifications", "prod").len(), 3);
     }
     handle.shutdown().await;
 }
 
-fn runner(
-    config: &Config,
-    sources: &[Arc<dyn Source>],
-    readonly: bool,
-) -> (tempfile::TempDir, Runner) {
-    let dir = tempfile::tempdir().unwrap();
-    let audit = AuditLog::new(dir.path().join("audit.jsonl"));
-    (dir, Runner::new(config, sources, audit, readonly))
-}
-
 #[tokio::test]
 async fn actions_reach_the_simulator_are_verified_and_rejections_say_why() {
-    let (handle, config, sources) = demo().await;
-    let world = world_of(&config, &sources).await;
-    let (_dir, runner) = runner(&config, &sources, false);
+    let d = sim::demo(opts()).await;
+    let (config, sources) = (&d.config, &d.sources);
+    let world = d.observe().await;
+    let (_dir, runner) = d.runner();
     let holds = Default::default();
     let now = poll::now();
 
@@ -171,11 +124,11 @@ async fn actions_reach_the_simulator_are_verified_and_rejections_say_why() {
     }
 
     // The pause shows up in the next poll.
-    let world = world_of(&config, &sources).await;
+    let world = world_of(config, sources).await;
     assert_eq!(world.cell(&lane, &stage).unwrap().state, CellState::Paused);
 
     // The simulator counted exactly the two requests; the audit log has both, and verifies.
-    assert_eq!(sim_actions(&handle).await, 2);
+    assert_eq!(d.actions().await.len(), 2);
     let records = runner.audit().read().unwrap();
     let results: Vec<&str> = records.iter().map(|r| r.result.as_str()).collect();
     assert_eq!(results, ["attempt", "done", "attempt", "rejected"]);
@@ -188,18 +141,18 @@ async fn actions_reach_the_simulator_are_verified_and_rejections_say_why() {
         matches!(outcome, Outcome::Refused(ref m) if m.contains("changed since")),
         "{outcome:?}"
     );
-    assert_eq!(sim_actions(&handle).await, 2);
+    assert_eq!(d.actions().await.len(), 2);
     assert_eq!(
         runner.audit().read().unwrap().last().unwrap().result,
         "refused"
     );
-    handle.shutdown().await;
+    d.handle.shutdown().await;
 }
 
 #[tokio::test]
 async fn readonly_runner_sends_nothing() {
-    let (handle, config, sources) = demo().await;
-    let world = world_of(&config, &sources).await;
+    let d = sim::demo(opts()).await;
+    let world = d.observe().await;
     let (lane, stage) = world
         .cells()
         .find(|(_, c)| c.state == CellState::Running)
@@ -207,45 +160,21 @@ async fn readonly_runner_sends_nothing() {
         .unwrap();
     let plan = ops::preflight(
         Action::new(ActionKind::Pause, &lane, &stage),
-        &config.train,
+        &d.config.train,
         &world,
         &Default::default(),
         poll::now(),
     )
     .unwrap();
-    let (_dir, runner) = runner(&config, &sources, true);
+    let (_dir, runner) = sim::runner(&d.config, &d.sources, true);
     let outcome = runner.run(&plan, false, &|_| {}).await;
     assert!(
         matches!(outcome, Outcome::Refused(ref m) if m.contains("read-only")),
         "{outcome:?}"
     );
-    assert_eq!(sim_actions(&handle).await, 0);
+    assert!(d.actions().await.is_empty());
     assert!(runner.audit().read().unwrap().is_empty());
-    handle.shutdown().await;
-}
-
-type Body = Arc<std::sync::Mutex<(u16, String)>>;
-
-/// A server on loopback that answers `/v1/train` with whatever the test puts in `body`.
-async fn fixed_server(body: Body) -> String {
-    let app = Router::new().route(
-        "/v1/train",
-        get(move || {
-            let body = Arc::clone(&body);
-            async move {
-                let (status, text) = body.lock().unwrap().clone();
-                (
-                    StatusCode::from_u16(status).unwrap(),
-                    [("content-type", "application/json")],
-                    text,
-                )
-            }
-        }),
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
+    d.handle.shutdown().await;
 }
 
 fn one_lane_config(url: &str, extra: &str) -> Config {

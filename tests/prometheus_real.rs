@@ -7,10 +7,13 @@
 //! Without the `prometheus` binary the test fails under CI=true and is skipped with a message
 //! otherwise.
 
+mod common;
+
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use trainyard::{config, poll, sources};
+
+use common::wait::{PATIENCE, ok_if, until};
 
 struct Prometheus(Child);
 
@@ -22,18 +25,12 @@ impl Drop for Prometheus {
 }
 
 fn binary() -> Option<String> {
-    let found = Command::new("prometheus")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        if std::env::var_os("CI").is_some() {
-            panic!("prometheus is required for this test (.ci/run installs Debian's package)");
-        }
-        eprintln!("SKIPPED: prometheus is not installed (apt-get install prometheus)");
-        return None;
-    }
-    Some("prometheus".into())
+    common::installed(
+        "prometheus",
+        "--version",
+        "the test against a real Prometheus",
+    )
+    .then(|| "prometheus".into())
 }
 
 fn free_port() -> u16 {
@@ -46,24 +43,14 @@ fn free_port() -> u16 {
 
 /// A plain GET on loopback; the body when the status is 200.
 fn get(port: u16, path: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    head.contains(" 200 ").then(|| body.to_string())
+    common::http::request(&format!("127.0.0.1:{port}"), "GET", path, "")
+        .ok()
+        .filter(|a| a.status == 200)
+        .map(|a| a.body)
 }
 
-fn wait_for(what: &str, secs: u64, f: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+fn wait_for(what: &str, f: impl Fn() -> bool) {
+    until(what, PATIENCE, || ok_if(f(), || "not yet"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,15 +59,7 @@ async fn real_series_and_a_real_bad_data_error() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     // The simulator too: Prometheus scrapes its /metrics.
-    let opts = trainyard::sim::SimOptions {
-        lanes: 8,
-        seed: 7,
-        speed: 1.0,
-        ..Default::default()
-    };
-    let sim = trainyard::sim::start("127.0.0.1:0".parse().unwrap(), opts)
-        .await
-        .unwrap();
+    let sim = common::sim::start(common::sim::opts()).await;
     let yml = dir.path().join("prometheus.yml");
     // Prometheus turns a failing remote-read store into a warning on the answer: one on a port
     // where nothing listens, read only for selectors with store="remote".
@@ -107,14 +86,12 @@ async fn real_series_and_a_real_bad_data_error() {
         .spawn()
         .unwrap();
     let _prom = Prometheus(child);
-    wait_for("Prometheus to be ready", 60, || {
-        get(port, "/-/ready").is_some()
-    });
-    wait_for("samples of up", 60, || {
+    wait_for("Prometheus to be ready", || get(port, "/-/ready").is_some());
+    wait_for("samples of up", || {
         get(port, "/api/v1/query?query=up%7Bjob%3D%22prometheus%22%7D")
             .is_some_and(|b| b.contains("\"value\""))
     });
-    wait_for("samples scraped from the simulator", 60, || {
+    wait_for("samples scraped from the simulator", || {
         get(port, "/api/v1/query?query=trainyard_sim_error_rate")
             .is_some_and(|b| b.contains("\"value\""))
     });

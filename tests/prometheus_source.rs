@@ -31,6 +31,9 @@ struct Fake {
     most_in_flight: AtomicUsize,
     /// How long every query takes.
     delay: Mutex<Duration>,
+    /// When not empty: only queries naming one of these are answered; every other one waits
+    /// forever for its answer.
+    answer_only: Mutex<Vec<&'static str>>,
 }
 
 type Shared = Arc<Fake>;
@@ -46,6 +49,14 @@ async fn handle(State(fake): State<Shared>, uri: Uri, headers: HeaderMap, body: 
         return json!({"cells": [cell("build", "v2"), cell("canary", "v2"), cell("prod", "v1")]})
             .to_string()
             .into_response();
+    }
+    let held = {
+        let only = fake.answer_only.lock().unwrap();
+        let text = String::from_utf8_lossy(&body);
+        !only.is_empty() && !only.iter().any(|name| text.contains(name))
+    };
+    if held {
+        std::future::pending::<()>().await;
     }
     let now = fake.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     fake.most_in_flight.fetch_max(now, Ordering::SeqCst);
@@ -346,10 +357,11 @@ async fn a_poll_keeps_at_most_eight_queries_in_flight() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_prometheus_costs_the_metrics_it_could_not_answer_not_the_poll() {
     let (url, fake) = server().await;
-    *fake.delay.lock().unwrap() = Duration::from_millis(100);
-    // timeout 200ms: the poller's deadline is 1.8 s, the queries' budget 0.8 s; 300 queries
-    // of 100 ms, 8 at a time, need 3.8 s.
-    let config = many_lanes(&url, 50, "200ms");
+    // Prometheus answers the queries of the first two lanes — the first twelve a poll sends —
+    // and never answers another. 300 queries, 8 at a time: the held ones keep their places
+    // until their timeout, the rest wait for a place until the poll's budget is spent.
+    *fake.answer_only.lock().unwrap() = vec!["svc-000", "svc-001"];
+    let config = many_lanes(&url, 50, "2s");
     let prom = prom(&sources::build(&config));
     // poll_source cuts at the deadline; the source must answer before it with what it has
     // (the late metrics below say so), not be cut off with nothing.
@@ -358,24 +370,37 @@ async fn a_slow_prometheus_costs_the_metrics_it_could_not_answer_not_the_poll() 
         .outcome
         .expect("the poll answers with what it measured");
     assert_eq!(batch.metrics.len(), 100);
-    let measured = batch
+    let measured: Vec<String> = batch
         .metrics
         .iter()
-        .filter(|(_, m)| m.error.is_none())
-        .count();
+        .filter(|(_, m)| m.error.is_none() && m.value.is_some())
+        .map(|(k, _)| k.to_string())
+        .collect();
+    assert_eq!(
+        measured,
+        [
+            "svc-000 canary",
+            "svc-000 prod",
+            "svc-001 canary",
+            "svc-001 prod"
+        ]
+    );
     let late: Vec<&str> = batch
         .metrics
         .iter()
         .filter_map(|(_, m)| m.error.as_deref())
         .collect();
-    assert!(measured > 0, "{late:?}");
+    assert_eq!(late.len(), 96, "{late:?}");
+    // Each says why: its query never got its turn within the budget, or got no answer in time.
     assert!(
-        !late.is_empty(),
-        "all {measured} measured before the deadline"
+        late.iter().all(
+            |e| e.contains("not measured: the poll ran out of time") || e.contains("timed out")
+        ),
+        "{late:?}"
     );
     assert!(
         late.iter()
-            .all(|e| e.starts_with("not measured: the poll ran out of time")),
+            .any(|e| e.starts_with("not measured: the poll ran out of time")),
         "{late:?}"
     );
 }

@@ -17,8 +17,6 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
@@ -26,22 +24,14 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use serde_json::json;
 
-use common::{BIN, Run};
+use common::bin::{BIN, Run, Trainyard};
+use common::sim::{self, Background};
+use common::tmux::{self, Options, Tmux};
 
 /// The fake source and the simulator, on their own runtime.
 struct Servers {
-    rt: tokio::runtime::Runtime,
+    net: Background,
     fake: SocketAddr,
-    sim: Option<trainyard::sim::SimHandle>,
-    sim_url: String,
-}
-
-impl Drop for Servers {
-    fn drop(&mut self) {
-        if let Some(h) = self.sim.take() {
-            self.rt.block_on(h.shutdown());
-        }
-    }
 }
 
 /// The token the request carried (the last word of its Authorization header).
@@ -135,35 +125,17 @@ fn fake_source(port: u16) -> Router {
 
 impl Servers {
     fn start() -> Servers {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = rt
+        let net = Background::start(sim::opts());
+        let listener = net
+            .rt
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .unwrap();
         let fake = listener.local_addr().unwrap();
         let app = fake_source(fake.port());
-        rt.spawn(async move {
+        net.rt.spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        let opts = trainyard::sim::SimOptions {
-            lanes: 8,
-            seed: 7,
-            speed: 1.0,
-            ..Default::default()
-        };
-        let sim = rt
-            .block_on(trainyard::sim::start("127.0.0.1:0".parse().unwrap(), opts))
-            .unwrap();
-        let sim_url = sim.base_url().trim_end_matches('/').to_string();
-        Servers {
-            rt,
-            fake,
-            sim: Some(sim),
-            sim_url,
-        }
+        Servers { net, fake }
     }
 }
 
@@ -211,10 +183,10 @@ fn setup(dir: &Path, s: &Servers, via: Via, token: &str) -> PathBuf {
     for name in ["echo", "broken", "redir", "hop"] {
         text.push_str(&source(name, &format!("{fake}/{name}")));
     }
-    text.push_str(&source("sim", &s.sim_url));
+    text.push_str(&source("sim", &s.net.url));
     text.push_str(&format!(
         "[sources.gh]\nkind = \"github\"\napi_url = \"{}/api/v3\"\n{token_line}\n\n",
-        s.sim_url
+        s.net.url
     ));
     if matches!(via, Via::Cmd) {
         // A token command that prints the token and then fails: the error path.
@@ -269,35 +241,11 @@ fn env_for(token: &str) -> Vec<(String, String)> {
 }
 
 fn run(dir: &Path, config: &Path, args: &[&str], token: &str) -> Run {
-    let mut cmd = Command::new(BIN);
-    cmd.arg("--config")
-        .arg(config)
-        .arg("--log-file")
-        .arg(dir.join("trainyard.log"))
+    Trainyard::new(dir)
+        .config(config)
         .args(args)
-        .stdin(Stdio::null())
-        .env("HOME", dir)
-        .env("USER", "tester")
-        .env_remove("TRAINYARD_CONFIG");
-    for v in [
-        "http_proxy",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
-    ] {
-        cmd.env_remove(v);
-    }
-    for (k, v) in env_for(token) {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+        .envs(env_for(token))
+        .run()
 }
 
 /// Everything trainyard wrote, by name.
@@ -418,15 +366,7 @@ fn cli_outputs(s: &Servers, via: Via) -> (String, Outputs, tempfile::TempDir) {
 /// The protections are not vacuous: the token did reach trainyard's outputs, masked.
 fn assert_masked(out: &Outputs) {
     let status: serde_json::Value = serde_json::from_str(out.text("status --json stdout")).unwrap();
-    let lane = |name: &str| {
-        status["lanes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|l| l["name"] == name)
-            .unwrap()
-            .clone()
-    };
+    let lane = |name: &str| common::status::lane(&status, name).clone();
     let build = &lane("api")["cells"][0];
     assert_eq!(build["message"], "you sent Authorization: ***", "{build:#}");
     assert_eq!(
@@ -527,104 +467,22 @@ fn a_token_file_others_can_read_is_refused_without_being_quoted() {
     out.assert_clean(&token);
 }
 
-struct Tmux {
-    socket: String,
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
-}
-
-impl Tmux {
-    fn available() -> bool {
-        let ok = Command::new("tmux")
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !ok {
-            if std::env::var_os("CI").is_some() {
-                panic!("tmux is required for the TUI part of the canary test");
-            }
-            eprintln!("SKIPPED: tmux is not installed; the TUI is not searched for the canary");
-        }
-        ok
-    }
-
-    /// A private tmux server with one 100×30 pane running `command` in `dir`.
-    fn start(name: &str, dir: &Path, env: &[(String, String)], command: &str) -> Tmux {
-        let t = Tmux {
-            socket: format!("trainyard-canary-{}-{name}", std::process::id()),
-        };
-        let mut cmd = Command::new("tmux");
-        cmd.args([
-            "-L",
-            &t.socket,
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-s",
-            "c",
-        ])
-        .args(["-x", "100", "-y", "30", "-c"])
-        .arg(dir)
-        .arg("-e")
-        .arg(format!("HOME={}", dir.display()))
-        .args(["-e", "TERM=xterm-256color"]);
-        for (k, v) in env {
-            cmd.arg("-e").arg(format!("{k}={v}"));
-        }
-        cmd.args(["bash", "--norc", "--noprofile", "-c", command]);
-        assert!(cmd.status().unwrap().success());
-        // The pane stays after the program ends, so its last screen can be read.
-        t.tmux(&["set-option", "-t", "c", "remain-on-exit", "on"]);
-        t
-    }
-
-    fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            self.tmux(&["send-keys", "-t", "c", k]);
-            std::thread::sleep(Duration::from_millis(80));
-        }
-    }
-
-    /// The screen and the scrollback.
-    fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-S", "-1000", "-t", "c"])
-    }
-
-    fn wait_for(&self, what: &str, secs: u64, f: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if f(&s) {
-                return s;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(secs),
-                "timed out waiting for {what}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
+/// A terminal whose home is `dir`, with the run's environment.
+fn terminal(name: &str, dir: &Path, env: Vec<(String, String)>) -> Tmux {
+    Tmux::start(
+        name,
+        Options {
+            width: 100,
+            height: 30,
+            env,
+            home: Some(dir.to_path_buf()),
+        },
+    )
 }
 
 #[test]
 fn the_canary_token_appears_neither_on_screen_nor_in_a_panic_report() {
-    if !Tmux::available() {
+    if !tmux::available("the TUI part of the canary test") {
         return;
     }
     let s = Servers::start();
@@ -639,41 +497,33 @@ fn the_canary_token_appears_neither_on_screen_nor_in_a_panic_report() {
         dir.path().join("trainyard.log").display()
     );
 
-    let t = Tmux::start(
-        "tui",
-        dir.path(),
-        &env,
-        &format!("{trainyard}; echo EX\"\"IT=$?"),
-    );
-    let screen = t.wait_for("the train with its failing sources", 30, |s| {
+    let t = terminal("tui", dir.path(), env.clone());
+    t.run(&trainyard);
+    let screen = t.wait_for_history("the train with its failing sources", |s| {
         s.contains("source down") && s.contains("api")
     });
     out.add("TUI main screen", screen);
     // The details of api@build: message, link, checks, history, warnings.
     t.keys(&["Enter"]);
-    let screen = t.wait_for("the details", 10, |s| s.contains("Details"));
+    let screen = t.wait_for_history("the details", |s| s.contains("Details"));
     assert!(screen.contains("you sent Authorization: ***"), "{screen}");
     out.add("TUI details api@build", screen);
     t.keys(&["Escape", "l", "Enter"]);
-    let screen = t.wait_for("the details of prod", 10, |s| {
+    let screen = t.wait_for_history("the details of prod", |s| {
         s.contains("Details") && s.contains("api @ prod")
     });
     out.add("TUI details api@prod", screen);
     t.keys(&["Escape", "q"]);
-    let screen = t.wait_for("the TUI to end", 20, |s| s.contains("EXIT="));
+    let screen = t.wait_for_history("the TUI to end", |s| s.contains("EXIT="));
     out.add("TUI after quit", screen);
     drop(t);
 
     // A panic whose message quotes the token (debug builds only: TRAINYARD_TEST_PANIC).
     let mut env = env.clone();
     env.push(("TRAINYARD_TEST_PANIC".into(), format!("leak {token} now")));
-    let t = Tmux::start(
-        "panic",
-        dir.path(),
-        &env,
-        &format!("{trainyard}; echo EX\"\"IT=$?"),
-    );
-    let screen = t.wait_for("the panic report", 30, |s| s.contains("EXIT="));
+    let t = terminal("panic", dir.path(), env);
+    t.run(&trainyard);
+    let screen = t.wait_for_history("the panic report", |s| s.contains("EXIT="));
     assert!(
         screen.contains("panic requested by TRAINYARD_TEST_PANIC: leak *** now"),
         "{screen}"

@@ -2,12 +2,13 @@
 //! own examples (tests/fixtures/github, from @octokit/openapi), conditional requests, the rate
 //! limit, auth, pagination, and acting on the train through GitHub's endpoints.
 
+mod common;
+
 use std::collections::HashSet;
-use std::net::SocketAddr;
 
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
-use trainyard::sim::{self, SimHandle, SimOptions};
+use trainyard::sim::{SimHandle, SimOptions};
 
 /// Slow enough that nothing settles while a test looks at it: a rollout takes minutes.
 fn opts() -> SimOptions {
@@ -18,10 +19,8 @@ fn opts() -> SimOptions {
 }
 
 async fn sim() -> (SimHandle, Gh) {
-    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let handle = sim::start(addr, opts()).await.expect("simulator starts");
-    // Never through a proxy: these tests talk to 127.0.0.1 only.
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let handle = common::sim::start(opts()).await;
+    let client = common::sim::client();
     let gh = Gh {
         api: handle.github_api_url(),
         base: handle.base_url(),

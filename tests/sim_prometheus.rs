@@ -2,11 +2,14 @@
 //! exposition format, `/api/v1/query` and `/api/v1/query_range` with Prometheus' envelopes, and
 //! the same numbers as `/v1/train`'s metrics.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 
 use serde_json::Value;
-use trainyard::sim::{self, SimHandle, SimOptions};
+use trainyard::sim::{SimHandle, SimOptions};
+
+use common::sim::get;
 
 const NAMES: [(&str, &str); 3] = [
     ("error_rate", "trainyard_sim_error_rate"),
@@ -14,29 +17,15 @@ const NAMES: [(&str, &str); 3] = [
     ("saturation", "trainyard_sim_saturation_ratio"),
 ];
 
-fn loopback() -> SocketAddr {
-    "127.0.0.1:0".parse().unwrap()
-}
-
 async fn sim() -> (SimHandle, reqwest::Client) {
-    let handle = sim::start(loopback(), SimOptions::default())
-        .await
-        .expect("simulator starts");
-    // Never through a proxy: these tests talk to 127.0.0.1 only.
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    (handle, client)
+    let handle = common::sim::start(SimOptions::default()).await;
+    (handle, common::sim::client())
 }
 
 fn form(params: &[(&str, &str)]) -> String {
     url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params)
         .finish()
-}
-
-async fn get(client: &reqwest::Client, url: String) -> (u16, Value) {
-    let resp = client.get(url).send().await.expect("GET");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.expect("a JSON body"))
 }
 
 async fn api(

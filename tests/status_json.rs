@@ -3,27 +3,19 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-
-use common::{BIN, start_sim};
+use common::bin::{Trainyard, trainyard};
+use common::sim;
 use serde_json::Value;
+use trainyard::model::CellState;
 
 fn status(config: &std::path::Path, dir: &std::path::Path, json: bool) -> (i32, String) {
-    let mut cmd = Command::new(BIN);
-    cmd.env("HOME", dir).env_remove("XDG_DATA_HOME");
-    cmd.arg("status")
-        .arg("--config")
-        .arg(config)
-        .arg("--log-file")
-        .arg(dir.join("status.log"));
-    if json {
-        cmd.arg("--json");
-    }
-    let out = cmd.stdin(Stdio::null()).output().unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-    )
+    let args: &[&str] = if json {
+        &["status", "--json"]
+    } else {
+        &["status"]
+    };
+    let r = trainyard(dir, config, args);
+    (r.code, r.stdout)
 }
 
 fn is_rfc3339(v: &Value) -> bool {
@@ -34,9 +26,8 @@ fn is_rfc3339(v: &Value) -> bool {
 #[test]
 fn status_json_has_the_documented_shape() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = start_sim(dir.path(), &[]);
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, &sim.config).unwrap();
+    let sim = sim::spawn(dir.path(), &[]);
+    let path = sim.write_config(dir.path(), "");
 
     let (code, out) = status(&path, dir.path(), true);
     assert_eq!(code, 0, "{out}");
@@ -52,18 +43,7 @@ fn status_json_has_the_documented_shape() {
     assert_eq!(train["window"]["state"], "open");
     assert_eq!(train["halted"], false);
 
-    let states = [
-        "pending",
-        "running",
-        "awaiting_approval",
-        "succeeded",
-        "failed",
-        "paused",
-        "rolling_back",
-        "rolled_back",
-        "cancelled",
-        "unknown",
-    ];
+    let states = CellState::ALL.map(CellState::as_str);
     let lanes = v["lanes"].as_array().unwrap();
     assert_eq!(lanes.len(), 8);
     let mut metric_count = 0;
@@ -204,24 +184,14 @@ fn config_errors_exit_2() {
         "[train]\nname = \"x\"\nstages = [\"build\"]\nbogus = 1\n",
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args(["config", "check", "--config"])
-        .arg(&path)
-        .arg("--log-file")
-        .arg(dir.path().join("log"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("bad.toml:4:1:"), "{text}");
-    let out = Command::new(BIN)
-        .args(["status", "--config"])
-        .arg(dir.path().join("missing.toml"))
-        .arg("--log-file")
-        .arg(dir.path().join("log"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let r = trainyard(dir.path(), &path, &["config", "check"]);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(r.stdout.contains("bad.toml:4:1:"), "{r}");
+    let r = Trainyard::new(dir.path())
+        .config(&dir.path().join("missing.toml"))
+        .args(["status"])
+        .run();
+    assert_eq!(r.code, 2, "{r}");
 }
 
 /// The printed config of a running `trainyard sim` measures the metrics through its Prometheus
@@ -230,10 +200,9 @@ fn config_errors_exit_2() {
 #[test]
 fn status_json_carries_the_prometheus_metrics_of_the_canary() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = start_sim(dir.path(), &[]);
+    let sim = sim::spawn(dir.path(), &[]);
     assert!(sim.config.contains("[sources.prom]"), "{}", sim.config);
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, &sim.config).unwrap();
+    let path = sim.write_config(dir.path(), "");
     let (code, out) = status(&path, dir.path(), true);
     assert_eq!(code, 0, "{out}");
     let v: Value = serde_json::from_str(&out).unwrap();
@@ -247,18 +216,7 @@ fn status_json_carries_the_prometheus_metrics_of_the_canary() {
         (&prom["kind"], &prom["ok"], &prom["error"]),
         (&Value::from("prometheus"), &Value::from(true), &Value::Null)
     );
-    let canary = v["lanes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["name"] == "notifications")
-        .unwrap()["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["stage"] == "canary")
-        .unwrap()
-        .clone();
+    let canary = common::status::cell(&v, "notifications", "canary").clone();
     let metrics = canary["metrics"].as_array().unwrap();
     let names: Vec<&str> = metrics
         .iter()

@@ -11,7 +11,6 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
@@ -21,20 +20,9 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-use common::{BIN, Run};
+use common::bin::{Run, Trainyard};
+use common::sim::{self, Background};
 use trainyard::sources::client::{self, ProxyEnv};
-
-/// The proxy variables a run must not inherit from the machine it runs on.
-const PROXY_VARS: &[&str] = &[
-    "HTTP_PROXY",
-    "http_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-    "NO_PROXY",
-    "no_proxy",
-];
 
 /// A test CA and what it signs.
 struct Pki {
@@ -87,47 +75,20 @@ impl Pki {
     }
 }
 
-/// Servers on loopback, on their own runtime, for the length of a test.
+/// Servers on loopback, on their own runtime, for the length of a test: the simulator, and
+/// what a test adds in front of it.
 struct Net {
-    rt: tokio::runtime::Runtime,
-    sim: Option<trainyard::sim::SimHandle>,
+    bg: Background,
     sim_addr: SocketAddr,
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        if let Some(h) = self.sim.take() {
-            self.rt.block_on(h.shutdown());
-        }
-    }
 }
 
 impl Net {
     /// A runtime with the simulator on it.
     fn start() -> Net {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let opts = trainyard::sim::SimOptions {
-            lanes: 8,
-            seed: 7,
-            speed: 1.0,
-            ..Default::default()
-        };
-        let sim = rt
-            .block_on(trainyard::sim::start("127.0.0.1:0".parse().unwrap(), opts))
-            .unwrap();
-        let sim_addr: SocketAddr = sim
-            .base_url()
-            .trim_start_matches("http://")
-            .parse()
-            .unwrap();
+        let bg = Background::start(sim::opts());
         Net {
-            rt,
-            sim: Some(sim),
-            sim_addr,
+            sim_addr: bg.addr,
+            bg,
         }
     }
 
@@ -142,9 +103,13 @@ impl Net {
             .unwrap();
         let acceptor = TlsAcceptor::from(Arc::new(config));
         let backend = self.sim_addr;
-        let listener = self.rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+        let listener = self
+            .bg
+            .rt
+            .block_on(TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
         let addr = listener.local_addr().unwrap();
-        self.rt.spawn(async move {
+        self.bg.rt.spawn(async move {
             loop {
                 let Ok((tcp, _)) = listener.accept().await else {
                     return;
@@ -169,11 +134,15 @@ impl Net {
     /// simulator, CONNECT tunnels to `tunnel_to` (whatever host they name).
     fn proxy(&self, tunnel_to: Option<SocketAddr>) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let listener = self.rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+        let listener = self
+            .bg
+            .rt
+            .block_on(TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
         let addr = listener.local_addr().unwrap();
         let backend = self.sim_addr;
         let log = Arc::clone(&seen);
-        self.rt.spawn(async move {
+        self.bg.rt.spawn(async move {
             loop {
                 let Ok((mut c, _)) = listener.accept().await else {
                     return;
@@ -240,30 +209,12 @@ fn config(url: &str, extra: &str) -> String {
 fn status(dir: &Path, config: &str, args: &[&str], env: &[(&str, String)]) -> Run {
     let path = dir.join("config.toml");
     std::fs::write(&path, config).unwrap();
-    let mut cmd = Command::new(BIN);
-    cmd.arg("--config")
-        .arg(&path)
-        .arg("--log-file")
-        .arg(dir.join("trainyard.log"))
-        .arg("status")
+    Trainyard::new(dir)
+        .config(&path)
+        .args(["status"])
         .args(args)
-        .stdin(Stdio::null())
-        .env("HOME", dir)
-        .env_remove("TRAINYARD_CONFIG")
-        .env_remove("SSL_CERT_FILE")
-        .env_remove("SSL_CERT_DIR");
-    for v in PROXY_VARS {
-        cmd.env_remove(v);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .run()
 }
 
 fn source_line(run: &Run) -> &str {
@@ -531,7 +482,8 @@ fn no_proxy_sends_matching_hosts_direct() {
             "http://deploy.example.test:{}/v1/train",
             net.sim_addr.port()
         );
-        net.rt
+        net.bg
+            .rt
             .block_on(async move { client.get(url).send().await.map(|r| r.status().as_u16()) })
             .unwrap()
     };
@@ -574,9 +526,13 @@ fn redirector(net: &Net, location: String) -> SocketAddr {
             async move { (StatusCode::FOUND, [(header::LOCATION, location)], "") }
         }),
     );
-    let listener = net.rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    let listener = net
+        .bg
+        .rt
+        .block_on(TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
     let addr = listener.local_addr().unwrap();
-    net.rt.spawn(async move {
+    net.bg.rt.spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
     addr
@@ -649,9 +605,13 @@ fn the_token_does_not_follow_a_redirect_to_another_origin() {
             }
         }),
     );
-    let listener = net.rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    let listener = net
+        .bg
+        .rt
+        .block_on(TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
     let other = listener.local_addr().unwrap();
-    net.rt.spawn(async move {
+    net.bg.rt.spawn(async move {
         let _ = axum::serve(listener, landing).await;
     });
     let away = redirector(&net, format!("http://127.0.0.1:{}/v1/train", other.port()));

@@ -3,111 +3,69 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use common::{BIN, start_sim, write_config};
+use common::bin::{BIN, Running, SCRUBBED, Trainyard};
+use common::sim::{self, SimProcess};
+use common::wait::{PATIENCE, until};
 
-/// A running `trainyard watch`, its stdout read line by line on a thread. Killed when dropped.
+/// A running `trainyard watch --json`, and how many of its lines were looked at.
 struct Watch {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    process: Running,
+    read: usize,
 }
 
 impl Watch {
     fn start(dir: &std::path::Path, config: &std::path::Path, args: &[&str]) -> Watch {
-        let mut child = Command::new(BIN)
-            .arg("--config")
-            .arg(config)
-            .arg("--log-file")
-            .arg(dir.join("trainyard.log"))
+        let process = Trainyard::new(dir)
+            .config(config)
             .args(args)
-            .arg("watch")
-            .arg("--json")
-            .env("HOME", dir)
-            .env("USER", "tester")
-            .env_remove("XDG_DATA_HOME")
-            .env_remove("XDG_STATE_HOME")
-            .env_remove("TRAINYARD_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let out = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Watch {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
+            .args(["watch", "--json"])
+            .spawn();
+        Watch { process, read: 0 }
     }
 
-    /// The first event (a JSON line) that `pred` accepts, waiting up to `secs`.
+    /// The first event (a JSON line) after those already looked at that `pred` accepts,
+    /// waiting up to `within`.
     fn wait_for(
         &mut self,
         what: &str,
-        secs: u64,
+        within: Duration,
         pred: impl Fn(&serde_json::Value) -> bool,
     ) -> serde_json::Value {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    let v: serde_json::Value = serde_json::from_str(&line)
-                        .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
-                    if pred(&v) {
-                        return v;
-                    }
-                }
-                Err(_) => panic!(
-                    "no {what} within {secs}s; watch printed:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
+        let (at, v) = until(what, within, || {
+            let out = self.process.stdout();
+            // Whole lines only: the last may still be on its way.
+            let whole = &out[..out.rfind('\n').map_or(0, |i| i + 1)];
+            whole
+                .lines()
+                .enumerate()
+                .skip(self.read)
+                .map(|(i, l)| {
+                    let v: serde_json::Value = serde_json::from_str(l)
+                        .unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}"));
+                    (i, v)
+                })
+                .find(|(_, v)| pred(v))
+                .ok_or_else(|| format!("watch printed:\n{out}"))
+        });
+        self.read = at + 1;
+        v
     }
 
     /// SIGTERM, and the exit code.
-    fn terminate(mut self) -> i32 {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code().unwrap_or(-1);
-            }
-            assert!(Instant::now() < deadline, "watch did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+    fn terminate(self) -> i32 {
+        self.process.signal("TERM");
+        self.process.finish().code
     }
 }
 
 /// The simulator's config with `auto_pause = true` at canary and the audit log in `dir`.
-fn auto_pause_config(dir: &std::path::Path, sim: &common::Sim) -> std::path::PathBuf {
+fn auto_pause_config(dir: &std::path::Path, sim: &SimProcess) -> std::path::PathBuf {
     let audit = dir.join("audit.jsonl");
-    let config = write_config(
+    let config = sim.write_config(
         dir,
-        sim,
         &format!("[audit]\npath = {:?}\n", audit.display().to_string()),
     );
     let text = std::fs::read_to_string(&config).unwrap();
@@ -120,30 +78,30 @@ fn auto_pause_config(dir: &std::path::Path, sim: &common::Sim) -> std::path::Pat
 #[test]
 fn watch_prints_changes_and_auto_pauses_the_breaching_canary_with_no_screen() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = start_sim(dir.path(), &["--speed", "4"]);
+    let sim = sim::spawn(dir.path(), &["--speed", "4"]);
     let config = auto_pause_config(dir.path(), &sim);
     let mut w = Watch::start(dir.path(), &config, &[]);
-    let banner = w.wait_for("the banner", 30, |v| v["kind"] == "warning");
+    let banner = w.wait_for("the banner", PATIENCE, |v| v["kind"] == "warning");
     let text = banner["text"].as_str().unwrap();
     assert!(
         text.starts_with("watching train ") && text.contains("auto_pause at canary"),
         "{text}"
     );
     // The train moves: cells change, line by line.
-    let change = w.wait_for("a cell change", 120, |v| v["kind"] == "cell");
+    let change = w.wait_for("a cell change", PATIENCE * 2, |v| v["kind"] == "cell");
     assert!(
         change["lane"].is_string() && change["stage"].is_string(),
         "{change}"
     );
     // The canary of notifications breaches: trainyard-auto acts, and the action ends done.
-    let auto = w.wait_for("auto_pause acting", 180, |v| v["kind"] == "auto");
+    let auto = w.wait_for("auto_pause acting", PATIENCE * 3, |v| v["kind"] == "auto");
     assert_eq!(auto["lane"], "notifications", "{auto}");
     let auto_text = auto["text"].as_str().unwrap();
     assert!(
         auto_text.starts_with("trainyard-auto: ") && auto_text.contains("> 1.00% at canary"),
         "{auto_text}"
     );
-    let done = w.wait_for("the pause done", 120, |v| {
+    let done = w.wait_for("the pause done", PATIENCE * 2, |v| {
         v["kind"] == "action" && v["lane"] == "notifications" && v["tone"] != "info"
     });
     assert!(done["text"].as_str().unwrap().contains("done"), "{done}");
@@ -174,15 +132,15 @@ fn watch_prints_changes_and_auto_pauses_the_breaching_canary_with_no_screen() {
 #[test]
 fn read_only_watch_only_says_what_auto_pause_would_do() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = start_sim(dir.path(), &["--speed", "4"]);
+    let sim = sim::spawn(dir.path(), &["--speed", "4"]);
     let config = auto_pause_config(dir.path(), &sim);
     let mut w = Watch::start(dir.path(), &config, &["--readonly"]);
-    let banner = w.wait_for("the banner", 30, |v| v["kind"] == "warning");
+    let banner = w.wait_for("the banner", PATIENCE, |v| v["kind"] == "warning");
     assert!(
         banner["text"].as_str().unwrap().contains("read-only"),
         "{banner}"
     );
-    let auto = w.wait_for("auto_pause's word", 180, |v| v["kind"] == "auto");
+    let auto = w.wait_for("auto_pause's word", PATIENCE * 3, |v| v["kind"] == "auto");
     let text = auto["text"].as_str().unwrap();
     assert!(
         text.contains("would ") && text.ends_with("read-only, nothing done"),
@@ -199,23 +157,23 @@ fn read_only_watch_only_says_what_auto_pause_would_do() {
 #[test]
 fn a_closed_output_ends_watch_quietly() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = start_sim(dir.path(), &[]);
-    let config = write_config(dir.path(), &sim, "");
+    let sim = sim::spawn(dir.path(), &[]);
+    let config = sim.write_config(dir.path(), "");
     // `watch | head -1`: the reader goes away after the first line; watch ends by itself at
     // its next line, with 0 (the timeout is only there so that a hang fails the test).
-    let out = Command::new("bash")
-        .arg("-c")
+    let mut cmd = Command::new("bash");
+    cmd.arg("-c")
         .arg(format!(
             "timeout 120 {BIN} --config {} --log-file {} watch | head -1; echo \"watch=${{PIPESTATUS[0]}}\"",
             config.display(),
             dir.path().join("trainyard.log").display()
         ))
         .env("HOME", dir.path())
-        .env_remove("XDG_DATA_HOME")
-        .env_remove("XDG_STATE_HOME")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+        .stdin(Stdio::null());
+    for v in SCRUBBED {
+        cmd.env_remove(v);
+    }
+    let out = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stdout.contains("watching train "), "{stdout}");

@@ -27,18 +27,10 @@ const CELLS: &[(Names, Names)] = &[
     (("db", "prod"), ("db", "prod")),
 ];
 
-const STATES: &[&str] = &[
-    "pending",
-    "running",
-    "awaiting_approval",
-    "succeeded",
-    "failed",
-    "paused",
-    "rolling_back",
-    "rolled_back",
-    "cancelled",
-    "unknown",
-];
+/// Any of the protocol's state words (the model's closed set).
+fn state_word() -> impl Strategy<Value = &'static str> {
+    select(CellState::ALL.map(CellState::as_str).to_vec())
+}
 
 fn names() -> NameMap {
     let mut m = NameMap::default();
@@ -71,7 +63,7 @@ fn check() -> impl Strategy<Value = Value> {
 fn history() -> impl Strategy<Value = Value> {
     (
         hostile_string(),
-        select(STATES),
+        state_word(),
         opt(rfc3339()),
         opt(hostile_string()),
     )
@@ -84,7 +76,7 @@ fn history() -> impl Strategy<Value = Value> {
 fn cell() -> impl Strategy<Value = Value> {
     let head = (
         select(CELLS).prop_map(|(r, _)| r),
-        select(STATES),
+        state_word(),
         opt(hostile_string()),
         opt(any::<f64>().prop_filter("JSON numbers are finite", |f| f.is_finite())),
         opt(rfc3339()),

@@ -8,19 +8,6 @@ use serde_json::{Value, json};
 use super::*;
 use crate::sim::SimOptions;
 
-const STATES: [&str; 10] = [
-    "pending",
-    "running",
-    "awaiting_approval",
-    "succeeded",
-    "failed",
-    "paused",
-    "rolling_back",
-    "rolled_back",
-    "cancelled",
-    "unknown",
-];
-
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-26T14:00:00Z")
         .unwrap()
@@ -203,7 +190,8 @@ fn lanes_scale_down_and_up() {
         assert_eq!(lanes.len(), n);
         for c in cells {
             assert!(is_sha(&c["version"]), "{c}");
-            assert!(STATES.contains(&c["state"].as_str().unwrap()));
+            let state = c["state"].as_str().unwrap();
+            assert!(crate::model::CellState::parse(state).is_some(), "{state}");
             let history = c["history"].as_array().unwrap();
             assert!(!history.is_empty(), "no history: {}", c["lane"]);
             assert!(

@@ -1,0 +1,290 @@
+//! The simulator for tests: in this process (its handle, the demo's config for it and the
+//! sources built from that config), on a runtime of its own for tests that are not async, or
+//! as a `trainyard sim` process whose printed config the binary is run with.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use trainyard::config::{self, Config};
+use trainyard::model::World;
+use trainyard::ops::Runner;
+use trainyard::ops::audit::AuditLog;
+use trainyard::poll;
+use trainyard::sim::{self, ChaosSpec, SimHandle, SimOptions};
+use trainyard::sources::{self, Source};
+
+use super::bin::{Running, Trainyard};
+use super::http;
+
+/// What most tests run: the eight hand-written lanes, seed 7, at the demo's pace.
+pub fn opts() -> SimOptions {
+    SimOptions {
+        lanes: 8,
+        seed: 7,
+        speed: 1.0,
+        hostile: false,
+    }
+}
+
+/// The simulator on a free loopback port of this runtime.
+pub async fn start(opts: SimOptions) -> SimHandle {
+    start_with_chaos(opts, ChaosSpec::default()).await
+}
+
+/// [`start`], misbehaving as `chaos` says from the first request on.
+pub async fn start_with_chaos(opts: SimOptions, chaos: ChaosSpec) -> SimHandle {
+    sim::start_with_chaos("127.0.0.1:0".parse().unwrap(), opts, chaos)
+        .await
+        .expect("the simulator starts on loopback")
+}
+
+/// An HTTP client for test servers: never through a proxy.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// GET `url` with `client`: the status and the JSON body.
+pub async fn get(client: &reqwest::Client, url: String) -> (u16, Value) {
+    let resp = client.get(url).send().await.expect("GET");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.expect("a JSON body"))
+}
+
+/// The simulator in this process with the demo's config for it (its `http`, `github` and
+/// `prometheus` sources) and those sources built.
+pub struct Demo {
+    pub handle: SimHandle,
+    pub config: Config,
+    pub sources: Vec<Arc<dyn Source>>,
+}
+
+/// [`Demo`] with the demo's config as it is.
+pub async fn demo(opts: SimOptions) -> Demo {
+    demo_edited(opts, |text| text).await
+}
+
+/// [`Demo`] with the demo's config changed by `edit` first (the text is TOML).
+pub async fn demo_edited(opts: SimOptions, edit: impl FnOnce(String) -> String) -> Demo {
+    let handle = start(opts.clone()).await;
+    let text = edit(sim::demo_config(
+        &handle.base_url(),
+        &opts,
+        chrono::Utc::now(),
+    ));
+    let config = config::parse(&text, "<demo>").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let sources = sources::build(&config);
+    Demo {
+        handle,
+        config,
+        sources,
+    }
+}
+
+impl Demo {
+    pub fn url(&self) -> String {
+        self.handle.base_url()
+    }
+
+    /// One poll round of every source, each of which must answer.
+    pub async fn observe(&self) -> World {
+        observe(&self.config, &self.sources).await
+    }
+
+    /// A runner on these sources, its audit log in a directory of its own.
+    pub fn runner(&self) -> (tempfile::TempDir, Runner) {
+        runner(&self.config, &self.sources, false)
+    }
+
+    /// Every action the simulator received through its `http` protocol.
+    pub async fn actions(&self) -> Vec<Value> {
+        off_the_runtime(actions_at, self.url()).await
+    }
+
+    /// The simulator's own account of its faults (`GET /_sim/chaos`).
+    pub async fn chaos(&self) -> Value {
+        off_the_runtime(|u| http::get_json(&u, "/_sim/chaos"), self.url()).await
+    }
+}
+
+/// A blocking look at a server, from async code: on a blocking thread, so that a server on
+/// this very runtime can answer meanwhile.
+async fn off_the_runtime<T: Send + 'static>(f: fn(String) -> T, url: String) -> T {
+    tokio::task::spawn_blocking(move || f(url)).await.unwrap()
+}
+
+/// What a [`fixed_server`] answers: a status and a body, changed by the test at will.
+pub type Body = Arc<std::sync::Mutex<(u16, String)>>;
+
+/// A server on loopback of this runtime that answers `/v1/train` (trainyard's `http`
+/// protocol) with whatever the test puts in `body`; its base URL.
+pub async fn fixed_server(body: Body) -> String {
+    use axum::http::StatusCode;
+    let app = axum::Router::new().route(
+        "/v1/train",
+        axum::routing::get(move || {
+            let body = Arc::clone(&body);
+            async move {
+                let (status, text) = body.lock().unwrap().clone();
+                (
+                    StatusCode::from_u16(status).unwrap(),
+                    [("content-type", "application/json")],
+                    text,
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// A runner on `sources`, its audit log in a directory of its own.
+pub fn runner(
+    config: &Config,
+    sources: &[Arc<dyn Source>],
+    readonly: bool,
+) -> (tempfile::TempDir, Runner) {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = AuditLog::new(dir.path().join("audit.jsonl"));
+    (dir, Runner::new(config, sources, audit, readonly))
+}
+
+/// One poll round of `sources` into a fresh world; every source must answer.
+pub async fn observe(config: &Config, sources: &[Arc<dyn Source>]) -> World {
+    let mut world = config.empty_world();
+    for r in poll::poll_once(sources).await {
+        assert!(r.outcome.is_ok(), "{}: {:?}", r.source, r.outcome);
+        world.apply(r);
+    }
+    world
+}
+
+/// One poll round of `sources` into `world`, whatever each says.
+pub async fn poll_into(world: &mut World, sources: &[Arc<dyn Source>]) {
+    for r in poll::poll_once(sources).await {
+        world.apply(r);
+    }
+}
+
+/// The simulator and other servers on a runtime of their own, for tests that are not async
+/// (they run the binary against them). Stopped when dropped.
+pub struct Background {
+    pub rt: tokio::runtime::Runtime,
+    handle: Option<SimHandle>,
+    pub url: String,
+    pub addr: std::net::SocketAddr,
+}
+
+impl Background {
+    pub fn start(opts: SimOptions) -> Background {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let handle = rt.block_on(start(opts));
+        Background {
+            url: handle.base_url(),
+            addr: handle.addr,
+            rt,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            self.rt.block_on(h.shutdown());
+        }
+    }
+}
+
+/// Every action a simulator at `base` received through its `http` protocol
+/// (`GET /v1/_sim/actions`).
+pub fn actions_at(base: String) -> Vec<Value> {
+    http::get_json(&base, "/v1/_sim/actions")["actions"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Every write (method, path, body, status) a simulator at `base` received through its
+/// GitHub API (`GET /api/v3/_sim/requests`).
+pub fn github_writes(base: &str) -> Vec<Value> {
+    http::get_json(base, "/api/v3/_sim/requests")["writes"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Set the faults of a simulator at `base` (`POST /_sim/chaos`; `""` ends them).
+pub fn set_chaos(base: &str, spec: &str) {
+    let a = http::post(base, "/_sim/chaos", spec);
+    assert_eq!(a.status, 200, "{a}");
+}
+
+/// A `trainyard sim --print-config` process; killed when dropped.
+pub struct SimProcess {
+    _process: Running,
+    pub base_url: String,
+    /// The config it printed.
+    pub config: String,
+}
+
+/// `trainyard sim --listen 127.0.0.1:0 --seed 7 --print-config EXTRA...`, its home and log
+/// in `dir`; returns once it has printed its config.
+pub fn spawn(dir: &Path, extra: &[&str]) -> SimProcess {
+    let process = Trainyard::new(dir)
+        .log_file(&dir.join("sim.log"))
+        .args([
+            "sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--seed",
+            "7",
+            "--print-config",
+        ])
+        .args(extra)
+        .spawn();
+    const END: &str = "# end of trainyard sim config";
+    let out = process.wait_for_stdout("the simulator's config", |s| s.contains(END));
+    let config = format!("{}{END}\n", out.split(END).next().unwrap());
+    assert!(config.contains("[sources.sim]"), "sim printed: {config}");
+    let base_url = config
+        .lines()
+        .find_map(|l| l.strip_prefix("url = \"").and_then(|r| r.strip_suffix('"')))
+        .unwrap()
+        .to_string();
+    SimProcess {
+        _process: process,
+        base_url,
+        config,
+    }
+}
+
+impl SimProcess {
+    /// Its config, with `extra` TOML appended, written to `dir/config.toml`.
+    pub fn write_config(&self, dir: &Path, extra: &str) -> PathBuf {
+        let path = dir.join("config.toml");
+        std::fs::write(&path, format!("{}\n{extra}\n", self.config)).unwrap();
+        path
+    }
+
+    /// Every action it received through its `http` protocol.
+    pub fn actions(&self) -> Vec<Value> {
+        actions_at(self.base_url.clone())
+    }
+
+    /// Every write it received through its GitHub API.
+    pub fn github_writes(&self) -> Vec<Value> {
+        github_writes(&self.base_url)
+    }
+
+    pub fn set_chaos(&self, spec: &str) {
+        set_chaos(&self.base_url, spec)
+    }
+}
