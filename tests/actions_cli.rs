@@ -695,6 +695,56 @@ fn reject_reaches_the_source_is_verified_and_audited() {
     );
 }
 
+/// `reject` through GitHub: the review is rejected, GitHub ends the run with `failure` and the
+/// deployment with status `failure`, and that is the rejection verified — not a wait for the
+/// verification timeout.
+#[test]
+fn reject_through_github_is_verified_by_the_failed_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim::spawn(dir.path(), &["--speed", "10"]);
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            // A rejection not seen for what it is would wait out this timeout and exit 5.
+            "{}\n[actions]\nverify_timeout = \"60s\"\n[audit]\npath = {:?}\n",
+            sim.config,
+            dir.path().join("audit.jsonl").display().to_string()
+        ),
+    )
+    .unwrap();
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &[
+            "reject",
+            "checkout-web",
+            "--stage",
+            "prod",
+            "--yes",
+            "--reason",
+            "not today",
+        ],
+    );
+    assert_eq!(r.code, 0, "{r}");
+    assert!(
+        r.stdout.starts_with("done: ") && r.stdout.contains("rejected"),
+        "{r}"
+    );
+    // The review went to GitHub's API, as a rejection.
+    let writes = sim.github_writes();
+    assert!(
+        writes.iter().any(|w| w.to_string().contains("rejected")),
+        "{writes:#?}"
+    );
+    let records = audit(dir.path());
+    let results: Vec<_> = records
+        .iter()
+        .map(|r| r["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["attempt", "done"], "{records:#?}");
+}
+
 /// With the train halted, approve and resume are blocked, forced or not, and say by whom and
 /// why; pause, reject and rollback go to their sources.
 #[test]

@@ -86,6 +86,22 @@ fn promote_rollback_pause_resume_approve_reject() {
 }
 
 #[test]
+fn a_rejected_review_that_fails_the_run_is_the_rejection() {
+    use ActionKind::Reject as R;
+    // Planned on a waiting deployment: failed is how GitHub ends a rejected one.
+    expect(
+        true,
+        Some(AwaitingApproval),
+        &[
+            (R, "v", "v", Failed, "reached"),
+            (R, "v", "v", AwaitingApproval, "pending"),
+        ],
+    );
+    // Failed already when planned: not news.
+    expect(true, Some(Failed), &[(R, "v", "v", Failed, "pending")]);
+}
+
+#[test]
 fn without_a_native_pause_the_rollout_stopping_is_the_pause() {
     use ActionKind::Pause as P;
     let stopped = [

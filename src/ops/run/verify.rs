@@ -85,6 +85,12 @@ pub fn check_expected(plan: &Plan, cell: Option<&Cell>, native_pause: bool) -> C
         },
         ActionKind::Reject => match c.state {
             Cancelled => Check::Reached(format!("{v} rejected: cancelled")),
+            // GitHub ends a run whose review was rejected with conclusion `failure`, and its
+            // deployment with status `failure`: that is the rejection, once the cell has left
+            // the waiting it was planned on.
+            Failed if plan.seen.as_ref().is_none_or(|(_, st)| *st != Failed) => {
+                Check::Reached(format!("{v} rejected: {}", describe(c)))
+            }
             Running | Succeeded => Check::Failed(format!(
                 "{v} went ahead instead ({}): someone approved it",
                 describe(c)
