@@ -82,6 +82,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script for bash, zsh, fish, elvish or powershell
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout: `trainyard man | man -l -`
+    Man,
     /// Work with the config file
     Config {
         #[command(subcommand)]

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod engine;
 pub mod exit;
+pub mod manual;
 pub mod model;
 pub mod ops;
 pub mod poll;

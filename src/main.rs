@@ -250,6 +250,14 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             commands::close_open_actions(&runner, &why);
             Ok(ExitCode::from(result?.exit()))
         }
+        Some(Command::Completions { shell }) => {
+            trainyard::manual::completions(*shell, &mut std::io::stdout());
+            Ok(ExitCode::from(Exit::Ok))
+        }
+        Some(Command::Man) => {
+            trainyard::manual::man(&mut std::io::stdout())?;
+            Ok(ExitCode::from(Exit::Ok))
+        }
         Some(Command::Audit {
             command,
             json,
