@@ -108,9 +108,11 @@ pub fn to_json(config: &Config, snap: &Snapshot) -> Value {
             "window": window,
             "freeze": train.active_freeze(now).map(|f| json!({"starts": rfc3339(f.starts), "ends": rfc3339(f.ends), "reason": f.reason})),
             "halted": holds.halt.is_some(),
+            "halt": holds.halt.as_ref().map(|h| hold_json(None, h)),
         },
         "lanes": lanes,
         "blockers": snap.blockers,
+        "holds": holds.lanes.iter().map(|(lane, h)| hold_json(Some(lane), h)).collect::<Vec<_>>(),
         "sources": sources,
         "unfinished_actions": snap.unfinished.iter().map(|u| {
             let r = &u.record;
@@ -119,6 +121,15 @@ pub fn to_json(config: &Config, snap: &Snapshot) -> Value {
         }).collect::<Vec<_>>(),
         "generated_at": rfc3339(now),
     })
+}
+
+/// Who holds a lane (or halted the train), since when and why.
+fn hold_json(lane: Option<&str>, h: &crate::model::LaneHold) -> Value {
+    let mut v = json!({"by": h.by, "at": rfc3339(h.at), "reason": h.reason});
+    if let Some(l) = lane {
+        v["lane"] = json!(l);
+    }
+    v
 }
 
 /// Whether a source may talk plain http:// off this host.
@@ -210,6 +221,15 @@ pub fn to_table(config: &Config, snap: &Snapshot) -> String {
         );
         for u in &snap.unfinished {
             let _ = writeln!(out, "  {}", u.text);
+        }
+    }
+    if let Some(h) = &holds.halt {
+        let _ = writeln!(out, "\nHALTED {}", h.words(now));
+    }
+    if !holds.lanes.is_empty() {
+        let _ = writeln!(out, "\nHOLDS ({})", holds.lanes.len());
+        for (lane, h) in &holds.lanes {
+            let _ = writeln!(out, "  {lane} held {}", h.words(now));
         }
     }
     let _ = writeln!(out, "\nSOURCES");

@@ -244,3 +244,58 @@ fn status_json_carries_the_prometheus_metrics_of_the_canary() {
     // The cell itself still comes from trainyard's protocol.
     assert_eq!(canary["source"], "sim");
 }
+
+/// A held lane and the halt say who, since when and why — in `status --json` and in the table —
+/// whether or not the lane has a next move (notifications' canary is still rolling out).
+#[test]
+fn holds_and_the_halt_say_who_when_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim::spawn(dir.path(), &[]);
+    let audit = dir.path().join("audit.jsonl");
+    let path = sim.write_config(
+        dir.path(),
+        &format!("[audit]\npath = {:?}\n", audit.display().to_string()),
+    );
+    let v: Value = serde_json::from_str(&status(&path, dir.path(), true).1).unwrap();
+    assert_eq!(v["holds"], serde_json::json!([]));
+    assert!(v["train"]["halt"].is_null());
+    for args in [
+        &[
+            "pause",
+            "notifications",
+            "--yes",
+            "--reason",
+            "db migration",
+        ][..],
+        &["halt", "--yes", "--reason", "incident 42"][..],
+    ] {
+        let r = trainyard(dir.path(), &path, args);
+        assert_eq!(r.code, 0, "{r}");
+    }
+    let (_, out) = status(&path, dir.path(), true);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let holds = v["holds"].as_array().unwrap();
+    assert_eq!(holds.len(), 1, "{out}");
+    let h = &holds[0];
+    assert_eq!(
+        (&h["lane"], &h["reason"]),
+        (&Value::from("notifications"), &Value::from("db migration")),
+        "{h}"
+    );
+    assert!(h["by"].as_str().unwrap().starts_with("tester@"), "{h}");
+    assert!(is_rfc3339(&h["at"]), "{h}");
+    let halt = &v["train"]["halt"];
+    assert_eq!(halt["reason"], "incident 42", "{halt}");
+    assert!(halt["lane"].is_null() && is_rfc3339(&halt["at"]), "{halt}");
+    assert_eq!(v["train"]["halted"], true);
+    let (_, table) = status(&path, dir.path(), false);
+    assert!(
+        table.contains("HALTED by tester@") && table.contains(": incident 42"),
+        "{table}"
+    );
+    assert!(
+        table.contains("HOLDS (1)") && table.contains("notifications held by tester@"),
+        "{table}"
+    );
+    assert!(table.contains(": db migration"), "{table}");
+}

@@ -156,6 +156,22 @@ pub struct LaneHold {
     pub at: Timestamp,
 }
 
+impl LaneHold {
+    /// "by bob@jump for 12m: db migration" — the same words for the halt and lane holds.
+    pub fn words(&self, now: Timestamp) -> String {
+        let why = if self.reason.trim().is_empty() {
+            "no reason given"
+        } else {
+            self.reason.as_str()
+        };
+        format!(
+            "by {} for {}: {why}",
+            self.by,
+            super::duration::human_delta(now - self.at)
+        )
+    }
+}
+
 /// Lane holds and the global halt.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Holds {

@@ -43,6 +43,17 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
             theme.dim(),
         ),
     ]));
+    // A hold is the lane's, whatever its cells do: said first.
+    if let Some(h) = app.snap.holds.lanes.get(&lane.name) {
+        out.push(row(
+            "hold",
+            vec![Span::styled(
+                format!("‖ held {}", h.words(app.now)),
+                theme.warn(),
+            )],
+            theme,
+        ));
+    }
     let Some(c) = app.snap.world.cell(&lane.name, stage) else {
         out.push(Line::from(Span::styled(
             "no data for this cell yet",

@@ -241,6 +241,16 @@ fn s_on_an_idle_cell_holds_the_lane() {
     });
     assert!(app.snap.holds.lanes.contains_key("inventory"));
     assert_eq!(pause_word(&app), "release");
+    // The details say who holds the lane, since when and why, first.
+    let text: Vec<String> = crate::tui::details::lines(&app, &crate::tui::theme::Theme::PLAIN)
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    assert!(
+        text.iter()
+            .any(|l| l.contains("‖ held by dana@jump for 0s: no reason given")),
+        "{text:#?}"
+    );
 }
 
 #[test]
