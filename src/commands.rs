@@ -94,7 +94,10 @@ async fn judge_once(
     let records = tokio::task::block_in_place(|| ledger(log).1);
     let window = ops::run::in_flight_window(sources, config.verify_timeout);
     let now = crate::poll::now();
-    let mut engine = Engine::new(Setup::from_config(config, &records, window, readonly, now));
+    let mut setup = Setup::from_config(config, &records, window, readonly, now);
+    // A judgement to plan against: auto_pause acts only in a running engine.
+    setup.train.auto_pause.clear();
+    let mut engine = Engine::new(setup);
     if poll {
         for report in crate::poll::poll_once(sources).await {
             engine.fold(Input::Report(report));
@@ -241,12 +244,21 @@ pub async fn run_action(
     if !json_out {
         eprint!("{}", plan_text(&plan, &runner));
     }
+    // Forced into a halt or a hold: refused now, before anyone types a lane's name.
+    if action.force
+        && !plan.allowed()
+        && let Some(why) = ops::availability::unforceable(&plan)
+    {
+        let o = Outcome::Refused(why);
+        print_result(Some(&plan), &action, &o, None, json_out, o.exit());
+        return o.exit();
+    }
     if !act.yes && !act.dry_run && (plan.allowed() || action.force) {
         match confirm_on_terminal(&plan) {
             Ok(true) => {
                 // The train may have moved while the question was open: send only what the
                 // user saw.
-                let now = judge_once(&config, &sources, &log, readonly, true).await;
+                let now = judge_once(&config, &sources, &log, readonly, needs_train).await;
                 if let Err((why, _)) = ops::availability::recheck(&plan, now.plan(action.clone())) {
                     eprintln!(
                         "the train moved while you decided: nothing sent; run the command again ({why})"

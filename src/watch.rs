@@ -54,7 +54,7 @@ pub fn banner(engine: &Handle, json_out: bool) -> String {
     );
     let e = Event::new(
         snap.now,
-        crate::engine::events::Kind::Warning,
+        crate::engine::events::Kind::Start,
         crate::engine::Tone::Info,
         text,
     );

@@ -62,7 +62,9 @@ pub fn spawn(mut engine: Engine, runner: Arc<Runner>, sources: &[Arc<dyn Source>
     }
     let task = tokio::spawn(async move {
         let poller = Poller::spawn(&sources, report_tx);
-        super::ledger::watch(&runner, input_tx.clone());
+        // Read the ledger at once when an action ended: its record is the hold or halt.
+        let ledger_now = Arc::new(tokio::sync::Notify::new());
+        super::ledger::watch(&runner, input_tx.clone(), Arc::clone(&ledger_now));
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
@@ -76,13 +78,18 @@ pub fn spawn(mut engine: Engine, runner: Arc<Runner>, sources: &[Arc<dyn Source>
                 },
                 _ = tick.tick() => Input::Tick(crate::poll::now()),
             };
+            let mut ended = matches!(first, Input::Done { .. });
             let mut out = engine.fold(first);
             // Fold in whatever else is waiting: one snapshot for the lot.
             while let Ok(r) = reports.try_recv() {
                 out.extend(engine.fold(Input::Report(r)));
             }
             while let Ok(i) = inputs.try_recv() {
+                ended |= matches!(i, Input::Done { .. });
                 out.extend(engine.fold(i));
+            }
+            if ended {
+                ledger_now.notify_one();
             }
             while let Ok(Request::Submit(p)) = req_rx.try_recv() {
                 out.extend(engine.fold(Input::Submit(p)));

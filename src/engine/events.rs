@@ -27,7 +27,7 @@ pub enum Kind {
     Source,
     /// An action was sent, moved on, or ended.
     Action,
-    /// The halt was set or lifted.
+    /// The halt or a lane hold was set or lifted.
     Halt,
     /// `auto_pause` acted, or would have.
     Auto,
@@ -35,6 +35,8 @@ pub enum Kind {
     Unfinished,
     /// Something the user must know that is no one cell's.
     Warning,
+    /// What a `watch` watches, said when it starts.
+    Start,
 }
 
 /// One line of news.
@@ -139,6 +141,25 @@ pub fn halt_changed(at: Timestamp, halt: Option<&crate::model::LaneHold>) -> Eve
         ),
         None => Event::new(at, Kind::Halt, Tone::Good, "the train was unhalted"),
     }
+}
+
+/// A lane hold set or released (by anyone: the ledger says it).
+pub fn hold_changed(at: Timestamp, lane: &str, hold: Option<&crate::model::LaneHold>) -> Event {
+    let e = match hold {
+        Some(h) => Event::new(
+            at,
+            Kind::Halt,
+            Tone::Bad,
+            format!("{lane} was put on hold {}", h.words(at)),
+        ),
+        None => Event::new(
+            at,
+            Kind::Halt,
+            Tone::Good,
+            format!("{lane}'s hold was released"),
+        ),
+    };
+    e.at_cell(lane, "")
 }
 
 /// An action going out: "promote payments-api → prod (FORCED): canary → prod: …".

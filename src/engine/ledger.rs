@@ -40,6 +40,13 @@ pub fn ledger_of(records: &[Record], now: Timestamp, window: Duration) -> Ledger
     Ledger {
         holds: crate::ops::holds_from(records),
         in_flight,
+        auto_pauses: records
+            .iter()
+            .filter(|r| {
+                r.actor == crate::ops::auto::ACTOR && r.result != crate::ops::audit::result::ATTEMPT
+            })
+            .cloned()
+            .collect(),
     }
 }
 
@@ -51,6 +58,8 @@ pub struct LedgerView {
     holds: crate::model::Holds,
     /// Attempts without an outcome yet, by (id, lane, stage), as `ops::run` pairs them.
     open: std::collections::BTreeMap<(String, Option<String>, Option<String>), Record>,
+    /// The pauses `trainyard-auto` made, whoever ran it (kept for an hour).
+    auto: Vec<Record>,
 }
 
 impl LedgerView {
@@ -59,6 +68,10 @@ impl LedgerView {
         for r in records {
             crate::ops::replay_hold(&mut self.holds, &r);
             let key = (r.id.clone(), r.lane.clone(), r.stage.clone());
+            if r.actor == crate::ops::auto::ACTOR && r.result != crate::ops::audit::result::ATTEMPT
+            {
+                self.auto.push(r.clone());
+            }
             if r.result == crate::ops::audit::result::ATTEMPT {
                 self.open.insert(key, r);
             } else {
@@ -68,11 +81,14 @@ impl LedgerView {
     }
 
     /// What the records say at `now` (attempts open within `window` are in flight).
-    pub fn ledger(&self, now: Timestamp, window: Duration) -> Ledger {
+    pub fn ledger(&mut self, now: Timestamp, window: Duration) -> Ledger {
         let open: Vec<Record> = self.open.values().cloned().collect();
+        let hour = now - chrono::TimeDelta::hours(1);
+        self.auto.retain(|r| r.time().is_some_and(|t| t >= hour));
         Ledger {
             holds: self.holds.clone(),
             in_flight: ledger_of(&open, now, window).in_flight,
+            auto_pauses: self.auto.clone(),
         }
     }
 }
@@ -82,7 +98,12 @@ impl LedgerView {
 /// error): holds and other trainyards' actions are unknown meanwhile. A line that is not a
 /// record is said too, loudly when it names a halt or a hold (the halt may then be wrong).
 /// Ends when the engine is gone.
-pub fn watch(runner: &Arc<Runner>, tx: mpsc::UnboundedSender<Input>) {
+/// `now` wakes it early (an action ended: its record may be a hold or the halt).
+pub fn watch(
+    runner: &Arc<Runner>,
+    tx: mpsc::UnboundedSender<Input>,
+    now: Arc<tokio::sync::Notify>,
+) {
     let runner = Arc::clone(runner);
     tokio::spawn(async move {
         let mut last_problem: Option<String> = None;
@@ -130,7 +151,10 @@ pub fn watch(runner: &Arc<Runner>, tx: mpsc::UnboundedSender<Input>) {
                     break;
                 }
             }
-            tokio::time::sleep(EVERY).await;
+            tokio::select! {
+                _ = tokio::time::sleep(EVERY) => {}
+                _ = now.notified() => {}
+            }
         }
     });
 }

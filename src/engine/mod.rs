@@ -21,14 +21,16 @@ pub use snapshot::{Snapshot, UnfinishedAction};
 use crate::config::Config;
 use crate::model::{CellKey, Holds, SourceReport, Timestamp, Train, World};
 use crate::ops::auto::AutoPause;
-use crate::ops::availability::InFlight;
+use crate::ops::availability::{self, InFlight};
 use crate::ops::{Outcome, Plan};
 
-/// What the audit log says now: holds and the halt, and actions in flight in any trainyard.
+/// What the audit log says now: holds and the halt, actions in flight in any trainyard, and
+/// the pauses `trainyard-auto` made in any trainyard.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Ledger {
     pub holds: Holds,
     pub in_flight: Vec<(CellKey, InFlight)>,
+    pub auto_pauses: Vec<crate::ops::audit::Record>,
 }
 
 /// What reaches the engine.
@@ -200,7 +202,8 @@ impl Engine {
         self.cached = None;
         match input {
             Input::Tick(now) => {
-                self.now = now;
+                // A clock stepped back (NTP) does not move soak times and ages backwards.
+                self.now = self.now.max(now);
                 Vec::new()
             }
             Input::Report(r) => self.on_report(r),
@@ -234,8 +237,7 @@ impl Engine {
             return Arc::clone(s);
         }
         self.seq += 1;
-        let mut in_flight = self.others.clone();
-        in_flight.extend(self.mine.iter().map(|(k, (f, _))| (k.clone(), f.clone())));
+        let in_flight = self.in_flight();
         let snap = Arc::new(Snapshot::compute(
             snapshot::State {
                 seq: self.seq,
@@ -252,6 +254,13 @@ impl Engine {
         ));
         self.cached = Some(Arc::clone(&snap));
         snap
+    }
+
+    /// Every action in flight: other trainyards', then this one's.
+    fn in_flight(&self) -> BTreeMap<CellKey, InFlight> {
+        let mut all = self.others.clone();
+        all.extend(self.mine.iter().map(|(k, (f, _))| (k.clone(), f.clone())));
+        all
     }
 
     fn on_report(&mut self, report: SourceReport) -> Vec<Event> {
@@ -287,8 +296,9 @@ impl Engine {
                 out.push(events::auto_pause(self.now, &a.plan, &a.why, true));
                 continue;
             }
-            let key = a.plan.action.key();
-            if self.mine.contains_key(&key) || self.others.contains_key(&key) {
+            if availability::busy(&self.in_flight(), &a.plan.action).is_some() {
+                // Not acted on: the breach is still to act on when the cell is free.
+                self.auto.forget(&a.breach);
                 continue;
             }
             out.push(events::auto_pause(self.now, &a.plan, &a.why, false));
@@ -298,10 +308,28 @@ impl Engine {
     }
 
     fn on_ledger(&mut self, l: Ledger) -> Vec<Event> {
+        // Who and why tell one hold from another; the time is written to the millisecond by
+        // the log, to the second by this process.
+        let same = |a: Option<&crate::model::LaneHold>, b: Option<&crate::model::LaneHold>| {
+            a.map(|h| (&h.by, &h.reason)) == b.map(|h| (&h.by, &h.reason))
+        };
         let mut out = Vec::new();
-        if l.holds.halt != self.holds.halt {
+        if !same(l.holds.halt.as_ref(), self.holds.halt.as_ref()) {
             out.push(events::halt_changed(self.now, l.holds.halt.as_ref()));
         }
+        let lanes: BTreeSet<&String> = l
+            .holds
+            .lanes
+            .keys()
+            .chain(self.holds.lanes.keys())
+            .collect();
+        for lane in lanes {
+            let (now, before) = (l.holds.lanes.get(lane), self.holds.lanes.get(lane));
+            if !same(now, before) {
+                out.push(events::hold_changed(self.now, lane, now));
+            }
+        }
+        self.auto.learn(&self.train, &l.auto_pauses, self.now);
         self.holds = l.holds;
         self.others = l
             .in_flight
@@ -326,20 +354,7 @@ impl Engine {
     }
 
     fn submit(&mut self, plan: Plan) -> Vec<Event> {
-        let key = plan.action.key();
-        if let Some(f) = self
-            .mine
-            .get(&key)
-            .map(|(f, _)| f)
-            .or_else(|| self.others.get(&key))
-        {
-            let why = format!(
-                "{} already has a {} in flight by {} ({}): wait for it to finish",
-                plan.action.describe(),
-                f.kind,
-                f.actor,
-                f.status
-            );
+        if let Some(why) = availability::busy(&self.in_flight(), &plan.action) {
             return vec![events::action_refused(self.now, &plan, &why)];
         }
         let e = events::action_sent(self.now, &plan);

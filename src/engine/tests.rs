@@ -181,6 +181,7 @@ fn the_ledger_brings_the_halt_and_others_actions_into_the_snapshot() {
     let said = e.fold(Input::Ledger(Ledger {
         holds,
         in_flight: vec![(CellKey::new("checkout-web", "canary"), theirs)],
+        auto_pauses: vec![],
     }));
     assert_eq!(texts(&said), ["the train was halted by bob: incident 42"]);
     let snap = e.snapshot();
@@ -252,4 +253,96 @@ fn the_footer_never_offers_what_preflight_refuses() {
         matches!(snap.cell_named("search-indexer", "canary").unwrap().actions.pause, Avail::Ready { ref action, .. } if action.kind == ActionKind::Pause && !action.stage.is_empty())
     );
     let _ = CellState::ALL;
+}
+
+#[test]
+fn a_breach_on_a_busy_cell_is_acted_on_once_the_cell_is_free() {
+    let mut e = engine(true, false);
+    // A person's pause of the canary is in flight when the breach comes.
+    let plan = e
+        .snapshot()
+        .plan(Action::new(ActionKind::Pause, "search-indexer", "canary"))
+        .unwrap();
+    e.fold(Input::Submit(Box::new(plan.clone())));
+    assert_eq!(e.take_execute().len(), 1);
+    e.fold(Input::Report(breach(0)));
+    assert!(e.take_execute().is_empty(), "the cell is busy");
+    // It ended without pausing (rejected); the breach goes on: trainyard-auto acts now.
+    e.fold(Input::Done {
+        plan: Box::new(plan),
+        outcome: ops::Outcome::Rejected("busy".into()),
+    });
+    e.fold(Input::Report(breach(30)));
+    let sent = e.take_execute();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].action.actor.as_deref(), Some(ops::auto::ACTOR));
+}
+
+#[test]
+fn a_pause_another_trainyard_made_for_the_breach_is_not_made_again() {
+    let mut e = engine(true, false);
+    let record = crate::ops::audit::Record {
+        seq: 1,
+        ts: fixture::t(-10).to_rfc3339(),
+        id: "w".into(),
+        actor: ops::auto::ACTOR.into(),
+        origin: "watch@jump".into(),
+        action: "pause".into(),
+        lane: Some("search-indexer".into()),
+        stage: Some("canary".into()),
+        from: None,
+        to: None,
+        reason: Some("auto_pause: …".into()),
+        forced: false,
+        dry_run: false,
+        result: "done".into(),
+        error: None,
+        prev_hash: String::new(),
+        hash: String::new(),
+    };
+    e.fold(Input::Ledger(Ledger {
+        auto_pauses: vec![record],
+        ..Default::default()
+    }));
+    e.fold(Input::Report(breach(0)));
+    assert!(e.take_execute().is_empty(), "the watch already paused it");
+}
+
+#[test]
+fn the_ledger_says_holds_set_and_released_and_the_same_halt_once() {
+    let mut e = engine(false, false);
+    let hold = |by: &str, at: i64| crate::model::LaneHold {
+        reason: "db migration".into(),
+        by: by.into(),
+        at: fixture::t(at),
+    };
+    let mut holds = Holds {
+        halt: Some(hold("bob", 0)),
+        ..Default::default()
+    };
+    holds.lanes.insert("ledger".into(), hold("carol", 0));
+    let said = e.fold(Input::Ledger(Ledger {
+        holds: holds.clone(),
+        ..Default::default()
+    }));
+    assert_eq!(
+        texts(&said),
+        [
+            "the train was halted by bob: db migration",
+            "ledger was put on hold by carol for 0s: db migration"
+        ]
+    );
+    // The same holds, their times to the millisecond: nothing new.
+    holds.halt = Some(hold("bob", 1));
+    let said = e.fold(Input::Ledger(Ledger {
+        holds: holds.clone(),
+        ..Default::default()
+    }));
+    assert!(said.is_empty(), "{said:?}");
+    holds.lanes.clear();
+    let said = e.fold(Input::Ledger(Ledger {
+        holds,
+        ..Default::default()
+    }));
+    assert_eq!(texts(&said), ["ledger's hold was released"]);
 }

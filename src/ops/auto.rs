@@ -27,6 +27,8 @@ const REMEMBER: Duration = Duration::from_secs(3600);
 pub struct AutoAction {
     pub plan: Plan,
     pub why: String,
+    /// The lane × stage that breaches.
+    pub breach: CellKey,
 }
 
 /// The breaches acted on, by lane × stage, so that one breach pauses once.
@@ -39,20 +41,39 @@ impl AutoPause {
     /// Breaches `trainyard-auto` acted on in the last hour, from the audit log: a restart in
     /// the middle of a breach does not pause again what a person may have resumed.
     pub fn from_log(train: &Train, records: &[Record], now: Timestamp) -> AutoPause {
+        let mut auto = AutoPause::default();
+        auto.learn(train, records, now);
+        auto
+    }
+
+    /// What `trainyard-auto` did in the last hour, from audit records (the log at start, and
+    /// what other trainyards write while this one runs — a `watch` and a screen on one train
+    /// must not pause one breach twice).
+    pub fn learn<'a>(
+        &mut self,
+        train: &Train,
+        records: impl IntoIterator<Item = &'a Record>,
+        now: Timestamp,
+    ) {
         let since = now - chrono::Duration::from_std(REMEMBER).unwrap_or_default();
-        let mut acted = BTreeSet::new();
-        for r in records.iter().filter(|r| {
+        for r in records.into_iter().filter(|r| {
             r.actor == ACTOR && r.action == "pause" && r.time().is_some_and(|t| t >= since)
         }) {
             let Some(lane) = &r.lane else { continue };
             match &r.stage {
                 Some(stage) => {
-                    acted.insert(CellKey::new(lane, stage));
+                    self.acted.insert(CellKey::new(lane, stage));
                 }
-                None => acted.extend(train.auto_pause.iter().map(|s| CellKey::new(lane, s))),
+                None => self
+                    .acted
+                    .extend(train.auto_pause.iter().map(|s| CellKey::new(lane, s))),
             }
         }
-        AutoPause { acted }
+    }
+
+    /// A breach found but not acted on (its cell was busy): it is still to act on.
+    pub fn forget(&mut self, breach: &CellKey) {
+        self.acted.remove(breach);
     }
 
     /// Look at the train once more: the pauses to make now. Breaches that ended are forgotten
@@ -96,7 +117,11 @@ impl AutoPause {
                 }
                 let why = format!("auto_pause: {}", breach.join("; "));
                 if let Some(plan) = plan_pause(train, world, holds, now, &lane.name, stage, &why) {
-                    out.push(AutoAction { plan, why });
+                    out.push(AutoAction {
+                        plan,
+                        why,
+                        breach: CellKey::new(&lane.name, stage),
+                    });
                 }
             }
         }

@@ -185,19 +185,26 @@ pub fn unforceable(plan: &Plan) -> Option<String> {
     ))
 }
 
+/// Why `action` must wait: another action is in flight on its cell (one per cell, whoever
+/// sent it).
+pub fn busy(in_flight: &BTreeMap<CellKey, InFlight>, action: &Action) -> Option<String> {
+    let f = in_flight.get(&action.key())?;
+    Some(format!(
+        "{} already has a {} in flight by {} ({}): wait for it to finish",
+        action.describe(),
+        f.kind,
+        f.actor,
+        f.status
+    ))
+}
+
 /// What `action` would do now, or why not.
 pub fn assess(action: Action, s: &Situation) -> Avail {
     if s.readonly {
         return Avail::No(readonly_refusal(action.kind));
     }
-    if let Some(f) = s.in_flight.get(&action.key()) {
-        return Avail::No(format!(
-            "{} already has a {} in flight by {} ({}): wait for it to finish",
-            action.describe(),
-            f.kind,
-            f.actor,
-            f.status
-        ));
+    if let Some(why) = busy(s.in_flight, &action) {
+        return Avail::No(why);
     }
     match preflight(action, s.train, s.world, s.holds, s.now) {
         Err(e) => Avail::No(e),

@@ -28,7 +28,7 @@ use super::audit::{self, AuditLog, Entry, Record};
 use super::{Action, Plan, Scope};
 use crate::config::{Config, Target};
 use crate::model::duration::human;
-use crate::model::{ActionKind, Blocker, BlockerKind, CellKey, Timestamp};
+use crate::model::{ActionKind, Blocker, CellKey, Timestamp};
 use crate::sources::{ActionError, ActionRequest, Source};
 
 /// How an action ended. Each has its exit code on the command line.
@@ -293,11 +293,17 @@ impl Runner {
             _ => return outcome,
         };
         // No longer abandoned if trainyard stops now: this outcome is the one written (the
-        // runtime lets the blocking write finish before the process ends).
-        self.open
+        // runtime lets the blocking write finish before the process ends). Already closed as
+        // abandoned (trainyard is stopping): that outcome stands, no second one.
+        let closed = self
+            .open
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
+            .remove(id)
+            .is_none();
+        if closed {
+            return outcome;
+        }
         let written = self.append(self.entry(plan, id, result, error), None).await;
         match written {
             Ok(_) => outcome,
@@ -318,7 +324,7 @@ impl Runner {
     ) -> Outcome {
         let a = &plan.action;
         if self.readonly {
-            return Outcome::Refused("trainyard is read-only: actions are disabled".into());
+            return Outcome::Refused(super::availability::readonly_refusal(a.kind));
         }
         if a.needs_reason() && a.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
             let why = if a.force {
@@ -344,12 +350,8 @@ impl Runner {
             return Outcome::Blocked(plan.blockers.clone());
         }
         // The halt and holds can't be forced: "every promotion refused" means every one.
-        if let Some(b) = plan
-            .blockers
-            .iter()
-            .find(|b| matches!(b.kind, BlockerKind::Halt | BlockerKind::Hold))
-        {
-            return Outcome::Refused(format!("{}: this can't be forced", b.message));
+        if let Some(why) = super::availability::unforceable(plan) {
+            return Outcome::Refused(why);
         }
         // The attempt, only if nothing else is in flight on this cell and no halt or hold
         // came meanwhile, in any process: decided and written under the log's lock.
@@ -405,13 +407,16 @@ impl Runner {
             ));
             return self.outcome(plan, &id, o).await;
         }
-        if let Some(open) = self
+        // Marked as sent before it goes; closed as abandoned meanwhile (trainyard is
+        // stopping, and the log says "not sent"): it does not go.
+        match self
             .open
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get_mut(&id)
         {
-            open.1 = Some(source.name().to_string());
+            Some(open) => open.1 = Some(source.name().to_string()),
+            None => return Outcome::Failed("not sent: trainyard is stopping".into()),
         }
         progress(format!("sent to {}", source.name()));
         let req = self.request(plan);

@@ -483,7 +483,7 @@ impl App {
         vec![]
     }
 
-    fn quit_asked(&mut self) -> Vec<Cmd> {
+    pub(super) fn quit_asked(&mut self) -> Vec<Cmd> {
         let n = self.mine_in_flight();
         if n > 0 && !self.quit_armed {
             self.quit_armed = true;

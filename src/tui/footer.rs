@@ -28,11 +28,9 @@ fn action_keys(app: &App) -> Vec<(&'static str, &'static str)> {
             };
             Some((b.label, words))
         })
+        // H is the main view's key.
         .chain(
-            app.snap
-                .holds
-                .halt
-                .is_some()
+            (app.snap.holds.halt.is_some() && app.mode() == Mode::Main)
                 .then_some(&app.snap.halt)
                 .filter(|a| a.offered())
                 .map(|_| ("H", "unhalt")),

@@ -21,9 +21,10 @@ impl App {
             Command::PageUp => self.popup_scroll = self.popup_scroll.saturating_sub(10),
             Command::Down => self.popup_scroll = (self.popup_scroll + 1).min(SCROLL_MAX),
             Command::PageDown => self.popup_scroll = (self.popup_scroll + 10).min(SCROLL_MAX),
+            // With actions in flight, q asks twice here too.
             Command::Quit => {
-                self.quit = true;
-                return vec![Cmd::Quit];
+                self.popup = None;
+                return self.quit_asked();
             }
             // Actions work from the details popup: the dialog takes its place.
             c if mode == Mode::Details => {

@@ -504,6 +504,7 @@ fn the_ledger_brings_holds_and_other_processes_actions() {
     app.input(Input::Ledger(Ledger {
         holds,
         in_flight: vec![(key.clone(), theirs)],
+        auto_pauses: vec![],
     }));
     assert!(app.snap.holds.halt.is_some());
     assert!(app.activity.front().unwrap().text.contains("halted by bob"));
@@ -528,6 +529,21 @@ fn quitting_with_an_action_in_flight_asks_twice() {
     key(&mut app, KeyCode::Char('s'));
     key(&mut app, KeyCode::Tab);
     assert_eq!(key(&mut app, KeyCode::Enter).len(), 1);
+    assert!(key(&mut app, KeyCode::Char('q')).is_empty());
+    assert!(!app.quit);
+    assert!(app.flash.as_ref().unwrap().0.contains("still in flight"));
+    assert_eq!(key(&mut app, KeyCode::Char('q')), [Cmd::Quit]);
+}
+
+#[test]
+fn q_in_a_popup_asks_twice_too_with_an_action_in_flight() {
+    let mut app = fixture::app();
+    select(&mut app, "search-indexer", "canary");
+    key(&mut app, KeyCode::Char('s'));
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(key(&mut app, KeyCode::Enter).len(), 1);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.popup, Some(Popup::Details));
     assert!(key(&mut app, KeyCode::Char('q')).is_empty());
     assert!(!app.quit);
     assert!(app.flash.as_ref().unwrap().0.contains("still in flight"));
