@@ -164,6 +164,8 @@ pub fn deployment_state(state: &str) -> CellState {
         "failure" | "error" => CellState::Failed,
         "in_progress" => CellState::Running,
         "queued" | "pending" => CellState::Pending,
+        // What Actions gives a deployment held by an environment's protection rule.
+        "waiting" => CellState::AwaitingApproval,
         // Superseded by a later deployment: it was live, and is not any more.
         "inactive" => CellState::Succeeded,
         _ => CellState::Unknown,
@@ -378,6 +380,7 @@ mod tests {
             ("in_progress", Running),
             ("queued", Pending),
             ("pending", Pending),
+            ("waiting", AwaitingApproval),
             ("inactive", Succeeded),
             ("nope", Unknown),
         ] {
