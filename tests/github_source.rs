@@ -131,7 +131,10 @@ async fn handle(
                 .into_response()
         };
     }
-    let body = if rest == "/repos/acme/api/actions/workflows/ci.yml/runs"
+    let body = if rest == "/repos/acme/api" {
+        // The repository: its default branch is where a lane without `branch` reads runs.
+        json!({"id": 1, "full_name": "acme/api", "default_branch": "main"})
+    } else if rest == "/repos/acme/api/actions/workflows/ci.yml/runs"
         && query.contains("branch=main")
     {
         fixture("workflow-run-paginated.json")

@@ -231,7 +231,8 @@ pub struct Target {
     pub workflow: Option<String>,
     /// github: the environment a stage deploys to.
     pub environment: Option<String>,
-    /// github: the branch of CI runs and the ref of dispatches (default `main`).
+    /// github: the branch of CI runs and the ref of dispatches (default: the repository's
+    /// default branch).
     pub branch: Option<String>,
 }
 

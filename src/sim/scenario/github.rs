@@ -328,6 +328,16 @@ impl Scenario {
         }
     }
 
+    /// A repository's default branch: `main`, but `master` for pricing-engine, an older
+    /// repository (a lane without `branch` must find it, not assume `main`).
+    pub(super) fn default_branch(&self, li: usize) -> &'static str {
+        if self.lanes[li].spec.name == "pricing-engine" {
+            "master"
+        } else {
+            "main"
+        }
+    }
+
     fn repo(&self, owner: &str, repo: &str) -> Option<usize> {
         if !owner.eq_ignore_ascii_case(OWNER) {
             return None;
@@ -448,7 +458,7 @@ impl Scenario {
             .filter(|e| {
                 let (st, concl) = run_status(e.state);
                 status.is_none_or(|v| v == st || Some(v) == concl)
-                    && branch.is_none_or(|b| b == "main")
+                    && branch.is_none_or(|b| b == self.default_branch(li))
                     && event.is_none_or(|v| v == self.event(e))
                     && head_sha.is_none_or(|v| v == e.ver.sha)
                     && actor.is_none_or(|v| v == login(&self.person(e.trigger, e.ver)))

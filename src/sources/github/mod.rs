@@ -34,7 +34,8 @@ struct GhTarget {
     repo: String,
     workflow: Option<String>,
     environment: Option<String>,
-    branch: String,
+    /// The branch the config names; `None`: the repository's default branch.
+    branch: Option<String>,
 }
 
 /// A deployment waiting for approval, as needed to decide it.
@@ -64,6 +65,9 @@ pub struct GithubSource {
     version_input: String,
     environment_input: String,
     waiting: Mutex<BTreeMap<CellKey, Waiting>>,
+    /// The default branch of each repository whose lanes name none (`GET /repos/{repo}`, read
+    /// again every poll: a 304 while it has not changed), or why it could not be read.
+    default_branches: Mutex<BTreeMap<String, Result<String, String>>>,
     /// Runs trainyard dispatched (promote, rollback) and follows until their deployment shows:
     /// a run that fails before it deploys fails the cell at once, instead of a silent wait.
     dispatched: Mutex<BTreeMap<CellKey, Dispatched>>,
@@ -97,7 +101,7 @@ impl GithubSource {
                         repo: t.repo.clone().unwrap_or_default(),
                         workflow: t.workflow.clone(),
                         environment: t.environment.clone(),
-                        branch: t.branch.clone().unwrap_or_else(|| "main".into()),
+                        branch: t.branch.clone(),
                     },
                 )
             })
@@ -111,6 +115,7 @@ impl GithubSource {
             version_input: cfg.version_input.clone(),
             environment_input: cfg.environment_input.clone(),
             waiting: Mutex::new(BTreeMap::new()),
+            default_branches: Mutex::new(BTreeMap::new()),
             dispatched: Mutex::new(BTreeMap::new()),
             last_cost: AtomicU64::new(0),
             polls: AtomicU64::new(0),
@@ -166,13 +171,64 @@ impl GithubSource {
             .collect()
     }
 
+    /// The branch of a lane's runs and dispatches: the config's, else the repository's default
+    /// branch as the last poll read it.
+    fn branch_of(&self, t: &GhTarget) -> Result<String, String> {
+        if let Some(b) = &t.branch {
+            return Ok(b.clone());
+        }
+        match self
+            .default_branches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&t.repo)
+        {
+            Some(Ok(b)) => Ok(b.clone()),
+            Some(Err(e)) => Err(format!("the default branch of {}: {e}", t.repo)),
+            None => Err(format!(
+                "the default branch of {} is not known yet (GET /repos/{} has not answered); set `branch` for the lane to name it",
+                t.repo, t.repo
+            )),
+        }
+    }
+
+    /// Read the default branch of every repository whose lanes name no branch (a 304 after the
+    /// first time). A repository that can't be read keeps what was read before.
+    async fn read_default_branches(&self) {
+        let repos: BTreeSet<&str> = self
+            .targets
+            .iter()
+            .filter(|(_, t)| t.branch.is_none())
+            .map(|(_, t)| t.repo.as_str())
+            .collect();
+        let read = join_all(repos.iter().map(|r| async move {
+            let repo: Value = self.get(&format!("/repos/{r}")).await?;
+            match repo["default_branch"].as_str() {
+                Some(b) if !b.is_empty() => Ok(sanitize(b, 200)),
+                _ => Err(format!("/repos/{r} has no default_branch")),
+            }
+        }))
+        .await;
+        let mut known = self
+            .default_branches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for (r, b) in repos.into_iter().zip(read) {
+            // A branch read before stays through a failed read; the failure is said otherwise.
+            if b.is_ok() || !matches!(known.get(r), Some(Ok(_))) {
+                known.insert(r.to_string(), b);
+            }
+        }
+    }
+
     async fn ci_cell(&self, t: &GhTarget, workflow: &str) -> Result<Option<Cell>, String> {
+        let branch = self.branch_of(t)?;
         let runs: WorkflowRuns = self
             .get(&format!(
                 "/repos/{}/actions/workflows/{}/runs?branch={}&per_page=20",
                 t.repo,
                 enc(workflow),
-                enc(&t.branch)
+                enc(&branch)
             ))
             .await?;
         // Runs of pull requests (a fork's branch may be called main too) are not the train.
@@ -232,13 +288,14 @@ impl GithubSource {
             pairs.push((d, st?.into_iter().next()));
         }
         let deployed = map::deploy_cell(&pairs);
+        let branch = self.branch_of(t)?;
         // A run of this lane's deploy workflow on its branch, waiting on this environment's
         // protection rules: the cell awaits approval. (Other runs, a pull request's, say, are
         // not this train's.)
         let pending = waiting
             .iter()
             .filter(|(run, _)| {
-                run.head_branch.as_deref() == Some(t.branch.as_str())
+                run.head_branch.as_deref() == Some(branch.as_str())
                     && !run.from_pull_request()
                     && t.workflow
                         .as_deref()
@@ -274,6 +331,7 @@ impl GithubSource {
 
     async fn fetch(&self) -> Result<Batch, String> {
         let mut batch = Batch::default();
+        self.read_default_branches().await;
         let repos: Vec<&str> = self
             .targets
             .iter()
@@ -425,12 +483,12 @@ impl GithubSource {
         }
     }
 
-    fn dispatch_body(&self, t: &GhTarget, env: &str, version: &str) -> Value {
-        json!({
-            "ref": t.branch,
+    fn dispatch_body(&self, t: &GhTarget, env: &str, version: &str) -> Result<Value, ActionError> {
+        Ok(json!({
+            "ref": self.branch_of(t).map_err(ActionError::Failed)?,
             "inputs": { self.version_input.clone(): version, self.environment_input.clone(): env },
             "return_run_details": true,
-        })
+        }))
     }
 
     /// The request an action becomes: method, path and body.
@@ -488,7 +546,7 @@ impl GithubSource {
             })?;
             Ok((
                 format!("/repos/{}/actions/workflows/{}/dispatches", t.repo, enc(wf)),
-                self.dispatch_body(t, env, version),
+                self.dispatch_body(t, env, version)?,
             ))
         };
         match req.kind {
@@ -547,12 +605,13 @@ impl GithubSource {
                 ActionError::Unsupported("no deploy workflow configured to cancel".into())
             })?;
             let version = req.version.as_deref().unwrap_or_default();
+            let branch = self.branch_of(t).map_err(ActionError::Failed)?;
             let runs: WorkflowRuns = self
                 .get(&format!(
                     "/repos/{}/actions/workflows/{}/runs?branch={}&per_page=30",
                     t.repo,
                     enc(wf),
-                    enc(&t.branch)
+                    enc(&branch)
                 ))
                 .await
                 .map_err(ActionError::Failed)?;

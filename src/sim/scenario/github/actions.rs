@@ -78,7 +78,8 @@ impl Scenario {
             ));
         }
         let reference = field(&obj, "ref", "a string", DOC, text)?;
-        if !matches!(reference.as_str(), "main" | "refs/heads/main") {
+        let branch = self.default_branch(li);
+        if reference != branch && reference != format!("refs/heads/{branch}") {
             return Err(gh_error(422, format!("No ref found for: {reference}"), DOC));
         }
         let empty = Map::new();

@@ -175,6 +175,7 @@ impl Scenario {
             "url": u,
             "git_url": format!("git://{host}/{OWNER}/{name}.git"),
             "ssh_url": format!("git@{host}:{OWNER}/{name}.git"),
+            "default_branch": self.default_branch(li),
         });
         // The hypermedia links of a repository, as GitHub lists them.
         const LINKS: [(&str, &str); 36] = [

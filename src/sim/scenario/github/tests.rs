@@ -78,13 +78,33 @@ fn cell_run(sc: &Scenario, lane: &str, stage: &str) -> u64 {
         .unwrap()
 }
 
+/// The runs of a workflow on the repository's default branch (pricing-engine's is `master`).
 fn runs(sc: &mut Scenario, lane: &str, wf: &str) -> Vec<Value> {
+    let repo = get(sc, &format!("/repos/acme/{lane}"), &[]);
+    let branch = repo["default_branch"].as_str().unwrap().to_string();
     let b = get(
         sc,
         &format!("/repos/acme/{lane}/actions/workflows/{wf}/runs"),
-        &[("branch", "main"), ("per_page", "100")],
+        &[("branch", &branch), ("per_page", "100")],
     );
     b["workflow_runs"].as_array().unwrap().clone()
+}
+
+#[test]
+fn a_repository_says_its_default_branch_and_lists_runs_on_it_only() {
+    let mut sc = scenario();
+    for (lane, branch, other) in [
+        ("pricing-engine", "master", "main"),
+        ("checkout-web", "main", "master"),
+    ] {
+        let repo = get(&mut sc, &format!("/repos/acme/{lane}"), &[]);
+        assert_eq!(repo["default_branch"], branch, "{lane}");
+        let path = format!("/repos/acme/{lane}/actions/workflows/ci.yml/runs");
+        let on = get(&mut sc, &path, &[("branch", branch)]);
+        let off = get(&mut sc, &path, &[("branch", other)]);
+        assert!(on["total_count"].as_u64().unwrap() > 0, "{lane}: {on}");
+        assert_eq!(off["total_count"], 0, "{lane}: {off}");
+    }
 }
 
 fn run(sc: &mut Scenario, lane: &str, id: u64) -> Value {
