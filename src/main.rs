@@ -49,7 +49,12 @@ fn main() -> ExitCode {
 /// (a panic message may quote anything). The panic is logged too, through the log file's
 /// redacting writer.
 fn install_hooks() {
-    let (panic_hook, eyre_hook) = color_eyre::config::HookBuilder::default().into_hooks();
+    let mut builder = color_eyre::config::HookBuilder::default();
+    // NO_COLOR (https://no-color.org): the reports too, not only the screen.
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        builder = builder.theme(color_eyre::config::Theme::new());
+    }
+    let (panic_hook, eyre_hook) = builder.into_hooks();
     if let Err(e) = eyre_hook.install() {
         eprintln!("trainyard: {e}");
     }
@@ -152,6 +157,11 @@ fn demo_audit() -> ops::audit::AuditLog {
 }
 
 async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
+    let screen = matches!(cli.command, None | Some(Command::Demo { .. }));
+    if screen && let Some(why) = tui::terminal_missing() {
+        eprintln!("{why}");
+        return Ok(ExitCode::from(Exit::Usage));
+    }
     match &cli.command {
         None => {
             let config = match load_config(&cli) {

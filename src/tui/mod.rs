@@ -54,6 +54,20 @@ fn draw(terminal: &mut ratatui::DefaultTerminal, app: &App, theme: &Theme) -> st
 
 pub use crate::signals::Ended;
 
+/// The screen needs a terminal on both ends; without one, what to do instead.
+pub fn terminal_missing() -> Option<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        return None;
+    }
+    Some(
+        "trainyard: the screen needs a terminal, and there is none here (ssh without -t?)\n  \
+         in a terminal: ssh -t HOST trainyard\n  \
+         without one: trainyard status (the train once), trainyard watch (its changes, line by line)"
+            .into(),
+    )
+}
+
 /// Run the TUI on the running engine until the user quits or a signal asks us to stop, drawn
 /// with `theme` (`Theme::from_env`). The screen reads the engine's snapshots and events and
 /// sends it the plans the user confirms.
