@@ -36,6 +36,14 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(dispatch(cli)) {
         Ok(code) => code,
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::from(stdout_gone("Broken pipe") as u8)
+        }
         Err(e) => {
             let report = trainyard::secrets::redact(&format!("{e:?}"));
             tracing::error!("{report}");
@@ -59,10 +67,45 @@ fn install_hooks() {
         eprintln!("trainyard: {e}");
     }
     std::panic::set_hook(Box::new(move |info| {
+        // Printing to a stdout that is gone (`trainyard audit | head -1`) or full
+        // (`> /dev/full`) is where the output ends, not a crash.
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if let Some(why) = message.strip_prefix("failed printing to stdout: ") {
+            std::process::exit(stdout_gone(why));
+        }
         let report = panic_hook.panic_report(info).to_string();
         tracing::error!("panic: {info}");
         eprintln!("{}", trainyard::secrets::redact(&report));
     }));
+}
+
+/// The exit when stdout can't take more: quietly 0 when its reader went away (a closed pipe:
+/// the reader had what it wanted), else 1 with a word on stderr.
+fn stdout_gone(why: &str) -> i32 {
+    if why.contains("Broken pipe") || why.contains("os error 32") {
+        0
+    } else {
+        let _ = std::io::Write::write_fmt(
+            &mut std::io::stderr(),
+            format_args!("trainyard: cannot write the output: {why}\n"),
+        );
+        i32::from(Exit::Runtime.code())
+    }
+}
+
+/// Write `bytes` to stdout; a stdout that is gone or full ends it as [`stdout_gone`] says.
+fn write_out(bytes: &[u8]) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|_| out.flush()) {
+        Ok(()) => ExitCode::from(Exit::Ok),
+        Err(e) => ExitCode::from(stdout_gone(&e.to_string()) as u8),
+    }
 }
 
 /// The log file: `--log-file`, else `trainyard.log` in the state (or data) directory.
@@ -261,13 +304,9 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             Ok(ExitCode::from(result?.exit()))
         }
         Some(Command::Completions { shell }) => {
-            trainyard::manual::completions(*shell, &mut std::io::stdout());
-            Ok(ExitCode::from(Exit::Ok))
+            Ok(write_out(&trainyard::manual::completions(*shell)))
         }
-        Some(Command::Man) => {
-            trainyard::manual::man(&mut std::io::stdout())?;
-            Ok(ExitCode::from(Exit::Ok))
-        }
+        Some(Command::Man) => Ok(write_out(&trainyard::manual::man())),
         Some(Command::Audit {
             command,
             json,

@@ -48,3 +48,39 @@ fn an_error_report_has_no_colour_under_no_color() {
     let coloured = run("");
     assert!(coloured.stderr.contains('\u{1b}'), "{:?}", coloured.stderr);
 }
+
+/// `trainyard man > /dev/full`, `… | true`: output that can't be written ends trainyard with a
+/// word (a full disk) or quietly (a reader gone), never a panic.
+#[test]
+fn output_that_cannot_be_written_ends_quietly() {
+    let bin = common::bin::BIN;
+    let sh = |cmd: &str| {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(cmd)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for what in ["man", "completions bash"] {
+        let (out, err) = sh(&format!("{bin} {what} > /dev/full; echo rc=$?"));
+        assert_eq!(out.trim(), "rc=1", "{what}: {err}");
+        assert!(
+            err.contains("cannot write the output: No space left"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("panicked") && !err.contains("BACKTRACE"),
+            "{err}"
+        );
+        let (out, err) = sh(&format!(
+            "{bin} {what} | (exec 0<&-; true); echo rc=${{PIPESTATUS[0]}}"
+        ));
+        assert_eq!(out.trim(), "rc=0", "{what}: {err}");
+        assert!(err.is_empty(), "{what}: {err}");
+    }
+}
