@@ -192,6 +192,24 @@ fn print_result(
     }
 }
 
+/// An action that makes no sense as asked (nothing to pause, already on its way): said on
+/// stderr, and with `--json` as the same object every action prints, `result: "invalid"`.
+fn refused_early(action: &Action, why: &str, json_out: bool) -> Exit {
+    eprintln!("trainyard: {why}");
+    if json_out {
+        let v = json!({
+            "action": action.kind.as_str(),
+            "lane": action.lane_opt(),
+            "stage": action.stage_opt(),
+            "result": "invalid",
+            "message": why,
+            "exit_code": Exit::Usage.code(),
+        });
+        println!("{}", crate::model::text::json_safe(&v.to_string()));
+    }
+    Exit::Usage
+}
+
 /// `trainyard promote|pause|resume|rollback|approve|reject|halt|unhalt`.
 pub async fn run_action(
     config: Config,
@@ -225,20 +243,17 @@ pub async fn run_action(
         match next {
             Some(i) => action.stage = config.train.stages[i].clone(),
             None => {
-                eprintln!(
-                    "trainyard: {} has nothing to promote: name the stage with --to",
+                let why = format!(
+                    "{} has nothing to promote: name the stage with --to",
                     action.lane
                 );
-                return Exit::Usage;
+                return refused_early(&action, &why, json_out);
             }
         }
     }
     let mut plan = match snap.plan(action.clone()) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("trainyard: {e}");
-            return Exit::Usage;
-        }
+        Err(e) => return refused_early(&action, &e, json_out),
     };
     plan.action = action.clone();
     if !json_out {

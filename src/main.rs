@@ -345,14 +345,26 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         Some(Command::Config {
             command: ConfigCommand::Path,
         }) => {
-            match config::resolve_path(cli.config.as_deref()) {
-                Ok(p) => println!("{}", p.display()),
-                Err(e) => {
-                    println!("{e}");
-                    return Ok(ExitCode::from(Exit::Usage));
+            // Where trainyard reads its config, whether or not the file is there yet.
+            let path = cli.config.clone().or_else(config::default_path);
+            match path {
+                Some(p) => {
+                    println!("{}", p.display());
+                    if !p.exists() {
+                        eprintln!(
+                            "trainyard: {} does not exist yet: create it from config.example.toml (or run `trainyard demo`, which needs none)",
+                            p.display()
+                        );
+                    }
+                    Ok(ExitCode::from(Exit::Ok))
+                }
+                None => {
+                    eprintln!(
+                        "trainyard: no home directory to look in: pass --config PATH or set TRAINYARD_CONFIG"
+                    );
+                    Ok(ExitCode::from(Exit::Usage))
                 }
             }
-            Ok(ExitCode::from(Exit::Ok))
         }
         Some(Command::Config {
             command: ConfigCommand::Check,

@@ -51,8 +51,14 @@ fn cell_json(
 /// (its source failed or went quiet: the value is the last good one, the error its source's),
 /// its warnings and, with a stable side, the canary verdict (docs/analysis.md).
 fn metric_json(world: &World, m: &Metric, view: &MetricView, now: Timestamp) -> Value {
+    // `p_value` is the test's one-sided p-value and `prob_worse` the probability that a canary
+    // sample is worse than a stable one; `p_worse` and `effect` are their first names, kept
+    // for the scripts that read them (fields are never renamed).
     let canary = view.canary.as_ref().map(|(verdict, test)| {
-        json!({"verdict": verdict.as_str(), "p_worse": test.map(|t| t.p_worse),
+        json!({"verdict": verdict.as_str(),
+               "p_value": test.map(|t| t.p_worse),
+               "prob_worse": test.map(|t| t.p_bad(m.worse())),
+               "p_worse": test.map(|t| t.p_worse),
                "effect": test.map(|t| t.effect)})
     });
     json!({"name": m.name, "value": m.value, "unit": m.unit,

@@ -299,3 +299,39 @@ fn holds_and_the_halt_say_who_when_and_why() {
     );
     assert!(table.contains(": db migration"), "{table}");
 }
+
+/// A metric with a stable side carries the canary verdict, its p-value and the probability that
+/// a canary sample is worse, under names that say so (and the first names, kept).
+#[test]
+fn the_canary_verdict_names_its_figures_for_what_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim::spawn(dir.path(), &[]);
+    let path = sim.write_config(dir.path(), "");
+    let (_, out) = status(&path, dir.path(), true);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let canaries: Vec<&Value> = v["lanes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|l| l["cells"].as_array().unwrap())
+        .flat_map(|c| c["metrics"].as_array().unwrap())
+        .filter_map(|m| m["canary"].as_object().map(|_| &m["canary"]))
+        .collect();
+    assert!(!canaries.is_empty(), "{out}");
+    for c in canaries {
+        assert!(
+            ["pass", "marginal", "fail", "no data"].contains(&c["verdict"].as_str().unwrap()),
+            "{c}"
+        );
+        if c["p_value"].is_null() {
+            continue;
+        }
+        let p = c["p_value"].as_f64().unwrap();
+        let worse = c["prob_worse"].as_f64().unwrap();
+        assert!(
+            (0.0..=1.0).contains(&p) && (0.0..=1.0).contains(&worse),
+            "{c}"
+        );
+        assert_eq!(c["p_worse"], c["p_value"], "{c}");
+    }
+}
