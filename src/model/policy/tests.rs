@@ -70,12 +70,7 @@ impl W {
                     min: None,
                     max: Some(max),
                 },
-                baseline: None,
-                baseline_series: vec![],
-                series: vec![],
-                source: String::new(),
-                error: None,
-                warnings: vec![],
+                ..Default::default()
             },
         ));
         self
