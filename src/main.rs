@@ -104,6 +104,17 @@ fn sim_options(a: &SimArgs) -> sim::SimOptions {
     }
 }
 
+/// The simulator listens on loopback only: another address is a usage error of `command`.
+fn loopback(command: &str, listen: std::net::SocketAddr) -> Result<(), ExitCode> {
+    if listen.ip().is_loopback() {
+        return Ok(());
+    }
+    eprintln!(
+        "trainyard {command}: {listen} is not a loopback address; the simulator only listens on 127.0.0.1 or ::1"
+    );
+    Err(ExitCode::from(Exit::Usage))
+}
+
 fn load_config(cli: &Cli) -> Result<Config, ExitCode> {
     let loaded = config::resolve_path(cli.config.as_deref()).and_then(|p| config::load(&p));
     loaded.map_err(|errs| {
@@ -168,11 +179,8 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             sim: args,
             tui,
         }) => {
-            if !listen.ip().is_loopback() {
-                eprintln!(
-                    "trainyard demo: {listen} is not a loopback address; the simulator only listens on 127.0.0.1 or ::1"
-                );
-                return Ok(ExitCode::from(Exit::Usage));
+            if let Err(code) = loopback("demo", *listen) {
+                return Ok(code);
             }
             let opts = sim_options(args);
             let chaos = args.chaos.clone().unwrap_or_default();
@@ -198,11 +206,8 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             sim: args,
             print_config,
         }) => {
-            if !listen.ip().is_loopback() {
-                eprintln!(
-                    "trainyard sim: {listen} is not a loopback address; the simulator only listens on 127.0.0.1 or ::1"
-                );
-                return Ok(ExitCode::from(Exit::Usage));
+            if let Err(code) = loopback("sim", *listen) {
+                return Ok(code);
             }
             let chaos = args.chaos.clone().unwrap_or_default();
             sim::run_foreground(*listen, sim_options(args), *print_config, chaos)
