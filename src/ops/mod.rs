@@ -535,6 +535,8 @@ pub fn actor(identity: Option<&str>) -> String {
 }
 
 #[cfg(test)]
+mod test_fixture;
+#[cfg(test)]
 mod tests;
 
 /// Where the user sits: `ssh from 10.1.2.3` when SSH_CONNECTION says so, else `local`.
