@@ -344,21 +344,15 @@ fn key_values(text: &str) -> String {
         }
         // The value just after.
         let mut v = i + 1;
+        let mut end = None;
         if is_json {
             v += text[v..].len() - text[v..].trim_start().len();
             if text[v..].starts_with('"') {
                 v += 1;
-                let end = find_json_string_end(text, v);
-                out.push_str(&text[pos..v]);
-                if end > v {
-                    out.push_str(MASK);
-                }
-                pos = end;
-                i = end.max(i + 1);
-                continue;
+                end = Some(find_json_string_end(text, v));
             }
         }
-        let end = value_end(text, v);
+        let end = end.unwrap_or_else(|| value_end(text, v));
         out.push_str(&text[pos..v]);
         if end > v {
             out.push_str(MASK);
@@ -433,8 +427,8 @@ fn token_formats(text: &str) -> String {
     out
 }
 
-/// Standard base64 with padding (for the basic auth header value).
-fn base64(data: &[u8]) -> String {
+/// Standard base64 with padding (the basic auth header value; the simulator's node ids).
+pub fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
