@@ -143,13 +143,26 @@ fn init_logging(
     Ok(Some(guard))
 }
 
-fn sim_options(a: &SimArgs) -> sim::SimOptions {
-    sim::SimOptions {
+/// What `demo` and `sim` (named `command`) start the simulator with. It listens on loopback
+/// only: another address is a usage error.
+fn simulator(
+    command: &str,
+    listen: std::net::SocketAddr,
+    a: &SimArgs,
+) -> Result<(sim::SimOptions, sim::ChaosSpec), ExitCode> {
+    if !listen.ip().is_loopback() {
+        eprintln!(
+            "trainyard {command}: {listen} is not a loopback address; the simulator only listens on 127.0.0.1 or ::1"
+        );
+        return Err(ExitCode::from(Exit::Usage));
+    }
+    let opts = sim::SimOptions {
         lanes: a.lanes as usize,
         seed: a.seed,
         speed: a.speed,
         hostile: a.hostile,
-    }
+    };
+    Ok((opts, a.chaos.clone().unwrap_or_default()))
 }
 
 fn load_config(cli: &Cli) -> Result<Config, ExitCode> {
@@ -221,14 +234,10 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             sim: args,
             tui,
         }) => {
-            if !listen.ip().is_loopback() {
-                eprintln!(
-                    "trainyard demo: {listen} is not a loopback address; the simulator only listens on 127.0.0.1 or ::1"
-                );
-                return Ok(ExitCode::from(Exit::Usage));
-            }
-            let opts = sim_options(args);
-            let chaos = args.chaos.clone().unwrap_or_default();
+            let (opts, chaos) = match simulator("demo", *listen, args) {
+                Ok(started) => started,
+                Err(code) => return Ok(code),
+            };
             let handle = sim::start_with_chaos(*listen, opts.clone(), chaos)
                 .await
                 .wrap_err_with(|| format!("starting the simulator on {listen}"))?;
@@ -251,14 +260,11 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             sim: args,
             print_config,
         }) => {
-            if !listen.ip().is_loopback() {
-                eprintln!(
-                    "trainyard sim: {listen} is not a loopback address; the simulator only listens on 127.0.0.1 or ::1"
-                );
-                return Ok(ExitCode::from(Exit::Usage));
-            }
-            let chaos = args.chaos.clone().unwrap_or_default();
-            sim::run_foreground(*listen, sim_options(args), *print_config, chaos)
+            let (opts, chaos) = match simulator("sim", *listen, args) {
+                Ok(started) => started,
+                Err(code) => return Ok(code),
+            };
+            sim::run_foreground(*listen, opts, *print_config, chaos)
                 .await
                 .wrap_err_with(|| format!("simulator on {listen}"))?;
             Ok(ExitCode::from(Exit::Ok))

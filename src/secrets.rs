@@ -260,17 +260,11 @@ fn url_userinfo(text: &str) -> String {
 /// `Authorization: Bearer x` (or `Proxy-Authorization`, `=` instead of `:`) → `Authorization: ***`,
 /// up to the end of the value (line, quote, comma, brace).
 fn header_values(text: &str) -> String {
-    let lower = text.to_ascii_lowercase();
-    let mut out = String::with_capacity(text.len());
-    let mut pos = 0;
-    while let Some(i) = lower[pos..].find("authorization") {
-        let name_end = pos + i + "authorization".len();
+    mask_after_word(text, "authorization", |_, name_end| {
         let after = &text[name_end..];
         let sep = after.trim_start_matches([' ', '"', '\'']);
         if !(sep.starts_with(':') || sep.starts_with('=')) {
-            out.push_str(&text[pos..name_end]);
-            pos = name_end;
-            continue;
+            return None;
         }
         let value_start = name_end + (after.len() - sep.len()) + 1;
         let ws = text[value_start..].len()
@@ -281,11 +275,36 @@ fn header_values(text: &str) -> String {
         let end = text[v..]
             .find(['\n', '\r', '"', '\'', ',', '}', ';'])
             .map_or(text.len(), |e| v + e);
-        out.push_str(&text[pos..v]);
-        if end > v {
-            out.push_str(MASK);
+        Some((v, end))
+    })
+}
+
+/// `text` with what follows each `word` (any case) masked: `value` gets where the word starts
+/// and ends and says where its secret starts and ends (nothing is masked when that is empty),
+/// or `None` to keep the word as it is and look further.
+fn mask_after_word(
+    text: &str,
+    word: &str,
+    value: impl Fn(usize, usize) -> Option<(usize, usize)>,
+) -> String {
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut pos = 0;
+    while let Some(i) = lower[pos..].find(word) {
+        let word_end = pos + i + word.len();
+        match value(pos + i, word_end) {
+            Some((v, end)) => {
+                out.push_str(&text[pos..v]);
+                if end > v {
+                    out.push_str(MASK);
+                }
+                pos = end;
+            }
+            None => {
+                out.push_str(&text[pos..word_end]);
+                pos = word_end;
+            }
         }
-        pos = end;
     }
     out.push_str(&text[pos..]);
     out
@@ -325,21 +344,15 @@ fn key_values(text: &str) -> String {
         }
         // The value just after.
         let mut v = i + 1;
+        let mut end = None;
         if is_json {
             v += text[v..].len() - text[v..].trim_start().len();
             if text[v..].starts_with('"') {
                 v += 1;
-                let end = find_json_string_end(text, v);
-                out.push_str(&text[pos..v]);
-                if end > v {
-                    out.push_str(MASK);
-                }
-                pos = end;
-                i = end.max(i + 1);
-                continue;
+                end = Some(find_json_string_end(text, v));
             }
         }
-        let end = value_end(text, v);
+        let end = end.unwrap_or_else(|| value_end(text, v));
         out.push_str(&text[pos..v]);
         if end > v {
             out.push_str(MASK);
@@ -366,33 +379,20 @@ fn find_json_string_end(text: &str, from: usize) -> usize {
 
 /// `Bearer <8 or more token characters>` anywhere → `Bearer ***`.
 fn bearer(text: &str) -> String {
-    let lower = text.to_ascii_lowercase();
-    let mut out = String::with_capacity(text.len());
-    let mut pos = 0;
-    while let Some(i) = lower[pos..].find("bearer") {
-        let word_end = pos + i + "bearer".len();
+    mask_after_word(text, "bearer", |start, word_end| {
         let rest = &text[word_end..];
         let spaced = rest.trim_start_matches([' ', '\t']);
         let v = word_end + (rest.len() - spaced.len());
         let len = spaced
             .find(|c: char| !is_token_char(c))
             .unwrap_or(spaced.len());
-        let before_ok = pos + i == 0
-            || !text[..pos + i]
+        let before_ok = start == 0
+            || !text[..start]
                 .chars()
                 .next_back()
                 .is_some_and(|c| c.is_ascii_alphanumeric());
-        if before_ok && v > word_end && len >= 8 && spaced[..len] != *MASK {
-            out.push_str(&text[pos..v]);
-            out.push_str(MASK);
-            pos = v + len;
-        } else {
-            out.push_str(&text[pos..word_end]);
-            pos = word_end;
-        }
-    }
-    out.push_str(&text[pos..]);
-    out
+        (before_ok && v > word_end && len >= 8 && spaced[..len] != *MASK).then_some((v, v + len))
+    })
 }
 
 /// Well-known token formats (`ghp_…`) → `***`.
@@ -427,8 +427,8 @@ fn token_formats(text: &str) -> String {
     out
 }
 
-/// Standard base64 with padding (for the basic auth header value).
-fn base64(data: &[u8]) -> String {
+/// Standard base64 with padding (the basic auth header value; the simulator's node ids).
+pub fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {

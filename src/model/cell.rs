@@ -214,6 +214,21 @@ pub struct HistoryEntry {
     pub actor: Option<String>,
 }
 
+impl HistoryEntry {
+    /// How long before `now` it happened ("3m"), when the source said when.
+    pub fn ago(&self, now: Timestamp) -> Option<String> {
+        self.at.map(|t| super::duration::human_delta(now - t))
+    }
+
+    /// " by alice" when the source said who; empty otherwise.
+    pub fn by(&self) -> String {
+        self.actor
+            .as_ref()
+            .map(|a| format!(" by {a}"))
+            .unwrap_or_default()
+    }
+}
+
 /// A metric threshold: the value must be `<= max` and `>= min` where given.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Threshold {
@@ -230,7 +245,7 @@ impl Threshold {
 }
 
 /// One metric of a lane at a stage, with a recent series for the sparkline.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metric {
     pub name: String,
     /// `ratio`, `seconds`, `percent`, `count`, `rps`, or what the source says.
@@ -313,21 +328,22 @@ impl Metric {
 
     /// "≤1.00%" / "≥99.0%" / "200ms–1.00s": the compact form for narrow panels.
     pub fn threshold_short(&self) -> String {
-        match (self.threshold.min, self.threshold.max) {
-            (Some(lo), Some(hi)) => format!("{}–{}", self.format_value(lo), self.format_value(hi)),
-            (None, Some(hi)) => format!("≤{}", self.format_value(hi)),
-            (Some(lo), None) => format!("≥{}", self.format_value(lo)),
-            (None, None) => "-".into(),
-        }
+        self.threshold_in(["≤", "≥", "-"])
     }
 
     /// "max 1.00%" / "min 99.0%" / "0.20s–1.00s".
     pub fn threshold_text(&self) -> String {
+        self.threshold_in(["max ", "min ", "no threshold"])
+    }
+
+    /// The threshold with the words for an upper bound, a lower bound and none; both bounds
+    /// read as a range.
+    fn threshold_in(&self, [max, min, none]: [&str; 3]) -> String {
         match (self.threshold.min, self.threshold.max) {
             (Some(lo), Some(hi)) => format!("{}–{}", self.format_value(lo), self.format_value(hi)),
-            (None, Some(hi)) => format!("max {}", self.format_value(hi)),
-            (Some(lo), None) => format!("min {}", self.format_value(lo)),
-            (None, None) => "no threshold".into(),
+            (None, Some(hi)) => format!("{max}{}", self.format_value(hi)),
+            (Some(lo), None) => format!("{min}{}", self.format_value(lo)),
+            (None, None) => none.into(),
         }
     }
 }
@@ -377,12 +393,8 @@ mod tests {
                 min: None,
                 max: Some(0.01),
             },
-            baseline: None,
-            baseline_series: vec![],
-            series: vec![],
             source: "sim".into(),
-            error: None,
-            warnings: vec![],
+            ..Default::default()
         };
         assert!(!m.ok());
         m.value = Some(0.004);

@@ -101,12 +101,9 @@ mod tests {
                 min: None,
                 max: Some(0.01),
             },
-            baseline: None,
-            baseline_series: vec![],
-            series: vec![],
             source: "prom".into(),
             error: error.map(str::to_string),
-            warnings: vec![],
+            ..Default::default()
         }
     }
 

@@ -44,6 +44,19 @@ impl Gate {
         Gate::Fresh,
     ];
 
+    /// A strict prod: every gate but canary analysis, a half-hour soak, each metric's own SLO.
+    #[cfg(test)]
+    pub(crate) const STRICT: &'static [Gate] = &[
+        Gate::ChecksGreen,
+        Gate::Dependencies,
+        Gate::Window,
+        Gate::Freeze,
+        Gate::Approval,
+        Gate::Soak(Duration::from_secs(1800)),
+        Gate::Slo(None),
+        Gate::Fresh,
+    ];
+
     pub const NAMES: &'static [&'static str] = &[
         "checks_green",
         "dependencies",

@@ -439,13 +439,7 @@ mod tests {
             name: "error_rate".into(),
             unit: "ratio".into(),
             value: Some(0.001),
-            threshold: Default::default(),
-            baseline: None,
-            baseline_series: vec![],
-            series: vec![],
-            source: String::new(),
-            error: None,
-            warnings: vec![],
+            ..Default::default()
         };
         w.apply(SourceReport {
             source: "prom".into(),
@@ -482,13 +476,7 @@ mod tests {
             name: "error_rate".into(),
             unit: "ratio".into(),
             value: Some(v),
-            threshold: Default::default(),
-            baseline: None,
-            baseline_series: vec![],
-            series: vec![],
-            source: String::new(),
-            error: None,
-            warnings: vec![],
+            ..Default::default()
         };
         let k = CellKey::new("api", "canary");
         for v in [0.1, 0.2] {

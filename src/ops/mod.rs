@@ -206,12 +206,12 @@ pub fn preflight(
     now: Timestamp,
 ) -> Result<Plan, String> {
     match action.scope() {
-        Scope::Train => return preflight_train(action, train, holds, now),
+        Scope::Train => return preflight_hold(action, train, holds, now),
         Scope::Lane(name) => {
             train
                 .lane(&name)
                 .ok_or_else(|| format!("no lane named {name:?}"))?;
-            return preflight_lane(action, train, holds, now);
+            return preflight_hold(action, train, holds, now);
         }
         Scope::Cell(_) => {}
     }
@@ -282,19 +282,10 @@ pub fn preflight(
                 })?,
             };
             let when = target
-                .at
-                .map(|t| {
-                    format!(
-                        ", deployed {} ago",
-                        crate::model::duration::human_delta(now - t)
-                    )
-                })
+                .ago(now)
+                .map(|a| format!(", deployed {a} ago"))
                 .unwrap_or_default();
-            let by = target
-                .actor
-                .as_ref()
-                .map(|a| format!(" by {a}"))
-                .unwrap_or_default();
+            let by = target.by();
             let label = if Some(target) == c.last_good() {
                 "last good"
             } else {
@@ -402,7 +393,8 @@ pub fn hold_conflict(action: &Action, holds: &Holds, now: Timestamp) -> Option<S
     }
 }
 
-fn preflight_train(
+/// A hold, release, halt or unhalt: of the train or a lane, never of a cell.
+fn preflight_hold(
     action: Action,
     train: &Train,
     holds: &Holds,
@@ -411,33 +403,26 @@ fn preflight_train(
     if let Some(e) = hold_conflict(&action, holds, now) {
         return Err(e);
     }
-    let summary = match (action.kind, &holds.halt) {
-        (ActionKind::Halt, _) => format!("stop every promotion of train {}", train.name),
-        (ActionKind::Unhalt, Some(h)) => {
-            format!(
-                "let train {} move again (halted by {}: {})",
-                train.name, h.by, h.reason
-            )
+    let summary = if action.scope() == Scope::Train {
+        match (action.kind, &holds.halt) {
+            (ActionKind::Halt, _) => format!("stop every promotion of train {}", train.name),
+            (ActionKind::Unhalt, Some(h)) => {
+                format!(
+                    "let train {} move again (halted by {}: {})",
+                    train.name, h.by, h.reason
+                )
+            }
+            (k, _) => return Err(format!("{k} needs a lane")),
         }
-        (k, _) => return Err(format!("{k} needs a lane")),
-    };
-    Ok(plain_plan(action, train, summary))
-}
-
-fn preflight_lane(
-    action: Action,
-    train: &Train,
-    holds: &Holds,
-    now: Timestamp,
-) -> Result<Plan, String> {
-    if let Some(e) = hold_conflict(&action, holds, now) {
-        return Err(e);
-    }
-    let lane = action.lane.clone();
-    let summary = match (action.kind, holds.lanes.get(&lane)) {
-        (ActionKind::Pause, _) => format!("hold {lane}: no promotion of it until resumed"),
-        (ActionKind::Resume, Some(h)) => format!("release {lane} (held by {}: {})", h.by, h.reason),
-        (k, _) => return Err(format!("{k} needs a stage: --stage STAGE")),
+    } else {
+        let lane = &action.lane;
+        match (action.kind, holds.lanes.get(lane)) {
+            (ActionKind::Pause, _) => format!("hold {lane}: no promotion of it until resumed"),
+            (ActionKind::Resume, Some(h)) => {
+                format!("release {lane} (held by {}: {})", h.by, h.reason)
+            }
+            (k, _) => return Err(format!("{k} needs a stage: --stage STAGE")),
+        }
     };
     Ok(plain_plan(action, train, summary))
 }
@@ -549,6 +534,8 @@ pub fn actor(identity: Option<&str>) -> String {
     format!("{user}@{host}")
 }
 
+#[cfg(test)]
+mod test_fixture;
 #[cfg(test)]
 mod tests;
 

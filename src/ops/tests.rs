@@ -1,70 +1,26 @@
 use super::*;
-use crate::model::{Batch, Cell, HistoryEntry, Lane, SourceReport};
-use chrono::TimeZone;
-use std::time::Duration;
+use crate::ops::test_fixture::{entry, t, train};
 
-fn t(s: i64) -> Timestamp {
-    chrono::Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap()
-}
-
-fn train() -> Train {
-    Train {
-        name: "t".into(),
-        stages: ["build", "staging", "canary", "prod"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        window: None,
-        freezes: vec![],
-        lanes: vec![Lane {
-            name: "api".into(),
-            team: "x".into(),
-            depends_on: vec![],
-        }],
-        policy: Default::default(),
-        auto_pause: Default::default(),
-    }
-}
-
+/// The api lane with `cells` (stage, version, state), each deployed by ci at t(0) after two
+/// earlier good versions.
 fn world(cells: &[(&str, &str, CellState)]) -> World {
-    let mut w = World::new([("sim", "http", Duration::from_secs(30))]);
-    let cells = cells
-        .iter()
-        .map(|(stage, v, st)| {
-            let mut c = Cell::new("sim", *st);
-            c.version = Some(v.to_string());
-            c.history = vec![
-                HistoryEntry {
-                    version: v.to_string(),
-                    state: *st,
-                    at: Some(t(0)),
-                    actor: Some("ci".into()),
-                },
-                HistoryEntry {
-                    version: "aaaaaaaaaaaaaaaa".into(),
-                    state: CellState::Succeeded,
-                    at: Some(t(-7200)),
-                    actor: Some("ci".into()),
-                },
-                HistoryEntry {
-                    version: "bbbbbbbbbbbbbbbb".into(),
-                    state: CellState::Succeeded,
-                    at: Some(t(-90_000)),
-                    actor: Some("bob".into()),
-                },
-            ];
-            (CellKey::new("api", *stage), c)
-        })
-        .collect();
-    w.apply(SourceReport {
-        source: "sim".into(),
-        at: t(0),
-        outcome: Ok(Batch {
-            cells,
-            ..Batch::default()
-        }),
-    });
-    w
+    crate::ops::test_fixture::world(cells, |c| {
+        c.history = vec![
+            entry(c.version.as_deref().unwrap(), c.state, 0, Some("ci")),
+            entry("aaaaaaaaaaaaaaaa", CellState::Succeeded, -7200, Some("ci")),
+            entry(
+                "bbbbbbbbbbbbbbbb",
+                CellState::Succeeded,
+                -90_000,
+                Some("bob"),
+            ),
+        ];
+    })
+}
+
+/// `action` planned on the train in `w`, with no holds, at `t(at)`.
+fn plan(action: Action, w: &World, at: i64) -> Result<Plan, String> {
+    preflight(action, &train(), w, &Holds::default(), t(at))
 }
 
 #[test]
@@ -73,26 +29,12 @@ fn promote_plans_the_exact_move() {
         ("staging", "cccccccccccccccc", CellState::Succeeded),
         ("canary", "aaaaaaaaaaaaaaaa", CellState::Succeeded),
     ]);
-    let p = preflight(
-        Action::new(ActionKind::Promote, "api", "canary"),
-        &train(),
-        &w,
-        &Holds::default(),
-        t(1),
-    )
-    .unwrap();
+    let p = plan(Action::new(ActionKind::Promote, "api", "canary"), &w, 1).unwrap();
     assert!(p.allowed(), "{:?}", p.blockers);
     assert_eq!(p.summary, "staging → canary: aaaaaaa → ccccccc");
     assert_eq!(p.to_version.as_deref(), Some("cccccccccccccccc"));
     assert_eq!(p.confirm, Confirm::Dialog);
-    let p = preflight(
-        Action::new(ActionKind::Promote, "api", "prod"),
-        &train(),
-        &w,
-        &Holds::default(),
-        t(1),
-    )
-    .unwrap();
+    let p = plan(Action::new(ActionKind::Promote, "api", "prod"), &w, 1).unwrap();
     assert_eq!(
         p.confirm,
         Confirm::TypeName("api".into()),
@@ -106,46 +48,20 @@ fn promote_refuses_what_makes_no_sense() {
         ("staging", "cccccccccccccccc", CellState::Succeeded),
         ("canary", "cccccccccccccccc", CellState::Succeeded),
     ]);
-    let e = preflight(
-        Action::new(ActionKind::Promote, "api", "canary"),
-        &train(),
-        &w,
-        &Holds::default(),
-        t(1),
-    )
-    .unwrap_err();
-    assert!(e.contains("already at canary"), "{e}");
-    let e = preflight(
-        Action::new(ActionKind::Promote, "nope", "canary"),
-        &train(),
-        &w,
-        &Holds::default(),
-        t(1),
-    )
-    .unwrap_err();
-    assert!(e.contains("no lane"), "{e}");
-    let e = preflight(
-        Action::new(ActionKind::Promote, "api", "qa"),
-        &train(),
-        &w,
-        &Holds::default(),
-        t(1),
-    )
-    .unwrap_err();
-    assert!(e.contains("stages are build, staging, canary, prod"), "{e}");
+    for (lane, stage, why) in [
+        ("api", "canary", "already at canary"),
+        ("nope", "canary", "no lane"),
+        ("api", "qa", "stages are build, staging, canary, prod"),
+    ] {
+        let e = plan(Action::new(ActionKind::Promote, lane, stage), &w, 1).unwrap_err();
+        assert!(e.contains(why), "{e}");
+    }
 }
 
 #[test]
 fn blocked_promotion_carries_its_blockers() {
     let w = world(&[("staging", "cccccccccccccccc", CellState::Failed)]);
-    let p = preflight(
-        Action::new(ActionKind::Promote, "api", "canary"),
-        &train(),
-        &w,
-        &Holds::default(),
-        t(1),
-    )
-    .unwrap();
+    let p = plan(Action::new(ActionKind::Promote, "api", "canary"), &w, 1).unwrap();
     assert!(!p.allowed());
     assert_eq!(p.blockers[0].kind, crate::model::BlockerKind::CheckFailed);
 }
@@ -153,14 +69,7 @@ fn blocked_promotion_carries_its_blockers() {
 #[test]
 fn rollback_targets_last_good_or_a_chosen_one() {
     let w = world(&[("prod", "3a1b2c4d5e6f7a8b", CellState::Failed)]);
-    let p = preflight(
-        Action::new(ActionKind::Rollback, "api", "prod"),
-        &train(),
-        &w,
-        &Holds::default(),
-        t(0),
-    )
-    .unwrap();
+    let p = plan(Action::new(ActionKind::Rollback, "api", "prod"), &w, 0).unwrap();
     assert_eq!(
         p.summary,
         "prod: 3a1b2c4 → aaaaaaa (last good, deployed 2h ago by ci)"
@@ -168,7 +77,7 @@ fn rollback_targets_last_good_or_a_chosen_one() {
     assert_eq!(p.confirm, Confirm::TypeName("api".into()));
     let mut a = Action::new(ActionKind::Rollback, "api", "prod");
     a.version = Some("bbbb".into());
-    let p = preflight(a, &train(), &w, &Holds::default(), t(0)).unwrap();
+    let p = plan(a, &w, 0).unwrap();
     assert_eq!(
         p.summary,
         "prod: 3a1b2c4 → bbbbbbb (earlier good, deployed 1d 1h ago by bob)"
@@ -177,7 +86,7 @@ fn rollback_targets_last_good_or_a_chosen_one() {
     let mut a = Action::new(ActionKind::Rollback, "api", "prod");
     a.version = Some("ffff".into());
     assert!(
-        preflight(a, &train(), &w, &Holds::default(), t(0))
+        plan(a, &w, 0)
             .unwrap_err()
             .contains("not an earlier good version")
     );
@@ -185,10 +94,7 @@ fn rollback_targets_last_good_or_a_chosen_one() {
     for want in ["a", "3a1b2c4d5e6f7a8b"] {
         let mut a = Action::new(ActionKind::Rollback, "api", "prod");
         a.version = Some(want.into());
-        assert!(
-            preflight(a, &train(), &w, &Holds::default(), t(0)).is_err(),
-            "{want}"
-        );
+        assert!(plan(a, &w, 0).is_err(), "{want}");
     }
 }
 
@@ -198,46 +104,11 @@ fn pause_resume_approve_need_the_right_state() {
         ("canary", "cccccccccccccccc", CellState::Running),
         ("prod", "aaaaaaaaaaaaaaaa", CellState::AwaitingApproval),
     ]);
-    let h = Holds::default();
-    assert!(
-        preflight(
-            Action::new(ActionKind::Pause, "api", "canary"),
-            &train(),
-            &w,
-            &h,
-            t(0)
-        )
-        .is_ok()
-    );
-    let e = preflight(
-        Action::new(ActionKind::Resume, "api", "canary"),
-        &train(),
-        &w,
-        &h,
-        t(0),
-    )
-    .unwrap_err();
+    assert!(plan(Action::new(ActionKind::Pause, "api", "canary"), &w, 0).is_ok());
+    let e = plan(Action::new(ActionKind::Resume, "api", "canary"), &w, 0).unwrap_err();
     assert!(e.contains("is running, not paused"), "{e}");
-    assert!(
-        preflight(
-            Action::new(ActionKind::Approve, "api", "prod"),
-            &train(),
-            &w,
-            &h,
-            t(0)
-        )
-        .is_ok()
-    );
-    assert!(
-        preflight(
-            Action::new(ActionKind::Approve, "api", "canary"),
-            &train(),
-            &w,
-            &h,
-            t(0)
-        )
-        .is_err()
-    );
+    assert!(plan(Action::new(ActionKind::Approve, "api", "prod"), &w, 0).is_ok());
+    assert!(plan(Action::new(ActionKind::Approve, "api", "canary"), &w, 0).is_err());
 }
 
 #[test]

@@ -32,61 +32,48 @@ pub fn demo_config(base_url: &str, opts: &SimOptions, now: DateTime<Utc>) -> Str
     };
     let mut out = String::new();
     let w = &mut out;
-    let _ = writeln!(
+    let url = quote(base_url.trim_end_matches('/'));
+    let _ = write!(
         w,
-        "# trainyard demo: {} lanes served by the simulator (seed {})",
-        super::roster::lane_count(opts.lanes),
-        opts.seed
+        r#"# trainyard demo: {lanes} lanes served by the simulator (seed {seed})
+
+[train]
+name = {name}
+stages = [{stages}]
+window = {{ opens = {opens}, closes = {closes} }}
+freezes = [{{ starts = {starts}, ends = {ends}, reason = "holiday traffic" }}]
+
+[sources.sim]
+kind = "http"
+url = {url}
+interval = "1s"
+# The metrics come from the simulator's Prometheus API ([[metrics]] below).
+metrics = false
+
+# The same simulator answering as GitHub (Enterprise Server) does.
+[sources.gh]
+kind = "github"
+api_url = {api_url}
+token_cmd = "echo trainyard-demo"
+interval = "2s"
+
+# And as Prometheus does: the query API over its own metrics (a one-selector subset of PromQL).
+[sources.prom]
+kind = "prometheus"
+url = {url}
+interval = {interval}
+"#,
+        lanes = super::roster::lane_count(opts.lanes),
+        seed = opts.seed,
+        name = quote(&now.format("%G.%V").to_string()),
+        stages = list(&STAGES),
+        opens = quote(&t(TimeDelta::hours(-1))),
+        closes = quote(&t(TimeDelta::hours(3))),
+        starts = quote(&t(TimeDelta::days(2))),
+        ends = quote(&t(TimeDelta::days(5))),
+        api_url = quote(&format!("{}/api/v3", base_url.trim_end_matches('/'))),
+        interval = quote(PROM_INTERVAL),
     );
-    let _ = writeln!(w);
-    let _ = writeln!(w, "[train]");
-    let _ = writeln!(w, "name = {}", quote(&now.format("%G.%V").to_string()));
-    let _ = writeln!(w, "stages = [{}]", list(&STAGES));
-    let _ = writeln!(
-        w,
-        "window = {{ opens = {}, closes = {} }}",
-        quote(&t(TimeDelta::hours(-1))),
-        quote(&t(TimeDelta::hours(3)))
-    );
-    let _ = writeln!(
-        w,
-        "freezes = [{{ starts = {}, ends = {}, reason = \"holiday traffic\" }}]",
-        quote(&t(TimeDelta::days(2))),
-        quote(&t(TimeDelta::days(5)))
-    );
-    let _ = writeln!(w);
-    let _ = writeln!(w, "[sources.sim]");
-    let _ = writeln!(w, "kind = \"http\"");
-    let _ = writeln!(w, "url = {}", quote(base_url.trim_end_matches('/')));
-    let _ = writeln!(w, "interval = \"1s\"");
-    let _ = writeln!(
-        w,
-        "# The metrics come from the simulator's Prometheus API ([[metrics]] below)."
-    );
-    let _ = writeln!(w, "metrics = false");
-    let _ = writeln!(w);
-    let _ = writeln!(
-        w,
-        "# The same simulator answering as GitHub (Enterprise Server) does."
-    );
-    let _ = writeln!(w, "[sources.gh]");
-    let _ = writeln!(w, "kind = \"github\"");
-    let _ = writeln!(
-        w,
-        "api_url = {}",
-        quote(&format!("{}/api/v3", base_url.trim_end_matches('/')))
-    );
-    let _ = writeln!(w, "token_cmd = \"echo trainyard-demo\"");
-    let _ = writeln!(w, "interval = \"2s\"");
-    let _ = writeln!(w);
-    let _ = writeln!(
-        w,
-        "# And as Prometheus does: the query API over its own metrics (a one-selector subset of PromQL)."
-    );
-    let _ = writeln!(w, "[sources.prom]");
-    let _ = writeln!(w, "kind = \"prometheus\"");
-    let _ = writeln!(w, "url = {}", quote(base_url.trim_end_matches('/')));
-    let _ = writeln!(w, "interval = {}", quote(PROM_INTERVAL));
     for lane in roster(opts.lanes) {
         let _ = writeln!(w);
         let _ = writeln!(w, "[[lanes]]");

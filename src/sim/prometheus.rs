@@ -462,7 +462,7 @@ pub(crate) fn parse_duration(s: &str) -> Option<i64> {
 
 /// Request parameters: a form POST body first, then the URL's query string (as Go's
 /// `FormValue`).
-struct Params(Vec<(String, String)>);
+pub(crate) struct Params(Vec<(String, String)>);
 
 impl Params {
     fn new(method: &Method, uri: &Uri, body: &[u8]) -> Params {
@@ -481,6 +481,20 @@ impl Params {
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The parameters of a request: its form body (POST) and its query string.
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Params {
+    type Rejection = axum::extract::rejection::BytesRejection;
+
+    async fn from_request(
+        req: axum::extract::Request,
+        state: &S,
+    ) -> Result<Params, Self::Rejection> {
+        let (method, uri) = (req.method().clone(), req.uri().clone());
+        let body = Bytes::from_request(req, state).await?;
+        Ok(Params::new(&method, &uri, &body))
     }
 }
 
@@ -533,6 +547,20 @@ fn hostile_answer(inner: &Inner, params: &Params) -> Option<Response> {
     ))
 }
 
+/// What a query answers: an armed failure first, then the `--hostile` error, else `data` of
+/// the scenario as it is now.
+fn evaluate(shared: &Shared, params: &Params, data: impl FnOnce(&Inner) -> Value) -> Response {
+    let mut inner = shared.lock();
+    if let Some(r) = take_failure(&mut inner.prom) {
+        return r;
+    }
+    if let Some(r) = hostile_answer(&inner, params) {
+        return r;
+    }
+    let data = data(&inner);
+    answer(&inner, params, data)
+}
+
 /// A successful answer; under `--hostile`, with a warning that attacks the terminal.
 fn answer(inner: &Inner, params: &Params, data: Value) -> Response {
     if !inner.scenario.hostile() {
@@ -575,42 +603,25 @@ pub(crate) async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
         .into_response()
 }
 
-pub(crate) async fn query(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let params = Params::new(&method, &uri, &body);
+pub(crate) async fn query(State(shared): State<Arc<Shared>>, params: Params) -> Response {
     let sel = match selector(&params) {
         Ok(s) => s,
         Err(e) => return bad_data(e),
     };
-    let mut inner = shared.lock();
-    let t_ms = match params.get("time") {
-        None | Some("") => inner.scenario.now().timestamp_millis(),
+    let at = match params.get("time") {
+        None | Some("") => None,
         Some(t) => match parse_time(t) {
-            Some(t) => t,
+            Some(t) => Some(t),
             None => return bad_data(bad_param("time", t, "timestamp")),
         },
     };
-    if let Some(r) = take_failure(&mut inner.prom) {
-        return r;
-    }
-    if let Some(r) = hostile_answer(&inner, &params) {
-        return r;
-    }
-    let data = instant(&inner.scenario.metric_series(), &sel, t_ms);
-    answer(&inner, &params, data)
+    evaluate(&shared, &params, |inner| {
+        let t_ms = at.unwrap_or_else(|| inner.scenario.now().timestamp_millis());
+        instant(&inner.scenario.metric_series(), &sel, t_ms)
+    })
 }
 
-pub(crate) async fn query_range(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let params = Params::new(&method, &uri, &body);
+pub(crate) async fn query_range(State(shared): State<Arc<Shared>>, params: Params) -> Response {
     let sel = match selector(&params) {
         Ok(s) => s,
         Err(e) => return bad_data(e),
@@ -640,25 +651,13 @@ pub(crate) async fn query_range(
             "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
         );
     }
-    let mut inner = shared.lock();
-    if let Some(r) = take_failure(&mut inner.prom) {
-        return r;
-    }
-    if let Some(r) = hostile_answer(&inner, &params) {
-        return r;
-    }
-    let data = range(&inner.scenario.metric_series(), &sel, start, end, step);
-    answer(&inner, &params, data)
+    evaluate(&shared, &params, |inner| {
+        range(&inner.scenario.metric_series(), &sel, start, end, step)
+    })
 }
 
 /// `POST /api/v1/_sim/fail`: `type=execution|timeout`, `count=N` (default 1, 0 clears).
-pub(crate) async fn sim_fail(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let params = Params::new(&method, &uri, &body);
+pub(crate) async fn sim_fail(State(shared): State<Arc<Shared>>, params: Params) -> Response {
     let count = match params.get("count").map(str::parse::<u32>) {
         None => 1,
         Some(Ok(n)) => n,

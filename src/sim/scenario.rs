@@ -70,42 +70,9 @@ const SEC: i64 = 1000;
 const MIN: i64 = 60 * SEC;
 const HOUR: i64 = 60 * MIN;
 
-/// Cell states the simulator uses, spelled as the protocol spells them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum St {
-    Running,
-    AwaitingApproval,
-    Succeeded,
-    Failed,
-    Paused,
-    RollingBack,
-    RolledBack,
-    Cancelled,
-}
-
-impl St {
-    fn as_str(self) -> &'static str {
-        match self {
-            St::Running => "running",
-            St::AwaitingApproval => "awaiting_approval",
-            St::Succeeded => "succeeded",
-            St::Failed => "failed",
-            St::Paused => "paused",
-            St::RollingBack => "rolling_back",
-            St::RolledBack => "rolled_back",
-            St::Cancelled => "cancelled",
-        }
-    }
-
-    fn words(self) -> &'static str {
-        match self {
-            St::AwaitingApproval => "awaiting approval",
-            St::RollingBack => "rolling back",
-            St::RolledBack => "rolled back",
-            other => other.as_str(),
-        }
-    }
-}
+/// Cell states as the protocol spells them (`as_str`) and says them (`words`): the
+/// simulator uses all but pending and unknown.
+use crate::model::CellState as St;
 
 /// A version of a lane: a commit with a title, good or quietly bad.
 #[derive(Clone, Debug)]

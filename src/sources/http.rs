@@ -124,13 +124,7 @@ impl HttpSource {
             .json(&body)
             .send()
             .await
-            .map_err(|e| {
-                if may_have_arrived(&e) {
-                    ActionError::Unanswered(describe_reqwest(&e))
-                } else {
-                    ActionError::Failed(describe_reqwest(&e))
-                }
-            })?;
+            .map_err(|e| send_failure(&e, ActionError::Unanswered, ActionError::Failed))?;
         let status = resp.status();
         self.retry.note(status.as_u16(), resp.headers());
         // The status says what happened; a body cut short only loses the message.
@@ -200,6 +194,21 @@ impl Source for HttpSource {
 /// lost. For an action that means "watch the cell", never "nothing was done".
 pub fn may_have_arrived(e: &reqwest::Error) -> bool {
     !(e.is_connect() || e.is_builder())
+}
+
+/// A request that failed, in words: `unanswered` when it [may have arrived](may_have_arrived),
+/// else `failed`.
+pub fn send_failure<E>(
+    e: &reqwest::Error,
+    unanswered: fn(String) -> E,
+    failed: fn(String) -> E,
+) -> E {
+    let words = describe_reqwest(e);
+    if may_have_arrived(e) {
+        unanswered(words)
+    } else {
+        failed(words)
+    }
 }
 
 /// Where a transport error's fix names the source: [`super::Guarded`] puts the name in

@@ -593,26 +593,22 @@ mod tests {
     #[test]
     fn ranges_end_at_now_in_whole_steps() {
         let end = 1_700_000_000_123;
-        // 10 minutes: 30 points of 20 s.
-        assert_eq!(
-            range_params(end, Duration::from_secs(600)),
-            (end - 600_000, 20_000)
-        );
-        // 37.5 s (the demo at speed 4): 30 points of 1.25 s.
-        assert_eq!(
-            range_params(end, Duration::from_millis(37_500)),
-            (end - 37_500, 1_250)
-        );
-        // Short windows: steps of a second at least.
-        assert_eq!(
-            range_params(end, Duration::from_secs(10)),
-            (end - 10_000, 1_000)
-        );
-        // A window that is no whole number of steps starts at the last whole one.
-        assert_eq!(
-            range_params(end, Duration::from_millis(61_000)),
-            (end - 60_990, 2_033)
-        );
+        for (window_ms, back_ms, step_ms) in [
+            // 10 minutes: 30 points of 20 s.
+            (600_000, 600_000, 20_000),
+            // 37.5 s (the demo at speed 4): 30 points of 1.25 s.
+            (37_500, 37_500, 1_250),
+            // Short windows: steps of a second at least.
+            (10_000, 10_000, 1_000),
+            // A window that is no whole number of steps starts at the last whole one.
+            (61_000, 60_990, 2_033),
+        ] {
+            assert_eq!(
+                range_params(end, Duration::from_millis(window_ms)),
+                (end - back_ms, step_ms),
+                "{window_ms} ms"
+            );
+        }
         assert_eq!(secs(end), "1700000000.123");
         assert_eq!(secs(5), "0.005");
         assert_eq!(step_text(1_250), "1.25");

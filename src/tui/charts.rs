@@ -513,32 +513,22 @@ impl MetricChart<'_> {
         );
         let slo_lines: Vec<[(f64, f64); 2]> = limits.iter().map(|l| [(x0, *l), (x1, *l)]).collect();
 
-        let mut datasets = Vec::new();
-        for line in &slo_lines {
-            datasets.push(
-                Dataset::default()
-                    .marker(marks.slo)
-                    .graph_type(GraphType::Line)
-                    .style(self.theme.slo())
-                    .data(line),
-            );
-        }
-        if !stable.is_empty() {
-            datasets.push(
-                Dataset::default()
-                    .marker(marks.stable)
-                    .graph_type(GraphType::Line)
-                    .style(self.theme.stable_series())
-                    .data(&stable),
-            );
-        }
-        datasets.push(
+        // Drawn in this order: the SLO lines, stable, then the canary on top.
+        let line = |marker, style, data| {
             Dataset::default()
-                .marker(marks.line)
+                .marker(marker)
                 .graph_type(GraphType::Line)
-                .style(self.theme.series())
-                .data(&main),
-        );
+                .style(style)
+                .data(data)
+        };
+        let mut datasets: Vec<Dataset> = slo_lines
+            .iter()
+            .map(|l| line(marks.slo, self.theme.slo(), l))
+            .collect();
+        if !stable.is_empty() {
+            datasets.push(line(marks.stable, self.theme.stable_series(), &stable));
+        }
+        datasets.push(line(marks.line, self.theme.series(), &main));
 
         // Axis labels: the y range in the metric's unit; x as time before now.
         let plot_h = graph.height.saturating_sub(2);
@@ -712,25 +702,20 @@ mod tests {
         (rows, buf)
     }
 
+    /// The rows of `lane`'s metric `name` at canary, drawn `w` × `h` with `charts`.
+    fn rows_of(lane: &str, name: &str, charts: Charts, w: u16, h: u16) -> Vec<String> {
+        render(&metric(lane, name), charts, w, h).0
+    }
+
     #[test]
     fn a_breach_says_so_in_glyph_and_word_and_an_ok_metric_does_not() {
-        let (rows, _) = render(
-            &metric("search-indexer", "error_rate"),
-            Charts::Braille,
-            70,
-            14,
-        );
+        let rows = rows_of("search-indexer", "error_rate", Charts::Braille, 70, 14);
         assert!(
             rows[0].contains("✗ error_rate 1.36%") && rows[0].contains("BREACH"),
             "{rows:#?}"
         );
         assert!(rows[0].contains("↗ rising"), "{rows:#?}");
-        let (rows, _) = render(
-            &metric("payments-api", "error_rate"),
-            Charts::Braille,
-            70,
-            14,
-        );
+        let rows = rows_of("payments-api", "error_rate", Charts::Braille, 70, 14);
         assert!(rows[0].contains("✓ error_rate"), "{rows:#?}");
         assert!(!rows.concat().contains("BREACH"), "{rows:#?}");
         assert!(rows[0].contains("→ flat"), "{rows:#?}");
@@ -738,12 +723,7 @@ mod tests {
 
     #[test]
     fn the_breach_word_stays_when_the_title_is_cut() {
-        let (rows, _) = render(
-            &metric("search-indexer", "error_rate"),
-            Charts::Braille,
-            30,
-            12,
-        );
+        let rows = rows_of("search-indexer", "error_rate", Charts::Braille, 30, 12);
         assert!(rows[0].contains("BREACH"), "{rows:#?}");
         assert!(rows[0].contains('✗'), "{rows:#?}");
         assert!(
@@ -754,12 +734,7 @@ mod tests {
 
     #[test]
     fn the_chart_has_its_legend_slo_line_axes_and_verdict() {
-        let (rows, _) = render(
-            &metric("search-indexer", "error_rate"),
-            Charts::Braille,
-            70,
-            14,
-        );
+        let rows = rows_of("search-indexer", "error_rate", Charts::Braille, 70, 14);
         let legend = &rows[1];
         assert!(
             legend.contains("⠔⠊ canary")
@@ -797,7 +772,7 @@ mod tests {
 
     #[test]
     fn dots_for_fonts_without_braille() {
-        let (rows, _) = render(&metric("search-indexer", "error_rate"), Charts::Dot, 70, 14);
+        let rows = rows_of("search-indexer", "error_rate", Charts::Dot, 70, 14);
         let all = rows.concat();
         assert!(
             !all.chars().any(|c| ('\u{2800}'..='\u{28ff}').contains(&c)),
@@ -814,7 +789,7 @@ mod tests {
             ("search-indexer", "error_rate"),
             ("payments-api", "latency_p99"),
         ] {
-            let (rows, _) = render(&metric(lane, name), Charts::Ascii, 70, 14);
+            let rows = rows_of(lane, name, Charts::Ascii, 70, 14);
             for r in &rows {
                 assert!(r.is_ascii(), "{r:?} in {rows:#?}");
             }
@@ -824,12 +799,7 @@ mod tests {
             );
             assert!(rows.iter().any(|r| r.contains("***")), "{rows:#?}");
         }
-        let (rows, _) = render(
-            &metric("search-indexer", "error_rate"),
-            Charts::Ascii,
-            70,
-            14,
-        );
+        let rows = rows_of("search-indexer", "error_rate", Charts::Ascii, 70, 14);
         assert!(
             rows[0].contains("X error_rate") && rows[0].contains("BREACH"),
             "{rows:#?}"

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 
 use super::app::App;
 use super::theme::{Theme, blocker_line};
-use super::ui::{pad_min, scrolling_popup};
+use super::ui::{or_if_empty, pad_min, scrolling_popup};
 use crate::model::CheckState;
 use crate::model::duration::{human, human_delta};
 
@@ -32,14 +32,7 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
     out.push(Line::from(vec![
         Span::styled(format!("{} @ {stage}", lane.name), theme.title()),
         Span::styled(
-            format!(
-                "   team {}{deps}",
-                if lane.team.is_empty() {
-                    "-"
-                } else {
-                    &lane.team
-                }
-            ),
+            format!("   team {}{deps}", or_if_empty(&lane.team, "-")),
             theme.dim(),
         ),
     ]));
@@ -230,14 +223,8 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
             theme.title(),
         )));
         for h in c.history.iter().take(8) {
-            let when =
-                h.at.map(|t| format!("{} ago", human_delta(now - t)))
-                    .unwrap_or_default();
-            let by = h
-                .actor
-                .as_ref()
-                .map(|a| format!(" by {a}"))
-                .unwrap_or_default();
+            let when = h.ago(now).map(|a| format!("{a} ago")).unwrap_or_default();
+            let by = h.by();
             out.push(Line::from(vec![
                 Span::styled(format!("  {} ", h.state.glyph()), theme.state(h.state)),
                 Span::raw(format!(

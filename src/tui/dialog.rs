@@ -10,8 +10,7 @@ use ratatui::text::{Line, Span};
 use super::app::App;
 use super::confirm::{ConfirmDialog, Field};
 use super::theme::{Theme, blocker_line};
-use super::ui::{pad_min, scrolling_popup};
-use crate::model::duration::human_delta;
+use super::ui::{or_if_empty, pad_min, scrolling_popup};
 use crate::ops::Confirm;
 
 fn input<'a>(label: String, text: &str, focused: bool, ok: bool, theme: &Theme) -> Line<'a> {
@@ -32,14 +31,7 @@ pub fn lines(d: &ConfirmDialog, app: &App, theme: &Theme) -> Vec<Line<'static>> 
     let verb = a.kind.verb();
     let mut out = vec![
         Line::from(Span::styled(
-            format!(
-                "{verb} {}",
-                if a.lane.is_empty() {
-                    "the train"
-                } else {
-                    &a.lane
-                }
-            ),
+            format!("{verb} {}", or_if_empty(&a.lane, "the train")),
             theme.title(),
         )),
         Line::from(format!("  {}", d.plan.summary)),
@@ -65,14 +57,11 @@ pub fn lines(d: &ConfirmDialog, app: &App, theme: &Theme) -> Vec<Line<'static>> 
         )));
         for h in &d.plan.choices {
             let chosen = Some(&h.version) == d.plan.to_version.as_ref();
-            let when =
-                h.at.map(|t| format!("deployed {} ago", human_delta(app.now - t)))
-                    .unwrap_or_default();
-            let by = h
-                .actor
-                .as_ref()
-                .map(|a| format!(" by {a}"))
+            let when = h
+                .ago(app.now)
+                .map(|a| format!("deployed {a} ago"))
                 .unwrap_or_default();
+            let by = h.by();
             let text = format!(
                 "  {} {} {when}{by}",
                 if chosen { "▸" } else { " " },

@@ -52,19 +52,7 @@ pub fn train() -> Train {
             Gate::Fresh,
         ],
     );
-    policy.insert(
-        "prod".to_string(),
-        vec![
-            Gate::ChecksGreen,
-            Gate::Dependencies,
-            Gate::Window,
-            Gate::Freeze,
-            Gate::Approval,
-            Gate::Soak(Duration::from_secs(1800)),
-            Gate::Slo(None),
-            Gate::Fresh,
-        ],
-    );
+    policy.insert("prod".to_string(), Gate::STRICT.to_vec());
     Train {
         name: "2026.48".into(),
         stages: STAGES.iter().map(|s| s.to_string()).collect(),

@@ -25,17 +25,22 @@ fn keys(app: &mut Rig, codes: &[KeyCode]) {
 
 use super::fixture::select;
 
+/// `app` with `lane` at `stage` selected, after `codes`.
+fn after(mut app: Rig, lane: &str, stage: &str, codes: &[KeyCode]) -> Rig {
+    select(&mut app, lane, stage);
+    keys(&mut app, codes);
+    app
+}
+
 #[test]
 fn main_screen_80x24() {
-    let mut app = fixture::app();
-    select(&mut app, "search-indexer", "canary");
+    let app = after(fixture::app(), "search-indexer", "canary", &[]);
     insta::assert_snapshot!(render(&app, 80, 24));
 }
 
 #[test]
 fn main_screen_160x48() {
-    let mut app = fixture::app();
-    select(&mut app, "search-indexer", "canary");
+    let app = after(fixture::app(), "search-indexer", "canary", &[]);
     insta::assert_snapshot!(render(&app, 160, 48));
 }
 
@@ -69,50 +74,55 @@ fn main_screen_readonly_filtered() {
 
 #[test]
 fn details_popup() {
-    let mut app = fixture::app();
-    select(&mut app, "checkout-web", "build");
-    keys(&mut app, &[KeyCode::Enter]);
+    let app = after(fixture::app(), "checkout-web", "build", &[KeyCode::Enter]);
     insta::assert_snapshot!(render(&app, 100, 40));
 }
 
 #[test]
 fn details_popup_80x24() {
-    let mut app = fixture::app();
-    select(&mut app, "auth-service", "prod");
-    keys(&mut app, &[KeyCode::Enter]);
+    let app = after(fixture::app(), "auth-service", "prod", &[KeyCode::Enter]);
     insta::assert_snapshot!(render(&app, 80, 24));
 }
 
 #[test]
 fn confirm_dialog_pause() {
-    let mut app = fixture::app();
-    select(&mut app, "search-indexer", "canary");
-    keys(&mut app, &[KeyCode::Char('s')]);
+    let app = after(
+        fixture::app(),
+        "search-indexer",
+        "canary",
+        &[KeyCode::Char('s')],
+    );
     insta::assert_snapshot!(render(&app, 80, 24));
 }
 
 #[test]
 fn confirm_dialog_promote() {
-    let mut app = fixture::app();
-    select(&mut app, "checkout-web", "staging");
-    keys(&mut app, &[KeyCode::Char('p')]);
+    let app = after(
+        fixture::app(),
+        "checkout-web",
+        "staging",
+        &[KeyCode::Char('p')],
+    );
     insta::assert_snapshot!(render(&app, 80, 24));
 }
 
 #[test]
 fn confirm_dialog_blocked_promotion() {
-    let mut app = fixture::app();
-    select(&mut app, "payments-api", "canary");
-    keys(&mut app, &[KeyCode::Char('p')]);
+    let app = after(
+        fixture::app(),
+        "payments-api",
+        "canary",
+        &[KeyCode::Char('p')],
+    );
     insta::assert_snapshot!(render(&app, 80, 24));
 }
 
 #[test]
 fn confirm_dialog_rollback_typed_name() {
-    let mut app = fixture::app();
-    select(&mut app, "inventory", "canary");
-    keys(
-        &mut app,
+    let app = after(
+        fixture::app(),
+        "inventory",
+        "canary",
         &[
             KeyCode::Char('r'),
             KeyCode::Down,
@@ -196,10 +206,10 @@ fn halt_banner() {
 
 #[test]
 fn confirm_dialog_forcing_with_a_reason() {
-    let mut app = fixture::app();
-    select(&mut app, "payments-api", "canary");
-    keys(
-        &mut app,
+    let mut app = after(
+        fixture::app(),
+        "payments-api",
+        "canary",
         &[KeyCode::Char('p'), KeyCode::BackTab, KeyCode::BackTab],
     );
     for c in "ledger checked by hand".chars() {
@@ -235,8 +245,7 @@ fn header_shows_an_api_budget() {
 
 #[test]
 fn a_narrow_footer_keeps_help_and_quit() {
-    let mut app = fixture::app();
-    select(&mut app, "auth-service", "prod");
+    let app = after(fixture::app(), "auth-service", "prod", &[]);
     for w in [60, 70, 80] {
         let screen = render(&app, w, 24);
         let footer = screen.lines().last().unwrap();
@@ -255,10 +264,12 @@ fn render_with(app: &App, w: u16, h: u16, theme: &Theme) -> String {
 
 /// The metrics view on search-indexer's degrading canary.
 fn metrics_view() -> Rig {
-    let mut app = fixture::app();
-    select(&mut app, "search-indexer", "canary");
-    keys(&mut app, &[KeyCode::Char('m')]);
-    app
+    after(
+        fixture::app(),
+        "search-indexer",
+        "canary",
+        &[KeyCode::Char('m')],
+    )
 }
 
 #[test]
@@ -292,16 +303,13 @@ fn metrics_view_ascii_marks() {
 
 #[test]
 fn metrics_panel_with_charts() {
-    let mut app = fixture::app();
-    select(&mut app, "search-indexer", "canary");
+    let app = after(fixture::app(), "search-indexer", "canary", &[]);
     insta::assert_snapshot!(render(&app, 120, 60));
 }
 
 #[test]
 fn the_overview_says_when_a_hidden_lane_breaches() {
-    let mut app = fixture::app();
-    select(&mut app, "ledger", "canary");
-    keys(&mut app, &[KeyCode::Char('m')]);
+    let mut app = after(fixture::app(), "ledger", "canary", &[KeyCode::Char('m')]);
     let screen = render(&app, 80, 20);
     assert!(
         screen.contains("+5 more (↑↓) · 1 ✗ BREACH among them"),
@@ -349,9 +357,12 @@ fn the_metrics_view_fits_any_terminal() {
 #[test]
 fn rollback_stays_in_a_narrow_footer_of_the_metrics_view() {
     // A settled cell: "s hold lane" makes the footer long; details gives way, not rollback.
-    let mut app = fixture::app();
-    select(&mut app, "payments-api", "canary");
-    keys(&mut app, &[KeyCode::Char('m')]);
+    let app = after(
+        fixture::app(),
+        "payments-api",
+        "canary",
+        &[KeyCode::Char('m')],
+    );
     let screen = render(&app, 80, 24);
     let footer = screen.lines().last().unwrap();
     assert!(
@@ -447,8 +458,7 @@ fn assert_screen_inert(buf: &ratatui::buffer::Buffer) {
 
 #[test]
 fn hostile_main_screen_keeps_its_columns() {
-    let mut app = fixture::hostile::app();
-    select(&mut app, "🚀-launcher", "prod");
+    let app = after(fixture::hostile::app(), "🚀-launcher", "prod", &[]);
     for (w, h) in [(80, 24), (120, 30), (160, 40)] {
         let buf = render_buffer(&app, w, h);
         assert_columns_hold(&buf);
@@ -459,16 +469,18 @@ fn hostile_main_screen_keeps_its_columns() {
 
 #[test]
 fn hostile_main_screen_80x24() {
-    let mut app = fixture::hostile::app();
-    select(&mut app, "支払い-api", "build");
+    let app = after(fixture::hostile::app(), "支払い-api", "build", &[]);
     insta::assert_snapshot!(render(&app, 80, 24));
 }
 
 #[test]
 fn hostile_details_popup() {
-    let mut app = fixture::hostile::app();
-    select(&mut app, "支払い-api", "build");
-    keys(&mut app, &[KeyCode::Enter]);
+    let app = after(
+        fixture::hostile::app(),
+        "支払い-api",
+        "build",
+        &[KeyCode::Enter],
+    );
     let buf = render_buffer(&app, 100, 40);
     assert_screen_inert(&buf);
     let screen = render(&app, 100, 40);
@@ -479,25 +491,34 @@ fn hostile_details_popup() {
 
 #[test]
 fn hostile_approval_details() {
-    let mut app = fixture::hostile::app();
-    select(&mut app, "🚀-launcher", "prod");
-    keys(&mut app, &[KeyCode::Enter]);
+    let app = after(
+        fixture::hostile::app(),
+        "🚀-launcher",
+        "prod",
+        &[KeyCode::Enter],
+    );
     insta::assert_snapshot!(render(&app, 100, 40));
 }
 
 #[test]
 fn hostile_rollback_dialog() {
-    let mut app = fixture::hostile::app();
-    select(&mut app, "ledger", "prod");
-    keys(&mut app, &[KeyCode::Char('r')]);
+    let app = after(
+        fixture::hostile::app(),
+        "ledger",
+        "prod",
+        &[KeyCode::Char('r')],
+    );
     insta::assert_snapshot!(render(&app, 80, 24));
 }
 
 #[test]
 fn hostile_metrics_view() {
-    let mut app = fixture::hostile::app();
-    select(&mut app, "ledger", "canary");
-    keys(&mut app, &[KeyCode::Char('m')]);
+    let app = after(
+        fixture::hostile::app(),
+        "ledger",
+        "canary",
+        &[KeyCode::Char('m')],
+    );
     let buf = render_buffer(&app, 100, 30);
     assert_screen_inert(&buf);
     insta::assert_snapshot!(render(&app, 100, 30));

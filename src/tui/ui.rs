@@ -141,6 +141,11 @@ pub fn scrolling_popup(
 }
 
 /// A centred rectangle of at most `w`×`h`, inside `area`.
+/// `text`, or `empty` in its place when there is none (a lane's team, an action's lane).
+pub fn or_if_empty<'a>(text: &'a str, empty: &'a str) -> &'a str {
+    if text.is_empty() { empty } else { text }
+}
+
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);

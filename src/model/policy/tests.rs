@@ -59,6 +59,19 @@ impl W {
         f(&mut self.cells.last_mut().unwrap().1);
         self
     }
+    /// The last cell's checks: (name, state), without links.
+    fn checks(self, checks: &[(&str, CheckState)]) -> Self {
+        self.with(|c| {
+            c.checks = checks
+                .iter()
+                .map(|(name, state)| Check {
+                    name: name.to_string(),
+                    state: *state,
+                    url: None,
+                })
+                .collect()
+        })
+    }
     fn metric(mut self, lane: &str, stage: &str, name: &str, v: Option<f64>, max: f64) -> Self {
         self.metrics.push((
             CellKey::new(lane, stage),
@@ -70,12 +83,7 @@ impl W {
                     min: None,
                     max: Some(max),
                 },
-                baseline: None,
-                baseline_series: vec![],
-                series: vec![],
-                source: String::new(),
-                error: None,
-                warnings: vec![],
+                ..Default::default()
             },
         ));
         self
@@ -114,6 +122,24 @@ impl W {
 
 fn kinds(v: &Verdict) -> Vec<BlockerKind> {
     v.blockers.iter().map(|b| b.kind).collect()
+}
+
+/// One blocker, of `kind`, that says exactly `message`.
+fn only_blocker(v: &Verdict, kind: BlockerKind, message: &str) {
+    assert_eq!(kinds(v), [kind]);
+    assert_eq!(v.blockers[0].message, message);
+}
+
+/// One blocker, of `kind`, that says `text`.
+fn blocked_by(v: &Verdict, kind: BlockerKind, text: &str) {
+    assert_eq!(kinds(v), [kind]);
+    first_says(v, text);
+}
+
+/// The first blocker's message says `text`.
+fn first_says(v: &Verdict, text: &str) {
+    let message = &v.blockers[0].message;
+    assert!(message.contains(text), "{message}");
 }
 
 fn check(
@@ -180,20 +206,7 @@ fn first_stage_is_not_a_promotion_target() {
 #[test]
 fn checks_green_names_failed_checks() {
     let w = base()
-        .with(|c| {
-            c.checks = vec![
-                Check {
-                    name: "unit".into(),
-                    state: CheckState::Passed,
-                    url: None,
-                },
-                Check {
-                    name: "e2e".into(),
-                    state: CheckState::Failed,
-                    url: None,
-                },
-            ]
-        })
+        .checks(&[("unit", CheckState::Passed), ("e2e", CheckState::Failed)])
         .build(0);
     // The failing check sits on payments canary (last cell pushed), so look at prod: a
     // stage without the gate lets it through, a stage with it names the check.
@@ -202,12 +215,7 @@ fn checks_green_names_failed_checks() {
     assert!(v.allowed, "{:?}", v.blockers);
     let tr = train(&[("prod", &[Gate::ChecksGreen])]);
     let v = check(&tr, &w, &Holds::default(), 1, 1, 3);
-    assert_eq!(kinds(&v), [BlockerKind::CheckFailed]);
-    assert!(
-        v.blockers[0].message.contains("e2e failed"),
-        "{}",
-        v.blockers[0].message
-    );
+    blocked_by(&v, BlockerKind::CheckFailed, "e2e failed");
 }
 
 #[test]
@@ -223,12 +231,7 @@ fn a_failed_or_running_previous_stage_blocks_whatever_the_gates() {
         .with(|c| c.progress = Some(0.45))
         .build(0);
     let v = check(&tr, &w, &Holds::default(), 1, 1, 2);
-    assert_eq!(kinds(&v), [BlockerKind::NotReady]);
-    assert!(
-        v.blockers[0].message.contains("running 45%"),
-        "{}",
-        v.blockers[0].message
-    );
+    blocked_by(&v, BlockerKind::NotReady, "running 45%");
 }
 
 #[test]
@@ -236,17 +239,10 @@ fn pending_checks_are_not_ready() {
     let tr = train(&[("canary", &[Gate::ChecksGreen])]);
     let w = W::new()
         .cell("payments", "staging", "v2", CellState::Succeeded, 0)
-        .with(|c| {
-            c.checks = vec![Check {
-                name: "e2e".into(),
-                state: CheckState::Pending,
-                url: None,
-            }]
-        })
+        .checks(&[("e2e", CheckState::Pending)])
         .build(0);
     let v = check(&tr, &w, &Holds::default(), 1, 1, 2);
-    assert_eq!(kinds(&v), [BlockerKind::NotReady]);
-    assert!(v.blockers[0].message.contains("e2e"));
+    blocked_by(&v, BlockerKind::NotReady, "e2e");
 }
 
 #[test]
@@ -256,22 +252,13 @@ fn dependencies_must_be_there_and_succeeded() {
         .cell("payments", "canary", "v2", CellState::Succeeded, 0)
         .build(0);
     let v = check(&tr, &w, &Holds::default(), 1, 1, 3);
-    assert_eq!(kinds(&v), [BlockerKind::Dependency]);
-    assert!(
-        v.blockers[0].message.contains("needs ledger at prod first"),
-        "{}",
-        v.blockers[0].message
-    );
+    blocked_by(&v, BlockerKind::Dependency, "needs ledger at prod first");
     let w = base()
         .cell("payments", "canary", "v2", CellState::Succeeded, 0)
         .cell("ledger", "prod", "l1", CellState::Running, 0)
         .build(0);
     let v = check(&tr, &w, &Holds::default(), 1, 1, 3);
-    assert!(
-        v.blockers[0].message.contains("is running there"),
-        "{}",
-        v.blockers[0].message
-    );
+    first_says(&v, "is running there");
     let w = base()
         .cell("payments", "canary", "v2", CellState::Succeeded, 0)
         .cell("ledger", "prod", "l1", CellState::Succeeded, 0)
@@ -288,19 +275,10 @@ fn window_before_during_after() {
     });
     let w = base().build(0);
     let v = check(&tr, &w, &Holds::default(), 0, 1, 2);
-    assert_eq!(kinds(&v), [BlockerKind::WindowClosed]);
-    assert!(
-        v.blockers[0].message.contains("opens in 1h"),
-        "{}",
-        v.blockers[0].message
-    );
+    blocked_by(&v, BlockerKind::WindowClosed, "opens in 1h");
     assert!(check(&tr, &w, &Holds::default(), 3600, 1, 2).allowed);
     let v = check(&tr, &w, &Holds::default(), 7200 + 600, 1, 2);
-    assert!(
-        v.blockers[0].message.contains("closed 10m ago"),
-        "{}",
-        v.blockers[0].message
-    );
+    first_says(&v, "closed 10m ago");
 }
 
 #[test]
@@ -335,10 +313,10 @@ fn approval_pending_at_target() {
         })
         .build(0);
     let v = check(&tr, &w, &Holds::default(), 1, 1, 2);
-    assert_eq!(kinds(&v), [BlockerKind::AwaitingApproval]);
-    assert_eq!(
-        v.blockers[0].message,
-        "waiting for approval of canary-eu (reviewers: octocat)"
+    only_blocker(
+        &v,
+        BlockerKind::AwaitingApproval,
+        "waiting for approval of canary-eu (reviewers: octocat)",
     );
 }
 
@@ -347,10 +325,10 @@ fn soak_counts_time_succeeded_at_previous_stage() {
     let tr = train(&[("canary", &[Gate::Soak(Duration::from_secs(1800))])]);
     let w = base().build(0);
     let v = check(&tr, &w, &Holds::default(), 12 * 60, 1, 2);
-    assert_eq!(kinds(&v), [BlockerKind::Soak]);
-    assert_eq!(
-        v.blockers[0].message,
-        "soaking at staging: 12m of 30m, 18m left"
+    only_blocker(
+        &v,
+        BlockerKind::Soak,
+        "soaking at staging: 12m of 30m, 18m left",
     );
     assert!(check(&tr, &w, &Holds::default(), 1800, 1, 2).allowed);
 }
@@ -381,10 +359,10 @@ fn slo_checks_metrics_of_previous_stage() {
         .cell("payments", "canary", "v2", CellState::Succeeded, 0)
         .build(0);
     let v = check(&tr, &w, &Holds::default(), 1, 1, 3);
-    assert_eq!(kinds(&v), [BlockerKind::Slo]);
-    assert_eq!(
-        v.blockers[0].message,
-        "no metrics reported for payments at canary"
+    only_blocker(
+        &v,
+        BlockerKind::Slo,
+        "no metrics reported for payments at canary",
     );
 }
 
@@ -395,11 +373,7 @@ fn fresh_blocks_on_stale_or_failed_source() {
     assert!(check(&tr, &w, &Holds::default(), 10, 1, 2).allowed);
     let v = check(&tr, &w, &Holds::default(), 100, 1, 2);
     assert!(kinds(&v).iter().all(|k| *k == BlockerKind::Stale));
-    assert!(
-        v.blockers[0].message.contains("1m 40s old"),
-        "{}",
-        v.blockers[0].message
-    );
+    first_says(&v, "1m 40s old");
     w.apply(SourceReport {
         source: "sim".into(),
         at: t(5),
@@ -448,19 +422,7 @@ fn holds_and_halt_block_everything() {
 
 #[test]
 fn combined_gates_report_every_reason() {
-    let mut tr = train(&[(
-        "prod",
-        &[
-            Gate::ChecksGreen,
-            Gate::Dependencies,
-            Gate::Window,
-            Gate::Freeze,
-            Gate::Approval,
-            Gate::Soak(Duration::from_secs(1800)),
-            Gate::Slo(None),
-            Gate::Fresh,
-        ],
-    )]);
+    let mut tr = train(&[("prod", Gate::STRICT)]);
     tr.window = Some(Window {
         opens: t(100_000),
         closes: t(200_000),
@@ -557,13 +519,7 @@ fn train_blockers_list_next_moves_and_cell_problems_once() {
     let w = base()
         .cell("payments", "canary", "v2", CellState::Succeeded, 0)
         .cell("ledger", "build", "l2", CellState::Failed, 0)
-        .with(|c| {
-            c.checks = vec![Check {
-                name: "lint".into(),
-                state: CheckState::Failed,
-                url: None,
-            }]
-        })
+        .checks(&[("lint", CheckState::Failed)])
         .build(0);
     let list = blockers(&tr, &w, &Holds::default(), t(1));
     let lines: Vec<String> = list
@@ -610,10 +566,10 @@ fn slo_reads_the_series_over_the_window() {
         .build(600);
     let tr = train(&[("prod", &[Gate::Slo(None)])]);
     let v = check(&tr, &w, &Holds::default(), 600, 1, 3);
-    assert_eq!(kinds(&v), [BlockerKind::Slo]);
-    assert_eq!(
-        v.blockers[0].message,
-        "error_rate 2.30% > 1.00% at canary for the last 7m (peak 3.00%)"
+    only_blocker(
+        &v,
+        BlockerKind::Slo,
+        "error_rate 2.30% > 1.00% at canary for the last 7m (peak 3.00%)",
     );
     // A spike 3 minutes ago, fine since: blocked while the spike is in the gate's window.
     let spike = [0.004, 0.004, 0.004, 0.03, 0.004, 0.004, 0.004];

@@ -1,66 +1,16 @@
 use super::*;
-use crate::model::{Batch, Cell, HistoryEntry, Lane, LaneHold, SourceReport};
-use chrono::TimeZone;
-use std::time::Duration;
-
-fn t(s: i64) -> Timestamp {
-    chrono::Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap()
-}
-
-fn train() -> Train {
-    Train {
-        name: "t".into(),
-        stages: ["build", "staging", "canary", "prod"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        window: None,
-        freezes: vec![],
-        lanes: vec![Lane {
-            name: "api".into(),
-            team: "x".into(),
-            depends_on: vec![],
-        }],
-        policy: Default::default(),
-        auto_pause: Default::default(),
-    }
-}
+use crate::model::LaneHold;
+use crate::ops::test_fixture::{entry, t, train};
 
 /// The api lane with `cells` (stage, version, state), each with an earlier good version.
 fn world(cells: &[(&str, &str, CellState)]) -> World {
-    let mut w = World::new([("sim", "http", Duration::from_secs(30))]);
-    let cells = cells
-        .iter()
-        .map(|(stage, v, st)| {
-            let mut c = Cell::new("sim", *st);
-            c.version = Some(v.to_string());
-            c.fetched_at = Some(t(0));
-            c.history = vec![
-                HistoryEntry {
-                    version: v.to_string(),
-                    state: *st,
-                    at: Some(t(0)),
-                    actor: None,
-                },
-                HistoryEntry {
-                    version: "aaaaaaaaaaaa".into(),
-                    state: CellState::Succeeded,
-                    at: Some(t(-3600)),
-                    actor: None,
-                },
-            ];
-            (CellKey::new("api", *stage), c)
-        })
-        .collect();
-    w.apply(SourceReport {
-        source: "sim".into(),
-        at: t(0),
-        outcome: Ok(Batch {
-            cells,
-            ..Default::default()
-        }),
-    });
-    w
+    crate::ops::test_fixture::world(cells, |c| {
+        c.fetched_at = Some(t(0));
+        c.history = vec![
+            entry(c.version.as_deref().unwrap(), c.state, 0, None),
+            entry("aaaaaaaaaaaa", CellState::Succeeded, -3600, None),
+        ];
+    })
 }
 
 fn hold(by: &str) -> LaneHold {
@@ -94,27 +44,21 @@ fn pause_is_a_native_pause_on_a_moving_rollout_and_a_hold_elsewhere() {
         ("canary", "v2", CellState::Running),
         ("prod", "v1", CellState::Succeeded),
     ]);
-    assert_eq!(
-        pause_or_hold(&w, "api", "canary"),
-        Action::new(ActionKind::Pause, "api", "canary")
-    );
-    assert_eq!(
-        pause_or_hold(&w, "api", "prod"),
-        Action::lane(ActionKind::Pause, "api")
-    );
-    assert_eq!(
-        pause_or_hold(&w, "api", "build"),
-        Action::lane(ActionKind::Pause, "api")
-    );
+    let hold = Action::lane(ActionKind::Pause, "api");
+    for (stage, want) in [
+        ("canary", Action::new(ActionKind::Pause, "api", "canary")),
+        ("prod", hold.clone()),
+        ("build", hold),
+    ] {
+        assert_eq!(pause_or_hold(&w, "api", stage), want, "{stage}");
+    }
     let w = world(&[("canary", "v2", CellState::Paused)]);
-    assert_eq!(
-        resume_or_release(&w, "api", "canary"),
-        Action::new(ActionKind::Resume, "api", "canary")
-    );
-    assert_eq!(
-        resume_or_release(&w, "api", "prod"),
-        Action::lane(ActionKind::Resume, "api")
-    );
+    for (stage, want) in [
+        ("canary", Action::new(ActionKind::Resume, "api", "canary")),
+        ("prod", Action::lane(ActionKind::Resume, "api")),
+    ] {
+        assert_eq!(resume_or_release(&w, "api", stage), want, "{stage}");
+    }
 }
 
 #[test]

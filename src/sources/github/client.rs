@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::model::text::sanitize;
 use crate::model::world::RateLimit;
 use crate::secrets::Secret;
-use crate::sources::http::{describe_reqwest, may_have_arrived};
+use crate::sources::http::{describe_reqwest, send_failure};
 use crate::sources::retry_after::RetryAfter;
 
 /// What is kept per URL for conditional requests.
@@ -299,13 +299,7 @@ impl Client {
             .json(body)
             .send()
             .await
-            .map_err(|e| {
-                if may_have_arrived(&e) {
-                    GhError::Unanswered(describe_reqwest(&e))
-                } else {
-                    GhError::Failed(describe_reqwest(&e))
-                }
-            })?;
+            .map_err(|e| send_failure(&e, GhError::Unanswered, GhError::Failed))?;
         self.note(&resp);
         let status = resp.status().as_u16();
         // The status says what happened; a body lost on the way only loses details (the run

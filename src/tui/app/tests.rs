@@ -19,6 +19,21 @@ fn typed(app: &mut Rig, s: &str) {
 
 use crate::tui::fixture::select;
 
+/// Enter on Go: the one plan it sends.
+fn send(app: &mut Rig) -> Box<Plan> {
+    let cmds = key(app, KeyCode::Enter);
+    let [Cmd::Submit(p)] = cmds.as_slice() else {
+        panic!("not sent: {cmds:?}")
+    };
+    p.clone()
+}
+
+/// Enter on Go, and the plan it sent ends with `outcome`.
+fn send_done(app: &mut Rig, outcome: Outcome) {
+    let plan = send(app);
+    app.input(Input::Done { plan, outcome });
+}
+
 fn dialog(app: &App) -> &ConfirmDialog {
     match &app.popup {
         Some(Popup::Confirm(d)) => d,
@@ -179,10 +194,7 @@ fn a_blocked_action_can_be_forced_only_with_a_reason() {
     typed(&mut app, "payments-api");
     key(&mut app, KeyCode::Tab);
     key(&mut app, KeyCode::Tab);
-    let cmds = key(&mut app, KeyCode::Enter);
-    let [Cmd::Submit(p)] = cmds.as_slice() else {
-        panic!("not sent: {cmds:?}")
-    };
+    let p = send(&mut app);
     assert!(p.forced());
     assert_eq!(p.action.reason.as_deref(), Some("ledger verified by hand"));
     assert!(app.activity.front().unwrap().text.contains("FORCED"));
@@ -200,15 +212,7 @@ fn halt_needs_a_reason_and_shows_the_banner_when_done() {
     typed(&mut app, "incident 42");
     key(&mut app, KeyCode::Tab);
     key(&mut app, KeyCode::Tab);
-    let cmds = key(&mut app, KeyCode::Enter);
-    let [Cmd::Submit(p)] = cmds.as_slice() else {
-        panic!("not sent: {cmds:?}")
-    };
-    let plan = (**p).clone();
-    app.input(Input::Done {
-        plan: Box::new(plan),
-        outcome: Outcome::Done("halted".into()),
-    });
+    send_done(&mut app, Outcome::Done("halted".into()));
     assert_eq!(app.snap.holds.halt.as_ref().unwrap().reason, "incident 42");
     // Now every promotion is refused: a halt can't be forced, so no dialog opens.
     select(&mut app, "checkout-web", "staging");
@@ -230,15 +234,7 @@ fn s_on_an_idle_cell_holds_the_lane() {
         crate::ops::Scope::Lane("inventory".into())
     );
     key(&mut app, KeyCode::Tab);
-    let cmds = key(&mut app, KeyCode::Enter);
-    let [Cmd::Submit(p)] = cmds.as_slice() else {
-        panic!("not sent: {cmds:?}")
-    };
-    let plan = (**p).clone();
-    app.input(Input::Done {
-        plan: Box::new(plan),
-        outcome: Outcome::Done("held".into()),
-    });
+    send_done(&mut app, Outcome::Done("held".into()));
     assert!(app.snap.holds.lanes.contains_key("inventory"));
     assert_eq!(pause_word(&app), "release");
     // The details say who holds the lane, since when and why, first.
@@ -399,11 +395,7 @@ fn a_rejected_or_timed_out_action_is_settled_and_said_loudly() {
         select(&mut app, "search-indexer", "canary");
         key(&mut app, KeyCode::Char('s'));
         key(&mut app, KeyCode::Tab);
-        let cmds = key(&mut app, KeyCode::Enter);
-        let Some(Cmd::Submit(plan)) = cmds.into_iter().next() else {
-            panic!("nothing sent")
-        };
-        app.input(Input::Done { plan, outcome });
+        send_done(&mut app, outcome);
         assert!(app.snap.in_flight.is_empty());
         let (flash, tone, _) = app.flash.clone().unwrap();
         assert!(flash.contains(word), "{flash}");

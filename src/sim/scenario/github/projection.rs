@@ -28,6 +28,8 @@ pub(super) fn run_status(state: St) -> (&'static str, Option<&'static str>) {
         St::Succeeded | St::RolledBack => ("completed", Some("success")),
         St::Failed => ("completed", Some("failure")),
         St::Cancelled => ("completed", Some("cancelled")),
+        // The simulator's cells are never pending or unknown; GitHub would say queued.
+        St::Pending | St::Unknown => ("queued", None),
     }
 }
 

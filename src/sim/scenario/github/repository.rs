@@ -41,28 +41,7 @@ fn team_id(slug: &str) -> u64 {
 /// A legacy GraphQL node id: base64 of `"{len:03}:{Type}{id}"` (`MDEwOkRlcGxveW1lbnQx` is
 /// `010:Deployment1`).
 pub(super) fn node_id(kind: &str, id: u64) -> String {
-    base64(format!("{:03}:{kind}{id}", kind.len()).as_bytes())
-}
-
-pub(super) fn base64(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    crate::secrets::base64(format!("{:03}:{kind}{id}", kind.len()).as_bytes())
 }
 
 /// `j` with GitHub's hypermedia links: each key is `base` followed by its tail (an RFC 6570

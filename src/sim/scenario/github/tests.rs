@@ -5,8 +5,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::repository::{base64, node_id};
+use super::repository::node_id;
 use super::*;
+use crate::secrets::base64;
 use crate::sim::SimOptions;
 
 fn t0() -> DateTime<Utc> {
