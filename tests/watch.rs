@@ -81,7 +81,7 @@ fn watch_prints_changes_and_auto_pauses_the_breaching_canary_with_no_screen() {
     let sim = sim::spawn(dir.path(), &["--speed", "4"]);
     let config = auto_pause_config(dir.path(), &sim);
     let mut w = Watch::start(dir.path(), &config, &[]);
-    let banner = w.wait_for("the banner", PATIENCE, |v| v["kind"] == "warning");
+    let banner = w.wait_for("the banner", PATIENCE, |v| v["kind"] == "start");
     let text = banner["text"].as_str().unwrap();
     assert!(
         text.starts_with("watching train ") && text.contains("auto_pause at canary"),
@@ -135,7 +135,7 @@ fn read_only_watch_only_says_what_auto_pause_would_do() {
     let sim = sim::spawn(dir.path(), &["--speed", "4"]);
     let config = auto_pause_config(dir.path(), &sim);
     let mut w = Watch::start(dir.path(), &config, &["--readonly"]);
-    let banner = w.wait_for("the banner", PATIENCE, |v| v["kind"] == "warning");
+    let banner = w.wait_for("the banner", PATIENCE, |v| v["kind"] == "start");
     assert!(
         banner["text"].as_str().unwrap().contains("read-only"),
         "{banner}"

@@ -121,7 +121,9 @@ pub fn lines(d: &ConfirmDialog, app: &App, theme: &Theme) -> Vec<Line<'static>> 
             st,
         )
     };
-    let go = if d.forcing() {
+    // "Force" only once there is a reason to force it with: before that, the button is the
+    // action's, disabled, and the line under it says what it needs.
+    let go = if d.forcing() && !d.reason.trim().is_empty() {
         format!("Force {}", verb.to_lowercase())
     } else {
         verb.to_string()

@@ -76,7 +76,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         lines.push(Line::from(chunk.to_vec()));
     }
     lines.push(Line::from(
-        "  after a cell: ~ stale data   E source or payload error   » action in flight",
+        "  · no data yet;  after a cell: ~ stale data   E source or payload error   » in flight",
     ));
     lines.push(Line::from(
         "  underlined: where the lane goes next   ‖ after a lane name: on hold",

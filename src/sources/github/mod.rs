@@ -594,6 +594,13 @@ impl GithubSource {
             GhError::Unanswered(m) => ActionError::Unanswered(m),
             other => ActionError::Failed(other.to_string()),
         };
+        // An action before any poll read the repository's default branch: read it now.
+        if self
+            .target(&req.lane, &req.stage)
+            .is_some_and(|t| self.branch_of(t).is_err())
+        {
+            self.read_default_branches().await;
+        }
         if req.kind == ActionKind::Pause {
             // No pause on GitHub: cancel the deploy run of this version that hasn't finished
             // (the runner also holds the lane). Only a run of exactly this version: never
