@@ -29,16 +29,28 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .collect();
 
     let mut lines = vec![Line::from(Span::styled("Keys", theme.title()))];
-    // Two columns when there is room: the whole help fits 80×24.
+    // Two columns when there is room: the whole help fits 80×24. Each entry is cut to its
+    // column, so that a long one never wraps into the other column.
     let col = inner_w / 2;
+    let cut = |spans: &[Span<'static>], room: usize| -> Vec<Span<'static>> {
+        let mut used = 0;
+        let mut out = Vec::new();
+        for s in spans {
+            let left = room.saturating_sub(used);
+            let text = super::ui::fit(&s.content, left);
+            used += super::ui::width(&text);
+            out.push(Span::styled(text, s.style));
+        }
+        out
+    };
     if col >= 38 {
         let half = entries.len().div_ceil(2);
         for i in 0..half {
-            let mut spans = entries[i].clone();
+            let mut spans = cut(&entries[i], col - 1);
             let used: usize = spans.iter().map(|s| s.width()).sum();
             spans.push(Span::raw(" ".repeat(col.saturating_sub(used))));
             if let Some(right) = entries.get(i + half) {
-                spans.extend(right.iter().cloned());
+                spans.extend(cut(right, inner_w - col));
             }
             lines.push(Line::from(spans));
         }

@@ -43,15 +43,18 @@ pub fn summary(m: &Metric, view: &MetricView, theme: &Theme, compact: bool) -> V
     if !compact && view.state.is_bad() && view.state.shows_value() {
         spans.insert(3, Span::styled(format!("{word} "), style));
     }
-    if let Some(b) = m.baseline {
-        let label = if compact { " st " } else { " stable " };
-        spans.push(Span::styled(
-            format!("{label}{}", m.format_value(b)),
-            theme.dim(),
-        ));
-    }
+    // The verdict before the stable value: where the line is cut, the verdict stays.
     if let Some(span) = verdict_span(m, view, theme, compact) {
         spans.push(span);
+    }
+    if let Some(b) = m.baseline {
+        let v = m.format_value(b);
+        let text = if compact {
+            format!(" st {v}")
+        } else {
+            format!(" (stable {v})")
+        };
+        spans.push(Span::styled(text, theme.dim()));
     }
     spans
 }

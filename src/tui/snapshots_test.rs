@@ -540,3 +540,26 @@ fn hostile_data_fits_any_terminal() {
         }
     }
 }
+
+/// At 80×24 the help scrolls to its last line, and no entry wraps into the other column.
+#[test]
+fn help_at_80x24_scrolls_to_its_end_without_wrapping() {
+    let mut app = fixture::app();
+    keys(&mut app, &[KeyCode::Char('?')]);
+    let top = render(&app, 80, 24);
+    assert!(!top.contains("\"│┃reason)"), "an entry wrapped:\n{top}");
+    for _ in 0..40 {
+        keys(&mut app, &[KeyCode::Down]);
+    }
+    let end = render(&app, 80, 24);
+    // The last line in sight, and the title says the end: "Help 33/33".
+    assert!(end.contains("audit log"), "{end}");
+    let title = end.lines().next().unwrap();
+    let pos = title
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or_default()
+        .to_string();
+    let (at, of) = pos.split_once('/').unwrap();
+    assert_eq!(at, of, "{title}");
+}

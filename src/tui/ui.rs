@@ -114,6 +114,8 @@ pub fn scrolling_popup(
     theme: &Theme,
 ) {
     use ratatui::widgets::{Clear, Paragraph, Wrap};
+    // Measured at the width it gets, not the one it asks for: else the end can't be reached.
+    let width = width.min(area.width);
     let total = wrapped_height(&lines, width.saturating_sub(2));
     let rect = centered(
         area,
