@@ -117,7 +117,7 @@ impl Marks {
 }
 
 /// Text made ASCII where the charts must be: the threshold's signs.
-fn ascii_text(s: &str, charts: Charts) -> String {
+pub(super) fn ascii_text(s: &str, charts: Charts) -> String {
     if charts != Charts::Ascii {
         return s.to_string();
     }

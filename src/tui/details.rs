@@ -213,6 +213,12 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
             if let Some(e) = mv.error.as_ref().filter(|_| mv.state.is_bad()) {
                 out.push(Line::from(Span::styled(format!("      {e}"), theme.bad())));
             }
+            for w in &m.warnings {
+                out.push(Line::from(Span::styled(
+                    format!("      ⚠ {w}"),
+                    theme.warn(),
+                )));
+            }
         }
     }
 

@@ -39,6 +39,12 @@ pub fn summary(m: &Metric, view: &MetricView, theme: &Theme, compact: bool) -> V
             theme.dim(),
         ),
     ];
+    // The source noted something that is not an error (Prometheus' `warnings`): a mark here,
+    // the words in the details.
+    if !m.warnings.is_empty() {
+        let mark = if marks.ascii { "!" } else { "⚠" };
+        spans.insert(1, Span::styled(format!("{mark} "), theme.warn()));
+    }
     // What is wrong says so in a word too, where there is room for one.
     if !compact && view.state.is_bad() && view.state.shows_value() {
         spans.insert(3, Span::styled(format!("{word} "), style));
@@ -55,6 +61,12 @@ pub fn summary(m: &Metric, view: &MetricView, theme: &Theme, compact: bool) -> V
             format!(" (stable {v})")
         };
         spans.push(Span::styled(text, theme.dim()));
+    }
+    // --charts ascii: the line too (≤, ·, … as ASCII).
+    if marks.ascii {
+        for s in &mut spans {
+            s.content = charts::ascii_text(&s.content, theme.charts).into();
+        }
     }
     spans
 }
@@ -164,5 +176,31 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             frame.render_widget(Spark::own_bounds(&values, m, theme), area);
         }
         y += rows;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::fixture;
+    use crate::tui::theme::Charts;
+
+    fn text(spans: &[Span]) -> String {
+        spans.iter().map(|s| s.content.as_ref()).collect()
+    }
+
+    #[test]
+    fn a_warning_of_the_source_is_marked_and_ascii_stays_ascii() {
+        let world = fixture::world();
+        let mut m = world.metrics("ledger", "canary")[0].clone();
+        let view = MetricView::of(&m, &world, fixture::t(0));
+        let plain = Theme::PLAIN;
+        assert!(!text(&summary(&m, &view, &plain, false)).contains('⚠'));
+        m.warnings = vec!["query returned 2 series; the first is used".into()];
+        let line = text(&summary(&m, &view, &plain, false));
+        assert!(line.starts_with("✓ ⚠ "), "{line}");
+        let ascii = plain.with_charts(Charts::Ascii);
+        let line = text(&summary(&m, &view, &ascii, true));
+        assert!(line.is_ascii() && line.contains("! "), "{line}");
     }
 }

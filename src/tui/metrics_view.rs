@@ -213,7 +213,10 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 0 => String::new(),
                 n => format!(" · {n} {} BREACH", marks.bad),
             };
-            format!(" Overview · {name} @ {stage}{slo}{out} · [ ] metric ")
+            charts::ascii_text(
+                &format!(" Overview · {name} @ {stage}{slo}{out} · [ ] metric "),
+                theme.charts,
+            )
         }
         None => format!(" Overview · no metrics at {stage} "),
     };

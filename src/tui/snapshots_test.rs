@@ -298,7 +298,30 @@ fn metrics_view_dot_marks() {
 #[test]
 fn metrics_view_ascii_marks() {
     let theme = Theme::PLAIN.with_charts(super::theme::Charts::Ascii);
-    insta::assert_snapshot!(render_with(&metrics_view(), 100, 30, &theme));
+    let screen = render_with(&metrics_view(), 100, 30, &theme);
+    insta::assert_snapshot!(screen);
+}
+
+/// `--charts ascii` leaves no braille, block or dotted-rule mark anywhere: the metrics view, the
+/// narrow metrics panel with its sparklines, the overview.
+#[test]
+fn ascii_charts_draw_no_braille_or_block_marks_anywhere() {
+    let theme = Theme::PLAIN.with_charts(super::theme::Charts::Ascii);
+    let chart_mark = |c: char| {
+        ('\u{2800}'..='\u{28FF}').contains(&c)
+            || ('\u{2580}'..='\u{259F}').contains(&c)
+            || matches!(c, '┈' | '•' | '≤' | '≥')
+    };
+    for (w, h) in [(80, 24), (100, 30), (120, 40), (160, 48)] {
+        for app in [
+            metrics_view(),
+            after(fixture::app(), "search-indexer", "canary", &[]),
+        ] {
+            let screen = render_with(&app, w, h, &theme);
+            let found: Vec<char> = screen.chars().filter(|c| chart_mark(*c)).collect();
+            assert!(found.is_empty(), "{w}x{h}: {found:?}\n{screen}");
+        }
+    }
 }
 
 #[test]
