@@ -34,16 +34,32 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Layout::vertical([Constraint::Length(lanes_h), Constraint::Min(0)]).areas(body);
     lanes::draw(frame, top, app, theme);
 
+    // The metrics panel has nothing to say for a cell without metrics (unless it has the
+    // focus): the blockers get its width, where the words that decide would be cut.
+    let metrics_shown = !app.selected_metrics().is_empty() || app.focus == Panel::Metrics;
     if rest.width >= 140 {
+        let (bw, mw) = if metrics_shown { (36, 34) } else { (70, 0) };
         let [b, m, a] = Layout::horizontal([
-            Constraint::Percentage(36),
-            Constraint::Percentage(34),
+            Constraint::Percentage(bw),
+            Constraint::Percentage(mw),
             Constraint::Percentage(30),
         ])
         .areas(rest);
         blockers::draw(frame, b, app, theme);
-        metrics::draw(frame, m, app, theme);
+        if metrics_shown {
+            metrics::draw(frame, m, app, theme);
+        }
         activity::draw(frame, a, app, theme);
+    } else if !metrics_shown {
+        let act_h = if rest.height >= 14 {
+            rest.height / 3
+        } else {
+            rest.height.min(5) / 2 + 2
+        };
+        let [b, act] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(act_h)]).areas(rest);
+        blockers::draw(frame, b, app, theme);
+        activity::draw(frame, act, app, theme);
     } else {
         let act_h = if rest.height >= 14 {
             rest.height / 3
