@@ -630,28 +630,7 @@ fn reject_reaches_the_source_is_verified_and_audited() {
         text, sim.config,
         "checkout-web is read through GitHub by default"
     );
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "{text}\n[audit]\npath = {:?}\n",
-            dir.path().join("audit.jsonl").display().to_string()
-        ),
-    )
-    .unwrap();
-    let r = trainyard(
-        dir.path(),
-        &config,
-        &[
-            "reject",
-            "checkout-web",
-            "--stage",
-            "prod",
-            "--yes",
-            "--reason",
-            "release notes missing",
-        ],
-    );
+    let r = reject_checkout_web(dir.path(), &text, "release notes missing");
     assert_eq!(r.code, 0, "{r}");
     assert!(
         r.stdout.starts_with("done: ") && r.stdout.contains("rejected: cancelled"),
@@ -686,6 +665,7 @@ fn reject_reaches_the_source_is_verified_and_audited() {
         assert_eq!(rec["id"], records[0]["id"], "{rec}");
     }
     // The train says so: nothing waits for approval there any more.
+    let config = dir.path().join("config.toml");
     let status = trainyard(dir.path(), &config, &["status", "--json"]).json();
     let cell = status::cell(&status, "checkout-web", "prod");
     assert_eq!(cell["state"], "cancelled", "{cell}");
@@ -695,26 +675,14 @@ fn reject_reaches_the_source_is_verified_and_audited() {
     );
 }
 
-/// `reject` through GitHub: the review is rejected, GitHub ends the run with `failure` and the
-/// deployment with status `failure`, and that is the rejection verified — not a wait for the
-/// verification timeout.
-#[test]
-fn reject_through_github_is_verified_by_the_failed_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let sim = sim::spawn(dir.path(), &["--speed", "10"]);
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            // A rejection not seen for what it is would wait out this timeout and exit 5.
-            "{}\n[actions]\nverify_timeout = \"60s\"\n[audit]\npath = {:?}\n",
-            sim.config,
-            dir.path().join("audit.jsonl").display().to_string()
-        ),
-    )
-    .unwrap();
-    let r = trainyard(
-        dir.path(),
+/// `trainyard reject checkout-web --stage prod --yes --reason WHY` with the config `text`, its
+/// audit log in `dir`.
+fn reject_checkout_web(dir: &std::path::Path, text: &str, why: &str) -> common::bin::Run {
+    let config = dir.join("config.toml");
+    let audit = dir.join("audit.jsonl").display().to_string();
+    std::fs::write(&config, format!("{text}\n[audit]\npath = {audit:?}\n")).unwrap();
+    trainyard(
+        dir,
         &config,
         &[
             "reject",
@@ -723,9 +691,21 @@ fn reject_through_github_is_verified_by_the_failed_run() {
             "prod",
             "--yes",
             "--reason",
-            "not today",
+            why,
         ],
-    );
+    )
+}
+
+/// `reject` through GitHub: the review is rejected, GitHub ends the run with `failure` and the
+/// deployment with status `failure`, and that is the rejection verified — not a wait for the
+/// verification timeout.
+#[test]
+fn reject_through_github_is_verified_by_the_failed_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim::spawn(dir.path(), &["--speed", "10"]);
+    // A rejection not seen for what it is would wait out this timeout and exit 5.
+    let text = format!("{}\n[actions]\nverify_timeout = \"60s\"\n", sim.config);
+    let r = reject_checkout_web(dir.path(), &text, "not today");
     assert_eq!(r.code, 0, "{r}");
     assert!(
         r.stdout.starts_with("done: ") && r.stdout.contains("rejected"),

@@ -51,21 +51,13 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         }
         activity::draw(frame, a, app, theme);
     } else if !metrics_shown {
-        let act_h = if rest.height >= 14 {
-            rest.height / 3
-        } else {
-            rest.height.min(5) / 2 + 2
-        };
+        let act_h = activity_height(rest.height);
         let [b, act] =
             Layout::vertical([Constraint::Min(3), Constraint::Length(act_h)]).areas(rest);
         blockers::draw(frame, b, app, theme);
         activity::draw(frame, act, app, theme);
     } else {
-        let act_h = if rest.height >= 14 {
-            rest.height / 3
-        } else {
-            rest.height.min(5) / 2 + 2
-        };
+        let act_h = activity_height(rest.height);
         let [mid, act] =
             Layout::vertical([Constraint::Min(3), Constraint::Length(act_h)]).areas(rest);
         let [b, m] =
@@ -76,6 +68,15 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     }
 
     draw_popup(frame, area, app, theme);
+}
+
+/// Rows for the activity panel under the others, out of `height`.
+fn activity_height(height: u16) -> u16 {
+    if height >= 14 {
+        height / 3
+    } else {
+        height.min(5) / 2 + 2
+    }
 }
 
 fn draw_popup(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
