@@ -138,7 +138,11 @@ fn edit_log(content: &[u8], edits: &[LogEdit]) -> Vec<u8> {
             }
             LogEdit::Seq(i, seq) if n > 0 => {
                 let k = i.index(n);
-                if let Ok(mut v) = serde_json::from_slice::<Value>(&lines[k]) {
+                // A line that is JSON but no record (an array a generated line may be) has no
+                // seq to change.
+                if let Ok(mut v) = serde_json::from_slice::<Value>(&lines[k])
+                    && v.is_object()
+                {
                     v["seq"] = Value::from(*seq);
                     lines[k] = serde_json::to_vec(&v).unwrap();
                 }
