@@ -10,8 +10,8 @@ use crate::config::Config;
 use crate::engine::driver::Handle;
 use crate::engine::{Engine, Input, Setup, Snapshot};
 use crate::exit::Exit;
+use crate::model::ActionKind;
 use crate::model::duration;
-use crate::model::{ActionKind, Holds};
 use crate::ops::audit::{self, AuditLog, Record};
 use crate::ops::{self, Action, Confirm, Outcome, Plan, Runner, Scope};
 use crate::sources::Source;
@@ -27,9 +27,9 @@ pub fn audit_log(config: &Config) -> AuditLog {
     AuditLog::new(path)
 }
 
-/// Holds and the halt, and the breaches `trainyard-auto` already paused for, from the audit
-/// log (said on stderr when it can't be read).
-pub fn ledger(log: &AuditLog) -> (Holds, Vec<ops::audit::Record>) {
+/// The audit log's records, for the engine to replay holds, the halt and auto_pause's memory
+/// from; what can't be read is said on stderr (none are returned then).
+pub fn ledger(log: &AuditLog) -> Vec<ops::audit::Record> {
     match log.read_checked() {
         Ok((records, skipped)) => {
             // A line that is not a record is said: a mangled halt must not pass as "not halted".
@@ -40,7 +40,7 @@ pub fn ledger(log: &AuditLog) -> (Holds, Vec<ops::audit::Record>) {
                     log.path().display()
                 );
             }
-            (ops::holds_from(&records), records)
+            records
         }
         Err(e) => {
             tracing::warn!("audit log {} unreadable: {e}", log.path().display());
@@ -48,7 +48,7 @@ pub fn ledger(log: &AuditLog) -> (Holds, Vec<ops::audit::Record>) {
                 "trainyard: warning: audit log {} unreadable ({e}): holds and the halt are not known",
                 log.path().display()
             );
-            (Holds::default(), Vec::new())
+            Vec::new()
         }
     }
 }
@@ -57,7 +57,7 @@ pub fn ledger(log: &AuditLog) -> (Holds, Vec<ops::audit::Record>) {
 /// sit on it. Holds, the halt and auto_pause's memory come back from the audit log.
 pub fn start_engine(config: &Config, readonly: bool, audit: AuditLog) -> (Arc<Runner>, Handle) {
     // token_cmd, secret files and the audit log are blocking IO: off the async workers.
-    let (sources, (_, records)) =
+    let (sources, records) =
         tokio::task::block_in_place(|| (sources::build(config), ledger(&audit)));
     let runner = Arc::new(Runner::new(config, &sources, audit, readonly));
     let setup = Setup::from_config(
@@ -91,7 +91,7 @@ async fn judge_once(
     readonly: bool,
     poll: bool,
 ) -> Arc<Snapshot> {
-    let records = tokio::task::block_in_place(|| ledger(log).1);
+    let records = tokio::task::block_in_place(|| ledger(log));
     let window = ops::run::in_flight_window(sources, config.verify_timeout);
     let now = crate::poll::now();
     let mut setup = Setup::from_config(config, &records, window, readonly, now);

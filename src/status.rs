@@ -64,8 +64,7 @@ fn metric_json(world: &World, m: &Metric, view: &MetricView, now: Timestamp) -> 
     json!({"name": m.name, "value": m.value, "unit": m.unit,
            "threshold": m.threshold, "baseline": m.baseline,
            "ok": m.ok(), "error": view.error, "source": m.source,
-           "stale": view.state == crate::model::MetricState::Stale
-               || (view.state == crate::model::MetricState::Error && world.metric_stale(m, now)),
+           "stale": view.stale,
            "state": view.state.word().to_lowercase(),
            "age_seconds": world.metric_age(m, now).map(|a| a.as_secs()),
            "warnings": m.warnings, "canary": canary})

@@ -181,22 +181,6 @@ impl Engine {
         out
     }
 
-    pub fn now(&self) -> Timestamp {
-        self.now
-    }
-
-    pub fn world(&self) -> &World {
-        &self.world
-    }
-
-    pub fn train(&self) -> &Train {
-        &self.train
-    }
-
-    pub fn holds(&self) -> &Holds {
-        &self.holds
-    }
-
     /// Fold one input in; what changed, in words.
     pub fn fold(&mut self, input: Input) -> Vec<Event> {
         self.cached = None;
@@ -374,11 +358,6 @@ impl Engine {
             self.poll_now.push(s.clone());
         }
         vec![events::action_done(self.now, &plan, &outcome)]
-    }
-
-    /// Actions this process sent that have not ended.
-    pub fn in_flight_mine(&self) -> usize {
-        self.mine.len()
     }
 }
 

@@ -13,8 +13,7 @@ pub use crate::model::analysis::{MIN_SAMPLES, Trend, Verdict as CanaryVerdict};
 use crate::model::policy::{self, next_target};
 use crate::model::slo::{self, Slo};
 use crate::model::{
-    ActionKind, Blocker, BlockerKind, Cell, CellKey, Holds, Metric, MetricState, Timestamp, Train,
-    World,
+    ActionKind, Blocker, CellKey, Holds, Metric, MetricState, Timestamp, Train, World,
 };
 use crate::ops::availability::{self, Avail, InFlight, Situation};
 use crate::ops::{Action, Plan};
@@ -52,6 +51,9 @@ pub struct MetricView {
     pub anomaly: Option<f64>,
     /// The error to show (its own, or its source's).
     pub error: Option<String>,
+    /// Its source failed or went quiet: the value is the last good one (whatever `state` says
+    /// first, an error or staleness).
+    pub stale: bool,
 }
 
 impl MetricView {
@@ -70,11 +72,8 @@ impl MetricView {
             trend: analysis::trend(&values),
             anomaly,
             error: world.metric_error(m),
+            stale: world.metric_stale(m, now),
         }
-    }
-
-    pub fn verdict(&self) -> Option<CanaryVerdict> {
-        self.canary.as_ref().map(|(v, _)| *v)
     }
 }
 
@@ -233,46 +232,10 @@ impl Snapshot {
         )
     }
 
-    /// The data of a cell.
-    pub fn data(&self, lane: &str, stage: &str) -> Option<&Cell> {
-        self.world.cell(lane, stage)
-    }
-
-    fn situation(&self) -> Situation<'_> {
-        Situation {
-            train: &self.train,
-            world: &self.world,
-            holds: &self.holds,
-            now: self.now,
-            readonly: self.readonly,
-            in_flight: &self.in_flight,
-        }
-    }
-
     /// Plan `action` against this snapshot: what it will do exactly, and what stands against it
     /// (`ops::preflight`).
     pub fn plan(&self, action: Action) -> Result<Plan, String> {
         crate::ops::preflight(action, &self.train, &self.world, &self.holds, self.now)
-    }
-
-    /// What `action` would do now, or why not (`ops::availability::assess`).
-    pub fn assess(&self, action: Action) -> Avail {
-        availability::assess(action, &self.situation())
-    }
-
-    /// Sources of actions in flight, said once: "» promote by bob@jump (accepted)".
-    pub fn in_flight_at(&self, key: &CellKey) -> Option<&InFlight> {
-        self.in_flight.get(key)
-    }
-
-    /// The blockers of one lane, the train's order kept.
-    pub fn lane_blockers<'a>(&'a self, lane: &'a str) -> impl Iterator<Item = &'a Blocker> {
-        self.blockers.iter().filter(move |b| b.lane == lane)
-    }
-
-    /// The halt, when there is one, as a blocker of every lane.
-    pub fn halt_blocker(&self) -> Option<&Blocker> {
-        self.blockers.iter().find(|b| b.kind == BlockerKind::Halt)
     }
 }
 

@@ -72,29 +72,7 @@ impl Avail {
             Avail::No(_) => None,
         }
     }
-
-    /// In words, for the details popup and the CLI: "✓ allowed", "✗ blocked (can be forced
-    /// with a reason)", "— why not".
-    pub fn describe(&self) -> String {
-        match self {
-            Avail::Ready { summary, .. } => format!("{summary} ✓ allowed"),
-            Avail::Forceable { summary, .. } => {
-                format!("{summary} ✗ blocked (can be forced, with a reason)")
-            }
-            Avail::No(why) => why.clone(),
-        }
-    }
 }
-
-/// The actions a key can ask for on a cell, in the order footers show them.
-pub const CELL_ACTIONS: [ActionKind; 6] = [
-    ActionKind::Promote,
-    ActionKind::Pause,
-    ActionKind::Resume,
-    ActionKind::Rollback,
-    ActionKind::Approve,
-    ActionKind::Reject,
-];
 
 /// The words read-only answers with, wherever an action is refused for it.
 pub fn readonly_refusal(kind: ActionKind) -> String {

@@ -112,7 +112,14 @@ fn read_only_refuses_every_action_in_the_same_words() {
     let w = world(&[("canary", "v2", CellState::Running)]);
     let (tr, h, f) = (train(), Holds::default(), BTreeMap::new());
     let s = situation(&tr, &w, &h, &f, true);
-    for kind in CELL_ACTIONS {
+    for kind in [
+        ActionKind::Promote,
+        ActionKind::Pause,
+        ActionKind::Resume,
+        ActionKind::Rollback,
+        ActionKind::Approve,
+        ActionKind::Reject,
+    ] {
         let a = assess_at(kind, &s, "api", "canary");
         assert_eq!(a, Avail::No(readonly_refusal(kind)), "{kind}");
     }
@@ -210,7 +217,6 @@ fn a_policy_block_is_forceable_with_its_blockers() {
         "{blockers:?}"
     );
     assert_eq!(action.stage, "canary");
-    assert!(a.describe().contains("can be forced"));
 }
 
 #[test]
