@@ -16,14 +16,13 @@ use crate::engine::Tone;
 fn action_keys(app: &App) -> Vec<(&'static str, &'static str)> {
     BINDINGS
         .iter()
-        .filter(|b| b.shown == Shown::Action || b.command == Command::Reject)
+        .filter(|b| b.shown == Shown::Action)
         .filter(|b| b.modes.contains(&Mode::Main))
         .filter_map(|b| {
             let avail = app.avail(b.command)?;
             let action = avail.action()?;
             let words = match b.command {
                 Command::PauseResume => pause_word(action),
-                Command::Reject => "reject",
                 _ => b.short,
             };
             Some((b.label, words))

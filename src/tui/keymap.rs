@@ -270,9 +270,9 @@ pub const BINDINGS: &[Binding] = &[
         Command::Reject,
         &[KeyCode::Char('x')],
         "x",
-        "",
+        "reject",
         "reject a waiting deployment",
-        Shown::HelpOnly,
+        Shown::Action,
         ACT,
     ),
     b(
