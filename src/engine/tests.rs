@@ -284,23 +284,13 @@ fn a_breach_on_a_busy_cell_is_acted_on_once_the_cell_is_free() {
 fn a_pause_another_trainyard_made_for_the_breach_is_not_made_again() {
     let mut e = engine(true, false);
     let record = crate::ops::audit::Record {
-        seq: 1,
         ts: fixture::t(-10).to_rfc3339(),
         id: "w".into(),
         actor: ops::auto::ACTOR.into(),
         origin: "watch@jump".into(),
-        action: "pause".into(),
         lane: Some("search-indexer".into()),
         stage: Some("canary".into()),
-        from: None,
-        to: None,
-        reason: Some("auto_pause: …".into()),
-        forced: false,
-        dry_run: false,
-        result: "done".into(),
-        error: None,
-        prev_hash: String::new(),
-        hash: String::new(),
+        ..crate::ops::audit::Record::sample()
     };
     e.fold(Input::Ledger(Ledger {
         auto_pauses: vec![record],

@@ -706,6 +706,33 @@ pub fn verify_bytes(content: &[u8]) -> Verification {
     }
 }
 
+/// A done pause of lane `api` by `a`, for tests to change what they test
+/// (`Record { actor: …, ..Record::sample() }`).
+#[cfg(test)]
+impl Record {
+    pub fn sample() -> Record {
+        Record {
+            seq: 1,
+            ts: "2026-11-26T14:00:00Z".into(),
+            id: "x".into(),
+            actor: "a".into(),
+            origin: "local".into(),
+            action: "pause".into(),
+            lane: Some("api".into()),
+            stage: None,
+            from: None,
+            to: None,
+            reason: None,
+            forced: false,
+            dry_run: false,
+            result: result::DONE.into(),
+            error: None,
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -283,23 +283,10 @@ mod tests {
     fn a_restart_remembers_recent_auto_pauses_from_the_log() {
         let tr = train();
         let rec = |actor: &str, stage: Option<&str>, ts: &str| Record {
-            seq: 1,
             ts: ts.into(),
-            id: "x".into(),
             actor: actor.into(),
-            origin: "o".into(),
-            action: "pause".into(),
-            lane: Some("api".into()),
             stage: stage.map(String::from),
-            from: None,
-            to: None,
-            reason: None,
-            forced: false,
-            dry_run: false,
-            result: "done".into(),
-            error: None,
-            prev_hash: String::new(),
-            hash: String::new(),
+            ..Record::sample()
         };
         let now = chrono::DateTime::parse_from_rfc3339("2026-11-26T15:00:00Z")
             .unwrap()

@@ -185,20 +185,11 @@ fn rec(seq: u64, id: &str, result: &str, lane: &str, stage: &str, ts: &str) -> R
         seq,
         ts: ts.into(),
         id: id.into(),
-        actor: "a".into(),
-        origin: "local".into(),
         action: "promote".into(),
         lane: Some(lane.into()),
         stage: Some(stage.into()),
-        from: None,
-        to: None,
-        reason: None,
-        forced: false,
-        dry_run: false,
         result: result.into(),
-        error: None,
-        prev_hash: String::new(),
-        hash: String::new(),
+        ..Record::sample()
     }
 }
 
