@@ -78,6 +78,9 @@ pub struct Activity {
 pub enum Cmd {
     /// Send a confirmed plan (the engine refuses it if the cell is busy meanwhile).
     Submit(Box<Plan>),
+    /// Bytes for the terminal itself, between frames: an OSC 52 copy, a notification, the
+    /// bell (built by `osc`, never from payload text).
+    Terminal(String),
     Quit,
 }
 

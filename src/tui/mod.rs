@@ -18,6 +18,7 @@ pub mod keymap;
 pub mod lanes;
 pub mod metrics;
 pub mod metrics_view;
+pub mod osc;
 pub mod popups;
 #[cfg(test)]
 mod snapshots_test;
@@ -121,6 +122,12 @@ pub async fn run(engine: &mut Handle, theme: Theme) -> color_eyre::Result<Ended>
         for cmd in cmds {
             match cmd {
                 Cmd::Quit => app.quit = true,
+                Cmd::Terminal(bytes) => {
+                    use std::io::Write;
+                    let out = terminal.backend_mut();
+                    out.write_all(bytes.as_bytes())?;
+                    out.flush()?;
+                }
                 Cmd::Submit(plan) => {
                     if engine.requests.send(Request::Submit(plan)).is_err() {
                         return Err(color_eyre::eyre::eyre!("the engine stopped; see the log"));

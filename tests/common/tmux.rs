@@ -151,6 +151,33 @@ impl Tmux {
         ));
     }
 
+    /// Record every byte the pane's program writes from now on (escape sequences included,
+    /// as the program sent them, before tmux interprets them) into the file `name` in the
+    /// session's directory; [`Tmux::recorded`] reads it back.
+    pub fn record(&self, name: &str) {
+        let file = self.path(name);
+        self.tmux(&[
+            "pipe-pane",
+            "-O",
+            "-t",
+            SESSION,
+            &format!("cat >> '{}'", file.display()),
+        ]);
+    }
+
+    /// What [`Tmux::record`] has written to `name` so far (lossy UTF-8).
+    pub fn recorded(&self, name: &str) -> String {
+        String::from_utf8_lossy(&std::fs::read(self.path(name)).unwrap_or_default()).into_owned()
+    }
+
+    /// Wait until what [`Tmux::record`] wrote to `name` satisfies `f`; return it.
+    pub fn wait_for_recorded(&self, name: &str, what: &str, f: impl Fn(&str) -> bool) -> String {
+        until(what, PATIENCE, || {
+            let s = self.recorded(name);
+            if f(&s) { Ok(s) } else { Err(s) }
+        })
+    }
+
     /// The visible screen.
     pub fn screen(&self) -> String {
         self.tmux(&["capture-pane", "-p", "-t", SESSION])
