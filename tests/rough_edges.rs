@@ -84,3 +84,35 @@ fn output_that_cannot_be_written_ends_quietly() {
         assert!(err.is_empty(), "{what}: {err}");
     }
 }
+
+/// `config check` on a file with many mistakes lists every one, by place, with its hint (a
+/// duration written as a number says that durations are strings), and exits 2.
+#[test]
+fn config_check_lists_every_problem_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/configs/invalid/every_problem.toml");
+    let r = Trainyard::new(dir.path())
+        .config(&file)
+        .args(["config", "check"])
+        .run();
+    assert_eq!(r.code, 2, "{r}");
+    let places: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.contains("every_problem.toml:"))
+        .map(|l| l.split(": ").next().unwrap_or(""))
+        .map(|p| p.rsplit_once(".toml:").map_or("", |(_, at)| at))
+        .collect();
+    assert_eq!(
+        places,
+        ["5:1", "10:12", "11:11", "12:1", "16:1", "19:8"],
+        "{r}"
+    );
+    assert!(
+        r.stdout
+            .contains("durations are strings with a unit: `interval = \"5s\"`"),
+        "{r}"
+    );
+    assert!(r.stdout.contains("did you mean \"stale_after\""), "{r}");
+}

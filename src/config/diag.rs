@@ -109,6 +109,16 @@ impl<'a> Diagnostics<'a> {
         });
     }
 
+    /// A problem found elsewhere (the file's shape), sorted in with the rest.
+    pub fn add(&mut self, e: ConfigError) {
+        self.errors.push(e);
+    }
+
+    /// Keep only the problems `keep` says are news.
+    pub fn retain(&mut self, keep: impl FnMut(&ConfigError) -> bool) {
+        self.errors.retain(keep);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.errors.is_empty()
     }

@@ -12,6 +12,7 @@
 mod ca_file;
 mod diag;
 mod raw;
+mod structure;
 mod validate;
 
 pub use ca_file::read_ca_file;
@@ -243,14 +244,19 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
 }
 
 fn parse_with(text: &str, file: &str, check_files: bool) -> Result<Config, ConfigErrors> {
-    let raw: raw::RawConfig =
-        toml::from_str(text).map_err(|e| ConfigErrors::from(toml_error(&e, text, file)))?;
-    // The same text again, for the keys of source and target tables (see `raw::KeyView`).
-    // The strict read above has checked the shapes this view relies on.
-    let keys: raw::KeyView =
-        toml::from_str(text).map_err(|e| ConfigErrors::from(toml_error(&e, text, file)))?;
+    let shape = structure::read(text, file)?;
     let mut diags = diag::Diagnostics::new(file, text);
-    let config = validate::config(raw, &keys, &mut diags, check_files);
+    let config = validate::config(shape.raw, &shape.keys, &mut diags, check_files);
+    // A key left out for its shape (or misspelt) is not missing too.
+    diags.retain(|e| {
+        !shape
+            .removed
+            .iter()
+            .any(|k| e.message.contains(&format!("has no {k}")))
+    });
+    for p in shape.problems {
+        diags.add(p);
+    }
     if diags.is_empty() {
         Ok(config)
     } else {
@@ -317,67 +323,36 @@ pub fn resolve_path(cli: Option<&Path>) -> Result<PathBuf, ConfigErrors> {
     }
 }
 
-/// A toml error (syntax, unknown key, wrong type) as a config error, with a friendlier
-/// message for unknown keys.
-fn toml_error(e: &toml::de::Error, text: &str, file: &str) -> ConfigError {
-    let (line, col) = line_col(text, e.span().map_or(0, |s| s.start));
-    let (message, hint) = explain(e.message());
-    ConfigError {
-        file: file.to_string(),
-        line,
-        col,
-        message,
-        hint,
-    }
-}
-
-fn explain(message: &str) -> (String, Option<String>) {
-    let message = message.trim();
-    // serde: "unknown field `x`, expected one of `a`, `b`" / "…, expected `a`".
-    if let Some(rest) = message.strip_prefix("unknown field `")
-        && let Some((key, expected)) = rest.split_once("`, expected ")
-    {
-        let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-        return (
-            format!("unknown key {key:?}"),
-            Some(diag::list_hint("keys here", key, &known)),
-        );
-    }
-    if message == "missing field `train`" {
-        return (
-            "missing [train] table".into(),
-            Some("every config needs [train] with a name and its stages".into()),
-        );
-    }
-    if let Some(rest) = message.strip_prefix("missing field `")
-        && let Some(key) = rest.strip_suffix('`')
-    {
-        return (format!("missing key {key:?}"), None);
-    }
-    (message.to_string(), None)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// `config check` lists every problem: the shape's (unknown keys, wrong types) and the
+    /// checks' after them (an unknown key of a source), by place, and a key left out for its
+    /// type is not reported missing as well.
     #[test]
-    fn explains_unknown_keys() {
+    fn every_problem_of_a_file_is_listed_by_place() {
+        let text = "[train]\nname = 5\nstages = [\"build\", \"prod\"]\ncolour = 1\n\n\
+                    [sources.gh]\nkind = \"http\"\nurl = \"http://127.0.0.1:1\"\n\
+                    interval = 5\ntimout = \"1s\"\n\n\
+                    [[lanes]]\nname = \"a\"\nteem = \"x\"\nstages.build = { source = \"gh\" }\nstages.prod = { source = \"gh\" }\n";
+        let err = parse(text, "c.toml").unwrap_err();
+        let lines: Vec<String> = err
+            .0
+            .iter()
+            .map(|e| format!("{}:{} {}", e.line, e.col, e.message))
+            .collect();
         assert_eq!(
-            explain("unknown field `sorce`, expected one of `name`, `source`"),
-            (
-                "unknown key \"sorce\"".into(),
-                Some("keys here are name, source (did you mean \"source\"?)".into())
-            )
+            lines,
+            [
+                "2:8 wrong type for \"name\": integer `5`, expected a string",
+                "4:1 unknown key \"colour\"",
+                "9:12 wrong type for \"interval\": integer `5`, expected a string",
+                "10:1 unknown key \"timout\" in sources.gh",
+                "14:1 unknown key \"teem\"",
+            ],
+            "{err}"
         );
-        assert_eq!(
-            explain("unknown field `requires`, expected `require`"),
-            (
-                "unknown key \"requires\"".into(),
-                Some("keys here are require (did you mean \"require\"?)".into())
-            )
-        );
-        assert_eq!(explain("duplicate key"), ("duplicate key".into(), None));
     }
 
     #[test]
