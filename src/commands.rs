@@ -10,8 +10,8 @@ use crate::config::Config;
 use crate::engine::driver::Handle;
 use crate::engine::{Engine, Input, Setup, Snapshot};
 use crate::exit::Exit;
-use crate::model::ActionKind;
 use crate::model::duration;
+use crate::model::{ActionKind, Train};
 use crate::ops::audit::{self, AuditLog, Record};
 use crate::ops::{self, Action, Confirm, Outcome, Plan, Runner, Scope};
 use crate::sources::Source;
@@ -113,8 +113,17 @@ pub async fn observe_once(config: &Config, readonly: bool) -> Arc<Snapshot> {
     judge_once(config, &sources, &audit_log(config), readonly, true).await
 }
 
-fn plan_text(plan: &Plan, runner: &Runner) -> String {
-    let mut out = format!("{}\n  {}\n", plan.action.describe(), plan.summary);
+fn plan_text(plan: &Plan, train: &Train, runner: &Runner) -> String {
+    let mut out = String::new();
+    // Said first, in words, as the screen's dialog does.
+    if train.is_protected(&plan.action.stage) {
+        out.push_str(&format!(
+            "{} {} is a protected stage\n",
+            crate::model::train::PROTECTED_MARK,
+            plan.action.stage
+        ));
+    }
+    out.push_str(&format!("{}\n  {}\n", plan.action.describe(), plan.summary));
     if let Some(src) = runner.source_of(&plan.action) {
         out.push_str(&format!("  via source {src}\n"));
     }
@@ -257,7 +266,7 @@ pub async fn run_action(
     };
     plan.action = action.clone();
     if !json_out {
-        eprint!("{}", plan_text(&plan, &runner));
+        eprint!("{}", plan_text(&plan, &config.train, &runner));
     }
     // Forced into a halt or a hold: refused now, before anyone types a lane's name.
     if action.force

@@ -110,6 +110,7 @@ pub fn to_json(config: &Config, snap: &Snapshot) -> Value {
         "train": {
             "name": train.name,
             "stages": train.stages,
+            "protected": train.stages.iter().filter(|s| train.is_protected(s)).collect::<Vec<_>>(),
             "window": window,
             "freeze": train.active_freeze(now).map(|f| json!({"starts": rfc3339(f.starts), "ends": rfc3339(f.ends), "reason": f.reason})),
             "halted": holds.halt.is_some(),
@@ -174,7 +175,7 @@ pub fn to_table(config: &Config, snap: &Snapshot) -> String {
         .max(4);
     let _ = write!(out, "\n{}", pad("LANE", name_w));
     for s in &train.stages {
-        let _ = write!(out, "  {}", pad(s, 18));
+        let _ = write!(out, "  {}", pad(&train.stage_label(s), 18));
     }
     out.push('\n');
     for (li, lane) in train.lanes.iter().enumerate() {
@@ -213,7 +214,7 @@ pub fn to_table(config: &Config, snap: &Snapshot) -> String {
             out,
             "  {} → {}: [{}] {}",
             b.lane,
-            b.stage,
+            train.stage_label(&b.stage),
             b.kind.as_str(),
             b.message
         );

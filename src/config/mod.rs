@@ -13,6 +13,7 @@ mod ca_file;
 mod diag;
 mod raw;
 mod structure;
+pub mod ui;
 mod validate;
 
 pub use ca_file::read_ca_file;
@@ -26,6 +27,7 @@ use std::time::Duration;
 use crate::model::{CellKey, Train};
 
 pub use diag::{ConfigError, ConfigErrors, did_you_mean, edit_distance, line_col};
+pub use ui::UiConfig;
 
 /// A checked configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,6 +48,8 @@ pub struct Config {
     pub metrics: Vec<MetricConfig>,
     /// Each lane's `vars`, for metric queries.
     pub lane_vars: BTreeMap<String, BTreeMap<String, String>>,
+    /// `[ui]`: the theme, its colours, links.
+    pub ui: UiConfig,
 }
 
 /// `actions.verify_timeout` when the config says nothing.

@@ -29,6 +29,7 @@ pub(crate) struct RawConfig {
     pub actions: Option<RawActions>,
     #[serde(default)]
     pub metrics: Vec<Spanned<RawMetric>>,
+    pub ui: Option<super::ui::RawUi>,
 }
 
 /// One `[[metrics]]` table: a PromQL template measured for lanes at stages.
@@ -60,6 +61,8 @@ pub(crate) struct RawTrain {
     pub window: Option<Spanned<RawWindow>>,
     #[serde(default)]
     pub freezes: Vec<Spanned<RawFreeze>>,
+    /// Stages that look different and ask for the lane's name; absent: the last stage.
+    pub protected: Option<Vec<Str>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -3,7 +3,8 @@
 //!
 //! One file per part of the config: `train.rs` (`[train]`), `sources.rs` (`[sources.*]`),
 //! `lanes.rs` (`[[lanes]]`), `metrics.rs` (`[[metrics]]`), `policy.rs` (`[policy.*]`); the
-//! small top-level keys (`identity`, `readonly`, `[audit]`, `[actions]`) are read here.
+//! small top-level keys (`identity`, `readonly`, `[audit]`, `[actions]`) are read here;
+//! `[ui]` is read by `config/ui.rs`.
 
 mod lanes;
 mod metrics;
@@ -60,6 +61,8 @@ pub(crate) fn config(
         .and_then(|a| positive_duration(d, "actions.verify_timeout", a.verify_timeout.as_ref()))
         .unwrap_or(super::DEFAULT_VERIFY_TIMEOUT);
 
+    let ui = super::ui::ui(raw.ui, d);
+
     let train_span = raw.train.span();
     let mut train = train::train(raw.train.into_inner(), train_span, d);
     let stages: Vec<&str> = train.stages.iter().map(String::as_str).collect();
@@ -93,6 +96,7 @@ pub(crate) fn config(
         targets,
         metrics,
         lane_vars,
+        ui,
     }
 }
 

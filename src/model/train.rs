@@ -19,7 +19,15 @@ pub struct Train {
     /// Stages whose `[policy.STAGE]` says `auto_pause = true`: a lane whose metrics breach
     /// there is paused by `trainyard-auto`.
     pub auto_pause: BTreeSet<String>,
+    /// Stages where a mistake costs most (`[train] protected`, by default the last stage):
+    /// every view marks them with [`PROTECTED_MARK`], and an action aimed at one asks for
+    /// the lane's name (`ops::confirm_rule`).
+    pub protected: BTreeSet<String>,
 }
+
+/// The mark after a protected stage's name, wherever it is shown: narrow, in every common
+/// font, and legible without colour.
+pub const PROTECTED_MARK: char = '◆';
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Lane {
@@ -98,6 +106,20 @@ impl Train {
         self.lanes.iter().find(|l| l.name == name)
     }
 
+    /// Whether `stage` is one of `[train] protected`.
+    pub fn is_protected(&self, stage: &str) -> bool {
+        self.protected.contains(stage)
+    }
+
+    /// How a stage is named to people: "prod ◆" when it is protected, else its name.
+    pub fn stage_label(&self, stage: &str) -> String {
+        if self.is_protected(stage) {
+            format!("{stage} {PROTECTED_MARK}")
+        } else {
+            stage.to_string()
+        }
+    }
+
     pub fn gates(&self, stage: &str) -> &[Gate] {
         self.policy
             .get(stage)
@@ -115,5 +137,29 @@ impl Train {
             .iter()
             .filter(|f| f.starts > now)
             .min_by_key(|f| f.starts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_protected_stage_is_labelled_with_its_mark() {
+        let train = Train {
+            name: "t".into(),
+            stages: vec!["canary".into(), "prod".into()],
+            window: None,
+            freezes: vec![],
+            lanes: vec![],
+            policy: BTreeMap::new(),
+            auto_pause: BTreeSet::new(),
+            protected: BTreeSet::from(["prod".to_string()]),
+        };
+        assert!(train.is_protected("prod"));
+        assert!(!train.is_protected("canary"));
+        assert!(!train.is_protected("qa"));
+        assert_eq!(train.stage_label("prod"), "prod ◆");
+        assert_eq!(train.stage_label("canary"), "canary");
     }
 }

@@ -174,6 +174,7 @@ mod tests {
                 .to_vec(),
             policy: Default::default(),
             auto_pause: ["canary".to_string()].into(),
+            protected: ["prod".to_string()].into(),
         }
     }
 

@@ -145,12 +145,12 @@ pub enum Confirm {
     TypeName(String),
 }
 
-/// Rollback, and anything aimed at the last stage, asks for the lane's name.
+/// Rollback, and anything aimed at a protected stage (`[train] protected`, by default the
+/// last stage), asks for the lane's name.
 pub fn confirm_rule(train: &Train, action: &Action) -> Confirm {
-    let last = train.stages.last().map(String::as_str);
     if action.scope() != Scope::Cell(action.key()) {
         Confirm::Dialog
-    } else if action.kind == ActionKind::Rollback || Some(action.stage.as_str()) == last {
+    } else if action.kind == ActionKind::Rollback || train.is_protected(&action.stage) {
         Confirm::TypeName(action.lane.clone())
     } else {
         Confirm::Dialog

@@ -38,8 +38,44 @@ fn promote_plans_the_exact_move() {
     assert_eq!(
         p.confirm,
         Confirm::TypeName("api".into()),
-        "the last stage asks for the name"
+        "a protected stage asks for the name"
     );
+}
+
+/// One notion: the stages of `[train] protected` are the ones that ask for the lane's name,
+/// whichever they are; a train that protects none asks only for rollbacks.
+#[test]
+fn protected_stages_ask_for_the_lane_name() {
+    let w = world(&[
+        ("build", "dddddddddddddddd", CellState::Succeeded),
+        ("staging", "cccccccccccccccc", CellState::Succeeded),
+        ("canary", "aaaaaaaaaaaaaaaa", CellState::Succeeded),
+    ]);
+    let confirm = |protected: &[&str], kind: ActionKind, stage: &str| {
+        let mut train = train();
+        train.protected = protected.iter().map(|s| s.to_string()).collect();
+        preflight(
+            Action::new(kind, "api", stage),
+            &train,
+            &w,
+            &Holds::default(),
+            t(1),
+        )
+        .unwrap()
+        .confirm
+    };
+    let name = Confirm::TypeName("api".into());
+    assert_eq!(confirm(&[], ActionKind::Promote, "prod"), Confirm::Dialog);
+    assert_eq!(confirm(&["staging"], ActionKind::Promote, "staging"), name);
+    assert_eq!(
+        confirm(&["staging"], ActionKind::Promote, "canary"),
+        Confirm::Dialog
+    );
+    assert_eq!(
+        confirm(&["staging"], ActionKind::Promote, "prod"),
+        Confirm::Dialog
+    );
+    assert_eq!(confirm(&[], ActionKind::Rollback, "canary"), name);
 }
 
 #[test]

@@ -77,6 +77,7 @@ pub fn train() -> Train {
         ],
         policy,
         auto_pause: Default::default(),
+        protected: ["prod".to_string()].into(),
     }
 }
 

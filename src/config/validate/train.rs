@@ -1,4 +1,5 @@
-//! `[train]`: its name, its stages in order, the release window and the freezes.
+//! `[train]`: its name, its stages in order, the release window, the freezes and the
+//! protected stages.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
@@ -7,8 +8,8 @@ use chrono::{DateTime, Utc};
 use toml::Spanned;
 
 use super::check_name;
-use crate::config::diag::Diagnostics;
-use crate::config::raw::{RawTime, RawTrain};
+use crate::config::diag::{Diagnostics, list_hint};
+use crate::config::raw::{RawTime, RawTrain, Str};
 use crate::model::{Freeze, Timestamp, Train, Window};
 
 pub(super) const TIME_HINT: &str =
@@ -83,6 +84,7 @@ pub(super) fn train(raw: RawTrain, span: Range<usize>, d: &mut Diagnostics) -> T
         })
         .collect();
 
+    let protected = protected(raw.protected, &stages, d);
     Train {
         name,
         stages,
@@ -91,7 +93,34 @@ pub(super) fn train(raw: RawTrain, span: Range<usize>, d: &mut Diagnostics) -> T
         lanes: Vec::new(),
         policy: BTreeMap::new(),
         auto_pause: BTreeSet::new(),
+        protected,
     }
+}
+
+/// `protected`: stages of the train, each once. Absent, the last stage is protected (where a
+/// train ends is where a mistake costs most); `protected = []` protects none.
+fn protected(raw: Option<Vec<Str>>, stages: &[String], d: &mut Diagnostics) -> BTreeSet<String> {
+    let Some(list) = raw else {
+        return stages.last().cloned().into_iter().collect();
+    };
+    let names: Vec<&str> = stages.iter().map(String::as_str).collect();
+    let mut out = BTreeSet::new();
+    for stage in list {
+        let s = stage.get_ref();
+        if !names.contains(&s.as_str()) {
+            d.error_hint(
+                stage.span(),
+                format!("unknown stage {s:?} in train.protected"),
+                list_hint("stages", s, &names),
+            );
+        } else if !out.insert(s.clone()) {
+            d.error(
+                stage.span(),
+                format!("stage {s:?} is listed twice in train.protected"),
+            );
+        }
+    }
+    out
 }
 
 /// A stretch of time that ends after it begins: `[what, begins, ends]` name it and its keys
@@ -141,5 +170,49 @@ fn time(d: &mut Diagnostics, t: &Spanned<RawTime>) -> Option<Timestamp> {
             );
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    fn parse(train: &str) -> Result<crate::config::Config, crate::config::ConfigErrors> {
+        let text = format!(
+            "[train]\nname = \"t\"\nstages = [\"build\", \"canary\", \"live\"]\n{train}\n\
+             [sources.s]\nkind = \"http\"\nurl = \"http://127.0.0.1:1\"\n\
+             [[lanes]]\nname = \"api\"\nsource = \"s\"\n"
+        );
+        crate::config::parse(&text, "t.toml")
+    }
+
+    fn protected(list: &[&str]) -> BTreeSet<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_last_stage_is_protected_unless_the_config_says() {
+        assert_eq!(parse("").unwrap().train.protected, protected(&["live"]));
+        let c = parse("protected = [\"canary\", \"live\"]").unwrap();
+        assert_eq!(c.train.protected, protected(&["canary", "live"]));
+        assert_eq!(
+            parse("protected = []").unwrap().train.protected,
+            protected(&[])
+        );
+    }
+
+    #[test]
+    fn an_unknown_or_repeated_protected_stage_is_an_error_at_its_place() {
+        let err = parse("protected = [\"lvie\", \"canary\", \"canary\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("t.toml:4:14: unknown stage \"lvie\" in train.protected\n  hint: stages are build, canary, live (did you mean \"live\"?)"),
+            "{err}"
+        );
+        assert!(
+            err.contains("t.toml:4:32: stage \"canary\" is listed twice in train.protected"),
+            "{err}"
+        );
     }
 }

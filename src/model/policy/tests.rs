@@ -33,6 +33,7 @@ fn train(policy: &[(&str, &[Gate])]) -> Train {
             .map(|(s, g)| (s.to_string(), g.to_vec()))
             .collect(),
         auto_pause: Default::default(),
+        protected: ["prod".to_string()].into(),
     }
 }
 
