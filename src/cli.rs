@@ -36,6 +36,17 @@ pub struct TuiArgs {
     /// UTF-8 locale, dot otherwise
     #[arg(long, value_name = "MARKS")]
     pub charts: Option<ChartsArg>,
+    /// Colours for a dark or a light background, or none (mono); default: `[ui] theme`, else
+    /// dark. NO_COLOR means mono whatever this says
+    #[arg(long, value_name = "THEME")]
+    pub theme: Option<ThemeArg>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ThemeArg {
+    Dark,
+    Light,
+    Mono,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

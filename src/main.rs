@@ -5,9 +5,10 @@ use clap::Parser;
 use color_eyre::eyre::{WrapErr, eyre};
 
 use trainyard::cli::{
-    ActArgs, AuditCommand, ChartsArg, Cli, Command, ConfigCommand, SimArgs, TuiArgs,
+    ActArgs, AuditCommand, ChartsArg, Cli, Command, ConfigCommand, SimArgs, ThemeArg, TuiArgs,
 };
 use trainyard::commands;
+use trainyard::config::ui::ThemeName;
 use trainyard::config::{self, Config};
 use trainyard::exit::Exit;
 use trainyard::model::ActionKind;
@@ -193,15 +194,21 @@ async fn run_tui(
     result
 }
 
-/// Colour and chart marks from the environment, unless the command line says how to draw
-/// charts (`--charts` after `demo`, or before any command).
-fn theme(args: &[&TuiArgs]) -> Theme {
+/// The config's theme and colours, NO_COLOR and the locale, unless the command line says
+/// which theme or how to draw charts (`--theme`, `--charts` after `demo`, or before any
+/// command).
+fn theme(ui: &config::UiConfig, args: &[&TuiArgs]) -> Theme {
     let charts = args.iter().find_map(|a| a.charts).map(|c| match c {
         ChartsArg::Braille => Charts::Braille,
         ChartsArg::Dot => Charts::Dot,
         ChartsArg::Ascii => Charts::Ascii,
     });
-    Theme::from_env(charts)
+    let name = args.iter().find_map(|a| a.theme).map(|t| match t {
+        ThemeArg::Dark => ThemeName::Dark,
+        ThemeArg::Light => ThemeName::Light,
+        ThemeArg::Mono => ThemeName::Mono,
+    });
+    Theme::from_env(ui, name, charts)
 }
 
 /// The audit log of the demo: beside the real one, never mixed with it.
@@ -226,7 +233,8 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             };
             let readonly = cli.readonly || config.readonly;
             let audit = commands::audit_log(&config);
-            let ended = run_tui(config, readonly, audit, theme(&[&cli.tui])).await?;
+            let theme = theme(&config.ui, &[&cli.tui]);
+            let ended = run_tui(config, readonly, audit, theme).await?;
             Ok(ExitCode::from(ended.exit()))
         }
         Some(Command::Demo {
@@ -250,7 +258,7 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                 handle.chaos(),
                 handle.base_url()
             );
-            let theme = theme(&[tui, &cli.tui]);
+            let theme = theme(&config.ui, &[tui, &cli.tui]);
             let result = run_tui(config, cli.readonly, demo_audit(), theme).await;
             handle.shutdown().await;
             Ok(ExitCode::from(result?.exit()))

@@ -37,11 +37,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .map(|b| {
                 let mine = selected.as_deref() == Some(b.lane.as_str());
                 let tag = format!("{}[{}] ", if mine { "▸" } else { " " }, blocker_tag(b.kind));
-                let head = format!("{}→{}: ", b.lane, b.stage);
-                let rest = width.saturating_sub(cols(&tag) + cols(&head));
+                let head_style = if mine { theme.title() } else { theme.dim() };
+                // A protected stage is named with its mark, in its style.
+                let stage = theme.stage(&app.snap.train, &b.stage, head_style);
+                let head = cols(&b.lane) + 1 + stage.width() + 2;
+                let rest = width.saturating_sub(cols(&tag) + head);
                 Line::from(vec![
                     Span::styled(tag, theme.blocker(b.kind)),
-                    Span::styled(head, if mine { theme.title() } else { theme.dim() }),
+                    Span::styled(format!("{}→", b.lane), head_style),
+                    stage,
+                    Span::styled(": ", head_style),
                     Span::raw(fit(&b.message, rest)),
                 ])
             })

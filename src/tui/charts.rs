@@ -127,6 +127,7 @@ pub(super) fn ascii_text(s: &str, charts: Charts) -> String {
         .replace('≥', ">=")
         .replace('–', "-")
         .replace('…', "~")
+        .replace(crate::model::train::PROTECTED_MARK, "!")
         .chars()
         .map(|c| if c.is_ascii() { c } else { '?' })
         .collect()

@@ -29,13 +29,28 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
     } else {
         format!(" · depends on {}", lane.depends_on.join(", "))
     };
+    let train = &app.snap.train;
     out.push(Line::from(vec![
-        Span::styled(format!("{} @ {stage}", lane.name), theme.title()),
+        Span::styled(format!("{} @ ", lane.name), theme.title()),
+        theme.stage(train, stage, theme.title()),
         Span::styled(
             format!("   team {}{deps}", or_if_empty(&lane.team, "-")),
             theme.dim(),
         ),
     ]));
+    if train.is_protected(stage) {
+        out.push(row(
+            "protected",
+            vec![Span::styled(
+                format!(
+                    "{} every action here asks for the lane's name",
+                    crate::model::train::PROTECTED_MARK
+                ),
+                theme.protected(),
+            )],
+            theme,
+        ));
+    }
     // A hold is the lane's, whatever its cells do: said first.
     if let Some(h) = app.snap.holds.lanes.get(&lane.name) {
         out.push(row(
@@ -166,10 +181,10 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
     // What stands against this cell: entering it, or problems in it.
     if !view.blockers.is_empty() {
         out.push(Line::default());
-        out.push(Line::from(Span::styled(
-            format!("blocking {stage}"),
-            theme.title(),
-        )));
+        out.push(Line::from(vec![
+            Span::styled("blocking ", theme.title()),
+            theme.stage(&app.snap.train, stage, theme.title()),
+        ]));
         for b in &view.blockers {
             out.push(blocker_line(b, theme));
         }
@@ -270,23 +285,32 @@ fn next_lines(app: &App, c: &crate::model::Cell, stage: &str, theme: &Theme) -> 
             theme.dim(),
         ))];
     };
-    let head = format!("next: promote {} to {next}", c.short_version());
+    let head = || {
+        vec![
+            Span::styled(
+                format!("next: promote {} to ", c.short_version()),
+                theme.title(),
+            ),
+            theme.stage(&app.snap.train, next, theme.title()),
+        ]
+    };
+    let with = |mut spans: Vec<Span<'static>>, tail: Span<'static>| {
+        spans.push(tail);
+        Line::from(spans)
+    };
     match avail {
-        Avail::Ready { .. } => vec![Line::from(vec![
-            Span::styled(head, theme.title()),
-            Span::styled("  ✓ allowed", theme.ok()),
-        ])],
+        Avail::Ready { .. } => vec![with(head(), Span::styled("  ✓ allowed", theme.ok()))],
         Avail::Forceable { blockers, .. } => {
-            let mut v = vec![Line::from(vec![
-                Span::styled(head, theme.title()),
+            let mut v = vec![with(
+                head(),
                 Span::styled("  ✗ blocked (can be forced, with a reason)", theme.bad()),
-            ])];
+            )];
             v.extend(blockers.iter().map(|b| blocker_line(b, theme)));
             v
         }
-        Avail::No(why) => vec![Line::from(vec![
-            Span::styled(head, theme.title()),
+        Avail::No(why) => vec![with(
+            head(),
             Span::styled(format!("  — {why}"), theme.dim()),
-        ])],
+        )],
     }
 }

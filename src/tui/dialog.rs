@@ -29,13 +29,25 @@ fn input<'a>(label: String, text: &str, focused: bool, ok: bool, theme: &Theme) 
 pub fn lines(d: &ConfirmDialog, app: &App, theme: &Theme) -> Vec<Line<'static>> {
     let a = &d.plan.action;
     let verb = a.kind.verb();
-    let mut out = vec![
+    let mut out = Vec::new();
+    // Said first, in words: whatever the colours, nobody misses where this goes.
+    if app.snap.train.is_protected(&a.stage) {
+        out.push(Line::from(Span::styled(
+            format!(
+                "{} {} is a protected stage",
+                crate::model::train::PROTECTED_MARK,
+                a.stage
+            ),
+            theme.protected(),
+        )));
+    }
+    out.extend([
         Line::from(Span::styled(
             format!("{verb} {}", or_if_empty(&a.lane, "the train")),
             theme.title(),
         )),
         Line::from(format!("  {}", d.plan.summary)),
-    ];
+    ]);
     if let Some(src) = &d.source {
         out.push(Line::from(Span::styled(
             format!("  via source {src}"),
@@ -110,7 +122,7 @@ pub fn lines(d: &ConfirmDialog, app: &App, theme: &Theme) -> Vec<Line<'static>> 
     let button = |label: String, on: bool, enabled: bool| {
         let mut st = if on { theme.selected() } else { Style::new() };
         if !enabled {
-            st = st.add_modifier(Modifier::DIM | Modifier::CROSSED_OUT);
+            st = theme.faded(st).add_modifier(Modifier::CROSSED_OUT);
         }
         Span::styled(
             if on {

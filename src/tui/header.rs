@@ -37,7 +37,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ));
         first.push(Span::raw("  "));
     }
-    first.push(Span::raw(app.snap.train.stages.join("›")));
+    let train = &app.snap.train;
+    for (i, stage) in train.stages.iter().enumerate() {
+        if i > 0 {
+            first.push(Span::raw("›"));
+        }
+        first.push(theme.stage(train, stage, ratatui::style::Style::new()));
+    }
     if app.snap.readonly {
         first.push(Span::raw("  "));
         first.push(Span::styled(" READ-ONLY ", theme.banner()));

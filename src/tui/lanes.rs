@@ -53,6 +53,24 @@ pub fn cell_text(
     text
 }
 
+/// A stage's column heading: its name in capitals, and a protected stage's mark after it,
+/// which a narrow column never cuts (the name gives way).
+fn stage_heading(
+    app: &App,
+    stage: &str,
+    width: usize,
+    style: Style,
+    theme: &Theme,
+) -> Span<'static> {
+    let train = &app.snap.train;
+    if !train.is_protected(stage) {
+        return Span::styled(fit(&stage.to_uppercase(), width), style);
+    }
+    let mark = format!(" {}", crate::model::train::PROTECTED_MARK);
+    let name = fit(&stage.to_uppercase(), width.saturating_sub(cols(&mark)));
+    Span::styled(format!("{name}{mark}"), style.patch(theme.protected()))
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let visible = app.visible_lanes();
     let title = if app.filter.is_empty() && !app.filter_editing {
@@ -114,10 +132,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         } else {
             theme.title()
         };
-        header.push(TCell::from(Span::styled(
-            fit(&s.to_uppercase(), cell_w),
-            style,
-        )));
+        header.push(TCell::from(stage_heading(app, s, cell_w, style, theme)));
     }
 
     let sel_lane = app.selected_lane();
@@ -157,7 +172,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                     .map(|c| theme.state(c.state))
                     .unwrap_or_else(|| theme.dim());
                 if view.is_some_and(|v| v.stale) {
-                    style = style.add_modifier(Modifier::DIM);
+                    style = theme.faded(style);
                 }
                 if next == Some(si) && cell.is_none_or(|c| !c.state.is_active()) {
                     // Where the lane's car goes next.

@@ -4,6 +4,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -91,8 +92,12 @@ pub fn verdict_span(
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let key = app.selected_key();
     let title = match &key {
-        Some(k) => format!(" Metrics · {} @ {} ", k.lane, k.stage),
-        None => " Metrics ".to_string(),
+        Some(k) => Line::from(vec![
+            Span::raw(format!(" Metrics · {} @ ", k.lane)),
+            theme.stage(&app.snap.train, &k.stage, Style::new()),
+            Span::raw(" "),
+        ]),
+        None => Line::from(" Metrics "),
     };
     let block = panel_block(title, is_focused(app, Panel::Metrics), theme);
     let inner = block.inner(area);

@@ -56,7 +56,8 @@ fn draw_charts(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut heading = vec![Span::styled(" Metrics ", theme.title())];
     match &key {
         Some(k) => {
-            heading.push(Span::raw(format!("· {} @ {}", k.lane, k.stage)));
+            heading.push(Span::raw(format!("· {} @ ", k.lane)));
+            heading.push(theme.stage(&app.snap.train, &k.stage, Style::new()));
             if let Some(c) = cell {
                 heading.push(Span::styled(
                     format!(
@@ -181,6 +182,7 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         return;
     }
     let stage = &app.snap.train.stages[app.sel_stage];
+    let label = app.snap.train.stage_label(stage);
     let chosen = app.chosen_metric();
     // Once per frame, not once per row: both walk the visible lanes.
     let visible = app.visible_lanes();
@@ -214,17 +216,19 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 n => format!(" · {n} {} BREACH", marks.bad),
             };
             charts::ascii_text(
-                &format!(" Overview · {name} @ {stage}{slo}{out} · [ ] metric "),
+                &format!(" Overview · {name} @ {label}{slo}{out} · [ ] metric "),
                 theme.charts,
             )
         }
-        None => format!(" Overview · no metrics at {stage} "),
+        None => format!(" Overview · no metrics at {label} "),
     };
-    let block = panel_block(
-        Span::raw(fit(&title, area.width.saturating_sub(2) as usize)),
-        false,
-        theme,
-    );
+    let title = fit(&title, area.width.saturating_sub(2) as usize);
+    let style = if app.snap.train.is_protected(stage) {
+        theme.protected()
+    } else {
+        Style::new()
+    };
+    let block = panel_block(Span::styled(title, style), false, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if chosen.is_none() || inner.height == 0 {

@@ -19,10 +19,13 @@ pub mod lanes;
 pub mod metrics;
 pub mod metrics_view;
 pub mod osc;
+pub mod palette;
 pub mod popups;
 #[cfg(test)]
 mod snapshots_test;
 pub mod theme;
+#[cfg(test)]
+mod theme_test;
 pub mod ui;
 
 use std::time::{Duration, Instant};

@@ -4,11 +4,14 @@ use ratatui::style::{Color, Modifier, Style};
 
 use ratatui::text::{Line, Span};
 
-use crate::model::{Blocker, BlockerKind, CellState};
+use super::palette::Palette;
+use crate::config::ui::{ThemeName, UiConfig};
+use crate::model::{Blocker, BlockerKind, CellState, Train};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Theme {
-    pub color: bool,
+    /// The colours; `None` draws none at all (`mono`, NO_COLOR): attributes only.
+    pub palette: Option<Palette>,
     /// How charts draw their points: braille unless the font or locale can't show it.
     pub charts: Charts,
 }
@@ -52,17 +55,31 @@ impl Charts {
 }
 
 impl Theme {
-    /// Colour unless NO_COLOR is set to something non-empty; charts as the locale allows,
-    /// unless `charts` (the command line's `--charts`) says otherwise.
-    pub fn from_env(charts: Option<Charts>) -> Theme {
+    /// The theme `[ui]` asks for (or `--theme`, which wins), with no colour at all when
+    /// NO_COLOR is set to something non-empty; charts as the locale allows, unless `charts`
+    /// (the command line's `--charts`) says otherwise.
+    pub fn from_env(ui: &UiConfig, theme: Option<ThemeName>, charts: Option<Charts>) -> Theme {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Theme::new(ui, theme, no_color)
+            .with_charts(charts.unwrap_or_else(|| Charts::from_locale(|k| std::env::var(k).ok())))
+    }
+
+    /// [`Theme::from_env`] without the environment: NO_COLOR forces `mono` whatever the
+    /// config and the command line say.
+    pub fn new(ui: &UiConfig, theme: Option<ThemeName>, no_color: bool) -> Theme {
+        let name = if no_color {
+            ThemeName::Mono
+        } else {
+            theme.unwrap_or(ui.theme)
+        };
         Theme {
-            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-            charts: charts.unwrap_or_else(|| Charts::from_locale(|k| std::env::var(k).ok())),
+            palette: Palette::of(name, &ui.colors),
+            charts: Charts::Braille,
         }
     }
 
     pub const PLAIN: Theme = Theme {
-        color: false,
+        palette: None,
         charts: Charts::Braille,
     };
 
@@ -71,23 +88,23 @@ impl Theme {
         Theme { charts, ..self }
     }
 
-    fn fg(&self, c: Color) -> Style {
-        if self.color {
-            Style::new().fg(c)
-        } else {
-            Style::new()
+    /// The foreground `role` picks from the palette; nothing without one.
+    fn fg(&self, role: impl Fn(&Palette) -> Color) -> Style {
+        match &self.palette {
+            Some(p) => Style::new().fg(role(p)),
+            None => Style::new(),
         }
     }
 
     pub fn state(&self, st: CellState) -> Style {
         match st {
-            CellState::Succeeded => self.fg(Color::Green),
-            CellState::Failed => self.fg(Color::Red).add_modifier(Modifier::BOLD),
-            CellState::Running | CellState::RollingBack => self.fg(Color::Cyan),
-            CellState::AwaitingApproval => self.fg(Color::Yellow).add_modifier(Modifier::BOLD),
-            CellState::Paused => self.fg(Color::Yellow),
-            CellState::RolledBack | CellState::Cancelled => self.fg(Color::Magenta),
-            CellState::Pending | CellState::Unknown => self.fg(Color::Gray),
+            CellState::Succeeded => self.fg(|p| p.ok),
+            CellState::Failed => self.fg(|p| p.bad).add_modifier(Modifier::BOLD),
+            CellState::Running | CellState::RollingBack => self.fg(|p| p.accent),
+            CellState::AwaitingApproval => self.fg(|p| p.warn).add_modifier(Modifier::BOLD),
+            CellState::Paused => self.fg(|p| p.warn),
+            CellState::RolledBack | CellState::Cancelled => self.fg(|p| p.undone),
+            CellState::Pending | CellState::Unknown => self.fg(|p| p.dim),
         }
     }
 
@@ -96,59 +113,88 @@ impl Theme {
             BlockerKind::Halt
             | BlockerKind::CheckFailed
             | BlockerKind::Slo
-            | BlockerKind::SourceError => self.fg(Color::Red),
+            | BlockerKind::SourceError => self.fg(|p| p.bad),
             BlockerKind::AwaitingApproval
             | BlockerKind::Hold
             | BlockerKind::Freeze
-            | BlockerKind::WindowClosed => self.fg(Color::Yellow),
+            | BlockerKind::WindowClosed => self.fg(|p| p.warn),
             _ => Style::new(),
         }
     }
 
     pub fn ok(&self) -> Style {
-        self.fg(Color::Green)
+        self.fg(|p| p.ok)
     }
     pub fn bad(&self) -> Style {
-        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+        self.fg(|p| p.bad).add_modifier(Modifier::BOLD)
     }
     pub fn warn(&self) -> Style {
-        self.fg(Color::Yellow)
+        self.fg(|p| p.warn)
     }
+    /// Text that matters less: faint, or in the palette's dim colour where faint would
+    /// vanish (a light background).
     pub fn dim(&self) -> Style {
-        Style::new().add_modifier(Modifier::DIM)
+        match &self.palette {
+            Some(p) if !p.faint => Style::new().fg(p.dim),
+            _ => Style::new().add_modifier(Modifier::DIM),
+        }
+    }
+    /// `style`, faded: what is stale or disabled. Faint on a dark background; in the dim
+    /// colour where faint would vanish (a light one).
+    pub fn faded(&self, style: Style) -> Style {
+        match &self.palette {
+            Some(p) if !p.faint => style.fg(p.dim),
+            _ => style.add_modifier(Modifier::DIM),
+        }
+    }
+    /// A protected stage's name: in its own colour, bold (the mark after the name says it
+    /// without colour).
+    pub fn protected(&self) -> Style {
+        self.fg(|p| p.protected).add_modifier(Modifier::BOLD)
     }
     pub fn title(&self) -> Style {
         Style::new().add_modifier(Modifier::BOLD)
     }
     pub fn key(&self) -> Style {
-        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+        self.fg(|p| p.accent).add_modifier(Modifier::BOLD)
     }
     pub fn selected(&self) -> Style {
         Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
     }
     /// The selected side's series in a chart.
     pub fn series(&self) -> Style {
-        self.fg(Color::Cyan)
+        self.fg(|p| p.accent)
     }
     /// The stable side's series in a chart.
     pub fn stable_series(&self) -> Style {
-        self.fg(Color::Gray)
+        self.fg(|p| p.dim)
     }
     /// The SLO line in a chart.
     pub fn slo(&self) -> Style {
-        self.fg(Color::Red)
+        self.fg(|p| p.bad)
     }
     pub fn focused_border(&self) -> Style {
-        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+        self.fg(|p| p.accent).add_modifier(Modifier::BOLD)
     }
     pub fn banner(&self) -> Style {
-        if self.color {
-            Style::new()
-                .bg(Color::Red)
+        match &self.palette {
+            Some(p) => Style::new()
+                .bg(p.bad)
                 .fg(Color::White)
-                .add_modifier(Modifier::BOLD)
+                .add_modifier(Modifier::BOLD),
+            None => Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        }
+    }
+
+    /// A stage's name as every view shows it: "prod ◆" in the protected style when it is
+    /// protected, else as it is in `style`.
+    pub fn stage(&self, train: &Train, stage: &str, style: Style) -> Span<'static> {
+        if train.is_protected(stage) {
+            // Never faint, whatever it is part of.
+            let style = style.patch(self.protected()).remove_modifier(Modifier::DIM);
+            Span::styled(train.stage_label(stage), style)
         } else {
-            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+            Span::styled(stage.to_string(), style)
         }
     }
 }
