@@ -143,6 +143,15 @@ fn example_config_is_a_valid_reference() {
             .contains(&Gate::Soak(Duration::from_secs(30 * 60)))
     );
     assert_eq!(train.gates("staging"), Gate::DEFAULTS);
+    assert_eq!(train.protected.iter().collect::<Vec<_>>(), ["prod"]);
+    assert_eq!(config.ui.theme, config::ui::ThemeName::Dark);
+    assert_eq!(
+        (config.ui.colors.protected, config.ui.colors.bad),
+        (
+            Some(config::ui::Color::Ansi(13)),
+            Some(config::ui::Color::Rgb(0xff, 0x5f, 0x5f))
+        )
+    );
 
     let sources: Vec<&str> = config.sources.keys().map(String::as_str).collect();
     assert_eq!(sources, ["gh", "pipeline", "prom", "sim"]);
