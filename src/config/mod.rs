@@ -11,6 +11,7 @@
 
 mod ca_file;
 mod diag;
+mod notify;
 mod raw;
 mod validate;
 
@@ -25,6 +26,7 @@ use std::time::Duration;
 use crate::model::{CellKey, Train};
 
 pub use diag::{ConfigError, ConfigErrors, did_you_mean, edit_distance, line_col};
+pub use notify::{Desktop, NoticeKind, NotifyConfig};
 
 /// A checked configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,6 +47,8 @@ pub struct Config {
     pub metrics: Vec<MetricConfig>,
     /// Each lane's `vars`, for metric queries.
     pub lane_vars: BTreeMap<String, BTreeMap<String, String>>,
+    /// `[notify]`: which events notify, and how.
+    pub notify: NotifyConfig,
 }
 
 /// `actions.verify_timeout` when the config says nothing.

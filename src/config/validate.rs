@@ -3,7 +3,8 @@
 //!
 //! One file per part of the config: `train.rs` (`[train]`), `sources.rs` (`[sources.*]`),
 //! `lanes.rs` (`[[lanes]]`), `metrics.rs` (`[[metrics]]`), `policy.rs` (`[policy.*]`); the
-//! small top-level keys (`identity`, `readonly`, `[audit]`, `[actions]`) are read here.
+//! small top-level keys (`identity`, `readonly`, `[audit]`, `[actions]`) are read here;
+//! `[notify]` in `config/notify.rs`.
 
 mod lanes;
 mod metrics;
@@ -81,6 +82,7 @@ pub(crate) fn config(
     train.lanes = lanes;
     train.policy = policy;
     train.auto_pause = auto_pause;
+    let notify = super::notify::notify(raw.notify, &train, d);
 
     Config {
         path: None,
@@ -93,6 +95,7 @@ pub(crate) fn config(
         targets,
         metrics,
         lane_vars,
+        notify,
     }
 }
 
