@@ -63,7 +63,7 @@ impl NoticeKind {
 pub enum Desktop {
     /// `ESC ] 9 ; text BEL` (iTerm2, WezTerm, kitty, Ghostty, Windows Terminal).
     Osc9,
-    /// `ESC ] 777 ; notify ; title ; body BEL` (VTE terminals, foot, urxvt, WezTerm, Ghostty).
+    /// `ESC ] 777 ; notify ; title ; body BEL` (foot, urxvt, WezTerm, Ghostty, patched VTE).
     Osc777,
     Off,
 }

@@ -341,7 +341,7 @@ impl App {
 
     pub fn update(&mut self, msg: Msg) -> Vec<Cmd> {
         let mut cmds = self.fold(msg);
-        // A notification waiting for its turn, for a dialog to close, or just raised.
+        // A notification now due: one that waited out the interval or a dialog, or just raised.
         cmds.extend(self.ring());
         cmds
     }

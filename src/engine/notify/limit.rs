@@ -8,7 +8,7 @@ use super::Notice;
 use crate::config::NoticeKind;
 use crate::model::Timestamp;
 
-/// Notices waiting for their turn.
+/// Notices waiting to go out.
 #[derive(Clone, Debug)]
 pub struct Limiter {
     every: Duration,

@@ -106,7 +106,7 @@ fn the_bell_alone_or_nothing_at_all() {
 }
 
 #[test]
-fn at_most_one_per_interval_the_rest_said_together_when_it_is_their_turn() {
+fn at_most_one_per_interval_the_rest_said_together_once_the_interval_is_over() {
     let mut rig = screen(&how(false, Desktop::Osc9), false);
     rig.app.now = t(0);
     let first = written(&mut rig, Msg::Event(notice(NoticeKind::Blocker, "one", 0)));
