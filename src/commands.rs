@@ -54,7 +54,8 @@ pub fn ledger(log: &AuditLog) -> Vec<ops::audit::Record> {
 }
 
 /// Build the sources, the runner and a running engine for `config`: the screen and `watch`
-/// sit on it. Holds, the halt and auto_pause's memory come back from the audit log.
+/// sit on it. Holds, the halt and auto_pause's memory come back from the audit log; it raises
+/// the notices of `[notify]`.
 pub fn start_engine(config: &Config, readonly: bool, audit: AuditLog) -> (Arc<Runner>, Handle) {
     // token_cmd, secret files and the audit log are blocking IO: off the async workers.
     let (sources, records) =
@@ -67,7 +68,8 @@ pub fn start_engine(config: &Config, readonly: bool, audit: AuditLog) -> (Arc<Ru
         readonly,
         poll::now(),
     );
-    let handle = crate::engine::driver::spawn(Engine::new(setup), Arc::clone(&runner), &sources);
+    let engine = Engine::new(setup).notifying(config.notify.clone());
+    let handle = crate::engine::driver::spawn(engine, Arc::clone(&runner), &sources);
     (runner, handle)
 }
 

@@ -1,6 +1,7 @@
 //! `trainyard watch`: the engine without a screen. It polls, judges, runs `auto_pause` as
 //! `trainyard-auto`, and prints one line per change (the activity's lines), or one JSON object
-//! per line with `--json`. A breach pauses a canary even when nobody has a screen open.
+//! per line with `--json`. A breach pauses a canary even when nobody has a screen open. The
+//! notices of `[notify]` are lines too (kind `notice`, and `notice` says which event).
 //! SIGTERM, SIGINT and SIGHUP stop it cleanly; so does its output going away.
 
 use std::io::Write;
@@ -14,7 +15,7 @@ use crate::signals::{Ended, Stop};
 /// How one event prints.
 pub fn line(e: &Event, json_out: bool) -> String {
     if json_out {
-        let v = json!({
+        let mut v = json!({
             "at": e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             "kind": e.kind,
             "tone": e.tone,
@@ -23,6 +24,10 @@ pub fn line(e: &Event, json_out: bool) -> String {
             "stage": e.stage,
             "command": e.command,
         });
+        // A notice says which event of [notify] it is.
+        if let Some(n) = &e.notice {
+            v["notice"] = json!(n.kind);
+        }
         crate::model::text::json_safe(&v.to_string())
     } else {
         // Every word may have come from a source: one clean line on the terminal.
@@ -85,5 +90,47 @@ pub async fn run(
             },
             n = stop.recv() => return Ok(Ended::Signal(n)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::NoticeKind;
+    use crate::engine::notify::Notice;
+
+    #[test]
+    fn a_notice_is_a_line_and_a_json_object_that_says_which_event() {
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let n = Notice {
+            at,
+            kind: NoticeKind::Breach,
+            tone: crate::engine::Tone::Bad,
+            lane: Some("notifications".into()),
+            stage: Some("canary".into()),
+            text: "breach: notifications: error_rate 1.20% > 1.00% at canary now".into(),
+        };
+        let e = crate::engine::events::notice(&n);
+        assert_eq!(
+            line(&e, false),
+            "08:00:00 notify: breach: notifications: error_rate 1.20% > 1.00% at canary now"
+        );
+        let v: serde_json::Value = serde_json::from_str(&line(&e, true)).unwrap();
+        assert_eq!(v["kind"], "notice");
+        assert_eq!(v["notice"], "breach");
+        assert_eq!(v["tone"], "bad");
+        assert_eq!(
+            (&v["lane"], &v["stage"]),
+            (&"notifications".into(), &"canary".into())
+        );
+        // Other events have no `notice`.
+        let other = Event::new(
+            at,
+            crate::engine::events::Kind::Cell,
+            crate::engine::Tone::Info,
+            "x",
+        );
+        let v: serde_json::Value = serde_json::from_str(&line(&other, true)).unwrap();
+        assert!(v.get("notice").is_none(), "{v}");
     }
 }

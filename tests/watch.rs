@@ -1,5 +1,6 @@
-//! `trainyard watch` against the simulator: changes printed line by line, and the demo's
-//! breaching canary paused by `trainyard-auto` with no screen open; SIGTERM stops it cleanly.
+//! `trainyard watch` against the simulator: changes printed line by line, the demo's
+//! breaching canary paused by `trainyard-auto` with no screen open, the notices of `[notify]`
+//! printed; SIGTERM stops it cleanly.
 
 mod common;
 
@@ -126,6 +127,88 @@ fn watch_prints_changes_and_auto_pauses_the_breaching_canary_with_no_screen() {
             .starts_with("auto_pause: ")
     );
     // SIGTERM: a clean stop, 128 + 15.
+    assert_eq!(w.terminate(), 143);
+}
+
+/// Every JSON line `watch` printed so far (whole lines only).
+fn printed(w: &Watch) -> Vec<serde_json::Value> {
+    let out = w.process.stdout();
+    out[..out.rfind('\n').map_or(0, |i| i + 1)]
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+#[test]
+fn watch_prints_the_demos_notices_an_approval_waiting_for_you_and_a_breach() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim::spawn(dir.path(), &["--speed", "10"]);
+    // maria.chen reviews checkout-web's way into prod (GitHub, where she is `maria-chen`);
+    // notifications' canary is a bad version whose error rate climbs.
+    let config = sim.write_config(
+        dir.path(),
+        "[notify]\nevents = [\"approval\", \"breach\"]\napprovers = [\"maria.chen\"]\n\
+         breach_stages = [\"canary\"]\n",
+    );
+    let w = Watch::start(dir.path(), &config, &[]);
+    let notices = |w: &Watch| -> Vec<serde_json::Value> {
+        printed(w)
+            .into_iter()
+            .filter(|v| v["kind"] == "notice")
+            .collect()
+    };
+    let of = |all: &[serde_json::Value], event: &str| -> Vec<serde_json::Value> {
+        all.iter()
+            .filter(|v| v["notice"] == event)
+            .cloned()
+            .collect()
+    };
+    let all = until(
+        "an approval notice and a breach notice",
+        PATIENCE * 2,
+        || {
+            let all = notices(&w);
+            if !of(&all, "approval").is_empty() && !of(&all, "breach").is_empty() {
+                Ok(all)
+            } else {
+                Err(format!("watch printed:\n{}", w.process.stdout()))
+            }
+        },
+    );
+    let approval = &of(&all, "approval")[0];
+    assert_eq!(
+        (&approval["lane"], &approval["stage"]),
+        (&"checkout-web".into(), &"prod".into()),
+        "{approval}"
+    );
+    let text = approval["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("notify: approval waits for you: checkout-web prod ")
+            && text.contains("maria-chen"),
+        "{text}"
+    );
+    let breach = &of(&all, "breach")[0];
+    assert_eq!(
+        (&breach["lane"], &breach["stage"], &breach["tone"]),
+        (&"notifications".into(), &"canary".into(), &"bad".into()),
+        "{breach}"
+    );
+    let text = breach["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("notify: breach: notifications: "),
+        "{text}"
+    );
+    // The approval still waits a few polls later: not news again.
+    let polls = printed(&w).len();
+    until("more lines", PATIENCE, || {
+        common::wait::ok_if(printed(&w).len() > polls + 3, || w.process.stdout())
+    });
+    assert_eq!(
+        of(&notices(&w), "approval").len(),
+        1,
+        "{}",
+        w.process.stdout()
+    );
     assert_eq!(w.terminate(), 143);
 }
 

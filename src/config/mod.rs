@@ -11,6 +11,7 @@
 
 mod ca_file;
 mod diag;
+mod notify;
 mod raw;
 mod structure;
 pub mod ui;
@@ -27,6 +28,7 @@ use std::time::Duration;
 use crate::model::{CellKey, Train};
 
 pub use diag::{ConfigError, ConfigErrors, did_you_mean, edit_distance, line_col};
+pub use notify::{Desktop, NoticeKind, NotifyConfig};
 pub use ui::UiConfig;
 
 /// A checked configuration.
@@ -50,6 +52,8 @@ pub struct Config {
     pub lane_vars: BTreeMap<String, BTreeMap<String, String>>,
     /// `[ui]`: the theme, its colours, links.
     pub ui: UiConfig,
+    /// `[notify]`: which events notify, and how.
+    pub notify: NotifyConfig,
 }
 
 /// `actions.verify_timeout` when the config says nothing.

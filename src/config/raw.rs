@@ -30,6 +30,7 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub metrics: Vec<Spanned<RawMetric>>,
     pub ui: Option<super::ui::RawUi>,
+    pub notify: Option<super::notify::RawNotify>,
 }
 
 /// One `[[metrics]]` table: a PromQL template measured for lanes at stages.

@@ -5,6 +5,7 @@
 //! `lanes.rs` (`[[lanes]]`), `metrics.rs` (`[[metrics]]`), `policy.rs` (`[policy.*]`); the
 //! small top-level keys (`identity`, `readonly`, `[audit]`, `[actions]`) are read here;
 //! `[ui]` is read by `config/ui.rs`.
+//! `[notify]` in `config/notify.rs`.
 
 mod lanes;
 mod metrics;
@@ -84,6 +85,7 @@ pub(crate) fn config(
     train.lanes = lanes;
     train.policy = policy;
     train.auto_pause = auto_pause;
+    let notify = super::notify::notify(raw.notify, &train, d);
 
     Config {
         path: None,
@@ -97,6 +99,7 @@ pub(crate) fn config(
         metrics,
         lane_vars,
         ui,
+        notify,
     }
 }
 

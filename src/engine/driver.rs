@@ -100,6 +100,8 @@ pub fn spawn(mut engine: Engine, runner: Arc<Runner>, sources: &[Arc<dyn Source>
             for s in engine.take_poll_now() {
                 poller.poll_now(&s);
             }
+            // What [notify] asks to hear of, judged on the state after the lot.
+            out.extend(engine.notices());
             for e in out {
                 // Nobody listening (a status round): the snapshot still goes out.
                 let _ = event_tx.send(e);

@@ -37,6 +37,8 @@ pub enum Kind {
     Warning,
     /// What a `watch` watches, said when it starts.
     Start,
+    /// Something `[notify]` asked to hear of (`notify::Notice`): the screen rings for it.
+    Notice,
 }
 
 /// One line of news.
@@ -56,6 +58,9 @@ pub struct Event {
     /// Worth the user's eye now (the screen flashes it in the footer).
     #[serde(skip)]
     pub loud: bool,
+    /// The notice of a [`Kind::Notice`] event.
+    #[serde(skip)]
+    pub notice: Option<super::notify::Notice>,
 }
 
 impl Event {
@@ -69,6 +74,7 @@ impl Event {
             stage: None,
             command: None,
             loud: false,
+            notice: None,
         }
     }
 
@@ -258,4 +264,13 @@ pub fn unfinished(at: Timestamp, text: &str) -> Event {
 
 pub fn warning(at: Timestamp, text: &str) -> Event {
     Event::new(at, Kind::Warning, Tone::Bad, text).loud()
+}
+
+/// A notice, as the activity and `watch` say it: "notify: breach: notifications: …".
+pub fn notice(n: &super::notify::Notice) -> Event {
+    let mut e = Event::new(n.at, Kind::Notice, n.tone, format!("notify: {}", n.text));
+    e.lane = n.lane.clone();
+    e.stage = n.stage.clone();
+    e.notice = Some(n.clone());
+    e
 }

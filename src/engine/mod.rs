@@ -10,6 +10,7 @@
 pub mod driver;
 pub mod events;
 pub mod ledger;
+pub mod notify;
 pub mod snapshot;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -136,6 +137,8 @@ pub struct Engine {
     poll_now: Vec<String>,
     /// The snapshot of the current state; `None` after a change.
     cached: Option<Arc<Snapshot>>,
+    /// `[notify]`'s rules, when something is to notify.
+    notify: Option<notify::Rules>,
 }
 
 impl Engine {
@@ -158,7 +161,27 @@ impl Engine {
             execute: Vec::new(),
             poll_now: Vec::new(),
             cached: None,
+            notify: None,
         }
+    }
+
+    /// Raise the notices `config` asks for ([`Engine::notices`]).
+    pub fn notifying(mut self, config: crate::config::NotifyConfig) -> Engine {
+        self.notify = (!config.events.is_empty()).then(|| notify::Rules::new(config, &self.actor));
+        self
+    }
+
+    /// The notices of the state as it is now, and of the actions ended since the last call, as
+    /// events of kind `notice`. The driver asks after every batch of inputs.
+    pub fn notices(&mut self) -> Vec<Event> {
+        if self.notify.is_none() {
+            return Vec::new();
+        }
+        let snap = self.snapshot();
+        self.notify
+            .as_mut()
+            .map(|rules| rules.observe(&snap).iter().map(events::notice).collect())
+            .unwrap_or_default()
     }
 
     /// What an engine says when it starts: the actions of an earlier run whose end nobody saw,
@@ -349,6 +372,9 @@ impl Engine {
     fn on_done(&mut self, plan: Plan, outcome: Outcome) -> Vec<Event> {
         let a = &plan.action;
         self.mine.remove(&a.key());
+        if let Some(rules) = &mut self.notify {
+            rules.action_ended(&plan, &outcome, self.now);
+        }
         if let Outcome::Done(_) = outcome {
             let by = a.actor.clone().unwrap_or_else(|| self.actor.clone());
             crate::ops::apply_hold(&mut self.holds, a, &by, self.now);

@@ -122,6 +122,8 @@ pub struct App {
     /// The lanes the filter lets through, by index in the train: kept with the filter and the
     /// snapshot, not recomputed per frame.
     visible: Vec<usize>,
+    /// How notices ring (`tui::notify`); by default they only reach the activity panel.
+    pub notifier: super::notify::Notifier,
 }
 
 impl App {
@@ -145,6 +147,7 @@ impl App {
             quit: false,
             quit_armed: false,
             visible: Vec::new(),
+            notifier: super::notify::Notifier::off(),
         };
         app.refilter();
         app
@@ -337,6 +340,13 @@ impl App {
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Cmd> {
+        let mut cmds = self.fold(msg);
+        // A notification now due: one that waited out the interval or a dialog, or just raised.
+        cmds.extend(self.ring());
+        cmds
+    }
+
+    fn fold(&mut self, msg: Msg) -> Vec<Cmd> {
         match msg {
             Msg::Tick(now) => {
                 self.now = now;
@@ -355,6 +365,9 @@ impl App {
                 vec![]
             }
             Msg::Event(e) => {
+                if let Some(n) = &e.notice {
+                    self.notifier.push(n.clone());
+                }
                 self.log(e);
                 vec![]
             }

@@ -319,8 +319,10 @@ impl Rig {
     /// One input to the engine; the screen hears of it. What the engine queues for the runner
     /// is added to `sent` and returned.
     pub fn input(&mut self, input: Input) -> Vec<crate::ops::Plan> {
-        let events = self.engine.fold(input);
+        let mut events = self.engine.fold(input);
         let queued = self.engine.take_execute();
+        // As the driver does: the notices of the state after it.
+        events.extend(self.engine.notices());
         for e in events {
             self.app.update(Msg::Event(e));
         }

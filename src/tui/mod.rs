@@ -18,6 +18,7 @@ pub mod keymap;
 pub mod lanes;
 pub mod metrics;
 pub mod metrics_view;
+pub mod notify;
 pub mod osc;
 pub mod palette;
 pub mod popups;
@@ -73,10 +74,15 @@ pub fn terminal_missing() -> Option<String> {
 }
 
 /// Run the TUI on the running engine until the user quits or a signal asks us to stop, drawn
-/// with `theme` (`Theme::from_env`). The screen reads the engine's snapshots and events and
-/// sends it the plans the user confirms.
-pub async fn run(engine: &mut Handle, theme: Theme) -> color_eyre::Result<Ended> {
+/// with `theme` (`Theme::from_env`), notifying as `notify` says. The screen reads the engine's
+/// snapshots and events and sends it the plans the user confirms.
+pub async fn run(
+    engine: &mut Handle,
+    theme: Theme,
+    notify: &crate::config::NotifyConfig,
+) -> color_eyre::Result<Ended> {
     let mut app = App::new(engine.snapshot());
+    app.notifier = self::notify::Notifier::new(notify, osc::in_tmux());
     let mut stop = crate::signals::Stop::new()?;
     let mut terminal = ratatui::try_init()?;
     let _restore = Restore;
