@@ -12,9 +12,11 @@
 mod ca_file;
 mod diag;
 mod raw;
+mod ui;
 mod validate;
 
 pub use ca_file::read_ca_file;
+pub use ui::UiConfig;
 pub use validate::is_loopback;
 
 use std::collections::BTreeMap;
@@ -45,6 +47,8 @@ pub struct Config {
     pub metrics: Vec<MetricConfig>,
     /// Each lane's `vars`, for metric queries.
     pub lane_vars: BTreeMap<String, BTreeMap<String, String>>,
+    /// `[ui]`: how the screen draws.
+    pub ui: UiConfig,
 }
 
 /// `actions.verify_timeout` when the config says nothing.

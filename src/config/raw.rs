@@ -29,6 +29,7 @@ pub(crate) struct RawConfig {
     pub actions: Option<RawActions>,
     #[serde(default)]
     pub metrics: Vec<Spanned<RawMetric>>,
+    pub ui: Option<super::ui::RawUi>,
 }
 
 /// One `[[metrics]]` table: a PromQL template measured for lanes at stages.

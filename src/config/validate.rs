@@ -93,6 +93,7 @@ pub(crate) fn config(
         targets,
         metrics,
         lane_vars,
+        ui: super::UiConfig::from_raw(raw.ui.as_ref()),
     }
 }
 
