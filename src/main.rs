@@ -183,7 +183,7 @@ async fn run_tui(
     theme: Theme,
 ) -> color_eyre::Result<tui::Ended> {
     let (runner, mut engine) = commands::start_engine(&config, readonly, audit);
-    let result = tui::run(&mut engine, theme).await;
+    let result = tui::run(&mut engine, theme, config.ui.links).await;
     engine.stop();
     let why = match &result {
         Ok(ended) => ended.why(),

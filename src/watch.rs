@@ -22,6 +22,7 @@ pub fn line(e: &Event, json_out: bool) -> String {
             "lane": e.lane,
             "stage": e.stage,
             "command": e.command,
+            "url": e.url,
         });
         crate::model::text::json_safe(&v.to_string())
     } else {

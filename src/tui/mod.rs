@@ -16,9 +16,12 @@ pub mod header;
 pub mod help;
 pub mod keymap;
 pub mod lanes;
+pub mod link;
 pub mod metrics;
 pub mod metrics_view;
 pub mod osc;
+#[cfg(test)]
+mod osc_test;
 pub mod popups;
 #[cfg(test)]
 mod snapshots_test;
@@ -70,10 +73,11 @@ pub fn terminal_missing() -> Option<String> {
 }
 
 /// Run the TUI on the running engine until the user quits or a signal asks us to stop, drawn
-/// with `theme` (`Theme::from_env`). The screen reads the engine's snapshots and events and
-/// sends it the plans the user confirms.
-pub async fn run(engine: &mut Handle, theme: Theme) -> color_eyre::Result<Ended> {
+/// with `theme` (`Theme::from_env`), URLs as hyperlinks when `links` (`[ui] links`). The
+/// screen reads the engine's snapshots and events and sends it the plans the user confirms.
+pub async fn run(engine: &mut Handle, theme: Theme, links: bool) -> color_eyre::Result<Ended> {
     let mut app = App::new(engine.snapshot());
+    app.links = links;
     let mut stop = crate::signals::Stop::new()?;
     let mut terminal = ratatui::try_init()?;
     let _restore = Restore;
