@@ -486,6 +486,8 @@ impl App {
             | Command::Reject
             | Command::PauseResume
             | Command::Halt => self.start_action(c),
+            Command::CopyVersion => return self.copy_version(),
+            Command::CopyUrl => return self.copy_url(),
             // The popups' own commands never reach the main view.
             _ => {}
         }

@@ -7,6 +7,7 @@ pub mod app;
 pub mod blockers;
 pub mod charts;
 pub mod confirm;
+pub mod copy;
 pub mod details;
 pub mod dialog;
 #[cfg(test)]

@@ -1,12 +1,14 @@
 //! The terminal's side channels as the screen uses them: OSC 8 links in the details and the
-//! activity (the cells carry them; the eye sees what it saw without).
+//! activity (the cells carry them; the eye sees what it saw without), and OSC 52 copies of a
+//! cell's version, its URL and a dialog's command line.
 
+use base64::Engine as _;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 
-use super::app::{App, Msg};
+use super::app::{App, Cmd, Msg, Popup};
 use super::fixture::{self, Rig, select, sha, t};
 use super::link::{found, unlinked};
 use super::theme::Theme;
@@ -195,4 +197,128 @@ impl std::fmt::Display for TestBackendView<'_> {
         }
         Ok(())
     }
+}
+
+// ---- copy ----
+
+/// What an OSC 52 sequence puts on the clipboard (read back without `osc::copy`).
+fn clipboard(cmds: &[Cmd]) -> String {
+    let [Cmd::Terminal(seq)] = cmds else {
+        panic!("not one write to the terminal: {cmds:?}")
+    };
+    let b64 = seq
+        .strip_prefix("\u{1b}]52;c;")
+        .and_then(|s| s.strip_suffix("\u{1b}\\"))
+        .unwrap_or_else(|| panic!("not an OSC 52 copy: {seq:?}"));
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    String::from_utf8(bytes).unwrap()
+}
+
+fn flash(app: &App) -> String {
+    app.flash.as_ref().map(|f| f.0.clone()).unwrap_or_default()
+}
+
+#[test]
+fn y_copies_the_full_version_and_says_so() {
+    let mut app = fixture::app();
+    select(&mut app, "search-indexer", "canary");
+    let cmds = app.update(key(KeyCode::Char('y')));
+    assert_eq!(clipboard(&cmds), sha(40));
+    assert_eq!(
+        flash(&app),
+        format!("copied {} (version of search-indexer @ canary)", sha(40))
+    );
+    // From the details too; they stay open.
+    select(&mut app, "ledger", "prod");
+    app.update(key(KeyCode::Enter));
+    let cmds = app.update(key(KeyCode::Char('y')));
+    assert_eq!(clipboard(&cmds), sha(2));
+    assert_eq!(app.popup, Some(Popup::Details));
+}
+
+#[test]
+fn shift_y_copies_the_url_or_says_there_is_none() {
+    let mut app = fixture::app();
+    select(&mut app, "checkout-web", "build");
+    let cmds = app.update(key(KeyCode::Char('Y')));
+    assert_eq!(clipboard(&cmds), "http://127.0.0.1:7878/runs/20");
+    assert_eq!(
+        flash(&app),
+        "copied http://127.0.0.1:7878/runs/20 (URL of checkout-web @ build)"
+    );
+    // No run or deployment URL: the commit's page; nothing at all: says so, copies nothing.
+    let mut c = app
+        .snap
+        .world
+        .cell("checkout-web", "build")
+        .unwrap()
+        .clone();
+    c.url = None;
+    let mut bare = c.clone();
+    bare.commit_url = None;
+    report(
+        &mut app,
+        vec![("checkout-web", "build", c), ("ledger", "build", bare)],
+    );
+    let cmds = app.update(key(KeyCode::Char('Y')));
+    let commit = format!("https://github.com/acme/checkout-web/commit/{}", sha(20));
+    assert_eq!(clipboard(&cmds), commit);
+    assert!(
+        flash(&app).ends_with("(commit of checkout-web @ build)"),
+        "{}",
+        flash(&app)
+    );
+    select(&mut app, "ledger", "build");
+    let cmds = app.update(key(KeyCode::Char('Y')));
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert_eq!(flash(&app), "no URL for this cell (ledger @ build)");
+}
+
+#[test]
+fn y_in_a_dialog_copies_its_command_line_and_never_confirms() {
+    let mut app = fixture::app();
+    // A rollback: destructive, Cancel the default, the lane's name to type.
+    select(&mut app, "ledger", "prod");
+    app.update(key(KeyCode::Char('r')));
+    let Some(Popup::Confirm(d)) = &app.popup else {
+        panic!("no dialog")
+    };
+    assert_eq!(d.focus, super::confirm::Field::Cancel);
+    let line = d.final_action().command_line();
+    assert!(
+        line.starts_with("trainyard rollback ledger --stage prod"),
+        "{line}"
+    );
+    let cmds = app.update(key(KeyCode::Char('y')));
+    assert_eq!(clipboard(&cmds), line);
+    assert_eq!(flash(&app), format!("copied the command line: {line}"));
+    // The dialog is still there, on Cancel, nothing sent; Enter cancels.
+    let Some(Popup::Confirm(d)) = &app.popup else {
+        panic!("y closed the dialog")
+    };
+    assert_eq!(d.focus, super::confirm::Field::Cancel);
+    assert!(app.sent.is_empty());
+    // In a field, y is a letter: typed, not copied (Tab: Go, then the reason).
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Tab));
+    for c in "yes".chars() {
+        assert!(app.update(key(KeyCode::Char(c))).is_empty());
+    }
+    let Some(Popup::Confirm(d)) = &app.popup else {
+        panic!("typing closed the dialog")
+    };
+    assert_eq!(d.reason, "yes");
+    // Back on a button (Go), the copy has the reason typed so far, and sends nothing.
+    app.update(key(KeyCode::BackTab));
+    let cmds = app.update(key(KeyCode::Char('y')));
+    assert!(clipboard(&cmds).ends_with("--reason \"yes\""), "{cmds:?}");
+    let Some(Popup::Confirm(d)) = &app.popup else {
+        panic!("y closed the dialog")
+    };
+    assert_eq!(d.focus, super::confirm::Field::Go);
+    assert!(app.update(key(KeyCode::Esc)).is_empty());
+    assert!(app.popup.is_none());
+    assert!(app.sent.is_empty(), "y sent something: {:?}", app.sent);
 }
