@@ -184,7 +184,7 @@ async fn run_tui(
     theme: Theme,
 ) -> color_eyre::Result<tui::Ended> {
     let (runner, mut engine) = commands::start_engine(&config, readonly, audit);
-    let result = tui::run(&mut engine, theme, &config.notify).await;
+    let result = tui::run(&mut engine, theme, &config).await;
     engine.stop();
     let why = match &result {
         Ok(ended) => ended.why(),

@@ -23,6 +23,7 @@ pub fn line(e: &Event, json_out: bool) -> String {
             "lane": e.lane,
             "stage": e.stage,
             "command": e.command,
+            "url": e.url,
         });
         // A notice says which event of [notify] it is.
         if let Some(n) = &e.notice {

@@ -476,9 +476,9 @@ fn auto_pause_pauses_a_breaching_canary_as_trainyard_auto() {
     t.wait_for("the shell", |s| s.contains("EXIT=0"));
 }
 
-/// Byte sequences the hostile demo sends that must never reach the terminal, by name.
+/// Byte sequences the hostile demo sends that must never reach the terminal, by name. (OSC
+/// has its own check: trainyard writes OSC 8 links of its own, and nothing else.)
 const FORBIDDEN: &[(&str, &[u8])] = &[
-    ("OSC (ESC ])", b"\x1b]"),
     ("DCS (ESC P)", b"\x1bP"),
     ("SOS (ESC X)", b"\x1bX"),
     ("PM (ESC ^)", b"\x1b^"),
@@ -504,11 +504,38 @@ const FORBIDDEN: &[(&str, &[u8])] = &[
     ("the hyperlink target", b"evil.example"),
 ];
 
+/// Every OSC sequence in `bytes`: where its `ESC ]` starts, its body, and where it ends (past
+/// its terminator, `ESC \` or BEL; the end of `bytes` if none).
+fn osc_sequences(bytes: &[u8]) -> Vec<(usize, String, usize)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(i) = bytes[at..].windows(2).position(|w| w == b"\x1b]") {
+        let start = at + i;
+        let body_at = start + 2;
+        let (len, term) = bytes[body_at..]
+            .iter()
+            .enumerate()
+            .find_map(|(j, b)| match b {
+                0x07 => Some((j, 1)),
+                0x1b if bytes.get(body_at + j + 1) == Some(&b'\\') => Some((j, 2)),
+                _ => None,
+            })
+            .unwrap_or((bytes.len() - body_at, 0));
+        let body = String::from_utf8_lossy(&bytes[body_at..body_at + len]).into_owned();
+        let end = body_at + len + term;
+        out.push((start, body, end));
+        at = end;
+    }
+    out
+}
+
 /// `trainyard demo --hostile` in a real terminal: every string the simulator sends carries
 /// escape sequences, bidi overrides and invisible characters. The raw bytes trainyard writes
 /// to the pty (tmux `pipe-pane`, from before the start to after the quit) carry none of them,
 /// though the payloads reached the screen (made visible as ␛ and �) in the details, the
-/// activity and the metrics view; tmux's title and clipboard are untouched.
+/// activity and the metrics view; tmux's title and clipboard are untouched. The only OSC is
+/// trainyard's own OSC 8 link to a URL that may be one (`osc::linkable`) and holds nothing of
+/// a payload's attack; no OSC 52 (nothing was copied).
 #[test]
 fn hostile_payloads_never_reach_the_terminal() {
     if !have_tmux() {
@@ -612,11 +639,46 @@ fn hostile_payloads_never_reach_the_terminal() {
         "reached the terminal:\n{}",
         reached.join("\n")
     );
-    // Every escape sequence in the stream is one trainyard (crossterm) or the shell writes by
-    // design: cursor positions, colours and attributes, clears, and the DEC modes of the
-    // alternate screen (1049), synchronized output (2026), the cursor (25) and bash's
-    // bracketed paste (2004). No OSC, DCS or other string, no query, no cursor motion else.
-    for (at, _) in bytes.iter().enumerate().filter(|(_, b)| **b == 0x1b) {
+    // The only OSC is a link of trainyard's own: OSC 8 to a linkable URL with none of the
+    // payloads in it, terminated with ST, and its end.
+    let oscs = osc_sequences(&bytes);
+    for (at, body, end) in &oscs {
+        let uri = body.strip_prefix("8;;");
+        assert!(
+            uri.is_some_and(|u| u.is_empty() || trainyard::tui::osc::linkable(u))
+                && &bytes[end - 2..*end] == b"\x1b\\",
+            "an OSC that is not one of trainyard's links at {at}: {body:?}"
+        );
+        for marker in [
+            "evil.example",
+            "HOSTILE",
+            "SE9TVElM",
+            "\u{241b}",
+            "\u{fffd}",
+        ] {
+            assert!(
+                !body.contains(marker),
+                "{marker} in a link at {at}: {body:?}"
+            );
+        }
+    }
+    // Links of trainyard's own still went out: checkout-web's commit, whose address has no
+    // payload text in it.
+    assert!(
+        oscs.iter()
+            .any(|(_, b, _)| b.starts_with("8;;http") && b.contains("/acme/checkout-web/commit/")),
+        "no link at all: {oscs:?}"
+    );
+    let in_osc = |i: usize| oscs.iter().any(|(s, _, e)| (*s..*e).contains(&i));
+    // Every other escape sequence in the stream is one trainyard (crossterm) or the shell
+    // writes by design: cursor positions, colours and attributes, clears, and the DEC modes of
+    // the alternate screen (1049), synchronized output (2026), the cursor (25) and bash's
+    // bracketed paste (2004). No DCS or other string, no query, no cursor motion else.
+    for (at, _) in bytes
+        .iter()
+        .enumerate()
+        .filter(|(i, b)| **b == 0x1b && !in_osc(*i))
+    {
         let rest = &bytes[at + 1..];
         let seq: Vec<u8> = rest.iter().take(24).copied().collect();
         let show = || String::from_utf8_lossy(&bytes[at..(at + 24).min(bytes.len())]).into_owned();

@@ -88,10 +88,17 @@ fn watch_prints_changes_and_auto_pauses_the_breaching_canary_with_no_screen() {
         text.starts_with("watching train ") && text.contains("auto_pause at canary"),
         "{text}"
     );
-    // The train moves: cells change, line by line.
+    // The train moves: cells change, line by line, each naming the run or deployment that
+    // made it, as its source links it.
     let change = w.wait_for("a cell change", PATIENCE * 2, |v| v["kind"] == "cell");
     assert!(
         change["lane"].is_string() && change["stage"].is_string(),
+        "{change}"
+    );
+    assert!(
+        change["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with(&format!("{}/", sim.base_url))),
         "{change}"
     );
     // The canary of notifications breaches: trainyard-auto acts, and the action ends done.

@@ -55,6 +55,9 @@ pub struct Event {
     /// The command-line twin of an action.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
+    /// The run or deployment it is about, as its source links it (a cell's change).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// Worth the user's eye now (the screen flashes it in the footer).
     #[serde(skip)]
     pub loud: bool,
@@ -73,9 +76,16 @@ impl Event {
             lane: None,
             stage: None,
             command: None,
+            url: None,
             loud: false,
             notice: None,
         }
+    }
+
+    /// The run or deployment the event is about.
+    pub fn with_url(mut self, url: Option<String>) -> Event {
+        self.url = url;
+        self
     }
 
     fn at_cell(mut self, lane: &str, stage: &str) -> Event {

@@ -285,7 +285,11 @@ impl Engine {
             _ => {}
         }
         if !first {
-            out.extend(changes.iter().map(|ch| events::cell_changed(at, ch)));
+            // Each change links the run or deployment that made it, as the cell has it now.
+            out.extend(changes.iter().map(|ch| {
+                let url = self.world.cell(&ch.key.lane, &ch.key.stage);
+                events::cell_changed(at, ch).with_url(url.and_then(|c| c.url.clone()))
+            }));
         }
         out.extend(self.auto_pause());
         out

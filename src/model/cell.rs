@@ -13,7 +13,11 @@ pub struct Cell {
     pub progress: Option<f64>,
     pub updated_at: Option<Timestamp>,
     pub started_at: Option<Timestamp>,
+    /// The run or deployment behind the cell, where its source links one.
     pub url: Option<String>,
+    /// The web page of the cell's commit, where its source can form one (GitHub).
+    #[serde(default)]
+    pub commit_url: Option<String>,
     /// Name of the configured source this cell came from.
     pub source: String,
     /// Who or what last changed the cell ("ci", a user).
@@ -45,6 +49,7 @@ impl Cell {
             updated_at: _,
             started_at: _,
             url,
+            commit_url,
             source,
             actor,
             message,
@@ -55,7 +60,10 @@ impl Cell {
             fetched_at: _,
             error,
         } = self;
-        for s in [version, url, actor, message, error].into_iter().flatten() {
+        for s in [version, url, commit_url, actor, message, error]
+            .into_iter()
+            .flatten()
+        {
             f(s);
         }
         f(source);
@@ -103,6 +111,7 @@ impl Cell {
             updated_at: None,
             started_at: None,
             url: None,
+            commit_url: None,
             source: source.into(),
             actor: None,
             message: None,

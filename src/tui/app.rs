@@ -71,6 +71,8 @@ pub struct Activity {
     pub text: String,
     /// The command-line twin of an action taken in the TUI.
     pub command: Option<String>,
+    /// The run or deployment it is about: the line links it.
+    pub url: Option<String>,
 }
 
 /// What the app asks the outside world to do.
@@ -117,6 +119,8 @@ pub struct App {
     /// Scroll of the details or help popup.
     pub popup_scroll: usize,
     pub quit: bool,
+    /// URLs are OSC 8 hyperlinks (`[ui] links`).
+    pub links: bool,
     /// `q` was pressed once with actions in flight: a second `q` quits.
     pub(super) quit_armed: bool,
     /// The lanes the filter lets through, by index in the train: kept with the filter and the
@@ -145,6 +149,7 @@ impl App {
             activity_scroll: 0,
             popup_scroll: 0,
             quit: false,
+            links: true,
             quit_armed: false,
             visible: Vec::new(),
             notifier: super::notify::Notifier::off(),
@@ -329,6 +334,7 @@ impl App {
             tone: e.tone,
             text: e.text,
             command: e.command,
+            url: e.url,
         });
         self.activity.truncate(ACTIVITY_KEEP);
     }
@@ -493,6 +499,8 @@ impl App {
             | Command::Reject
             | Command::PauseResume
             | Command::Halt => self.start_action(c),
+            Command::CopyVersion => return self.copy_version(),
+            Command::CopyUrl => return self.copy_url(),
             // The popups' own commands never reach the main view.
             _ => {}
         }

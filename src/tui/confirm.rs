@@ -140,6 +140,12 @@ impl App {
             (Some(Command::PickVersion), code) if !d.plan.choices.is_empty() => {
                 self.pick_version(&mut d, code == KeyCode::Down)
             }
+            // y on a button copies the command line (in a field, it is typed); never "yes".
+            (Some(Command::CopyCommand), _) if !editing => {
+                let cmds = self.copy_command(&d);
+                self.popup = Some(Popup::Confirm(Box::new(d)));
+                return cmds;
+            }
             (Some(Command::Press), _) if d.focus == Field::Cancel => return self.cancel(&d),
             (Some(Command::Press), _) if editing => d.focus = fields[(at + 1) % fields.len()],
             (Some(Command::Press), _) => return self.go(d),

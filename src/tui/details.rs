@@ -1,23 +1,67 @@
 //! The details popup of the selected cell: version, state, timings, URL, source, checks,
-//! approval, history, what blocks its next move, metrics.
+//! approval, history, what blocks its next move, metrics. The commit, run or deployment and
+//! check URLs are links (`super::link`, `[ui] links`).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::app::App;
+use super::link::Link;
 use super::theme::{Theme, blocker_line};
 use super::ui::{or_if_empty, pad_min, scrolling_popup};
 use crate::model::CheckState;
 use crate::model::duration::{human, human_delta};
 
-fn row<'a>(label: &str, value: impl Into<Vec<Span<'a>>>, theme: &Theme) -> Line<'a> {
-    let mut spans = vec![Span::styled(format!("{label:<10}"), theme.dim())];
+/// A row's label as drawn, padded to the values' column.
+fn label(label: &str) -> String {
+    format!("{label:<10}")
+}
+
+fn row<'a>(name: &str, value: impl Into<Vec<Span<'a>>>, theme: &Theme) -> Line<'a> {
+    let mut spans = vec![Span::styled(label(name), theme.dim())];
     spans.extend(value.into());
     Line::from(spans)
 }
 
+/// The URL's rows: a URL that may be a link is cut to the popup's `width` here, each piece
+/// under the one before, so that every piece is found on its row and linked; any other
+/// (payload text that is no URL) wraps as text does.
+fn url_rows(
+    url: &str,
+    width: Option<usize>,
+    theme: &Theme,
+    links: &mut Vec<Link>,
+) -> Vec<Line<'static>> {
+    let room = width.map_or(usize::MAX, |w| w.saturating_sub(label("").len()));
+    if !super::osc::linkable(url) || room < 16 {
+        return vec![row("url", vec![Span::raw(url.to_string())], theme)];
+    }
+    let chars: Vec<char> = url.chars().collect();
+    chars
+        .chunks(room.min(chars.len()).max(1))
+        .enumerate()
+        .map(|(i, piece)| {
+            let name = if i == 0 { "url" } else { "" };
+            let piece: String = piece.iter().collect();
+            links.push(Link::labelled(label(name), piece.clone(), url));
+            row(name, vec![Span::raw(piece)], theme)
+        })
+        .collect()
+}
+
 pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
+    content(app, theme, None, &mut Vec::new())
+}
+
+/// The lines for a popup whose lines are `width` columns wide (`None`: any), and in `links`
+/// where the URLs among them go.
+fn content(
+    app: &App,
+    theme: &Theme,
+    width: Option<usize>,
+    links: &mut Vec<Link>,
+) -> Vec<Line<'static>> {
     let Some(li) = app.selected_lane() else {
         return vec![Line::from("no lane selected")];
     };
@@ -100,6 +144,9 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
         vec![Span::raw(c.version.clone().unwrap_or_else(|| "-".into()))],
         theme,
     ));
+    if let (Some(v), Some(u)) = (&c.version, &c.commit_url) {
+        links.push(Link::labelled(label("version"), v.clone(), u));
+    }
     let mut times = Vec::new();
     if let Some(t) = c.started_at {
         times.push(format!("started {} ago", human_delta(now - t)));
@@ -145,7 +192,7 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
         theme,
     ));
     if let Some(u) = &c.url {
-        out.push(row("url", vec![Span::raw(u.clone())], theme));
+        out.extend(url_rows(u, width, theme, links));
     }
     if let Some(e) = &view.error {
         out.push(row(
@@ -164,6 +211,9 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
                     CheckState::Failed => ("✗", theme.bad()),
                     CheckState::Pending => ("○", theme.dim()),
                 };
+                if let Some(u) = &ch.url {
+                    links.push(Link::after(format!("{g} "), ch.name.clone(), u));
+                }
                 Span::styled(format!("{g} {}  ", ch.name), st)
             })
             .collect();
@@ -261,15 +311,22 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let width = (area.width * 9 / 10).clamp(60.min(area.width), 110);
-    scrolling_popup(
+    // The lines' own width: the popup's, inside its border.
+    let inner = usize::from(width.min(area.width).saturating_sub(2));
+    let mut links = Vec::new();
+    let lines = content(app, theme, Some(inner), &mut links);
+    let at = scrolling_popup(
         frame,
         area,
         width,
-        lines(app, theme),
+        lines,
         "Details",
         app.popup_scroll,
         theme,
     );
+    if app.links {
+        super::link::place(frame.buffer_mut(), at, &links);
+    }
 }
 /// The "next" line: what promoting this cell's version would do, as the engine judged it —
 /// the same answer the `p` key gets.

@@ -22,7 +22,7 @@ pub fn t(s: i64) -> Timestamp {
 
 pub const STAGES: [&str; 4] = ["build", "staging", "canary", "prod"];
 
-fn sha(n: u32) -> String {
+pub fn sha(n: u32) -> String {
     format!(
         "{:08x}{:08x}{:08x}{:08x}{:08x}",
         n.wrapping_mul(2_654_435_761),
@@ -171,15 +171,19 @@ pub fn world() -> World {
         Check {
             name: "unit-tests".into(),
             state: CheckState::Passed,
-            url: None,
+            url: Some("https://ci.example/checks/unit-tests".into()),
         },
         Check {
             name: "integration-tests".into(),
             state: CheckState::Failed,
-            url: None,
+            url: Some("https://ci.example/checks/integration-tests".into()),
         },
     ];
     f.message = Some("integration-tests: 3 failures".into());
+    f.commit_url = Some(format!(
+        "https://github.com/acme/checkout-web/commit/{}",
+        sha(20)
+    ));
     put("checkout-web", "build", f);
     put("checkout-web", "staging", cell(21, Succeeded, -9000));
     put("checkout-web", "canary", cell(22, Succeeded, -80_000));

@@ -23,6 +23,9 @@ pub enum Command {
     Approve,
     Reject,
     Halt,
+    /// Copy the selected cell's full version, or its URL (OSC 52).
+    CopyVersion,
+    CopyUrl,
     Filter,
     MetricsView,
     PrevMetric,
@@ -39,6 +42,8 @@ pub enum Command {
     OtherButton,
     Press,
     PickVersion,
+    /// The dialog: copy the command-line twin (on a button; in a field, `y` is typed).
+    CopyCommand,
     Cancel,
     /// The filter line: keep the filter, or clear it.
     Apply,
@@ -285,6 +290,24 @@ pub const BINDINGS: &[Binding] = &[
         MAIN,
     ),
     b(
+        Command::CopyVersion,
+        &[KeyCode::Char('y')],
+        "y",
+        "copy",
+        "copy the cell's full version",
+        Shown::HelpOnly,
+        ACT,
+    ),
+    b(
+        Command::CopyUrl,
+        &[KeyCode::Char('Y')],
+        "Y",
+        "copy URL",
+        "copy the cell's URL",
+        Shown::HelpOnly,
+        ACT,
+    ),
+    b(
         Command::MetricsView,
         &[KeyCode::Char('m')],
         "m",
@@ -399,6 +422,15 @@ pub const BINDINGS: &[Binding] = &[
         "press",
         "press the focused button (in a field: the next field)",
         Shown::Footer,
+        DIALOG,
+    ),
+    b(
+        Command::CopyCommand,
+        &[KeyCode::Char('y')],
+        "y",
+        "copy command",
+        "copy the command line (on a button; in a field, y is typed)",
+        Shown::HelpOnly,
         DIALOG,
     ),
     b(
@@ -537,6 +569,17 @@ mod tests {
             Some(Command::NextField)
         );
         assert_eq!(command_for(Mode::Confirm, k(KeyCode::Char('p'))), None);
+        assert_eq!(main(KeyCode::Char('y')), Some(Command::CopyVersion));
+        assert_eq!(main(KeyCode::Char('Y')), Some(Command::CopyUrl));
+        assert_eq!(
+            command_for(Mode::Details, k(KeyCode::Char('Y'))),
+            Some(Command::CopyUrl)
+        );
+        assert_eq!(
+            command_for(Mode::Confirm, k(KeyCode::Char('y'))),
+            Some(Command::CopyCommand)
+        );
+        assert_eq!(command_for(Mode::Filter, k(KeyCode::Char('y'))), None);
         assert_eq!(
             command_for(Mode::Filter, k(KeyCode::Enter)),
             Some(Command::Apply)

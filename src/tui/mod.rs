@@ -7,6 +7,7 @@ pub mod app;
 pub mod blockers;
 pub mod charts;
 pub mod confirm;
+pub mod copy;
 pub mod details;
 pub mod dialog;
 #[cfg(test)]
@@ -16,10 +17,13 @@ pub mod header;
 pub mod help;
 pub mod keymap;
 pub mod lanes;
+pub mod link;
 pub mod metrics;
 pub mod metrics_view;
 pub mod notify;
 pub mod osc;
+#[cfg(test)]
+mod osc_test;
 pub mod palette;
 pub mod popups;
 #[cfg(test)]
@@ -74,15 +78,17 @@ pub fn terminal_missing() -> Option<String> {
 }
 
 /// Run the TUI on the running engine until the user quits or a signal asks us to stop, drawn
-/// with `theme` (`Theme::from_env`), notifying as `notify` says. The screen reads the engine's
-/// snapshots and events and sends it the plans the user confirms.
+/// with `theme` (`Theme::from_env`), URLs as hyperlinks when `[ui] links` says so, notifying as
+/// `[notify]` says. The screen reads the engine's snapshots and events and sends it the plans
+/// the user confirms.
 pub async fn run(
     engine: &mut Handle,
     theme: Theme,
-    notify: &crate::config::NotifyConfig,
+    config: &crate::config::Config,
 ) -> color_eyre::Result<Ended> {
     let mut app = App::new(engine.snapshot());
-    app.notifier = self::notify::Notifier::new(notify, osc::in_tmux());
+    app.notifier = self::notify::Notifier::new(&config.notify, osc::in_tmux());
+    app.links = config.ui.links;
     let mut stop = crate::signals::Stop::new()?;
     let mut terminal = ratatui::try_init()?;
     let _restore = Restore;

@@ -20,11 +20,13 @@ fn printable(s: &str) -> bool {
         .any(|c| c.is_control() || ('\u{80}'..='\u{9f}').contains(&c))
 }
 
-/// Whether `url` may become a hyperlink: `http://` or `https://`, printable, and short enough
-/// for terminals that cap the URI (many stop at 2083 bytes).
+/// Whether `url` may become a hyperlink: `http://` or `https://`, printable ASCII without a
+/// space (what a URI is made of: payload text made visible, `␛` or `�`, never is), and short
+/// enough for terminals that cap the URI (many stop at 2083 bytes).
 pub fn linkable(url: &str) -> bool {
     (url.starts_with("https://") || url.starts_with("http://"))
         && url.len() <= 2083
+        && url.bytes().all(|b| b.is_ascii_graphic())
         && printable(url)
         && !url.contains(';')
 }
@@ -95,6 +97,13 @@ mod tests {
             "https://x/\u{9d}",
             "https://x/\u{7}",
             "https://x/a;b",
+            // Sanitized payload text: an attack made visible, words after a space, a
+            // replacement mark; a host that is not ASCII.
+            "https://x/runs/1 \u{241b}[2J\u{241b}[H",
+            "https://x/runs/1\u{241b}[2J",
+            "https://x/runs/1 red",
+            "https://x/\u{fffd}",
+            "https://\u{65e5}\u{672c}.example/",
             "",
         ] {
             assert_eq!(link_open(bad), None, "{bad:?}");

@@ -12,9 +12,26 @@ use super::ui;
 use crate::engine::{Input, Setup};
 
 fn render(app: &App, w: u16, h: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    terminal.draw(|f| ui::draw(f, app, &Theme::PLAIN)).unwrap();
-    terminal.backend().to_string()
+    render_with(app, w, h, &Theme::PLAIN)
+}
+
+/// A buffer as text, the way the eye sees it: links (OSC 8 in the cells, `link`) as their
+/// text.
+fn visible(buf: &ratatui::buffer::Buffer) -> String {
+    use ratatui::backend::Backend;
+    let plain = super::link::unlinked(buf);
+    let w = plain.area.width;
+    let mut backend = TestBackend::new(w, plain.area.height);
+    backend
+        .draw(
+            plain
+                .content()
+                .iter()
+                .enumerate()
+                .map(|(i, c)| ((i % usize::from(w)) as u16, (i / usize::from(w)) as u16, c)),
+        )
+        .unwrap();
+    backend.to_string()
 }
 
 fn keys(app: &mut Rig, codes: &[KeyCode]) {
@@ -260,7 +277,7 @@ fn a_narrow_footer_keeps_help_and_quit() {
 fn render_with(app: &App, w: u16, h: u16, theme: &Theme) -> String {
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     terminal.draw(|f| ui::draw(f, app, theme)).unwrap();
-    terminal.backend().to_string()
+    visible(terminal.backend().buffer())
 }
 
 /// The metrics view on search-indexer's degrading canary.

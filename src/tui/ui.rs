@@ -120,7 +120,8 @@ pub fn wrapped_height(lines: &[Line], width: u16) -> usize {
 }
 
 /// A centred popup `width` wide and as tall as its lines (at most the screen), scrolled by
-/// `scroll` (clamped to what there is to see); the title says when there is more.
+/// `scroll` (clamped to what there is to see); the title says when there is more. Returns
+/// where the lines went (inside the border).
 pub fn scrolling_popup(
     frame: &mut Frame,
     area: Rect,
@@ -129,7 +130,7 @@ pub fn scrolling_popup(
     name: &str,
     scroll: usize,
     theme: &Theme,
-) {
+) -> Rect {
     use ratatui::widgets::{Clear, Paragraph, Wrap};
     // Measured at the width it gets, not the one it asks for: else the end can't be reached.
     let width = width.min(area.width);
@@ -149,14 +150,17 @@ pub fn scrolling_popup(
     } else {
         format!(" {name} — Esc closes ")
     };
+    let block = panel_block(title, true, theme);
+    let inner = block.inner(rect);
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
             .scroll((scroll as u16, 0))
-            .block(panel_block(title, true, theme)),
+            .block(block),
         rect,
     );
+    inner
 }
 
 /// A centred rectangle of at most `w`×`h`, inside `area`.

@@ -201,6 +201,34 @@ fn looks_like_tag(r: &str) -> bool {
     digits.chars().next().is_some_and(|c| c.is_ascii_digit()) && digits.contains('.')
 }
 
+/// The web address GitHub shows repositories under, from its API's: `https://api.github.com`
+/// → `https://github.com` (and `https://api.HOST` → `https://HOST`, GitHub Enterprise Cloud),
+/// `https://HOST/api/v3` → `https://HOST` (Enterprise Server). `None` for an API address of
+/// another shape: no commit links then, rather than wrong ones.
+pub fn web_base(api_url: &str) -> Option<String> {
+    let api = url::Url::parse(api_url).ok()?;
+    let path = api.path().trim_end_matches('/');
+    let mut web = api.clone();
+    if let Some(prefix) = path.strip_suffix("/api/v3") {
+        web.set_path(prefix);
+    } else if path.is_empty() {
+        let host = api.host_str()?.strip_prefix("api.")?.to_string();
+        web.set_host(Some(&host)).ok()?;
+    } else {
+        return None;
+    }
+    web.set_query(None);
+    Some(web.as_str().trim_end_matches('/').to_string())
+}
+
+/// The page of commit `sha` of `repo` (`owner/name`) under `web` ([`web_base`]), when `sha`
+/// is a commit's (hex, 7 to 64 digits): the payload's part of the address is only that.
+pub fn commit_url(web: &str, repo: &str, sha: &str) -> Option<String> {
+    let is_sha = (7..=64).contains(&sha.len()) && sha.bytes().all(|b| b.is_ascii_hexdigit());
+    let repo_ok = !repo.is_empty() && repo.bytes().all(|b| b.is_ascii_graphic());
+    (is_sha && repo_ok).then(|| format!("{web}/{repo}/commit/{sha}"))
+}
+
 /// The cell of a CI stage: the newest run of the workflow, its checks, older runs as history.
 pub fn ci_cell(runs: &[WorkflowRun], checks: &[CheckRun]) -> Option<Cell> {
     let latest = runs.first()?;
@@ -456,6 +484,54 @@ mod tests {
             m.contains("wait timer: 20m left") && m.contains("this token may approve"),
             "{m}"
         );
+    }
+
+    #[test]
+    fn commit_pages_are_formed_for_github_and_enterprise_only() {
+        assert_eq!(
+            web_base("https://api.github.com").as_deref(),
+            Some("https://github.com")
+        );
+        assert_eq!(
+            web_base("https://api.octo.ghe.com/").as_deref(),
+            Some("https://octo.ghe.com")
+        );
+        assert_eq!(
+            web_base("https://ghe.example/api/v3").as_deref(),
+            Some("https://ghe.example")
+        );
+        assert_eq!(
+            web_base("http://127.0.0.1:8080/api/v3/").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        for other in [
+            "https://proxy.example/github",
+            "https://ghe.example",
+            "not a url",
+        ] {
+            assert_eq!(web_base(other), None, "{other}");
+        }
+        // The official run example names its repository's page: the same commit page.
+        let v: serde_json::Value = fixture("workflow-run-paginated.json");
+        let run = &v["workflow_runs"][0];
+        let web = web_base("https://api.github.com").unwrap();
+        assert_eq!(
+            commit_url(
+                &web,
+                run["repository"]["full_name"].as_str().unwrap(),
+                run["head_sha"].as_str().unwrap()
+            )
+            .unwrap(),
+            format!(
+                "{}/commit/{}",
+                run["repository"]["html_url"].as_str().unwrap(),
+                run["head_sha"].as_str().unwrap()
+            )
+        );
+        // A sha that is not one, from a payload: no link.
+        for bad in ["v1.4.2", "abc", "acb5820 \u{241b}]8;;", &"a".repeat(65)] {
+            assert_eq!(commit_url(&web, "acme/x", bad), None, "{bad}");
+        }
     }
 
     #[test]

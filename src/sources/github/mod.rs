@@ -75,6 +75,8 @@ pub struct GithubSource {
     last_cost: AtomicU64,
     /// Polls so far: the first fills the cache and says nothing about the cost of the next.
     polls: AtomicU64,
+    /// Where GitHub shows this API's repositories (`map::web_base`): cells link their commit.
+    web: Option<String>,
 }
 
 fn enc(s: &str) -> String {
@@ -119,7 +121,13 @@ impl GithubSource {
             dispatched: Mutex::new(BTreeMap::new()),
             last_cost: AtomicU64::new(0),
             polls: AtomicU64::new(0),
+            web: map::web_base(&cfg.url),
         })
+    }
+
+    /// The page of commit `sha` of the target's repository, when there is one to form.
+    fn commit_url(&self, t: &GhTarget, sha: &str) -> Option<String> {
+        map::commit_url(self.web.as_deref()?, &t.repo, sha)
     }
 
     fn target(&self, lane: &str, stage: &str) -> Option<&GhTarget> {
@@ -247,6 +255,9 @@ impl GithubSource {
         );
         let checks: CheckRuns = self.get_pages(&path, Some("check_runs"), MAX_PAGES).await?;
         let mut cell = map::ci_cell(&runs, &checks.check_runs);
+        if let Some(c) = cell.as_mut() {
+            c.commit_url = self.commit_url(t, &latest.head_sha);
+        }
         if let Some(c) = cell.as_mut()
             && checks.total_count > checks.check_runs.len() as u64
         {
@@ -287,7 +298,10 @@ impl GithubSource {
         for (d, st) in deployments.into_iter().zip(statuses) {
             pairs.push((d, st?.into_iter().next()));
         }
-        let deployed = map::deploy_cell(&pairs);
+        let deployed = map::deploy_cell(&pairs).map(|mut c| {
+            c.commit_url = pairs.first().and_then(|(d, _)| self.commit_url(t, &d.sha));
+            c
+        });
         let branch = self.branch_of(t)?;
         // A run of this lane's deploy workflow on its branch, waiting on this environment's
         // protection rules: the cell awaits approval. (Other runs, a pull request's, say, are
@@ -319,6 +333,7 @@ impl GithubSource {
                     },
                 );
                 let mut cell = map::awaiting_cell(run, p, chrono::Utc::now());
+                cell.commit_url = self.commit_url(t, &run.head_sha);
                 cell.history = deployed.map(|d| d.history).unwrap_or_default();
                 Ok(Some(cell))
             }

@@ -195,3 +195,43 @@ async fn a_followed_run_is_read_alongside_the_cells_within_the_bound() {
     assert!(cell(&batch, &key).is_some(), "{:?}", batch.cell_errors);
     sim.shutdown().await;
 }
+
+/// Every cell the GitHub source reads links its commit's page: under the address GitHub
+/// Enterprise Server shows the repository at (the API's without `/api/v3`), the commit that
+/// cell has: a run's head, a deployment's sha.
+#[tokio::test]
+async fn every_cell_links_its_commit() {
+    let (sim, config) = demo().await;
+    let gh = source(&config, None);
+    let batch = gh.fetch().await.unwrap();
+    assert!(batch.cells.len() >= 9, "{} cells", batch.cells.len());
+    for (key, c) in &batch.cells {
+        let page = c
+            .commit_url
+            .as_deref()
+            .unwrap_or_else(|| panic!("{key}: no commit URL"));
+        let prefix = format!("{}/acme/{}/commit/", sim.base_url(), key.lane);
+        let sha = page
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("{key}: {page}"));
+        assert!(
+            sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{key}: {page}"
+        );
+        let v = c.version.as_deref().unwrap_or_default();
+        if v.len() == 40 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+            assert_eq!(sha, v, "{key}");
+        }
+    }
+    // An API address of no known shape: no commit pages, rather than wrong ones.
+    let mut cfg = config.sources["gh"].clone();
+    cfg.url = format!("{}/github-proxy", sim.base_url());
+    let token = crate::sources::resolve_token(&cfg).unwrap();
+    assert!(
+        GithubSource::new(&cfg, token, &config)
+            .unwrap()
+            .web
+            .is_none()
+    );
+    sim.shutdown().await;
+}

@@ -443,6 +443,7 @@ fn scrolling_stops_at_the_ends() {
             tone: Tone::Info,
             text: format!("e{i}"),
             command: None,
+            url: None,
         });
     }
     app.focus = Panel::Activity;

@@ -1,0 +1,339 @@
+//! OSC 8 hyperlinks in the screen's cells. ratatui escapes control characters in a `Span`, so
+//! a link is written into the buffer after its text is drawn: each piece of the text, at most
+//! two columns of one style, becomes one cell whose symbol is the piece between the link's
+//! opening and its end (`osc::link_open`, `osc::link_close`), its width forced to the columns
+//! it covers. ratatui's diff then still sends only changed cells and places the cursor right
+//! after each piece (the way of ratatui's own `examples/hyperlink.rs`, with the diff's
+//! `ForcedWidth` instead of a width that only happens to come out right).
+//!
+//! Only a URL that passes `osc::linkable` becomes a link, and the visible text is what the
+//! cells showed anyway: payload text can neither choose where a link goes nor what it hides.
+
+use ratatui::buffer::{Buffer, CellDiffOption, CellWidth};
+use ratatui::layout::Rect;
+
+use super::osc;
+
+/// Where a link goes: `text` as drawn, right after `before` on the same row (at the row's
+/// start when `at_start`), pointing to `url`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    pub url: String,
+    pub text: String,
+    pub before: String,
+    pub at_start: bool,
+}
+
+impl Link {
+    /// `text` after `before` at the start of a row (a labelled row of a popup).
+    pub fn labelled(before: impl Into<String>, text: impl Into<String>, url: &str) -> Link {
+        Link {
+            url: url.to_string(),
+            text: text.into(),
+            before: before.into(),
+            at_start: true,
+        }
+    }
+
+    /// `text` after `before` anywhere in a row.
+    pub fn after(before: impl Into<String>, text: impl Into<String>, url: &str) -> Link {
+        Link {
+            at_start: false,
+            ..Link::labelled(before, text, url)
+        }
+    }
+}
+
+/// Make the `cols` columns from (`x`, `y`) a link to `url`, as far as they are in the buffer.
+/// Nothing happens when `url` may not be a link or a cell there already holds a sequence.
+pub fn cells(buf: &mut Buffer, x: u16, y: u16, cols: u16, url: &str) -> bool {
+    let Some(open) = osc::link_open(url) else {
+        return false;
+    };
+    let close = osc::link_close();
+    let area = buf.area;
+    if y < area.top() || y >= area.bottom() || x < area.left() {
+        return false;
+    }
+    let end = x.saturating_add(cols).min(area.right());
+    if (x..end).any(|cx| buf[(cx, y)].symbol().contains('\u{1b}')) {
+        return false;
+    }
+    let mut cx = x;
+    while cx < end {
+        let first = &buf[(cx, y)];
+        let w = first.symbol().cell_width().max(1);
+        // Two narrow cells of one style go together; a wide one goes alone.
+        let pair = w == 1
+            && cx + 1 < end
+            && buf[(cx + 1, y)].symbol().cell_width() == 1
+            && buf[(cx + 1, y)].style() == first.style();
+        let mut shown = first.symbol().to_string();
+        let cover = if pair {
+            shown.push_str(buf[(cx + 1, y)].symbol());
+            2
+        } else {
+            w
+        };
+        let cell = &mut buf[(cx, y)];
+        cell.set_symbol(&format!("{open}{shown}{close}"));
+        cell.set_diff_option(CellDiffOption::ForcedWidth(
+            std::num::NonZeroU16::new(cover).unwrap_or(std::num::NonZeroU16::MIN),
+        ));
+        cx = cx.saturating_add(cover);
+    }
+    true
+}
+
+/// One row of `area` as drawn: its text, and where each cell's symbol starts in it (byte
+/// offset, column). The trailing columns of a wide symbol are not cells of their own.
+fn row_text(buf: &Buffer, area: Rect, y: u16) -> (String, Vec<(usize, u16)>) {
+    let mut text = String::new();
+    let mut starts = Vec::new();
+    let mut x = area.left();
+    while x < area.right() {
+        let sym = buf[(x, y)].symbol();
+        starts.push((text.len(), x));
+        text.push_str(sym);
+        x = x.saturating_add(sym.cell_width().max(1));
+    }
+    starts.push((text.len(), x));
+    (text, starts)
+}
+
+/// Put each link wherever its text is drawn in `area`, after its `before`. A text cut or
+/// wrapped across rows is not found, and stays plain.
+pub fn place(buf: &mut Buffer, area: Rect, links: &[Link]) {
+    let area = area.intersection(buf.area);
+    for y in area.top()..area.bottom() {
+        let (text, starts) = row_text(buf, area, y);
+        let col = |byte: usize| starts.iter().find(|(b, _)| *b == byte).map(|(_, x)| *x);
+        let mut found = Vec::new();
+        for l in links.iter().filter(|l| !l.text.is_empty()) {
+            let needle = format!("{}{}", l.before, l.text);
+            for (at, _) in text.match_indices(&needle) {
+                if l.at_start && at != 0 {
+                    continue;
+                }
+                let from = at + l.before.len();
+                if let (Some(x0), Some(x1)) = (col(from), col(from + l.text.len())) {
+                    found.push((x0, x1 - x0, l.url.clone()));
+                }
+            }
+        }
+        for (x, cols, url) in found {
+            cells(buf, x, y, cols, &url);
+        }
+    }
+}
+
+/// The buffer as the eye sees it: every link's pieces back to plain cells, a pair's second
+/// symbol in the next cell (which a terminal's buffer, drawn from the diff alone, never got
+/// on its own). For tests, and to compare a screen with links to one without.
+pub fn unlinked(buf: &Buffer) -> Buffer {
+    use unicode_segmentation::UnicodeSegmentation;
+    let mut out = buf.clone();
+    let area = buf.area;
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let sym = buf[(x, y)].symbol();
+            let Some(rest) = sym.strip_prefix("\u{1b}]8;;") else {
+                continue;
+            };
+            let Some((_, shown)) = rest.split_once("\u{1b}\\") else {
+                continue;
+            };
+            let shown = shown.strip_suffix(&osc::link_close()).unwrap_or(shown);
+            let style = buf[(x, y)].style();
+            let mut graphemes = shown.graphemes(true);
+            let first = graphemes.next().unwrap_or(" ").to_string();
+            let second: String = graphemes.collect();
+            let cell = &mut out[(x, y)];
+            cell.set_symbol(&first);
+            cell.set_diff_option(CellDiffOption::None);
+            if !second.is_empty()
+                && let Some(next) = out.cell_mut((x + 1, y))
+            {
+                next.reset();
+                next.set_symbol(&second).set_style(style);
+            }
+        }
+    }
+    out
+}
+
+/// Every link in the buffer: (column, row, URL, the text its piece shows).
+pub fn found(buf: &Buffer) -> Vec<(u16, u16, String, String)> {
+    let mut out = Vec::new();
+    for y in buf.area.top()..buf.area.bottom() {
+        for x in buf.area.left()..buf.area.right() {
+            let sym = buf[(x, y)].symbol();
+            if let Some(rest) = sym.strip_prefix("\u{1b}]8;;")
+                && let Some((url, shown)) = rest.split_once("\u{1b}\\")
+            {
+                let shown = shown.strip_suffix(&osc::link_close()).unwrap_or(shown);
+                out.push((x, y, url.to_string(), shown.to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::style::Stylize;
+    use ratatui::text::Line;
+    use ratatui::widgets::Widget;
+
+    const URL: &str = "https://github.com/acme/x/actions/runs/7";
+
+    fn drawn(text: &str, w: u16) -> Buffer {
+        let mut buf = Buffer::empty(Rect::new(0, 0, w, 2));
+        Line::from(text).render(buf.area, &mut buf);
+        buf
+    }
+
+    #[test]
+    fn a_link_is_written_in_pieces_of_at_most_two_columns() {
+        let mut buf = drawn("url       abcde", 20);
+        let plain = buf.clone();
+        assert!(cells(&mut buf, 10, 0, 5, URL));
+        let open = format!("\u{1b}]8;;{URL}\u{1b}\\");
+        let close = "\u{1b}]8;;\u{1b}\\";
+        assert_eq!(buf[(10, 0)].symbol(), format!("{open}ab{close}"));
+        assert_eq!(buf[(12, 0)].symbol(), format!("{open}cd{close}"));
+        assert_eq!(buf[(14, 0)].symbol(), format!("{open}e{close}"));
+        // The covered cells keep their text, hidden from the diff by the forced width.
+        assert_eq!(buf[(11, 0)].symbol(), "b");
+        assert_eq!(
+            buf[(10, 0)].diff_option,
+            CellDiffOption::ForcedWidth(2.try_into().unwrap())
+        );
+        assert_eq!(
+            buf[(14, 0)].diff_option,
+            CellDiffOption::ForcedWidth(1.try_into().unwrap())
+        );
+        // Outside the link, nothing changed; inside, the eye sees what was there.
+        assert_eq!(buf[(9, 0)], plain[(9, 0)]);
+        assert_eq!(buf[(15, 0)], plain[(15, 0)]);
+        assert_eq!(unlinked(&buf), plain);
+        assert_eq!(
+            found(&buf)
+                .iter()
+                .map(|(_, _, u, t)| (u.as_str(), t.as_str()))
+                .collect::<Vec<_>>(),
+            [(URL, "ab"), (URL, "cd"), (URL, "e")]
+        );
+    }
+
+    #[test]
+    fn the_diff_sends_each_piece_once_and_skips_what_it_covers() {
+        let before = drawn("url       abcde", 20);
+        let mut after = before.clone();
+        cells(&mut after, 10, 0, 5, URL);
+        let sent: Vec<(u16, u16)> = before
+            .diff(&after)
+            .into_iter()
+            .map(|(x, y, _)| (x, y))
+            .collect();
+        assert_eq!(sent, [(10, 0), (12, 0), (14, 0)]);
+        // Unchanged next frame: nothing to send.
+        assert!(after.diff(&after.clone()).is_empty());
+        // The link gone: each piece's first column is sent again as plain text; the second
+        // already shows what it should.
+        let cleared: Vec<(u16, u16)> = after
+            .diff(&before)
+            .into_iter()
+            .map(|(x, y, _)| (x, y))
+            .collect();
+        assert_eq!(cleared, [(10, 0), (12, 0), (14, 0)]);
+    }
+
+    #[test]
+    fn wide_characters_and_style_changes_make_their_own_pieces() {
+        let mut buf = Buffer::empty(Rect::new(0, 0, 12, 1));
+        Line::from(vec!["日本".into(), "a".into(), "b".bold()]).render(buf.area, &mut buf);
+        let plain = buf.clone();
+        assert!(cells(&mut buf, 0, 0, 6, URL));
+        let shown: Vec<String> = found(&buf).into_iter().map(|(_, _, _, t)| t).collect();
+        assert_eq!(shown, ["日", "本", "a", "b"]);
+        assert_eq!(buf[(5, 0)].style(), plain[(5, 0)].style());
+        assert_eq!(unlinked(&buf), plain);
+    }
+
+    #[test]
+    fn only_linkable_urls_become_links() {
+        for bad in [
+            "javascript:alert(1)",
+            "https://x/runs/1 \u{241b}]52;c;AAAA",
+            "https://evil.example/\u{1b}]0;t\u{7}",
+        ] {
+            let mut buf = drawn("abc", 5);
+            let plain = buf.clone();
+            assert!(!cells(&mut buf, 0, 0, 3, bad), "{bad:?}");
+            assert_eq!(buf, plain);
+        }
+        // Out of the buffer, or twice over: nothing.
+        let mut buf = drawn("abc", 5);
+        assert!(!cells(&mut buf, 0, 9, 3, URL));
+        assert!(cells(&mut buf, 0, 0, 3, URL));
+        let once = buf.clone();
+        assert!(!cells(&mut buf, 0, 0, 3, URL));
+        assert_eq!(buf, once);
+    }
+
+    #[test]
+    fn place_finds_the_text_after_its_label() {
+        let mut buf = Buffer::empty(Rect::new(0, 0, 30, 3));
+        Line::from("url       https://x.example/1").render(Rect::new(0, 0, 30, 1), &mut buf);
+        Line::from("msg       https://x.example/1").render(Rect::new(0, 1, 30, 1), &mut buf);
+        Line::from(vec!["✓ lint  ".into(), "✗ unit".red()])
+            .render(Rect::new(0, 2, 30, 1), &mut buf);
+        let plain = buf.clone();
+        let u = "https://x.example/1";
+        place(
+            &mut buf,
+            Rect::new(0, 0, 30, 3),
+            &[
+                Link::labelled("url       ", u, u),
+                Link::after("✗ ", "unit", "https://ci.example/unit"),
+                Link::after("✗ ", "missing", "https://ci.example/missing"),
+            ],
+        );
+        let f = found(&buf);
+        let rows: Vec<(u16, u16, &str)> =
+            f.iter().map(|(x, y, u, _)| (*x, *y, u.as_str())).collect();
+        // The labelled row only; the same text after another label stays plain.
+        assert!(rows.contains(&(10, 0, u)), "{rows:?}");
+        assert!(!rows.iter().any(|(_, y, _)| *y == 1), "{rows:?}");
+        // The check's name, not its glyph: columns 10.. ("✓ lint  " is 8 columns, "✗ " 2).
+        assert_eq!(
+            rows.iter()
+                .filter(|(_, y, _)| *y == 2)
+                .map(|(x, _, _)| *x)
+                .collect::<Vec<_>>(),
+            [10, 12]
+        );
+        assert_eq!(unlinked(&buf), plain);
+        // Styles kept: the red name is still red under its link.
+        assert_eq!(buf[(10, 2)].style(), plain[(10, 2)].style());
+    }
+
+    #[test]
+    fn a_text_cut_by_the_edge_is_not_linked() {
+        let mut buf = drawn("url       https://x.example/long", 20);
+        let plain = buf.clone();
+        let area = buf.area;
+        place(
+            &mut buf,
+            area,
+            &[Link::labelled(
+                "url       ",
+                "https://x.example/long",
+                "https://x.example/long",
+            )],
+        );
+        assert_eq!(buf, plain);
+    }
+}
