@@ -4,7 +4,10 @@
 
 pub mod activity;
 pub mod app;
+pub mod blocker_words;
 pub mod blockers;
+#[cfg(test)]
+mod blockers_test;
 pub mod charts;
 pub mod confirm;
 pub mod details;
