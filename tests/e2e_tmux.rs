@@ -469,7 +469,9 @@ fn auto_pause_pauses_a_breaching_canary_as_trainyard_auto() {
     // On screen: the lane held (‖) and the hold among the blockers — or, if the rollout was
     // still moving, the cell paused.
     t.wait_for("the hold or the pause on screen", |s| {
-        row(s, "notifications").contains('‖') && s.contains("[hold] notifications→")
+        row(s, "notifications").contains('‖')
+            && s.lines()
+                .any(|l| l.contains("‖ notifications") && l.contains("on hold by"))
             || row(s, "notifications").contains("paus")
     });
     t.keys(&["q"]);

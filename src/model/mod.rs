@@ -18,7 +18,7 @@ pub mod world;
 pub use action::ActionKind;
 pub use cell::{Approval, Cell, Check, CheckState, HistoryEntry, Metric, Threshold};
 pub use judged::MetricState;
-pub use policy::{Blocker, BlockerKind, Gate, Holds, LaneHold, Verdict};
+pub use policy::{Blocker, BlockerKind, Facts, Gate, Holds, LaneHold, Verdict};
 pub use state::CellState;
 pub use train::{Freeze, Lane, Train, Window, WindowState};
 pub use world::{Batch, CellKey, SourceHealth, SourceReport, World};

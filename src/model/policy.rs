@@ -10,6 +10,9 @@ use serde::Serialize;
 use super::duration::{compact, human, human_delta};
 use super::{Cell, CellState, Lane, Timestamp, Train, WindowState, World};
 
+mod facts;
+pub use facts::Facts;
+
 /// A promotion rule for a stage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Gate {
@@ -158,7 +161,11 @@ pub struct Blocker {
     pub lane: String,
     pub stage: String,
     pub kind: BlockerKind,
+    /// The whole sentence: details, `status`, `watch`.
     pub message: String,
+    /// What the sentence is made of, for short forms on a narrow screen.
+    #[serde(skip)]
+    pub facts: Facts,
 }
 
 /// A hold trainyard keeps itself.
@@ -215,11 +222,16 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn block(&mut self, kind: BlockerKind, message: String) {
+        self.block_with(kind, message, Facts::Message);
+    }
+
+    fn block_with(&mut self, kind: BlockerKind, message: String, facts: Facts) {
         let b = Blocker {
             lane: self.lane.name.clone(),
             stage: self.stage.to_string(),
             kind,
             message,
+            facts,
         };
         if !self.out.contains(&b) {
             self.out.push(b);
@@ -228,12 +240,17 @@ impl Ctx<'_> {
 
     fn fresh(&mut self, stage: &str, cell: &Cell) {
         if let Some(err) = self.world.cell_error(cell) {
-            self.block(BlockerKind::SourceError, format!("{stage}: {err}"));
+            self.block_with(
+                BlockerKind::SourceError,
+                format!("{stage}: {err}"),
+                Facts::error(stage, err),
+            );
         }
         if self.world.is_stale(cell, self.now) {
-            self.block(
+            self.block_with(
                 BlockerKind::Stale,
                 stale_message(self.world, stage, cell, self.now),
+                Facts::stale(self.world, stage, cell, self.now),
             );
         }
     }
@@ -284,7 +301,7 @@ pub fn verdict(
     };
 
     if let Some(h) = &holds.halt {
-        cx.block(
+        cx.block_with(
             BlockerKind::Halt,
             format!(
                 "the train is halted by {} {} ago: {}",
@@ -292,10 +309,11 @@ pub fn verdict(
                 human_delta(now - h.at),
                 h.reason
             ),
+            Facts::hold(h, now),
         );
     }
     if let Some(h) = holds.lanes.get(&lane.name) {
-        cx.block(
+        cx.block_with(
             BlockerKind::Hold,
             format!(
                 "{} is on hold by {} {} ago: {}",
@@ -304,6 +322,7 @@ pub fn verdict(
                 human_delta(now - h.at),
                 h.reason
             ),
+            Facts::hold(h, now),
         );
     }
 
@@ -330,13 +349,14 @@ pub fn verdict(
         ),
         Some(p) => match p.state {
             CellState::Succeeded => {}
-            CellState::Failed => cx.block(
+            CellState::Failed => cx.block_with(
                 BlockerKind::CheckFailed,
                 format!(
                     "{} failed at {from_stage}{}",
                     p.short_version(),
                     failed_list(p)
                 ),
+                Facts::failed(p, from_stage),
             ),
             _ => cx.block(
                 BlockerKind::NotReady,
@@ -350,13 +370,14 @@ pub fn verdict(
             Gate::ChecksGreen => {
                 if let Some(p) = prev {
                     if p.state != CellState::Failed && p.failed_checks().next().is_some() {
-                        cx.block(
+                        cx.block_with(
                             BlockerKind::CheckFailed,
                             format!(
                                 "checks failed on {} at {from_stage}{}",
                                 p.short_version(),
                                 failed_list(p)
                             ),
+                            Facts::failed(p, from_stage),
                         );
                     }
                     let pending: Vec<&str> = p
@@ -381,47 +402,51 @@ pub fn verdict(
                 for dep in &lane.depends_on {
                     match world.cell(dep, stage) {
                         Some(c) if c.state == CellState::Succeeded && c.version.is_some() => {}
-                        Some(c) if c.version.is_some() => cx.block(
+                        Some(c) if c.version.is_some() => cx.block_with(
                             BlockerKind::Dependency,
                             format!(
                                 "needs {dep} at {stage} first ({dep} {} is {} there)",
                                 c.short_version(),
                                 describe(c)
                             ),
+                            Facts::Needs {
+                                lane: dep.clone(),
+                                stage: stage.to_string(),
+                                there: Some((c.short_version(), describe(c))),
+                            },
                         ),
-                        _ => cx.block(
+                        _ => cx.block_with(
                             BlockerKind::Dependency,
                             format!("needs {dep} at {stage} first ({dep} has nothing there yet)"),
+                            Facts::Needs {
+                                lane: dep.clone(),
+                                stage: stage.to_string(),
+                                there: None,
+                            },
                         ),
                     }
                 }
             }
             Gate::Window => {
                 if let Some(w) = &train.window {
-                    match w.state(now) {
-                        WindowState::Open => {}
-                        WindowState::NotYetOpen => cx.block(
-                            BlockerKind::WindowClosed,
-                            format!(
-                                "release window opens in {} ({} UTC)",
-                                human_delta(w.opens - now),
-                                w.opens.format("%a %H:%M")
-                            ),
-                        ),
-                        WindowState::Closed => cx.block(
-                            BlockerKind::WindowClosed,
-                            format!(
-                                "release window closed {} ago ({} UTC)",
-                                human_delta(now - w.closes),
-                                w.closes.format("%a %H:%M")
-                            ),
-                        ),
-                    }
+                    let (opens, delta, at) = match w.state(now) {
+                        WindowState::Open => continue,
+                        WindowState::NotYetOpen => (true, human_delta(w.opens - now), w.opens),
+                        WindowState::Closed => (false, human_delta(now - w.closes), w.closes),
+                    };
+                    let at = at.format("%a %H:%M").to_string();
+                    let message = if opens {
+                        format!("release window opens in {delta} ({at} UTC)")
+                    } else {
+                        format!("release window closed {delta} ago ({at} UTC)")
+                    };
+                    let facts = Facts::Window { opens, delta, at };
+                    cx.block_with(BlockerKind::WindowClosed, message, facts);
                 }
             }
             Gate::Freeze => {
                 if let Some(f) = train.active_freeze(now) {
-                    cx.block(
+                    cx.block_with(
                         BlockerKind::Freeze,
                         format!(
                             "freeze ({}) until {} UTC, ends in {}",
@@ -429,12 +454,21 @@ pub fn verdict(
                             f.ends.format("%a %Y-%m-%d %H:%M"),
                             human_delta(f.ends - now)
                         ),
+                        Facts::Freeze {
+                            reason: f.reason.clone(),
+                            ends: f.ends,
+                            left: human_delta(f.ends - now),
+                        },
                     );
                 }
             }
             Gate::Approval => {
                 if let Some(t) = target.filter(|t| t.state == CellState::AwaitingApproval) {
-                    cx.block(BlockerKind::AwaitingApproval, approval_message(stage, t));
+                    cx.block_with(
+                        BlockerKind::AwaitingApproval,
+                        approval_message(stage, t),
+                        Facts::approval(stage, t),
+                    );
                 }
             }
             Gate::Soak(need) => {
@@ -442,7 +476,7 @@ pub fn verdict(
                     let since = p.updated_at.map(|t| (now - t).to_std().unwrap_or_default());
                     match since {
                         Some(s) if s >= need => {}
-                        Some(s) => cx.block(
+                        Some(s) => cx.block_with(
                             BlockerKind::Soak,
                             format!(
                                 "soaking at {from_stage}: {} of {}, {} left",
@@ -450,6 +484,12 @@ pub fn verdict(
                                 human(need),
                                 human(need - s)
                             ),
+                            Facts::Soak {
+                                at: from_stage.to_string(),
+                                done: human(s),
+                                need: human(need),
+                                left: human(need - s),
+                            },
                         ),
                         None => cx.block(
                             BlockerKind::Soak,
@@ -463,18 +503,23 @@ pub fn verdict(
                 if metrics.is_empty() {
                     // Required SLOs without data are not met: a source that stopped sending
                     // metrics must not open the gate.
-                    cx.block(
+                    cx.block_with(
                         BlockerKind::Slo,
                         format!("no metrics reported for {} at {from_stage}", lane.name),
+                        Facts::NoData {
+                            metric: None,
+                            at: from_stage.to_string(),
+                        },
                     );
                 }
                 for m in metrics {
                     // A measurement from a source that failed or went quiet can't show the SLO
                     // is met now (what it last showed is still said).
                     if world.metric_stale(m, now) {
-                        cx.block(
+                        cx.block_with(
                             BlockerKind::Stale,
                             metric_stale_message(world, m, from_stage, now),
+                            Facts::metric_stale(world, m, from_stage, now),
                         );
                     }
                     let slo = super::slo::evaluate(m, window, now);
@@ -483,7 +528,7 @@ pub fn verdict(
                             super::slo::Slo::Error(_) => BlockerKind::SourceError,
                             _ => BlockerKind::Slo,
                         };
-                        cx.block(kind, text);
+                        cx.block_with(kind, text, Facts::slo(m, from_stage, &slo));
                     }
                 }
             }
@@ -496,22 +541,27 @@ pub fn verdict(
                     };
                     compared += 1;
                     if world.metric_stale(m, now) {
-                        cx.block(
+                        cx.block_with(
                             BlockerKind::Stale,
                             metric_stale_message(world, m, from_stage, now),
+                            Facts::metric_stale(world, m, from_stage, now),
                         );
                     }
-                    if let Some(text) = canary_blocker(m, from_stage, verdict, test) {
-                        cx.block(BlockerKind::Slo, text);
+                    if let Some((text, facts)) = canary_blocker(m, from_stage, verdict, test) {
+                        cx.block_with(BlockerKind::Slo, text, facts);
                     }
                 }
                 if compared == 0 {
-                    cx.block(
+                    cx.block_with(
                         BlockerKind::Slo,
                         format!(
                             "no canary analysis for {} at {from_stage}: no metric there has a stable baseline",
                             lane.name
                         ),
+                        Facts::NoCanary {
+                            metric: None,
+                            at: from_stage.to_string(),
+                        },
                     );
                 }
             }
@@ -534,27 +584,44 @@ fn canary_blocker(
     stage: &str,
     verdict: super::analysis::Verdict,
     test: Option<super::analysis::MannWhitney>,
-) -> Option<String> {
+) -> Option<(String, Facts)> {
     use super::analysis::Verdict as V;
-    let now = |s: &[(i64, f64)]| s.last().map(|(_, v)| m.format_value(*v));
+    let now = |s: &[(i64, f64)]| {
+        s.last()
+            .map(|(_, v)| m.format_value(*v))
+            .unwrap_or_else(|| "?".into())
+    };
     match verdict {
         V::Pass | V::Marginal => None,
-        V::NoData => Some(format!(
-            "canary analysis of {} at {stage} has too few samples ({} canary, {} stable; needs {})",
-            m.name,
-            m.series.len(),
-            m.baseline_series.len(),
-            super::analysis::MIN_SAMPLES
+        V::NoData => Some((
+            format!(
+                "canary analysis of {} at {stage} has too few samples ({} canary, {} stable; needs {})",
+                m.name,
+                m.series.len(),
+                m.baseline_series.len(),
+                super::analysis::MIN_SAMPLES
+            ),
+            Facts::NoCanary {
+                metric: Some(m.name.clone()),
+                at: stage.to_string(),
+            },
         )),
         V::Fail => {
             let t = test?;
             let p = t.p_text();
             let bad = t.p_bad(m.worse());
-            Some(format!(
-                "canary {} at {stage} is worse than stable: {} vs {} (Mann-Whitney {p}, P(worse) {bad:.2})",
-                m.name,
-                now(&m.series).unwrap_or_else(|| "?".into()),
-                now(&m.baseline_series).unwrap_or_else(|| "?".into()),
+            let (canary, stable) = (now(&m.series), now(&m.baseline_series));
+            Some((
+                format!(
+                    "canary {} at {stage} is worse than stable: {canary} vs {stable} (Mann-Whitney {p}, P(worse) {bad:.2})",
+                    m.name,
+                ),
+                Facts::Canary {
+                    metric: m.name.clone(),
+                    at: stage.to_string(),
+                    canary,
+                    stable,
+                },
             ))
         }
     }
@@ -644,28 +711,38 @@ pub fn blockers(train: &Train, world: &World, holds: &Holds, now: Timestamp) -> 
             let Some(c) = world.cell(&lane.name, stage) else {
                 continue;
             };
-            let mk = |kind, message| Blocker {
+            let mk = |kind, message, facts| Blocker {
                 lane: lane.name.clone(),
                 stage: stage.clone(),
                 kind,
                 message,
+                facts,
             };
             match c.state {
                 CellState::Failed => push(
                     mk(
                         BlockerKind::CheckFailed,
                         format!("{} failed at {stage}{}", c.short_version(), failed_list(c)),
+                        Facts::failed(c, stage),
                     ),
                     &mut out,
                 ),
                 CellState::AwaitingApproval => push(
-                    mk(BlockerKind::AwaitingApproval, approval_message(stage, c)),
+                    mk(
+                        BlockerKind::AwaitingApproval,
+                        approval_message(stage, c),
+                        Facts::approval(stage, c),
+                    ),
                     &mut out,
                 ),
                 CellState::Paused => push(
                     mk(
                         BlockerKind::Hold,
                         format!("{} is paused at {stage}", c.short_version()),
+                        Facts::Paused {
+                            version: c.short_version(),
+                            at: stage.clone(),
+                        },
                     ),
                     &mut out,
                 ),
@@ -679,13 +756,21 @@ pub fn blockers(train: &Train, world: &World, holds: &Holds, now: Timestamp) -> 
             if let Some(err) = world.cell_error(c) {
                 data_problem = true;
                 push(
-                    mk(BlockerKind::SourceError, format!("{stage}: {err}")),
+                    mk(
+                        BlockerKind::SourceError,
+                        format!("{stage}: {err}"),
+                        Facts::error(stage, err),
+                    ),
                     &mut out,
                 );
             } else if world.is_stale(c, now) {
                 data_problem = true;
                 push(
-                    mk(BlockerKind::Stale, stale_message(world, stage, c, now)),
+                    mk(
+                        BlockerKind::Stale,
+                        stale_message(world, stage, c, now),
+                        Facts::stale(world, stage, c, now),
+                    ),
                     &mut out,
                 );
             }

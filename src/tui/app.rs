@@ -94,8 +94,8 @@ pub enum Msg {
     Tick(Timestamp),
     /// The engine's newest snapshot.
     Snapshot(Arc<Snapshot>),
-    /// The engine's news.
-    Event(Event),
+    /// The engine's news (boxed: an event is large beside a key).
+    Event(Box<Event>),
     Resize,
 }
 
@@ -374,7 +374,7 @@ impl App {
                 if let Some(n) = &e.notice {
                     self.notifier.push(n.clone());
                 }
-                self.log(e);
+                self.log(*e);
                 vec![]
             }
             Msg::Key(key) => {

@@ -311,7 +311,7 @@ impl Rig {
         let greeting = engine.greeting();
         let mut app = App::new(engine.snapshot());
         for e in greeting {
-            app.update(Msg::Event(e));
+            app.update(Msg::Event(Box::new(e)));
         }
         Rig {
             engine,
@@ -328,7 +328,7 @@ impl Rig {
         // As the driver does: the notices of the state after it.
         events.extend(self.engine.notices());
         for e in events {
-            self.app.update(Msg::Event(e));
+            self.app.update(Msg::Event(Box::new(e)));
         }
         self.app.update(Msg::Snapshot(self.engine.snapshot()));
         self.sent.extend(queued.iter().cloned());

@@ -93,6 +93,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     lines.push(Line::from(
         "  underlined: where the lane goes next   ‖ after a lane name: on hold",
     ));
+    let legend = super::blocker_words::legend();
+    for (i, chunk) in legend.chunks(3).enumerate() {
+        let head = if i == 0 {
+            "  blockers: "
+        } else {
+            "            "
+        };
+        lines.push(Line::from(format!("{head}{}", chunk.join("  "))));
+    }
     let marks = super::charts::marks(theme.charts);
     lines.push(Line::from(format!(
         "  charts: {} the stage's series  {} stable  {} SLO;  {} … BREACH: outside the SLO",

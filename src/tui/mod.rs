@@ -4,7 +4,10 @@
 
 pub mod activity;
 pub mod app;
+pub mod blocker_words;
 pub mod blockers;
+#[cfg(test)]
+mod blockers_test;
 pub mod charts;
 pub mod confirm;
 pub mod copy;
@@ -125,14 +128,14 @@ pub async fn run(
                 }
                 Err(_) => return Err(color_eyre::eyre::eyre!("the engine stopped; see the log")),
             },
-            Some(e) = engine.events.recv() => app.update(Msg::Event(e)),
+            Some(e) = engine.events.recv() => app.update(Msg::Event(Box::new(e))),
             _ = tick.tick() => app.update(Msg::Tick(chrono::Utc::now())),
             n = stop.recv() => return Ok(Ended::Signal(n)),
             _ = tokio::time::sleep_until(next_frame), if dirty => Vec::new(),
         };
         // Fold in whatever else is waiting: a burst of news costs one frame.
         while let Ok(e) = engine.events.try_recv() {
-            cmds.extend(app.update(Msg::Event(e)));
+            cmds.extend(app.update(Msg::Event(Box::new(e))));
         }
         for cmd in cmds {
             match cmd {

@@ -60,7 +60,7 @@ fn a_notice_rings_the_bell_and_raises_an_osc9_notification() {
     let mut rig = screen(&how(true, Desktop::Osc9), false);
     let out = written(
         &mut rig,
-        Msg::Event(notice(NoticeKind::Breach, "breach: x", 0)),
+        Msg::Event(Box::new(notice(NoticeKind::Breach, "breach: x", 0))),
     );
     assert_eq!(out, [format!("\u{1b}]9;trainyard: breach: x{BEL}{BEL}")]);
     // In the activity too.
@@ -72,7 +72,7 @@ fn osc777_has_a_title_and_a_body_and_the_bell_can_stay_quiet() {
     let mut rig = screen(&how(false, Desktop::Osc777), false);
     let out = written(
         &mut rig,
-        Msg::Event(notice(NoticeKind::Approval, "approval; yes", 0)),
+        Msg::Event(Box::new(notice(NoticeKind::Approval, "approval; yes", 0))),
     );
     assert_eq!(
         out,
@@ -83,7 +83,10 @@ fn osc777_has_a_title_and_a_body_and_the_bell_can_stay_quiet() {
 #[test]
 fn inside_tmux_the_notification_goes_through_passthrough_and_the_bell_stays_plain() {
     let mut rig = screen(&how(true, Desktop::Osc9), true);
-    let out = written(&mut rig, Msg::Event(notice(NoticeKind::Breach, "b", 0)));
+    let out = written(
+        &mut rig,
+        Msg::Event(Box::new(notice(NoticeKind::Breach, "b", 0))),
+    );
     assert_eq!(
         out,
         [format!(
@@ -95,13 +98,28 @@ fn inside_tmux_the_notification_goes_through_passthrough_and_the_bell_stays_plai
 #[test]
 fn the_bell_alone_or_nothing_at_all() {
     let mut rig = screen(&how(true, Desktop::Off), true);
-    let out = written(&mut rig, Msg::Event(notice(NoticeKind::Breach, "b", 0)));
+    let out = written(
+        &mut rig,
+        Msg::Event(Box::new(notice(NoticeKind::Breach, "b", 0))),
+    );
     assert_eq!(out, [BEL]);
     let mut quiet = screen(&how(false, Desktop::Off), false);
-    assert!(written(&mut quiet, Msg::Event(notice(NoticeKind::Breach, "b", 0))).is_empty());
+    assert!(
+        written(
+            &mut quiet,
+            Msg::Event(Box::new(notice(NoticeKind::Breach, "b", 0)))
+        )
+        .is_empty()
+    );
     // The screen's default writes nothing, and still lists the notice.
     let mut rig = fixture::app();
-    assert!(written(&mut rig, Msg::Event(notice(NoticeKind::Breach, "b", 0))).is_empty());
+    assert!(
+        written(
+            &mut rig,
+            Msg::Event(Box::new(notice(NoticeKind::Breach, "b", 0)))
+        )
+        .is_empty()
+    );
     assert_eq!(rig.activity[0].text, "notify: b");
 }
 
@@ -109,7 +127,10 @@ fn the_bell_alone_or_nothing_at_all() {
 fn at_most_one_per_interval_the_rest_said_together_once_the_interval_is_over() {
     let mut rig = screen(&how(false, Desktop::Osc9), false);
     rig.app.now = t(0);
-    let first = written(&mut rig, Msg::Event(notice(NoticeKind::Blocker, "one", 0)));
+    let first = written(
+        &mut rig,
+        Msg::Event(Box::new(notice(NoticeKind::Blocker, "one", 0))),
+    );
     assert_eq!(first.len(), 1);
     for (i, text) in ["two", "three", "four"].into_iter().enumerate() {
         let kind = if text == "three" {
@@ -117,7 +138,10 @@ fn at_most_one_per_interval_the_rest_said_together_once_the_interval_is_over() {
         } else {
             NoticeKind::Blocker
         };
-        let out = written(&mut rig, Msg::Event(notice(kind, text, i as i64 + 1)));
+        let out = written(
+            &mut rig,
+            Msg::Event(Box::new(notice(kind, text, i as i64 + 1))),
+        );
         assert!(out.is_empty(), "{out:?}");
     }
     assert!(written(&mut rig, Msg::Tick(t(29))).is_empty());
@@ -135,8 +159,20 @@ fn nothing_while_a_dialog_is_open_then_everything_once_it_closes() {
     fixture::select(&mut rig, "search-indexer", "canary");
     key(&mut rig, KeyCode::Char('s'));
     assert!(matches!(rig.popup, Some(Popup::Confirm(_))));
-    assert!(written(&mut rig, Msg::Event(notice(NoticeKind::Breach, "a", 0))).is_empty());
-    assert!(written(&mut rig, Msg::Event(notice(NoticeKind::Blocker, "b", 1))).is_empty());
+    assert!(
+        written(
+            &mut rig,
+            Msg::Event(Box::new(notice(NoticeKind::Breach, "a", 0)))
+        )
+        .is_empty()
+    );
+    assert!(
+        written(
+            &mut rig,
+            Msg::Event(Box::new(notice(NoticeKind::Blocker, "b", 1)))
+        )
+        .is_empty()
+    );
     // Typing a reason, time passing: still nothing.
     assert!(key(&mut rig, KeyCode::Tab).is_empty());
     assert!(written(&mut rig, Msg::Tick(t(100))).is_empty());
@@ -154,7 +190,13 @@ fn nothing_while_the_filter_line_is_edited() {
     let mut rig = screen(&how(true, Desktop::Osc9), false);
     key(&mut rig, KeyCode::Char('/'));
     assert!(rig.filter_editing);
-    assert!(written(&mut rig, Msg::Event(notice(NoticeKind::Breach, "a", 0))).is_empty());
+    assert!(
+        written(
+            &mut rig,
+            Msg::Event(Box::new(notice(NoticeKind::Breach, "a", 0)))
+        )
+        .is_empty()
+    );
     assert!(key(&mut rig, KeyCode::Char('x')).is_empty());
     let out = key(&mut rig, KeyCode::Enter);
     assert!(!rig.filter_editing);
@@ -167,7 +209,10 @@ fn the_details_popup_does_not_hold_notifications() {
     key(&mut rig, KeyCode::Enter);
     assert!(matches!(rig.popup, Some(Popup::Details)));
     assert_eq!(
-        written(&mut rig, Msg::Event(notice(NoticeKind::Breach, "a", 0))),
+        written(
+            &mut rig,
+            Msg::Event(Box::new(notice(NoticeKind::Breach, "a", 0)))
+        ),
         [BEL]
     );
 }
@@ -180,7 +225,7 @@ fn a_notice_carries_no_escape_of_its_own_and_is_cut_to_a_length() {
     let hostile = format!("x\u{1b}]52;c;AAAA\u{7} {}", "y".repeat(500));
     let out = written(
         &mut rig,
-        Msg::Event(notice(NoticeKind::Breach, &hostile, 0)),
+        Msg::Event(Box::new(notice(NoticeKind::Breach, &hostile, 0))),
     );
     let [bytes] = out.as_slice() else {
         panic!("{out:?}")
@@ -202,7 +247,7 @@ fn the_engines_notice_becomes_the_terminals_bytes() {
     .notifying(NotifyConfig::defaults(&fixture::train()));
     let mut out = Vec::new();
     for e in engine.notices() {
-        out.extend(written(&mut rig, Msg::Event(e)));
+        out.extend(written(&mut rig, Msg::Event(Box::new(e))));
     }
     let [bytes] = out.as_slice() else {
         panic!("{out:?}")
