@@ -373,9 +373,9 @@ async fn verify_held(held: Duration, timeout: &str) -> (Outcome, Arc<Fake>, Vec<
 
 #[tokio::test]
 async fn verification_waits_out_a_source_that_asked_to_be_left_alone() {
-    let (out, src, said, took) = verify_held(Duration::from_millis(400), "10s").await;
+    let (out, src, said, _) = verify_held(Duration::from_millis(400), "10s").await;
     assert!(matches!(out, Outcome::Done(_)), "{out:?}");
-    assert!(took >= Duration::from_millis(400));
+    // It waited: the one poll came after the source was free again.
     assert_eq!(src.polled_while_held.load(Ordering::SeqCst), 0);
     assert_eq!(src.polls.load(Ordering::SeqCst), 1);
     let waited = said
