@@ -11,6 +11,7 @@
 
 mod ca_file;
 mod diag;
+mod keys;
 mod notify;
 mod raw;
 mod structure;
@@ -42,6 +43,8 @@ pub struct Config {
     pub audit_path: Option<PathBuf>,
     /// How long trainyard watches a cell after an action for it to get where it should.
     pub verify_timeout: std::time::Duration,
+    /// The screen's keys: the key table's, with `[keys]` over them.
+    pub keys: crate::keymap::Keymap,
     /// The train, its lanes, and the policy from `[policy.*]`.
     pub train: Train,
     pub sources: BTreeMap<String, SourceConfig>,

@@ -27,6 +27,9 @@ pub(crate) struct RawConfig {
     pub policy: BTreeMap<Str, Spanned<RawPolicy>>,
     pub audit: Option<RawAudit>,
     pub actions: Option<RawActions>,
+    /// `[keys]`: commands remapped to other keys (keys.rs).
+    #[serde(default)]
+    pub keys: super::keys::RawKeys,
     #[serde(default)]
     pub metrics: Vec<Spanned<RawMetric>>,
     pub ui: Option<super::ui::RawUi>,

@@ -4,8 +4,8 @@
 //! One file per part of the config: `train.rs` (`[train]`), `sources.rs` (`[sources.*]`),
 //! `lanes.rs` (`[[lanes]]`), `metrics.rs` (`[[metrics]]`), `policy.rs` (`[policy.*]`); the
 //! small top-level keys (`identity`, `readonly`, `[audit]`, `[actions]`) are read here;
-//! `[ui]` is read by `config/ui.rs`.
-//! `[notify]` in `config/notify.rs`.
+//! `[ui]` is read by `config/ui.rs`, `[notify]` by `config/notify.rs`, `[keys]` by
+//! `config/keys.rs`.
 
 mod lanes;
 mod metrics;
@@ -61,6 +61,7 @@ pub(crate) fn config(
         .as_ref()
         .and_then(|a| positive_duration(d, "actions.verify_timeout", a.verify_timeout.as_ref()))
         .unwrap_or(super::DEFAULT_VERIFY_TIMEOUT);
+    let keymap = super::keys::keymap(raw.keys, d);
 
     let ui = super::ui::ui(raw.ui, d);
 
@@ -93,6 +94,7 @@ pub(crate) fn config(
         readonly: raw.readonly,
         audit_path,
         verify_timeout,
+        keys: keymap,
         train,
         sources,
         targets,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crossterm::event::{KeyEvent, KeyEventKind};
 
 use super::confirm::ConfirmDialog;
-use super::keymap::{self, Command, Mode};
+use super::keymap::{self, Command, Keymap, Mode};
 use crate::engine::snapshot::{CellView, MetricView};
 use crate::engine::{Event, Snapshot, Tone};
 use crate::model::{ActionKind, Cell, CellKey, Metric, Timestamp};
@@ -128,6 +128,9 @@ pub struct App {
     visible: Vec<usize>,
     /// How notices ring (`tui::notify`); by default they only reach the activity panel.
     pub notifier: super::notify::Notifier,
+    /// The keys in force (`[keys]` over the table's): what the keys do and how the footer
+    /// and the help write them.
+    pub keys: Keymap,
 }
 
 impl App {
@@ -153,9 +156,16 @@ impl App {
             quit_armed: false,
             visible: Vec::new(),
             notifier: super::notify::Notifier::off(),
+            keys: Keymap::defaults(),
         };
         app.refilter();
         app
+    }
+
+    /// The app with the keys of the config.
+    pub fn with_keys(mut self, keys: Keymap) -> App {
+        self.keys = keys;
+        self
     }
 
     /// Where the keys go now.
@@ -266,11 +276,15 @@ impl App {
 
     fn step_metric(&mut self, forward: bool) {
         if self.view != View::Metrics {
-            let m = keymap::label(Command::MetricsView);
-            self.flash(
-                format!("[ and ] pick the metric of the metrics view: press {m} to open it"),
-                Tone::Info,
+            let (prev, next, m) = (
+                self.keys.label(Command::PrevMetric),
+                self.keys.label(Command::NextMetric),
+                self.keys.label(Command::MetricsView),
             );
+            let text = format!(
+                "{prev} and {next} pick the metric of the metrics view: press {m} to open it"
+            );
+            self.flash(text, Tone::Info);
             return;
         }
         let names = self.metric_names();
@@ -388,12 +402,8 @@ impl App {
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
         let mode = self.mode();
-        let command = keymap::command_for(mode, key);
-        if command == Some(Command::Quit)
-            && key
-                .modifiers
-                .contains(crossterm::event::KeyModifiers::CONTROL)
-        {
+        let command = self.keys.command_for(mode, key);
+        if keymap::is_interrupt(key) {
             self.quit = true;
             return vec![Cmd::Quit];
         }
@@ -511,9 +521,10 @@ impl App {
         let n = self.mine_in_flight();
         if n > 0 && !self.quit_armed {
             self.quit_armed = true;
+            let q = self.keys.label(Command::Quit);
             self.flash(
                 format!(
-                    "{n} action(s) still in flight: q again to quit (they are recorded as not verified)"
+                    "{n} action(s) still in flight: {q} again to quit (they are recorded as not verified)"
                 ),
                 Tone::Bad,
             );

@@ -4,7 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::app::{App, Cmd, Popup};
-use super::keymap::{self, Command, Mode};
+use super::keymap::{Command, Keymap, Mode};
 use crate::engine::Tone;
 use crate::ops::availability::{recheck, unforceable};
 use crate::ops::{Action, Confirm, Plan};
@@ -91,11 +91,14 @@ impl ConfirmDialog {
         a
     }
 
-    /// The footer's keys: the dialog's own, from the one key table.
-    pub fn hints(&self) -> Vec<(&'static str, &'static str)> {
-        let mut v: Vec<_> = keymap::footer(Mode::Confirm).collect();
+    /// The footer's keys: the dialog's own, as mapped.
+    pub fn hints<'k>(&self, keys: &'k Keymap) -> Vec<(&'k str, &'static str)> {
+        let mut v: Vec<_> = keys
+            .footer(Mode::Confirm)
+            .map(|(_, k, words)| (k, words))
+            .collect();
         if self.plan.choices.len() > 1 {
-            v.push((keymap::label(Command::PickVersion), "version"));
+            v.push((keys.label(Command::PickVersion), "version"));
         }
         v
     }
@@ -137,8 +140,11 @@ impl App {
                     Field::Cancel
                 };
             }
-            (Some(Command::PickVersion), code) if !d.plan.choices.is_empty() => {
-                self.pick_version(&mut d, code == KeyCode::Down)
+            (Some(Command::PickVersion), _) if !d.plan.choices.is_empty() => {
+                // Of two keys or more, the first goes up the list; the others go down.
+                let up = self.keys.keys(Command::PickVersion).len() > 1
+                    && self.keys.which(Command::PickVersion, key) == Some(0);
+                self.pick_version(&mut d, !up)
             }
             // y on a button copies the command line (in a field, it is typed); never "yes".
             (Some(Command::CopyCommand), _) if !editing => {

@@ -7,9 +7,10 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::app::App;
+use super::keymap::Command;
 use super::link::Link;
 use super::theme::{Theme, blocker_line};
-use super::ui::{or_if_empty, pad_min, scrolling_popup};
+use super::ui::{Title, or_if_empty, pad_min, scrolling_popup};
 use crate::model::CheckState;
 use crate::model::duration::{human, human_delta};
 
@@ -320,7 +321,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         area,
         width,
         lines,
-        "Details",
+        Title::new("Details", &app.keys, Command::Close),
         app.popup_scroll,
         theme,
     );

@@ -9,8 +9,9 @@ use ratatui::text::{Line, Span};
 
 use super::app::App;
 use super::confirm::{ConfirmDialog, Field};
+use super::keymap::Command;
 use super::theme::{Theme, blocker_line};
-use super::ui::{or_if_empty, pad_min, scrolling_popup};
+use super::ui::{Title, or_if_empty, pad_min, scrolling_popup};
 use crate::ops::Confirm;
 
 fn input<'a>(label: String, text: &str, focused: bool, ok: bool, theme: &Theme) -> Line<'a> {
@@ -64,7 +65,10 @@ pub fn lines(d: &ConfirmDialog, app: &App, theme: &Theme) -> Vec<Line<'static>> 
     if d.plan.choices.len() > 1 {
         out.push(Line::default());
         out.push(Line::from(Span::styled(
-            "Roll back to (↑↓ to pick):",
+            format!(
+                "Roll back to ({} to pick):",
+                app.keys.label(Command::PickVersion)
+            ),
             theme.title(),
         )));
         for h in &d.plan.choices {
@@ -159,7 +163,7 @@ pub fn draw(frame: &mut Frame, area: Rect, d: &ConfirmDialog, app: &App, theme: 
         area,
         78.min(area.width),
         lines(d, app, theme),
-        &title,
+        Title::new(&title, &app.keys, Command::Cancel),
         0,
         theme,
     );

@@ -6,14 +6,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::app::{App, View};
-use super::keymap::{self, BINDINGS, Command, Mode, Shown};
+use super::keymap::{BINDINGS, Command, Group, Mode, Shown};
 use super::theme::Theme;
 use super::ui::fit;
 use crate::engine::Tone;
 
 /// The action keys that can go (or be forced) on the selected cell now: the engine's answer
 /// (none when read-only).
-fn action_keys(app: &App) -> Vec<(&'static str, &'static str)> {
+fn action_keys(app: &App) -> Vec<(&str, &'static str)> {
     BINDINGS
         .iter()
         .filter(|b| b.shown == Shown::Action)
@@ -25,14 +25,14 @@ fn action_keys(app: &App) -> Vec<(&'static str, &'static str)> {
                 Command::PauseResume => pause_word(action),
                 _ => b.short,
             };
-            Some((b.label, words))
+            Some((app.keys.label(b.command), words))
         })
-        // H is the main view's key.
+        // Halt is the main view's key.
         .chain(
             (app.snap.holds.halt.is_some() && app.mode() == Mode::Main)
                 .then_some(&app.snap.halt)
                 .filter(|a| a.offered())
-                .map(|_| ("H", "unhalt")),
+                .map(|_| (app.keys.label(Command::Halt), "unhalt")),
         )
         .collect()
 }
@@ -50,44 +50,70 @@ pub fn pause_word(action: &crate::ops::Action) -> &'static str {
 }
 
 /// (keys, words) pairs for the footer in the app's current situation: the keys that apply now,
-/// from the same table as the help.
-pub fn footer_keys(app: &App) -> Vec<(&'static str, &'static str)> {
+/// from the same table as the help, as mapped.
+pub fn footer_keys(app: &App) -> Vec<(&str, &'static str)> {
+    let keys = &app.keys;
     if let Some(mut v) = app.popup_hints() {
         if app.mode() == Mode::Details {
             // The actions before quit, which a narrow footer keeps anyway.
-            let at = v.iter().position(|(k, _)| *k == "q").unwrap_or(v.len());
+            let quit = keys.label(Command::Quit);
+            let at = v.iter().position(|(k, _)| *k == quit).unwrap_or(v.len());
             v.splice(at..at, action_keys(app));
         }
         return v;
     }
+    let details = (keys.label(Command::Details), "details");
+    let rest = keys
+        .footer(Mode::Main)
+        .filter(|(c, ..)| !matches!(c, Command::Details | Command::MetricsView))
+        .map(|(_, k, w)| (k, w));
     if app.view == View::Metrics {
         // The actions before details: with a failing canary in sight, rollback is the key
         // that must not fall off a narrow footer.
         let mut v = vec![
-            (keymap::label(Command::MetricsView), "back"),
-            ("[ ]", "metric"),
+            (keys.label(Command::MetricsView), "back"),
+            (keys.group(Group::Metric), "metric"),
         ];
         v.extend(action_keys(app));
-        v.push(("⏎", "details"));
-        v.extend(
-            keymap::footer(Mode::Main)
-                .filter(|(k, _)| *k != "⏎" && *k != keymap::label(Command::MetricsView)),
-        );
+        v.push(details);
+        v.extend(rest);
         return v;
     }
-    let mut v = vec![("⏎", "details")];
+    let mut v = vec![details];
     v.extend(action_keys(app));
-    v.extend(keymap::footer(Mode::Main).filter(|(k, _)| *k != "⏎"));
+    v.extend(
+        keys.footer(Mode::Main)
+            .filter_map(|(c, k, w)| (c != Command::Details).then_some((k, w))),
+    );
     v
+}
+
+/// The keys a narrow footer keeps to the last: help, quit, and the way out of a popup.
+fn kept(app: &App, key: &str) -> bool {
+    [
+        Command::Help,
+        Command::Quit,
+        Command::Close,
+        Command::Cancel,
+    ]
+    .iter()
+    .any(|c| app.keys.label(*c) == key)
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let width = area.width as usize;
     if app.filter_editing {
         let line = Line::from(vec![
-            Span::styled("/", theme.key()),
+            Span::styled(app.keys.label(Command::Filter), theme.key()),
             Span::raw(format!("filter: {}▏", app.filter)),
-            Span::styled("  ⏎ apply  Esc clear", theme.dim()),
+            Span::styled(
+                format!(
+                    "  {} apply  {} clear",
+                    app.keys.label(Command::Apply),
+                    app.keys.label(Command::Clear)
+                ),
+                theme.dim(),
+            ),
         ]);
         frame.render_widget(Paragraph::new(line), area);
         return;
@@ -110,15 +136,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         } else {
             "move"
         };
-        keys.insert(0, ("←↓↑→", what));
+        keys.insert(0, (app.keys.group(Group::Move), what));
     }
     // Too wide: drop keys from the end, but never help and quit.
     let piece = |(k, w): &(&str, &str)| k.chars().count() + 1 + w.chars().count() + 2;
     while keys.iter().map(piece).sum::<usize>() > width {
-        match keys
-            .iter()
-            .rposition(|(k, _)| !matches!(*k, "?" | "q" | "Esc"))
-        {
+        match keys.iter().rposition(|(k, _)| !kept(app, k)) {
             Some(i) => {
                 keys.remove(i);
             }

@@ -1,20 +1,29 @@
-//! The `?` overlay: every key from the keymap table, and how to read the screen.
+//! The `?` overlay: every key from the keymap table as mapped, and how to read the screen.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::app::App;
-use super::keymap::{Mode, Shown, bindings};
+use super::keymap::{Command, Mode, Shown};
 use super::theme::Theme;
-use super::ui::{centered, scrolling_popup};
+use super::ui::{Title, centered, scrolling_popup};
 use crate::model::CellState;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rect = centered(area, 84, area.height);
     let inner_w = rect.width.saturating_sub(2) as usize;
-    let entries: Vec<Vec<Span>> = bindings(Mode::Main)
-        .map(|b| {
+    let keys = &app.keys;
+    // The keys' column: as wide as the widest label, and at least 7.
+    let key_w = keys
+        .bindings(Mode::Main)
+        .map(|(_, label)| super::ui::width(label) + 1)
+        .max()
+        .unwrap_or(0)
+        .max(7);
+    let entries: Vec<Vec<Span>> = keys
+        .bindings(Mode::Main)
+        .map(|(b, label)| {
             let off = b.shown == Shown::Action && app.snap.readonly;
             let help = if off {
                 format!("{} (read-only)", b.help)
@@ -22,7 +31,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 b.help.to_string()
             };
             vec![
-                Span::styled(format!("  {:<7}", b.label), theme.key()),
+                Span::styled(
+                    format!("  {}", super::ui::pad_min(label, key_w)),
+                    theme.key(),
+                ),
                 Span::raw(help),
             ]
         })
@@ -59,19 +71,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     // The popups' and the filter's own keys, a line each, from the same table.
     for mode in [Mode::Details, Mode::Confirm, Mode::Filter] {
-        let keys: Vec<String> = bindings(mode)
-            .filter(|b| !b.modes.contains(&Mode::Main) || b.shown != Shown::HelpOnly)
-            .map(|b| {
+        let own: Vec<String> = keys
+            .bindings(mode)
+            .filter(|(b, _)| !b.modes.contains(&Mode::Main) || b.shown != Shown::HelpOnly)
+            .map(|(b, label)| {
                 format!(
-                    "{} {}",
-                    b.label,
+                    "{label} {}",
                     if b.short.is_empty() { b.help } else { b.short }
                 )
             })
             .collect();
         lines.push(Line::from(vec![
             Span::styled(format!("{}: ", mode.title()), theme.title()),
-            Span::raw(keys.join(" · ")),
+            Span::raw(own.join(" · ")),
         ]));
     }
     lines.push(Line::from(Span::styled("Cell states", theme.title())));
@@ -108,14 +120,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         marks.line_key, marks.stable_key, marks.slo_key, marks.bad
     )));
     lines.push(Line::from(Span::styled("Safety", theme.title())));
-    lines.push(Line::from(
-        "  every action asks first, and the default button is Cancel; Tab moves between fields;",
-    ));
+    lines.push(Line::from(format!(
+        "  every action asks first, and the default button is Cancel; {} moves between fields;",
+        keys.label(Command::NextField)
+    )));
     lines.push(Line::from(
         "  rollback and anything aimed at the last stage ask for the lane's name;",
     ));
     lines.push(Line::from(
         "  a blocked action goes only forced, with a reason; everything lands in the audit log",
     ));
-    scrolling_popup(frame, area, 84, lines, "Help", app.popup_scroll, theme);
+    let title = Title::new("Help", keys, Command::Close);
+    scrolling_popup(frame, area, 84, lines, title, app.popup_scroll, theme);
 }

@@ -86,9 +86,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let block = panel_block(title, is_focused(app, Panel::Lanes), theme);
     if visible.is_empty() {
         let msg = if app.snap.train.lanes.is_empty() {
-            "no lanes configured"
+            "no lanes configured".to_string()
         } else {
-            "no lane matches the filter (Esc clears it)"
+            let back = app.keys.label(super::keymap::Command::Back);
+            format!("no lane matches the filter ({back} clears it)")
         };
         frame.render_widget(Paragraph::new(msg).block(block), area);
         return;

@@ -10,6 +10,7 @@ use ratatui::widgets::Paragraph;
 
 use super::app::App;
 use super::charts::{self, MIN_COLS, MIN_ROWS, MetricChart, Spark};
+use super::keymap::Group;
 use super::theme::Theme;
 use super::ui::{fit, pad, panel_block, width as cols};
 use crate::engine::snapshot::MetricView;
@@ -85,8 +86,11 @@ fn draw_charts(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if metrics.is_empty() {
         let text = match &key {
             Some(k) => format!(
-                "no metrics for {} at {}: ←→ pick another stage, ↑↓ another lane",
-                k.lane, k.stage
+                "no metrics for {} at {}: {} pick another stage, {} another lane",
+                k.lane,
+                k.stage,
+                app.keys.group(Group::Stage),
+                app.keys.group(Group::Scroll)
             ),
             None => "no lane selected".into(),
         };
@@ -216,7 +220,10 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 n => format!(" · {n} {} BREACH", marks.bad),
             };
             charts::ascii_text(
-                &format!(" Overview · {name} @ {label}{slo}{out} · [ ] metric "),
+                &format!(
+                    " Overview · {name} @ {label}{slo}{out} · {} metric ",
+                    app.keys.group(Group::Metric)
+                ),
                 theme.charts,
             )
         }
@@ -330,7 +337,11 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if shown < n {
         let hidden: Vec<&Row> = rows[..from].iter().chain(&rows[from + shown..]).collect();
         let hidden_breaches = hidden.iter().filter(|r| r.breach()).count();
-        let mut text = format!(" +{} more (↑↓)", hidden.len());
+        let mut text = format!(
+            " +{} more ({})",
+            hidden.len(),
+            app.keys.group(Group::Scroll)
+        );
         let mut style = theme.dim();
         if hidden_breaches > 0 {
             text.push_str(&format!(

@@ -18,7 +18,7 @@ pub mod fixture;
 pub mod footer;
 pub mod header;
 pub mod help;
-pub mod keymap;
+pub use crate::keymap;
 pub mod lanes;
 pub mod link;
 pub mod metrics;
@@ -82,14 +82,14 @@ pub fn terminal_missing() -> Option<String> {
 
 /// Run the TUI on the running engine until the user quits or a signal asks us to stop, drawn
 /// with `theme` (`Theme::from_env`), URLs as hyperlinks when `[ui] links` says so, notifying as
-/// `[notify]` says. The screen reads the engine's snapshots and events and sends it the plans
+/// `[notify]` says, read with `[keys]`'s keys. The screen reads the engine's snapshots and events and sends it the plans
 /// the user confirms.
 pub async fn run(
     engine: &mut Handle,
     theme: Theme,
     config: &crate::config::Config,
 ) -> color_eyre::Result<Ended> {
-    let mut app = App::new(engine.snapshot());
+    let mut app = App::new(engine.snapshot()).with_keys(config.keys.clone());
     app.notifier = self::notify::Notifier::new(&config.notify, osc::in_tmux());
     app.links = config.ui.links;
     let mut stop = crate::signals::Stop::new()?;

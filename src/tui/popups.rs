@@ -1,10 +1,10 @@
 //! The details and help popups and the filter line as components: their keys and their
 //! footers, from the one key table.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::app::{App, Cmd, Popup};
-use super::keymap::{self, Command, Mode};
+use super::keymap::{Command, Group, Mode};
 
 /// How far a popup may scroll; drawing clamps it to what there is to see.
 const SCROLL_MAX: usize = 200;
@@ -51,32 +51,37 @@ impl App {
             (_, KeyCode::Backspace) => {
                 self.filter.pop();
             }
-            (_, KeyCode::Char(c)) if !c.is_control() => self.filter.push(c),
+            (_, KeyCode::Char(c))
+                if !c.is_control() && !key.modifiers.contains(KeyModifiers::CONTROL) =>
+            {
+                self.filter.push(c)
+            }
             _ => {}
         }
         self.refilter();
         self.sel_lane = 0;
     }
 
-    /// The footer's keys of the popup or line that has the keys, from the one key table;
-    /// `None` on the main view.
-    pub fn popup_hints(&self) -> Option<Vec<(&'static str, &'static str)>> {
+    /// The footer's keys of the popup or line that has the keys, as mapped; `None` on the
+    /// main view.
+    pub fn popup_hints(&self) -> Option<Vec<(&str, &'static str)>> {
         let mode = self.mode();
-        let own = |m: Mode| {
-            keymap::footer(m)
-                .filter(|(k, _)| !matches!(*k, "⏎" | "?"))
-                .collect::<Vec<_>>()
-        };
+        let keys = &self.keys;
         Some(match (mode, &self.popup) {
-            (Mode::Confirm, Some(Popup::Confirm(d))) => d.hints(),
+            (Mode::Confirm, Some(Popup::Confirm(d))) => d.hints(keys),
             (Mode::Details | Mode::Help, _) => {
-                // Close and scroll first; quit last, where a narrow footer keeps it.
-                let mut v = own(mode);
-                v.sort_by_key(|(k, _)| *k == "q");
-                v.insert(1, ("↑↓", "scroll"));
+                // Close and scroll first; quit last, where a narrow footer keeps it. The keys
+                // that opened the popup close it too, unsaid.
+                let mut own: Vec<_> = keys
+                    .footer(mode)
+                    .filter(|(c, ..)| !matches!(c, Command::Details | Command::Help))
+                    .collect();
+                own.sort_by_key(|(c, ..)| *c == Command::Quit);
+                let mut v: Vec<_> = own.into_iter().map(|(_, k, w)| (k, w)).collect();
+                v.insert(1.min(v.len()), (keys.group(Group::Scroll), "scroll"));
                 v
             }
-            (Mode::Filter, _) => keymap::footer(Mode::Filter).collect(),
+            (Mode::Filter, _) => keys.footer(Mode::Filter).map(|(_, k, w)| (k, w)).collect(),
             _ => return None,
         })
     }

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders};
 
 use super::app::{App, Panel, Popup, View};
+use super::keymap::Command;
 use super::theme::Theme;
 use super::{activity, blockers, dialog, footer, header, help, lanes, metrics};
 
@@ -119,6 +120,24 @@ pub fn wrapped_height(lines: &[Line], width: u16) -> usize {
     lines.iter().map(|l| l.width().max(1).div_ceil(w)).sum()
 }
 
+/// A popup's title: its name, and the keys that scroll and close it (as mapped).
+pub struct Title<'a> {
+    pub name: &'a str,
+    pub scroll: &'a str,
+    pub close: &'a str,
+}
+
+impl<'a> Title<'a> {
+    /// `name`, closed by `close`'s keys.
+    pub fn new(name: &'a str, keys: &'a crate::keymap::Keymap, close: Command) -> Title<'a> {
+        Title {
+            name,
+            scroll: keys.group(crate::keymap::Group::Scroll),
+            close: keys.label(close),
+        }
+    }
+}
+
 /// A centred popup `width` wide and as tall as its lines (at most the screen), scrolled by
 /// `scroll` (clamped to what there is to see); the title says when there is more. Returns
 /// where the lines went (inside the border).
@@ -127,7 +146,7 @@ pub fn scrolling_popup(
     area: Rect,
     width: u16,
     lines: Vec<Line<'static>>,
-    name: &str,
+    title: Title,
     scroll: usize,
     theme: &Theme,
 ) -> Rect {
@@ -142,13 +161,18 @@ pub fn scrolling_popup(
     );
     let visible = usize::from(rect.height.saturating_sub(2));
     let scroll = scroll.min(total.saturating_sub(visible));
+    let Title {
+        name,
+        scroll: scroll_keys,
+        close,
+    } = title;
     let title = if total > visible {
         format!(
-            " {name} {}/{total} — ↑↓ scroll, Esc closes ",
+            " {name} {}/{total} — {scroll_keys} scroll, {close} closes ",
             scroll + visible
         )
     } else {
-        format!(" {name} — Esc closes ")
+        format!(" {name} — {close} closes ")
     };
     let block = panel_block(title, true, theme);
     let inner = block.inner(rect);

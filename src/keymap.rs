@@ -1,8 +1,25 @@
 //! One table of keys, for every mode of the screen (the main view, the details and help
 //! popups, the confirmation dialog, the filter line), feeds the dispatcher, the footer and the
 //! help overlay.
+//!
+//! The table's keys are the defaults: `[keys]` in the config remaps commands over them, and
+//! [`Keymap`] (remap.rs) holds the keys in force, which the screen reads. key.rs names keys;
+//! names.rs names the commands.
+//!
+//! A leaf: it knows nothing of trainyard, so the config can check `[keys]` against the table
+//! and the screen can draw from it.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+mod key;
+mod names;
+mod remap;
+
+pub use key::{BadKey, FORMS, Key, spellings};
+pub use names::{OTHER_WORDS, names};
+pub use remap::{
+    Group, Holder, INTERRUPT, Keymap, Problem, Remap, dialog_keys_words, is_interrupt,
+};
+
+use crossterm::event::KeyCode;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Command {
@@ -429,7 +446,7 @@ pub const BINDINGS: &[Binding] = &[
         &[KeyCode::Char('y')],
         "y",
         "copy command",
-        "copy the command line (on a button; in a field, y is typed)",
+        "copy the command line (on a button; in a field, {copy_command} is typed)",
         Shown::HelpOnly,
         DIALOG,
     ),
@@ -462,45 +479,20 @@ pub const BINDINGS: &[Binding] = &[
     ),
 ];
 
-/// The command a key stands for in `mode`. Ctrl-C quits from anywhere.
-pub fn command_for(mode: Mode, key: KeyEvent) -> Option<Command> {
-    if key.modifiers.contains(KeyModifiers::CONTROL) {
-        return match key.code {
-            KeyCode::Char('c') => Some(Command::Quit),
-            KeyCode::Char('d') if mode != Mode::Confirm => Some(Command::PageDown),
-            KeyCode::Char('u') if mode != Mode::Confirm => Some(Command::PageUp),
-            _ => None,
-        };
-    }
-    bindings(mode)
-        .find(|b| b.keys.contains(&key.code))
-        .map(|b| b.command)
-}
-
-/// The bindings read in `mode`, in the table's order.
+/// The rows read in `mode`, in the table's order. Their keys are the defaults: the keys in
+/// force are the [`Keymap`]'s.
 pub fn bindings(mode: Mode) -> impl Iterator<Item = &'static Binding> {
     BINDINGS.iter().filter(move |b| b.modes.contains(&mode))
-}
-
-/// The footer's keys of `mode` (those always shown), as (keys, words).
-pub fn footer(mode: Mode) -> impl Iterator<Item = (&'static str, &'static str)> {
-    bindings(mode)
-        .filter(|b| b.shown == Shown::Footer)
-        .map(|b| (b.label, b.short))
-}
-
-/// The label of a command's keys, for messages ("press p to promote").
-pub fn label(command: Command) -> &'static str {
-    BINDINGS
-        .iter()
-        .find(|b| b.command == command)
-        .map(|b| b.label)
-        .unwrap_or("?")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crossterm::event::{KeyEvent, KeyModifiers};
+
+    fn command_for(mode: Mode, key: KeyEvent) -> Option<Command> {
+        Keymap::defaults().command_for(mode, key)
+    }
 
     #[test]
     fn no_key_is_bound_twice_in_a_mode() {
@@ -531,7 +523,10 @@ mod tests {
                 bindings(mode).any(|b| leaves.contains(&b.command)),
                 "{mode:?} has no way out"
             );
-            assert!(footer(mode).next().is_some(), "{mode:?} has no footer");
+            assert!(
+                Keymap::defaults().footer(mode).next().is_some(),
+                "{mode:?} has no footer"
+            );
         }
     }
 
