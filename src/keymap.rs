@@ -117,6 +117,7 @@ pub struct Binding {
     pub label: &'static str,
     /// Short words for the footer.
     pub short: &'static str,
+    /// What it does, for the help; `{name}` stands for the keys of the command `name`.
     pub help: &'static str,
     pub shown: Shown,
     /// Where the keys are read.
@@ -347,7 +348,7 @@ pub const BINDINGS: &[Binding] = &[
         &[KeyCode::Char(']')],
         "]",
         "",
-        "next metric (metrics view; Tab)",
+        "next metric (metrics view; {next_panel})",
         Shown::HelpOnly,
         MAIN,
     ),
@@ -392,7 +393,7 @@ pub const BINDINGS: &[Binding] = &[
         &[KeyCode::Esc],
         "Esc",
         "close",
-        "close the popup (also ? or ⏎ where they opened it)",
+        "close the popup (also {help} or {details} where they opened it)",
         Shown::Footer,
         POPUPS,
     ),

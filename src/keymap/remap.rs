@@ -95,6 +95,8 @@ pub struct Keymap {
     keys: Vec<Vec<Key>>,
     /// Each row's label: the table's own while it keeps its default keys.
     labels: Vec<String>,
+    /// Each row's help, other commands' keys written in.
+    helps: Vec<String>,
     groups: Vec<String>,
 }
 
@@ -171,7 +173,7 @@ impl Keymap {
     }
 
     fn build(keys: Vec<Vec<Key>>, remapped: &[bool]) -> Keymap {
-        let labels = BINDINGS
+        let labels: Vec<String> = BINDINGS
             .iter()
             .zip(&keys)
             .enumerate()
@@ -195,9 +197,11 @@ impl Keymap {
                 join(&first, sep)
             })
             .collect();
+        let helps = BINDINGS.iter().map(|b| expand(b.help, &labels)).collect();
         Keymap {
             keys,
             labels,
+            helps,
             groups,
         }
     }
@@ -264,6 +268,11 @@ impl Keymap {
         &self.labels[row(command)]
     }
 
+    /// What a command does, for the help, with the keys of the commands it names.
+    pub fn help(&self, command: Command) -> &str {
+        &self.helps[row(command)]
+    }
+
     /// A footer hint of several commands' first keys.
     pub fn group(&self, group: Group) -> &str {
         let i = GROUPS.iter().position(|(g, _)| *g == group).unwrap_or(0);
@@ -310,6 +319,25 @@ impl Keymap {
 /// Whether a key press is Ctrl-c, which quits at once from anywhere.
 pub fn is_interrupt(event: KeyEvent) -> bool {
     Key::of(event) == INTERRUPT
+}
+
+/// `text` with each `{name}` replaced by the label of the command `name`.
+fn expand(text: &str, labels: &[String]) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}').map(|c| open + c) else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        match Command::named(&rest[open + 1..close]) {
+            Some(c) => out.push_str(&labels[row(c)]),
+            None => out.push_str(&rest[open..=close]),
+        }
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Keys as the screen writes them, joined (with `,` where a key is itself `/`).

@@ -26,9 +26,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .map(|(b, label)| {
             let off = b.shown == Shown::Action && app.snap.readonly;
             let help = if off {
-                format!("{} (read-only)", b.help)
+                format!("{} (read-only)", keys.help(b.command))
             } else {
-                b.help.to_string()
+                keys.help(b.command).to_string()
             };
             vec![
                 Span::styled(
@@ -77,12 +77,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .map(|(b, label)| {
                 format!(
                     "{label} {}",
-                    if b.short.is_empty() { b.help } else { b.short }
+                    if b.short.is_empty() {
+                        keys.help(b.command)
+                    } else {
+                        b.short
+                    }
                 )
             })
             .collect();
         lines.push(Line::from(vec![
-            Span::styled(format!("{}: ", mode.title()), theme.title()),
+            Span::styled(format!("{}: ", heading(mode, keys)), theme.title()),
             Span::raw(own.join(" · ")),
         ]));
     }
@@ -132,4 +136,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     ));
     let title = Title::new("Help", keys, Command::Close);
     scrolling_popup(frame, area, 84, lines, title, app.popup_scroll, theme);
+}
+
+/// The heading of a mode's keys; the filter's says the key that opens it.
+fn heading(mode: Mode, keys: &super::keymap::Keymap) -> String {
+    match mode {
+        Mode::Filter => format!("Filter ({})", keys.label(Command::Filter)),
+        _ => mode.title().to_string(),
+    }
 }

@@ -18,6 +18,8 @@ pub mod fixture;
 pub mod footer;
 pub mod header;
 pub mod help;
+#[cfg(test)]
+mod keys_test;
 pub use crate::keymap;
 pub mod lanes;
 pub mod link;

@@ -44,6 +44,35 @@ fn the_defaults_are_the_table() {
         press(&map, Mode::Main, KeyCode::Char('p')),
         Some(Command::Promote)
     );
+    assert_eq!(
+        map.help(Command::NextMetric),
+        "next metric (metrics view; Tab)"
+    );
+    assert_eq!(
+        map.help(Command::Close),
+        "close the popup (also ? or ⏎ where they opened it)"
+    );
+    // Every name in braces is a command's.
+    for b in BINDINGS {
+        assert!(!map.help(b.command).contains('{'), "{}", b.help);
+    }
+}
+
+#[test]
+fn the_help_names_the_keys_as_mapped() {
+    let map = ok(&[
+        remap(Command::NextPanel, &["n"]),
+        remap(Command::Help, &["F1"]),
+    ]);
+    assert_eq!(
+        map.help(Command::NextMetric),
+        "next metric (metrics view; n)"
+    );
+    assert_eq!(
+        map.help(Command::Close),
+        "close the popup (also F1 or ⏎ where they opened it)"
+    );
+    assert_eq!(expand("a {nothing} {", &[]), "a {nothing} {");
 }
 
 #[test]
