@@ -249,3 +249,20 @@ fn every_problem_is_told_in_the_order_of_the_file() {
     assert_eq!(e.len(), 1, "{e:#?}");
     assert_eq!(e[0].line + 1 - FIRST, 2);
 }
+
+#[test]
+fn the_example_config_documents_every_command_and_keeps_the_defaults() {
+    let text = include_str!("../../../config.example.toml");
+    let c = parse(text, "config.example.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.keys, Keymap::defaults());
+    let start = text.find("# Your keys.").expect("a [keys] section");
+    let section = &text[start..start + text[start..].find("\n[keys]").unwrap()];
+    for name in crate::keymap::names() {
+        let word =
+            |w: &str| w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_') == name;
+        assert!(
+            section.split_whitespace().any(word),
+            "{name} is not documented in config.example.toml's [keys]"
+        );
+    }
+}
