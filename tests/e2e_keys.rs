@@ -58,7 +58,10 @@ fn promote_on_shift_p_opens_the_dialog_and_shows_as_mapped() {
     // P opens the dialog; Esc cancels it, and nothing is sent.
     t.keys(&["P"]);
     let s = t.wait_for("the promote dialog", |s| s.contains("Confirm promote"));
-    assert!(s.contains("▶[ Cancel ]"), "Cancel must be the default:\n{s}");
+    assert!(
+        s.contains("▶[ Cancel ]"),
+        "Cancel must be the default:\n{s}"
+    );
     t.keys(&["Escape"]);
     t.wait_for("the cancel", |s| s.contains("cancelled"));
     let sent: Vec<_> = sim
