@@ -323,3 +323,37 @@ fn a_key_listed_twice_counts_once_and_a_slash_label_stays_readable() {
     assert_eq!(map.keys(Command::Filter), [key("/"), key("f")]);
     assert_eq!(map.label(Command::Filter), "/,f");
 }
+
+#[test]
+fn copying_the_command_line_sends_nothing_and_may_have_any_key_but_esc() {
+    let map = ok(&[remap(Command::CopyCommand, &["c", "F5"])]);
+    assert_eq!(
+        press(&map, Mode::Confirm, KeyCode::Char('c')),
+        Some(Command::CopyCommand)
+    );
+    assert_eq!(press(&map, Mode::Confirm, KeyCode::Char('y')), None);
+    assert_eq!(
+        problems(&[remap(Command::CopyCommand, &["Esc"])]),
+        [Problem::EscCancels { at: 0, key: 0 }]
+    );
+    // On a key that presses: a clash, like any other.
+    assert!(matches!(
+        &problems(&[remap(Command::CopyCommand, &["Enter"])])[..],
+        [Problem::Clash {
+            mode: Mode::Confirm,
+            other: Holder::Default {
+                command: Command::Press,
+                ..
+            },
+            ..
+        }]
+    ));
+    // y is copy's, and a letter: never a key that presses.
+    assert_eq!(
+        problems(&[
+            remap(Command::CopyCommand, &["c"]),
+            remap(Command::Press, &["y"])
+        ]),
+        [Problem::NotDialogKey { at: 1, key: 0 }]
+    );
+}
