@@ -11,7 +11,9 @@ use super::duration::{compact, human, human_delta};
 use super::{Cell, CellState, Lane, Timestamp, Train, WindowState, World};
 
 mod facts;
+mod kind;
 pub use facts::Facts;
+pub use kind::BlockerKind;
 
 /// A promotion rule for a stage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,43 +116,6 @@ impl fmt::Display for Gate {
             Gate::Slo(Some(d)) => write!(f, "slo:{}", compact(*d)),
             Gate::Canary => f.write_str("canary"),
             Gate::Fresh => f.write_str("fresh"),
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BlockerKind {
-    CheckFailed,
-    /// The version to promote has not finished at the previous stage (or there is none).
-    NotReady,
-    AwaitingApproval,
-    Dependency,
-    WindowClosed,
-    Freeze,
-    Soak,
-    Slo,
-    Stale,
-    Hold,
-    Halt,
-    SourceError,
-}
-
-impl BlockerKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BlockerKind::CheckFailed => "check_failed",
-            BlockerKind::NotReady => "not_ready",
-            BlockerKind::AwaitingApproval => "awaiting_approval",
-            BlockerKind::Dependency => "dependency",
-            BlockerKind::WindowClosed => "window_closed",
-            BlockerKind::Freeze => "freeze",
-            BlockerKind::Soak => "soak",
-            BlockerKind::Slo => "slo",
-            BlockerKind::Stale => "stale",
-            BlockerKind::Hold => "hold",
-            BlockerKind::Halt => "halt",
-            BlockerKind::SourceError => "source_error",
         }
     }
 }

@@ -168,16 +168,16 @@ pub fn blocker_text(m: &Metric, stage: &str, slo: &Slo) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::Threshold;
 
-    fn now() -> Timestamp {
+    pub(crate) fn now() -> Timestamp {
         chrono::DateTime::from_timestamp(1_000_000, 0).unwrap()
     }
 
     /// An error-rate metric (max 1%) with one sample a minute, the newest at `now`.
-    fn metric(values: &[f64]) -> Metric {
+    pub(crate) fn metric(values: &[f64]) -> Metric {
         let n = values.len() as i64;
         Metric {
             name: "error_rate".into(),

@@ -218,36 +218,9 @@ impl Facts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::slo::tests::{metric, now};
     use crate::model::slo::{blocker_text, evaluate};
-    use crate::model::{Approval, CellState, Check, CheckState, Threshold};
-
-    fn now() -> Timestamp {
-        chrono::DateTime::from_timestamp(1_000_000, 0).unwrap()
-    }
-
-    /// An error rate (max 1%) with one sample a minute, the newest at `now`.
-    fn metric(values: &[f64]) -> Metric {
-        let n = values.len() as i64;
-        Metric {
-            name: "error_rate".into(),
-            unit: "ratio".into(),
-            value: values.last().copied(),
-            threshold: Threshold {
-                min: None,
-                max: Some(0.01),
-            },
-            baseline: None,
-            baseline_series: Vec::new(),
-            series: values
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (1_000_000 - (n - 1 - i as i64) * 60, *v))
-                .collect(),
-            source: "prom".into(),
-            error: None,
-            warnings: vec![],
-        }
-    }
+    use crate::model::{Approval, CellState, Check, CheckState};
 
     /// The facts carry the same figures as the sentence.
     #[test]

@@ -415,24 +415,10 @@ fn wrapping_breaks_at_spaces_and_never_loses_a_word() {
 
 #[test]
 fn glyphs_take_one_column() {
-    use BlockerKind::*;
-    for k in [
-        CheckFailed,
-        NotReady,
-        AwaitingApproval,
-        Dependency,
-        WindowClosed,
-        Freeze,
-        Soak,
-        Slo,
-        Stale,
-        Hold,
-        Halt,
-        SourceError,
-    ] {
+    for k in BlockerKind::ALL {
         assert_eq!(width(glyph(k)), 1, "{k:?}");
         // The help explains every glyph the panel draws (not-ready cars are not listed there).
-        if k != NotReady {
+        if k != BlockerKind::NotReady {
             assert!(
                 legend().iter().any(|e| e.starts_with(glyph(k))),
                 "{k:?} missing from the legend"
