@@ -209,8 +209,15 @@ pub enum AuditCommand {
 #[derive(Debug, Args, Clone)]
 pub struct SimArgs {
     /// Number of lanes (services) on the train
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=200))]
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=2000))]
     pub lanes: u16,
+    /// How many lanes the config reads through the simulator's GitHub API (the demo's three by
+    /// default; more are taken from the train in order)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=2000))]
+    pub github_lanes: Option<u16>,
+    /// Answer as a plain protocol v1 server: no ETag, gzip or deltas on `/v1/train`
+    #[arg(long)]
+    pub no_extensions: bool,
     /// Seed of the scenario: the same seed plays the same train
     #[arg(long, default_value_t = 42)]
     pub seed: u64,

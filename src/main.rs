@@ -162,6 +162,8 @@ fn simulator(
         seed: a.seed,
         speed: a.speed,
         hostile: a.hostile,
+        github_lanes: a.github_lanes.map(usize::from),
+        extensions: !a.no_extensions,
     };
     Ok((opts, a.chaos.clone().unwrap_or_default()))
 }

@@ -6,19 +6,16 @@ use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 
 use super::SimOptions;
 use super::prometheus::prom_name;
-use super::roster::roster;
+use super::roster::{github_lanes, lane_count, roster};
 use super::scenario::{METRICS, STAGES, series_span};
-
-/// Lanes the demo reads through the simulator's GitHub API rather than trainyard's own
-/// protocol: the train mixes both kinds of source.
-pub const GITHUB_LANES: [&str; 3] = ["checkout-web", "inventory", "pricing-engine"];
 
 /// How often the demo asks the simulator's Prometheus API for the metrics.
 pub const PROM_INTERVAL: &str = "5s";
 
 /// A config pointing at a simulator at `base_url`: the train named after the ISO week of
 /// `now`, a window open from an hour ago for three more hours, a freeze in two days, one
-/// `[[lanes]]` per simulated lane, the metrics from the simulator's Prometheus API (one
+/// `[[lanes]]` per simulated lane (those of [`super::roster::github_lanes`] read through the
+/// GitHub API, the others through the `http` protocol), the metrics from the simulator's Prometheus API (one
 /// `[[metrics]]` per simulated metric, canary against stable at canary) and a policy per
 /// stage.
 pub fn demo_config(base_url: &str, opts: &SimOptions, now: DateTime<Utc>) -> String {
@@ -33,9 +30,13 @@ pub fn demo_config(base_url: &str, opts: &SimOptions, now: DateTime<Utc>) -> Str
     let mut out = String::new();
     let w = &mut out;
     let url = quote(base_url.trim_end_matches('/'));
+    let lanes = roster(opts.lanes);
+    let github: std::collections::HashSet<&str> = github_lanes(&lanes, opts.github_lanes)
+        .into_iter()
+        .collect();
     let _ = write!(
         w,
-        r#"# trainyard demo: {lanes} lanes served by the simulator (seed {seed})
+        r#"# trainyard demo: {lanes} lanes served by the simulator (seed {seed}), {github} of them through its GitHub API
 
 [train]
 name = {name}
@@ -63,7 +64,8 @@ kind = "prometheus"
 url = {url}
 interval = {interval}
 "#,
-        lanes = super::roster::lane_count(opts.lanes),
+        lanes = lane_count(opts.lanes),
+        github = github.len(),
         seed = opts.seed,
         name = quote(&now.format("%G.%V").to_string()),
         stages = list(&STAGES),
@@ -74,12 +76,12 @@ interval = {interval}
         api_url = quote(&format!("{}/api/v3", base_url.trim_end_matches('/'))),
         interval = quote(PROM_INTERVAL),
     );
-    for lane in roster(opts.lanes) {
+    for lane in &lanes {
         let _ = writeln!(w);
         let _ = writeln!(w, "[[lanes]]");
         let _ = writeln!(w, "name = {}", quote(&lane.name));
         let _ = writeln!(w, "team = {}", quote(&lane.team));
-        if GITHUB_LANES.contains(&lane.name.as_str()) {
+        if github.contains(&lane.name.as_str()) {
             let _ = writeln!(w, "source = \"gh\"");
             let _ = writeln!(w, "repo = {}", quote(&format!("acme/{}", lane.name)));
             let _ = writeln!(w, "stages.build = {{ workflow = \"ci.yml\" }}");

@@ -48,6 +48,7 @@ mod chaos_conn;
 mod config;
 #[cfg(test)]
 mod demo_metrics_tests;
+mod feed;
 mod github_server;
 pub mod hostile;
 mod prometheus;
@@ -55,6 +56,7 @@ mod rng;
 mod roster;
 mod scenario;
 mod server;
+mod train_api;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -67,13 +69,14 @@ use tokio::task::JoinHandle;
 
 pub use chaos::{Api, ChaosSpec};
 pub use config::demo_config;
+pub use roster::{GITHUB_LANES, MAX_LANES};
 pub use scenario::{Ack, Reject, SERIES_LEN, STAGES, Scenario, series_span};
 
 /// How the simulated train looks and moves.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimOptions {
     /// Number of lanes: the first eight are hand-written services, more are `svc-NN`
-    /// (clamped to 1..=200).
+    /// (clamped to 1..=[`MAX_LANES`]).
     pub lanes: usize,
     /// Seed of every random choice.
     pub seed: u64,
@@ -83,6 +86,15 @@ pub struct SimOptions {
     /// Serve attack strings (escape sequences, bidi overrides, zero-width characters, CJK and
     /// emoji versions) in every API: see `hostile.rs`.
     pub hostile: bool,
+    /// How many lanes the printed config ([`demo_config`]) reads through the GitHub API:
+    /// `None` is the demo's three (checkout-web, inventory, pricing-engine); `Some(n)` those
+    /// and then the other lanes in train order, up to `n`. The simulator serves every lane
+    /// through both APIs either way.
+    pub github_lanes: Option<usize>,
+    /// Serve `/v1/train` with the protocol's extensions (conditional GET, gzip, deltas:
+    /// docs/protocol.md); `false` answers as a plain protocol v1 server that knows none of
+    /// them (`--no-extensions`).
+    pub extensions: bool,
 }
 
 impl Default for SimOptions {
@@ -92,6 +104,8 @@ impl Default for SimOptions {
             seed: 42,
             speed: 1.0,
             hostile: false,
+            github_lanes: None,
+            extensions: true,
         }
     }
 }

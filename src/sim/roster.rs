@@ -1,7 +1,15 @@
 //! Who travels on the simulated train: lane names, teams, dependencies, approvers.
 
 /// Most lanes a simulator serves; more is refused by clamping.
-pub(crate) const MAX_LANES: usize = 200;
+pub const MAX_LANES: usize = 2000;
+
+/// Generated lanes per team name: past this many, the teams start again with a number
+/// (`platform-2`), so that a big train has teams of a couple of dozen services, not hundreds.
+const LANES_PER_TEAM_ROUND: usize = 192;
+
+/// The lanes the demo reads through the simulator's GitHub API by default rather than
+/// trainyard's own protocol: the train mixes both kinds of source.
+pub const GITHUB_LANES: [&str; 3] = ["checkout-web", "inventory", "pricing-engine"];
 
 /// One lane of the simulated train.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,14 +81,42 @@ pub(crate) fn roster(n: usize) -> Vec<LaneSpec> {
         } else {
             vec![]
         };
+        let round = (k - 1) / LANES_PER_TEAM_ROUND;
+        let team = TEAMS[(k - 1) % TEAMS.len()];
         out.push(LaneSpec {
             name: format!("svc-{k:02}"),
-            team: TEAMS[(k - 1) % TEAMS.len()].to_string(),
+            team: if round == 0 {
+                team.to_string()
+            } else {
+                format!("{team}-{}", round + 1)
+            },
             depends_on,
             prod_reviewers: vec![],
         });
     }
     out
+}
+
+/// The names of the lanes read through the GitHub API, out of `lanes`: without `n`, those of
+/// [`GITHUB_LANES`] on the train; with `n`, the first `n` of them and then the other lanes in
+/// train order, until `n` (at most every lane).
+pub(crate) fn github_lanes(lanes: &[LaneSpec], n: Option<usize>) -> Vec<&str> {
+    let named = GITHUB_LANES
+        .iter()
+        .copied()
+        .filter(|g| lanes.iter().any(|l| l.name == *g));
+    let Some(n) = n else {
+        return named.collect();
+    };
+    named
+        .chain(
+            lanes
+                .iter()
+                .map(|l| l.name.as_str())
+                .filter(|l| !GITHUB_LANES.contains(l)),
+        )
+        .take(n)
+        .collect()
 }
 
 #[cfg(test)]
@@ -111,5 +147,48 @@ mod tests {
         }
         assert_eq!(roster(0).len(), 1);
         assert_eq!(roster(10_000).len(), MAX_LANES);
+    }
+
+    #[test]
+    fn two_thousand_lanes_have_unique_names_and_teams_of_a_few_dozen() {
+        let all = roster(MAX_LANES);
+        let names: std::collections::HashSet<_> = all.iter().map(|l| &l.name).collect();
+        assert_eq!(names.len(), MAX_LANES);
+        assert_eq!(all[MAX_LANES - 1].name, "svc-1992");
+        // The first rounds keep the names a 200-lane train always had.
+        assert_eq!(all[8].team, "platform");
+        assert_eq!(all[199].team, roster(200)[199].team);
+        assert_eq!(all[8 + 192].team, "platform-2");
+        let mut per_team = std::collections::HashMap::<&str, usize>::new();
+        for l in &all {
+            *per_team.entry(&l.team).or_default() += 1;
+        }
+        let biggest = per_team.values().max().copied().unwrap();
+        assert!(biggest <= 25, "a team of {biggest} lanes");
+    }
+
+    #[test]
+    fn github_lanes_are_the_demos_three_then_the_train_in_order() {
+        let eight = roster(8);
+        assert_eq!(github_lanes(&eight, None), GITHUB_LANES);
+        assert_eq!(github_lanes(&roster(3), None), ["checkout-web"]);
+        assert_eq!(github_lanes(&eight, Some(0)), Vec::<&str>::new());
+        assert_eq!(github_lanes(&eight, Some(2)), ["checkout-web", "inventory"]);
+        assert_eq!(github_lanes(&eight, Some(3)), GITHUB_LANES);
+        assert_eq!(
+            github_lanes(&eight, Some(5)),
+            [
+                "checkout-web",
+                "inventory",
+                "pricing-engine",
+                "ledger",
+                "payments-api"
+            ]
+        );
+        assert_eq!(github_lanes(&eight, Some(100)).len(), 8);
+        let big = roster(500);
+        let thirty = github_lanes(&big, Some(30));
+        assert_eq!(thirty.len(), 30);
+        assert_eq!(thirty[29], "svc-22");
     }
 }

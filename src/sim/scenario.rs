@@ -253,12 +253,16 @@ pub struct Scenario {
     lanes: Vec<LaneSim>,
     sample_every: i64,
     next_sample: i64,
+    /// Metric samples taken so far: the metrics change only when this does.
+    samples: u64,
     serial: u64,
     first_run: u64,
     runs: Vec<Run>,
     accepted: HashMap<String, Ack>,
     /// Serve attack strings (`--hostile`, see `hostile.rs`).
     hostile: bool,
+    /// Serve the `http` protocol's extensions (`SimOptions::extensions`).
+    extensions: bool,
 }
 
 impl Scenario {
@@ -276,11 +280,13 @@ impl Scenario {
             lanes: Vec::new(),
             sample_every,
             next_sample: 0,
+            samples: 0,
             serial: 0,
             first_run: 4100 + seed % 900,
             runs: Vec::new(),
             accepted: HashMap::new(),
             hostile: opts.hostile,
+            extensions: opts.extensions,
         };
         for (i, spec) in roster(opts.lanes).into_iter().enumerate() {
             sc.add_lane(i, spec);
@@ -343,6 +349,22 @@ impl Scenario {
             actor: actor.to_string(),
         });
         self.first_run + self.runs.len() as u64 - 1
+    }
+
+    /// The seed every random choice comes from.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Whether `/v1/train` serves the protocol's extensions (`SimOptions::extensions`).
+    pub fn extensions(&self) -> bool {
+        self.extensions
+    }
+
+    /// How many metric samples were taken: the metrics of `/v1/train` and of the Prometheus
+    /// face change only when this does.
+    pub fn samples(&self) -> u64 {
+        self.samples
     }
 
     /// The wall time the scenario has reached.

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use super::github_server::{self, GhState};
 use super::prometheus::{self, PromState};
 use super::scenario::Scenario;
+use super::train_api::{self, TrainApi};
 
 pub(crate) struct Shared {
     t0: DateTime<Utc>,
@@ -25,15 +26,47 @@ pub(crate) struct Shared {
 
 /// Where the simulator's time comes from.
 enum Clock {
-    /// The wall clock, from a monotonic start.
-    Wall(Instant),
+    /// The wall clock, from a monotonic start; a test may stop it (`POST /_sim/clock`).
+    Wall(Mutex<Wall>),
     /// Set by a test: the same scenario time whatever the machine's pace.
     #[cfg(test)]
     Manual(Mutex<DateTime<Utc>>),
 }
 
+/// The wall clock of a simulator: the time it ran since its start, less the time it was
+/// stopped.
+struct Wall {
+    start: Instant,
+    /// Stopped since then.
+    stopped: Option<Instant>,
+    /// Stopped this long before.
+    paused: std::time::Duration,
+}
+
+impl Wall {
+    fn elapsed(&self) -> std::time::Duration {
+        let until = self.stopped.unwrap_or_else(Instant::now);
+        until
+            .saturating_duration_since(self.start)
+            .saturating_sub(self.paused)
+    }
+
+    fn run(&mut self, run: bool) {
+        match (self.stopped, run) {
+            (Some(at), true) => {
+                self.paused += at.elapsed();
+                self.stopped = None;
+            }
+            (None, false) => self.stopped = Some(Instant::now()),
+            _ => {}
+        }
+    }
+}
+
 pub(crate) struct Inner {
     pub(crate) scenario: Scenario,
+    /// The `/v1/train` face: its feed of changes and the count of what it sent.
+    pub(crate) train: TrainApi,
     /// Every POST to /v1/actions, in order.
     log: Vec<Value>,
     /// The GitHub face: its rate limit and request counts.
@@ -44,7 +77,12 @@ pub(crate) struct Inner {
 
 impl Shared {
     pub(crate) fn new(scenario: Scenario, t0: DateTime<Utc>) -> Shared {
-        Shared::with_clock(scenario, t0, Clock::Wall(Instant::now()))
+        let wall = Wall {
+            start: Instant::now(),
+            stopped: None,
+            paused: std::time::Duration::ZERO,
+        };
+        Shared::with_clock(scenario, t0, Clock::Wall(Mutex::new(wall)))
     }
 
     /// A simulator whose time stands still at `t0` until [`Shared::set_now`] moves it.
@@ -62,11 +100,40 @@ impl Shared {
         }
     }
 
+    /// Stop the wall clock (`run` false) or let it run again: a stopped train changes only
+    /// through actions. A manual clock is left as it is.
+    pub(crate) fn set_running(&self, run: bool) {
+        match &self.clock {
+            Clock::Wall(w) => w.lock().unwrap_or_else(|e| e.into_inner()).run(run),
+            #[cfg(test)]
+            Clock::Manual(_) => {}
+        }
+    }
+
+    fn running(&self) -> bool {
+        match &self.clock {
+            Clock::Wall(w) => w
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .stopped
+                .is_none(),
+            #[cfg(test)]
+            Clock::Manual(_) => false,
+        }
+    }
+
     fn with_clock(scenario: Scenario, t0: DateTime<Utc>, clock: Clock) -> Shared {
+        // Cursors of another run (or another simulator) are never taken for this one's.
+        let epoch = super::rng::mix(
+            scenario.seed(),
+            &[t0.timestamp_nanos_opt().unwrap_or_default() as u64],
+        ) >> 16;
+        let train = TrainApi::new(scenario.extensions(), epoch);
         Shared {
             t0,
             clock,
             inner: Mutex::new(Inner {
+                train,
                 scenario,
                 log: Vec::new(),
                 gh: GhState::new(),
@@ -78,8 +145,9 @@ impl Shared {
     /// Wall time from a monotonic clock: a system clock stepping back can't confuse it.
     pub(crate) fn now(&self) -> DateTime<Utc> {
         match &self.clock {
-            Clock::Wall(start) => {
-                self.t0 + TimeDelta::from_std(start.elapsed()).unwrap_or(TimeDelta::zero())
+            Clock::Wall(w) => {
+                let elapsed = w.lock().unwrap_or_else(|e| e.into_inner()).elapsed();
+                self.t0 + TimeDelta::from_std(elapsed).unwrap_or(TimeDelta::zero())
             }
             #[cfg(test)]
             Clock::Manual(t) => *t.lock().unwrap_or_else(|e| e.into_inner()),
@@ -100,7 +168,12 @@ impl Shared {
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/", get(index))
-        .route("/v1/train", get(train))
+        .route("/v1/train", get(train_api::train))
+        .route(
+            "/v1/_sim/traffic",
+            get(train_api::traffic).delete(train_api::clear_traffic),
+        )
+        .route("/_sim/clock", get(clock).post(set_clock))
         .route("/v1/actions", post(actions))
         .route("/v1/_sim/actions", get(sim_actions))
         .route("/runs/{run}", get(run))
@@ -127,9 +200,11 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
 
 async fn index() -> &'static str {
     "trainyard sim: the `http` source protocol, version 1\n\
-     GET  /v1/train          the train\n\
+     GET  /v1/train          the train (ETag and 304, gzip, ?since=CURSOR deltas, ?metrics=false)\n\
      POST /v1/actions        promote, pause, resume, rollback, approve, reject\n\
      GET  /v1/_sim/actions   every action request received, in order\n\
+     GET|DELETE /v1/_sim/traffic  what GET /v1/train sent: 304s, deltas, gzip, bytes\n\
+     GET|POST /_sim/clock    the clock: POST `stop` or `run`\n\
      GET  /runs/N            a run\n\
      \n\
      A GitHub REST subset under /api/v3 (api_url = this address + /api/v3), repos acme/{lane}:\n\
@@ -155,9 +230,30 @@ async fn index() -> &'static str {
                             to change them, an empty body to end them (docs/chaos.md)\n"
 }
 
-async fn train(State(shared): State<Arc<Shared>>) -> Response {
-    let inner = shared.lock();
-    axum::Json(inner.scenario.train_json()).into_response()
+/// `GET /_sim/clock`: whether the simulator's time runs, and where it is.
+async fn clock(State(shared): State<Arc<Shared>>) -> Response {
+    let now = shared.lock().scenario.now();
+    axum::Json(json!({
+        "running": shared.running(),
+        "now": now.to_rfc3339_opts(SecondsFormat::Millis, true),
+    }))
+    .into_response()
+}
+
+/// `POST /_sim/clock` with `stop` or `run` as the body.
+async fn set_clock(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    match body.trim_ascii() {
+        b"stop" => shared.set_running(false),
+        b"run" => shared.set_running(true),
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                "the body is `stop` or `run`",
+            );
+        }
+    }
+    clock(State(shared)).await
 }
 
 async fn actions(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {

@@ -235,9 +235,16 @@ use crate::config::is_loopback;
 /// The most a source reads of one answer: more is an error, not an out-of-memory.
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
 
-/// An answer's body, refused past [`MAX_BODY`] (announced or as it arrives).
+/// An answer's body, refused past [`MAX_BODY`] (announced or as it arrives). A compressed
+/// answer (gzip: every client asks for it) arrives decompressed, and the cap counts what it
+/// decompresses to: a small gzip bomb is refused like a large body, before it fills memory.
 pub async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
-    let too_large = || format!("payload larger than {} MiB", MAX_BODY >> 20);
+    let too_large = || {
+        format!(
+            "payload larger than {} MiB (counted decompressed): refused",
+            MAX_BODY >> 20
+        )
+    };
     if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
         return Err(too_large());
     }
@@ -420,7 +427,10 @@ mod tests {
 
     fn cap_named(r: Result<Vec<u8>, String>) -> String {
         let e = r.map(|b| b.len()).unwrap_err();
-        assert_eq!(e, "payload larger than 16 MiB");
+        assert_eq!(
+            e,
+            "payload larger than 16 MiB (counted decompressed): refused"
+        );
         e
     }
 

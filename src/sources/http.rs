@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::http_kept::{Kept, Refused};
 use super::retry_after::RetryAfter;
 use super::{ActionAck, ActionError, ActionRequest, BoxFuture, NameMap, Source};
 use crate::config::SourceConfig;
@@ -28,6 +29,22 @@ pub struct HttpSource {
     client: reqwest::Client,
     /// A 429 or 503 with `retry-after`: nothing is sent before it has passed.
     retry: RetryAfter,
+    /// The last train, its cursor and ETag. Locked for a whole poll: one poll at a time
+    /// (the poller's and an action's verification may ask together).
+    kept: tokio::sync::Mutex<Kept>,
+    /// The server refused the query the extensions add (`400` to `?since=` or
+    /// `?metrics=false`): it is asked without them from then on.
+    plain: std::sync::atomic::AtomicBool,
+}
+
+/// What one request for the train came to.
+enum Got {
+    /// The answer was taken into what is kept (or it was a 304).
+    Taken,
+    /// A delta that did not follow the kept train: ask again for the whole one.
+    Resync(String),
+    /// The server refused the extensions' query with 400: ask again without it.
+    Plain,
 }
 
 impl HttpSource {
@@ -43,6 +60,8 @@ impl HttpSource {
             metrics: cfg.metrics,
             client,
             retry: RetryAfter::new(),
+            kept: tokio::sync::Mutex::new(Kept::default()),
+            plain: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -57,18 +76,83 @@ impl HttpSource {
         rb
     }
 
+    /// One poll: the train, asked for what changed since the kept one (docs/protocol.md,
+    /// "Paying for change only"), merged into it and reported whole.
     async fn fetch(&self) -> Result<Batch, String> {
         if let Some(refused) = self.retry.refusal("the source") {
             return Err(refused);
         }
-        let resp = self
-            .request(reqwest::Method::GET, "/v1/train")
-            .send()
-            .await
-            .map_err(|e| describe_reqwest(&e))?;
+        let mut kept = self.kept.lock().await;
+        let mut got = self.fetch_into(&mut kept).await;
+        if matches!(got, Ok(Got::Plain)) {
+            got = self.fetch_into(&mut kept).await;
+        }
+        if let Ok(Got::Resync(why)) = &got {
+            tracing::info!("source {}: {why}: asking for the whole train", self.name);
+            kept.forget();
+            got = self.fetch_into(&mut kept).await;
+        }
+        match got? {
+            Got::Taken => Ok(kept.batch()),
+            Got::Resync(why) => Err(format!("GET /v1/train: {why}")),
+            Got::Plain => Err("GET /v1/train: HTTP 400 Bad Request".to_string()),
+        }
+    }
+
+    /// The path and query of the next request: the cursor to merge a delta into, and
+    /// `metrics=false` when the payload's metrics are left out anyway.
+    fn train_path(&self, kept: &Kept) -> (String, bool) {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        let mut extended = false;
+        if !self.plain.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Some(cursor) = kept.since() {
+                query.append_pair("since", cursor);
+                extended = true;
+            }
+            if !self.metrics {
+                query.append_pair("metrics", "false");
+                extended = true;
+            }
+        }
+        let query = query.finish();
+        if query.is_empty() {
+            ("/v1/train".to_string(), false)
+        } else {
+            (format!("/v1/train?{query}"), extended)
+        }
+    }
+
+    async fn fetch_into(&self, kept: &mut Kept) -> Result<Got, String> {
+        let (path, extended) = self.train_path(kept);
+        let sent_since = kept.since().map(str::to_string);
+        let mut rb = self.request(reqwest::Method::GET, &path);
+        if let Some(tag) = kept.if_none_match() {
+            rb = rb.header(reqwest::header::IF_NONE_MATCH, tag);
+        }
+        let resp = rb.send().await.map_err(|e| describe_reqwest(&e))?;
         let status = resp.status();
         let wait = self.retry.note(status.as_u16(), resp.headers());
+        if status == reqwest::StatusCode::NOT_MODIFIED {
+            if kept.has_train() {
+                return Ok(Got::Taken);
+            }
+            kept.forget();
+            return Err("GET /v1/train: 304 Not Modified with no train kept".to_string());
+        }
+        let etag = resp
+            .headers()
+            .get(reqwest::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let body = super::client::read_capped(resp).await?;
+        if status == reqwest::StatusCode::BAD_REQUEST && extended {
+            tracing::info!(
+                "source {}: the server refused the protocol's extensions (HTTP 400): asking without them",
+                self.name
+            );
+            self.plain.store(true, std::sync::atomic::Ordering::Relaxed);
+            return Ok(Got::Plain);
+        }
         if !status.is_success() {
             let asked = wait
                 .map(|w| format!(" (retry-after {}s: not asked again before)", w.as_secs()))
@@ -78,11 +162,15 @@ impl HttpSource {
                 error_suffix(&body)
             ));
         }
-        let mut batch = parse_train(&body, &self.names)?;
-        if !self.metrics {
-            batch.metrics.clear();
+        let doc = parse_doc(&body).inspect_err(|_| kept.forget())?;
+        match kept.take(&doc, etag, sent_since.as_deref(), &self.names, self.metrics) {
+            Ok(()) => Ok(Got::Taken),
+            Err(Refused::Resync(why)) => Ok(Got::Resync(why)),
+            Err(Refused::Broken(why)) => {
+                kept.forget();
+                Err(why)
+            }
         }
-        Ok(batch)
     }
 
     /// The body of `POST /v1/actions` for a request, in the source's own names.
@@ -459,14 +547,74 @@ fn to_cell(w: WireCell) -> Result<Cell, String> {
     Ok(cell)
 }
 
-fn key_of(v: &Value) -> Option<(&str, &str)> {
+pub(crate) fn key_of(v: &Value) -> Option<(&str, &str)> {
     Some((v.get("lane")?.as_str()?, v.get("stage")?.as_str()?))
+}
+
+/// One entry of a payload's `cells`: the cell, or the words that mark it malformed.
+pub(crate) fn cell_entry(entry: &Value) -> Result<Cell, String> {
+    serde_json::from_value::<WireCell>(entry.clone())
+        .map_err(|e| e.to_string())
+        .and_then(to_cell)
+        .map_err(|e| format!("malformed cell: {}", sanitize(&e, 160)))
+}
+
+/// One entry of a payload's `metrics`: a malformed one is a metric with an error.
+pub(crate) fn metric_entry(entry: &Value) -> Metric {
+    match serde_json::from_value::<WireMetric>(entry.clone()) {
+        Ok(m) => Metric {
+            name: sanitize(&m.name, 60),
+            unit: m
+                .unit
+                .map(|u| sanitize(&u, 20))
+                .unwrap_or_else(|| "ratio".into()),
+            value: m.value.filter(|v| v.is_finite()),
+            threshold: m.threshold,
+            baseline: m.baseline.filter(|v| v.is_finite()),
+            baseline_series: m
+                .baseline_series
+                .into_iter()
+                .filter(|(_, v)| v.is_finite())
+                .collect(),
+            series: m
+                .series
+                .into_iter()
+                .filter(|(_, v)| v.is_finite())
+                .collect(),
+            source: String::new(),
+            error: None,
+            warnings: vec![],
+        },
+        Err(e) => {
+            let name = entry.get("name").and_then(Value::as_str).unwrap_or("?");
+            Metric {
+                name: sanitize(name, 60),
+                unit: "ratio".into(),
+                value: None,
+                threshold: Threshold::default(),
+                baseline: None,
+                baseline_series: vec![],
+                series: vec![],
+                source: String::new(),
+                error: Some(format!(
+                    "malformed metric: {}",
+                    sanitize(&e.to_string(), 120)
+                )),
+                warnings: vec![],
+            }
+        }
+    }
+}
+
+/// A payload as JSON: a document that is not JSON fails the whole poll.
+pub(crate) fn parse_doc(body: &[u8]) -> Result<Value, String> {
+    serde_json::from_slice(body)
+        .map_err(|e| format!("payload is not JSON: {}", sanitize(&e.to_string(), 120)))
 }
 
 /// Parse `GET /v1/train`. A broken document is an error; a broken entry marks its cell.
 pub fn parse_train(body: &[u8], names: &NameMap) -> Result<Batch, String> {
-    let doc: Value = serde_json::from_slice(body)
-        .map_err(|e| format!("payload is not JSON: {}", sanitize(&e.to_string(), 120)))?;
+    let doc = parse_doc(body)?;
     let cells = doc
         .get("cells")
         .and_then(Value::as_array)
@@ -480,15 +628,9 @@ pub fn parse_train(body: &[u8], names: &NameMap) -> Result<Batch, String> {
         let Some(key) = names.local(lane, stage) else {
             continue;
         };
-        match serde_json::from_value::<WireCell>(entry.clone())
-            .map_err(|e| e.to_string())
-            .and_then(to_cell)
-        {
+        match cell_entry(entry) {
             Ok(cell) => batch.cells.push((key.clone(), cell)),
-            Err(e) => batch.cell_errors.push((
-                key.clone(),
-                format!("malformed cell: {}", sanitize(&e, 160)),
-            )),
+            Err(e) => batch.cell_errors.push((key.clone(), e)),
         }
     }
     if let Some(metrics) = doc.get("metrics").and_then(Value::as_array) {
@@ -499,56 +641,7 @@ pub fn parse_train(body: &[u8], names: &NameMap) -> Result<Batch, String> {
             let Some(key) = names.metric_cell(lane, stage) else {
                 continue;
             };
-            let key = &key;
-            match serde_json::from_value::<WireMetric>(entry.clone()) {
-                Ok(m) => batch.metrics.push((
-                    key.clone(),
-                    Metric {
-                        name: sanitize(&m.name, 60),
-                        unit: m
-                            .unit
-                            .map(|u| sanitize(&u, 20))
-                            .unwrap_or_else(|| "ratio".into()),
-                        value: m.value.filter(|v| v.is_finite()),
-                        threshold: m.threshold,
-                        baseline: m.baseline.filter(|v| v.is_finite()),
-                        baseline_series: m
-                            .baseline_series
-                            .into_iter()
-                            .filter(|(_, v)| v.is_finite())
-                            .collect(),
-                        series: m
-                            .series
-                            .into_iter()
-                            .filter(|(_, v)| v.is_finite())
-                            .collect(),
-                        source: String::new(),
-                        error: None,
-                        warnings: vec![],
-                    },
-                )),
-                Err(e) => {
-                    let name = entry.get("name").and_then(Value::as_str).unwrap_or("?");
-                    batch.metrics.push((
-                        key.clone(),
-                        Metric {
-                            name: sanitize(name, 60),
-                            unit: "ratio".into(),
-                            value: None,
-                            threshold: Threshold::default(),
-                            baseline: None,
-                            baseline_series: vec![],
-                            series: vec![],
-                            source: String::new(),
-                            error: Some(format!(
-                                "malformed metric: {}",
-                                sanitize(&e.to_string(), 120)
-                            )),
-                            warnings: vec![],
-                        },
-                    ))
-                }
-            }
+            batch.metrics.push((key, metric_entry(entry)));
         }
     }
     Ok(batch)

@@ -14,6 +14,7 @@ use crate::secrets::{self, Secret};
 pub mod client;
 pub mod github;
 pub mod http;
+pub mod http_kept;
 pub mod prometheus;
 pub mod retry_after;
 

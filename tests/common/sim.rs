@@ -24,7 +24,7 @@ pub fn opts() -> SimOptions {
         lanes: 8,
         seed: 7,
         speed: 1.0,
-        hostile: false,
+        ..SimOptions::default()
     }
 }
 
@@ -139,6 +139,121 @@ pub async fn fixed_server(body: Body) -> String {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}")
+}
+
+/// One answer of a [`scripted_server`]: a status, headers, a body.
+#[derive(Clone, Debug, Default)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// `200` with a JSON body.
+    pub fn json(body: &Value) -> Reply {
+        Reply {
+            status: 200,
+            headers: vec![("content-type", "application/json".into())],
+            body: serde_json::to_vec(body).unwrap(),
+        }
+    }
+
+    /// This reply with another status.
+    pub fn with_status(mut self, status: u16) -> Reply {
+        self.status = status;
+        self
+    }
+
+    /// This reply with a header more.
+    pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Reply {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// This reply's body gzip-compressed, said in `content-encoding`.
+    pub fn gzipped(mut self) -> Reply {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(&self.body).unwrap();
+        self.body = enc.finish().unwrap();
+        self.with("content-encoding", "gzip")
+    }
+}
+
+/// What a [`scripted_server`] was asked: the path with its query, and the headers.
+#[derive(Clone, Debug)]
+pub struct Asked {
+    pub path_and_query: String,
+    pub headers: axum::http::HeaderMap,
+}
+
+impl Asked {
+    /// A header's value ("" without one).
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+/// Every request a [`scripted_server`] got, in order.
+pub type AskedLog = Arc<std::sync::Mutex<Vec<Asked>>>;
+
+/// A server on loopback of this runtime that answers `/v1/train` with what `script` says
+/// for each request (it sees the request and every one before it); its base URL and the
+/// requests it got.
+pub async fn scripted_server(
+    script: impl FnMut(&[Asked]) -> Reply + Send + 'static,
+) -> (String, AskedLog) {
+    let log: AskedLog = Arc::default();
+    let script = Arc::new(std::sync::Mutex::new(script));
+    let seen = Arc::clone(&log);
+    let app = axum::Router::new().route(
+        "/v1/train",
+        axum::routing::get(
+            move |uri: axum::http::Uri, headers: axum::http::HeaderMap| {
+                let (script, seen) = (Arc::clone(&script), Arc::clone(&seen));
+                async move {
+                    let reply = {
+                        let mut seen = seen.lock().unwrap();
+                        seen.push(Asked {
+                            path_and_query: uri
+                                .path_and_query()
+                                .map(|p| p.to_string())
+                                .unwrap_or_default(),
+                            headers,
+                        });
+                        (script.lock().unwrap())(&seen)
+                    };
+                    let mut resp =
+                        axum::response::Response::new(axum::body::Body::from(reply.body));
+                    *resp.status_mut() = axum::http::StatusCode::from_u16(reply.status).unwrap();
+                    for (k, v) in reply.headers {
+                        resp.headers_mut().insert(k, v.parse().unwrap());
+                    }
+                    resp
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), log)
+}
+
+/// What a simulator at `base` sent for `GET /v1/train` (`GET /v1/_sim/traffic`).
+pub fn traffic(base: &str) -> Value {
+    http::get_json(base, "/v1/_sim/traffic")
+}
+
+/// Stop (`"stop"`) or run (`"run"`) the clock of a simulator at `base`: a stopped train
+/// changes only through actions.
+pub fn set_clock(base: &str, what: &str) {
+    let a = http::post(base, "/_sim/clock", what);
+    assert_eq!(a.status, 200, "{a}");
 }
 
 /// A runner on `sources`, its audit log in a directory of its own.

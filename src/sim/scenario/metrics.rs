@@ -56,6 +56,7 @@ impl Scenario {
         let t = self.now;
         let stamp = self.wall(t).timestamp();
         let k = t.div_euclid(self.sample_every) as u64;
+        self.samples += 1;
         for li in 0..self.lanes.len() {
             for s in STAGING..=PROD {
                 for (m, &(_, unit, _)) in METRICS.iter().enumerate() {

@@ -67,12 +67,46 @@ pub(super) fn unsupported(m: impl Into<String>) -> Reject {
 impl Scenario {
     /// `GET /v1/train` at the scenario's current time.
     pub fn train_json(&self) -> Value {
-        let mut cells = Vec::new();
-        let mut metrics = Vec::new();
+        json!({
+            "protocol": 1,
+            "generated_at": self.generated_at(),
+            "cells": self.cells_json(),
+            "metrics": self.metrics_json(),
+        })
+    }
+
+    /// The train's `generated_at`: the scenario's current time.
+    pub(crate) fn generated_at(&self) -> String {
+        self.ts(self.now)
+    }
+
+    /// Every cell of `/v1/train`, in train order (dressed with `--hostile`).
+    pub(crate) fn cells_json(&self) -> Vec<Value> {
+        let mut cells = Vec::with_capacity(self.lanes.len() * STAGES.len());
         for lane in &self.lanes {
             for (s, c) in lane.cells.iter().enumerate() {
                 cells.push(self.cell_json(lane, s, c));
             }
+        }
+        if !self.hostile {
+            return cells;
+        }
+        let mut doc = json!({ "cells": cells });
+        crate::sim::hostile::dress_train(&mut doc);
+        match doc {
+            Value::Object(mut map) => match map.remove("cells") {
+                Some(Value::Array(cells)) => cells,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
+
+    /// Every metric of `/v1/train`, in train order. They change only when a sample is taken
+    /// ([`Scenario::samples`]).
+    pub(crate) fn metrics_json(&self) -> Vec<Value> {
+        let mut metrics = Vec::new();
+        for lane in &self.lanes {
             for (s, stage) in STAGES.iter().enumerate().skip(STAGING) {
                 for (m, (name, unit, max)) in METRICS.iter().enumerate() {
                     let series = &lane.series[(s - 1) * 3 + m];
@@ -99,16 +133,7 @@ impl Scenario {
                 }
             }
         }
-        let mut doc = json!({
-            "protocol": 1,
-            "generated_at": self.ts(self.now),
-            "cells": cells,
-            "metrics": metrics,
-        });
-        if self.hostile {
-            crate::sim::hostile::dress_train(&mut doc);
-        }
-        doc
+        metrics
     }
 
     /// Whether the simulator serves attack strings (`--hostile`).

@@ -1,0 +1,367 @@
+//! The train as a feed of changes: what `/v1/train` needs for the protocol's extensions
+//! (docs/protocol.md, "Paying for change only"). Pure: no clock, no IO.
+//!
+//! Every cell and metric of the train is an *item*, kept as the bytes it was last served as
+//! and the number of the change that made it so. [`Feed::refresh`] renders the scenario,
+//! compares each item with what it was and numbers every difference (a new item, a changed
+//! one, one that is gone) with the next change number. From that:
+//!
+//! - the **cursor** `EPOCH-SEQ` names the train after change `SEQ` of this simulator run
+//!   (`EPOCH` is different on every start, so a cursor of another run is never taken for one
+//!   of this);
+//! - the **ETag** names the state of what a client is sent: the last change among the cells,
+//!   or among cells and metrics when it takes the metrics;
+//! - a **delta** since a cursor is every item changed after it and every item gone after it.
+//!   Gone items are remembered (at most [`MAX_GONE`]); a cursor older than the oldest forgotten
+//!   one, or of another run, gets the whole train instead.
+//!
+//! The body of an answer is put together from the kept bytes, so an unchanged item is
+//! serialized once, not on every request.
+
+use std::collections::{HashMap, VecDeque};
+
+use serde_json::{Value, json};
+
+use super::scenario::Scenario;
+
+/// Gone items remembered for deltas.
+pub(crate) const MAX_GONE: usize = 10_000;
+
+/// What names an item: `[lane, stage]` for a cell, `[lane, stage, name]` for a metric.
+pub(crate) type ItemKey = Vec<String>;
+
+struct Item {
+    key: ItemKey,
+    body: Vec<u8>,
+    changed: u64,
+}
+
+/// One kind of item (the cells, or the metrics), in the order they are served.
+#[derive(Default)]
+pub(crate) struct Journal {
+    items: Vec<Item>,
+    /// Gone items, oldest first: (the change that removed it, its key).
+    gone: VecDeque<(u64, ItemKey)>,
+    /// A delta since a change before this can't be answered: a gone item was forgotten.
+    floor: u64,
+    /// The last change of this kind.
+    last: u64,
+}
+
+impl Journal {
+    /// Take the items as they are now (`fresh`, in serving order), numbering each difference
+    /// with the next value of `seq`.
+    pub(crate) fn update(&mut self, seq: &mut u64, fresh: Vec<(ItemKey, Vec<u8>)>) {
+        let mut old: HashMap<ItemKey, Item> = self
+            .items
+            .drain(..)
+            .map(|item| (item.key.clone(), item))
+            .collect();
+        let mut items = Vec::with_capacity(fresh.len());
+        for (key, body) in fresh {
+            match old.remove(&key) {
+                Some(item) if item.body == body => items.push(item),
+                was => {
+                    *seq += 1;
+                    self.last = *seq;
+                    if was.is_none() && !self.gone.is_empty() {
+                        // Back again: no longer gone.
+                        self.gone.retain(|(_, k)| *k != key);
+                    }
+                    items.push(Item {
+                        key,
+                        body,
+                        changed: *seq,
+                    });
+                }
+            }
+        }
+        // What is left was not served this time: gone, in the order it was served before.
+        let mut left: Vec<Item> = old.into_values().collect();
+        left.sort_by_key(|i| i.changed);
+        for item in left {
+            *seq += 1;
+            self.last = *seq;
+            self.gone.push_back((*seq, item.key));
+        }
+        while self.gone.len() > MAX_GONE {
+            if let Some((at, _)) = self.gone.pop_front() {
+                self.floor = at;
+            }
+        }
+        self.items = items;
+    }
+
+    /// Every item's body, in order.
+    fn bodies(&self) -> impl Iterator<Item = &[u8]> {
+        self.items.iter().map(|i| i.body.as_slice())
+    }
+
+    /// The items changed after `since` and the keys gone after it; `None` when that is
+    /// no longer known.
+    fn since(&self, since: u64) -> Option<(Vec<&[u8]>, Vec<&ItemKey>)> {
+        if since < self.floor {
+            return None;
+        }
+        let changed = self
+            .items
+            .iter()
+            .filter(|i| i.changed > since)
+            .map(|i| i.body.as_slice())
+            .collect();
+        let gone = self
+            .gone
+            .iter()
+            .filter(|(at, _)| *at > since)
+            .map(|(_, k)| k)
+            .collect();
+        Some((changed, gone))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+}
+
+/// The train as served, with its changes numbered.
+pub(crate) struct Feed {
+    epoch: u64,
+    seq: u64,
+    cells: Journal,
+    metrics: Journal,
+    /// The scenario's sample count the metrics were rendered at.
+    samples: Option<u64>,
+}
+
+/// What a `GET /v1/train` is answered with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// The whole train.
+    Full { body: Vec<u8>, cells: usize },
+    /// What changed since the cursor the client sent.
+    Delta {
+        body: Vec<u8>,
+        cells: usize,
+        metrics: usize,
+        removed: usize,
+    },
+}
+
+impl Feed {
+    /// An empty feed; `epoch` tells this run's cursors from another's.
+    pub(crate) fn new(epoch: u64) -> Feed {
+        Feed {
+            epoch,
+            seq: 0,
+            cells: Journal::default(),
+            metrics: Journal::default(),
+            samples: None,
+        }
+    }
+
+    /// Bring the feed up to the scenario as it is now. The metrics are rendered again only
+    /// after a new sample.
+    pub(crate) fn refresh(&mut self, sc: &Scenario) {
+        let cells = sc
+            .cells_json()
+            .into_iter()
+            .map(|c| (key(&c, &["lane", "stage"]), bytes(&c)))
+            .collect();
+        self.cells.update(&mut self.seq, cells);
+        if self.samples != Some(sc.samples()) {
+            let metrics = sc
+                .metrics_json()
+                .into_iter()
+                .map(|m| (key(&m, &["lane", "stage", "name"]), bytes(&m)))
+                .collect();
+            self.metrics.update(&mut self.seq, metrics);
+            self.samples = Some(sc.samples());
+        }
+    }
+
+    /// The cursor of the train as it is now.
+    pub(crate) fn cursor(&self) -> String {
+        format!("{:x}-{}", self.epoch, self.seq)
+    }
+
+    /// The change number a cursor of this run names; `None` for one of another run, one from
+    /// the future, or anything else.
+    pub(crate) fn parse_cursor(&self, cursor: &str) -> Option<u64> {
+        let (epoch, seq) = cursor.split_once('-')?;
+        let epoch = u64::from_str_radix(epoch, 16).ok()?;
+        let seq: u64 = seq.parse().ok()?;
+        (epoch == self.epoch && seq <= self.seq).then_some(seq)
+    }
+
+    /// The ETag of what a client that takes the metrics (or not) is sent now: weak, since it
+    /// names the train's state, whichever form (whole, delta, gzip) carries it.
+    pub(crate) fn etag(&self, metrics: bool) -> String {
+        if metrics {
+            let last = self.cells.last.max(self.metrics.last);
+            format!("W/\"{:x}-a{last}\"", self.epoch)
+        } else {
+            format!("W/\"{:x}-c{}\"", self.epoch, self.cells.last)
+        }
+    }
+
+    /// The answer to a request with `since` (a cursor, if the client sent one) that takes the
+    /// metrics or not: a delta when the cursor is one this feed can answer, else the whole
+    /// train.
+    pub(crate) fn answer(&self, since: Option<&str>, metrics: bool, generated_at: &str) -> Answer {
+        let delta = since.and_then(|c| {
+            let seq = self.parse_cursor(c)?;
+            let (cells, gone_cells) = self.cells.since(seq)?;
+            let (ms, gone_metrics) = if metrics {
+                self.metrics.since(seq)?
+            } else {
+                (Vec::new(), Vec::new())
+            };
+            Some((c, cells, gone_cells, ms, gone_metrics))
+        });
+        let Some((since, cells, gone_cells, ms, gone_metrics)) = delta else {
+            let metrics: Vec<&[u8]> = if metrics {
+                self.metrics.bodies().collect()
+            } else {
+                Vec::new()
+            };
+            let head = json!({
+                "protocol": 1,
+                "generated_at": generated_at,
+                "cursor": self.cursor(),
+            });
+            return Answer::Full {
+                body: document(&head, self.cells.bodies(), metrics.into_iter(), None),
+                cells: self.cells.len(),
+            };
+        };
+        let head = json!({
+            "protocol": 1,
+            "generated_at": generated_at,
+            "delta": true,
+            "since": since,
+            "cursor": self.cursor(),
+        });
+        let removed = json!({
+            "cells": gone_cells
+                .iter()
+                .map(|k| json!({"lane": k[0], "stage": k[1]}))
+                .collect::<Vec<_>>(),
+            "metrics": gone_metrics
+                .iter()
+                .map(|k| json!({"lane": k[0], "stage": k[1], "name": k[2]}))
+                .collect::<Vec<_>>(),
+        });
+        Answer::Delta {
+            cells: cells.len(),
+            metrics: ms.len(),
+            removed: gone_cells.len() + gone_metrics.len(),
+            body: document(&head, cells.into_iter(), ms.into_iter(), Some(&removed)),
+        }
+    }
+}
+
+/// `{...head, "cells": [..], "metrics": [..], "removed": ..}` from serialized items.
+fn document<'a>(
+    head: &Value,
+    cells: impl Iterator<Item = &'a [u8]>,
+    metrics: impl Iterator<Item = &'a [u8]>,
+    removed: Option<&Value>,
+) -> Vec<u8> {
+    let mut out = bytes(head);
+    // Reopen the head object: it ends with `}`.
+    out.pop();
+    out.extend_from_slice(b",\"cells\":");
+    array(&mut out, cells);
+    out.extend_from_slice(b",\"metrics\":");
+    array(&mut out, metrics);
+    if let Some(removed) = removed {
+        out.extend_from_slice(b",\"removed\":");
+        out.extend_from_slice(&bytes(removed));
+    }
+    out.push(b'}');
+    out
+}
+
+fn array<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a [u8]>) {
+    out.push(b'[');
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(item);
+    }
+    out.push(b']');
+}
+
+fn bytes(v: &Value) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+fn key(v: &Value, fields: &[&str]) -> ItemKey {
+    fields
+        .iter()
+        .map(|f| v.get(*f).and_then(Value::as_str).unwrap_or("").to_string())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn k(lane: &str, stage: &str) -> ItemKey {
+        vec![lane.to_string(), stage.to_string()]
+    }
+
+    fn items(list: &[(&str, &str, &str)]) -> Vec<(ItemKey, Vec<u8>)> {
+        list.iter()
+            .map(|(l, s, body)| (k(l, s), body.as_bytes().to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn a_journal_numbers_changes_new_and_gone_items() {
+        let mut seq = 0;
+        let mut j = Journal::default();
+        j.update(&mut seq, items(&[("a", "x", "1"), ("b", "x", "1")]));
+        assert_eq!((seq, j.last), (2, 2));
+        // Nothing changed: no change number used.
+        j.update(&mut seq, items(&[("a", "x", "1"), ("b", "x", "1")]));
+        assert_eq!(seq, 2);
+        let (changed, gone) = j.since(2).unwrap();
+        assert!(changed.is_empty() && gone.is_empty());
+        // a changes, b goes, c comes.
+        j.update(&mut seq, items(&[("a", "x", "2"), ("c", "x", "1")]));
+        assert_eq!(seq, 5);
+        let (changed, gone) = j.since(2).unwrap();
+        assert_eq!(changed, [b"2".as_slice(), b"1".as_slice()]);
+        assert_eq!(gone, [&k("b", "x")]);
+        // Since the change that made c: only b's going is later.
+        let (changed, gone) = j.since(4).unwrap();
+        assert!(changed.is_empty());
+        assert_eq!(gone.len(), 1);
+        // b comes back: it is no longer listed as gone.
+        j.update(
+            &mut seq,
+            items(&[("a", "x", "2"), ("c", "x", "1"), ("b", "x", "1")]),
+        );
+        let (changed, gone) = j.since(2).unwrap();
+        assert_eq!(changed.len(), 3);
+        assert!(gone.is_empty());
+    }
+
+    #[test]
+    fn a_journal_that_forgot_a_gone_item_refuses_older_cursors() {
+        let mut seq = 0;
+        let mut j = Journal::default();
+        let many: Vec<(ItemKey, Vec<u8>)> = (0..MAX_GONE + 5)
+            .map(|i| (k(&format!("l{i}"), "s"), b"x".to_vec()))
+            .collect();
+        j.update(&mut seq, many);
+        let before = seq;
+        j.update(&mut seq, Vec::new());
+        assert_eq!(j.gone.len(), MAX_GONE);
+        assert!(j.floor > before);
+        assert!(j.since(before).is_none(), "too old: the whole train");
+        assert!(j.since(j.floor).is_some());
+    }
+}

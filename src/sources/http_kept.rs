@@ -1,0 +1,493 @@
+//! What the `http` source keeps between polls, so that a poll pays for change only
+//! (docs/protocol.md, "Paying for change only"): the last train it was sent, merged from whole
+//! trains and deltas, its cursor and its ETag. Pure: no IO.
+//!
+//! - A whole train replaces what is kept.
+//! - A delta is merged into it: its `removed` cells and metrics go first, then each cell and
+//!   metric it carries replaces the one of the same name (or is new).
+//! - A `304 Not Modified` means the kept train is current: it is reported again, fresh.
+//! - A cell the server no longer lists (gone from a whole train, or `removed` by a delta) is
+//!   reported as an error on that cell until the server lists it again: trainyard marks it
+//!   and keeps its last data, rather than letting it age quietly.
+//!
+//! Only the configured cells are kept (entries of other lanes and stages are dropped as they
+//! arrive); metrics only when the source takes them.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::NameMap;
+use super::http::{cell_entry, key_of, metric_entry};
+use crate::model::text::sanitize;
+use crate::model::{Batch, Cell, CellKey, Metric};
+
+/// Why an answer could not be taken.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// A delta that does not follow what is kept (a delta since another cursor, or with
+    /// nothing kept to merge it into): ask again for the whole train.
+    Resync(String),
+    /// A document that can't be read: the poll fails.
+    Broken(String),
+}
+
+/// The error a cell gets when the server no longer lists it.
+pub const GONE: &str = "no longer in the source's train: the server stopped listing this cell";
+
+/// A cell as the server names it.
+type Remote = (String, String);
+
+#[derive(Debug, Default)]
+pub struct Kept {
+    /// Whether a train was taken at all (a 304 needs one).
+    has_train: bool,
+    cells: BTreeMap<Remote, (CellKey, Result<Cell, String>)>,
+    /// By (lane, stage, name); the number orders them as the server first sent them.
+    metrics: BTreeMap<(String, String, String), (u64, CellKey, Metric)>,
+    next_order: u64,
+    /// Configured cells the server listed once and no longer does.
+    gone: BTreeMap<Remote, CellKey>,
+    cursor: Option<String>,
+    etag: Option<String>,
+}
+
+impl Kept {
+    /// The cursor to send as `?since=` (with a train to merge a delta into).
+    pub fn since(&self) -> Option<&str> {
+        self.cursor.as_deref().filter(|_| self.has_train)
+    }
+
+    /// The ETag to send as `If-None-Match` (with a train a 304 would stand for).
+    pub fn if_none_match(&self) -> Option<&str> {
+        self.etag.as_deref().filter(|_| self.has_train)
+    }
+
+    /// Whether there is a train that a `304 Not Modified` stands for.
+    pub fn has_train(&self) -> bool {
+        self.has_train
+    }
+
+    /// Ask for the whole train next time: no cursor, no ETag (what is kept stays, so that
+    /// the next whole train still tells which cells went).
+    pub fn forget(&mut self) {
+        self.cursor = None;
+        self.etag = None;
+    }
+
+    /// Take an answer of `GET /v1/train`: a whole train or a delta (`"delta": true`) since
+    /// `sent_since`, the cursor the request carried. `etag` is the answer's ETag header;
+    /// `metrics` whether the source keeps the payload's metrics.
+    pub fn take(
+        &mut self,
+        doc: &Value,
+        etag: Option<String>,
+        sent_since: Option<&str>,
+        names: &NameMap,
+        metrics: bool,
+    ) -> Result<(), Refused> {
+        if doc.get("delta").and_then(Value::as_bool) == Some(true) {
+            let since = doc.get("since").and_then(Value::as_str);
+            match (sent_since, since) {
+                (Some(sent), Some(since)) if sent == since && self.has_train => {}
+                (None, _) => {
+                    return Err(Refused::Resync(
+                        "the server answered with a delta to a request without a cursor".into(),
+                    ));
+                }
+                _ => {
+                    return Err(Refused::Resync(format!(
+                        "the server answered with a delta since {} where {} was asked",
+                        since.map_or("no cursor".to_string(), |s| format!(
+                            "{:?}",
+                            sanitize(s, 60)
+                        )),
+                        sent_since.map_or("none".to_string(), |s| format!("{:?}", sanitize(s, 60)))
+                    )));
+                }
+            }
+            self.merge_delta(doc, names, metrics)?;
+        } else {
+            self.replace(doc, names, metrics)?;
+        }
+        self.has_train = true;
+        self.cursor = doc
+            .get("cursor")
+            .and_then(Value::as_str)
+            .filter(|c| !c.is_empty() && c.len() <= 1024)
+            .map(str::to_string);
+        self.etag = etag.filter(|e| !e.is_empty() && e.len() <= 1024);
+        Ok(())
+    }
+
+    fn replace(&mut self, doc: &Value, names: &NameMap, metrics: bool) -> Result<(), Refused> {
+        let cells = doc
+            .get("cells")
+            .and_then(Value::as_array)
+            .ok_or_else(|| Refused::Broken("payload has no \"cells\" array".into()))?;
+        let before = std::mem::take(&mut self.cells);
+        self.metrics.clear();
+        self.next_order = 0;
+        self.put_cells(cells, names);
+        for (remote, (key, _)) in before {
+            if !self.cells.contains_key(&remote) {
+                self.gone.insert(remote, key);
+            }
+        }
+        if metrics && let Some(list) = doc.get("metrics").and_then(Value::as_array) {
+            self.put_metrics(list, names);
+        }
+        Ok(())
+    }
+
+    fn merge_delta(&mut self, doc: &Value, names: &NameMap, metrics: bool) -> Result<(), Refused> {
+        let list = |field: &str| -> Result<&[Value], Refused> {
+            match doc.get(field) {
+                None | Some(Value::Null) => Ok(&[]),
+                Some(Value::Array(a)) => Ok(a),
+                Some(_) => Err(Refused::Broken(format!(
+                    "the delta's \"{field}\" is not an array"
+                ))),
+            }
+        };
+        let cells = list("cells")?;
+        let changed = list("metrics")?;
+        let removed = doc.get("removed");
+        let removed_list = |field: &str| -> Result<&[Value], Refused> {
+            match removed.and_then(|r| r.get(field)) {
+                None | Some(Value::Null) => Ok(&[]),
+                Some(Value::Array(a)) => Ok(a),
+                Some(_) => Err(Refused::Broken(format!(
+                    "the delta's \"removed.{field}\" is not an array"
+                ))),
+            }
+        };
+        let gone_cells = removed_list("cells")?;
+        let gone_metrics = removed_list("metrics")?;
+        for entry in gone_cells {
+            let Some((lane, stage)) = key_of(entry) else {
+                continue;
+            };
+            let remote = (lane.to_string(), stage.to_string());
+            if let Some((key, _)) = self.cells.remove(&remote) {
+                self.gone.insert(remote, key);
+            }
+        }
+        for entry in gone_metrics {
+            let (Some((lane, stage)), Some(name)) =
+                (key_of(entry), entry.get("name").and_then(Value::as_str))
+            else {
+                continue;
+            };
+            self.metrics
+                .remove(&(lane.to_string(), stage.to_string(), name.to_string()));
+        }
+        self.put_cells(cells, names);
+        if metrics {
+            self.put_metrics(changed, names);
+        }
+        Ok(())
+    }
+
+    fn put_cells(&mut self, cells: &[Value], names: &NameMap) {
+        for entry in cells {
+            let Some((lane, stage)) = key_of(entry) else {
+                tracing::warn!("http source: a cell without lane/stage was skipped");
+                continue;
+            };
+            let Some(key) = names.local(lane, stage) else {
+                continue;
+            };
+            let remote = (lane.to_string(), stage.to_string());
+            self.gone.remove(&remote);
+            self.cells.insert(remote, (key.clone(), cell_entry(entry)));
+        }
+    }
+
+    fn put_metrics(&mut self, list: &[Value], names: &NameMap) {
+        for entry in list {
+            let Some((lane, stage)) = key_of(entry) else {
+                continue;
+            };
+            let Some(key) = names.metric_cell(lane, stage) else {
+                continue;
+            };
+            let name = entry
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string();
+            let metric = metric_entry(entry);
+            let id = (lane.to_string(), stage.to_string(), name);
+            let order = match self.metrics.get(&id) {
+                Some((order, _, _)) => *order,
+                None => {
+                    self.next_order += 1;
+                    self.next_order
+                }
+            };
+            self.metrics.insert(id, (order, key, metric));
+        }
+    }
+
+    /// The kept train as a poll's report: every kept cell (or its error), every gone cell's
+    /// error, every kept metric in the order the server first sent them.
+    pub fn batch(&self) -> Batch {
+        let mut batch = Batch::default();
+        for (key, cell) in self.cells.values() {
+            match cell {
+                Ok(c) => batch.cells.push((key.clone(), c.clone())),
+                Err(e) => batch.cell_errors.push((key.clone(), e.clone())),
+            }
+        }
+        for key in self.gone.values() {
+            batch.cell_errors.push((key.clone(), GONE.to_string()));
+        }
+        let mut metrics: Vec<&(u64, CellKey, Metric)> = self.metrics.values().collect();
+        metrics.sort_by_key(|(order, _, _)| *order);
+        batch.metrics = metrics
+            .into_iter()
+            .map(|(_, key, m)| (key.clone(), m.clone()))
+            .collect();
+        batch
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::CellState;
+    use serde_json::json;
+
+    fn names() -> NameMap {
+        let mut m = NameMap::default();
+        for (l, s) in [("api", "canary"), ("api", "prod"), ("web", "canary")] {
+            m.insert(CellKey::new(l, s), l.into(), s.into());
+        }
+        m
+    }
+
+    fn cell(lane: &str, stage: &str, state: &str, version: &str) -> Value {
+        json!({"lane": lane, "stage": stage, "state": state, "version": version})
+    }
+
+    fn metric(lane: &str, stage: &str, name: &str, value: f64) -> Value {
+        json!({"lane": lane, "stage": stage, "name": name, "value": value})
+    }
+
+    fn full() -> Value {
+        json!({
+            "protocol": 1,
+            "cursor": "e-10",
+            "cells": [
+                cell("api", "canary", "running", "v2"),
+                cell("api", "prod", "succeeded", "v1"),
+                cell("web", "canary", "succeeded", "w1"),
+                cell("elsewhere", "canary", "running", "x"),
+            ],
+            "metrics": [
+                metric("api", "canary", "error_rate", 0.01),
+                metric("api", "canary", "latency", 0.2),
+            ],
+        })
+    }
+
+    fn kept() -> Kept {
+        let mut k = Kept::default();
+        k.take(&full(), Some("W/\"e-a10\"".into()), None, &names(), true)
+            .unwrap();
+        k
+    }
+
+    /// (lane stage, state, version) of every cell of a batch.
+    fn cells(b: &Batch) -> Vec<(String, CellState, String)> {
+        b.cells
+            .iter()
+            .map(|(k, c)| {
+                (
+                    k.to_string(),
+                    c.state,
+                    c.version.clone().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    fn value(b: &Batch, name: &str) -> Option<f64> {
+        b.metrics.iter().find(|(_, m)| m.name == name)?.1.value
+    }
+
+    #[test]
+    fn a_whole_train_is_kept_with_its_cursor_and_etag() {
+        let k = kept();
+        assert_eq!(k.since(), Some("e-10"));
+        assert_eq!(k.if_none_match(), Some("W/\"e-a10\""));
+        let b = k.batch();
+        assert_eq!(b.cells.len(), 3, "the unconfigured cell is not kept");
+        assert!(b.cell_errors.is_empty());
+        assert_eq!(value(&b, "error_rate"), Some(0.01));
+        // Nothing to send before a train was taken.
+        let empty = Kept::default();
+        assert_eq!((empty.since(), empty.if_none_match()), (None, None));
+        assert!(!empty.has_train());
+    }
+
+    #[test]
+    fn a_delta_changes_a_cell_adds_a_new_one_and_leaves_the_rest() {
+        let mut k = kept();
+        let mut names = names();
+        names.insert(CellKey::new("web", "prod"), "web".into(), "prod".into());
+        let delta = json!({
+            "delta": true, "since": "e-10", "cursor": "e-14",
+            "cells": [cell("api", "canary", "succeeded", "v2"), cell("web", "prod", "running", "w1")],
+            "metrics": [metric("api", "canary", "error_rate", 0.03)],
+            "removed": {"cells": [], "metrics": []},
+        });
+        k.take(
+            &delta,
+            Some("W/\"e-a14\"".into()),
+            Some("e-10"),
+            &names,
+            true,
+        )
+        .unwrap();
+        assert_eq!(k.since(), Some("e-14"));
+        assert_eq!(k.if_none_match(), Some("W/\"e-a14\""));
+        let b = k.batch();
+        assert_eq!(
+            cells(&b),
+            [
+                ("api canary".into(), CellState::Succeeded, "v2".into()),
+                ("api prod".into(), CellState::Succeeded, "v1".into()),
+                ("web canary".into(), CellState::Succeeded, "w1".into()),
+                ("web prod".into(), CellState::Running, "w1".into()),
+            ]
+        );
+        assert_eq!(value(&b, "error_rate"), Some(0.03));
+        assert_eq!(value(&b, "latency"), Some(0.2), "an unchanged metric stays");
+        // In the order the server first sent them.
+        let order: Vec<&str> = b.metrics.iter().map(|(_, m)| m.name.as_str()).collect();
+        assert_eq!(order, ["error_rate", "latency"]);
+    }
+
+    #[test]
+    fn a_removed_cell_is_marked_until_it_comes_back_and_a_removed_metric_goes() {
+        let mut k = kept();
+        let delta = json!({
+            "delta": true, "since": "e-10", "cursor": "e-12",
+            "cells": [], "metrics": [],
+            "removed": {"cells": [{"lane": "api", "stage": "prod"}],
+                        "metrics": [{"lane": "api", "stage": "canary", "name": "latency"}]},
+        });
+        k.take(&delta, None, Some("e-10"), &names(), true).unwrap();
+        let b = k.batch();
+        assert_eq!(b.cells.len(), 2);
+        assert_eq!(
+            b.cell_errors,
+            [(CellKey::new("api", "prod"), GONE.to_string())]
+        );
+        assert_eq!(value(&b, "latency"), None);
+        assert_eq!(b.metrics.len(), 1);
+        // No ETag with this answer: none is sent next time.
+        assert_eq!(k.if_none_match(), None);
+        // It comes back.
+        let back = json!({"delta": true, "since": "e-12", "cursor": "e-13",
+                          "cells": [cell("api", "prod", "running", "v2")]});
+        k.take(&back, None, Some("e-12"), &names(), true).unwrap();
+        let b = k.batch();
+        assert!(b.cell_errors.is_empty());
+        assert_eq!(b.cells.len(), 3);
+    }
+
+    #[test]
+    fn a_cell_missing_from_a_whole_train_is_marked_too() {
+        let mut k = kept();
+        let mut doc = full();
+        doc["cells"].as_array_mut().unwrap().remove(2);
+        k.take(&doc, None, Some("e-10"), &names(), true).unwrap();
+        let b = k.batch();
+        assert_eq!(
+            b.cell_errors,
+            [(CellKey::new("web", "canary"), GONE.to_string())]
+        );
+        assert_eq!(b.cells.len(), 2);
+    }
+
+    #[test]
+    fn a_delta_that_does_not_follow_the_kept_train_asks_for_the_whole_one() {
+        let delta =
+            |since: &str| json!({"delta": true, "since": since, "cursor": "e-20", "cells": []});
+        // Since another cursor than the one sent.
+        let mut k = kept();
+        let e = k
+            .take(&delta("e-5"), None, Some("e-10"), &names(), true)
+            .unwrap_err();
+        assert!(
+            matches!(&e, Refused::Resync(m) if m.contains("since \"e-5\" where \"e-10\" was asked")),
+            "{e:?}"
+        );
+        // Nothing was changed: the next request is still conditional on the kept train.
+        assert_eq!(k.since(), Some("e-10"));
+        // A delta to a request that had no cursor.
+        let e = k
+            .take(&delta("e-10"), None, None, &names(), true)
+            .unwrap_err();
+        assert!(matches!(e, Refused::Resync(_)), "{e:?}");
+        // A delta with nothing kept to merge into.
+        let mut empty = Kept::default();
+        let e = empty
+            .take(&delta("e-10"), None, Some("e-10"), &names(), true)
+            .unwrap_err();
+        assert!(matches!(e, Refused::Resync(_)), "{e:?}");
+        // Then the whole train, which the server sends for a cursor it can't answer.
+        k.forget();
+        assert_eq!((k.since(), k.if_none_match()), (None, None));
+        k.take(&full(), None, None, &names(), true).unwrap();
+        assert_eq!(k.since(), Some("e-10"));
+    }
+
+    #[test]
+    fn a_broken_delta_or_train_is_refused_and_changes_nothing() {
+        let mut k = kept();
+        for doc in [
+            json!({"delta": true, "since": "e-10", "cells": 3}),
+            json!({"delta": true, "since": "e-10", "removed": {"cells": "x"}}),
+            json!({"cursor": "e-11"}),
+        ] {
+            let e = k
+                .take(&doc, None, Some("e-10"), &names(), true)
+                .unwrap_err();
+            assert!(matches!(e, Refused::Broken(_)), "{e:?}");
+            assert_eq!(k.since(), Some("e-10"));
+            assert_eq!(k.batch().cells.len(), 3);
+        }
+    }
+
+    #[test]
+    fn a_malformed_entry_marks_its_cell_until_a_good_one_replaces_it() {
+        let mut k = kept();
+        let bad = json!({"delta": true, "since": "e-10", "cursor": "e-11",
+                         "cells": [cell("api", "canary", "exploded", "v3")]});
+        k.take(&bad, None, Some("e-10"), &names(), true).unwrap();
+        let b = k.batch();
+        assert_eq!(b.cell_errors.len(), 1);
+        assert!(
+            b.cell_errors[0].1.contains("unknown state"),
+            "{:?}",
+            b.cell_errors
+        );
+        // Reported on every poll (a 304 included), as a whole train would.
+        assert_eq!(k.batch().cell_errors.len(), 1);
+        let good = json!({"delta": true, "since": "e-11", "cursor": "e-12",
+                          "cells": [cell("api", "canary", "succeeded", "v3")]});
+        k.take(&good, None, Some("e-11"), &names(), true).unwrap();
+        assert!(k.batch().cell_errors.is_empty());
+    }
+
+    #[test]
+    fn without_metrics_none_are_kept() {
+        let mut k = Kept::default();
+        k.take(&full(), None, None, &names(), false).unwrap();
+        assert!(k.batch().metrics.is_empty());
+    }
+}

@@ -1,0 +1,370 @@
+//! The `http` protocol's extensions (docs/protocol.md, "Paying for change only") between
+//! trainyard's `http` source and real servers on loopback: the simulator, counted at the
+//! simulator (`GET /v1/_sim/traffic`); the simulator as a plain protocol v1 server
+//! (`--no-extensions`); and small scripted servers (a strict old one, a gzip bomb).
+
+mod common;
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use trainyard::config::{self, Config};
+use trainyard::model::{Batch, CellKey, CellState, SourceReport};
+use trainyard::poll;
+use trainyard::sim::SimOptions;
+use trainyard::sources::{self, NameMap, Source, http::parse_train};
+
+use common::sim::{self, Reply, opts, scripted_server};
+use common::wait::{PATIENCE, ok_if, until_async};
+
+/// A blocking call (the hand-written HTTP of the harness) off this runtime, so that a
+/// simulator on it can answer meanwhile.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.unwrap()
+}
+
+/// What the simulator at `base` sent for `GET /v1/train`, one entry per answer.
+async fn answers(base: &str) -> Vec<Value> {
+    let base = base.to_string();
+    blocking(move || sim::traffic(&base)["recent"].as_array().unwrap().clone()).await
+}
+
+async fn clock(base: &str, what: &'static str) {
+    let base = base.to_string();
+    blocking(move || sim::set_clock(&base, what)).await
+}
+
+/// The demo's `sim` source (the `http` one) and the demo.
+async fn demo_sim(opts: SimOptions) -> (sim::Demo, Arc<dyn Source>) {
+    let d = sim::demo(opts).await;
+    let src = d
+        .sources
+        .iter()
+        .find(|s| s.name() == "sim")
+        .cloned()
+        .expect("the demo has an http source named sim");
+    (d, src)
+}
+
+async fn poll_ok(src: &dyn Source) -> (SourceReport, Batch) {
+    let report = poll::poll_source(src).await;
+    let batch = report
+        .outcome
+        .clone()
+        .unwrap_or_else(|e| panic!("the poll failed: {e}"));
+    (report, batch)
+}
+
+/// A batch's cells, in key order, as text that names everything they hold.
+fn cells_of(b: &Batch) -> Vec<(CellKey, String)> {
+    let mut cells: Vec<(CellKey, String)> = b
+        .cells
+        .iter()
+        .map(|(k, c)| (k.clone(), format!("{c:?}")))
+        .collect();
+    cells.sort();
+    cells
+}
+
+fn kinds(answers: &[Value]) -> Vec<&str> {
+    answers
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unchanged_train_is_answered_304_and_its_cells_reported_fresh() {
+    let (d, src) = demo_sim(opts()).await;
+    let url = d.url();
+    clock(&url, "stop").await;
+    let mut world = d.config.empty_world();
+    let (first, batch) = poll_ok(src.as_ref()).await;
+    world.apply(first);
+    let served = cells_of(&batch);
+    // The demo's five http lanes, four stages each.
+    assert_eq!(served.len(), 20);
+    let mut last_at = None;
+    for _ in 0..3 {
+        let (report, again) = poll_ok(src.as_ref()).await;
+        assert_eq!(cells_of(&again), served, "a 304 reports the kept train");
+        last_at = Some(report.at);
+        world.apply(report);
+    }
+    // Counted fresh: the data is as old as the last 304, not the first answer.
+    let ledger = world.cell("ledger", "canary").unwrap();
+    assert_eq!(ledger.fetched_at, last_at);
+    assert!(!world.is_stale(ledger, poll::now()));
+
+    let seen = answers(&url).await;
+    assert_eq!(
+        kinds(&seen),
+        ["full", "not_modified", "not_modified", "not_modified"]
+    );
+    assert_eq!(
+        seen[0]["gzip"], true,
+        "the whole train came compressed: {}",
+        seen[0]
+    );
+    assert_eq!(seen[0]["if_none_match"], false);
+    assert!(
+        seen[1..]
+            .iter()
+            .all(|a| a["if_none_match"] == true && a["bytes"] == 0)
+    );
+
+    // One action changes one cell: the next answer is a delta with that cell only.
+    let ack = blocking({
+        let url = url.clone();
+        move || {
+            common::http::post(
+                &url,
+                "/v1/actions",
+                r#"{"action": "rollback", "lane": "ledger", "stage": "prod", "actor": "t"}"#,
+            )
+        }
+    })
+    .await;
+    assert_eq!(ack.status, 202, "{ack}");
+    let (_, after) = poll_ok(src.as_ref()).await;
+    let seen = answers(&url).await;
+    let last = seen.last().unwrap();
+    assert_eq!(last["kind"], "delta", "{last}");
+    assert_eq!(last["cells"], 1, "{last}");
+    assert_eq!(last["if_none_match"], true);
+    assert!(last["since"].is_string());
+    let prod = after
+        .cells
+        .iter()
+        .find(|(k, _)| *k == CellKey::new("ledger", "prod"))
+        .unwrap();
+    assert_eq!(prod.1.state, CellState::RollingBack);
+    assert_eq!(
+        cells_of(&after).len(),
+        20,
+        "the rest of the train is still there"
+    );
+    d.handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deltas_carry_only_what_changed_and_merge_into_the_whole_train() {
+    let (d, src) = demo_sim(SimOptions {
+        lanes: 100,
+        speed: 4.0,
+        ..opts()
+    })
+    .await;
+    let url = d.url();
+    poll_ok(src.as_ref()).await;
+    // Poll while the train moves until three deltas came.
+    until_async("three deltas", PATIENCE, || {
+        let (src, url) = (Arc::clone(&src), url.clone());
+        async move {
+            poll_ok(src.as_ref()).await;
+            let seen = answers(&url).await;
+            let deltas = kinds(&seen).iter().filter(|k| **k == "delta").count();
+            ok_if(deltas >= 3, || format!("{:?}", kinds(&seen)))
+        }
+    })
+    .await;
+    clock(&url, "stop").await;
+    let (_, merged) = poll_ok(src.as_ref()).await;
+    let seen = answers(&url).await;
+    let full = &seen[0];
+    assert_eq!(full["kind"], "full");
+    for delta in seen.iter().filter(|a| a["kind"] == "delta") {
+        assert_eq!(delta["gzip"], true, "{delta}");
+        let (small, whole) = (
+            delta["uncompressed"].as_u64(),
+            full["uncompressed"].as_u64(),
+        );
+        assert!(
+            small.unwrap() * 5 < whole.unwrap(),
+            "a delta of {small:?} bytes against a train of {whole:?}: {delta}"
+        );
+        assert!(delta["cells"].as_u64().unwrap() < 100, "{delta}");
+    }
+    // What the source merged is the train as the simulator now serves it whole.
+    let client = sim::client();
+    let body = client
+        .get(format!("{url}/v1/train?metrics=false"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let names = NameMap::for_source(&d.config, "sim");
+    let whole = parse_train(&body, &names).unwrap();
+    assert_eq!(cells_of(&merged), cells_of(&whole));
+    assert_eq!(merged.cell_errors, whole.cell_errors);
+    assert_eq!(cells_of(&merged).len(), (100 - 3) * 4);
+    d.handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_protocol_v1_server_still_serves_the_whole_train() {
+    let (d, src) = demo_sim(SimOptions {
+        extensions: false,
+        ..opts()
+    })
+    .await;
+    let url = d.url();
+    for _ in 0..3 {
+        let (_, batch) = poll_ok(src.as_ref()).await;
+        assert_eq!(cells_of(&batch).len(), 20);
+        assert!(batch.cell_errors.is_empty());
+    }
+    let seen = answers(&url).await;
+    assert_eq!(kinds(&seen), ["full", "full", "full"]);
+    assert!(
+        seen.iter()
+            .all(|a| a["gzip"] == false && a["if_none_match"] == false),
+        "{seen:?}"
+    );
+    // Its train has no cursor: none is ever sent back.
+    assert!(seen.iter().all(|a| a["since"].is_null()), "{seen:?}");
+    d.handle.shutdown().await;
+}
+
+fn one_lane_config(url: &str) -> Config {
+    let text = format!(
+        "[train]\nname = \"t\"\nstages = [\"build\", \"prod\"]\n\n\
+         [sources.pipe]\nkind = \"http\"\nurl = \"{url}\"\ntimeout = \"2s\"\n\n\
+         [[lanes]]\nname = \"api\"\nsource = \"pipe\"\n"
+    );
+    config::parse(&text, "test.toml").unwrap()
+}
+
+fn train(version: &str, cursor: Option<&str>) -> Value {
+    let mut doc = json!({"protocol": 1, "cells": [
+        {"lane": "api", "stage": "build", "state": "succeeded", "version": version},
+        {"lane": "api", "stage": "prod", "state": "running", "version": "v0"},
+    ]});
+    if let Some(c) = cursor {
+        doc["cursor"] = json!(c);
+    }
+    doc
+}
+
+fn version(world: &trainyard::model::World, stage: &str) -> Option<String> {
+    world.cell("api", stage).and_then(|c| c.version.clone())
+}
+
+#[tokio::test]
+async fn the_etag_is_sent_back_and_a_304_keeps_the_train() {
+    let (url, asked) = scripted_server(|asked| {
+        let inm = asked.last().unwrap().header("if-none-match").to_string();
+        match (asked.len(), inm.as_str()) {
+            (1, "") => Reply::json(&train("v1", None)).with("etag", "\"t1\""),
+            (2, "\"t1\"") => Reply {
+                status: 304,
+                ..Reply::default()
+            },
+            (3, "\"t1\"") => Reply::json(&train("v2", None)).with("etag", "\"t2\""),
+            _ => Reply::json(&train("unexpected", None)),
+        }
+    })
+    .await;
+    let config = one_lane_config(&url);
+    let sources = sources::build(&config);
+    let mut world = config.empty_world();
+    for want in ["v1", "v1", "v2"] {
+        sim::poll_into(&mut world, &sources).await;
+        assert_eq!(version(&world, "build").as_deref(), Some(want));
+        let prod = world.cell("api", "prod").unwrap();
+        assert!(!world.is_stale(prod, poll::now()));
+    }
+    sim::poll_into(&mut world, &sources).await;
+    let asked = asked.lock().unwrap().clone();
+    assert_eq!(asked[3].header("if-none-match"), "\"t2\"");
+    // No cursor was given: none is sent; the payload's metrics are taken: no `metrics=false`.
+    assert!(
+        asked.iter().all(|a| a.path_and_query == "/v1/train"),
+        "{asked:?}"
+    );
+    assert!(
+        asked
+            .iter()
+            .all(|a| a.header("accept-encoding").contains("gzip"))
+    );
+}
+
+#[tokio::test]
+async fn an_old_server_that_refuses_the_query_is_asked_without_it() {
+    let (url, asked) = scripted_server(|asked| {
+        if asked.last().unwrap().path_and_query.contains('?') {
+            Reply::json(&json!({"error": {"code": "invalid", "message": "unknown parameter"}}))
+                .with_status(400)
+        } else {
+            // A cursor, yet no deltas: a server half-way through adopting the extensions.
+            Reply::json(&train(&format!("v{}", asked.len()), Some("c1")))
+        }
+    })
+    .await;
+    let config = one_lane_config(&url);
+    let sources = sources::build(&config);
+    let mut world = config.empty_world();
+    for _ in 0..3 {
+        sim::poll_into(&mut world, &sources).await;
+        let source = world.source("pipe").unwrap();
+        assert!(source.ok, "{:?}", source.error);
+    }
+    let asked: Vec<String> = asked
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|a| a.path_and_query.clone())
+        .collect();
+    assert_eq!(
+        asked,
+        ["/v1/train", "/v1/train?since=c1", "/v1/train", "/v1/train"]
+    );
+    assert_eq!(version(&world, "build").as_deref(), Some("v4"));
+}
+
+#[tokio::test]
+async fn a_gzip_bomb_is_refused_the_cell_marked_and_its_last_good_data_kept() {
+    let (url, asked) = scripted_server(|asked| {
+        if asked.len() == 1 {
+            return Reply::json(&train("v1", None)).gzipped();
+        }
+        // 24 MiB of JSON that packs into a few dozen KiB.
+        let mut body = br#"{"cells": [], "pad": ""#.to_vec();
+        body.resize(24 << 20, b' ');
+        body.extend_from_slice(br#""}"#);
+        Reply {
+            status: 200,
+            headers: vec![("content-type", "application/json".into())],
+            body,
+        }
+        .gzipped()
+    })
+    .await;
+    let config = one_lane_config(&url);
+    let sources = sources::build(&config);
+    let mut world = config.empty_world();
+    sim::poll_into(&mut world, &sources).await;
+    assert_eq!(
+        version(&world, "build").as_deref(),
+        Some("v1"),
+        "gzip is read"
+    );
+    sim::poll_into(&mut world, &sources).await;
+    let build = world.cell("api", "build").unwrap();
+    assert_eq!(
+        build.version.as_deref(),
+        Some("v1"),
+        "the last good data stays"
+    );
+    assert!(world.is_stale(build, poll::now()), "and is marked");
+    let err = world.cell_error(build).unwrap();
+    assert!(
+        err.contains("payload larger than 16 MiB (counted decompressed)"),
+        "{err}"
+    );
+    let bomb = asked.lock().unwrap().len();
+    assert_eq!(bomb, 2);
+}
