@@ -368,3 +368,54 @@ async fn a_gzip_bomb_is_refused_the_cell_marked_and_its_last_good_data_kept() {
     let bomb = asked.lock().unwrap().len();
     assert_eq!(bomb, 2);
 }
+
+#[tokio::test]
+async fn a_cell_the_server_stops_listing_is_marked_whole_train_or_delta() {
+    let (url, _) = scripted_server(|asked| {
+        let since = asked.last().unwrap().path_and_query.clone();
+        match asked.len() {
+            1 => Reply::json(&train("v1", Some("c1"))),
+            // The whole train again, without api prod.
+            2 => {
+                let mut doc = train("v1", Some("c2"));
+                doc["cells"].as_array_mut().unwrap().pop();
+                Reply::json(&doc)
+            }
+            // Back, in a delta.
+            3 if since.ends_with("since=c2") => Reply::json(&json!({
+                "delta": true, "since": "c2", "cursor": "c3",
+                "cells": [{"lane": "api", "stage": "prod", "state": "succeeded", "version": "v1"}],
+            })),
+            // Removed by a delta.
+            4 if since.ends_with("since=c3") => Reply::json(&json!({
+                "delta": true, "since": "c3", "cursor": "c4",
+                "removed": {"cells": [{"lane": "api", "stage": "prod"}]},
+            })),
+            _ => Reply::json(&json!({"error": "unexpected"})).with_status(500),
+        }
+    })
+    .await;
+    let config = one_lane_config(&url);
+    let sources = sources::build(&config);
+    let mut world = config.empty_world();
+    let gone = |world: &trainyard::model::World| {
+        world
+            .cell_error(world.cell("api", "prod").unwrap())
+            .filter(|e| e.contains("no longer in the source's train"))
+    };
+    sim::poll_into(&mut world, &sources).await;
+    assert_eq!(gone(&world), None);
+    sim::poll_into(&mut world, &sources).await;
+    assert!(gone(&world).is_some(), "missing from the whole train");
+    assert_eq!(
+        version(&world, "prod").as_deref(),
+        Some("v0"),
+        "its last data stays"
+    );
+    sim::poll_into(&mut world, &sources).await;
+    assert_eq!(gone(&world), None, "listed again");
+    assert_eq!(version(&world, "prod").as_deref(), Some("v1"));
+    sim::poll_into(&mut world, &sources).await;
+    assert!(gone(&world).is_some(), "removed by a delta");
+    assert!(world.source("pipe").unwrap().ok);
+}

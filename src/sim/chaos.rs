@@ -650,7 +650,8 @@ fn server_error(api: Api, variant: u64) -> Response {
 
 /// The same answer with a broken body: JSON cut in half, the wrong types, or a proxy's HTML
 /// page. A 304 becomes a 200 (a 304 has no body to break); validators (ETag, Last-Modified)
-/// go, so that a client never caches the broken body as the real one.
+/// go, so that a client never caches the broken body as the real one; a gzip body is broken
+/// decompressed and sent plain.
 async fn malformed(resp: Response, variant: u64) -> Response {
     let (mut parts, body) = resp.into_parts();
     let bytes = axum::body::to_bytes(body, 64 << 20)
@@ -667,6 +668,19 @@ async fn malformed(resp: Response, variant: u64) -> Response {
     ] {
         parts.headers.remove(h);
     }
+    // A compressed body is broken as the document it holds: what arrives is plain.
+    let bytes = if parts
+        .headers
+        .remove(header::CONTENT_ENCODING)
+        .is_some_and(|e| e.as_bytes().eq_ignore_ascii_case(b"gzip"))
+    {
+        let mut plain = Vec::new();
+        let _ =
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut plain);
+        Bytes::from(plain)
+    } else {
+        bytes
+    };
     let json_type = HeaderValue::from_static("application/json");
     let new_body = match variant % 3 {
         0 => {

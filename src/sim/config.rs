@@ -191,6 +191,45 @@ fn quote(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// How many lanes read through GitHub, at any size of train; each config is valid.
+    #[test]
+    fn github_lanes_are_chosen_and_big_trains_make_valid_configs() {
+        let now = DateTime::parse_from_rfc3339("2026-11-26T15:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        for (lanes, github, want) in [
+            (8, None, 3),
+            (8, Some(0), 0),
+            (8, Some(8), 8),
+            (500, Some(30), 30),
+            (2000, None, 3),
+        ] {
+            let opts = SimOptions {
+                lanes,
+                github_lanes: github,
+                ..SimOptions::default()
+            };
+            let text = demo_config("http://127.0.0.1:4000", &opts, now);
+            let config = crate::config::parse(&text, "<demo>")
+                .unwrap_or_else(|e| panic!("{lanes} lanes, {github:?} on GitHub: {e}"));
+            assert_eq!(config.train.lanes.len(), lanes);
+            let on_github = config
+                .train
+                .lanes
+                .iter()
+                .filter(|l| config.target(&l.name, "prod").unwrap().source == "gh")
+                .count();
+            assert_eq!(on_github, want, "{lanes} lanes, {github:?}");
+            assert!(
+                text.starts_with(&format!(
+                    "# trainyard demo: {lanes} lanes served by the simulator (seed 42), {want} of them through its GitHub API\n"
+                )),
+                "{}",
+                text.lines().next().unwrap()
+            );
+        }
+    }
+
     #[test]
     fn config_is_toml_of_the_agreed_shape() {
         let now = DateTime::parse_from_rfc3339("2026-11-26T15:00:00Z")

@@ -307,6 +307,9 @@ fn key(v: &Value, fields: &[&str]) -> ItemKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::SimOptions;
+    use std::collections::BTreeMap;
+    use std::time::Duration;
 
     fn k(lane: &str, stage: &str) -> ItemKey {
         vec![lane.to_string(), stage.to_string()]
@@ -363,5 +366,104 @@ mod tests {
         assert!(j.floor > before);
         assert!(j.since(before).is_none(), "too old: the whole train");
         assert!(j.since(j.floor).is_some());
+    }
+
+    /// The items of an answer by name, as a client would keep them.
+    type Kept = BTreeMap<Vec<String>, Value>;
+
+    fn doc(answer: &Answer) -> Value {
+        let (Answer::Full { body, .. } | Answer::Delta { body, .. }) = answer;
+        serde_json::from_slice(body).expect("the answer is JSON")
+    }
+
+    fn put(kept: &mut Kept, list: &Value, fields: &[&str]) {
+        for item in list.as_array().unwrap() {
+            kept.insert(key(item, fields), item.clone());
+        }
+    }
+
+    fn whole(feed: &Feed) -> (Kept, Kept) {
+        let d = doc(&feed.answer(None, true, "now"));
+        let (mut cells, mut metrics) = (Kept::new(), Kept::new());
+        put(&mut cells, &d["cells"], &["lane", "stage"]);
+        put(&mut metrics, &d["metrics"], &["lane", "stage", "name"]);
+        (cells, metrics)
+    }
+
+    #[test]
+    fn deltas_of_a_moving_train_merge_into_the_whole_train() {
+        let t0 = chrono::DateTime::from_timestamp(1_764_165_600, 0).unwrap();
+        let opts = SimOptions {
+            lanes: 20,
+            ..SimOptions::default()
+        };
+        let mut sc = Scenario::new(&opts, t0, "http://127.0.0.1:9");
+        let mut feed = Feed::new(0x1f);
+        feed.refresh(&sc);
+        let first = feed.answer(None, true, "now");
+        assert!(matches!(first, Answer::Full { cells: 80, .. }));
+        let (mut cells, mut metrics) = whole(&feed);
+        let mut cursor = doc(&first)["cursor"].as_str().unwrap().to_string();
+        // Nothing moved: an empty delta, the same ETag.
+        let tag = feed.etag(true);
+        feed.refresh(&sc);
+        assert_eq!(feed.etag(true), tag);
+        let empty = feed.answer(Some(&cursor), true, "now");
+        assert!(matches!(
+            empty,
+            Answer::Delta {
+                cells: 0,
+                metrics: 0,
+                removed: 0,
+                ..
+            }
+        ));
+        let mut changed_cells = 0;
+        for _ in 0..40 {
+            sc.advance(Duration::from_secs(3));
+            feed.refresh(&sc);
+            let answer = feed.answer(Some(&cursor), true, "now");
+            let Answer::Delta { cells: n, .. } = &answer else {
+                panic!("a cursor of this run gets a delta");
+            };
+            assert!(*n < 80, "only what changed: {n}");
+            changed_cells += n;
+            let d = doc(&answer);
+            assert_eq!(d["delta"], true);
+            assert_eq!(d["since"], cursor.as_str());
+            put(&mut cells, &d["cells"], &["lane", "stage"]);
+            put(&mut metrics, &d["metrics"], &["lane", "stage", "name"]);
+            assert_eq!((&cells, &metrics), (&whole(&feed).0, &whole(&feed).1));
+            cursor = d["cursor"].as_str().unwrap().to_string();
+        }
+        assert!(changed_cells > 0, "the train moved");
+        // Without the metrics: a delta of cells only.
+        sc.advance(Duration::from_secs(10));
+        feed.refresh(&sc);
+        let d = doc(&feed.answer(Some(&cursor), false, "now"));
+        assert_eq!(d["metrics"], json!([]));
+    }
+
+    #[test]
+    fn a_cursor_of_another_run_or_none_at_all_gets_the_whole_train() {
+        let t0 = chrono::DateTime::from_timestamp(1_764_165_600, 0).unwrap();
+        let sc = Scenario::new(&SimOptions::default(), t0, "http://127.0.0.1:9");
+        let mut feed = Feed::new(0x1f);
+        feed.refresh(&sc);
+        let now = feed.cursor();
+        assert!(now.starts_with("1f-"), "{now}");
+        assert!(matches!(
+            feed.answer(Some(&now), true, "t"),
+            Answer::Delta { .. }
+        ));
+        for cursor in ["2f-1", "1f-999999", "1f", "x-1", "", "1f--1"] {
+            assert!(
+                matches!(feed.answer(Some(cursor), true, "t"), Answer::Full { .. }),
+                "{cursor:?}"
+            );
+        }
+        // The ETag of the cells alone, and of cells and metrics, name their kind and epoch.
+        assert!(feed.etag(false).starts_with("W/\"1f-c"));
+        assert!(feed.etag(true).starts_with("W/\"1f-a"));
     }
 }

@@ -371,6 +371,8 @@ mod tests {
         Bytes(usize),
         /// Chunked, without end.
         EndlessChunks,
+        /// These bytes.
+        Raw(Vec<u8>),
     }
 
     /// A server on 127.0.0.1 that answers one request with `head` (status line and headers)
@@ -402,6 +404,11 @@ mod tests {
                             return;
                         }
                         left -= n;
+                    }
+                }
+                Body::Raw(bytes) => {
+                    if conn.write_all(&bytes).await.is_err() {
+                        return;
                     }
                 }
                 Body::EndlessChunks => {
@@ -458,6 +465,27 @@ mod tests {
             .await
             .unwrap_err();
         assert!(!e.is_empty() && !e.contains("16 MiB"), "{e}");
+    }
+
+    /// A gzip answer is read decompressed, and the cap counts what it decompresses to: a
+    /// bomb of a few KiB that packs more than the cap is refused.
+    #[tokio::test]
+    async fn a_gzip_bomb_is_cut_at_the_cap_counted_decompressed() {
+        use std::io::Write;
+        let gzip = |n: usize| {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            enc.write_all(&vec![b' '; n]).unwrap();
+            enc.finish().unwrap()
+        };
+        let head = |len: usize| {
+            format!("HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: {len}\r\n")
+        };
+        let bomb = gzip(MAX_BODY + 1);
+        assert!(bomb.len() < 64 * 1024, "{} bytes on the wire", bomb.len());
+        cap_named(read_body(&answer_once(head(bomb.len()), Body::Raw(bomb)).await).await);
+        let small = gzip(MAX_BODY);
+        let read = read_body(&answer_once(head(small.len()), Body::Raw(small)).await).await;
+        assert_eq!(read.unwrap().len(), MAX_BODY, "up to the cap, decompressed");
     }
 
     #[tokio::test]
