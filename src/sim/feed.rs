@@ -92,6 +92,19 @@ impl Journal {
         self.items = items;
     }
 
+    /// Item `i` is now `body` (a render of the same item, in the same place).
+    fn update_at(&mut self, seq: &mut u64, i: usize, body: Vec<u8>) {
+        let Some(item) = self.items.get_mut(i) else {
+            return;
+        };
+        if item.body != body {
+            *seq += 1;
+            self.last = *seq;
+            item.body = body;
+            item.changed = *seq;
+        }
+    }
+
     /// Every item's body, in order.
     fn bodies(&self) -> impl Iterator<Item = &[u8]> {
         self.items.iter().map(|i| i.body.as_slice())
@@ -131,6 +144,8 @@ pub(crate) struct Feed {
     metrics: Journal,
     /// The scenario's sample count the metrics were rendered at.
     samples: Option<u64>,
+    /// [`Scenario::cell_stamps`] at the last render of the cells.
+    stamps: Vec<(u64, bool)>,
 }
 
 /// What a `GET /v1/train` is answered with.
@@ -156,24 +171,35 @@ impl Feed {
             cells: Journal::default(),
             metrics: Journal::default(),
             samples: None,
+            stamps: Vec::new(),
         }
     }
 
-    /// Bring the feed up to the scenario as it is now. The metrics are rendered again only
-    /// after a new sample.
-    pub(crate) fn refresh(&mut self, sc: &Scenario) {
-        let cells = sc
-            .cells_json()
-            .into_iter()
-            .map(|c| (key(&c, &["lane", "stage"]), bytes(&c)))
-            .collect();
-        self.cells.update(&mut self.seq, cells);
-        if self.samples != Some(sc.samples()) {
-            let metrics = sc
-                .metrics_json()
-                .into_iter()
-                .map(|m| (key(&m, &["lane", "stage", "name"]), bytes(&m)))
-                .collect();
+    /// Bring the feed up to the scenario as it is now, its metrics too when `metrics` (a
+    /// client that takes them is answered). The metrics are rendered again only after a new
+    /// sample, and only for such a client: they are most of the train.
+    pub(crate) fn refresh(&mut self, sc: &Scenario, metrics: bool) {
+        let stamps = sc.cell_stamps();
+        if sc.hostile() || stamps.len() != self.stamps.len() || stamps.len() != self.cells.len() {
+            // Dressed cells are dressed as a whole train; a first render has nothing kept.
+            let mut cells = Vec::with_capacity(stamps.len());
+            sc.each_cell_json(|c| cells.push((key(&c, &["lane", "stage"]), bytes(&c))));
+            self.cells.update(&mut self.seq, cells);
+        } else {
+            // Only the cells of lanes that changed, and those that move.
+            for (i, (now, before)) in stamps.iter().zip(&self.stamps).enumerate() {
+                if now.1 || now != before {
+                    let Some(c) = sc.cell_json_at(i) else {
+                        continue;
+                    };
+                    self.cells.update_at(&mut self.seq, i, bytes(&c));
+                }
+            }
+        }
+        self.stamps = stamps;
+        if metrics && self.samples != Some(sc.samples()) {
+            let mut metrics = Vec::with_capacity(self.metrics.len());
+            sc.each_metric_json(|m| metrics.push((key(&m, &["lane", "stage", "name"]), bytes(&m))));
             self.metrics.update(&mut self.seq, metrics);
             self.samples = Some(sc.samples());
         }
@@ -368,6 +394,8 @@ mod tests {
         assert!(j.since(j.floor).is_some());
     }
 
+    const STAGES_OF_TEST: [&str; 4] = crate::sim::STAGES;
+
     /// The items of an answer by name, as a client would keep them.
     type Kept = BTreeMap<Vec<String>, Value>;
 
@@ -390,6 +418,22 @@ mod tests {
         (cells, metrics)
     }
 
+    /// The train rendered from scratch, not through the feed.
+    fn rendered(sc: &Scenario) -> (Kept, Kept) {
+        let (mut cells, mut metrics) = (Kept::new(), Kept::new());
+        put(
+            &mut cells,
+            &Value::from(sc.cells_json()),
+            &["lane", "stage"],
+        );
+        put(
+            &mut metrics,
+            &Value::from(sc.metrics_json()),
+            &["lane", "stage", "name"],
+        );
+        (cells, metrics)
+    }
+
     #[test]
     fn deltas_of_a_moving_train_merge_into_the_whole_train() {
         let t0 = chrono::DateTime::from_timestamp(1_764_165_600, 0).unwrap();
@@ -399,14 +443,14 @@ mod tests {
         };
         let mut sc = Scenario::new(&opts, t0, "http://127.0.0.1:9");
         let mut feed = Feed::new(0x1f);
-        feed.refresh(&sc);
+        feed.refresh(&sc, true);
         let first = feed.answer(None, true, "now");
         assert!(matches!(first, Answer::Full { cells: 80, .. }));
         let (mut cells, mut metrics) = whole(&feed);
         let mut cursor = doc(&first)["cursor"].as_str().unwrap().to_string();
         // Nothing moved: an empty delta, the same ETag.
         let tag = feed.etag(true);
-        feed.refresh(&sc);
+        feed.refresh(&sc, true);
         assert_eq!(feed.etag(true), tag);
         let empty = feed.answer(Some(&cursor), true, "now");
         assert!(matches!(
@@ -419,9 +463,20 @@ mod tests {
             }
         ));
         let mut changed_cells = 0;
-        for _ in 0..40 {
+        let actions = [
+            "promote", "pause", "resume", "rollback", "approve", "reject",
+        ];
+        for step in 0..40usize {
             sc.advance(Duration::from_secs(3));
-            feed.refresh(&sc);
+            // And people act on it, through either face: refused or not, what they changed
+            // shows in the next delta.
+            let lane = &whole(&feed).0.keys().nth(step * 7 % 80).unwrap()[0].clone();
+            let _ = sc.act(&json!({
+                "action": actions[step % actions.len()],
+                "lane": lane,
+                "stage": STAGES_OF_TEST[1 + step % 3],
+            }));
+            feed.refresh(&sc, true);
             let answer = feed.answer(Some(&cursor), true, "now");
             let Answer::Delta { cells: n, .. } = &answer else {
                 panic!("a cursor of this run gets a delta");
@@ -434,12 +489,18 @@ mod tests {
             put(&mut cells, &d["cells"], &["lane", "stage"]);
             put(&mut metrics, &d["metrics"], &["lane", "stage", "name"]);
             assert_eq!((&cells, &metrics), (&whole(&feed).0, &whole(&feed).1));
+            let (fresh_cells, fresh_metrics) = rendered(&sc);
+            assert!(
+                cells == fresh_cells,
+                "the merged cells are the train as it is"
+            );
+            assert!(metrics == fresh_metrics, "and so are the metrics");
             cursor = d["cursor"].as_str().unwrap().to_string();
         }
         assert!(changed_cells > 0, "the train moved");
         // Without the metrics: a delta of cells only.
         sc.advance(Duration::from_secs(10));
-        feed.refresh(&sc);
+        feed.refresh(&sc, true);
         let d = doc(&feed.answer(Some(&cursor), false, "now"));
         assert_eq!(d["metrics"], json!([]));
     }
@@ -449,7 +510,7 @@ mod tests {
         let t0 = chrono::DateTime::from_timestamp(1_764_165_600, 0).unwrap();
         let sc = Scenario::new(&SimOptions::default(), t0, "http://127.0.0.1:9");
         let mut feed = Feed::new(0x1f);
-        feed.refresh(&sc);
+        feed.refresh(&sc, true);
         let now = feed.cursor();
         assert!(now.starts_with("1f-"), "{now}");
         assert!(matches!(

@@ -222,6 +222,9 @@ struct LaneSim {
     phase: f64,
     /// Per (stage - 1) * 3 + metric: (unix seconds, value), oldest first.
     series: Vec<VecDeque<(i64, f64)>>,
+    /// Moves whenever the lane's cells may have changed ([`Scenario::lane_mut`]): a cell of a
+    /// lane whose `rev` stood still, with nothing moving in it, is served as it was.
+    rev: u64,
 }
 
 struct Run {
@@ -446,7 +449,7 @@ impl Scenario {
 
     fn finish(&mut self, li: usize, s: usize) {
         let now = self.now;
-        let cell = &mut self.lanes[li].cells[s];
+        let cell = &mut self.lane_mut(li).cells[s];
         let Some(op) = cell.op.take() else { return };
         cell.updated = now;
         match (op.kind, op.fails) {
@@ -472,7 +475,7 @@ impl Scenario {
     /// CI produces a new version of a lane: a build starts at the build stage.
     fn new_build(&mut self, li: usize) {
         let (seed, now) = (self.seed, self.now);
-        let lane = &mut self.lanes[li];
+        let lane = self.lane_mut(li);
         let idx = lane.idx;
         let n = lane.builds;
         let h = |tag: u64| mix(seed, &[tag, idx, n]);
@@ -522,7 +525,29 @@ impl Scenario {
             ran: true,
         };
         let run = self.new_run(li, BUILD, &sha, OpKind::Build, now, "ci");
-        self.lanes[li].cells[BUILD].run = run;
+        self.lane_mut(li).cells[BUILD].run = run;
+    }
+
+    /// A lane to change: every change of a lane's cells goes through here, so that the
+    /// `/v1/train` feed knows which lanes to render again ([`Scenario::cell_stamps`]).
+    fn lane_mut(&mut self, li: usize) -> &mut LaneSim {
+        let lane = &mut self.lanes[li];
+        lane.rev += 1;
+        lane
+    }
+
+    /// For every cell of `/v1/train`, in order: its lane's revision and whether something
+    /// moves in it (its JSON then changes with time alone). A cell whose stamp is the same as
+    /// at the last render, and which does not move, renders the same.
+    pub(crate) fn cell_stamps(&self) -> Vec<(u64, bool)> {
+        self.lanes
+            .iter()
+            .flat_map(|l| {
+                l.cells
+                    .iter()
+                    .map(|c| (l.rev, c.op.as_ref().is_some_and(|op| op.resumed.is_some())))
+            })
+            .collect()
     }
 }
 

@@ -180,7 +180,7 @@ pub(crate) async fn train(
         return ([(header::CONTENT_TYPE, "application/json")], body).into_response();
     }
     let ask = Ask::new(&uri, &headers);
-    api.feed.refresh(&inner.scenario);
+    api.feed.refresh(&inner.scenario, ask.metrics);
     let etag = api.feed.etag(ask.metrics);
     let etag_value = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("W/\"\""));
     let vary = HeaderValue::from_static("Accept-Encoding");

@@ -16,7 +16,7 @@ impl Scenario {
     /// What an action needs of a cell: the time, the cell's name for messages, and the cell.
     fn cell_at(&mut self, li: usize, s: usize) -> (i64, String, &mut CellSim) {
         let name = self.name(li, s);
-        (self.now, name, &mut self.lanes[li].cells[s])
+        (self.now, name, &mut self.lane_mut(li).cells[s])
     }
 
     fn op_duration(&mut self, li: usize, s: usize, lo: i64, hi: i64) -> i64 {
@@ -91,7 +91,7 @@ impl Scenario {
             None
         };
         let run = self.new_run(li, s, &ver.sha, OpKind::Deploy, now, actor);
-        let cell = &mut self.lanes[li].cells[s];
+        let cell = &mut self.lane_mut(li).cells[s];
         let short_v = ver.short().to_string();
         let moving = op.is_some();
         cell.start(cell.snapshot(), ver, run, op, now, actor);
@@ -197,7 +197,7 @@ impl Scenario {
         let dur = self.op_duration(li, s, 4, 8);
         let target_sha = self.lanes[li].cells[s].history[pos].ver.sha.clone();
         let run = self.new_run(li, s, &target_sha, OpKind::Rollback, now, actor);
-        let cell = &mut self.lanes[li].cells[s];
+        let cell = &mut self.lane_mut(li).cells[s];
         let target = cell.history.remove(pos);
         let never_deployed = matches!(cell.state, St::AwaitingApproval | St::Cancelled);
         let old = Hist {

@@ -199,6 +199,7 @@ impl Scenario {
             base,
             phase: unit(h(T_BASE, 3)),
             series: vec![VecDeque::with_capacity(SERIES_LEN); 3 * METRICS.len()],
+            rev: 0,
         };
         let li = self.lanes.len();
         for s in 0..STAGES.len() {

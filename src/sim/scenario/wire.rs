@@ -83,13 +83,37 @@ impl Scenario {
     /// Every cell of `/v1/train`, in train order (dressed with `--hostile`).
     pub(crate) fn cells_json(&self) -> Vec<Value> {
         let mut cells = Vec::with_capacity(self.lanes.len() * STAGES.len());
+        self.each_cell_json(|c| cells.push(c));
+        cells
+    }
+
+    /// [`Scenario::cells_json`] one cell at a time: a big train is never all in memory as
+    /// JSON values at once (unless dressed with `--hostile`, which sees the whole train).
+    pub(crate) fn each_cell_json(&self, mut f: impl FnMut(Value)) {
+        if self.hostile {
+            self.dressed_cells().into_iter().for_each(f);
+            return;
+        }
+        for lane in &self.lanes {
+            for (s, c) in lane.cells.iter().enumerate() {
+                f(self.cell_json(lane, s, c));
+            }
+        }
+    }
+
+    /// Cell `i` of [`Scenario::cells_json`] (undressed: with `--hostile`, render them all).
+    pub(crate) fn cell_json_at(&self, i: usize) -> Option<Value> {
+        let lane = self.lanes.get(i / STAGES.len())?;
+        let s = i % STAGES.len();
+        Some(self.cell_json(lane, s, lane.cells.get(s)?))
+    }
+
+    fn dressed_cells(&self) -> Vec<Value> {
+        let mut cells = Vec::with_capacity(self.lanes.len() * STAGES.len());
         for lane in &self.lanes {
             for (s, c) in lane.cells.iter().enumerate() {
                 cells.push(self.cell_json(lane, s, c));
             }
-        }
-        if !self.hostile {
-            return cells;
         }
         let mut doc = json!({ "cells": cells });
         crate::sim::hostile::dress_train(&mut doc);
@@ -106,6 +130,12 @@ impl Scenario {
     /// ([`Scenario::samples`]).
     pub(crate) fn metrics_json(&self) -> Vec<Value> {
         let mut metrics = Vec::new();
+        self.each_metric_json(|m| metrics.push(m));
+        metrics
+    }
+
+    /// [`Scenario::metrics_json`] one metric at a time.
+    pub(crate) fn each_metric_json(&self, mut f: impl FnMut(Value)) {
         for lane in &self.lanes {
             for (s, stage) in STAGES.iter().enumerate().skip(STAGING) {
                 for (m, (name, unit, max)) in METRICS.iter().enumerate() {
@@ -129,11 +159,10 @@ impl Scenario {
                                 .collect::<Vec<_>>()
                         );
                     }
-                    metrics.push(j);
+                    f(j);
                 }
             }
         }
-        metrics
     }
 
     /// Whether the simulator serves attack strings (`--hostile`).
