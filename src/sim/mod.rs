@@ -12,10 +12,17 @@
 //! gives the same versions, metrics and timings. [`Scenario`] is the pure core and can be
 //! driven with explicit time; [`start`] serves it on the wall clock, `speed` times faster.
 //!
-//! Endpoints: `GET /v1/train`, `POST /v1/actions`, and the simulator extras
+//! Endpoints: `GET /v1/train` (with the protocol's extensions: `ETag` and `304`, gzip,
+//! `?since=CURSOR` deltas, `?metrics=false`; `train_api.rs` on `feed.rs`; none of them with
+//! [`SimOptions::extensions`] off), `POST /v1/actions`, and the simulator extras
 //! `GET /v1/_sim/actions` (`{"actions": [...]}`: each POSTed body as sent, plus
 //! `received_at` and the answered `status`; a body that was not a JSON object is kept under
-//! `body` or `raw`) and `GET /runs/N` (what a cell's `url` points at).
+//! `body` or `raw`), `GET|DELETE /v1/_sim/traffic` (what `GET /v1/train` sent),
+//! `GET|POST /_sim/clock` (`stop` holds the train still, `run` lets it go on) and
+//! `GET /runs/N` (what a cell's `url` points at).
+//!
+//! Up to [`MAX_LANES`] lanes (`roster.rs`); the printed config reads
+//! [`SimOptions::github_lanes`] of them through the GitHub face.
 //!
 //! The same train also answers as GitHub does, under `/api/v3` like GitHub Enterprise Server
 //! (a `github` source's `api_url` is [`SimHandle::github_api_url`]): each lane is the
