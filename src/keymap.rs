@@ -65,6 +65,16 @@ pub enum Command {
     /// The filter line: keep the filter, or clear it.
     Apply,
     Clear,
+    /// Lanes grouped by team, or not; fold or unfold a team; only the lanes blocked, moving
+    /// or held; the prompt that jumps to a lane by name.
+    Group,
+    Fold,
+    OnlyBusy,
+    Jump,
+    /// The jump prompt: go to the match, the next match, back to where the selection was.
+    JumpTo,
+    JumpNext,
+    JumpCancel,
 }
 
 /// Where the keys are read.
@@ -76,15 +86,18 @@ pub enum Mode {
     Help,
     Confirm,
     Filter,
+    /// The prompt that jumps to a lane by name.
+    Jump,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 5] = [
+    pub const ALL: [Mode; 6] = [
         Mode::Main,
         Mode::Details,
         Mode::Help,
         Mode::Confirm,
         Mode::Filter,
+        Mode::Jump,
     ];
 
     /// The heading of the mode's keys in the help.
@@ -95,6 +108,7 @@ impl Mode {
             Mode::Help => "Help",
             Mode::Confirm => "Confirmation dialog",
             Mode::Filter => "Filter (/)",
+            Mode::Jump => "Jump (:)",
         }
     }
 }
@@ -132,6 +146,7 @@ const ACT: &[Mode] = &[Mode::Main, Mode::Details];
 const DIALOG: &[Mode] = &[Mode::Confirm];
 const POPUPS: &[Mode] = &[Mode::Details, Mode::Help];
 const FILTER: &[Mode] = &[Mode::Filter];
+const JUMP: &[Mode] = &[Mode::Jump];
 
 const fn b(
     command: Command,
@@ -362,6 +377,42 @@ pub const BINDINGS: &[Binding] = &[
         MAIN,
     ),
     b(
+        Command::Jump,
+        &[KeyCode::Char(':')],
+        ":",
+        "jump",
+        "jump to a lane by name",
+        Shown::Footer,
+        MAIN,
+    ),
+    b(
+        Command::Group,
+        &[KeyCode::Char('t')],
+        "t",
+        "teams",
+        "group the lanes by team, or not",
+        Shown::HelpOnly,
+        MAIN,
+    ),
+    b(
+        Command::Fold,
+        &[KeyCode::Char(' ')],
+        "Space",
+        "fold",
+        "fold / unfold the team",
+        Shown::HelpOnly,
+        MAIN,
+    ),
+    b(
+        Command::OnlyBusy,
+        &[KeyCode::Char('b')],
+        "b",
+        "busy only",
+        "only busy lanes (again: all)",
+        Shown::HelpOnly,
+        MAIN,
+    ),
+    b(
         Command::Help,
         &[KeyCode::Char('?')],
         "?",
@@ -478,6 +529,33 @@ pub const BINDINGS: &[Binding] = &[
         Shown::Footer,
         FILTER,
     ),
+    b(
+        Command::JumpTo,
+        &[KeyCode::Enter],
+        "⏎",
+        "jump",
+        "go to the lane that matches",
+        Shown::Footer,
+        JUMP,
+    ),
+    b(
+        Command::JumpNext,
+        &[KeyCode::Tab, KeyCode::Down],
+        "Tab/↓",
+        "next match",
+        "the next lane that matches",
+        Shown::Footer,
+        JUMP,
+    ),
+    b(
+        Command::JumpCancel,
+        &[KeyCode::Esc],
+        "Esc",
+        "cancel",
+        "back to where the selection was",
+        Shown::Footer,
+        JUMP,
+    ),
 ];
 
 /// The rows read in `mode`, in the table's order. Their keys are the defaults: the keys in
@@ -518,6 +596,7 @@ mod tests {
             Command::Cancel,
             Command::Clear,
             Command::Apply,
+            Command::JumpCancel,
         ];
         for mode in Mode::ALL {
             assert!(
@@ -547,6 +626,19 @@ mod tests {
         assert_eq!(main(KeyCode::Char('m')), Some(Command::MetricsView));
         assert_eq!(main(KeyCode::Char(']')), Some(Command::NextMetric));
         assert_eq!(main(KeyCode::Char('z')), None);
+        assert_eq!(main(KeyCode::Char(' ')), Some(Command::Fold));
+        assert_eq!(main(KeyCode::Char(':')), Some(Command::Jump));
+        assert_eq!(main(KeyCode::Char('b')), Some(Command::OnlyBusy));
+        assert_eq!(main(KeyCode::Char('t')), Some(Command::Group));
+        assert_eq!(
+            command_for(Mode::Jump, k(KeyCode::Esc)),
+            Some(Command::JumpCancel)
+        );
+        assert_eq!(
+            command_for(Mode::Jump, k(KeyCode::Tab)),
+            Some(Command::JumpNext)
+        );
+        assert_eq!(command_for(Mode::Jump, k(KeyCode::Char('t'))), None);
         assert_eq!(
             command_for(Mode::Details, k(KeyCode::Char('p'))),
             Some(Command::Promote)

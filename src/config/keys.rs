@@ -169,6 +169,7 @@ fn place(mode: Mode) -> &'static str {
         Mode::Help => "in the help",
         Mode::Confirm => "in the confirmation dialog",
         Mode::Filter => "on the filter line",
+        Mode::Jump => "on the jump prompt",
     }
 }
 

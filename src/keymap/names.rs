@@ -42,6 +42,13 @@ impl Command {
             Command::Cancel => "cancel",
             Command::Apply => "apply",
             Command::Clear => "clear",
+            Command::Group => "group",
+            Command::Fold => "fold",
+            Command::OnlyBusy => "only_busy",
+            Command::Jump => "jump",
+            Command::JumpTo => "jump_to",
+            Command::JumpNext => "jump_next",
+            Command::JumpCancel => "jump_cancel",
         }
     }
 
@@ -69,6 +76,10 @@ pub const OTHER_WORDS: &[(&str, Command)] = &[
     ("escape", Command::Back),
     ("go", Command::Press),
     ("confirm", Command::Press),
+    ("group_by_team", Command::Group),
+    ("teams", Command::Group),
+    ("busy", Command::OnlyBusy),
+    ("goto", Command::Jump),
 ];
 
 #[cfg(test)]

@@ -151,9 +151,10 @@ fn on_dialog(command: Command) -> bool {
     BINDINGS[row(command)].modes.contains(&Mode::Confirm)
 }
 
-/// Whether a command is read on the filter line, which takes typed text.
+/// Whether a command is read on the filter line or the jump prompt, which take typed text.
 fn on_filter_line(command: Command) -> bool {
-    BINDINGS[row(command)].modes.contains(&Mode::Filter)
+    let modes = BINDINGS[row(command)].modes;
+    modes.contains(&Mode::Filter) || modes.contains(&Mode::Jump)
 }
 
 /// The keys the dialog's commands may be given, in the order they are suggested.

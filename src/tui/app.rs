@@ -8,7 +8,9 @@ use std::sync::Arc;
 use crossterm::event::{KeyEvent, KeyEventKind};
 
 use super::confirm::ConfirmDialog;
+use super::jump::Prompt;
 use super::keymap::{self, Command, Keymap, Mode};
+use super::rows::{Census, Options, Picked, Row, reselect, rows};
 use crate::engine::snapshot::{CellView, MetricView};
 use crate::engine::{Event, Snapshot, Tone};
 use crate::model::{ActionKind, Cell, CellKey, Metric, Timestamp};
@@ -102,6 +104,7 @@ pub enum Msg {
 pub struct App {
     pub snap: Arc<Snapshot>,
     pub now: Timestamp,
+    /// The selected row of the lanes panel (a lane, or a team's heading).
     pub sel_lane: usize,
     pub sel_stage: usize,
     pub view: View,
@@ -123,9 +126,18 @@ pub struct App {
     pub links: bool,
     /// `q` was pressed once with actions in flight: a second `q` quits.
     pub(super) quit_armed: bool,
-    /// The lanes the filter lets through, by index in the train: kept with the filter and the
-    /// snapshot, not recomputed per frame.
+    /// The lanes shown (after the filter, the toggle and folding), by index in the train:
+    /// kept with the rows, not recomputed per frame.
     visible: Vec<usize>,
+    /// The lanes panel's rows: lanes, or team headings and their lanes; `sel_lane` is an
+    /// index in them.
+    pub(super) rows: Vec<Row>,
+    /// Grouping by team, folded teams, the "busy only" toggle.
+    pub lanes_opts: Options,
+    /// Every lane's marks and the train's counts, once per snapshot.
+    pub census: Census,
+    /// The jump prompt, while it is open.
+    pub jump: Option<Prompt>,
     /// How notices ring (`tui::notify`); by default they only reach the activity panel.
     pub notifier: super::notify::Notifier,
     /// The keys in force (`[keys]` over the table's): what the keys do and how the footer
@@ -155,9 +167,14 @@ impl App {
             links: true,
             quit_armed: false,
             visible: Vec::new(),
+            rows: Vec::new(),
+            lanes_opts: Options::default(),
+            census: Census::default(),
+            jump: None,
             notifier: super::notify::Notifier::off(),
             keys: Keymap::defaults(),
         };
+        app.census = Census::of(&app.snap);
         app.refilter();
         app
     }
@@ -175,42 +192,55 @@ impl App {
             Some(Popup::Help) => Mode::Help,
             Some(Popup::Confirm(_)) => Mode::Confirm,
             None if self.filter_editing => Mode::Filter,
+            None if self.jump.is_some() => Mode::Jump,
             None => Mode::Main,
         }
     }
 
+    /// The rows again after the filter, the toggle, folding or the snapshot changed; the
+    /// selection stays on its lane (or heading) where that is still shown.
     pub(super) fn refilter(&mut self) {
-        let f = self.filter.to_lowercase();
+        let picked = self.rows.get(self.sel_lane).map(Picked::of);
+        self.rows = rows(
+            &self.snap.train,
+            &self.census,
+            &self.filter,
+            &self.lanes_opts,
+        );
         self.visible = self
-            .snap
-            .train
-            .lanes
+            .rows
             .iter()
-            .enumerate()
-            .filter(|(_, l)| {
-                f.is_empty()
-                    || l.name.to_lowercase().contains(&f)
-                    || l.team.to_lowercase().contains(&f)
+            .filter_map(|r| match r {
+                Row::Lane(i) => Some(*i),
+                Row::Team(_) => None,
             })
-            .map(|(i, _)| i)
             .collect();
+        self.sel_lane = reselect(&self.snap.train, &self.rows, picked.as_ref(), self.sel_lane);
     }
 
     /// Filter the lanes by name or team.
     pub fn set_filter(&mut self, filter: impl Into<String>) {
         self.filter = filter.into();
         self.refilter();
-        self.sel_lane = 0;
     }
 
-    /// Lane indexes shown, after the filter.
+    /// Lane indexes shown, after the filter, the toggle and folding.
     pub fn visible_lanes(&self) -> &[usize] {
         &self.visible
     }
 
-    /// The selected lane's index in the train, if any lane is visible.
+    /// The lanes panel's rows.
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+
+    /// The selected lane's index in the train: none when no lane is shown or a team's
+    /// heading is selected.
     pub fn selected_lane(&self) -> Option<usize> {
-        self.visible.get(self.sel_lane).copied()
+        match self.rows.get(self.sel_lane)? {
+            Row::Lane(i) => Some(*i),
+            Row::Team(_) => None,
+        }
     }
 
     pub fn selected_key(&self) -> Option<CellKey> {
@@ -356,6 +386,7 @@ impl App {
     fn on_snapshot(&mut self, snap: Arc<Snapshot>) {
         self.now = self.now.max(snap.now);
         self.snap = snap;
+        self.census = Census::of(&self.snap);
         self.refilter();
     }
 
@@ -420,6 +451,10 @@ impl App {
                 self.on_filter_key(key, command);
                 vec![]
             }
+            Mode::Jump => {
+                self.on_jump_key(key, command);
+                vec![]
+            }
             Mode::Main => match command {
                 Some(c) => self.on_command(c),
                 None => vec![],
@@ -428,7 +463,7 @@ impl App {
     }
 
     fn move_lane(&mut self, delta: isize) {
-        let n = self.visible.len();
+        let n = self.rows.len();
         if n == 0 {
             return;
         }
@@ -481,6 +516,8 @@ impl App {
             }
             Command::PrevMetric => self.step_metric(false),
             Command::NextMetric => self.step_metric(true),
+            // On a team's heading: fold or unfold it.
+            Command::Details if self.selected_heading().is_some() => self.fold_team(),
             Command::Details if self.selected_lane().is_some() => {
                 self.popup_scroll = 0;
                 self.popup = Some(Popup::Details);
@@ -498,7 +535,6 @@ impl App {
                 } else if !self.filter.is_empty() {
                     self.filter.clear();
                     self.refilter();
-                    self.sel_lane = 0;
                 } else {
                     self.focus = Panel::Lanes;
                 }
@@ -509,6 +545,10 @@ impl App {
             | Command::Reject
             | Command::PauseResume
             | Command::Halt => self.start_action(c),
+            Command::Group => self.toggle_grouping(),
+            Command::Fold => self.fold_team(),
+            Command::OnlyBusy => self.toggle_busy_only(),
+            Command::Jump => self.open_jump(),
             Command::CopyVersion => return self.copy_version(),
             Command::CopyUrl => return self.copy_url(),
             // The popups' own commands never reach the main view.

@@ -376,6 +376,33 @@ pub fn app() -> Rig {
     Rig::new(setup(train(), world()))
 }
 
+/// The fixed train with teams that own several lanes, and notifications held: for the
+/// grouped views. Teams: payments (ledger, payments-api), storefront (checkout-web,
+/// inventory, pricing-engine), platform (auth-service, notifications), discovery
+/// (search-indexer).
+pub fn teams_app() -> Rig {
+    let mut train = train();
+    for l in &mut train.lanes {
+        l.team = match l.name.as_str() {
+            "ledger" | "payments-api" => "payments",
+            "checkout-web" | "inventory" | "pricing-engine" => "storefront",
+            "auth-service" | "notifications" => "platform",
+            _ => "discovery",
+        }
+        .into();
+    }
+    let mut setup = setup(train, world());
+    setup.holds.lanes.insert(
+        "inventory".into(),
+        crate::model::policy::LaneHold {
+            reason: "db migration".into(),
+            by: "dana@jump".into(),
+            at: t(-600),
+        },
+    );
+    Rig::new(setup)
+}
+
 /// The fixed train, started with --readonly.
 pub fn readonly_app() -> Rig {
     Rig::new(Setup {
@@ -386,11 +413,14 @@ pub fn readonly_app() -> Rig {
 
 /// Put the selection on `lane` at `stage`.
 pub fn select(app: &mut App, lane: &str, stage: &str) {
-    app.sel_lane = app
-        .visible_lanes()
+    let i = app
+        .snap
+        .train
+        .lanes
         .iter()
-        .position(|&i| app.snap.train.lanes[i].name == lane)
+        .position(|l| l.name == lane)
         .unwrap();
+    app.sel_lane = app.row_of_lane(i).unwrap();
     app.sel_stage = app.snap.train.stage_index(stage).unwrap();
 }
 

@@ -118,6 +118,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         frame.render_widget(Paragraph::new(line), area);
         return;
     }
+    if let Some(p) = &app.jump {
+        frame.render_widget(Paragraph::new(jump_line(app, p, theme)), area);
+        return;
+    }
     if let Some((text, tone, _)) = &app.flash {
         let style = match tone {
             Tone::Bad => theme.bad(),
@@ -158,4 +162,33 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         spans.push(Span::raw(format!(" {}  ", key.1)));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The jump prompt: what is typed, the lane on offer and how many match, the prompt's keys.
+fn jump_line<'a>(app: &'a App, p: &super::jump::Prompt, theme: &Theme) -> Line<'a> {
+    let mut spans = vec![
+        Span::styled(app.keys.label(Command::Jump), theme.key()),
+        Span::raw(format!("jump to lane: {}▏ ", p.query)),
+    ];
+    match p.current() {
+        Some(i) => {
+            spans.push(Span::styled(
+                format!("→ {}", app.snap.train.lanes[i].name),
+                theme.title(),
+            ));
+            spans.push(Span::raw(format!(" {}/{}", p.at + 1, p.matches.len())));
+            if app.row_of_lane(i).is_none() {
+                spans.push(Span::styled(" (hidden: shown on jump)", theme.dim()));
+            }
+        }
+        None if p.query.is_empty() => {}
+        None => spans.push(Span::styled("no lane matches", theme.bad())),
+    }
+    let keys: Vec<String> = app
+        .keys
+        .footer(Mode::Jump)
+        .map(|(_, k, w)| format!("{k} {w}"))
+        .collect();
+    spans.push(Span::styled(format!("  {}", keys.join("  ")), theme.dim()));
+    Line::from(spans)
 }

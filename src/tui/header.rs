@@ -49,6 +49,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         first.push(Span::styled(" READ-ONLY ", theme.banner()));
     }
 
+    // The train's counts at the right end, in the longest form that fits.
+    let used: usize = first.iter().map(|s| s.width()).sum();
+    let room = (area.width as usize).saturating_sub(used + 2);
+    let mut counts_left = None;
+    match super::rows::counts_text(app.census.total, room) {
+        Some(text) => {
+            let pad = room - super::ui::width(&text);
+            first.push(Span::raw(" ".repeat(pad + 2)));
+            first.push(Span::styled(text, counts_style(app, theme)));
+        }
+        None => counts_left = Some(()),
+    }
     lines.push(Line::from(first));
 
     let mut second: Vec<Span> = Vec::new();
@@ -121,6 +133,24 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if mine > 0 {
         second.push(Span::styled(format!(" · {mine} in flight"), theme.warn()));
     }
+    // No room on the first line: on the second, if there is room there.
+    if counts_left.is_some() {
+        let used: usize = second.iter().map(|s| s.width()).sum();
+        let room = (area.width as usize).saturating_sub(used + 3);
+        if let Some(text) = super::rows::counts_text(app.census.total, room) {
+            second.push(Span::raw(" · "));
+            second.push(Span::styled(text, counts_style(app, theme)));
+        }
+    }
     lines.push(Line::from(second));
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// The counts stand out while a lane is blocked; their words say it without colour.
+fn counts_style(app: &App, theme: &Theme) -> ratatui::style::Style {
+    if app.census.total.blocked > 0 {
+        theme.warn()
+    } else {
+        theme.dim()
+    }
 }

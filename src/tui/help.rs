@@ -70,7 +70,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         lines.extend(entries.into_iter().map(Line::from));
     }
     // The popups' and the filter's own keys, a line each, from the same table.
-    for mode in [Mode::Details, Mode::Confirm, Mode::Filter] {
+    for mode in [Mode::Details, Mode::Confirm, Mode::Filter, Mode::Jump] {
         let own: Vec<String> = keys
             .bindings(mode)
             .filter(|(b, _)| !b.modes.contains(&Mode::Main) || b.shown != Shown::HelpOnly)
@@ -109,6 +109,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     lines.push(Line::from(
         "  underlined: where the lane goes next   ‖ after a lane name: on hold",
     ));
+    lines.push(Line::from(format!(
+        "  team headings: - open, + folded ({} folds)   busy: blocked, moving or held",
+        keys.label(Command::Details)
+    )));
     let legend = super::blocker_words::legend();
     for (i, chunk) in legend.chunks(3).enumerate() {
         let head = if i == 0 {
@@ -142,6 +146,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 fn heading(mode: Mode, keys: &super::keymap::Keymap) -> String {
     match mode {
         Mode::Filter => format!("Filter ({})", keys.label(Command::Filter)),
+        Mode::Jump => format!("Jump ({})", keys.label(Command::Jump)),
         _ => mode.title().to_string(),
     }
 }

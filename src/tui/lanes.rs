@@ -3,10 +3,11 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
-use ratatui::text::Span;
-use ratatui::widgets::{Cell as TCell, Paragraph, Row, Table, TableState};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell as TCell, Paragraph, Row, Table};
 
 use super::app::{App, Panel};
+use super::rows::{Row as LaneRow, heading_text};
 use super::theme::Theme;
 use super::ui::{fit, is_focused, panel_block, width as cols};
 use crate::engine::snapshot::CellView;
@@ -71,22 +72,42 @@ fn stage_heading(
     Span::styled(format!("{name}{mark}"), style.patch(theme.protected()))
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let visible = app.visible_lanes();
-    let title = if app.filter.is_empty() && !app.filter_editing {
-        format!(" Lanes {} ", visible.len())
+/// The panel's title: how many lanes are shown of how many, and what narrows them.
+fn title(app: &App) -> String {
+    let shown = app.visible_lanes().len();
+    let total = app.snap.train.lanes.len();
+    let opts = &app.lanes_opts;
+    let mut parts = Vec::new();
+    if opts.grouped {
+        parts.push("by team".to_string());
+    }
+    if opts.busy_only {
+        parts.push("busy only".to_string());
+    }
+    if !app.filter.is_empty() || app.filter_editing {
+        parts.push(format!("filter \"{}\"", app.filter));
+    }
+    let narrowed = opts.busy_only || !opts.folded.is_empty() || !app.filter.is_empty();
+    let count = if narrowed || app.filter_editing {
+        format!("{shown}/{total}")
     } else {
-        format!(
-            " Lanes {}/{} · filter \"{}\" ",
-            visible.len(),
-            app.snap.train.lanes.len(),
-            app.filter
-        )
+        total.to_string()
     };
-    let block = panel_block(title, is_focused(app, Panel::Lanes), theme);
-    if visible.is_empty() {
+    if parts.is_empty() {
+        format!(" Lanes {count} ")
+    } else {
+        format!(" Lanes {count} · {} ", parts.join(" · "))
+    }
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let block = panel_block(title(app), is_focused(app, Panel::Lanes), theme);
+    if app.rows().is_empty() {
         let msg = if app.snap.train.lanes.is_empty() {
             "no lanes configured".to_string()
+        } else if app.lanes_opts.busy_only && app.filter.is_empty() {
+            let b = app.keys.label(super::keymap::Command::OnlyBusy);
+            format!("no lane is blocked, moving or held ({b} shows every lane)")
         } else {
             let back = app.keys.label(super::keymap::Command::Back);
             format!("no lane matches the filter ({back} clears it)")
@@ -137,9 +158,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
 
     let sel_lane = app.selected_lane();
-    let rows: Vec<Row> = visible
+    // Only the rows in view are built: the selection kept in sight, at the bottom when it
+    // moves past it (as the table itself would scroll).
+    let in_view = usize::from(area.height.saturating_sub(3)).max(1);
+    let offset = (app.sel_lane + 1).saturating_sub(in_view);
+    let window = &app.rows()[offset..(offset + in_view).min(app.rows().len())];
+    let rows: Vec<Row> = window
         .iter()
-        .map(|&li| {
+        .map(|row| {
+            let li = match row {
+                LaneRow::Lane(li) => *li,
+                // Drawn over the whole width below.
+                LaneRow::Team(_) => return Row::new(Vec::<TCell>::new()),
+            };
             let lane = &app.snap.train.lanes[li];
             let selected_row = Some(li) == sel_lane;
             let next = app.snap.lanes[li].next;
@@ -196,10 +227,32 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Constraint::Length(cell_w as u16),
         stages,
     ));
+    let inner = block.inner(area);
     let table = Table::new(rows, widths)
         .header(Row::new(header))
         .block(block)
         .column_spacing(1);
-    let mut state = TableState::default().with_selected(Some(app.sel_lane));
-    frame.render_stateful_widget(table, area, &mut state);
+    frame.render_widget(table, area);
+    // Team headings across the panel: a row each, under the column headings.
+    for (n, row) in window.iter().enumerate() {
+        let LaneRow::Team(h) = row else { continue };
+        let y = inner.y + 1 + n as u16;
+        if y >= inner.bottom() {
+            break;
+        }
+        let selected = offset + n == app.sel_lane;
+        let marker = if selected { "▸" } else { " " };
+        let text = format!("{marker}{}", heading_text(h));
+        let mut style = theme.title();
+        if selected {
+            style = style.add_modifier(Modifier::REVERSED);
+        }
+        let line = Line::from(Span::styled(fit(&text, usize::from(inner.width)), style));
+        let rect = Rect {
+            y,
+            height: 1,
+            ..inner
+        };
+        frame.render_widget(Paragraph::new(line), rect);
+    }
 }

@@ -190,7 +190,7 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let chosen = app.chosen_metric();
     // Once per frame, not once per row: both walk the visible lanes.
     let visible = app.visible_lanes();
-    let selected = visible.get(app.sel_lane).copied();
+    let selected = app.selected_lane();
     let rows: Vec<Row> = visible
         .iter()
         .map(|&i| {

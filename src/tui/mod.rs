@@ -18,6 +18,7 @@ pub mod fixture;
 pub mod footer;
 pub mod header;
 pub mod help;
+pub mod jump;
 #[cfg(test)]
 mod keys_test;
 pub use crate::keymap;
@@ -25,12 +26,14 @@ pub mod lanes;
 pub mod link;
 pub mod metrics;
 pub mod metrics_view;
+pub mod navigate;
 pub mod notify;
 pub mod osc;
 #[cfg(test)]
 mod osc_test;
 pub mod palette;
 pub mod popups;
+pub mod rows;
 #[cfg(test)]
 mod snapshots_test;
 pub mod theme;

@@ -90,7 +90,7 @@ impl App {
     /// A notification due now, as bytes for the terminal: none while a dialog or the filter
     /// line takes what the person types.
     pub(super) fn ring(&mut self) -> Option<Cmd> {
-        let typing = matches!(self.mode(), Mode::Confirm | Mode::Filter);
+        let typing = matches!(self.mode(), Mode::Confirm | Mode::Filter | Mode::Jump);
         let now = self.now;
         self.notifier.take(now, typing).map(Cmd::Terminal)
     }

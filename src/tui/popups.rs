@@ -59,7 +59,6 @@ impl App {
             _ => {}
         }
         self.refilter();
-        self.sel_lane = 0;
     }
 
     /// The footer's keys of the popup or line that has the keys, as mapped; `None` on the
@@ -82,6 +81,7 @@ impl App {
                 v
             }
             (Mode::Filter, _) => keys.footer(Mode::Filter).map(|(_, k, w)| (k, w)).collect(),
+            (Mode::Jump, _) => keys.footer(Mode::Jump).map(|(_, k, w)| (k, w)).collect(),
             _ => return None,
         })
     }

@@ -28,7 +28,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         draw_popup(frame, area, app, theme);
         return;
     }
-    let n = app.visible_lanes().len() as u16;
+    let n = app.rows().len() as u16;
     // Lanes get what they need (plus border and header row), but leave the panels below room.
     let lanes_h = (n + 3).clamp(5, (body.height * 6 / 10).max(5));
     let [top, rest] =

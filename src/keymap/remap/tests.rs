@@ -170,7 +170,7 @@ fn a_remap_on_a_default_key_still_in_force_clashes_and_a_free_key_is_offered() {
         press(&map, Mode::Main, KeyCode::Char('s')),
         Some(Command::Promote)
     );
-    // G is taken (bottom): the next free letter.
+    // G is taken (bottom), and so are a and b: the next free letter.
     let p = problems(&[remap(Command::Filter, &["g"])]);
     let Problem::Clash { other, .. } = &p[0] else {
         panic!("{p:?}")
@@ -179,7 +179,7 @@ fn a_remap_on_a_default_key_still_in_force_clashes_and_a_free_key_is_offered() {
         *other,
         Holder::Default {
             command: Command::Top,
-            free: Some(key("b"))
+            free: Some(key("c"))
         }
     );
 }
