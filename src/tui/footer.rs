@@ -62,7 +62,12 @@ pub fn footer_keys(app: &App) -> Vec<(&str, &'static str)> {
         }
         return v;
     }
-    let details = (keys.label(Command::Details), "details");
+    // On a team's heading, Enter folds it.
+    let details = if app.selected_heading().is_some() {
+        (keys.label(Command::Details), "fold")
+    } else {
+        (keys.label(Command::Details), "details")
+    };
     let rest = keys
         .footer(Mode::Main)
         .filter(|(c, ..)| !matches!(c, Command::Details | Command::MetricsView))

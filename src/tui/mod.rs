@@ -27,6 +27,8 @@ pub mod link;
 pub mod metrics;
 pub mod metrics_view;
 pub mod navigate;
+#[cfg(test)]
+mod navigate_test;
 pub mod notify;
 pub mod osc;
 #[cfg(test)]
