@@ -49,11 +49,11 @@ fn promote_on_shift_p_opens_the_dialog_and_shows_as_mapped() {
 
     // p is no key now: the help opened after it shows, and no dialog came before it.
     t.keys(&["p", "?"]);
-    let s = t.wait_for("the help", |s| s.contains("Cell states"));
+    let s = t.wait_for("the help", |s| s.contains("this help"));
     assert!(!s.contains("Confirm promote"), "p opened the dialog:\n{s}");
     assert!(s.contains("P      promote to the next stage"), "{s}");
     t.keys(&["Escape"]);
-    t.wait_for("the help to close", |s| !s.contains("Cell states"));
+    t.wait_for("the help to close", |s| !s.contains("this help"));
 
     // P opens the dialog; Esc cancels it, and nothing is sent.
     t.keys(&["P"]);

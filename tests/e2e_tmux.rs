@@ -93,11 +93,11 @@ impl DemoTerminal for Tmux {
         const DRAWN: Duration = Duration::from_secs(5);
         self.keys(&["?"]);
         self.wait_within(&format!("the help ({what})"), DRAWN, |s| {
-            s.contains("Help") && s.contains("Cell states")
+            s.contains("Help") && s.contains("this help")
         });
         self.keys(&["Escape"]);
         self.wait_within(&format!("the help to close ({what})"), DRAWN, |s| {
-            !s.contains("Cell states")
+            !s.contains("this help")
         });
         let before = selected_lane(&self.screen());
         self.keys(&["j"]);
@@ -236,7 +236,7 @@ fn demo_moves_details_promote_quit() {
     // Help overlay, then quit.
     t.keys(&["?"]);
     t.wait_for("the help", |s| {
-        s.contains("Help") && s.contains("Cell states")
+        s.contains("Help") && s.contains("this help")
     });
     t.keys(&["Escape", "q"]);
     t.assert_demo_ended("0");
