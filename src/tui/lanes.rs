@@ -127,7 +127,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .max()
         .unwrap_or(4)
         .clamp(4, if wide { 24 } else { 15 });
-    let team_w = if wide {
+    // Grouped, the headings name the teams: no column for them.
+    let team_col = wide && !app.lanes_opts.grouped;
+    let team_w = if team_col {
         app.snap
             .train
             .lanes
@@ -139,13 +141,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     } else {
         0
     };
-    let fixed = name_w + 2 + if wide { team_w + 1 } else { 0 };
+    let fixed = name_w + 2 + if team_col { team_w + 1 } else { 0 };
     let cell_w = (inner_w.saturating_sub(fixed) / stages.max(1))
         .saturating_sub(1)
         .max(6);
 
     let mut header = vec![TCell::from(Span::styled(" LANE", theme.title()))];
-    if wide {
+    if team_col {
         header.push(TCell::from(Span::styled("TEAM", theme.title())));
     }
     for (i, s) in app.snap.train.stages.iter().enumerate() {
@@ -189,7 +191,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 Style::new()
             };
             let mut cells = vec![TCell::from(Span::styled(name, name_style))];
-            if wide {
+            if team_col {
                 cells.push(TCell::from(Span::styled(
                     fit(&lane.team, team_w),
                     theme.dim(),
@@ -220,7 +222,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .collect();
 
     let mut widths = vec![Constraint::Length(name_w as u16)];
-    if wide {
+    if team_col {
         widths.push(Constraint::Length(team_w as u16));
     }
     widths.extend(std::iter::repeat_n(
