@@ -11,6 +11,7 @@
 
 mod ca_file;
 mod diag;
+pub mod group;
 mod keys;
 mod notify;
 mod raw;
@@ -28,6 +29,7 @@ use std::time::Duration;
 
 use crate::model::{CellKey, Train};
 
+pub use group::GroupBy;
 pub use diag::{ConfigError, ConfigErrors, did_you_mean, edit_distance, line_col};
 pub use notify::{Desktop, NoticeKind, NotifyConfig};
 pub use ui::UiConfig;
@@ -169,7 +171,12 @@ pub struct SourceConfig {
     pub password_file: Option<String>,
     /// http: take the metrics of the payload (false when a prometheus source measures them).
     pub metrics: bool,
+    /// prometheus: queries one poll sends at once, at most.
+    pub max_in_flight: usize,
 }
+
+/// `max_in_flight` of a prometheus source when the config doesn't say.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 8;
 
 impl SourceConfig {
     /// Whether plain http:// to a host that is not loopback is allowed for this source: the
@@ -209,6 +216,9 @@ pub struct MetricConfig {
     pub window: Duration,
     /// The stages it is measured at.
     pub stages: Vec<String>,
+    /// `by`: the labels that name the lane and the stage of a grouped query's series; `None`
+    /// measures every cell with its own query.
+    pub by: Option<GroupBy>,
 }
 
 impl MetricConfig {

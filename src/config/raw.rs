@@ -48,6 +48,15 @@ pub(crate) struct RawMetric {
     pub threshold: Option<Spanned<RawThreshold>>,
     pub window: Option<Str>,
     pub stages: Option<Vec<Str>>,
+    /// The labels of a grouped query's result that name the lane and the stage.
+    pub by: Option<Spanned<RawBy>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBy {
+    pub lane: Option<Str>,
+    pub stage: Option<Str>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,6 +119,7 @@ pub(crate) struct RawSource {
     pub password_cmd: Option<Str>,
     pub password_file: Option<Str>,
     pub metrics: Option<bool>,
+    pub max_in_flight: Option<Spanned<i64>>,
 }
 
 /// Keys every kind of source has, after `kind` and its address.
@@ -132,7 +142,13 @@ pub(crate) fn source_keys(kind: super::SourceKind) -> Vec<&'static str> {
         Github => ("api_url", &["version_input", "environment_input"]),
         Prometheus => (
             "url",
-            &["username", "password_env", "password_cmd", "password_file"],
+            &[
+                "username",
+                "password_env",
+                "password_cmd",
+                "password_file",
+                "max_in_flight",
+            ],
         ),
     };
     ["kind", address]

@@ -105,20 +105,22 @@ interval = {interval}
         }
     }
     // The simulator's metrics, each series as long as it keeps them; at canary, the stable
-    // side (prod's version) is the baseline the canary is judged against.
+    // side (prod's version) is the baseline the canary is judged against. Grouped: one query
+    // per metric and side answers for every lane and stage, its series matched to cells by
+    // their `lane` and `stage` labels.
     let window = duration(series_span(opts.speed));
     for (name, unit, max) in METRICS {
         let Some((prom, _)) = prom_name(name) else {
             continue;
         };
-        let selector =
-            |side: &str| format!("{prom}{{lane=\"{{lane}}\",stage=\"{{stage}}\",side=\"{side}\"}}");
+        let selector = |side: &str| format!("{prom}{{side=\"{side}\"}}");
         let _ = writeln!(w);
         let _ = writeln!(w, "[[metrics]]");
         let _ = writeln!(w, "name = {}", quote(name));
         let _ = writeln!(w, "source = \"prom\"");
         let _ = writeln!(w, "query = {}", literal(&selector("canary")));
         let _ = writeln!(w, "baseline = {}", literal(&selector("stable")));
+        let _ = writeln!(w, "by = {{ lane = \"lane\", stage = \"stage\" }}");
         let _ = writeln!(w, "unit = {}", quote(unit));
         let _ = writeln!(w, "threshold = {{ max = {max} }}");
         let _ = writeln!(w, "window = {}", quote(&window));
@@ -279,12 +281,15 @@ mod tests {
         assert_eq!(err["source"].as_str(), Some("prom"));
         assert_eq!(
             err["query"].as_str(),
-            Some(r#"trainyard_sim_error_rate{lane="{lane}",stage="{stage}",side="canary"}"#)
+            Some(r#"trainyard_sim_error_rate{side="canary"}"#)
         );
         assert_eq!(
             err["baseline"].as_str(),
-            Some(r#"trainyard_sim_error_rate{lane="{lane}",stage="{stage}",side="stable"}"#)
+            Some(r#"trainyard_sim_error_rate{side="stable"}"#)
         );
+        // One query per metric and side for every lane and stage, matched back by labels.
+        assert_eq!(err["by"]["lane"].as_str(), Some("lane"));
+        assert_eq!(err["by"]["stage"].as_str(), Some("stage"));
         assert_eq!(err["unit"].as_str(), Some("ratio"));
         assert_eq!(err["threshold"]["max"].as_float(), Some(0.01));
         // As far back as the simulator keeps its series: 30 samples of 5 s at speed 1.

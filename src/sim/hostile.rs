@@ -252,9 +252,11 @@ pub fn prom_warning(query: &str) -> String {
     format!("partial response: {}", attack(&["prom", query]))
 }
 
-/// The Prometheus face: the error one query answers with (ledger's latency), if this is it.
+/// The Prometheus face: the error one query answers with (ledger's latency, alone or in a
+/// query grouped over every lane), if this is it.
 pub fn prom_error(query: &str) -> Option<String> {
-    (query.contains("lane=\"ledger\"") && query.contains("latency"))
+    let ledger = query.contains("lane=\"ledger\"") || !query.contains("lane=");
+    (ledger && query.contains("latency"))
         .then(|| format!("query processing failed {} {}", ATTACKS[0], ATTACKS[12]))
 }
 

@@ -16,6 +16,8 @@
 //!
 //! A test knob: `POST /api/v1/_sim/fail` with `type=execution|timeout` (and `count=N`, default
 //! 1; `count=0` clears) makes the next N queries fail with that envelope (422 or 503).
+//! `GET /api/v1/_sim/requests` counts the queries answered: `{"query", "query_range",
+//! "total"}`.
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -500,10 +502,13 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Params {
 
 // ------------------------------------------------------------------ HTTP
 
-/// The failure the next queries answer with (the test knob).
+/// The failure the next queries answer with (the test knob), and the queries answered so
+/// far (`GET /api/v1/_sim/requests`: what a poll costs a Prometheus).
 #[derive(Default)]
 pub(crate) struct PromState {
     fail: Option<(Fail, u32)>,
+    queries: u64,
+    range_queries: u64,
 }
 
 #[derive(Clone, Copy)]
@@ -604,6 +609,7 @@ pub(crate) async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 pub(crate) async fn query(State(shared): State<Arc<Shared>>, params: Params) -> Response {
+    shared.lock().prom.queries += 1;
     let sel = match selector(&params) {
         Ok(s) => s,
         Err(e) => return bad_data(e),
@@ -622,6 +628,7 @@ pub(crate) async fn query(State(shared): State<Arc<Shared>>, params: Params) -> 
 }
 
 pub(crate) async fn query_range(State(shared): State<Arc<Shared>>, params: Params) -> Response {
+    shared.lock().prom.range_queries += 1;
     let sel = match selector(&params) {
         Ok(s) => s,
         Err(e) => return bad_data(e),
@@ -676,6 +683,13 @@ pub(crate) async fn sim_fail(State(shared): State<Arc<Shared>>, params: Params) 
     let mut inner = shared.lock();
     inner.prom.fail = (count > 0).then_some((kind, count));
     success(json!({"armed": count}))
+}
+
+/// `GET /api/v1/_sim/requests`: the instant and range queries answered so far.
+pub(crate) async fn sim_requests(State(shared): State<Arc<Shared>>) -> Response {
+    let inner = shared.lock();
+    let (q, r) = (inner.prom.queries, inner.prom.range_queries);
+    axum::Json(json!({"query": q, "query_range": r, "total": q + r})).into_response()
 }
 
 #[cfg(test)]

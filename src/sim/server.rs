@@ -187,6 +187,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             get(prometheus::query_range).post(prometheus::query_range),
         )
         .route("/api/v1/_sim/fail", post(prometheus::sim_fail))
+        .route("/api/v1/_sim/requests", get(prometheus::sim_requests))
         .route("/api/v3", any(github_server::api))
         .route("/api/v3/{*rest}", any(github_server::api))
         .fallback(fallback)
@@ -225,6 +226,7 @@ async fn index() -> &'static str {
      GET|POST /api/v1/query                 query, time\n\
      GET|POST /api/v1/query_range           query, start, end, step\n\
      POST /api/v1/_sim/fail                 type=execution|timeout, count=N  test knob\n\
+     GET  /api/v1/_sim/requests             the queries answered so far\n\
      \n\
      GET|POST /_sim/chaos   the faults in force; POST a spec (errors=0.3,latency=500ms,...)\n\
                             to change them, an empty body to end them (docs/chaos.md)\n"

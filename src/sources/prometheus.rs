@@ -9,7 +9,6 @@
 //! before the poller's deadline: a slow Prometheus costs the metrics it could not answer in
 //! time (each says so), not the whole poll.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -17,6 +16,10 @@ use futures_util::future::{OptionFuture, join_all};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
+
+mod grouped;
+
+use grouped::Job;
 
 use super::http::describe_reqwest;
 use super::retry_after::RetryAfter;
@@ -30,9 +33,10 @@ use crate::secrets::Secret;
 const POINTS: i64 = 30;
 /// The finest step of a series: Prometheus itself rarely scrapes faster.
 const MIN_STEP_MS: i64 = 1000;
-/// Queries one poll sends at once, at most: a Prometheus is shared, and a train of many lanes
-/// and metrics makes hundreds of queries per poll.
-pub const MAX_IN_FLIGHT: usize = 8;
+/// Queries one poll sends at once when the source doesn't say (`max_in_flight`): a
+/// Prometheus is shared, and a train of many lanes whose metrics are not grouped makes
+/// hundreds of queries per poll.
+pub const MAX_IN_FLIGHT: usize = crate::config::DEFAULT_MAX_IN_FLIGHT;
 
 /// How requests authenticate; `Debug` shows `***` for the secrets ([`Secret`]).
 #[derive(Clone, Debug)]
@@ -42,14 +46,6 @@ enum Auth {
     Basic(String, Secret),
 }
 
-/// One measurement to make: a metric of a lane at a stage.
-#[derive(Clone, Debug)]
-struct Job {
-    key: CellKey,
-    metric: MetricConfig,
-    query: String,
-    baseline: Option<String>,
-}
 
 /// Why a query has no result.
 #[derive(Clone, Debug, PartialEq)]
@@ -111,6 +107,7 @@ pub struct PrometheusSource {
     timeout: Duration,
     auth: Auth,
     jobs: Vec<Job>,
+    max_in_flight: usize,
     client: reqwest::Client,
     /// A 429 or 503 with `retry-after` (the proxy in front of Prometheus): the queries not
     /// yet sent are not sent before it has passed.
@@ -125,24 +122,7 @@ impl PrometheusSource {
             (None, None) => Auth::None,
         };
         let client = super::client::build(cfg)?;
-        let empty = BTreeMap::new();
-        let mut jobs = Vec::new();
-        for m in config.metrics.iter().filter(|m| m.source == cfg.name) {
-            for lane in &config.train.lanes {
-                let vars = config.lane_vars.get(&lane.name).unwrap_or(&empty);
-                for stage in &m.stages {
-                    jobs.push(Job {
-                        key: CellKey::new(&lane.name, stage),
-                        metric: m.clone(),
-                        query: m.render(&m.query, &lane.name, stage, vars),
-                        baseline: m
-                            .baseline
-                            .as_ref()
-                            .map(|b| m.render(b, &lane.name, stage, vars)),
-                    });
-                }
-            }
-        }
+        let jobs = grouped::jobs(&cfg.name, config);
         Ok(PrometheusSource {
             name: cfg.name.clone(),
             base: cfg.url.trim_end_matches('/').to_string(),
@@ -150,6 +130,7 @@ impl PrometheusSource {
             timeout: cfg.timeout,
             auth,
             jobs,
+            max_in_flight: cfg.max_in_flight.max(1),
             client,
             retry: RetryAfter::new(),
         })
@@ -170,7 +151,8 @@ impl PrometheusSource {
     ) -> Result<(u16, Vec<u8>), QueryError> {
         let late = || {
             QueryError::Unreached(format!(
-                "not measured: the poll ran out of time ({MAX_IN_FLIGHT} queries at once, {} s)",
+                "not measured: the poll ran out of time ({} queries at once, {} s)",
+                self.max_in_flight,
                 self.budget().as_secs()
             ))
         };
@@ -211,16 +193,27 @@ impl PrometheusSource {
         }
     }
 
-    /// `query` at the poll's "now": the current value.
-    async fn instant(&self, query: &str, p: &PollCtx) -> Result<Answer<Option<f64>>, QueryError> {
+    /// `query` at the poll's "now": the current value(s), read by `parse`.
+    async fn instant<T>(
+        &self,
+        query: &str,
+        p: &PollCtx,
+        parse: fn(u16, &[u8]) -> Result<T, QueryError>,
+    ) -> Result<T, QueryError> {
         let form = [("query", query.to_string()), ("time", secs(p.now_ms))];
         let (status, body) = self.post("/api/v1/query", &form, p).await?;
-        parse_instant(status, &body)
+        parse(status, &body)
     }
 
     /// `query_range` over the window, ending at the poll's "now" (the newest point is that
-    /// instant): the samples, oldest first.
-    async fn range(&self, query: &str, window: Duration, p: &PollCtx) -> SeriesResult {
+    /// instant): the samples, oldest first, read by `parse`.
+    async fn range<T>(
+        &self,
+        query: &str,
+        window: Duration,
+        p: &PollCtx,
+        parse: fn(u16, &[u8]) -> Result<T, QueryError>,
+    ) -> Result<T, QueryError> {
         let (start, step) = range_params(p.now_ms, window);
         let form = [
             ("query", query.to_string()),
@@ -229,39 +222,66 @@ impl PrometheusSource {
             ("step", step_text(step)),
         ];
         let (status, body) = self.post("/api/v1/query_range", &form, p).await?;
-        parse_range(status, &body)
+        parse(status, &body)
     }
 
-    /// One metric of one cell: its current value, its series and the stable side's, all
-    /// at once. The flag says whether Prometheus answered any of its queries.
-    async fn measure(&self, job: &Job, p: &PollCtx) -> (CellKey, Metric, bool) {
+    /// One metric of the cells of a job: their current values, their series and the stable
+    /// side's, all at once: the same three queries (at most) for one cell or for every cell
+    /// of a group. The flag says whether Prometheus answered any of them.
+    async fn measure(&self, job: &Job, p: &PollCtx) -> Vec<(CellKey, Metric, bool)> {
         let m = &job.metric;
+        let Some(by) = &m.by else {
+            let baseline: OptionFuture<_> = job
+                .baseline
+                .as_ref()
+                .map(|q| self.range(q, m.window, p, parse_range))
+                .into();
+            let (now, series, stable) = tokio::join!(
+                self.instant(&job.query, p, parse_instant),
+                self.range(&job.query, m.window, p, parse_range),
+                baseline
+            );
+            let reached = any_answered(&now, &series, stable.as_ref());
+            let metric = combine(m, now, series, stable);
+            return job.cells.iter().map(|k| (k.clone(), metric.clone(), reached)).collect();
+        };
         let baseline: OptionFuture<_> = job
             .baseline
             .as_ref()
-            .map(|q| self.range(q, m.window, p))
+            .map(|q| self.range(q, m.window, p, grouped::parse_range_all))
             .into();
         let (now, series, stable) = tokio::join!(
-            self.instant(&job.query, p),
-            self.range(&job.query, m.window, p),
+            self.instant(&job.query, p, grouped::parse_instant_all),
+            self.range(&job.query, m.window, p, grouped::parse_range_all),
             baseline
         );
-        let reached = [now.as_ref().err(), series.as_ref().err()]
-            .into_iter()
-            .chain(stable.as_ref().map(|s| s.as_ref().err()))
-            .any(|e| !matches!(e, Some(QueryError::Unreached(_))));
-        let metric = combine(m, now, series, stable);
-        (job.key.clone(), metric, reached)
+        let reached = any_answered(&now, &series, stable.as_ref());
+        job.cells
+            .iter()
+            .map(|k| {
+                let metric = combine(
+                    m,
+                    grouped::pick(&now, by, k),
+                    grouped::pick(&series, by, k),
+                    stable.as_ref().map(|s| grouped::pick(s, by, k)),
+                );
+                (k.clone(), metric, reached)
+            })
+            .collect()
     }
 
     /// Measure every metric as of `now`.
     pub(crate) async fn measure_at(&self, now: DateTime<Utc>) -> Result<Batch, String> {
         let p = PollCtx {
             now_ms: now.timestamp_millis(),
-            permits: Semaphore::new(MAX_IN_FLIGHT),
+            permits: Semaphore::new(self.max_in_flight),
             deadline: Instant::now() + self.budget(),
         };
-        let results = join_all(self.jobs.iter().map(|j| self.measure(j, &p))).await;
+        let results: Vec<_> = join_all(self.jobs.iter().map(|j| self.measure(j, &p)))
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
         // Not one query reached Prometheus: the source is down (or the token is wrong), and
         // that is the source's error rather than every metric's.
         if !results.iter().any(|(_, _, reached)| *reached)
@@ -274,6 +294,18 @@ impl PrometheusSource {
             ..Batch::default()
         })
     }
+}
+
+/// Whether Prometheus answered any of a job's queries (an error envelope is an answer).
+fn any_answered<A, B, C>(
+    now: &Result<A, QueryError>,
+    series: &Result<B, QueryError>,
+    stable: Option<&Result<C, QueryError>>,
+) -> bool {
+    [now.as_ref().err(), series.as_ref().err()]
+        .into_iter()
+        .chain(stable.map(|s| s.as_ref().err()))
+        .any(|e| !matches!(e, Some(QueryError::Unreached(_))))
 }
 
 /// The metric from its three answers. The instant query gives the value; when it failed and
@@ -628,6 +660,7 @@ mod tests {
             },
             window: Duration::from_secs(60),
             stages: vec!["canary".into()],
+            by: None,
         }
     }
 

@@ -215,6 +215,13 @@ pub(super) fn metrics(
                 })
                 .collect(),
         };
+        let by = m.by.as_ref().map(|by| {
+            let templates: Vec<(&str, &Str)> = [("query", m.query.as_ref()), ("baseline", m.baseline.as_ref())]
+                .into_iter()
+                .filter_map(|(w, q)| Some((w, q?)))
+                .collect();
+            super::group_by::group_by(d, &path, by, &templates)
+        });
         if d.len() == ok_before {
             out.push(MetricConfig {
                 name,
@@ -225,6 +232,7 @@ pub(super) fn metrics(
                 threshold,
                 window,
                 stages: metric_stages,
+                by,
             });
         }
     }

@@ -271,6 +271,20 @@ pub(super) fn source_config(
             d.error_hint(ca.span(), e, hint);
         }
     }
+    let max_in_flight = match &src.max_in_flight {
+        None => crate::config::DEFAULT_MAX_IN_FLIGHT,
+        Some(n) => match usize::try_from(*n.get_ref()) {
+            Ok(n @ 1..=256) => n,
+            _ => {
+                d.error_hint(
+                    n.span(),
+                    format!("max_in_flight must be 1 to 256, not {}", n.get_ref()),
+                    "the queries one poll sends at once; leave it out for 8",
+                );
+                crate::config::DEFAULT_MAX_IN_FLIGHT
+            }
+        },
+    };
     (d.len() == ok_before).then(|| SourceConfig {
         name,
         kind,
@@ -290,6 +304,7 @@ pub(super) fn source_config(
         password_cmd: src.password_cmd.map(Spanned::into_inner),
         password_file: src.password_file.map(Spanned::into_inner),
         metrics: src.metrics.unwrap_or(true),
+        max_in_flight,
     })
 }
 
