@@ -212,3 +212,145 @@ pub(super) fn pick<T: Clone + Default>(
         warnings: a.warnings.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn by() -> GroupBy {
+        GroupBy {
+            lane: Some("service".into()),
+            stage: Some("env".into()),
+        }
+    }
+
+    fn key(lane: &str, stage: &str) -> CellKey {
+        CellKey::new(lane, stage)
+    }
+
+    const VECTOR: &[u8] = br#"{"status":"success","warnings":["w"],"data":{"resultType":"vector","result":[
+        {"metric":{"service":"a","env":"canary"},"value":[1700000000,"0.5"]},
+        {"metric":{"service":"b","env":"canary","pod":"x"},"value":[1700000000,"NaN"]},
+        {"metric":{"service":"not-a-lane","env":"canary"},"value":[1700000000,"9"]},
+        {"metric":{"service":"a","env":"nowhere"},"value":[1700000000,"9"]},
+        {"metric":{"env":"prod"},"value":[1700000000,"9"]},
+        {"metric":{"service":"c","env":"prod","pod":"1"},"value":[1700000000,"1"]},
+        {"metric":{"service":"c","env":"prod","pod":"2"},"value":[1700000000,"2"]}
+    ]}}"#;
+
+    #[test]
+    fn series_are_matched_to_cells_by_their_labels() {
+        let answer = parse_instant_all(200, VECTOR);
+        let got = |lane, stage| pick(&answer, &by(), &key(lane, stage));
+        // Matched by both labels; extra labels don't matter; warnings go to every cell.
+        let a = got("a", "canary").unwrap();
+        assert_eq!((a.data, a.warnings), (Some(0.5), vec!["warning: w".into()]));
+        assert_eq!(got("b", "canary").unwrap().data, None);
+        // A cell no series names has no data, which is not an error.
+        assert_eq!(got("a", "prod").unwrap().data, None);
+        assert_eq!(got("b", "prod").unwrap().data, None);
+        // Two series for one cell: that cell's error, and only its.
+        let e = got("c", "prod").unwrap_err();
+        assert_eq!(
+            e,
+            QueryError::Answered(
+                "the query returns 2 series for c at prod; aggregate it by the `by` labels \
+                 (sum by (service, env) (…))"
+                    .into()
+            )
+        );
+        // by.stage unset: the group is one stage's, and only the lane label counts.
+        let lane_only = GroupBy {
+            lane: Some("service".into()),
+            stage: None,
+        };
+        assert_eq!(
+            pick(&answer, &lane_only, &key("b", "canary")).unwrap().data,
+            None
+        );
+        assert!(pick(&answer, &lane_only, &key("a", "canary")).is_err());
+    }
+
+    #[test]
+    fn a_grouped_error_is_every_cells_error_and_scalars_cannot_be_grouped() {
+        let bad = br#"{"status":"error","errorType":"execution","error":"too many samples"}"#;
+        let answer = parse_range_all(422, bad);
+        for cell in [key("a", "canary"), key("z", "prod")] {
+            assert_eq!(
+                pick(&answer, &by(), &cell).unwrap_err(),
+                QueryError::Answered("execution: too many samples".into())
+            );
+        }
+        let scalar = br#"{"status":"success","data":{"resultType":"scalar","result":[1,"3"]}}"#;
+        assert_eq!(
+            parse_instant_all(200, scalar).unwrap_err(),
+            QueryError::Answered(
+                "the query returns a scalar, not a vector with the `by` labels".into()
+            )
+        );
+    }
+
+    #[test]
+    fn range_answers_split_by_cell() {
+        let m = br#"{"status":"success","data":{"resultType":"matrix","result":[
+            {"metric":{"service":"a","env":"canary"},"values":[[1,"0.1"],[2,"0.2"]]},
+            {"metric":{"service":"b","env":"canary"},"values":[[1,"NaN"],[2,"0.3"]]}
+        ]}}"#;
+        let answer = parse_range_all(200, m);
+        let got = |lane| pick(&answer, &by(), &key(lane, "canary")).unwrap().data;
+        assert_eq!(got("a"), vec![(1, 0.1), (2, 0.2)]);
+        assert_eq!(got("b"), vec![(2, 0.3)]);
+        assert_eq!(got("c"), vec![]);
+    }
+
+    fn config(lanes: usize, by: &str) -> Config {
+        let mut text = String::from(
+            "[train]\nname = \"t\"\nstages = [\"build\", \"canary\", \"prod\"]\n\n\
+             [sources.p]\nkind = \"http\"\nurl = \"http://127.0.0.1:9\"\n\n\
+             [sources.prom]\nkind = \"prometheus\"\nurl = \"http://127.0.0.1:9\"\n",
+        );
+        for i in 0..lanes {
+            text.push_str(&format!("\n[[lanes]]\nname = \"svc.{i}\"\nsource = \"p\"\n"));
+        }
+        text.push_str(&format!(
+            "\n[[metrics]]\nname = \"e\"\nquery = 'sum by (service, env) (x{{service=\"{{lane}}\",env=\"{{stage}}\"}})'\n\
+             baseline = 'sum by (service, env) (x{{service=\"{{lane}}\",env=\"stable\"}})'\n\
+             threshold = {{ max = 1 }}\nstages = [\"canary\", \"prod\"]\n{by}\n"
+        ));
+        crate::config::parse(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn grouped_metrics_cost_the_same_queries_at_any_number_of_lanes() {
+        for lanes in [1, 10, 500] {
+            let c = config(lanes, "by = { lane = \"service\", stage = \"env\" }");
+            let jobs = jobs("prom", &c);
+            assert_eq!(jobs.len(), 1, "{lanes} lanes");
+            assert_eq!(jobs[0].cells.len(), lanes * 2);
+        }
+        let c = config(3, "by = { lane = \"service\", stage = \"env\" }");
+        let job = &jobs("prom", &c)[0];
+        assert_eq!(
+            job.query,
+            r#"sum by (service, env) (x{service=~"svc\\.0|svc\\.1|svc\\.2",env=~"canary|prod"})"#
+        );
+        assert_eq!(
+            job.baseline.as_deref(),
+            Some(r#"sum by (service, env) (x{service=~"svc\\.0|svc\\.1|svc\\.2",env="stable"})"#)
+        );
+        // By lane only: one query per stage.
+        let c = config(3, "by = { lane = \"service\" }");
+        let jobs_by_lane = jobs("prom", &c);
+        assert_eq!(jobs_by_lane.len(), 2);
+        assert!(jobs_by_lane[1].query.contains(r#"env="prod""#));
+        assert_eq!(
+            jobs_by_lane[1].cells,
+            [key("svc.0", "prod"), key("svc.1", "prod"), key("svc.2", "prod")]
+        );
+        // No `by`: one query per cell, as ever.
+        let c = config(3, "");
+        let per_cell = jobs("prom", &c);
+        assert_eq!(per_cell.len(), 6);
+        assert_eq!(per_cell[0].query, r#"sum by (service, env) (x{service="svc.0",env="canary"})"#);
+    }
+}
