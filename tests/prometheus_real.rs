@@ -121,6 +121,12 @@ source = "pipe"
 name = "notifications"
 source = "pipe"
 
+# A regex metacharacter in a lane's name: escaped in the grouped query's matcher, it must not
+# match "notifications".
+[[lanes]]
+name = "notification."
+source = "pipe"
+
 [[metrics]]
 name = "error_rate"
 query = 'max(trainyard_sim_error_rate{{lane="{{lane}}",stage="{{stage}}",side="canary"}})'
@@ -135,6 +141,24 @@ query = 'max(up{{job="{{lane}}"}})'
 threshold = {{ min = 1 }}
 window = "1m"
 stages = ["prod"]
+
+# The same numbers two ways: one query per cell, and one grouped query for every lane and
+# stage, its series matched back to cells by their lane and stage labels.
+[[metrics]]
+name = "error_cell"
+query = 'max(trainyard_sim_error_rate{{lane="{{lane}}",stage="{{stage}}",side="canary"}})'
+threshold = {{ max = 0.01 }}
+window = "1m"
+stages = ["canary", "prod"]
+
+[[metrics]]
+name = "error_grouped"
+query = 'max by (lane, stage) (trainyard_sim_error_rate{{lane="{{lane}}",stage="{{stage}}",side="canary"}})'
+baseline = 'max by (lane, stage) (trainyard_sim_error_rate{{lane="{{lane}}",side="stable"}})'
+by = {{ lane = "lane", stage = "stage" }}
+threshold = {{ max = 0.01 }}
+window = "1m"
+stages = ["canary", "prod"]
 
 [[metrics]]
 name = "broken"
@@ -273,5 +297,29 @@ stages = ["prod"]
         e.baseline.is_some() && !e.baseline_series.is_empty(),
         "{e:?}"
     );
+
+    // Grouped: the same value and series as the query of each cell, matched by labels; a
+    // cell the answer doesn't mention has no data, and no error.
+    for stage in ["canary", "prod"] {
+        for lane in ["notifications", "notification.", "prometheus"] {
+            let m = world.metrics(lane, stage);
+            let one = m.iter().find(|m| m.name == "error_cell").unwrap();
+            let all = m.iter().find(|m| m.name == "error_grouped").unwrap();
+            assert!(all.error.is_none() && one.error.is_none(), "{all:?} {one:?}");
+            assert_eq!(all.value, one.value, "{lane} {stage}");
+            assert_eq!(all.series, one.series, "{lane} {stage}");
+            assert_eq!(all.value.is_some(), lane == "notifications", "{all:?}");
+        }
+    }
+    // The stable side, grouped by lane and stage too: only canary has one.
+    let grouped = |stage: &str| {
+        world
+            .metrics("notifications", stage)
+            .into_iter()
+            .find(|m| m.name == "error_grouped")
+            .unwrap()
+    };
+    assert!(grouped("canary").baseline.is_some(), "{:?}", grouped("canary"));
+    assert!(grouped("prod").baseline.is_none(), "{:?}", grouped("prod"));
     sim.shutdown().await;
 }
