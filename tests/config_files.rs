@@ -169,6 +169,13 @@ fn example_config_is_a_valid_reference() {
         m.render(&m.query, "web", "canary", &Default::default())
             .contains(r#"service="web",env="canary""#)
     );
+    // Grouped by the labels that name lane and stage; the prometheus source's queries at once.
+    let by = m.by.as_ref().expect("the example groups its metric");
+    assert_eq!(
+        (by.lane.as_deref(), by.stage.as_deref()),
+        (Some("service"), Some("env"))
+    );
+    assert_eq!(config.sources["prom"].max_in_flight, 8);
     let gh = &config.sources["gh"];
     assert_eq!(gh.kind, SourceKind::Github);
     assert_eq!(gh.url, "https://api.github.com");

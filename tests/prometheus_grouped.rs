@@ -69,10 +69,7 @@ async fn grouped_and_per_cell_queries_measure_the_same_cells() {
     // metric, side and kind.
     let per_cell = common::sim::demo_edited(opts(8), |text| {
         text.replace("by = { lane = \"lane\", stage = \"stage\" }\n", "")
-            .replace(
-                "{side=",
-                "{lane=\"{lane}\",stage=\"{stage}\",side=",
-            )
+            .replace("{side=", "{lane=\"{lane}\",stage=\"{stage}\",side=")
     })
     .await;
     let (sent, per_cell_batch) = one_poll(&per_cell).await;

@@ -305,7 +305,10 @@ stages = ["prod"]
             let m = world.metrics(lane, stage);
             let one = m.iter().find(|m| m.name == "error_cell").unwrap();
             let all = m.iter().find(|m| m.name == "error_grouped").unwrap();
-            assert!(all.error.is_none() && one.error.is_none(), "{all:?} {one:?}");
+            assert!(
+                all.error.is_none() && one.error.is_none(),
+                "{all:?} {one:?}"
+            );
             assert_eq!(all.value, one.value, "{lane} {stage}");
             assert_eq!(all.series, one.series, "{lane} {stage}");
             assert_eq!(all.value.is_some(), lane == "notifications", "{all:?}");
@@ -319,7 +322,11 @@ stages = ["prod"]
             .find(|m| m.name == "error_grouped")
             .unwrap()
     };
-    assert!(grouped("canary").baseline.is_some(), "{:?}", grouped("canary"));
+    assert!(
+        grouped("canary").baseline.is_some(),
+        "{:?}",
+        grouped("canary")
+    );
     assert!(grouped("prod").baseline.is_none(), "{:?}", grouped("prod"));
     sim.shutdown().await;
 }

@@ -199,8 +199,8 @@ mod tests {
             r#"sum by (service, env) (rate(x{service=~"a|b\\.c", env =~"canary|prod", code=~"5.."}[5m]))"#
         );
         // Single quotes keep their own escaping.
-        let got = render_grouped("x{s='{lane}'}", &by(Some("s"), None), &all(&["it's"], &[]))
-            .unwrap();
+        let got =
+            render_grouped("x{s='{lane}'}", &by(Some("s"), None), &all(&["it's"], &[])).unwrap();
         assert_eq!(got, r"x{s=~'it\'s'}");
         // No placeholder at all: the query groups by itself.
         let q = "sum by (service, env) (up)";
@@ -212,7 +212,14 @@ mod tests {
 
     #[test]
     fn hostile_lane_names_are_matched_literally_and_cannot_break_out() {
-        let names = [r#"a"}or vector(1)#"#, r"b\", "c|d", "(e)*", "f\ng", "é.[x]^$"];
+        let names = [
+            r#"a"}or vector(1)#"#,
+            r"b\",
+            "c|d",
+            "(e)*",
+            "f\ng",
+            "é.[x]^$",
+        ];
         let got = render_grouped(
             r#"m{lane="{lane}"}"#,
             &by(Some("lane"), None),
@@ -253,8 +260,12 @@ g|é\.\[x\]\^\$"#
             stage: Some("prod"),
             ..all(&["a", "b"], &[])
         };
-        let got =
-            render_grouped(r#"m{svc="{lane}",env="{stage}"}"#, &by(Some("svc"), None), &g).unwrap();
+        let got = render_grouped(
+            r#"m{svc="{lane}",env="{stage}"}"#,
+            &by(Some("svc"), None),
+            &g,
+        )
+        .unwrap();
         assert_eq!(got, r#"m{svc=~"a|b",env="prod"}"#);
     }
 

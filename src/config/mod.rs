@@ -29,8 +29,8 @@ use std::time::Duration;
 
 use crate::model::{CellKey, Train};
 
-pub use group::GroupBy;
 pub use diag::{ConfigError, ConfigErrors, did_you_mean, edit_distance, line_col};
+pub use group::GroupBy;
 pub use notify::{Desktop, NoticeKind, NotifyConfig};
 pub use ui::UiConfig;
 

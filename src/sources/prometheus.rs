@@ -19,7 +19,7 @@ use tokio::time::Instant;
 
 mod grouped;
 
-use grouped::Job;
+use grouped::{Job, Side};
 
 use super::http::describe_reqwest;
 use super::retry_after::RetryAfter;
@@ -45,7 +45,6 @@ enum Auth {
     Bearer(Secret),
     Basic(String, Secret),
 }
-
 
 /// Why a query has no result.
 #[derive(Clone, Debug, PartialEq)]
@@ -243,7 +242,11 @@ impl PrometheusSource {
             );
             let reached = any_answered(&now, &series, stable.as_ref());
             let metric = combine(m, now, series, stable);
-            return job.cells.iter().map(|k| (k.clone(), metric.clone(), reached)).collect();
+            return job
+                .cells
+                .iter()
+                .map(|k| (k.clone(), metric.clone(), reached))
+                .collect();
         };
         let baseline: OptionFuture<_> = job
             .baseline
@@ -261,9 +264,11 @@ impl PrometheusSource {
             .map(|k| {
                 let metric = combine(
                     m,
-                    grouped::pick(&now, by, k),
-                    grouped::pick(&series, by, k),
-                    stable.as_ref().map(|s| grouped::pick(s, by, k)),
+                    grouped::pick(&now, by, k, Side::Measured),
+                    grouped::pick(&series, by, k, Side::Measured),
+                    stable
+                        .as_ref()
+                        .map(|s| grouped::pick(s, by, k, Side::Stable)),
                 );
                 (k.clone(), metric, reached)
             })

@@ -216,10 +216,13 @@ pub(super) fn metrics(
                 .collect(),
         };
         let by = m.by.as_ref().map(|by| {
-            let templates: Vec<(&str, &Str)> = [("query", m.query.as_ref()), ("baseline", m.baseline.as_ref())]
-                .into_iter()
-                .filter_map(|(w, q)| Some((w, q?)))
-                .collect();
+            let templates: Vec<(&str, &Str)> = [
+                ("query", m.query.as_ref()),
+                ("baseline", m.baseline.as_ref()),
+            ]
+            .into_iter()
+            .filter_map(|(w, q)| Some((w, q?)))
+            .collect();
             super::group_by::group_by(d, &path, by, &templates)
         });
         if d.len() == ok_before {

@@ -83,9 +83,7 @@ fn group_jobs(
                 stages,
                 lane: *lane,
                 stage: *stage,
-                vars: lane
-                    .and_then(|l| config.lane_vars.get(l))
-                    .unwrap_or(&empty),
+                vars: lane.and_then(|l| config.lane_vars.get(l)).unwrap_or(&empty),
             };
             let cells = lanes
                 .iter()
@@ -171,21 +169,31 @@ pub(super) fn parse_range_all(status: u16, body: &[u8]) -> Grouped<Series> {
     Ok(Answer { data, warnings })
 }
 
+/// Which side of a metric an answer is: the stable side (the baseline) may drop the stage
+/// label (`sum by (service) (…{env="stable"})`), its series then being the lane's stable side
+/// at every stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Side {
+    Measured,
+    Stable,
+}
+
 /// `key`'s part of a grouped answer: the one series whose `by` labels name it, nothing when
 /// none does; an error answer is every cell's error.
 pub(super) fn pick<T: Clone + Default>(
     answer: &Grouped<T>,
     by: &GroupBy,
     key: &CellKey,
+    side: Side,
 ) -> Result<Answer<T>, QueryError> {
     let a = answer.as_ref().map_err(Clone::clone)?;
     let names = |l: &Labels| {
-        let is = |label: &Option<String>, want: &str| {
-            label
-                .as_ref()
-                .is_none_or(|n| l.get(n).map(String::as_str) == Some(want))
-        };
-        is(&by.lane, &key.lane) && is(&by.stage, &key.stage)
+        let lane = by.lane.as_ref().is_none_or(|n| l.get(n) == Some(&key.lane));
+        let stage = by.stage.as_ref().is_none_or(|n| match l.get(n) {
+            Some(s) => *s == key.stage,
+            None => side == Side::Stable,
+        });
+        lane && stage
     };
     let mut found = a.data.iter().filter(|(l, _)| names(l));
     let data = match (found.next(), found.count()) {
@@ -228,7 +236,8 @@ mod tests {
         CellKey::new(lane, stage)
     }
 
-    const VECTOR: &[u8] = br#"{"status":"success","warnings":["w"],"data":{"resultType":"vector","result":[
+    const VECTOR: &[u8] =
+        br#"{"status":"success","warnings":["w"],"data":{"resultType":"vector","result":[
         {"metric":{"service":"a","env":"canary"},"value":[1700000000,"0.5"]},
         {"metric":{"service":"b","env":"canary","pod":"x"},"value":[1700000000,"NaN"]},
         {"metric":{"service":"not-a-lane","env":"canary"},"value":[1700000000,"9"]},
@@ -241,7 +250,7 @@ mod tests {
     #[test]
     fn series_are_matched_to_cells_by_their_labels() {
         let answer = parse_instant_all(200, VECTOR);
-        let got = |lane, stage| pick(&answer, &by(), &key(lane, stage));
+        let got = |lane, stage| pick(&answer, &by(), &key(lane, stage), Side::Measured);
         // Matched by both labels; extra labels don't matter; warnings go to every cell.
         let a = got("a", "canary").unwrap();
         assert_eq!((a.data, a.warnings), (Some(0.5), vec!["warning: w".into()]));
@@ -265,10 +274,25 @@ mod tests {
             stage: None,
         };
         assert_eq!(
-            pick(&answer, &lane_only, &key("b", "canary")).unwrap().data,
+            pick(&answer, &lane_only, &key("b", "canary"), Side::Measured)
+                .unwrap()
+                .data,
             None
         );
-        assert!(pick(&answer, &lane_only, &key("a", "canary")).is_err());
+        assert!(pick(&answer, &lane_only, &key("a", "canary"), Side::Measured).is_err());
+        // The stable side may leave the stage out: its lane's, at every stage. The measured
+        // side may not.
+        let stable = br#"{"status":"success","data":{"resultType":"vector","result":[
+            {"metric":{"service":"a"},"value":[1700000000,"0.25"]},
+            {"metric":{"service":"b","env":"canary"},"value":[1700000000,"0.5"]}
+        ]}}"#;
+        let stable = parse_instant_all(200, stable);
+        let side = |lane, stage, side| pick(&stable, &by(), &key(lane, stage), side).unwrap().data;
+        assert_eq!(side("a", "prod", Side::Stable), Some(0.25));
+        assert_eq!(side("a", "canary", Side::Stable), Some(0.25));
+        assert_eq!(side("b", "canary", Side::Stable), Some(0.5));
+        assert_eq!(side("b", "prod", Side::Stable), None);
+        assert_eq!(side("a", "prod", Side::Measured), None);
     }
 
     #[test]
@@ -277,7 +301,7 @@ mod tests {
         let answer = parse_range_all(422, bad);
         for cell in [key("a", "canary"), key("z", "prod")] {
             assert_eq!(
-                pick(&answer, &by(), &cell).unwrap_err(),
+                pick(&answer, &by(), &cell, Side::Stable).unwrap_err(),
                 QueryError::Answered("execution: too many samples".into())
             );
         }
@@ -297,7 +321,11 @@ mod tests {
             {"metric":{"service":"b","env":"canary"},"values":[[1,"NaN"],[2,"0.3"]]}
         ]}}"#;
         let answer = parse_range_all(200, m);
-        let got = |lane| pick(&answer, &by(), &key(lane, "canary")).unwrap().data;
+        let got = |lane| {
+            pick(&answer, &by(), &key(lane, "canary"), Side::Measured)
+                .unwrap()
+                .data
+        };
         assert_eq!(got("a"), vec![(1, 0.1), (2, 0.2)]);
         assert_eq!(got("b"), vec![(2, 0.3)]);
         assert_eq!(got("c"), vec![]);
@@ -310,7 +338,9 @@ mod tests {
              [sources.prom]\nkind = \"prometheus\"\nurl = \"http://127.0.0.1:9\"\n",
         );
         for i in 0..lanes {
-            text.push_str(&format!("\n[[lanes]]\nname = \"svc.{i}\"\nsource = \"p\"\n"));
+            text.push_str(&format!(
+                "\n[[lanes]]\nname = \"svc.{i}\"\nsource = \"p\"\n"
+            ));
         }
         text.push_str(&format!(
             "\n[[metrics]]\nname = \"e\"\nquery = 'sum by (service, env) (x{{service=\"{{lane}}\",env=\"{{stage}}\"}})'\n\
@@ -345,12 +375,19 @@ mod tests {
         assert!(jobs_by_lane[1].query.contains(r#"env="prod""#));
         assert_eq!(
             jobs_by_lane[1].cells,
-            [key("svc.0", "prod"), key("svc.1", "prod"), key("svc.2", "prod")]
+            [
+                key("svc.0", "prod"),
+                key("svc.1", "prod"),
+                key("svc.2", "prod")
+            ]
         );
         // No `by`: one query per cell, as ever.
         let c = config(3, "");
         let per_cell = jobs("prom", &c);
         assert_eq!(per_cell.len(), 6);
-        assert_eq!(per_cell[0].query, r#"sum by (service, env) (x{service="svc.0",env="canary"})"#);
+        assert_eq!(
+            per_cell[0].query,
+            r#"sum by (service, env) (x{service="svc.0",env="canary"})"#
+        );
     }
 }
