@@ -318,7 +318,7 @@ stages = ["prod"]
     let grouped = |stage: &str| {
         world
             .metrics("notifications", stage)
-            .into_iter()
+            .iter()
             .find(|m| m.name == "error_grouped")
             .unwrap()
     };
