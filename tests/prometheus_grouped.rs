@@ -1,6 +1,6 @@
 //! Grouped Prometheus queries against the simulator's Prometheus stand-in, counted where they
 //! arrive: the demo's metrics (`by = { lane = "lane", stage = "stage" }`) cost the same
-//! queries per poll at 8 lanes as at 200 (one instant and one range query per metric, and one
+//! queries per poll at 8 lanes as at 200 and 500 (one instant and one range query per metric, and one
 //! range query for its stable side), and every cell gets its own series' numbers.
 
 mod common;
@@ -46,7 +46,7 @@ fn opts(lanes: usize) -> SimOptions {
 
 #[tokio::test]
 async fn grouped_queries_cost_the_same_at_any_number_of_lanes() {
-    for lanes in [8, 200] {
+    for lanes in [8, 200, 500] {
         let demo = common::sim::demo(opts(lanes)).await;
         let (sent, batch) = one_poll(&demo).await;
         // 3 metrics × (instant + range + the stable side's range).

@@ -19,7 +19,7 @@ use tokio::time::Instant;
 
 mod grouped;
 
-use grouped::{Job, Side};
+use grouped::{Job, Side, Split};
 
 use super::http::describe_reqwest;
 use super::retry_after::RetryAfter;
@@ -259,16 +259,16 @@ impl PrometheusSource {
             baseline
         );
         let reached = any_answered(&now, &series, stable.as_ref());
+        let (now, series) = (Split::new(&now, by), Split::new(&series, by));
+        let stable = stable.as_ref().map(|s| Split::new(s, by));
         job.cells
             .iter()
             .map(|k| {
                 let metric = combine(
                     m,
-                    grouped::pick(&now, by, k, Side::Measured),
-                    grouped::pick(&series, by, k, Side::Measured),
-                    stable
-                        .as_ref()
-                        .map(|s| grouped::pick(s, by, k, Side::Stable)),
+                    now.pick(k, Side::Measured),
+                    series.pick(k, Side::Measured),
+                    stable.as_ref().map(|s| s.pick(k, Side::Stable)),
                 );
                 (k.clone(), metric, reached)
             })
