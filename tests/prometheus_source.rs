@@ -298,6 +298,11 @@ require = ["slo"]
 
 /// `lanes` lanes, one metric with a baseline at two stages: 3 queries per lane and stage.
 fn many_lanes(url: &str, lanes: usize, timeout: &str) -> config::Config {
+    many_lanes_with(url, lanes, timeout, "")
+}
+
+/// [`many_lanes`] with `extra` keys for the prometheus source.
+fn many_lanes_with(url: &str, lanes: usize, timeout: &str, extra: &str) -> config::Config {
     let mut text = format!(
         r#"
 [train]
@@ -312,6 +317,7 @@ url = "{url}"
 kind = "prometheus"
 url = "{url}"
 timeout = "{timeout}"
+{extra}
 
 [[metrics]]
 name = "error_rate"
@@ -352,6 +358,20 @@ async fn a_poll_keeps_at_most_eight_queries_in_flight() {
         most > 1,
         "queries go concurrently: {most} at most in flight"
     );
+}
+
+/// `max_in_flight` of the source bounds the queries in flight instead of the default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_in_flight_bounds_the_queries_at_once() {
+    let (url, fake) = server().await;
+    *fake.delay.lock().unwrap() = Duration::from_millis(20);
+    let config = many_lanes_with(&url, 10, "5s", "max_in_flight = 2");
+    assert_eq!(config.sources["prom"].max_in_flight, 2);
+    let prom = prom(&sources::build(&config));
+    let batch = poll::poll_source(prom.as_ref()).await.outcome.unwrap();
+    assert!(batch.metrics.iter().all(|(_, m)| m.error.is_none()));
+    assert_eq!(fake.seen.lock().unwrap().len(), 60);
+    assert_eq!(fake.most_in_flight.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
