@@ -551,6 +551,23 @@ pub(crate) fn key_of(v: &Value) -> Option<(&str, &str)> {
     Some((v.get("lane")?.as_str()?, v.get("stage")?.as_str()?))
 }
 
+/// The entries of a payload's `cells` that name a cell of this train: each with its remote
+/// lane and stage and the local cell. An entry without lane or stage is skipped, with a
+/// warning; one for a cell the train doesn't carry, silently.
+pub(crate) fn known_cells<'a>(
+    cells: &'a [Value],
+    names: &'a NameMap,
+) -> impl Iterator<Item = (&'a Value, (&'a str, &'a str), &'a crate::model::CellKey)> + 'a {
+    cells.iter().filter_map(move |entry| {
+        let Some(remote) = key_of(entry) else {
+            tracing::warn!("http source: a cell without lane/stage was skipped");
+            return None;
+        };
+        let key = names.local(remote.0, remote.1)?;
+        Some((entry, remote, key))
+    })
+}
+
 /// One entry of a payload's `cells`: the cell, or the words that mark it malformed.
 pub(crate) fn cell_entry(entry: &Value) -> Result<Cell, String> {
     serde_json::from_value::<WireCell>(entry.clone())
@@ -620,14 +637,7 @@ pub fn parse_train(body: &[u8], names: &NameMap) -> Result<Batch, String> {
         .and_then(Value::as_array)
         .ok_or_else(|| "payload has no \"cells\" array".to_string())?;
     let mut batch = Batch::default();
-    for entry in cells {
-        let Some((lane, stage)) = key_of(entry) else {
-            tracing::warn!("http source: a cell without lane/stage was skipped");
-            continue;
-        };
-        let Some(key) = names.local(lane, stage) else {
-            continue;
-        };
+    for (entry, _, key) in known_cells(cells, names) {
         match cell_entry(entry) {
             Ok(cell) => batch.cells.push((key.clone(), cell)),
             Err(e) => batch.cell_errors.push((key.clone(), e)),

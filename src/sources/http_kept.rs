@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::NameMap;
-use super::http::{cell_entry, key_of, metric_entry};
+use super::http::{cell_entry, key_of, known_cells, metric_entry};
 use crate::model::text::sanitize;
 use crate::model::{Batch, Cell, CellKey, Metric};
 
@@ -190,14 +190,7 @@ impl Kept {
     }
 
     fn put_cells(&mut self, cells: &[Value], names: &NameMap) {
-        for entry in cells {
-            let Some((lane, stage)) = key_of(entry) else {
-                tracing::warn!("http source: a cell without lane/stage was skipped");
-                continue;
-            };
-            let Some(key) = names.local(lane, stage) else {
-                continue;
-            };
+        for (entry, (lane, stage), key) in known_cells(cells, names) {
             let remote = (lane.to_string(), stage.to_string());
             self.gone.remove(&remote);
             self.cells.insert(remote, (key.clone(), cell_entry(entry)));
