@@ -175,7 +175,7 @@ fn parse(capture: &str) -> Vec<Vec<Run>> {
             if c.is_control() {
                 continue;
             }
-            let width = if is_wide(c) { 2 } else { 1 };
+            let width = cols(c.encode_utf8(&mut [0; 4]));
             match runs.last_mut() {
                 Some(r) if r.style == style && r.col + cols(&r.text) == col => r.text.push(c),
                 _ => runs.push(Run {
@@ -191,14 +191,9 @@ fn parse(capture: &str) -> Vec<Vec<Run>> {
     rows
 }
 
-/// East Asian wide and emoji: two cells (enough for what trainyard draws).
-fn is_wide(c: char) -> bool {
-    matches!(c as u32, 0x1100..=0x115F | 0x2E80..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF
-        | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6 | 0x1F300..=0x1FAFF | 0x20000..=0x3FFFD)
-}
-
+/// Columns of `s` as the terminal counts them (trainyard's own measure).
 fn cols(s: &str) -> usize {
-    s.chars().map(|c| if is_wide(c) { 2 } else { 1 }).sum()
+    trainyard::model::text::width(s)
 }
 
 fn escape(s: &str) -> String {

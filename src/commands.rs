@@ -118,12 +118,9 @@ pub async fn observe_once(config: &Config, readonly: bool) -> Arc<Snapshot> {
 fn plan_text(plan: &Plan, train: &Train, runner: &Runner) -> String {
     let mut out = String::new();
     // Said first, in words, as the screen's dialog does.
-    if train.is_protected(&plan.action.stage) {
-        out.push_str(&format!(
-            "{} {} is a protected stage\n",
-            crate::model::train::PROTECTED_MARK,
-            plan.action.stage
-        ));
+    if let Some(note) = train.protected_note(&plan.action.stage) {
+        out.push_str(&note);
+        out.push('\n');
     }
     out.push_str(&format!("{}\n  {}\n", plan.action.describe(), plan.summary));
     if let Some(src) = runner.source_of(&plan.action) {

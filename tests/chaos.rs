@@ -16,7 +16,7 @@ use trainyard::model::{ActionKind, Batch, CellKey, CellState, Holds, Metric, Sou
 use trainyard::ops::{self, Action, Outcome};
 use trainyard::poll;
 use trainyard::sim::ChaosSpec;
-use trainyard::sources::{self, ActionAck, ActionError, ActionRequest, BoxFuture, Source};
+use trainyard::sources::{ActionAck, ActionError, ActionRequest, BoxFuture, Source};
 use trainyard::status;
 
 use common::bin::{Trainyard, trainyard};
@@ -561,7 +561,10 @@ async fn a_429_storm_is_waited_out_not_hammered() {
     // the ~200 queries of a poll; GitHub's first round of concurrent requests.
     assert_eq!(state["requests"]["http"], 1, "{state}");
     let prom = state["requests"]["prometheus"].as_u64().unwrap();
-    assert!(prom <= sources::prometheus::MAX_IN_FLIGHT as u64, "{state}");
+    assert!(
+        prom <= trainyard::config::DEFAULT_MAX_IN_FLIGHT as u64,
+        "{state}"
+    );
     let gh = state["requests"]["github"].as_u64().unwrap();
     assert!(gh <= 10, "{state}");
 

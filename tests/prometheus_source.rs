@@ -351,7 +351,7 @@ async fn a_poll_keeps_at_most_eight_queries_in_flight() {
     assert_eq!(fake.seen.lock().unwrap().len(), 120);
     let most = fake.most_in_flight.load(Ordering::SeqCst);
     assert!(
-        most <= sources::prometheus::MAX_IN_FLIGHT,
+        most <= trainyard::config::DEFAULT_MAX_IN_FLIGHT,
         "{most} in flight"
     );
     assert!(

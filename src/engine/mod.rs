@@ -178,10 +178,10 @@ impl Engine {
             return Vec::new();
         }
         let snap = self.snapshot();
-        self.notify
-            .as_mut()
-            .map(|rules| rules.observe(&snap).iter().map(events::notice).collect())
-            .unwrap_or_default()
+        let Some(rules) = self.notify.as_mut() else {
+            return Vec::new();
+        };
+        rules.observe(&snap).iter().map(events::notice).collect()
     }
 
     /// What an engine says when it starts: the actions of an earlier run whose end nobody saw,

@@ -112,6 +112,12 @@ impl Train {
     }
 
     /// How a stage is named to people: "prod ◆" when it is protected, else its name.
+    /// What a dialog or a plan says first about an action at `stage`, when it is protected.
+    pub fn protected_note(&self, stage: &str) -> Option<String> {
+        self.is_protected(stage)
+            .then(|| format!("{PROTECTED_MARK} {stage} is a protected stage"))
+    }
+
     pub fn stage_label(&self, stage: &str) -> String {
         if self.is_protected(stage) {
             format!("{stage} {PROTECTED_MARK}")

@@ -325,11 +325,7 @@ pub fn preflight(
                     stage: action.stage.clone(),
                     kind: crate::model::BlockerKind::Halt,
                     message: format!("the train is halted by {}: {}", h.by, h.reason),
-                    facts: crate::model::policy::Facts::Hold {
-                        by: h.by.clone(),
-                        since: String::new(),
-                        why: h.reason.clone(),
-                    },
+                    facts: crate::model::policy::Facts::hold(h, now),
                 });
             }
             (

@@ -215,6 +215,8 @@ pub(crate) async fn train(
             json!({"kind": "delta", "cells": cells, "metrics": metrics, "removed": removed}),
         ),
     };
+    // Compressing takes time: the simulator's other endpoints don't wait for it.
+    drop(guard);
     let plain_len = body.len();
     let packed = (ask.gzip && plain_len >= GZIP_MIN)
         .then(|| gzip(&body))
@@ -237,7 +239,7 @@ pub(crate) async fn train(
             body.into_response()
         }
     };
-    api.traffic.record(entry);
+    shared.lock().train.traffic.record(entry);
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,

@@ -5,7 +5,7 @@
 //! metric's error; its `warnings` are shown with the metric without failing it.
 //!
 //! Every query is a form POST with the source's auth and timeouts. A poll runs its queries
-//! concurrently but never more than [`MAX_IN_FLIGHT`] at once, within a time budget that ends
+//! concurrently but never more than the source's `max_in_flight` at once, within a time budget that ends
 //! before the poller's deadline: a slow Prometheus costs the metrics it could not answer in
 //! time (each says so), not the whole poll.
 
@@ -33,11 +33,6 @@ use crate::secrets::Secret;
 const POINTS: i64 = 30;
 /// The finest step of a series: Prometheus itself rarely scrapes faster.
 const MIN_STEP_MS: i64 = 1000;
-/// Queries one poll sends at once when the source doesn't say (`max_in_flight`): a
-/// Prometheus is shared, and a train of many lanes whose metrics are not grouped makes
-/// hundreds of queries per poll.
-pub const MAX_IN_FLIGHT: usize = crate::config::DEFAULT_MAX_IN_FLIGHT;
-
 /// How requests authenticate; `Debug` shows `***` for the secrets ([`Secret`]).
 #[derive(Clone, Debug)]
 enum Auth {
@@ -527,7 +522,7 @@ impl Source for PrometheusSource {
     fn timeout(&self) -> Duration {
         self.timeout
     }
-    /// The queries share a budget of a second less (see [`MAX_IN_FLIGHT`]).
+    /// The queries share a budget of a second less (see `max_in_flight`).
     fn deadline(&self) -> Duration {
         self.timeout.saturating_mul(4) + Duration::from_secs(1)
     }

@@ -24,11 +24,11 @@ impl App {
             return None;
         };
         let place = format!("{} @ {}", key.lane, key.stage);
-        if self.selected_cell().is_none() {
+        let Some(cell) = self.selected_cell().cloned() else {
             self.flash(format!("no data for {place} yet"), Tone::Bad);
             return None;
-        }
-        self.selected_cell().map(|c| (place, c.clone()))
+        };
+        Some((place, cell))
     }
 
     /// `y`: the selected cell's full version (the matrix shows a SHA's first 7).
@@ -52,7 +52,7 @@ impl App {
         };
         let found = match (cell.url, cell.commit_url) {
             (Some(u), _) if !u.is_empty() => Some((u, "URL")),
-            (_, Some(u)) => Some((u, "commit")),
+            (_, Some(u)) if !u.is_empty() => Some((u, "commit")),
             _ => None,
         };
         match found {

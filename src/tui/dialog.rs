@@ -32,15 +32,8 @@ pub fn lines(d: &ConfirmDialog, app: &App, theme: &Theme) -> Vec<Line<'static>> 
     let verb = a.kind.verb();
     let mut out = Vec::new();
     // Said first, in words: whatever the colours, nobody misses where this goes.
-    if app.snap.train.is_protected(&a.stage) {
-        out.push(Line::from(Span::styled(
-            format!(
-                "{} {} is a protected stage",
-                crate::model::train::PROTECTED_MARK,
-                a.stage
-            ),
-            theme.protected(),
-        )));
+    if let Some(note) = app.snap.train.protected_note(&a.stage) {
+        out.push(Line::from(Span::styled(note, theme.protected())));
     }
     out.extend([
         Line::from(Span::styled(

@@ -52,14 +52,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     // The train's counts at the right end, in the longest form that fits.
     let used: usize = first.iter().map(|s| s.width()).sum();
     let room = (area.width as usize).saturating_sub(used + 2);
-    let mut counts_left = None;
+    let mut counts_left = false;
     match super::rows::counts_text(app.census.total, room) {
         Some(text) => {
             let pad = room - super::ui::width(&text);
             first.push(Span::raw(" ".repeat(pad + 2)));
             first.push(Span::styled(text, counts_style(app, theme)));
         }
-        None => counts_left = Some(()),
+        None => counts_left = true,
     }
     lines.push(Line::from(first));
 
@@ -134,7 +134,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         second.push(Span::styled(format!(" · {mine} in flight"), theme.warn()));
     }
     // No room on the first line: on the second, if there is room there.
-    if counts_left.is_some() {
+    if counts_left {
         let used: usize = second.iter().map(|s| s.width()).sum();
         let room = (area.width as usize).saturating_sub(used + 3);
         if let Some(text) = super::rows::counts_text(app.census.total, room) {

@@ -87,7 +87,8 @@ fn title(app: &App) -> String {
     if !app.filter.is_empty() || app.filter_editing {
         parts.push(format!("filter \"{}\"", app.filter));
     }
-    let narrowed = opts.busy_only || !opts.folded.is_empty() || !app.filter.is_empty();
+    // Narrowed is what the count says: a fold kept while ungrouped hides nothing.
+    let narrowed = shown < total;
     let count = if narrowed || app.filter_editing {
         format!("{shown}/{total}")
     } else {

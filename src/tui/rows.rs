@@ -253,16 +253,7 @@ pub fn counts_text(c: Counts, room: usize) -> Option<String> {
             held(false)
         ),
         format!("{} blocked · {} moving{}", c.blocked, c.moving, held(false)),
-        format!(
-            "{} blk · {} mov{}",
-            c.blocked,
-            c.moving,
-            if c.held > 0 {
-                format!(" · {} held", c.held)
-            } else {
-                String::new()
-            }
-        ),
+        format!("{} blk · {} mov{}", c.blocked, c.moving, held(false)),
     ];
     forms
         .into_iter()

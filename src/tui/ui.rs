@@ -37,7 +37,10 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
 
     // The metrics panel has nothing to say for a cell without metrics (unless it has the
     // focus): the blockers get its width, where the words that decide would be cut.
-    let metrics_shown = !app.selected_metrics().is_empty() || app.focus == Panel::Metrics;
+    let metrics_shown = app
+        .selected_lane()
+        .is_some_and(|li| app.snap.metrics(li, app.sel_stage).next().is_some())
+        || app.focus == Panel::Metrics;
     if rest.width >= 140 {
         let (bw, mw) = if metrics_shown { (36, 34) } else { (70, 0) };
         let [b, m, a] = Layout::horizontal([

@@ -154,7 +154,7 @@ impl Facts {
         }
     }
 
-    pub(super) fn hold(h: &LaneHold, now: Timestamp) -> Facts {
+    pub(crate) fn hold(h: &LaneHold, now: Timestamp) -> Facts {
         Facts::Hold {
             by: h.by.clone(),
             since: human_delta(now - h.at),
