@@ -47,6 +47,14 @@ struct Style {
     reverse: bool,
 }
 
+impl Style {
+    /// The text's and the background's colours as drawn: swapped when reversed.
+    fn colours(&self) -> (String, String) {
+        let (fg, bg) = (hex(self.fg, FG), hex(self.bg, BG));
+        if self.reverse { (bg, fg) } else { (fg, bg) }
+    }
+}
+
 /// One run of characters in one style, starting at a column.
 #[derive(Debug, PartialEq)]
 struct Run {
@@ -211,8 +219,7 @@ fn escape(s: &str) -> String {
 }
 
 /// The picture: a window with a title bar, the grid of `width` × `height` cells.
-fn svg(capture: &str, title: &str, width: usize, height: usize) -> String {
-    let rows = parse(capture);
+fn svg(rows: &[Vec<Run>], title: &str, width: usize, height: usize) -> String {
     let w = PAD * 2.0 + CELL_W * width as f64;
     let h = BAR + PAD * 2.0 + CELL_H * height as f64;
     let mut s = String::new();
@@ -247,10 +254,7 @@ fn svg(capture: &str, title: &str, width: usize, height: usize) -> String {
     for (r, runs) in rows.iter().take(height).enumerate() {
         let y = top + CELL_H * r as f64;
         for run in runs {
-            let (mut fg, mut bg) = (hex(run.style.fg, FG), hex(run.style.bg, BG));
-            if run.style.reverse {
-                std::mem::swap(&mut fg, &mut bg);
-            }
+            let (_, bg) = run.style.colours();
             if bg != BG {
                 let _ = writeln!(
                     s,
@@ -265,10 +269,7 @@ fn svg(capture: &str, title: &str, width: usize, height: usize) -> String {
             if run.text.trim().is_empty() {
                 continue;
             }
-            let (mut fg, mut bg) = (hex(run.style.fg, FG), hex(run.style.bg, BG));
-            if run.style.reverse {
-                std::mem::swap(&mut fg, &mut bg);
-            }
+            let (fg, _) = run.style.colours();
             let mut attrs = format!(r#" fill="{fg}""#);
             if run.style.bold {
                 attrs.push_str(r#" font-weight="bold""#);
@@ -330,7 +331,7 @@ fn main() {
     if height == 0 {
         height = rows.len();
     }
-    print!("{}", svg(&input, &title, width, height));
+    print!("{}", svg(&rows, &title, width, height));
 }
 
 #[cfg(test)]
@@ -368,7 +369,7 @@ mod tests {
 
     #[test]
     fn the_picture_escapes_text_and_pins_columns() {
-        let out = svg("\u{1b}[31m<a & b>\u{1b}[0m 日本", "t <1>", 20, 2);
+        let out = svg(&parse("\u{1b}[31m<a & b>\u{1b}[0m 日本"), "t <1>", 20, 2);
         assert!(out.starts_with("<svg"));
         assert!(out.contains("&lt;a &amp; b&gt;"), "{out}");
         assert!(out.contains("aria-label=\"t &lt;1&gt;\""), "{out}");

@@ -43,7 +43,7 @@ fn main() -> ExitCode {
                     .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
             }) =>
         {
-            ExitCode::from(stdout_gone("Broken pipe") as u8)
+            ExitCode::from(stdout_gone(true, "") as u8)
         }
         Err(e) => {
             let report = trainyard::secrets::redact(&format!("{e:?}"));
@@ -77,7 +77,9 @@ fn install_hooks() {
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or("");
         if let Some(why) = message.strip_prefix("failed printing to stdout: ") {
-            std::process::exit(stdout_gone(why));
+            // Only the words are left here: a closed pipe is known by them.
+            let closed = why.contains("Broken pipe") || why.contains("os error 32");
+            std::process::exit(stdout_gone(closed, why));
         }
         let report = panic_hook.panic_report(info).to_string();
         tracing::error!("panic: {info}");
@@ -85,10 +87,10 @@ fn install_hooks() {
     }));
 }
 
-/// The exit when stdout can't take more: quietly 0 when its reader went away (a closed pipe:
-/// the reader had what it wanted), else 1 with a word on stderr.
-fn stdout_gone(why: &str) -> i32 {
-    if why.contains("Broken pipe") || why.contains("os error 32") {
+/// The exit when stdout can't take more: quietly 0 when its reader went away (`closed`: the
+/// reader had what it wanted), else 1 with `why` on stderr.
+fn stdout_gone(closed: bool, why: &str) -> i32 {
+    if closed {
         0
     } else {
         let _ = std::io::Write::write_fmt(
@@ -105,7 +107,10 @@ fn write_out(bytes: &[u8]) -> ExitCode {
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|_| out.flush()) {
         Ok(()) => ExitCode::from(Exit::Ok),
-        Err(e) => ExitCode::from(stdout_gone(&e.to_string()) as u8),
+        Err(e) => ExitCode::from(stdout_gone(
+            e.kind() == std::io::ErrorKind::BrokenPipe,
+            &e.to_string(),
+        ) as u8),
     }
 }
 

@@ -76,8 +76,7 @@ impl LedgerView {
     /// What the records say at `now` (attempts open within `window` are in flight).
     pub fn ledger(&mut self, now: Timestamp, window: Duration) -> Ledger {
         let open: Vec<Record> = self.open.values().cloned().collect();
-        let hour = now - chrono::TimeDelta::hours(1);
-        self.auto.retain(|r| r.time().is_some_and(|t| t >= hour));
+        self.auto.retain(|r| crate::ops::auto::recent_pause(r, now));
         Ledger {
             holds: self.holds.clone(),
             in_flight: in_flight_of(&open, now, window),

@@ -167,7 +167,11 @@ impl Snapshot {
     pub fn compute(state: State, now: Timestamp) -> Snapshot {
         let train: &Train = state.train;
         let world: &World = state.world;
-        let blockers = policy::blockers(train, world, state.holds, now);
+        let mut blockers = policy::blockers(train, world, state.holds, now);
+        // The short forms name a protected stage with its mark: labelled once, here.
+        for b in &mut blockers {
+            b.facts.label_stages(|s| train.stage_label(s));
+        }
         let situation = Situation {
             train,
             world,

@@ -22,6 +22,13 @@ pub const ACTOR: &str = "trainyard-auto";
 /// How far back the audit log is read at start for breaches already acted on.
 const REMEMBER: Duration = Duration::from_secs(3600);
 
+/// Whether `r` is a pause `trainyard-auto` made within [`REMEMBER`] before `now`: a breach
+/// already acted on.
+pub fn recent_pause(r: &Record, now: Timestamp) -> bool {
+    let since = now - chrono::Duration::from_std(REMEMBER).unwrap_or_default();
+    r.actor == ACTOR && r.action == "pause" && r.time().is_some_and(|t| t >= since)
+}
+
 /// One automatic pause to carry out, and why.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AutoAction {
@@ -55,10 +62,7 @@ impl AutoPause {
         records: impl IntoIterator<Item = &'a Record>,
         now: Timestamp,
     ) {
-        let since = now - chrono::Duration::from_std(REMEMBER).unwrap_or_default();
-        for r in records.into_iter().filter(|r| {
-            r.actor == ACTOR && r.action == "pause" && r.time().is_some_and(|t| t >= since)
-        }) {
+        for r in records.into_iter().filter(|r| recent_pause(r, now)) {
             let Some(lane) = &r.lane else { continue };
             match &r.stage {
                 Some(stage) => {

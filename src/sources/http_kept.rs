@@ -141,29 +141,11 @@ impl Kept {
     }
 
     fn merge_delta(&mut self, doc: &Value, names: &NameMap, metrics: bool) -> Result<(), Refused> {
-        let list = |field: &str| -> Result<&[Value], Refused> {
-            match doc.get(field) {
-                None | Some(Value::Null) => Ok(&[]),
-                Some(Value::Array(a)) => Ok(a),
-                Some(_) => Err(Refused::Broken(format!(
-                    "the delta's \"{field}\" is not an array"
-                ))),
-            }
-        };
-        let cells = list("cells")?;
-        let changed = list("metrics")?;
         let removed = doc.get("removed");
-        let removed_list = |field: &str| -> Result<&[Value], Refused> {
-            match removed.and_then(|r| r.get(field)) {
-                None | Some(Value::Null) => Ok(&[]),
-                Some(Value::Array(a)) => Ok(a),
-                Some(_) => Err(Refused::Broken(format!(
-                    "the delta's \"removed.{field}\" is not an array"
-                ))),
-            }
-        };
-        let gone_cells = removed_list("cells")?;
-        let gone_metrics = removed_list("metrics")?;
+        let cells = array_at(doc.get("cells"), "cells")?;
+        let changed = array_at(doc.get("metrics"), "metrics")?;
+        let gone_cells = array_at(removed.and_then(|r| r.get("cells")), "removed.cells")?;
+        let gone_metrics = array_at(removed.and_then(|r| r.get("metrics")), "removed.metrics")?;
         for entry in gone_cells {
             let Some((lane, stage)) = key_of(entry) else {
                 continue;
@@ -243,6 +225,17 @@ impl Kept {
             .map(|(_, key, m)| (key.clone(), m.clone()))
             .collect();
         batch
+    }
+}
+
+/// A delta's list at `what`: absent or null is empty; anything but an array is a broken delta.
+fn array_at<'a>(v: Option<&'a Value>, what: &str) -> Result<&'a [Value], Refused> {
+    match v {
+        None | Some(Value::Null) => Ok(&[]),
+        Some(Value::Array(a)) => Ok(a),
+        Some(_) => Err(Refused::Broken(format!(
+            "the delta's \"{what}\" is not an array"
+        ))),
     }
 }
 

@@ -23,11 +23,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     // The halt stops every lane: one line says so, at the top, not one per lane.
     let halt = list.iter().find(|b| b.kind == BlockerKind::Halt).cloned();
     list.retain(|b| b.kind != BlockerKind::Halt);
-    // A protected stage is named with its mark wherever the words name it.
-    let train = &app.snap.train;
-    for b in &mut list {
-        b.facts.label_stages(|s| train.stage_label(s));
-    }
     if let Some(h) = halt {
         list.insert(0, h);
     }
