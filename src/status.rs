@@ -103,7 +103,7 @@ pub fn to_json(config: &Config, snap: &Snapshot) -> Value {
         .collect();
     let sources: Vec<Value> = world
         .sources()
-        .map(|s| json!({"name": s.name, "kind": s.kind, "ok": s.ok, "error": s.error, "rate_limit": s.rate_limit,
+        .map(|s| json!({"name": s.name, "kind": s.kind, "ok": s.ok, "error": s.error, "rate_limit": s.rate_limit, "request_rate": s.request_rate,
                         "insecure_http": insecure(config, &s.name)}))
         .collect();
     json!({
@@ -244,10 +244,24 @@ pub fn to_table(config: &Config, snap: &Snapshot) -> String {
             Some(e) => format!("FAILED: {e}"),
             None => "ok".into(),
         };
-        let budget = s
+        let mut budget = s
             .rate_limit
-            .map(|r| format!(", rate limit {}/{}", r.remaining, r.limit))
+            .map(|r| format!(", rate limit {}/{} left this hour", r.remaining, r.limit))
             .unwrap_or_default();
+        if let Some(r) = s.request_rate {
+            budget.push_str(&format!(
+                ", {}/{} requests in the last minute",
+                r.used, r.per_minute
+            ));
+        }
+        // An interval a budget stretched is said: it is why the data comes slower.
+        let configured = config.sources.get(&s.name).map(|c| c.interval);
+        if let Some(i) = s.interval.filter(|i| configured.is_some_and(|c| *i > c)) {
+            budget.push_str(&format!(
+                ", polled every {} (stretched)",
+                crate::model::duration::human(i)
+            ));
+        }
         let insecure = if insecure(config, &s.name) {
             "  [INSECURE http: allow_insecure_http = true]"
         } else {

@@ -39,12 +39,17 @@ fn quick_for<'a>(names: &'a [&'a str]) -> impl FnOnce(String) -> String + 'a {
             if name.is_some_and(|n| names.is_empty() || names.contains(&n)) {
                 out.push_str("timeout = \"1s\"\n");
             }
+            // Every GitHub cell read at every poll (2 s), settled or not: a fault shows at
+            // the next poll.
+            if name == Some("gh") {
+                out.push_str("settled_interval = \"2s\"\n");
+            }
         }
         out
     }
 }
 
-/// Every source's timeout at 1 s.
+/// Every source's timeout at 1 s (and the gh source's settled cells read every poll).
 fn quick(text: String) -> String {
     quick_for(&[])(text)
 }
@@ -191,6 +196,8 @@ async fn fault_then_recovery(mode: &str, failing: &[&str], says: &[&str]) {
     assert!(!metric_before.is_empty());
 
     d.handle.set_chaos(spec(mode));
+    // The next poll of the gh source: its cells are due again.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let reports = poll_round(&d.sources).await;
     no_panic(&reports);
     for r in reports {

@@ -180,6 +180,10 @@ fn example_config_is_a_valid_reference() {
     assert_eq!(gh.kind, SourceKind::Github);
     assert_eq!(gh.url, "https://api.github.com");
     assert_eq!(
+        (gh.settled_interval, gh.requests_per_minute),
+        (std::time::Duration::from_secs(60), 600)
+    );
+    assert_eq!(
         (gh.version_input.as_str(), gh.environment_input.as_str()),
         ("version", "environment")
     );

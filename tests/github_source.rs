@@ -227,6 +227,13 @@ async fn server(remaining: i64) -> (String, Shared) {
     (format!("http://{addr}/api/v3"), gh)
 }
 
+/// The next poll, an interval (1 s) after the last: the cells in motion are due again (and
+/// every cell, with `settled_interval = "1s"`).
+async fn next_poll(world: &mut World, sources: &[Arc<dyn trainyard::sources::Source>]) {
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    poll_into(world, sources).await;
+}
+
 fn config(api: &str, extra_source: &str) -> Config {
     let text = format!(
         r#"
@@ -238,7 +245,7 @@ stages = ["build", "staging", "prod"]
 kind = "github"
 api_url = "{api}"
 token_cmd = "echo t0k3n"
-interval = "10s"
+interval = "1s"
 {extra_source}
 
 [[lanes]]
@@ -300,7 +307,7 @@ async fn reads_ci_deployments_and_approvals_from_a_ghes_prefix() {
 }
 
 #[tokio::test]
-async fn a_second_poll_is_conditional_and_costs_nothing() {
+async fn a_second_poll_reads_only_what_moves_and_costs_nothing() {
     let (api, gh) = server(4000).await;
     let config = config(&api, "");
     let sources = sources::build(&config);
@@ -308,9 +315,27 @@ async fn a_second_poll_is_conditional_and_costs_nothing() {
     poll_into(&mut world, &sources).await;
     let first: Vec<_> = gh.lock().unwrap().seen.drain(..).collect();
     let spent = 4000 - gh.lock().unwrap().remaining;
-    poll_into(&mut world, &sources).await;
+    next_poll(&mut world, &sources).await;
     let g = gh.lock().unwrap();
-    assert_eq!(g.seen.len(), first.len());
+    let paths: Vec<&str> = g.seen.iter().map(|(_, p, _, _)| p.as_str()).collect();
+    // staging waits for approval and the build is queued: they move, and so do the
+    // repository's waiting runs. The succeeded prod is settled: neither its deployments nor
+    // their statuses are asked again before settled_interval; the default branch not before
+    // ten minutes.
+    assert!(!paths.is_empty() && paths.len() < first.len(), "{paths:#?}");
+    for moving in ["environment=staging", "status=waiting", "workflows/ci.yml"] {
+        assert!(
+            paths.iter().any(|p| p.contains(moving)),
+            "{moving}: {paths:#?}"
+        );
+    }
+    for settled in ["environment=production", "/statuses"] {
+        assert!(
+            !paths.iter().any(|p| p.contains(settled)),
+            "{settled}: {paths:#?}"
+        );
+    }
+    assert!(!paths.contains(&"/api/v3/repos/acme/api"), "{paths:#?}");
     assert!(
         g.seen
             .iter()
@@ -319,28 +344,30 @@ async fn a_second_poll_is_conditional_and_costs_nothing() {
         g.seen
     );
     assert_eq!(4000 - g.remaining, spent, "304s don't count");
-    assert_eq!(
-        world.cell("api", "prod").unwrap().state,
-        CellState::Succeeded,
-        "the cached body is reused"
-    );
+    let prod = world.cell("api", "prod").unwrap();
+    assert_eq!(prod.state, CellState::Succeeded, "the last answer stands");
+    assert!(!world.is_stale(prod, poll::now()));
     // Nothing was spent: the configured interval holds.
-    assert_eq!(sources[0].interval(), std::time::Duration::from_secs(10));
+    assert_eq!(sources[0].interval(), std::time::Duration::from_secs(1));
+    // The token's requests of the last minute are said, with its budget.
+    let rate = world.source("gh").unwrap().request_rate.unwrap();
+    assert_eq!(rate.per_minute, 600);
+    assert_eq!(rate.used as usize, first.len() + g.seen.len());
 }
 
 #[tokio::test]
 async fn a_low_budget_stretches_the_interval() {
     let (api, gh) = server(600).await;
     gh.lock().unwrap().no_etags = true;
-    let config = config(&api, "");
+    let config = config(&api, "settled_interval = \"1s\"");
     let sources = sources::build(&config);
     let mut world = config.empty_world();
     // The first poll fills the cache and doesn't count; the second costs as much again.
     poll_into(&mut world, &sources).await;
-    assert_eq!(sources[0].interval(), std::time::Duration::from_secs(10));
-    poll_into(&mut world, &sources).await;
+    assert_eq!(sources[0].interval(), std::time::Duration::from_secs(1));
+    next_poll(&mut world, &sources).await;
     let i = sources[0].interval();
-    assert!(i > std::time::Duration::from_secs(10), "{i:?}");
+    assert!(i > std::time::Duration::from_secs(1), "{i:?}");
     let remaining = gh.lock().unwrap().remaining as u64;
     assert!(remaining < 600);
     let health = world.source("gh").unwrap();
@@ -350,7 +377,7 @@ async fn a_low_budget_stretches_the_interval() {
         "the header shows the budget"
     );
     // The stretched interval is reported, and data is not stale within three of them.
-    assert!(health.interval.unwrap() > std::time::Duration::from_secs(10));
+    assert!(health.interval.unwrap() > std::time::Duration::from_secs(1));
     let prod = world.cell("api", "prod").unwrap();
     assert!(!world.is_stale(prod, poll::now() + chrono::TimeDelta::seconds(60)));
 }
@@ -483,7 +510,7 @@ async fn check_runs_are_read_across_pages() {
 #[tokio::test]
 async fn retry_after_holds_every_request_and_keeps_the_last_good_data() {
     let (api, gh) = server(4000).await;
-    let config = config(&api, "");
+    let config = config(&api, "settled_interval = \"1s\"");
     let sources = sources::build(&config);
     let mut world = config.empty_world();
     poll_into(&mut world, &sources).await;
@@ -492,11 +519,11 @@ async fn retry_after_holds_every_request_and_keeps_the_last_good_data() {
         r#"{"message":"You have exceeded a secondary rate limit"}"#.into(),
         Some(120),
     ));
-    poll_into(&mut world, &sources).await;
+    next_poll(&mut world, &sources).await;
     let health = world.source("gh").unwrap();
     assert!(!health.ok);
     let before = gh.lock().unwrap().seen.len();
-    poll_into(&mut world, &sources).await;
+    next_poll(&mut world, &sources).await;
     assert_eq!(
         gh.lock().unwrap().seen.len(),
         before,
@@ -504,7 +531,9 @@ async fn retry_after_holds_every_request_and_keeps_the_last_good_data() {
     );
     let err = world.source("gh").unwrap().error.clone().unwrap();
     assert!(
-        err.contains("rate limited") && err.contains("waiting"),
+        err.contains("rate limited")
+            && err.contains("a secondary rate limit: GitHub answered 403 with retry-after 120s")
+            && err.contains("not asking GitHub again for"),
         "{err}"
     );
     let prod = world.cell("api", "prod").unwrap();
@@ -536,12 +565,12 @@ async fn broken_answers_are_errors_not_panics() {
         (200, r#"{"workflow_runs": "nope"}"#),
     ] {
         let (api, gh) = server(4000).await;
-        let config = config(&api, "");
+        let config = config(&api, "settled_interval = \"1s\"");
         let sources = sources::build(&config);
         let mut world = config.empty_world();
         poll_into(&mut world, &sources).await;
         gh.lock().unwrap().broken = Some((status, body.into(), None));
-        poll_into(&mut world, &sources).await;
+        next_poll(&mut world, &sources).await;
         let health = world.source("gh").unwrap();
         assert!(!health.ok, "{status} {body}");
         let err = health.error.clone().unwrap();

@@ -173,7 +173,20 @@ pub struct SourceConfig {
     pub metrics: bool,
     /// prometheus: queries one poll sends at once, at most.
     pub max_in_flight: usize,
+    /// github: how often a settled cell (its run or deployment finished) is read again; cells
+    /// in motion are read every `interval`.
+    pub settled_interval: Duration,
+    /// github: requests a minute the source's token may send, at most (GitHub's secondary
+    /// limit is 900 points a minute); every source with the same token and API shares it.
+    pub requests_per_minute: u32,
 }
+
+/// `settled_interval` of a github source when the config doesn't say.
+pub const DEFAULT_SETTLED_INTERVAL: Duration = Duration::from_secs(60);
+
+/// `requests_per_minute` of a github source when the config doesn't say: two thirds of
+/// GitHub's secondary limit (900 points a minute for REST, a GET being one).
+pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 600;
 
 /// `max_in_flight` of a prometheus source when the config doesn't say.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 8;

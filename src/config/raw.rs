@@ -120,6 +120,8 @@ pub(crate) struct RawSource {
     pub password_file: Option<Str>,
     pub metrics: Option<bool>,
     pub max_in_flight: Option<Spanned<i64>>,
+    pub settled_interval: Option<Str>,
+    pub requests_per_minute: Option<Spanned<i64>>,
 }
 
 /// Keys every kind of source has, after `kind` and its address.
@@ -139,7 +141,15 @@ pub(crate) fn source_keys(kind: super::SourceKind) -> Vec<&'static str> {
     use super::SourceKind::*;
     let (address, extra): (&str, &[&str]) = match kind {
         Http => ("url", &["metrics"]),
-        Github => ("api_url", &["version_input", "environment_input"]),
+        Github => (
+            "api_url",
+            &[
+                "version_input",
+                "environment_input",
+                "settled_interval",
+                "requests_per_minute",
+            ],
+        ),
         Prometheus => (
             "url",
             &[

@@ -35,6 +35,14 @@ pub struct RateLimit {
     pub limit: u64,
 }
 
+/// A request-rate budget: the requests sent in the last minute and how many a minute the
+/// source allows itself (GitHub: per token, below its secondary limit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct RequestRate {
+    pub used: u32,
+    pub per_minute: u32,
+}
+
 /// One poll's worth of data from one source.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Batch {
@@ -43,6 +51,7 @@ pub struct Batch {
     /// Cells whose part of the payload could not be understood: their last good data stays.
     pub cell_errors: Vec<(CellKey, String)>,
     pub rate_limit: Option<RateLimit>,
+    pub request_rate: Option<RequestRate>,
     /// When the source will poll next (a rate limit may stretch its interval): data is not
     /// stale before three of these have passed.
     pub next_poll_in: Option<Duration>,
@@ -116,6 +125,7 @@ pub struct SourceHealth {
     #[serde(skip)]
     pub stale_after: Duration,
     pub rate_limit: Option<RateLimit>,
+    pub request_rate: Option<RequestRate>,
     /// The interval the source polls at now, when it said (stretched for a rate limit).
     #[serde(rename = "interval_seconds", serialize_with = "secs")]
     pub interval: Option<Duration>,
@@ -156,6 +166,7 @@ impl SourceHealth {
             last_attempt: None,
             stale_after,
             rate_limit: None,
+            request_rate: None,
             interval: None,
         }
     }
@@ -217,6 +228,9 @@ impl World {
         health.last_ok = Some(at);
         if batch.rate_limit.is_some() {
             health.rate_limit = batch.rate_limit;
+        }
+        if batch.request_rate.is_some() {
+            health.request_rate = batch.request_rate;
         }
         if batch.next_poll_in.is_some() {
             health.interval = batch.next_poll_in;

@@ -5,17 +5,23 @@
 //!
 //! Rules, as on GitHub: every authenticated answer but a 304 uses one request of the budget
 //! (errors too); a 304 carries the ETag and uses none; with the budget gone every request is
-//! answered 403 with `retry-after` until the reset; `GET /api/v3/rate_limit` is free.
+//! answered 403 with `retry-after` until the reset; `GET /api/v3/rate_limit` is free. The
+//! secondary limit: 900 points in any minute (a GET one point, `304` or not; a write five);
+//! a request past it is answered 403 "You have exceeded a secondary rate limit" with
+//! `retry-after` (the seconds until enough points have left the minute).
 //!
 //! Test knobs (no auth, never counted): `GET|POST /api/v3/_sim/rate_limit` reads or sets
 //! `{"limit", "remaining", "reset_in" (seconds), "secondary": {"count", "status" (403 or 429),
-//! "retry_after"}}` (the next `count` requests are refused as over a secondary limit);
+//! "retry_after"}, "points_per_minute"}` (the next `count` requests are refused as over a
+//! secondary limit; `points_per_minute` sets the secondary limit, and the answer says
+//! `points_last_minute`);
 //! `GET /api/v3/_sim/requests` counts requests per `METHOD /path` (`requests`,
 //! `not_modified`, `statuses`) and lists every write (method, path, body, status);
 //! `DELETE /api/v3/_sim/requests` clears both.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -30,6 +36,50 @@ use super::server::Shared;
 /// The primary limit of a token, per hour.
 pub(crate) const DEFAULT_LIMIT: u64 = 5000;
 const WINDOW_SECS: i64 = 3600;
+
+/// GitHub's secondary limit for REST: points in any minute.
+pub(crate) const POINTS_PER_MINUTE: u32 = 900;
+
+/// The points of the last minute (when, how many), against the secondary limit.
+#[derive(Debug)]
+struct Points {
+    per_minute: u32,
+    spent: VecDeque<(Instant, u32)>,
+}
+
+impl Points {
+    fn prune(&mut self, now: Instant) {
+        while self
+            .spent
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) >= Duration::from_secs(60))
+        {
+            self.spent.pop_front();
+        }
+    }
+
+    fn last_minute(&mut self, now: Instant) -> u32 {
+        self.prune(now);
+        self.spent.iter().map(|(_, p)| p).sum()
+    }
+
+    /// Spend `points` at `now`, or say how many seconds until they fit in the minute.
+    fn spend(&mut self, now: Instant, points: u32) -> Result<(), u64> {
+        let mut used = self.last_minute(now);
+        if used + points <= self.per_minute {
+            self.spent.push_back((now, points));
+            return Ok(());
+        }
+        for (t, p) in &self.spent {
+            used -= p;
+            if used + points <= self.per_minute {
+                let free_at = *t + Duration::from_secs(60);
+                return Err(free_at.duration_since(now).as_secs().max(1));
+            }
+        }
+        Err(60)
+    }
+}
 
 /// Requests refused as over a secondary rate limit, on demand.
 #[derive(Clone, Debug, PartialEq)]
@@ -109,6 +159,7 @@ struct PathCount {
 pub(crate) struct GhState {
     budget: Budget,
     secondary: Option<Secondary>,
+    points: Points,
     counts: BTreeMap<String, PathCount>,
     writes: Vec<Value>,
     served: u64,
@@ -119,6 +170,10 @@ impl GhState {
         GhState {
             budget: Budget::new(DEFAULT_LIMIT),
             secondary: None,
+            points: Points {
+                per_minute: POINTS_PER_MINUTE,
+                spent: VecDeque::new(),
+            },
             counts: BTreeMap::new(),
             writes: Vec::new(),
             served: 0,
@@ -258,6 +313,20 @@ pub(crate) async fn api(
             );
             break 'answer (sec.status, r.body.as_ref().map(json_bytes));
         }
+        let points = if matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            1
+        } else {
+            5
+        };
+        if let Err(wait) = gh.points.spend(Instant::now(), points) {
+            out.push(("retry-after", wait.to_string()));
+            let r = gh_error(
+                403,
+                "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+                "/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+            );
+            break 'answer (403, r.body.as_ref().map(json_bytes));
+        }
         if gh.budget.remaining() == 0 {
             let reset = gh.budget.reset_at(now);
             out.push(("retry-after", (reset - now).max(1).to_string()));
@@ -357,6 +426,9 @@ fn sim_knob(shared: &Shared, method: &Method, knob: &str, body: &[u8]) -> Respon
             if let Some(secs) = num("reset_in") {
                 gh.budget.reset = Some(now + secs as i64);
             }
+            if let Some(p) = num("points_per_minute") {
+                gh.points.per_minute = p.min(u32::MAX as u64) as u32;
+            }
             if let Some(sec) = req.get("secondary") {
                 let count = sec.get("count").and_then(Value::as_u64).unwrap_or(1);
                 let status = sec.get("status").and_then(Value::as_u64).unwrap_or(403);
@@ -406,8 +478,10 @@ fn sim_knob(shared: &Shared, method: &Method, knob: &str, body: &[u8]) -> Respon
     }
 }
 
-fn rate_json(gh: &GhState, now: i64) -> Value {
+fn rate_json(gh: &mut GhState, now: i64) -> Value {
     let mut j = gh.budget.json(now);
+    j["points_per_minute"] = json!(gh.points.per_minute);
+    j["points_last_minute"] = json!(gh.points.last_minute(Instant::now()));
     j["secondary"] = match &gh.secondary {
         Some(s) if s.left > 0 => {
             json!({"count": s.left, "status": s.status, "retry_after": s.retry_after})
@@ -420,6 +494,27 @@ fn rate_json(gh: &GhState, now: i64) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_secondary_limit_counts_points_over_a_rolling_minute() {
+        let mut p = Points {
+            per_minute: 10,
+            spent: VecDeque::new(),
+        };
+        let t0 = Instant::now();
+        for _ in 0..5 {
+            assert_eq!(p.spend(t0, 1), Ok(()));
+        }
+        // A write is five points: it fits once.
+        assert_eq!(p.spend(t0 + Duration::from_secs(20), 5), Ok(()));
+        // The minute is full: the next fits when the first five points leave it.
+        assert_eq!(p.spend(t0 + Duration::from_secs(30), 1), Err(30));
+        assert_eq!(p.spend(t0 + Duration::from_secs(30), 6), Err(50));
+        assert_eq!(p.spend(t0 + Duration::from_secs(30), 11), Err(60));
+        assert_eq!(p.last_minute(t0 + Duration::from_secs(30)), 10);
+        assert_eq!(p.spend(t0 + Duration::from_secs(60), 5), Ok(()));
+        assert_eq!(p.last_minute(t0 + Duration::from_secs(60)), 10);
+    }
 
     #[test]
     fn the_budget_rolls_over_an_hour_after_first_use() {

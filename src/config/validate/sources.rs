@@ -285,6 +285,7 @@ pub(super) fn source_config(
             }
         },
     };
+    let (settled_interval, requests_per_minute) = github_pace(d, &src, interval);
     (d.len() == ok_before).then(|| SourceConfig {
         name,
         kind,
@@ -305,7 +306,50 @@ pub(super) fn source_config(
         password_file: src.password_file.map(Spanned::into_inner),
         metrics: src.metrics.unwrap_or(true),
         max_in_flight,
+        settled_interval,
+        requests_per_minute,
     })
+}
+
+/// A github source's `settled_interval` (at least `interval`) and `requests_per_minute`.
+fn github_pace(d: &mut Diagnostics, src: &RawSource, interval: Duration) -> (Duration, u32) {
+    use crate::config::{DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_SETTLED_INTERVAL};
+    let settled = match positive_duration(d, "settled_interval", src.settled_interval.as_ref()) {
+        None => DEFAULT_SETTLED_INTERVAL.max(interval),
+        Some(s) if s < interval => {
+            let at = src.settled_interval.as_ref().map_or(0..0, Spanned::span);
+            d.error_hint(
+                at,
+                format!(
+                    "settled_interval ({}) is shorter than interval ({})",
+                    duration::compact(s),
+                    duration::compact(interval)
+                ),
+                "settled cells are read less often than cells in motion; leave it out for 60s",
+            );
+            interval
+        }
+        Some(s) => s,
+    };
+    let rate = match &src.requests_per_minute {
+        None => DEFAULT_REQUESTS_PER_MINUTE,
+        Some(n) => match u32::try_from(*n.get_ref()) {
+            Ok(n @ 1..=100_000) => n,
+            _ => {
+                d.error_hint(
+                    n.span(),
+                    format!(
+                        "requests_per_minute must be 1 to 100000, not {}",
+                        n.get_ref()
+                    ),
+                    "the requests a minute this token may send; leave it out for 600 (GitHub \
+                     refuses more than 900 a minute)",
+                );
+                DEFAULT_REQUESTS_PER_MINUTE
+            }
+        },
+    };
+    (settled, rate)
 }
 
 /// At most one of the ways to the `secret` (a token, a password) may be set: an error at

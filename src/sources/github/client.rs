@@ -3,17 +3,19 @@
 //! as asked.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 use crate::model::text::sanitize;
-use crate::model::world::RateLimit;
+use crate::model::world::{RateLimit, RequestRate};
 use crate::secrets::Secret;
 use crate::sources::http::{describe_reqwest, send_failure};
 use crate::sources::retry_after::RetryAfter;
+
+use super::budget::MinuteBudget;
 
 /// What is kept per URL for conditional requests.
 #[derive(Clone, Debug)]
@@ -51,12 +53,18 @@ pub enum GhError {
     Unanswered(String),
     /// GitHub answered with this status and message.
     Status(u16, String),
+    /// Not sent: the token's requests of the last minute are as many as it allows
+    /// (`requests_per_minute`); asked again when there is room.
+    Deferred(String),
 }
 
 impl std::fmt::Display for GhError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            GhError::Limited(m) | GhError::Failed(m) | GhError::Unanswered(m) => f.write_str(m),
+            GhError::Limited(m)
+            | GhError::Failed(m)
+            | GhError::Unanswered(m)
+            | GhError::Deferred(m) => f.write_str(m),
             GhError::Status(s, m) => write!(f, "HTTP {s}: {m}"),
         }
     }
@@ -70,9 +78,63 @@ pub struct Client {
     budget: Mutex<Option<Budget>>,
     /// No requests before this (a `retry-after` or an exhausted budget); never shortened.
     hold: RetryAfter,
+    /// Why requests are held, in words: which limit, and what GitHub asked.
+    held_why: Mutex<String>,
+    /// The token's requests a minute, shared with every source of the same token.
+    minute: Arc<MinuteBudget>,
     counts: Mutex<Counts>,
     /// Reads in flight at once, at most [`MAX_IN_FLIGHT`].
     permits: tokio::sync::Semaphore,
+}
+
+tokio::task_local! {
+    /// The requests reserved for the read of one cell (see [`Ticket`]).
+    static TICKET: Arc<Ticket>;
+}
+
+/// Requests reserved in the token's budget for one read (a cell's runs and checks, its
+/// deployments and their statuses), so that a read begun is finished: its first request
+/// reserves the whole estimate (when it is about to be sent, so that reads waiting for their
+/// turn don't hold budget), the others are sent without asking again, and what was reserved
+/// and not sent is given back.
+#[derive(Debug)]
+pub struct Ticket {
+    estimate: u32,
+    /// `None` until the first request reserved the estimate; then what is left of it.
+    left: Mutex<Option<u32>>,
+    used: std::sync::atomic::AtomicU32,
+}
+
+impl Ticket {
+    /// Requests sent under this ticket.
+    pub fn used(&self) -> u32 {
+        self.used.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// May one more request of this read be sent? The first reserves the estimate in
+    /// `minute` (or is refused); past the estimate, requests are sent and counted.
+    fn admit(&self, minute: &MinuteBudget, now: Instant) -> bool {
+        let mut left = self.left.lock().unwrap_or_else(|e| e.into_inner());
+        let l = match *left {
+            Some(l) => l,
+            None if minute.try_reserve(self.estimate.max(1), now) => self.estimate.max(1),
+            None => return false,
+        };
+        if l == 0 {
+            minute.take(now);
+        }
+        *left = Some(l.saturating_sub(1));
+        self.used.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        true
+    }
+
+    /// The reservation not used.
+    fn unused(&self) -> u32 {
+        self.left
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or(0)
+    }
 }
 
 /// Reads one source sends at once, at most: a poll of a long train is hundreds of requests,
@@ -90,6 +152,7 @@ impl Client {
     /// [`crate::sources::client::build`] (timeouts, ca_file, proxies, https only).
     pub fn new(cfg: &crate::config::SourceConfig, token: Option<Secret>) -> Result<Client, String> {
         let http = crate::sources::client::build(cfg)?;
+        let minute = MinuteBudget::shared(&cfg.url, token.as_ref(), cfg.requests_per_minute);
         Ok(Client {
             http,
             base: cfg.url.trim_end_matches('/').to_string(),
@@ -97,6 +160,8 @@ impl Client {
             cache: Mutex::new(HashMap::new()),
             budget: Mutex::new(None),
             hold: RetryAfter::new(),
+            held_why: Mutex::new(String::new()),
+            minute,
             counts: Mutex::new(Counts::default()),
             permits: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
         })
@@ -131,29 +196,95 @@ impl Client {
         std::mem::take(&mut *self.counts.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
+    /// The token's requests in the last minute, and how many it allows.
+    pub fn request_rate(&self) -> RequestRate {
+        RequestRate {
+            used: self.minute.used(Instant::now()),
+            per_minute: self.minute.per_minute(),
+        }
+    }
+
+    /// Run the read `f` with `estimate` requests reserved in the token's budget when its
+    /// first request is sent (see [`Ticket`]); the ticket says what was sent.
+    pub async fn reserved<F: std::future::Future>(
+        &self,
+        estimate: u32,
+        f: F,
+    ) -> (F::Output, Arc<Ticket>) {
+        let ticket = Arc::new(Ticket {
+            estimate,
+            left: Mutex::new(None),
+            used: 0.into(),
+        });
+        let out = TICKET.scope(Arc::clone(&ticket), f).await;
+        self.minute.refund(ticket.unused());
+        (out, ticket)
+    }
+
+    /// The stretch the token's budget puts on every interval now (see [`super::budget`]).
+    pub fn stretch_factor(&self) -> f64 {
+        self.minute.factor(Instant::now())
+    }
+
     /// How long GitHub asked to wait before the next request (retry-after, a spent budget).
     pub fn waiting(&self) -> Option<Duration> {
         self.hold.waiting()
     }
 
-    fn hold_for(&self, d: Duration) {
+    /// Hold every request for `d`, for the reason `why` (said while the hold lasts).
+    fn hold_for(&self, d: Duration, why: String) {
+        let longer = self.hold.waiting().is_none_or(|w| w < d);
         self.hold.hold(d);
+        if longer {
+            *self.held_why.lock().unwrap_or_else(|e| e.into_inner()) = why;
+        }
+    }
+
+    /// A request not sent because GitHub asked to wait: which limit, and how long is left.
+    fn limited(&self, w: Duration) -> GhError {
+        let why = self
+            .held_why
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        GhError::Limited(format!(
+            "rate limited ({why}): not asking GitHub again for {}s",
+            w.as_secs().max(1)
+        ))
     }
 
     /// Read the budget headers; hold requests when GitHub says to.
     fn note(&self, resp: &reqwest::Response) {
         let h = resp.headers();
+        let mut spent = None;
         if let Some(b) = budget_of(h) {
-            *self.budget.lock().unwrap_or_else(|e| e.into_inner()) = Some(b);
+            let mut kept = self.budget.lock().unwrap_or_else(|e| e.into_inner());
+            // Answers of concurrent requests arrive in any order: within one window, the
+            // smallest remaining is the newest.
+            *kept = Some(match *kept {
+                Some(k) if k.reset == b.reset && k.limit == b.limit => Budget {
+                    remaining: k.remaining.min(b.remaining),
+                    ..b
+                },
+                _ => b,
+            });
+            drop(kept);
             if b.remaining == 0 {
-                self.hold_for(Duration::from_secs(until_reset(
-                    b.reset,
-                    chrono::Utc::now().timestamp(),
-                )));
+                let wait = until_reset(b.reset, chrono::Utc::now().timestamp());
+                let why = format!("the hourly budget of {} requests is spent", b.limit);
+                self.hold_for(Duration::from_secs(wait), why.clone());
+                spent = Some(why);
             }
         }
-        if let Some(d) = retry_after(resp.status().as_u16(), h) {
-            self.hold_for(d);
+        let status = resp.status().as_u16();
+        if let Some(d) = retry_after(status, h) {
+            let why = spent.unwrap_or_else(|| {
+                format!(
+                    "a secondary rate limit: GitHub answered {status} with retry-after {}s",
+                    d.as_secs()
+                )
+            });
+            self.hold_for(d, why);
         }
     }
 
@@ -197,9 +328,17 @@ impl Client {
         // Held until the answer is read; a limit that arrived meanwhile is checked after.
         let _permit = self.permits.acquire().await;
         if let Some(w) = self.waiting() {
-            return Err(GhError::Limited(format!(
-                "rate limited: waiting {}s before asking GitHub again",
-                w.as_secs().max(1)
+            return Err(self.limited(w));
+        }
+        let now = Instant::now();
+        let allowed = match TICKET.try_with(Arc::clone) {
+            Ok(t) => t.admit(&self.minute, now),
+            Err(_) => self.minute.try_take(now),
+        };
+        if !allowed {
+            return Err(GhError::Deferred(format!(
+                "not read yet: this token's {} requests a minute (requests_per_minute) are spent; read when there is room",
+                self.minute.per_minute()
             )));
         }
         let cached = self
@@ -289,11 +428,9 @@ impl Client {
     /// POST JSON; the answer's status and body (an empty body is `null`).
     pub async fn post(&self, path: &str, body: &Value) -> Result<(u16, Value), GhError> {
         if let Some(w) = self.waiting() {
-            return Err(GhError::Limited(format!(
-                "rate limited: GitHub asked to wait {}s more",
-                w.as_secs().max(1)
-            )));
+            return Err(self.limited(w));
         }
+        self.minute.take(Instant::now());
         let resp = self
             .request(reqwest::Method::POST, path)
             .json(body)
@@ -412,7 +549,8 @@ impl Client {
             && m.to_lowercase().contains("rate limit")
             && self.waiting().is_none()
         {
-            self.hold_for(Duration::from_secs(60));
+            let why = "GitHub answered 403 \"rate limit\" without retry-after: waiting a minute, as it advises";
+            self.hold_for(Duration::from_secs(60), why.into());
         }
         e
     }
