@@ -254,11 +254,18 @@ fn header_shows_an_api_budget() {
                 remaining: 4312,
                 limit: 5000,
             }),
+            request_rate: Some(crate::model::world::RequestRate {
+                used: 212,
+                per_minute: 600,
+            }),
             ..Default::default()
         }),
     }));
-    let screen = render(&app, 100, 24);
-    assert!(screen.contains("gh 4312/5000"), "{screen}");
+    let screen = render(&app, 120, 24);
+    assert!(
+        screen.contains("gh 4312/5000 left, 212/600 a min"),
+        "{screen}"
+    );
 }
 
 #[test]
