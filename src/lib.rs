@@ -20,5 +20,6 @@ pub mod signals;
 pub mod sim;
 pub mod sources;
 pub mod status;
+pub mod store;
 pub mod tui;
 pub mod watch;

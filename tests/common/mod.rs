@@ -7,6 +7,7 @@
 
 pub mod bin;
 pub mod http;
+pub mod pg;
 pub mod sim;
 pub mod status;
 pub mod tmux;
