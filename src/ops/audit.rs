@@ -617,7 +617,7 @@ impl AuditLog {
     }
 }
 
-fn seal(e: Entry, seq: u64, prev: &str) -> Record {
+pub(crate) fn seal(e: Entry, seq: u64, prev: &str) -> Record {
     let mut r = Record {
         seq,
         ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),

@@ -2,4 +2,5 @@
 //! set up); with `kind = "postgres"`, a PostgreSQL database the team already runs
 //! (docs/team.md). [`pg`] connects to it and keeps its schema.
 
+pub mod audit;
 pub mod pg;

@@ -138,9 +138,18 @@ impl Pg {
         self.psql_in(DATABASE, sql)
     }
 
-    /// Run SQL as the superuser in `db`; its output.
-    pub fn psql_in(&self, db: &str, sql: &str) -> String {
-        let out = Command::new("runuser")
+    /// Run SQL as the superuser in the test's database: its output, or the error's words.
+    pub fn psql_result(&self, sql: &str) -> Result<String, String> {
+        let out = self.psql_command(DATABASE, sql);
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    fn psql_command(&self, db: &str, sql: &str) -> std::process::Output {
+        Command::new("runuser")
             .args(["-u", "postgres", "--"])
             .arg(self.bin.join("psql"))
             .args(["-h", path(self.dir.path()), "-p", &self.port.to_string()])
@@ -156,7 +165,12 @@ impl Pg {
                 sql,
             ])
             .output()
-            .expect("psql runs");
+            .expect("psql runs")
+    }
+
+    /// Run SQL as the superuser in `db`; its output.
+    pub fn psql_in(&self, db: &str, sql: &str) -> String {
+        let out = self.psql_command(db, sql);
         assert!(
             out.status.success(),
             "psql {sql}: {}",
