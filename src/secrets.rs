@@ -91,8 +91,15 @@ pub fn register_basic(user: &str, password: &str) {
 
 /// `text` with every known secret and every shape of secret replaced by `***`.
 pub fn redact(text: &str) -> String {
-    let scrubbed = scrub_known(text);
-    redact_shapes(&scrubbed).into_owned()
+    redact_cow(text).into_owned()
+}
+
+/// [`redact`], borrowing `text` when there is nothing to redact in it (most texts).
+pub fn redact_cow(text: &str) -> Cow<'_, str> {
+    match scrub_known(text) {
+        Cow::Borrowed(t) => redact_shapes(t),
+        Cow::Owned(t) => Cow::Owned(redact_shapes(&t).into_owned()),
+    }
 }
 
 /// Only the known secrets replaced; and a text cut short with `…` (as `sanitize` cuts) that

@@ -23,6 +23,20 @@ pub struct Train {
     /// every view marks them with [`PROTECTED_MARK`], and an action aimed at one asks for
     /// the lane's name (`ops::confirm_rule`).
     pub protected: BTreeSet<String>,
+    /// Lanes by name, for [`Train::lane`] (a cache: `LaneIndex::default()` in a new train).
+    pub lane_index: LaneIndex,
+}
+
+/// Where each lane is in [`Train::lanes`], by name: built at the first look-up. A lane the
+/// index doesn't place (lanes changed since it was built) is looked for one by one.
+#[derive(Clone, Debug, Default)]
+pub struct LaneIndex(std::sync::OnceLock<std::collections::HashMap<String, usize>>);
+
+/// A cache: every index is the same as far as the train is concerned.
+impl PartialEq for LaneIndex {
+    fn eq(&self, _: &LaneIndex) -> bool {
+        true
+    }
 }
 
 /// The mark after a protected stage's name, wherever it is shown: narrow, in every common
@@ -103,7 +117,18 @@ impl Train {
     }
 
     pub fn lane(&self, name: &str) -> Option<&Lane> {
-        self.lanes.iter().find(|l| l.name == name)
+        let index = self.lane_index.0.get_or_init(|| {
+            self.lanes
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.name.clone(), i))
+                .collect()
+        });
+        index
+            .get(name)
+            .and_then(|&i| self.lanes.get(i))
+            .filter(|l| l.name == name)
+            .or_else(|| self.lanes.iter().find(|l| l.name == name))
     }
 
     /// Whether `stage` is one of `[train] protected`.
@@ -161,6 +186,7 @@ mod tests {
             policy: BTreeMap::new(),
             auto_pause: BTreeSet::new(),
             protected: BTreeSet::from(["prod".to_string()]),
+            lane_index: LaneIndex::default(),
         };
         assert!(train.is_protected("prod"));
         assert!(!train.is_protected("canary"));

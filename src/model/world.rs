@@ -2,6 +2,7 @@
 //! of every source. Reports from sources are folded in; nothing is ever lost to a bad poll.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -20,6 +21,51 @@ impl CellKey {
             lane: lane.into(),
             stage: stage.into(),
         }
+    }
+}
+
+/// A cell's key as borrowed names: the maps keyed by [`CellKey`] are searched with a lane and
+/// a stage without building a key (two strings) for each look-up.
+trait KeyRef {
+    fn names(&self) -> (&str, &str);
+}
+
+impl KeyRef for CellKey {
+    fn names(&self) -> (&str, &str) {
+        (&self.lane, &self.stage)
+    }
+}
+
+impl KeyRef for (&str, &str) {
+    fn names(&self) -> (&str, &str) {
+        *self
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn KeyRef + 'a> for CellKey {
+    fn borrow(&self) -> &(dyn KeyRef + 'a) {
+        self
+    }
+}
+
+// Ordered as `CellKey` derives it: by lane, then stage.
+impl PartialEq for dyn KeyRef + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.names() == other.names()
+    }
+}
+
+impl Eq for dyn KeyRef + '_ {}
+
+impl PartialOrd for dyn KeyRef + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for dyn KeyRef + '_ {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.names().cmp(&other.names())
     }
 }
 
@@ -182,8 +228,10 @@ pub struct Change {
 
 #[derive(Clone, Debug, Default)]
 pub struct World {
-    cells: BTreeMap<CellKey, Cell>,
-    metrics: BTreeMap<CellKey, Vec<Metric>>,
+    /// Shared between copies of the world until a report changes them: a report of cells
+    /// copies no metrics, one of metrics no cells.
+    cells: Arc<BTreeMap<CellKey, Cell>>,
+    metrics: Arc<BTreeMap<CellKey, Vec<Metric>>>,
     sources: BTreeMap<String, SourceHealth>,
 }
 
@@ -197,8 +245,8 @@ impl World {
             })
             .collect();
         World {
-            cells: BTreeMap::new(),
-            metrics: BTreeMap::new(),
+            cells: Arc::default(),
+            metrics: Arc::default(),
             sources,
         }
     }
@@ -237,11 +285,40 @@ impl World {
         }
 
         let mut changes = Vec::new();
-        for (key, mut cell) in batch.cells {
-            cell.source = source.clone();
+        if !batch.cells.is_empty() || !batch.cell_errors.is_empty() {
+            self.apply_cells(&source, at, batch.cells, batch.cell_errors, &mut changes);
+        }
+        // Metrics sources replace all their metrics with every good poll: a source that has
+        // none and sends none leaves them as they are.
+        let had = |m: &Metric| m.source == source;
+        if !batch.metrics.is_empty() || self.metrics.values().flatten().any(had) {
+            let metrics = Arc::make_mut(&mut self.metrics);
+            for list in metrics.values_mut() {
+                list.retain(|m| !had(m));
+            }
+            for (key, mut metric) in batch.metrics {
+                metric.source = source.clone();
+                metrics.entry(key).or_default().push(metric);
+            }
+            metrics.retain(|_, v| !v.is_empty());
+        }
+        changes
+    }
+
+    fn apply_cells(
+        &mut self,
+        source: &str,
+        at: Timestamp,
+        cells: Vec<(CellKey, Cell)>,
+        errors: Vec<(CellKey, String)>,
+        changes: &mut Vec<Change>,
+    ) {
+        let all = Arc::make_mut(&mut self.cells);
+        for (key, mut cell) in cells {
+            cell.source = source.to_string();
             cell.fetched_at = Some(at);
             cell.error = None;
-            let before = self.cells.get(&key).map(|c| (c.version.clone(), c.state));
+            let before = all.get(&key).map(|c| (c.version.clone(), c.state));
             let after = (cell.version.clone(), cell.state);
             if before.as_ref() != Some(&after) {
                 changes.push(Change {
@@ -250,28 +327,29 @@ impl World {
                     after,
                 });
             }
-            self.cells.insert(key, cell);
+            all.insert(key, cell);
         }
-        for (key, error) in batch.cell_errors {
-            let cell = self
-                .cells
+        for (key, error) in errors {
+            let cell = all
                 .entry(key)
-                .or_insert_with(|| Cell::new(source.clone(), CellState::Unknown));
+                .or_insert_with(|| Cell::new(source, CellState::Unknown));
             cell.error = Some(error);
         }
-        for list in self.metrics.values_mut() {
-            list.retain(|m| m.source != source);
-        }
-        for (key, mut metric) in batch.metrics {
-            metric.source = source.clone();
-            self.metrics.entry(key).or_default().push(metric);
-        }
-        self.metrics.retain(|_, v| !v.is_empty());
-        changes
+    }
+
+    /// Both worlds share their cells (neither changed them since one was copied from the
+    /// other): a quick "nothing changed" for whoever compares them.
+    pub fn shares_cells(&self, other: &World) -> bool {
+        Arc::ptr_eq(&self.cells, &other.cells)
+    }
+
+    /// Both worlds share their metrics, as [`World::shares_cells`].
+    pub fn shares_metrics(&self, other: &World) -> bool {
+        Arc::ptr_eq(&self.metrics, &other.metrics)
     }
 
     pub fn cell(&self, lane: &str, stage: &str) -> Option<&Cell> {
-        self.cells.get(&CellKey::new(lane, stage))
+        self.cells.get(&(lane, stage) as &dyn KeyRef)
     }
 
     pub fn cells(&self) -> impl Iterator<Item = (&CellKey, &Cell)> {
@@ -280,7 +358,7 @@ impl World {
 
     pub fn metrics(&self, lane: &str, stage: &str) -> &[Metric] {
         self.metrics
-            .get(&CellKey::new(lane, stage))
+            .get(&(lane, stage) as &dyn KeyRef)
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }

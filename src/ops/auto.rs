@@ -179,6 +179,7 @@ mod tests {
             policy: Default::default(),
             auto_pause: ["canary".to_string()].into(),
             protected: ["prod".to_string()].into(),
+            lane_index: Default::default(),
         }
     }
 

@@ -31,6 +31,7 @@ pub fn train() -> Train {
         policy: Default::default(),
         auto_pause: Default::default(),
         protected: ["prod".to_string()].into(),
+        lane_index: Default::default(),
     }
 }
 

@@ -415,10 +415,17 @@ impl Guarded {
     }
 
     fn clean(&self, text: &str) -> String {
-        secrets::redact(text).replace(
-            http::THIS_SOURCE,
-            &format!("on source {}", self.inner.name()),
-        )
+        self.cleaned(text).into_owned()
+    }
+
+    /// [`Guarded::clean`], borrowing `text` when it is clean already (most texts).
+    fn cleaned<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        let text = secrets::redact_cow(text);
+        if !text.contains(http::THIS_SOURCE) {
+            return text;
+        }
+        let here = format!("on source {}", self.inner.name());
+        std::borrow::Cow::Owned(text.replace(http::THIS_SOURCE, &here))
     }
 
     fn clean_error(&self, e: ActionError) -> ActionError {
@@ -465,7 +472,11 @@ impl Source for Guarded {
         Box::pin(async move {
             match self.inner.poll().await {
                 Ok(mut batch) => {
-                    batch.texts_mut(&mut |s| *s = self.clean(s));
+                    batch.texts_mut(&mut |s| {
+                        if let std::borrow::Cow::Owned(c) = self.cleaned(s) {
+                            *s = c;
+                        }
+                    });
                     Ok(batch)
                 }
                 Err(e) => Err(self.clean(&e)),

@@ -78,6 +78,7 @@ pub fn train() -> Train {
         policy,
         auto_pause: Default::default(),
         protected: ["prod".to_string()].into(),
+        lane_index: Default::default(),
     }
 }
 

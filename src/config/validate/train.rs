@@ -94,6 +94,7 @@ pub(super) fn train(raw: RawTrain, span: Range<usize>, d: &mut Diagnostics) -> T
         policy: BTreeMap::new(),
         auto_pause: BTreeSet::new(),
         protected,
+        lane_index: Default::default(),
     }
 }
 

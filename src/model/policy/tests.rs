@@ -34,6 +34,7 @@ fn train(policy: &[(&str, &[Gate])]) -> Train {
             .collect(),
         auto_pause: Default::default(),
         protected: ["prod".to_string()].into(),
+        lane_index: Default::default(),
     }
 }
 
