@@ -9,6 +9,7 @@
 
 pub mod driver;
 pub mod events;
+pub mod incremental;
 pub mod ledger;
 pub mod notify;
 pub mod snapshot;
@@ -137,6 +138,8 @@ pub struct Engine {
     poll_now: Vec<String>,
     /// The snapshot of the current state; `None` after a change.
     cached: Option<Arc<Snapshot>>,
+    /// Each lane as last judged: judged again only where something changed.
+    lanes: incremental::Lanes,
     /// `[notify]`'s rules, when something is to notify.
     notify: Option<notify::Rules>,
 }
@@ -161,6 +164,7 @@ impl Engine {
             execute: Vec::new(),
             poll_now: Vec::new(),
             cached: None,
+            lanes: incremental::Lanes::default(),
             notify: None,
         }
     }
@@ -244,21 +248,19 @@ impl Engine {
             return Arc::clone(s);
         }
         self.seq += 1;
-        let in_flight = self.in_flight();
-        let snap = Arc::new(Snapshot::compute(
-            snapshot::State {
-                seq: self.seq,
-                train: &self.train,
-                world: &self.world,
-                holds: &self.holds,
-                readonly: self.readonly,
-                in_flight,
-                unfinished: &self.unfinished,
-                sources_of: &self.sources_of,
-                insecure_http: &self.insecure_http,
-            },
-            self.now,
-        ));
+        let state = snapshot::State {
+            seq: self.seq,
+            train: &self.train,
+            world: &self.world,
+            holds: &self.holds,
+            readonly: self.readonly,
+            in_flight: self.in_flight(),
+            unfinished: &self.unfinished,
+            sources_of: &self.sources_of,
+            insecure_http: &self.insecure_http,
+        };
+        let (lanes, blockers) = self.lanes.judge(&state, self.now);
+        let snap = Arc::new(Snapshot::assemble(state, self.now, lanes, blockers));
         self.cached = Some(Arc::clone(&snap));
         snap
     }

@@ -13,7 +13,7 @@ pub use crate::model::analysis::{MIN_SAMPLES, Trend, Verdict as CanaryVerdict};
 use crate::model::policy::{self, next_target};
 use crate::model::slo::{self, Slo};
 use crate::model::{
-    ActionKind, Blocker, CellKey, Holds, Metric, MetricState, Timestamp, Train, World,
+    ActionKind, Blocker, CellKey, Holds, Lane, Metric, MetricState, Timestamp, Train, World,
 };
 use crate::ops::availability::{self, Avail, InFlight, Situation};
 use crate::ops::{Action, Plan};
@@ -136,8 +136,9 @@ pub struct Snapshot {
     pub readonly: bool,
     /// Every blocker of the train, lane by lane (`policy::blockers`).
     pub blockers: Vec<Blocker>,
-    /// One per lane of the train, in its order.
-    pub lanes: Vec<LaneView>,
+    /// One per lane of the train, in its order (shared with the next snapshot while the lane's
+    /// verdicts stay the same).
+    pub lanes: Vec<Arc<LaneView>>,
     /// Halt or unhalt the train (`H`).
     pub halt: Avail,
     /// Actions in flight, by [`Action::key`]: this process's and other trainyards'.
@@ -162,42 +163,47 @@ pub struct State<'a> {
     pub insecure_http: &'a Arc<Vec<String>>,
 }
 
-impl Snapshot {
-    /// Judge everything once.
-    pub fn compute(state: State, now: Timestamp) -> Snapshot {
-        let train: &Train = state.train;
-        let world: &World = state.world;
-        let mut blockers = policy::blockers(train, world, state.holds, now);
-        // The short forms name a protected stage with its mark: labelled once, here.
-        for b in &mut blockers {
-            b.facts.label_stages(|s| train.stage_label(s));
-        }
-        let situation = Situation {
-            train,
-            world,
-            holds: state.holds,
+impl State<'_> {
+    /// What availability looks at, at `now`.
+    pub(super) fn situation(&self, now: Timestamp) -> Situation<'_> {
+        Situation {
+            train: self.train,
+            world: self.world,
+            holds: self.holds,
             now,
-            readonly: state.readonly,
-            in_flight: &state.in_flight,
-        };
-        let lanes = train
+            readonly: self.readonly,
+            in_flight: &self.in_flight,
+        }
+    }
+}
+
+impl Snapshot {
+    /// Judge everything once, from scratch.
+    pub fn compute(state: State, now: Timestamp) -> Snapshot {
+        let situation = state.situation(now);
+        let (lanes, blockers) = state
+            .train
             .lanes
             .iter()
-            .map(|lane| LaneView {
-                next: next_target(train, world, &lane.name),
-                cells: train
-                    .stages
-                    .iter()
-                    .map(|stage| cell_view(&situation, &blockers, &lane.name, stage))
-                    .collect(),
-            })
-            .collect();
+            .map(|lane| judge_lane(&situation, lane))
+            .unzip();
+        Snapshot::assemble(state, now, lanes, blockers)
+    }
+
+    /// The snapshot of `state` with its lanes judged already (`lanes`, and `blockers`: each
+    /// lane's, in the train's order).
+    pub(super) fn assemble(
+        state: State,
+        now: Timestamp,
+        lanes: Vec<Arc<LaneView>>,
+        blockers: Vec<Vec<Blocker>>,
+    ) -> Snapshot {
         let halt_kind = if state.holds.halt.is_some() {
             ActionKind::Unhalt
         } else {
             ActionKind::Halt
         };
-        let halt = availability::assess(Action::train(halt_kind, None), &situation);
+        let halt = availability::assess(Action::train(halt_kind, None), &state.situation(now));
         Snapshot {
             seq: state.seq,
             now,
@@ -205,7 +211,7 @@ impl Snapshot {
             world: Arc::clone(state.world),
             holds: state.holds.clone(),
             readonly: state.readonly,
-            blockers,
+            blockers: blockers.concat(),
             lanes,
             halt,
             in_flight: state.in_flight,
@@ -243,7 +249,29 @@ impl Snapshot {
     }
 }
 
-fn cell_view(s: &Situation, blockers: &[Blocker], lane: &str, stage: &str) -> CellView {
+/// One lane judged at `s.now`: its view and its blockers, as the train's list has them (a
+/// protected stage labelled with its mark).
+pub(super) fn judge_lane(s: &Situation, lane: &Lane) -> (Arc<LaneView>, Vec<Blocker>) {
+    let train = s.train;
+    let mut blockers = policy::lane_blockers(train, s.world, s.holds, s.now, lane);
+    // The short forms name a protected stage with its mark: labelled once, here.
+    for b in &mut blockers {
+        b.facts.label_stages(|st| train.stage_label(st));
+    }
+    let mine: Vec<&Blocker> = blockers.iter().collect();
+    let view = LaneView {
+        next: next_target(train, s.world, &lane.name),
+        cells: train
+            .stages
+            .iter()
+            .map(|stage| cell_view(s, &mine, &lane.name, stage))
+            .collect(),
+    };
+    (Arc::new(view), blockers)
+}
+
+/// The view of one cell; `blockers`: its lane's, at least.
+fn cell_view(s: &Situation, blockers: &[&Blocker], lane: &str, stage: &str) -> CellView {
     let world = s.world;
     let cell = world.cell(lane, stage);
     let at = |kind| availability::assess_at(kind, s, lane, stage);
@@ -254,7 +282,7 @@ fn cell_view(s: &Situation, blockers: &[Blocker], lane: &str, stage: &str) -> Ce
         blockers: blockers
             .iter()
             .filter(|b| b.lane == lane && b.stage == stage)
-            .cloned()
+            .map(|b| (*b).clone())
             .collect(),
         metrics: world
             .metrics(lane, stage)

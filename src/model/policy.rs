@@ -635,6 +635,23 @@ pub fn next_target(train: &Train, world: &World, lane: &str) -> Option<usize> {
 /// stops its next move, then what is wrong in its cells anywhere (a failed deploy, an
 /// approval waiting, stale data).
 pub fn blockers(train: &Train, world: &World, holds: &Holds, now: Timestamp) -> Vec<Blocker> {
+    train
+        .lanes
+        .iter()
+        .flat_map(|lane| lane_blockers(train, world, holds, now, lane))
+        .collect()
+}
+
+/// The blockers of one lane, as [`blockers`] lists them: what stops its next move, then what
+/// is wrong in its cells. They depend on the lane's own cells and metrics, its dependencies'
+/// cells, the holds, the train and `now`, nothing else.
+pub fn lane_blockers(
+    train: &Train,
+    world: &World,
+    holds: &Holds,
+    now: Timestamp,
+    lane: &Lane,
+) -> Vec<Blocker> {
     let mut out: Vec<Blocker> = Vec::new();
     let push = |b: Blocker, out: &mut Vec<Blocker>| {
         if !out
@@ -644,101 +661,99 @@ pub fn blockers(train: &Train, world: &World, holds: &Holds, now: Timestamp) -> 
             out.push(b);
         }
     };
-    for lane in &train.lanes {
-        if let Some(j) = next_target(train, world, &lane.name) {
-            let cur = world.cell(&lane.name, &train.stages[j]);
-            let prev = world.cell(&lane.name, &train.stages[j - 1]);
-            // A car that is moving into the stage is not blocked: it is on its way.
-            let moving = cur.is_some_and(|c| {
-                c.state.is_active() && c.version == prev.and_then(|p| p.version.clone())
-            });
-            // A car still building or deploying at the previous stage is not blocked either:
-            // "not ready" is progress, not a blocker.
-            if !moving {
-                for b in verdict(train, world, holds, now, lane, j).blockers {
-                    if b.kind != BlockerKind::NotReady {
-                        push(b, &mut out);
-                    }
+    if let Some(j) = next_target(train, world, &lane.name) {
+        let cur = world.cell(&lane.name, &train.stages[j]);
+        let prev = world.cell(&lane.name, &train.stages[j - 1]);
+        // A car that is moving into the stage is not blocked: it is on its way.
+        let moving = cur.is_some_and(|c| {
+            c.state.is_active() && c.version == prev.and_then(|p| p.version.clone())
+        });
+        // A car still building or deploying at the previous stage is not blocked either:
+        // "not ready" is progress, not a blocker.
+        if !moving {
+            for b in verdict(train, world, holds, now, lane, j).blockers {
+                if b.kind != BlockerKind::NotReady {
+                    push(b, &mut out);
                 }
             }
-        } else if holds.halt.is_some() || holds.lanes.contains_key(&lane.name) {
-            let last = train.stages.len() - 1;
-            for b in verdict(train, world, holds, now, lane, last)
-                .blockers
-                .into_iter()
-                .filter(|b| matches!(b.kind, BlockerKind::Halt | BlockerKind::Hold))
-            {
-                push(b, &mut out);
-            }
         }
-        let mut data_problem = false;
-        for stage in &train.stages {
-            let Some(c) = world.cell(&lane.name, stage) else {
-                continue;
-            };
-            let mk = |kind, message, facts| Blocker {
-                lane: lane.name.clone(),
-                stage: stage.clone(),
-                kind,
-                message,
-                facts,
-            };
-            match c.state {
-                CellState::Failed => push(
-                    mk(
-                        BlockerKind::CheckFailed,
-                        format!("{} failed at {stage}{}", c.short_version(), failed_list(c)),
-                        Facts::failed(c, stage),
-                    ),
-                    &mut out,
+    } else if holds.halt.is_some() || holds.lanes.contains_key(&lane.name) {
+        let last = train.stages.len() - 1;
+        for b in verdict(train, world, holds, now, lane, last)
+            .blockers
+            .into_iter()
+            .filter(|b| matches!(b.kind, BlockerKind::Halt | BlockerKind::Hold))
+        {
+            push(b, &mut out);
+        }
+    }
+    let mut data_problem = false;
+    for stage in &train.stages {
+        let Some(c) = world.cell(&lane.name, stage) else {
+            continue;
+        };
+        let mk = |kind, message, facts| Blocker {
+            lane: lane.name.clone(),
+            stage: stage.clone(),
+            kind,
+            message,
+            facts,
+        };
+        match c.state {
+            CellState::Failed => push(
+                mk(
+                    BlockerKind::CheckFailed,
+                    format!("{} failed at {stage}{}", c.short_version(), failed_list(c)),
+                    Facts::failed(c, stage),
                 ),
-                CellState::AwaitingApproval => push(
-                    mk(
-                        BlockerKind::AwaitingApproval,
-                        approval_message(stage, c),
-                        Facts::approval(stage, c),
-                    ),
-                    &mut out,
+                &mut out,
+            ),
+            CellState::AwaitingApproval => push(
+                mk(
+                    BlockerKind::AwaitingApproval,
+                    approval_message(stage, c),
+                    Facts::approval(stage, c),
                 ),
-                CellState::Paused => push(
-                    mk(
-                        BlockerKind::Hold,
-                        format!("{} is paused at {stage}", c.short_version()),
-                        Facts::Paused {
-                            version: c.short_version(),
-                            at: stage.clone(),
-                        },
-                    ),
-                    &mut out,
+                &mut out,
+            ),
+            CellState::Paused => push(
+                mk(
+                    BlockerKind::Hold,
+                    format!("{} is paused at {stage}", c.short_version()),
+                    Facts::Paused {
+                        version: c.short_version(),
+                        at: stage.clone(),
+                    },
                 ),
-                _ => {}
-            }
-            // One line per lane for data problems: a dead source would otherwise fill the
-            // panel with a line per cell.
-            if data_problem {
-                continue;
-            }
-            if let Some(err) = world.cell_error(c) {
-                data_problem = true;
-                push(
-                    mk(
-                        BlockerKind::SourceError,
-                        format!("{stage}: {err}"),
-                        Facts::error(stage, err),
-                    ),
-                    &mut out,
-                );
-            } else if world.is_stale(c, now) {
-                data_problem = true;
-                push(
-                    mk(
-                        BlockerKind::Stale,
-                        stale_message(world, stage, c, now),
-                        Facts::stale(world, stage, c, now),
-                    ),
-                    &mut out,
-                );
-            }
+                &mut out,
+            ),
+            _ => {}
+        }
+        // One line per lane for data problems: a dead source would otherwise fill the
+        // panel with a line per cell.
+        if data_problem {
+            continue;
+        }
+        if let Some(err) = world.cell_error(c) {
+            data_problem = true;
+            push(
+                mk(
+                    BlockerKind::SourceError,
+                    format!("{stage}: {err}"),
+                    Facts::error(stage, err),
+                ),
+                &mut out,
+            );
+        } else if world.is_stale(c, now) {
+            data_problem = true;
+            push(
+                mk(
+                    BlockerKind::Stale,
+                    stale_message(world, stage, c, now),
+                    Facts::stale(world, stage, c, now),
+                ),
+                &mut out,
+            );
         }
     }
     out

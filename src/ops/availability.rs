@@ -47,12 +47,12 @@ pub struct Situation<'a> {
 /// What an action would do now.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Avail {
-    /// It can go: a confirmation, then the source.
-    Ready { action: Action, summary: String },
+    /// It can go: a confirmation, then the source. (What it will do in words is the plan's,
+    /// made when the key is pressed: `Snapshot::plan`.)
+    Ready { action: Action },
     /// Policy blocks it: it goes only forced, with a reason.
     Forceable {
         action: Action,
-        summary: String,
         blockers: Vec<crate::model::Blocker>,
     },
     /// It won't go at all, and why: nothing to do, read-only, already in flight, or a halt or
@@ -186,14 +186,10 @@ pub fn assess(action: Action, s: &Situation) -> Avail {
     }
     match preflight(action, s.train, s.world, s.holds, s.now) {
         Err(e) => Avail::No(e),
-        Ok(p) if p.allowed() => Avail::Ready {
-            summary: p.summary.clone(),
-            action: p.action,
-        },
+        Ok(p) if p.allowed() => Avail::Ready { action: p.action },
         Ok(p) => match unforceable(&p) {
             Some(why) => Avail::No(why),
             None => Avail::Forceable {
-                summary: p.summary.clone(),
                 blockers: p.blockers,
                 action: p.action,
             },

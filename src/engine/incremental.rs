@@ -1,0 +1,304 @@
+//! The snapshot's lanes judged again only where something changed: the engine keeps each lane's
+//! view and blockers, and judges a lane again when
+//!
+//! - its cells or metrics changed (the time a cell was fetched aside), or a cell of a lane it
+//!   depends on did (the `dependencies` gate reads them);
+//! - the holds, the halt, the actions in flight, read-only or a source's health changed (every
+//!   lane);
+//! - its verdicts move with the clock: then it is judged at every tick while they do.
+//!
+//! What moves with the clock, and so makes a lane *volatile*: the train halted,
+//! the lane held (their ages are in the words), the release window not open or a freeze on (for
+//! every lane), a cell or metric of the lane stale (its age is in the words), a cell that
+//! succeeded less than the next stage's `soak` ago, a metric breaching or recovered (how long is in
+//! the words), and any metric when a gate judges SLOs over a window of time (`slo:10m`). A lane
+//! that was volatile when it was judged, or is now, is judged again; one that was not and is not
+//! has the same verdicts as before: nothing in them reads the clock but these.
+//!
+//! The result is the same as [`super::Snapshot::compute`]'s from scratch (the tests check it).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::snapshot::{LaneView, State, judge_lane};
+use crate::model::policy::Gate;
+use crate::model::{
+    Blocker, Cell, CellKey, CellState, Holds, Lane, SourceHealth, Timestamp, Train, WindowState,
+    World,
+};
+use crate::ops::availability::{InFlight, Situation};
+
+/// One lane as it was judged.
+struct Judged {
+    view: Arc<LaneView>,
+    blockers: Vec<Blocker>,
+    /// Its verdicts moved with the clock when it was judged.
+    volatile: bool,
+}
+
+/// What a source's health changes in the verdicts (not the time of its last poll: that moves
+/// staleness only, which is looked at every time).
+#[derive(Clone, Debug, PartialEq)]
+struct SourceFacts {
+    name: String,
+    ok: bool,
+    error: Option<String>,
+    stale_after: Duration,
+    interval: Option<Duration>,
+}
+
+impl SourceFacts {
+    fn of(world: &World) -> Vec<SourceFacts> {
+        world
+            .sources()
+            .map(|s: &SourceHealth| SourceFacts {
+                name: s.name.clone(),
+                ok: s.ok,
+                error: s.error.clone(),
+                stale_after: s.stale_after,
+                interval: s.interval,
+            })
+            .collect()
+    }
+}
+
+/// What is known of the train itself, once.
+struct TrainFacts {
+    /// The train these facts are of.
+    train: Arc<Train>,
+    /// By lane: the lanes that depend on it.
+    dependents: Vec<Vec<usize>>,
+    /// By stage: the longest `soak` a gate of the next stage asks of it.
+    soak: Vec<Option<Duration>>,
+    /// A gate judges SLOs over a window of time: every metric's verdict moves with the clock.
+    windowed_slo: bool,
+}
+
+impl TrainFacts {
+    fn of(train: &Arc<Train>) -> TrainFacts {
+        let index: HashMap<&str, usize> = train
+            .lanes
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.name.as_str(), i))
+            .collect();
+        let mut dependents = vec![Vec::new(); train.lanes.len()];
+        for (i, lane) in train.lanes.iter().enumerate() {
+            for dep in &lane.depends_on {
+                if let Some(&d) = index.get(dep.as_str()) {
+                    dependents[d].push(i);
+                }
+            }
+        }
+        let soak = (0..train.stages.len())
+            .map(|i| {
+                let next = train.stages.get(i + 1)?;
+                train
+                    .gates(next)
+                    .iter()
+                    .filter_map(|g| match g {
+                        Gate::Soak(d) => Some(*d),
+                        _ => None,
+                    })
+                    .max()
+            })
+            .collect();
+        TrainFacts {
+            train: Arc::clone(train),
+            dependents,
+            soak,
+            windowed_slo: train
+                .stages
+                .iter()
+                .flat_map(|s| train.gates(s))
+                .any(|g| matches!(g, Gate::Slo(Some(_)))),
+        }
+    }
+}
+
+/// The lanes judged so far, and what they were judged on.
+#[derive(Default)]
+pub struct Lanes {
+    train: Option<TrainFacts>,
+    world: Option<Arc<World>>,
+    holds: Holds,
+    in_flight: BTreeMap<CellKey, InFlight>,
+    readonly: bool,
+    sources: Vec<SourceFacts>,
+    judged: Vec<Judged>,
+}
+
+impl Lanes {
+    /// Every lane's view and blockers for `state` at `now`: those of the last call where
+    /// nothing they rest on changed, the others judged again.
+    pub fn judge(
+        &mut self,
+        state: &State,
+        now: Timestamp,
+    ) -> (Vec<Arc<LaneView>>, Vec<Vec<Blocker>>) {
+        let train = state.train;
+        let world = state.world;
+        if self
+            .train
+            .as_ref()
+            .is_none_or(|t| !Arc::ptr_eq(&t.train, train))
+        {
+            *self = Lanes {
+                train: Some(TrainFacts::of(train)),
+                ..Lanes::default()
+            };
+        }
+        let sources = SourceFacts::of(world);
+        let everything = self.judged.len() != train.lanes.len()
+            || self.holds != *state.holds
+            || self.in_flight != state.in_flight
+            || self.readonly != state.readonly
+            || self.sources != sources;
+        let facts = self.train.as_ref().expect("set above");
+        let mut changed = vec![everything; train.lanes.len()];
+        if let Some(before) = self
+            .world
+            .as_ref()
+            .filter(|w| !everything && !Arc::ptr_eq(w, world))
+        {
+            for (i, lane) in train.lanes.iter().enumerate() {
+                if !same_lane(&train.stages, before, world, &lane.name) {
+                    changed[i] = true;
+                    for &d in &facts.dependents[i] {
+                        changed[d] = true;
+                    }
+                }
+            }
+        }
+        let situation: Situation = state.situation(now);
+        let all_volatile = train_volatile(train, state.holds, now);
+        let mut judged = Vec::with_capacity(train.lanes.len());
+        let old = std::mem::take(&mut self.judged);
+        let mut old = old.into_iter();
+        for (i, lane) in train.lanes.iter().enumerate() {
+            let before = old.next();
+            let moving = all_volatile || lane_volatile(facts, &situation, lane);
+            match before {
+                Some(j) if !changed[i] && !j.volatile && !moving => judged.push(j),
+                _ => {
+                    let (view, blockers) = judge_lane(&situation, lane);
+                    let volatile = moving || verdicts_move(facts, &view);
+                    judged.push(Judged {
+                        view,
+                        blockers,
+                        volatile,
+                    });
+                }
+            }
+        }
+        self.judged = judged;
+        self.world = Some(Arc::clone(world));
+        self.holds = state.holds.clone();
+        self.in_flight = state.in_flight.clone();
+        self.readonly = state.readonly;
+        self.sources = sources;
+        self.judged
+            .iter()
+            .map(|j| (Arc::clone(&j.view), j.blockers.clone()))
+            .unzip()
+    }
+}
+
+/// Every lane's verdicts move with the clock: the train is halted (its age is in the words),
+/// the window is not open, or a freeze is on.
+fn train_volatile(train: &Train, holds: &Holds, now: Timestamp) -> bool {
+    holds.halt.is_some()
+        || train
+            .window
+            .as_ref()
+            .is_some_and(|w| w.state(now) != WindowState::Open)
+        || train.active_freeze(now).is_some()
+}
+
+/// The lane's verdicts move with the clock now: it is held, a cell or metric of it is stale,
+/// or a cell of it succeeded less than the next stage's soak ago.
+fn lane_volatile(facts: &TrainFacts, s: &Situation, lane: &Lane) -> bool {
+    if s.holds.lanes.contains_key(&lane.name) {
+        return true;
+    }
+    s.train.stages.iter().enumerate().any(|(i, stage)| {
+        // Soaking for the next stage's `soak` gate: the words count the time.
+        let soaking = |c: &Cell| {
+            facts.soak[i].is_some_and(|soak| {
+                c.state == CellState::Succeeded
+                    && c.updated_at.is_some_and(|u| {
+                        u > s.now || (s.now - u).to_std().is_ok_and(|since| since < soak)
+                    })
+            })
+        };
+        s.world
+            .cell(&lane.name, stage)
+            .is_some_and(|c| s.world.is_stale(c, s.now) || soaking(c))
+            || s.world
+                .metrics(&lane.name, stage)
+                .iter()
+                .any(|m| s.world.metric_stale(m, s.now))
+    })
+}
+
+/// The lane's verdicts, as judged, say how long something has lasted: a metric breaching or
+/// recovered, or any metric when SLOs are judged over a window of time.
+fn verdicts_move(facts: &TrainFacts, view: &LaneView) -> bool {
+    use crate::model::slo::Slo;
+    view.cells.iter().flat_map(|c| &c.metrics).any(|m| {
+        facts.windowed_slo || matches!(m.slo, Slo::Breaching { .. } | Slo::Recovered { .. })
+    })
+}
+
+/// The lane's cells and metrics are the same in both worlds (when a cell was fetched aside).
+fn same_lane(stages: &[String], a: &World, b: &World, lane: &str) -> bool {
+    let (cells, metrics) = (a.shares_cells(b), a.shares_metrics(b));
+    stages.iter().all(|stage| {
+        let same_cells = cells
+            || match (a.cell(lane, stage), b.cell(lane, stage)) {
+                (None, None) => true,
+                (Some(x), Some(y)) => same_cell(x, y),
+                _ => false,
+            };
+        same_cells && (metrics || a.metrics(lane, stage) == b.metrics(lane, stage))
+    })
+}
+
+/// Two cells that differ at most in when they were fetched (which moves staleness only).
+fn same_cell(a: &Cell, b: &Cell) -> bool {
+    // Exhaustive: a new field must say whether it counts.
+    let Cell {
+        version,
+        state,
+        progress,
+        updated_at,
+        started_at,
+        url,
+        commit_url,
+        source,
+        actor,
+        message,
+        checks,
+        approval,
+        history,
+        warnings,
+        fetched_at: _,
+        error,
+    } = a;
+    *version == b.version
+        && *state == b.state
+        && *progress == b.progress
+        && *updated_at == b.updated_at
+        && *started_at == b.started_at
+        && *url == b.url
+        && *commit_url == b.commit_url
+        && *source == b.source
+        && *actor == b.actor
+        && *message == b.message
+        && *checks == b.checks
+        && *approval == b.approval
+        && *history == b.history
+        && *warnings == b.warnings
+        && *error == b.error
+}

@@ -1,0 +1,144 @@
+//! The engine's snapshot judges again only the lanes whose verdicts may have changed
+//! (`engine::incremental`): after every report, tick, ledger and failed poll of a simulated
+//! train it must be the snapshot judged from scratch, verdict for verdict. The train runs
+//! through what moves verdicts with the clock: soaks, staleness of a quiet or failed source,
+//! holds and the halt, the release window closing, a freeze starting.
+
+use std::sync::Arc;
+
+use chrono::{TimeDelta, TimeZone, Utc};
+
+use trainyard::config;
+use trainyard::engine::snapshot::State;
+use trainyard::engine::{Engine, Input, Ledger, Setup, Snapshot};
+use trainyard::model::{Holds, LaneHold, SourceReport, Timestamp};
+use trainyard::sim::{self, Scenario, SimOptions};
+use trainyard::sources::{NameMap, http::parse_train};
+
+fn from_scratch(snap: &Snapshot) -> Snapshot {
+    Snapshot::compute(
+        State {
+            seq: snap.seq,
+            train: &snap.train,
+            world: &snap.world,
+            holds: &snap.holds,
+            readonly: snap.readonly,
+            in_flight: snap.in_flight.clone(),
+            unfinished: &snap.unfinished,
+            sources_of: &snap.sources_of,
+            insecure_http: &snap.insecure_http,
+        },
+        snap.now,
+    )
+}
+
+fn hold(by: &str, at: Timestamp) -> LaneHold {
+    LaneHold {
+        reason: "db migration".into(),
+        by: by.into(),
+        at,
+    }
+}
+
+/// Runs the simulated train for a while with `edit` applied to its config; returns how many
+/// lanes were kept from the snapshot before over the run.
+fn run(edit: impl Fn(String) -> String) -> usize {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 26, 15, 0, 0).unwrap();
+    let opts = SimOptions {
+        lanes: 20,
+        seed: 7,
+        speed: 1.0,
+        ..Default::default()
+    };
+    let mut scenario = Scenario::new(&opts, t0, "http://127.0.0.1:7878");
+    let text = edit(sim::demo_config("http://127.0.0.1:7878", &opts, t0));
+    let config = config::parse(&text, "<test>").unwrap();
+    let names = NameMap::for_source(&config, "sim");
+    let mut engine = Engine::new(Setup::from_config(
+        &config,
+        &[],
+        std::time::Duration::ZERO,
+        false,
+        t0,
+    ));
+    let lane = |i: usize| config.train.lanes[i].name.clone();
+    let mut now = t0;
+    let mut kept = 0;
+    let mut before: Option<Arc<Snapshot>> = None;
+    for step in 0..180 {
+        now += match step {
+            // The window closes (it is open for three hours from t0).
+            100 => TimeDelta::hours(3) + TimeDelta::seconds(50),
+            // A freeze starts (two days on).
+            150 => TimeDelta::days(2),
+            _ => TimeDelta::seconds(1),
+        };
+        scenario.tick(now);
+        // A quiet source between 40 and 60 (its data goes stale), a failing one at 80–84.
+        let quiet = (40..60).contains(&step) || step % 7 == 3;
+        if (80..85).contains(&step) {
+            engine.fold(Input::Report(SourceReport {
+                source: "sim".into(),
+                at: now,
+                outcome: Err("connection refused".into()),
+            }));
+        } else if !quiet {
+            let payload = serde_json::to_vec(&scenario.train_json()).unwrap();
+            engine.fold(Input::Report(SourceReport {
+                source: "sim".into(),
+                at: now,
+                outcome: Ok(parse_train(&payload, &names).unwrap()),
+            }));
+        }
+        // A lane held for a while, then the train halted, then both released.
+        let ledger = match step {
+            20 => Some(Holds {
+                halt: None,
+                lanes: [(lane(2), hold("bob", now))].into(),
+            }),
+            30 => Some(Holds {
+                halt: Some(hold("alice", now)),
+                lanes: [(lane(2), hold("bob", now - TimeDelta::seconds(10)))].into(),
+            }),
+            36 => Some(Holds::default()),
+            _ => None,
+        };
+        if let Some(holds) = ledger {
+            engine.fold(Input::Ledger(Ledger {
+                holds,
+                ..Ledger::default()
+            }));
+        }
+        engine.fold(Input::Tick(now));
+        let snap = engine.snapshot();
+        let scratch = from_scratch(&snap);
+        assert_eq!(snap.blockers, scratch.blockers, "blockers at step {step}");
+        for (i, (a, b)) in snap.lanes.iter().zip(&scratch.lanes).enumerate() {
+            assert_eq!(a, b, "lane {} at step {step}", lane(i));
+        }
+        assert_eq!(snap.lanes.len(), scratch.lanes.len());
+        assert_eq!(snap.halt, scratch.halt, "halt at step {step}");
+        if let Some(b) = &before {
+            kept += snap
+                .lanes
+                .iter()
+                .zip(&b.lanes)
+                .filter(|(x, y)| Arc::ptr_eq(x, y))
+                .count();
+        }
+        before = Some(snap);
+    }
+    kept
+}
+
+#[test]
+fn an_incremental_snapshot_is_the_snapshot_from_scratch() {
+    let kept = run(|text| text);
+    // And it does keep lanes: most lanes are unchanged most seconds while the window is open.
+    assert!(kept > 20 * 40, "only {kept} lanes kept over the run");
+}
+
+#[test]
+fn slos_over_a_window_of_time_are_judged_at_every_tick() {
+    run(|text| text.replace("\"slo\",", "\"slo:90s\","));
+}
