@@ -2,8 +2,8 @@
 //! world, computing every blocker, the engine's snapshot (every verdict, once per change),
 //! and drawing the whole screen from it.
 //!
-//! `cargo bench` (numbers in the README). Lanes: the default 8, and 200, the most `--lanes`
-//! allows.
+//! `cargo bench --bench core` (numbers in the README). Lanes: the default 8, 200, and 1,000
+//! (the simulator serves up to 2,000).
 
 use chrono::{TimeZone, Utc};
 use ratatui::Terminal;
@@ -20,7 +20,7 @@ fn main() {
     divan::main();
 }
 
-const LANES: &[usize] = &[8, 200];
+const LANES: &[usize] = &[8, 200, 1000];
 
 struct Setup {
     config: Config,
@@ -29,6 +29,20 @@ struct Setup {
 }
 
 fn setup(lanes: usize) -> Setup {
+    let (config, names, mut scenario) = scenario(lanes);
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 26, 15, 0, 0).unwrap();
+    scenario.tick(t0 + chrono::TimeDelta::seconds(90));
+    let payload = serde_json::to_vec(&scenario.train_json()).unwrap();
+    Setup {
+        config,
+        payload,
+        names,
+    }
+}
+
+/// The simulator's train of `lanes` lanes at its start, its config and the names of its
+/// `http` source.
+fn scenario(lanes: usize) -> (Config, NameMap, Scenario) {
     let t0 = Utc.with_ymd_and_hms(2026, 11, 26, 15, 0, 0).unwrap();
     let opts = SimOptions {
         lanes,
@@ -36,17 +50,11 @@ fn setup(lanes: usize) -> Setup {
         speed: 1.0,
         ..Default::default()
     };
-    let mut scenario = Scenario::new(&opts, t0, "http://127.0.0.1:7878");
-    scenario.tick(t0 + chrono::TimeDelta::seconds(90));
-    let payload = serde_json::to_vec(&scenario.train_json()).unwrap();
+    let scenario = Scenario::new(&opts, t0, "http://127.0.0.1:7878");
     let text = sim::demo_config("http://127.0.0.1:7878", &opts, t0);
     let config = config::parse(&text, "<bench>").unwrap();
     let names = NameMap::for_source(&config, "sim");
-    Setup {
-        config,
-        payload,
-        names,
-    }
+    (config, names, scenario)
 }
 
 fn world(s: &Setup) -> World {
@@ -91,16 +99,26 @@ fn all_blockers(bencher: divan::Bencher, lanes: usize) {
     bencher.bench(|| policy::blockers(&s.config.train, &w, &Default::default(), now));
 }
 
-#[divan::bench(args = LANES)]
-fn draw_frame_160x48(bencher: divan::Bencher, lanes: usize) {
+/// One whole frame of the train view, drawn from the engine's snapshot.
+fn draw_frame(bencher: divan::Bencher, lanes: usize, (w, h): (u16, u16)) {
     let s = setup(lanes);
     let now = Utc.with_ymd_and_hms(2026, 11, 26, 15, 1, 31).unwrap();
     let mut app = App::new(trainyard::engine::judge(&s.config, world(&s), now));
     app.sel_stage = 2;
-    let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     bencher.bench_local(|| {
         terminal.draw(|f| ui::draw(f, &app, &Theme::PLAIN)).unwrap();
     });
+}
+
+#[divan::bench(args = LANES)]
+fn draw_frame_160x48(bencher: divan::Bencher, lanes: usize) {
+    draw_frame(bencher, lanes, (160, 48));
+}
+
+#[divan::bench(args = LANES)]
+fn draw_frame_200x60(bencher: divan::Bencher, lanes: usize) {
+    draw_frame(bencher, lanes, (200, 60));
 }
 
 /// The engine's snapshot after a report: every verdict, from scratch.
@@ -112,21 +130,98 @@ fn snapshot(bencher: divan::Bencher, lanes: usize) {
     bencher.bench(|| trainyard::engine::judge(&s.config, w.clone(), now));
 }
 
-/// The engine's snapshot after a tick of the clock (once a second): the series did not
-/// change, their statistics are kept.
+/// The engine's snapshot after a tick of the clock (once a second), the source reporting the
+/// same train every few seconds meanwhile (outside the time measured), as it does every second
+/// (its data stays fresh): the lanes whose verdicts don't move with the clock are kept.
 #[divan::bench(args = LANES)]
 fn snapshot_tick(bencher: divan::Bencher, lanes: usize) {
+    use std::cell::RefCell;
     use trainyard::engine::{Engine, Input, Setup};
     let s = setup(lanes);
+    let batch = parse_train(&s.payload, &s.names).unwrap();
     let now = Utc.with_ymd_and_hms(2026, 11, 26, 15, 1, 31).unwrap();
     let mut setup = Setup::from_config(&s.config, &[], std::time::Duration::ZERO, false, now);
     setup.world = world(&s);
-    let mut engine = Engine::new(setup);
-    engine.snapshot();
+    let engine = RefCell::new(Engine::new(setup));
+    engine.borrow_mut().snapshot();
     let mut t = now;
-    bencher.bench_local(|| {
-        t += chrono::TimeDelta::seconds(1);
-        engine.fold(Input::Tick(t));
-        engine.snapshot()
-    });
+    bencher
+        .with_inputs(|| {
+            t += chrono::TimeDelta::seconds(1);
+            if t.timestamp() % 4 == 0 {
+                let mut e = engine.borrow_mut();
+                e.fold(Input::Report(SourceReport {
+                    source: "sim".into(),
+                    at: t,
+                    outcome: Ok(batch.clone()),
+                }));
+                e.snapshot();
+            }
+            Input::Tick(t)
+        })
+        .bench_local_values(|tick| {
+            let mut e = engine.borrow_mut();
+            e.fold(tick);
+            e.snapshot()
+        });
+}
+
+/// The engine's snapshot after a typical report: the simulator's train one second on (a few
+/// cells moved), folded in as the `http` source reports it (cells only: the metrics come from
+/// the Prometheus source, every five seconds, outside the time measured), then judged. The
+/// reports alternate between two such seconds, so that each one changes something.
+#[divan::bench(args = LANES)]
+fn snapshot_report(bencher: divan::Bencher, lanes: usize) {
+    use std::cell::RefCell;
+    use trainyard::engine::{Engine, Input, Setup};
+    let (config, names, mut scenario) = scenario(lanes);
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 26, 15, 0, 0).unwrap();
+    let mut batches = Vec::new();
+    for s in [90, 91] {
+        scenario.tick(t0 + chrono::TimeDelta::seconds(s));
+        let payload = serde_json::to_vec(&scenario.train_json()).unwrap();
+        batches.push(parse_train(&payload, &names).unwrap());
+    }
+    let metrics = trainyard::model::Batch {
+        metrics: std::mem::take(&mut batches[0].metrics),
+        ..Default::default()
+    };
+    batches[1].metrics.clear();
+    let now = t0 + chrono::TimeDelta::seconds(91);
+    let report = |source: &str, batch: &trainyard::model::Batch, at| {
+        Input::Report(SourceReport {
+            source: source.into(),
+            at,
+            outcome: Ok(batch.clone()),
+        })
+    };
+    let engine = RefCell::new(Engine::new(Setup::from_config(
+        &config,
+        &[],
+        std::time::Duration::ZERO,
+        false,
+        now,
+    )));
+    for batch in &batches {
+        engine.borrow_mut().fold(report("sim", batch, now));
+    }
+    engine.borrow_mut().fold(report("prom", &metrics, now));
+    engine.borrow_mut().snapshot();
+    let mut i = 0;
+    bencher
+        .with_inputs(|| {
+            i += 1;
+            let at = now + chrono::TimeDelta::seconds(i as i64);
+            if i % 5 == 0 {
+                let mut e = engine.borrow_mut();
+                e.fold(report("prom", &metrics, at));
+                e.snapshot();
+            }
+            report("sim", &batches[i % 2], at)
+        })
+        .bench_local_values(|input| {
+            let mut e = engine.borrow_mut();
+            e.fold(input);
+            e.snapshot()
+        });
 }
