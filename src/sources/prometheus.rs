@@ -403,7 +403,7 @@ pub fn range_params(end_ms: i64, window: Duration) -> (i64, i64) {
 
 /// The `data` of a successful envelope and its warnings, or the error in words.
 fn envelope(status: u16, body: &[u8]) -> Result<(Value, Vec<String>), QueryError> {
-    let v: Value = serde_json::from_slice(body)
+    let mut v: Value = serde_json::from_slice(body)
         .map_err(|_| QueryError::Unreached(format!("HTTP {status}: not a Prometheus answer")))?;
     match v.get("status").and_then(Value::as_str) {
         Some("success") => {}
@@ -439,9 +439,10 @@ fn envelope(status: u16, body: &[u8]) -> Result<(Value, Vec<String>), QueryError
                 .collect()
         })
         .unwrap_or_default();
+    // Taken out of the answer, not copied: a grouped range answer holds every series whole.
     let data = v
-        .get("data")
-        .cloned()
+        .get_mut("data")
+        .map(Value::take)
         .ok_or_else(|| QueryError::Answered("answer without data".into()))?;
     Ok((data, warnings))
 }
