@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod analysis;
+pub mod bounds;
 pub mod cell;
 pub mod duration;
 pub mod judged;

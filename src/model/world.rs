@@ -297,8 +297,12 @@ impl World {
                 list.retain(|m| !had(m));
             }
             for (key, mut metric) in batch.metrics {
-                metric.source = source.clone();
-                metrics.entry(key).or_default().push(metric);
+                let list = metrics.entry(key).or_default();
+                if list.len() < super::bounds::MAX_METRICS {
+                    metric.bound();
+                    metric.source = source.clone();
+                    list.push(metric);
+                }
             }
             metrics.retain(|_, v| !v.is_empty());
         }
@@ -315,6 +319,7 @@ impl World {
     ) {
         let all = Arc::make_mut(&mut self.cells);
         for (key, mut cell) in cells {
+            cell.bound();
             cell.source = source.to_string();
             cell.fetched_at = Some(at);
             cell.error = None;
@@ -559,6 +564,55 @@ mod tests {
         let mut other = m.clone();
         other.source = "elsewhere".into();
         assert!(!w.metric_stale(&other, t(100)));
+    }
+
+    #[test]
+    fn what_a_report_brings_is_kept_within_the_bounds() {
+        use crate::model::HistoryEntry;
+        use crate::model::bounds::{MAX_HISTORY, MAX_METRICS, MAX_POINTS};
+        let mut w = World::new([("sim", "http", Duration::from_secs(10))]);
+        let k = CellKey::new("api", "canary");
+        let mut c = cell("v1", CellState::Running);
+        c.history = (0..500)
+            .map(|i| HistoryEntry {
+                version: format!("v{i}"),
+                state: CellState::Succeeded,
+                at: None,
+                actor: None,
+            })
+            .collect();
+        let metrics = (0..100)
+            .map(|i| {
+                let m = Metric {
+                    name: format!("m{i}"),
+                    series: (0..5_000).map(|t| (t, 0.1)).collect(),
+                    ..Default::default()
+                };
+                (k.clone(), m)
+            })
+            .collect();
+        // Fed for longer than the bounds, poll after poll: the world stays within them.
+        for at in 0..3 {
+            w.apply(SourceReport {
+                source: "sim".into(),
+                at: t(at),
+                outcome: Ok(Batch {
+                    cells: vec![(k.clone(), c.clone())],
+                    metrics: Vec::clone(&metrics),
+                    ..Batch::default()
+                }),
+            });
+        }
+        assert_eq!(w.cell("api", "canary").unwrap().history.len(), MAX_HISTORY);
+        let kept = w.metrics("api", "canary");
+        assert_eq!(
+            kept.len(),
+            MAX_METRICS,
+            "the first ones, in the source's order"
+        );
+        assert_eq!(kept[0].name, "m0");
+        assert!(kept.iter().all(|m| m.series.len() == MAX_POINTS));
+        assert_eq!(kept[0].series.last().unwrap().0, 4_999, "the newest points");
     }
 
     #[test]
