@@ -14,10 +14,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures_util::future::{OptionFuture, join_all};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 mod grouped;
+mod wire;
 
 use grouped::{Job, Side, Split};
 
@@ -401,35 +403,28 @@ pub fn range_params(end_ms: i64, window: Duration) -> (i64, i64) {
     (end_ms - steps * step, step)
 }
 
-/// The `data` of a successful envelope and its warnings, or the error in words.
-fn envelope(status: u16, body: &[u8]) -> Result<(Value, Vec<String>), QueryError> {
-    let mut v: Value = serde_json::from_slice(body)
-        .map_err(|_| QueryError::Unreached(format!("HTTP {status}: not a Prometheus answer")))?;
-    match v.get("status").and_then(Value::as_str) {
+/// The `data` of a successful envelope, unparsed, and its warnings; or the error in words.
+fn envelope(status: u16, body: &[u8]) -> Result<(&RawValue, Vec<String>), QueryError> {
+    let not_prometheus =
+        || QueryError::Unreached(format!("HTTP {status}: not a Prometheus answer"));
+    let v: wire::Envelope = serde_json::from_slice(body).map_err(|_| not_prometheus())?;
+    let text = |v: &Option<Value>| v.as_ref().and_then(Value::as_str).map(str::to_string);
+    match v.status.as_ref().and_then(Value::as_str) {
         Some("success") => {}
         Some("error") => {
-            let kind = v
-                .get("errorType")
-                .and_then(Value::as_str)
-                .unwrap_or("error");
-            let msg = v
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or("no message");
+            let kind = text(&v.error_type).unwrap_or_else(|| "error".into());
+            let msg = text(&v.error).unwrap_or_else(|| "no message".into());
             return Err(QueryError::Answered(format!(
                 "{}: {}",
-                sanitize(kind, 40),
-                sanitize(msg, 200)
+                sanitize(&kind, 40),
+                sanitize(&msg, 200)
             )));
         }
-        _ => {
-            return Err(QueryError::Unreached(format!(
-                "HTTP {status}: not a Prometheus answer"
-            )));
-        }
+        _ => return Err(not_prometheus()),
     }
     let warnings = v
-        .get("warnings")
+        .warnings
+        .as_ref()
         .and_then(Value::as_array)
         .map(|w| {
             w.iter()
@@ -439,12 +434,15 @@ fn envelope(status: u16, body: &[u8]) -> Result<(Value, Vec<String>), QueryError
                 .collect()
         })
         .unwrap_or_default();
-    // Taken out of the answer, not copied: a grouped range answer holds every series whole.
     let data = v
-        .get_mut("data")
-        .map(Value::take)
+        .data
         .ok_or_else(|| QueryError::Answered("answer without data".into()))?;
     Ok((data, warnings))
+}
+
+/// The `data` of an answer as a JSON tree, for the answers of one cell (small).
+fn tree(data: &RawValue) -> Value {
+    serde_json::from_str(data.get()).unwrap_or(Value::Null)
 }
 
 fn one_series_error(n: usize) -> QueryError {
@@ -464,6 +462,7 @@ fn sample(p: &Value) -> Option<(i64, f64)> {
 /// Several series (a query that didn't aggregate) are an error: which one would it be?
 pub fn parse_range(status: u16, body: &[u8]) -> Result<Answer<Series>, QueryError> {
     let (data, warnings) = envelope(status, body)?;
+    let data = tree(data);
     let result = data
         .get("result")
         .and_then(Value::as_array)
@@ -486,6 +485,7 @@ pub fn parse_range(status: u16, body: &[u8]) -> Result<Answer<Series>, QueryErro
 /// vector or NaN), or the error in words.
 pub fn parse_instant(status: u16, body: &[u8]) -> Result<Answer<Option<f64>>, QueryError> {
     let (data, warnings) = envelope(status, body)?;
+    let data = tree(data);
     let result = data.get("result");
     let data = match data.get("resultType").and_then(Value::as_str) {
         Some("vector") => match result.and_then(Value::as_array).map(Vec::as_slice) {

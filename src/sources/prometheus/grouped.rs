@@ -6,9 +6,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
-use super::{Answer, QueryError, Series, envelope, sample};
+use super::wire::{Data, InstantSeries, RangeSeries};
+use super::{Answer, QueryError, Series, envelope};
 use crate::config::group::{Group, GroupBy, render_grouped};
 use crate::config::{Config, MetricConfig};
 use crate::model::CellKey;
@@ -109,29 +112,31 @@ fn group_jobs(
     Some(out)
 }
 
-/// A series' labels (`metric`), as strings.
-fn labels(series: &Value) -> Labels {
-    series
-        .get("metric")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
+/// The `data` of an answer, its `result` still unparsed.
+fn data(data: &RawValue) -> Result<Data<'_>, QueryError> {
+    serde_json::from_str(data.get())
+        .map_err(|_| QueryError::Answered("answer without data.result".into()))
 }
 
-fn result(data: &Value) -> Result<&Vec<Value>, QueryError> {
-    data.get("result")
-        .and_then(Value::as_array)
-        .ok_or_else(|| QueryError::Answered("answer without data.result".into()))
+/// The `result` of an answer's `data`, read as a list of series `S`.
+fn series<S: DeserializeOwned>(data: &Data) -> Result<Vec<S>, QueryError> {
+    let result = data
+        .result
+        .ok_or_else(|| QueryError::Answered("answer without data.result".into()))?;
+    serde_json::from_str(result.get()).map_err(|_| {
+        let kind = data.result_type.as_ref().and_then(Value::as_str);
+        QueryError::Answered(format!(
+            "the data.result of a {} is not a list of series",
+            sanitize(kind.unwrap_or("?"), 20)
+        ))
+    })
 }
 
 /// A grouped instant answer: every series' labels and value (none for NaN).
 pub(super) fn parse_instant_all(status: u16, body: &[u8]) -> Grouped<Option<f64>> {
-    let (data, warnings) = envelope(status, body)?;
-    match data.get("resultType").and_then(Value::as_str) {
+    let (raw, warnings) = envelope(status, body)?;
+    let data = data(raw)?;
+    match data.result_type.as_ref().and_then(Value::as_str) {
         Some("vector") => {}
         Some(other) => {
             return Err(QueryError::Answered(format!(
@@ -145,26 +150,19 @@ pub(super) fn parse_instant_all(status: u16, body: &[u8]) -> Grouped<Option<f64>
             ));
         }
     }
-    let data = result(&data)?
-        .iter()
-        .map(|s| (labels(s), s.get("value").and_then(sample).map(|(_, v)| v)))
+    let data = series::<InstantSeries>(&data)?
+        .into_iter()
+        .map(|s| (s.metric.0, s.value.0.map(|(_, v)| v)))
         .collect();
     Ok(Answer { data, warnings })
 }
 
 /// A grouped range answer: every series' labels and samples.
 pub(super) fn parse_range_all(status: u16, body: &[u8]) -> Grouped<Series> {
-    let (data, warnings) = envelope(status, body)?;
-    let data = result(&data)?
-        .iter()
-        .map(|s| {
-            let points = s
-                .get("values")
-                .and_then(Value::as_array)
-                .map(|v| v.iter().filter_map(sample).collect())
-                .unwrap_or_default();
-            (labels(s), points)
-        })
+    let (raw, warnings) = envelope(status, body)?;
+    let data = series::<RangeSeries>(&data(raw)?)?
+        .into_iter()
+        .map(|s| (s.metric.0, s.values.0))
         .collect();
     Ok(Answer { data, warnings })
 }
