@@ -17,6 +17,7 @@ use trainyard::tui::theme::{Charts, Theme};
 use trainyard::{ops, sim, status, tui};
 
 fn main() -> ExitCode {
+    tune_malloc();
     install_hooks();
     let cli = Cli::parse();
     // A jump host with a read-only home still gets its train: without a log file, say so
@@ -53,6 +54,41 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// glibc's malloc, tuned for a long-running process whose heap is a few large structures
+/// replaced every second (reports, the world, snapshots):
+/// - one arena: glibc gives a thread that meets another in malloc an arena of its own (up to
+///   eight a core), and each arena keeps the high-water mark of whatever its thread ever
+///   held; the runtime's threads take turns at the same work;
+/// - a fixed mmap threshold of 256 KiB (glibc raises it up to 32 MiB as large blocks are
+///   freed): larger blocks (response bodies, big vectors) go back to the system when freed
+///   instead of fragmenting the heap; and the heap's free top is given back past 1 MiB.
+///
+/// Measured with the TUI at 500 lanes (scripts/soak, README "Performance and footprint"):
+/// 90–98 MiB resident with glibc's defaults, 70 MiB with one arena, 59 MiB with both, for
+/// the same heap. The arena's lock costs nothing that shows at trainyard's rate of
+/// allocation. Other C libraries (musl) have nothing to tune here.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn tune_malloc() {
+    use std::ffi::c_int;
+    // The parameters of glibc's <malloc.h>.
+    const M_TRIM_THRESHOLD: c_int = -1;
+    const M_MMAP_THRESHOLD: c_int = -3;
+    const M_ARENA_MAX: c_int = -8;
+    unsafe extern "C" {
+        fn mallopt(param: c_int, value: c_int) -> c_int;
+    }
+    // SAFETY: mallopt only sets a parameter of the allocator (it returns 0 when it refuses
+    // one); it runs first thing in main, before any other thread exists.
+    unsafe {
+        mallopt(M_ARENA_MAX, 1);
+        mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+        mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_malloc() {}
 
 /// color-eyre's error and panic reports, with every secret redacted from the panic report
 /// (a panic message may quote anything). The panic is logged too, through the log file's
