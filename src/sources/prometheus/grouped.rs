@@ -359,6 +359,35 @@ mod tests {
     }
 
     #[test]
+    fn a_grouped_answer_of_another_shape_is_an_error_in_words() {
+        let scalar = br#"{"status":"success","data":{"resultType":"scalar","result":[1,"3"]}}"#;
+        assert_eq!(
+            parse_range_all(200, scalar).unwrap_err(),
+            QueryError::Answered("the data.result of a scalar is not a list of series".into())
+        );
+        for (body, words) in [
+            (&br#"{"status":"success"}"#[..], "answer without data"),
+            (
+                br#"{"status":"success","data":{"resultType":"matrix"}}"#,
+                "answer without data.result",
+            ),
+            (
+                br#"{"status":"success","data":[]}"#,
+                "answer without data.result",
+            ),
+        ] {
+            assert_eq!(
+                parse_range_all(200, body).unwrap_err(),
+                QueryError::Answered(words.into())
+            );
+        }
+        assert!(matches!(
+            parse_range_all(502, b"<html>bad gateway</html>").unwrap_err(),
+            QueryError::Unreached(_)
+        ));
+    }
+
+    #[test]
     fn range_answers_split_by_cell() {
         let m = br#"{"status":"success","data":{"resultType":"matrix","result":[
             {"metric":{"service":"a","env":"canary"},"values":[[1,"0.1"],[2,"0.2"]]},

@@ -731,3 +731,19 @@ fn pause_word(app: &App) -> &'static str {
     let avail = app.avail(Command::PauseResume).unwrap();
     crate::tui::footer::pause_word(avail.action().unwrap())
 }
+
+#[test]
+fn the_activity_keeps_its_newest_entries_however_long_the_session() {
+    let mut app = fixture::app();
+    for i in 0..ACTIVITY_KEEP + 300 {
+        let e = crate::engine::events::warning(fixture::t(i as i64), &format!("event {i}"));
+        app.update(Msg::Event(Box::new(e)));
+    }
+    assert_eq!(app.activity.len(), ACTIVITY_KEEP);
+    let newest = ACTIVITY_KEEP + 299;
+    assert_eq!(app.activity[0].text, format!("event {newest}"));
+    assert_eq!(
+        app.activity[ACTIVITY_KEEP - 1].text,
+        format!("event {}", newest + 1 - ACTIVITY_KEEP)
+    );
+}
