@@ -174,7 +174,11 @@ fn init_logging(
         .mode(0o600)
         .open(&path)?;
     // Every line is redacted on its way to the file: whatever a log line quotes, no secret.
-    let (writer, guard) = tracing_appender::non_blocking(trainyard::secrets::RedactingWriter(file));
+    // The writer thread's queue holds 4,096 lines (128 KiB; the default of 128,000 lines is
+    // 4 MiB, resident from the start); past that a burst loses lines rather than wait.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(4096)
+        .finish(trainyard::secrets::RedactingWriter(file));
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRAINYARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
