@@ -33,14 +33,6 @@ fn binary() -> Option<String> {
     .then(|| "prometheus".into())
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A plain GET on loopback; the body when the status is 200.
 fn get(port: u16, path: &str) -> Option<String> {
     common::http::request(&format!("127.0.0.1:{port}"), "GET", path, "")
@@ -57,13 +49,13 @@ fn wait_for(what: &str, f: impl Fn() -> bool) {
 async fn real_series_and_a_real_bad_data_error() {
     let Some(bin) = binary() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = common::free_port();
     // The simulator too: Prometheus scrapes its /metrics.
     let sim = common::sim::start(common::sim::opts()).await;
     let yml = dir.path().join("prometheus.yml");
     // Prometheus turns a failing remote-read store into a warning on the answer: one on a port
     // where nothing listens, read only for selectors with store="remote".
-    let nobody = free_port();
+    let nobody = common::free_port();
     std::fs::write(
         &yml,
         format!(
@@ -98,7 +90,7 @@ async fn real_series_and_a_real_bad_data_error() {
 
     // A lane named after the job, so that {lane} fills the selector; its cells come from a
     // pipeline that isn't there (only the metrics matter here).
-    let dead = free_port();
+    let dead = common::free_port();
     let text = format!(
         r#"
 [train]

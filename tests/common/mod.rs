@@ -28,3 +28,12 @@ pub fn installed(program: &str, version_arg: &str, what: &str) -> bool {
     }
     ok
 }
+
+/// A loopback port nobody listens on now (for a server a test starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -80,7 +80,7 @@ impl Pg {
                 "--no-sync",
             ],
         );
-        let port = free_port();
+        let port = super::free_port();
         let pg = Pg { dir, bin, port };
         pg.ctl_start();
         pg.psql_in(
@@ -213,13 +213,4 @@ fn as_postgres(program: &Path, args: &[&str]) {
         .args(["-u", "postgres", "--"])
         .arg(program)
         .args(args));
-}
-
-/// A port nobody listens on now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
