@@ -17,7 +17,7 @@
 //!
 //! The result is the same as [`super::Snapshot::compute`]'s from scratch (the tests check it).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -77,16 +77,10 @@ struct TrainFacts {
 
 impl TrainFacts {
     fn of(train: &Arc<Train>) -> TrainFacts {
-        let index: HashMap<&str, usize> = train
-            .lanes
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (l.name.as_str(), i))
-            .collect();
         let mut dependents = vec![Vec::new(); train.lanes.len()];
         for (i, lane) in train.lanes.iter().enumerate() {
             for dep in &lane.depends_on {
-                if let Some(&d) = index.get(dep.as_str()) {
+                if let Some(d) = train.lane_position(dep.as_str()) {
                     dependents[d].push(i);
                 }
             }

@@ -116,7 +116,8 @@ impl Train {
         self.stages.iter().position(|s| s == stage)
     }
 
-    pub fn lane(&self, name: &str) -> Option<&Lane> {
+    /// Where the lane called `name` is in `lanes` (through an index built at first use).
+    pub fn lane_position(&self, name: &str) -> Option<usize> {
         let index = self.lane_index.0.get_or_init(|| {
             self.lanes
                 .iter()
@@ -126,9 +127,13 @@ impl Train {
         });
         index
             .get(name)
-            .and_then(|&i| self.lanes.get(i))
-            .filter(|l| l.name == name)
-            .or_else(|| self.lanes.iter().find(|l| l.name == name))
+            .copied()
+            .filter(|&i| self.lanes.get(i).is_some_and(|l| l.name == name))
+            .or_else(|| self.lanes.iter().position(|l| l.name == name))
+    }
+
+    pub fn lane(&self, name: &str) -> Option<&Lane> {
+        self.lane_position(name).and_then(|i| self.lanes.get(i))
     }
 
     /// Whether `stage` is one of `[train] protected`.

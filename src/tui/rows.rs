@@ -68,15 +68,9 @@ impl Census {
     /// Once per snapshot: one pass over the blockers, one over the cells.
     pub fn of(snap: &Snapshot) -> Census {
         let train = &snap.train;
-        let index: HashMap<&str, usize> = train
-            .lanes
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (l.name.as_str(), i))
-            .collect();
         let mut marks = vec![Marks::default(); train.lanes.len()];
         for b in &snap.blockers {
-            if let Some(&i) = index.get(b.lane.as_str()) {
+            if let Some(i) = train.lane_position(b.lane.as_str()) {
                 marks[i].blocked = true;
             }
         }
