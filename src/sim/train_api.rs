@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::feed::{Answer, Feed};
+use super::github_server::etag_matches;
 use super::server::Shared;
 
 /// Answers kept one by one in the traffic count.
@@ -143,15 +144,6 @@ fn accepts_gzip(value: &str) -> bool {
     })
 }
 
-/// Whether an `If-None-Match` value names `etag` (weak comparison, `*` for any).
-fn none_match(value: &str, etag: &str) -> bool {
-    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_string();
-    let want = opaque(etag);
-    value
-        .split(',')
-        .any(|t| t.trim() == "*" || opaque(t) == want)
-}
-
 fn gzip(body: &[u8]) -> Option<Vec<u8>> {
     let mut enc = flate2::write::GzEncoder::new(
         Vec::with_capacity(body.len() / 4),
@@ -187,7 +179,7 @@ pub(crate) async fn train(
     if ask
         .if_none_match
         .as_deref()
-        .is_some_and(|inm| none_match(inm, &etag))
+        .is_some_and(|inm| etag_matches(inm, &etag))
     {
         api.traffic.record(json!({
             "status": 304, "kind": "not_modified", "gzip": false, "bytes": 0,
@@ -276,13 +268,13 @@ mod tests {
         assert!(!accepts_gzip("br, deflate"));
         assert!(!accepts_gzip(""));
         let tag = "W/\"1f-c12\"";
-        assert!(none_match("W/\"1f-c12\"", tag));
+        assert!(etag_matches("W/\"1f-c12\"", tag));
         // Weak comparison: the strong form names the same state.
-        assert!(none_match("\"1f-c12\"", tag));
-        assert!(none_match("\"x\", W/\"1f-c12\"", tag));
-        assert!(none_match("*", tag));
-        assert!(!none_match("W/\"1f-c11\"", tag));
-        assert!(!none_match("W/\"2f-c12\"", tag));
+        assert!(etag_matches("\"1f-c12\"", tag));
+        assert!(etag_matches("\"x\", W/\"1f-c12\"", tag));
+        assert!(etag_matches("*", tag));
+        assert!(!etag_matches("W/\"1f-c11\"", tag));
+        assert!(!etag_matches("W/\"2f-c12\"", tag));
     }
 
     #[test]

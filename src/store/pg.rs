@@ -104,8 +104,12 @@ pub async fn connect(target: &Target) -> Result<tokio_postgres::Client, String> 
 fn tls_config(ca_pem: Option<&[u8]>) -> Result<rustls::ClientConfig, String> {
     let mut roots = rustls::RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
-    for cert in native.certs {
-        let _ = roots.add(cert);
+    for e in &native.errors {
+        tracing::warn!("the system's CA certificates: {e}");
+    }
+    let (_, refused) = roots.add_parsable_certificates(native.certs);
+    if refused > 0 {
+        tracing::warn!("{refused} of the system's CA certificates could not be used");
     }
     if let Some(pem) = ca_pem {
         use rustls_pki_types::pem::PemObject;
