@@ -16,16 +16,50 @@ pub const SCHEMA_LOCK: i64 = 0x7472_6169_6e79_6172;
 
 /// The schema, one step a version; applied in order, each once. Never edited once
 /// released: a change is a new step.
-pub const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    "CREATE TABLE trainyard_audit (
-        seq bigint PRIMARY KEY CHECK (seq >= 1),
-        prev_hash text NOT NULL UNIQUE,
-        hash text NOT NULL UNIQUE,
-        line text NOT NULL,
-        written_at timestamptz NOT NULL DEFAULT now()
-    )",
-)];
+pub const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        "CREATE TABLE trainyard_audit (
+            seq bigint PRIMARY KEY CHECK (seq >= 1),
+            prev_hash text NOT NULL UNIQUE,
+            hash text NOT NULL UNIQUE,
+            line text NOT NULL,
+            written_at timestamptz NOT NULL DEFAULT now()
+        )",
+    ),
+    (
+        2,
+        // Claims: one action in flight per cell across every process, kept alive by its
+        // holder. Presence: who has the train open, and which of them polls. Reports: the
+        // poller's latest report per source, for every other screen to fold in.
+        "CREATE TABLE trainyard_claims (
+            lane text NOT NULL,
+            stage text NOT NULL,
+            audit_id text NOT NULL,
+            action text NOT NULL,
+            actor text NOT NULL,
+            origin text NOT NULL,
+            claimed_at timestamptz NOT NULL DEFAULT now(),
+            expires_at timestamptz NOT NULL,
+            PRIMARY KEY (lane, stage)
+        );
+        CREATE TABLE trainyard_presence (
+            id text PRIMARY KEY,
+            actor text NOT NULL,
+            origin text NOT NULL,
+            started_at timestamptz NOT NULL DEFAULT now(),
+            seen_at timestamptz NOT NULL DEFAULT now(),
+            poller boolean NOT NULL DEFAULT false
+        );
+        CREATE TABLE trainyard_reports (
+            source text PRIMARY KEY,
+            seq bigint NOT NULL,
+            body text NOT NULL,
+            published_by text NOT NULL,
+            published_at timestamptz NOT NULL DEFAULT now()
+        )",
+    ),
+];
 
 /// How to reach the store.
 #[derive(Clone, Debug)]
