@@ -204,6 +204,17 @@ pub struct ActArgs {
 pub enum AuditCommand {
     /// Check the hash chain: exit 0 when intact, 1 naming the first bad line
     Verify,
+    /// Write the chain as JSON Lines, as the audit file holds it (to standard output without
+    /// FILE); the file's verifier checks it
+    Export {
+        #[arg(value_name = "FILE")]
+        file: Option<std::path::PathBuf>,
+    },
+    /// Carry a local audit log into a postgres store whose chain is empty
+    Import {
+        #[arg(value_name = "FILE")]
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Args, Clone)]

@@ -10,11 +10,11 @@ use crate::config::Config;
 use crate::engine::driver::Handle;
 use crate::engine::{Engine, Input, Setup, Snapshot};
 use crate::exit::Exit;
-use crate::model::duration;
 use crate::model::{ActionKind, Train};
-use crate::ops::audit::{self, AuditLog, Record};
+use crate::ops::audit::{self, AuditLog};
 use crate::ops::{self, Action, Confirm, Outcome, Plan, Runner, Scope};
 use crate::sources::Source;
+use crate::store::Store;
 use crate::{poll, sources};
 
 /// The audit log a config writes to.
@@ -27,26 +27,24 @@ pub fn audit_log(config: &Config) -> AuditLog {
     AuditLog::new(path)
 }
 
-/// The audit log's records, for the engine to replay holds, the halt and auto_pause's memory
-/// from; what can't be read is said on stderr (none are returned then).
-pub fn ledger(log: &AuditLog) -> Vec<ops::audit::Record> {
-    match log.read_checked() {
+/// The store's records, for the engine to replay holds, the halt and auto_pause's memory
+/// from; what can't be read is said on stderr (none are returned then: on the postgres store,
+/// actions are refused meanwhile and the screen says so).
+pub async fn ledger(store: &Store) -> Vec<ops::audit::Record> {
+    let place = store.place();
+    match store.read_checked().await {
         Ok((records, skipped)) => {
             // A line that is not a record is said: a mangled halt must not pass as "not halted".
             for s in skipped {
-                tracing::warn!("audit log {}: {s}", log.path().display());
-                eprintln!(
-                    "trainyard: warning: audit log {}: {s}",
-                    log.path().display()
-                );
+                tracing::warn!("audit log {place}: {s}");
+                eprintln!("trainyard: warning: audit log {place}: {s}");
             }
             records
         }
         Err(e) => {
-            tracing::warn!("audit log {} unreadable: {e}", log.path().display());
+            tracing::warn!("audit log {place} unreadable: {e}");
             eprintln!(
-                "trainyard: warning: audit log {} unreadable ({e}): holds and the halt are not known",
-                log.path().display()
+                "trainyard: warning: audit log {place} unreadable ({e}): holds and the halt are not known"
             );
             Vec::new()
         }
@@ -54,13 +52,13 @@ pub fn ledger(log: &AuditLog) -> Vec<ops::audit::Record> {
 }
 
 /// Build the sources, the runner and a running engine for `config`: the screen and `watch`
-/// sit on it. Holds, the halt and auto_pause's memory come back from the audit log; it raises
+/// sit on it. Holds, the halt and auto_pause's memory come back from the store; it raises
 /// the notices of `[notify]`.
-pub fn start_engine(config: &Config, readonly: bool, audit: AuditLog) -> (Arc<Runner>, Handle) {
-    // token_cmd, secret files and the audit log are blocking IO: off the async workers.
-    let (sources, records) =
-        tokio::task::block_in_place(|| (sources::build(config), ledger(&audit)));
-    let runner = Arc::new(Runner::new(config, &sources, audit, readonly));
+pub async fn start_engine(config: &Config, readonly: bool, store: Store) -> (Arc<Runner>, Handle) {
+    // token_cmd and secret files are blocking IO: off the async workers.
+    let sources = tokio::task::block_in_place(|| sources::build(config));
+    let records = ledger(&store).await;
+    let runner = Arc::new(Runner::new(config, &sources, store, readonly));
     let setup = Setup::from_config(
         config,
         &records,
@@ -89,11 +87,11 @@ pub fn close_open_actions(runner: &Runner, why: &str) {
 async fn judge_once(
     config: &Config,
     sources: &[Arc<dyn Source>],
-    log: &AuditLog,
+    store: &Store,
     readonly: bool,
     poll: bool,
 ) -> Arc<Snapshot> {
-    let records = tokio::task::block_in_place(|| ledger(log));
+    let records = ledger(store).await;
     let window = ops::run::in_flight_window(sources, config.verify_timeout);
     let now = crate::poll::now();
     let mut setup = Setup::from_config(config, &records, window, readonly, now);
@@ -111,8 +109,9 @@ async fn judge_once(
 
 /// `status`: one poll round of every source, judged by the engine.
 pub async fn observe_once(config: &Config, readonly: bool) -> Arc<Snapshot> {
-    let sources = tokio::task::block_in_place(|| sources::build(config));
-    judge_once(config, &sources, &audit_log(config), readonly, true).await
+    let (sources, store) =
+        tokio::task::block_in_place(|| (sources::build(config), Store::open(config)));
+    judge_once(config, &sources, &store, readonly, true).await
 }
 
 fn plan_text(plan: &Plan, train: &Train, runner: &Runner) -> String {
@@ -233,13 +232,13 @@ pub async fn run_action(
         print_result(None, &action, &o, None, json_out, o.exit());
         return o.exit();
     }
-    // token_cmd, secret files and the audit log are blocking IO: off the async workers.
-    let sources = tokio::task::block_in_place(|| sources::build(&config));
-    let log = audit_log(&config);
+    // token_cmd and secret files are blocking IO: off the async workers.
+    let (sources, store) =
+        tokio::task::block_in_place(|| (sources::build(&config), Store::open(&config)));
     let needs_train =
         matches!(action.scope(), Scope::Cell(_)) || action.kind == ActionKind::Promote;
-    let snap = judge_once(&config, &sources, &log, readonly, needs_train).await;
-    let runner = Runner::new(&config, &sources, log.clone(), readonly);
+    let snap = judge_once(&config, &sources, &store, readonly, needs_train).await;
+    let runner = Runner::new(&config, &sources, store.clone(), readonly);
     // `promote LANE` without --to: the lane's next stage.
     if action.kind == ActionKind::Promote && action.stage.is_empty() {
         let next = snap
@@ -281,7 +280,7 @@ pub async fn run_action(
             Ok(true) => {
                 // The train may have moved while the question was open: send only what the
                 // user saw.
-                let now = judge_once(&config, &sources, &log, readonly, needs_train).await;
+                let now = judge_once(&config, &sources, &store, readonly, needs_train).await;
                 if let Err((why, _)) = ops::availability::recheck(&plan, now.plan(action.clone())) {
                     eprintln!(
                         "the train moved while you decided: nothing sent; run the command again ({why})"
@@ -343,159 +342,5 @@ pub async fn run_action(
     code
 }
 
-fn record_line(r: &Record) -> String {
-    let mut s = format!(
-        "{:>5} {} {} [{}] {}",
-        r.seq, r.ts, r.actor, r.origin, r.action
-    );
-    if let Some(l) = &r.lane {
-        s.push_str(&format!(" {l}"));
-    }
-    if let Some(st) = &r.stage {
-        s.push_str(&format!(" @{st}"));
-    }
-    if r.from.is_some() || r.to.is_some() {
-        let v = |x: &Option<String>| {
-            x.as_deref()
-                .map(crate::model::cell::short_version)
-                .unwrap_or_else(|| "-".into())
-        };
-        s.push_str(&format!(" {}→{}", v(&r.from), v(&r.to)));
-    }
-    s.push_str(&format!(": {}", r.result));
-    if r.forced {
-        s.push_str(" FORCED");
-    }
-    if let Some(reason) = &r.reason {
-        s.push_str(&format!(" — {reason:?}"));
-    }
-    if let Some(e) = &r.error {
-        s.push_str(&format!(" ({e})"));
-    }
-    // Every field may have been typed by someone (an actor, a reason) or come from a source
-    // (an error): one clean line on the terminal.
-    crate::model::text::sanitize(&s, 4000)
-}
-
-/// `trainyard audit [--json] [--since D]`.
-pub fn audit_list(config: &Config, json_out: bool, since: Option<&str>) -> Exit {
-    let log = audit_log(config);
-    let cutoff = match since.map(duration::parse) {
-        // Never "now" in silence, nor a panic, for a duration the clock can't go back by.
-        Some(Ok(d)) => match chrono::TimeDelta::from_std(d)
-            .ok()
-            .and_then(|d| poll::now().checked_sub_signed(d))
-        {
-            Some(c) => Some(c),
-            None => {
-                eprintln!(
-                    "trainyard: --since: {} is out of range (at most {})",
-                    duration::human(d),
-                    duration::human(duration::MAX)
-                );
-                return Exit::Usage;
-            }
-        },
-        Some(Err(e)) => {
-            eprintln!("trainyard: --since: {e}");
-            return Exit::Usage;
-        }
-        None => None,
-    };
-    let (records, skipped) = match log.read_checked() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!(
-                "trainyard: cannot read the audit log {}: {e}",
-                log.path().display()
-            );
-            return Exit::Runtime;
-        }
-    };
-    // Lines that are not records are not listed: said, so that none is missed unawares.
-    for s in &skipped {
-        eprintln!("trainyard: warning: {}: {s}", log.path().display());
-    }
-    let shown = records
-        .iter()
-        .filter(|r| cutoff.is_none_or(|c| r.time().is_some_and(|t| t >= c)));
-    for r in shown {
-        if json_out {
-            println!(
-                "{}",
-                crate::model::text::json_safe(&serde_json::to_string(r).unwrap_or_default())
-            );
-        } else {
-            println!("{}", record_line(r));
-        }
-    }
-    Exit::Ok
-}
-
-/// `trainyard audit verify`: 0 intact, 1 broken (naming the first bad line).
-pub fn audit_verify(config: &Config) -> Exit {
-    let log = audit_log(config);
-    let path = log.path().display().to_string();
-    match log.verify() {
-        Err(e) => {
-            eprintln!("trainyard: cannot read the audit log {path}: {e}");
-            Exit::Runtime
-        }
-        Ok(v) => {
-            if let Some(line) = v.torn {
-                println!(
-                    "{path}:{line}: warning: torn last line (a write was cut off); the next append repairs it and records that"
-                );
-            }
-            match v.first_bad {
-                None => {
-                    println!("{path}: intact: {} records, hash chain verified", v.records);
-                    if let Some(head) = &v.head {
-                        // Kept elsewhere, the head proves later that nothing before it was
-                        // removed or rewritten: the chain alone can't show a cut-off end.
-                        println!("{path}: head {head} (record {})", v.records);
-                    }
-                    Exit::Ok
-                }
-                Some((line, why)) => {
-                    // The reason may quote the broken line: shown clean.
-                    let why = crate::model::text::sanitize(&why, 500);
-                    println!("{path}:{line}: chain broken: {why}");
-                    println!("{path}: {} records verified before line {line}", v.records);
-                    Exit::Runtime
-                }
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// `--since` past what trainyard accepts is a usage error that says the range, never an
-    /// empty list (a cut-off of "now").
-    #[test]
-    fn audit_since_out_of_range_is_a_usage_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let text = format!(
-            "[train]\nname = \"t\"\nstages = [\"build\", \"prod\"]\n\n[audit]\npath = {:?}\n\n\
-             [sources.p]\nkind = \"http\"\nurl = \"http://127.0.0.1:9\"\n\n[[lanes]]\nname = \"a\"\nsource = \"p\"\n",
-            dir.path().join("audit.jsonl")
-        );
-        let config = crate::config::parse(&text, "t.toml").unwrap();
-        for since in ["99999999999d", "3651d", "99999999999999999999d"] {
-            assert_eq!(
-                audit_list(&config, true, Some(since)),
-                Exit::Usage,
-                "{since}"
-            );
-        }
-        assert_eq!(audit_list(&config, true, Some("3650d")), Exit::Ok);
-        assert!(
-            duration::parse("99999999999d")
-                .unwrap_err()
-                .contains("at most 3650d")
-        );
-    }
-}
+mod audit_cmd;
+pub use audit_cmd::{audit_export, audit_import, audit_list, audit_verify};

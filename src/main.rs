@@ -223,14 +223,14 @@ fn load_config(cli: &Cli) -> Result<Config, ExitCode> {
 }
 
 /// Wire the engine (poll tasks, ledger, auto_pause, the action runner) and the TUI together.
-/// Holds and the halt come back from the audit log.
+/// Holds and the halt come back from the store.
 async fn run_tui(
     config: Config,
     readonly: bool,
-    audit: ops::audit::AuditLog,
+    store: trainyard::store::Store,
     theme: Theme,
 ) -> color_eyre::Result<tui::Ended> {
-    let (runner, mut engine) = commands::start_engine(&config, readonly, audit);
+    let (runner, mut engine) = commands::start_engine(&config, readonly, store).await;
     let result = tui::run(&mut engine, theme, &config).await;
     engine.stop();
     let why = match &result {
@@ -259,11 +259,11 @@ fn theme(ui: &config::UiConfig, args: &[&TuiArgs]) -> Theme {
 }
 
 /// The audit log of the demo: beside the real one, never mixed with it.
-fn demo_audit() -> ops::audit::AuditLog {
+fn demo_audit() -> trainyard::store::Store {
     let path = ops::audit::default_path()
         .map(|p| p.with_file_name("demo-audit.jsonl"))
         .unwrap_or_else(|| "demo-audit.jsonl".into());
-    ops::audit::AuditLog::new(path)
+    trainyard::store::Store::File(ops::audit::AuditLog::new(path))
 }
 
 async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
@@ -279,9 +279,9 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                 Err(code) => return Ok(code),
             };
             let readonly = cli.readonly || config.readonly;
-            let audit = commands::audit_log(&config);
+            let store = tokio::task::block_in_place(|| trainyard::store::Store::open(&config));
             let theme = theme(&config.ui, &[&cli.tui]);
-            let ended = run_tui(config, readonly, audit, theme).await?;
+            let ended = run_tui(config, readonly, store, theme).await?;
             Ok(ExitCode::from(ended.exit()))
         }
         Some(Command::Demo {
@@ -352,8 +352,8 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                 Err(code) => return Ok(code),
             };
             let readonly = cli.readonly || config.readonly;
-            let audit = commands::audit_log(&config);
-            let (runner, mut engine) = commands::start_engine(&config, readonly, audit);
+            let store = tokio::task::block_in_place(|| trainyard::store::Store::open(&config));
+            let (runner, mut engine) = commands::start_engine(&config, readonly, store).await;
             let mut out = std::io::stdout();
             let result = trainyard::watch::run(&mut engine, *json, &mut out).await;
             engine.stop();
@@ -378,8 +378,12 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                 Err(code) => return Ok(code),
             };
             let code = match command {
-                Some(AuditCommand::Verify) => commands::audit_verify(&config),
-                None => commands::audit_list(&config, *json, since.as_deref()),
+                Some(AuditCommand::Verify) => commands::audit_verify(&config).await,
+                Some(AuditCommand::Export { file }) => {
+                    commands::audit_export(&config, file.as_deref()).await
+                }
+                Some(AuditCommand::Import { file }) => commands::audit_import(&config, file).await,
+                None => commands::audit_list(&config, *json, since.as_deref()).await,
             };
             Ok(ExitCode::from(code))
         }

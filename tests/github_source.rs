@@ -639,7 +639,7 @@ async fn approving_a_waiting_deployment_in_the_simulator_end_to_end() {
     .unwrap();
     let outcome = runner.run(&plan, false, &|_| {}).await;
     assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
-    let records = runner.audit().read().unwrap();
+    let records = common::sim::audit_file(&runner).read().unwrap();
     assert_eq!(
         records
             .iter()
@@ -665,7 +665,7 @@ async fn promote_pause_and_rollback_through_the_simulators_github() {
         w
     };
     let plan = |w: &World, a: Action| {
-        let holds = trainyard::ops::holds_from(&runner.audit().read().unwrap());
+        let holds = trainyard::ops::holds_from(&common::sim::audit_file(&runner).read().unwrap());
         trainyard::ops::preflight(a, &config.train, w, &holds, poll::now()).unwrap()
     };
 
@@ -692,7 +692,7 @@ async fn promote_pause_and_rollback_through_the_simulators_github() {
         matches!(stopped, CellState::Cancelled | CellState::Failed),
         "{stopped:?}"
     );
-    let holds = trainyard::ops::holds_from(&runner.audit().read().unwrap());
+    let holds = trainyard::ops::holds_from(&common::sim::audit_file(&runner).read().unwrap());
     assert!(
         holds.lanes.contains_key("pricing-engine"),
         "the lane is held: {holds:?}"
@@ -726,6 +726,6 @@ async fn promote_pause_and_rollback_through_the_simulators_github() {
         world.cell("inventory", "prod").unwrap().version.as_deref(),
         Some(back.as_str())
     );
-    assert!(runner.audit().verify().unwrap().intact());
+    assert!(common::sim::audit_file(&runner).verify().unwrap().intact());
     d.handle.shutdown().await;
 }

@@ -404,7 +404,7 @@ async fn the_runner_sanitizes_action_answers_of_a_source_that_forgot_to() {
     let runner = Runner::new(
         &config,
         &sources,
-        AuditLog::new(dir.path().join("audit.jsonl")),
+        trainyard::store::Store::File(AuditLog::new(dir.path().join("audit.jsonl"))),
         false,
     );
     {
@@ -433,7 +433,7 @@ async fn the_runner_sanitizes_action_answers_of_a_source_that_forgot_to() {
             assert_clean(m, "progress");
         }
     }
-    for r in runner.audit().read().unwrap() {
+    for r in common::sim::audit_file(&runner).read().unwrap() {
         if let Some(e) = &r.error {
             assert_clean(e, "audit error");
         }

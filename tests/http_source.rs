@@ -129,10 +129,10 @@ async fn actions_reach_the_simulator_are_verified_and_rejections_say_why() {
 
     // The simulator counted exactly the two requests; the audit log has both, and verifies.
     assert_eq!(d.actions().await.len(), 2);
-    let records = runner.audit().read().unwrap();
+    let records = common::sim::audit_file(&runner).read().unwrap();
     let results: Vec<&str> = records.iter().map(|r| r.result.as_str()).collect();
     assert_eq!(results, ["attempt", "done", "attempt", "rejected"]);
-    assert!(runner.audit().verify().unwrap().intact());
+    assert!(common::sim::audit_file(&runner).verify().unwrap().intact());
 
     // The same pause again, planned before the first: the cell changed at the source since,
     // so nothing is sent and the attempt is closed as refused.
@@ -143,7 +143,12 @@ async fn actions_reach_the_simulator_are_verified_and_rejections_say_why() {
     );
     assert_eq!(d.actions().await.len(), 2);
     assert_eq!(
-        runner.audit().read().unwrap().last().unwrap().result,
+        common::sim::audit_file(&runner)
+            .read()
+            .unwrap()
+            .last()
+            .unwrap()
+            .result,
         "refused"
     );
     d.handle.shutdown().await;
@@ -173,7 +178,7 @@ async fn readonly_runner_sends_nothing() {
         "{outcome:?}"
     );
     assert!(d.actions().await.is_empty());
-    assert!(runner.audit().read().unwrap().is_empty());
+    assert!(common::sim::audit_file(&runner).read().unwrap().is_empty());
     d.handle.shutdown().await;
 }
 

@@ -27,6 +27,7 @@ fn from_scratch(snap: &Snapshot) -> Snapshot {
             unfinished: &snap.unfinished,
             sources_of: &snap.sources_of,
             insecure_http: &snap.insecure_http,
+            team: &snap.team,
         },
         snap.now,
     )

@@ -129,7 +129,13 @@ async fn an_open_attempt_of_another_process_refuses_that_cell_and_no_other() {
 
     let id = "4242-18f0a1b2c3d-0";
     let busy_cell = (Some(busy.lane.as_str()), Some(busy.stage.as_str()));
-    other_process(runner.audit(), id, "pause", busy_cell, result::ATTEMPT);
+    other_process(
+        common::sim::audit_file(&runner),
+        id,
+        "pause",
+        busy_cell,
+        result::ATTEMPT,
+    );
 
     let outcome = pause(&d, &runner, &world, busy).await;
     assert_refused(&outcome, &["in flight", "dana@jump2"]);
@@ -138,17 +144,27 @@ async fn an_open_attempt_of_another_process_refuses_that_cell_and_no_other() {
         0,
         "sent despite the open attempt"
     );
-    assert_eq!(runner.audit().read().unwrap().len(), 1, "nothing written");
+    assert_eq!(
+        common::sim::audit_file(&runner).read().unwrap().len(),
+        1,
+        "nothing written"
+    );
 
     assert_paused(&pause(&d, &runner, &world, free).await);
     assert_eq!(received(&d, "pause", free).await, 1);
 
     // The other process is done with it (its outcome written): the cell is free again.
-    other_process(runner.audit(), id, "pause", busy_cell, result::FAILED);
+    other_process(
+        common::sim::audit_file(&runner),
+        id,
+        "pause",
+        busy_cell,
+        result::FAILED,
+    );
     let world = d.observe().await;
     assert_paused(&pause(&d, &runner, &world, busy).await);
     assert_eq!(received(&d, "pause", busy).await, 1);
-    assert!(runner.audit().verify().unwrap().intact());
+    assert!(common::sim::audit_file(&runner).verify().unwrap().intact());
     d.handle.shutdown().await;
 }
 
@@ -189,13 +205,19 @@ async fn a_halt_or_hold_made_meanwhile_stops_moves_but_not_pause_reject_or_rollb
 
     // Another trainyard halts the train.
     other_process(
-        runner.audit(),
+        common::sim::audit_file(&runner),
         "77-1-0",
         "halt",
         (None, None),
         result::ATTEMPT,
     );
-    other_process(runner.audit(), "77-1-0", "halt", (None, None), result::DONE);
+    other_process(
+        common::sim::audit_file(&runner),
+        "77-1-0",
+        "halt",
+        (None, None),
+        result::DONE,
+    );
     let halted = ["halted by dana@jump2", "incident 9", "unhalt first"];
     assert_refused(&run(&runner, &approve).await, &halted);
     assert_refused(&run(&runner, &resume).await, &halted);
@@ -234,14 +256,14 @@ async fn a_halt_or_hold_made_meanwhile_stops_moves_but_not_pause_reject_or_rollb
 
     // The halt ends; payments-api is held instead.
     other_process(
-        runner.audit(),
+        common::sim::audit_file(&runner),
         "77-2-0",
         "unhalt",
         (None, None),
         result::DONE,
     );
     other_process(
-        runner.audit(),
+        common::sim::audit_file(&runner),
         "77-3-0",
         "pause",
         (Some("payments-api"), None),
@@ -264,6 +286,6 @@ async fn a_halt_or_hold_made_meanwhile_stops_moves_but_not_pause_reject_or_rollb
         received(&d, "rollback", &CellKey::new("payments-api", "prod")).await,
         1
     );
-    assert!(runner.audit().verify().unwrap().intact());
+    assert!(common::sim::audit_file(&runner).verify().unwrap().intact());
     d.handle.shutdown().await;
 }

@@ -225,6 +225,7 @@ async fn a_check_under_the_lock_refuses_a_second_attempt() {
                     None => Ok(()),
                 },
                 entry(who, "payments"),
+                None,
             )
             .await
         })

@@ -43,6 +43,8 @@ pub struct Config {
     pub identity: Option<String>,
     pub readonly: bool,
     pub audit_path: Option<PathBuf>,
+    /// `[store]`: the audit file (the default) or the team's PostgreSQL.
+    pub store: StoreConfig,
     /// How long trainyard watches a cell after an action for it to get where it should.
     pub verify_timeout: std::time::Duration,
     /// The screen's keys: the key table's, with `[keys]` over them.
@@ -60,6 +62,32 @@ pub struct Config {
     /// `[notify]`: which events notify, and how.
     pub notify: NotifyConfig,
 }
+
+/// Where the state a team shares lives: the halt, the holds, claims and the audit chain.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum StoreConfig {
+    /// The audit log's file (`[audit] path`, else the XDG data directory): nothing to set up.
+    #[default]
+    File,
+    /// A PostgreSQL database the team runs (docs/team.md).
+    Postgres(PostgresStore),
+}
+
+/// `[store] kind = "postgres"`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PostgresStore {
+    /// `postgres://USER@HOST:PORT/DATABASE`, never with a password.
+    pub url: String,
+    pub password_env: Option<String>,
+    pub password_cmd: Option<String>,
+    pub password_file: Option<String>,
+    /// PEM certificates trusted besides the system's roots.
+    pub ca_file: Option<String>,
+    pub connect_timeout: Duration,
+}
+
+/// `[store] connect_timeout` when the config says nothing.
+pub const DEFAULT_STORE_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `actions.verify_timeout` when the config says nothing.
 pub const DEFAULT_VERIFY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);

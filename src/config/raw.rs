@@ -26,6 +26,8 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub policy: BTreeMap<Str, Spanned<RawPolicy>>,
     pub audit: Option<RawAudit>,
+    /// `[store]`: where the team's shared state lives (validate/store.rs).
+    pub store: Option<Spanned<RawStore>>,
     pub actions: Option<RawActions>,
     /// `[keys]`: commands remapped to other keys (keys.rs).
     #[serde(default)]
@@ -217,6 +219,18 @@ pub(crate) struct RawPolicy {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawAudit {
     pub path: Option<Str>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStore {
+    pub kind: Option<Str>,
+    pub url: Option<Str>,
+    pub password_env: Option<Str>,
+    pub password_cmd: Option<Str>,
+    pub password_file: Option<Str>,
+    pub ca_file: Option<Str>,
+    pub connect_timeout: Option<Str>,
 }
 
 #[derive(Debug, Deserialize)]

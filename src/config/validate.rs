@@ -12,6 +12,7 @@ mod lanes;
 mod metrics;
 mod policy;
 mod sources;
+mod store;
 mod train;
 
 pub use sources::is_loopback;
@@ -57,6 +58,7 @@ pub(crate) fn config(
         }
     });
 
+    let store = store::store(raw.store, d, check_files);
     let verify_timeout = raw
         .actions
         .as_ref()
@@ -94,6 +96,7 @@ pub(crate) fn config(
         identity,
         readonly: raw.readonly,
         audit_path,
+        store,
         verify_timeout,
         keys: keymap,
         train,

@@ -137,6 +137,19 @@ pub fn source_failed(at: Timestamp, name: &str, error: &str) -> Event {
     )
 }
 
+/// The team's store answers again: actions may go.
+pub fn store_back(at: Timestamp, url: Option<&str>) -> Event {
+    Event::new(
+        at,
+        Kind::Source,
+        Tone::Good,
+        format!(
+            "the team's store {} answers again: actions may go",
+            url.unwrap_or_default()
+        ),
+    )
+}
+
 pub fn source_back(at: Timestamp, name: &str) -> Event {
     Event::new(
         at,

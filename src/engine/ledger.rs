@@ -81,11 +81,12 @@ impl LedgerView {
             holds: self.holds.clone(),
             in_flight: in_flight_of(&open, now, window),
             auto_pauses: self.auto.clone(),
+            team: Default::default(),
         }
     }
 }
 
-/// Read the runner's audit log every [`EVERY`] — only what was appended since the last read —
+/// Read the runner's audit log every [`EVERY`] (the postgres store: `store::follow`) — only what was appended since the last read —
 /// and send what it says to the engine. A log that can't be read is said (once per distinct
 /// error): holds and other trainyards' actions are unknown meanwhile. A line that is not a
 /// record is said too, loudly when it names a halt or a hold (the halt may then be wrong).
@@ -96,13 +97,19 @@ pub fn watch(
     tx: mpsc::UnboundedSender<Input>,
     now: Arc<tokio::sync::Notify>,
 ) {
+    let log = match runner.store() {
+        crate::store::Store::File(log) => log.clone(),
+        crate::store::Store::Postgres(pg) => {
+            return crate::store::follow::watch(runner, Arc::clone(pg), tx, now);
+        }
+    };
     let runner = Arc::clone(runner);
     tokio::spawn(async move {
         let mut last_problem: Option<String> = None;
         let mut cursor = crate::ops::audit::Cursor::default();
         let mut view = LedgerView::default();
         loop {
-            let log = runner.audit().clone();
+            let log = log.clone();
             let window = runner.in_flight_window();
             let path = log.path().display().to_string();
             let read = tokio::task::spawn_blocking(move || log.read_from(cursor)).await;

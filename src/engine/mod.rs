@@ -33,6 +33,8 @@ pub struct Ledger {
     pub holds: Holds,
     pub in_flight: Vec<(CellKey, InFlight)>,
     pub auto_pauses: Vec<crate::ops::audit::Record>,
+    /// Who else is on the store, who acts, and whether the store answers.
+    pub team: Arc<crate::store::Team>,
 }
 
 /// What reaches the engine.
@@ -134,6 +136,7 @@ pub struct Engine {
     seen: BTreeSet<String>,
     sources_of: Arc<BTreeMap<CellKey, String>>,
     insecure_http: Arc<Vec<String>>,
+    team: Arc<crate::store::Team>,
     execute: Vec<Plan>,
     poll_now: Vec<String>,
     /// The snapshot of the current state; `None` after a change.
@@ -161,6 +164,7 @@ impl Engine {
             seen: BTreeSet::new(),
             sources_of: Arc::new(s.sources_of),
             insecure_http: Arc::new(s.insecure_http),
+            team: Arc::default(),
             execute: Vec::new(),
             poll_now: Vec::new(),
             cached: None,
@@ -258,6 +262,7 @@ impl Engine {
             unfinished: &self.unfinished,
             sources_of: &self.sources_of,
             insecure_http: &self.insecure_http,
+            team: &self.team,
         };
         let (lanes, blockers) = self.lanes.judge(&state, self.now);
         let snap = Arc::new(Snapshot::assemble(state, self.now, lanes, blockers));
@@ -343,6 +348,15 @@ impl Engine {
             }
         }
         self.auto.learn(&self.train, &l.auto_pauses, self.now);
+        match (&self.team.problem, &l.team.problem) {
+            (None, Some(p)) => out.push(events::warning(
+                self.now,
+                &format!("{p}: actions are refused until it answers; the train is still shown"),
+            )),
+            (Some(_), None) => out.push(events::store_back(self.now, l.team.shared.as_deref())),
+            _ => {}
+        }
+        self.team = l.team;
         self.holds = l.holds;
         self.others = l
             .in_flight

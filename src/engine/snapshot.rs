@@ -148,6 +148,8 @@ pub struct Snapshot {
     pub sources_of: Arc<BTreeMap<CellKey, String>>,
     /// Sources allowed to talk plain http:// off this host.
     pub insecure_http: Arc<Vec<String>>,
+    /// The team on the store: who else is here, who acts, whether the store answers.
+    pub team: Arc<crate::store::Team>,
 }
 
 /// The state a snapshot is computed from.
@@ -161,6 +163,7 @@ pub struct State<'a> {
     pub unfinished: &'a [UnfinishedAction],
     pub sources_of: &'a Arc<BTreeMap<CellKey, String>>,
     pub insecure_http: &'a Arc<Vec<String>>,
+    pub team: &'a Arc<crate::store::Team>,
 }
 
 impl State<'_> {
@@ -218,6 +221,7 @@ impl Snapshot {
             unfinished: state.unfinished.to_vec(),
             sources_of: Arc::clone(state.sources_of),
             insecure_http: Arc::clone(state.insecure_http),
+            team: Arc::clone(state.team),
         }
     }
 

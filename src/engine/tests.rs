@@ -182,6 +182,7 @@ fn the_ledger_brings_the_halt_and_others_actions_into_the_snapshot() {
         holds,
         in_flight: vec![(CellKey::new("checkout-web", "canary"), theirs)],
         auto_pauses: vec![],
+        team: Default::default(),
     }));
     assert_eq!(texts(&said), ["the train was halted by bob: incident 42"]);
     let snap = e.snapshot();

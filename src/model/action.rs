@@ -52,6 +52,20 @@ impl ActionKind {
         }
     }
 
+    /// What someone doing it is doing: "bob is promoting payments-api → prod".
+    pub fn progressive(self) -> &'static str {
+        match self {
+            ActionKind::Promote => "promoting",
+            ActionKind::Pause => "pausing",
+            ActionKind::Resume => "resuming",
+            ActionKind::Rollback => "rolling back",
+            ActionKind::Approve => "approving",
+            ActionKind::Reject => "rejecting",
+            ActionKind::Halt => "halting",
+            ActionKind::Unhalt => "unhalting",
+        }
+    }
+
     /// Undoes or stops something already out there: asks for more care.
     pub fn is_destructive(self) -> bool {
         matches!(

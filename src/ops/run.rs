@@ -13,7 +13,7 @@ mod verify;
 
 pub use ledger::{
     UNFINISHED_SINCE, Unfinished, in_flight_window, open_attempt, open_attempts,
-    refuse_against_log, unfinished,
+    refuse_against_log, refuse_held, unfinished,
 };
 pub use verify::{Check, check_expected};
 
@@ -24,12 +24,14 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 
-use super::audit::{self, AuditLog, Entry, Record};
+use super::audit::{self, Entry, Record};
 use super::{Action, Plan, Scope};
 use crate::config::{Config, Target};
 use crate::model::duration::human;
 use crate::model::{ActionKind, Blocker, CellKey, Timestamp};
 use crate::sources::{ActionError, ActionRequest, Source};
+use crate::store::Store;
+use crate::store::claims::{Claim, RENEW_EVERY};
 
 /// How an action ended. Each has its exit code on the command line.
 #[derive(Clone, Debug, PartialEq)]
@@ -95,7 +97,7 @@ impl Outcome {
 pub struct Runner {
     sources: BTreeMap<String, Arc<dyn Source>>,
     targets: BTreeMap<CellKey, Target>,
-    audit: AuditLog,
+    store: Store,
     actor: String,
     origin: String,
     readonly: bool,
@@ -110,7 +112,7 @@ impl Runner {
     pub fn new(
         config: &Config,
         sources: &[Arc<dyn Source>],
-        audit: AuditLog,
+        store: Store,
         readonly: bool,
     ) -> Runner {
         Runner {
@@ -119,7 +121,7 @@ impl Runner {
                 .map(|s| (s.name().to_string(), Arc::clone(s)))
                 .collect(),
             targets: config.targets.clone(),
-            audit,
+            store,
             actor: super::actor(config.identity.as_deref()),
             origin: super::origin(),
             readonly,
@@ -133,8 +135,14 @@ impl Runner {
         &self.actor
     }
 
-    pub fn audit(&self) -> &AuditLog {
-        &self.audit
+    /// Where actions are recorded, and the ledger read from.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Who this trainyard is to the others on the store, and where it runs from.
+    pub fn origin(&self) -> &str {
+        &self.origin
     }
 
     pub fn readonly(&self) -> bool {
@@ -160,22 +168,74 @@ impl Runner {
         )
     }
 
-    /// Append off the async threads: the lock may wait and fsync takes its time.
+    /// Append `entry`; with `check`, only if the store agrees that the action may start now
+    /// (nothing else in flight on its cell, no halt or hold meanwhile). On the postgres store,
+    /// "in flight" is a claim, taken with the attempt; on the file, an attempt still open.
     async fn append(
         &self,
         entry: Entry,
         check: Option<(Action, Timestamp, Duration)>,
     ) -> Result<Record, audit::AppendError> {
-        let log = self.audit.clone();
-        let task = tokio::task::spawn_blocking(move || match check {
-            Some((action, now, window)) => log.append_if(
-                |records| refuse_against_log(records, &action, now, window),
-                entry,
-            ),
-            None => log.append(entry),
-        });
-        task.await
-            .unwrap_or_else(|e| Err(audit::AppendError::Io(std::io::Error::other(e.to_string()))))
+        let Some((action, now, window)) = check else {
+            return self.store.append(entry).await;
+        };
+        match &self.store {
+            Store::File(_) => {
+                let check =
+                    move |records: &[Record]| refuse_against_log(records, &action, now, window);
+                self.store.append_if(check, entry, None).await
+            }
+            Store::Postgres(_) => {
+                let claim = matches!(action.scope(), Scope::Cell(_)).then(|| Claim {
+                    key: action.key(),
+                    audit_id: entry.id.clone(),
+                    action: entry.action.clone(),
+                    actor: entry.actor.clone(),
+                    origin: entry.origin.clone(),
+                    since: now,
+                });
+                let check = move |records: &[Record]| refuse_held(records, &action, now);
+                self.store.append_if(check, entry, claim).await
+            }
+        }
+    }
+
+    /// Append from a thread that may block (trainyard is stopping): the file directly, the
+    /// database on the runtime this runs beside.
+    fn append_blocking(&self, entry: Entry) -> Result<Record, audit::AppendError> {
+        match &self.store {
+            Store::File(log) => log.append(entry),
+            Store::Postgres(_) => match tokio::runtime::Handle::try_current() {
+                Ok(rt) => rt.block_on(self.store.append(entry)),
+                Err(_) => Err(audit::AppendError::Io(std::io::Error::other(
+                    "no runtime to reach the store from",
+                ))),
+            },
+        }
+    }
+
+    /// Keep the claim of the attempt `id` alive while its action runs (postgres store only);
+    /// dropping the guard stops it.
+    fn keep_claim(&self, id: &str) -> Option<KeepAlive> {
+        let Store::Postgres(pg) = &self.store else {
+            return None;
+        };
+        let (pg, id) = (Arc::clone(pg), id.to_string());
+        Some(KeepAlive(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(RENEW_EVERY).await;
+                match pg.renew(&id).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(
+                            "the claim of {id} lapsed: another trainyard may act on its cell"
+                        );
+                        break;
+                    }
+                    Err(e) => tracing::warn!("the claim of {id} could not be renewed: {e}"),
+                }
+            }
+        })))
     }
 
     /// Close every attempt still open (trainyard is being stopped before it finished): one
@@ -197,10 +257,7 @@ impl Runner {
                 None => (audit::result::FAILED, format!("not sent: {why}")),
             };
             let what = format!("{}: {result}: {error}", plan.action.describe());
-            match self
-                .audit
-                .append(self.entry(&plan, &id, result, Some(error)))
-            {
+            match self.append_blocking(self.entry(&plan, &id, result, Some(error))) {
                 Ok(_) => said.push(what),
                 Err(e) => {
                     tracing::error!("audit: could not close attempt {id}: {e}");
@@ -365,12 +422,20 @@ impl Runner {
         {
             Ok(_) => {}
             Err(audit::AppendError::Refused(m)) => return Outcome::Refused(m),
+            // The team's chain can't be written: nothing goes (a record kept elsewhere would
+            // split it), and it is no failure at the source.
+            Err(audit::AppendError::Io(e)) if matches!(self.store, Store::Postgres(_)) => {
+                return Outcome::Refused(format!(
+                    "not sent: the team's store can't record it ({e}); actions wait until the store answers"
+                ));
+            }
             Err(audit::AppendError::Io(e)) => {
                 return Outcome::Failed(format!(
                     "not sent: the audit log could not be written: {e}"
                 ));
             }
         }
+        let _claim = self.keep_claim(&id);
         self.open
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -498,6 +563,15 @@ impl Runner {
         }
         let verified = self.verify(plan, source.as_ref(), progress).await;
         self.outcome(plan, &id, verified).await
+    }
+}
+
+/// Renews a claim until dropped.
+struct KeepAlive(tokio::task::JoinHandle<()>);
+
+impl Drop for KeepAlive {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -213,7 +213,7 @@ pub fn resolve_basic(src: &SourceConfig) -> Result<Option<(String, Secret)>, Str
 }
 
 /// One secret from `{what}_env`, `{what}_cmd` or `{what}_file` (the config allows one).
-fn resolve_secret(
+pub fn resolve_secret(
     what: &str,
     env: Option<&str>,
     cmd: Option<&str>,

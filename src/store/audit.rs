@@ -6,6 +6,7 @@
 
 use tokio_postgres::Client;
 
+use super::claims::{self, Claim};
 use super::pg::describe;
 use crate::ops::audit::{self, AppendError, Entry, GENESIS, Record, Verification};
 
@@ -28,17 +29,26 @@ async fn lines(client: &impl tokio_postgres::GenericClient) -> Result<Vec<String
     Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
 }
 
-/// Under the lock: let `check` look at every record so far, and append only if it agrees
-/// (as `AuditLog::append_if` does with the file).
+/// Under the lock: take `claim` (when the entry starts an action on a cell), let `check` look
+/// at every record so far, and append only if both agree (as `AuditLog::append_if` does with
+/// the file). An entry that is not an attempt releases its action's claim in the same
+/// transaction. Every screen listening hears of the record (`NOTIFY trainyard_audit`).
 pub async fn append_if(
     client: &mut Client,
     check: impl FnOnce(&[Record]) -> Result<(), String>,
     entry: Entry,
+    claim: Option<&Claim>,
 ) -> Result<Record, AppendError> {
     let tx = client.transaction().await.map_err(pg_err)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])
         .await
         .map_err(pg_err)?;
+    if let Some(claim) = claim {
+        claims::take(&tx, claim, chrono::Utc::now())
+            .await
+            .map_err(store_err)?
+            .map_err(AppendError::Refused)?;
+    }
     let lines = lines(&tx).await?;
     let records: Vec<Record> = lines
         .iter()
@@ -64,13 +74,46 @@ pub async fn append_if(
     )
     .await
     .map_err(pg_err)?;
+    if record.result != audit::result::ATTEMPT {
+        claims::release(&tx, &record.id).await.map_err(store_err)?;
+    }
+    tx.execute(
+        "SELECT pg_notify('trainyard_audit', $1)",
+        &[&record.seq.to_string()],
+    )
+    .await
+    .map_err(pg_err)?;
     tx.commit().await.map_err(pg_err)?;
     Ok(record)
 }
 
 /// Append one record.
 pub async fn append(client: &mut Client, entry: Entry) -> Result<Record, AppendError> {
-    append_if(client, |_| Ok(()), entry).await
+    append_if(client, |_| Ok(()), entry, None).await
+}
+
+/// The records after `seq`, in order, and the lines among them that are not records.
+pub async fn read_since(
+    client: &impl tokio_postgres::GenericClient,
+    seq: u64,
+) -> Result<(Vec<Record>, Vec<audit::Skipped>), AppendError> {
+    let rows = client
+        .query(
+            "SELECT seq, line FROM trainyard_audit WHERE seq > $1 ORDER BY seq",
+            &[&(seq as i64)],
+        )
+        .await
+        .map_err(pg_err)?;
+    let mut bytes = Vec::new();
+    for r in &rows {
+        bytes.extend_from_slice(r.get::<_, &str>(1).as_bytes());
+        bytes.push(b'\n');
+    }
+    Ok(audit::checked_records_of(&bytes))
+}
+
+fn store_err(e: String) -> AppendError {
+    AppendError::Io(std::io::Error::other(format!("the store: {e}")))
 }
 
 /// The chain as JSON Lines, exactly as the file would hold it.

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use tokio::sync::mpsc;
 use tokio_postgres::config::{Host, SslMode};
 
 use crate::secrets::Secret;
@@ -105,6 +106,25 @@ pub fn parse_url(url: &str) -> Result<tokio_postgres::Config, String> {
 
 /// Connect; the connection's task runs on the current runtime until the client is dropped.
 pub async fn connect(target: &Target) -> Result<tokio_postgres::Client, String> {
+    open(target, None).await
+}
+
+/// Connect, and hear the notifications of the channels the client will `LISTEN` to. The
+/// receiver ends when the connection does (the store went away: reconnect).
+pub async fn connect_listening(
+    target: &Target,
+) -> Result<(tokio_postgres::Client, Notifications), String> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    Ok((open(target, Some(tx)).await?, rx))
+}
+
+/// What a listening connection hears: `(channel, payload)`.
+pub type Notifications = mpsc::UnboundedReceiver<(String, String)>;
+
+async fn open(
+    target: &Target,
+    notes: Option<mpsc::UnboundedSender<(String, String)>>,
+) -> Result<tokio_postgres::Client, String> {
     let mut config = parse_url(&target.url)?;
     if let Some(p) = &target.password {
         config.password(p.expose());
@@ -116,22 +136,39 @@ pub async fn connect(target: &Target) -> Result<tokio_postgres::Client, String> 
     if plain_ok && target.ca_pem.is_none() {
         config.ssl_mode(SslMode::Disable);
         let (client, conn) = config.connect(tokio_postgres::NoTls).await.map_err(words)?;
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::warn!("the store's connection ended: {e}");
-            }
-        });
+        tokio::spawn(drive(conn, notes));
         return Ok(client);
     }
     config.ssl_mode(SslMode::Require);
     let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(target.ca_pem.as_deref())?);
     let (client, conn) = config.connect(tls).await.map_err(words)?;
-    tokio::spawn(async move {
-        if let Err(e) = conn.await {
-            tracing::warn!("the store's connection ended: {e}");
-        }
-    });
+    tokio::spawn(drive(conn, notes));
     Ok(client)
+}
+
+/// Run a connection until it ends, passing its notifications on.
+async fn drive<S, T>(
+    mut conn: tokio_postgres::Connection<S, T>,
+    notes: Option<mpsc::UnboundedSender<(String, String)>>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut messages = futures_util::stream::poll_fn(move |cx| conn.poll_message(cx));
+    while let Some(m) = futures_util::StreamExt::next(&mut messages).await {
+        match m {
+            Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                if let Some(tx) = &notes {
+                    let _ = tx.send((n.channel().to_string(), n.payload().to_string()));
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!("the store's connection ended: {}", describe(&e));
+                break;
+            }
+        }
+    }
 }
 
 /// The TLS client config: the system's roots and the `ca_file`'s certificates.
@@ -178,6 +215,13 @@ pub fn describe(e: &tokio_postgres::Error) -> String {
 /// Bring the schema up to date; the version it is at after.
 pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<i32, String> {
     let words = |e: tokio_postgres::Error| describe(&e);
+    let newest = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+    // Up to date: nothing to create, so a role without CREATE (docs/team.md) starts too.
+    if let Some(at) = version(client).await?
+        && at == newest
+    {
+        return Ok(at);
+    }
     let tx = client.transaction().await.map_err(words)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
         .await
@@ -198,7 +242,6 @@ pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<i32, String>
         .await
         .map_err(words)?;
     let mut at: i32 = row.get(0);
-    let newest = MIGRATIONS.last().map_or(0, |(v, _)| *v);
     if at > newest {
         return Err(format!(
             "the store's schema is at version {at}, newer than this trainyard knows ({newest}): \
@@ -220,6 +263,27 @@ pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<i32, String>
     }
     tx.commit().await.map_err(words)?;
     Ok(at)
+}
+
+/// The schema's version, `None` before the first migration.
+pub async fn version(client: &tokio_postgres::Client) -> Result<Option<i32>, String> {
+    let words = |e: tokio_postgres::Error| describe(&e);
+    let exists: bool = client
+        .query_one("SELECT to_regclass('trainyard_schema') IS NOT NULL", &[])
+        .await
+        .map_err(words)?
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    let row = client
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM trainyard_schema",
+            &[],
+        )
+        .await
+        .map_err(words)?;
+    Ok(Some(row.get(0)))
 }
 
 #[cfg(test)]

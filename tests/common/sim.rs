@@ -57,6 +57,8 @@ pub async fn get(client: &reqwest::Client, url: String) -> (u16, Value) {
 pub struct Demo {
     pub handle: SimHandle,
     pub config: Config,
+    /// The config's text (TOML).
+    pub config_text: String,
     pub sources: Vec<Arc<dyn Source>>,
 }
 
@@ -78,6 +80,7 @@ pub async fn demo_edited(opts: SimOptions, edit: impl FnOnce(String) -> String) 
     Demo {
         handle,
         config,
+        config_text: text,
         sources,
     }
 }
@@ -264,7 +267,16 @@ pub fn runner(
 ) -> (tempfile::TempDir, Runner) {
     let dir = tempfile::tempdir().unwrap();
     let audit = AuditLog::new(dir.path().join("audit.jsonl"));
-    (dir, Runner::new(config, sources, audit, readonly))
+    let store = trainyard::store::Store::File(audit);
+    (dir, Runner::new(config, sources, store, readonly))
+}
+
+/// The audit file of a runner made by [`runner`].
+pub fn audit_file(runner: &Runner) -> &AuditLog {
+    match runner.store() {
+        trainyard::store::Store::File(log) => log,
+        trainyard::store::Store::Postgres(_) => panic!("the runner writes to PostgreSQL"),
+    }
 }
 
 /// One poll round of `sources` into a fresh world; every source must answer.

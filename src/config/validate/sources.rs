@@ -158,71 +158,6 @@ pub(super) fn source_config(
         }
     };
 
-    for (key, var) in [
-        ("token_env", &src.token_env),
-        ("password_env", &src.password_env),
-    ] {
-        let Some(var) = var else { continue };
-        // The value is never repeated in a message: it may be a token written by mistake.
-        let v = var.get_ref();
-        let valid = v
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        let hint = format!(
-            "{key} is the NAME of an environment variable that holds the secret, \
-             e.g. \"PIPELINE_TOKEN\"; never write the secret itself in the config"
-        );
-        if !valid {
-            d.error_hint(
-                var.span(),
-                format!("{key} is not an environment variable name"),
-                hint,
-            );
-        } else if crate::secrets::looks_like_token(v) {
-            d.error_hint(
-                var.span(),
-                format!("{key} looks like a token, not the name of a variable"),
-                hint,
-            );
-        }
-    }
-    for (key, cmd) in [
-        ("token_cmd", &src.token_cmd),
-        ("password_cmd", &src.password_cmd),
-    ] {
-        if let Some(cmd) = cmd
-            && cmd.get_ref().trim().is_empty()
-        {
-            d.error_hint(
-                cmd.span(),
-                format!("{key} is empty"),
-                format!(
-                    "e.g. `{key} = \"pass show ci/{}\"`",
-                    key.trim_end_matches("_cmd")
-                ),
-            );
-        }
-    }
-    for (key, file) in [
-        ("token_file", &src.token_file),
-        ("password_file", &src.password_file),
-    ] {
-        let Some(file) = file else { continue };
-        if file.get_ref().trim().is_empty() {
-            let hint = format!(
-                "the path of a file that holds only the secret, e.g. \
-                 `{key} = \"~/.config/trainyard/ci.secret\"`"
-            );
-            d.error_hint(file.span(), format!("{key} is empty"), hint);
-        } else if check_files {
-            let path = crate::config::expand_home(file.get_ref());
-            if let Err(e) = crate::secrets::check_secret_file(key, &path) {
-                d.error_hint(file.span(), e.message, e.hint);
-            }
-        }
-    }
     let tokens = [
         ("token_env", &src.token_env),
         ("token_cmd", &src.token_cmd),
@@ -233,8 +168,8 @@ pub(super) fn source_config(
         ("password_cmd", &src.password_cmd),
         ("password_file", &src.password_file),
     ];
-    exclusive(d, &tokens, "token");
-    exclusive(d, &passwords, "password");
+    secret_keys(d, &tokens, "token", check_files);
+    secret_keys(d, &passwords, "password", check_files);
     let password = passwords.iter().find_map(|(_, v)| v.as_ref());
     let token = tokens.iter().any(|(_, v)| v.is_some());
     let basic = kind == SourceKind::Prometheus;
@@ -257,20 +192,7 @@ pub(super) fn source_config(
         ),
         _ => {}
     }
-    if let Some(ca) = &src.ca_file {
-        if ca.get_ref().trim().is_empty() {
-            d.error_hint(
-                ca.span(),
-                "ca_file is empty",
-                "the path of a PEM file with the CA certificate(s), e.g. \"/etc/ssl/corp-ca.pem\"",
-            );
-        } else if check_files && let Err(e) = crate::config::read_ca_file(ca.get_ref()) {
-            // Read as the source's HTTP client will read it: a file that passes here works there.
-            let hint = "ca_file is a PEM file with one or more \"-----BEGIN CERTIFICATE-----\" \
-                        blocks (the corporate CA that signs the server's certificate)";
-            d.error_hint(ca.span(), e, hint);
-        }
-    }
+    ca_file(d, &src.ca_file, check_files);
     let max_in_flight = match &src.max_in_flight {
         None => crate::config::DEFAULT_MAX_IN_FLIGHT,
         Some(n) => match usize::try_from(*n.get_ref()) {
@@ -350,6 +272,85 @@ fn github_pace(d: &mut Diagnostics, src: &RawSource, interval: Duration) -> (Dur
         },
     };
     (settled, rate)
+}
+
+/// A `ca_file`: a path, and with `check_files` a PEM bundle read as the clients will read it
+/// (a file that passes here works there).
+pub(super) fn ca_file(d: &mut Diagnostics, ca: &Option<Str>, check_files: bool) {
+    let Some(ca) = ca else { return };
+    if ca.get_ref().trim().is_empty() {
+        d.error_hint(
+            ca.span(),
+            "ca_file is empty",
+            "the path of a PEM file with the CA certificate(s), e.g. \"/etc/ssl/corp-ca.pem\"",
+        );
+    } else if check_files && let Err(e) = crate::config::read_ca_file(ca.get_ref()) {
+        let hint = "ca_file is a PEM file with one or more \"-----BEGIN CERTIFICATE-----\" \
+                    blocks (the corporate CA that signs the server's certificate)";
+        d.error_hint(ca.span(), e, hint);
+    }
+}
+
+/// The ways to one secret (`{secret}_env`, `_cmd`, `_file`, in that order): a variable's
+/// name that is one (and no token), a command that is not empty, a file that holds only the
+/// secret, and at most one of them. The value is never repeated in a message: it may be a
+/// token written by mistake.
+pub(super) fn secret_keys(
+    d: &mut Diagnostics,
+    keys: &[(&str, &Option<Str>); 3],
+    secret: &str,
+    check_files: bool,
+) {
+    let [(env_key, env), (cmd_key, cmd), (file_key, file)] = *keys;
+    if let Some(var) = env {
+        let v = var.get_ref();
+        let valid = v
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let hint = format!(
+            "{env_key} is the NAME of an environment variable that holds the secret, \
+             e.g. \"PIPELINE_TOKEN\"; never write the secret itself in the config"
+        );
+        if !valid {
+            d.error_hint(
+                var.span(),
+                format!("{env_key} is not an environment variable name"),
+                hint,
+            );
+        } else if crate::secrets::looks_like_token(v) {
+            d.error_hint(
+                var.span(),
+                format!("{env_key} looks like a token, not the name of a variable"),
+                hint,
+            );
+        }
+    }
+    if let Some(cmd) = cmd
+        && cmd.get_ref().trim().is_empty()
+    {
+        d.error_hint(
+            cmd.span(),
+            format!("{cmd_key} is empty"),
+            format!("e.g. `{cmd_key} = \"pass show ci/{secret}\"`"),
+        );
+    }
+    if let Some(file) = file {
+        if file.get_ref().trim().is_empty() {
+            let hint = format!(
+                "the path of a file that holds only the secret, e.g. \
+                 `{file_key} = \"~/.config/trainyard/ci.secret\"`"
+            );
+            d.error_hint(file.span(), format!("{file_key} is empty"), hint);
+        } else if check_files {
+            let path = crate::config::expand_home(file.get_ref());
+            if let Err(e) = crate::secrets::check_secret_file(file_key, &path) {
+                d.error_hint(file.span(), e.message, e.hint);
+            }
+        }
+    }
+    exclusive(d, keys, secret);
 }
 
 /// At most one of the ways to the `secret` (a token, a password) may be set: an error at

@@ -27,6 +27,13 @@ pub fn refuse_against_log(
             r.ts
         ));
     }
+    refuse_held(records, action, now)
+}
+
+/// What the halt and the holds, as the records leave them, say against starting an action
+/// now: a hold or the halt someone else made meanwhile is not overwritten, and nothing moves
+/// through a halt or into a held lane.
+pub fn refuse_held(records: &[Record], action: &Action, now: Timestamp) -> Result<(), String> {
     // A hold or the halt as someone else left it meanwhile: not overwritten.
     if !matches!(action.scope(), Scope::Cell(_))
         && let Some(e) = crate::ops::hold_conflict(action, &crate::ops::holds_from(records), now)

@@ -343,7 +343,9 @@ fn runner(source: Arc<Fake>, verify_timeout: &str) -> (tempfile::TempDir, Runner
     );
     let config = crate::config::parse(&text, "t.toml").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let audit = AuditLog::new(dir.path().join("audit.jsonl"));
+    let audit = crate::store::Store::File(crate::ops::audit::AuditLog::new(
+        dir.path().join("audit.jsonl"),
+    ));
     let sources: Vec<Arc<dyn Source>> = vec![source];
     (dir, Runner::new(&config, &sources, audit, false))
 }

@@ -498,6 +498,7 @@ fn the_ledger_brings_holds_and_other_processes_actions() {
         holds,
         in_flight: vec![(key.clone(), theirs)],
         auto_pauses: vec![],
+        team: Default::default(),
     }));
     assert!(app.snap.holds.halt.is_some());
     assert!(app.activity.front().unwrap().text.contains("halted by bob"));
