@@ -580,6 +580,15 @@ impl App {
         let Some(avail) = self.avail(c).cloned() else {
             return self.flash("no lane selected", Tone::Bad);
         };
+        // Nothing can be recorded in the team's chain now: no dialog for what would be refused.
+        if let (Some(p), Avail::Ready { .. } | Avail::Forceable { .. }) =
+            (&self.snap.team.problem, &avail)
+        {
+            return self.flash(
+                format!("refused: {p}; actions wait until the team's store answers"),
+                Tone::Bad,
+            );
+        }
         let action = match avail {
             Avail::No(why) => return self.flash(why, Tone::Bad),
             Avail::Ready { action, .. } | Avail::Forceable { action, .. } => action,

@@ -24,6 +24,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             theme.banner(),
         )));
     }
+    if let Some(p) = &app.snap.team.problem {
+        let text =
+            format!(" ■ TEAM STORE UNREACHABLE: {p} — actions are refused until it answers ");
+        lines.push(Line::from(Span::styled(
+            super::ui::fit(&text, area.width as usize),
+            theme.banner(),
+        )));
+    }
     let mut first = vec![
         Span::styled("trainyard ", theme.dim()),
         Span::styled(app.snap.train.name.clone(), theme.title()),
@@ -131,6 +139,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if mine > 0 {
         second.push(Span::styled(format!(" · {mine} in flight"), theme.warn()));
     }
+    if app.snap.team.shared.is_some() {
+        let used: usize = second.iter().map(|s| s.width()).sum();
+        let room = (area.width as usize).saturating_sub(used + 3);
+        if let Some(text) = team_text(&app.snap.team, app.now, room) {
+            second.push(Span::raw(" · "));
+            second.push(Span::styled(text, theme.dim()));
+        }
+    }
     // No room on the first line: on the second, if there is room there.
     if counts_left {
         let used: usize = second.iter().map(|s| s.width()).sum();
@@ -142,6 +158,45 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     lines.push(Line::from(second));
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// The lines above the header's two: the halt's banner, the team store's.
+pub fn banners(app: &App) -> u16 {
+    u16::from(app.snap.holds.halt.is_some()) + u16::from(app.snap.team.problem.is_some())
+}
+
+/// Who else has the train open on the team's store and what they do, in the longest form
+/// that fits `room`: "team: you, alice@jump-1 promoting api → prod, carol@jump-3", else
+/// "team: you + 2, 1 acting", else "team: 3".
+pub fn team_text(
+    team: &crate::store::Team,
+    now: crate::model::Timestamp,
+    room: usize,
+) -> Option<String> {
+    let acting = |actor: &str| {
+        team.claims
+            .iter()
+            .find(|c| c.actor == actor)
+            .map(|c| c.describe(now))
+    };
+    let mut long = vec!["team: you".to_string()];
+    for p in &team.peers {
+        long.push(acting(&p.actor).unwrap_or_else(|| p.actor.clone()));
+    }
+    let n_acting = team
+        .peers
+        .iter()
+        .filter(|p| acting(&p.actor).is_some())
+        .count();
+    let long = long.join(", ");
+    let medium = match n_acting {
+        0 => format!("team: you + {}", team.peers.len()),
+        n => format!("team: you + {}, {n} acting", team.peers.len()),
+    };
+    let short = format!("team: {}", team.peers.len() + 1);
+    [long, medium, short]
+        .into_iter()
+        .find(|t| super::ui::width(t) <= room)
 }
 
 /// A source's budgets in a few words: what is left of the hour, what the last minute used

@@ -611,3 +611,77 @@ fn help_at_80x24_scrolls_to_its_end_without_wrapping() {
     let (at, of) = pos.split_once('/').unwrap();
     assert_eq!(at, of, "{title}");
 }
+
+/// The team on the store: who else is here and what they do; `team` with them.
+fn team(problem: Option<&str>) -> crate::store::Team {
+    use crate::store::claims::Claim;
+    use crate::store::presence::Peer;
+    let peer = |actor: &str| Peer {
+        id: format!("{actor}-1"),
+        actor: actor.into(),
+        origin: "ssh from 10.0.0.2".into(),
+        since: fixture::t(-600),
+        poller: false,
+    };
+    crate::store::Team {
+        shared: Some("postgres://trainyard@db.example.com:5432/trainyard".into()),
+        problem: problem.map(String::from),
+        peers: vec![peer("alice@jump-1"), peer("carol@jump-3")],
+        claims: vec![Claim {
+            key: crate::model::CellKey::new("search-indexer", "canary"),
+            audit_id: "1".into(),
+            action: "pause".into(),
+            actor: "alice@jump-1".into(),
+            origin: "ssh from 10.0.0.2".into(),
+            since: fixture::t(-20),
+        }],
+    }
+}
+
+fn with_team(team: crate::store::Team) -> Rig {
+    let mut app = fixture::app();
+    app.input(Input::Ledger(crate::engine::Ledger {
+        team: std::sync::Arc::new(team),
+        ..Default::default()
+    }));
+    app
+}
+
+/// Who else has the train open, and who is acting, in the header: in full where it fits,
+/// counted where it does not.
+#[test]
+fn header_with_the_team() {
+    let app = with_team(team(None));
+    let wide = render(&app, 200, 30);
+    assert!(
+        wide.contains(
+            "team: you, alice@jump-1 is pausing search-indexer at canary, 20s, carol@jump-3"
+        ),
+        "{wide}"
+    );
+    let narrow = render(&app, 120, 24);
+    assert!(narrow.contains("team: you + 2, 1 acting"), "{narrow}");
+    insta::assert_snapshot!(narrow);
+}
+
+/// The team's store can't be reached: a banner says so on every frame, and an action key
+/// says why it won't open a dialog.
+#[test]
+fn store_unreachable_banner() {
+    let why = "the store postgres://trainyard@db.example.com:5432/trainyard is unreachable: connection refused";
+    let mut app = with_team(team(Some(why)));
+    let screen = render(&app, 100, 24);
+    assert!(screen.contains("TEAM STORE UNREACHABLE"), "{screen}");
+    insta::assert_snapshot!(screen);
+    app = after(app, "payments-api", "canary", &[]);
+    app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('p'),
+        KeyModifiers::NONE,
+    )));
+    assert!(app.popup.is_none());
+    let flash = &app.flash.as_ref().unwrap().0;
+    assert!(
+        flash.contains("refused") && flash.contains("connection refused"),
+        "{flash}"
+    );
+}

@@ -13,9 +13,8 @@ use super::{activity, blockers, dialog, footer, header, help, lanes, metrics};
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let area = frame.area();
-    let halted = app.snap.holds.halt.is_some();
     let [head, body, foot] = Layout::vertical([
-        Constraint::Length(if halted { 3 } else { 2 }),
+        Constraint::Length(2 + header::banners(app)),
         Constraint::Min(6),
         Constraint::Length(1),
     ])
