@@ -300,3 +300,68 @@ async fn an_open_screen_hears_the_others_halt_and_sees_who_is_here() {
     assert_eq!(snap.team.shared.as_deref(), Some(pg.url().as_str()));
     assert_eq!(snap.team.problem, None);
 }
+
+/// The role docs/team.md gives the team (its `sql role` block, run as written): it acts —
+/// the chain grows, claims and presence work — and can't edit or delete the chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_least_privilege_role_of_the_docs_acts_and_cannot_edit_the_chain() {
+    if !common::pg::available("the team store's tests") {
+        return;
+    }
+    let pg = Pg::start();
+    let d = slow_demo().await;
+    let world = d.observe().await;
+    // The owner creates the schema.
+    let owner = runner_of(&d, &pg, "owner");
+    trainyard::commands::ledger(owner.store()).await;
+    let docs = std::fs::read_to_string("docs/team.md").unwrap();
+    let block = docs
+        .split("```sql role\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/team.md has a ```sql role block");
+    let sql: String = block.lines().map(str::trim).collect::<Vec<_>>().join("\n");
+    pg.psql(&sql);
+
+    let text = format!(
+        "identity = \"bob@jump-2\"\n{}\n[store]\nkind = \"postgres\"\nurl = \"{}\"\npassword_cmd = \"echo team-secret\"\n",
+        d.config_text,
+        pg.url().replace("trainyard@", "trainyard_team@")
+    );
+    let config = trainyard::config::parse(&text, "<team>").unwrap();
+    let store = tokio::task::block_in_place(|| Store::open(&config));
+    let bob = Runner::new(&config, &d.sources, store, false);
+    let cell = running(&world)[0].clone();
+    assert_sent(&run(&bob, &pause(&d, &world, &cell)).await);
+    assert_eq!(bob.store().problem(), None);
+    let Store::Postgres(team) = bob.store() else {
+        unreachable!()
+    };
+    let me = trainyard::store::presence::Peer {
+        id: "bob-1".into(),
+        actor: "bob@jump-2".into(),
+        origin: "local".into(),
+        since: chrono::Utc::now(),
+        poller: false,
+    };
+    team.beat(&me).await.expect("presence works");
+    assert_eq!(team.present().await.unwrap().len(), 1);
+
+    let target = trainyard::store::pg::Target {
+        password: Some(trainyard::secrets::Secret::new("team-secret")),
+        ..team.target().clone()
+    };
+    let c = trainyard::store::pg::connect(&target).await.unwrap();
+    for edit in [
+        "UPDATE trainyard_audit SET line = 'x' WHERE seq = 1",
+        "DELETE FROM trainyard_audit",
+        "TRUNCATE trainyard_audit",
+    ] {
+        let e = c.batch_execute(edit).await.unwrap_err();
+        assert!(
+            trainyard::store::pg::describe(&e).contains("permission denied"),
+            "{edit}: {e}"
+        );
+    }
+    assert_eq!(attempts(&pg, &cell), 1);
+}
