@@ -210,7 +210,8 @@ async fn a_check_under_the_lock_refuses_a_second_attempt() {
     }
     let pg = Pg::start();
     store(&pg).await;
-    // Two people promoting one cell at once: the check sees the other's attempt.
+    // Two people holding one lane at once: the check (which sees the records the holds are
+    // replayed from) sees the other's hold.
     let tries = ["alice", "bob"].map(|who| {
         let t = target(&pg, PASSWORD);
         tokio::spawn(async move {
@@ -221,10 +222,14 @@ async fn a_check_under_the_lock_refuses_a_second_attempt() {
                     .iter()
                     .find(|r| r.lane.as_deref() == Some("payments"))
                 {
-                    Some(r) => Err(format!("{} is promoting payments", r.actor)),
+                    Some(r) => Err(format!("{} is holding payments", r.actor)),
                     None => Ok(()),
                 },
-                entry(who, "payments"),
+                Entry {
+                    action: "pause".into(),
+                    stage: None,
+                    ..entry(who, "payments")
+                },
                 None,
             )
             .await
@@ -242,7 +247,7 @@ async fn a_check_under_the_lock_refuses_a_second_attempt() {
     );
     let refused = results.iter().find_map(|r| r.as_ref().err()).unwrap();
     assert!(
-        refused.to_string().contains("is promoting payments"),
+        refused.to_string().contains("is holding payments"),
         "{refused}"
     );
     let c = pg::connect(&target(&pg, PASSWORD)).await.unwrap();

@@ -225,7 +225,7 @@ impl std::fmt::Display for Skipped {
 }
 
 /// The actions whose records the holds and the halt are replayed from.
-const HOLD_ACTIONS: [crate::model::ActionKind; 4] = [
+pub const HOLD_ACTIONS: [crate::model::ActionKind; 4] = [
     crate::model::ActionKind::Halt,
     crate::model::ActionKind::Unhalt,
     crate::model::ActionKind::Pause,

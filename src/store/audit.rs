@@ -30,7 +30,8 @@ async fn lines(client: &impl tokio_postgres::GenericClient) -> Result<Vec<String
 }
 
 /// Under the lock: take `claim` (when the entry starts an action on a cell), let `check` look
-/// at every record so far, and append only if both agree (as `AuditLog::append_if` does with
+/// at the records the halt and the holds are replayed from (not the whole chain: on the
+/// store, "in flight" is the claim's), and append only if both agree (as `AuditLog::append_if` does with
 /// the file). An entry that is not an attempt releases its action's claim in the same
 /// transaction. Every screen listening hears of the record (`NOTIFY trainyard_audit`).
 pub async fn append_if(
@@ -49,15 +50,18 @@ pub async fn append_if(
             .map_err(store_err)?
             .map_err(AppendError::Refused)?;
     }
-    let lines = lines(&tx).await?;
-    let records: Vec<Record> = lines
-        .iter()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    check(&records).map_err(AppendError::Refused)?;
-    let (seq, prev) = match lines.last() {
+    check(&hold_records(&tx).await?).map_err(AppendError::Refused)?;
+    let last = tx
+        .query_opt(
+            "SELECT line FROM trainyard_audit ORDER BY seq DESC LIMIT 1",
+            &[],
+        )
+        .await
+        .map_err(pg_err)?
+        .map(|r| r.get::<_, String>(0));
+    let (seq, prev) = match last {
         None => (0, GENESIS.to_string()),
-        Some(l) => match serde_json::from_str::<Record>(l) {
+        Some(l) => match serde_json::from_str::<Record>(&l) {
             Ok(r) => (r.seq, r.hash),
             Err(_) => {
                 return Err(AppendError::Io(std::io::Error::other(
@@ -85,6 +89,29 @@ pub async fn append_if(
     .map_err(pg_err)?;
     tx.commit().await.map_err(pg_err)?;
     Ok(record)
+}
+
+/// The records of halts, unhalts, pauses and resumes, in order. Found by their text: a record's
+/// line is its canonical JSON, where `"action":"halt"` appears only as the action (a quote
+/// inside a reason is escaped).
+async fn hold_records(
+    client: &impl tokio_postgres::GenericClient,
+) -> Result<Vec<Record>, AppendError> {
+    let patterns: Vec<String> = audit::HOLD_ACTIONS
+        .iter()
+        .map(|k| format!("%\"action\":\"{}\"%", k.as_str()))
+        .collect();
+    let rows = client
+        .query(
+            "SELECT line FROM trainyard_audit WHERE line LIKE ANY($1) ORDER BY seq",
+            &[&patterns],
+        )
+        .await
+        .map_err(pg_err)?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| serde_json::from_str(r.get::<_, &str>(0)).ok())
+        .collect())
 }
 
 /// Append one record.
