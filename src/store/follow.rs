@@ -94,8 +94,12 @@ pub fn watch(
                 }
             }
             let read = pg.read_since(seq).await;
-            let claims = pg.claims().await;
-            let peers = pg.present().await;
+            // Not asked again when the store did not answer the first.
+            let (claims, peers) = if read.is_ok() {
+                (pg.claims().await, pg.present().await)
+            } else {
+                (Ok(Vec::new()), Ok(Vec::new()))
+            };
             if let Ok((records, skipped)) = &read {
                 for s in skipped {
                     let text = format!("audit chain in the store {}: {s}", pg.url());

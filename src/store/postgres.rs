@@ -4,6 +4,7 @@
 //! and for refusing actions; it clears on its own when the store answers again.
 
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use tokio_postgres::Client;
 
@@ -20,7 +21,14 @@ pub struct PgStore {
     broken: Option<String>,
     client: tokio::sync::Mutex<Option<Client>>,
     problem: Mutex<Option<String>>,
+    /// The last failed attempt to connect: the next waits [`RECONNECT_AFTER`], so that a store
+    /// that is down costs one timeout now and then, not one per use.
+    failed_at: Mutex<Option<Instant>>,
 }
+
+/// How long after a failed connection the next is tried; meanwhile uses fail at once with
+/// the last reason.
+pub const RECONNECT_AFTER: Duration = Duration::from_secs(2);
 
 fn io(e: String) -> AppendError {
     AppendError::Io(std::io::Error::other(e))
@@ -33,6 +41,7 @@ impl PgStore {
             broken,
             client: tokio::sync::Mutex::new(None),
             problem: Mutex::new(None),
+            failed_at: Mutex::new(None),
         }
     }
 
@@ -70,6 +79,14 @@ impl PgStore {
         let mut slot = self.client.lock().await;
         if slot.as_ref().is_none_or(Client::is_closed) {
             *slot = None;
+            let waited = self
+                .failed_at
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_none_or(|at| at.elapsed() >= RECONNECT_AFTER);
+            if !waited && let Some(why) = self.problem() {
+                return Err(io(why));
+            }
             let made = async {
                 let mut c = pg::connect(&self.target).await?;
                 pg::migrate(&mut c).await?;
@@ -77,10 +94,15 @@ impl PgStore {
             }
             .await;
             match made {
-                Ok(c) => *slot = Some(c),
+                Ok(c) => {
+                    *slot = Some(c);
+                    *self.failed_at.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                }
                 Err(e) => {
                     let why = format!("the store {} is unreachable: {e}", self.target.url);
                     self.note(Some(why.clone()));
+                    *self.failed_at.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(Instant::now());
                     return Err(io(why));
                 }
             }
