@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::{Engine, Event, Input, Snapshot};
 use crate::ops::{Outcome, Plan, Runner};
-use crate::poll::Poller;
+use crate::poll::feed::{Feed, FeedEvent, Role, Running};
 use crate::sources::Source;
 
 /// What the engine's users ask of it.
@@ -50,8 +50,20 @@ impl Drop for Handle {
 const TICK: Duration = Duration::from_secs(1);
 
 /// Start the engine: poll `sources`, read the runner's audit log, act through `runner`.
-pub fn spawn(mut engine: Engine, runner: Arc<Runner>, sources: &[Arc<dyn Source>]) -> Handle {
-    let (snap_tx, snapshots) = watch::channel(engine.snapshot());
+pub fn spawn(engine: Engine, runner: Arc<Runner>, sources: &[Arc<dyn Source>]) -> Handle {
+    spawn_with(engine, runner, sources, Feed::Local)
+}
+
+/// [`spawn`], with the reports of `sources` from `feed`: this process' polling, or a store's
+/// elected poller (`poll::feed`). Actions always go from this process, through `runner`.
+pub fn spawn_with(
+    mut engine: Engine,
+    runner: Arc<Runner>,
+    sources: &[Arc<dyn Source>],
+    feed: Feed,
+) -> Handle {
+    let first = engine.snapshot();
+    let (snap_tx, snapshots) = watch::channel(Arc::clone(&first));
     let (event_tx, events) = mpsc::unbounded_channel();
     let (requests, mut req_rx) = mpsc::unbounded_channel::<Request>();
     let (report_tx, mut reports) = mpsc::unbounded_channel();
@@ -60,8 +72,11 @@ pub fn spawn(mut engine: Engine, runner: Arc<Runner>, sources: &[Arc<dyn Source>
     for e in engine.greeting() {
         let _ = event_tx.send(e);
     }
+    // With a store, nothing is the poller before the store says so.
+    engine.set_poller(matches!(feed, Feed::Local));
     let task = tokio::spawn(async move {
-        let poller = Poller::spawn(&sources, report_tx);
+        let poller = Running::start(feed, &sources, &first.train, report_tx);
+        drop(first);
         // Read the ledger at once when an action ended: its record is the hold or halt.
         let ledger_now = Arc::new(tokio::sync::Notify::new());
         super::ledger::watch(&runner, input_tx.clone(), Arc::clone(&ledger_now));
@@ -69,7 +84,10 @@ pub fn spawn(mut engine: Engine, runner: Arc<Runner>, sources: &[Arc<dyn Source>
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             let first = tokio::select! {
-                Some(r) = reports.recv() => Input::Report(r),
+                Some(r) = reports.recv() => match from_feed(&mut engine, r) {
+                    Some(i) => i,
+                    None => continue,
+                },
                 Some(i) = inputs.recv() => i,
                 req = req_rx.recv() => match req {
                     Some(Request::Submit(p)) => Input::Submit(p),
@@ -82,7 +100,9 @@ pub fn spawn(mut engine: Engine, runner: Arc<Runner>, sources: &[Arc<dyn Source>
             let mut out = engine.fold(first);
             // Fold in whatever else is waiting: one snapshot for the lot.
             while let Ok(r) = reports.try_recv() {
-                out.extend(engine.fold(Input::Report(r)));
+                if let Some(i) = from_feed(&mut engine, r) {
+                    out.extend(engine.fold(i));
+                }
             }
             while let Ok(i) = inputs.try_recv() {
                 ended |= matches!(i, Input::Done { .. });
@@ -115,6 +135,26 @@ pub fn spawn(mut engine: Engine, runner: Arc<Runner>, sources: &[Arc<dyn Source>
         events,
         requests,
         task,
+    }
+}
+
+/// What the feed says, as the engine takes it: a report (and who polled it), or this
+/// process' role (the poller runs `auto_pause`; losing the store is said).
+fn from_feed(engine: &mut Engine, e: FeedEvent) -> Option<Input> {
+    match e {
+        FeedEvent::Report { report, via } => {
+            engine.set_via(&report.source, via);
+            Some(Input::Report(report))
+        }
+        FeedEvent::Role(role) => {
+            engine.set_poller(role == Role::Poller);
+            match role {
+                Role::Detached(why) => Some(Input::Warning(format!(
+                    "the store is unreachable ({why}): this screen polls its sources itself until it is back"
+                ))),
+                Role::Poller | Role::Follower => None,
+            }
+        }
     }
 }
 

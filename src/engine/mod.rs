@@ -145,6 +145,9 @@ pub struct Engine {
     lanes: incremental::Lanes,
     /// `[notify]`'s rules, when something is to notify.
     notify: Option<notify::Rules>,
+    /// Whether this process polls for the team (or alone): `auto_pause` acts only then, so
+    /// that a breach is paused once for everyone on a store.
+    poller: bool,
 }
 
 impl Engine {
@@ -170,6 +173,7 @@ impl Engine {
             cached: None,
             lanes: incremental::Lanes::default(),
             notify: None,
+            poller: true,
         }
     }
 
@@ -236,6 +240,20 @@ impl Engine {
         }
     }
 
+    /// Whether this process is the one that polls (alone, or elected by the store): only the
+    /// poller runs `auto_pause`.
+    pub fn set_poller(&mut self, poller: bool) {
+        self.poller = poller;
+    }
+
+    /// Who polls `source` for this process: another trainyard (its identity), or this one.
+    pub fn set_via(&mut self, source: &str, via: Option<String>) {
+        if self.world.source(source).map(|h| &h.via) != Some(&via) {
+            self.cached = None;
+            Arc::make_mut(&mut self.world).set_via(source, via);
+        }
+    }
+
     /// The plans to send now (a person's, `auto_pause`'s), each marked in flight.
     pub fn take_execute(&mut self) -> Vec<Plan> {
         std::mem::take(&mut self.execute)
@@ -298,7 +316,9 @@ impl Engine {
                 events::cell_changed(at, ch).with_url(url.and_then(|c| c.url.clone()))
             }));
         }
-        out.extend(self.auto_pause());
+        if self.poller {
+            out.extend(self.auto_pause());
+        }
         out
     }
 

@@ -175,6 +175,10 @@ pub struct SourceHealth {
     /// The interval the source polls at now, when it said (stretched for a rate limit).
     #[serde(rename = "interval_seconds", serialize_with = "secs")]
     pub interval: Option<Duration>,
+    /// Who polls this source for this process when another trainyard does (the store's
+    /// elected poller, "alice@jump-1"); `None` when this process polls it itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 impl SourceHealth {
@@ -214,7 +218,13 @@ impl SourceHealth {
             rate_limit: None,
             request_rate: None,
             interval: None,
+            via: None,
         }
+    }
+
+    /// "via alice@jump-1's poll" when another trainyard polls this source for this one.
+    pub fn via_words(&self) -> Option<String> {
+        self.via.as_ref().map(|by| format!("via {by}'s poll"))
     }
 }
 
@@ -366,6 +376,13 @@ impl World {
             .get(&(lane, stage) as &dyn KeyRef)
             .map(Vec::as_slice)
             .unwrap_or(&[])
+    }
+
+    /// Who polls `source` for this process ([`SourceHealth::via`]).
+    pub fn set_via(&mut self, source: &str, via: Option<String>) {
+        if let Some(h) = self.sources.get_mut(source) {
+            h.via = via;
+        }
     }
 
     pub fn sources(&self) -> impl Iterator<Item = &SourceHealth> {

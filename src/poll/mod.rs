@@ -4,6 +4,8 @@
 //! the UI or other sources.
 
 pub mod breaker;
+pub mod feed;
+pub mod shared;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -8,10 +8,12 @@
 
 pub mod audit;
 pub mod claims;
+pub mod election;
 pub mod follow;
 pub mod pg;
 pub mod postgres;
 pub mod presence;
+pub mod reports;
 
 use std::sync::Arc;
 

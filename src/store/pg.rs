@@ -15,6 +15,10 @@ use crate::secrets::Secret;
 /// The advisory lock key under which the schema is changed ("trainyard schema").
 pub const SCHEMA_LOCK: i64 = 0x7472_6169_6e79_6172;
 
+/// The advisory lock whose session holder is the one poller of a store ("trnypoll"):
+/// `store::election`.
+pub const POLLER_LOCK: i64 = 0x7472_6e79_706f_6c6c;
+
 /// The schema, one step a version; applied in order, each once. Never edited once
 /// released: a change is a new step.
 pub const MIGRATIONS: &[(i32, &str)] = &[
