@@ -148,13 +148,11 @@ fn from_feed(engine: &mut Engine, e: FeedEvent) -> Option<Input> {
         }
         FeedEvent::Role(role) => {
             engine.set_poller(role == Role::Poller);
-            match role {
-                Role::Detached(why) => Some(Input::Warning(format!(
-                    "the store is unreachable ({why}): this screen polls its sources itself until it is back"
-                ))),
-                Role::Poller | Role::Follower => None,
-            }
+            None
         }
+        FeedEvent::Lost(why) => Some(Input::Warning(format!(
+            "the store is unreachable ({why}): this screen polls its sources itself until it is back"
+        ))),
     }
 }
 

@@ -107,6 +107,25 @@ fn read_only_only_says_what_auto_pause_would_do() {
     assert!(said.ends_with("read-only, nothing done"), "{said}");
 }
 
+/// One pause per breach for a team on a store: a process that follows the store's poller
+/// leaves `auto_pause` to it, and acts itself once it is the poller.
+#[test]
+fn only_the_poller_runs_auto_pause() {
+    let mut e = engine(true, false);
+    e.set_poller(false);
+    let said = e.fold(Input::Report(breach(0)));
+    assert!(e.take_execute().is_empty());
+    assert!(
+        !texts(&said).iter().any(|t| t.contains("trainyard-auto")),
+        "{said:?}"
+    );
+    e.set_poller(true);
+    e.fold(Input::Report(breach(30)));
+    let sent = e.take_execute();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].action.kind, ActionKind::Pause);
+}
+
 #[test]
 fn without_auto_pause_a_breach_only_blocks() {
     let mut e = engine(false, false);

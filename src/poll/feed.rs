@@ -49,8 +49,8 @@ pub enum Role {
     Poller,
     /// It folds in the poller's reports.
     Follower,
-    /// The store is unreachable (why): it polls on its own meanwhile.
-    Detached(String),
+    /// The store is unreachable: it polls on its own meanwhile.
+    Detached,
 }
 
 impl Role {
@@ -70,6 +70,8 @@ pub enum FeedEvent {
     },
     /// This process' role changed.
     Role(Role),
+    /// The store is unreachable, why (said once for the same reason).
+    Lost(String),
 }
 
 /// A running feed. Dropping it stops its polling and closes its session with the store.

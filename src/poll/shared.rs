@@ -69,6 +69,7 @@ pub fn spawn(
         poller: None,
         role: None,
         generation: 0,
+        said: None,
         seen: BTreeMap::new(),
     };
     Handle {
@@ -105,6 +106,8 @@ struct Feed {
     role: Option<Role>,
     /// Counts the publishers started.
     generation: u64,
+    /// Why the store was last said to be unreachable.
+    said: Option<String>,
     /// The last sequence number folded, per source.
     seen: BTreeMap<String, i64>,
 }
@@ -233,6 +236,7 @@ impl Feed {
         let read = reports::newer(&client, &self.names, &self.seen, &self.known, super::now());
         match tokio::time::timeout(STORE_WAIT, read).await {
             Ok(Ok(published)) => {
+                self.said = None;
                 for p in published {
                     self.seen.insert(p.report.source.clone(), p.seq);
                     let _ = self.out.send(FeedEvent::Report {
@@ -265,7 +269,7 @@ impl Feed {
     async fn elect(&mut self) {
         let Some(s) = &mut self.session else { return };
         match tokio::time::timeout(STORE_WAIT, s.try_lead()).await {
-            Ok(Ok(true)) => {}
+            Ok(Ok(true)) => self.said = None,
             Ok(Ok(false)) => {
                 if self.role != Some(Role::Follower) {
                     // Following from now: stop polling, read what was published meanwhile.
@@ -281,16 +285,20 @@ impl Feed {
         }
     }
 
-    /// The store is lost: drop the session (and the lock with it); poll here meanwhile.
+    /// The store is lost: drop the session (and the lock with it); poll here meanwhile. Said
+    /// once for one reason, however often it is found again.
     fn lost(&mut self, why: String) {
         let why = crate::secrets::redact(&why);
-        if self.session.take().is_some() || self.role.is_none() {
-            tracing::warn!("the store is unreachable: {why}");
-        }
+        self.session = None;
         self.publisher = None;
-        if !matches!(self.role, Some(Role::Detached(_))) {
-            self.role = Some(Role::Detached(why.clone()));
-            let _ = self.out.send(FeedEvent::Role(Role::Detached(why)));
+        if self.role != Some(Role::Detached) {
+            self.role = Some(Role::Detached);
+            let _ = self.out.send(FeedEvent::Role(Role::Detached));
+        }
+        if self.said.as_ref() != Some(&why) {
+            tracing::warn!("the store is unreachable: {why}");
+            let _ = self.out.send(FeedEvent::Lost(why.clone()));
+            self.said = Some(why);
         }
     }
 

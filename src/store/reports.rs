@@ -269,7 +269,7 @@ pub async fn newer(
     let rows = client
         .query(
             "SELECT r.source, r.seq, r.published_by,
-                    CASE WHEN octet_length(r.body) <= $3 THEN r.body END
+                    CASE WHEN octet_length(r.body) <= $3::bigint THEN r.body END
              FROM trainyard_reports r
              JOIN unnest($1::text[], $2::bigint[]) AS s(source, after) ON s.source = r.source
              WHERE r.seq > s.after
