@@ -13,8 +13,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use trainyard::engine::driver::{self, Handle};
+use trainyard::engine::driver::{self, Handle, Request};
 use trainyard::engine::{Engine, Setup, Snapshot};
+use trainyard::model::ActionKind;
+use trainyard::ops::{self, Action};
 use trainyard::poll::feed::{Feed, Shared};
 use trainyard::secrets::Secret;
 use trainyard::sim::SimOptions;
@@ -52,7 +54,12 @@ struct Screen {
 }
 
 async fn screen(url: &str, who: &str) -> Screen {
-    let demo = common::sim::demo(opts()).await;
+    screen_edited(url, who, |text| text).await
+}
+
+/// [`screen`] on the demo's config changed by `edit`.
+async fn screen_edited(url: &str, who: &str, edit: impl FnOnce(String) -> String) -> Screen {
+    let demo = common::sim::demo_edited(opts(), edit).await;
     let (audit, runner) = demo.runner();
     let runner = Arc::new(runner);
     let setup = Setup::from_config(
@@ -209,6 +216,44 @@ async fn the_poller_stopped_another_screen_takes_over() {
     polled_by(&bob, "-").await;
     published_by(&pg, "bob@jump-2").await;
     assert!(bob.asked().await > 0);
+}
+
+/// After an action, a follower has the poller look at the source again (through the store):
+/// with `sim` polled once an hour, only that request makes alice poll it a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_an_action_on_a_follower_the_poller_looks_again() {
+    if !common::pg::available("the shared poller's tests") {
+        return;
+    }
+    let pg = Pg::start();
+    let hourly = |text: String| text.replacen("interval = \"1s\"", "interval = \"1h\"", 1);
+    let alice = screen_edited(&pg.url(), "alice@jump-1", hourly).await;
+    published_by(&pg, "alice@jump-1").await;
+    let bob = screen_edited(&pg.url(), "bob@jump-2", hourly).await;
+    polled_by(&bob, "alice@jump-1").await;
+    let before = seq(&pg, "sim");
+    let snap = bob.snapshot();
+    // Any action on a cell of sim that makes sense now: whatever its outcome, sim is looked at.
+    let plan = snap
+        .world
+        .cells()
+        .filter(|(_, c)| c.source == "sim")
+        .flat_map(|(k, _)| {
+            [ActionKind::Pause, ActionKind::Resume, ActionKind::Promote]
+                .map(|kind| Action::new(kind, &k.lane, &k.stage))
+        })
+        .find_map(|a| ops::preflight(a, &snap.train, &snap.world, &snap.holds, snap.now).ok())
+        .expect("an action to take on sim");
+    bob.handle
+        .requests
+        .send(Request::Submit(Box::new(plan)))
+        .unwrap();
+    until_async("alice polling sim again", PATIENCE, || async {
+        let now = seq(&pg, "sim");
+        if now > before { Ok(()) } else { Err(now) }
+    })
+    .await;
+    drop(alice);
 }
 
 /// The poller of [`a_poller_killed_with_sigkill_hands_polling_over`], as a process of its
