@@ -13,6 +13,7 @@ use crate::exit::Exit;
 use crate::model::{ActionKind, Train};
 use crate::ops::audit::{self, AuditLog};
 use crate::ops::{self, Action, Confirm, Outcome, Plan, Runner, Scope};
+use crate::poll::feed::{Feed, Shared};
 use crate::sources::Source;
 use crate::store::Store;
 use crate::{poll, sources};
@@ -58,6 +59,14 @@ pub async fn start_engine(config: &Config, readonly: bool, store: Store) -> (Arc
     // token_cmd and secret files are blocking IO: off the async workers.
     let sources = tokio::task::block_in_place(|| sources::build(config));
     let records = ledger(&store).await;
+    // With a team's store, one trainyard polls for everyone (docs/team.md).
+    let feed = match &store {
+        Store::Postgres(pg) => Feed::Shared(Shared {
+            target: pg.target().clone(),
+            identity: ops::actor(config.identity.as_deref()),
+        }),
+        Store::File(_) => Feed::Local,
+    };
     let runner = Arc::new(Runner::new(config, &sources, store, readonly));
     let setup = Setup::from_config(
         config,
@@ -67,7 +76,7 @@ pub async fn start_engine(config: &Config, readonly: bool, store: Store) -> (Arc
         poll::now(),
     );
     let engine = Engine::new(setup).notifying(config.notify.clone());
-    let handle = crate::engine::driver::spawn(engine, Arc::clone(&runner), &sources);
+    let handle = crate::engine::driver::spawn_with(engine, Arc::clone(&runner), &sources, feed);
     (runner, handle)
 }
 
