@@ -63,11 +63,16 @@ fn two_people_share_the_halt_and_see_each_other() {
     let alice = screen_of("team-alice", &alice_cfg);
     alice.wait_for("alice's screen on the store", |s| s.contains("team: you"));
     let bob = screen_of("team-bob", &bob_cfg);
-    bob.wait_for("bob's screen lists alice", |s| {
-        s.contains("team: you, alice@jump-1")
+    // Each lists the other, and one of them polls the sources for both.
+    let polls = |s: &str, other: &str| {
+        s.contains(&format!("team: you (polling), {other}"))
+            || s.contains(&format!("team: you, {other} (polling)"))
+    };
+    bob.wait_for("bob's screen lists alice, and who polls", |s| {
+        polls(s, "alice@jump-1")
     });
-    alice.wait_for("alice's screen lists bob", |s| {
-        s.contains("team: you, bob@jump-2")
+    alice.wait_for("alice's screen lists bob, and who polls", |s| {
+        polls(s, "bob@jump-2")
     });
 
     // Bob halts from a shell of his own; alice's open screen shows it at once (the store

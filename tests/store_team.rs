@@ -152,6 +152,10 @@ async fn two_people_acting_on_one_cell_at_once_leave_one_attempt() {
     let cell = running(&world)[0].clone();
     let alice = runner_of(&d, &pg, "alice@jump-1");
     let bob = runner_of(&d, &pg, "bob@jump-2");
+    // Both connected first: the race is the actions', not the connections'.
+    for r in [&alice, &bob] {
+        trainyard::commands::ledger(r.store()).await;
+    }
     let p = pause(&d, &world, &cell);
     let (a, b) = tokio::join!(run(&alice, &p), run(&bob, &p));
     let (went, refused, holder) = match (&a, &b) {

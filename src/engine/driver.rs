@@ -84,7 +84,7 @@ pub fn spawn_with(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             let first = tokio::select! {
-                Some(r) = reports.recv() => match from_feed(&mut engine, r) {
+                Some(r) = reports.recv() => match from_feed(&mut engine, &runner, r) {
                     Some(i) => i,
                     None => continue,
                 },
@@ -100,7 +100,7 @@ pub fn spawn_with(
             let mut out = engine.fold(first);
             // Fold in whatever else is waiting: one snapshot for the lot.
             while let Ok(r) = reports.try_recv() {
-                if let Some(i) = from_feed(&mut engine, r) {
+                if let Some(i) = from_feed(&mut engine, &runner, r) {
                     out.extend(engine.fold(i));
                 }
             }
@@ -140,7 +140,7 @@ pub fn spawn_with(
 
 /// What the feed says, as the engine takes it: a report (and who polled it), or this
 /// process' role (the poller runs `auto_pause`; losing the store is said).
-fn from_feed(engine: &mut Engine, e: FeedEvent) -> Option<Input> {
+fn from_feed(engine: &mut Engine, runner: &Runner, e: FeedEvent) -> Option<Input> {
     match e {
         FeedEvent::Report { report, via } => {
             engine.set_via(&report.source, via);
@@ -148,6 +148,10 @@ fn from_feed(engine: &mut Engine, e: FeedEvent) -> Option<Input> {
         }
         FeedEvent::Role(role) => {
             engine.set_poller(role == Role::Poller);
+            // Told to the others with this trainyard's presence.
+            if let crate::store::Store::Postgres(pg) = runner.store() {
+                pg.set_polling(role == Role::Poller);
+            }
             None
         }
         FeedEvent::Lost(why) => Some(Input::Warning(format!(

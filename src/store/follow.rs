@@ -71,7 +71,7 @@ pub fn watch(
 ) {
     let runner = Arc::clone(runner);
     tokio::spawn(async move {
-        let me = Peer {
+        let mut me = Peer {
             id: presence_id(runner.actor()),
             actor: runner.actor().to_string(),
             origin: runner.origin().to_string(),
@@ -87,7 +87,10 @@ pub fn watch(
             if notes.is_none() {
                 notes = listen(&pg).await;
             }
-            if beaten.is_none_or(|b| b.elapsed() >= presence::BEAT_EVERY) {
+            // A change of poller is said at once, not at the next beat.
+            let polls = pg.polling();
+            if beaten.is_none_or(|b| b.elapsed() >= presence::BEAT_EVERY) || polls != me.poller {
+                me.poller = polls;
                 // Said on the banner through the store's problem if it fails.
                 if pg.beat(&me).await.is_ok() {
                     beaten = Some(Instant::now());
@@ -136,6 +139,7 @@ pub fn watch(
                 .collect();
             ledger.team = Arc::new(Team {
                 shared: Some(pg.url().to_string()),
+                polling: me.poller,
                 problem,
                 peers: peers
                     .unwrap_or_default()

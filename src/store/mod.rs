@@ -145,6 +145,8 @@ impl Store {
 pub struct Team {
     /// The shared store's URL; `None` on the file (alone).
     pub shared: Option<String>,
+    /// This trainyard polls the sources for the team.
+    pub polling: bool,
     /// Why the store can't be used now: actions are refused while it lasts.
     pub problem: Option<String>,
     /// The others who have the train open, the longest there first.

@@ -4,6 +4,7 @@
 //! and for refusing actions; it clears on its own when the store answers again.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio_postgres::Client;
@@ -24,6 +25,8 @@ pub struct PgStore {
     /// The last failed attempt to connect: the next waits [`RECONNECT_AFTER`], so that a store
     /// that is down costs one timeout now and then, not one per use.
     failed_at: Mutex<Option<Instant>>,
+    /// This process polls the sources for the team (it holds the poller's lock).
+    polling: AtomicBool,
 }
 
 /// How long after a failed connection the next is tried; meanwhile uses fail at once with
@@ -42,6 +45,7 @@ impl PgStore {
             client: tokio::sync::Mutex::new(None),
             problem: Mutex::new(None),
             failed_at: Mutex::new(None),
+            polling: AtomicBool::new(false),
         }
     }
 
@@ -52,6 +56,15 @@ impl PgStore {
 
     pub fn target(&self) -> &Target {
         &self.target
+    }
+
+    /// Whether this process polls for the team now (said to the others with its presence).
+    pub fn polling(&self) -> bool {
+        self.polling.load(Ordering::Relaxed)
+    }
+
+    pub fn set_polling(&self, polls: bool) {
+        self.polling.store(polls, Ordering::Relaxed);
     }
 
     /// What went wrong the last time the store was used, if it did.

@@ -27,14 +27,15 @@ fn words(e: tokio_postgres::Error) -> String {
     describe(&e)
 }
 
-/// Say that `id` is here (and, the first time, tell the others).
+/// Say that `id` is here, and whether it polls for the team (and, the first time, tell the
+/// others).
 pub async fn beat(client: &impl GenericClient, me: &Peer) -> Result<(), String> {
     let fresh = client
         .query_one(
-            "INSERT INTO trainyard_presence (id, actor, origin) VALUES ($1, $2, $3)
-             ON CONFLICT (id) DO UPDATE SET seen_at = now()
+            "INSERT INTO trainyard_presence (id, actor, origin, poller) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET seen_at = now(), poller = $4
              RETURNING (xmax = 0)",
-            &[&me.id, &me.actor, &me.origin],
+            &[&me.id, &me.actor, &me.origin, &me.poller],
         )
         .await
         .map_err(words)?

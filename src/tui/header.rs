@@ -179,9 +179,22 @@ pub fn team_text(
             .find(|c| c.actor == actor)
             .map(|c| c.describe(now))
     };
-    let mut long = vec!["team: you".to_string()];
+    // Who polls the sources for everyone is said too: their screen is the one that costs.
+    let mut long = vec![if team.polling {
+        "team: you (polling)".to_string()
+    } else {
+        "team: you".to_string()
+    }];
     for p in &team.peers {
-        long.push(acting(&p.actor).unwrap_or_else(|| p.actor.clone()));
+        let name = if p.poller {
+            format!("{} (polling)", p.actor)
+        } else {
+            p.actor.clone()
+        };
+        long.push(
+            acting(&p.actor)
+                .map_or_else(|| name.clone(), |doing| doing.replacen(&p.actor, &name, 1)),
+        );
     }
     let n_acting = team
         .peers

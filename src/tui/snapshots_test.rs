@@ -626,7 +626,14 @@ fn team(problem: Option<&str>) -> crate::store::Team {
     crate::store::Team {
         shared: Some("postgres://trainyard@db.example.com:5432/trainyard".into()),
         problem: problem.map(String::from),
-        peers: vec![peer("alice@jump-1"), peer("carol@jump-3")],
+        polling: false,
+        peers: vec![
+            peer("alice@jump-1"),
+            crate::store::presence::Peer {
+                poller: true,
+                ..peer("carol@jump-3")
+            },
+        ],
         claims: vec![Claim {
             key: crate::model::CellKey::new("search-indexer", "canary"),
             audit_id: "1".into(),
@@ -655,7 +662,7 @@ fn header_with_the_team() {
     let wide = render(&app, 200, 30);
     assert!(
         wide.contains(
-            "team: you, alice@jump-1 is pausing search-indexer at canary, 20s, carol@jump-3"
+            "team: you, alice@jump-1 is pausing search-indexer at canary, 20s, carol@jump-3 (polling)"
         ),
         "{wide}"
     );
