@@ -327,20 +327,22 @@ async fn an_old_server_that_refuses_the_query_is_asked_without_it() {
 
 #[tokio::test]
 async fn a_gzip_bomb_is_refused_the_cell_marked_and_its_last_good_data_kept() {
-    let (url, asked) = scripted_server(|asked| {
+    // 24 MiB of JSON that packs into a few dozen KiB: packed once, before the server answers
+    // (packing it takes seconds in a debug build, which the source's timeout would count).
+    let mut body = br#"{"cells": [], "pad": ""#.to_vec();
+    body.resize(24 << 20, b' ');
+    body.extend_from_slice(br#""}"#);
+    let bomb = Reply {
+        status: 200,
+        headers: vec![("content-type", "application/json".into())],
+        body,
+    }
+    .gzipped();
+    let (url, asked) = scripted_server(move |asked| {
         if asked.len() == 1 {
             return Reply::json(&train("v1", None)).gzipped();
         }
-        // 24 MiB of JSON that packs into a few dozen KiB.
-        let mut body = br#"{"cells": [], "pad": ""#.to_vec();
-        body.resize(24 << 20, b' ');
-        body.extend_from_slice(br#""}"#);
-        Reply {
-            status: 200,
-            headers: vec![("content-type", "application/json".into())],
-            body,
-        }
-        .gzipped()
+        bomb.clone()
     })
     .await;
     let config = one_lane_config(&url);
