@@ -5,36 +5,12 @@
 
 mod common;
 
-use trainyard::model::{ActionKind, CellKey, CellState, Holds, World};
+use trainyard::model::{ActionKind, CellKey, Holds, World};
 use trainyard::ops::audit::{AuditLog, Entry, result};
 use trainyard::ops::{self, Action, Outcome, Plan, Runner};
 use trainyard::poll;
-use trainyard::sim::SimOptions;
 
-use common::sim::{self, Demo};
-
-/// Slow enough that nothing the tests look at settles by itself while they run; actions
-/// still take effect at once.
-async fn slow_demo() -> Demo {
-    sim::demo_edited(
-        SimOptions {
-            speed: 0.05,
-            ..sim::opts()
-        },
-        // A rollback at this pace takes hours: being sent is what counts here.
-        |text| format!("{text}\n[actions]\nverify_timeout = \"1s\"\n"),
-    )
-    .await
-}
-
-/// Cells rolling out at the simulator's `http` source.
-fn running(world: &World) -> Vec<CellKey> {
-    world
-        .cells()
-        .filter(|(_, c)| c.state == CellState::Running && c.source == "sim")
-        .map(|(k, _)| k.clone())
-        .collect()
-}
+use common::sim::{self, Demo, assert_refused, assert_sent, running, slow_demo};
 
 fn plan(d: &Demo, world: &World, kind: ActionKind, lane: &str, stage: &str) -> Plan {
     ops::preflight(
@@ -85,23 +61,6 @@ async fn pause(d: &Demo, runner: &Runner, world: &World, cell: &CellKey) -> Outc
 fn assert_paused(outcome: &Outcome) {
     assert!(
         matches!(outcome, Outcome::Done(m) if m.contains("paused")),
-        "{outcome:?}"
-    );
-}
-
-/// Refused by trainyard, with a message that has every one of `words`.
-fn assert_refused(outcome: &Outcome, words: &[&str]) {
-    match outcome {
-        Outcome::Refused(m) => assert!(words.iter().all(|w| m.contains(w)), "{m}"),
-        other => panic!("expected a refusal saying {words:?}, got {other:?}"),
-    }
-}
-
-/// Not refused by trainyard: it went to the source (whatever the source and the cell made of
-/// it afterwards).
-fn assert_sent(outcome: &Outcome) {
-    assert!(
-        !matches!(outcome, Outcome::Refused(_) | Outcome::Blocked(_)),
         "{outcome:?}"
     );
 }

@@ -9,14 +9,13 @@ mod common;
 use std::time::Duration;
 
 use trainyard::config::Config;
-use trainyard::model::{ActionKind, CellKey, CellState, Holds, World};
+use trainyard::model::{ActionKind, CellKey, Holds, World};
 use trainyard::ops::{self, Action, Outcome, Plan, Runner};
 use trainyard::poll;
-use trainyard::sim::SimOptions;
 use trainyard::store::Store;
 
 use common::pg::{PASSWORD, Pg};
-use common::sim::{self, Demo};
+use common::sim::{Demo, assert_refused, assert_sent, running, slow_demo};
 
 /// The demo's config as `who` on `pg`'s store.
 fn config_of(d: &Demo, pg: &Pg, who: &str) -> Config {
@@ -36,24 +35,16 @@ fn runner_of(d: &Demo, pg: &Pg, who: &str) -> Runner {
     Runner::new(&config, &d.sources, store, false)
 }
 
-/// Slow enough that nothing the tests look at settles by itself while they run.
-async fn slow_demo() -> Demo {
-    sim::demo_edited(
-        SimOptions {
-            speed: 0.05,
-            ..sim::opts()
-        },
-        |text| format!("{text}\n[actions]\nverify_timeout = \"1s\"\n"),
-    )
-    .await
-}
-
-fn running(world: &World) -> Vec<CellKey> {
-    world
-        .cells()
-        .filter(|(_, c)| c.state == CellState::Running && c.source == "sim")
-        .map(|(k, _)| k.clone())
-        .collect()
+/// A PostgreSQL of the test's own, the slow demo and its train as first read; `None` (the
+/// test skipped) where PostgreSQL's server is missing outside CI.
+async fn team() -> Option<(Pg, Demo, World)> {
+    if !common::pg::available("the team store's tests") {
+        return None;
+    }
+    let pg = Pg::start();
+    let d = slow_demo().await;
+    let world = d.observe().await;
+    Some((pg, d, world))
 }
 
 fn plan(d: &Demo, world: &World, action: Action) -> Plan {
@@ -79,20 +70,6 @@ async fn run(runner: &Runner, plan: &Plan) -> Outcome {
     runner.run(plan, false, &|_| {}).await
 }
 
-fn assert_refused(outcome: &Outcome, words: &[&str]) {
-    match outcome {
-        Outcome::Refused(m) => assert!(words.iter().all(|w| m.contains(w)), "{m}"),
-        other => panic!("expected a refusal saying {words:?}, got {other:?}"),
-    }
-}
-
-fn assert_sent(outcome: &Outcome) {
-    assert!(
-        !matches!(outcome, Outcome::Refused(_) | Outcome::Blocked(_)),
-        "{outcome:?}"
-    );
-}
-
 /// Attempts in the store's chain for `cell`.
 fn attempts(pg: &Pg, cell: &CellKey) -> usize {
     let n = pg.psql(&format!(
@@ -106,12 +83,9 @@ fn attempts(pg: &Pg, cell: &CellKey) -> usize {
 /// A halt by alice on one host refuses bob's promotion on another, naming her.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_halt_from_one_person_refuses_the_others_promotion() {
-    if !common::pg::available("the team store's tests") {
+    let Some((pg, d, world)) = team().await else {
         return;
-    }
-    let pg = Pg::start();
-    let d = slow_demo().await;
-    let world = d.observe().await;
+    };
     let alice = runner_of(&d, &pg, "alice@jump-1");
     let bob = runner_of(&d, &pg, "bob@jump-2");
 
@@ -143,12 +117,9 @@ async fn a_halt_from_one_person_refuses_the_others_promotion() {
 /// the other is told who holds the cell and what they do.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_people_acting_on_one_cell_at_once_leave_one_attempt() {
-    if !common::pg::available("the team store's tests") {
+    let Some((pg, d, world)) = team().await else {
         return;
-    }
-    let pg = Pg::start();
-    let d = slow_demo().await;
-    let world = d.observe().await;
+    };
     let cell = running(&world)[0].clone();
     let alice = runner_of(&d, &pg, "alice@jump-1");
     let bob = runner_of(&d, &pg, "bob@jump-2");
@@ -179,12 +150,9 @@ async fn two_people_acting_on_one_cell_at_once_leave_one_attempt() {
 /// live one refuses, naming its holder.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_holders_claim_lapses_and_a_live_one_refuses() {
-    if !common::pg::available("the team store's tests") {
+    let Some((pg, d, world)) = team().await else {
         return;
-    }
-    let pg = Pg::start();
-    let d = slow_demo().await;
-    let world = d.observe().await;
+    };
     let cells = running(&world);
     let bob = runner_of(&d, &pg, "bob@jump-2");
     // Bob's first use migrates the schema; a status read does.
@@ -217,12 +185,9 @@ async fn a_crashed_holders_claim_lapses_and_a_live_one_refuses() {
 /// nothing is written anywhere else; when it is back, actions go again on their own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_goes_away_refuses_actions_and_they_go_when_it_is_back() {
-    if !common::pg::available("the team store's tests") {
+    let Some((pg, d, world)) = team().await else {
         return;
-    }
-    let pg = Pg::start();
-    let d = slow_demo().await;
-    let world = d.observe().await;
+    };
     let cells = running(&world);
     let alice = runner_of(&d, &pg, "alice@jump-1");
     assert_sent(&run(&alice, &pause(&d, &world, &cells[0])).await);
@@ -254,12 +219,9 @@ async fn a_store_that_goes_away_refuses_actions_and_they_go_when_it_is_back() {
 /// else has the train open.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_open_screen_hears_the_others_halt_and_sees_who_is_here() {
-    if !common::pg::available("the team store's tests") {
+    let Some((pg, d, world)) = team().await else {
         return;
-    }
-    let pg = Pg::start();
-    let d = slow_demo().await;
-    let world = d.observe().await;
+    };
     let bob = config_of(&d, &pg, "bob@jump-2");
     let store = tokio::task::block_in_place(|| Store::open(&bob));
     let (_runner, engine) = trainyard::commands::start_engine(&bob, false, store).await;
@@ -319,12 +281,9 @@ async fn an_open_screen_hears_the_others_halt_and_sees_who_is_here() {
 /// the chain grows, claims and presence work — and can't edit or delete the chain.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_least_privilege_role_of_the_docs_acts_and_cannot_edit_the_chain() {
-    if !common::pg::available("the team store's tests") {
+    let Some((pg, d, world)) = team().await else {
         return;
-    }
-    let pg = Pg::start();
-    let d = slow_demo().await;
-    let world = d.observe().await;
+    };
     // The owner creates the schema.
     let owner = runner_of(&d, &pg, "owner");
     trainyard::commands::ledger(owner.store()).await;

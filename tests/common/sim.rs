@@ -415,3 +415,46 @@ impl SimProcess {
         set_chaos(&self.base_url, spec)
     }
 }
+
+/// The demo slow enough that nothing a test looks at settles by itself while it runs
+/// (actions still take effect at once), with verification cut to a second.
+pub async fn slow_demo() -> Demo {
+    demo_edited(
+        SimOptions {
+            speed: 0.05,
+            ..opts()
+        },
+        // A rollback at this pace takes hours: being sent is what counts here.
+        |text| format!("{text}\n[actions]\nverify_timeout = \"1s\"\n"),
+    )
+    .await
+}
+
+/// Cells rolling out at the simulator's `http` source.
+pub fn running(world: &trainyard::model::World) -> Vec<trainyard::model::CellKey> {
+    world
+        .cells()
+        .filter(|(_, c)| c.state == trainyard::model::CellState::Running && c.source == "sim")
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// Refused by trainyard, with a message that has every one of `words`.
+pub fn assert_refused(outcome: &trainyard::ops::Outcome, words: &[&str]) {
+    match outcome {
+        trainyard::ops::Outcome::Refused(m) => {
+            assert!(words.iter().all(|w| m.contains(w)), "{m}")
+        }
+        other => panic!("expected a refusal saying {words:?}, got {other:?}"),
+    }
+}
+
+/// Not refused by trainyard: it went to the source (whatever the source and the cell made of
+/// it afterwards).
+pub fn assert_sent(outcome: &trainyard::ops::Outcome) {
+    use trainyard::ops::Outcome;
+    assert!(
+        !matches!(outcome, Outcome::Refused(_) | Outcome::Blocked(_)),
+        "{outcome:?}"
+    );
+}
