@@ -238,6 +238,7 @@ fn target(source: &str, lane: &str, stage: &str) -> Target {
         workflow: None,
         environment: None,
         branch: None,
+        project: None,
     }
 }
 

@@ -133,19 +133,22 @@ pub enum SourceKind {
     Github,
     /// Prometheus: the metrics of `[[metrics]]`.
     Prometheus,
+    /// GitLab (gitlab.com or self-managed): pipelines, jobs, environments, deployments.
+    Gitlab,
 }
 
 impl SourceKind {
     /// Kinds this build supports, as written in the config.
-    pub const SUPPORTED: &'static [&'static str] = &["http", "github", "prometheus"];
+    pub const SUPPORTED: &'static [&'static str] = &["http", "github", "prometheus", "gitlab"];
     /// Kinds that are planned but not in this build yet.
-    pub const PLANNED: &'static [&'static str] = &["argocd", "rollouts", "gitlab"];
+    pub const PLANNED: &'static [&'static str] = &["argocd", "rollouts"];
 
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::Http => "http",
             SourceKind::Github => "github",
             SourceKind::Prometheus => "prometheus",
+            SourceKind::Gitlab => "gitlab",
         }
     }
 
@@ -154,6 +157,7 @@ impl SourceKind {
             "http" => Some(SourceKind::Http),
             "github" => Some(SourceKind::Github),
             "prometheus" => Some(SourceKind::Prometheus),
+            "gitlab" => Some(SourceKind::Gitlab),
             _ => None,
         }
     }
@@ -207,6 +211,10 @@ pub struct SourceConfig {
     /// github: requests a minute the source's token may send, at most (GitHub's secondary
     /// limit is 900 points a minute); every source with the same token and API shares it.
     pub requests_per_minute: u32,
+    /// gitlab: the token is an OAuth token, sent as `Authorization: Bearer` (`token_type =
+    /// "oauth"`), rather than a personal, project or group access token sent as
+    /// `PRIVATE-TOKEN`.
+    pub oauth_token: bool,
 }
 
 /// `settled_interval` of a github source when the config doesn't say.
@@ -292,11 +300,14 @@ pub struct Target {
     /// github: the workflow file (`ci.yml`) whose runs make a build stage, or that deploys
     /// (dispatched for promote and rollback) for an environment stage.
     pub workflow: Option<String>,
-    /// github: the environment a stage deploys to.
+    /// github, gitlab: the environment a stage deploys to.
     pub environment: Option<String>,
     /// github: the branch of CI runs and the ref of dispatches (default: the repository's
-    /// default branch).
+    /// default branch). gitlab: the branch whose latest pipeline is the build stage (default:
+    /// the project's default branch).
     pub branch: Option<String>,
+    /// gitlab: the project, as its path (`group/name`) or numeric id.
+    pub project: Option<String>,
 }
 
 /// Read and check a config from `text`; `file` names it in errors. Pure: the files the config

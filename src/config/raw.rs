@@ -124,6 +124,7 @@ pub(crate) struct RawSource {
     pub max_in_flight: Option<Spanned<i64>>,
     pub settled_interval: Option<Str>,
     pub requests_per_minute: Option<Spanned<i64>>,
+    pub token_type: Option<Str>,
 }
 
 /// Keys every kind of source has, after `kind` and its address.
@@ -151,6 +152,10 @@ pub(crate) fn source_keys(kind: super::SourceKind) -> Vec<&'static str> {
                 "settled_interval",
                 "requests_per_minute",
             ],
+        ),
+        Gitlab => (
+            "api_url",
+            &["token_type", "settled_interval", "requests_per_minute"],
         ),
         Prometheus => (
             "url",
@@ -182,6 +187,9 @@ pub(crate) struct RawLane {
     pub repo: Option<Str>,
     /// github: the lane's branch, for every stage that doesn't say.
     pub branch: Option<Str>,
+    /// gitlab: the lane's project (`group/name` or a numeric id), for every stage that
+    /// doesn't say.
+    pub project: Option<Str>,
     /// Values for `{name}` placeholders in metric queries.
     #[serde(default)]
     pub vars: BTreeMap<String, String>,
@@ -200,11 +208,13 @@ pub(crate) struct RawTarget {
     pub workflow: Option<Str>,
     pub environment: Option<Str>,
     pub branch: Option<Str>,
+    pub project: Option<Str>,
 }
 
 pub(crate) const TARGET_KEYS: &[&str] = &["source", "lane", "stage"];
 pub(crate) const GITHUB_TARGET_KEYS: &[&str] =
     &["source", "repo", "workflow", "environment", "branch"];
+pub(crate) const GITLAB_TARGET_KEYS: &[&str] = &["source", "project", "environment", "branch"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -7,6 +7,7 @@
 //! `[ui]` is read by `config/ui.rs`, `[notify]` by `config/notify.rs`, `[keys]` by
 //! `config/keys.rs`.
 
+mod gitlab;
 mod group_by;
 mod lanes;
 mod metrics;

@@ -57,6 +57,7 @@ mod config;
 mod demo_metrics_tests;
 mod feed;
 mod github_server;
+mod gitlab_server;
 pub mod hostile;
 mod prometheus;
 mod rng;
@@ -135,6 +136,12 @@ impl SimHandle {
     /// GitHub Enterprise Server).
     pub fn github_api_url(&self) -> String {
         format!("http://{}/api/v3", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/gitlab/api/v4`: the `api_url` of a `gitlab` source (a
+    /// self-managed GitLab at the relative URL root `/gitlab`).
+    pub fn gitlab_api_url(&self) -> String {
+        format!("http://{}/gitlab/api/v4", self.addr)
     }
 
     /// The faults in force (`off` for none).

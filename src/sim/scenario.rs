@@ -21,10 +21,12 @@
 mod actions;
 mod content;
 mod github;
+mod gitlab;
 mod metrics;
 mod wire;
 
 pub(crate) use github::{API_USER, GhReply, GhRequest, etag, gh_error};
+pub(crate) use gitlab::{GITLAB_PREFIX, GlRequest};
 pub(crate) use metrics::{METRICS, MetricSeries};
 pub use metrics::{SERIES_LEN, series_span};
 pub use wire::{Ack, Reject};

@@ -14,6 +14,7 @@ use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde_json::{Value, json};
 
 use super::github_server::{self, GhState};
+use super::gitlab_server::{self, GlState};
 use super::prometheus::{self, PromState};
 use super::scenario::Scenario;
 use super::train_api::{self, TrainApi};
@@ -73,6 +74,8 @@ pub(crate) struct Inner {
     pub(crate) gh: GhState,
     /// The Prometheus face: its failure knob.
     pub(crate) prom: PromState,
+    /// The GitLab face: its request log and throttle.
+    pub(crate) gl: GlState,
 }
 
 impl Shared {
@@ -138,6 +141,7 @@ impl Shared {
                 log: Vec::new(),
                 gh: GhState::new(),
                 prom: PromState::default(),
+                gl: GlState::default(),
             }),
         }
     }
@@ -190,6 +194,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/_sim/requests", get(prometheus::sim_requests))
         .route("/api/v3", any(github_server::api))
         .route("/api/v3/{*rest}", any(github_server::api))
+        .route("/gitlab/api/v4/{*rest}", any(gitlab_server::api))
         .fallback(fallback)
         .with_state(shared)
 }
@@ -219,6 +224,15 @@ async fn index() -> &'static str {
      GET  /api/v3/repos/acme/{lane}/environments\n\
      GET  /api/v3/rate_limit\n\
      GET|POST /api/v3/_sim/rate_limit, GET|DELETE /api/v3/_sim/requests  test knobs\n\
+     \n\
+     A GitLab REST subset under /gitlab/api/v4 (api_url = this address + /gitlab/api/v4),\n\
+     projects acme/{lane} (PRIVATE-TOKEN or Bearer):\n\
+     GET  /gitlab/api/v4/projects/acme%2F{lane}[/pipelines[/{id}[/jobs]]]\n\
+     POST /gitlab/api/v4/projects/acme%2F{lane}/pipelines/{id}/cancel\n\
+     GET  /gitlab/api/v4/projects/acme%2F{lane}/deployments[/{id}]\n\
+     POST /gitlab/api/v4/projects/acme%2F{lane}/deployments/{id}/approval\n\
+     POST /gitlab/api/v4/projects/acme%2F{lane}/jobs/{id}/play, .../retry\n\
+     POST /gitlab/api/v4/_sim/throttle, GET|DELETE /gitlab/api/v4/_sim/requests  test knobs\n\
      \n\
      Prometheus: the metrics as trainyard_sim_{error_rate,latency_p99_seconds,saturation_ratio}\n\
      {lane,stage,side=\"canary\"|\"stable\"}; PromQL: one selector with = and != matchers:\n\

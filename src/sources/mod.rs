@@ -13,6 +13,7 @@ use crate::secrets::{self, Secret};
 
 pub mod client;
 pub mod github;
+pub mod gitlab;
 pub mod http;
 pub mod http_kept;
 pub mod prometheus;
@@ -385,6 +386,8 @@ pub fn build(config: &Config) -> Vec<Arc<dyn Source>> {
                 SourceKind::Github => github::GithubSource::new(src, token, config)
                     .map(|s| Box::new(s) as Box<dyn Source>),
                 SourceKind::Prometheus => prometheus::PrometheusSource::new(src, token, config)
+                    .map(|s| Box::new(s) as Box<dyn Source>),
+                SourceKind::Gitlab => gitlab::GitlabSource::new(src, token, config)
                     .map(|s| Box::new(s) as Box<dyn Source>),
             });
             let inner = built.unwrap_or_else(|error| {

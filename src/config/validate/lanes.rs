@@ -8,7 +8,9 @@ use toml::Spanned;
 
 use super::{check_name, tables, unknown_keys};
 use crate::config::diag::{Diagnostics, list_hint};
-use crate::config::raw::{GITHUB_TARGET_KEYS, KeyView, RawLane, RawTarget, Str, TARGET_KEYS};
+use crate::config::raw::{
+    GITHUB_TARGET_KEYS, GITLAB_TARGET_KEYS, KeyView, RawLane, RawTarget, Str, TARGET_KEYS,
+};
 use crate::config::{SourceKind, Target};
 use crate::model::{CellKey, Lane};
 
@@ -117,13 +119,17 @@ pub(super) fn lanes(
                     GITHUB_TARGET_KEYS,
                     "keys of a stage target of a github source",
                 )),
+                Some(SourceKind::Gitlab) => Some((
+                    GITLAB_TARGET_KEYS,
+                    "keys of a stage target of a gitlab source",
+                )),
                 Some(SourceKind::Prometheus) | None => None,
             };
             if kind == Some(SourceKind::Prometheus) {
                 d.error_hint(
                     stage.span(),
                     format!("{target_path} reads cells from a prometheus source"),
-                    "a prometheus source measures metrics ([[metrics]]); cells come from http or github",
+                    "a prometheus source measures metrics ([[metrics]]); cells come from http, github or gitlab",
                 );
             }
             if let (Some((known, what)), Some(present)) = (known, present) {
@@ -133,6 +139,7 @@ pub(super) fn lanes(
                 github_target(d, &lane, target, &target_path, stage.span());
             }
         }
+        super::gitlab::gitlab_lane(d, &lane, &path, stages, kinds, span.clone());
 
         // A github lane needs to say, for every stage, what to read there.
         let lane_kind = lane
@@ -207,6 +214,10 @@ pub(super) fn lane_targets(
                     .and_then(|t| t.stage.as_ref())
                     .map_or(stage, |s| s.get_ref())
                     .to_string(),
+                project: over
+                    .and_then(|t| t.project.as_ref())
+                    .or(lane.project.as_ref())
+                    .map(|s| s.get_ref().clone()),
                 repo: over
                     .and_then(|t| t.repo.as_ref())
                     .or(lane.repo.as_ref())

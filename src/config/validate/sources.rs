@@ -49,6 +49,7 @@ pub(super) fn sources(
             SourceKind::Http => (source_keys(kind), "keys of an http source"),
             SourceKind::Github => (source_keys(kind), "keys of a github source"),
             SourceKind::Prometheus => (source_keys(kind), "keys of a prometheus source"),
+            SourceKind::Gitlab => (source_keys(kind), "keys of a gitlab source"),
         };
         if let Some(table_keys) = keys.sources.get(&name) {
             unknown_keys(d, table_keys, &known, &format!("sources.{name}"), what);
@@ -94,6 +95,9 @@ pub(super) fn source_kind(
 /// The API a github source talks to when the config doesn't say.
 pub(crate) const GITHUB_API: &str = "https://api.github.com";
 
+/// The API a gitlab source talks to when the config doesn't say.
+pub(crate) const GITLAB_API: &str = "https://gitlab.com/api/v4";
+
 pub(super) fn source_config(
     d: &mut Diagnostics,
     kind: SourceKind,
@@ -110,8 +114,11 @@ pub(super) fn source_config(
             String::new()
         }
         (SourceKind::Http | SourceKind::Prometheus, Some(url), _)
-        | (SourceKind::Github, _, Some(url)) => check_url(d, &name, url, src.allow_insecure_http),
+        | (SourceKind::Github | SourceKind::Gitlab, _, Some(url)) => {
+            check_url(d, &name, url, src.allow_insecure_http)
+        }
         (SourceKind::Github, _, None) => GITHUB_API.to_string(),
+        (SourceKind::Gitlab, _, None) => GITLAB_API.to_string(),
     };
     let input = |v: &Option<Str>, default: &str| {
         v.as_ref()
@@ -208,6 +215,22 @@ pub(super) fn source_config(
         },
     };
     let (settled_interval, requests_per_minute) = github_pace(d, &src, interval);
+    let oauth_token = match &src.token_type {
+        None => false,
+        Some(t) => match t.get_ref().as_str() {
+            "private" => false,
+            "oauth" => true,
+            other => {
+                d.error_hint(
+                    t.span(),
+                    format!("token_type must be \"private\" or \"oauth\", not {other:?}"),
+                    "\"private\": a personal, project or group access token (sent as PRIVATE-TOKEN); \
+                     \"oauth\": an OAuth token (sent as Authorization: Bearer)",
+                );
+                false
+            }
+        },
+    };
     (d.len() == ok_before).then(|| SourceConfig {
         name,
         kind,
@@ -230,6 +253,7 @@ pub(super) fn source_config(
         max_in_flight,
         settled_interval,
         requests_per_minute,
+        oauth_token,
     })
 }
 

@@ -1,0 +1,307 @@
+//! A GitLab REST client: the token as `PRIVATE-TOKEN` (or `Authorization: Bearer` for an OAuth
+//! token), the `RateLimit-*` headers read where GitLab sends them, `Retry-After` honoured on a
+//! 429, and the source's requests a minute kept within `requests_per_minute`. GitLab has no
+//! conditional requests: every request is a whole one.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+use crate::model::text::sanitize;
+use crate::model::world::{RateLimit, RequestRate};
+use crate::secrets::Secret;
+use crate::sources::github::budget::MinuteBudget;
+use crate::sources::http::{describe_reqwest, send_failure};
+use crate::sources::retry_after::RetryAfter;
+
+#[derive(Debug)]
+pub enum GlError {
+    /// Waiting out a rate limit.
+    Limited(String),
+    /// The request failed, or its answer was not understood.
+    Failed(String),
+    /// No answer in time: a request that changes something may have happened.
+    Unanswered(String),
+    /// GitLab answered with this status and message.
+    Status(u16, String),
+    /// Not sent: the requests of the last minute are as many as `requests_per_minute` allows.
+    Deferred(String),
+}
+
+impl std::fmt::Display for GlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GlError::Limited(m)
+            | GlError::Failed(m)
+            | GlError::Unanswered(m)
+            | GlError::Deferred(m) => f.write_str(m),
+            GlError::Status(s, m) => write!(f, "HTTP {s}: {m}"),
+        }
+    }
+}
+
+/// The budget as GitLab last announced it (`RateLimit-Limit`, `-Remaining`, `-Reset`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Budget {
+    pub limit: u64,
+    pub remaining: u64,
+    /// Unix seconds when the window starts again.
+    pub reset: i64,
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<Secret>,
+    oauth: bool,
+    budget: Mutex<Option<Budget>>,
+    hold: RetryAfter,
+    minute: Arc<MinuteBudget>,
+    /// Requests sent since the last [`Client::take_count`].
+    sent: Mutex<u64>,
+}
+
+/// How long a 429 without `Retry-After` holds requests: GitLab's limits are per minute.
+const DEFAULT_WAIT: Duration = Duration::from_secs(60);
+
+impl Client {
+    pub fn new(cfg: &crate::config::SourceConfig, token: Option<Secret>) -> Result<Client, String> {
+        let http = crate::sources::client::build(cfg)?;
+        let minute = MinuteBudget::shared(&cfg.url, token.as_ref(), cfg.requests_per_minute);
+        Ok(Client {
+            http,
+            base: cfg.url.trim_end_matches('/').to_string(),
+            token,
+            oauth: cfg.oauth_token,
+            budget: Mutex::new(None),
+            hold: RetryAfter::new(),
+            minute,
+            sent: Mutex::new(0),
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let rb = self.http.request(method, self.url(path));
+        match &self.token {
+            Some(t) if self.oauth => rb.bearer_auth(t.expose()),
+            Some(t) => rb.header("PRIVATE-TOKEN", t.expose()),
+            None => rb,
+        }
+    }
+
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        let b = (*self.budget.lock().unwrap_or_else(|e| e.into_inner()))?;
+        Some(RateLimit {
+            remaining: b.remaining,
+            limit: b.limit,
+        })
+    }
+
+    pub fn request_rate(&self) -> RequestRate {
+        RequestRate {
+            used: self.minute.used(Instant::now()),
+            per_minute: self.minute.per_minute(),
+        }
+    }
+
+    /// The stretch the request budget puts on every interval now.
+    pub fn stretch_factor(&self) -> f64 {
+        self.minute.factor(Instant::now())
+    }
+
+    /// How long GitLab asked to wait before the next request.
+    pub fn waiting(&self) -> Option<Duration> {
+        self.hold.waiting()
+    }
+
+    /// Requests sent since the last call.
+    pub fn take_count(&self) -> u64 {
+        std::mem::take(&mut *self.sent.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn limited(&self) -> Option<GlError> {
+        self.hold.waiting().map(|w| {
+            GlError::Limited(format!(
+                "rate limited: GitLab asked to wait (retry-after); not asking again for {}s",
+                w.as_secs_f64().ceil().max(1.0) as u64
+            ))
+        })
+    }
+
+    /// Read the budget headers; a 429 (or a spent budget) holds every request.
+    fn note(&self, status: u16, h: &HeaderMap) {
+        *self.sent.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        if let Some(b) = budget_of(h) {
+            *self.budget.lock().unwrap_or_else(|e| e.into_inner()) = Some(b);
+            if b.remaining == 0 {
+                let wait = b.reset.saturating_sub(chrono::Utc::now().timestamp());
+                self.hold
+                    .hold(Duration::from_secs(wait.clamp(1, 3600) as u64));
+            }
+        }
+        if status == 429 && self.hold.note(status, h).is_none() {
+            self.hold.hold(DEFAULT_WAIT);
+        }
+    }
+
+    /// GET a JSON document.
+    pub async fn get(&self, path: &str) -> Result<Value, GlError> {
+        if let Some(e) = self.limited() {
+            return Err(e);
+        }
+        if !self.minute.try_take(Instant::now()) {
+            return Err(GlError::Deferred(format!(
+                "not read yet: the {} requests a minute this source allows itself (requests_per_minute) are spent; read when there is room",
+                self.minute.per_minute()
+            )));
+        }
+        let resp = self
+            .request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .map_err(|e| GlError::Failed(describe_reqwest(&e)))?;
+        let status = resp.status().as_u16();
+        self.note(status, resp.headers());
+        let bytes = crate::sources::client::read_capped(resp)
+            .await
+            .map_err(GlError::Failed)?;
+        if !(200..300).contains(&status) {
+            return Err(error_of(status, &bytes));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| {
+            GlError::Failed(format!(
+                "GitLab answered something that is not JSON: {}",
+                sanitize(&e.to_string(), 120)
+            ))
+        })
+    }
+
+    /// POST JSON; the answer's status and body (`null` when empty or lost).
+    pub async fn post(&self, path: &str, body: &Value) -> Result<(u16, Value), GlError> {
+        if let Some(e) = self.limited() {
+            return Err(e);
+        }
+        self.minute.take(Instant::now());
+        let resp = self
+            .request(reqwest::Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| send_failure(&e, GlError::Unanswered, GlError::Failed))?;
+        let status = resp.status().as_u16();
+        self.note(status, resp.headers());
+        let bytes = crate::sources::client::read_capped(resp)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!("GitLab answered {status}, but its body was lost: {e}");
+                Vec::new()
+            });
+        if !(200..300).contains(&status) {
+            return Err(error_of(status, &bytes));
+        }
+        Ok((
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
+    }
+}
+
+fn header_num(h: &HeaderMap, k: &str) -> Option<i64> {
+    h.get(k)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+}
+
+/// The budget an answer announces in `RateLimit-Limit`, `-Remaining` and `-Reset`: all three,
+/// or none (gitlab.com leaves them out of some answers).
+pub fn budget_of(h: &HeaderMap) -> Option<Budget> {
+    Some(Budget {
+        limit: header_num(h, "ratelimit-limit")?.max(0) as u64,
+        remaining: header_num(h, "ratelimit-remaining")?.max(0) as u64,
+        reset: header_num(h, "ratelimit-reset")?,
+    })
+}
+
+/// GitLab's error body in words: `{"message": "..."}` (a string, or an object of fields and
+/// their complaints) or `{"error": "...", "error_description": "..."}` (OAuth).
+pub fn error_of(status: u16, body: &[u8]) -> GlError {
+    let v: Option<Value> = serde_json::from_slice(body).ok();
+    let message = v.as_ref().and_then(|v| {
+        let text = match v.get("message") {
+            Some(Value::String(m)) => Some(m.clone()),
+            Some(Value::Object(fields)) => Some(
+                fields
+                    .iter()
+                    .map(|(k, v)| match v {
+                        Value::Array(a) => format!(
+                            "{k} {}",
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        other => format!("{k} {other}"),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            _ => match (v.get("error"), v.get("error_description")) {
+                (Some(Value::String(e)), Some(Value::String(d))) => Some(format!("{e}: {d}")),
+                (Some(Value::String(e)), _) => Some(e.clone()),
+                _ => None,
+            },
+        }?;
+        Some(sanitize(&text, 200))
+    });
+    let mut message = message.unwrap_or_else(|| "no message".into());
+    if status == 401 {
+        message.push_str(" (is the token set, valid and unexpired?)");
+    }
+    GlError::Status(status, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gitlab_error_bodies_in_words() {
+        let e = error_of(400, br#"{"message":"400 Bad request - Unplayable Job"}"#);
+        assert_eq!(e.to_string(), "HTTP 400: 400 Bad request - Unplayable Job");
+        let e = error_of(400, br#"{"message":{"ref":["is missing"],"sha":["bad"]}}"#);
+        assert_eq!(e.to_string(), "HTTP 400: ref is missing; sha bad");
+        let e = error_of(
+            403,
+            br#"{"error":"insufficient_scope","error_description":"The request requires higher privileges than provided by the access token."}"#,
+        );
+        assert!(
+            e.to_string()
+                .starts_with("HTTP 403: insufficient_scope: The request requires"),
+            "{e}"
+        );
+        assert_eq!(error_of(502, b"<html>").to_string(), "HTTP 502: no message");
+    }
+
+    #[test]
+    fn budget_headers_are_all_three_or_none() {
+        let mut h = HeaderMap::new();
+        h.insert("RateLimit-Limit", "2000".parse().unwrap());
+        h.insert("RateLimit-Remaining", "1990".parse().unwrap());
+        assert_eq!(budget_of(&h), None, "gitlab.com leaves some out");
+        h.insert("RateLimit-Reset", "1700000060".parse().unwrap());
+        assert_eq!(
+            budget_of(&h),
+            Some(Budget {
+                limit: 2000,
+                remaining: 1990,
+                reset: 1_700_000_060
+            })
+        );
+    }
+}

@@ -1,0 +1,550 @@
+//! The `gitlab` source against the simulator's GitLab API (`/gitlab/api/v4`, a self-managed
+//! instance at a relative URL root), over real loopback HTTP: the demo's config with its three
+//! GitHub lanes read through GitLab instead. Reading (pipeline, jobs, deployments, a blocked
+//! deployment's approval rules), acting through the runner (approve, promote by playing the
+//! manual job, rollback by re-running an earlier deployment's job, pause by cancelling the
+//! pipeline), each request checked at the server, and GitLab's refusals in words.
+
+mod common;
+
+use serde_json::{Value, json};
+
+use trainyard::model::{ActionKind, CellState, World};
+use trainyard::ops::{Action, Outcome};
+use trainyard::poll;
+use trainyard::sim::SimOptions;
+use trainyard::sources::{ActionError, ActionRequest};
+
+use common::sim::{self, Demo, poll_into};
+
+const LANES: [&str; 3] = ["checkout-web", "inventory", "pricing-engine"];
+
+/// The demo's config with its GitHub lanes read through the simulator's GitLab API, with
+/// `token_cmd` printing `token` (none when it is empty).
+fn through_gitlab(text: String, url: &str, token: &str, extra: &str) -> String {
+    let token_line = if token.is_empty() {
+        String::new()
+    } else {
+        format!("token_cmd = \"echo {token}\"\n")
+    };
+    let mut text = text.replace(
+        "[sources.gh]",
+        &format!(
+            "[sources.gl]\nkind = \"gitlab\"\napi_url = \"{url}/gitlab/api/v4\"\n\
+             {token_line}interval = \"1s\"\n{extra}\n\n[sources.gh]"
+        ),
+    );
+    for lane in LANES {
+        text = text.replace(
+            &format!("source = \"gh\"\nrepo = \"acme/{lane}\"\n"),
+            &format!("source = \"gl\"\nproject = \"acme/{lane}\"\n"),
+        );
+    }
+    text.replace("stages.build = { workflow = \"ci.yml\" }\n", "")
+        .replace(", workflow = \"deploy.yml\"", "")
+}
+
+async fn demo(speed: f64, token: &str, extra: &str) -> Demo {
+    let token = token.to_string();
+    let extra = extra.to_string();
+    // The config names the simulator's address (the `http` source's url).
+    let d = sim::demo_edited(
+        SimOptions {
+            speed,
+            ..sim::opts()
+        },
+        move |text| {
+            let url = text
+                .lines()
+                .find_map(|l| l.strip_prefix("url = \""))
+                .and_then(|l| l.strip_suffix('"'))
+                .expect("the demo config names the simulator")
+                .to_string();
+            through_gitlab(text, &url, &token, &extra)
+        },
+    )
+    .await;
+    for lane in LANES {
+        assert_eq!(d.config.target(lane, "prod").unwrap().source, "gl");
+    }
+    d
+}
+
+async fn requests(d: &Demo) -> Vec<Value> {
+    let url = format!("{}/gitlab/api/v4/_sim/requests", d.url());
+    let v: Value = sim::client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["requests"].as_array().cloned().unwrap_or_default()
+}
+
+async fn clear_requests(d: &Demo) {
+    let url = format!("{}/gitlab/api/v4/_sim/requests", d.url());
+    sim::client().delete(url).send().await.unwrap();
+}
+
+async fn observe(d: &Demo) -> World {
+    let mut w = d.config.empty_world();
+    poll_into(&mut w, &d.sources).await;
+    w
+}
+
+fn posts(reqs: &[Value]) -> Vec<(String, Value, u64)> {
+    reqs.iter()
+        .filter(|r| r["method"] == "POST")
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap().to_string(),
+                r["body"].clone(),
+                r["status"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_simulators_gitlab_shows_pipelines_jobs_deployments_and_a_waiting_approval() {
+    let d = demo(10.0, "glpat-demo", "").await;
+    let world = observe(&d).await;
+    // The same train through trainyard's own protocol: the versions agree.
+    let train: Value = sim::client()
+        .get(format!("{}/v1/train", d.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sim_cell = |lane: &str, stage: &str| -> Value {
+        train["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["lane"] == lane && c["stage"] == stage)
+            .unwrap()
+            .clone()
+    };
+    for lane in LANES {
+        for stage in ["build", "staging", "canary", "prod"] {
+            let cell = world
+                .cell(lane, stage)
+                .unwrap_or_else(|| panic!("{lane} {stage}"));
+            assert_eq!(cell.source, "gl");
+            assert_eq!(
+                cell.version.as_deref(),
+                sim_cell(lane, stage)["version"].as_str(),
+                "{lane} {stage}"
+            );
+        }
+    }
+    // checkout-web waits for approval at production: the rule left, from the deployment.
+    let prod = world.cell("checkout-web", "prod").unwrap();
+    assert_eq!(prod.state, CellState::AwaitingApproval, "{prod:?}");
+    let a = prod.approval.as_ref().unwrap();
+    assert_eq!(a.environment.as_deref(), Some("production"));
+    assert_eq!(a.reviewers, ["checkout-web-approvers (1 more)"]);
+    assert!(
+        prod.message
+            .as_deref()
+            .unwrap()
+            .contains("blocked: 1 approval left"),
+        "{prod:?}"
+    );
+    // The build is the branch's pipeline, its jobs the checks.
+    let build = world.cell("checkout-web", "build").unwrap();
+    let names: Vec<&str> = build.checks.iter().map(|c| c.name.as_str()).collect();
+    assert!(names.contains(&"unit-tests"), "{names:?}");
+    assert!(build.url.as_deref().unwrap().contains("/-/pipelines/"));
+    // The budget GitLab announced.
+    let src = world.source("gl").unwrap();
+    assert_eq!(src.rate_limit.as_ref().map(|r| r.limit), Some(2000));
+    // The requests: the project's default branch, pipelines and jobs, deployments, and the
+    // blocked deployment on its own; the token as PRIVATE-TOKEN.
+    let reqs = requests(&d).await;
+    let paths: Vec<&str> = reqs.iter().map(|r| r["path"].as_str().unwrap()).collect();
+    assert!(
+        paths.contains(&"/projects/acme%2Fcheckout-web"),
+        "{paths:?}"
+    );
+    assert!(
+        paths.contains(
+            &"/projects/acme%2Fcheckout-web/pipelines?ref=main&order_by=id&sort=desc&per_page=10"
+        ),
+        "{paths:?}"
+    );
+    assert!(
+        paths.contains(&"/projects/acme%2Fcheckout-web/deployments?environment=production&order_by=id&sort=desc&per_page=10"),
+        "{paths:?}"
+    );
+    assert!(
+        reqs.iter()
+            .all(|r| r["auth"] == "private-token" && r["status"] == 200)
+    );
+    d.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn approve_promote_rollback_and_pause_through_the_runner_each_checked_at_the_server() {
+    // A slow pace: pricing-engine's staging rollout must still run when the pause arrives.
+    let d = demo(4.0, "glpat-demo", "").await;
+    let (_dir, runner) = d.runner();
+    let plan = |w: &World, a: Action| {
+        let holds = trainyard::ops::holds_from(&common::sim::audit_file(&runner).read().unwrap());
+        trainyard::ops::preflight(a, &d.config.train, w, &holds, poll::now()).unwrap()
+    };
+
+    // Approve: POST /deployments/:id/approval with a comment naming trainyard and the reason.
+    let world = observe(&d).await;
+    assert_eq!(
+        world.cell("checkout-web", "prod").unwrap().state,
+        CellState::AwaitingApproval
+    );
+    clear_requests(&d).await;
+    let mut a = Action::new(ActionKind::Approve, "checkout-web", "prod");
+    a.reason = Some("release notes checked".into());
+    let outcome = runner.run(&plan(&world, a), false, &|_| {}).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let p = posts(&requests(&d).await);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].0
+            .starts_with("/projects/acme%2Fcheckout-web/deployments/")
+            && p[0].0.ends_with("/approval"),
+        "{p:?}"
+    );
+    assert_eq!(p[0].1["status"], "approved");
+    let comment = p[0].1["comment"].as_str().unwrap();
+    assert!(
+        comment.starts_with("approved with trainyard by ")
+            && comment.ends_with(": release notes checked"),
+        "{comment}"
+    );
+    assert_eq!(p[0].2, 200);
+    let world = observe(&d).await;
+    assert_ne!(
+        world.cell("checkout-web", "prod").unwrap().state,
+        CellState::AwaitingApproval
+    );
+
+    // Pause: pricing-engine rolls out at staging; its pipeline is cancelled, the lane held.
+    let world = observe(&d).await;
+    assert_eq!(
+        world.cell("pricing-engine", "staging").unwrap().state,
+        CellState::Running
+    );
+    clear_requests(&d).await;
+    let outcome = runner
+        .run(
+            &plan(
+                &world,
+                Action::new(ActionKind::Pause, "pricing-engine", "staging"),
+            ),
+            false,
+            &|_| {},
+        )
+        .await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let p = posts(&requests(&d).await);
+    assert!(
+        p.len() == 1
+            && p[0]
+                .0
+                .starts_with("/projects/acme%2Fpricing-engine/pipelines/")
+            && p[0].0.ends_with("/cancel"),
+        "{p:?}"
+    );
+    let world = observe(&d).await;
+    assert_eq!(
+        world.cell("pricing-engine", "staging").unwrap().state,
+        CellState::Cancelled
+    );
+    let holds = trainyard::ops::holds_from(&common::sim::audit_file(&runner).read().unwrap());
+    assert!(holds.lanes.contains_key("pricing-engine"), "{holds:?}");
+
+    // Promote: inventory's canary version to production plays the manual deploy job.
+    let mut a = Action::new(ActionKind::Promote, "inventory", "prod");
+    a.force = true;
+    a.reason = Some("hotfix".into());
+    let mut p = plan(&world, a.clone());
+    p.action = a;
+    let want = p.to_version.clone().unwrap();
+    clear_requests(&d).await;
+    let outcome = runner.run(&p, false, &|_| {}).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let sent = posts(&requests(&d).await);
+    assert!(
+        sent.len() == 1
+            && sent[0].0.starts_with("/projects/acme%2Finventory/jobs/")
+            && sent[0].0.ends_with("/play"),
+        "{sent:?}"
+    );
+    let world = observe(&d).await;
+    assert_eq!(
+        world.cell("inventory", "prod").unwrap().version.as_deref(),
+        Some(want.as_str())
+    );
+
+    // Rollback: the earlier good version, by re-running its deployment's job.
+    let p = plan(
+        &world,
+        Action::new(ActionKind::Rollback, "inventory", "prod"),
+    );
+    let back = p.to_version.clone().unwrap();
+    assert_ne!(back, want);
+    clear_requests(&d).await;
+    let outcome = runner.run(&p, false, &|_| {}).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let sent = posts(&requests(&d).await);
+    assert!(
+        sent.len() == 1 && sent[0].0.ends_with("/retry") && sent[0].2 == 200,
+        "{sent:?}"
+    );
+    let world = observe(&d).await;
+    assert_eq!(
+        world.cell("inventory", "prod").unwrap().version.as_deref(),
+        Some(back.as_str())
+    );
+
+    // Each audited (the pause with the hold it put on the lane), the chain intact.
+    let records = common::sim::audit_file(&runner).read().unwrap();
+    let done: Vec<(&str, Option<&str>)> = records
+        .iter()
+        .filter(|r| r.result == "done")
+        .map(|r| (r.action.as_str(), r.stage.as_deref()))
+        .collect();
+    assert_eq!(
+        done,
+        [
+            ("approve", Some("prod")),
+            ("pause", None),
+            ("pause", Some("staging")),
+            ("promote", Some("prod")),
+            ("rollback", Some("prod")),
+        ]
+    );
+    assert!(common::sim::audit_file(&runner).verify().unwrap().intact());
+    d.handle.shutdown().await;
+}
+
+fn request(kind: ActionKind, lane: &str, stage: &str, version: Option<&str>) -> ActionRequest {
+    ActionRequest {
+        id: format!("t-{kind}-{lane}"),
+        kind,
+        lane: lane.into(),
+        stage: stage.into(),
+        version: version.map(str::to_string),
+        reason: None,
+        actor: "dana".into(),
+    }
+}
+
+fn gl(d: &Demo) -> &dyn trainyard::sources::Source {
+    d.sources
+        .iter()
+        .find(|s| s.name() == "gl")
+        .unwrap()
+        .as_ref()
+}
+
+#[tokio::test]
+async fn gitlabs_refusals_are_said_in_words() {
+    // A user who is not an allowed approver.
+    let d = demo(1.0, "glpat-viewer", "").await;
+    let e = gl(&d)
+        .act(&request(ActionKind::Approve, "checkout-web", "prod", None))
+        .await
+        .unwrap_err();
+    match &e {
+        ActionError::Rejected {
+            status, message, ..
+        } => {
+            assert_eq!(*status, 403);
+            assert!(
+                message.contains("GitLab refused to approve deployment"),
+                "{message}"
+            );
+            assert!(
+                message.contains("You don't have permission to approve this deployment"),
+                "{message}"
+            );
+            assert!(
+                message.contains("not an allowed approver of production"),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Nothing waits at staging; a build stage has no environment; resume has no request.
+    let e = gl(&d)
+        .act(&request(
+            ActionKind::Approve,
+            "checkout-web",
+            "staging",
+            None,
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("no deployment of checkout-web is waiting for approval at staging"),
+        "{e}"
+    );
+    let e = gl(&d)
+        .act(&request(
+            ActionKind::Promote,
+            "checkout-web",
+            "build",
+            Some("abc1234"),
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ActionError::Unsupported(_)), "{e:?}");
+    let e = gl(&d)
+        .act(&request(ActionKind::Resume, "checkout-web", "prod", None))
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("can't resume a cancelled pipeline"),
+        "{e}"
+    );
+    // A version with no manual job waiting.
+    let e = gl(&d)
+        .act(&request(
+            ActionKind::Promote,
+            "inventory",
+            "staging",
+            Some("0000000"),
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("no manual job deploys 0000000 to staging"),
+        "{e}"
+    );
+    d.handle.shutdown().await;
+
+    // A token with only read_api reads, and says why it may not act.
+    let d = demo(1.0, "glpat-read-only", "").await;
+    let world = observe(&d).await;
+    assert!(world.cell("checkout-web", "prod").is_some());
+    let e = gl(&d)
+        .act(&request(ActionKind::Approve, "checkout-web", "prod", None))
+        .await
+        .unwrap_err();
+    let words = e.to_string();
+    assert!(
+        words.contains("403")
+            && words.contains("insufficient_scope")
+            && words.contains("`api` scope"),
+        "{words}"
+    );
+    d.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_job_no_longer_playable_is_refused_in_words() {
+    let d = demo(1.0, "glpat-demo", "").await;
+    let world = observe(&d).await;
+    let version = world
+        .cell("inventory", "canary")
+        .unwrap()
+        .version
+        .clone()
+        .unwrap();
+    // Someone else plays the manual job first, straight through the API.
+    let base = format!("{}/gitlab/api/v4/projects/acme%2Finventory", d.url());
+    let c = sim::client();
+    let list: Vec<Value> = c
+        .get(format!(
+            "{base}/deployments?environment=production&status=created"
+        ))
+        .header("PRIVATE-TOKEN", "t")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let job = list[0]["deployable"]["id"].as_u64().unwrap();
+    assert_eq!(list[0]["sha"], version.as_str());
+    let first = c
+        .post(format!("{base}/jobs/{job}/play"))
+        .header("PRIVATE-TOKEN", "t")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    // Played twice, GitLab says it is no longer playable.
+    let again = c
+        .post(format!("{base}/jobs/{job}/play"))
+        .header("PRIVATE-TOKEN", "t")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 400);
+    let body: Value = again.json().await.unwrap();
+    assert_eq!(body, json!({"message": "400 Bad request - Unplayable Job"}));
+    // trainyard, promoting the same version, finds nothing left to play and says so.
+    let e = gl(&d)
+        .act(&request(
+            ActionKind::Promote,
+            "inventory",
+            "prod",
+            Some(&version),
+        ))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("no manual job deploys"), "{e}");
+    d.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn retry_after_holds_the_source_and_an_oauth_token_goes_as_bearer() {
+    let d = demo(1.0, "gloas-demo", "token_type = \"oauth\"").await;
+    let world = observe(&d).await;
+    assert!(world.cell("inventory", "prod").is_some());
+    assert!(requests(&d).await.iter().all(|r| r["auth"] == "bearer"));
+
+    let url = format!("{}/gitlab/api/v4/_sim/throttle", d.url());
+    sim::client()
+        .post(url)
+        .json(&json!({"count": 1, "retry_after": 30}))
+        .send()
+        .await
+        .unwrap();
+    let src = gl(&d);
+    let promote = request(ActionKind::Promote, "inventory", "prod", Some("0000000"));
+    let e = src.act(&promote).await.unwrap_err();
+    assert!(e.to_string().contains("HTTP 429"), "{e}");
+    let held = src.held_for().expect("held after a 429 with Retry-After");
+    assert!(held.as_secs() > 20 && held.as_secs() <= 30, "{held:?}");
+    // Held: nothing is asked until the wait is over, and the answer says why.
+    clear_requests(&d).await;
+    let e = src.act(&promote).await.unwrap_err();
+    assert!(e.to_string().contains("rate limited"), "{e}");
+    assert!(requests(&d).await.is_empty());
+    d.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_a_token_gitlab_answers_401_in_words() {
+    let d = demo(1.0, "", "").await;
+    let e = gl(&d).poll().await.unwrap_err();
+    assert!(
+        e.ends_with("HTTP 401: 401 Unauthorized (is the token set, valid and unexpired?)"),
+        "{e}"
+    );
+    assert!(
+        requests(&d)
+            .await
+            .iter()
+            .all(|r| r["auth"] == "none" && r["status"] == 401)
+    );
+    d.handle.shutdown().await;
+}
