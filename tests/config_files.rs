@@ -154,8 +154,13 @@ fn example_config_is_a_valid_reference() {
     );
 
     let sources: Vec<&str> = config.sources.keys().map(String::as_str).collect();
-    assert_eq!(sources, ["gh", "pipeline", "prom", "sim"]);
+    assert_eq!(sources, ["gh", "gl", "pipeline", "prom", "sim"]);
     assert_eq!(config.sources["prom"].kind, SourceKind::Prometheus);
+    let gl = &config.sources["gl"];
+    assert_eq!(
+        (gl.kind, gl.url.as_str(), gl.oauth_token),
+        (SourceKind::Gitlab, "https://gitlab.com/api/v4", false)
+    );
     assert_eq!(config.metrics.len(), 1);
     let m = &config.metrics[0];
     assert_eq!(
@@ -240,6 +245,28 @@ fn target(source: &str, lane: &str, stage: &str) -> Target {
         branch: None,
         project: None,
     }
+}
+
+#[test]
+fn gitlab_lanes_name_a_project_a_branch_and_environments() {
+    let config = parse_valid("gitlab.toml");
+    assert!(config.sources["gl"].oauth_token);
+    let t = |stage: &str| config.target("billing", stage).unwrap().clone();
+    let build = t("build");
+    assert_eq!(
+        (
+            build.project.as_deref(),
+            build.branch.as_deref(),
+            build.environment
+        ),
+        (Some("acme/platform/billing"), Some("release"), None)
+    );
+    assert_eq!(t("staging").environment.as_deref(), Some("staging"));
+    let prod = t("prod");
+    assert_eq!(
+        (prod.project.as_deref(), prod.environment.as_deref()),
+        (Some("4242"), Some("production"))
+    );
 }
 
 #[test]

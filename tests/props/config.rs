@@ -122,6 +122,7 @@ const CONFIG_STRINGS: &[&str] = &[
     "github",
     "prometheus",
     "argocd",
+    "gitlab",
 ];
 
 const DATETIMES: &[&str] = &[
