@@ -226,6 +226,10 @@ pub struct SimArgs {
     /// default; more are taken from the train in order)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=2000))]
     pub github_lanes: Option<u16>,
+    /// How many lanes the config reads through the simulator's GitLab API (none by default;
+    /// payments-api first, whose production deploys wait for approval, then the others in order)
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=2000))]
+    pub gitlab_lanes: u16,
     /// Answer as a plain protocol v1 server: no ETag, gzip or deltas on `/v1/train`
     #[arg(long)]
     pub no_extensions: bool,

@@ -548,3 +548,96 @@ async fn without_a_token_gitlab_answers_401_in_words() {
     );
     d.handle.shutdown().await;
 }
+
+/// `--gitlab-lanes 1`: the demo reads payments-api through GitLab. Its canary has a manual
+/// deploy job ready; played, then promoted on to production, the deployment is blocked until
+/// approved: the whole road of a guarded GitLab release, through the runner.
+#[tokio::test]
+async fn the_demos_gitlab_lane_plays_its_manual_job_and_waits_for_approval_at_production() {
+    let d = sim::demo(SimOptions {
+        speed: 10.0,
+        gitlab_lanes: 1,
+        ..sim::opts()
+    })
+    .await;
+    assert_eq!(
+        d.config.target("payments-api", "prod").unwrap().source,
+        "gl"
+    );
+    let (_dir, runner) = d.runner();
+    let run = |w: &World, kind: ActionKind, stage: &str| {
+        let mut a = Action::new(kind, "payments-api", stage);
+        a.force = true;
+        a.reason = Some("demo".into());
+        let holds = trainyard::ops::holds_from(&common::sim::audit_file(&runner).read().unwrap());
+        let mut p =
+            trainyard::ops::preflight(a.clone(), &d.config.train, w, &holds, poll::now()).unwrap();
+        p.action = a;
+        p
+    };
+    let world = observe(&d).await;
+    let canary = world.cell("payments-api", "canary").unwrap();
+    let staging = world
+        .cell("payments-api", "staging")
+        .unwrap()
+        .version
+        .clone()
+        .unwrap();
+    assert!(
+        canary.message.as_deref().unwrap().contains(&format!(
+            "manual job deploy-canary for {} ready to play",
+            &staging[..7]
+        )),
+        "{canary:?}"
+    );
+    let outcome = runner
+        .run(&run(&world, ActionKind::Promote, "canary"), false, &|_| {})
+        .await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    common::wait::until_async(
+        "payments-api's canary rollout",
+        common::wait::PATIENCE,
+        || async {
+            let w = observe(&d).await;
+            let c = w.cell("payments-api", "canary").unwrap().clone();
+            common::wait::ok_if(
+                c.state == CellState::Succeeded && c.version.as_deref() == Some(staging.as_str()),
+                || format!("{c:?}"),
+            )
+        },
+    )
+    .await;
+
+    let world = observe(&d).await;
+    let outcome = runner
+        .run(&run(&world, ActionKind::Promote, "prod"), false, &|_| {})
+        .await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let world = observe(&d).await;
+    let prod = world.cell("payments-api", "prod").unwrap();
+    assert_eq!(prod.state, CellState::AwaitingApproval, "{prod:?}");
+    assert_eq!(prod.version.as_deref(), Some(staging.as_str()));
+    assert_eq!(
+        prod.approval.as_ref().unwrap().reviewers,
+        ["payments-api-approvers (1 more)"]
+    );
+    let outcome = runner
+        .run(&run(&world, ActionKind::Approve, "prod"), false, &|_| {})
+        .await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let world = observe(&d).await;
+    assert_ne!(
+        world.cell("payments-api", "prod").unwrap().state,
+        CellState::AwaitingApproval
+    );
+    let sent: Vec<String> = posts(&requests(&d).await)
+        .into_iter()
+        .map(|p| p.0)
+        .collect();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert!(
+        sent[0].ends_with("/play") && sent[1].ends_with("/play") && sent[2].ends_with("/approval"),
+        "{sent:?}"
+    );
+    d.handle.shutdown().await;
+}

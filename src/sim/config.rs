@@ -6,7 +6,7 @@ use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 
 use super::SimOptions;
 use super::prometheus::prom_name;
-use super::roster::{github_lanes, lane_count, roster};
+use super::roster::{github_lanes, gitlab_lanes, lane_count, roster};
 use super::scenario::{METRICS, STAGES, series_span};
 
 /// How often the demo asks the simulator's Prometheus API for the metrics.
@@ -34,6 +34,11 @@ pub fn demo_config(base_url: &str, opts: &SimOptions, now: DateTime<Utc>) -> Str
     let github: std::collections::HashSet<&str> = github_lanes(&lanes, opts.github_lanes)
         .into_iter()
         .collect();
+    let on_github: Vec<&str> = github.iter().copied().collect();
+    let gitlab: std::collections::HashSet<&str> =
+        gitlab_lanes(&lanes, &on_github, opts.gitlab_lanes)
+            .into_iter()
+            .collect();
     let _ = write!(
         w,
         r#"# trainyard demo: {lanes} lanes served by the simulator (seed {seed}), {github} of them through its GitHub API
@@ -76,6 +81,20 @@ interval = {interval}
         api_url = quote(&format!("{}/api/v3", base_url.trim_end_matches('/'))),
         interval = quote(PROM_INTERVAL),
     );
+    if !gitlab.is_empty() {
+        let _ = write!(
+            w,
+            r#"
+# And as a self-managed GitLab does, under /gitlab/api/v4.
+[sources.gl]
+kind = "gitlab"
+api_url = {api_url}
+token_cmd = "echo trainyard-demo"
+interval = "2s"
+"#,
+            api_url = quote(&format!("{}/gitlab/api/v4", base_url.trim_end_matches('/'))),
+        );
+    }
     for lane in &lanes {
         let _ = writeln!(w);
         let _ = writeln!(w, "[[lanes]]");
@@ -95,6 +114,16 @@ interval = {interval}
                     "stages.{stage} = {{ environment = {}, workflow = \"deploy.yml\" }}",
                     quote(env)
                 );
+            }
+        } else if gitlab.contains(&lane.name.as_str()) {
+            let _ = writeln!(w, "source = \"gl\"");
+            let _ = writeln!(w, "project = {}", quote(&format!("acme/{}", lane.name)));
+            for (stage, env) in [
+                ("staging", "staging"),
+                ("canary", "canary"),
+                ("prod", "production"),
+            ] {
+                let _ = writeln!(w, "stages.{stage} = {{ environment = {} }}", quote(env));
             }
         } else {
             let _ = writeln!(w, "source = \"sim\"");
@@ -192,6 +221,45 @@ fn quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--gitlab-lanes`: none by default; asked for, payments-api (its production waits for
+    /// approval) and then the others not on GitHub, each a valid gitlab lane.
+    #[test]
+    fn gitlab_lanes_are_read_through_the_gitlab_api_when_asked() {
+        let now = DateTime::parse_from_rfc3339("2026-11-26T15:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        for (n, want) in [
+            (0, vec![]),
+            (1, vec!["payments-api"]),
+            (2, vec!["ledger", "payments-api"]),
+        ] {
+            let opts = SimOptions {
+                gitlab_lanes: n,
+                ..SimOptions::default()
+            };
+            let text = demo_config("http://127.0.0.1:4000", &opts, now);
+            let config = crate::config::parse(&text, "<demo>").unwrap();
+            assert_eq!(config.sources.contains_key("gl"), n > 0, "{n}");
+            let on_gitlab: Vec<&str> = config
+                .train
+                .lanes
+                .iter()
+                .filter(|l| config.target(&l.name, "prod").unwrap().source == "gl")
+                .map(|l| l.name.as_str())
+                .collect();
+            assert_eq!(on_gitlab, want, "{n}");
+            for lane in &on_gitlab {
+                let prod = config.target(lane, "prod").unwrap();
+                assert_eq!(prod.environment.as_deref(), Some("production"));
+                assert_eq!(
+                    prod.project.as_deref(),
+                    Some(format!("acme/{lane}").as_str())
+                );
+                assert_eq!(config.target(lane, "build").unwrap().environment, None);
+            }
+        }
+    }
 
     /// How many lanes read through GitHub, at any size of train; each config is valid.
     #[test]

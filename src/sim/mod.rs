@@ -22,7 +22,8 @@
 //! `GET /runs/N` (what a cell's `url` points at).
 //!
 //! Up to [`MAX_LANES`] lanes (`roster.rs`); the printed config reads
-//! [`SimOptions::github_lanes`] of them through the GitHub face.
+//! [`SimOptions::github_lanes`] of them through the GitHub face and
+//! [`SimOptions::gitlab_lanes`] through the GitLab face.
 //!
 //! The same train also answers as GitHub does, under `/api/v3` like GitHub Enterprise Server
 //! (a `github` source's `api_url` is [`SimHandle::github_api_url`]): each lane is the
@@ -32,6 +33,15 @@
 //! and reject), `workflow_dispatch` (promote and rollback) and cancel, with bearer auth,
 //! ETags and 304s, rate-limit headers and `Link` pagination. The GitHub views are
 //! projections of the same cells: acting through either API shows through both.
+//!
+//! And as GitLab does, under `/gitlab/api/v4` like a self-managed instance at a relative URL
+//! root (a `gitlab` source's `api_url` is [`SimHandle::gitlab_api_url`]): each lane is the
+//! project `acme/{lane}`, each build a pipeline on `main` whose jobs are the build's checks and
+//! a manual deploy job per environment, each deploy a deployment (blocked while it waits for
+//! approval, with Premium's approval rules); pipelines, jobs, deployments, playing and
+//! retrying jobs, approving and rejecting deployments, cancelling pipelines, with the token as
+//! `PRIVATE-TOKEN` or bearer and `RateLimit-*` headers (`scenario/gitlab.rs`,
+//! `gitlab_server.rs`).
 //!
 //! The metrics answer as Prometheus does: `GET /metrics` (text exposition format) and the
 //! query API `/api/v1/query` and `/api/v1/query_range` with a one-selector PromQL subset
@@ -99,6 +109,10 @@ pub struct SimOptions {
     /// and then the other lanes in train order, up to `n`. The simulator serves every lane
     /// through both APIs either way.
     pub github_lanes: Option<usize>,
+    /// How many lanes the printed config reads through the GitLab API instead (`0`, the
+    /// default: none), of those not read through GitHub: payments-api first (its production
+    /// deploys wait for approval), then the others in train order.
+    pub gitlab_lanes: usize,
     /// Serve `/v1/train` with the protocol's extensions (conditional GET, gzip, deltas:
     /// docs/protocol.md); `false` answers as a plain protocol v1 server that knows none of
     /// them (`--no-extensions`).
@@ -113,6 +127,7 @@ impl Default for SimOptions {
             speed: 1.0,
             hostile: false,
             github_lanes: None,
+            gitlab_lanes: 0,
             extensions: true,
         }
     }

@@ -119,9 +119,37 @@ pub(crate) fn github_lanes(lanes: &[LaneSpec], n: Option<usize>) -> Vec<&str> {
         .collect()
 }
 
+/// The `n` lanes the printed config reads through the simulator's GitLab API: of the lanes
+/// not read through GitHub (`github`), those whose production deploys wait for approval first
+/// (a GitLab lane then shows a blocked deployment), then the others in train order.
+pub(crate) fn gitlab_lanes<'a>(lanes: &'a [LaneSpec], github: &[&str], n: usize) -> Vec<&'a str> {
+    let free = || lanes.iter().filter(|l| !github.contains(&l.name.as_str()));
+    free()
+        .filter(|l| !l.prod_reviewers.is_empty())
+        .chain(free().filter(|l| l.prod_reviewers.is_empty()))
+        .map(|l| l.name.as_str())
+        .take(n)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gitlab_lanes_are_those_not_on_github_guarded_ones_first() {
+        let lanes = roster(8);
+        let github = github_lanes(&lanes, None);
+        assert_eq!(gitlab_lanes(&lanes, &github, 0), Vec::<&str>::new());
+        assert_eq!(gitlab_lanes(&lanes, &github, 1), ["payments-api"]);
+        assert_eq!(
+            gitlab_lanes(&lanes, &github, 3),
+            ["payments-api", "ledger", "auth-service"]
+        );
+        // Every lane on GitHub: none left for GitLab.
+        let all = github_lanes(&lanes, Some(8));
+        assert!(gitlab_lanes(&lanes, &all, 2).is_empty());
+    }
 
     #[test]
     fn prefixes_and_generated_lanes_are_consistent() {
