@@ -244,9 +244,15 @@ pub fn to_table(config: &Config, snap: &Snapshot) -> String {
             Some(e) => format!("FAILED: {e}"),
             None => "ok".into(),
         };
+        // GitLab's budget is a minute's, GitHub's an hour's.
+        let window = if s.kind == "gitlab" {
+            "this minute"
+        } else {
+            "this hour"
+        };
         let mut budget = s
             .rate_limit
-            .map(|r| format!(", rate limit {}/{} left this hour", r.remaining, r.limit))
+            .map(|r| format!(", rate limit {}/{} left {window}", r.remaining, r.limit))
             .unwrap_or_default();
         if let Some(r) = s.request_rate {
             budget.push_str(&format!(

@@ -379,6 +379,21 @@ async fn gitlabs_refusals_are_said_in_words() {
         }
         other => panic!("{other:?}"),
     }
+    // A dry run says what would be sent, never the token.
+    let preview = gl(&d).preview(&request(
+        ActionKind::Promote,
+        "inventory",
+        "prod",
+        Some("87689d8"),
+    ));
+    assert!(
+        preview.starts_with(&format!(
+            "POST {}/gitlab/api/v4/projects/acme%2Finventory/jobs/{{job}}/play (the manual job deploying 87689d8 to production",
+            d.url()
+        )),
+        "{preview}"
+    );
+    assert!(!preview.contains("glpat"), "{preview}");
     // Nothing waits at staging; a build stage has no environment; resume has no request.
     let e = gl(&d)
         .act(&request(

@@ -288,6 +288,55 @@ mod tests {
         assert_eq!(error_of(502, b"<html>").to_string(), "HTTP 502: no message");
     }
 
+    fn client() -> Client {
+        let text = "[train]\nname = \"t\"\nstages = [\"build\", \"prod\"]\n\n\
+                    [sources.gl]\nkind = \"gitlab\"\napi_url = \"http://127.0.0.1:9/api/v4\"\n\n\
+                    [[lanes]]\nname = \"a\"\nsource = \"gl\"\nproject = \"acme/a\"\n\
+                    stages.prod = { environment = \"production\" }\n";
+        let config = crate::config::parse(text, "t.toml").unwrap();
+        Client::new(&config.sources["gl"], None).unwrap()
+    }
+
+    fn headers(pairs: &[(&'static str, String)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    /// A spent budget holds requests until its reset; a 429 for its `Retry-After`, or a
+    /// minute without one.
+    #[test]
+    fn a_spent_budget_and_a_429_hold_every_request() {
+        let reset = chrono::Utc::now().timestamp() + 30;
+        let c = client();
+        c.note(
+            200,
+            &headers(&[
+                ("ratelimit-limit", "2000".into()),
+                ("ratelimit-remaining", "0".into()),
+                ("ratelimit-reset", reset.to_string()),
+            ]),
+        );
+        let w = c.waiting().unwrap().as_secs();
+        assert!((28..=30).contains(&w), "{w}");
+        assert_eq!(
+            c.rate_limit().map(|r| (r.remaining, r.limit)),
+            Some((0, 2000))
+        );
+
+        let c = client();
+        c.note(200, &headers(&[]));
+        assert_eq!(c.waiting(), None);
+        c.note(429, &headers(&[("retry-after", "5".into())]));
+        assert!((4..=5).contains(&c.waiting().unwrap().as_secs()));
+        let c = client();
+        c.note(429, &headers(&[]));
+        assert!((59..=60).contains(&c.waiting().unwrap().as_secs()));
+        assert_eq!(c.take_count(), 1);
+    }
+
     #[test]
     fn budget_headers_are_all_three_or_none() {
         let mut h = HeaderMap::new();
