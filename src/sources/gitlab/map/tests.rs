@@ -249,3 +249,25 @@ fn a_payload_of_another_shape_is_an_error_in_words() {
         .unwrap_err();
     assert!(e.starts_with("GitLab answered an unexpected shape"), "{e}");
 }
+
+#[test]
+fn strings_from_gitlab_are_sanitized() {
+    let mut jobs = fixture("pipeline-jobs.json");
+    jobs[0]["name"] = "evil\u{1b}]52;c;SGVsbG8=\u{7}\u{202e}job".into();
+    let mut pipelines = fixture("pipeline-list.json");
+    pipelines[0]["name"] = "\u{1b}[2Jwiped".into();
+    let cell = ci_cell(
+        &decode::<Vec<Pipeline>>(pipelines).unwrap(),
+        &decode::<Vec<Job>>(jobs).unwrap(),
+    )
+    .unwrap();
+    for text in [
+        cell.checks[0].name.as_str(),
+        cell.message.as_deref().unwrap(),
+    ] {
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\u{202e}'),
+            "{text:?}"
+        );
+    }
+}
