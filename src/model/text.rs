@@ -36,6 +36,9 @@ pub const MAX_COMBINING: usize = 8;
 /// documentation for the rule of each character class. At most `max_chars` characters (plus
 /// `…` when cut); the input is read only as far as needed, so a 10 MB payload costs little.
 pub fn sanitize(input: &str, max_chars: usize) -> String {
+    if is_plain(input, max_chars) {
+        return input.to_string();
+    }
     let mut out = Out {
         s: String::with_capacity(input.len().min(max_chars.saturating_mul(4)).min(4096)),
         count: 0,
@@ -78,6 +81,12 @@ pub fn sanitize(input: &str, max_chars: usize) -> String {
         }
     }
     out.s
+}
+
+/// `text` is printable ASCII (space included) of at most `max_chars` characters: what
+/// [`sanitize`] leaves as it is, found without building anything (most texts of a payload).
+pub fn is_plain(text: &str, max_chars: usize) -> bool {
+    text.len() <= max_chars && text.bytes().all(|b| (0x20..0x7f).contains(&b))
 }
 
 /// The output being built, and what was pushed last (marks and spaces don't pile up).

@@ -299,3 +299,29 @@ fn json_safe_escapes_what_serde_leaves_and_means_the_same() {
         assert_eq!(back, v, "the same document");
     }
 }
+
+#[test]
+fn plain_text_is_what_sanitize_leaves_as_it_is() {
+    let printable: String = (0x20u8..0x7f).map(char::from).collect();
+    for s in [
+        "",
+        "v1.2.3 rolling out 3/8 pods",
+        "a  b",
+        printable.as_str(),
+    ] {
+        assert!(is_plain(s, 1000), "{s:?}");
+        assert_eq!(sanitize(s, 1000), s);
+    }
+    // Too long, a control, anything past ASCII: sanitize has to look.
+    for (s, max) in [
+        ("abcdef", 5),
+        ("tab\there", 100),
+        ("esc\u{1b}[2J", 100),
+        ("del\u{7f}", 100),
+        ("café", 100),
+        ("zero\u{200b}width", 100),
+    ] {
+        assert!(!is_plain(s, max), "{s:?}");
+    }
+    assert_eq!(sanitize("abcdef", 5), "abcde…");
+}
