@@ -37,15 +37,15 @@ struct Judged {
     volatile: bool,
 }
 
-/// What a source's health changes in the verdicts (not the time of its last poll: that moves
-/// staleness only, which is looked at every time).
+/// What a source's health changes in the verdicts (not the time of its last poll nor the
+/// interval it polls at: those move staleness only, which is looked at every time; a GitHub
+/// source stretches its interval a little at nearly every poll).
 #[derive(Clone, Debug, PartialEq)]
 struct SourceFacts {
     name: String,
     ok: bool,
     error: Option<String>,
     stale_after: Duration,
-    interval: Option<Duration>,
 }
 
 impl SourceFacts {
@@ -57,7 +57,6 @@ impl SourceFacts {
                 ok: s.ok,
                 error: s.error.clone(),
                 stale_after: s.stale_after,
-                interval: s.interval,
             })
             .collect()
     }
@@ -149,6 +148,14 @@ impl Lanes {
             || self.in_flight != state.in_flight
             || self.readonly != state.readonly
             || self.sources != sources;
+        if everything && !self.judged.is_empty() {
+            tracing::debug!(
+                holds = self.holds != *state.holds,
+                in_flight = self.in_flight != state.in_flight,
+                sources = self.sources != sources,
+                "every lane judged again"
+            );
+        }
         let facts = self.train.as_ref().expect("set above");
         let mut changed = vec![everything; train.lanes.len()];
         if let Some(before) = self
@@ -167,12 +174,18 @@ impl Lanes {
         }
         let situation: Situation = state.situation(now);
         let all_volatile = train_volatile(train, state.holds, now);
+        // A metric is stale when its source is: looked up once, not per metric.
+        let stale_metrics: Vec<&str> = world
+            .sources()
+            .map(|s| s.name.as_str())
+            .filter(|name| world.metrics_stale(name, now))
+            .collect();
         let mut judged = Vec::with_capacity(train.lanes.len());
         let old = std::mem::take(&mut self.judged);
         let mut old = old.into_iter();
         for (i, lane) in train.lanes.iter().enumerate() {
             let before = old.next();
-            let moving = all_volatile || lane_volatile(facts, &situation, lane);
+            let moving = all_volatile || lane_volatile(facts, &situation, &stale_metrics, lane);
             match before {
                 Some(j) if !changed[i] && !j.volatile && !moving => judged.push(j),
                 _ => {
@@ -210,9 +223,10 @@ fn train_volatile(train: &Train, holds: &Holds, now: Timestamp) -> bool {
         || train.active_freeze(now).is_some()
 }
 
-/// The lane's verdicts move with the clock now: it is held, a cell or metric of it is stale,
-/// or a cell of it succeeded less than the next stage's soak ago.
-fn lane_volatile(facts: &TrainFacts, s: &Situation, lane: &Lane) -> bool {
+/// The lane's verdicts move with the clock now: it is held, a cell or metric of it is stale
+/// (`stale_metrics`: the sources whose metrics are), or a cell of it succeeded less than the
+/// next stage's soak ago.
+fn lane_volatile(facts: &TrainFacts, s: &Situation, stale_metrics: &[&str], lane: &Lane) -> bool {
     if s.holds.lanes.contains_key(&lane.name) {
         return true;
     }
@@ -229,10 +243,11 @@ fn lane_volatile(facts: &TrainFacts, s: &Situation, lane: &Lane) -> bool {
         s.world
             .cell(&lane.name, stage)
             .is_some_and(|c| s.world.is_stale(c, s.now) || soaking(c))
-            || s.world
-                .metrics(&lane.name, stage)
-                .iter()
-                .any(|m| s.world.metric_stale(m, s.now))
+            || (!stale_metrics.is_empty()
+                && s.world
+                    .metrics(&lane.name, stage)
+                    .iter()
+                    .any(|m| stale_metrics.contains(&m.source.as_str())))
     })
 }
 
@@ -246,8 +261,10 @@ fn verdicts_move(facts: &TrainFacts, view: &LaneView) -> bool {
 }
 
 /// The lane's cells and metrics are the same in both worlds (when a cell was fetched aside).
+/// A lane no report changed is shared between the worlds: that is the quick answer.
 fn same_lane(stages: &[String], a: &World, b: &World, lane: &str) -> bool {
-    let (cells, metrics) = (a.shares_cells(b), a.shares_metrics(b));
+    let cells = a.shares_lane_cells(b, lane);
+    let metrics = a.shares_lane_metrics(b, lane);
     stages.iter().all(|stage| {
         let same_cells = cells
             || match (a.cell(lane, stage), b.cell(lane, stage)) {
@@ -259,7 +276,8 @@ fn same_lane(stages: &[String], a: &World, b: &World, lane: &str) -> bool {
     })
 }
 
-/// Two cells that differ at most in when they were fetched (which moves staleness only).
+/// Two cells that differ at most in when they were fetched (which moves staleness only). How
+/// far a cell in motion has got counts: a "not ready" blocker says it ("running 62%").
 fn same_cell(a: &Cell, b: &Cell) -> bool {
     // Exhaustive: a new field must say whether it counts.
     let Cell {

@@ -101,6 +101,13 @@ pub struct Batch {
     /// When the source will poll next (a rate limit may stretch its interval): data is not
     /// stale before three of these have passed.
     pub next_poll_in: Option<Duration>,
+    /// The batch carries only what changed since the source's last report, and vouches for
+    /// the rest: every cell of the source without an error of its own is as it was, and
+    /// fresh as of this report; metrics not named stay; `removed_metrics` go. A whole batch
+    /// (`false`) is everything the source has: its metrics replace all of the source's.
+    pub partial: bool,
+    /// In a partial batch: metrics the source no longer has, by cell and name.
+    pub removed_metrics: Vec<(CellKey, String)>,
 }
 
 /// The most characters a string from a source keeps in the model, whatever the source: the
@@ -109,6 +116,9 @@ pub const MAX_SOURCE_TEXT: usize = 1000;
 
 fn clean(s: &mut String) {
     // Most strings are clean already (the source sanitized them): don't reallocate those.
+    if super::text::is_plain(s, MAX_SOURCE_TEXT) {
+        return;
+    }
     let cleaned = super::text::sanitize(s, MAX_SOURCE_TEXT);
     if cleaned != *s {
         *s = cleaned;
@@ -135,6 +145,9 @@ impl Batch {
         }
         for (_, e) in &mut self.cell_errors {
             f(e);
+        }
+        for (_, name) in &mut self.removed_metrics {
+            f(name);
         }
     }
 }
@@ -179,6 +192,10 @@ pub struct SourceHealth {
     /// elected poller, "alice@jump-1"); `None` when this process polls it itself.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
+    /// The last partial batch: it vouched for every cell of the source without an error of
+    /// its own (their data is as fresh as this).
+    #[serde(skip)]
+    pub vouched_at: Option<Timestamp>,
 }
 
 impl SourceHealth {
@@ -219,6 +236,7 @@ impl SourceHealth {
             request_rate: None,
             interval: None,
             via: None,
+            vouched_at: None,
         }
     }
 
@@ -226,6 +244,16 @@ impl SourceHealth {
     pub fn via_words(&self) -> Option<String> {
         self.via.as_ref().map(|by| format!("via {by}'s poll"))
     }
+}
+
+/// Whether two indexes of lanes share `lane`'s entries (or neither has any).
+fn shares_lane<T>(a: &ByLane<T>, b: &ByLane<T>, lane: &str) -> bool {
+    Arc::ptr_eq(a, b)
+        || match (a.get(lane), b.get(lane)) {
+            (None, None) => true,
+            (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+            _ => false,
+        }
 }
 
 /// A cell changed between two reports: the raw material of the activity panel.
@@ -236,13 +264,31 @@ pub struct Change {
     pub after: (Option<String>, CellState),
 }
 
+/// One lane's entries (its cells, or its metrics by cell), shared between copies of the world
+/// until a report changes that lane.
+type Lane<T> = Arc<BTreeMap<CellKey, T>>;
+/// Every lane's entries, by lane name: a copy shares every lane, a report copies the lanes
+/// it changes (and the index of lanes), not the others.
+type ByLane<T> = Arc<BTreeMap<String, Lane<T>>>;
+
 #[derive(Clone, Debug, Default)]
 pub struct World {
     /// Shared between copies of the world until a report changes them: a report of cells
-    /// copies no metrics, one of metrics no cells.
-    cells: Arc<BTreeMap<CellKey, Cell>>,
-    metrics: Arc<BTreeMap<CellKey, Vec<Metric>>>,
+    /// copies no metrics, one of metrics no cells, and either only the lanes it changes.
+    cells: ByLane<Cell>,
+    metrics: ByLane<Vec<Metric>>,
     sources: BTreeMap<String, SourceHealth>,
+}
+
+/// The lane `lane` of `all`, to change: copied when shared, made when new.
+fn lane_mut<'a, T: Clone>(
+    all: &'a mut BTreeMap<String, Lane<T>>,
+    lane: &str,
+) -> &'a mut BTreeMap<CellKey, T> {
+    if !all.contains_key(lane) {
+        all.insert(lane.to_string(), Arc::default());
+    }
+    Arc::make_mut(all.get_mut(lane).expect("inserted above"))
 }
 
 impl World {
@@ -284,6 +330,9 @@ impl World {
         health.ok = true;
         health.error = None;
         health.last_ok = Some(at);
+        if batch.partial {
+            health.vouched_at = Some(at);
+        }
         if batch.rate_limit.is_some() {
             health.rate_limit = batch.rate_limit;
         }
@@ -298,23 +347,10 @@ impl World {
         if !batch.cells.is_empty() || !batch.cell_errors.is_empty() {
             self.apply_cells(&source, at, batch.cells, batch.cell_errors, &mut changes);
         }
-        // Metrics sources replace all their metrics with every good poll: a source that has
-        // none and sends none leaves them as they are.
-        let had = |m: &Metric| m.source == source;
-        if !batch.metrics.is_empty() || self.metrics.values().flatten().any(had) {
-            let metrics = Arc::make_mut(&mut self.metrics);
-            for list in metrics.values_mut() {
-                list.retain(|m| !had(m));
-            }
-            for (key, mut metric) in batch.metrics {
-                let list = metrics.entry(key).or_default();
-                if list.len() < super::bounds::MAX_METRICS {
-                    metric.bound();
-                    metric.source = source.clone();
-                    list.push(metric);
-                }
-            }
-            metrics.retain(|_, v| !v.is_empty());
+        if batch.partial {
+            self.patch_metrics(&source, batch.metrics, batch.removed_metrics);
+        } else {
+            self.replace_metrics(&source, batch.metrics);
         }
         changes
     }
@@ -333,7 +369,8 @@ impl World {
             cell.source = source.to_string();
             cell.fetched_at = Some(at);
             cell.error = None;
-            let before = all.get(&key).map(|c| (c.version.clone(), c.state));
+            let lane = lane_mut(all, &key.lane);
+            let before = lane.get(&key).map(|c| (c.version.clone(), c.state));
             let after = (cell.version.clone(), cell.state);
             if before.as_ref() != Some(&after) {
                 changes.push(Change {
@@ -342,13 +379,143 @@ impl World {
                     after,
                 });
             }
-            all.insert(key, cell);
+            lane.insert(key, cell);
         }
         for (key, error) in errors {
-            let cell = all
+            let lane = all.get(key.lane.as_str());
+            let cell = lane.and_then(|l| l.get(&key));
+            if cell.is_some_and(|c| c.error.as_ref() == Some(&error)) {
+                // Said before: the lane stays shared.
+                continue;
+            }
+            let cell = lane_mut(all, &key.lane)
                 .entry(key)
                 .or_insert_with(|| Cell::new(source, CellState::Unknown));
             cell.error = Some(error);
+        }
+    }
+
+    /// A whole batch's metrics: all of the source's, replacing those it had. A source that has
+    /// none and sends none leaves them as they are; a lane whose metrics come out the same
+    /// stays as it was (shared with earlier copies of the world).
+    fn replace_metrics(&mut self, source: &str, metrics: Vec<(CellKey, Metric)>) {
+        let had = |m: &Metric| m.source == source;
+        let mut by_lane: BTreeMap<String, BTreeMap<CellKey, Vec<Metric>>> = BTreeMap::new();
+        for (key, metric) in metrics {
+            let lane = match by_lane.get_mut(key.lane.as_str()) {
+                Some(l) => l,
+                None => by_lane.entry(key.lane.clone()).or_default(),
+            };
+            lane.entry(key).or_default().push(metric);
+        }
+        let stale: Vec<String> = self
+            .metrics
+            .iter()
+            .filter(|(lane, cells)| {
+                !by_lane.contains_key(lane.as_str()) && cells.values().flatten().any(had)
+            })
+            .map(|(lane, _)| lane.clone())
+            .collect();
+        if by_lane.is_empty() && stale.is_empty() {
+            return;
+        }
+        for lane in stale {
+            by_lane.insert(lane, BTreeMap::new());
+        }
+        let mut next: Vec<(String, Option<BTreeMap<CellKey, Vec<Metric>>>)> = Vec::new();
+        for (lane, mut fresh) in by_lane {
+            let old = self.metrics.get(lane.as_str());
+            // The lane's metrics of other sources stay, in front of this source's, as the
+            // lists are rebuilt below.
+            let mut built: BTreeMap<CellKey, Vec<Metric>> = BTreeMap::new();
+            if let Some(old) = old {
+                for (key, list) in old.iter() {
+                    let others: Vec<Metric> = list.iter().filter(|m| !had(m)).cloned().collect();
+                    if !others.is_empty() {
+                        built.insert(key.clone(), others);
+                    }
+                }
+            }
+            for (key, list) in std::mem::take(&mut fresh) {
+                let kept = built.entry(key).or_default();
+                for mut metric in list {
+                    if kept.len() < super::bounds::MAX_METRICS {
+                        metric.bound();
+                        metric.source = source.to_string();
+                        kept.push(metric);
+                    }
+                }
+            }
+            built.retain(|_, v| !v.is_empty());
+            let same = match old {
+                Some(old) => **old == built,
+                None => built.is_empty(),
+            };
+            if !same {
+                next.push((lane, (!built.is_empty()).then_some(built)));
+            }
+        }
+        if next.is_empty() {
+            return;
+        }
+        let all = Arc::make_mut(&mut self.metrics);
+        for (lane, built) in next {
+            match built {
+                Some(b) => {
+                    all.insert(lane, Arc::new(b));
+                }
+                None => {
+                    all.remove(lane.as_str());
+                }
+            }
+        }
+    }
+
+    /// A partial batch's metrics: each replaces the source's metric of its name at its cell
+    /// (or comes after the cell's others); the removed ones go.
+    fn patch_metrics(
+        &mut self,
+        source: &str,
+        metrics: Vec<(CellKey, Metric)>,
+        removed: Vec<(CellKey, String)>,
+    ) {
+        if metrics.is_empty() && removed.is_empty() {
+            return;
+        }
+        let all = Arc::make_mut(&mut self.metrics);
+        for (key, name) in removed {
+            let mine = |m: &Metric| m.source == source && m.name == name;
+            let present = all
+                .get(key.lane.as_str())
+                .and_then(|l| l.get(&key))
+                .is_some_and(|list| list.iter().any(mine));
+            if !present {
+                continue;
+            }
+            let lane = lane_mut(all, &key.lane);
+            if let Some(list) = lane.get_mut(&key) {
+                list.retain(|m| !mine(m));
+                if list.is_empty() {
+                    lane.remove(&key);
+                }
+            }
+            if lane.is_empty() {
+                all.remove(key.lane.as_str());
+            }
+        }
+        for (key, mut metric) in metrics {
+            metric.bound();
+            metric.source = source.to_string();
+            let lane = lane_mut(all, &key.lane);
+            let list = lane.entry(key).or_default();
+            let at = list
+                .iter()
+                .position(|m| m.source == metric.source && m.name == metric.name);
+            match at {
+                Some(i) => list[i] = metric,
+                None if list.len() < super::bounds::MAX_METRICS => list.push(metric),
+                None => {}
+            }
         }
     }
 
@@ -363,17 +530,29 @@ impl World {
         Arc::ptr_eq(&self.metrics, &other.metrics)
     }
 
-    pub fn cell(&self, lane: &str, stage: &str) -> Option<&Cell> {
-        self.cells.get(&(lane, stage) as &dyn KeyRef)
+    /// Both worlds share the cells of `lane` (or neither has any): nothing of them changed.
+    pub fn shares_lane_cells(&self, other: &World, lane: &str) -> bool {
+        shares_lane(&self.cells, &other.cells, lane)
     }
 
+    /// Both worlds share the metrics of `lane`, as [`World::shares_lane_cells`].
+    pub fn shares_lane_metrics(&self, other: &World, lane: &str) -> bool {
+        shares_lane(&self.metrics, &other.metrics, lane)
+    }
+
+    pub fn cell(&self, lane: &str, stage: &str) -> Option<&Cell> {
+        self.cells.get(lane)?.get(&(lane, stage) as &dyn KeyRef)
+    }
+
+    /// Every cell, by lane then stage name.
     pub fn cells(&self) -> impl Iterator<Item = (&CellKey, &Cell)> {
-        self.cells.iter()
+        self.cells.values().flat_map(|l| l.iter())
     }
 
     pub fn metrics(&self, lane: &str, stage: &str) -> &[Metric] {
         self.metrics
-            .get(&(lane, stage) as &dyn KeyRef)
+            .get(lane)
+            .and_then(|l| l.get(&(lane, stage) as &dyn KeyRef))
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
@@ -394,8 +573,16 @@ impl World {
     }
 
     /// How old the data of a cell is.
+    /// How old the data of a cell is: since it was fetched, or since its source last vouched
+    /// for it (a partial batch vouches for every cell of its source without an error).
     pub fn age(&self, cell: &Cell, now: Timestamp) -> Option<Duration> {
+        let vouched = cell
+            .error
+            .is_none()
+            .then(|| self.sources.get(&cell.source)?.vouched_at)
+            .flatten();
         cell.fetched_at
+            .max(vouched)
             .map(|t| (now - t).to_std().unwrap_or_default())
     }
 
@@ -428,10 +615,17 @@ impl World {
     /// good poll: the source's last good poll is the metric's). A metric of a source the
     /// world does not know is never stale.
     pub fn metric_stale(&self, m: &Metric, now: Timestamp) -> bool {
-        let Some(src) = self.sources.get(&m.source) else {
+        self.metrics_stale(&m.source, now)
+    }
+
+    /// Every metric of the source named `source` is stale (see [`World::metric_stale`]): a
+    /// metric's staleness is its source's.
+    pub fn metrics_stale(&self, source: &str, now: Timestamp) -> bool {
+        let Some(src) = self.sources.get(source) else {
             return false;
         };
-        src.stale(self.metric_age(m, now))
+        let age = src.last_ok.map(|t| (now - t).to_std().unwrap_or_default());
+        src.stale(age)
     }
 
     /// How old a metric's measurement is (its source's last good poll).
@@ -655,5 +849,102 @@ mod tests {
         assert_eq!(w.metrics("api", "canary").len(), 1);
         assert_eq!(w.metrics("api", "canary")[0].value, Some(0.2));
         assert_eq!(w.metrics("api", "canary")[0].source, "sim");
+    }
+    #[test]
+    fn a_partial_batch_changes_what_it_carries_and_vouches_for_the_rest() {
+        let mut w = World::new([("sim", "http", Duration::from_secs(10))]);
+        let (api, web) = (CellKey::new("api", "build"), CellKey::new("web", "build"));
+        let m = |name: &str, v: f64| Metric {
+            name: name.into(),
+            value: Some(v),
+            ..Default::default()
+        };
+        w.apply(SourceReport {
+            source: "sim".into(),
+            at: t(0),
+            outcome: Ok(Batch {
+                cells: vec![
+                    (api.clone(), cell("v1", CellState::Running)),
+                    (web.clone(), cell("w1", CellState::Succeeded)),
+                ],
+                metrics: vec![
+                    (api.clone(), m("errors", 0.1)),
+                    (api.clone(), m("p99", 0.2)),
+                ],
+                ..Batch::default()
+            }),
+        });
+        w.apply(SourceReport {
+            source: "sim".into(),
+            at: t(1),
+            outcome: Ok(Batch {
+                cell_errors: vec![(web.clone(), "malformed cell".into())],
+                ..Batch::default()
+            }),
+        });
+        let before = w.clone();
+        let partial = |at, cells, metrics, removed_metrics| SourceReport {
+            source: "sim".into(),
+            at: t(at),
+            outcome: Ok(Batch {
+                cells,
+                metrics,
+                removed_metrics,
+                partial: true,
+                ..Batch::default()
+            }),
+        };
+        // Nothing changed (a 304): the lanes stay shared, the good cell is fresh as of now,
+        // the cell with an error of its own is not vouched for.
+        assert!(w.apply(partial(8, vec![], vec![], vec![])).is_empty());
+        assert!(w.shares_cells(&before) && w.shares_metrics(&before));
+        let (a, b) = (
+            w.cell("api", "build").unwrap(),
+            w.cell("web", "build").unwrap(),
+        );
+        assert_eq!(w.age(a, t(12)), Some(Duration::from_secs(4)));
+        assert!(!w.is_stale(a, t(12)));
+        assert_eq!(w.age(b, t(12)), Some(Duration::from_secs(12)));
+        assert!(w.is_stale(b, t(12)));
+        // One cell and one metric changed, one metric removed: only api's lane is copied.
+        let ch = w.apply(partial(
+            9,
+            vec![(api.clone(), cell("v2", CellState::Running))],
+            vec![(api.clone(), m("p99", 0.3))],
+            vec![(api.clone(), "errors".into())],
+        ));
+        assert_eq!(ch.len(), 1);
+        assert!(!w.shares_lane_cells(&before, "api") && w.shares_lane_cells(&before, "web"));
+        assert!(!w.shares_lane_metrics(&before, "api"));
+        assert_eq!(
+            w.metrics("api", "build"),
+            [Metric {
+                source: "sim".into(),
+                ..m("p99", 0.3)
+            }]
+        );
+        assert_eq!(
+            w.cell("web", "build").unwrap().version.as_deref(),
+            Some("w1")
+        );
+        assert_eq!(
+            w.cell("web", "build").unwrap().error.as_deref(),
+            Some("malformed cell")
+        );
+        // A whole batch of the same metrics leaves the lane as it was; another value copies it.
+        let whole = |v| SourceReport {
+            source: "sim".into(),
+            at: t(10),
+            outcome: Ok(Batch {
+                metrics: vec![(api.clone(), m("p99", v))],
+                ..Batch::default()
+            }),
+        };
+        let now = w.clone();
+        w.apply(whole(0.3));
+        assert!(w.shares_metrics(&now));
+        w.apply(whole(0.4));
+        assert!(!w.shares_lane_metrics(&now, "api"));
+        assert_eq!(w.metrics("api", "build")[0].value, Some(0.4));
     }
 }
