@@ -6,6 +6,7 @@
 mod common;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -47,8 +48,9 @@ async fn demo_sim(opts: SimOptions) -> (sim::Demo, Arc<dyn Source>) {
     (d, src)
 }
 
+/// One poll as the poller makes it: after the first, only what changed.
 async fn poll_ok(src: &dyn Source) -> (SourceReport, Batch) {
-    let report = poll::poll_source(src).await;
+    let report = poll::poll_source_changes(src).await;
     let batch = report
         .outcome
         .clone()
@@ -88,13 +90,27 @@ async fn an_unchanged_train_is_answered_304_and_its_cells_reported_fresh() {
     let mut last_at = None;
     for _ in 0..3 {
         let (report, again) = poll_ok(src.as_ref()).await;
-        assert_eq!(cells_of(&again), served, "a 304 reports the kept train");
+        // Nothing changed: a partial batch of nothing, which vouches for the kept train.
+        assert!(again.partial, "after the first report, only what changed");
+        assert!(again.cells.is_empty() && again.cell_errors.is_empty());
         last_at = Some(report.at);
         world.apply(report);
     }
+    let kept: Vec<(CellKey, String)> = world
+        .cells()
+        .map(|(k, c)| {
+            let mut c = c.clone();
+            (c.source, c.fetched_at) = (String::new(), None);
+            (k.clone(), format!("{c:?}"))
+        })
+        .collect();
+    assert_eq!(
+        kept, served,
+        "the world keeps the train as the first poll had it"
+    );
     // Counted fresh: the data is as old as the last 304, not the first answer.
     let ledger = world.cell("ledger", "canary").unwrap();
-    assert_eq!(ledger.fetched_at, last_at);
+    assert_eq!(world.age(ledger, last_at.unwrap()), Some(Duration::ZERO));
     assert!(!world.is_stale(ledger, poll::now()));
 
     let seen = answers(&url).await;
@@ -127,9 +143,17 @@ async fn an_unchanged_train_is_answered_304_and_its_cells_reported_fresh() {
     })
     .await;
     assert_eq!(ack.status, 202, "{ack}");
-    let (_, after) = poll_ok(src.as_ref()).await;
+    // A whole poll (as an action's verification makes) has the whole train, and takes
+    // nothing away from the poller's next report.
+    let whole = poll::poll_source(src.as_ref()).await.outcome.unwrap();
+    assert!(!whole.partial);
+    assert_eq!(whole.cells.len(), 20);
+    let (report, after) = poll_ok(src.as_ref()).await;
+    world.apply(report);
     let seen = answers(&url).await;
-    let last = seen.last().unwrap();
+    // The delta answered the whole poll; the poller's next was a 304.
+    assert_eq!(seen.last().unwrap()["kind"], "not_modified");
+    let last = &seen[seen.len() - 2];
     assert_eq!(last["kind"], "delta", "{last}");
     assert_eq!(last["cells"], 1, "{last}");
     assert_eq!(last["if_none_match"], true);
@@ -140,11 +164,14 @@ async fn an_unchanged_train_is_answered_304_and_its_cells_reported_fresh() {
         .find(|(k, _)| *k == CellKey::new("ledger", "prod"))
         .unwrap();
     assert_eq!(prod.1.state, CellState::RollingBack);
+    assert_eq!(after.cells.len(), 1, "reported: the one cell that changed");
     assert_eq!(
-        cells_of(&after).len(),
+        world.cells().count(),
         20,
         "the rest of the train is still there"
     );
+    let prod = world.cell("ledger", "prod").unwrap();
+    assert_eq!(prod.state, CellState::RollingBack);
     d.handle.shutdown().await;
 }
 
@@ -157,12 +184,17 @@ async fn deltas_carry_only_what_changed_and_merge_into_the_whole_train() {
     })
     .await;
     let url = d.url();
-    poll_ok(src.as_ref()).await;
+    // What the source reports, folded in as the engine does: the whole train first, then
+    // what changed.
+    let world = Arc::new(std::sync::Mutex::new(d.config.empty_world()));
+    let (first, _) = poll_ok(src.as_ref()).await;
+    world.lock().unwrap().apply(first);
     // Poll while the train moves until three deltas came.
     until_async("three deltas", PATIENCE, || {
-        let (src, url) = (Arc::clone(&src), url.clone());
+        let (src, url, world) = (Arc::clone(&src), url.clone(), Arc::clone(&world));
         async move {
-            poll_ok(src.as_ref()).await;
+            let (report, _) = poll_ok(src.as_ref()).await;
+            world.lock().unwrap().apply(report);
             let seen = answers(&url).await;
             let deltas = kinds(&seen).iter().filter(|k| **k == "delta").count();
             ok_if(deltas >= 3, || format!("{:?}", kinds(&seen)))
@@ -170,7 +202,10 @@ async fn deltas_carry_only_what_changed_and_merge_into_the_whole_train() {
     })
     .await;
     clock(&url, "stop").await;
-    let (_, merged) = poll_ok(src.as_ref()).await;
+    let (report, last) = poll_ok(src.as_ref()).await;
+    assert!(last.partial && last.cells.len() < 100, "only what changed");
+    let mut world = world.lock().unwrap().clone();
+    world.apply(report);
     let seen = answers(&url).await;
     let full = &seen[0];
     assert_eq!(full["kind"], "full");
@@ -186,7 +221,7 @@ async fn deltas_carry_only_what_changed_and_merge_into_the_whole_train() {
         );
         assert!(delta["cells"].as_u64().unwrap() < 100, "{delta}");
     }
-    // What the source merged is the train as the simulator now serves it whole.
+    // What the world holds is the train as the simulator now serves it whole.
     let client = sim::client();
     let body = client
         .get(format!("{url}/v1/train?metrics=false"))
@@ -198,9 +233,17 @@ async fn deltas_carry_only_what_changed_and_merge_into_the_whole_train() {
         .unwrap();
     let names = NameMap::for_source(&d.config, "sim");
     let whole = parse_train(&body, &names).unwrap();
-    assert_eq!(cells_of(&merged), cells_of(&whole));
-    assert_eq!(merged.cell_errors, whole.cell_errors);
-    assert_eq!(cells_of(&merged).len(), (100 - 3) * 4);
+    let held: Vec<(CellKey, String)> = world
+        .cells()
+        .map(|(k, c)| {
+            let mut c = c.clone();
+            (c.source, c.fetched_at) = (String::new(), None);
+            (k.clone(), format!("{c:?}"))
+        })
+        .collect();
+    assert_eq!(held, cells_of(&whole));
+    assert!(whole.cell_errors.is_empty());
+    assert_eq!(held.len(), (100 - 3) * 4);
     d.handle.shutdown().await;
 }
 
@@ -212,10 +255,18 @@ async fn a_plain_protocol_v1_server_still_serves_the_whole_train() {
     })
     .await;
     let url = d.url();
-    for _ in 0..3 {
-        let (_, batch) = poll_ok(src.as_ref()).await;
-        assert_eq!(cells_of(&batch).len(), 20);
+    let mut world = d.config.empty_world();
+    for i in 0..3 {
+        let (report, batch) = poll_ok(src.as_ref()).await;
+        // The whole train every time; reported whole the first time, then what differs.
+        assert_eq!(batch.partial, i > 0);
+        if i == 0 {
+            assert_eq!(cells_of(&batch).len(), 20);
+        }
         assert!(batch.cell_errors.is_empty());
+        world.apply(report);
+        assert_eq!(world.cells().count(), 20);
+        assert!(world.cells().all(|(_, c)| c.error.is_none()));
     }
     let seen = answers(&url).await;
     assert_eq!(kinds(&seen), ["full", "full", "full"]);

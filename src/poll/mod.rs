@@ -18,10 +18,23 @@ use crate::model::duration::human;
 use crate::model::{SourceReport, Timestamp};
 use crate::sources::Source;
 
-/// Poll one source once, never longer than its deadline.
+/// Poll one source once, never longer than its deadline: everything it knows.
 pub async fn poll_source(src: &dyn Source) -> SourceReport {
+    report(src, src.poll()).await
+}
+
+/// Poll one source once for the poller, whose reports are all folded into one world: what
+/// changed since its last such poll, at the source's choice ([`Source::poll_changes`]).
+pub async fn poll_source_changes(src: &dyn Source) -> SourceReport {
+    report(src, src.poll_changes()).await
+}
+
+async fn report(
+    src: &dyn Source,
+    poll: crate::sources::BoxFuture<'_, Result<crate::model::Batch, String>>,
+) -> SourceReport {
     let limit = src.deadline();
-    let poll = std::panic::AssertUnwindSafe(src.poll()).catch_unwind();
+    let poll = std::panic::AssertUnwindSafe(poll).catch_unwind();
     let outcome = match tokio::time::timeout(limit, poll).await {
         Ok(Ok(r)) => r,
         Ok(Err(_)) => Err("internal error while polling; see the log".to_string()),
@@ -78,7 +91,7 @@ impl Poller {
                 let mut breaker = breaker::Breaker::new(src.interval(), src.name());
                 loop {
                     breaker.set_interval(src.interval());
-                    let mut report = poll_source(src.as_ref()).await;
+                    let mut report = poll_source_changes(src.as_ref()).await;
                     let now = std::time::Instant::now();
                     // The source asked for a pause (retry-after, a spent budget): polling
                     // sooner would only be refused again, and count against it. A refusal

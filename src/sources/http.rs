@@ -77,8 +77,9 @@ impl HttpSource {
     }
 
     /// One poll: the train, asked for what changed since the kept one (docs/protocol.md,
-    /// "Paying for change only"), merged into it and reported whole.
-    async fn fetch(&self) -> Result<Batch, String> {
+    /// "Paying for change only"), merged into it; reported whole, or with `changes` what
+    /// changed since the last such report (`Kept::changes`).
+    async fn fetch(&self, changes: bool) -> Result<Batch, String> {
         if let Some(refused) = self.retry.refusal("the source") {
             return Err(refused);
         }
@@ -93,7 +94,8 @@ impl HttpSource {
             got = self.fetch_into(&mut kept).await;
         }
         match got? {
-            Got::Taken => Ok(kept.batch()),
+            Got::Taken if changes => Ok(kept.changes()),
+            Got::Taken => Ok(kept.whole()),
             Got::Resync(why) => Err(format!("GET /v1/train: {why}")),
             Got::Plain => Err("GET /v1/train: HTTP 400 Bad Request".to_string()),
         }
@@ -260,7 +262,10 @@ impl Source for HttpSource {
         self.timeout
     }
     fn poll(&self) -> BoxFuture<'_, Result<Batch, String>> {
-        Box::pin(self.fetch())
+        Box::pin(self.fetch(false))
+    }
+    fn poll_changes(&self) -> BoxFuture<'_, Result<Batch, String>> {
+        Box::pin(self.fetch(true))
     }
     fn held_for(&self) -> Option<Duration> {
         self.retry.waiting()

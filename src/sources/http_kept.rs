@@ -9,11 +9,16 @@
 //! - A cell the server no longer lists (gone from a whole train, or `removed` by a delta) is
 //!   reported as an error on that cell until the server lists it again: trainyard marks it
 //!   and keeps its last data, rather than letting it age quietly.
+//! - A poll reports the whole kept train ([`Kept::whole`]); the poller's polls, whose reports
+//!   all go into one world, report it whole the first time, then only what changed since
+//!   ([`Kept::changes`], a partial batch, [`Batch::partial`]): the cells and metrics a delta or
+//!   a whole train brought that differ from the kept ones, the cells gone, the metrics
+//!   removed. The world keeps the rest, fresh as of the report.
 //!
 //! Only the configured cells are kept (entries of other lanes and stages are dropped as they
 //! arrive); metrics only when the source takes them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -37,6 +42,8 @@ pub const GONE: &str = "no longer in the source's train: the server stopped list
 
 /// A cell as the server names it.
 type Remote = (String, String);
+/// A metric as the server names it: lane, stage, name.
+type MetricId = (String, String, String);
 
 #[derive(Debug, Default)]
 pub struct Kept {
@@ -44,12 +51,21 @@ pub struct Kept {
     has_train: bool,
     cells: BTreeMap<Remote, (CellKey, Result<Cell, String>)>,
     /// By (lane, stage, name); the number orders them as the server first sent them.
-    metrics: BTreeMap<(String, String, String), (u64, CellKey, Metric)>,
+    metrics: BTreeMap<MetricId, (u64, CellKey, Metric)>,
     next_order: u64,
     /// Configured cells the server listed once and no longer does.
     gone: BTreeMap<Remote, CellKey>,
     cursor: Option<String>,
     etag: Option<String>,
+    /// A report of changes was made: the next reports only what changed since.
+    reported: bool,
+    /// Since the last report of changes: cells taken that differ from the kept ones, or gone.
+    dirty_cells: BTreeSet<Remote>,
+    /// Since the last report of changes: metrics taken that differ from the kept ones.
+    dirty_metrics: BTreeSet<MetricId>,
+    /// Since the last report of changes: metrics removed (their cell as configured, their
+    /// name).
+    removed_metrics: BTreeMap<MetricId, CellKey>,
 }
 
 impl Kept {
@@ -126,16 +142,16 @@ impl Kept {
             .and_then(Value::as_array)
             .ok_or_else(|| Refused::Broken("payload has no \"cells\" array".into()))?;
         let before = std::mem::take(&mut self.cells);
-        self.metrics.clear();
+        let before_metrics = std::mem::take(&mut self.metrics);
         self.next_order = 0;
-        self.put_cells(cells, names);
-        for (remote, (key, _)) in before {
-            if !self.cells.contains_key(&remote) {
-                self.gone.insert(remote, key);
-            }
-        }
+        self.put_cells_over(cells, names, before);
         if metrics && let Some(list) = doc.get("metrics").and_then(Value::as_array) {
-            self.put_metrics(list, names);
+            self.put_metrics(list, names, &before_metrics);
+        }
+        for (id, (_, key, _)) in before_metrics {
+            if !self.metrics.contains_key(&id) {
+                self.remove_metric(id, key);
+            }
         }
         Ok(())
     }
@@ -152,6 +168,7 @@ impl Kept {
             };
             let remote = (lane.to_string(), stage.to_string());
             if let Some((key, _)) = self.cells.remove(&remote) {
+                self.dirty_cells.insert(remote.clone());
                 self.gone.insert(remote, key);
             }
         }
@@ -161,25 +178,66 @@ impl Kept {
             else {
                 continue;
             };
-            self.metrics
-                .remove(&(lane.to_string(), stage.to_string(), name.to_string()));
+            let id = (lane.to_string(), stage.to_string(), name.to_string());
+            if let Some((_, key, _)) = self.metrics.remove(&id) {
+                self.remove_metric(id, key);
+            }
         }
         self.put_cells(cells, names);
         if metrics {
-            self.put_metrics(changed, names);
+            self.put_metrics(changed, names, &BTreeMap::new());
         }
         Ok(())
     }
 
+    /// A delta's cells, each over the kept one of its name.
     fn put_cells(&mut self, cells: &[Value], names: &NameMap) {
         for (entry, (lane, stage), key) in known_cells(cells, names) {
             let remote = (lane.to_string(), stage.to_string());
+            let cell = cell_entry(entry);
             self.gone.remove(&remote);
-            self.cells.insert(remote, (key.clone(), cell_entry(entry)));
+            if self.cells.get(&remote).is_none_or(|(_, c)| *c != cell) {
+                self.dirty_cells.insert(remote.clone());
+            }
+            self.cells.insert(remote, (key.clone(), cell));
         }
     }
 
-    fn put_metrics(&mut self, list: &[Value], names: &NameMap) {
+    /// A whole train's cells in place of `before`, the cells kept until now: those that
+    /// differ are marked changed, those it no longer has gone.
+    fn put_cells_over(
+        &mut self,
+        cells: &[Value],
+        names: &NameMap,
+        mut before: BTreeMap<Remote, (CellKey, Result<Cell, String>)>,
+    ) {
+        for (entry, (lane, stage), key) in known_cells(cells, names) {
+            let remote = (lane.to_string(), stage.to_string());
+            let cell = cell_entry(entry);
+            let was = before.remove(&remote);
+            if self.gone.remove(&remote).is_some() || was.is_none_or(|(_, c)| c != cell) {
+                self.dirty_cells.insert(remote.clone());
+            }
+            self.cells.insert(remote, (key.clone(), cell));
+        }
+        for (remote, (key, _)) in before {
+            self.dirty_cells.insert(remote.clone());
+            self.gone.insert(remote, key);
+        }
+    }
+
+    fn remove_metric(&mut self, id: MetricId, key: CellKey) {
+        self.dirty_metrics.remove(&id);
+        self.removed_metrics.insert(id, key);
+    }
+
+    /// Metrics over the kept ones (or, for a whole train, over `before`, what was kept).
+    fn put_metrics(
+        &mut self,
+        list: &[Value],
+        names: &NameMap,
+        before: &BTreeMap<MetricId, (u64, CellKey, Metric)>,
+    ) {
         for entry in list {
             let Some((lane, stage)) = key_of(entry) else {
                 continue;
@@ -201,13 +259,56 @@ impl Kept {
                     self.next_order
                 }
             };
+            let was = self.metrics.get(&id).or_else(|| before.get(&id));
+            if was.is_none_or(|(_, _, m)| *m != metric) {
+                self.removed_metrics.remove(&id);
+                self.dirty_metrics.insert(id.clone());
+            }
             self.metrics.insert(id, (order, key, metric));
         }
     }
 
+    /// The kept train as a report to the poller: the first time, all of it
+    /// ([`Kept::whole`]); after that, a partial batch of what changed since the last time.
+    pub fn changes(&mut self) -> Batch {
+        let dirty_cells = std::mem::take(&mut self.dirty_cells);
+        let dirty_metrics = std::mem::take(&mut self.dirty_metrics);
+        let removed = std::mem::take(&mut self.removed_metrics);
+        if !self.reported {
+            self.reported = true;
+            return self.whole();
+        }
+        let mut batch = Batch {
+            partial: true,
+            ..Batch::default()
+        };
+        for remote in &dirty_cells {
+            match (self.cells.get(remote), self.gone.get(remote)) {
+                (Some((key, Ok(c))), _) => batch.cells.push((key.clone(), c.clone())),
+                (Some((key, Err(e))), _) => batch.cell_errors.push((key.clone(), e.clone())),
+                (None, Some(key)) => batch.cell_errors.push((key.clone(), GONE.to_string())),
+                (None, None) => {}
+            }
+        }
+        let mut metrics: Vec<&(u64, CellKey, Metric)> = dirty_metrics
+            .iter()
+            .filter_map(|id| self.metrics.get(id))
+            .collect();
+        metrics.sort_by_key(|(order, _, _)| *order);
+        batch.metrics = metrics
+            .into_iter()
+            .map(|(_, key, m)| (key.clone(), m.clone()))
+            .collect();
+        batch.removed_metrics = removed
+            .into_iter()
+            .map(|((_, _, name), key)| (key, name))
+            .collect();
+        batch
+    }
+
     /// The kept train as a poll's report: every kept cell (or its error), every gone cell's
     /// error, every kept metric in the order the server first sent them.
-    pub fn batch(&self) -> Batch {
+    pub fn whole(&self) -> Batch {
         let mut batch = Batch::default();
         for (key, cell) in self.cells.values() {
             match cell {
@@ -305,10 +406,10 @@ mod tests {
 
     #[test]
     fn a_whole_train_is_kept_with_its_cursor_and_etag() {
-        let k = kept();
+        let mut k = kept();
         assert_eq!(k.since(), Some("e-10"));
         assert_eq!(k.if_none_match(), Some("W/\"e-a10\""));
-        let b = k.batch();
+        let b = k.changes();
         assert_eq!(b.cells.len(), 3, "the unconfigured cell is not kept");
         assert!(b.cell_errors.is_empty());
         assert_eq!(value(&b, "error_rate"), Some(0.01));
@@ -339,7 +440,7 @@ mod tests {
         .unwrap();
         assert_eq!(k.since(), Some("e-14"));
         assert_eq!(k.if_none_match(), Some("W/\"e-a14\""));
-        let b = k.batch();
+        let b = k.changes();
         assert_eq!(
             cells(&b),
             [
@@ -366,7 +467,7 @@ mod tests {
                         "metrics": [{"lane": "api", "stage": "canary", "name": "latency"}]},
         });
         k.take(&delta, None, Some("e-10"), &names(), true).unwrap();
-        let b = k.batch();
+        let b = k.changes();
         assert_eq!(b.cells.len(), 2);
         assert_eq!(
             b.cell_errors,
@@ -380,9 +481,13 @@ mod tests {
         let back = json!({"delta": true, "since": "e-12", "cursor": "e-13",
                           "cells": [cell("api", "prod", "running", "v2")]});
         k.take(&back, None, Some("e-12"), &names(), true).unwrap();
-        let b = k.batch();
-        assert!(b.cell_errors.is_empty());
-        assert_eq!(b.cells.len(), 3);
+        let b = k.changes();
+        assert!(b.partial && b.cell_errors.is_empty());
+        assert_eq!(
+            cells(&b),
+            [("api prod".into(), CellState::Running, "v2".into())]
+        );
+        assert_eq!(k.whole().cells.len(), 3);
     }
 
     #[test]
@@ -391,7 +496,7 @@ mod tests {
         let mut doc = full();
         doc["cells"].as_array_mut().unwrap().remove(2);
         k.take(&doc, None, Some("e-10"), &names(), true).unwrap();
-        let b = k.batch();
+        let b = k.changes();
         assert_eq!(
             b.cell_errors,
             [(CellKey::new("web", "canary"), GONE.to_string())]
@@ -445,7 +550,7 @@ mod tests {
                 .unwrap_err();
             assert!(matches!(e, Refused::Broken(_)), "{e:?}");
             assert_eq!(k.since(), Some("e-10"));
-            assert_eq!(k.batch().cells.len(), 3);
+            assert_eq!(k.whole().cells.len(), 3);
         }
     }
 
@@ -455,25 +560,96 @@ mod tests {
         let bad = json!({"delta": true, "since": "e-10", "cursor": "e-11",
                          "cells": [cell("api", "canary", "exploded", "v3")]});
         k.take(&bad, None, Some("e-10"), &names(), true).unwrap();
-        let b = k.batch();
+        let b = k.changes();
         assert_eq!(b.cell_errors.len(), 1);
         assert!(
             b.cell_errors[0].1.contains("unknown state"),
             "{:?}",
             b.cell_errors
         );
-        // Reported on every poll (a 304 included), as a whole train would.
-        assert_eq!(k.batch().cell_errors.len(), 1);
+        // Kept (a whole report has it), reported once: the world keeps the cell's error.
+        assert_eq!(k.whole().cell_errors.len(), 1);
+        assert_eq!(k.changes(), partial());
         let good = json!({"delta": true, "since": "e-11", "cursor": "e-12",
                           "cells": [cell("api", "canary", "succeeded", "v3")]});
         k.take(&good, None, Some("e-11"), &names(), true).unwrap();
-        assert!(k.batch().cell_errors.is_empty());
+        let b = k.changes();
+        assert!(b.cell_errors.is_empty());
+        assert_eq!(
+            cells(&b),
+            [("api canary".into(), CellState::Succeeded, "v3".into())]
+        );
+    }
+
+    fn partial() -> Batch {
+        Batch {
+            partial: true,
+            ..Batch::default()
+        }
+    }
+
+    #[test]
+    fn after_the_first_report_only_what_changed_is_reported() {
+        let mut k = kept();
+        let first = k.changes();
+        assert!(!first.partial, "the first report is whole");
+        assert_eq!(first.cells.len(), 3);
+        // Nothing taken since (a 304): an empty partial batch, which vouches for the rest.
+        assert_eq!(k.changes(), partial());
+        // A delta that repeats a cell as it is and changes a metric: only the metric.
+        let delta = json!({
+            "delta": true, "since": "e-10", "cursor": "e-11",
+            "cells": [cell("api", "prod", "succeeded", "v1")],
+            "metrics": [metric("api", "canary", "latency", 0.3)],
+        });
+        k.take(&delta, None, Some("e-10"), &names(), true).unwrap();
+        // A whole report in between (an action's verification) takes nothing away.
+        assert_eq!(k.whole().cells.len(), 3);
+        let b = k.changes();
+        assert!(b.partial && b.cells.is_empty() && b.cell_errors.is_empty());
+        assert_eq!(b.metrics.len(), 1);
+        assert_eq!(value(&b, "latency"), Some(0.3));
+        // A whole train (an old server's, or after a resync): the cells and metrics that
+        // differ from the kept ones, the cell it no longer lists, the metric it dropped.
+        let mut doc = full();
+        doc["cells"][0] = cell("api", "canary", "succeeded", "v2");
+        doc["cells"].as_array_mut().unwrap().remove(2);
+        doc["metrics"].as_array_mut().unwrap().remove(1);
+        k.take(&doc, None, None, &names(), true).unwrap();
+        let b = k.changes();
+        assert!(b.partial);
+        assert_eq!(
+            cells(&b),
+            [("api canary".into(), CellState::Succeeded, "v2".into())]
+        );
+        assert_eq!(
+            b.cell_errors,
+            [(CellKey::new("web", "canary"), GONE.to_string())]
+        );
+        assert!(b.metrics.is_empty(), "error_rate is as it was");
+        assert_eq!(
+            b.removed_metrics,
+            [(CellKey::new("api", "canary"), "latency".to_string())]
+        );
+        // The same train again: nothing.
+        k.take(&doc, None, None, &names(), true).unwrap();
+        assert_eq!(k.changes(), partial());
+        // A metric removed and back before the next report: reported as it is now.
+        let gone = json!({"delta": true, "since": "e-10", "cursor": "e-11",
+            "removed": {"metrics": [{"lane": "api", "stage": "canary", "name": "error_rate"}]}});
+        k.take(&gone, None, Some("e-10"), &names(), true).unwrap();
+        let back = json!({"delta": true, "since": "e-11", "cursor": "e-12",
+            "metrics": [metric("api", "canary", "error_rate", 0.01)]});
+        k.take(&back, None, Some("e-11"), &names(), true).unwrap();
+        let b = k.changes();
+        assert!(b.removed_metrics.is_empty());
+        assert_eq!(value(&b, "error_rate"), Some(0.01));
     }
 
     #[test]
     fn without_metrics_none_are_kept() {
         let mut k = Kept::default();
         k.take(&full(), None, None, &names(), false).unwrap();
-        assert!(k.batch().metrics.is_empty());
+        assert!(k.changes().metrics.is_empty());
     }
 }

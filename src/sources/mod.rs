@@ -112,6 +112,13 @@ pub trait Source: Send + Sync {
     }
     /// One poll: every cell and metric this source knows, in config names.
     fn poll(&self) -> BoxFuture<'_, Result<Batch, String>>;
+    /// One poll for the poller, which folds every report it gets of this source into one
+    /// world: the source may report only what changed since its last `poll_changes`
+    /// ([`Batch::partial`]). Other polls ([`Source::poll`]: an action's verification, a
+    /// one-off `status`) take nothing away from it. By default, [`Source::poll`].
+    fn poll_changes(&self) -> BoxFuture<'_, Result<Batch, String>> {
+        self.poll()
+    }
     /// How long the source itself asked not to be asked again (a `retry-after` still
     /// running, a spent rate limit): the poller waits at least that long.
     fn held_for(&self) -> Option<Duration> {
@@ -431,6 +438,26 @@ impl Guarded {
         std::borrow::Cow::Owned(text.replace(http::THIS_SOURCE, &here))
     }
 
+    /// A poll's outcome with every text cleaned.
+    fn guarded<'a>(
+        &'a self,
+        poll: BoxFuture<'a, Result<Batch, String>>,
+    ) -> BoxFuture<'a, Result<Batch, String>> {
+        Box::pin(async move {
+            match poll.await {
+                Ok(mut batch) => {
+                    batch.texts_mut(&mut |s| {
+                        if let std::borrow::Cow::Owned(c) = self.cleaned(s) {
+                            *s = c;
+                        }
+                    });
+                    Ok(batch)
+                }
+                Err(e) => Err(self.clean(&e)),
+            }
+        })
+    }
+
     fn clean_error(&self, e: ActionError) -> ActionError {
         match e {
             ActionError::Rejected {
@@ -472,19 +499,10 @@ impl Source for Guarded {
         self.inner.native_pause()
     }
     fn poll(&self) -> BoxFuture<'_, Result<Batch, String>> {
-        Box::pin(async move {
-            match self.inner.poll().await {
-                Ok(mut batch) => {
-                    batch.texts_mut(&mut |s| {
-                        if let std::borrow::Cow::Owned(c) = self.cleaned(s) {
-                            *s = c;
-                        }
-                    });
-                    Ok(batch)
-                }
-                Err(e) => Err(self.clean(&e)),
-            }
-        })
+        self.guarded(self.inner.poll())
+    }
+    fn poll_changes(&self) -> BoxFuture<'_, Result<Batch, String>> {
+        self.guarded(self.inner.poll_changes())
     }
     fn preview(&self, req: &ActionRequest) -> String {
         self.clean(&self.inner.preview(req))
