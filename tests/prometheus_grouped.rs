@@ -129,3 +129,62 @@ async fn an_error_answer_marks_every_cell_of_the_metric() {
     }
     demo.handle.shutdown().await;
 }
+
+/// Every series of a batch, by cell and metric (the measured side, then the stable side).
+fn series_of(
+    b: &trainyard::model::Batch,
+) -> std::collections::BTreeMap<(String, String, String, bool), Vec<(i64, f64)>> {
+    let mut out = std::collections::BTreeMap::new();
+    for (k, m) in &b.metrics {
+        for (stable, s) in [(false, &m.series), (true, &m.baseline_series)] {
+            let id = (k.lane.clone(), k.stage.clone(), m.name.clone(), stable);
+            out.insert(id, s.clone());
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_second_poll_asks_for_the_span_since_and_keeps_the_window() {
+    let demo = common::sim::demo(opts(8)).await;
+    let window = demo.config.metrics[0].window.as_secs() as i64;
+    let step = window / 30;
+    let (_, first) = one_poll(&demo).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let (sent, second) = one_poll(&demo).await;
+    assert_eq!(sent, 9, "the same queries, each for a shorter span");
+    let (first, second) = (series_of(&first), series_of(&second));
+    assert_eq!(
+        first.keys().collect::<Vec<_>>(),
+        second.keys().collect::<Vec<_>>()
+    );
+    let now = chrono::Utc::now().timestamp();
+    let mut measured = 0;
+    for (id, s) in &second {
+        let before = &first[id];
+        if before.is_empty() {
+            continue;
+        }
+        measured += 1;
+        // The kept points and the new ones make one series on one grid, inside the window,
+        // as long as the whole window's (give or take the point that left it).
+        let gaps: Vec<i64> = s.windows(2).map(|w| w[1].0 - w[0].0).collect();
+        assert!(
+            gaps.iter().all(|g| (step - 1..=step + 1).contains(g)),
+            "{id:?}: {s:?}"
+        );
+        assert!(s[0].0 >= now - window - 1, "{id:?}: {s:?}");
+        assert!(s.len() + 1 >= before.len(), "{id:?}: {before:?} then {s:?}");
+        assert!(s.last().unwrap().0 >= before.last().unwrap().0);
+        // The points both polls have are the same points (but the newest ones, asked again
+        // in case their samples were not all in).
+        let settled = before.last().unwrap().0 - 2 * step;
+        for p in s.iter().filter(|p| p.0 < settled) {
+            if let Some(q) = before.iter().find(|q| q.0 == p.0) {
+                assert_eq!(p, q, "{id:?}");
+            }
+        }
+    }
+    assert!(measured > 0, "the demo's metrics have series");
+    demo.handle.shutdown().await;
+}

@@ -4,6 +4,10 @@
 //! (the stable side) is measured as a series too. Prometheus' error envelope becomes the
 //! metric's error; its `warnings` are shown with the metric without failing it.
 //!
+//! A grouped job's range queries ask for the span since the last poll only, merged into the
+//! series kept from the polls before (`kept`): a poll every 5 s over a window of 30 points
+//! asks for 2 or 3 points a series instead of 31.
+//!
 //! Every query is a form POST with the source's auth and timeouts. A poll runs its queries
 //! concurrently but never more than the source's `max_in_flight` at once, within a time budget that ends
 //! before the poller's deadline: a slow Prometheus costs the metrics it could not answer in
@@ -19,9 +23,11 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 mod grouped;
+mod kept;
 mod wire;
 
 use grouped::{Job, Side, Split};
+use kept::{KeptRange, Resumed, Span};
 
 use super::http::describe_reqwest;
 use super::retry_after::RetryAfter;
@@ -108,6 +114,9 @@ pub struct PrometheusSource {
     /// A 429 or 503 with `retry-after` (the proxy in front of Prometheus): the queries not
     /// yet sent are not sent before it has passed.
     retry: RetryAfter,
+    /// The series of each grouped job's range queries (by job and side: stable or not), as
+    /// the last poll left them: taken by a poll, given back when it is done with them.
+    kept: std::sync::Mutex<std::collections::HashMap<(usize, bool), KeptRange>>,
 }
 
 impl PrometheusSource {
@@ -129,6 +138,7 @@ impl PrometheusSource {
             max_in_flight: cfg.max_in_flight.max(1),
             client,
             retry: RetryAfter::new(),
+            kept: Default::default(),
         })
     }
 
@@ -211,6 +221,52 @@ impl PrometheusSource {
         parse: fn(u16, &[u8]) -> Result<T, QueryError>,
     ) -> Result<T, QueryError> {
         let (start, step) = range_params(p.now_ms, window);
+        self.range_from(query, start, step, p, parse).await
+    }
+
+    /// A grouped `query_range` over the window, asking only for the span since the series
+    /// kept for `id` (the job and side): the answer, the span it covers and what was kept
+    /// (taken out; [`PrometheusSource::keep`] puts back what the poll makes of it).
+    async fn range_since(
+        &self,
+        id: (usize, bool),
+        query: &str,
+        window: Duration,
+        p: &PollCtx,
+    ) -> (grouped::Grouped<Series>, Span, Option<KeptRange>) {
+        let (window_start, step) = range_params(p.now_ms, window);
+        let kept = self.kept.lock().ok().and_then(|mut k| k.remove(&id));
+        let resume = kept.as_ref().and_then(|k| k.resume(window_start, step));
+        let span = Span {
+            start: resume.unwrap_or(window_start),
+            end: p.now_ms,
+            step,
+            window_start,
+        };
+        let answer = self
+            .range_from(query, span.start, step, p, grouped::parse_range_all)
+            .await;
+        (answer, span, resume.and(kept))
+    }
+
+    /// Keep the series a poll made of a range query for the next poll; none after an error.
+    fn keep(&self, id: (usize, bool), kept: Option<KeptRange>) {
+        if let Ok(mut all) = self.kept.lock()
+            && let Some(k) = kept
+        {
+            all.insert(id, k);
+        }
+    }
+
+    /// `query_range` from `start` to the poll's "now" every `step` (ms).
+    async fn range_from<T>(
+        &self,
+        query: &str,
+        start: i64,
+        step: i64,
+        p: &PollCtx,
+        parse: fn(u16, &[u8]) -> Result<T, QueryError>,
+    ) -> Result<T, QueryError> {
         let form = [
             ("query", query.to_string()),
             ("start", secs(start)),
@@ -223,8 +279,9 @@ impl PrometheusSource {
 
     /// One metric of the cells of a job: their current values, their series and the stable
     /// side's, all at once: the same three queries (at most) for one cell or for every cell
-    /// of a group. The flag says whether Prometheus answered any of them.
-    async fn measure(&self, job: &Job, p: &PollCtx) -> Vec<(CellKey, Metric, bool)> {
+    /// of a group. The flag says whether Prometheus answered any of them. `index`: the job's,
+    /// for the series kept of it.
+    async fn measure(&self, index: usize, job: &Job, p: &PollCtx) -> Vec<(CellKey, Metric, bool)> {
         let m = &job.metric;
         let Some(by) = &m.by else {
             let baseline: OptionFuture<_> = job
@@ -248,28 +305,42 @@ impl PrometheusSource {
         let baseline: OptionFuture<_> = job
             .baseline
             .as_ref()
-            .map(|q| self.range(q, m.window, p, grouped::parse_range_all))
+            .map(|q| self.range_since((index, true), q, m.window, p))
             .into();
-        let (now, series, stable) = tokio::join!(
+        let (now, (series, span, kept), stable) = tokio::join!(
             self.instant(&job.query, p, grouped::parse_instant_all),
-            self.range(&job.query, m.window, p, grouped::parse_range_all),
+            self.range_since((index, false), &job.query, m.window, p),
             baseline
         );
-        let reached = any_answered(&now, &series, stable.as_ref());
-        let (now, series) = (Split::new(&now, by), Split::new(&series, by));
-        let stable = stable.as_ref().map(|s| Split::new(s, by));
-        job.cells
+        let reached = any_answered(&now, &series, stable.as_ref().map(|(s, _, _)| s));
+        let now = Split::new(&now, by);
+        let n = job.cells.len();
+        let mut measured = Resumed::new(&series, by, span, kept, n);
+        let (stable, stable_kept) = match stable {
+            Some((answer, span, kept)) => (Some(answer), Some((span, kept))),
+            None => (None, None),
+        };
+        let mut stable = stable
+            .as_ref()
+            .zip(stable_kept)
+            .map(|(s, (span, kept))| Resumed::new(s, by, span, kept, n));
+        let out = job
+            .cells
             .iter()
-            .map(|k| {
+            .enumerate()
+            .map(|(i, k)| {
                 let metric = combine(
                     m,
                     now.pick(k, Side::Measured),
-                    series.pick(k, Side::Measured),
-                    stable.as_ref().map(|s| s.pick(k, Side::Stable)),
+                    measured.pick(i, k, Side::Measured),
+                    stable.as_mut().map(|s| s.pick(i, k, Side::Stable)),
                 );
                 (k.clone(), metric, reached)
             })
-            .collect()
+            .collect();
+        self.keep((index, false), measured.done());
+        self.keep((index, true), stable.and_then(Resumed::done));
+        out
     }
 
     /// Measure every metric as of `now`.
@@ -279,7 +350,8 @@ impl PrometheusSource {
             permits: Semaphore::new(self.max_in_flight),
             deadline: Instant::now() + self.budget(),
         };
-        let results: Vec<_> = join_all(self.jobs.iter().map(|j| self.measure(j, &p)))
+        let measured = self.jobs.iter().enumerate();
+        let results: Vec<_> = join_all(measured.map(|(i, j)| self.measure(i, j, &p)))
             .await
             .into_iter()
             .flatten()
