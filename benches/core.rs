@@ -167,9 +167,10 @@ fn snapshot_tick(bencher: divan::Bencher, lanes: usize) {
 }
 
 /// The engine's snapshot after a typical report: the simulator's train one second on (a few
-/// cells moved), folded in as the `http` source reports it (cells only: the metrics come from
-/// the Prometheus source, every five seconds, outside the time measured), then judged. The
-/// reports alternate between two such seconds, so that each one changes something.
+/// cells moved), folded in as the `http` source reports it (the cells that changed, a partial
+/// batch; the metrics come from the Prometheus source, every five seconds, outside the time
+/// measured), then judged. The reports alternate between two such seconds, so that each one
+/// changes something.
 #[divan::bench(args = LANES)]
 fn snapshot_report(bencher: divan::Bencher, lanes: usize) {
     use std::cell::RefCell;
@@ -187,6 +188,22 @@ fn snapshot_report(bencher: divan::Bencher, lanes: usize) {
         ..Default::default()
     };
     batches[1].metrics.clear();
+    // What the source reports after its first poll: the cells that differ.
+    let changed =
+        |from: &trainyard::model::Batch, to: &trainyard::model::Batch| trainyard::model::Batch {
+            cells: to
+                .cells
+                .iter()
+                .filter(|c| !from.cells.contains(c))
+                .cloned()
+                .collect(),
+            partial: true,
+            ..Default::default()
+        };
+    let steps = [
+        changed(&batches[1], &batches[0]),
+        changed(&batches[0], &batches[1]),
+    ];
     let now = t0 + chrono::TimeDelta::seconds(91);
     let report = |source: &str, batch: &trainyard::model::Batch, at| {
         Input::Report(SourceReport {
@@ -217,7 +234,7 @@ fn snapshot_report(bencher: divan::Bencher, lanes: usize) {
                 e.fold(report("prom", &metrics, at));
                 e.snapshot();
             }
-            report("sim", &batches[i % 2], at)
+            report("sim", &steps[(i + 1) % 2], at)
         })
         .bench_local_values(|input| {
             let mut e = engine.borrow_mut();
