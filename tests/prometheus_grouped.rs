@@ -130,10 +130,11 @@ async fn an_error_answer_marks_every_cell_of_the_metric() {
     demo.handle.shutdown().await;
 }
 
+/// A series by lane, stage, metric and side (stable or not).
+type SeriesById = std::collections::BTreeMap<(String, String, String, bool), Vec<(i64, f64)>>;
+
 /// Every series of a batch, by cell and metric (the measured side, then the stable side).
-fn series_of(
-    b: &trainyard::model::Batch,
-) -> std::collections::BTreeMap<(String, String, String, bool), Vec<(i64, f64)>> {
+fn series_of(b: &trainyard::model::Batch) -> SeriesById {
     let mut out = std::collections::BTreeMap::new();
     for (k, m) in &b.metrics {
         for (stable, s) in [(false, &m.series), (true, &m.baseline_series)] {

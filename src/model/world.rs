@@ -127,9 +127,9 @@ fn clean(s: &mut String) {
 
 impl Batch {
     /// Every string of the batch through [`super::text::sanitize`]. Each source sanitizes what
-    /// it parses; this runs once more where every source's report passes
-    /// (`poll::poll_source`), so that no source, present or future, can put a raw string on
-    /// the screen by forgetting to.
+    /// it parses; this runs once more where every source's report passes (`poll::poll_source`
+    /// and `poll::poll_source_changes`), so that no source, present or future, can put a raw
+    /// string on the screen by forgetting to.
     pub fn sanitize(&mut self) {
         self.texts_mut(&mut clean);
     }
@@ -270,6 +270,8 @@ type Lane<T> = Arc<BTreeMap<CellKey, T>>;
 /// Every lane's entries, by lane name: a copy shares every lane, a report copies the lanes
 /// it changes (and the index of lanes), not the others.
 type ByLane<T> = Arc<BTreeMap<String, Lane<T>>>;
+/// One lane's metrics, by cell, as a report makes them.
+type LaneMetrics = BTreeMap<CellKey, Vec<Metric>>;
 
 #[derive(Clone, Debug, Default)]
 pub struct World {
@@ -400,7 +402,7 @@ impl World {
     /// stays as it was (shared with earlier copies of the world).
     fn replace_metrics(&mut self, source: &str, metrics: Vec<(CellKey, Metric)>) {
         let had = |m: &Metric| m.source == source;
-        let mut by_lane: BTreeMap<String, BTreeMap<CellKey, Vec<Metric>>> = BTreeMap::new();
+        let mut by_lane: BTreeMap<String, LaneMetrics> = BTreeMap::new();
         for (key, metric) in metrics {
             let lane = match by_lane.get_mut(key.lane.as_str()) {
                 Some(l) => l,
@@ -422,12 +424,12 @@ impl World {
         for lane in stale {
             by_lane.insert(lane, BTreeMap::new());
         }
-        let mut next: Vec<(String, Option<BTreeMap<CellKey, Vec<Metric>>>)> = Vec::new();
+        let mut next: Vec<(String, Option<LaneMetrics>)> = Vec::new();
         for (lane, mut fresh) in by_lane {
             let old = self.metrics.get(lane.as_str());
             // The lane's metrics of other sources stay, in front of this source's, as the
             // lists are rebuilt below.
-            let mut built: BTreeMap<CellKey, Vec<Metric>> = BTreeMap::new();
+            let mut built = LaneMetrics::new();
             if let Some(old) = old {
                 for (key, list) in old.iter() {
                     let others: Vec<Metric> = list.iter().filter(|m| !had(m)).cloned().collect();
