@@ -79,7 +79,25 @@ pub struct Poller {
 }
 
 impl Poller {
+    /// Poll for one engine: a source may report only what changed since its last report.
     pub fn spawn(sources: &[Arc<dyn Source>], tx: mpsc::UnboundedSender<SourceReport>) -> Poller {
+        Poller::start(sources, tx, false)
+    }
+
+    /// Poll for reports that others read too (the team's poller publishes each one, and a
+    /// follower keeps only a source's latest): every report whole.
+    pub fn spawn_whole(
+        sources: &[Arc<dyn Source>],
+        tx: mpsc::UnboundedSender<SourceReport>,
+    ) -> Poller {
+        Poller::start(sources, tx, true)
+    }
+
+    fn start(
+        sources: &[Arc<dyn Source>],
+        tx: mpsc::UnboundedSender<SourceReport>,
+        whole: bool,
+    ) -> Poller {
         let mut tasks = JoinSet::new();
         let mut wake = BTreeMap::new();
         for src in sources {
@@ -91,7 +109,11 @@ impl Poller {
                 let mut breaker = breaker::Breaker::new(src.interval(), src.name());
                 loop {
                     breaker.set_interval(src.interval());
-                    let mut report = poll_source_changes(src.as_ref()).await;
+                    let mut report = if whole {
+                        poll_source(src.as_ref()).await
+                    } else {
+                        poll_source_changes(src.as_ref()).await
+                    };
                     let now = std::time::Instant::now();
                     // The source asked for a pause (retry-after, a spent budget): polling
                     // sooner would only be refused again, and count against it. A refusal

@@ -327,7 +327,8 @@ impl Feed {
         }
         let polls = self.role.as_ref().is_some_and(Role::polls);
         if polls && self.poller.is_none() {
-            self.poller = Some(Poller::spawn(&self.sources, local_tx.clone()));
+            // Whole reports: each is published, and a follower reads only a source's latest.
+            self.poller = Some(Poller::spawn_whole(&self.sources, local_tx.clone()));
         }
     }
 }

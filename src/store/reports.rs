@@ -204,6 +204,9 @@ pub fn decode(source: &str, body: &str, known: &Known) -> Result<SourceReport, S
                     .request_rate
                     .map(|(used, per_minute)| RequestRate { used, per_minute }),
                 next_poll_in: b.next_poll_in_ms.map(Duration::from_millis),
+                // The poller publishes whole reports (`Poller::spawn_whole`).
+                partial: false,
+                removed_metrics: Vec::new(),
             })
         }
         _ => return Err("a report with both or neither of a batch and an error".into()),

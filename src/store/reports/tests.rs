@@ -48,6 +48,8 @@ fn report() -> SourceReport {
                 per_minute: 450,
             }),
             next_poll_in: Some(Duration::from_millis(2500)),
+            partial: false,
+            removed_metrics: Vec::new(),
         }),
     }
 }
