@@ -67,7 +67,7 @@ impl Session {
         })
     }
 
-    /// Whether this session holds the poller's lock: taken now if it is free.
+    /// Whether this connection holds the poller's lock: taken now if it is free.
     pub async fn try_lead(&mut self) -> Result<bool, String> {
         if !self.leads {
             let row = self
@@ -80,7 +80,7 @@ impl Session {
         Ok(self.leads)
     }
 
-    /// Whether this session holds the lock (as last taken).
+    /// Whether this connection holds the lock (as last taken).
     pub fn leads(&self) -> bool {
         self.leads
     }

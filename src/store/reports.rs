@@ -315,7 +315,7 @@ pub async fn ask_poll_now(client: &tokio_postgres::Client, source: &str) -> Resu
         .map_err(|e| describe(&e))
 }
 
-/// LISTEN to [`CHANNEL`] and [`POLL_NOW_CHANNEL`] on this session.
+/// LISTEN to [`CHANNEL`] and [`POLL_NOW_CHANNEL`] on this connection.
 pub async fn listen(client: &tokio_postgres::Client) -> Result<(), String> {
     client
         .batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {POLL_NOW_CHANNEL}"))
