@@ -188,6 +188,12 @@ impl NameMap {
     }
 }
 
+/// A name as one URL path segment, every reserved character escaped: `acme/payments-api` →
+/// `acme%2Fpayments-api`.
+pub(crate) fn path_segment(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 /// How long `token_cmd` may take (a password manager may want a prompt it can't get).
 const TOKEN_CMD_TIMEOUT: Duration = Duration::from_secs(10);
 

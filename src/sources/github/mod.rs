@@ -98,9 +98,7 @@ pub struct GithubSource {
     web: Option<String>,
 }
 
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
+use crate::sources::path_segment as enc;
 
 impl GithubSource {
     pub fn new(

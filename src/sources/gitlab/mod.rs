@@ -58,10 +58,7 @@ pub struct GitlabSource {
     factor: AtomicU64,
 }
 
-/// A project path or id as one path segment: `acme/payments-api` → `acme%2Fpayments-api`.
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
+use crate::sources::path_segment as enc;
 
 impl GitlabSource {
     pub fn new(
