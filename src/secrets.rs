@@ -215,27 +215,46 @@ fn value_end(text: &str, from: usize) -> usize {
         .map_or(text.len(), |i| from + i)
 }
 
-/// The shapes of secrets, without the registry: pure.
+/// The shapes of secrets, without the registry: pure. Each shape is looked for only where the
+/// text has what it starts with (most texts are names, versions and plain URLs: they are
+/// borrowed back without a copy).
 pub fn redact_shapes(text: &str) -> Cow<'_, str> {
-    let lower = text.to_ascii_lowercase();
-    let suspicious = text.contains("://")
-        || text.contains('=')
-        || text.contains(':')
-        || lower.contains("bearer")
-        || TOKEN_PREFIXES.iter().any(|p| lower.contains(p));
-    if !suspicious {
-        return Cow::Borrowed(text);
+    fn pass(t: &mut Cow<'_, str>, shape: fn(&str) -> String) {
+        let out = shape(t);
+        if out != **t {
+            *t = Cow::Owned(out);
+        }
     }
-    let t = url_userinfo(text);
-    let t = header_values(&t);
-    let t = key_values(&t);
-    let t = bearer(&t);
-    let t = token_formats(&t);
-    if t == text {
-        Cow::Borrowed(text)
-    } else {
-        Cow::Owned(t)
+    let mut t = Cow::Borrowed(text);
+    if t.contains("://") && t.contains('@') {
+        pass(&mut t, url_userinfo);
     }
+    if contains_ignoring_case(&t, "authorization") {
+        pass(&mut t, header_values);
+    }
+    if t.contains('=') || t.contains("\":") {
+        pass(&mut t, key_values);
+    }
+    if contains_ignoring_case(&t, "bearer") {
+        pass(&mut t, bearer);
+    }
+    if TOKEN_PREFIXES.iter().any(|p| contains_ignoring_case(&t, p)) {
+        pass(&mut t, token_formats);
+    }
+    t
+}
+
+/// `needle` (lower case ASCII) in `hay`, in any case, without a lower-cased copy.
+fn contains_ignoring_case(hay: &str, needle: &str) -> bool {
+    let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
+    let Some((&first, _)) = needle.split_first() else {
+        return true;
+    };
+    hay.len() >= needle.len()
+        && (0..=hay.len() - needle.len()).any(|i| {
+            hay[i].to_ascii_lowercase() == first
+                && hay[i..i + needle.len()].eq_ignore_ascii_case(needle)
+        })
 }
 
 /// `scheme://user:pass@host` → `scheme://***@host`.
@@ -576,6 +595,29 @@ impl<W: std::io::Write> std::io::Write for RedactingWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_texts_are_borrowed_and_shapes_found_in_any_case() {
+        for plain in [
+            "http://127.0.0.1:8080/ledger/runs/42",
+            "rolling out 2/8 pods",
+            "d6b799ef391ce566e34100836086b2a2e75f7123",
+            "ci: 3 checks passed",
+        ] {
+            assert!(matches!(redact_shapes(plain), Cow::Borrowed(_)), "{plain}");
+        }
+        assert_eq!(
+            redact_shapes("AUTHORIZATION: BEARER abcdefgh12345"),
+            "AUTHORIZATION: ***"
+        );
+        assert_eq!(redact_shapes("see GHP_abcdef123456 here"), "see *** here");
+        assert_eq!(
+            redact_shapes("https://u:p@host/x?Token=abc"),
+            "https://***@host/x?Token=***"
+        );
+        assert!(!contains_ignoring_case("bea", "bearer"));
+        assert!(contains_ignoring_case("xBeArEr", "bearer"));
+    }
 
     #[test]
     fn credentials_in_urls() {
