@@ -21,18 +21,18 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::blockers::LaneBlockers;
 use super::snapshot::{LaneView, State, judge_lane};
 use crate::model::policy::Gate;
 use crate::model::{
-    Blocker, Cell, CellKey, CellState, Holds, Lane, SourceHealth, Timestamp, Train, WindowState,
-    World,
+    Cell, CellKey, CellState, Holds, Lane, SourceHealth, Timestamp, Train, WindowState, World,
 };
 use crate::ops::availability::{InFlight, Situation};
 
 /// One lane as it was judged.
 struct Judged {
     view: Arc<LaneView>,
-    blockers: Vec<Blocker>,
+    blockers: LaneBlockers,
     /// Its verdicts moved with the clock when it was judged.
     volatile: bool,
 }
@@ -129,7 +129,7 @@ impl Lanes {
         &mut self,
         state: &State,
         now: Timestamp,
-    ) -> (Vec<Arc<LaneView>>, Vec<Vec<Blocker>>) {
+    ) -> (Vec<Arc<LaneView>>, Vec<LaneBlockers>) {
         let train = state.train;
         let world = state.world;
         if self
@@ -193,7 +193,7 @@ impl Lanes {
                     let volatile = moving || verdicts_move(facts, &view);
                     judged.push(Judged {
                         view,
-                        blockers,
+                        blockers: LaneBlockers::from(blockers),
                         volatile,
                     });
                 }
@@ -207,7 +207,7 @@ impl Lanes {
         self.sources = sources;
         self.judged
             .iter()
-            .map(|j| (Arc::clone(&j.view), j.blockers.clone()))
+            .map(|j| (Arc::clone(&j.view), Arc::clone(&j.blockers)))
             .unzip()
     }
 }
@@ -230,25 +230,28 @@ fn lane_volatile(facts: &TrainFacts, s: &Situation, stale_metrics: &[&str], lane
     if s.holds.lanes.contains_key(&lane.name) {
         return true;
     }
-    s.train.stages.iter().enumerate().any(|(i, stage)| {
-        // Soaking for the next stage's `soak` gate: the words count the time.
-        let soaking = |c: &Cell| {
-            facts.soak[i].is_some_and(|soak| {
-                c.state == CellState::Succeeded
-                    && c.updated_at.is_some_and(|u| {
-                        u > s.now || (s.now - u).to_std().is_ok_and(|since| since < soak)
-                    })
-            })
-        };
-        s.world
-            .cell(&lane.name, stage)
-            .is_some_and(|c| s.world.is_stale(c, s.now) || soaking(c))
-            || (!stale_metrics.is_empty()
-                && s.world
-                    .metrics(&lane.name, stage)
+    // Soaking for the next stage's `soak` gate: the words count the time.
+    let soaking = |i: usize, c: &Cell| {
+        facts.soak[i].is_some_and(|soak| {
+            c.state == CellState::Succeeded
+                && c.updated_at.is_some_and(|u| {
+                    u > s.now || (s.now - u).to_std().is_ok_and(|since| since < soak)
+                })
+        })
+    };
+    // The lane's entries are walked once (not looked up stage by stage): this runs for every
+    // lane at every snapshot.
+    s.world.lane_cells(&lane.name).any(|(stage, c)| {
+        s.train
+            .stage_index(stage)
+            .is_some_and(|i| s.world.is_stale(c, s.now) || soaking(i, c))
+    }) || (!stale_metrics.is_empty()
+        && s.world.lane_metrics(&lane.name).any(|(stage, metrics)| {
+            s.train.stage_index(stage).is_some()
+                && metrics
                     .iter()
-                    .any(|m| stale_metrics.contains(&m.source.as_str())))
-    })
+                    .any(|m| stale_metrics.contains(&m.source.as_str()))
+        }))
 }
 
 /// The lane's verdicts, as judged, say how long something has lasted: a metric breaching or

@@ -7,6 +7,7 @@
 //! ([`Engine::take_execute`], [`Engine::take_poll_now`]); [`driver`] carries that out with the
 //! poller and the runner, and publishes the snapshots.
 
+pub mod blockers;
 pub mod driver;
 pub mod events;
 pub mod incremental;

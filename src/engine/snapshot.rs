@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::blockers::{Blockers, LaneBlockers};
 use crate::model::analysis::{self, MannWhitney};
 /// The words of a judgement, for those who show it.
 pub use crate::model::analysis::{MIN_SAMPLES, Trend, Verdict as CanaryVerdict};
@@ -135,7 +136,7 @@ pub struct Snapshot {
     pub holds: Holds,
     pub readonly: bool,
     /// Every blocker of the train, lane by lane (`policy::blockers`).
-    pub blockers: Vec<Blocker>,
+    pub blockers: Blockers,
     /// One per lane of the train, in its order (shared with the next snapshot while the lane's
     /// verdicts stay the same).
     pub lanes: Vec<Arc<LaneView>>,
@@ -188,7 +189,10 @@ impl Snapshot {
             .train
             .lanes
             .iter()
-            .map(|lane| judge_lane(&situation, lane))
+            .map(|lane| {
+                let (view, blockers) = judge_lane(&situation, lane);
+                (view, LaneBlockers::from(blockers))
+            })
             .unzip();
         Snapshot::assemble(state, now, lanes, blockers)
     }
@@ -199,7 +203,7 @@ impl Snapshot {
         state: State,
         now: Timestamp,
         lanes: Vec<Arc<LaneView>>,
-        blockers: Vec<Vec<Blocker>>,
+        blockers: Vec<LaneBlockers>,
     ) -> Snapshot {
         let halt_kind = if state.holds.halt.is_some() {
             ActionKind::Unhalt
@@ -214,7 +218,7 @@ impl Snapshot {
             world: Arc::clone(state.world),
             holds: state.holds.clone(),
             readonly: state.readonly,
-            blockers: blockers.concat(),
+            blockers: Blockers::new(blockers),
             lanes,
             halt,
             in_flight: state.in_flight,

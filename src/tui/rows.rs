@@ -69,12 +69,8 @@ impl Census {
     pub fn of(snap: &Snapshot) -> Census {
         let train = &snap.train;
         let mut marks = vec![Marks::default(); train.lanes.len()];
-        for b in &snap.blockers {
-            if let Some(i) = train.lane_position(b.lane.as_str()) {
-                marks[i].blocked = true;
-            }
-        }
         for (i, lane) in train.lanes.iter().enumerate() {
+            marks[i].blocked = !snap.blockers.of_lane(i).is_empty();
             marks[i].held = snap.holds.lanes.contains_key(&lane.name);
             marks[i].moving = train.stages.iter().any(|s| {
                 snap.world
