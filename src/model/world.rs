@@ -546,6 +546,22 @@ impl World {
         self.cells.get(lane)?.get(&(lane, stage) as &dyn KeyRef)
     }
 
+    /// The cells of `lane`, by stage name: one look-up of the lane for all of them.
+    pub fn lane_cells(&self, lane: &str) -> impl Iterator<Item = (&str, &Cell)> {
+        self.cells
+            .get(lane)
+            .into_iter()
+            .flat_map(|l| l.iter().map(|(k, c)| (k.stage.as_str(), c)))
+    }
+
+    /// The metrics of `lane`, by stage name, as [`World::lane_cells`].
+    pub fn lane_metrics(&self, lane: &str) -> impl Iterator<Item = (&str, &[Metric])> {
+        self.metrics
+            .get(lane)
+            .into_iter()
+            .flat_map(|l| l.iter().map(|(k, m)| (k.stage.as_str(), m.as_slice())))
+    }
+
     /// Every cell, by lane then stage name.
     pub fn cells(&self) -> impl Iterator<Item = (&CellKey, &Cell)> {
         self.cells.values().flat_map(|l| l.iter())
