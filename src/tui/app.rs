@@ -384,10 +384,23 @@ impl App {
     }
 
     fn on_snapshot(&mut self, snap: Arc<Snapshot>) {
-        self.now = self.now.max(snap.now);
+        // A snapshot moves the clock as a tick does (the screen's tick waits a second after it).
+        self.clock(self.now.max(snap.now));
         self.snap = snap;
         self.census = Census::of(&self.snap);
         self.refilter();
+    }
+
+    /// The time is `now`: a flash shown long enough goes.
+    fn clock(&mut self, now: Timestamp) {
+        self.now = now;
+        if self
+            .flash
+            .as_ref()
+            .is_some_and(|(_, _, at)| (now - *at).num_seconds() >= FLASH_SECS)
+        {
+            self.flash = None;
+        }
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Cmd> {
@@ -400,14 +413,7 @@ impl App {
     fn fold(&mut self, msg: Msg) -> Vec<Cmd> {
         match msg {
             Msg::Tick(now) => {
-                self.now = now;
-                if self
-                    .flash
-                    .as_ref()
-                    .is_some_and(|(_, _, at)| (now - *at).num_seconds() >= FLASH_SECS)
-                {
-                    self.flash = None;
-                }
+                self.clock(now);
                 vec![]
             }
             Msg::Resize => vec![],

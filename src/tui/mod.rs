@@ -131,6 +131,9 @@ pub async fn run(
             changed = engine.snapshots.changed() => match changed {
                 Ok(()) => {
                     let snap = std::sync::Arc::clone(&engine.snapshots.borrow_and_update());
+                    // A new snapshot moves the clock as a tick does: the next tick comes a
+                    // second after it, not on a schedule of its own (one frame, not two).
+                    tick.reset();
                     app.update(Msg::Snapshot(snap))
                 }
                 Err(_) => return Err(color_eyre::eyre::eyre!("the engine stopped; see the log")),
