@@ -3,8 +3,9 @@
 //!
 //! - its cells or metrics changed (the time a cell was fetched aside), or a cell of a lane it
 //!   depends on did (the `dependencies` gate reads them);
-//! - the holds, the halt, the actions in flight, read-only or a source's health changed (every
-//!   lane);
+//! - the holds, the halt or a source's health changed (every lane; the actions in flight and
+//!   read-only weigh only on what a key would do, which the snapshot answers when asked:
+//!   `Snapshot::avail`);
 //! - its verdicts move with the clock: then it is judged at every tick while they do.
 //!
 //! What moves with the clock, and so makes a lane *volatile*: the train halted,
@@ -17,7 +18,6 @@
 //!
 //! The result is the same as [`super::Snapshot::compute`]'s from scratch (the tests check it).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,9 +25,9 @@ use super::blockers::LaneBlockers;
 use super::snapshot::{LaneView, State, judge_lane};
 use crate::model::policy::Gate;
 use crate::model::{
-    Cell, CellKey, CellState, Holds, Lane, SourceHealth, Timestamp, Train, WindowState, World,
+    Cell, CellState, Holds, Lane, SourceHealth, Timestamp, Train, WindowState, World,
 };
-use crate::ops::availability::{InFlight, Situation};
+use crate::ops::availability::Situation;
 
 /// One lane as it was judged.
 struct Judged {
@@ -116,8 +116,6 @@ pub struct Lanes {
     train: Option<TrainFacts>,
     world: Option<Arc<World>>,
     holds: Holds,
-    in_flight: BTreeMap<CellKey, InFlight>,
-    readonly: bool,
     sources: Vec<SourceFacts>,
     judged: Vec<Judged>,
 }
@@ -145,13 +143,10 @@ impl Lanes {
         let sources = SourceFacts::of(world);
         let everything = self.judged.len() != train.lanes.len()
             || self.holds != *state.holds
-            || self.in_flight != state.in_flight
-            || self.readonly != state.readonly
             || self.sources != sources;
         if everything && !self.judged.is_empty() {
             tracing::debug!(
                 holds = self.holds != *state.holds,
-                in_flight = self.in_flight != state.in_flight,
                 sources = self.sources != sources,
                 "every lane judged again"
             );
@@ -202,8 +197,6 @@ impl Lanes {
         self.judged = judged;
         self.world = Some(Arc::clone(world));
         self.holds = state.holds.clone();
-        self.in_flight = state.in_flight.clone();
-        self.readonly = state.readonly;
         self.sources = sources;
         self.judged
             .iter()

@@ -78,32 +78,6 @@ impl MetricView {
     }
 }
 
-/// What each action key would do on a cell.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Actions {
-    /// Promote into the next stage.
-    pub promote: Avail,
-    /// `s`: pause or resume the rollout, or hold or release the lane.
-    pub pause: Avail,
-    pub rollback: Avail,
-    pub approve: Avail,
-    pub reject: Avail,
-}
-
-impl Actions {
-    /// The availability of a request of `kind` (resume shares the pause key).
-    pub fn get(&self, kind: ActionKind) -> Option<&Avail> {
-        Some(match kind {
-            ActionKind::Promote => &self.promote,
-            ActionKind::Pause | ActionKind::Resume => &self.pause,
-            ActionKind::Rollback => &self.rollback,
-            ActionKind::Approve => &self.approve,
-            ActionKind::Reject => &self.reject,
-            ActionKind::Halt | ActionKind::Unhalt => return None,
-        })
-    }
-}
-
 /// One cell as the engine judged it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CellView {
@@ -113,7 +87,6 @@ pub struct CellView {
     pub blockers: Vec<Blocker>,
     /// One per metric of `World::metrics` at this cell, in its order.
     pub metrics: Vec<MetricView>,
-    pub actions: Actions,
 }
 
 /// One lane as the engine judged it.
@@ -250,6 +223,32 @@ impl Snapshot {
         )
     }
 
+    /// What the key for `kind` would do on the cell at lane `li` × stage `si` now (pause and
+    /// resume are one key: `s` resumes what is paused, releases a held lane, else pauses or
+    /// holds). Judged when asked — only the selected cell's keys are — from this snapshot's
+    /// state alone, so it is the same answer wherever it is asked. `None` for the train's keys
+    /// (halt: [`Snapshot::halt`]) and outside the train.
+    pub fn avail(&self, li: usize, si: usize, kind: ActionKind) -> Option<Avail> {
+        let lane = &self.train.lanes.get(li)?.name;
+        let stage = self.train.stages.get(si)?;
+        let s = Situation {
+            train: &self.train,
+            world: &self.world,
+            holds: &self.holds,
+            now: self.now,
+            readonly: self.readonly,
+            in_flight: &self.in_flight,
+        };
+        Some(match kind {
+            ActionKind::Pause | ActionKind::Resume => availability::assess(
+                availability::toggle_pause(&self.world, &self.holds, lane, stage),
+                &s,
+            ),
+            ActionKind::Halt | ActionKind::Unhalt => return None,
+            k => availability::assess_at(k, &s, lane, stage),
+        })
+    }
+
     /// Plan `action` against this snapshot: what it will do exactly, and what stands against it
     /// (`ops::preflight`).
     pub fn plan(&self, action: Action) -> Result<Plan, String> {
@@ -282,8 +281,6 @@ pub(super) fn judge_lane(s: &Situation, lane: &Lane) -> (Arc<LaneView>, Vec<Bloc
 fn cell_view(s: &Situation, blockers: &[&Blocker], lane: &str, stage: &str) -> CellView {
     let world = s.world;
     let cell = world.cell(lane, stage);
-    let at = |kind| availability::assess_at(kind, s, lane, stage);
-    let pause = availability::assess(availability::toggle_pause(world, s.holds, lane, stage), s);
     CellView {
         stale: cell.is_some_and(|c| world.is_stale(c, s.now)),
         error: cell.and_then(|c| world.cell_error(c)),
@@ -297,12 +294,5 @@ fn cell_view(s: &Situation, blockers: &[&Blocker], lane: &str, stage: &str) -> C
             .iter()
             .map(|m| MetricView::of(m, world, s.now))
             .collect(),
-        actions: Actions {
-            promote: at(ActionKind::Promote),
-            pause,
-            rollback: at(ActionKind::Rollback),
-            approve: at(ActionKind::Approve),
-            reject: at(ActionKind::Reject),
-        },
     }
 }

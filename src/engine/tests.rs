@@ -167,8 +167,8 @@ fn a_second_submit_on_a_busy_cell_is_refused_in_words() {
     );
     // The key says so too, before anything is sent.
     let snap = e.snapshot();
-    let view = snap.cell_named("search-indexer", "canary").unwrap();
-    assert!(matches!(&view.actions.pause, Avail::No(why) if why.contains("in flight")));
+    let pause = avail(&snap, "search-indexer", "canary", ActionKind::Pause);
+    assert!(matches!(&pause, Avail::No(why) if why.contains("in flight")));
     // Done: free again, and the source is polled at once.
     let said = e.fold(Input::Done {
         plan: Box::new(plan),
@@ -206,21 +206,26 @@ fn the_ledger_brings_the_halt_and_others_actions_into_the_snapshot() {
     assert_eq!(texts(&said), ["the train was halted by bob: incident 42"]);
     let snap = e.snapshot();
     // Promotion: not even forceable under a halt.
-    let view = snap.cell_named("checkout-web", "build").unwrap();
+    let promote = avail(&snap, "checkout-web", "build", ActionKind::Promote);
     assert!(
-        matches!(&view.actions.promote, Avail::No(why) if why.contains("can't be forced")),
-        "{:?}",
-        view.actions.promote
+        matches!(&promote, Avail::No(why) if why.contains("can't be forced")),
+        "{promote:?}"
     );
     // Unhalt is what H offers.
     assert!(matches!(&snap.halt, Avail::Ready { action, .. } if action.kind == ActionKind::Unhalt));
     // Another trainyard's promote occupies its target cell.
-    let view = snap.cell_named("checkout-web", "staging").unwrap();
+    let promote = avail(&snap, "checkout-web", "staging", ActionKind::Promote);
     assert!(
-        matches!(&view.actions.promote, Avail::No(why) if why.contains("carol@jump2")),
-        "{:?}",
-        view.actions.promote
+        matches!(&promote, Avail::No(why) if why.contains("carol@jump2")),
+        "{promote:?}"
     );
+}
+
+/// What the key for `kind` would do on `lane` × `stage` of `snap`.
+fn avail(snap: &Snapshot, lane: &str, stage: &str, kind: ActionKind) -> Avail {
+    let li = snap.train.lane_position(lane).unwrap();
+    let si = snap.train.stage_index(stage).unwrap();
+    snap.avail(li, si, kind).unwrap()
 }
 
 #[test]
@@ -243,7 +248,6 @@ fn the_footer_never_offers_what_preflight_refuses() {
     let snap = e.snapshot();
     for (li, lane) in snap.train.lanes.iter().enumerate() {
         for (si, stage) in snap.train.stages.iter().enumerate() {
-            let view = snap.cell(li, si).unwrap();
             for kind in [
                 ActionKind::Promote,
                 ActionKind::Pause,
@@ -251,10 +255,10 @@ fn the_footer_never_offers_what_preflight_refuses() {
                 ActionKind::Approve,
                 ActionKind::Reject,
             ] {
-                match view.actions.get(kind).unwrap() {
+                match snap.avail(li, si, kind).unwrap() {
                     Avail::Ready { action, .. } | Avail::Forceable { action, .. } => {
                         assert!(
-                            snap.plan(action.clone()).is_ok(),
+                            snap.plan(action).is_ok(),
                             "{kind} at {} {stage}",
                             lane.name
                         );
@@ -266,15 +270,17 @@ fn the_footer_never_offers_what_preflight_refuses() {
     }
     // The case that drifted once: a lane whose version is already on its way to the next
     // stage (ledger's canary version rolls out at prod) is not offered promote.
-    let view = snap.cell_named("ledger", "canary").unwrap();
+    let promote = avail(&snap, "ledger", "canary", ActionKind::Promote);
     assert!(
-        matches!(&view.actions.promote, Avail::No(why) if why.contains("already on its way to prod")),
-        "{:?}",
-        view.actions.promote
+        matches!(&promote, Avail::No(why) if why.contains("already on its way to prod")),
+        "{promote:?}"
     );
     assert!(
-        matches!(snap.cell_named("search-indexer", "canary").unwrap().actions.pause, Avail::Ready { ref action, .. } if action.kind == ActionKind::Pause && !action.stage.is_empty())
+        matches!(avail(&snap, "search-indexer", "canary", ActionKind::Pause), Avail::Ready { ref action, .. } if action.kind == ActionKind::Pause && !action.stage.is_empty())
     );
+    // Outside the train, and for the train's own key: no answer.
+    assert_eq!(snap.avail(snap.train.lanes.len(), 0, ActionKind::Promote), None);
+    assert_eq!(snap.avail(0, 0, ActionKind::Halt), None);
 }
 
 #[test]

@@ -345,9 +345,9 @@ impl App {
     }
 
     /// What an action key would do on the selected cell now.
-    pub fn avail(&self, c: Command) -> Option<&Avail> {
+    pub fn avail(&self, c: Command) -> Option<Avail> {
         if c == Command::Halt {
-            return Some(&self.snap.halt);
+            return Some(self.snap.halt.clone());
         }
         let kind = match c {
             Command::Promote => ActionKind::Promote,
@@ -357,7 +357,7 @@ impl App {
             Command::Reject => ActionKind::Reject,
             _ => return None,
         };
-        self.selected_view()?.actions.get(kind)
+        self.snap.avail(self.selected_lane()?, self.sel_stage, kind)
     }
 
     /// Actions this trainyard sent and that have not ended.
@@ -583,7 +583,7 @@ impl App {
     /// An action key: open the dialog where the action can go (or be forced), else say why
     /// not — the engine's answer, the same the footer and the details show.
     fn start_action(&mut self, c: Command) {
-        let Some(avail) = self.avail(c).cloned() else {
+        let Some(avail) = self.avail(c) else {
             return self.flash("no lane selected", Tone::Bad);
         };
         // Nothing can be recorded in the team's chain now: no dialog for what would be refused.
