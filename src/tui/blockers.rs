@@ -19,9 +19,9 @@ use crate::model::{Blocker, BlockerKind};
 const MAX_LINES: usize = 2;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let mut list: Vec<Blocker> = app.blockers().into_iter().cloned().collect();
+    let mut list: Vec<&Blocker> = app.blockers();
     // The halt stops every lane: one line says so, at the top, not one per lane.
-    let halt = list.iter().find(|b| b.kind == BlockerKind::Halt).cloned();
+    let halt = list.iter().find(|b| b.kind == BlockerKind::Halt).copied();
     list.retain(|b| b.kind != BlockerKind::Halt);
     if let Some(h) = halt {
         list.insert(0, h);
@@ -50,7 +50,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 /// The lines of as many whole blockers as `height` rows hold (at least the first), and how
 /// many that is.
 pub(super) fn rows(
-    list: &[Blocker],
+    list: &[&Blocker],
     selected: Option<&str>,
     width: usize,
     height: usize,
@@ -129,7 +129,7 @@ struct Heads {
 }
 
 impl Heads {
-    fn new(list: &[Blocker], width: usize) -> Heads {
+    fn new(list: &[&Blocker], width: usize) -> Heads {
         let longest = list
             .iter()
             .filter(|b| b.kind != BlockerKind::Halt)

@@ -201,6 +201,7 @@ fn the_last_row_takes_a_shorter_form_or_nothing() {
         approval("payments-api", &["octocat"]),
         approval("checkout-web", &["maria-chen", "team storefront-leads"]),
     ];
+    let list: Vec<&Blocker> = list.iter().collect();
     let theme = Theme::PLAIN;
     // Room for both whole: the second on two lines, every reviewer named.
     let (lines, shown) = blockers::rows(&list, None, 38, 3, &theme);
