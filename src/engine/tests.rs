@@ -257,11 +257,7 @@ fn the_footer_never_offers_what_preflight_refuses() {
             ] {
                 match snap.avail(li, si, kind).unwrap() {
                     Avail::Ready { action, .. } | Avail::Forceable { action, .. } => {
-                        assert!(
-                            snap.plan(action).is_ok(),
-                            "{kind} at {} {stage}",
-                            lane.name
-                        );
+                        assert!(snap.plan(action).is_ok(), "{kind} at {} {stage}", lane.name);
                     }
                     Avail::No(why) => assert!(!why.is_empty()),
                 }
@@ -279,7 +275,10 @@ fn the_footer_never_offers_what_preflight_refuses() {
         matches!(avail(&snap, "search-indexer", "canary", ActionKind::Pause), Avail::Ready { ref action, .. } if action.kind == ActionKind::Pause && !action.stage.is_empty())
     );
     // Outside the train, and for the train's own key: no answer.
-    assert_eq!(snap.avail(snap.train.lanes.len(), 0, ActionKind::Promote), None);
+    assert_eq!(
+        snap.avail(snap.train.lanes.len(), 0, ActionKind::Promote),
+        None
+    );
     assert_eq!(snap.avail(0, 0, ActionKind::Halt), None);
 }
 

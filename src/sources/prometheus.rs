@@ -28,6 +28,7 @@ mod wire;
 
 use grouped::{Job, Side, Split};
 use kept::{KeptRange, Resumed, Span};
+use wire::Keep;
 
 use super::http::describe_reqwest;
 use super::retry_after::RetryAfter;
@@ -204,7 +205,7 @@ impl PrometheusSource {
         &self,
         query: &str,
         p: &PollCtx,
-        parse: fn(u16, &[u8]) -> Result<T, QueryError>,
+        parse: impl Fn(u16, &[u8]) -> Result<T, QueryError>,
     ) -> Result<T, QueryError> {
         let form = [("query", query.to_string()), ("time", secs(p.now_ms))];
         let (status, body) = self.post("/api/v1/query", &form, p).await?;
@@ -233,6 +234,7 @@ impl PrometheusSource {
         query: &str,
         window: Duration,
         p: &PollCtx,
+        keep: Keep<'_>,
     ) -> (grouped::Grouped<Series>, Span, Option<KeptRange>) {
         let (window_start, step) = range_params(p.now_ms, window);
         let kept = self.kept.lock().ok().and_then(|mut k| k.remove(&id));
@@ -244,7 +246,9 @@ impl PrometheusSource {
             window_start,
         };
         let answer = self
-            .range_from(query, span.start, step, p, grouped::parse_range_all)
+            .range_from(query, span.start, step, p, |status, body: &[u8]| {
+                grouped::parse_range_all(status, body, keep)
+            })
             .await;
         (answer, span, resume.and(kept))
     }
@@ -265,7 +269,7 @@ impl PrometheusSource {
         start: i64,
         step: i64,
         p: &PollCtx,
-        parse: fn(u16, &[u8]) -> Result<T, QueryError>,
+        parse: impl Fn(u16, &[u8]) -> Result<T, QueryError>,
     ) -> Result<T, QueryError> {
         let form = [
             ("query", query.to_string()),
@@ -302,14 +306,19 @@ impl PrometheusSource {
                 .map(|k| (k.clone(), metric.clone(), reached))
                 .collect();
         };
+        // Only the `by` labels of each series are read.
+        let labels = grouped::by_labels(by);
+        let keep = Keep(&labels);
         let baseline: OptionFuture<_> = job
             .baseline
             .as_ref()
-            .map(|q| self.range_since((index, true), q, m.window, p))
+            .map(|q| self.range_since((index, true), q, m.window, p, keep))
             .into();
         let (now, (series, span, kept), stable) = tokio::join!(
-            self.instant(&job.query, p, grouped::parse_instant_all),
-            self.range_since((index, false), &job.query, m.window, p),
+            self.instant(&job.query, p, |status, body: &[u8]| {
+                grouped::parse_instant_all(status, body, keep)
+            }),
+            self.range_since((index, false), &job.query, m.window, p, keep),
             baseline
         );
         let reached = any_answered(&now, &series, stable.as_ref().map(|(s, _, _)| s));

@@ -6,11 +6,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde::de::DeserializeSeed;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::wire::{Data, InstantSeries, RangeSeries};
+use super::wire::{Data, Keep, Sample, Samples, SeriesList};
 use super::{Answer, QueryError, Series, envelope};
 use crate::config::group::{Group, GroupBy, render_grouped};
 use crate::config::{Config, MetricConfig};
@@ -112,28 +113,45 @@ fn group_jobs(
     Some(out)
 }
 
+/// The labels a grouped answer is read for: its `by` labels.
+pub(super) fn by_labels(by: &GroupBy) -> Vec<&str> {
+    [&by.lane, &by.stage]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect()
+}
+
 /// The `data` of an answer, its `result` still unparsed.
 fn data(data: &RawValue) -> Result<Data<'_>, QueryError> {
     serde_json::from_str(data.get())
         .map_err(|_| QueryError::Answered("answer without data.result".into()))
 }
 
-/// The `result` of an answer's `data`, read as a list of series `S`.
-fn series<S: DeserializeOwned>(data: &Data) -> Result<Vec<S>, QueryError> {
+/// The `result` of an answer's `data`, read as a list of series: each one's `keep` labels
+/// and its `field` as `T`.
+fn series<T>(data: &Data, keep: Keep, field: &'static str) -> Result<Vec<(Labels, T)>, QueryError>
+where
+    T: for<'de> Deserialize<'de> + Default,
+{
     let result = data
         .result
         .ok_or_else(|| QueryError::Answered("answer without data.result".into()))?;
-    serde_json::from_str(result.get()).map_err(|_| {
-        let kind = data.result_type.as_ref().and_then(Value::as_str);
-        QueryError::Answered(format!(
-            "the data.result of a {} is not a list of series",
-            sanitize(kind.unwrap_or("?"), 20)
-        ))
-    })
+    let mut de = serde_json::Deserializer::from_str(result.get());
+    SeriesList::new(keep, field)
+        .deserialize(&mut de)
+        .and_then(|list| de.end().map(|()| list))
+        .map_err(|_| {
+            let kind = data.result_type.as_ref().and_then(Value::as_str);
+            QueryError::Answered(format!(
+                "the data.result of a {} is not a list of series",
+                sanitize(kind.unwrap_or("?"), 20)
+            ))
+        })
 }
 
 /// A grouped instant answer: every series' labels and value (none for NaN).
-pub(super) fn parse_instant_all(status: u16, body: &[u8]) -> Grouped<Option<f64>> {
+pub(super) fn parse_instant_all(status: u16, body: &[u8], keep: Keep) -> Grouped<Option<f64>> {
     let (raw, warnings) = envelope(status, body)?;
     let data = data(raw)?;
     match data.result_type.as_ref().and_then(Value::as_str) {
@@ -150,19 +168,19 @@ pub(super) fn parse_instant_all(status: u16, body: &[u8]) -> Grouped<Option<f64>
             ));
         }
     }
-    let data = series::<InstantSeries>(&data)?
+    let data = series::<Sample>(&data, keep, "value")?
         .into_iter()
-        .map(|s| (s.metric.0, s.value.0.map(|(_, v)| v)))
+        .map(|(labels, s)| (labels, s.0.map(|(_, v)| v)))
         .collect();
     Ok(Answer { data, warnings })
 }
 
 /// A grouped range answer: every series' labels and samples.
-pub(super) fn parse_range_all(status: u16, body: &[u8]) -> Grouped<Series> {
+pub(super) fn parse_range_all(status: u16, body: &[u8], keep: Keep) -> Grouped<Series> {
     let (raw, warnings) = envelope(status, body)?;
-    let data = series::<RangeSeries>(&data(raw)?)?
+    let data = series::<Samples>(&data(raw)?, keep, "values")?
         .into_iter()
-        .map(|s| (s.metric.0, s.values.0))
+        .map(|(labels, s)| (labels, s.0))
         .collect();
     Ok(Answer { data, warnings })
 }
@@ -269,6 +287,9 @@ fn pick<T: Clone + Default>(
 mod tests {
     use super::*;
 
+    /// The `by` labels of these answers.
+    const KEEP: Keep = Keep(&["service", "env"]);
+
     fn by() -> GroupBy {
         GroupBy {
             lane: Some("service".into()),
@@ -293,7 +314,7 @@ mod tests {
 
     #[test]
     fn series_are_matched_to_cells_by_their_labels() {
-        let answer = parse_instant_all(200, VECTOR);
+        let answer = parse_instant_all(200, VECTOR, KEEP);
         let got = |lane, stage| pick(&answer, &by(), &key(lane, stage), Side::Measured);
         // Matched by both labels; extra labels don't matter; warnings go to every cell.
         let a = got("a", "canary").unwrap();
@@ -330,7 +351,7 @@ mod tests {
             {"metric":{"service":"a"},"value":[1700000000,"0.25"]},
             {"metric":{"service":"b","env":"canary"},"value":[1700000000,"0.5"]}
         ]}}"#;
-        let stable = parse_instant_all(200, stable);
+        let stable = parse_instant_all(200, stable, KEEP);
         let side = |lane, stage, side| pick(&stable, &by(), &key(lane, stage), side).unwrap().data;
         assert_eq!(side("a", "prod", Side::Stable), Some(0.25));
         assert_eq!(side("a", "canary", Side::Stable), Some(0.25));
@@ -342,7 +363,7 @@ mod tests {
     #[test]
     fn a_grouped_error_is_every_cells_error_and_scalars_cannot_be_grouped() {
         let bad = br#"{"status":"error","errorType":"execution","error":"too many samples"}"#;
-        let answer = parse_range_all(422, bad);
+        let answer = parse_range_all(422, bad, KEEP);
         for cell in [key("a", "canary"), key("z", "prod")] {
             assert_eq!(
                 pick(&answer, &by(), &cell, Side::Stable).unwrap_err(),
@@ -351,7 +372,7 @@ mod tests {
         }
         let scalar = br#"{"status":"success","data":{"resultType":"scalar","result":[1,"3"]}}"#;
         assert_eq!(
-            parse_instant_all(200, scalar).unwrap_err(),
+            parse_instant_all(200, scalar, KEEP).unwrap_err(),
             QueryError::Answered(
                 "the query returns a scalar, not a vector with the `by` labels".into()
             )
@@ -362,7 +383,7 @@ mod tests {
     fn a_grouped_answer_of_another_shape_is_an_error_in_words() {
         let scalar = br#"{"status":"success","data":{"resultType":"scalar","result":[1,"3"]}}"#;
         assert_eq!(
-            parse_range_all(200, scalar).unwrap_err(),
+            parse_range_all(200, scalar, KEEP).unwrap_err(),
             QueryError::Answered("the data.result of a scalar is not a list of series".into())
         );
         for (body, words) in [
@@ -377,12 +398,12 @@ mod tests {
             ),
         ] {
             assert_eq!(
-                parse_range_all(200, body).unwrap_err(),
+                parse_range_all(200, body, KEEP).unwrap_err(),
                 QueryError::Answered(words.into())
             );
         }
         assert!(matches!(
-            parse_range_all(502, b"<html>bad gateway</html>").unwrap_err(),
+            parse_range_all(502, b"<html>bad gateway</html>", KEEP).unwrap_err(),
             QueryError::Unreached(_)
         ));
     }
@@ -393,7 +414,7 @@ mod tests {
             {"metric":{"service":"a","env":"canary"},"values":[[1,"0.1"],[2,"0.2"]]},
             {"metric":{"service":"b","env":"canary"},"values":[[1,"NaN"],[2,"0.3"]]}
         ]}}"#;
-        let answer = parse_range_all(200, m);
+        let answer = parse_range_all(200, m, KEEP);
         let got = |lane| {
             pick(&answer, &by(), &key(lane, "canary"), Side::Measured)
                 .unwrap()

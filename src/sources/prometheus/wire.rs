@@ -6,10 +6,12 @@
 //! As lenient as the tree was: a sample that is not `[number, "string"]` or whose value is NaN
 //! or infinite is skipped, a label whose value is not a string is left out.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -36,27 +38,31 @@ pub(super) struct Data<'a> {
     pub result: Option<&'a RawValue>,
 }
 
-/// One series of a range answer (`matrix`).
-#[derive(Deserialize)]
-pub(super) struct RangeSeries {
-    #[serde(default)]
-    pub metric: LabelMap,
-    #[serde(default)]
-    pub values: Samples,
+/// The labels a caller reads (a metric's `by` labels): a series' other labels are skipped
+/// unread, and only string values are kept.
+#[derive(Clone, Copy)]
+pub(super) struct Keep<'k>(pub &'k [&'k str]);
+
+/// A `result` list, each series read as its kept labels and its `field` (`values` for a
+/// range answer, `value` for an instant one) as `T`.
+pub(super) struct SeriesList<'k, T> {
+    keep: Keep<'k>,
+    field: &'static str,
+    of: PhantomData<T>,
 }
 
-/// One series of an instant answer (`vector`).
-#[derive(Deserialize)]
-pub(super) struct InstantSeries {
-    #[serde(default)]
-    pub metric: LabelMap,
-    #[serde(default)]
-    pub value: Sample,
+impl<'k, T> SeriesList<'k, T> {
+    pub fn new(keep: Keep<'k>, field: &'static str) -> Self {
+        SeriesList {
+            keep,
+            field,
+            of: PhantomData,
+        }
+    }
 }
 
-/// A series' labels, the string-valued ones.
-#[derive(Default)]
-pub(super) struct LabelMap(pub Labels);
+/// One series of a [`SeriesList`].
+struct OneSeries<'k, T>(Keep<'k>, &'static str, PhantomData<T>);
 
 /// `[unix seconds, "value"]`: `None` when it is anything else, or the value is not finite.
 #[derive(Default)]
@@ -66,13 +72,36 @@ pub(super) struct Sample(pub Option<(i64, f64)>);
 #[derive(Default)]
 pub(super) struct Samples(pub Vec<(i64, f64)>);
 
-/// Any JSON value, read as what it is for a sample or a label and skipped otherwise.
+/// Any JSON value, read as what it is for a sample or a label and skipped otherwise (a text
+/// borrowed from the body where it has no escapes).
 #[derive(Default)]
-enum Loose {
+enum Loose<'a> {
     Number(f64),
-    Text(String),
+    Text(Cow<'a, str>),
     #[default]
     Other,
+}
+
+/// A text, borrowed from the body where it has no escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
 }
 
 /// The visitor methods of a lenient type: a JSON value it does not read is its default
@@ -115,34 +144,37 @@ macro_rules! otherwise_default {
     };
 }
 
-impl<'de> Deserialize<'de> for Loose {
+impl<'de> Deserialize<'de> for Loose<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Loose;
+            type Value = Loose<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("any JSON value")
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Loose, E> {
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Loose<'de>, E> {
                 Ok(Loose::Number(v))
             }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Loose, E> {
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Loose<'de>, E> {
                 Ok(Loose::Number(v as f64))
             }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Loose, E> {
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Loose<'de>, E> {
                 Ok(Loose::Number(v as f64))
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Loose, E> {
-                Ok(Loose::Text(v.to_string()))
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Loose<'de>, E> {
+                Ok(Loose::Text(Cow::Borrowed(v)))
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Loose, E> {
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Loose<'de>, E> {
+                Ok(Loose::Text(Cow::Owned(v.to_string())))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Loose<'de>, E> {
                 Ok(Loose::Other)
             }
-            fn visit_unit<E: de::Error>(self) -> Result<Loose, E> {
+            fn visit_unit<E: de::Error>(self) -> Result<Loose<'de>, E> {
                 Ok(Loose::Other)
             }
-            otherwise_default!(@seq Loose);
-            otherwise_default!(@map Loose);
+            otherwise_default!(@seq Loose<'de>);
+            otherwise_default!(@map Loose<'de>);
         }
         d.deserialize_any(V)
     }
@@ -198,33 +230,102 @@ impl<'de> Deserialize<'de> for Samples {
     }
 }
 
-impl<'de> Deserialize<'de> for LabelMap {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = LabelMap;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("the labels of a series")
+impl<'de> DeserializeSeed<'de> for Keep<'_> {
+    type Value = Labels;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Labels, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Keep<'_> {
+    type Value = Labels;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("the labels of a series")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Labels, A::Error> {
+        let mut labels = Labels::new();
+        while let Some(Text(k)) = map.next_key::<Text>()? {
+            if !self.0.contains(&k.as_ref()) {
+                map.next_value::<IgnoredAny>()?;
+            } else if let Loose::Text(v) = map.next_value::<Loose>()? {
+                labels.insert(k.into_owned(), v.into_owned());
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LabelMap, A::Error> {
-                let mut labels = Labels::new();
-                while let Some((k, v)) = map.next_entry::<String, Loose>()? {
-                    if let Loose::Text(v) = v {
-                        labels.insert(k, v);
-                    }
-                }
-                Ok(LabelMap(labels))
-            }
-            otherwise_default!(LabelMap);
-            otherwise_default!(@seq LabelMap);
         }
-        d.deserialize_any(V)
+        Ok(labels)
+    }
+    otherwise_default!(Labels);
+    otherwise_default!(@seq Labels);
+}
+
+impl<'de, T: Deserialize<'de> + Default> DeserializeSeed<'de> for SeriesList<'_, T> {
+    type Value = Vec<(Labels, T)>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de> + Default> Visitor<'de> for SeriesList<'_, T> {
+    type Value = Vec<(Labels, T)>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of series")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(s) = seq.next_element_seed(OneSeries(self.keep, self.field, PhantomData))? {
+            out.push(s);
+        }
+        Ok(out)
+    }
+}
+
+impl<'de, T: Deserialize<'de> + Default> DeserializeSeed<'de> for OneSeries<'_, T> {
+    type Value = (Labels, T);
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de> + Default> Visitor<'de> for OneSeries<'_, T> {
+    type Value = (Labels, T);
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a series")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut labels, mut data) = (Labels::new(), T::default());
+        while let Some(Text(k)) = map.next_key::<Text>()? {
+            if k == "metric" {
+                labels = map.next_value_seed(self.0)?;
+            } else if k == self.1 {
+                data = map.next_value()?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok((labels, data))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_labels_asked_for_are_kept_escaped_or_not() {
+        let doc = r#"[{"metric":{"__name__":"x","lane":"a\u0062","stage":"prod","pod":"p-1"},
+                       "values":[[1,"0.5"]],"extra":{"deep":[1,2]}}]"#;
+        let mut de = serde_json::Deserializer::from_str(doc);
+        let d = SeriesList::<Samples>::new(Keep(&["lane", "stage"]), "values")
+            .deserialize(&mut de)
+            .unwrap();
+        assert_eq!(d.len(), 1);
+        let labels: Vec<(&str, &str)> = d[0]
+            .0
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(labels, [("lane", "ab"), ("stage", "prod")]);
+        assert_eq!(d[0].1.0, [(1, 0.5)]);
+    }
 
     #[test]
     fn samples_and_labels_are_read_leniently() {
@@ -234,20 +335,30 @@ mod tests {
             {"values":[[1,"2"]]},
             {"metric":[],"values":"none"}
         ]"#;
-        let d: Vec<RangeSeries> = serde_json::from_str(doc).unwrap();
+        let keep = Keep(&["service", "n", "deep", "env"]);
+        let read = |doc: &str, field| {
+            let mut de = serde_json::Deserializer::from_str(doc);
+            SeriesList::<Samples>::new(keep, field)
+                .deserialize(&mut de)
+                .unwrap()
+        };
+        let d = read(doc, "values");
         let a = &d[0];
-        assert_eq!(a.metric.0.len(), 1, "only string labels");
-        assert_eq!(a.metric.0["service"], "a");
-        assert_eq!(a.values.0, [(1, 0.5), (8, 1000.0)]);
-        assert!(d[1].metric.0.is_empty());
-        assert_eq!(d[1].values.0, [(1, 2.0)]);
-        assert!(d[2].metric.0.is_empty());
-        assert!(d[2].values.0.is_empty());
-        let d: Vec<InstantSeries> = serde_json::from_str(
+        assert_eq!(a.0.len(), 1, "only string labels");
+        assert_eq!(a.0["service"], "a");
+        assert_eq!(a.1.0, [(1, 0.5), (8, 1000.0)]);
+        assert!(d[1].0.is_empty());
+        assert_eq!(d[1].1.0, [(1, 2.0)]);
+        assert!(d[2].0.is_empty());
+        assert!(d[2].1.0.is_empty());
+        let mut de = serde_json::Deserializer::from_str(
             r#"[{"metric":{"env":"prod"},"value":[1,"0.25"]},{"value":[1,"NaN"]},{}]"#,
-        )
-        .unwrap();
-        let values: Vec<Option<(i64, f64)>> = d.iter().map(|s| s.value.0).collect();
+        );
+        let d = SeriesList::<Sample>::new(keep, "value")
+            .deserialize(&mut de)
+            .unwrap();
+        let values: Vec<Option<(i64, f64)>> = d.iter().map(|s| s.1.0).collect();
         assert_eq!(values, [Some((1, 0.25)), None, None]);
+        assert_eq!(d[0].0["env"], "prod");
     }
 }
