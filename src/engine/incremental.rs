@@ -158,8 +158,12 @@ impl Lanes {
             .as_ref()
             .filter(|w| !everything && !Arc::ptr_eq(w, world))
         {
-            for (i, lane) in train.lanes.iter().enumerate() {
-                if !same_lane(&train.stages, before, world, &lane.name) {
+            // A lane both worlds share is the same in both: only the others are compared.
+            for name in world.lanes_not_shared(before) {
+                let Some(i) = train.lane_position(name) else {
+                    continue;
+                };
+                if !same_lane(&train.stages, before, world, name) {
                     changed[i] = true;
                     for &d in &facts.dependents[i] {
                         changed[d] = true;

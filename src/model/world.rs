@@ -1,7 +1,7 @@
 //! What trainyard has observed: the last good data of every cell and metric, and the health
 //! of every source. Reports from sources are folded in; nothing is ever lost to a bad poll.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -247,6 +247,34 @@ impl SourceHealth {
 }
 
 /// Whether two indexes of lanes share `lane`'s entries (or neither has any).
+/// Into `out`, the lanes of `a` and `b` whose entries are not shared: one walk of both lane
+/// indexes (sorted by name), side by side.
+fn lanes_not_shared<'a, T>(a: &'a ByLane<T>, b: &'a ByLane<T>, out: &mut BTreeSet<&'a str>) {
+    use std::cmp::Ordering;
+    if Arc::ptr_eq(a, b) {
+        return;
+    }
+    let (mut ia, mut ib) = (a.iter().peekable(), b.iter().peekable());
+    loop {
+        let order = match (ia.peek(), ib.peek()) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some((ka, _)), Some((kb, _))) => ka.cmp(kb),
+        };
+        match order {
+            Ordering::Less => out.extend(ia.next().map(|(k, _)| k.as_str())),
+            Ordering::Greater => out.extend(ib.next().map(|(k, _)| k.as_str())),
+            Ordering::Equal => {
+                let ((k, x), (_, y)) = (ia.next().expect("peeked"), ib.next().expect("peeked"));
+                if !Arc::ptr_eq(x, y) {
+                    out.insert(k.as_str());
+                }
+            }
+        }
+    }
+}
+
 fn shares_lane<T>(a: &ByLane<T>, b: &ByLane<T>, lane: &str) -> bool {
     Arc::ptr_eq(a, b)
         || match (a.get(lane), b.get(lane)) {
@@ -540,6 +568,15 @@ impl World {
     /// Both worlds share the metrics of `lane`, as [`World::shares_lane_cells`].
     pub fn shares_lane_metrics(&self, other: &World, lane: &str) -> bool {
         shares_lane(&self.metrics, &other.metrics, lane)
+    }
+
+    /// The lanes whose cells or metrics this world and `other` don't share (a report changed
+    /// them since one was copied from the other): every other lane is the same in both.
+    pub fn lanes_not_shared<'a>(&'a self, other: &'a World) -> BTreeSet<&'a str> {
+        let mut out = BTreeSet::new();
+        lanes_not_shared(&self.cells, &other.cells, &mut out);
+        lanes_not_shared(&self.metrics, &other.metrics, &mut out);
+        out
     }
 
     pub fn cell(&self, lane: &str, stage: &str) -> Option<&Cell> {
@@ -934,6 +971,14 @@ mod tests {
         assert_eq!(ch.len(), 1);
         assert!(!w.shares_lane_cells(&before, "api") && w.shares_lane_cells(&before, "web"));
         assert!(!w.shares_lane_metrics(&before, "api"));
+        assert_eq!(w.lanes_not_shared(&before), BTreeSet::from(["api"]));
+        assert_eq!(before.lanes_not_shared(&w), BTreeSet::from(["api"]));
+        assert!(w.lanes_not_shared(&w.clone()).is_empty());
+        assert_eq!(
+            w.lanes_not_shared(&World::default()),
+            BTreeSet::from(["api", "web"]),
+            "lanes on one side only"
+        );
         assert_eq!(
             w.metrics("api", "build"),
             [Metric {

@@ -72,11 +72,10 @@ impl Census {
         for (i, lane) in train.lanes.iter().enumerate() {
             marks[i].blocked = !snap.blockers.of_lane(i).is_empty();
             marks[i].held = snap.holds.lanes.contains_key(&lane.name);
-            marks[i].moving = train.stages.iter().any(|s| {
-                snap.world
-                    .cell(&lane.name, s)
-                    .is_some_and(|c| in_motion(c.state))
-            });
+            marks[i].moving = snap
+                .world
+                .lane_cells(&lane.name)
+                .any(|(s, c)| in_motion(c.state) && train.stage_index(s).is_some());
         }
         let mut total = Counts::default();
         for m in &marks {
