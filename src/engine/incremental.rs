@@ -70,6 +70,8 @@ struct TrainFacts {
     dependents: Vec<Vec<usize>>,
     /// By stage: the longest `soak` a gate of the next stage asks of it.
     soak: Vec<Option<Duration>>,
+    /// Some stage has a `soak`.
+    any_soak: bool,
     /// A gate judges SLOs over a window of time: every metric's verdict moves with the clock.
     windowed_slo: bool,
 }
@@ -84,7 +86,7 @@ impl TrainFacts {
                 }
             }
         }
-        let soak = (0..train.stages.len())
+        let soak: Vec<_> = (0..train.stages.len())
             .map(|i| {
                 let next = train.stages.get(i + 1)?;
                 train
@@ -97,10 +99,12 @@ impl TrainFacts {
                     .max()
             })
             .collect();
+        let any_soak = soak.iter().any(Option::is_some);
         TrainFacts {
             train: Arc::clone(train),
             dependents,
             soak,
+            any_soak,
             windowed_slo: train
                 .stages
                 .iter()
@@ -237,11 +241,13 @@ fn lane_volatile(facts: &TrainFacts, s: &Situation, stale_metrics: &[&str], lane
         })
     };
     // The lane's entries are walked once (not looked up stage by stage): this runs for every
-    // lane at every snapshot.
+    // lane at every snapshot. (A cell of a stage the train no longer has may count as stale:
+    // the lane is only judged again.)
     s.world.lane_cells(&lane.name).any(|(stage, c)| {
-        s.train
-            .stage_index(stage)
-            .is_some_and(|i| s.world.is_stale(c, s.now) || soaking(i, c))
+        s.world.is_stale(c, s.now)
+            || (c.state == CellState::Succeeded
+                && facts.any_soak
+                && s.train.stage_index(stage).is_some_and(|i| soaking(i, c)))
     }) || (!stale_metrics.is_empty()
         && s.world.lane_metrics(&lane.name).any(|(stage, metrics)| {
             s.train.stage_index(stage).is_some()

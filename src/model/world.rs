@@ -247,6 +247,16 @@ impl SourceHealth {
 }
 
 /// Whether two indexes of lanes share `lane`'s entries (or neither has any).
+/// How old `cell`'s data is at `now`: since it was fetched, or since `src` (its source)
+/// last vouched for it unchanged, whichever is later (never for a cell with an error of its
+/// own).
+fn age_by(src: Option<&SourceHealth>, cell: &Cell, now: Timestamp) -> Option<Duration> {
+    let vouched = cell.error.is_none().then(|| src?.vouched_at).flatten();
+    cell.fetched_at
+        .max(vouched)
+        .map(|t| (now - t).to_std().unwrap_or_default())
+}
+
 /// Into `out`, the lanes of `a` and `b` whose entries are not shared: one walk of both lane
 /// indexes (sorted by name), side by side.
 fn lanes_not_shared<'a, T>(a: &'a ByLane<T>, b: &'a ByLane<T>, out: &mut BTreeSet<&'a str>) {
@@ -631,14 +641,7 @@ impl World {
     /// How old the data of a cell is: since it was fetched, or since its source last vouched
     /// for it (a partial batch vouches for every cell of its source without an error).
     pub fn age(&self, cell: &Cell, now: Timestamp) -> Option<Duration> {
-        let vouched = cell
-            .error
-            .is_none()
-            .then(|| self.sources.get(&cell.source)?.vouched_at)
-            .flatten();
-        cell.fetched_at
-            .max(vouched)
-            .map(|t| (now - t).to_std().unwrap_or_default())
+        age_by(self.sources.get(&cell.source), cell, now)
     }
 
     /// Stale: its source failed on the last attempt, or the data is older than the source's
@@ -647,7 +650,7 @@ impl World {
         let Some(src) = self.sources.get(&cell.source) else {
             return cell.fetched_at.is_none();
         };
-        src.stale(self.age(cell, now))
+        src.stale(age_by(Some(src), cell, now))
     }
 
     /// The error to show for a cell: its own payload error, or its source's.
