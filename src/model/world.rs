@@ -273,12 +273,12 @@ fn lanes_not_shared<'a, T>(a: &'a ByLane<T>, b: &'a ByLane<T>, out: &mut BTreeSe
             (Some((ka, _)), Some((kb, _))) => ka.cmp(kb),
         };
         match order {
-            Ordering::Less => out.extend(ia.next().map(|(k, _)| k.as_str())),
-            Ordering::Greater => out.extend(ib.next().map(|(k, _)| k.as_str())),
+            Ordering::Less => out.extend(ia.next().map(|(k, _)| &**k)),
+            Ordering::Greater => out.extend(ib.next().map(|(k, _)| &**k)),
             Ordering::Equal => {
                 let ((k, x), (_, y)) = (ia.next().expect("peeked"), ib.next().expect("peeked"));
                 if !Arc::ptr_eq(x, y) {
-                    out.insert(k.as_str());
+                    out.insert(&**k);
                 }
             }
         }
@@ -307,7 +307,7 @@ pub struct Change {
 type Lane<T> = Arc<BTreeMap<CellKey, T>>;
 /// Every lane's entries, by lane name: a copy shares every lane, a report copies the lanes
 /// it changes (and the index of lanes), not the others.
-type ByLane<T> = Arc<BTreeMap<String, Lane<T>>>;
+type ByLane<T> = Arc<BTreeMap<Arc<str>, Lane<T>>>;
 /// One lane's metrics, by cell, as a report makes them.
 type LaneMetrics = BTreeMap<CellKey, Vec<Metric>>;
 
@@ -322,11 +322,11 @@ pub struct World {
 
 /// The lane `lane` of `all`, to change: copied when shared, made when new.
 fn lane_mut<'a, T: Clone>(
-    all: &'a mut BTreeMap<String, Lane<T>>,
+    all: &'a mut BTreeMap<Arc<str>, Lane<T>>,
     lane: &str,
 ) -> &'a mut BTreeMap<CellKey, T> {
     if !all.contains_key(lane) {
-        all.insert(lane.to_string(), Arc::default());
+        all.insert(Arc::from(lane), Arc::default());
     }
     Arc::make_mut(all.get_mut(lane).expect("inserted above"))
 }
@@ -452,9 +452,9 @@ impl World {
             .metrics
             .iter()
             .filter(|(lane, cells)| {
-                !by_lane.contains_key(lane.as_str()) && cells.values().flatten().any(had)
+                !by_lane.contains_key(&lane[..]) && cells.values().flatten().any(had)
             })
-            .map(|(lane, _)| lane.clone())
+            .map(|(lane, _)| lane.to_string())
             .collect();
         if by_lane.is_empty() && stale.is_empty() {
             return;
@@ -502,7 +502,7 @@ impl World {
         for (lane, built) in next {
             match built {
                 Some(b) => {
-                    all.insert(lane, Arc::new(b));
+                    all.insert(Arc::from(lane), Arc::new(b));
                 }
                 None => {
                     all.remove(lane.as_str());
