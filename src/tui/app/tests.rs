@@ -748,3 +748,22 @@ fn the_activity_keeps_its_newest_entries_however_long_the_session() {
         format!("event {}", newest + 1 - ACTIVITY_KEEP)
     );
 }
+
+/// A snapshot moves the screen's clock as a tick does (the screen's tick waits a second after
+/// each snapshot, so with a report every second a tick may never come): a flash goes with it.
+#[test]
+fn a_snapshot_moves_the_clock_and_a_flash_goes_with_it() {
+    let mut app = fixture::app();
+    select(&mut app, "ledger", "prod");
+    key(&mut app, KeyCode::Char('p'));
+    assert!(app.flash.is_some());
+    let shown = app.now;
+    app.input(Input::Tick(shown + chrono::TimeDelta::seconds(2)));
+    assert!(app.flash.is_some(), "shown 2 s: still there");
+    assert_eq!(app.now, shown + chrono::TimeDelta::seconds(2));
+    app.input(Input::Tick(shown + chrono::TimeDelta::seconds(7)));
+    assert_eq!(
+        app.flash, None,
+        "gone after 6 s, with no tick of the screen's own"
+    );
+}
