@@ -244,6 +244,7 @@ fn target(source: &str, lane: &str, stage: &str) -> Target {
         environment: None,
         branch: None,
         project: None,
+        pipeline_variables: None,
     }
 }
 
@@ -262,10 +263,29 @@ fn gitlab_lanes_name_a_project_a_branch_and_environments() {
         (Some("acme/platform/billing"), Some("release"), None)
     );
     assert_eq!(t("staging").environment.as_deref(), Some("staging"));
+    assert_eq!(
+        t("staging").pipeline_variables,
+        None,
+        "promote plays the job"
+    );
     let prod = t("prod");
     assert_eq!(
         (prod.project.as_deref(), prod.environment.as_deref()),
         (Some("4242"), Some("production"))
+    );
+    let vars: Vec<(&str, &str)> = prod
+        .pipeline_variables
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        vars,
+        [
+            ("DEPLOY_TO", "{environment}"),
+            ("DEPLOY_VERSION", "{version}"),
+            ("JSON_NOTE", "{\"by\": \"trainyard\"}"),
+        ]
     );
 }
 

@@ -45,6 +45,16 @@ fn through_gitlab(text: String, url: &str, token: &str, extra: &str) -> String {
 }
 
 async fn demo(speed: f64, token: &str, extra: &str) -> Demo {
+    demo_then(speed, token, extra, |text| text).await
+}
+
+/// [`demo`], its config then edited by `edit`.
+async fn demo_then(
+    speed: f64,
+    token: &str,
+    extra: &str,
+    edit: impl FnOnce(String) -> String + Send + 'static,
+) -> Demo {
     let token = token.to_string();
     let extra = extra.to_string();
     // The config names the simulator's address (the `http` source's url).
@@ -60,7 +70,7 @@ async fn demo(speed: f64, token: &str, extra: &str) -> Demo {
                 .and_then(|l| l.strip_suffix('"'))
                 .expect("the demo config names the simulator")
                 .to_string();
-            through_gitlab(text, &url, &token, &extra)
+            edit(through_gitlab(text, &url, &token, &extra))
         },
     )
     .await;
@@ -328,6 +338,125 @@ async fn approve_promote_rollback_and_pause_through_the_runner_each_checked_at_t
         ]
     );
     assert!(common::sim::audit_file(&runner).verify().unwrap().intact());
+    d.handle.shutdown().await;
+}
+
+/// `text` with the production stage of `lane` given `options` (`promote = …, variables = …`).
+fn prod_of(text: String, lane: &str, options: &str) -> String {
+    let at = text
+        .find(&format!("project = \"acme/{lane}\""))
+        .expect("the lane reads gitlab");
+    let line = "stages.prod = { environment = \"production\" }";
+    let prod = at + text[at..].find(line).expect("its production stage");
+    format!(
+        "{}stages.prod = {{ environment = \"production\", {options} }}{}",
+        &text[..prod],
+        &text[prod + line.len()..]
+    )
+}
+
+/// `promote = "pipeline"`: inventory's production is promoted by creating a pipeline on the
+/// project's default branch whose variables name the version and the environment, checked
+/// to the byte at the server and in the audit; variables the project's CI runs nothing for are
+/// refused in GitLab's words.
+#[tokio::test]
+async fn promote_creates_a_pipeline_with_the_configured_variables() {
+    let d = demo_then(4.0, "glpat-demo", "", |text| {
+        let text = prod_of(
+            text,
+            "inventory",
+            "promote = \"pipeline\", variables = { DEPLOY_VERSION = \"{version}\", DEPLOY_ENVIRONMENT = \"{environment}\", REQUESTED_FOR = \"{lane}/{stage}\" }",
+        );
+        prod_of(
+            text,
+            "pricing-engine",
+            "promote = \"pipeline\", variables = { VERSION = \"{version}\" }",
+        )
+    })
+    .await;
+    let (_dir, runner) = d.runner();
+    let world = observe(&d).await;
+    let mut a = Action::new(ActionKind::Promote, "inventory", "prod");
+    a.force = true;
+    a.reason = Some("hotfix".into());
+    let holds = trainyard::ops::holds_from(&common::sim::audit_file(&runner).read().unwrap());
+    let mut p =
+        trainyard::ops::preflight(a.clone(), &d.config.train, &world, &holds, poll::now()).unwrap();
+    p.action = a;
+    let want = p.to_version.clone().unwrap();
+    let body = json!({
+        "ref": "main",
+        "variables": [
+            {"key": "DEPLOY_ENVIRONMENT", "value": "production"},
+            {"key": "DEPLOY_VERSION", "value": want},
+            {"key": "REQUESTED_FOR", "value": "inventory/prod"},
+        ],
+    });
+    // A dry run shows the request whole.
+    let preview = gl(&d).preview(&request(
+        ActionKind::Promote,
+        "inventory",
+        "prod",
+        Some(&want),
+    ));
+    assert!(
+        preview.starts_with(&format!(
+            "POST {}/gitlab/api/v4/projects/acme%2Finventory/pipeline on main with DEPLOY_ENVIRONMENT=production, DEPLOY_VERSION={want}, REQUESTED_FOR=inventory/prod (approval instead if ",
+            d.url()
+        )),
+        "{preview}"
+    );
+
+    clear_requests(&d).await;
+    let outcome = runner.run(&p, false, &|_| {}).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let sent = posts(&requests(&d).await);
+    assert_eq!(
+        sent,
+        [("/projects/acme%2Finventory/pipeline".to_string(), body, 201)]
+    );
+    let world = observe(&d).await;
+    assert_eq!(
+        world.cell("inventory", "prod").unwrap().version.as_deref(),
+        Some(want.as_str())
+    );
+    let records = common::sim::audit_file(&runner).read().unwrap();
+    let r = records.last().unwrap();
+    assert_eq!(
+        (
+            r.action.as_str(),
+            r.lane.as_deref(),
+            r.stage.as_deref(),
+            r.to.as_deref(),
+            r.reason.as_deref(),
+            r.result.as_str()
+        ),
+        (
+            "promote",
+            Some("inventory"),
+            Some("prod"),
+            Some(want.as_str()),
+            Some("hotfix"),
+            "done"
+        ),
+        "{records:?}"
+    );
+    assert!(common::sim::audit_file(&runner).verify().unwrap().intact());
+
+    // pricing-engine's variables name no environment: the project's CI runs nothing for them.
+    let e = gl(&d)
+        .act(&request(
+            ActionKind::Promote,
+            "pricing-engine",
+            "prod",
+            Some("0000000"),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "rejected (400 gitlab): GitLab refused to create a pipeline on main deploying 0000000 to production: base Pipeline will not run for the selected trigger. The rules configuration prevented any jobs from being added to the pipeline. (GitLab made no pipeline: the branch, or the CI configuration's rules for these variables)"
+    );
     d.handle.shutdown().await;
 }
 

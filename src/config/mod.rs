@@ -14,6 +14,7 @@ mod diag;
 pub mod group;
 mod keys;
 mod notify;
+pub mod placeholders;
 mod raw;
 mod structure;
 pub mod ui;
@@ -308,7 +309,15 @@ pub struct Target {
     pub branch: Option<String>,
     /// gitlab: the project, as its path (`group/name`) or numeric id.
     pub project: Option<String>,
+    /// gitlab, `promote = "pipeline"`: promote creates a pipeline on the stage's branch with
+    /// these variables, [`PIPELINE_PLACEHOLDERS`] in their values filled in. `None`: promote
+    /// plays the environment's manual deploy job.
+    pub pipeline_variables: Option<BTreeMap<String, String>>,
 }
+
+/// What the values of a gitlab stage's `variables` may name, as `{version}`: the version
+/// promoted (its full commit SHA), the stage's environment, the lane and the stage.
+pub const PIPELINE_PLACEHOLDERS: &[&str] = &["version", "environment", "lane", "stage"];
 
 /// Read and check a config from `text`; `file` names it in errors. Pure: the files the config
 /// names (`token_file`, `ca_file`) are checked by [`load`].

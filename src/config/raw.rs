@@ -209,12 +209,23 @@ pub(crate) struct RawTarget {
     pub environment: Option<Str>,
     pub branch: Option<Str>,
     pub project: Option<Str>,
+    /// gitlab: how promote deploys, `"job"` (play the manual job) or `"pipeline"`.
+    pub promote: Option<Str>,
+    /// gitlab: the variables of the pipeline promote creates.
+    pub variables: Option<Spanned<BTreeMap<Str, Str>>>,
 }
 
 pub(crate) const TARGET_KEYS: &[&str] = &["source", "lane", "stage"];
 pub(crate) const GITHUB_TARGET_KEYS: &[&str] =
     &["source", "repo", "workflow", "environment", "branch"];
-pub(crate) const GITLAB_TARGET_KEYS: &[&str] = &["source", "project", "environment", "branch"];
+pub(crate) const GITLAB_TARGET_KEYS: &[&str] = &[
+    "source",
+    "project",
+    "environment",
+    "branch",
+    "promote",
+    "variables",
+];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

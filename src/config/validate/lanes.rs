@@ -232,6 +232,19 @@ pub(super) fn lane_targets(
                     .and_then(|t| t.branch.as_ref())
                     .or(lane.branch.as_ref())
                     .map(|s| s.get_ref().clone()),
+                pipeline_variables: over
+                    .filter(|t| {
+                        t.promote
+                            .as_ref()
+                            .is_some_and(|p| p.get_ref() == "pipeline")
+                    })
+                    .map(|t| {
+                        t.variables
+                            .iter()
+                            .flat_map(|v| v.get_ref())
+                            .map(|(k, v)| (k.get_ref().clone(), v.get_ref().clone()))
+                            .collect()
+                    }),
             },
         );
     }

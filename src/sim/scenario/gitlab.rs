@@ -33,7 +33,8 @@
 //! (it waits), or `skipped` in a pipeline that failed. Blocked deployments (a guarded
 //! production) carry Premium's approval fields: one rule, the group `{lane}-approvers`.
 //!
-//! Acting: playing a manual deploy job is the scenario's `promote`; approving or rejecting a
+//! Acting: playing a manual deploy job is the scenario's `promote`, and so is creating a
+//! pipeline with the variables `DEPLOY_ENVIRONMENT` and `DEPLOY_VERSION`; approving or rejecting a
 //! blocked deployment its `approve` / `reject`; retrying a deploy job of an earlier successful
 //! deployment its `rollback`; cancelling a pipeline cancels its runs ([`Scenario::cancel`]).
 
@@ -177,6 +178,7 @@ impl Scenario {
                 Some(d) => self.gl_approval(li, d, req),
                 None => gl_error(404, "404 Not found"),
             },
+            ("POST", ["pipeline"]) => self.gl_create_pipeline(li, req),
             ("POST", ["jobs", j, "play"]) => match num(j) {
                 Some(j) => self.gl_play(li, j, req.user),
                 None => gl_error(404, "404 Not found"),
@@ -507,6 +509,57 @@ impl Scenario {
         match self.promote(li, s, Some(sha), user) {
             Ok(_) => self.gl_job_reply(li, s),
             Err(e) => gl_error(400, format!("400 Bad request - {}", e.message)),
+        }
+    }
+
+    /// `POST /pipeline` with `ref` and `variables`: the project's CI configuration deploys
+    /// when `DEPLOY_ENVIRONMENT` names an environment and `DEPLOY_VERSION` a version (a SHA or
+    /// its prefix) that the stage before has succeeded with, as playing the manual job does
+    /// (the scenario's `promote`); other variables ride along. Answered 201 with the pipeline,
+    /// whose id is the deployment's run; its deployment shows the version's own pipeline.
+    fn gl_create_pipeline(&mut self, li: usize, req: &GlRequest) -> GlReply {
+        let body: Value = serde_json::from_slice(req.body).unwrap_or(Value::Null);
+        let base = |m: &str| GlReply {
+            status: 400,
+            body: json!({"message": {"base": [m]}}),
+        };
+        let Some(r) = body["ref"].as_str() else {
+            return gl_error(400, "400 Bad request - ref is missing");
+        };
+        if r != "main" {
+            return base("Reference not found");
+        }
+        let var = |k: &str| {
+            body["variables"]
+                .as_array()?
+                .iter()
+                .find(|v| v["key"] == k)?["value"]
+                .as_str()
+        };
+        let stage = var("DEPLOY_ENVIRONMENT")
+            .and_then(|e| ENVIRONMENTS.iter().position(|n| *n == e))
+            .map(|i| i + 1);
+        let (Some(s), Some(version)) = (stage, var("DEPLOY_VERSION").filter(|v| !v.is_empty()))
+        else {
+            return base(
+                "Pipeline will not run for the selected trigger. The rules configuration prevented any jobs from being added to the pipeline.",
+            );
+        };
+        let prev = &self.lanes[li].cells[s - 1].ver.sha;
+        let sha = if prev.starts_with(version) {
+            prev.clone()
+        } else {
+            version.to_string()
+        };
+        if let Err(e) = self.promote(li, s, Some(sha), req.user) {
+            return base(&e.message);
+        }
+        let runs = self.gl_runs(li, s);
+        let mut v = self.gl_pipeline_json(li, &runs[0]);
+        v["source"] = json!("api");
+        GlReply {
+            status: 201,
+            body: v,
         }
     }
 

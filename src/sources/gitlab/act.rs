@@ -1,15 +1,19 @@
 //! What the `gitlab` source does, each from the environment's deployments as GitLab has them
-//! when the action is taken: promote plays the manual deploy job of the version (a version
-//! already blocked there is approved instead), approve and reject decide the blocked
+//! when the action is taken: promote plays the manual deploy job of the version, or, for a
+//! stage with `promote = "pipeline"`, creates a pipeline on the stage's branch with the
+//! configured variables (a version already blocked there is approved instead); approve and reject decide the blocked
 //! deployment, rollback re-runs the deploy job of an earlier successful deployment (GitLab's
 //! re-deploy), pause cancels the running deployment's pipeline (the runner holds the lane).
 //! docs/sources/gitlab.md has the table.
+
+use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
 use super::client::GlError;
 use super::map::Deployment;
 use super::{GitlabSource, GlTarget, enc};
+use crate::config::placeholders::fill;
 use crate::model::cell::short_version;
 use crate::model::text::sanitize;
 use crate::model::{ActionKind, CellKey};
@@ -79,6 +83,32 @@ impl GitlabSource {
         }
     }
 
+    /// Promote by creating a pipeline on the stage's branch with the configured variables,
+    /// their placeholders filled in.
+    fn pipeline(
+        &self,
+        req: &ActionRequest,
+        t: &GlTarget,
+        env: &str,
+        vars: &BTreeMap<String, String>,
+    ) -> Result<Plan, ActionError> {
+        let version = req.version.as_deref().unwrap_or_default();
+        if version.is_empty() {
+            return Err(ActionError::Failed(format!(
+                "promote to {env} needs the version to deploy"
+            )));
+        }
+        let branch = self.branch_of(t).map_err(ActionError::Failed)?;
+        Ok(Plan {
+            path: format!("/projects/{}/pipeline", enc(&t.project)),
+            body: json!({"ref": branch, "variables": variables(vars, version, env, req)}),
+            what: format!(
+                "create a pipeline on {branch} deploying {} to {env}",
+                short_version(version)
+            ),
+        })
+    }
+
     /// The request `req` becomes, from the environment's deployments `list` (newest first).
     fn plan(
         &self,
@@ -123,6 +153,9 @@ impl GitlabSource {
                 // The version is already blocked there: promoting it is approving it.
                 if let Some(d) = blocked.filter(|d| matches(&d.sha, version)) {
                     return Ok(self.decide(t, d, true, req));
+                }
+                if let Some(vars) = &t.pipeline_variables {
+                    return self.pipeline(req, t, env, vars);
                 }
                 let ready = list
                     .iter()
@@ -188,10 +221,28 @@ impl GitlabSource {
         let v = short_version(req.version.as_deref().unwrap_or("?"));
         let url = |path: String| self.client.url(&path);
         match req.kind {
-            ActionKind::Promote => format!(
-                "POST {} (the manual job deploying {v} to {env}; approval of it if it is blocked there)",
-                url(format!("/projects/{p}/jobs/{{job}}/play"))
-            ),
+            ActionKind::Promote => match &t.pipeline_variables {
+                // The variables as NAME=value: GitLab's `{"key": …}` reads as a secret's shape.
+                Some(vars) => format!(
+                    "POST {} on {} with {} (approval instead if {v} is blocked at {env})",
+                    url(format!("/projects/{p}/pipeline")),
+                    self.branch_of(t)
+                        .unwrap_or_else(|_| "the default branch".into()),
+                    variables(vars, req.version.as_deref().unwrap_or("?"), env, req)
+                        .iter()
+                        .map(|v| format!(
+                            "{}={}",
+                            v["key"].as_str().unwrap_or_default(),
+                            v["value"].as_str().unwrap_or_default()
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None => format!(
+                    "POST {} (the manual job deploying {v} to {env}; approval of it if it is blocked there)",
+                    url(format!("/projects/{p}/jobs/{{job}}/play"))
+                ),
+            },
             ActionKind::Approve | ActionKind::Reject => format!(
                 "POST {} {{\"status\": \"{}\", \"comment\": \"… with trainyard by {}\"}} (the deployment blocked at {env})",
                 url(format!("/projects/{p}/deployments/{{id}}/approval")),
@@ -222,6 +273,9 @@ impl GitlabSource {
         if let Some(e) = unsupported(req.kind) {
             return Err(e);
         }
+        if req.kind == ActionKind::Promote && t.pipeline_variables.is_some() {
+            self.read_default_branches().await;
+        }
         let list = self.deployments(t, env).await.map_err(|e| {
             ActionError::Failed(format!("could not read the deployments to {env}: {e}"))
         })?;
@@ -241,6 +295,25 @@ impl GitlabSource {
             message: format!("GitLab accepted it ({status}): {}{url}", plan.what),
         })
     }
+}
+
+/// A pipeline's variables as GitLab takes them, `[{"key", "value"}]`, with `{version}`,
+/// `{environment}`, `{lane}` and `{stage}` filled in.
+fn variables(
+    vars: &BTreeMap<String, String>,
+    version: &str,
+    env: &str,
+    req: &ActionRequest,
+) -> Vec<Value> {
+    let values = [
+        ("version", version),
+        ("environment", env),
+        ("lane", req.lane.as_str()),
+        ("stage", req.stage.as_str()),
+    ];
+    vars.iter()
+        .map(|(k, v)| json!({"key": k, "value": fill(v, &values)}))
+        .collect()
 }
 
 /// The kinds GitLab has no request for.
@@ -265,6 +338,9 @@ fn refusal(e: GlError, what: &str, env: &str) -> ActionError {
                     " (this token's user is not an allowed approver of {env}, or the token lacks the `api` scope)"
                 ),
                 403 => " (the token lacks the `api` scope, or its user may not deploy here)".into(),
+                400 if what.starts_with("create a pipeline") => {
+                    " (GitLab made no pipeline: the branch, or the CI configuration's rules for these variables)".into()
+                }
                 400 if m.contains("Unplayable") => {
                     " (the job is no longer playable: it ran already, or its pipeline moved on)"
                         .into()

@@ -1,8 +1,8 @@
 //! The `gitlab` source: a project's pipelines and jobs (the build stage), its environments'
 //! deployments and their approvals (the deploy stages), on gitlab.com or a self-managed
 //! instance, read within a request budget and acted on through the REST API: play a manual
-//! deploy job, approve or reject a blocked deployment, cancel a pipeline, re-run an earlier
-//! deployment's job. docs/sources/gitlab.md has the mapping and the arithmetic.
+//! deploy job (or create a pipeline with variables), approve or reject a blocked deployment,
+//! cancel a pipeline, re-run an earlier deployment's job. docs/sources/gitlab.md has the mapping and the arithmetic.
 
 mod act;
 pub mod client;
@@ -40,6 +40,9 @@ struct GlTarget {
     environment: Option<String>,
     /// `None`: the project's default branch.
     branch: Option<String>,
+    /// Promote creates a pipeline with these variables (as configured, placeholders unfilled)
+    /// instead of playing the manual job.
+    pipeline_variables: Option<BTreeMap<String, String>>,
 }
 
 pub struct GitlabSource {
@@ -60,6 +63,14 @@ pub struct GitlabSource {
 
 use crate::sources::path_segment as enc;
 
+impl GlTarget {
+    /// Whether the stage reads or runs pipelines on a branch: the build stage, or a deploy
+    /// stage that promotes by creating a pipeline.
+    fn needs_branch(&self) -> bool {
+        self.environment.is_none() || self.pipeline_variables.is_some()
+    }
+}
+
 impl GitlabSource {
     pub fn new(
         cfg: &SourceConfig,
@@ -76,6 +87,7 @@ impl GitlabSource {
                         project: t.project.clone().unwrap_or_default(),
                         environment: t.environment.clone(),
                         branch: t.branch.clone(),
+                        pipeline_variables: t.pipeline_variables.clone(),
                     },
                 )
             })

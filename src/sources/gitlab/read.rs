@@ -46,8 +46,9 @@ impl GitlabSource {
         }
     }
 
-    /// Read the default branch of every project whose build stage names no branch, when it
-    /// was never read, could not be, or was read [`BRANCH_EVERY`] ago.
+    /// Read the default branch of every project whose build stage (or deploy stage promoting
+    /// with a pipeline) names no branch, when it was never read, could not be, or was read
+    /// [`BRANCH_EVERY`] ago.
     pub(super) async fn read_default_branches(&self) {
         let now = Instant::now();
         let projects: BTreeSet<&str> = {
@@ -57,7 +58,7 @@ impl GitlabSource {
                 .unwrap_or_else(|e| e.into_inner());
             self.targets
                 .iter()
-                .filter(|(_, t)| t.branch.is_none() && t.environment.is_none())
+                .filter(|(_, t)| t.branch.is_none() && t.needs_branch())
                 .map(|(_, t)| t.project.as_str())
                 .filter(|p| {
                     known
