@@ -220,16 +220,17 @@ pub enum AuditCommand {
 #[derive(Debug, Args, Clone)]
 pub struct SimArgs {
     /// Number of lanes (services) on the train
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=2000))]
+    #[arg(long, default_value_t = 9, value_parser = clap::value_parser!(u16).range(1..=2000))]
     pub lanes: u16,
     /// How many lanes the config reads through the simulator's GitHub API (the demo's three by
     /// default; more are taken from the train in order)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=2000))]
     pub github_lanes: Option<u16>,
-    /// How many lanes the config reads through the simulator's GitLab API (none by default;
-    /// payments-api first, whose production deploys wait for approval, then the others in order)
-    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=2000))]
-    pub gitlab_lanes: u16,
+    /// How many lanes the config reads through the simulator's GitLab API (the demo's
+    /// shipping-api by default; with N, those whose production deploys wait for approval
+    /// first, payments-api and shipping-api, then the others in order)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=2000))]
+    pub gitlab_lanes: Option<u16>,
     /// Answer as a plain protocol v1 server: no ETag, gzip or deltas on `/v1/train`
     #[arg(long)]
     pub no_extensions: bool,

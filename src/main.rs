@@ -208,7 +208,7 @@ fn simulator(
         speed: a.speed,
         hostile: a.hostile,
         github_lanes: a.github_lanes.map(usize::from),
-        gitlab_lanes: usize::from(a.gitlab_lanes),
+        gitlab_lanes: a.gitlab_lanes.map(usize::from),
         extensions: !a.no_extensions,
     };
     Ok((opts, a.chaos.clone().unwrap_or_default()))

@@ -787,7 +787,7 @@ fn status_under(mode: &str, says: &[&str]) {
         says.iter().any(|w| e.contains(w)),
         "{mode}: sim says {e:?}, expected one of {says:?}"
     );
-    assert_eq!(v["lanes"].as_array().unwrap().len(), 8, "the whole train");
+    assert_eq!(v["lanes"].as_array().unwrap().len(), 9, "the whole train");
     let cell = &v["lanes"][0]["cells"][0];
     assert_eq!(cell["stale"], true, "{mode}: {cell}");
     assert!(

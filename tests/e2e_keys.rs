@@ -12,7 +12,7 @@ use common::sim;
 use common::tmux::{self, Tmux};
 
 /// The train on screen.
-const TRAIN: &str = "Lanes 8";
+const TRAIN: &str = "Lanes 9";
 
 fn footer(screen: &str) -> &str {
     screen.trim_end().lines().last().unwrap_or("")

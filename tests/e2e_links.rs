@@ -16,7 +16,7 @@ use common::wait::{PATIENCE, until};
 use trainyard::tui::osc;
 
 /// The demo's own words for its train being on screen.
-const TRAIN: &str = "Lanes 8";
+const TRAIN: &str = "Lanes 9";
 
 fn have_tmux() -> bool {
     tmux::available("the end-to-end tests of links and copy")

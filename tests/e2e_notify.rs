@@ -28,7 +28,7 @@ fn a_fast_demo_raises_a_desktop_notification() {
         "{BIN} demo --speed 10 --log-file {}",
         t.path("trainyard.log").display()
     ));
-    t.wait_for("the demo to draw the train", |s| s.contains("Lanes 8"));
+    t.wait_for("the demo to draw the train", |s| s.contains("Lanes 9"));
     let raw = t.wait_for_recorded("pty.raw", "the desktop notification", |s| {
         s.contains(NOTIFICATION)
     });
@@ -60,5 +60,5 @@ fn a_fast_demo_raises_a_desktop_notification() {
         s.contains("notify: approval waits for you")
     });
     t.keys(&["q"]);
-    t.assert_restored("0", "Lanes 8");
+    t.assert_restored("0", "Lanes 9");
 }

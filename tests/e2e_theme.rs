@@ -11,7 +11,7 @@ use common::sim;
 use common::tmux::{self, Tmux};
 
 /// The train on screen.
-const TRAIN: &str = "Lanes 8";
+const TRAIN: &str = "Lanes 9";
 
 fn have_tmux() -> bool {
     tmux::available("the theme end-to-end tests")

@@ -18,7 +18,7 @@ use common::tmux::{self, Options, Tmux};
 use common::wait::{PATIENCE, ok_if, until};
 
 /// The demo's own words for its train being on screen.
-const TRAIN: &str = "Lanes 8";
+const TRAIN: &str = "Lanes 9";
 
 fn have_tmux() -> bool {
     tmux::available("the end-to-end tests")
@@ -429,7 +429,14 @@ fn auto_pause_pauses_a_breaching_canary_as_trainyard_auto() {
     if !have_tmux() {
         return;
     }
-    let t = Tmux::shell("autopause", &[]);
+    // Taller than 80×24: the blockers panel must have room for the hold among the others.
+    let t = Tmux::start(
+        "autopause",
+        Options {
+            height: 40,
+            ..Options::default()
+        },
+    );
     let sim = sim::spawn(t.dir(), &["--speed", "4"]);
     let audit = t.path("audit.jsonl");
     let text = sim
@@ -729,7 +736,7 @@ fn hostile_payloads_never_reach_the_terminal() {
 // ---- Faults never freeze the screen (docs/chaos.md) ----
 
 /// The demo's lanes, in order.
-const DEMO_LANES: [&str; 8] = [
+const DEMO_LANES: [&str; 9] = [
     "ledger",
     "payments-api",
     "checkout-web",
@@ -738,6 +745,7 @@ const DEMO_LANES: [&str; 8] = [
     "notifications",
     "inventory",
     "pricing-engine",
+    "shipping-api",
 ];
 
 /// The lane whose row carries the selection mark.

@@ -700,7 +700,7 @@ async fn without_a_token_gitlab_answers_401_in_words() {
 async fn the_demos_gitlab_lane_plays_its_manual_job_and_waits_for_approval_at_production() {
     let d = sim::demo(SimOptions {
         speed: 10.0,
-        gitlab_lanes: 1,
+        gitlab_lanes: Some(1),
         ..sim::opts()
     })
     .await;
@@ -782,6 +782,71 @@ async fn the_demos_gitlab_lane_plays_its_manual_job_and_waits_for_approval_at_pr
     assert!(
         sent[0].ends_with("/play") && sent[1].ends_with("/play") && sent[2].ends_with("/approval"),
         "{sent:?}"
+    );
+    d.handle.shutdown().await;
+}
+
+/// The default demo (nine lanes, no `--gitlab-lanes`) reads shipping-api through GitLab: a
+/// manual deploy job ready at canary, a deployment blocked for approval at production, which
+/// the runner approves.
+#[tokio::test]
+async fn the_default_demo_has_a_gitlab_lane_with_a_manual_job_and_a_blocked_deployment() {
+    let d = sim::demo(SimOptions {
+        lanes: SimOptions::default().lanes,
+        gitlab_lanes: None,
+        ..sim::opts()
+    })
+    .await;
+    let on_gitlab: Vec<&str> = d
+        .config
+        .train
+        .lanes
+        .iter()
+        .filter(|l| d.config.target(&l.name, "prod").unwrap().source == "gl")
+        .map(|l| l.name.as_str())
+        .collect();
+    assert_eq!(on_gitlab, ["shipping-api"]);
+    let world = observe(&d).await;
+    let staging = world.cell("shipping-api", "staging").unwrap();
+    let canary = world.cell("shipping-api", "canary").unwrap();
+    let v = staging.version.clone().unwrap();
+    assert_ne!(canary.version.as_deref(), Some(v.as_str()));
+    assert!(
+        canary.message.as_deref().unwrap().contains(&format!(
+            "manual job deploy-canary for {} ready to play",
+            &v[..7]
+        )),
+        "{canary:?}"
+    );
+    let prod = world.cell("shipping-api", "prod").unwrap();
+    assert_eq!(prod.state, CellState::AwaitingApproval, "{prod:?}");
+    assert_eq!(
+        prod.approval.as_ref().unwrap().reviewers,
+        ["shipping-api-approvers (1 more)"]
+    );
+
+    let (_dir, runner) = d.runner();
+    let holds = trainyard::ops::holds_from(&common::sim::audit_file(&runner).read().unwrap());
+    let a = Action::new(ActionKind::Approve, "shipping-api", "prod");
+    let p = trainyard::ops::preflight(a, &d.config.train, &world, &holds, poll::now()).unwrap();
+    clear_requests(&d).await;
+    let outcome = runner.run(&p, false, &|_| {}).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let sent = posts(&requests(&d).await);
+    assert!(
+        sent.len() == 1
+            && sent[0]
+                .0
+                .starts_with("/projects/acme%2Fshipping-api/deployments/")
+            && sent[0].0.ends_with("/approval")
+            && sent[0].1["status"] == "approved",
+        "{sent:?}"
+    );
+    let records = common::sim::audit_file(&runner).read().unwrap();
+    let r = records.last().unwrap();
+    assert_eq!(
+        (r.action.as_str(), r.lane.as_deref(), r.result.as_str()),
+        ("approve", Some("shipping-api"), "done")
     );
     d.handle.shutdown().await;
 }

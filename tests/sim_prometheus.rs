@@ -212,7 +212,7 @@ async fn metrics_is_valid_text_format_with_every_lane_and_stage_and_the_train_nu
         .filter(|c| c["stage"] == "build")
         .map(|c| c["lane"].as_str().unwrap())
         .collect();
-    assert_eq!(lanes.len(), 8);
+    assert_eq!(lanes.len(), 9);
     // Three stages with metrics plus the stable side at canary, for three metrics.
     assert_eq!(samples.len(), lanes.len() * 4 * 3);
     for (name, prom) in NAMES {
@@ -302,7 +302,7 @@ async fn instant_queries_answer_a_vector_with_the_train_numbers() {
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(all["data"]["result"].as_array().unwrap().len(), 8 * 4);
+    assert_eq!(all["data"]["result"].as_array().unwrap().len(), 9 * 4);
 
     // An unknown metric is no error, just nothing.
     let (status, none) = api(&client, &base, "query", &[("query", "no_such_metric")]).await;
@@ -375,7 +375,7 @@ async fn range_queries_answer_a_matrix_sampled_from_the_train_series() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"]["result"].as_array().unwrap().len(), 8);
+    assert_eq!(body["data"]["result"].as_array().unwrap().len(), 9);
     handle.shutdown().await;
 }
 

@@ -66,7 +66,7 @@ async fn the_train_has_the_documented_shape() {
     assert_eq!(train["protocol"], 1);
     assert!(is_rfc3339(&train["generated_at"]));
     let cells = train["cells"].as_array().expect("a cells array");
-    assert_eq!(cells.len(), 8 * 4);
+    assert_eq!(cells.len(), 9 * 4);
     for c in cells {
         assert!(c["lane"].is_string() && c["stage"].is_string(), "{c}");
         let state = c["state"].as_str().expect("a state");
@@ -99,7 +99,7 @@ async fn the_train_has_the_documented_shape() {
         }
     }
     let metrics = train["metrics"].as_array().expect("a metrics array");
-    assert_eq!(metrics.len(), 8 * 3 * 3);
+    assert_eq!(metrics.len(), 9 * 3 * 3);
     for m in metrics {
         assert!(m["lane"].is_string() && m["stage"].is_string() && m["name"].is_string());
         assert!(m["value"].is_number());

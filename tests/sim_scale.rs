@@ -35,7 +35,7 @@ fn status_json_against_a_thousand_lanes_returns_every_lane() {
     let status = run.json();
     let lanes = status["lanes"].as_array().unwrap();
     assert_eq!(lanes.len(), 1000);
-    assert_eq!(lanes[999]["name"], "svc-992");
+    assert_eq!(lanes[999]["name"], "svc-991");
     let mut by_source = std::collections::BTreeMap::<String, usize>::new();
     for lane in lanes {
         let cells = lane["cells"].as_array().unwrap();

@@ -45,7 +45,7 @@ fn status_json_has_the_documented_shape() {
 
     let states = CellState::ALL.map(CellState::as_str);
     let lanes = v["lanes"].as_array().unwrap();
-    assert_eq!(lanes.len(), 8);
+    assert_eq!(lanes.len(), 9);
     let mut metric_count = 0;
     for lane in lanes {
         assert!(
@@ -71,10 +71,15 @@ fn status_json_has_the_documented_shape() {
             assert!(states.contains(&c["state"].as_str().unwrap()), "{c}");
             assert_eq!(c["stale"], false);
             assert!(c["error"].is_null());
-            // The demo train mixes trainyard's protocol and the simulator's GitHub API.
-            let gh = ["checkout-web", "inventory", "pricing-engine"]
-                .contains(&lane["name"].as_str().unwrap());
-            assert_eq!(c["source"], if gh { "gh" } else { "sim" }, "{c}");
+            // The demo train mixes trainyard's protocol and the simulator's GitHub and GitLab
+            // APIs.
+            let name = lane["name"].as_str().unwrap();
+            let source = match name {
+                "checkout-web" | "inventory" | "pricing-engine" => "gh",
+                "shipping-api" => "gl",
+                _ => "sim",
+            };
+            assert_eq!(c["source"], source, "{c}");
             assert!(is_rfc3339(&c["updated_at"]), "{c}");
             let metrics = c["metrics"].as_array().unwrap();
             for m in metrics {
@@ -133,7 +138,12 @@ fn status_json_has_the_documented_shape() {
         .collect();
     assert_eq!(
         kinds,
-        [("gh", "github"), ("prom", "prometheus"), ("sim", "http")]
+        [
+            ("gh", "github"),
+            ("gl", "gitlab"),
+            ("prom", "prometheus"),
+            ("sim", "http")
+        ]
     );
     for s in sources {
         assert_eq!(s["ok"], true, "{s}");
@@ -157,7 +167,7 @@ fn status_json_has_the_documented_shape() {
     let (code, out) = status(&path, dir.path(), true);
     assert_eq!(code, 1);
     let v: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["lanes"].as_array().unwrap().len(), 8);
+    assert_eq!(v["lanes"].as_array().unwrap().len(), 9);
     assert_eq!(v["sources"][0]["ok"], false);
     assert!(
         v["sources"][0]["error"]

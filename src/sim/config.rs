@@ -15,7 +15,8 @@ pub const PROM_INTERVAL: &str = "5s";
 /// A config pointing at a simulator at `base_url`: the train named after the ISO week of
 /// `now`, a window open from an hour ago for three more hours, a freeze in two days, one
 /// `[[lanes]]` per simulated lane (those of [`super::roster::github_lanes`] read through the
-/// GitHub API, the others through the `http` protocol), the metrics from the simulator's Prometheus API (one
+/// GitHub API, those of [`super::roster::gitlab_lanes`] through the GitLab API, the others
+/// through the `http` protocol), the metrics from the simulator's Prometheus API (one
 /// `[[metrics]]` per simulated metric, canary against stable at canary) and a policy per
 /// stage.
 pub fn demo_config(base_url: &str, opts: &SimOptions, now: DateTime<Utc>) -> String {
@@ -222,17 +223,19 @@ fn quote(s: &str) -> String {
 mod tests {
     use super::*;
 
-    /// `--gitlab-lanes`: none by default; asked for, payments-api (its production waits for
-    /// approval) and then the others not on GitHub, each a valid gitlab lane.
+    /// `--gitlab-lanes`: shipping-api by default; asked for, payments-api and shipping-api
+    /// (their production waits for approval) and then the others not on GitHub, each a valid
+    /// gitlab lane; `0`, none.
     #[test]
     fn gitlab_lanes_are_read_through_the_gitlab_api_when_asked() {
         let now = DateTime::parse_from_rfc3339("2026-11-26T15:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
         for (n, want) in [
-            (0, vec![]),
-            (1, vec!["payments-api"]),
-            (2, vec!["ledger", "payments-api"]),
+            (None, vec!["shipping-api"]),
+            (Some(0), vec![]),
+            (Some(1), vec!["payments-api"]),
+            (Some(3), vec!["ledger", "payments-api", "shipping-api"]),
         ] {
             let opts = SimOptions {
                 gitlab_lanes: n,
@@ -240,7 +243,7 @@ mod tests {
             };
             let text = demo_config("http://127.0.0.1:4000", &opts, now);
             let config = crate::config::parse(&text, "<demo>").unwrap();
-            assert_eq!(config.sources.contains_key("gl"), n > 0, "{n}");
+            assert_eq!(config.sources.contains_key("gl"), n != Some(0), "{n:?}");
             let on_gitlab: Vec<&str> = config
                 .train
                 .lanes
@@ -248,7 +251,7 @@ mod tests {
                 .filter(|l| config.target(&l.name, "prod").unwrap().source == "gl")
                 .map(|l| l.name.as_str())
                 .collect();
-            assert_eq!(on_gitlab, want, "{n}");
+            assert_eq!(on_gitlab, want, "{n:?}");
             for lane in &on_gitlab {
                 let prod = config.target(lane, "prod").unwrap();
                 assert_eq!(prod.environment.as_deref(), Some("production"));
@@ -365,7 +368,11 @@ mod tests {
         assert_eq!(metrics[1]["unit"].as_str(), Some("seconds"));
         assert_eq!(metrics[1]["threshold"]["max"].as_float(), Some(0.5));
         let lanes = doc["lanes"].as_array().unwrap();
-        assert_eq!(lanes.len(), 8);
+        assert_eq!(lanes.len(), 9);
+        // The last, shipping-api, is read through the GitLab face.
+        assert_eq!(lanes[8]["name"].as_str(), Some("shipping-api"));
+        assert_eq!(lanes[8]["source"].as_str(), Some("gl"));
+        assert_eq!(doc["sources"]["gl"]["kind"].as_str(), Some("gitlab"));
         assert_eq!(lanes[1]["name"].as_str(), Some("payments-api"));
         assert_eq!(lanes[1]["team"].as_str(), Some("payments"));
         assert_eq!(lanes[1]["source"].as_str(), Some("sim"));

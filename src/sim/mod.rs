@@ -87,7 +87,7 @@ use tokio::task::JoinHandle;
 
 pub use chaos::{Api, ChaosSpec};
 pub use config::demo_config;
-pub use roster::{GITHUB_LANES, MAX_LANES};
+pub use roster::{GITHUB_LANES, GITLAB_LANES, MAX_LANES};
 pub use scenario::{Ack, Reject, SERIES_LEN, STAGES, Scenario, series_span};
 
 /// How the simulated train looks and moves.
@@ -109,10 +109,11 @@ pub struct SimOptions {
     /// and then the other lanes in train order, up to `n`. The simulator serves every lane
     /// through both APIs either way.
     pub github_lanes: Option<usize>,
-    /// How many lanes the printed config reads through the GitLab API instead (`0`, the
-    /// default: none), of those not read through GitHub: payments-api first (its production
-    /// deploys wait for approval), then the others in train order.
-    pub gitlab_lanes: usize,
+    /// How many lanes the printed config reads through the GitLab API instead, of those not
+    /// read through GitHub: `None` is the demo's one (shipping-api); `Some(n)` `n` of them,
+    /// those whose production deploys wait for approval first (payments-api, shipping-api),
+    /// then the others in train order.
+    pub gitlab_lanes: Option<usize>,
     /// Serve `/v1/train` with the protocol's extensions (conditional GET, gzip, deltas:
     /// docs/protocol.md); `false` answers as a plain protocol v1 server that knows none of
     /// them (`--no-extensions`).
@@ -122,12 +123,12 @@ pub struct SimOptions {
 impl Default for SimOptions {
     fn default() -> Self {
         SimOptions {
-            lanes: 8,
+            lanes: 9,
             seed: 42,
             speed: 1.0,
             hostile: false,
             github_lanes: None,
-            gitlab_lanes: 0,
+            gitlab_lanes: None,
             extensions: true,
         }
     }

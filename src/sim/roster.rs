@@ -11,6 +11,10 @@ const LANES_PER_TEAM_ROUND: usize = 192;
 /// trainyard's own protocol: the train mixes both kinds of source.
 pub const GITHUB_LANES: [&str; 3] = ["checkout-web", "inventory", "pricing-engine"];
 
+/// The lane the demo reads through the simulator's GitLab API by default: a manual deploy job
+/// ready at canary, a deployment blocked for approval at production.
+pub const GITLAB_LANES: [&str; 1] = ["shipping-api"];
+
 /// One lane of the simulated train.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct LaneSpec {
@@ -30,7 +34,7 @@ type Named = (
 
 /// The hand-written lanes, in train order. Dependencies only point backwards, so any prefix
 /// of this list is a valid train.
-const NAMED: [Named; 8] = [
+const NAMED: [Named; 9] = [
     ("ledger", "core-banking", &[], &[]),
     (
         "payments-api",
@@ -49,6 +53,12 @@ const NAMED: [Named; 8] = [
     ("notifications", "messaging", &[], &[]),
     ("inventory", "fulfilment", &[], &[]),
     ("pricing-engine", "pricing", &["inventory"], &[]),
+    (
+        "shipping-api",
+        "logistics",
+        &[],
+        &["lena.okafor", "shipping-leads"],
+    ),
 ];
 
 const TEAMS: [&str; 8] = [
@@ -119,11 +129,22 @@ pub(crate) fn github_lanes(lanes: &[LaneSpec], n: Option<usize>) -> Vec<&str> {
         .collect()
 }
 
-/// The `n` lanes the printed config reads through the simulator's GitLab API: of the lanes
-/// not read through GitHub (`github`), those whose production deploys wait for approval first
-/// (a GitLab lane then shows a blocked deployment), then the others in train order.
-pub(crate) fn gitlab_lanes<'a>(lanes: &'a [LaneSpec], github: &[&str], n: usize) -> Vec<&'a str> {
+/// The lanes the printed config reads through the simulator's GitLab API, of those not read
+/// through GitHub (`github`): without `n`, those of [`GITLAB_LANES`] on the train; with `n`,
+/// `n` of them, those whose production deploys wait for approval first (a GitLab lane then
+/// shows a blocked deployment), then the others in train order.
+pub(crate) fn gitlab_lanes<'a>(
+    lanes: &'a [LaneSpec],
+    github: &[&str],
+    n: Option<usize>,
+) -> Vec<&'a str> {
     let free = || lanes.iter().filter(|l| !github.contains(&l.name.as_str()));
+    let Some(n) = n else {
+        return free()
+            .map(|l| l.name.as_str())
+            .filter(|l| GITLAB_LANES.contains(l))
+            .collect();
+    };
     free()
         .filter(|l| !l.prod_reviewers.is_empty())
         .chain(free().filter(|l| l.prod_reviewers.is_empty()))
@@ -138,17 +159,20 @@ mod tests {
 
     #[test]
     fn gitlab_lanes_are_those_not_on_github_guarded_ones_first() {
-        let lanes = roster(8);
+        let lanes = roster(9);
         let github = github_lanes(&lanes, None);
-        assert_eq!(gitlab_lanes(&lanes, &github, 0), Vec::<&str>::new());
-        assert_eq!(gitlab_lanes(&lanes, &github, 1), ["payments-api"]);
+        assert_eq!(gitlab_lanes(&lanes, &github, None), GITLAB_LANES);
+        assert!(gitlab_lanes(&roster(8), &github, None).is_empty());
+        assert_eq!(gitlab_lanes(&lanes, &github, Some(0)), Vec::<&str>::new());
+        assert_eq!(gitlab_lanes(&lanes, &github, Some(1)), ["payments-api"]);
         assert_eq!(
-            gitlab_lanes(&lanes, &github, 3),
-            ["payments-api", "ledger", "auth-service"]
+            gitlab_lanes(&lanes, &github, Some(3)),
+            ["payments-api", "shipping-api", "ledger"]
         );
         // Every lane on GitHub: none left for GitLab.
-        let all = github_lanes(&lanes, Some(8));
-        assert!(gitlab_lanes(&lanes, &all, 2).is_empty());
+        let all = github_lanes(&lanes, Some(9));
+        assert!(gitlab_lanes(&lanes, &all, Some(2)).is_empty());
+        assert!(gitlab_lanes(&lanes, &all, None).is_empty());
     }
 
     #[test]
@@ -160,8 +184,9 @@ mod tests {
         );
         let forty = roster(40);
         assert_eq!(forty.len(), 40);
-        assert_eq!(forty[8].name, "svc-01");
-        assert_eq!(forty[39].name, "svc-32");
+        assert_eq!(forty[8].name, "shipping-api");
+        assert_eq!(forty[9].name, "svc-01");
+        assert_eq!(forty[39].name, "svc-31");
         let names: std::collections::HashSet<_> = forty.iter().map(|l| &l.name).collect();
         assert_eq!(names.len(), 40);
         for (i, lane) in forty.iter().enumerate() {
@@ -182,11 +207,11 @@ mod tests {
         let all = roster(MAX_LANES);
         let names: std::collections::HashSet<_> = all.iter().map(|l| &l.name).collect();
         assert_eq!(names.len(), MAX_LANES);
-        assert_eq!(all[MAX_LANES - 1].name, "svc-1992");
+        assert_eq!(all[MAX_LANES - 1].name, "svc-1991");
         // The first rounds keep the names a 200-lane train always had.
-        assert_eq!(all[8].team, "platform");
+        assert_eq!(all[9].team, "platform");
         assert_eq!(all[199].team, roster(200)[199].team);
-        assert_eq!(all[8 + 192].team, "platform-2");
+        assert_eq!(all[9 + 192].team, "platform-2");
         let mut per_team = std::collections::HashMap::<&str, usize>::new();
         for l in &all {
             *per_team.entry(&l.team).or_default() += 1;
@@ -217,6 +242,6 @@ mod tests {
         let big = roster(500);
         let thirty = github_lanes(&big, Some(30));
         assert_eq!(thirty.len(), 30);
-        assert_eq!(thirty[29], "svc-22");
+        assert_eq!(thirty[29], "svc-21");
     }
 }

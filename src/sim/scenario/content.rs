@@ -145,6 +145,13 @@ fn template(seed: u64, i: usize) -> Template {
             [Ok(12 * m), Run(0.25, 24), Ok(h), Ok(50 * m)],
             120,
         ),
+        // shipping-api: a new version through staging, its canary deploy ready to be played,
+        // while the version at canary waits for approval at prod.
+        8 => t(
+            [4, 4, 3, 3],
+            [Ok(35 * m), Ok(15 * m), Ok(3 * h), Approval(9 * m)],
+            500,
+        ),
         _ => {
             let r = |k: u64, lo: i64, hi: i64| between(mix(seed, &[T_TPL, i as u64, k]), lo, hi);
             let a = r(1, 10 * m, 6 * h);
