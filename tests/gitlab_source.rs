@@ -850,3 +850,104 @@ async fn the_default_demo_has_a_gitlab_lane_with_a_manual_job_and_a_blocked_depl
     );
     d.handle.shutdown().await;
 }
+
+/// Caps every list page of the simulator's GitLab API at `max` items (`None`: as asked).
+async fn cap_pages(d: &Demo, max: Option<u64>) {
+    let url = format!("{}/gitlab/api/v4/_sim/per_page", d.url());
+    let r = sim::client()
+        .post(url)
+        .json(&json!({ "max": max }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// One poll of a fresh set of the demo's sources: every cell read now, none kept from before.
+async fn observe_afresh(d: &Demo) -> World {
+    let mut w = d.config.empty_world();
+    poll_into(&mut w, &trainyard::sources::build(&d.config)).await;
+    w
+}
+
+/// Lists longer than a page: with the simulator's pages cut to two items the source follows
+/// the next pages and reads the same train as from whole pages, and an action finds the
+/// deployment to re-run past the first page; cut to one item, a list stops at five pages.
+#[tokio::test]
+async fn lists_beyond_one_page_are_followed_within_a_bound() {
+    let d = demo(1.0, "glpat-demo", "").await;
+    let base = d.url();
+    tokio::task::spawn_blocking(move || sim::set_clock(&base, "stop"))
+        .await
+        .unwrap();
+    let whole = observe_afresh(&d).await;
+    cap_pages(&d, Some(2)).await;
+    clear_requests(&d).await;
+    let paged = observe_afresh(&d).await;
+    for lane in LANES {
+        for stage in ["build", "staging", "canary", "prod"] {
+            let (a, b) = (
+                whole.cell(lane, stage).unwrap(),
+                paged.cell(lane, stage).unwrap(),
+            );
+            assert_eq!(
+                (&a.version, a.state, &a.message, &a.checks, &a.history),
+                (&b.version, b.state, &b.message, &b.checks, &b.history),
+                "{lane} {stage}"
+            );
+        }
+    }
+    let reqs = requests(&d).await;
+    let paths: Vec<&str> = reqs.iter().map(|r| r["path"].as_str().unwrap()).collect();
+    let jobs = |p: &&str| p.contains("/jobs?");
+    assert!(
+        paths
+            .iter()
+            .any(|p| jobs(p) && p.ends_with("per_page=2&page=2")),
+        "{paths:?}"
+    );
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.contains("/deployments?environment=production") && p.contains("page=2")),
+        "{paths:?}"
+    );
+
+    // Rollback looks past the first page for the earlier good deployment.
+    clear_requests(&d).await;
+    gl(&d)
+        .act(&request(ActionKind::Rollback, "inventory", "prod", None))
+        .await
+        .unwrap();
+    let reqs = requests(&d).await;
+    let reads = reqs
+        .iter()
+        .filter(|r| r["method"] == "GET" && r["path"].as_str().unwrap().contains("/deployments?"))
+        .count();
+    assert!(reads > 1, "{reqs:?}");
+    let sent = posts(&reqs);
+    assert!(
+        sent.len() == 1 && sent[0].0.ends_with("/retry") && sent[0].2 == 200,
+        "{sent:?}"
+    );
+
+    // Pages of one item: a pipeline's jobs are read five pages deep, no more.
+    cap_pages(&d, Some(1)).await;
+    clear_requests(&d).await;
+    let cut = observe_afresh(&d).await;
+    let (build, all) = (
+        cut.cell("checkout-web", "build").unwrap(),
+        whole.cell("checkout-web", "build").unwrap(),
+    );
+    assert!(build.checks.len() < all.checks.len(), "{build:?}");
+    let reqs = requests(&d).await;
+    let job_reads: Vec<&str> = reqs
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .filter(|p| {
+            p.starts_with("/projects/acme%2Fcheckout-web/pipelines/") && p.contains("/jobs")
+        })
+        .collect();
+    assert_eq!(job_reads.len(), 5, "{job_reads:?}");
+    d.handle.shutdown().await;
+}

@@ -10,8 +10,14 @@
 //! token containing `read` has only the `read_api` scope (every write is refused 403
 //! `insufficient_scope`). No token: 401.
 //!
+//! Lists are paged as GitLab pages them: `X-Page`, `X-Per-Page`, `X-Total`, `X-Total-Pages`,
+//! `X-Next-Page` and `X-Prev-Page` (empty on the last and first page) and a `Link` header with
+//! `next`, `prev`, `first` and `last`.
+//!
 //! Test knobs (no token, never counted): `POST /gitlab/api/v4/_sim/throttle` with
 //! `{"count", "retry_after"}` answers the next `count` requests 429 with that `Retry-After`;
+//! `POST /gitlab/api/v4/_sim/per_page` with `{"max": n}` pages every list by at most `n`
+//! whatever `per_page` asks (`{"max": null}`: as asked), so that a short list spans pages;
 //! `GET /gitlab/api/v4/_sim/requests` lists every request (method, path with query, body,
 //! status, and how the token came: `private-token`, `bearer` or `none`);
 //! `DELETE` clears the list.
@@ -26,7 +32,8 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::scenario::{API_USER, GITLAB_PREFIX, GlRequest};
+use super::github_server::link_header;
+use super::scenario::{API_USER, GITLAB_PREFIX, GlRequest, Pages};
 use super::server::Shared;
 
 /// Requests a minute a user may send, as on gitlab.com.
@@ -38,6 +45,8 @@ pub(crate) struct GlState {
     recent: VecDeque<Instant>,
     /// Requests still to answer 429, and the `Retry-After` to send.
     throttle: Option<(u64, u64)>,
+    /// The most items a page holds, whatever `per_page` asks.
+    max_per_page: Option<usize>,
     log: Vec<Value>,
 }
 
@@ -79,7 +88,7 @@ pub(crate) async fn api(
         Some(q) => format!("{path}?{q}"),
         None => path.clone(),
     };
-    let query: Vec<(String, String)> = uri
+    let mut query: Vec<(String, String)> = uri
         .query()
         .map(|q| {
             url::form_urlencoded::parse(q.as_bytes())
@@ -104,6 +113,14 @@ pub(crate) async fn api(
                 let retry = v["retry_after"].as_u64().unwrap_or(1);
                 gl.throttle = Some((count, retry));
                 reply(200, vec![], &json!({"count": count, "retry_after": retry}))
+            }
+            (&Method::POST, "per_page") => {
+                let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                gl.max_per_page = v["max"]
+                    .as_u64()
+                    .and_then(|n| usize::try_from(n).ok())
+                    .filter(|&n| n > 0);
+                reply(200, vec![], &json!({"max": gl.max_per_page}))
             }
             _ => reply(404, vec![], &json!({"message": "404 Not Found"})),
         };
@@ -160,6 +177,15 @@ pub(crate) async fn api(
                 }),
             );
         }
+        if let Some(max) = gl.max_per_page {
+            let asked = query
+                .iter()
+                .find(|(k, _)| k == "per_page")
+                .and_then(|(_, v)| v.parse::<usize>().ok())
+                .unwrap_or(20);
+            query.retain(|(k, _)| k != "per_page");
+            query.push(("per_page".into(), asked.min(max).to_string()));
+        }
         let viewer = tok.contains("viewer");
         let user = if viewer { "viewer" } else { API_USER };
         let req = GlRequest {
@@ -171,6 +197,13 @@ pub(crate) async fn api(
             approver: !viewer,
         };
         let r = inner.scenario.gitlab(&req);
+        if let Some(p) = r.pages {
+            out.extend(page_headers(
+                &format!("{}{path}", inner.scenario.gitlab_api_base()),
+                &query,
+                p,
+            ));
+        }
         (r.status, r.body)
     };
     let gl = &mut inner.gl;
@@ -182,4 +215,25 @@ pub(crate) async fn api(
         "auth": auth,
     }));
     reply(status, out, &answer)
+}
+
+/// GitLab's pagination headers for page `p` of a list at `url` asked with `query`.
+fn page_headers(url: &str, query: &[(String, String)], p: Pages) -> Vec<(&'static str, String)> {
+    let last = p.last();
+    let or_empty = |n: Option<usize>| n.map(|n| n.to_string()).unwrap_or_default();
+    vec![
+        ("x-page", p.page.to_string()),
+        ("x-per-page", p.per_page.to_string()),
+        ("x-total", p.total.to_string()),
+        ("x-total-pages", last.to_string()),
+        (
+            "x-next-page",
+            or_empty(Some(p.page + 1).filter(|&n| n <= last)),
+        ),
+        (
+            "x-prev-page",
+            or_empty(p.page.checked_sub(1).filter(|&n| n >= 1)),
+        ),
+        ("link", link_header(url, query, p.page as u64, last as u64)),
+    ]
 }

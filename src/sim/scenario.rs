@@ -26,7 +26,7 @@ mod metrics;
 mod wire;
 
 pub(crate) use github::{API_USER, GhReply, GhRequest, etag, gh_error};
-pub(crate) use gitlab::{GITLAB_PREFIX, GlRequest};
+pub(crate) use gitlab::{GITLAB_PREFIX, GlRequest, Pages};
 pub(crate) use metrics::{METRICS, MetricSeries};
 pub use metrics::{SERIES_LEN, series_span};
 pub use wire::{Ack, Reject};

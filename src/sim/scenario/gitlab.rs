@@ -33,6 +33,10 @@
 //! (it waits), or `skipped` in a pipeline that failed. Blocked deployments (a guarded
 //! production) carry Premium's approval fields: one rule, the group `{lane}-approvers`.
 //!
+//! Lists (pipelines, a pipeline's jobs, deployments) come in pages as GitLab's offset
+//! pagination has them: `per_page` (default 20, at most 100) and `page`; the HTTP side writes
+//! the `X-Page`, `X-Next-Page`, … and `Link` headers.
+//!
 //! Acting: playing a manual deploy job is the scenario's `promote`, and so is creating a
 //! pipeline with the variables `DEPLOY_ENVIRONMENT` and `DEPLOY_VERSION`; approving or rejecting a
 //! blocked deployment its `approve` / `reject`; retrying a deploy job of an earlier successful
@@ -65,10 +69,30 @@ pub(crate) struct GlRequest<'a> {
 pub(crate) struct GlReply {
     pub status: u16,
     pub body: Value,
+    /// A list's page, for the pagination headers.
+    pub pages: Option<Pages>,
+}
+
+/// Which page of a list an answer is, as GitLab's `X-Page`, `X-Per-Page` and `X-Total` say.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Pages {
+    pub page: usize,
+    pub per_page: usize,
+    pub total: usize,
+}
+
+impl Pages {
+    pub(crate) fn last(&self) -> usize {
+        self.total.div_ceil(self.per_page).max(1)
+    }
 }
 
 fn ok(body: Value) -> GlReply {
-    GlReply { status: 200, body }
+    GlReply {
+        status: 200,
+        body,
+        pages: None,
+    }
 }
 
 /// GitLab's error body: `{"message": "404 Project Not Found"}`.
@@ -76,6 +100,7 @@ pub(crate) fn gl_error(status: u16, message: impl Into<String>) -> GlReply {
     GlReply {
         status,
         body: json!({ "message": message.into() }),
+        pages: None,
     }
 }
 
@@ -133,6 +158,11 @@ struct Run<'a> {
 }
 
 impl Scenario {
+    /// Where the GitLab API is served: its pagination links point there.
+    pub(crate) fn gitlab_api_base(&self) -> String {
+        format!("{}{GITLAB_PREFIX}", self.base_url)
+    }
+
     /// Answer one request to the GitLab API at the scenario's current time.
     pub(crate) fn gitlab(&mut self, req: &GlRequest) -> GlReply {
         let segs: Vec<&str> = req.path.trim_matches('/').split('/').collect();
@@ -154,7 +184,7 @@ impl Scenario {
                     .filter(|_| r.is_none_or(|r| r == "main"))
                     .map(|e| self.gl_pipeline_json(li, e))
                     .collect();
-                ok(Value::Array(page(list, q)))
+                page(list, q)
             }
             ("GET", ["pipelines", p]) => match num(p).and_then(|p| self.gl_pipeline(li, p)) {
                 Some(e) => ok(self.gl_pipeline_json(li, &e)),
@@ -162,14 +192,14 @@ impl Scenario {
             },
             ("GET", ["pipelines", p, "jobs"]) => match num(p).and_then(|p| self.gl_pipeline(li, p))
             {
-                Some(e) => ok(Value::Array(self.gl_jobs_json(li, &e))),
+                Some(e) => page(self.gl_jobs_json(li, &e), q),
                 None => gl_error(404, "404 Not found"),
             },
             ("POST", ["pipelines", p, "cancel"]) => match num(p) {
                 Some(p) if self.gl_pipeline(li, p).is_some() => self.gl_cancel(li, p, req.user),
                 _ => gl_error(404, "404 Not found"),
             },
-            ("GET", ["deployments"]) => ok(Value::Array(page(self.gl_deployments(li, q), q))),
+            ("GET", ["deployments"]) => page(self.gl_deployments(li, q), q),
             ("GET", ["deployments", d]) => match num(d).and_then(|d| self.gl_deployment(li, d)) {
                 Some(v) => ok(v),
                 None => gl_error(404, "404 Not found"),
@@ -522,6 +552,7 @@ impl Scenario {
         let base = |m: &str| GlReply {
             status: 400,
             body: json!({"message": {"base": [m]}}),
+            pages: None,
         };
         let Some(r) = body["ref"].as_str() else {
             return gl_error(400, "400 Bad request - ref is missing");
@@ -560,6 +591,7 @@ impl Scenario {
         GlReply {
             status: 201,
             body: v,
+            pages: None,
         }
     }
 
@@ -654,9 +686,10 @@ impl Scenario {
     }
 }
 
-/// One page of a list: `per_page` (default 20, at most 100) and `page` (from 1).
-fn page(items: Vec<Value>, q: &[(String, String)]) -> Vec<Value> {
-    let per = query(q, "per_page")
+/// One page of a list: `per_page` (default 20, at most 100) and `page` (from 1), with what the
+/// pagination headers say of it.
+fn page(items: Vec<Value>, q: &[(String, String)]) -> GlReply {
+    let per_page = query(q, "per_page")
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|&n| n > 0)
         .unwrap_or(20)
@@ -665,5 +698,19 @@ fn page(items: Vec<Value>, q: &[(String, String)]) -> Vec<Value> {
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|&n| n > 0)
         .unwrap_or(1);
-    items.into_iter().skip((page - 1) * per).take(per).collect()
+    let total = items.len();
+    let list = items
+        .into_iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .collect();
+    GlReply {
+        status: 200,
+        body: Value::Array(list),
+        pages: Some(Pages {
+            page,
+            per_page,
+            total,
+        }),
+    }
 }

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::client::GlError;
 use super::map::Deployment;
-use super::{GitlabSource, GlTarget, enc};
+use super::{ACT_DEPLOYMENTS, GitlabSource, GlTarget, enc};
 use crate::config::placeholders::fill;
 use crate::model::cell::short_version;
 use crate::model::text::sanitize;
@@ -181,7 +181,7 @@ impl GitlabSource {
                     conflict(format!(
                         "no earlier successful deployment of {} to {env} among the last {} to re-deploy",
                         if version.is_empty() { "another version".to_string() } else { short_version(version) },
-                        super::DEPLOYMENTS
+                        ACT_DEPLOYMENTS
                     ))
                 })?;
                 job(d, "retry")
@@ -276,9 +276,12 @@ impl GitlabSource {
         if req.kind == ActionKind::Promote && t.pipeline_variables.is_some() {
             self.read_default_branches().await;
         }
-        let list = self.deployments(t, env).await.map_err(|e| {
-            ActionError::Failed(format!("could not read the deployments to {env}: {e}"))
-        })?;
+        let list = self
+            .deployments(t, env, ACT_DEPLOYMENTS)
+            .await
+            .map_err(|e| {
+                ActionError::Failed(format!("could not read the deployments to {env}: {e}"))
+            })?;
         let plan = self.plan(req, t, env, &list)?;
         let (status, answer) = self
             .client

@@ -13,6 +13,7 @@ use crate::model::text::sanitize;
 use crate::model::world::{RateLimit, RequestRate};
 use crate::secrets::Secret;
 use crate::sources::github::budget::MinuteBudget;
+use crate::sources::github::client::next_link;
 use crate::sources::http::{describe_reqwest, send_failure};
 use crate::sources::retry_after::RetryAfter;
 
@@ -152,6 +153,39 @@ impl Client {
 
     /// GET a JSON document.
     pub async fn get(&self, path: &str) -> Result<Value, GlError> {
+        self.get_page(path).await.map(|(v, _)| v)
+    }
+
+    /// GET a list and its next pages until it has `want` items, there is no next page, or
+    /// `max_pages` were read: the items in order.
+    pub async fn get_list(
+        &self,
+        path: &str,
+        want: usize,
+        max_pages: usize,
+    ) -> Result<Vec<Value>, GlError> {
+        let mut items = Vec::new();
+        let mut at = Some(path.to_string());
+        let mut pages = 0;
+        while let Some(p) = at.take() {
+            let (v, next) = self.get_page(&p).await?;
+            let Value::Array(list) = v else {
+                return Err(GlError::Failed(
+                    "GitLab answered something that is not a list".into(),
+                ));
+            };
+            items.extend(list);
+            pages += 1;
+            if items.len() < want && pages < max_pages {
+                at = next;
+            }
+        }
+        items.truncate(want);
+        Ok(items)
+    }
+
+    /// One answer: its body, and the path of the next page when it is a list's.
+    async fn get_page(&self, path: &str) -> Result<(Value, Option<String>), GlError> {
         if let Some(e) = self.limited() {
             return Err(e);
         }
@@ -168,18 +202,20 @@ impl Client {
             .map_err(|e| GlError::Failed(describe_reqwest(&e)))?;
         let status = resp.status().as_u16();
         self.note(status, resp.headers());
+        let next = next_page(path, resp.headers(), &self.base);
         let bytes = crate::sources::client::read_capped(resp)
             .await
             .map_err(GlError::Failed)?;
         if !(200..300).contains(&status) {
             return Err(error_of(status, &bytes));
         }
-        serde_json::from_slice(&bytes).map_err(|e| {
+        let body = serde_json::from_slice(&bytes).map_err(|e| {
             GlError::Failed(format!(
                 "GitLab answered something that is not JSON: {}",
                 sanitize(&e.to_string(), 120)
             ))
-        })
+        })?;
+        Ok((body, next))
     }
 
     /// POST JSON; the answer's status and body (`null` when empty or lost).
@@ -210,6 +246,30 @@ impl Client {
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         ))
     }
+}
+
+/// The path of a list's next page: the `Link: rel="next"` URL where it is under the API's
+/// `base` (keyset pagination gives only that), else `path` with the page `X-Next-Page` names
+/// (empty on the last page); none after the last.
+pub fn next_page(path: &str, h: &HeaderMap, base: &str) -> Option<String> {
+    let linked = h
+        .get("link")
+        .and_then(|v| v.to_str().ok())
+        .and_then(next_link)
+        .and_then(|u| u.strip_prefix(base).map(str::to_string))
+        .filter(|p| p.starts_with('/'));
+    if linked.is_some() {
+        return linked;
+    }
+    let n = header_num(h, "x-next-page").filter(|n| *n > 0)?;
+    let (p, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut parts: Vec<&str> = query
+        .split('&')
+        .filter(|kv| !kv.is_empty() && !kv.starts_with("page="))
+        .collect();
+    let page = format!("page={n}");
+    parts.push(&page);
+    Some(format!("{p}?{}", parts.join("&")))
 }
 
 fn header_num(h: &HeaderMap, k: &str) -> Option<i64> {
@@ -335,6 +395,40 @@ mod tests {
         c.note(429, &headers(&[]));
         assert!((59..=60).contains(&c.waiting().unwrap().as_secs()));
         assert_eq!(c.take_count(), 1);
+    }
+
+    /// The next page: the `Link` under the API's base, else `X-Next-Page` in the path's query;
+    /// none on the last page or for a link elsewhere without `X-Next-Page`.
+    #[test]
+    fn the_next_page_from_link_or_x_next_page() {
+        let base = "https://gl.example/api/v4";
+        let path = "/projects/1/deployments?environment=prod&per_page=10";
+        let h = headers(&[(
+            "link",
+            format!(r#"<{base}/projects/1/deployments?id_after=7&per_page=10>; rel="next""#),
+        )]);
+        assert_eq!(
+            next_page(path, &h, base).as_deref(),
+            Some("/projects/1/deployments?id_after=7&per_page=10")
+        );
+        let h = headers(&[
+            (
+                "link",
+                r#"<https://elsewhere/api/v4/x?page=3>; rel="next""#.into(),
+            ),
+            ("x-next-page", "3".into()),
+        ]);
+        assert_eq!(
+            next_page(&format!("{path}&page=2"), &h, base).as_deref(),
+            Some("/projects/1/deployments?environment=prod&per_page=10&page=3")
+        );
+        assert_eq!(
+            next_page("/projects/1/pipelines/5/jobs", &h, base).as_deref(),
+            Some("/projects/1/pipelines/5/jobs?page=3")
+        );
+        let last = headers(&[("x-next-page", String::new()), ("x-page", "4".into())]);
+        assert_eq!(next_page(path, &last, base), None);
+        assert_eq!(next_page(path, &HeaderMap::new(), base), None);
     }
 
     #[test]

@@ -27,6 +27,13 @@ const DEPLOYMENTS: usize = 10;
 /// Pipelines of the branch read per poll: the newest is the build cell, the others history.
 const PIPELINES: usize = 10;
 
+/// Deployments of an environment an action looks through (the newest first) for the one to
+/// play, approve, cancel or re-run.
+const ACT_DEPLOYMENTS: usize = 500;
+
+/// The most pages of one list read (100 items a page at the most): a longer list is cut.
+const LIST_PAGES: usize = 5;
+
 /// How often a project's default branch is read again, for lanes that name none.
 const BRANCH_EVERY: Duration = Duration::from_secs(600);
 

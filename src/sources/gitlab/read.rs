@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::client::GlError;
 use super::map::{self, Deployment, Job, Pipeline};
-use super::{BRANCH_EVERY, DEPLOYMENTS, GitlabSource, GlTarget, PIPELINES, enc};
+use super::{BRANCH_EVERY, DEPLOYMENTS, GitlabSource, GlTarget, LIST_PAGES, PIPELINES, enc};
 use crate::model::text::sanitize;
 use crate::model::{Batch, Cell};
 use crate::sources::github::pace;
@@ -24,6 +24,16 @@ impl GitlabSource {
         path: &str,
     ) -> Result<T, GlError> {
         map::decode(self.client.get(path).await?).map_err(GlError::Failed)
+    }
+
+    /// A list of up to `want` items, following its pages (at most [`LIST_PAGES`]).
+    pub(super) async fn get_list<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        want: usize,
+    ) -> Result<Vec<T>, GlError> {
+        let items = self.client.get_list(path, want, LIST_PAGES).await?;
+        map::decode(Value::Array(items)).map_err(GlError::Failed)
     }
 
     /// The branch of a lane: the config's, else the project's default branch as last read.
@@ -101,11 +111,14 @@ impl GitlabSource {
     async fn ci_cell(&self, t: &GlTarget) -> Result<Option<Cell>, GlError> {
         let branch = self.branch_of(t).map_err(GlError::Failed)?;
         let pipelines: Vec<Pipeline> = self
-            .get(&format!(
-                "/projects/{}/pipelines?ref={}&order_by=id&sort=desc&per_page={PIPELINES}",
-                enc(&t.project),
-                enc(&branch)
-            ))
+            .get_list(
+                &format!(
+                    "/projects/{}/pipelines?ref={}&order_by=id&sort=desc&per_page={PIPELINES}",
+                    enc(&t.project),
+                    enc(&branch)
+                ),
+                PIPELINES,
+            )
             .await?;
         let pipelines: Vec<Pipeline> = pipelines
             .into_iter()
@@ -115,33 +128,41 @@ impl GitlabSource {
             return Ok(None);
         };
         let jobs: Vec<Job> = self
-            .get(&format!(
-                "/projects/{}/pipelines/{}/jobs?per_page=100",
-                enc(&t.project),
-                latest.id
-            ))
+            .get_list(
+                &format!(
+                    "/projects/{}/pipelines/{}/jobs?per_page=100",
+                    enc(&t.project),
+                    latest.id
+                ),
+                usize::MAX,
+            )
             .await?;
         Ok(map::ci_cell(&pipelines, &jobs))
     }
 
-    /// An environment's deployments, newest first.
+    /// An environment's newest `want` deployments, newest first.
     pub(super) async fn deployments(
         &self,
         t: &GlTarget,
         env: &str,
+        want: usize,
     ) -> Result<Vec<Deployment>, GlError> {
-        self.get(&format!(
-            "/projects/{}/deployments?environment={}&order_by=id&sort=desc&per_page={DEPLOYMENTS}",
-            enc(&t.project),
-            enc(env)
-        ))
+        self.get_list(
+            &format!(
+                "/projects/{}/deployments?environment={}&order_by=id&sort=desc&per_page={}",
+                enc(&t.project),
+                enc(env),
+                want.min(100)
+            ),
+            want,
+        )
         .await
     }
 
     /// A deploy stage: the environment's deployments; a blocked one read on its own for its
     /// approvals (the list leaves them out).
     async fn deploy_cell(&self, t: &GlTarget, env: &str) -> Result<Option<Cell>, GlError> {
-        let list = self.deployments(t, env).await?;
+        let list = self.deployments(t, env, DEPLOYMENTS).await?;
         let blocked = list
             .iter()
             .find(|d| d.status != "created")
