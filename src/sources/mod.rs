@@ -18,6 +18,7 @@ pub mod http;
 pub mod http_kept;
 pub mod prometheus;
 pub mod retry_after;
+pub mod targets;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

@@ -107,20 +107,12 @@ impl GithubSource {
         config: &Config,
     ) -> Result<Self, String> {
         let client = Client::new(cfg, token)?;
-        let targets = config
-            .targets_of(&cfg.name)
-            .map(|(k, t)| {
-                (
-                    k.clone(),
-                    GhTarget {
-                        repo: t.repo.clone().unwrap_or_default(),
-                        workflow: t.workflow.clone(),
-                        environment: t.environment.clone(),
-                        branch: t.branch.clone(),
-                    },
-                )
-            })
-            .collect();
+        let targets = super::targets::of(config, &cfg.name, |t| GhTarget {
+            repo: t.repo.clone().unwrap_or_default(),
+            workflow: t.workflow.clone(),
+            environment: t.environment.clone(),
+            branch: t.branch.clone(),
+        });
         Ok(GithubSource {
             name: cfg.name.clone(),
             interval: cfg.interval,
@@ -153,8 +145,7 @@ impl GithubSource {
     }
 
     fn target(&self, lane: &str, stage: &str) -> Option<&GhTarget> {
-        let key = CellKey::new(lane, stage);
-        self.targets.iter().find(|(k, _)| *k == key).map(|(_, t)| t)
+        super::targets::find(&self.targets, lane, stage)
     }
 
     /// The intervals, stretched as the token's request budget says at the last poll.

@@ -425,42 +425,27 @@ impl GithubSource {
                 .map(|(key, t)| self.read_target(key, t, &waiting, now)),
         )
         .await;
-        let mut errors: Vec<String> = Vec::new();
-        let attempted = results.iter().filter(|r| r.is_some()).count();
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         let mut due = self.cells_due.lock().unwrap_or_else(|e| e.into_inner());
         // Repositories with an environment cell in motion: their waiting runs at the quick pace.
         let mut quick: BTreeSet<&str> = BTreeSet::new();
+        let mut fold = pace::Fold::new(&mut last, &mut due, now, pace, &mut batch);
         for ((key, t), result) in self.targets.iter().zip(results) {
-            match result {
-                Some(Ok(cell)) => {
-                    let moving = cell.as_ref().is_some_and(pace::moving) || self.followed(key);
-                    due.read(key, now, pace.base(key, moving));
-                    last.insert(key.clone(), cell);
-                }
-                // Put off by the budget: the last answer stands, and it is read next poll. A
-                // cell never read says why it is empty.
-                Some(Err(GhError::Deferred(why))) if !last.contains_key(key) => {
-                    batch.cell_errors.push((key.clone(), why));
-                }
-                Some(Err(GhError::Deferred(_))) | None => {}
-                Some(Err(e)) => {
-                    let e = e.to_string();
-                    batch.cell_errors.push((key.clone(), e.clone()));
-                    errors.push(e);
-                    continue;
-                }
-            }
-            let kept = last.get(key).cloned().flatten();
-            if t.environment.is_some()
-                && (kept.as_ref().is_some_and(pace::moving) || self.followed(key))
-            {
+            let followed = self.followed(key);
+            // Put off by the budget: the last answer stands, and it is read next poll.
+            let read = result.map(|r| {
+                r.map_err(|e| match e {
+                    GhError::Deferred(why) => pace::Unread::Deferred(why),
+                    e => pace::Unread::Failed(e.to_string()),
+                })
+            });
+            let failed = matches!(read, Some(Err(pace::Unread::Failed(_))));
+            let kept = fold.cell(key, read, |c| c.is_some_and(pace::moving) || followed);
+            if !failed && t.environment.is_some() && (kept.is_some_and(pace::moving) || followed) {
                 quick.insert(&t.repo);
             }
-            if let Some(cell) = kept {
-                batch.cells.push((key.clone(), cell));
-            }
         }
+        let down = fold.finish();
         drop(due);
         drop(last);
         {
@@ -503,11 +488,8 @@ impl GithubSource {
         batch.request_rate = Some(self.client.request_rate());
         batch.next_poll_in = Some(crate::sources::Source::interval(self));
         // Every read failed: the source is down (bad token, rate limited, unreachable).
-        if attempted > 0 && errors.len() == attempted {
-            return Err(errors
-                .into_iter()
-                .next()
-                .unwrap_or_else(|| "no data".into()));
+        if let Some(e) = down {
+            return Err(e);
         }
         Ok(batch)
     }

@@ -85,20 +85,12 @@ impl GitlabSource {
         config: &Config,
     ) -> Result<Self, String> {
         let client = Client::new(cfg, token)?;
-        let targets = config
-            .targets_of(&cfg.name)
-            .map(|(k, t)| {
-                (
-                    k.clone(),
-                    GlTarget {
-                        project: t.project.clone().unwrap_or_default(),
-                        environment: t.environment.clone(),
-                        branch: t.branch.clone(),
-                        pipeline_variables: t.pipeline_variables.clone(),
-                    },
-                )
-            })
-            .collect();
+        let targets = super::targets::of(config, &cfg.name, |t| GlTarget {
+            project: t.project.clone().unwrap_or_default(),
+            environment: t.environment.clone(),
+            branch: t.branch.clone(),
+            pipeline_variables: t.pipeline_variables.clone(),
+        });
         Ok(GitlabSource {
             name: cfg.name.clone(),
             interval: cfg.interval,
@@ -114,8 +106,7 @@ impl GitlabSource {
     }
 
     fn target(&self, lane: &str, stage: &str) -> Option<&GlTarget> {
-        let key = CellKey::new(lane, stage);
-        self.targets.iter().find(|(k, _)| *k == key).map(|(_, t)| t)
+        super::targets::find(&self.targets, lane, stage)
     }
 
     fn pace(&self) -> Pace {

@@ -213,32 +213,19 @@ impl GitlabSource {
         )
         .await;
         let mut batch = Batch::default();
-        let mut errors: Vec<String> = Vec::new();
-        let attempted = results.iter().filter(|r| r.is_some()).count();
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         let mut schedule = self.cells_due.lock().unwrap_or_else(|e| e.into_inner());
+        let mut fold = pace::Fold::new(&mut last, &mut schedule, now, pace, &mut batch);
         for ((key, _), result) in self.targets.iter().zip(results) {
-            match result {
-                Some(Ok(cell)) => {
-                    let moving = cell.as_ref().is_some_and(pace::moving);
-                    schedule.read(key, now, pace.base(key, moving));
-                    last.insert(key.clone(), cell);
-                }
-                Some(Err(GlError::Deferred(why))) if !last.contains_key(key) => {
-                    batch.cell_errors.push((key.clone(), why));
-                }
-                Some(Err(GlError::Deferred(_))) | None => {}
-                Some(Err(e)) => {
-                    let e = e.to_string();
-                    batch.cell_errors.push((key.clone(), e.clone()));
-                    errors.push(e);
-                    continue;
-                }
-            }
-            if let Some(cell) = last.get(key).cloned().flatten() {
-                batch.cells.push((key.clone(), cell));
-            }
+            let read = result.map(|r| {
+                r.map_err(|e| match e {
+                    GlError::Deferred(why) => pace::Unread::Deferred(why),
+                    e => pace::Unread::Failed(e.to_string()),
+                })
+            });
+            fold.cell(key, read, |c| c.is_some_and(pace::moving));
         }
+        let down = fold.finish();
         drop(schedule);
         drop(last);
         self.factor
@@ -248,11 +235,8 @@ impl GitlabSource {
         batch.request_rate = Some(self.client.request_rate());
         batch.next_poll_in = Some(crate::sources::Source::interval(self));
         // Every read failed: the source is down (bad token, rate limited, unreachable).
-        if attempted > 0 && errors.len() == attempted {
-            return Err(errors
-                .into_iter()
-                .next()
-                .unwrap_or_else(|| "no data".into()));
+        if let Some(e) = down {
+            return Err(e);
         }
         Ok(batch)
     }
