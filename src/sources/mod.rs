@@ -12,6 +12,7 @@ use crate::model::{ActionKind, Batch, CellKey};
 use crate::secrets::{self, Secret};
 
 pub mod client;
+pub mod forge;
 pub mod github;
 pub mod gitlab;
 pub mod http;

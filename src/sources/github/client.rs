@@ -13,9 +13,10 @@ use crate::model::text::sanitize;
 use crate::model::world::{RateLimit, RequestRate};
 use crate::secrets::Secret;
 use crate::sources::http::{describe_reqwest, send_failure};
-use crate::sources::retry_after::RetryAfter;
 
 use super::budget::MinuteBudget;
+use crate::sources::forge::{self, ApiError, Limits};
+pub use crate::sources::forge::{Budget, next_link};
 
 /// What is kept per URL for conditional requests.
 #[derive(Clone, Debug)]
@@ -27,15 +28,6 @@ struct Cached {
     next: Option<String>,
 }
 
-/// The budget as GitHub last told it.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Budget {
-    pub limit: u64,
-    pub remaining: u64,
-    /// Unix seconds when the budget is full again.
-    pub reset: i64,
-}
-
 /// Counts of one poll, for the arithmetic of the next interval.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Counts {
@@ -43,45 +35,18 @@ pub struct Counts {
     pub not_modified: u64,
 }
 
-#[derive(Debug)]
-pub enum GhError {
-    /// Waiting out a rate limit until then.
-    Limited(String),
-    /// The request failed, or GitHub said no.
-    Failed(String),
-    /// No answer in time: a request that changes something may have happened.
-    Unanswered(String),
-    /// GitHub answered with this status and message.
-    Status(u16, String),
-    /// Not sent: the token's requests of the last minute are as many as it allows
-    /// (`requests_per_minute`); asked again when there is room.
-    Deferred(String),
-}
-
-impl std::fmt::Display for GhError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            GhError::Limited(m)
-            | GhError::Failed(m)
-            | GhError::Unanswered(m)
-            | GhError::Deferred(m) => f.write_str(m),
-            GhError::Status(s, m) => write!(f, "HTTP {s}: {m}"),
-        }
-    }
-}
+/// A request's error: see [`ApiError`].
+pub type GhError = ApiError;
 
 pub struct Client {
     http: reqwest::Client,
     base: String,
     token: Option<Secret>,
     cache: Mutex<HashMap<String, Cached>>,
-    budget: Mutex<Option<Budget>>,
-    /// No requests before this (a `retry-after` or an exhausted budget); never shortened.
-    hold: RetryAfter,
+    /// The budget last announced, the hold GitHub asked for, the token's requests a minute.
+    limits: Limits,
     /// Why requests are held, in words: which limit, and what GitHub asked.
     held_why: Mutex<String>,
-    /// The token's requests a minute, shared with every source of the same token.
-    minute: Arc<MinuteBudget>,
     counts: Mutex<Counts>,
     /// Reads in flight at once, at most [`MAX_IN_FLIGHT`].
     permits: tokio::sync::Semaphore,
@@ -152,16 +117,14 @@ impl Client {
     /// [`crate::sources::client::build`] (timeouts, ca_file, proxies, https only).
     pub fn new(cfg: &crate::config::SourceConfig, token: Option<Secret>) -> Result<Client, String> {
         let http = crate::sources::client::build(cfg)?;
-        let minute = MinuteBudget::shared(&cfg.url, token.as_ref(), cfg.requests_per_minute);
+        let limits = Limits::new(cfg, token.as_ref());
         Ok(Client {
             http,
             base: cfg.url.trim_end_matches('/').to_string(),
             token,
             cache: Mutex::new(HashMap::new()),
-            budget: Mutex::new(None),
-            hold: RetryAfter::new(),
+            limits,
             held_why: Mutex::new(String::new()),
-            minute,
             counts: Mutex::new(Counts::default()),
             permits: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
         })
@@ -184,11 +147,7 @@ impl Client {
     }
 
     pub fn rate_limit(&self) -> Option<RateLimit> {
-        let b = (*self.budget.lock().unwrap_or_else(|e| e.into_inner()))?;
-        Some(RateLimit {
-            remaining: b.remaining,
-            limit: b.limit,
-        })
+        self.limits.rate_limit()
     }
 
     /// Counts since the last call (one poll's worth).
@@ -198,10 +157,7 @@ impl Client {
 
     /// The token's requests in the last minute, and how many it allows.
     pub fn request_rate(&self) -> RequestRate {
-        RequestRate {
-            used: self.minute.used(Instant::now()),
-            per_minute: self.minute.per_minute(),
-        }
+        self.limits.request_rate()
     }
 
     /// Run the read `f` with `estimate` requests reserved in the token's budget when its
@@ -217,24 +173,24 @@ impl Client {
             used: 0.into(),
         });
         let out = TICKET.scope(Arc::clone(&ticket), f).await;
-        self.minute.refund(ticket.unused());
+        self.limits.minute.refund(ticket.unused());
         (out, ticket)
     }
 
     /// The stretch the token's budget puts on every interval now (see [`super::budget`]).
     pub fn stretch_factor(&self) -> f64 {
-        self.minute.factor(Instant::now())
+        self.limits.stretch_factor()
     }
 
     /// How long GitHub asked to wait before the next request (retry-after, a spent budget).
     pub fn waiting(&self) -> Option<Duration> {
-        self.hold.waiting()
+        self.limits.waiting()
     }
 
     /// Hold every request for `d`, for the reason `why` (said while the hold lasts).
     fn hold_for(&self, d: Duration, why: String) {
-        let longer = self.hold.waiting().is_none_or(|w| w < d);
-        self.hold.hold(d);
+        let longer = self.limits.waiting().is_none_or(|w| w < d);
+        self.limits.hold.hold(d);
         if longer {
             *self.held_why.lock().unwrap_or_else(|e| e.into_inner()) = why;
         }
@@ -258,17 +214,7 @@ impl Client {
         let h = resp.headers();
         let mut spent = None;
         if let Some(b) = budget_of(h) {
-            let mut kept = self.budget.lock().unwrap_or_else(|e| e.into_inner());
-            // Answers of concurrent requests arrive in any order: within one window, the
-            // smallest remaining is the newest.
-            *kept = Some(match *kept {
-                Some(k) if k.reset == b.reset && k.limit == b.limit => Budget {
-                    remaining: k.remaining.min(b.remaining),
-                    ..b
-                },
-                _ => b,
-            });
-            drop(kept);
+            self.limits.keep(b);
             if b.remaining == 0 {
                 let wait = until_reset(b.reset, chrono::Utc::now().timestamp());
                 let why = format!("the hourly budget of {} requests is spent", b.limit);
@@ -332,13 +278,13 @@ impl Client {
         }
         let now = Instant::now();
         let allowed = match TICKET.try_with(Arc::clone) {
-            Ok(t) => t.admit(&self.minute, now),
-            Err(_) => self.minute.try_take(now),
+            Ok(t) => t.admit(&self.limits.minute, now),
+            Err(_) => self.limits.minute.try_take(now),
         };
         if !allowed {
             return Err(GhError::Deferred(format!(
                 "not read yet: this token's {} requests a minute (requests_per_minute) are spent; read when there is room",
-                self.minute.per_minute()
+                self.limits.minute.per_minute()
             )));
         }
         let cached = self
@@ -430,7 +376,7 @@ impl Client {
         if let Some(w) = self.waiting() {
             return Err(self.limited(w));
         }
-        self.minute.take(Instant::now());
+        self.limits.minute.take(Instant::now());
         let resp = self
             .request(reqwest::Method::POST, path)
             .json(body)
@@ -460,7 +406,7 @@ impl Client {
     /// shorter than `interval`, stretched when the last poll's cost × the polls left would
     /// spend more than what remains (less a reserve for actions).
     pub fn stretch(&self, interval: Duration, cost: u64) -> Duration {
-        let Some(b) = *self.budget.lock().unwrap_or_else(|e| e.into_inner()) else {
+        let Some(b) = self.limits.budget() else {
             return interval;
         };
         let now = chrono::Utc::now().timestamp();
@@ -483,25 +429,9 @@ pub fn stretch(interval: Duration, cost: u64, b: Budget, now: i64) -> Duration {
     Duration::from_secs_f64(left / polls).max(interval)
 }
 
-/// A header that holds a whole number (`x-ratelimit-*`, `retry-after` in seconds).
-fn header_num(h: &HeaderMap, k: &str) -> Option<i64> {
-    h.get(k)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok())
-}
-
 /// The budget an answer announces in `x-ratelimit-limit|remaining|reset`: all three, or none.
 pub fn budget_of(h: &HeaderMap) -> Option<Budget> {
-    let (limit, remaining, reset) = (
-        header_num(h, "x-ratelimit-limit")?,
-        header_num(h, "x-ratelimit-remaining")?,
-        header_num(h, "x-ratelimit-reset")?,
-    );
-    Some(Budget {
-        limit: limit.max(0) as u64,
-        remaining: remaining.max(0) as u64,
-        reset,
-    })
+    forge::budget_of(h, "x-ratelimit-")
 }
 
 /// How long a 403 or 429 asks to hold requests: its `retry-after` seconds, between 1 s and an
@@ -511,27 +441,11 @@ pub fn retry_after(status: u16, h: &HeaderMap) -> Option<Duration> {
     if status != 403 && status != 429 {
         return None;
     }
-    match header_num(h, "retry-after") {
+    match forge::header_num(h, "retry-after") {
         Some(secs) => Some(Duration::from_secs(secs.clamp(1, 3600) as u64)),
         None if status == 429 => Some(Duration::from_secs(60)),
         None => None,
     }
-}
-
-/// The `rel="next"` URL of a `Link` header.
-pub fn next_link(header: &str) -> Option<String> {
-    header.split(',').find_map(|part| {
-        let (url, params) = part.split_once(';')?;
-        params
-            .split(';')
-            .any(|p| p.trim() == "rel=\"next\"")
-            .then(|| {
-                url.trim()
-                    .trim_start_matches('<')
-                    .trim_end_matches('>')
-                    .to_string()
-            })
-    })
 }
 
 /// Seconds until a reset GitHub announced, between 1 and an hour (its window): a bogus value

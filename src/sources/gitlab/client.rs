@@ -3,7 +3,7 @@
 //! 429, and the source's requests a minute kept within `requests_per_minute`. GitLab has no
 //! conditional requests: every request is a whole one.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
@@ -12,54 +12,18 @@ use serde_json::Value;
 use crate::model::text::sanitize;
 use crate::model::world::{RateLimit, RequestRate};
 use crate::secrets::Secret;
-use crate::sources::github::budget::MinuteBudget;
-use crate::sources::github::client::next_link;
+use crate::sources::forge::{self, ApiError, Budget, Limits, next_link};
 use crate::sources::http::{describe_reqwest, send_failure};
-use crate::sources::retry_after::RetryAfter;
 
-#[derive(Debug)]
-pub enum GlError {
-    /// Waiting out a rate limit.
-    Limited(String),
-    /// The request failed, or its answer was not understood.
-    Failed(String),
-    /// No answer in time: a request that changes something may have happened.
-    Unanswered(String),
-    /// GitLab answered with this status and message.
-    Status(u16, String),
-    /// Not sent: the requests of the last minute are as many as `requests_per_minute` allows.
-    Deferred(String),
-}
-
-impl std::fmt::Display for GlError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            GlError::Limited(m)
-            | GlError::Failed(m)
-            | GlError::Unanswered(m)
-            | GlError::Deferred(m) => f.write_str(m),
-            GlError::Status(s, m) => write!(f, "HTTP {s}: {m}"),
-        }
-    }
-}
-
-/// The budget as GitLab last announced it (`RateLimit-Limit`, `-Remaining`, `-Reset`).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Budget {
-    pub limit: u64,
-    pub remaining: u64,
-    /// Unix seconds when the window starts again.
-    pub reset: i64,
-}
+/// A request's error: see [`ApiError`].
+pub type GlError = ApiError;
 
 pub struct Client {
     http: reqwest::Client,
     base: String,
     token: Option<Secret>,
     oauth: bool,
-    budget: Mutex<Option<Budget>>,
-    hold: RetryAfter,
-    minute: Arc<MinuteBudget>,
+    limits: Limits,
     /// Requests sent since the last [`Client::take_count`].
     sent: Mutex<u64>,
 }
@@ -70,15 +34,13 @@ const DEFAULT_WAIT: Duration = Duration::from_secs(60);
 impl Client {
     pub fn new(cfg: &crate::config::SourceConfig, token: Option<Secret>) -> Result<Client, String> {
         let http = crate::sources::client::build(cfg)?;
-        let minute = MinuteBudget::shared(&cfg.url, token.as_ref(), cfg.requests_per_minute);
+        let limits = Limits::new(cfg, token.as_ref());
         Ok(Client {
             http,
             base: cfg.url.trim_end_matches('/').to_string(),
             token,
             oauth: cfg.oauth_token,
-            budget: Mutex::new(None),
-            hold: RetryAfter::new(),
-            minute,
+            limits,
             sent: Mutex::new(0),
         })
     }
@@ -97,28 +59,21 @@ impl Client {
     }
 
     pub fn rate_limit(&self) -> Option<RateLimit> {
-        let b = (*self.budget.lock().unwrap_or_else(|e| e.into_inner()))?;
-        Some(RateLimit {
-            remaining: b.remaining,
-            limit: b.limit,
-        })
+        self.limits.rate_limit()
     }
 
     pub fn request_rate(&self) -> RequestRate {
-        RequestRate {
-            used: self.minute.used(Instant::now()),
-            per_minute: self.minute.per_minute(),
-        }
+        self.limits.request_rate()
     }
 
     /// The stretch the request budget puts on every interval now.
     pub fn stretch_factor(&self) -> f64 {
-        self.minute.factor(Instant::now())
+        self.limits.stretch_factor()
     }
 
     /// How long GitLab asked to wait before the next request.
     pub fn waiting(&self) -> Option<Duration> {
-        self.hold.waiting()
+        self.limits.waiting()
     }
 
     /// Requests sent since the last call.
@@ -127,7 +82,7 @@ impl Client {
     }
 
     fn limited(&self) -> Option<GlError> {
-        self.hold.waiting().map(|w| {
+        self.limits.waiting().map(|w| {
             GlError::Limited(format!(
                 "rate limited: GitLab asked to wait (retry-after); not asking again for {}s",
                 w.as_secs_f64().ceil().max(1.0) as u64
@@ -139,15 +94,16 @@ impl Client {
     fn note(&self, status: u16, h: &HeaderMap) {
         *self.sent.lock().unwrap_or_else(|e| e.into_inner()) += 1;
         if let Some(b) = budget_of(h) {
-            *self.budget.lock().unwrap_or_else(|e| e.into_inner()) = Some(b);
+            self.limits.keep(b);
             if b.remaining == 0 {
                 let wait = b.reset.saturating_sub(chrono::Utc::now().timestamp());
-                self.hold
+                self.limits
+                    .hold
                     .hold(Duration::from_secs(wait.clamp(1, 3600) as u64));
             }
         }
-        if status == 429 && self.hold.note(status, h).is_none() {
-            self.hold.hold(DEFAULT_WAIT);
+        if status == 429 && self.limits.hold.note(status, h).is_none() {
+            self.limits.hold.hold(DEFAULT_WAIT);
         }
     }
 
@@ -189,10 +145,10 @@ impl Client {
         if let Some(e) = self.limited() {
             return Err(e);
         }
-        if !self.minute.try_take(Instant::now()) {
+        if !self.limits.minute.try_take(Instant::now()) {
             return Err(GlError::Deferred(format!(
                 "not read yet: the {} requests a minute this source allows itself (requests_per_minute) are spent; read when there is room",
-                self.minute.per_minute()
+                self.limits.minute.per_minute()
             )));
         }
         let resp = self
@@ -223,7 +179,7 @@ impl Client {
         if let Some(e) = self.limited() {
             return Err(e);
         }
-        self.minute.take(Instant::now());
+        self.limits.minute.take(Instant::now());
         let resp = self
             .request(reqwest::Method::POST, path)
             .json(body)
@@ -261,7 +217,7 @@ pub fn next_page(path: &str, h: &HeaderMap, base: &str) -> Option<String> {
     if linked.is_some() {
         return linked;
     }
-    let n = header_num(h, "x-next-page").filter(|n| *n > 0)?;
+    let n = forge::header_num(h, "x-next-page").filter(|n| *n > 0)?;
     let (p, query) = path.split_once('?').unwrap_or((path, ""));
     let mut parts: Vec<&str> = query
         .split('&')
@@ -272,20 +228,10 @@ pub fn next_page(path: &str, h: &HeaderMap, base: &str) -> Option<String> {
     Some(format!("{p}?{}", parts.join("&")))
 }
 
-fn header_num(h: &HeaderMap, k: &str) -> Option<i64> {
-    h.get(k)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok())
-}
-
 /// The budget an answer announces in `RateLimit-Limit`, `-Remaining` and `-Reset`: all three,
 /// or none (gitlab.com leaves them out of some answers).
 pub fn budget_of(h: &HeaderMap) -> Option<Budget> {
-    Some(Budget {
-        limit: header_num(h, "ratelimit-limit")?.max(0) as u64,
-        remaining: header_num(h, "ratelimit-remaining")?.max(0) as u64,
-        reset: header_num(h, "ratelimit-reset")?,
-    })
+    forge::budget_of(h, "ratelimit-")
 }
 
 /// GitLab's error body in words: `{"message": "..."}` (a string, or an object of fields and
