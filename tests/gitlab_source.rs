@@ -10,7 +10,7 @@ mod common;
 use serde_json::{Value, json};
 
 use trainyard::model::{ActionKind, CellState, World};
-use trainyard::ops::{Action, Outcome};
+use trainyard::ops::{Action, Outcome, Plan, Runner};
 use trainyard::poll;
 use trainyard::sim::SimOptions;
 use trainyard::sources::{ActionError, ActionRequest};
@@ -117,6 +117,24 @@ fn posts(reqs: &[Value]) -> Vec<(String, Value, u64)> {
         .collect()
 }
 
+/// The plan of `a` at `world`, with the holds the runner's audit log has; the action as given
+/// (a forced one stays forced).
+fn plan(d: &Demo, runner: &Runner, world: &World, a: Action) -> Plan {
+    let holds = trainyard::ops::holds_from(&common::sim::audit_file(runner).read().unwrap());
+    let mut p =
+        trainyard::ops::preflight(a.clone(), &d.config.train, world, &holds, poll::now()).unwrap();
+    p.action = a;
+    p
+}
+
+/// Run `p` through the runner to its end, which must be done: the POSTs GitLab received.
+async fn run_done(d: &Demo, runner: &Runner, p: &Plan) -> Vec<(String, Value, u64)> {
+    clear_requests(d).await;
+    let outcome = runner.run(p, false, &|_| {}).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    posts(&requests(d).await)
+}
+
 #[tokio::test]
 async fn the_simulators_gitlab_shows_pipelines_jobs_deployments_and_a_waiting_approval() {
     let d = demo(10.0, "glpat-demo", "").await;
@@ -203,10 +221,6 @@ async fn approve_promote_rollback_and_pause_through_the_runner_each_checked_at_t
     // A slow pace: pricing-engine's staging rollout must still run when the pause arrives.
     let d = demo(4.0, "glpat-demo", "").await;
     let (_dir, runner) = d.runner();
-    let plan = |w: &World, a: Action| {
-        let holds = trainyard::ops::holds_from(&common::sim::audit_file(&runner).read().unwrap());
-        trainyard::ops::preflight(a, &d.config.train, w, &holds, poll::now()).unwrap()
-    };
 
     // Approve: POST /deployments/:id/approval with a comment naming trainyard and the reason.
     let world = observe(&d).await;
@@ -214,12 +228,9 @@ async fn approve_promote_rollback_and_pause_through_the_runner_each_checked_at_t
         world.cell("checkout-web", "prod").unwrap().state,
         CellState::AwaitingApproval
     );
-    clear_requests(&d).await;
     let mut a = Action::new(ActionKind::Approve, "checkout-web", "prod");
     a.reason = Some("release notes checked".into());
-    let outcome = runner.run(&plan(&world, a), false, &|_| {}).await;
-    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
-    let p = posts(&requests(&d).await);
+    let p = run_done(&d, &runner, &plan(&d, &runner, &world, a)).await;
     assert_eq!(p.len(), 1, "{p:?}");
     assert!(
         p[0].0
@@ -247,19 +258,8 @@ async fn approve_promote_rollback_and_pause_through_the_runner_each_checked_at_t
         world.cell("pricing-engine", "staging").unwrap().state,
         CellState::Running
     );
-    clear_requests(&d).await;
-    let outcome = runner
-        .run(
-            &plan(
-                &world,
-                Action::new(ActionKind::Pause, "pricing-engine", "staging"),
-            ),
-            false,
-            &|_| {},
-        )
-        .await;
-    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
-    let p = posts(&requests(&d).await);
+    let pause = Action::new(ActionKind::Pause, "pricing-engine", "staging");
+    let p = run_done(&d, &runner, &plan(&d, &runner, &world, pause)).await;
     assert!(
         p.len() == 1
             && p[0]
@@ -280,13 +280,9 @@ async fn approve_promote_rollback_and_pause_through_the_runner_each_checked_at_t
     let mut a = Action::new(ActionKind::Promote, "inventory", "prod");
     a.force = true;
     a.reason = Some("hotfix".into());
-    let mut p = plan(&world, a.clone());
-    p.action = a;
+    let p = plan(&d, &runner, &world, a);
     let want = p.to_version.clone().unwrap();
-    clear_requests(&d).await;
-    let outcome = runner.run(&p, false, &|_| {}).await;
-    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
-    let sent = posts(&requests(&d).await);
+    let sent = run_done(&d, &runner, &p).await;
     assert!(
         sent.len() == 1
             && sent[0].0.starts_with("/projects/acme%2Finventory/jobs/")
@@ -300,16 +296,11 @@ async fn approve_promote_rollback_and_pause_through_the_runner_each_checked_at_t
     );
 
     // Rollback: the earlier good version, by re-running its deployment's job.
-    let p = plan(
-        &world,
-        Action::new(ActionKind::Rollback, "inventory", "prod"),
-    );
+    let rollback = Action::new(ActionKind::Rollback, "inventory", "prod");
+    let p = plan(&d, &runner, &world, rollback);
     let back = p.to_version.clone().unwrap();
     assert_ne!(back, want);
-    clear_requests(&d).await;
-    let outcome = runner.run(&p, false, &|_| {}).await;
-    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
-    let sent = posts(&requests(&d).await);
+    let sent = run_done(&d, &runner, &p).await;
     assert!(
         sent.len() == 1 && sent[0].0.ends_with("/retry") && sent[0].2 == 200,
         "{sent:?}"
@@ -379,10 +370,7 @@ async fn promote_creates_a_pipeline_with_the_configured_variables() {
     let mut a = Action::new(ActionKind::Promote, "inventory", "prod");
     a.force = true;
     a.reason = Some("hotfix".into());
-    let holds = trainyard::ops::holds_from(&common::sim::audit_file(&runner).read().unwrap());
-    let mut p =
-        trainyard::ops::preflight(a.clone(), &d.config.train, &world, &holds, poll::now()).unwrap();
-    p.action = a;
+    let p = plan(&d, &runner, &world, a);
     let want = p.to_version.clone().unwrap();
     let body = json!({
         "ref": "main",
@@ -407,10 +395,7 @@ async fn promote_creates_a_pipeline_with_the_configured_variables() {
         "{preview}"
     );
 
-    clear_requests(&d).await;
-    let outcome = runner.run(&p, false, &|_| {}).await;
-    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
-    let sent = posts(&requests(&d).await);
+    let sent = run_done(&d, &runner, &p).await;
     assert_eq!(
         sent,
         [("/projects/acme%2Finventory/pipeline".to_string(), body, 201)]
@@ -713,11 +698,7 @@ async fn the_demos_gitlab_lane_plays_its_manual_job_and_waits_for_approval_at_pr
         let mut a = Action::new(kind, "payments-api", stage);
         a.force = true;
         a.reason = Some("demo".into());
-        let holds = trainyard::ops::holds_from(&common::sim::audit_file(&runner).read().unwrap());
-        let mut p =
-            trainyard::ops::preflight(a.clone(), &d.config.train, w, &holds, poll::now()).unwrap();
-        p.action = a;
-        p
+        plan(&d, &runner, w, a)
     };
     let world = observe(&d).await;
     let canary = world.cell("payments-api", "canary").unwrap();
@@ -826,13 +807,8 @@ async fn the_default_demo_has_a_gitlab_lane_with_a_manual_job_and_a_blocked_depl
     );
 
     let (_dir, runner) = d.runner();
-    let holds = trainyard::ops::holds_from(&common::sim::audit_file(&runner).read().unwrap());
-    let a = Action::new(ActionKind::Approve, "shipping-api", "prod");
-    let p = trainyard::ops::preflight(a, &d.config.train, &world, &holds, poll::now()).unwrap();
-    clear_requests(&d).await;
-    let outcome = runner.run(&p, false, &|_| {}).await;
-    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
-    let sent = posts(&requests(&d).await);
+    let approve = Action::new(ActionKind::Approve, "shipping-api", "prod");
+    let sent = run_done(&d, &runner, &plan(&d, &runner, &world, approve)).await;
     assert!(
         sent.len() == 1
             && sent[0]
