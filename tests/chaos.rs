@@ -951,8 +951,8 @@ fn a_bad_chaos_spec_is_a_usage_error_naming_the_bad_part() {
             "\"bogus\": unknown fault \"bogus\"",
         ),
         (
-            vec!["sim", "--chaos", "only=gitlab"],
-            "unknown API \"gitlab\"",
+            vec!["sim", "--chaos", "only=gitea"],
+            "unknown API \"gitea\"",
         ),
     ] {
         let dir = tempfile::tempdir().unwrap();

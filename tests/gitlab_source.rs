@@ -927,3 +927,38 @@ async fn lists_beyond_one_page_are_followed_within_a_bound() {
     assert_eq!(job_reads.len(), 5, "{job_reads:?}");
     d.handle.shutdown().await;
 }
+
+/// Sets the simulator's chaos (`POST /_sim/chaos`, `""`: none).
+async fn set_chaos(d: &Demo, spec: &str) {
+    let r = sim::client()
+        .post(format!("{}/_sim/chaos", d.url()))
+        .body(spec.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{spec}");
+}
+
+/// The simulator's chaos reaches its GitLab API: a storm of GitLab's own 429s holds the
+/// source for its `Retry-After`, server errors make it down in words; the fault gone, it reads
+/// the train again. The other APIs, left out of `only`, answer all along.
+#[tokio::test]
+async fn chaos_on_the_gitlab_api_downs_the_source_in_words_until_it_ends() {
+    let d = demo(1.0, "glpat-demo", "").await;
+    set_chaos(&d, "errors=1,only=gitlab").await;
+    let e = gl(&d).poll().await.unwrap_err();
+    assert!(e.contains("HTTP 500") || e.contains("HTTP 503"), "{e}");
+    let sim_source = d.sources.iter().find(|s| s.name() == "sim").unwrap();
+    assert!(sim_source.poll().await.is_ok());
+    set_chaos(&d, "ratelimit=1,retry_after=30s,only=gl").await;
+    let fresh = trainyard::sources::build(&d.config);
+    let src = fresh.iter().find(|s| s.name() == "gl").unwrap();
+    let e = src.poll().await.unwrap_err();
+    assert!(e.contains("HTTP 429") && e.contains("Retry later"), "{e}");
+    let held = src.held_for().expect("held for the storm's retry-after");
+    assert!(held.as_secs() > 20 && held.as_secs() <= 30, "{held:?}");
+    set_chaos(&d, "").await;
+    let world = observe_afresh(&d).await;
+    assert!(world.cell("inventory", "prod").is_some());
+    d.handle.shutdown().await;
+}

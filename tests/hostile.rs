@@ -116,10 +116,12 @@ fn strings(b: &Batch) -> Vec<(String, String)> {
     out
 }
 
-/// The demo's train, every string of it an attack.
+/// The demo's train (its nine lanes, shipping-api read through GitLab), every string of it an
+/// attack.
 async fn hostile_demo() -> Demo {
     sim::demo(SimOptions {
         hostile: true,
+        lanes: SimOptions::default().lanes,
         ..sim::opts()
     })
     .await
@@ -181,6 +183,27 @@ async fn every_source_sanitizes_what_the_hostile_simulator_sends() {
                     .collect();
                 assert!(!reviewers.is_empty(), "checkout-web waits for approval");
             }
+            "gitlab" => {
+                // Job names (the checks), usernames and the approval rule's group, cleaned.
+                let prod = batch
+                    .cells
+                    .iter()
+                    .find(|(k, _)| k.lane == "shipping-api" && k.stage == "prod")
+                    .map(|(_, c)| c)
+                    .unwrap();
+                let a = prod
+                    .approval
+                    .as_ref()
+                    .expect("shipping-api waits for approval");
+                assert!(a.reviewers[0].contains('␛'), "{a:?}");
+                let build = batch
+                    .cells
+                    .iter()
+                    .find(|(k, _)| k.lane == "shipping-api" && k.stage == "build")
+                    .map(|(_, c)| c)
+                    .unwrap();
+                assert!(!build.checks.is_empty(), "{build:?}");
+            }
             _ => {
                 let err = batch
                     .metrics
@@ -192,7 +215,7 @@ async fn every_source_sanitizes_what_the_hostile_simulator_sends() {
             }
         }
     }
-    for name in ["sim", "gh", "prom"] {
+    for name in ["sim", "gh", "gl", "prom"] {
         assert!(marks.contains(name), "no attack reached {name}: {marks}");
     }
     handle.shutdown().await;

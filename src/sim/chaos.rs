@@ -1,6 +1,7 @@
 //! Fault injection (`--chaos SPEC`): the simulator misbehaves the way real servers, proxies and
 //! networks do, on every API it serves (trainyard's `http` protocol under `/v1` and `/runs`,
-//! the GitHub subset under `/api/v3`, the Prometheus subset under `/api/v1` and `/metrics`).
+//! the GitHub subset under `/api/v3`, the Prometheus subset under `/api/v1` and `/metrics`,
+//! the GitLab subset under `/gitlab/api/v4`).
 //!
 //! A spec is a comma-separated list of `fault=value` (docs/chaos.md):
 //!
@@ -15,7 +16,7 @@
 //! | `slow` | share | headers at once, then the body one byte every [`SLOW_BYTE_EVERY`] |
 //! | `retry_after` | duration | how long a 429 storm lasts (default 5s) |
 //! | `seed` | integer | which requests fail (default: the simulator's seed) |
-//! | `only` | `http+github+prometheus` | the APIs that misbehave (default: all three) |
+//! | `only` | `http+github+prometheus+gitlab` | the APIs that misbehave (default: all four) |
 //!
 //! A share is a number from 0 to 1 or a percentage (`0.3`, `30%`); a bare name is a share of 1
 //! (`hang` = `hang=1`). Each share is an independent draw, checked in the order of the table;
@@ -55,6 +56,9 @@ pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// The longest latency or storm a spec may ask for.
 const MAX_WAIT: Duration = Duration::from_secs(3600);
 
+/// How many APIs the simulator serves.
+const APIS: usize = 4;
+
 /// One of the APIs the simulator serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Api {
@@ -64,16 +68,19 @@ pub enum Api {
     Github,
     /// The Prometheus subset: `/api/v1/...`, `/metrics`.
     Prometheus,
+    /// The GitLab subset: `/gitlab/api/v4/...`.
+    Gitlab,
 }
 
 impl Api {
-    pub const ALL: [Api; 3] = [Api::Http, Api::Github, Api::Prometheus];
+    pub const ALL: [Api; APIS] = [Api::Http, Api::Github, Api::Prometheus, Api::Gitlab];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Api::Http => "http",
             Api::Github => "github",
             Api::Prometheus => "prometheus",
+            Api::Gitlab => "gitlab",
         }
     }
 
@@ -92,6 +99,8 @@ impl Api {
             Some(Api::Prometheus)
         } else if path.starts_with("/v1/") || path.starts_with("/runs/") {
             Some(Api::Http)
+        } else if path.starts_with("/gitlab/api/v4/") {
+            Some(Api::Gitlab)
         } else {
             None
         }
@@ -102,6 +111,7 @@ impl Api {
             "http" => Some(Api::Http),
             "github" | "gh" => Some(Api::Github),
             "prometheus" | "prom" => Some(Api::Prometheus),
+            "gitlab" | "gl" => Some(Api::Gitlab),
             _ => None,
         }
     }
@@ -183,7 +193,7 @@ impl ChaosSpec {
                     for api in v.split('+').map(str::trim) {
                         let a = Api::parse(api).ok_or_else(|| {
                             bad(format!(
-                                "unknown API {api:?} (known: http, github, prometheus)"
+                                "unknown API {api:?} (known: http, github, prometheus, gitlab)"
                             ))
                         })?;
                         spec.only.insert(a);
@@ -302,12 +312,12 @@ fn wait(v: &str) -> Result<Duration, String> {
 /// What was injected since the spec was set.
 #[derive(Default)]
 struct Stats {
-    requests: [u64; 3],
+    requests: [u64; APIS],
     latency: u64,
     hang: u64,
     ratelimit: u64,
     /// Requests that came while a storm was on (they did not wait for `retry-after`).
-    during_storm: [u64; 3],
+    during_storm: [u64; APIS],
     errors: u64,
     drop: u64,
     malformed: u64,
@@ -324,7 +334,7 @@ pub(crate) struct Chaos {
     /// Bumped when the spec changes (and at shutdown): hung requests and slow bodies let go.
     generation: watch::Sender<u64>,
     /// When each API's 429 storm ends.
-    storms: Mutex<[Option<Instant>; 3]>,
+    storms: Mutex<[Option<Instant>; APIS]>,
     stats: Mutex<Stats>,
 }
 
@@ -339,7 +349,7 @@ impl Chaos {
             seed,
             requests: AtomicU64::new(0),
             generation: watch::Sender::new(0),
-            storms: Mutex::new([None; 3]),
+            storms: Mutex::new([None; APIS]),
             stats: Mutex::new(Stats::default()),
         }
     }
@@ -352,7 +362,7 @@ impl Chaos {
     /// held (hung requests, slow bodies, latency) lets go.
     pub(crate) fn set(&self, spec: ChaosSpec) {
         *lock(&self.spec) = spec;
-        *lock(&self.storms) = [None; 3];
+        *lock(&self.storms) = [None; APIS];
         *lock(&self.stats) = Stats::default();
         self.requests.store(0, Ordering::SeqCst);
         self.release();
@@ -389,7 +399,7 @@ impl Chaos {
     pub(crate) fn state_json(&self) -> Value {
         let spec = self.spec();
         let s = lock(&self.stats);
-        let per_api = |v: &[u64; 3]| {
+        let per_api = |v: &[u64; APIS]| {
             let mut m = serde_json::Map::new();
             for api in Api::ALL {
                 m.insert(api.as_str().into(), json!(v[api.index()]));
@@ -603,6 +613,27 @@ fn rate_limited(api: Api, left: Duration, variant: u64) -> Response {
             "429 Too Many Requests: rate limited by the proxy (chaos)\n",
         )
             .into_response(),
+        // GitLab's own throttle: 429, `Retry later`, retry-after and the RateLimit headers.
+        Api::Gitlab => {
+            let reset = chrono::Utc::now().timestamp() + secs as i64;
+            let mut r = (
+                StatusCode::TOO_MANY_REQUESTS,
+                retry,
+                axum::Json(json!({"message": "Retry later (chaos)"})),
+            )
+                .into_response();
+            let h = r.headers_mut();
+            for (k, v) in [
+                ("ratelimit-limit", "2000".to_string()),
+                ("ratelimit-remaining", "0".to_string()),
+                ("ratelimit-reset", reset.to_string()),
+            ] {
+                if let Ok(v) = HeaderValue::from_str(&v) {
+                    h.insert(k, v);
+                }
+            }
+            r
+        }
     }
 }
 
@@ -638,6 +669,10 @@ fn server_error(api: Api, variant: u64) -> Response {
         }
         (Api::Github, false) => json!({"message": "Server Error"}),
         (Api::Github, true) => json!({"message": "Service Unavailable"}),
+        (Api::Gitlab, false) => json!({"message": "500 Internal Server Error"}),
+        (Api::Gitlab, true) => {
+            return html(status, html_page(503, "Service Temporarily Unavailable"));
+        }
         (Api::Prometheus, false) => {
             json!({"status": "error", "errorType": "internal", "error": "chaos: injected server failure"})
         }
@@ -831,7 +866,7 @@ mod tests {
             ("latency=fast", "\"latency=fast\": unexpected 'f'"),
             ("latency=2h", "\"latency=2h\": \"2h\" is too long"),
             ("retry_after=500ms", "retry_after is at least 1s"),
-            ("only=gitlab", "unknown API \"gitlab\""),
+            ("only=gitea", "unknown API \"gitea\""),
             ("hang=1,hang=0", "\"hang=0\": hang is given twice"),
             ("seed=x", "\"seed=x\": \"x\" is not a whole number"),
             ("drop=150%", "out of range"),
@@ -852,6 +887,11 @@ mod tests {
         assert_eq!(Api::of("/api/v3"), Some(Api::Github));
         assert_eq!(Api::of("/api/v1/query"), Some(Api::Prometheus));
         assert_eq!(Api::of("/metrics"), Some(Api::Prometheus));
+        assert_eq!(
+            Api::of("/gitlab/api/v4/projects/acme%2Fledger/deployments"),
+            Some(Api::Gitlab)
+        );
+        assert_eq!(Api::of("/gitlab/api/v4/_sim/requests"), None);
         for knob in [
             "/_sim/chaos",
             "/v1/_sim/actions",

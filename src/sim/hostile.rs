@@ -247,6 +247,41 @@ pub fn dress_github(body: &mut Value) {
     }
 }
 
+/// A GitLab reply body, dressed: pipelines (their names), jobs (their names), deployments
+/// (their job's name, the approval rules' group names), who did each (usernames), error
+/// messages. Ids, refs, SHAs, environments and stages stay as they are: the train must still
+/// be the same train, and every action still work.
+pub fn dress_gitlab(body: &mut Value) {
+    if let Value::Array(items) = body {
+        items.iter_mut().for_each(dress_gitlab);
+        return;
+    }
+    if !body.is_object() {
+        return;
+    }
+    let v = body;
+    let id = v.get("id").map(Value::to_string).unwrap_or_default();
+    let k = [id.as_str()];
+    if let Some(u) = v.get_mut("user") {
+        relogin(u, "username", &k);
+    }
+    if let Some(job) = v.get_mut("deployable") {
+        // A deployment: its job, and the approval rules of a blocked one.
+        spike(job, "name", &k);
+        if let Some(Value::Array(rules)) = v.pointer_mut("/approval_summary/rules") {
+            for r in rules {
+                spike(r, "access_level_description", &k);
+            }
+        }
+    } else if v.get("stage").is_some() || (v.get("source").is_some() && v.get("sha").is_some()) {
+        // A job, or a pipeline.
+        spike(v, "name", &k);
+    } else if v.get("message").is_some_and(Value::is_string) {
+        // An error.
+        spike(v, "message", &["error"]);
+    }
+}
+
 /// The Prometheus face: the warning every answer carries.
 pub fn prom_warning(query: &str) -> String {
     format!("partial response: {}", attack(&["prom", query]))

@@ -163,8 +163,17 @@ impl Scenario {
         format!("{}{GITLAB_PREFIX}", self.base_url)
     }
 
-    /// Answer one request to the GitLab API at the scenario's current time.
+    /// Answer one request to the GitLab API at the scenario's current time (dressed with
+    /// attacks when the simulator is hostile).
     pub(crate) fn gitlab(&mut self, req: &GlRequest) -> GlReply {
+        let mut reply = self.gitlab_plain(req);
+        if self.hostile {
+            crate::sim::hostile::dress_gitlab(&mut reply.body);
+        }
+        reply
+    }
+
+    fn gitlab_plain(&mut self, req: &GlRequest) -> GlReply {
         let segs: Vec<&str> = req.path.trim_matches('/').split('/').collect();
         let ["projects", id, rest @ ..] = segs.as_slice() else {
             return gl_error(404, "404 Not Found");
