@@ -69,10 +69,14 @@ fn the_first_screen_at_80x24_names_the_failed_check_and_the_reviewers() {
         assert!(text.contains(lane), "{lane} missing:\n{screen}");
     }
 
-    // ledger at canary has metrics: the panel takes half the width, the words still decide.
+    // ledger at canary has metrics: the panel takes half the width, the words still decide
+    // (wrapped, never cut; beside nine lanes it has room for the first two blockers).
     t.keys(&["Right", "Right"]);
     let screen = t.wait_for("the metrics panel beside the blockers", |s| {
-        s.contains("Metrics · ledger @ canary") && deciding(&said(s))
+        let text = said(s);
+        s.contains("Metrics · ledger @ canary")
+            && text.contains("maria-chen, team storefront-leads")
+            && text.contains("needs ledger at canary")
     });
     assert!(!said(&screen).contains('…'), "{screen}");
 
