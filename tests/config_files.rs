@@ -245,6 +245,8 @@ fn target(source: &str, lane: &str, stage: &str) -> Target {
         branch: None,
         project: None,
         pipeline_variables: None,
+        application: None,
+        app_namespace: None,
     }
 }
 

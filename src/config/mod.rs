@@ -136,13 +136,16 @@ pub enum SourceKind {
     Prometheus,
     /// GitLab (gitlab.com or self-managed): pipelines, jobs, environments, deployments.
     Gitlab,
+    /// Argo CD: applications, their syncs and history, and the Argo Rollouts they manage.
+    Argocd,
 }
 
 impl SourceKind {
     /// Kinds this build supports, as written in the config.
-    pub const SUPPORTED: &'static [&'static str] = &["http", "github", "prometheus", "gitlab"];
+    pub const SUPPORTED: &'static [&'static str] =
+        &["http", "github", "prometheus", "gitlab", "argocd"];
     /// Kinds that are planned but not in this build yet.
-    pub const PLANNED: &'static [&'static str] = &["argocd", "rollouts"];
+    pub const PLANNED: &'static [&'static str] = &["rollouts"];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -150,6 +153,7 @@ impl SourceKind {
             SourceKind::Github => "github",
             SourceKind::Prometheus => "prometheus",
             SourceKind::Gitlab => "gitlab",
+            SourceKind::Argocd => "argocd",
         }
     }
 
@@ -159,6 +163,7 @@ impl SourceKind {
             "github" => Some(SourceKind::Github),
             "prometheus" => Some(SourceKind::Prometheus),
             "gitlab" => Some(SourceKind::Gitlab),
+            "argocd" => Some(SourceKind::Argocd),
             _ => None,
         }
     }
@@ -307,12 +312,17 @@ pub struct Target {
     /// default branch). gitlab: the branch whose latest pipeline is the build stage (default:
     /// the project's default branch).
     pub branch: Option<String>,
-    /// gitlab: the project, as its path (`group/name`) or numeric id.
+    /// gitlab: the project, as its path (`group/name`) or numeric id; argocd: the Application's
+    /// project (the poll's list asks for the train's projects only when every stage names one).
     pub project: Option<String>,
     /// gitlab, `promote = "pipeline"`: promote creates a pipeline on the stage's branch with
     /// these variables, [`PIPELINE_PLACEHOLDERS`] in their values filled in. `None`: promote
     /// plays the environment's manual deploy job.
     pub pipeline_variables: Option<BTreeMap<String, String>>,
+    /// argocd: the Application the stage is, and the namespace it lives in (Argo CD's "apps in
+    /// any namespace"; default: Argo CD's own).
+    pub application: Option<String>,
+    pub app_namespace: Option<String>,
 }
 
 /// What the values of a gitlab stage's `variables` may name, as `{version}`: the version

@@ -167,6 +167,7 @@ pub(crate) fn source_keys(kind: super::SourceKind) -> Vec<&'static str> {
                 "max_in_flight",
             ],
         ),
+        Argocd => ("url", &[]),
     };
     ["kind", address]
         .into_iter()
@@ -213,6 +214,8 @@ pub(crate) struct RawTarget {
     pub promote: Option<Str>,
     /// gitlab: the variables of the pipeline promote creates.
     pub variables: Option<Spanned<BTreeMap<Str, Str>>>,
+    pub application: Option<Str>,
+    pub app_namespace: Option<Str>,
 }
 
 pub(crate) const TARGET_KEYS: &[&str] = &["source", "lane", "stage"];
@@ -226,6 +229,8 @@ pub(crate) const GITLAB_TARGET_KEYS: &[&str] = &[
     "promote",
     "variables",
 ];
+pub(crate) const ARGOCD_TARGET_KEYS: &[&str] =
+    &["source", "application", "project", "app_namespace"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -11,6 +11,7 @@ use crate::config::{Config, SourceConfig, SourceKind};
 use crate::model::{ActionKind, Batch, CellKey};
 use crate::secrets::{self, Secret};
 
+pub mod argocd;
 pub mod client;
 pub mod forge;
 pub mod github;
@@ -403,6 +404,8 @@ pub fn build(config: &Config) -> Vec<Arc<dyn Source>> {
                 SourceKind::Prometheus => prometheus::PrometheusSource::new(src, token, config)
                     .map(|s| Box::new(s) as Box<dyn Source>),
                 SourceKind::Gitlab => gitlab::GitlabSource::new(src, token, config)
+                    .map(|s| Box::new(s) as Box<dyn Source>),
+                SourceKind::Argocd => argocd::ArgoSource::new(src, token, config)
                     .map(|s| Box::new(s) as Box<dyn Source>),
             });
             let inner = built.unwrap_or_else(|error| {

@@ -9,7 +9,8 @@ use toml::Spanned;
 use super::{check_name, tables, unknown_keys};
 use crate::config::diag::{Diagnostics, list_hint};
 use crate::config::raw::{
-    GITHUB_TARGET_KEYS, GITLAB_TARGET_KEYS, KeyView, RawLane, RawTarget, Str, TARGET_KEYS,
+    ARGOCD_TARGET_KEYS, GITHUB_TARGET_KEYS, GITLAB_TARGET_KEYS, KeyView, RawLane, RawTarget, Str,
+    TARGET_KEYS,
 };
 use crate::config::{SourceKind, Target};
 use crate::model::{CellKey, Lane};
@@ -123,6 +124,10 @@ pub(super) fn lanes(
                     GITLAB_TARGET_KEYS,
                     "keys of a stage target of a gitlab source",
                 )),
+                Some(SourceKind::Argocd) => Some((
+                    ARGOCD_TARGET_KEYS,
+                    "keys of a stage target of an argocd source",
+                )),
                 Some(SourceKind::Prometheus) | None => None,
             };
             if kind == Some(SourceKind::Prometheus) {
@@ -137,6 +142,9 @@ pub(super) fn lanes(
             }
             if kind == Some(SourceKind::Github) {
                 github_target(d, &lane, target, &target_path, stage.span());
+            }
+            if kind == Some(SourceKind::Argocd) {
+                argocd_target(d, target, &target_path, stage.span());
             }
         }
         super::gitlab::gitlab_lane(d, &lane, &path, stages, kinds, span.clone());
@@ -156,6 +164,20 @@ pub(super) fn lanes(
                     at,
                     format!("{path} reads github but says nothing for stage {stage:?}"),
                     format!("add `stages.{stage} = {{ workflow = \"ci.yml\" }}` or `{{ environment = \"{stage}\", workflow = \"deploy.yml\" }}`"),
+                );
+            }
+        }
+
+        if lane_kind == Some(SourceKind::Argocd) {
+            for stage in stages
+                .iter()
+                .filter(|s| !lane.stages.keys().any(|k| k.get_ref() == *s))
+            {
+                let at = lane.name.as_ref().map_or(span.clone(), Spanned::span);
+                d.error_hint(
+                    at,
+                    format!("{path} reads argocd but names no application for stage {stage:?}"),
+                    format!("add `stages.{stage} = {{ application = \"…\" }}`"),
                 );
             }
         }
@@ -245,6 +267,12 @@ pub(super) fn lane_targets(
                             .map(|(k, v)| (k.get_ref().clone(), v.get_ref().clone()))
                             .collect()
                     }),
+                application: over
+                    .and_then(|t| t.application.as_ref())
+                    .map(|s| s.get_ref().clone()),
+                app_namespace: over
+                    .and_then(|t| t.app_namespace.as_ref())
+                    .map(|s| s.get_ref().clone()),
             },
         );
     }
@@ -306,6 +334,39 @@ pub(super) fn github_target(
             format!("{path} reads github but names neither a workflow nor an environment"),
             "a CI stage: `workflow = \"ci.yml\"`; a deploy stage: `environment = \"production\", workflow = \"deploy.yml\"`",
         );
+    }
+}
+
+/// An argocd stage names its Application; the names are Kubernetes names (no spaces, no
+/// slashes), as Argo CD would refuse anything else.
+pub(super) fn argocd_target(d: &mut Diagnostics, t: &RawTarget, path: &str, at: Range<usize>) {
+    let Some(app) = &t.application else {
+        d.error_hint(
+            at,
+            format!("{path} reads argocd but names no application"),
+            "add `application = \"payments-prod\"` (the Argo CD Application of this stage)",
+        );
+        return;
+    };
+    for (key, v) in [
+        ("application", Some(app)),
+        ("project", t.project.as_ref()),
+        ("app_namespace", t.app_namespace.as_ref()),
+    ] {
+        let Some(v) = v else { continue };
+        let name = v.get_ref();
+        let ok = !name.is_empty()
+            && name.len() <= 253
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+        if !ok {
+            d.error_hint(
+                v.span(),
+                format!("{key} {name:?} is not an Argo CD name"),
+                "letters, digits, '-', '.' and '_' only, e.g. `application = \"payments-prod\"`",
+            );
+        }
     }
 }
 

@@ -50,6 +50,7 @@ pub(super) fn sources(
             SourceKind::Github => (source_keys(kind), "keys of a github source"),
             SourceKind::Prometheus => (source_keys(kind), "keys of a prometheus source"),
             SourceKind::Gitlab => (source_keys(kind), "keys of a gitlab source"),
+            SourceKind::Argocd => (source_keys(kind), "keys of an argocd source"),
         };
         if let Some(table_keys) = keys.sources.get(&name) {
             unknown_keys(d, table_keys, &known, &format!("sources.{name}"), what);
@@ -108,12 +109,17 @@ pub(super) fn source_config(
 ) -> Option<SourceConfig> {
     let ok_before = d.len();
     let url = match (kind, &src.url, &src.api_url) {
+        (SourceKind::Argocd, None, _) => {
+            let hint = "add the URL of the Argo CD API server, e.g. `url = \"https://argocd.example.com\"`";
+            d.error_hint(span, format!("source {name:?} has no url"), hint);
+            String::new()
+        }
         (SourceKind::Http | SourceKind::Prometheus, None, _) => {
             let hint = "add the base URL of the pipeline's API, e.g. `url = \"https://deploy.example.com\"`";
             d.error_hint(span, format!("source {name:?} has no url"), hint);
             String::new()
         }
-        (SourceKind::Http | SourceKind::Prometheus, Some(url), _)
+        (SourceKind::Http | SourceKind::Prometheus | SourceKind::Argocd, Some(url), _)
         | (SourceKind::Github | SourceKind::Gitlab, _, Some(url)) => {
             check_url(d, &name, url, src.allow_insecure_http)
         }

@@ -1,0 +1,210 @@
+//! One poll of the `argocd` source: one list of the applications (projected to the fields the
+//! cells need), then, for each Application that manages an Argo Rollout which is not healthy
+//! (moving, paused, aborted), its live manifest and its resource actions, all at once.
+
+use std::collections::BTreeMap;
+
+use futures_util::future::{join, join_all};
+use serde_json::Value;
+
+use super::map::{self, Application, Rollout};
+use super::{ArgoSource, ArgoTarget, RolloutRef, Seen, enc};
+use crate::model::{Batch, CellKey};
+
+/// The fields of the list the cells need (Argo CD's `fields` projection: a server that
+/// ignores it answers whole applications, read the same).
+pub const FIELDS: &str = "items.metadata.name,items.metadata.namespace,items.spec.project,\
+items.spec.syncPolicy,items.status.sync.status,items.status.sync.revision,items.status.health,\
+items.status.operationState,items.status.history,items.status.resources,items.status.reconciledAt";
+
+/// What one Application's Rollout read gave: its manifest and its actions, or why not.
+type RolloutRead = (Result<Rollout, String>, Vec<map::ResourceAction>);
+
+impl ArgoSource {
+    /// `GET /api/v1/applications` for this source's targets: the projects when every target
+    /// names one, the app namespace when they all share one.
+    pub(super) fn list_path(&self) -> String {
+        let mut q = vec![format!("fields={}", enc(FIELDS))];
+        let projects: Option<std::collections::BTreeSet<&str>> = self
+            .targets
+            .iter()
+            .map(|(_, t)| t.project.as_deref())
+            .collect();
+        if let Some(ps) = projects {
+            q.extend(ps.iter().map(|p| format!("projects={}", enc(p))));
+        }
+        let namespaces: Option<std::collections::BTreeSet<&str>> = self
+            .targets
+            .iter()
+            .map(|(_, t)| t.app_namespace.as_deref())
+            .collect();
+        if let Some(ns) = namespaces
+            && ns.len() == 1
+        {
+            q.push(format!(
+                "appNamespace={}",
+                enc(ns.first().copied().unwrap_or_default())
+            ));
+        }
+        format!("/api/v1/applications?{}", q.join("&"))
+    }
+
+    /// The query that names a Rollout of an application, for `…/resource` and its actions.
+    pub(super) fn rollout_query(t: &ArgoTarget, r: &RolloutRef) -> String {
+        let mut q = format!(
+            "namespace={}&resourceName={}&version={}&group=argoproj.io&kind=Rollout",
+            enc(&r.namespace),
+            enc(&r.name),
+            enc(&r.version)
+        );
+        if let Some(ns) = &t.app_namespace {
+            q.push_str(&format!("&appNamespace={}", enc(ns)));
+        }
+        q
+    }
+
+    async fn read_rollout(&self, t: &ArgoTarget, r: &RolloutRef) -> RolloutRead {
+        let app = enc(&t.application);
+        let q = Self::rollout_query(t, r);
+        let (manifest, actions) = join(
+            self.client
+                .get(&format!("/api/v1/applications/{app}/resource?{q}")),
+            self.client
+                .get(&format!("/api/v1/applications/{app}/resource/actions?{q}")),
+        )
+        .await;
+        let rollout = manifest
+            .map_err(|e| format!("reading Rollout {}: {e}", r.name))
+            .and_then(|v| map::rollout_manifest(&v));
+        let actions = actions
+            .map(|v| map::resource_actions(&v))
+            .unwrap_or_default();
+        (rollout, actions)
+    }
+
+    pub(super) async fn read(&self) -> Result<Batch, String> {
+        let list = self
+            .client
+            .get(&self.list_path())
+            .await
+            .map_err(|e| format!("listing applications: {e}"))?;
+        let items = map::list_items(&list)?;
+        let mut batch = Batch::default();
+        let mut apps: Vec<(CellKey, &ArgoTarget, Application)> = Vec::new();
+        for (key, t) in &self.targets {
+            let found = items.iter().find(|v| {
+                v.pointer("/metadata/name").and_then(Value::as_str) == Some(&t.application)
+                    && t.app_namespace.as_deref().is_none_or(|ns| {
+                        v.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
+                    })
+            });
+            let Some(v) = found else {
+                batch.cell_errors.push((
+                    key.clone(),
+                    format!(
+                        "Argo CD lists no application {:?}{}: check the name, or the token's \
+                         RBAC (applications, get)",
+                        t.application,
+                        t.project
+                            .as_ref()
+                            .map(|p| format!(" in project {p:?}"))
+                            .unwrap_or_default()
+                    ),
+                ));
+                continue;
+            };
+            match map::application(v) {
+                Ok(app) => apps.push((key.clone(), t, app)),
+                Err(e) => batch.cell_errors.push((key.clone(), e)),
+            }
+        }
+        // The Rollouts that move (or stand paused, or were aborted): their live state.
+        let rollouts: Vec<Option<RolloutRef>> = apps
+            .iter()
+            .map(|(_, _, app)| {
+                map::rollout_of(app).map(|r| RolloutRef {
+                    name: r.name.clone(),
+                    namespace: r.namespace.clone(),
+                    version: if r.version.is_empty() {
+                        "v1alpha1".into()
+                    } else {
+                        r.version.clone()
+                    },
+                })
+            })
+            .collect();
+        let reads = join_all(
+            apps.iter()
+                .zip(&rollouts)
+                .map(|((_, t, app), r)| async move {
+                    let r = r.as_ref()?;
+                    let healthy = map::rollout_of(app)
+                        .and_then(|s| s.health.as_ref())
+                        .is_some_and(|h| h.status == "Healthy");
+                    if healthy {
+                        return None;
+                    }
+                    Some(self.read_rollout(t, r).await)
+                }),
+        )
+        .await;
+        let mut seen = BTreeMap::new();
+        for (((key, t, app), r), read) in apps.iter().zip(rollouts).zip(reads) {
+            let (rollout, actions) = match read {
+                Some((Ok(r), a)) => (Some(r), a),
+                Some((Err(e), _)) => {
+                    batch.cell_errors.push((key.clone(), e));
+                    continue;
+                }
+                None => (None, Vec::new()),
+            };
+            let mut cell = map::app_cell(app, rollout.as_ref(), &self.name);
+            cell.url = Some(
+                self.client
+                    .url(&format!("/applications/{}", enc(&t.application))),
+            );
+            let automated = map::automated(app);
+            if automated {
+                cell.warnings.push(format!(
+                    "automated sync is on for {}: Argo CD refuses a rollback while it is on \
+                     (turn it off first: argocd app set {} --sync-policy none)",
+                    t.application, t.application
+                ));
+            }
+            let disabled: Vec<String> = actions
+                .iter()
+                .filter(|a| a.disabled)
+                .map(|a| a.name.clone())
+                .collect();
+            for d in &disabled {
+                cell.warnings.push(format!(
+                    "Argo CD lists the Rollout action {d} as disabled here"
+                ));
+            }
+            let state = rollout.as_ref().and_then(map::rollout_state);
+            seen.insert(
+                key.clone(),
+                Seen {
+                    automated,
+                    history: app
+                        .status
+                        .history
+                        .iter()
+                        .map(|h| (h.id, h.revision.clone()))
+                        .collect(),
+                    rollout_paused: state
+                        .as_ref()
+                        .is_some_and(|s| s.0 == crate::model::CellState::Paused),
+                    rollout_at_step: state
+                        .as_ref()
+                        .is_some_and(|s| s.0 == crate::model::CellState::AwaitingApproval),
+                    rollout: r,
+                    disabled,
+                },
+            );
+            batch.cells.push((key.clone(), cell));
+        }
+        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = seen;
+        Ok(batch)
+    }
+}
