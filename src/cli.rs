@@ -231,6 +231,10 @@ pub struct SimArgs {
     /// first, payments-api and shipping-api, then the others in order)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=2000))]
     pub gitlab_lanes: Option<u16>,
+    /// Read the deploy stages of ledger and notifications through the simulator's Argo CD
+    /// API (a canary Rollout paused at a step among them)
+    #[arg(long)]
+    pub argocd: bool,
     /// Answer as a plain protocol v1 server: no ETag, gzip or deltas on `/v1/train`
     #[arg(long)]
     pub no_extensions: bool,

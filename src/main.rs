@@ -209,6 +209,7 @@ fn simulator(
         hostile: a.hostile,
         github_lanes: a.github_lanes.map(usize::from),
         gitlab_lanes: a.gitlab_lanes.map(usize::from),
+        argocd: a.argocd,
         extensions: !a.no_extensions,
     };
     Ok((opts, a.chaos.clone().unwrap_or_default()))

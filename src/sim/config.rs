@@ -7,7 +7,7 @@ use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use super::SimOptions;
 use super::prometheus::prom_name;
 use super::roster::{github_lanes, gitlab_lanes, lane_count, roster};
-use super::scenario::{METRICS, STAGES, series_span};
+use super::scenario::{ARGO_LANES, ARGO_STAGES, METRICS, STAGES, series_span};
 
 /// How often the demo asks the simulator's Prometheus API for the metrics.
 pub const PROM_INTERVAL: &str = "5s";
@@ -96,6 +96,31 @@ interval = "2s"
             api_url = quote(&format!("{}/gitlab/api/v4", base_url.trim_end_matches('/'))),
         );
     }
+    let argo: Vec<&str> = if opts.argocd {
+        ARGO_LANES
+            .iter()
+            .copied()
+            .filter(|a| {
+                lanes.iter().any(|l| l.name == *a) && !github.contains(a) && !gitlab.contains(a)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if !argo.is_empty() {
+        let _ = write!(
+            w,
+            r#"
+# And as Argo CD does: the deploy stages of {names} are Applications ({{lane}}-{{stage}}).
+[sources.argo]
+kind = "argocd"
+url = {url}
+token_cmd = "echo trainyard-demo"
+interval = "2s"
+"#,
+            names = argo.join(" and "),
+        );
+    }
     for lane in &lanes {
         let _ = writeln!(w);
         let _ = writeln!(w, "[[lanes]]");
@@ -128,6 +153,16 @@ interval = "2s"
             }
         } else {
             let _ = writeln!(w, "source = \"sim\"");
+            if argo.contains(&lane.name.as_str()) {
+                for stage in ARGO_STAGES {
+                    let _ = writeln!(
+                        w,
+                        "stages.{stage} = {{ source = \"argo\", application = {}, project = {} }}",
+                        quote(&format!("{}-{stage}", lane.name)),
+                        quote(&lane.team)
+                    );
+                }
+            }
         }
         if !lane.depends_on.is_empty() {
             let deps: Vec<&str> = lane.depends_on.iter().map(String::as_str).collect();
@@ -301,6 +336,53 @@ mod tests {
                 text.lines().next().unwrap()
             );
         }
+    }
+
+    /// With `--argocd`, ledger's and notifications' deploy stages are Argo CD Applications; the
+    /// rest of the train is as without it.
+    #[test]
+    fn argocd_lanes_read_their_deploy_stages_through_the_argo_cd_face() {
+        let now = DateTime::parse_from_rfc3339("2026-11-26T15:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let plain = demo_config("http://127.0.0.1:4000", &SimOptions::default(), now);
+        assert!(!plain.contains("argocd"));
+        let opts = SimOptions {
+            argocd: true,
+            ..SimOptions::default()
+        };
+        let text = demo_config("http://127.0.0.1:4000", &opts, now);
+        let config = crate::config::parse(&text, "<demo>").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.train.lanes.len(), 8);
+        assert_eq!(
+            config.sources["argo"].kind,
+            crate::config::SourceKind::Argocd
+        );
+        for lane in ["ledger", "notifications"] {
+            assert_eq!(config.target(lane, "build").unwrap().source, "sim");
+            for stage in ["staging", "canary", "prod"] {
+                let t = config.target(lane, stage).unwrap();
+                assert_eq!(t.source, "argo", "{lane} {stage}");
+                assert_eq!(
+                    t.application.as_deref(),
+                    Some(format!("{lane}-{stage}").as_str())
+                );
+            }
+        }
+        let argo_cells = config
+            .targets
+            .values()
+            .filter(|t| t.source == "argo")
+            .count();
+        assert_eq!(argo_cells, 6);
+        // A train without those lanes has no Argo CD source.
+        let small = SimOptions {
+            lanes: 1,
+            argocd: true,
+            ..SimOptions::default()
+        };
+        let one = demo_config("http://127.0.0.1:4000", &small, now);
+        assert!(one.contains("[sources.argo]"), "ledger is the first lane");
     }
 
     #[test]

@@ -60,6 +60,7 @@
 //! `chaos.rs` and docs/chaos.md): latency, hung requests, 429 storms, 5xx errors, dropped
 //! connections, malformed and slow bodies.
 
+mod argocd_server;
 mod chaos;
 mod chaos_conn;
 mod config;
@@ -88,7 +89,9 @@ use tokio::task::JoinHandle;
 pub use chaos::{Api, ChaosSpec};
 pub use config::demo_config;
 pub use roster::{GITHUB_LANES, GITLAB_LANES, MAX_LANES};
-pub use scenario::{Ack, Reject, SERIES_LEN, STAGES, Scenario, series_span};
+pub use scenario::{
+    ARGO_ACCOUNT, ARGO_READONLY_TOKEN, Ack, Reject, SERIES_LEN, STAGES, Scenario, series_span,
+};
 
 /// How the simulated train looks and moves.
 #[derive(Clone, Debug, PartialEq)]
@@ -114,6 +117,10 @@ pub struct SimOptions {
     /// those whose production deploys wait for approval first (payments-api, shipping-api),
     /// then the others in train order.
     pub gitlab_lanes: Option<usize>,
+    /// The printed config ([`demo_config`]) reads the deploy stages of `ledger` and
+    /// `notifications` through the simulator's Argo CD API (`--argocd`); the simulator serves
+    /// that API either way.
+    pub argocd: bool,
     /// Serve `/v1/train` with the protocol's extensions (conditional GET, gzip, deltas:
     /// docs/protocol.md); `false` answers as a plain protocol v1 server that knows none of
     /// them (`--no-extensions`).
@@ -129,6 +136,7 @@ impl Default for SimOptions {
             hostile: false,
             github_lanes: None,
             gitlab_lanes: None,
+            argocd: false,
             extensions: true,
         }
     }

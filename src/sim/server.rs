@@ -13,10 +13,11 @@ use axum::routing::{any, get, post};
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde_json::{Value, json};
 
+use super::argocd_server::{self, ArgoLog};
 use super::github_server::{self, GhState};
 use super::gitlab_server::{self, GlState};
 use super::prometheus::{self, PromState};
-use super::scenario::Scenario;
+use super::scenario::{ArgoSim, Scenario};
 use super::train_api::{self, TrainApi};
 
 pub(crate) struct Shared {
@@ -76,6 +77,9 @@ pub(crate) struct Inner {
     pub(crate) prom: PromState,
     /// The GitLab face: its request log and throttle.
     pub(crate) gl: GlState,
+    /// The Argo CD face: its applications and its request log.
+    pub(crate) argo: ArgoSim,
+    pub(crate) argo_log: ArgoLog,
 }
 
 impl Shared {
@@ -137,6 +141,8 @@ impl Shared {
             clock,
             inner: Mutex::new(Inner {
                 train,
+                argo: scenario.argo_sim(),
+                argo_log: ArgoLog::default(),
                 scenario,
                 log: Vec::new(),
                 gh: GhState::new(),
@@ -192,6 +198,12 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/api/v1/_sim/fail", post(prometheus::sim_fail))
         .route("/api/v1/_sim/requests", get(prometheus::sim_requests))
+        .route("/api/v1/applications", any(argocd_server::api))
+        .route("/api/v1/applications/{*rest}", any(argocd_server::api))
+        .route(
+            "/api/v1/_sim/argocd/requests",
+            get(argocd_server::requests).delete(argocd_server::requests),
+        )
         .route("/api/v3", any(github_server::api))
         .route("/api/v3/{*rest}", any(github_server::api))
         .route("/gitlab/api/v4/{*rest}", any(gitlab_server::api))

@@ -1,0 +1,475 @@
+//! The `argocd` source against the simulator's Argo CD API (`trainyard demo --argocd`):
+//! ledger's and notifications' deploy stages are Applications, their canaries Argo Rollouts.
+//! Reading (one list per poll, and the moving Rollouts), every action through the runner with
+//! the exact request checked at the server, the automated-sync rollback refused before
+//! anything is sent, a disabled action, 401 and 403 in words, and hostile strings.
+
+mod common;
+
+use serde_json::{Value, json};
+
+use trainyard::model::{ActionKind, CellState, World};
+use trainyard::ops::{Action, Outcome, Plan, Runner};
+use trainyard::poll;
+use trainyard::sim::SimOptions;
+use trainyard::sources::{ActionError, ActionRequest};
+
+use common::sim::{self, Demo, poll_into};
+
+async fn demo(speed: f64) -> Demo {
+    demo_with(speed, false, |t| t).await
+}
+
+async fn demo_with(speed: f64, hostile: bool, edit: impl FnOnce(String) -> String) -> Demo {
+    sim::demo_edited(
+        SimOptions {
+            speed,
+            hostile,
+            argocd: true,
+            ..sim::opts()
+        },
+        edit,
+    )
+    .await
+}
+
+async fn observe(d: &Demo) -> World {
+    let mut w = d.config.empty_world();
+    poll_into(&mut w, &d.sources).await;
+    w
+}
+
+/// Every request the simulator's Argo CD API received, in order.
+async fn requests(d: &Demo) -> Vec<Value> {
+    let (status, v) = sim::get(
+        &sim::client(),
+        format!("{}/api/v1/_sim/argocd/requests", d.url()),
+    )
+    .await;
+    assert_eq!(status, 200);
+    v["requests"].as_array().unwrap().clone()
+}
+
+async fn clear(d: &Demo) {
+    sim::client()
+        .delete(format!("{}/api/v1/_sim/argocd/requests", d.url()))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The writes among the requests: what an action sent.
+async fn writes(d: &Demo) -> Vec<Value> {
+    requests(d)
+        .await
+        .into_iter()
+        .filter(|r| r["method"] != "GET")
+        .collect()
+}
+
+fn plan(d: &Demo, runner: &Runner, world: &World, a: Action) -> Plan {
+    let holds = trainyard::ops::holds_from(&sim::audit_file(runner).read().unwrap());
+    trainyard::ops::preflight(a, &d.config.train, world, &holds, poll::now()).unwrap()
+}
+
+fn rollout_query(lane: &str) -> Value {
+    json!({"namespace": format!("{lane}-canary"), "resourceName": lane, "version": "v1alpha1",
+           "group": "argoproj.io", "kind": "Rollout"})
+}
+
+#[tokio::test]
+async fn argo_lanes_show_their_true_states_beside_the_other_sources_with_one_list_per_poll() {
+    let d = demo(1.0).await;
+    let w = observe(&d).await;
+    // ledger's canary waits at a pause step; notifications' walks its steps.
+    let canary = w.cell("ledger", "canary").unwrap();
+    assert_eq!(canary.source, "argo");
+    assert_eq!(canary.state, CellState::AwaitingApproval, "{canary:?}");
+    assert_eq!(
+        canary.approval.as_ref().unwrap().environment.as_deref(),
+        Some("the canary, step 2/6, canary at 20%")
+    );
+    assert_eq!(
+        w.cell("notifications", "canary").unwrap().state,
+        CellState::Running
+    );
+    // Versions flow from CI: ledger's canary runs the version its staging has.
+    let staging = w.cell("ledger", "staging").unwrap();
+    assert_eq!(staging.state, CellState::Succeeded);
+    assert_eq!(staging.version, canary.version);
+    assert!(!staging.history.is_empty());
+    assert!(
+        staging
+            .url
+            .as_deref()
+            .unwrap()
+            .ends_with("/applications/ledger-staging")
+    );
+    // Automated sync at notifications' prod: said before any action.
+    let prod = w.cell("notifications", "prod").unwrap();
+    assert!(
+        prod.warnings
+            .iter()
+            .any(|m| m.contains("automated sync is on")),
+        "{:?}",
+        prod.warnings
+    );
+    // The other sources' lanes are there as before.
+    assert_eq!(w.cell("ledger", "build").unwrap().source, "sim");
+    assert_eq!(w.cell("checkout-web", "prod").unwrap().source, "gh");
+
+    // One list per poll, projected and restricted to the train's projects; the two canaries'
+    // Rollouts (neither is healthy) each cost their manifest and their actions.
+    clear(&d).await;
+    observe(&d).await;
+    let r = requests(&d).await;
+    let lists: Vec<&Value> = r
+        .iter()
+        .filter(|r| r["path"] == "/api/v1/applications")
+        .collect();
+    assert_eq!(lists.len(), 1, "{r:#?}");
+    assert!(
+        lists[0]["query"]["fields"]
+            .as_str()
+            .unwrap()
+            .contains("items.status.history")
+    );
+    assert_eq!(r.len(), 5, "{r:#?}");
+    assert!(r.iter().all(|r| r["status"] == 200), "{r:#?}");
+    d.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn promote_resumes_the_canary_waiting_at_a_step_on_that_version() {
+    let d = demo(4.0).await;
+    let (_dir, runner) = d.runner();
+    let w = observe(&d).await;
+    clear(&d).await;
+    // The version at staging waits at canary's pause step: promoting it resumes the Rollout,
+    // which then walks its timed steps to the end.
+    let p = plan(
+        &d,
+        &runner,
+        &w,
+        Action::new(ActionKind::Promote, "ledger", "canary"),
+    );
+    let outcome = runner.run(&p, false, &|_| {}).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let sent = writes(&d).await;
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(
+        sent[0]["path"],
+        "/api/v1/applications/ledger-canary/resource/actions"
+    );
+    assert_eq!(sent[0]["query"], rollout_query("ledger"));
+    assert_eq!(sent[0]["body"], "resume");
+    let w = observe(&d).await;
+    assert_eq!(
+        w.cell("ledger", "canary").unwrap().state,
+        CellState::Succeeded
+    );
+    d.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn pause_and_resume_are_the_rollouts_own() {
+    let d = demo(1.0).await;
+    let (_dir, runner) = d.runner();
+    let w = observe(&d).await;
+    assert_eq!(
+        w.cell("notifications", "canary").unwrap().state,
+        CellState::Running
+    );
+    clear(&d).await;
+    let p = plan(
+        &d,
+        &runner,
+        &w,
+        Action::new(ActionKind::Pause, "notifications", "canary"),
+    );
+    let outcome = runner.run(&p, false, &|_| {}).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let w = observe(&d).await;
+    let c = w.cell("notifications", "canary").unwrap();
+    assert_eq!(c.state, CellState::Paused, "{c:?}");
+    assert!(
+        c.message
+            .as_deref()
+            .unwrap()
+            .starts_with("paused (PausedByUser)")
+    );
+    let p = plan(
+        &d,
+        &runner,
+        &w,
+        Action::new(ActionKind::Resume, "notifications", "canary"),
+    );
+    let outcome = runner.run(&p, false, &|_| {}).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let sent = writes(&d).await;
+    let bodies: Vec<Value> = sent.iter().map(|r| r["body"].clone()).collect();
+    assert_eq!(bodies, [json!("pause"), json!("resume")]);
+    assert!(
+        sent.iter()
+            .all(|r| r["query"] == rollout_query("notifications"))
+    );
+    // A Rollout's pause is Argo's own: trainyard holds no lane for it.
+    let holds = trainyard::ops::holds_from(&sim::audit_file(&runner).read().unwrap());
+    assert!(holds.lanes.is_empty(), "{holds:?}");
+    assert!(sim::audit_file(&runner).verify().unwrap().intact());
+    d.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn reject_aborts_the_waiting_canary_and_a_disabled_action_is_refused_with_argos_word() {
+    let d = demo(1.0).await;
+    let (_dir, runner) = d.runner();
+    let w = observe(&d).await;
+    clear(&d).await;
+    let p = plan(
+        &d,
+        &runner,
+        &w,
+        Action::new(ActionKind::Reject, "ledger", "canary"),
+    );
+    let outcome = runner.run(&p, false, &|_| {}).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let sent = writes(&d).await;
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0]["body"], "abort");
+    assert_eq!(sent[0]["query"], rollout_query("ledger"));
+    let w = observe(&d).await;
+    let c = w.cell("ledger", "canary").unwrap();
+    assert_eq!(c.state, CellState::Cancelled);
+    assert!(c.message.as_deref().unwrap().starts_with("rollout aborted"));
+    // An aborted Rollout can't be paused or aborted again: Argo CD lists both as disabled,
+    // the cell says so, and the source refuses without sending anything.
+    assert!(
+        c.warnings
+            .iter()
+            .any(|m| m == "Argo CD lists the Rollout action pause as disabled here"),
+        "{:?}",
+        c.warnings
+    );
+    clear(&d).await;
+    let argo = d.sources.iter().find(|s| s.name() == "argo").unwrap();
+    let req = ActionRequest {
+        id: "t1".into(),
+        kind: ActionKind::Pause,
+        lane: "ledger".into(),
+        stage: "canary".into(),
+        version: c.version.clone(),
+        reason: None,
+        actor: "tester".into(),
+    };
+    let e = argo.act(&req).await.unwrap_err();
+    assert!(
+        matches!(&e, ActionError::Unsupported(m) if m.contains("lists the action pause of Rollout ledger as disabled")),
+        "{e:?}"
+    );
+    assert!(requests(&d).await.is_empty());
+    d.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn promote_syncs_to_the_version_and_rollback_goes_to_its_history_entry() {
+    let d = demo(4.0).await;
+    let (_dir, runner) = d.runner();
+    let w = observe(&d).await;
+    let before = w.cell("ledger", "prod").unwrap().version.clone().unwrap();
+    clear(&d).await;
+    // Into prod, past the soak and the canary's wait, forced with a reason.
+    let mut a = Action::new(ActionKind::Promote, "ledger", "prod");
+    a.force = true;
+    a.reason = Some("schema migration verified by hand".into());
+    let mut p = plan(&d, &runner, &w, a.clone());
+    p.action = a;
+    let want = p.to_version.clone().unwrap();
+    assert_ne!(want, before);
+    let outcome = runner.run(&p, false, &|_| {}).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let sent = writes(&d).await;
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0]["path"], "/api/v1/applications/ledger-prod/sync");
+    assert_eq!(
+        sent[0]["body"],
+        json!({"revision": want, "prune": false, "dryRun": false})
+    );
+    let w = observe(&d).await;
+    let prod = w.cell("ledger", "prod").unwrap();
+    assert_eq!(prod.version.as_deref(), Some(want.as_str()));
+    assert_eq!(prod.actor.as_deref(), Some(trainyard::sim::ARGO_ACCOUNT));
+
+    // Rolled back to the version before: Argo CD's rollback to the newest history entry
+    // that deployed it.
+    let app: Value = sim::client()
+        .get(format!("{}/api/v1/applications/ledger-prod", d.url()))
+        .bearer_auth("trainyard-demo")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = app["status"]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|h| h["revision"] == before.as_str())
+        .map(|h| h["id"].clone())
+        .unwrap();
+    clear(&d).await;
+    let p = plan(
+        &d,
+        &runner,
+        &w,
+        Action::new(ActionKind::Rollback, "ledger", "prod"),
+    );
+    assert_eq!(p.to_version.as_deref(), Some(before.as_str()));
+    let outcome = runner.run(&p, false, &|_| {}).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let sent = writes(&d).await;
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0]["path"], "/api/v1/applications/ledger-prod/rollback");
+    assert_eq!(
+        sent[0]["body"],
+        json!({"id": id, "prune": false, "dryRun": false})
+    );
+    let w = observe(&d).await;
+    assert_eq!(
+        w.cell("ledger", "prod").unwrap().version.as_deref(),
+        Some(before.as_str())
+    );
+    assert!(sim::audit_file(&runner).verify().unwrap().intact());
+    d.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_rollback_under_automated_sync_is_refused_before_anything_is_sent() {
+    let d = demo(1.0).await;
+    let (_dir, runner) = d.runner();
+    let w = observe(&d).await;
+    clear(&d).await;
+    let p = plan(
+        &d,
+        &runner,
+        &w,
+        Action::new(ActionKind::Rollback, "notifications", "prod"),
+    );
+    // The dialog shows it before anything goes.
+    assert!(
+        p.warnings.iter().any(|m| m.contains(
+            "Argo CD refuses a rollback while it is on (turn it off first: argocd app set notifications-prod --sync-policy none)"
+        )),
+        "{:?}",
+        p.warnings
+    );
+    let outcome = runner.run(&p, false, &|_| {}).await;
+    match &outcome {
+        Outcome::Failed(m) => assert!(
+            m.contains("automated sync is on for notifications-prod: Argo CD refuses a rollback"),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(writes(&d).await.is_empty(), "nothing was sent");
+    let records = sim::audit_file(&runner).read().unwrap();
+    let results: Vec<&str> = records.iter().map(|r| r.result.as_str()).collect();
+    assert_eq!(results, ["attempt", "failed"]);
+    d.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_refused_token_and_rbac_are_said_in_words() {
+    // RBAC: a read-only account reads, and an action is rejected with Argo CD's reason.
+    let d = demo_with(1.0, false, |t| {
+        t.replace(
+            "token_cmd = \"echo trainyard-demo\"\ninterval = \"2s\"\n\n[[lanes]]",
+            &format!(
+                "token_cmd = \"echo {}\"\ninterval = \"2s\"\n\n[[lanes]]",
+                trainyard::sim::ARGO_READONLY_TOKEN
+            ),
+        )
+    })
+    .await;
+    let (_dir, runner) = d.runner();
+    let w = observe(&d).await;
+    assert_eq!(
+        w.cell("ledger", "canary").unwrap().state,
+        CellState::AwaitingApproval
+    );
+    let p = plan(
+        &d,
+        &runner,
+        &w,
+        Action::new(ActionKind::Approve, "ledger", "canary"),
+    );
+    let outcome = runner.run(&p, false, &|_| {}).await;
+    match &outcome {
+        Outcome::Rejected(m) => assert!(
+            m.contains("403")
+                && m.contains("permission denied by Argo CD's RBAC (permission denied: applications, action/argoproj.io/Rollout/resume, core-banking/ledger-canary"),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    d.handle.shutdown().await;
+
+    // An expired token: the poll fails, in words, with what to do.
+    let d = demo_with(1.0, false, |t| {
+        t.replace(
+            "token_cmd = \"echo trainyard-demo\"\ninterval = \"2s\"\n\n[[lanes]]",
+            "token_cmd = \"echo expired\"\ninterval = \"2s\"\n\n[[lanes]]",
+        )
+    })
+    .await;
+    let argo = d.sources.iter().find(|s| s.name() == "argo").unwrap();
+    let e = argo.poll().await.unwrap_err();
+    assert!(
+        e.contains("Argo CD answered 401: the token was refused")
+            && e.contains("argocd account generate-token"),
+        "{e}"
+    );
+    d.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn hostile_strings_from_argo_cd_never_reach_the_cells() {
+    let d = demo_with(1.0, true, |t| t).await;
+    // The payload does carry them.
+    let raw = sim::client()
+        .get(format!("{}/api/v1/applications", d.url()))
+        .bearer_auth("trainyard-demo")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let odd = |ch: char| {
+        ch.is_control()
+            || matches!(ch, '\u{200b}' | '\u{feff}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    assert!(raw.contains("\\u001b") || raw.chars().any(odd), "{raw}");
+    let w = observe(&d).await;
+    let mut seen = 0;
+    for lane in ["ledger", "notifications"] {
+        for stage in ["staging", "canary", "prod"] {
+            let Some(c) = w.cell(lane, stage) else {
+                continue;
+            };
+            let mut c = c.clone();
+            c.texts_mut(&mut |s| {
+                assert!(
+                    !s.chars()
+                        .any(|ch| ch.is_control() || ('\u{202a}'..='\u{202e}').contains(&ch)),
+                    "{lane} {stage}: {s:?}"
+                );
+                seen += 1;
+            });
+        }
+    }
+    assert!(seen > 20);
+    d.handle.shutdown().await;
+}
