@@ -124,7 +124,10 @@ fn example_config_is_a_valid_reference() {
     assert_eq!(train.freezes.len(), 1);
     assert_eq!(train.freezes[0].reason, "holiday traffic");
     let lanes: Vec<&str> = train.lanes.iter().map(|l| l.name.as_str()).collect();
-    assert_eq!(lanes, ["ledger", "payments-api", "checkout-web", "web"]);
+    assert_eq!(
+        lanes,
+        ["ledger", "payments-api", "checkout-web", "web", "search"]
+    );
     assert_eq!(
         train.lane("payments-api").map(|l| l.depends_on.clone()),
         Some(vec!["ledger".into()])
@@ -154,7 +157,12 @@ fn example_config_is_a_valid_reference() {
     );
 
     let sources: Vec<&str> = config.sources.keys().map(String::as_str).collect();
-    assert_eq!(sources, ["gh", "gl", "pipeline", "prom", "sim"]);
+    assert_eq!(sources, ["argo", "gh", "gl", "pipeline", "prom", "sim"]);
+    assert_eq!(config.sources["argo"].kind, SourceKind::Argocd);
+    let search = config.target("search", "canary").unwrap();
+    assert_eq!(search.source, "argo");
+    assert_eq!(search.application.as_deref(), Some("search-canary"));
+    assert_eq!(search.project.as_deref(), Some("discovery"));
     assert_eq!(config.sources["prom"].kind, SourceKind::Prometheus);
     let gl = &config.sources["gl"];
     assert_eq!(
@@ -208,7 +216,7 @@ fn example_config_is_a_valid_reference() {
     assert!(pipeline.metrics);
     assert_eq!(config.sources["sim"].interval, Duration::from_secs(2));
 
-    assert_eq!(config.targets.len(), 16);
+    assert_eq!(config.targets.len(), 20);
     assert_eq!(
         config.target("payments-api", "canary"),
         Some(&target("sim", "payments", "eu-canary"))
