@@ -72,6 +72,18 @@ fn plan(d: &Demo, runner: &Runner, world: &World, a: Action) -> Plan {
     trainyard::ops::preflight(a, &d.config.train, world, &holds, poll::now()).unwrap()
 }
 
+fn request(kind: ActionKind, lane: &str, stage: &str, version: Option<String>) -> ActionRequest {
+    ActionRequest {
+        id: format!("{kind}-{lane}-{stage}"),
+        kind,
+        lane: lane.into(),
+        stage: stage.into(),
+        version,
+        reason: None,
+        actor: "tester".into(),
+    }
+}
+
 fn rollout_query(lane: &str) -> Value {
     json!({"namespace": format!("{lane}-canary"), "resourceName": lane, "version": "v1alpha1",
            "group": "argoproj.io", "kind": "Rollout"})
@@ -105,6 +117,14 @@ async fn argo_lanes_show_their_true_states_beside_the_other_sources_with_one_lis
             .unwrap()
             .ends_with("/applications/ledger-staging")
     );
+    // An Application without a Rollout can't be paused at Argo CD: refused, with what to do.
+    assert!(
+        staging
+            .refusal(ActionKind::Pause)
+            .unwrap()
+            .starts_with("ledger-staging manages no Argo Rollout: Argo CD can't pause a sync")
+    );
+    assert!(canary.refusal(ActionKind::Pause).is_none());
     // Automated sync at notifications' prod: said before any action.
     let prod = w.cell("notifications", "prod").unwrap();
     assert!(
@@ -243,25 +263,20 @@ async fn reject_aborts_the_waiting_canary_and_a_disabled_action_is_refused_with_
     assert_eq!(c.state, CellState::Cancelled);
     assert!(c.message.as_deref().unwrap().starts_with("rollout aborted"));
     // An aborted Rollout can't be paused or aborted again: Argo CD lists both as disabled,
-    // the cell says so, and the source refuses without sending anything.
-    assert!(
-        c.warnings
-            .iter()
-            .any(|m| m == "Argo CD lists the Rollout action pause as disabled here"),
-        "{:?}",
-        c.warnings
+    // the cell says so (planning refuses them with that reason), and the source refuses
+    // without sending anything.
+    assert_eq!(
+        c.refusal(ActionKind::Pause),
+        Some(
+            "Argo CD lists the action pause of Rollout ledger as disabled (the Rollout's state \
+             does not allow it now)"
+        )
     );
+    assert!(c.refusal(ActionKind::Reject).is_some());
+    assert!(c.refusal(ActionKind::Rollback).is_none());
     clear(&d).await;
     let argo = d.sources.iter().find(|s| s.name() == "argo").unwrap();
-    let req = ActionRequest {
-        id: "t1".into(),
-        kind: ActionKind::Pause,
-        lane: "ledger".into(),
-        stage: "canary".into(),
-        version: c.version.clone(),
-        reason: None,
-        actor: "tester".into(),
-    };
+    let req = request(ActionKind::Pause, "ledger", "canary", c.version.clone());
     let e = argo.act(&req).await.unwrap_err();
     assert!(
         matches!(&e, ActionError::Unsupported(m) if m.contains("lists the action pause of Rollout ledger as disabled")),
@@ -348,35 +363,63 @@ async fn promote_syncs_to_the_version_and_rollback_goes_to_its_history_entry() {
 #[tokio::test]
 async fn a_rollback_under_automated_sync_is_refused_before_anything_is_sent() {
     let d = demo(1.0).await;
-    let (_dir, runner) = d.runner();
     let w = observe(&d).await;
     clear(&d).await;
-    let p = plan(
-        &d,
-        &runner,
-        &w,
+    // Planning refuses it, with the reason and what to do: no dialog, no request.
+    let holds = Default::default();
+    let e = trainyard::ops::preflight(
         Action::new(ActionKind::Rollback, "notifications", "prod"),
+        &d.config.train,
+        &w,
+        &holds,
+        poll::now(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e,
+        "rollback notifications at prod: automated sync is on for notifications-prod: Argo CD \
+         refuses a rollback while it is on (turn it off first: argocd app set notifications-prod \
+         --sync-policy none, or promote the earlier version through git)"
     );
-    // The dialog shows it before anything goes.
+    // So does availability, which the keys, the help and the CLI ask.
+    let avail = trainyard::ops::availability::assess(
+        Action::new(ActionKind::Rollback, "notifications", "prod"),
+        &trainyard::ops::availability::Situation {
+            train: &d.config.train,
+            world: &w,
+            holds: &holds,
+            now: poll::now(),
+            readonly: false,
+            in_flight: &Default::default(),
+        },
+    );
     assert!(
-        p.warnings.iter().any(|m| m.contains(
-            "Argo CD refuses a rollback while it is on (turn it off first: argocd app set notifications-prod --sync-policy none)"
-        )),
-        "{:?}",
-        p.warnings
+        matches!(&avail, trainyard::ops::availability::Avail::No(m) if m.contains("automated sync is on")),
+        "{avail:?}"
     );
-    let outcome = runner.run(&p, false, &|_| {}).await;
-    match &outcome {
-        Outcome::Failed(m) => assert!(
-            m.contains("automated sync is on for notifications-prod: Argo CD refuses a rollback"),
-            "{m}"
-        ),
-        other => panic!("{other:?}"),
-    }
-    assert!(writes(&d).await.is_empty(), "nothing was sent");
-    let records = sim::audit_file(&runner).read().unwrap();
-    let results: Vec<&str> = records.iter().map(|r| r.result.as_str()).collect();
-    assert_eq!(results, ["attempt", "failed"]);
+    // Every other action's dialog says it too.
+    let prod = w.cell("notifications", "prod").unwrap();
+    assert!(
+        prod.warnings
+            .iter()
+            .any(|m| m.contains("automated sync is on"))
+    );
+    // And the source itself refuses it, should it be asked.
+    let argo = d.sources.iter().find(|s| s.name() == "argo").unwrap();
+    let e = argo
+        .act(&request(
+            ActionKind::Rollback,
+            "notifications",
+            "prod",
+            prod.version.clone(),
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, ActionError::Unsupported(m) if m.contains("Argo CD refuses a rollback")),
+        "{e:?}"
+    );
+    assert!(requests(&d).await.is_empty(), "nothing was sent");
     d.handle.shutdown().await;
 }
 

@@ -301,6 +301,7 @@ fn same_cell(a: &Cell, b: &Cell) -> bool {
         approval,
         history,
         warnings,
+        refused,
         fetched_at: _,
         error,
     } = a;
@@ -318,5 +319,6 @@ fn same_cell(a: &Cell, b: &Cell) -> bool {
         && *approval == b.approval
         && *history == b.history
         && *warnings == b.warnings
+        && *refused == b.refused
         && *error == b.error
 }

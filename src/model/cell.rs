@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CellState, Timestamp};
+use super::{ActionKind, CellState, Timestamp};
 
 /// One cell of the matrix: what a lane has at a stage.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -31,6 +31,10 @@ pub struct Cell {
     /// What the source wants a user to know before acting on this cell ("auto sync is on and
     /// may undo this"): shown in every confirmation for it.
     pub warnings: Vec<String>,
+    /// Actions the source says it can't take on this cell now, each with its reason ("automated
+    /// sync is on: Argo CD refuses a rollback"): planning refuses them before anything is sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<Refusal>,
     /// When trainyard last received good data for this cell.
     pub fetched_at: Option<Timestamp>,
     /// The last poll of this cell's source failed or this cell's payload was malformed;
@@ -57,6 +61,7 @@ impl Cell {
             approval,
             history,
             warnings,
+            refused,
             fetched_at: _,
             error,
         } = self;
@@ -100,7 +105,18 @@ impl Cell {
                 f(a);
             }
         }
-        warnings.iter_mut().for_each(f);
+        warnings.iter_mut().for_each(&mut *f);
+        for Refusal { action: _, reason } in refused {
+            f(reason);
+        }
+    }
+
+    /// Why the source can't take `kind` on this cell now, if it says so.
+    pub fn refusal(&self, kind: ActionKind) -> Option<&str> {
+        self.refused
+            .iter()
+            .find(|r| r.action == kind)
+            .map(|r| r.reason.as_str())
     }
 
     pub fn new(source: impl Into<String>, state: CellState) -> Self {
@@ -119,6 +135,7 @@ impl Cell {
             approval: None,
             history: Vec::new(),
             warnings: Vec::new(),
+            refused: Vec::new(),
             fetched_at: None,
             error: None,
         }
@@ -213,6 +230,13 @@ pub struct Approval {
     /// The environment or gate waiting for approval, as the source names it.
     pub environment: Option<String>,
     pub reviewers: Vec<String>,
+}
+
+/// An action a source can't take on a cell now, and the source's reason.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub action: ActionKind,
+    pub reason: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

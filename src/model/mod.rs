@@ -17,7 +17,7 @@ pub mod train;
 pub mod world;
 
 pub use action::ActionKind;
-pub use cell::{Approval, Cell, Check, CheckState, HistoryEntry, Metric, Threshold};
+pub use cell::{Approval, Cell, Check, CheckState, HistoryEntry, Metric, Refusal, Threshold};
 pub use judged::MetricState;
 pub use policy::{Blocker, BlockerKind, Facts, Gate, Holds, LaneHold, Verdict};
 pub use state::CellState;

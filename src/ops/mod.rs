@@ -226,6 +226,13 @@ pub fn preflight(
         )
     })?;
     let cell = world.cell(&action.lane, &action.stage);
+    // The source said it can't do this here now: nothing is planned, and nothing sent.
+    if let Some(why) = cell.and_then(|c| c.refusal(action.kind)) {
+        return Err(format!(
+            "{} {} at {}: {why}",
+            action.kind, action.lane, action.stage
+        ));
+    }
     let current = cell.and_then(|c| c.version.clone());
     let at = &action.stage;
     let mut blockers = Vec::new();

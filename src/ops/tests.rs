@@ -160,3 +160,31 @@ fn command_lines() {
         "trainyard promote api --to prod"
     );
 }
+
+/// An action the source said it can't take on the cell is refused when planned, with the
+/// source's reason; the cell's other actions plan as before.
+#[test]
+fn an_action_the_source_refuses_is_refused_before_anything_is_sent() {
+    let mut w = world(&[
+        ("staging", "cccccccccccccccc", CellState::Succeeded),
+        ("canary", "aaaaaaaaaaaaaaaa", CellState::Succeeded),
+    ]);
+    let mut report = crate::model::Batch::default();
+    let mut c = w.cell("api", "canary").unwrap().clone();
+    c.refused = vec![crate::model::Refusal {
+        action: ActionKind::Rollback,
+        reason: "automated sync is on: Argo CD refuses a rollback".into(),
+    }];
+    report.cells.push((CellKey::new("api", "canary"), c));
+    w.apply(crate::model::SourceReport {
+        source: "sim".into(),
+        at: t(1),
+        outcome: Ok(report),
+    });
+    let e = plan(Action::new(ActionKind::Rollback, "api", "canary"), &w, 2).unwrap_err();
+    assert_eq!(
+        e,
+        "rollback api at canary: automated sync is on: Argo CD refuses a rollback"
+    );
+    assert!(plan(Action::new(ActionKind::Promote, "api", "canary"), &w, 2).is_ok());
+}

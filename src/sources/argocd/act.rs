@@ -21,6 +21,32 @@ pub struct Planned {
     pub done: String,
 }
 
+/// Why a rollback can't go while automated sync is on, and what to do: the cell's warning,
+/// its refusal, and the source's answer should one be asked anyway.
+pub fn auto_sync_refusal(app: &str) -> String {
+    format!(
+        "automated sync is on for {app}: Argo CD refuses a rollback while it is on (turn it off \
+         first: argocd app set {app} --sync-policy none, or promote the earlier version through \
+         git)"
+    )
+}
+
+/// Why a Rollout action Argo CD lists as disabled is not sent.
+pub fn disabled_refusal(action: &str, rollout: &str) -> String {
+    format!(
+        "Argo CD lists the action {action} of Rollout {rollout} as disabled (the Rollout's state \
+         does not allow it now)"
+    )
+}
+
+/// Why an action on a Rollout can't go to an Application that manages none.
+pub fn no_rollout_refusal(app: &str, kind: ActionKind) -> String {
+    format!(
+        "{app} manages no Argo Rollout: Argo CD can't {kind} a sync (hold the lane instead: \
+         pause LANE)"
+    )
+}
+
 fn same_version(a: &str, b: &str) -> bool {
     !a.is_empty() && !b.is_empty() && (a == b || (a.len() >= 7 && b.starts_with(a)))
 }
@@ -63,11 +89,7 @@ impl ArgoSource {
             }
             ActionKind::Rollback => {
                 if seen.automated {
-                    return Err(ActionError::Unsupported(format!(
-                        "automated sync is on for {app}: Argo CD refuses a rollback while it is \
-                         on. Turn it off first (argocd app set {app} --sync-policy none), or \
-                         promote the earlier version through git"
-                    )));
+                    return Err(ActionError::Unsupported(auto_sync_refusal(app)));
                 }
                 let id = seen
                     .history
@@ -124,15 +146,11 @@ impl ArgoSource {
         let Some(r) = &seen.rollout else {
             return Err(ActionError::Unsupported(format!(
                 "{app} manages no Argo Rollout: Argo CD can't {action} a sync (hold the lane \
-                 instead)"
+                 instead: pause LANE)"
             )));
         };
         if seen.disabled.iter().any(|d| d == action) {
-            return Err(ActionError::Unsupported(format!(
-                "Argo CD lists the action {action} of Rollout {} as disabled (the Rollout's \
-                 state does not allow it now)",
-                r.name
-            )));
+            return Err(ActionError::Unsupported(disabled_refusal(action, &r.name)));
         }
         Ok(Planned {
             method: "POST",

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::map::{self, Application, Rollout};
 use super::{ArgoSource, ArgoTarget, RolloutRef, Seen, enc};
-use crate::model::{Batch, CellKey};
+use crate::model::{ActionKind, Batch, CellKey, Refusal};
 
 /// The fields of the list the cells need (Argo CD's `fields` projection: a server that
 /// ignores it answers whole applications, read the same).
@@ -165,21 +165,47 @@ impl ArgoSource {
             );
             let automated = map::automated(app);
             if automated {
-                cell.warnings.push(format!(
-                    "automated sync is on for {}: Argo CD refuses a rollback while it is on \
-                     (turn it off first: argocd app set {} --sync-policy none)",
-                    t.application, t.application
-                ));
+                let why = super::act::auto_sync_refusal(&t.application);
+                cell.warnings.push(why.clone());
+                cell.refused.push(Refusal {
+                    action: ActionKind::Rollback,
+                    reason: why,
+                });
             }
             let disabled: Vec<String> = actions
                 .iter()
                 .filter(|a| a.disabled)
                 .map(|a| a.name.clone())
                 .collect();
-            for d in &disabled {
-                cell.warnings.push(format!(
-                    "Argo CD lists the Rollout action {d} as disabled here"
-                ));
+            // What each of trainyard's actions sends to the Rollout (act.rs): refused here
+            // when Argo CD lists that action as disabled.
+            for (kind, action) in [
+                (ActionKind::Pause, "pause"),
+                (ActionKind::Resume, "resume"),
+                (ActionKind::Reject, "abort"),
+            ] {
+                if disabled.iter().any(|d| d == action) {
+                    cell.refused.push(Refusal {
+                        action: kind,
+                        reason: super::act::disabled_refusal(
+                            action,
+                            &r.as_ref().map(|r| r.name.clone()).unwrap_or_default(),
+                        ),
+                    });
+                }
+            }
+            if r.is_none() {
+                for kind in [
+                    ActionKind::Pause,
+                    ActionKind::Resume,
+                    ActionKind::Approve,
+                    ActionKind::Reject,
+                ] {
+                    cell.refused.push(Refusal {
+                        action: kind,
+                        reason: super::act::no_rollout_refusal(&t.application, kind),
+                    });
+                }
             }
             let state = rollout.as_ref().and_then(map::rollout_state);
             seen.insert(
