@@ -516,3 +516,102 @@ async fn hostile_strings_from_argo_cd_never_reach_the_cells() {
     assert!(seen > 20);
     d.handle.shutdown().await;
 }
+
+/// The command-line twins against `trainyard sim --argocd`, with the audit log: promote (the
+/// Rollout's resume), a dry run that shows the sync it would send, and the automated-sync
+/// rollback refused with its reason.
+#[test]
+fn from_the_command_line_with_the_audit_log() {
+    use common::bin::trainyard;
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim::spawn(dir.path(), &["--argocd", "--speed", "4"]);
+    let audit = dir.path().join("audit.jsonl");
+    let config = sim.write_config(
+        dir.path(),
+        &format!("[audit]\npath = {:?}\n", audit.display().to_string()),
+    );
+    let argo_writes = || -> Vec<Value> {
+        common::http::get_json(&sim.base_url, "/api/v1/_sim/argocd/requests")["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["method"] != "GET")
+            .cloned()
+            .collect()
+    };
+
+    let status = trainyard(dir.path(), &config, &["status", "--json"]).json();
+    let lanes = status["lanes"].as_array().unwrap();
+    let ledger = lanes.iter().find(|l| l["name"] == "ledger").unwrap();
+    let canary = ledger["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["stage"] == "canary")
+        .unwrap();
+    assert_eq!(canary["source"], "argo");
+    assert_eq!(canary["state"], "awaiting_approval");
+
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &[
+            "promote",
+            "ledger",
+            "--to",
+            "prod",
+            "--force",
+            "--reason",
+            "migration checked",
+            "--dry-run",
+            "--json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let request = r.json()["request"].as_str().unwrap().to_string();
+    assert!(
+        request.starts_with("POST http://127.0.0.1:")
+            && request.contains("/api/v1/applications/ledger-prod/sync {\"dryRun\":false,\"prune\":false,\"revision\":\""),
+        "{request}"
+    );
+    assert!(argo_writes().is_empty(), "a dry run sends nothing");
+
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &["promote", "ledger", "--to", "canary", "--yes"],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let sent = argo_writes();
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0]["body"], "resume");
+
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &["rollback", "notifications", "--stage", "prod", "--yes"],
+    );
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr
+            .contains("automated sync is on for notifications-prod: Argo CD refuses a rollback"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    assert_eq!(argo_writes().len(), 1, "the refused rollback sent nothing");
+
+    let records: Vec<Value> = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let promote: Vec<(&str, &str)> = records
+        .iter()
+        .filter(|r| r["action"] == "promote" && r["dry_run"] == false)
+        .map(|r| (r["stage"].as_str().unwrap(), r["result"].as_str().unwrap()))
+        .collect();
+    assert_eq!(promote, [("canary", "attempt"), ("canary", "done")]);
+    let r = trainyard(dir.path(), &config, &["audit", "verify"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+}
