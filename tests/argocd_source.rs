@@ -615,3 +615,45 @@ fn from_the_command_line_with_the_audit_log() {
     let r = trainyard(dir.path(), &config, &["audit", "verify"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 }
+
+/// A deny sync window open on ledger-prod: promote (and rollback) are refused with it before
+/// anything is sent, and the cell says syncs are refused, not just that it is healthy.
+#[tokio::test]
+async fn a_sync_window_that_forbids_syncs_refuses_promote_in_words() {
+    let d = demo(1.0).await;
+    let r = sim::client()
+        .post(format!("{}/api/v1/_sim/argocd/windows", d.url()))
+        .body(r#"{"application": "ledger-prod", "deny": true}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let w = observe(&d).await;
+    let prod = w.cell("ledger", "prod").unwrap();
+    assert_eq!(prod.state, CellState::Succeeded);
+    assert!(
+        prod.message
+            .as_deref()
+            .unwrap()
+            .ends_with("; syncs refused by a sync window now"),
+        "{prod:?}"
+    );
+    clear(&d).await;
+    let mut a = Action::new(ActionKind::Promote, "ledger", "prod");
+    a.force = true;
+    a.reason = Some("hotfix".into());
+    let e = trainyard::ops::preflight(a, &d.config.train, &w, &Default::default(), poll::now())
+        .unwrap_err();
+    assert_eq!(
+        e,
+        "promote ledger at prod: a sync window forbids syncing ledger-prod now (deny window \"0 22 * * *\" for 8h): Argo CD refuses a sync until it lets one through"
+    );
+    assert!(
+        w.cell("ledger", "staging")
+            .unwrap()
+            .refusal(ActionKind::Promote)
+            .is_none()
+    );
+    assert!(writes(&d).await.is_empty());
+    d.handle.shutdown().await;
+}

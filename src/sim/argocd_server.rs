@@ -11,7 +11,9 @@
 //! listed with `disabled` flags; run with the action's name as the JSON body).
 //!
 //! Test knobs (no auth): `GET /api/v1/_sim/argocd/requests` lists every request (`method`,
-//! `path`, `query`, `body`, `status`), `DELETE` clears it.
+//! `path`, `query`, `body`, `status`), `DELETE` clears it; `POST /api/v1/_sim/argocd/windows`
+//! `{"application", "deny"}` opens or closes a deny sync window on an application (its
+//! `GET …/{name}/syncwindows` says so, and a sync or rollback is refused 403).
 
 use std::sync::Arc;
 
@@ -105,4 +107,25 @@ pub(crate) async fn requests(State(shared): State<Arc<Shared>>, method: Method) 
         return reply(200, json!({"cleared": true}));
     }
     reply(200, json!({"requests": inner.argo_log.requests}))
+}
+
+/// `POST /api/v1/_sim/argocd/windows` `{"application": NAME, "deny": true|false}`: open or close
+/// a deny sync window on an application.
+pub(crate) async fn windows(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let (Some(app), Some(deny)) = (
+        v.get("application").and_then(Value::as_str),
+        v.get("deny").and_then(Value::as_bool),
+    ) else {
+        return reply(
+            400,
+            json!({"error": "want {\"application\": NAME, \"deny\": BOOL}"}),
+        );
+    };
+    let mut inner = shared.lock();
+    if inner.argo.set_window(app, deny) {
+        reply(200, json!({"application": app, "deny": deny}))
+    } else {
+        reply(404, json!({"error": format!("no application {app}")}))
+    }
 }

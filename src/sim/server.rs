@@ -200,6 +200,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/_sim/requests", get(prometheus::sim_requests))
         .route("/api/v1/applications", any(argocd_server::api))
         .route("/api/v1/applications/{*rest}", any(argocd_server::api))
+        .route("/api/v1/_sim/argocd/windows", post(argocd_server::windows))
         .route(
             "/api/v1/_sim/argocd/requests",
             get(argocd_server::requests).delete(argocd_server::requests),
@@ -253,6 +254,14 @@ async fn index() -> &'static str {
      GET|POST /api/v1/query_range           query, start, end, step\n\
      POST /api/v1/_sim/fail                 type=execution|timeout, count=N  test knob\n\
      GET  /api/v1/_sim/requests             the queries answered so far\n\
+     \n\
+     An Argo CD subset (bearer token; `trainyard-readonly` may only read), Applications\n\
+     {ledger,notifications}-{staging,canary,prod}, the canaries' Argo Rollouts:\n\
+     GET  /api/v1/applications[/{name}]     projects, name (fields is accepted)\n\
+     POST /api/v1/applications/{name}/sync  revision, dryRun; POST .../rollback  id\n\
+     GET  /api/v1/applications/{name}/resource[/actions]  a Rollout's manifest, its actions\n\
+     POST /api/v1/applications/{name}/resource/actions    the action's name as the body\n\
+     GET|DELETE /api/v1/_sim/argocd/requests             every request, in order\n\
      \n\
      GET|POST /_sim/chaos   the faults in force; POST a spec (errors=0.3,latency=500ms,...)\n\
                             to change them, an empty body to end them (docs/chaos.md)\n"

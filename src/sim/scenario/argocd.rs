@@ -256,6 +256,8 @@ struct App {
     history: Vec<Hist>,
     op: Option<Op>,
     rollout: Option<Ro>,
+    /// A deny sync window is open now (`POST /api/v1/_sim/argocd/windows`).
+    deny_window: bool,
 }
 
 /// An answer: a status and a JSON body.
@@ -383,6 +385,7 @@ impl Scenario {
                     history,
                     op,
                     rollout,
+                    deny_window: false,
                 });
             }
         }
@@ -606,6 +609,19 @@ impl ArgoSim {
                     ),
                 }
             }
+            ("GET", ["syncwindows"]) => {
+                let deny = json!({"kind": "deny", "schedule": "0 22 * * *", "duration": "8h", "manualSync": false});
+                let app = &self.apps[i];
+                let active: Vec<Value> = if app.deny_window {
+                    vec![deny.clone()]
+                } else {
+                    vec![]
+                };
+                (
+                    200,
+                    json!({"activeWindows": active, "assignedWindows": [deny], "canSync": !app.deny_window}),
+                )
+            }
             ("GET", ["resource"]) => match self.rollout_at(i, q) {
                 Some(ro) => (200, json!({"manifest": ro.json().to_string()})),
                 None => argo_error(404, "resource not found"),
@@ -642,11 +658,25 @@ impl ArgoSim {
     }
 
     fn busy(&self, i: usize) -> Option<ArgoReply> {
+        if self.apps[i].deny_window {
+            return Some(argo_error(403, "cannot sync: blocked by sync window"));
+        }
         self.apps[i]
             .op
             .as_ref()
             .filter(|o| o.phase == "Running")
             .map(|_| argo_error(400, "another operation is already in progress"))
+    }
+
+    /// Open (`deny`) or close a deny sync window on an application (a test knob).
+    pub(crate) fn set_window(&mut self, app: &str, deny: bool) -> bool {
+        match self.find(app) {
+            Some(i) => {
+                self.apps[i].deny_window = deny;
+                true
+            }
+            None => false,
+        }
     }
 
     fn start(&mut self, i: usize, now: DateTime<Utc>, revision: String) {

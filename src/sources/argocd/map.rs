@@ -656,3 +656,52 @@ pub fn resource_actions(v: &Value) -> Vec<ResourceAction> {
         })
         .collect()
 }
+
+/// An Application's sync windows (`GET /api/v1/applications/{name}/syncwindows`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SyncWindows {
+    #[serde(deserialize_with = "lenient")]
+    pub active_windows: Vec<SyncWindow>,
+    pub can_sync: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SyncWindow {
+    pub kind: String,
+    pub schedule: String,
+    pub duration: String,
+    pub manual_sync: bool,
+}
+
+/// Why a sync of `app` can't go now, when its sync windows say so (`canSync: false`: Argo CD
+/// counts windows that let manual syncs through); `None` when it can, or the answer says
+/// nothing.
+pub fn window_refusal(app: &str, v: &Value) -> Option<String> {
+    let w: SyncWindows = serde_json::from_value(v.clone()).ok()?;
+    if w.can_sync != Some(false) {
+        return None;
+    }
+    let deny: Vec<String> = w
+        .active_windows
+        .iter()
+        .filter(|w| w.kind == "deny")
+        .map(|w| {
+            format!(
+                "deny window \"{}\" for {}",
+                clean(&w.schedule),
+                clean(&w.duration)
+            )
+        })
+        .collect();
+    let which = if deny.is_empty() {
+        "no allow window is open".to_string()
+    } else {
+        deny.join(", ")
+    };
+    Some(format!(
+        "a sync window forbids syncing {app} now ({which}): Argo CD refuses a sync until it lets \
+         one through"
+    ))
+}

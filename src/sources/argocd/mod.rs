@@ -41,8 +41,7 @@ pub struct Seen {
     /// History entries, oldest first: (id, revision).
     pub history: Vec<(i64, String)>,
     pub rollout: Option<RolloutRef>,
-    /// The Rollout's revision-independent state: paused by someone, waiting at a step, moving.
-    pub rollout_paused: bool,
+    /// The Rollout waits at a canary step without a duration (for a promotion).
     pub rollout_at_step: bool,
     /// Resource actions Argo CD lists as disabled on the Rollout, by name.
     pub disabled: Vec<String>,
@@ -55,7 +54,13 @@ pub struct ArgoSource {
     client: Client,
     targets: Vec<(CellKey, ArgoTarget)>,
     seen: Mutex<BTreeMap<CellKey, Seen>>,
+    /// Each Application's sync windows as last read (when, and why a sync can't go now), read
+    /// again every [`WINDOWS_EVERY`].
+    windows: Mutex<std::collections::HashMap<String, (std::time::Instant, Option<String>)>>,
 }
+
+/// How often an Application's sync windows are read: they open and close by the minute.
+pub const WINDOWS_EVERY: Duration = Duration::from_secs(60);
 
 /// A query or path component, percent-encoded.
 fn enc(s: &str) -> String {
@@ -89,6 +94,7 @@ impl ArgoSource {
             client,
             targets,
             seen: Mutex::new(BTreeMap::new()),
+            windows: Mutex::new(std::collections::HashMap::new()),
         })
     }
 

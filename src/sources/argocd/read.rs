@@ -1,6 +1,7 @@
 //! One poll of the `argocd` source: one list of the applications (projected to the fields the
 //! cells need), then, for each Application that manages an Argo Rollout which is not healthy
-//! (moving, paused, aborted), its live manifest and its resource actions, all at once.
+//! (moving, paused, aborted), its live manifest and its resource actions, all at once; and
+//! every minute, each Application's sync windows.
 
 use std::collections::BTreeMap;
 
@@ -82,6 +83,46 @@ impl ArgoSource {
         (rollout, actions)
     }
 
+    /// The sync windows of the Applications whose last read is older than
+    /// [`super::WINDOWS_EVERY`], at once. An answer that can't be had (an Argo CD without the
+    /// endpoint, RBAC) leaves the last one standing, or none.
+    async fn read_windows(&self, apps: &[(CellKey, &ArgoTarget, Application)]) {
+        let now = std::time::Instant::now();
+        let due: Vec<&ArgoTarget> = {
+            let kept = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+            apps.iter()
+                .map(|(_, t, _)| *t)
+                .filter(|t| {
+                    kept.get(&t.application)
+                        .is_none_or(|(at, _)| now.duration_since(*at) >= super::WINDOWS_EVERY)
+                })
+                .collect()
+        };
+        let read = join_all(due.iter().map(|t| async move {
+            let mut path = format!("/api/v1/applications/{}/syncwindows", enc(&t.application));
+            if let Some(ns) = &t.app_namespace {
+                path.push_str(&format!("?appNamespace={}", enc(ns)));
+            }
+            (t, self.client.get(&path).await)
+        }))
+        .await;
+        let mut kept = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        for (t, answer) in read {
+            match answer {
+                Ok(v) => {
+                    kept.insert(
+                        t.application.clone(),
+                        (now, map::window_refusal(&t.application, &v)),
+                    );
+                }
+                Err(_) => {
+                    let last = kept.get(&t.application).and_then(|(_, w)| w.clone());
+                    kept.insert(t.application.clone(), (now, last));
+                }
+            }
+        }
+    }
+
     pub(super) async fn read(&self) -> Result<Batch, String> {
         let list = self
             .client
@@ -148,6 +189,12 @@ impl ArgoSource {
                 }),
         )
         .await;
+        self.read_windows(&apps).await;
+        let windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let mut seen = BTreeMap::new();
         for (((key, t, app), r), read) in apps.iter().zip(rollouts).zip(reads) {
             let (rollout, actions) = match read {
@@ -207,6 +254,18 @@ impl ArgoSource {
                     });
                 }
             }
+            // A sync window that forbids syncs now: promote and rollback (both syncs) are
+            // refused with it, and the cell says so.
+            if let Some((_, Some(why))) = windows.get(&t.application) {
+                for kind in [ActionKind::Promote, ActionKind::Rollback] {
+                    cell.refused.push(Refusal {
+                        action: kind,
+                        reason: why.clone(),
+                    });
+                }
+                let m = cell.message.take().unwrap_or_default();
+                cell.message = Some(format!("{m}; syncs refused by a sync window now"));
+            }
             let state = rollout.as_ref().and_then(map::rollout_state);
             seen.insert(
                 key.clone(),
@@ -218,9 +277,6 @@ impl ArgoSource {
                         .iter()
                         .map(|h| (h.id, h.revision.clone()))
                         .collect(),
-                    rollout_paused: state
-                        .as_ref()
-                        .is_some_and(|s| s.0 == crate::model::CellState::Paused),
                     rollout_at_step: state
                         .as_ref()
                         .is_some_and(|s| s.0 == crate::model::CellState::AwaitingApproval),

@@ -341,3 +341,30 @@ fn lists_and_manifests() {
     assert!(a[1].disabled);
     assert!(map::resource_actions(&json!({"actions": 3})).is_empty());
 }
+
+#[test]
+fn a_sync_window_that_forbids_syncs_is_a_refusal_in_words() {
+    // The shape of Argo CD's ApplicationSyncWindowsResponse (server/application/application.proto).
+    let deny = json!({"activeWindows": [{"kind": "deny", "schedule": "0 22 * * *", "duration": "8h",
+                                          "manualSync": false}],
+                      "assignedWindows": [], "canSync": false});
+    assert_eq!(
+        map::window_refusal("payments-prod", &deny).as_deref(),
+        Some(
+            "a sync window forbids syncing payments-prod now (deny window \"0 22 * * *\" for 8h): \
+             Argo CD refuses a sync until it lets one through"
+        )
+    );
+    let closed_allow = json!({"activeWindows": null, "canSync": false});
+    assert!(
+        map::window_refusal("a", &closed_allow)
+            .unwrap()
+            .contains("no allow window is open")
+    );
+    // A deny window that lets manual syncs through: Argo CD says canSync, and so do we.
+    let manual = json!({"activeWindows": [{"kind": "deny", "schedule": "* * * * *", "duration": "1h",
+                                            "manualSync": true}], "canSync": true});
+    assert!(map::window_refusal("a", &manual).is_none());
+    assert!(map::window_refusal("a", &json!({})).is_none());
+    assert!(map::window_refusal("a", &json!("nonsense")).is_none());
+}
