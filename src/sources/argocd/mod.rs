@@ -16,6 +16,8 @@ use self::client::Client;
 use super::{ActionAck, ActionError, ActionRequest, BoxFuture, Source};
 use crate::config::{Config, SourceConfig};
 use crate::model::{Batch, CellKey};
+// A query or path component, percent-encoded.
+use crate::sources::path_segment as enc;
 
 /// Where one lane × stage lives in Argo CD.
 #[derive(Clone, Debug, PartialEq)]
@@ -61,11 +63,6 @@ pub struct ArgoSource {
 
 /// How often an Application's sync windows are read: they open and close by the minute.
 pub const WINDOWS_EVERY: Duration = Duration::from_secs(60);
-
-/// A query or path component, percent-encoded.
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 impl ArgoSource {
     pub fn new(
