@@ -157,6 +157,14 @@ pub enum Command {
         #[command(flatten)]
         act: ActArgs,
     },
+    /// Abort a rollout under way: its traffic back on the stable version (Argo Rollouts)
+    Abort {
+        lane: String,
+        #[arg(long)]
+        stage: String,
+        #[command(flatten)]
+        act: ActArgs,
+    },
     /// Halt the whole train: every promotion refused until unhalted (needs --reason)
     Halt {
         #[command(flatten)]

@@ -226,7 +226,7 @@ fn refused_early(action: &Action, why: &str, json_out: bool) -> Exit {
     Exit::Usage
 }
 
-/// `trainyard promote|pause|resume|rollback|approve|reject|halt|unhalt`.
+/// `trainyard promote|pause|resume|rollback|approve|reject|abort|halt|unhalt`.
 pub async fn run_action(
     config: Config,
     readonly: bool,

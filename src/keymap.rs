@@ -39,6 +39,7 @@ pub enum Command {
     Rollback,
     Approve,
     Reject,
+    Abort,
     Halt,
     /// Copy the selected cell's full version, or its URL (OSC 52).
     CopyVersion,
@@ -310,6 +311,15 @@ pub const BINDINGS: &[Binding] = &[
         "x",
         "reject",
         "reject a waiting deployment",
+        Shown::Action,
+        ACT,
+    ),
+    b(
+        Command::Abort,
+        &[KeyCode::Char('X')],
+        "X",
+        "abort",
+        "abort the rollout: traffic back to stable",
         Shown::Action,
         ACT,
     ),

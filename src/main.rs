@@ -396,6 +396,7 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             | Command::Rollback { .. }
             | Command::Approve { .. }
             | Command::Reject { .. }
+            | Command::Abort { .. }
             | Command::Halt { .. }
             | Command::Unhalt { .. }),
         ) => {
@@ -489,6 +490,7 @@ fn action_of(cmd: &Command) -> (Action, &ActArgs) {
             (Action::new(ActionKind::Approve, lane, stage), act)
         }
         Command::Reject { lane, stage, act } => (Action::new(ActionKind::Reject, lane, stage), act),
+        Command::Abort { lane, stage, act } => (Action::new(ActionKind::Abort, lane, stage), act),
         Command::Halt { act } => (Action::train(ActionKind::Halt, None), act),
         Command::Unhalt { act } => (Action::train(ActionKind::Unhalt, None), act),
         _ => unreachable!("only action commands reach here"),

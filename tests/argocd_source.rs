@@ -241,7 +241,7 @@ async fn pause_and_resume_are_the_rollouts_own() {
 }
 
 #[tokio::test]
-async fn reject_aborts_the_waiting_canary_and_a_disabled_action_is_refused_with_argos_word() {
+async fn abort_stops_the_waiting_canary_and_a_disabled_action_is_refused_with_argos_word() {
     let d = demo(1.0).await;
     let (_dir, runner) = d.runner();
     let w = observe(&d).await;
@@ -250,7 +250,7 @@ async fn reject_aborts_the_waiting_canary_and_a_disabled_action_is_refused_with_
         &d,
         &runner,
         &w,
-        Action::new(ActionKind::Reject, "ledger", "canary"),
+        Action::new(ActionKind::Abort, "ledger", "canary"),
     );
     let outcome = runner.run(&p, false, &|_| {}).await;
     assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
@@ -269,6 +269,13 @@ async fn reject_aborts_the_waiting_canary_and_a_disabled_action_is_refused_with_
         c.refusal(ActionKind::Pause),
         Some(
             "Argo CD lists the action pause of Rollout ledger as disabled (the Rollout's state \
+             does not allow it now)"
+        )
+    );
+    assert_eq!(
+        c.refusal(ActionKind::Abort),
+        Some(
+            "Argo CD lists the action abort of Rollout ledger as disabled (the Rollout's state \
              does not allow it now)"
         )
     );
@@ -612,6 +619,115 @@ fn from_the_command_line_with_the_audit_log() {
         .map(|r| (r["stage"].as_str().unwrap(), r["result"].as_str().unwrap()))
         .collect();
     assert_eq!(promote, [("canary", "attempt"), ("canary", "done")]);
+    let r = trainyard(dir.path(), &config, &["audit", "verify"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+}
+
+/// `trainyard abort` against `trainyard sim --argocd`: the Rollout's `abort` exactly as Argo CD
+/// takes it, verified and audited with its reason; a second abort is refused before sending
+/// (Argo CD lists it as disabled now), and so is an abort of a lane read through trainyard's
+/// http protocol, with what to do instead.
+#[test]
+fn abort_from_the_command_line_sends_the_rollouts_abort_with_the_audit_log() {
+    use common::bin::trainyard;
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim::spawn(dir.path(), &["--argocd", "--speed", "4"]);
+    let audit = dir.path().join("audit.jsonl");
+    let config = sim.write_config(
+        dir.path(),
+        &format!("[audit]\npath = {:?}\n", audit.display().to_string()),
+    );
+    let argo_writes = || -> Vec<Value> {
+        common::http::get_json(&sim.base_url, "/api/v1/_sim/argocd/requests")["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["method"] != "GET")
+            .cloned()
+            .collect()
+    };
+
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &[
+            "abort",
+            "ledger",
+            "--stage",
+            "canary",
+            "--yes",
+            "--reason",
+            "error budget spent",
+            "--json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let out = r.json();
+    assert_eq!(out["action"], "abort");
+    assert_eq!(out["result"], "done");
+    let sent = argo_writes();
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0]["method"], "POST");
+    assert_eq!(
+        sent[0]["path"],
+        "/api/v1/applications/ledger-canary/resource/actions"
+    );
+    assert_eq!(sent[0]["query"], rollout_query("ledger"));
+    assert_eq!(sent[0]["body"], "abort");
+    assert_eq!(sent[0]["status"], 200);
+
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &["abort", "ledger", "--stage", "canary", "--yes"],
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(
+            "abort ledger at canary: Argo CD lists the action abort of Rollout ledger as disabled"
+        ),
+        "{}",
+        r.stderr
+    );
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &["abort", "payments-api", "--stage", "build", "--yes"],
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(
+            "abort payments-api at build: trainyard's http protocol has no abort: pause the \
+             rollout, or roll it back"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(argo_writes().len(), 1, "the refused aborts sent nothing");
+
+    let records: Vec<Value> = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let aborts: Vec<(&str, &str, &str)> = records
+        .iter()
+        .filter(|r| r["action"] == "abort")
+        .map(|r| {
+            (
+                r["lane"].as_str().unwrap(),
+                r["result"].as_str().unwrap(),
+                r["reason"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        aborts,
+        [
+            ("ledger", "attempt", "error budget spent"),
+            ("ledger", "done", "error budget spent")
+        ]
+    );
     let r = trainyard(dir.path(), &config, &["audit", "verify"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 }

@@ -17,6 +17,7 @@ const COMMANDS: &[&str] = &[
     "rollback",
     "approve",
     "reject",
+    "abort",
     "halt",
     "unhalt",
     "audit",

@@ -22,6 +22,7 @@ impl Command {
             Command::Rollback => "rollback",
             Command::Approve => "approve",
             Command::Reject => "reject",
+            Command::Abort => "abort",
             Command::Halt => "halt",
             Command::CopyVersion => "copy_version",
             Command::CopyUrl => "copy_url",

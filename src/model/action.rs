@@ -13,6 +13,9 @@ pub enum ActionKind {
     Reject,
     Halt,
     Unhalt,
+    /// Stop a rollout in progress and send its traffic back to the stable version (an Argo
+    /// Rollout's `abort`).
+    Abort,
 }
 
 impl ActionKind {
@@ -26,13 +29,14 @@ impl ActionKind {
             ActionKind::Reject => "reject",
             ActionKind::Halt => "halt",
             ActionKind::Unhalt => "unhalt",
+            ActionKind::Abort => "abort",
         }
     }
 
     pub fn parse(s: &str) -> Option<ActionKind> {
         use ActionKind::*;
         [
-            Promote, Pause, Resume, Rollback, Approve, Reject, Halt, Unhalt,
+            Promote, Pause, Resume, Rollback, Approve, Reject, Halt, Unhalt, Abort,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -49,6 +53,7 @@ impl ActionKind {
             ActionKind::Reject => "Reject",
             ActionKind::Halt => "Halt",
             ActionKind::Unhalt => "Unhalt",
+            ActionKind::Abort => "Abort",
         }
     }
 
@@ -63,6 +68,7 @@ impl ActionKind {
             ActionKind::Reject => "rejecting",
             ActionKind::Halt => "halting",
             ActionKind::Unhalt => "unhalting",
+            ActionKind::Abort => "aborting",
         }
     }
 
@@ -70,7 +76,7 @@ impl ActionKind {
     pub fn is_destructive(self) -> bool {
         matches!(
             self,
-            ActionKind::Rollback | ActionKind::Reject | ActionKind::Halt
+            ActionKind::Rollback | ActionKind::Reject | ActionKind::Halt | ActionKind::Abort
         )
     }
 }
@@ -78,5 +84,28 @@ impl ActionKind {
 impl std::fmt::Display for ActionKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ActionKind::{self, *};
+
+    /// Every kind reads back from its word (the audit log stores the word), and the ones that
+    /// stop or undo something out there ask for more care.
+    #[test]
+    fn every_kind_reads_back_from_its_word() {
+        let all = [
+            Promote, Pause, Resume, Rollback, Approve, Reject, Halt, Unhalt, Abort,
+        ];
+        for k in all {
+            assert_eq!(ActionKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(ActionKind::parse("abort"), Some(Abort));
+        assert_eq!(Abort.verb(), "Abort");
+        assert_eq!(Abort.progressive(), "aborting");
+        assert!(Abort.is_destructive() && Rollback.is_destructive());
+        assert!(!Promote.is_destructive() && !Pause.is_destructive());
+        assert_eq!(ActionKind::parse("cancel"), None);
     }
 }

@@ -226,8 +226,15 @@ pub fn preflight(
         )
     })?;
     let cell = world.cell(&action.lane, &action.stage);
-    // The source said it can't do this here now: nothing is planned, and nothing sent.
-    if let Some(why) = cell.and_then(|c| c.refusal(action.kind)) {
+    // The source can't do this at all, or said it can't here now: nothing is planned, and
+    // nothing sent.
+    let kind_refusal = cell
+        .and_then(|c| world.source(&c.source))
+        .and_then(|s| crate::sources::unsupported(&s.kind, action.kind));
+    if let Some(why) = kind_refusal
+        .as_deref()
+        .or_else(|| cell.and_then(|c| c.refusal(action.kind)))
+    {
         return Err(format!(
             "{} {} at {}: {why}",
             action.kind, action.lane, action.stage
@@ -306,10 +313,23 @@ pub fn preflight(
             choices = c.good_versions().cloned().collect();
             (Some(target.version.clone()), summary)
         }
-        ActionKind::Pause | ActionKind::Resume | ActionKind::Approve | ActionKind::Reject => {
+        ActionKind::Pause
+        | ActionKind::Resume
+        | ActionKind::Approve
+        | ActionKind::Reject
+        | ActionKind::Abort => {
             let (need, verb): (&[CellState], &str) = match action.kind {
                 ActionKind::Pause => (&[CellState::Running, CellState::RollingBack], "running"),
                 ActionKind::Resume => (&[CellState::Paused], "paused"),
+                // A rollout under way: moving, paused, or waiting at a step to be promoted.
+                ActionKind::Abort => (
+                    &[
+                        CellState::Running,
+                        CellState::Paused,
+                        CellState::AwaitingApproval,
+                    ],
+                    "rolling out",
+                ),
                 _ => (&[CellState::AwaitingApproval], "awaiting approval"),
             };
             match cell {
@@ -335,10 +355,15 @@ pub fn preflight(
                     facts: crate::model::policy::Facts::hold(h, now),
                 });
             }
-            (
-                current.clone(),
-                format!("{at}: {} {}", action.kind, short(current.as_deref())),
-            )
+            let summary = if action.kind == ActionKind::Abort {
+                format!(
+                    "{at}: stop rolling out {}, its traffic back on the stable version",
+                    short(current.as_deref())
+                )
+            } else {
+                format!("{at}: {} {}", action.kind, short(current.as_deref()))
+            };
+            (current.clone(), summary)
         }
         ActionKind::Halt | ActionKind::Unhalt => unreachable!("train scope handled above"),
     };

@@ -38,18 +38,27 @@ pub fn train() -> Train {
 /// The api lane with `cells` (stage, version, state) from source `sim`; `finish` gives each
 /// cell what a test needs besides (its history, when it was fetched).
 pub fn world(cells: &[(&str, &str, CellState)], finish: impl Fn(&mut Cell)) -> World {
-    let mut w = World::new([("sim", "http", Duration::from_secs(30))]);
+    world_of(("sim", "http"), cells, finish)
+}
+
+/// [`world`] read from a source of another kind: `(name, kind)`.
+pub fn world_of(
+    (source, kind): (&str, &str),
+    cells: &[(&str, &str, CellState)],
+    finish: impl Fn(&mut Cell),
+) -> World {
+    let mut w = World::new([(source, kind, Duration::from_secs(30))]);
     let cells = cells
         .iter()
         .map(|(stage, v, st)| {
-            let mut c = Cell::new("sim", *st);
+            let mut c = Cell::new(source, *st);
             c.version = Some(v.to_string());
             finish(&mut c);
             (CellKey::new("api", *stage), c)
         })
         .collect();
     w.apply(SourceReport {
-        source: "sim".into(),
+        source: source.into(),
         at: t(0),
         outcome: Ok(Batch {
             cells,

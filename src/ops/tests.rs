@@ -188,3 +188,68 @@ fn an_action_the_source_refuses_is_refused_before_anything_is_sent() {
     );
     assert!(plan(Action::new(ActionKind::Promote, "api", "canary"), &w, 2).is_ok());
 }
+
+/// Abort stops a rollout under way, only where the source can: an Argo CD cell moving, paused
+/// or waiting at a step plans it (asking for the lane's name at the protected stage), a
+/// finished one has nothing to abort, and a source of another kind says why it can't and
+/// what to do instead.
+#[test]
+fn abort_plans_on_a_rollout_under_way_where_the_source_can_abort() {
+    use crate::ops::test_fixture::world_of;
+    let cells = [
+        ("build", "dddddddddddddddd", CellState::Succeeded),
+        ("staging", "cccccccccccccccc", CellState::Running),
+        ("canary", "aaaaaaaaaaaaaaaa", CellState::AwaitingApproval),
+        ("prod", "bbbbbbbbbbbbbbbb", CellState::Paused),
+    ];
+    let argo = world_of(("argo", "argocd"), &cells, |_| {});
+    let abort = |w: &World, stage: &str| plan(Action::new(ActionKind::Abort, "api", stage), w, 1);
+    let p = abort(&argo, "canary").unwrap();
+    assert!(p.allowed(), "{:?}", p.blockers);
+    assert_eq!(
+        p.summary,
+        "canary: stop rolling out aaaaaaa, its traffic back on the stable version"
+    );
+    assert_eq!(p.confirm, Confirm::Dialog);
+    assert!(abort(&argo, "staging").is_ok());
+    assert_eq!(
+        abort(&argo, "prod").unwrap().confirm,
+        Confirm::TypeName("api".into()),
+        "the protected stage asks for the lane's name"
+    );
+    assert_eq!(
+        abort(&argo, "build").unwrap_err(),
+        "api at build is succeeded, not rolling out: nothing to abort"
+    );
+    // The halt stops promotions, not the stopping of one.
+    let holds = Holds {
+        halt: Some(crate::model::LaneHold {
+            reason: "incident".into(),
+            by: "dana".into(),
+            at: t(0),
+        }),
+        ..Holds::default()
+    };
+    let p = preflight(
+        Action::new(ActionKind::Abort, "api", "canary"),
+        &train(),
+        &argo,
+        &holds,
+        t(1),
+    )
+    .unwrap();
+    assert!(p.allowed(), "{:?}", p.blockers);
+
+    let http = world_of(("sim", "http"), &cells, |_| {});
+    assert_eq!(
+        abort(&http, "canary").unwrap_err(),
+        "abort api at canary: trainyard's http protocol has no abort: pause the rollout, or \
+         roll it back"
+    );
+    let github = world_of(("gh", "github"), &cells, |_| {});
+    assert!(
+        abort(&github, "staging")
+            .unwrap_err()
+            .starts_with("abort api at staging: GitHub deployments have no abort"),
+    );
+}

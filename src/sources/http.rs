@@ -177,6 +177,10 @@ impl HttpSource {
 
     /// The body of `POST /v1/actions` for a request, in the source's own names.
     fn action_body(&self, req: &ActionRequest) -> Result<Value, ActionError> {
+        // Not in the protocol: planning refuses it first; never sent should it get here.
+        if let Some(why) = super::unsupported("http", req.kind) {
+            return Err(ActionError::Unsupported(why));
+        }
         let (lane, stage) = self
             .names
             .remote(&req.lane, &req.stage)

@@ -197,6 +197,30 @@ pub(crate) fn path_segment(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// What a kind of source can't do at all, and why, in words that say what to do instead;
+/// `None` when the kind can (whether it can on a given cell now is the cell's
+/// [`Cell::refusal`](crate::model::Cell::refusal)). Planning asks it before anything else, so
+/// that keys, help, dialog and command line all say the same.
+pub fn unsupported(source_kind: &str, action: ActionKind) -> Option<String> {
+    if action != ActionKind::Abort {
+        return None;
+    }
+    Some(match source_kind {
+        "argocd" => return None,
+        "github" => "GitHub deployments have no abort: pause cancels the run and holds the \
+                     lane, rollback restores a good version"
+            .into(),
+        "gitlab" => "GitLab deployments have no abort: pause cancels the job and holds the \
+                     lane, rollback restores a good version"
+            .into(),
+        "http" => {
+            "trainyard's http protocol has no abort: pause the rollout, or roll it back".into()
+        }
+        "prometheus" => "prometheus measures, it deploys nothing: nothing to abort".into(),
+        other => format!("a source of kind {other} can't abort a rollout"),
+    })
+}
+
 /// How long `token_cmd` may take (a password manager may want a prompt it can't get).
 const TOKEN_CMD_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -527,6 +551,35 @@ impl Source for Guarded {
                 Err(e) => Err(self.clean_error(e)),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod unsupported_tests {
+    use super::*;
+
+    /// Only Argo CD aborts (a Rollout's `abort`); every other kind says why not and what to
+    /// do instead; every other action is each source's to answer.
+    #[test]
+    fn only_argocd_aborts_and_the_others_say_what_to_do_instead() {
+        assert_eq!(unsupported("argocd", ActionKind::Abort), None);
+        for kind in ["github", "gitlab", "http"] {
+            let why = unsupported(kind, ActionKind::Abort).unwrap();
+            assert!(
+                why.contains("no abort") && why.contains("roll"),
+                "{kind}: {why}"
+            );
+        }
+        assert!(unsupported("prometheus", ActionKind::Abort).is_some());
+        assert_eq!(
+            unsupported("rollouts", ActionKind::Abort).as_deref(),
+            Some("a source of kind rollouts can't abort a rollout")
+        );
+        for kind in SourceKind::SUPPORTED {
+            for action in [ActionKind::Promote, ActionKind::Pause, ActionKind::Rollback] {
+                assert_eq!(unsupported(kind, action), None, "{kind} {action}");
+            }
+        }
     }
 }
 

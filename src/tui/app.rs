@@ -355,6 +355,7 @@ impl App {
             Command::Rollback => ActionKind::Rollback,
             Command::Approve => ActionKind::Approve,
             Command::Reject => ActionKind::Reject,
+            Command::Abort => ActionKind::Abort,
             _ => return None,
         };
         self.snap.avail(self.selected_lane()?, self.sel_stage, kind)
@@ -549,6 +550,7 @@ impl App {
             | Command::Rollback
             | Command::Approve
             | Command::Reject
+            | Command::Abort
             | Command::PauseResume
             | Command::Halt => self.start_action(c),
             Command::Group => self.toggle_grouping(),

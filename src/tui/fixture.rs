@@ -149,6 +149,17 @@ fn steady(name: &str, unit: &str, max: f64, base: f64) -> Metric {
 }
 
 pub fn world() -> World {
+    let mut w = World::new([("sim", "http", Duration::from_secs(30))]);
+    w.apply(SourceReport {
+        source: "sim".into(),
+        at: t(-1),
+        outcome: Ok(sim_batch()),
+    });
+    w
+}
+
+/// Every cell and metric of [`world`], as source `sim` reports them.
+fn sim_batch() -> Batch {
     use CellState::*;
     let mut cells: Vec<(CellKey, Cell)> = Vec::new();
     let mut put = |l: &str, s: &str, c: Cell| cells.push((CellKey::new(l, s), c));
@@ -270,17 +281,55 @@ pub fn world() -> World {
             steady("error_rate", "ratio", 0.01, 0.003),
         ),
     ];
-    let mut w = World::new([("sim", "http", Duration::from_secs(30))]);
+    Batch {
+        cells,
+        metrics,
+        ..Batch::default()
+    }
+}
+
+/// The fixed train with search-indexer's canary and ledger's prod read from Argo CD (source
+/// `argo`): the canary's Rollout waits at a step, ledger's prod rolls out.
+pub fn argo_app() -> Rig {
+    let mut w = World::new([
+        ("sim", "http", Duration::from_secs(30)),
+        ("argo", "argocd", Duration::from_secs(30)),
+    ]);
+    let argo = [("search-indexer", "canary"), ("ledger", "prod")];
+    let mut sim = sim_batch();
+    sim.cells
+        .retain(|(k, _)| !argo.contains(&(k.lane.as_str(), k.stage.as_str())));
     w.apply(SourceReport {
         source: "sim".into(),
         at: t(-1),
+        outcome: Ok(sim),
+    });
+    let mut canary = cell(40, CellState::AwaitingApproval, -30);
+    canary.source = "argo".into();
+    canary.message = Some(
+        "paused at a canary step: promote to go on, abort to stop (step 2/8, canary at 21%)".into(),
+    );
+    let mut prod = cell(2, CellState::Running, -40);
+    prod.source = "argo".into();
+    prod.message = Some("rolling out (step 3/8, canary at 50%)".into());
+    w.apply(SourceReport {
+        source: "argo".into(),
+        at: t(-1),
         outcome: Ok(Batch {
-            cells,
-            metrics,
+            cells: vec![
+                (CellKey::new("search-indexer", "canary"), canary),
+                (CellKey::new("ledger", "prod"), prod),
+            ],
             ..Batch::default()
         }),
     });
-    w
+    let mut setup = setup(train(), w);
+    for (lane, stage) in argo {
+        setup
+            .sources_of
+            .insert(CellKey::new(lane, stage), "argo".into());
+    }
+    Rig::new(setup)
 }
 
 /// An engine and the screen on it, wired as the driver wires them but without tasks: what the

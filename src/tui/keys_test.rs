@@ -230,10 +230,16 @@ fn help_with_many_keys_remapped_at_80x24() {
         "n          next panel",
         "Tab press",
         "⏎ next field",
-        "Filter (f): F2 apply",
         "Details: ⏎ details · P promote",
     ] {
         assert!(screen.contains(shown), "{shown:?} missing:\n{screen}");
     }
     insta::assert_snapshot!(screen);
+    // The filter's line is the next one down, with its key as mapped.
+    press(&mut app, KeyCode::Char('j'));
+    let screen = render(&app, 80, 24);
+    assert!(
+        screen.contains("Filter (f): F2 apply"),
+        "the filter's keys missing:\n{screen}"
+    );
 }

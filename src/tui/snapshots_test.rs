@@ -152,6 +152,26 @@ fn confirm_dialog_rollback_typed_name() {
     insta::assert_snapshot!(render(&app, 80, 24));
 }
 
+/// Abort on an Argo CD canary waiting at a step: the footer offers `X abort`, and the dialog
+/// says what stops and starts on Cancel.
+#[test]
+fn confirm_dialog_abort() {
+    let mut app = after(fixture::argo_app(), "search-indexer", "canary", &[]);
+    let footer = render(&app, 160, 24).lines().last().unwrap().to_string();
+    assert!(footer.contains("X abort"), "{footer}");
+    keys(&mut app, &[KeyCode::Char('X')]);
+    insta::assert_snapshot!(render(&app, 80, 24));
+}
+
+/// Abort at the protected stage asks for the lane's name, as a rollback does.
+#[test]
+fn confirm_dialog_abort_at_prod_typed_name() {
+    let app = after(fixture::argo_app(), "ledger", "prod", &[KeyCode::Char('X')]);
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("ledger"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
 #[test]
 fn help_overlay() {
     let mut app = fixture::app();

@@ -102,6 +102,26 @@ fn a_rejected_review_that_fails_the_run_is_the_rejection() {
 }
 
 #[test]
+fn an_abort_is_reached_when_the_rollout_stops_and_failed_when_it_finished() {
+    use ActionKind::Abort as A;
+    expect(
+        true,
+        Some(AwaitingApproval),
+        &[
+            (A, "v", "v", AwaitingApproval, "pending"),
+            (A, "v", "v", Paused, "pending"),
+            (A, "v", "v", Running, "pending"),
+            (A, "v", "v", Cancelled, "reached"),
+            (A, "v", "v", RolledBack, "reached"),
+            (A, "v", "v", Failed, "reached"),
+            (A, "v", "v", Succeeded, "failed"),
+        ],
+    );
+    // Failed already when planned: not news.
+    expect(true, Some(Failed), &[(A, "v", "v", Failed, "pending")]);
+}
+
+#[test]
 fn without_a_native_pause_the_rollout_stopping_is_the_pause() {
     use ActionKind::Pause as P;
     let stopped = [

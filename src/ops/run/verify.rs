@@ -97,6 +97,19 @@ pub fn check_expected(plan: &Plan, cell: Option<&Cell>, native_pause: bool) -> C
             )),
             _ => pending(),
         },
+        // An aborted rollout stops with its traffic back on the stable version: Argo shows it
+        // cancelled (or degraded); finishing instead means the abort came too late.
+        ActionKind::Abort => match c.state {
+            Cancelled | RolledBack => Check::Reached(format!("{v} aborted: {}", describe(c))),
+            Failed if plan.seen.as_ref().is_none_or(|(_, st)| *st != Failed) => {
+                Check::Reached(format!("{v} aborted: {}", describe(c)))
+            }
+            Succeeded if !unchanged => Check::Failed(format!(
+                "{v} finished its rollout before the abort took ({})",
+                describe(c)
+            )),
+            _ => pending(),
+        },
         ActionKind::Halt | ActionKind::Unhalt => Check::Reached("done".into()),
     }
 }

@@ -1,7 +1,7 @@
 //! What the `argocd` source does: promote syncs the Application to the version (or resumes its
-//! Rollout waiting at a canary step on that version), pause / resume / approve / reject are the
-//! Rollout's `pause`, `resume`, `resume` and `abort` actions, rollback is Argo CD's rollback to
-//! the history entry of the version. docs/sources/argocd.md has the table.
+//! Rollout waiting at a canary step on that version), pause / resume / approve / reject / abort
+//! are the Rollout's `pause`, `resume`, `resume`, `abort` and `abort` actions, rollback is Argo
+//! CD's rollback to the history entry of the version. docs/sources/argocd.md has the table.
 
 use serde_json::{Value, json};
 
@@ -127,7 +127,7 @@ impl ArgoSource {
                 code: "conflict".into(),
                 message: format!("no Rollout of {app} waits at a canary step"),
             }),
-            ActionKind::Reject => self.rollout_action(t, &seen, "abort"),
+            ActionKind::Reject | ActionKind::Abort => self.rollout_action(t, &seen, "abort"),
             ActionKind::Halt | ActionKind::Unhalt => {
                 Err(ActionError::Unsupported("not a source action".into()))
             }

@@ -435,7 +435,7 @@ pub fn rollout_state(r: &Rollout) -> Option<RolloutCell> {
                     environment: Some(format!("the canary, {}", step_words(s))),
                     reviewers: vec![],
                 };
-                let m = with_at("paused at a canary step: promote to go on, reject to abort");
+                let m = with_at("paused at a canary step: promote to go on, abort to stop");
                 return Some((CellState::AwaitingApproval, m, progress, Some(approval)));
             }
             return running("timed pause at a canary step");

@@ -230,6 +230,7 @@ impl ArgoSource {
                 (ActionKind::Pause, "pause"),
                 (ActionKind::Resume, "resume"),
                 (ActionKind::Reject, "abort"),
+                (ActionKind::Abort, "abort"),
             ] {
                 if disabled.iter().any(|d| d == action) {
                     cell.refused.push(Refusal {
@@ -247,6 +248,7 @@ impl ArgoSource {
                     ActionKind::Resume,
                     ActionKind::Approve,
                     ActionKind::Reject,
+                    ActionKind::Abort,
                 ] {
                     cell.refused.push(Refusal {
                         action: kind,

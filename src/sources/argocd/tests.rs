@@ -55,7 +55,7 @@ fn a_canary_paused_at_a_step_waits_for_a_promotion_with_its_step_and_weight() {
     assert_eq!(state, CellState::AwaitingApproval);
     assert_eq!(
         message,
-        "paused at a canary step: promote to go on, reject to abort (step 2/8, canary at 21%)"
+        "paused at a canary step: promote to go on, abort to stop (step 2/8, canary at 21%)"
     );
     assert_eq!(progress, Some(1.0 / 8.0));
     assert_eq!(

@@ -107,6 +107,9 @@ impl GithubSource {
             ActionKind::Resume => Err(ActionError::Unsupported(
                 "GitHub can't resume a cancelled run: promote the version again".into(),
             )),
+            ActionKind::Abort => Err(ActionError::Unsupported(
+                crate::sources::unsupported("github", req.kind).unwrap_or_default(),
+            )),
             ActionKind::Halt | ActionKind::Unhalt => {
                 Err(ActionError::Unsupported("not a source action".into()))
             }

@@ -205,7 +205,7 @@ impl GitlabSource {
                     ),
                 })
             }
-            ActionKind::Resume | ActionKind::Halt | ActionKind::Unhalt => {
+            ActionKind::Resume | ActionKind::Abort | ActionKind::Halt | ActionKind::Unhalt => {
                 Err(unsupported(req.kind).unwrap_or_else(|| conflict("not a GitLab action".into())))
             }
         }
@@ -325,6 +325,9 @@ fn unsupported(kind: ActionKind) -> Option<ActionError> {
         ActionKind::Resume => Some(ActionError::Unsupported(
             "GitLab can't resume a cancelled pipeline: promote the version again".into(),
         )),
+        ActionKind::Abort => {
+            crate::sources::unsupported("gitlab", kind).map(ActionError::Unsupported)
+        }
         ActionKind::Halt | ActionKind::Unhalt => {
             Some(ActionError::Unsupported("not a source action".into()))
         }

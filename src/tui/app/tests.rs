@@ -124,6 +124,48 @@ fn confirming_sends_exactly_one_action_and_refuses_a_second_while_in_flight() {
     );
 }
 
+/// `X` aborts a rollout where its source can: on an Argo CD canary waiting at a step the
+/// dialog starts on Cancel (Enter sends nothing), Go sends one abort; at the protected stage
+/// it asks for the lane's name; on a cell of the http protocol no dialog opens, and the
+/// reason says what to do instead.
+#[test]
+fn abort_opens_a_dialog_where_the_source_can_abort_and_says_why_not_elsewhere() {
+    let mut app = fixture::argo_app();
+    select(&mut app, "search-indexer", "canary");
+    key(&mut app, KeyCode::Char('X'));
+    let d = dialog(&app);
+    assert_eq!(d.plan.action.kind, ActionKind::Abort);
+    assert_eq!(d.focus, Field::Cancel);
+    assert_eq!(d.plan.confirm, Confirm::Dialog);
+    assert_eq!(key(&mut app, KeyCode::Enter), []);
+    assert!(app.popup.is_none(), "Enter on Cancel closes it");
+    key(&mut app, KeyCode::Char('X'));
+    key(&mut app, KeyCode::Tab);
+    let p = send(&mut app);
+    assert_eq!(
+        p.action,
+        Action::new(ActionKind::Abort, "search-indexer", "canary")
+    );
+
+    select(&mut app, "ledger", "prod");
+    key(&mut app, KeyCode::Char('X'));
+    assert_eq!(
+        dialog(&app).plan.confirm,
+        Confirm::TypeName("ledger".into())
+    );
+
+    let mut app = fixture::app();
+    select(&mut app, "search-indexer", "canary");
+    assert_eq!(key(&mut app, KeyCode::Char('X')), []);
+    assert!(app.popup.is_none());
+    let flash = &app.flash.as_ref().unwrap().0;
+    assert!(
+        flash
+            .contains("trainyard's http protocol has no abort: pause the rollout, or roll it back"),
+        "{flash}"
+    );
+}
+
 #[test]
 fn rollback_needs_the_lane_name_typed() {
     let mut app = fixture::app();
