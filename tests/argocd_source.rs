@@ -138,8 +138,9 @@ async fn argo_lanes_show_their_true_states_beside_the_other_sources_with_one_lis
     assert_eq!(w.cell("ledger", "build").unwrap().source, "sim");
     assert_eq!(w.cell("checkout-web", "prod").unwrap().source, "gh");
 
-    // One list per poll, projected and restricted to the train's projects; the two canaries'
-    // Rollouts (neither is healthy) each cost their manifest and their actions.
+    // One list per poll, projected and restricted to the train's projects; the three canaries'
+    // Rollouts (ledger's, notifications' and auth-service's: none is healthy) each cost their
+    // manifest and their actions.
     clear(&d).await;
     observe(&d).await;
     let r = requests(&d).await;
@@ -154,7 +155,7 @@ async fn argo_lanes_show_their_true_states_beside_the_other_sources_with_one_lis
             .unwrap()
             .contains("items.status.history")
     );
-    assert_eq!(r.len(), 5, "{r:#?}");
+    assert_eq!(r.len(), 7, "{r:#?}");
     assert!(r.iter().all(|r| r["status"] == 200), "{r:#?}");
     d.handle.shutdown().await;
 }
@@ -621,6 +622,51 @@ fn from_the_command_line_with_the_audit_log() {
     assert_eq!(promote, [("canary", "attempt"), ("canary", "done")]);
     let r = trainyard(dir.path(), &config, &["audit", "verify"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+}
+
+/// The default `trainyard sim` (as `trainyard demo` plays it) reads auth-service's deploy stages
+/// through its Argo CD API: the canary a Rollout waiting at a step, prod on the version before,
+/// the build from the simulator's CI; the other lanes read as they always did.
+#[test]
+fn the_default_demo_has_an_argo_lane_whose_canary_waits_at_a_step() {
+    use common::bin::trainyard;
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim::spawn(dir.path(), &[]);
+    let config = sim.write_config(dir.path(), "");
+    let v = trainyard(dir.path(), &config, &["status", "--json"]).json();
+    assert_eq!(v["lanes"].as_array().unwrap().len(), 8);
+    let cell = |lane: &str, stage: &str| common::status::cell(&v, lane, stage).clone();
+    let waiting = cell("auth-service", "canary");
+    assert_eq!(waiting["source"], "argo", "{waiting}");
+    assert_eq!(waiting["state"], "awaiting_approval", "{waiting}");
+    assert!(
+        waiting["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("paused at a canary step: promote to go on, abort to stop (step 2/6"),
+        "{waiting}"
+    );
+    let (staging, prod) = (
+        cell("auth-service", "staging"),
+        cell("auth-service", "prod"),
+    );
+    assert_eq!(
+        (&staging["source"], &prod["source"]),
+        (&"argo".into(), &"argo".into())
+    );
+    assert_ne!(prod["version"], waiting["version"], "{prod}");
+    assert_eq!(cell("auth-service", "build")["source"], "sim");
+    for lane in ["ledger", "notifications", "payments-api", "search-indexer"] {
+        assert_eq!(cell(lane, "canary")["source"], "sim", "{lane}");
+    }
+    assert!(
+        v["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "argo" && s["ok"] == true),
+        "{v}"
+    );
 }
 
 /// `trainyard abort` against `trainyard sim --argocd`: the Rollout's `abort` exactly as Argo CD

@@ -474,7 +474,8 @@ fn auto_pause_pauses_a_breaching_canary_as_trainyard_auto() {
         "{reason}"
     );
     // On screen: the lane held (‖) and the hold among the blockers — or, if the rollout was
-    // still moving, the cell paused.
+    // still moving, the cell paused. The selected lane's blockers come first: jump to it.
+    t.keys(&[":", "n", "o", "t", "i", "f", "Enter"]);
     t.wait_for("the hold or the pause on screen", |s| {
         row(s, "notifications").contains('‖')
             && s.lines()

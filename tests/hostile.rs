@@ -174,6 +174,8 @@ async fn every_source_sanitizes_what_the_hostile_simulator_sends() {
                     .unwrap();
                 assert!(long <= 201, "a 16 KiB message is cut: {long}");
             }
+            // Its own attacks are pinned in tests/argocd_source.rs; here, clean like the rest.
+            "argocd" => {}
             "github" => {
                 let reviewers: Vec<&String> = batch
                     .cells

@@ -71,12 +71,14 @@ fn status_json_has_the_documented_shape() {
             assert!(states.contains(&c["state"].as_str().unwrap()), "{c}");
             assert_eq!(c["stale"], false);
             assert!(c["error"].is_null());
-            // The demo train mixes trainyard's protocol and the simulator's GitHub and GitLab
-            // APIs.
+            // The demo train mixes trainyard's protocol, the simulator's GitHub and GitLab APIs,
+            // and its Argo CD API for auth-service's deploy stages.
             let name = lane["name"].as_str().unwrap();
+            let argo = name == "auth-service" && c["stage"] != "build";
             let source = match name {
                 "checkout-web" | "inventory" | "pricing-engine" => "gh",
                 "shipping-api" => "gl",
+                _ if argo => "argo",
                 _ => "sim",
             };
             assert_eq!(c["source"], source, "{c}");
@@ -121,6 +123,7 @@ fn status_json_has_the_documented_shape() {
         "hold",
         "halt",
         "source_error",
+        "source_refuses",
     ];
     let blockers = v["blockers"].as_array().unwrap();
     assert!(!blockers.is_empty(), "the demo train has blockers");
@@ -139,6 +142,7 @@ fn status_json_has_the_documented_shape() {
     assert_eq!(
         kinds,
         [
+            ("argo", "argocd"),
             ("gh", "github"),
             ("gl", "gitlab"),
             ("prom", "prometheus"),
@@ -150,10 +154,8 @@ fn status_json_has_the_documented_shape() {
         assert!(s["error"].is_null());
         assert!(s.get("rate_limit").is_some());
     }
-    assert_eq!(
-        sources[0]["rate_limit"]["limit"], 5000,
-        "GitHub's budget is shown"
-    );
+    let gh = sources.iter().find(|s| s["name"] == "gh").unwrap();
+    assert_eq!(gh["rate_limit"]["limit"], 5000, "GitHub's budget is shown");
 
     // The table names every lane.
     let (code, table) = status(&path, dir.path(), false);

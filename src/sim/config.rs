@@ -7,7 +7,7 @@ use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use super::SimOptions;
 use super::prometheus::prom_name;
 use super::roster::{github_lanes, gitlab_lanes, lane_count, roster};
-use super::scenario::{ARGO_LANES, ARGO_STAGES, METRICS, STAGES, series_span};
+use super::scenario::{ARGO_LANES, ARGO_STAGES, DEMO_ARGO_LANES, METRICS, STAGES, series_span};
 
 /// How often the demo asks the simulator's Prometheus API for the metrics.
 pub const PROM_INTERVAL: &str = "5s";
@@ -96,29 +96,28 @@ interval = "2s"
             api_url = quote(&format!("{}/gitlab/api/v4", base_url.trim_end_matches('/'))),
         );
     }
-    let argo: Vec<&str> = if opts.argocd {
-        ARGO_LANES
-            .iter()
-            .copied()
-            .filter(|a| {
-                lanes.iter().any(|l| l.name == *a) && !github.contains(a) && !gitlab.contains(a)
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    // The demo's own Argo lane, and with --argocd ledger's and notifications' deploy stages.
+    let argo: Vec<&str> = ARGO_LANES
+        .iter()
+        .copied()
+        .filter(|a| opts.argocd || DEMO_ARGO_LANES.contains(a))
+        .filter(|a| {
+            lanes.iter().any(|l| l.name == *a) && !github.contains(a) && !gitlab.contains(a)
+        })
+        .collect();
     if !argo.is_empty() {
         let _ = write!(
             w,
             r#"
 # And as Argo CD does: the deploy stages of {names} are Applications ({{lane}}-{{stage}}).
+# A canary's Argo Rollout may wait at a step for a promotion: promote it, or abort it.
 [sources.argo]
 kind = "argocd"
 url = {url}
 token_cmd = "echo trainyard-demo"
 interval = "2s"
 "#,
-            names = argo.join(" and "),
+            names = argo.join(", "),
         );
     }
     for lane in &lanes {
@@ -338,51 +337,62 @@ mod tests {
         }
     }
 
-    /// With `--argocd`, ledger's and notifications' deploy stages are Argo CD Applications; the
-    /// rest of the train is as without it.
+    /// The demo reads auth-service's deploy stages through Argo CD; with `--argocd`, ledger's
+    /// and notifications' too; the rest of the train is as without it.
     #[test]
-    fn argocd_lanes_read_their_deploy_stages_through_the_argo_cd_face() {
+    fn argo_lanes_read_their_deploy_stages_through_the_argo_cd_face() {
         let now = DateTime::parse_from_rfc3339("2026-11-26T15:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        let plain = demo_config("http://127.0.0.1:4000", &SimOptions::default(), now);
-        assert!(!plain.contains("argocd"));
+        let argo_of = |opts: &SimOptions| {
+            let text = demo_config("http://127.0.0.1:4000", opts, now);
+            let config = crate::config::parse(&text, "<demo>").unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(config.train.lanes.len(), lane_count(opts.lanes));
+            let mut lanes: Vec<String> = Vec::new();
+            for (k, t) in config.targets.iter().filter(|(_, t)| t.source == "argo") {
+                assert_eq!(
+                    config.sources["argo"].kind,
+                    crate::config::SourceKind::Argocd
+                );
+                assert_eq!(config.target(&k.lane, "build").unwrap().source, "sim");
+                assert_eq!(
+                    t.application.as_deref(),
+                    Some(format!("{}-{}", k.lane, k.stage).as_str())
+                );
+                if !lanes.contains(&k.lane) {
+                    lanes.push(k.lane.clone());
+                }
+            }
+            let cells = config
+                .targets
+                .values()
+                .filter(|t| t.source == "argo")
+                .count();
+            assert_eq!(cells, 3 * lanes.len());
+            lanes.sort();
+            (lanes, text)
+        };
+        let (plain, _) = argo_of(&SimOptions::default());
+        assert_eq!(plain, ["auth-service"]);
         let opts = SimOptions {
             argocd: true,
             ..SimOptions::default()
         };
-        let text = demo_config("http://127.0.0.1:4000", &opts, now);
-        let config = crate::config::parse(&text, "<demo>").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(config.train.lanes.len(), 8);
-        assert_eq!(
-            config.sources["argo"].kind,
-            crate::config::SourceKind::Argocd
-        );
-        for lane in ["ledger", "notifications"] {
-            assert_eq!(config.target(lane, "build").unwrap().source, "sim");
-            for stage in ["staging", "canary", "prod"] {
-                let t = config.target(lane, stage).unwrap();
-                assert_eq!(t.source, "argo", "{lane} {stage}");
-                assert_eq!(
-                    t.application.as_deref(),
-                    Some(format!("{lane}-{stage}").as_str())
-                );
-            }
-        }
-        let argo_cells = config
-            .targets
-            .values()
-            .filter(|t| t.source == "argo")
-            .count();
-        assert_eq!(argo_cells, 6);
+        let (all, _) = argo_of(&opts);
+        assert_eq!(all, ["auth-service", "ledger", "notifications"]);
         // A train without those lanes has no Argo CD source.
         let small = SimOptions {
+            lanes: 3,
+            ..SimOptions::default()
+        };
+        let (none, text) = argo_of(&small);
+        assert!(none.is_empty() && !text.contains("argocd"), "{text}");
+        let one = SimOptions {
             lanes: 1,
             argocd: true,
             ..SimOptions::default()
         };
-        let one = demo_config("http://127.0.0.1:4000", &small, now);
-        assert!(one.contains("[sources.argo]"), "ledger is the first lane");
+        assert_eq!(argo_of(&one).0, ["ledger"]);
     }
 
     #[test]

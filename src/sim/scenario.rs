@@ -27,7 +27,9 @@ mod metrics;
 mod wire;
 
 pub use argocd::{ACCOUNT as ARGO_ACCOUNT, READONLY_TOKEN as ARGO_READONLY_TOKEN};
-pub(crate) use argocd::{ARGO_LANES, ARGO_STAGES, ArgoSim, READONLY_TOKEN, argo_error};
+pub(crate) use argocd::{
+    ARGO_LANES, ARGO_STAGES, ArgoSim, DEMO_ARGO_LANES, READONLY_TOKEN, argo_error,
+};
 pub(crate) use github::{API_USER, GhReply, GhRequest, etag, gh_error};
 pub(crate) use gitlab::{GITLAB_PREFIX, GlRequest, Pages};
 pub(crate) use metrics::{METRICS, MetricSeries};

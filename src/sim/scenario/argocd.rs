@@ -1,8 +1,8 @@
 //! The Argo CD face of the simulator: Applications `{lane}-{stage}` for the deploy stages of
 //! [`ARGO_LANES`], seeded from the scenario's cells at start and moving on their own from
 //! there (a sync takes a few seconds; a canary's Rollout walks its steps). Each canary
-//! Application manages an Argo Rollout; `ledger`'s starts paused at a step without a
-//! duration (it waits for someone to promote it), `notifications`' walks timed steps;
+//! Application manages an Argo Rollout; `auth-service`'s and `ledger`'s start paused at a
+//! step without a duration (they wait for someone to promote them), the others walk timed steps;
 //! `notifications-prod` has automated sync on (Argo CD then refuses a rollback).
 //!
 //! The payloads are built with `serde_json::json!` from this file's own state, shaped like
@@ -13,8 +13,14 @@ use serde_json::{Value, json};
 
 use super::{STAGES, Scenario, St};
 
-/// The lanes whose deploy stages the Argo CD face serves (those of them on the train).
-pub const ARGO_LANES: [&str; 2] = ["ledger", "notifications"];
+/// The lanes whose deploy stages the Argo CD face serves (those of them on the train): the
+/// demo's own Argo lane ([`DEMO_ARGO_LANES`]), and ledger's and notifications' for `--argocd`.
+pub const ARGO_LANES: [&str; 3] = ["auth-service", "ledger", "notifications"];
+/// The lanes whose deploy stages the demo's config reads through Argo CD without `--argocd`.
+pub const DEMO_ARGO_LANES: [&str; 1] = ["auth-service"];
+/// The lanes whose canary Rollout starts paused at a step that waits for a promotion, on the
+/// canary's version (the others walk timed steps, when their canary moves at all).
+const WAITING_CANARIES: [&str; 2] = ["auth-service", "ledger"];
 /// The stages it serves for each (the build stage stays with CI).
 pub const ARGO_STAGES: [&str; 3] = ["staging", "canary", "prod"];
 /// A token the face accepts for reading only: every action is refused by "RBAC".
@@ -25,10 +31,10 @@ pub const ACCOUNT: &str = "trainyard";
 /// Replicas of every simulated Rollout.
 const REPLICAS: i64 = 4;
 
-/// The steps of a simulated canary: `ledger`'s first pause waits for a promotion; the others
-/// walk every step on a timer.
+/// The steps of a simulated canary: the first pause of those of [`WAITING_CANARIES`] waits for
+/// a promotion; the others walk every step on a timer.
 fn canary_steps(lane: &str) -> Vec<Value> {
-    let first_pause = if lane == "ledger" {
+    let first_pause = if WAITING_CANARIES.contains(&lane) {
         json!({"pause": {}})
     } else {
         json!({"pause": {"duration": "10s"}})
@@ -323,6 +329,17 @@ impl Scenario {
                         by: Some(cell.actor.clone()),
                     });
                 }
+                // A canary waiting at a step rolls out a version prod must not have yet: prod
+                // stays on the one before it.
+                let waiting_lane = WAITING_CANARIES.contains(&lane.spec.name.as_str());
+                if waiting_lane && stage == "prod" {
+                    let c = STAGES.iter().position(|x| *x == "canary").expect("a stage");
+                    let rolling = &lane.cells[c].ver.sha;
+                    if history.len() >= 2 && history.last().is_some_and(|h| &h.revision == rolling)
+                    {
+                        history.pop();
+                    }
+                }
                 for (i, h) in history.iter_mut().enumerate() {
                     h.id = i as i64 + 1;
                 }
@@ -352,8 +369,9 @@ impl Scenario {
                     })
                 };
                 let name = lane.spec.name.clone();
+                let waiting = WAITING_CANARIES.contains(&name.as_str());
                 let rollout = (stage == "canary").then(|| {
-                    let moving = cell.state != St::Succeeded && history.len() >= 2;
+                    let moving = (waiting || cell.state != St::Succeeded) && history.len() >= 2;
                     let stable = if moving {
                         history[history.len() - 2].revision.clone()
                     } else {
@@ -363,8 +381,8 @@ impl Scenario {
                         name: name.clone(),
                         namespace: format!("{name}-canary"),
                         steps: canary_steps(&name),
-                        // The ledger's canary waits at its first pause; another walks its steps.
-                        step: if moving && name == "ledger" { 1 } else { 0 },
+                        // A waiting canary stands at its first pause; another walks its steps.
+                        step: if moving && waiting { 1 } else { 0 },
                         step_since: now,
                         banked: TimeDelta::zero(),
                         user_paused: false,
@@ -820,7 +838,7 @@ mod tests {
             .iter()
             .map(|i| i["metadata"]["name"].as_str().unwrap())
             .collect();
-        assert_eq!(names.len(), 6, "{names:?}");
+        assert_eq!(names.len(), 9, "{names:?}");
         let q = [
             ("namespace", "ledger-canary"),
             ("resourceName", "ledger"),
@@ -881,6 +899,43 @@ mod tests {
         let r: Value = serde_json::from_str(m["manifest"].as_str().unwrap()).unwrap();
         assert_eq!(r["status"]["phase"], "Healthy", "{r}");
         assert_eq!(r["status"]["stableRS"], r["status"]["currentPodHash"]);
+    }
+
+    /// The demo's Argo lane: auth-service's canary Rollout waits at a step for a promotion (a
+    /// minute later still), on its canary's version; its prod stays on the version before.
+    #[test]
+    fn auth_services_canary_waits_at_a_step_and_prod_has_the_version_before() {
+        let (mut a, t0) = sim();
+        let q = [
+            ("namespace", "auth-service-canary"),
+            ("resourceName", "auth-service"),
+            ("version", "v1alpha1"),
+            ("group", "argoproj.io"),
+            ("kind", "Rollout"),
+        ];
+        let later = t0 + TimeDelta::minutes(1);
+        let path = "/api/v1/applications/auth-service-canary/resource";
+        let r: Value =
+            serde_json::from_str(get(&mut a, later, path, &q)["manifest"].as_str().unwrap())
+                .unwrap();
+        assert_eq!(r["status"]["phase"], "Paused", "{r}");
+        assert_eq!(
+            r["status"]["pauseConditions"][0]["reason"],
+            "CanaryPauseStep"
+        );
+        assert_eq!(r["status"]["currentStepIndex"], 1);
+        assert_ne!(r["status"]["stableRS"], r["status"]["currentPodHash"]);
+        let app = |a: &mut ArgoSim, name: &str| {
+            get(a, later, &format!("/api/v1/applications/{name}"), &[])["status"]["history"]
+                .as_array()
+                .unwrap()
+                .last()
+                .unwrap()["revision"]
+                .clone()
+        };
+        let canary = app(&mut a, "auth-service-canary");
+        let prod = app(&mut a, "auth-service-prod");
+        assert_ne!(canary, prod, "prod is on the version before the canary's");
     }
 
     #[test]
