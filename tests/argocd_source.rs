@@ -81,6 +81,7 @@ fn request(kind: ActionKind, lane: &str, stage: &str, version: Option<String>) -
         version,
         reason: None,
         actor: "tester".into(),
+        force: false,
     }
 }
 
@@ -669,6 +670,75 @@ fn the_default_demo_has_an_argo_lane_whose_canary_waits_at_a_step() {
     );
 }
 
+/// Promote forced on a canary Rollout waiting at a step (auth-service's, in the default demo)
+/// is the Rollout's `promote-full`: past every remaining step at once, verified and audited as
+/// forced; the dry run shows the same request.
+#[test]
+fn a_forced_promote_of_a_canary_waiting_at_a_step_is_promote_full() {
+    use common::bin::trainyard;
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim::spawn(dir.path(), &["--speed", "4"]);
+    let audit = dir.path().join("audit.jsonl");
+    let config = sim.write_config(
+        dir.path(),
+        &format!("[audit]\npath = {:?}\n", audit.display().to_string()),
+    );
+    let argo_writes = || -> Vec<Value> {
+        common::http::get_json(&sim.base_url, "/api/v1/_sim/argocd/requests")["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["method"] != "GET")
+            .cloned()
+            .collect()
+    };
+    let args = [
+        "promote",
+        "auth-service",
+        "--to",
+        "canary",
+        "--force",
+        "--reason",
+        "the fix is verified",
+        "--yes",
+    ];
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &[&args[..], &["--dry-run", "--json"]].concat(),
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let request = r.json()["request"].as_str().unwrap().to_string();
+    assert!(
+        request.contains("/api/v1/applications/auth-service-canary/resource/actions?")
+            && request.ends_with(" \"promote-full\""),
+        "{request}"
+    );
+    assert!(argo_writes().is_empty(), "a dry run sends nothing");
+
+    let r = trainyard(dir.path(), &config, &args);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let sent = argo_writes();
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0]["body"], "promote-full");
+    assert_eq!(sent[0]["query"], rollout_query("auth-service"));
+    let v = trainyard(dir.path(), &config, &["status", "--json"]).json();
+    assert_eq!(
+        common::status::cell(&v, "auth-service", "canary")["state"],
+        "succeeded"
+    );
+    let records: Vec<Value> = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let done = records
+        .iter()
+        .find(|r| r["action"] == "promote" && r["result"] == "done" && r["dry_run"] == false)
+        .unwrap_or_else(|| panic!("{records:#?}"));
+    assert_eq!(done["reason"], "the fix is verified");
+}
+
 /// `trainyard abort` against `trainyard sim --argocd`: the Rollout's `abort` exactly as Argo CD
 /// takes it, verified and audited with its reason; a second abort is refused before sending
 /// (Argo CD lists it as disabled now), and so is an abort of a lane read through trainyard's
@@ -815,6 +885,30 @@ async fn a_sync_window_that_forbids_syncs_refuses_promote_in_words() {
             .unwrap()
             .refusal(ActionKind::Promote)
             .is_none()
+    );
+    // A blocker of ledger's move into prod, in the window's words: the blockers panel, status
+    // --json and the notices say it, not only a refused key.
+    let ledger = d.config.train.lane("ledger").unwrap();
+    let v = trainyard::model::policy::verdict(
+        &d.config.train,
+        &w,
+        &Default::default(),
+        poll::now(),
+        ledger,
+        3,
+    );
+    let b = v
+        .blockers
+        .iter()
+        .find(|b| b.kind == trainyard::model::BlockerKind::SourceRefuses)
+        .unwrap_or_else(|| panic!("{:?}", v.blockers));
+    assert_eq!(b.kind.as_str(), "source_refuses");
+    assert_eq!((b.lane.as_str(), b.stage.as_str()), ("ledger", "prod"));
+    assert!(
+        b.message
+            .starts_with("a sync window forbids syncing ledger-prod now (deny window"),
+        "{}",
+        b.message
     );
     assert!(writes(&d).await.is_empty());
     d.handle.shutdown().await;

@@ -397,6 +397,7 @@ async fn approving_sends_the_environment_and_the_actor_to_the_waiting_run() {
         version: None,
         reason: Some("release 2026.48".into()),
         actor: "alice@jump1".into(),
+        force: false,
     };
     sources[0].act(&req).await.unwrap();
     let g = gh.lock().unwrap();
@@ -431,6 +432,7 @@ async fn promoting_without_a_waiting_run_dispatches_the_deploy_workflow() {
         version: Some("acb5820ced9479c074f688cc328bf03f341a511d".into()),
         reason: None,
         actor: "alice".into(),
+        force: false,
     };
     assert!(
         sources[0]
@@ -467,6 +469,7 @@ async fn a_dispatched_run_that_fails_before_deploying_fails_the_cell_at_once() {
         version: Some(version.into()),
         reason: None,
         actor: "alice".into(),
+        force: false,
     };
     let ack = sources[0].act(&req).await.unwrap();
     assert!(ack.message.contains("deploy run 77"), "{}", ack.message);

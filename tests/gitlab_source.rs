@@ -454,6 +454,7 @@ fn request(kind: ActionKind, lane: &str, stage: &str, version: Option<&str>) -> 
         version: version.map(str::to_string),
         reason: None,
         actor: "dana".into(),
+        force: false,
     }
 }
 

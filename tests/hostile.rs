@@ -251,6 +251,7 @@ async fn action_answers_and_error_bodies_are_sanitized_by_the_sources() {
             version: version.map(String::from),
             reason: None,
             actor: "tester".into(),
+            force: false,
         };
         let answer = src.act(&req).await;
         let text = match &answer {

@@ -330,6 +330,12 @@ pub fn verdict(
         },
     }
 
+    // The stage's source refuses to take a version now (an Argo CD sync window that denies
+    // syncs): a blocker in its words, whatever the gates.
+    if let Some(why) = target.and_then(|c| c.refusal(super::ActionKind::Promote)) {
+        cx.block(BlockerKind::SourceRefuses, why.to_string());
+    }
+
     for gate in train.gates(stage) {
         match *gate {
             Gate::ChecksGreen => {

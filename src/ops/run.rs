@@ -302,6 +302,7 @@ impl Runner {
             version: plan.to_version.clone(),
             reason: a.reason.clone(),
             actor: self.actor.clone(),
+            force: a.force,
         }
     }
 

@@ -53,12 +53,12 @@
 //! Canary and prod share most of their noise (the same traffic), so a healthy canary looks
 //! like its stable side; the bad one climbs away from it.
 //!
-//! And as Argo CD does (`argocd_server.rs`, `scenario/argocd.rs`): the deploy stages of `ledger`
-//! and `notifications` as Applications with their sync, health, operation and history, each
-//! canary an Argo Rollout (ledger's paused at a step that waits for a promotion); sync,
-//! rollback and the Rollout's resource actions, RBAC refusals for a read-only token. Seeded from
-//! the scenario's cells at start, then moving on their own. [`SimOptions::argocd`] makes the
-//! printed config read them.
+//! And as Argo CD does (`argocd_server.rs`, `scenario/argocd.rs`): the deploy stages of
+//! `auth-service`, `ledger` and `notifications` as Applications with their sync, health,
+//! operation and history, each canary an Argo Rollout (auth-service's and ledger's paused at a
+//! step that waits for a promotion); sync, rollback and the Rollout's resource actions, RBAC
+//! refusals for a read-only token. Seeded from the scenario's cells at start, then moving on
+//! their own. The printed config reads auth-service's; [`SimOptions::argocd`] the others' too.
 //!
 //! With [`SimOptions::hostile`] (`--hostile`) every API serves attack strings in its text
 //! fields and CJK and emoji versions for some lanes (`hostile.rs`): the same train, dressed.

@@ -35,6 +35,9 @@ pub struct ActionRequest {
     pub version: Option<String>,
     pub reason: Option<String>,
     pub actor: String,
+    /// The user forces it (`--force`, or Go on a blocked plan): a source may go further than
+    /// it would otherwise (Argo CD: a Rollout waiting at a step is promoted past every step).
+    pub force: bool,
 }
 
 /// The source took the action and is working on it.

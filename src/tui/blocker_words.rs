@@ -20,7 +20,10 @@ pub fn glyph(kind: BlockerKind) -> &'static str {
         BlockerKind::NotReady => "○",
         BlockerKind::AwaitingApproval => "!",
         BlockerKind::Dependency => "→",
-        BlockerKind::WindowClosed | BlockerKind::Freeze | BlockerKind::Soak => "◷",
+        BlockerKind::WindowClosed
+        | BlockerKind::Freeze
+        | BlockerKind::Soak
+        | BlockerKind::SourceRefuses => "◷",
         BlockerKind::Stale => "~",
         BlockerKind::Hold => "‖",
         BlockerKind::Halt => "■",

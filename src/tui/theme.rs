@@ -117,7 +117,8 @@ impl Theme {
             BlockerKind::AwaitingApproval
             | BlockerKind::Hold
             | BlockerKind::Freeze
-            | BlockerKind::WindowClosed => self.fg(|p| p.warn),
+            | BlockerKind::WindowClosed
+            | BlockerKind::SourceRefuses => self.fg(|p| p.warn),
             _ => Style::new(),
         }
     }
@@ -214,6 +215,7 @@ pub fn blocker_tag(k: BlockerKind) -> &'static str {
         BlockerKind::Hold => "hold",
         BlockerKind::Halt => "HALT",
         BlockerKind::SourceError => "source",
+        BlockerKind::SourceRefuses => "refused",
     }
 }
 

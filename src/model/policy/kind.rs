@@ -18,11 +18,14 @@ pub enum BlockerKind {
     Hold,
     Halt,
     SourceError,
+    /// The stage's source refuses to take a version now, in its words (an Argo CD sync window
+    /// that denies syncs).
+    SourceRefuses,
 }
 
 impl BlockerKind {
     /// Every kind, in the order of the enum.
-    pub const ALL: [BlockerKind; 12] = [
+    pub const ALL: [BlockerKind; 13] = [
         BlockerKind::CheckFailed,
         BlockerKind::NotReady,
         BlockerKind::AwaitingApproval,
@@ -35,6 +38,7 @@ impl BlockerKind {
         BlockerKind::Hold,
         BlockerKind::Halt,
         BlockerKind::SourceError,
+        BlockerKind::SourceRefuses,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +55,7 @@ impl BlockerKind {
             BlockerKind::Hold => "hold",
             BlockerKind::Halt => "halt",
             BlockerKind::SourceError => "source_error",
+            BlockerKind::SourceRefuses => "source_refuses",
         }
     }
 }

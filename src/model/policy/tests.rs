@@ -322,6 +322,44 @@ fn approval_pending_at_target() {
     );
 }
 
+/// The stage's source refuses a promotion now (an Argo CD sync window): a blocker in its
+/// words, whatever the gates; a refusal of another action at the target is no blocker.
+#[test]
+fn a_promotion_the_target_source_refuses_is_a_blocker_in_its_words() {
+    let tr = train(&[("canary", &[])]);
+    let why = "a sync window forbids syncing payments-canary now (deny window \"0 22 * * *\" for 8h): Argo CD refuses a sync until it lets one through";
+    let refuse = |action| {
+        base()
+            .with(|c| {
+                c.refused = vec![crate::model::Refusal {
+                    action,
+                    reason: why.into(),
+                }]
+            })
+            .build(0)
+    };
+    let v = check(
+        &tr,
+        &refuse(crate::model::ActionKind::Promote),
+        &Holds::default(),
+        1,
+        1,
+        2,
+    );
+    only_blocker(&v, BlockerKind::SourceRefuses, why);
+    assert!(!v.allowed);
+    assert_eq!(BlockerKind::SourceRefuses.as_str(), "source_refuses");
+    let v = check(
+        &tr,
+        &refuse(crate::model::ActionKind::Rollback),
+        &Holds::default(),
+        1,
+        1,
+        2,
+    );
+    assert!(v.allowed, "{:?}", v.blockers);
+}
+
 #[test]
 fn soak_counts_time_succeeded_at_previous_stage() {
     let tr = train(&[("canary", &[Gate::Soak(Duration::from_secs(1800))])]);

@@ -67,8 +67,10 @@ impl ArgoSource {
         let version = req.version.as_deref().unwrap_or_default();
         let deployed = seen.history.last().map(|(_, r)| r.as_str()).unwrap_or("");
         match req.kind {
+            // Forced: past every remaining step and analysis at once.
             ActionKind::Promote if seen.rollout_at_step && same_version(version, deployed) => {
-                self.rollout_action(t, &seen, "resume")
+                let action = if req.force { "promote-full" } else { "resume" };
+                self.rollout_action(t, &seen, action)
             }
             ActionKind::Promote => {
                 if version.is_empty() {
