@@ -13,13 +13,11 @@ use serde_json::{Value, json};
 
 use super::{STAGES, Scenario, St};
 
-/// The lanes whose deploy stages the Argo CD face serves (those of them on the train): the
-/// demo's own Argo lane ([`DEMO_ARGO_LANES`]), and ledger's and notifications' for `--argocd`.
+/// The lanes whose deploy stages the Argo CD face serves (those of them on the train).
 pub const ARGO_LANES: [&str; 3] = ["auth-service", "ledger", "notifications"];
 /// The lanes whose deploy stages the demo's config reads through Argo CD without `--argocd`.
 pub const DEMO_ARGO_LANES: [&str; 1] = ["auth-service"];
-/// The lanes whose canary Rollout starts paused at a step that waits for a promotion, on the
-/// canary's version (the others walk timed steps, when their canary moves at all).
+/// The lanes whose canary Rollout starts waiting at a step for a promotion (others walk).
 const WAITING_CANARIES: [&str; 2] = ["auth-service", "ledger"];
 /// The stages it serves for each (the build stage stays with CI).
 pub const ARGO_STAGES: [&str; 3] = ["staging", "canary", "prod"];
@@ -303,6 +301,7 @@ impl Scenario {
             .iter()
             .filter(|l| ARGO_LANES.contains(&l.spec.name.as_str()))
         {
+            let waiting = WAITING_CANARIES.contains(&lane.spec.name.as_str());
             for stage in ARGO_STAGES {
                 let s = STAGES.iter().position(|x| *x == stage).expect("a stage");
                 let cell = &lane.cells[s];
@@ -329,16 +328,10 @@ impl Scenario {
                         by: Some(cell.actor.clone()),
                     });
                 }
-                // A canary waiting at a step rolls out a version prod must not have yet: prod
-                // stays on the one before it.
-                let waiting_lane = WAITING_CANARIES.contains(&lane.spec.name.as_str());
-                if waiting_lane && stage == "prod" {
-                    let c = STAGES.iter().position(|x| *x == "canary").expect("a stage");
-                    let rolling = &lane.cells[c].ver.sha;
-                    if history.len() >= 2 && history.last().is_some_and(|h| &h.revision == rolling)
-                    {
-                        history.pop();
-                    }
+                // A canary waiting at a step rolls out what prod must not have yet.
+                let rolling = &lane.cells[super::CANARY].ver.sha;
+                if waiting && s == super::PROD && history.len() >= 2 {
+                    history.pop_if(|h| &h.revision == rolling);
                 }
                 for (i, h) in history.iter_mut().enumerate() {
                     h.id = i as i64 + 1;
@@ -369,7 +362,6 @@ impl Scenario {
                     })
                 };
                 let name = lane.spec.name.clone();
-                let waiting = WAITING_CANARIES.contains(&name.as_str());
                 let rollout = (stage == "canary").then(|| {
                     let moving = (waiting || cell.state != St::Succeeded) && history.len() >= 2;
                     let stable = if moving {
