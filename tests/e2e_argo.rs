@@ -90,6 +90,8 @@ fn promoting_the_canary_waiting_at_a_step_from_keys_resumes_its_rollout() {
         }
     });
 
+    // The screen hears the outcome too (nothing of its own in flight): q quits at once.
+    t.wait_for("the outcome in the activity", |s| s.contains("done: "));
     t.keys(&["q"]);
     t.assert_restored("0", "Lanes 8");
 }
