@@ -635,7 +635,7 @@ fn the_default_demo_has_an_argo_lane_whose_canary_waits_at_a_step() {
     let sim = sim::spawn(dir.path(), &[]);
     let config = sim.write_config(dir.path(), "");
     let v = trainyard(dir.path(), &config, &["status", "--json"]).json();
-    assert_eq!(v["lanes"].as_array().unwrap().len(), 8);
+    assert_eq!(v["lanes"].as_array().unwrap().len(), 9);
     let cell = |lane: &str, stage: &str| common::status::cell(&v, lane, stage).clone();
     let waiting = cell("auth-service", "canary");
     assert_eq!(waiting["source"], "argo", "{waiting}");
