@@ -82,20 +82,34 @@ pub fn spawn_with(
         super::ledger::watch(&runner, input_tx.clone(), Arc::clone(&ledger_now));
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // When the last snapshot went out, and when the next one is due if news of the sources
+        // was folded in since without one (see REPORTS_GAP).
+        let mut last_sent = tokio::time::Instant::now();
+        let mut due: Option<tokio::time::Instant> = None;
         loop {
             let first = tokio::select! {
                 Some(r) = reports.recv() => match from_feed(&mut engine, &runner, r) {
-                    Some(i) => i,
+                    Some(i) => Some(i),
                     None => continue,
                 },
-                Some(i) = inputs.recv() => i,
+                Some(i) = inputs.recv() => Some(i),
                 req = req_rx.recv() => match req {
-                    Some(Request::Submit(p)) => Input::Submit(p),
+                    Some(Request::Submit(p)) => Some(Input::Submit(p)),
                     // Nobody holds the engine any more.
                     None => break,
                 },
-                _ = tick.tick() => Input::Tick(crate::poll::now()),
+                _ = tick.tick() => Some(Input::Tick(crate::poll::now())),
+                _ = tokio::time::sleep_until(due.unwrap_or(last_sent)), if due.is_some() => None,
             };
+            let Some(first) = first else {
+                // The snapshot put off for the sources' news.
+                out_snapshot(&mut engine, &event_tx, &snap_tx, Vec::new());
+                (last_sent, due) = (tokio::time::Instant::now(), None);
+                continue;
+            };
+            // News of the sources alone (and the clock) may wait for the next snapshot; anything
+            // a person or the team did goes out at once.
+            let mut news_only = matches!(first, Input::Report(_) | Input::Tick(_));
             // The clock's tick is for a quiet second: a snapshot made for anything else reads
             // the clock too, and the next tick comes a second after it.
             let mut out = Vec::new();
@@ -113,12 +127,14 @@ pub fn spawn_with(
             }
             while let Ok(i) = inputs.try_recv() {
                 ended |= matches!(i, Input::Done { .. });
+                news_only = false;
                 out.extend(engine.fold(i));
             }
             if ended {
                 ledger_now.notify_one();
             }
             while let Ok(Request::Submit(p)) = req_rx.try_recv() {
+                news_only = false;
                 out.extend(engine.fold(Input::Submit(p)));
             }
             for plan in engine.take_execute() {
@@ -127,13 +143,16 @@ pub fn spawn_with(
             for s in engine.take_poll_now() {
                 poller.poll_now(&s);
             }
-            // What [notify] asks to hear of, judged on the state after the lot.
-            out.extend(engine.notices());
-            for e in out {
-                // Nobody listening (a status round): the snapshot still goes out.
-                let _ = event_tx.send(e);
+            let now = tokio::time::Instant::now();
+            if news_only && now < last_sent + REPORTS_GAP {
+                for e in out {
+                    let _ = event_tx.send(e);
+                }
+                due = Some(last_sent + REPORTS_GAP);
+                continue;
             }
-            snap_tx.send_replace(engine.snapshot());
+            out_snapshot(&mut engine, &event_tx, &snap_tx, out);
+            (last_sent, due) = (now, None);
         }
         drop(poller);
     });
@@ -143,6 +162,29 @@ pub fn spawn_with(
         requests,
         task,
     }
+}
+
+/// The shortest time between two snapshots made for news of the sources alone: several
+/// sources polling at their own intervals (the `http` one every second, GitHub's, GitLab's and
+/// Argo CD's every two, Prometheus' every five) cost about two snapshots (and frames) a second,
+/// not one per report. A person's action, its end, the ledger (a halt, a hold, the team) and
+/// a change of poller go out at once.
+const REPORTS_GAP: Duration = Duration::from_millis(500);
+
+/// Send `events`, what [notify] asks to hear of (judged on the state as it is now) and the
+/// snapshot of that state.
+fn out_snapshot(
+    engine: &mut Engine,
+    event_tx: &mpsc::UnboundedSender<Event>,
+    snap_tx: &watch::Sender<Arc<Snapshot>>,
+    mut events: Vec<Event>,
+) {
+    events.extend(engine.notices());
+    for e in events {
+        // Nobody listening (a status round): the snapshot still goes out.
+        let _ = event_tx.send(e);
+    }
+    snap_tx.send_replace(engine.snapshot());
 }
 
 /// What the feed says, as the engine takes it: a report (and who polled it), or this
