@@ -526,6 +526,30 @@ async fn hostile_strings_from_argo_cd_never_reach_the_cells() {
     d.handle.shutdown().await;
 }
 
+/// The simulator's config written beside an audit log of its own: (the log, the config).
+fn with_audit(
+    sim: &sim::SimProcess,
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let audit = dir.join("audit.jsonl");
+    let config = sim.write_config(
+        dir,
+        &format!("[audit]\npath = {:?}\n", audit.display().to_string()),
+    );
+    (audit, config)
+}
+
+/// What the simulator's Argo CD was asked to change, in order (its GETs left out).
+fn argo_writes(sim: &sim::SimProcess) -> Vec<Value> {
+    common::http::get_json(&sim.base_url, "/api/v1/_sim/argocd/requests")["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["method"] != "GET")
+        .cloned()
+        .collect()
+}
+
 /// The command-line twins against `trainyard sim --argocd`, with the audit log: promote (the
 /// Rollout's resume), a dry run that shows the sync it would send, and the automated-sync
 /// rollback refused with its reason.
@@ -534,20 +558,8 @@ fn from_the_command_line_with_the_audit_log() {
     use common::bin::trainyard;
     let dir = tempfile::tempdir().unwrap();
     let sim = sim::spawn(dir.path(), &["--argocd", "--speed", "4"]);
-    let audit = dir.path().join("audit.jsonl");
-    let config = sim.write_config(
-        dir.path(),
-        &format!("[audit]\npath = {:?}\n", audit.display().to_string()),
-    );
-    let argo_writes = || -> Vec<Value> {
-        common::http::get_json(&sim.base_url, "/api/v1/_sim/argocd/requests")["requests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["method"] != "GET")
-            .cloned()
-            .collect()
-    };
+    let (audit, config) = with_audit(&sim, dir.path());
+    let argo_writes = || argo_writes(&sim);
 
     let status = trainyard(dir.path(), &config, &["status", "--json"]).json();
     let lanes = status["lanes"].as_array().unwrap();
@@ -678,20 +690,8 @@ fn a_forced_promote_of_a_canary_waiting_at_a_step_is_promote_full() {
     use common::bin::trainyard;
     let dir = tempfile::tempdir().unwrap();
     let sim = sim::spawn(dir.path(), &["--speed", "4"]);
-    let audit = dir.path().join("audit.jsonl");
-    let config = sim.write_config(
-        dir.path(),
-        &format!("[audit]\npath = {:?}\n", audit.display().to_string()),
-    );
-    let argo_writes = || -> Vec<Value> {
-        common::http::get_json(&sim.base_url, "/api/v1/_sim/argocd/requests")["requests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["method"] != "GET")
-            .cloned()
-            .collect()
-    };
+    let (audit, config) = with_audit(&sim, dir.path());
+    let argo_writes = || argo_writes(&sim);
     let args = [
         "promote",
         "auth-service",
@@ -748,20 +748,8 @@ fn abort_from_the_command_line_sends_the_rollouts_abort_with_the_audit_log() {
     use common::bin::trainyard;
     let dir = tempfile::tempdir().unwrap();
     let sim = sim::spawn(dir.path(), &["--argocd", "--speed", "4"]);
-    let audit = dir.path().join("audit.jsonl");
-    let config = sim.write_config(
-        dir.path(),
-        &format!("[audit]\npath = {:?}\n", audit.display().to_string()),
-    );
-    let argo_writes = || -> Vec<Value> {
-        common::http::get_json(&sim.base_url, "/api/v1/_sim/argocd/requests")["requests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["method"] != "GET")
-            .cloned()
-            .collect()
-    };
+    let (audit, config) = with_audit(&sim, dir.path());
+    let argo_writes = || argo_writes(&sim);
 
     let r = trainyard(
         dir.path(),
