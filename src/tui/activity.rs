@@ -18,7 +18,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut lines: Vec<Line> = Vec::new();
     // (row, column, columns, URL) of each line's text that links its event's URL.
     let mut links: Vec<(usize, usize, usize, &str)> = Vec::new();
+    // Only what the panel shows is laid out (the activity keeps hundreds of entries).
+    let rows = usize::from(inner.height);
     for a in app.activity.iter().skip(app.activity_scroll) {
+        if lines.len() >= rows {
+            break;
+        }
         let style = match a.tone {
             Tone::Good => theme.ok(),
             Tone::Bad => theme.bad(),

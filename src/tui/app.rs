@@ -10,6 +10,7 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 use super::confirm::ConfirmDialog;
 use super::jump::Prompt;
 use super::keymap::{self, Command, Keymap, Mode};
+use super::memo::{Memo, Widest};
 use super::rows::{Census, Options, Picked, Row, reselect, rows};
 use crate::engine::snapshot::{CellView, MetricView};
 use crate::engine::{Event, Snapshot, Tone};
@@ -143,6 +144,8 @@ pub struct App {
     /// The keys in force (`[keys]` over the table's): what the keys do and how the footer
     /// and the help write them.
     pub keys: Keymap,
+    /// What the frames ask of the snapshot, answered once per snapshot and selection.
+    pub(super) memo: Memo,
 }
 
 impl App {
@@ -173,6 +176,7 @@ impl App {
             jump: None,
             notifier: super::notify::Notifier::off(),
             keys: Keymap::defaults(),
+            memo: Memo::default(),
         };
         app.census = Census::of(&app.snap);
         app.refilter();
@@ -344,7 +348,8 @@ impl App {
         all
     }
 
-    /// What an action key would do on the selected cell now.
+    /// What an action key would do on the selected cell now: judged by the engine once per
+    /// snapshot and selection, however many times the frames ask.
     pub fn avail(&self, c: Command) -> Option<Avail> {
         if c == Command::Halt {
             return Some(self.snap.halt.clone());
@@ -358,7 +363,13 @@ impl App {
             Command::Abort => ActionKind::Abort,
             _ => return None,
         };
-        self.snap.avail(self.selected_lane()?, self.sel_stage, kind)
+        self.memo
+            .avail(&self.snap, self.selected_lane()?, self.sel_stage, kind)
+    }
+
+    /// The widest lane name and team of the train, measured once per train.
+    pub fn widest(&self) -> Widest {
+        self.memo.widest(&self.snap.train)
     }
 
     /// Actions this trainyard sent and that have not ended.

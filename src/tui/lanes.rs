@@ -119,26 +119,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let inner_w = area.width.saturating_sub(2) as usize;
     let stages = app.snap.train.stages.len();
     let wide = inner_w >= 120;
-    let name_w = 1 + app
-        .snap
-        .train
-        .lanes
-        .iter()
-        .map(|l| cols(&l.name))
-        .max()
-        .unwrap_or(4)
-        .clamp(4, if wide { 24 } else { 15 });
+    // Measured over every lane, once per train (not per frame).
+    let widest = app.widest();
+    let name_w = 1 + widest.name.clamp(4, if wide { 24 } else { 15 });
     // Grouped, the headings name the teams: no column for them.
     let team_col = wide && !app.lanes_opts.grouped;
     let team_w = if team_col {
-        app.snap
-            .train
-            .lanes
-            .iter()
-            .map(|l| cols(&l.team))
-            .max()
-            .unwrap_or(4)
-            .clamp(4, 16)
+        widest.team.clamp(4, 16)
     } else {
         0
     };

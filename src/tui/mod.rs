@@ -24,6 +24,7 @@ mod keys_test;
 pub use crate::keymap;
 pub mod lanes;
 pub mod link;
+pub mod memo;
 pub mod metrics;
 pub mod metrics_view;
 pub mod navigate;
