@@ -332,6 +332,48 @@ pub fn argo_app() -> Rig {
     Rig::new(setup)
 }
 
+/// The fixed train read as the demo reads it, from its five sources: `sim` (every cell),
+/// `gh` and `gl` with their API budgets (GitHub's and GitLab's: the hour's and the last
+/// minute's), `prom` and `argo` answering.
+pub fn demo_sources_app() -> Rig {
+    use crate::model::world::{RateLimit, RequestRate};
+    let mut w = World::new([
+        ("sim", "http", Duration::from_secs(30)),
+        ("gh", "github", Duration::from_secs(30)),
+        ("gl", "gitlab", Duration::from_secs(30)),
+        ("prom", "prometheus", Duration::from_secs(30)),
+        ("argo", "argocd", Duration::from_secs(30)),
+    ]);
+    w.apply(SourceReport {
+        source: "sim".into(),
+        at: t(-1),
+        outcome: Ok(sim_batch()),
+    });
+    let budgets = [("gh", 4943, 5000, 73), ("gl", 1987, 2000, 13)];
+    for (source, remaining, limit, used) in budgets {
+        w.apply(SourceReport {
+            source: source.into(),
+            at: t(-2),
+            outcome: Ok(Batch {
+                rate_limit: Some(RateLimit { remaining, limit }),
+                request_rate: Some(RequestRate {
+                    used,
+                    per_minute: 600,
+                }),
+                ..Batch::default()
+            }),
+        });
+    }
+    for source in ["prom", "argo"] {
+        w.apply(SourceReport {
+            source: source.into(),
+            at: t(-2),
+            outcome: Ok(Batch::default()),
+        });
+    }
+    Rig::new(setup(train(), w))
+}
+
 /// An engine and the screen on it, wired as the driver wires them but without tasks: what the
 /// screen submits goes to the engine, and what the engine says and its snapshots reach the
 /// screen. Derefs to the screen's `App`.

@@ -121,23 +121,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             theme.bad(),
         ));
     }
-    // The API budgets of sources that have them ("gh 4312/5000 left, 212/600 a min"),
-    // warning below a tenth left.
-    for src in app.snap.world.sources() {
-        if let Some(text) = budget_text(src) {
-            second.push(Span::styled(
-                format!(" · {text}"),
-                if budget_low(src) {
-                    theme.bad()
-                } else {
-                    theme.dim()
-                },
-            ));
-        }
-    }
     let mine = app.mine_in_flight();
-    if mine > 0 {
-        second.push(Span::styled(format!(" · {mine} in flight"), theme.warn()));
+    let in_flight = (mine > 0).then(|| format!(" · {mine} in flight"));
+    // The API budgets of sources that have them ("gh 4312/5000 left, 212/600 a min"), in the
+    // form that fits the room the rest of the line leaves them, a budget running low in red.
+    let used: usize = second.iter().map(|s| s.width()).sum::<usize>()
+        + in_flight.as_deref().map_or(0, super::ui::width);
+    let room = (area.width as usize).saturating_sub(used);
+    for (text, low) in super::budgets::budgets(app.snap.world.sources(), room) {
+        second.push(Span::styled(
+            format!(" · {text}"),
+            if low { theme.bad() } else { theme.dim() },
+        ));
+    }
+    if let Some(text) = in_flight {
+        second.push(Span::styled(text, theme.warn()));
     }
     if app.snap.team.shared.is_some() {
         let used: usize = second.iter().map(|s| s.width()).sum();
@@ -210,41 +208,6 @@ pub fn team_text(
     [long, medium, short]
         .into_iter()
         .find(|t| super::ui::width(t) <= room)
-}
-
-/// A source's budgets in a few words: what is left of the hour, what the last minute used
-/// of its allowance, and the interval when a budget stretched it ("gh 4312/5000 left,
-/// 212/600 a min every 12s"). `None` for a source without budgets.
-pub fn budget_text(src: &crate::model::world::SourceHealth) -> Option<String> {
-    let mut parts = Vec::new();
-    if let Some(rl) = src.rate_limit {
-        parts.push(format!("{}/{} left", rl.remaining, rl.limit));
-    }
-    if let Some(rr) = src.request_rate {
-        parts.push(format!("{}/{} a min", rr.used, rr.per_minute));
-    }
-    if parts.is_empty() {
-        return None;
-    }
-    // A stretched interval is said: the budget is why the data comes slower.
-    let every = src
-        .interval
-        .filter(|i| i.as_secs() >= 10)
-        .map(|i| format!(" every {}", crate::model::duration::human(i)))
-        .unwrap_or_default();
-    Some(format!("{} {}{every}", src.name, parts.join(", ")))
-}
-
-/// Less than a tenth of the hour's budget is left, or the last minute used more than nine
-/// tenths of its allowance.
-fn budget_low(src: &crate::model::world::SourceHealth) -> bool {
-    let hour = src
-        .rate_limit
-        .is_some_and(|rl| rl.limit > 0 && rl.remaining.saturating_mul(10) < rl.limit);
-    let minute = src
-        .request_rate
-        .is_some_and(|rr| rr.used.saturating_mul(10) > rr.per_minute.saturating_mul(9));
-    hour || minute
 }
 
 /// The counts stand out while a lane is blocked; their words say it without colour.

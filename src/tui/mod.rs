@@ -8,6 +8,7 @@ pub mod blocker_words;
 pub mod blockers;
 #[cfg(test)]
 mod blockers_test;
+pub mod budgets;
 pub mod charts;
 pub mod confirm;
 pub mod copy;
@@ -17,6 +18,8 @@ pub mod dialog;
 pub mod fixture;
 pub mod footer;
 pub mod header;
+#[cfg(test)]
+mod header_test;
 pub mod help;
 pub mod jump;
 #[cfg(test)]
