@@ -166,10 +166,10 @@ pub fn spawn_with(
 
 /// The shortest time between two snapshots made for news of the sources alone: several
 /// sources polling at their own intervals (the `http` one every second, GitHub's, GitLab's and
-/// Argo CD's every two, Prometheus' every five) cost about two snapshots (and frames) a second,
-/// not one per report. A person's action, its end, the ledger (a halt, a hold, the team) and
-/// a change of poller go out at once.
-const REPORTS_GAP: Duration = Duration::from_millis(500);
+/// Argo CD's every two, Prometheus' every five) cost one snapshot (and frame) a second, not one
+/// per report, as k9s or the Argo CD UI refresh. A person's action, its end, the ledger (a
+/// halt, a hold, the team) and a change of poller go out at once.
+const REPORTS_GAP: Duration = Duration::from_millis(1000);
 
 /// Send `events`, what [notify] asks to hear of (judged on the state as it is now) and the
 /// snapshot of that state.
