@@ -67,16 +67,24 @@ fn erfc(x: f64) -> f64 {
 
 /// Mann-Whitney U of canary `x` against stable `y`; `None` without samples on both sides.
 pub fn mann_whitney(x: &[f64], y: &[f64], worse: Worse) -> Option<MannWhitney> {
+    rank_test(x.iter().copied(), y.iter().copied(), worse)
+}
+
+/// [`mann_whitney`] of the values `x` and `y` yield, read where they lie (one allocation: the
+/// ranking).
+fn rank_test(
+    x: impl ExactSizeIterator<Item = f64> + Clone,
+    y: impl ExactSizeIterator<Item = f64> + Clone,
+    worse: Worse,
+) -> Option<MannWhitney> {
     let (n1, n2) = (x.len(), y.len());
-    if n1 == 0 || n2 == 0 || x.iter().chain(y).any(|v| !v.is_finite()) {
+    if n1 == 0 || n2 == 0 || x.clone().chain(y.clone()).any(|v| !v.is_finite()) {
         return None;
     }
     // Rank everything together, ties sharing their average rank.
-    let mut all: Vec<(f64, bool)> = x
-        .iter()
-        .map(|v| (*v, true))
-        .chain(y.iter().map(|v| (*v, false)))
-        .collect();
+    let mut all: Vec<(f64, bool)> = Vec::with_capacity(n1 + n2);
+    all.extend(x.map(|v| (v, true)));
+    all.extend(y.map(|v| (v, false)));
     all.sort_by(|a, b| a.0.total_cmp(&b.0));
     let n = all.len();
     let mut rank_x = 0.0;
@@ -177,10 +185,19 @@ pub fn canary_verdict(
     stable: &[f64],
     worse: Worse,
 ) -> (Verdict, Option<MannWhitney>) {
+    canary_verdict_of(canary.iter().copied(), stable.iter().copied(), worse)
+}
+
+/// [`canary_verdict`] of the values `canary` and `stable` yield, read where they lie.
+pub fn canary_verdict_of(
+    canary: impl ExactSizeIterator<Item = f64> + Clone,
+    stable: impl ExactSizeIterator<Item = f64> + Clone,
+    worse: Worse,
+) -> (Verdict, Option<MannWhitney>) {
     if canary.len() < MIN_SAMPLES || stable.len() < MIN_SAMPLES {
         return (Verdict::NoData, None);
     }
-    let Some(t) = mann_whitney(canary, stable, worse) else {
+    let Some(t) = rank_test(canary, stable, worse) else {
         return (Verdict::NoData, None);
     };
     // The effect seen from "worse": P(canary worse than stable).

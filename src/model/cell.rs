@@ -344,10 +344,11 @@ impl Metric {
         if self.baseline_series.is_empty() {
             return None;
         }
-        let worse = self.worse();
-        let canary: Vec<f64> = self.series.iter().map(|(_, v)| *v).collect();
-        let stable: Vec<f64> = self.baseline_series.iter().map(|(_, v)| *v).collect();
-        Some(super::analysis::canary_verdict(&canary, &stable, worse))
+        Some(super::analysis::canary_verdict_of(
+            self.series.iter().map(|(_, v)| *v),
+            self.baseline_series.iter().map(|(_, v)| *v),
+            self.worse(),
+        ))
     }
 
     /// Within threshold. A metric with no value (or an error) is not ok.

@@ -60,50 +60,49 @@ pub fn evaluate(m: &Metric, window: Option<Duration>, now: Timestamp) -> Slo {
     }
     let now_s = now.timestamp();
     let from = window.map(|w| now_s - w.as_secs() as i64);
-    let mut samples: Vec<(i64, f64)> = m
-        .series
-        .iter()
-        .copied()
-        .filter(|(t, _)| from.is_none_or(|f| *t >= f))
-        .collect();
+    // The samples inside the window, walked where they lie (no copy: this runs for every
+    // metric of every lane judged).
+    let inside = |&&(t, _): &&(i64, f64)| from.is_none_or(|f| t >= f);
+    let newest_kept = m.series.iter().rev().find(inside).copied();
     // The current value (an instant query, say) is the newest sample, unless the series
     // already ends with it.
-    if let Some(v) = m.value
-        && samples.last().is_none_or(|&(_, last)| last != v)
-    {
-        let t = samples.last().map_or(now_s, |&(t, _)| t.max(now_s));
-        samples.push((t, v));
-    }
-    let Some(&(_, value)) = samples.last() else {
+    let extra = m
+        .value
+        .filter(|&v| newest_kept.is_none_or(|(_, last)| last != v))
+        .map(|v| (newest_kept.map_or(now_s, |(t, _)| t.max(now_s)), v));
+    let samples = || m.series.iter().filter(inside).copied().chain(extra);
+    let newest_first = || {
+        extra
+            .into_iter()
+            .chain(m.series.iter().rev().filter(inside).copied())
+    };
+    let count = m.series.iter().filter(inside).count() + usize::from(extra.is_some());
+    let Some((_, value)) = extra.or(newest_kept) else {
         return Slo::NoData;
     };
-    let first = samples[0].0;
+    let first = samples().next().map_or(now_s, |(t, _)| t);
     let secs = |s: i64| Duration::from_secs(s.max(0) as u64);
     let breaching = |v: f64| !m.threshold.admits(v);
     if breaching(value) {
-        let run: Vec<&(i64, f64)> = samples
-            .iter()
-            .rev()
-            .take_while(|(_, v)| breaching(*v))
-            .collect();
-        let start = run.last().map_or(now_s, |(t, _)| *t);
-        let peak = run.iter().fold(value, |p, (_, v)| worse(m, p, *v));
+        let (mut run, mut start, mut peak) = (0usize, now_s, value);
+        for (t, v) in newest_first().take_while(|(_, v)| breaching(*v)) {
+            run += 1;
+            start = t;
+            peak = worse(m, peak, v);
+        }
         return Slo::Breaching {
             value,
             peak,
             since: secs(now_s - start),
-            whole_window: run.len() == samples.len() && run.len() > 1,
+            whole_window: run == count && run > 1,
         };
     }
-    let last_bad = samples.iter().rev().find(|(_, v)| breaching(*v));
+    let last_bad = newest_first().find(|(_, v)| breaching(*v));
     match last_bad {
-        None => Slo::Ok {
-            samples: samples.len(),
-        },
-        Some(&(t, _)) => {
-            let peak = samples
-                .iter()
-                .map(|(_, v)| *v)
+        None => Slo::Ok { samples: count },
+        Some((t, _)) => {
+            let peak = samples()
+                .map(|(_, v)| v)
                 .filter(|v| breaching(*v))
                 .reduce(|p, v| worse(m, p, v))
                 .unwrap_or(f64::NAN);
