@@ -18,8 +18,34 @@ use crate::config::{Config, MetricConfig};
 use crate::model::CellKey;
 use crate::model::text::sanitize;
 
-/// A series' labels.
-pub(super) type Labels = BTreeMap<String, String>;
+/// A series' kept labels: the value of each name a [`Keep`] reads, by its position there
+/// (strings only; at most [`Labels::MAX`] names are kept). Two values, not a map of names:
+/// a poll reads thousands of series.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(super) struct Labels([Option<Box<str>>; Labels::MAX]);
+
+impl Labels {
+    /// The most names a series is read for (a `by` names two).
+    pub const MAX: usize = 4;
+
+    /// Keep `value` for the name at `position` of the [`Keep`] (none past [`Labels::MAX`]).
+    pub fn set(&mut self, position: usize, value: Box<str>) {
+        if let Some(slot) = self.0.get_mut(position) {
+            *slot = Some(value);
+        }
+    }
+
+    /// The value of the name at `position` of the [`Keep`], if the series has it.
+    pub fn at(&self, position: usize) -> Option<&str> {
+        self.0.get(position).and_then(Option::as_deref)
+    }
+
+    /// How many of the names the series has.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.0.iter().flatten().count()
+    }
+}
 /// Every series of an answer with its labels.
 pub(super) type Grouped<T> = Result<Answer<Vec<(Labels, T)>>, QueryError>;
 
@@ -113,13 +139,21 @@ fn group_jobs(
     Some(out)
 }
 
-/// The labels a grouped answer is read for: its `by` labels.
+/// The labels a grouped answer is read for: its `by` labels, the lane's first (see
+/// [`positions`]).
 pub(super) fn by_labels(by: &GroupBy) -> Vec<&str> {
     [&by.lane, &by.stage]
         .into_iter()
         .flatten()
         .map(String::as_str)
         .collect()
+}
+
+/// Where [`by_labels`] puts the lane's label and the stage's, when `by` names them.
+fn positions(by: &GroupBy) -> (Option<usize>, Option<usize>) {
+    let lane = by.lane.as_ref().map(|_| 0);
+    let stage = by.stage.as_ref().map(|_| usize::from(lane.is_some()));
+    (lane, stage)
 }
 
 /// The `data` of an answer, its `result` still unparsed.
@@ -207,20 +241,17 @@ pub(super) struct Split<'a, T> {
 impl<'a, T: Clone + Default> Split<'a, T> {
     pub(super) fn new(answer: &'a Grouped<T>, by: &'a GroupBy) -> Self {
         let mut index: HashMap<_, Vec<&T>> = HashMap::new();
+        let (lane_at, stage_at) = positions(by);
         if let Ok(a) = answer {
             for (labels, data) in &a.data {
-                let lane = match &by.lane {
+                let lane = match lane_at {
                     None => None,
-                    Some(n) => match labels.get(n) {
-                        Some(v) => Some(v.as_str()),
+                    Some(i) => match labels.at(i) {
+                        Some(v) => Some(v),
                         None => continue,
                     },
                 };
-                let stage = by
-                    .stage
-                    .as_ref()
-                    .and_then(|n| labels.get(n))
-                    .map(String::as_str);
+                let stage = stage_at.and_then(|i| labels.at(i));
                 index.entry((lane, stage)).or_default().push(data);
             }
         }
@@ -230,45 +261,45 @@ impl<'a, T: Clone + Default> Split<'a, T> {
     /// `key`'s part of the answer: the one series whose `by` labels name it, nothing when
     /// none does; an error answer is every cell's error.
     pub(super) fn pick(&self, key: &CellKey, side: Side) -> Result<Answer<T>, QueryError> {
+        let (data, warnings) = self.find(key, side)?;
+        Ok(Answer {
+            data: data.cloned().unwrap_or_default(),
+            warnings: warnings.to_vec(),
+        })
+    }
+
+    /// [`Split::pick`] without a copy: `key`'s series (none when no series names it) and the
+    /// answer's warnings.
+    pub(super) fn find(
+        &self,
+        key: &CellKey,
+        side: Side,
+    ) -> Result<(Option<&'a T>, &'a [String]), QueryError> {
         let a = self.answer.as_ref().map_err(Clone::clone)?;
         let lane = self.by.lane.as_ref().map(|_| key.lane.as_str());
-        let mut found: Vec<&T> = Vec::new();
-        let mut add = |stage: Option<&str>| {
-            if let Some(v) = self.index.get(&(lane, stage)) {
-                found.extend(v.iter().copied());
-            }
+        let none: &[&'a T] = &[];
+        let staged = self.index.get(&(lane, Some(key.stage.as_str())));
+        let unstaged = self.index.get(&(lane, None));
+        let (one, two) = match (&self.by.stage, side) {
+            (None, _) => (unstaged.map_or(none, Vec::as_slice), none),
+            (Some(_), Side::Measured) => (staged.map_or(none, Vec::as_slice), none),
+            (Some(_), Side::Stable) => (
+                staged.map_or(none, Vec::as_slice),
+                unstaged.map_or(none, Vec::as_slice),
+            ),
         };
-        match (&self.by.stage, side) {
-            (None, _) => add(None),
-            (Some(_), Side::Measured) => add(Some(&key.stage)),
-            (Some(_), Side::Stable) => {
-                add(Some(&key.stage));
-                add(None);
-            }
+        match (one, two) {
+            ([], []) => Ok((None, &a.warnings)),
+            ([x], []) | ([], [x]) => Ok((Some(*x), &a.warnings)),
+            _ => Err(QueryError::Answered(format!(
+                "the query returns {} series for {} at {}; aggregate it by the `by` labels \
+                 (sum by ({}) (…))",
+                one.len() + two.len(),
+                key.lane,
+                key.stage,
+                by_labels(self.by).join(", ")
+            ))),
         }
-        let data = match found.as_slice() {
-            [] => T::default(),
-            [one] => (*one).clone(),
-            more => {
-                let by_labels: Vec<&str> = [&self.by.lane, &self.by.stage]
-                    .into_iter()
-                    .flatten()
-                    .map(String::as_str)
-                    .collect();
-                return Err(QueryError::Answered(format!(
-                    "the query returns {} series for {} at {}; aggregate it by the `by` labels \
-                     (sum by ({}) (…))",
-                    more.len(),
-                    key.lane,
-                    key.stage,
-                    by_labels.join(", ")
-                )));
-            }
-        };
-        Ok(Answer {
-            data,
-            warnings: a.warnings.clone(),
-        })
     }
 }
 

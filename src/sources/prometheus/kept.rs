@@ -59,16 +59,17 @@ impl KeptRange {
 /// the span's start, then the `fresh` ones the answer brought, without the points older than
 /// the window. When the answer has nothing for the cell, its kept points stay (the older part
 /// of the window is what a whole query would answer).
-pub(super) fn merge(kept: &[(i64, f64)], fresh: Series, span: Span) -> Series {
+pub(super) fn merge(kept: &[(i64, f64)], fresh: &[(i64, f64)], span: Span) -> Series {
     let has_fresh = !fresh.is_empty();
     let oldest = span.window_start.div_euclid(1000);
     let from = span.start.div_euclid(1000);
-    let mut out: Series = kept
+    let old = kept
         .iter()
         .copied()
-        .filter(|&(t, _)| t >= oldest && (!has_fresh || t < from))
-        .collect();
-    out.extend(fresh.into_iter().filter(|&(t, _)| t >= oldest));
+        .filter(|&(t, _)| t >= oldest && (!has_fresh || t < from));
+    let new = fresh.iter().copied().filter(|&(t, _)| t >= oldest);
+    let mut out: Series = Vec::with_capacity(kept.len() + fresh.len());
+    out.extend(old.chain(new));
     out
 }
 
@@ -110,14 +111,14 @@ impl<'a> Resumed<'a> {
         side: Side,
     ) -> Result<Answer<Series>, QueryError> {
         debug_assert_eq!(self.next.len(), index, "cells in the job's order");
-        match self.split.pick(key, side) {
-            Ok(a) => {
+        match self.split.find(key, side) {
+            Ok((fresh, warnings)) => {
                 let kept = self.kept.as_ref().map_or(&[][..], |k| k.series(index));
-                let data = merge(kept, a.data, self.span);
+                let data = merge(kept, fresh.map_or(&[][..], Vec::as_slice), self.span);
                 self.next.push(data.clone());
                 Ok(Answer {
                     data,
-                    warnings: a.warnings,
+                    warnings: warnings.to_vec(),
                 })
             }
             Err(e) => {
@@ -167,7 +168,7 @@ mod tests {
         // At 175 s: points at 150, 160 and 170 s, evaluated again (and changed) or new;
         // from 115 s (the window's start) on, 120, 130 and 140 are kept.
         let next = span(150_000, 175_000);
-        let a = merge(first.series(0), points(150, 170, 10, 3.0), next);
+        let a = merge(first.series(0), &points(150, 170, 10, 3.0), next);
         assert_eq!(
             a,
             [
@@ -182,12 +183,12 @@ mod tests {
         assert_eq!(KeptRange::after(next, vec![a]).last, 170_000);
         // A cell the answer has nothing for keeps its older points; one that had none gets
         // the answer's.
-        let b = merge(first.series(0), vec![], next);
+        let b = merge(first.series(0), &[], next);
         assert_eq!(b, points(120, 160, 10, 1.0));
-        assert_eq!(merge(&[], points(170, 170, 10, 4.0), next), [(170, 4.0)]);
+        assert_eq!(merge(&[], &points(170, 170, 10, 4.0), next), [(170, 4.0)]);
         // All its points out of the window: none.
         let later = span(160_000, 235_000);
-        assert_eq!(merge(&b, vec![], later), []);
+        assert_eq!(merge(&b, &[], later), []);
     }
 
     #[test]
@@ -198,7 +199,7 @@ mod tests {
             step: 10_000,
             window_start: 100_000,
         };
-        let s = merge(&[], points(90, 160, 10, 1.0), whole);
+        let s = merge(&[], &points(90, 160, 10, 1.0), whole);
         assert_eq!(s, points(100, 160, 10, 1.0));
         assert_eq!(KeptRange::after(whole, vec![s]).last, 160_000);
     }
