@@ -86,6 +86,9 @@ pub fn spawn_with(
         // was folded in since without one (see REPORTS_GAP).
         let mut last_sent = tokio::time::Instant::now();
         let mut due: Option<tokio::time::Instant> = None;
+        // The events of news folded in meanwhile: they go out with that snapshot (the
+        // activity says what the lanes show, and a screen draws one frame for both).
+        let mut pending: Vec<Event> = Vec::new();
         loop {
             let first = tokio::select! {
                 Some(r) = reports.recv() => match from_feed(&mut engine, &runner, r) {
@@ -103,7 +106,12 @@ pub fn spawn_with(
             };
             let Some(first) = first else {
                 // The snapshot put off for the sources' news.
-                out_snapshot(&mut engine, &event_tx, &snap_tx, Vec::new());
+                out_snapshot(
+                    &mut engine,
+                    &event_tx,
+                    &snap_tx,
+                    std::mem::take(&mut pending),
+                );
                 (last_sent, due) = (tokio::time::Instant::now(), None);
                 continue;
             };
@@ -145,13 +153,17 @@ pub fn spawn_with(
             }
             let now = tokio::time::Instant::now();
             if news_only && now < last_sent + REPORTS_GAP {
-                for e in out {
-                    let _ = event_tx.send(e);
-                }
+                pending.extend(out);
                 due = Some(last_sent + REPORTS_GAP);
                 continue;
             }
-            out_snapshot(&mut engine, &event_tx, &snap_tx, out);
+            pending.extend(out);
+            out_snapshot(
+                &mut engine,
+                &event_tx,
+                &snap_tx,
+                std::mem::take(&mut pending),
+            );
             (last_sent, due) = (now, None);
         }
         drop(poller);

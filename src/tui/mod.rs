@@ -147,9 +147,15 @@ pub async fn run(
             n = stop.recv() => return Ok(Ended::Signal(n)),
             _ = tokio::time::sleep_until(next_frame), if dirty => Vec::new(),
         };
-        // Fold in whatever else is waiting: a burst of news costs one frame.
+        // Fold in whatever else is waiting: a burst of news costs one frame (the engine sends
+        // a snapshot's events just before it).
         while let Ok(e) = engine.events.try_recv() {
             cmds.extend(app.update(Msg::Event(Box::new(e))));
+        }
+        if engine.snapshots.has_changed().unwrap_or(false) {
+            let snap = std::sync::Arc::clone(&engine.snapshots.borrow_and_update());
+            tick.reset();
+            cmds.extend(app.update(Msg::Snapshot(snap)));
         }
         for cmd in cmds {
             match cmd {
