@@ -85,7 +85,8 @@ fn rank_test(
     let mut all: Vec<(f64, bool)> = Vec::with_capacity(n1 + n2);
     all.extend(x.map(|v| (v, true)));
     all.extend(y.map(|v| (v, false)));
-    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Unstable: a tie's rank is its group's average whatever the order inside it.
+    all.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let n = all.len();
     let mut rank_x = 0.0;
     let mut tie_term = 0.0;

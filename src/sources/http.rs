@@ -579,7 +579,7 @@ pub(crate) fn known_cells<'a>(
 
 /// One entry of a payload's `cells`: the cell, or the words that mark it malformed.
 pub(crate) fn cell_entry(entry: &Value) -> Result<Cell, String> {
-    serde_json::from_value::<WireCell>(entry.clone())
+    WireCell::deserialize(entry)
         .map_err(|e| e.to_string())
         .and_then(to_cell)
         .map_err(|e| format!("malformed cell: {}", sanitize(&e, 160)))
@@ -587,7 +587,7 @@ pub(crate) fn cell_entry(entry: &Value) -> Result<Cell, String> {
 
 /// One entry of a payload's `metrics`: a malformed one is a metric with an error.
 pub(crate) fn metric_entry(entry: &Value) -> Metric {
-    match serde_json::from_value::<WireMetric>(entry.clone()) {
+    match WireMetric::deserialize(entry) {
         Ok(m) => Metric {
             name: sanitize(&m.name, 60),
             unit: m
