@@ -143,3 +143,13 @@ fn an_incremental_snapshot_is_the_snapshot_from_scratch() {
 fn slos_over_a_window_of_time_are_judged_at_every_tick() {
     run(|text| text.replace("\"slo\",", "\"slo:90s\","));
 }
+
+#[test]
+fn metrics_judged_before_stand_only_while_nothing_changes_them() {
+    // The payload's own metrics (a report of cells alone leaves them shared between worlds),
+    // with an SLO over a window too: the views taken from the lane judged before must be the
+    // views judged from scratch, step by step.
+    let metrics = |text: String| text.replace("metrics = false", "metrics = true");
+    run(metrics);
+    run(|text| metrics(text).replace("\"slo\",", "\"slo:90s\","));
+}

@@ -163,7 +163,7 @@ impl Snapshot {
             .lanes
             .iter()
             .map(|lane| {
-                let (view, blockers) = judge_lane(&situation, lane);
+                let (view, blockers) = judge_lane(&situation, lane, None);
                 (view, LaneBlockers::from(blockers))
             })
             .unzip();
@@ -257,8 +257,14 @@ impl Snapshot {
 }
 
 /// One lane judged at `s.now`: its view and its blockers, as the train's list has them (a
-/// protected stage labelled with its mark).
-pub(super) fn judge_lane(s: &Situation, lane: &Lane) -> (Arc<LaneView>, Vec<Blocker>) {
+/// protected stage labelled with its mark). `metrics_of`: the lane's view when it was last
+/// judged, when its metrics have not changed since and their views can't have moved with the
+/// clock (see `incremental`): they are taken from it, not judged again.
+pub(super) fn judge_lane(
+    s: &Situation,
+    lane: &Lane,
+    metrics_of: Option<&LaneView>,
+) -> (Arc<LaneView>, Vec<Blocker>) {
     let train = s.train;
     let mut blockers = policy::lane_blockers(train, s.world, s.holds, s.now, lane);
     // The short forms name a protected stage with its mark: labelled once, here.
@@ -271,14 +277,24 @@ pub(super) fn judge_lane(s: &Situation, lane: &Lane) -> (Arc<LaneView>, Vec<Bloc
         cells: train
             .stages
             .iter()
-            .map(|stage| cell_view(s, &mine, &lane.name, stage))
+            .enumerate()
+            .map(|(i, stage)| {
+                let metrics = metrics_of.and_then(|v| v.cells.get(i)).map(|c| &c.metrics);
+                cell_view(s, &mine, &lane.name, stage, metrics)
+            })
             .collect(),
     };
     (Arc::new(view), blockers)
 }
 
 /// The view of one cell; `blockers`: its lane's, at least.
-fn cell_view(s: &Situation, blockers: &[&Blocker], lane: &str, stage: &str) -> CellView {
+fn cell_view(
+    s: &Situation,
+    blockers: &[&Blocker],
+    lane: &str,
+    stage: &str,
+    metrics: Option<&Vec<MetricView>>,
+) -> CellView {
     let world = s.world;
     let cell = world.cell(lane, stage);
     CellView {
@@ -289,10 +305,13 @@ fn cell_view(s: &Situation, blockers: &[&Blocker], lane: &str, stage: &str) -> C
             .filter(|b| b.lane == lane && b.stage == stage)
             .map(|b| (*b).clone())
             .collect(),
-        metrics: world
-            .metrics(lane, stage)
-            .iter()
-            .map(|m| MetricView::of(m, world, s.now))
-            .collect(),
+        metrics: match metrics {
+            Some(judged) => judged.clone(),
+            None => world
+                .metrics(lane, stage)
+                .iter()
+                .map(|m| MetricView::of(m, world, s.now))
+                .collect(),
+        },
     }
 }
