@@ -901,3 +901,186 @@ async fn a_sync_window_that_forbids_syncs_refuses_promote_in_words() {
     assert!(writes(&d).await.is_empty());
     d.handle.shutdown().await;
 }
+
+/// Abort of an Application without a Rollout terminates its running sync: refused in words
+/// while nothing runs (nothing sent), planned and sent as Argo CD's `DELETE …/operation` while
+/// a sync runs, audited, and the cell shows the sync terminated after.
+#[tokio::test]
+async fn abort_of_a_running_sync_without_a_rollout_terminates_it() {
+    let d = demo(1.0).await;
+    let (_dir, runner) = d.runner();
+    let w = observe(&d).await;
+    let staging = w.cell("ledger", "staging").unwrap();
+    assert_eq!(
+        staging.refusal(ActionKind::Abort),
+        Some("no sync of ledger-staging is running: nothing to abort")
+    );
+    let argo = d.sources.iter().find(|s| s.name() == "argo").unwrap();
+    clear(&d).await;
+    let e = argo
+        .act(&request(ActionKind::Abort, "ledger", "staging", None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, ActionError::Unsupported(m) if m == "no sync of ledger-staging is running: nothing to abort"),
+        "{e:?}"
+    );
+    assert!(writes(&d).await.is_empty(), "nothing was sent");
+
+    // A sync starts (to the build's version); the cell runs, and abort is offered.
+    let to = w.cell("ledger", "build").unwrap().version.clone().unwrap();
+    argo.act(&request(
+        ActionKind::Promote,
+        "ledger",
+        "staging",
+        Some(to.clone()),
+    ))
+    .await
+    .unwrap();
+    let w = observe(&d).await;
+    let staging = w.cell("ledger", "staging").unwrap();
+    assert_eq!(staging.state, CellState::Running, "{staging:?}");
+    assert!(staging.refusal(ActionKind::Abort).is_none());
+    assert!(
+        staging
+            .refusal(ActionKind::Pause)
+            .unwrap()
+            .starts_with("ledger-staging manages no Argo Rollout")
+    );
+    clear(&d).await;
+    let mut a = Action::new(ActionKind::Abort, "ledger", "staging");
+    a.reason = Some("wrong build".into());
+    let p = plan(&d, &runner, &w, a.clone());
+    assert_eq!(
+        argo.preview(&request(ActionKind::Abort, "ledger", "staging", None)),
+        format!(
+            "DELETE {}/api/v1/applications/ledger-staging/operation",
+            d.url()
+        )
+    );
+    let outcome = runner.run(&p, false, &|_| {}).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let sent = writes(&d).await;
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0]["method"], "DELETE");
+    assert_eq!(
+        sent[0]["path"],
+        "/api/v1/applications/ledger-staging/operation"
+    );
+    assert_eq!(sent[0]["query"], json!({}));
+    assert_eq!(sent[0]["body"], Value::Null);
+    assert_eq!(sent[0]["status"], 200);
+
+    let w = observe(&d).await;
+    let staging = w.cell("ledger", "staging").unwrap();
+    assert_eq!(staging.state, CellState::Cancelled, "{staging:?}");
+    assert_eq!(
+        staging.message.as_deref(),
+        Some("sync terminated: it was stopped before it finished")
+    );
+    assert_eq!(
+        staging.refusal(ActionKind::Abort),
+        Some("no sync of ledger-staging is running: nothing to abort")
+    );
+    let records = sim::audit_file(&runner).read().unwrap();
+    let aborts: Vec<(&str, &str, Option<&str>)> = records
+        .iter()
+        .filter(|r| r.action == "abort")
+        .map(|r| {
+            (
+                r.stage.as_deref().unwrap(),
+                r.result.as_str(),
+                r.reason.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        aborts,
+        [
+            ("staging", "attempt", Some("wrong build")),
+            ("staging", "done", Some("wrong build"))
+        ]
+    );
+    assert!(sim::audit_file(&runner).verify().unwrap().intact());
+    d.handle.shutdown().await;
+}
+
+/// `trainyard abort ledger --stage staging` while a sync of ledger-staging runs: the exact
+/// `DELETE` at Argo CD, audited; a second abort finds nothing running and sends nothing.
+#[test]
+fn abort_from_the_command_line_terminates_a_running_sync() {
+    use common::bin::trainyard;
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim::spawn(dir.path(), &["--argocd"]);
+    let (audit, config) = with_audit(&sim, dir.path());
+    // A sync of ledger-staging started at Argo CD (as its UI would), with the demo's token.
+    let body = r#"{"revision":"0123456789abcdef0123456789abcdef01234567"}"#;
+    let started = {
+        use std::io::{Read, Write};
+        let addr = sim.base_url.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            s,
+            "POST /api/v1/applications/ledger-staging/sync HTTP/1.0\r\nHost: {addr}\r\n\
+             Authorization: Bearer trainyard-demo\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        text
+    };
+    assert!(started.starts_with("HTTP/1.0 200"), "{started}");
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &[
+            "abort",
+            "ledger",
+            "--stage",
+            "staging",
+            "--yes",
+            "--reason",
+            "wrong build",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let sent = argo_writes(&sim);
+    assert_eq!(sent.len(), 2, "{sent:#?}");
+    assert_eq!(
+        (&sent[1]["method"], &sent[1]["path"], &sent[1]["status"]),
+        (
+            &json!("DELETE"),
+            &json!("/api/v1/applications/ledger-staging/operation"),
+            &json!(200)
+        )
+    );
+    let v = trainyard(dir.path(), &config, &["status", "--json"]).json();
+    assert_eq!(
+        common::status::cell(&v, "ledger", "staging")["state"],
+        "cancelled"
+    );
+    let r = trainyard(
+        dir.path(),
+        &config,
+        &["abort", "ledger", "--stage", "staging", "--yes"],
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("abort ledger at staging:"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(argo_writes(&sim).len(), 2, "the refused abort sent nothing");
+    let records: Vec<Value> = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let aborts: Vec<(&str, &str)> = records
+        .iter()
+        .filter(|r| r["action"] == "abort")
+        .map(|r| (r["stage"].as_str().unwrap(), r["result"].as_str().unwrap()))
+        .collect();
+    assert_eq!(aborts, [("staging", "attempt"), ("staging", "done")]);
+}

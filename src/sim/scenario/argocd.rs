@@ -424,6 +424,15 @@ impl ArgoSim {
             if let Some(op) = app
                 .op
                 .as_mut()
+                .filter(|o| o.phase == "Terminating" && now >= o.finishes)
+            {
+                op.phase = "Failed";
+                op.message = "Operation terminated".into();
+                op.finished_at = Some(op.finishes);
+            }
+            if let Some(op) = app
+                .op
+                .as_mut()
                 .filter(|o| o.phase == "Running" && now >= o.finishes)
             {
                 op.phase = "Succeeded";
@@ -463,7 +472,10 @@ impl ArgoSim {
     }
 
     fn app_json(&self, app: &App, now: DateTime<Utc>) -> Value {
-        let running = app.op.as_ref().is_some_and(|o| o.phase == "Running");
+        let running = app
+            .op
+            .as_ref()
+            .is_some_and(|o| matches!(o.phase, "Running" | "Terminating"));
         let (health, health_message) = if running {
             ("Progressing", String::new())
         } else if let Some(ro) = &app.rollout {
@@ -604,12 +616,15 @@ impl ArgoSim {
             ("POST", ["rollback"]) if readonly => deny("sync"),
             ("POST", ["rollback"]) => self.rollback(i, now, body),
             ("DELETE", ["operation"]) if readonly => deny("sync"),
+            // Terminating for a moment (the controller stops the sync's tasks), then failed
+            // with Argo CD's words.
             ("DELETE", ["operation"]) => {
+                let speed = self.speed;
                 match self.apps[i].op.as_mut().filter(|o| o.phase == "Running") {
                     Some(op) => {
-                        op.phase = "Failed";
-                        op.message = "Operation terminated".into();
-                        op.finished_at = Some(now);
+                        op.phase = "Terminating";
+                        op.message = "Terminating".into();
+                        op.finishes = now + TimeDelta::milliseconds((1000.0 / speed) as i64);
                         self.version += 1;
                         (200, json!({}))
                     }
@@ -674,7 +689,7 @@ impl ArgoSim {
         self.apps[i]
             .op
             .as_ref()
-            .filter(|o| o.phase == "Running")
+            .filter(|o| matches!(o.phase, "Running" | "Terminating"))
             .map(|_| argo_error(400, "another operation is already in progress"))
     }
 
@@ -689,9 +704,11 @@ impl ArgoSim {
         }
     }
 
+    /// A sync (or rollback) starts: a Rollout's Application syncs in a second (its Rollout then
+    /// walks its steps); another's takes 12 s at speed 1, long enough to be terminated.
     fn start(&mut self, i: usize, now: DateTime<Utc>, revision: String) {
         let canary = self.apps[i].rollout.is_some();
-        let secs = if canary { 1000.0 } else { 4000.0 };
+        let secs = if canary { 1000.0 } else { 12000.0 };
         self.apps[i].op = Some(Op {
             revision,
             by: Some(ACCOUNT.into()),
@@ -981,5 +998,72 @@ mod tests {
             app["status"]["operationState"]["operation"]["initiatedBy"]["username"],
             ACCOUNT
         );
+    }
+
+    /// A sync of an Application without a Rollout runs long enough to be terminated; `DELETE
+    /// …/operation` makes it terminating, then failed with Argo CD's words, the version where
+    /// it was; with nothing running, Argo CD's refusal.
+    #[test]
+    fn a_running_sync_is_terminated_and_nothing_running_is_refused() {
+        let (mut a, t0) = sim();
+        let path = "/api/v1/applications/ledger-staging";
+        let before = get(&mut a, t0, path, &[])["status"]["sync"]["revision"].clone();
+        let (s, v) = a.answer(
+            t0,
+            "DELETE",
+            &format!("{path}/operation"),
+            &[],
+            &Value::Null,
+            false,
+        );
+        assert_eq!(
+            (s, v["message"].as_str()),
+            (
+                400,
+                Some("Unable to terminate operation. No operation is in progress")
+            )
+        );
+        let (s, _) = a.answer(
+            t0,
+            "POST",
+            &format!("{path}/sync"),
+            &[],
+            &json!({"revision": "abc1234"}),
+            false,
+        );
+        assert_eq!(s, 200);
+        let t1 = t0 + TimeDelta::seconds(8);
+        assert_eq!(
+            get(&mut a, t1, path, &[])["status"]["operationState"]["phase"],
+            "Running",
+            "still running after 8 s"
+        );
+        let (s, _) = a.answer(
+            t1,
+            "DELETE",
+            &format!("{path}/operation"),
+            &[],
+            &Value::Null,
+            true,
+        );
+        assert_eq!(s, 403, "a read-only token can't terminate");
+        let (s, _) = a.answer(
+            t1,
+            "DELETE",
+            &format!("{path}/operation"),
+            &[],
+            &Value::Null,
+            false,
+        );
+        assert_eq!(s, 200);
+        let op = &get(&mut a, t1, path, &[])["status"]["operationState"];
+        assert_eq!(op["phase"], "Terminating", "{op}");
+        let app = get(&mut a, t1 + TimeDelta::seconds(30), path, &[]);
+        let op = &app["status"]["operationState"];
+        assert_eq!(
+            (op["phase"].as_str(), op["message"].as_str()),
+            (Some("Failed"), Some("Operation terminated"))
+        );
+        assert_eq!(app["status"]["sync"]["revision"], before, "never deployed");
     }
 }

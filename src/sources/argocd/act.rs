@@ -1,7 +1,8 @@
 //! What the `argocd` source does: promote syncs the Application to the version (or resumes its
 //! Rollout waiting at a canary step on that version), pause / resume / approve / reject / abort
-//! are the Rollout's `pause`, `resume`, `resume`, `abort` and `abort` actions, rollback is Argo
-//! CD's rollback to the history entry of the version. docs/sources/argocd.md has the table.
+//! are the Rollout's `pause`, `resume`, `resume`, `abort` and `abort` actions (an abort of an
+//! Application without a Rollout terminates its running sync), rollback is Argo CD's rollback
+//! to the history entry of the version. docs/sources/argocd.md has the table.
 
 use serde_json::{Value, json};
 
@@ -37,6 +38,11 @@ pub fn disabled_refusal(action: &str, rollout: &str) -> String {
         "Argo CD lists the action {action} of Rollout {rollout} as disabled (the Rollout's state \
          does not allow it now)"
     )
+}
+
+/// Why an abort of an Application without a Rollout can't go: no sync of it runs.
+pub fn nothing_running_refusal(app: &str) -> String {
+    format!("no sync of {app} is running: nothing to abort")
 }
 
 /// Why an action on a Rollout can't go to an Application that manages none.
@@ -129,6 +135,22 @@ impl ArgoSource {
                 code: "conflict".into(),
                 message: format!("no Rollout of {app} waits at a canary step"),
             }),
+            // Without a Rollout, an abort terminates the running sync (Argo CD's "terminate").
+            ActionKind::Abort if seen.rollout.is_none() => {
+                if !seen.sync_running {
+                    return Err(ActionError::Unsupported(nothing_running_refusal(app)));
+                }
+                let mut path = format!("/api/v1/applications/{}/operation", enc(app));
+                if let Some(ns) = &t.app_namespace {
+                    path.push_str(&format!("?appNamespace={}", enc(ns)));
+                }
+                Ok(Planned {
+                    method: "DELETE",
+                    path,
+                    body: Value::Null,
+                    done: format!("the running sync of {app} is being terminated"),
+                })
+            }
             ActionKind::Reject | ActionKind::Abort => self.rollout_action(t, &seen, "abort"),
             ActionKind::Halt | ActionKind::Unhalt => {
                 Err(ActionError::Unsupported("not a source action".into()))
@@ -168,7 +190,11 @@ impl ArgoSource {
 
     pub(super) async fn send(&self, req: &ActionRequest) -> Result<ActionAck, ActionError> {
         let p = self.plan_request(req)?;
-        match self.client.post(&p.path, &p.body).await {
+        let answer = match p.method {
+            "DELETE" => self.client.delete(&p.path).await,
+            _ => self.client.post(&p.path, &p.body).await,
+        };
+        match answer {
             Ok(_) => Ok(ActionAck { message: p.done }),
             Err(ArgoError::Status(status, message)) => Err(ActionError::Rejected {
                 status,

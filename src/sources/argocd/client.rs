@@ -62,6 +62,10 @@ impl Client {
         self.send(reqwest::Method::POST, path, Some(body)).await
     }
 
+    pub async fn delete(&self, path: &str) -> Result<Value, ArgoError> {
+        self.send(reqwest::Method::DELETE, path, None).await
+    }
+
     async fn send(
         &self,
         method: reqwest::Method,

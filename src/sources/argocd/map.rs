@@ -246,6 +246,15 @@ pub fn rollout_of(app: &Application) -> Option<&ResourceStatus> {
         .min_by(|a, b| a.name.cmp(&b.name))
 }
 
+/// Whether a sync (or a rollback) of the Application is running now: what terminating its
+/// operation (`DELETE …/operation`) stops.
+pub fn sync_running(app: &Application) -> bool {
+    app.status
+        .operation_state
+        .as_ref()
+        .is_some_and(|o| o.phase == "Running")
+}
+
 /// Whether automated sync is on (Argo CD then refuses a rollback).
 pub fn automated(app: &Application) -> bool {
     app.spec
@@ -559,6 +568,18 @@ pub fn app_cell(app: &Application, rollout: Option<&Rollout>, source: &str) -> C
                 "syncing"
             };
             cell.message = Some(join(what, &op_message));
+            return cell;
+        }
+        // Terminated on request (`DELETE …/operation`): Argo CD ends it failed with this
+        // message; it was stopped, not broken.
+        "Failed"
+            if op_message
+                .to_lowercase()
+                .starts_with("operation terminated") =>
+        {
+            cell.state = CellState::Cancelled;
+            cell.version = op_rev.and_then(version).or(cell.version);
+            cell.message = Some("sync terminated: it was stopped before it finished".into());
             return cell;
         }
         "Failed" | "Error" => {

@@ -47,6 +47,9 @@ pub struct Seen {
     pub rollout_at_step: bool,
     /// Resource actions Argo CD lists as disabled on the Rollout, by name.
     pub disabled: Vec<String>,
+    /// A sync (or rollback) is running now: what an abort of an Application without a
+    /// Rollout terminates.
+    pub sync_running: bool,
 }
 
 pub struct ArgoSource {
@@ -134,6 +137,7 @@ impl Source for ArgoSource {
     }
     fn preview(&self, req: &ActionRequest) -> String {
         match self.plan_request(req) {
+            Ok(p) if p.body.is_null() => format!("{} {}", p.method, self.client.url(&p.path)),
             Ok(p) => format!("{} {} {}", p.method, self.client.url(&p.path), p.body),
             Err(e) => e.to_string(),
         }

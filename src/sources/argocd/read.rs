@@ -242,17 +242,24 @@ impl ArgoSource {
                     });
                 }
             }
+            let sync_running = map::sync_running(app);
             if r.is_none() {
                 for kind in [
                     ActionKind::Pause,
                     ActionKind::Resume,
                     ActionKind::Approve,
                     ActionKind::Reject,
-                    ActionKind::Abort,
                 ] {
                     cell.refused.push(Refusal {
                         action: kind,
                         reason: super::act::no_rollout_refusal(&t.application, kind),
+                    });
+                }
+                // Without a Rollout, an abort terminates the running sync: none, nothing to abort.
+                if !sync_running {
+                    cell.refused.push(Refusal {
+                        action: ActionKind::Abort,
+                        reason: super::act::nothing_running_refusal(&t.application),
                     });
                 }
             }
@@ -284,6 +291,7 @@ impl ArgoSource {
                         .is_some_and(|s| s.0 == crate::model::CellState::AwaitingApproval),
                     rollout: r,
                     disabled,
+                    sync_running,
                 },
             );
             batch.cells.push((key.clone(), cell));

@@ -249,6 +249,40 @@ fn a_running_sync_shows_the_revision_it_syncs_to() {
     assert_eq!(c.actor.as_deref(), Some("automated sync"));
 }
 
+/// A running sync is what an abort without a Rollout terminates; terminated, Argo CD ends it
+/// `Failed` with "Operation terminated": the cell is cancelled (stopped, not broken), while
+/// another failure stays a failure.
+#[test]
+fn a_terminated_sync_is_cancelled_and_only_a_running_one_can_be_terminated() {
+    let mut v = velero();
+    v["status"]["operationState"]["phase"] = json!("Running");
+    assert!(map::sync_running(&app(&v)));
+    v["status"]["operationState"]["phase"] = json!("Terminating");
+    assert!(!map::sync_running(&app(&v)));
+    let c = map::app_cell(&app(&v), None, "argo");
+    assert_eq!(
+        (c.state, c.message.as_deref()),
+        (
+            CellState::Running,
+            Some("terminating the sync: successfully synced (all tasks run)")
+        )
+    );
+    v["status"]["operationState"]["phase"] = json!("Failed");
+    v["status"]["operationState"]["message"] = json!("Operation terminated");
+    let c = map::app_cell(&app(&v), None, "argo");
+    assert_eq!(
+        (c.state, c.message.as_deref()),
+        (
+            CellState::Cancelled,
+            Some("sync terminated: it was stopped before it finished")
+        )
+    );
+    v["status"]["operationState"]["message"] = json!("one or more objects failed to apply");
+    let c = map::app_cell(&app(&v), None, "argo");
+    assert_eq!(c.state, CellState::Failed);
+    assert!(!map::sync_running(&app(&v)));
+}
+
 #[test]
 fn automated_sync_is_read_even_when_empty() {
     let mut v = velero();
