@@ -445,24 +445,41 @@ async fn a_refused_token_and_rbac_are_said_in_words() {
         )
     })
     .await;
-    let (_dir, runner) = d.runner();
     let w = observe(&d).await;
-    assert_eq!(
-        w.cell("ledger", "canary").unwrap().state,
-        CellState::AwaitingApproval
-    );
-    let p = plan(
-        &d,
-        &runner,
-        &w,
+    let canary = w.cell("ledger", "canary").unwrap();
+    assert_eq!(canary.state, CellState::AwaitingApproval);
+    // Argo CD's can-i said no before any key: planning refuses it with the policy line.
+    let e = trainyard::ops::preflight(
         Action::new(ActionKind::Approve, "ledger", "canary"),
+        &d.config.train,
+        &w,
+        &Default::default(),
+        poll::now(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e,
+        "approve ledger at canary: Argo CD's RBAC does not let this account run the Rollout \
+         action resume of ledger-canary (policy line: p, ROLE, applications, \
+         action/argoproj.io/Rollout/resume, core-banking/ledger-canary, allow)"
     );
-    let outcome = runner.run(&p, false, &|_| {}).await;
-    match &outcome {
-        Outcome::Rejected(m) => assert!(
-            m.contains("403")
-                && m.contains("permission denied by Argo CD's RBAC (permission denied: applications, action/argoproj.io/Rollout/resume, core-banking/ledger-canary"),
-            "{m}"
+    // Sent anyway (the source asked directly), Argo CD's own refusal is said in words.
+    clear(&d).await;
+    let argo = d.sources.iter().find(|s| s.name() == "argo").unwrap();
+    let e = argo
+        .act(&request(
+            ActionKind::Approve,
+            "ledger",
+            "canary",
+            canary.version.clone(),
+        ))
+        .await
+        .unwrap_err();
+    match &e {
+        ActionError::Rejected { status, message, .. } => assert!(
+            *status == 403
+                && message.contains("permission denied by Argo CD's RBAC (permission denied: applications, action/argoproj.io/Rollout/resume, core-banking/ledger-canary"),
+            "{message}"
         ),
         other => panic!("{other:?}"),
     }
@@ -1083,4 +1100,87 @@ fn abort_from_the_command_line_terminates_a_running_sync() {
         .map(|r| (r["stage"].as_str().unwrap(), r["result"].as_str().unwrap()))
         .collect();
     assert_eq!(aborts, [("staging", "attempt"), ("staging", "done")]);
+}
+
+/// Argo CD's RBAC read before any key: a sync denied to the account on ledger-prod (can-i
+/// says no) makes promote and rollback there unavailable with the policy line that would allow
+/// them, and nothing is sent; the answers are asked once (not again on the next poll), with
+/// the exact question at the server.
+#[tokio::test]
+async fn a_sync_rbac_denies_is_unavailable_before_the_key_with_the_policy_line() {
+    let d = demo(1.0).await;
+    let r = sim::client()
+        .post(format!("{}/api/v1/_sim/argocd/rbac", d.url()))
+        .body(r#"{"application": "ledger-prod", "action": "sync", "deny": true}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    clear(&d).await;
+    let w = observe(&d).await;
+    let asked: Vec<String> = requests(&d)
+        .await
+        .iter()
+        .filter_map(|r| r["path"].as_str())
+        .filter(|p| p.starts_with("/api/v1/account/can-i/"))
+        .map(String::from)
+        .collect();
+    for want in [
+        "/api/v1/account/can-i/applications/sync/core-banking%2Fledger-prod",
+        "/api/v1/account/can-i/applications/get/core-banking%2Fledger-prod",
+        "/api/v1/account/can-i/applications/action%2Fargoproj.io%2FRollout%2Fresume/core-banking%2Fledger-canary",
+    ] {
+        assert!(asked.iter().any(|p| p == want), "{want} not in {asked:#?}");
+    }
+    let words = "Argo CD's RBAC does not let this account sync ledger-prod (policy line: p, ROLE, \
+                 applications, sync, core-banking/ledger-prod, allow)";
+    let prod = w.cell("ledger", "prod").unwrap();
+    assert_eq!(prod.refusal(ActionKind::Promote), Some(words));
+    assert_eq!(prod.refusal(ActionKind::Rollback), Some(words));
+    assert!(
+        w.cell("ledger", "staging")
+            .unwrap()
+            .refusal(ActionKind::Promote)
+            .is_none(),
+        "only ledger-prod is denied"
+    );
+    let mut a = Action::new(ActionKind::Promote, "ledger", "prod");
+    a.force = true;
+    a.reason = Some("hotfix".into());
+    let e = trainyard::ops::preflight(
+        a.clone(),
+        &d.config.train,
+        &w,
+        &Default::default(),
+        poll::now(),
+    )
+    .unwrap_err();
+    assert_eq!(e, format!("promote ledger at prod: {words}"));
+    let avail = trainyard::ops::availability::assess(
+        a,
+        &trainyard::ops::availability::Situation {
+            train: &d.config.train,
+            world: &w,
+            holds: &Default::default(),
+            now: poll::now(),
+            readonly: false,
+            in_flight: &Default::default(),
+        },
+    );
+    assert!(
+        matches!(&avail, trainyard::ops::availability::Avail::No(m) if m.contains(words)),
+        "{avail:?}"
+    );
+    // Fresh answers are not asked again on the next poll.
+    clear(&d).await;
+    observe(&d).await;
+    assert!(
+        !requests(&d).await.iter().any(|r| r["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("/api/v1/account/can-i/")),
+        "asked again while fresh"
+    );
+    assert!(writes(&d).await.is_empty(), "nothing was sent");
+    d.handle.shutdown().await;
 }

@@ -8,12 +8,17 @@
 //! ignored), `GET /api/v1/applications/{name}`, `POST …/{name}/sync` (`revision`, `dryRun`),
 //! `POST …/{name}/rollback` (`id`), `DELETE …/{name}/operation`, `GET …/{name}/resource`
 //! (the Rollout's live manifest), `GET|POST …/{name}/resource/actions` (a Rollout's actions:
-//! listed with `disabled` flags; run with the action's name as the JSON body).
+//! listed with `disabled` flags; run with the action's name as the JSON body), `GET
+//! /api/v1/account/can-i/{resource}/{action}/{subresource}` (`{"value": "yes"|"no"}`).
 //!
 //! Test knobs (no auth): `GET /api/v1/_sim/argocd/requests` lists every request (`method`,
 //! `path`, `query`, `body`, `status`), `DELETE` clears it; `POST /api/v1/_sim/argocd/windows`
 //! `{"application", "deny"}` opens or closes a deny sync window on an application (its
-//! `GET …/{name}/syncwindows` says so, and a sync or rollback is refused 403).
+//! `GET …/{name}/syncwindows` says so, and a sync or rollback is refused 403);
+//! `POST /api/v1/_sim/argocd/rbac` `{"application", "action", "deny"}` makes RBAC deny an
+//! action (`sync`, `action/argoproj.io/Rollout/resume`, …) on an application: `GET
+//! /api/v1/account/can-i/applications/{action}/{project}%2F{app}` says "no", and the action is
+//! refused 403.
 
 use std::sync::Arc;
 
@@ -107,6 +112,31 @@ pub(crate) async fn requests(State(shared): State<Arc<Shared>>, method: Method) 
         return reply(200, json!({"cleared": true}));
     }
     reply(200, json!({"requests": inner.argo_log.requests}))
+}
+
+/// `POST /api/v1/_sim/argocd/rbac` `{"application": NAME, "action": ACTION, "deny": BOOL}`:
+/// RBAC denies (or allows again) an action on an application to the demo's account.
+pub(crate) async fn rbac(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let (Some(app), Some(action), Some(deny)) = (
+        v.get("application").and_then(Value::as_str),
+        v.get("action").and_then(Value::as_str),
+        v.get("deny").and_then(Value::as_bool),
+    ) else {
+        return reply(
+            400,
+            json!({"error": "want {\"application\": NAME, \"action\": ACTION, \"deny\": BOOL}"}),
+        );
+    };
+    let mut inner = shared.lock();
+    if inner.argo.set_rbac(app, action, deny) {
+        reply(
+            200,
+            json!({"application": app, "action": action, "deny": deny}),
+        )
+    } else {
+        reply(404, json!({"error": format!("no application {app}")}))
+    }
 }
 
 /// `POST /api/v1/_sim/argocd/windows` `{"application": NAME, "deny": true|false}`: open or close

@@ -200,7 +200,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/_sim/requests", get(prometheus::sim_requests))
         .route("/api/v1/applications", any(argocd_server::api))
         .route("/api/v1/applications/{*rest}", any(argocd_server::api))
+        .route("/api/v1/account/can-i/{*rest}", any(argocd_server::api))
         .route("/api/v1/_sim/argocd/windows", post(argocd_server::windows))
+        .route("/api/v1/_sim/argocd/rbac", post(argocd_server::rbac))
         .route(
             "/api/v1/_sim/argocd/requests",
             get(argocd_server::requests).delete(argocd_server::requests),
@@ -261,6 +263,9 @@ async fn index() -> &'static str {
      POST /api/v1/applications/{name}/sync  revision, dryRun; POST .../rollback  id\n\
      GET  /api/v1/applications/{name}/resource[/actions]  a Rollout's manifest, its actions\n\
      POST /api/v1/applications/{name}/resource/actions    the action's name as the body\n\
+     DELETE /api/v1/applications/{name}/operation         terminate a running sync\n\
+     GET  /api/v1/account/can-i/applications/{action}/{project}%2F{name}   RBAC: yes or no\n\
+     POST /api/v1/_sim/argocd/rbac          {application, action, deny}  test knob\n\
      GET|DELETE /api/v1/_sim/argocd/requests             every request, in order\n\
      \n\
      GET|POST /_sim/chaos   the faults in force; POST a spec (errors=0.3,latency=500ms,...)\n\

@@ -13,6 +13,9 @@ use serde_json::{Value, json};
 
 use super::{STAGES, Scenario, St};
 
+mod rollout;
+use rollout::Ro;
+
 /// The lanes whose deploy stages the Argo CD face serves (those of them on the train).
 pub const ARGO_LANES: [&str; 3] = ["auth-service", "ledger", "notifications"];
 /// The lanes whose deploy stages the demo's config reads through Argo CD without `--argocd`.
@@ -25,9 +28,6 @@ pub const ARGO_STAGES: [&str; 3] = ["staging", "canary", "prod"];
 pub const READONLY_TOKEN: &str = "trainyard-readonly";
 /// Who the demo's token is to Argo CD (its `sub`).
 pub const ACCOUNT: &str = "trainyard";
-
-/// Replicas of every simulated Rollout.
-const REPLICAS: i64 = 4;
 
 /// The steps of a simulated canary: the first pause of those of [`WAITING_CANARIES`] waits for
 /// a promotion; the others walk every step on a timer.
@@ -51,14 +51,6 @@ fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// A replica set's pod hash for a revision, as the Rollouts controller would name it.
-fn pod_hash(rev: &str) -> String {
-    let h = rev.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-    });
-    format!("{:010x}", h & 0xff_ffff_ffff)
-}
-
 #[derive(Clone, Debug)]
 struct Hist {
     id: i64,
@@ -78,174 +70,6 @@ struct Op {
     phase: &'static str,
     message: String,
     finished_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Clone, Debug)]
-struct Ro {
-    name: String,
-    namespace: String,
-    steps: Vec<Value>,
-    step: usize,
-    step_since: DateTime<Utc>,
-    /// Time already spent in the current step before a user's pause.
-    banked: TimeDelta,
-    user_paused: bool,
-    abort: bool,
-    stable: String,
-    current: String,
-    generation: i64,
-}
-
-impl Ro {
-    fn promoted(&self) -> bool {
-        self.stable == self.current
-    }
-
-    /// Paused at a pause step (by the controller).
-    fn at_pause_step(&self) -> bool {
-        !self.promoted()
-            && !self.abort
-            && self
-                .steps
-                .get(self.step)
-                .is_some_and(|s| s.get("pause").is_some())
-    }
-
-    fn paused(&self) -> bool {
-        self.user_paused || self.at_pause_step()
-    }
-
-    fn weight(&self) -> i64 {
-        if self.promoted() || self.step >= self.steps.len() {
-            return 100;
-        }
-        if self.abort {
-            return 0;
-        }
-        self.steps[..=self.step]
-            .iter()
-            .filter_map(|s| s.get("setWeight").and_then(Value::as_i64))
-            .next_back()
-            .unwrap_or(0)
-    }
-
-    /// `(phase, message)` as the Rollouts controller reports them.
-    fn phase(&self) -> (&'static str, String) {
-        if self.abort {
-            let m = format!(
-                "RolloutAborted: Rollout aborted update to revision {}",
-                self.generation
-            );
-            ("Degraded", m)
-        } else if self.user_paused {
-            ("Paused", "manually paused".into())
-        } else if self.at_pause_step() {
-            ("Paused", "CanaryPauseStep".into())
-        } else if !self.promoted() {
-            ("Progressing", "more replicas need to be updated".into())
-        } else {
-            ("Healthy", String::new())
-        }
-    }
-
-    /// How long a step takes at speed 1, `None` for a pause that waits for a promotion.
-    fn step_length(step: &Value) -> Option<TimeDelta> {
-        if step.get("setWeight").is_some() {
-            return Some(TimeDelta::seconds(3));
-        }
-        let d = step.get("pause")?.get("duration")?;
-        let secs = match d {
-            Value::Number(n) => n.as_i64(),
-            Value::String(s) => s.trim_end_matches('s').parse().ok(),
-            _ => None,
-        }?;
-        Some(TimeDelta::seconds(secs))
-    }
-
-    /// Walk the steps up to `now`.
-    fn advance(&mut self, now: DateTime<Utc>, speed: f64) {
-        while !self.user_paused && !self.abort && !self.promoted() {
-            let Some(step) = self.steps.get(self.step) else {
-                self.stable = self.current.clone();
-                break;
-            };
-            let Some(len) = Self::step_length(step) else {
-                break;
-            };
-            let len = TimeDelta::milliseconds((len.num_milliseconds() as f64 / speed) as i64);
-            let due = self.step_since + len - self.banked;
-            if now < due {
-                break;
-            }
-            self.step += 1;
-            self.step_since = due;
-            self.banked = TimeDelta::zero();
-        }
-    }
-
-    fn json(&self) -> Value {
-        let (phase, message) = self.phase();
-        let mut status = json!({
-            "phase": phase,
-            "message": message,
-            "observedGeneration": self.generation.to_string(),
-            "currentPodHash": pod_hash(&self.current),
-            "stableRS": pod_hash(&self.stable),
-            "currentStepIndex": self.step,
-            "replicas": REPLICAS,
-            "updatedReplicas": REPLICAS,
-            "readyReplicas": REPLICAS,
-            "availableReplicas": REPLICAS,
-            "canary": {"weights": {"canary": {"podTemplateHash": pod_hash(&self.current), "weight": self.weight()},
-                                   "stable": {"podTemplateHash": pod_hash(&self.stable), "weight": 100 - self.weight()}}},
-            "selector": format!("app={}", self.name),
-        });
-        if self.at_pause_step() && !self.user_paused {
-            status["pauseConditions"] =
-                json!([{"reason": "CanaryPauseStep", "startTime": ts(self.step_since)}]);
-            status["controllerPause"] = json!(true);
-        }
-        if self.abort {
-            status["abort"] = json!(true);
-            status["conditions"] = json!([{"type": "Progressing", "status": "False", "reason": "RolloutAborted",
-                                           "message": format!("Rollout aborted update to revision {}", self.generation)}]);
-        }
-        let mut spec = json!({"replicas": REPLICAS, "strategy": {"canary": {"steps": self.steps}},
-                              "selector": {"matchLabels": {"app": self.name}}});
-        if self.user_paused {
-            spec["paused"] = json!(true);
-        }
-        json!({
-            "apiVersion": "argoproj.io/v1alpha1",
-            "kind": "Rollout",
-            "metadata": {"name": self.name, "namespace": self.namespace, "generation": self.generation},
-            "spec": spec,
-            "status": status,
-        })
-    }
-
-    /// The actions Argo CD lists for this Rollout, disabled as its discovery script says.
-    fn actions(&self) -> Vec<(&'static str, bool)> {
-        let promoted = self.promoted();
-        vec![
-            ("restart", false),
-            ("resume", !self.paused()),
-            ("abort", promoted || self.abort),
-            ("retry", promoted || !self.abort),
-            ("pause", promoted || self.abort || self.user_paused),
-            ("promote-full", promoted),
-            ("skip-current-step", self.step >= self.steps.len()),
-        ]
-    }
-
-    fn health(&self) -> (&'static str, String) {
-        match self.phase() {
-            ("Degraded", m) => ("Degraded", m),
-            ("Paused", m) => ("Suspended", m),
-            ("Progressing", m) => ("Progressing", m),
-            _ => ("Healthy", String::new()),
-        }
-    }
 }
 
 #[derive(Clone, Debug)]
@@ -289,6 +113,9 @@ pub(crate) struct ArgoSim {
     hostile: bool,
     /// Moves with every change (the list's `metadata.resourceVersion`).
     version: u64,
+    /// RBAC's policy: (application, action) the demo's account may not do
+    /// (`POST /api/v1/_sim/argocd/rbac`).
+    denied: Vec<(String, String)>,
 }
 
 impl Scenario {
@@ -404,6 +231,7 @@ impl Scenario {
             apps,
             hostile: self.hostile,
             version: 1,
+            denied: Vec::new(),
         }
     }
 }
@@ -570,6 +398,12 @@ impl ArgoSim {
         readonly: bool,
     ) -> ArgoReply {
         self.tick(now);
+        if let Some(rest) = path.strip_prefix("/api/v1/account/can-i/") {
+            return match method {
+                "GET" => self.can_i(rest, readonly),
+                _ => argo_error(405, "method not allowed"),
+            };
+        }
         let rest = path.trim_start_matches("/api/v1/applications");
         let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
         if parts.is_empty() {
@@ -601,21 +435,24 @@ impl ArgoSim {
             );
         };
         let project = self.apps[i].project.clone();
+        let denied =
+            |what: &str| readonly || self.denied.iter().any(|(n, a)| n == name && a == what);
+        let sub = if readonly { READONLY_TOKEN } else { ACCOUNT };
         let deny = |what: &str| {
             argo_error(
                 403,
                 &format!(
-                    "permission denied: applications, {what}, {project}/{name}, sub: {READONLY_TOKEN}, iat: 1764979200"
+                    "permission denied: applications, {what}, {project}/{name}, sub: {sub}, iat: 1764979200"
                 ),
             )
         };
         match (method, &parts[1..]) {
             ("GET", []) => (200, self.app_json(&self.apps[i], now)),
-            ("POST", ["sync"]) if readonly => deny("sync"),
+            ("POST", ["sync"]) if denied("sync") => deny("sync"),
             ("POST", ["sync"]) => self.sync(i, now, body),
-            ("POST", ["rollback"]) if readonly => deny("sync"),
+            ("POST", ["rollback"]) if denied("sync") => deny("sync"),
             ("POST", ["rollback"]) => self.rollback(i, now, body),
-            ("DELETE", ["operation"]) if readonly => deny("sync"),
+            ("DELETE", ["operation"]) if denied("sync") => deny("sync"),
             // Terminating for a moment (the controller stops the sync's tasks), then failed
             // with Argo CD's words.
             ("DELETE", ["operation"]) => {
@@ -664,8 +501,9 @@ impl ArgoSim {
             },
             ("POST", ["resource", "actions"]) => {
                 let action = body.as_str().unwrap_or_default().to_string();
-                if readonly {
-                    return deny(&format!("action/argoproj.io/Rollout/{action}"));
+                let what = format!("action/argoproj.io/Rollout/{action}");
+                if denied(&what) {
+                    return deny(&what);
                 }
                 self.run_action(i, q, &action, now)
             }
@@ -691,6 +529,54 @@ impl ArgoSim {
             .as_ref()
             .filter(|o| matches!(o.phase, "Running" | "Terminating"))
             .map(|_| argo_error(400, "another operation is already in progress"))
+    }
+
+    /// `GET /api/v1/account/can-i/{resource}/{action}/{subresource}`, each part one
+    /// percent-encoded segment (as the path arrives): `applications`, and `PROJECT/APP` naming
+    /// an application of that project. The read-only token may only `get`; the other may do
+    /// everything but what [`ArgoSim::set_rbac`] denied.
+    fn can_i(&self, rest: &str, readonly: bool) -> ArgoReply {
+        let parts: Vec<String> = rest
+            .split('/')
+            .map(|p| {
+                percent_encoding::percent_decode_str(p)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+            .collect();
+        let [resource, action, object] = parts.as_slice() else {
+            return argo_error(
+                404,
+                &format!("no route for GET /api/v1/account/can-i/{rest}"),
+            );
+        };
+        let app = object.split_once('/').and_then(|(project, name)| {
+            self.apps
+                .iter()
+                .find(|a| a.name == name && a.project == project)
+        });
+        let yes = resource == "applications"
+            && app.is_some_and(|a| {
+                if readonly {
+                    action == "get"
+                } else {
+                    !self.denied.iter().any(|(n, d)| *n == a.name && d == action)
+                }
+            });
+        (200, json!({"value": if yes { "yes" } else { "no" }}))
+    }
+
+    /// Deny (or allow again) an RBAC action on an application to the demo's account: can-i
+    /// says so, and the action itself is refused 403 (a test knob).
+    pub(crate) fn set_rbac(&mut self, app: &str, action: &str, deny: bool) -> bool {
+        if self.find(app).is_none() {
+            return false;
+        }
+        self.denied.retain(|(n, a)| !(n == app && a == action));
+        if deny {
+            self.denied.push((app.to_string(), action.to_string()));
+        }
+        true
     }
 
     /// Open (`deny`) or close a deny sync window on an application (a test knob).
@@ -815,255 +701,4 @@ impl ArgoSim {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sim::SimOptions;
-
-    fn sim() -> (ArgoSim, DateTime<Utc>) {
-        let t0 = DateTime::parse_from_rfc3339("2026-11-26T15:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        let sc = Scenario::new(&SimOptions::default(), t0, "http://127.0.0.1:1");
-        (sc.argo_sim(), t0)
-    }
-
-    fn get(a: &mut ArgoSim, now: DateTime<Utc>, path: &str, q: &[(&str, &str)]) -> Value {
-        let q: Vec<(String, String)> = q
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let (s, v) = a.answer(now, "GET", path, &q, &Value::Null, false);
-        assert_eq!(s, 200, "{v}");
-        v
-    }
-
-    #[test]
-    fn the_ledger_canary_waits_at_a_step_until_resumed_then_walks_to_the_end() {
-        let (mut a, t0) = sim();
-        let list = get(&mut a, t0, "/api/v1/applications", &[]);
-        let names: Vec<&str> = list["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["metadata"]["name"].as_str().unwrap())
-            .collect();
-        assert_eq!(names.len(), 9, "{names:?}");
-        let q = [
-            ("namespace", "ledger-canary"),
-            ("resourceName", "ledger"),
-            ("version", "v1alpha1"),
-            ("group", "argoproj.io"),
-            ("kind", "Rollout"),
-        ];
-        let m = get(
-            &mut a,
-            t0,
-            "/api/v1/applications/ledger-canary/resource",
-            &q,
-        );
-        let r: Value = serde_json::from_str(m["manifest"].as_str().unwrap()).unwrap();
-        assert_eq!(r["status"]["phase"], "Paused");
-        assert_eq!(
-            r["status"]["pauseConditions"][0]["reason"],
-            "CanaryPauseStep"
-        );
-        assert_eq!(r["status"]["currentStepIndex"], 1);
-        // It waits however long nobody promotes it.
-        let later = t0 + TimeDelta::minutes(10);
-        let m = get(
-            &mut a,
-            later,
-            "/api/v1/applications/ledger-canary/resource",
-            &q,
-        );
-        assert!(m["manifest"].as_str().unwrap().contains("CanaryPauseStep"));
-        let qs: Vec<(String, String)> = q
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let (s, _) = a.answer(
-            later,
-            "POST",
-            "/api/v1/applications/ledger-canary/resource/actions",
-            &qs,
-            &json!("resume"),
-            true,
-        );
-        assert_eq!(s, 403, "a read-only token can't act");
-        let (s, _) = a.answer(
-            later,
-            "POST",
-            "/api/v1/applications/ledger-canary/resource/actions",
-            &qs,
-            &json!("resume"),
-            false,
-        );
-        assert_eq!(s, 200);
-        let m = get(
-            &mut a,
-            later + TimeDelta::minutes(1),
-            "/api/v1/applications/ledger-canary/resource",
-            &q,
-        );
-        let r: Value = serde_json::from_str(m["manifest"].as_str().unwrap()).unwrap();
-        assert_eq!(r["status"]["phase"], "Healthy", "{r}");
-        assert_eq!(r["status"]["stableRS"], r["status"]["currentPodHash"]);
-    }
-
-    /// The demo's Argo lane: auth-service's canary Rollout waits at a step for a promotion (a
-    /// minute later still), on its canary's version; its prod stays on the version before.
-    #[test]
-    fn auth_services_canary_waits_at_a_step_and_prod_has_the_version_before() {
-        let (mut a, t0) = sim();
-        let q = [
-            ("namespace", "auth-service-canary"),
-            ("resourceName", "auth-service"),
-            ("version", "v1alpha1"),
-            ("group", "argoproj.io"),
-            ("kind", "Rollout"),
-        ];
-        let later = t0 + TimeDelta::minutes(1);
-        let path = "/api/v1/applications/auth-service-canary/resource";
-        let r: Value =
-            serde_json::from_str(get(&mut a, later, path, &q)["manifest"].as_str().unwrap())
-                .unwrap();
-        assert_eq!(r["status"]["phase"], "Paused", "{r}");
-        assert_eq!(
-            r["status"]["pauseConditions"][0]["reason"],
-            "CanaryPauseStep"
-        );
-        assert_eq!(r["status"]["currentStepIndex"], 1);
-        assert_ne!(r["status"]["stableRS"], r["status"]["currentPodHash"]);
-        let app = |a: &mut ArgoSim, name: &str| {
-            get(a, later, &format!("/api/v1/applications/{name}"), &[])["status"]["history"]
-                .as_array()
-                .unwrap()
-                .last()
-                .unwrap()["revision"]
-                .clone()
-        };
-        let canary = app(&mut a, "auth-service-canary");
-        let prod = app(&mut a, "auth-service-prod");
-        assert_ne!(canary, prod, "prod is on the version before the canary's");
-    }
-
-    #[test]
-    fn rollback_is_refused_under_automated_sync_and_a_sync_finishes() {
-        let (mut a, t0) = sim();
-        let (s, v) = a.answer(
-            t0,
-            "POST",
-            "/api/v1/applications/notifications-prod/rollback",
-            &[],
-            &json!({"id": 1}),
-            false,
-        );
-        assert_eq!(
-            (s, v["message"].as_str()),
-            (
-                400,
-                Some("rollback cannot be initiated when auto-sync is enabled")
-            )
-        );
-        let (s, _) = a.answer(
-            t0,
-            "POST",
-            "/api/v1/applications/ledger-staging/sync",
-            &[],
-            &json!({"revision": "abc1234"}),
-            false,
-        );
-        assert_eq!(s, 200);
-        let (s, _) = a.answer(
-            t0,
-            "POST",
-            "/api/v1/applications/ledger-staging/sync",
-            &[],
-            &json!({"revision": "abc1234"}),
-            false,
-        );
-        assert_eq!(s, 400, "one operation at a time");
-        let app = get(
-            &mut a,
-            t0 + TimeDelta::seconds(30),
-            "/api/v1/applications/ledger-staging",
-            &[],
-        );
-        assert_eq!(app["status"]["operationState"]["phase"], "Succeeded");
-        assert_eq!(
-            app["status"]["history"].as_array().unwrap().last().unwrap()["revision"],
-            "abc1234"
-        );
-        assert_eq!(
-            app["status"]["operationState"]["operation"]["initiatedBy"]["username"],
-            ACCOUNT
-        );
-    }
-
-    /// A sync of an Application without a Rollout runs long enough to be terminated; `DELETE
-    /// …/operation` makes it terminating, then failed with Argo CD's words, the version where
-    /// it was; with nothing running, Argo CD's refusal.
-    #[test]
-    fn a_running_sync_is_terminated_and_nothing_running_is_refused() {
-        let (mut a, t0) = sim();
-        let path = "/api/v1/applications/ledger-staging";
-        let before = get(&mut a, t0, path, &[])["status"]["sync"]["revision"].clone();
-        let (s, v) = a.answer(
-            t0,
-            "DELETE",
-            &format!("{path}/operation"),
-            &[],
-            &Value::Null,
-            false,
-        );
-        assert_eq!(
-            (s, v["message"].as_str()),
-            (
-                400,
-                Some("Unable to terminate operation. No operation is in progress")
-            )
-        );
-        let (s, _) = a.answer(
-            t0,
-            "POST",
-            &format!("{path}/sync"),
-            &[],
-            &json!({"revision": "abc1234"}),
-            false,
-        );
-        assert_eq!(s, 200);
-        let t1 = t0 + TimeDelta::seconds(8);
-        assert_eq!(
-            get(&mut a, t1, path, &[])["status"]["operationState"]["phase"],
-            "Running",
-            "still running after 8 s"
-        );
-        let (s, _) = a.answer(
-            t1,
-            "DELETE",
-            &format!("{path}/operation"),
-            &[],
-            &Value::Null,
-            true,
-        );
-        assert_eq!(s, 403, "a read-only token can't terminate");
-        let (s, _) = a.answer(
-            t1,
-            "DELETE",
-            &format!("{path}/operation"),
-            &[],
-            &Value::Null,
-            false,
-        );
-        assert_eq!(s, 200);
-        let op = &get(&mut a, t1, path, &[])["status"]["operationState"];
-        assert_eq!(op["phase"], "Terminating", "{op}");
-        let app = get(&mut a, t1 + TimeDelta::seconds(30), path, &[]);
-        let op = &app["status"]["operationState"];
-        assert_eq!(
-            (op["phase"].as_str(), op["message"].as_str()),
-            (Some("Failed"), Some("Operation terminated"))
-        );
-        assert_eq!(app["status"]["sync"]["revision"], before, "never deployed");
-    }
-}
+mod tests;

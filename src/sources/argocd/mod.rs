@@ -6,6 +6,7 @@
 mod act;
 pub mod client;
 pub mod map;
+mod rbac;
 mod read;
 
 use std::collections::BTreeMap;
@@ -62,6 +63,8 @@ pub struct ArgoSource {
     /// Each Application's sync windows as last read (when, and why a sync can't go now), read
     /// again every [`WINDOWS_EVERY`].
     windows: Mutex<std::collections::HashMap<String, (std::time::Instant, Option<String>)>>,
+    /// What Argo CD's RBAC said the account may do, per Application and action (rbac.rs).
+    rbac: Mutex<rbac::Kept>,
 }
 
 /// How often an Application's sync windows are read: they open and close by the minute.
@@ -95,6 +98,7 @@ impl ArgoSource {
             targets,
             seen: Mutex::new(BTreeMap::new()),
             windows: Mutex::new(std::collections::HashMap::new()),
+            rbac: Mutex::new(rbac::Kept::new()),
         })
     }
 

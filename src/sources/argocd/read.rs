@@ -1,7 +1,7 @@
 //! One poll of the `argocd` source: one list of the applications (projected to the fields the
 //! cells need), then, for each Application that manages an Argo Rollout which is not healthy
 //! (moving, paused, aborted), its live manifest and its resource actions, all at once; and
-//! every minute, each Application's sync windows.
+//! every minute, each Application's sync windows and what RBAC lets the account do (rbac.rs).
 
 use std::collections::BTreeMap;
 
@@ -189,7 +189,19 @@ impl ArgoSource {
                 }),
         )
         .await;
-        self.read_windows(&apps).await;
+        // Each Application's project, as RBAC names it.
+        let project = |t: &ArgoTarget, app: &Application| {
+            Some(app.spec.project.clone())
+                .filter(|p| !p.is_empty())
+                .or_else(|| t.project.clone())
+                .unwrap_or_else(|| "default".into())
+        };
+        let asked: Vec<(&ArgoTarget, String, bool)> = apps
+            .iter()
+            .zip(&rollouts)
+            .map(|((_, t, app), r)| (*t, project(t, app), r.is_some()))
+            .collect();
+        join(self.read_windows(&apps), self.read_rbac(&asked)).await;
         let windows = self
             .windows
             .lock()
@@ -276,24 +288,30 @@ impl ArgoSource {
                 cell.message = Some(format!("{m}; syncs refused by a sync window now"));
             }
             let state = rollout.as_ref().and_then(map::rollout_state);
-            seen.insert(
-                key.clone(),
-                Seen {
-                    automated,
-                    history: app
-                        .status
-                        .history
-                        .iter()
-                        .map(|h| (h.id, h.revision.clone()))
-                        .collect(),
-                    rollout_at_step: state
-                        .as_ref()
-                        .is_some_and(|s| s.0 == crate::model::CellState::AwaitingApproval),
-                    rollout: r,
-                    disabled,
-                    sync_running,
-                },
-            );
+            let s = Seen {
+                automated,
+                history: app
+                    .status
+                    .history
+                    .iter()
+                    .map(|h| (h.id, h.revision.clone()))
+                    .collect(),
+                rollout_at_step: state
+                    .as_ref()
+                    .is_some_and(|s| s.0 == crate::model::CellState::AwaitingApproval),
+                rollout: r,
+                disabled,
+                sync_running,
+            };
+            // What Argo CD's RBAC does not let the account do, where nothing else refused it.
+            let object = super::rbac::object(&project(t, app), t);
+            let said = |a: &str| self.rbac_said(&t.application, a);
+            for refusal in super::rbac::refusals(&s, &t.application, &object, &said) {
+                if cell.refusal(refusal.action).is_none() {
+                    cell.refused.push(refusal);
+                }
+            }
+            seen.insert(key.clone(), s);
             batch.cells.push((key.clone(), cell));
         }
         *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = seen;
