@@ -540,6 +540,37 @@ async fn hostile_strings_from_argo_cd_never_reach_the_cells() {
         }
     }
     assert!(seen > 20);
+    // A sync terminated while the server's messages carry attacks: the cell says it in its own
+    // words.
+    let argo = d.sources.iter().find(|s| s.name() == "argo").unwrap();
+    argo.act(&request(
+        ActionKind::Promote,
+        "ledger",
+        "staging",
+        Some("0123456789abcdef0123456789abcdef01234567".into()),
+    ))
+    .await
+    .unwrap();
+    observe(&d).await;
+    argo.act(&request(ActionKind::Abort, "ledger", "staging", None))
+        .await
+        .unwrap();
+    let mut staging = None;
+    for _ in 0..50 {
+        let w = observe(&d).await;
+        let c = w.cell("ledger", "staging").unwrap().clone();
+        if c.state != CellState::Running {
+            staging = Some(c);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let c = staging.expect("the terminated sync settles");
+    assert_eq!(c.state, CellState::Cancelled, "{c:?}");
+    assert_eq!(
+        c.message.as_deref(),
+        Some("sync terminated: it was stopped before it finished")
+    );
     d.handle.shutdown().await;
 }
 

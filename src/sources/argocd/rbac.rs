@@ -15,6 +15,7 @@ use futures_util::future::join_all;
 use serde_json::Value;
 
 use super::{ArgoSource, ArgoTarget, Seen, enc};
+use crate::model::text::sanitize;
 use crate::model::{ActionKind, Refusal};
 
 /// How often an Application's permissions are asked again: RBAC changes rarely.
@@ -39,6 +40,16 @@ pub fn asked(has_rollout: bool) -> Vec<String> {
         a.extend(ROLLOUT_ACTIONS.iter().map(|n| rollout_action(n)));
     }
     a
+}
+
+/// An Application's project as Argo CD names it, when it is a Kubernetes name (letters,
+/// digits, '-', '.', '_'); anything else from the server is not used.
+pub fn project_name(s: &str) -> Option<String> {
+    let ok = !s.is_empty()
+        && s.len() <= 253
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+    ok.then(|| s.to_string())
 }
 
 /// The RBAC object of an Application: `PROJECT/APP`, or `PROJECT/NAMESPACE/APP` for one outside
@@ -74,9 +85,12 @@ pub fn denial(action: &str, app: &str, object: &str) -> String {
         Some(name) => format!("run the Rollout action {name} of {app}"),
         None => format!("{action} {app}"),
     };
-    format!(
-        "Argo CD's RBAC does not let this account {what} (policy line: p, ROLE, applications, \
-         {action}, {object}, allow)"
+    sanitize(
+        &format!(
+            "Argo CD's RBAC does not let this account {what} (policy line: p, ROLE, \
+             applications, {action}, {object}, allow)"
+        ),
+        600,
     )
 }
 
@@ -204,6 +218,59 @@ mod tests {
         assert_eq!(answer(&json!(["yes"])), None);
         assert_eq!(asked(false), ["get", "sync"]);
         assert_eq!(asked(true).len(), 6);
+    }
+
+    /// Hostile strings: a project from the server that is not a Kubernetes name is not used;
+    /// whatever the parts, the question is one path of plain segments, a strange answer is
+    /// unknown, and the words carry no control or bidi characters.
+    #[test]
+    fn hostile_strings_in_the_question_the_answer_and_the_words() {
+        for bad in [
+            "",
+            "core\u{1b}]52;c;AAAA\u{7}",
+            "a/b",
+            "core\u{202e}gnik",
+            "x y",
+            "../etc",
+        ] {
+            assert_eq!(project_name(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            project_name("core-banking").as_deref(),
+            Some("core-banking")
+        );
+        let p = path(
+            "action/argoproj.io/Rollout/re\u{1b}[2Jsume",
+            "p\u{202e}/a?b#c%2F",
+        );
+        let rest = p
+            .strip_prefix("/api/v1/account/can-i/applications/")
+            .unwrap();
+        assert_eq!(rest.split('/').count(), 2, "{p}");
+        assert!(
+            p.chars().all(|c| c.is_ascii_graphic()),
+            "{p:?}: only printable ASCII"
+        );
+        for v in [
+            json!({"value": "yes\u{1b}[0m"}),
+            json!({"value": " yes"}),
+            json!({"value": true}),
+            json!({"value": null}),
+            json!("yes"),
+        ] {
+            assert_eq!(answer(&v), None, "{v}");
+        }
+        let w = denial(
+            "action/argoproj.io/Rollout/\u{1b}]52;c;AAAA\u{7}",
+            "app\u{202e}",
+            "p\u{9b}31m/app",
+        );
+        assert!(
+            !w.chars()
+                .any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)),
+            "{w:?}"
+        );
+        assert!(w.starts_with("Argo CD's RBAC does not let this account run the Rollout action"));
     }
 
     /// Each action needs what act.rs sends: a sync, or the Rollout's own action; a "no" is a

@@ -191,8 +191,7 @@ impl ArgoSource {
         .await;
         // Each Application's project, as RBAC names it.
         let project = |t: &ArgoTarget, app: &Application| {
-            Some(app.spec.project.clone())
-                .filter(|p| !p.is_empty())
+            super::rbac::project_name(&app.spec.project)
                 .or_else(|| t.project.clone())
                 .unwrap_or_else(|| "default".into())
         };
