@@ -225,36 +225,58 @@ pub fn redact_shapes(text: &str) -> Cow<'_, str> {
             *t = Cow::Owned(out);
         }
     }
+    // What the text mentions, in one walk over it (a pass only masks: it adds none of these).
+    let said = Mentions::of(text);
     let mut t = Cow::Borrowed(text);
     if t.contains("://") && t.contains('@') {
         pass(&mut t, url_userinfo);
     }
-    if contains_ignoring_case(&t, "authorization") {
+    if said.authorization {
         pass(&mut t, header_values);
     }
     if t.contains('=') || t.contains("\":") {
         pass(&mut t, key_values);
     }
-    if contains_ignoring_case(&t, "bearer") {
+    if said.bearer {
         pass(&mut t, bearer);
     }
-    if TOKEN_PREFIXES.iter().any(|p| contains_ignoring_case(&t, p)) {
+    if said.token {
         pass(&mut t, token_formats);
     }
     t
 }
 
-/// `needle` (lower case ASCII) in `hay`, in any case, without a lower-cased copy.
-fn contains_ignoring_case(hay: &str, needle: &str) -> bool {
-    let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
-    let Some((&first, _)) = needle.split_first() else {
-        return true;
-    };
-    hay.len() >= needle.len()
-        && (0..=hay.len() - needle.len()).any(|i| {
-            hay[i].to_ascii_lowercase() == first
-                && hay[i..i + needle.len()].eq_ignore_ascii_case(needle)
-        })
+/// The words a secret's shape starts with that a text mentions, in any case.
+#[derive(Debug, Default, PartialEq)]
+struct Mentions {
+    authorization: bool,
+    bearer: bool,
+    /// One of [`TOKEN_PREFIXES`].
+    token: bool,
+}
+
+impl Mentions {
+    fn of(text: &str) -> Mentions {
+        let b = text.as_bytes();
+        let mut m = Mentions::default();
+        for i in 0..b.len() {
+            let at = &b[i..];
+            match b[i].to_ascii_lowercase() {
+                b'a' => m.authorization |= starts_ignoring_case(at, "authorization"),
+                b'b' => m.bearer |= starts_ignoring_case(at, "bearer"),
+                b'g' | b'x' => {
+                    m.token |= TOKEN_PREFIXES.iter().any(|p| starts_ignoring_case(at, p));
+                }
+                _ => {}
+            }
+        }
+        m
+    }
+}
+
+/// `hay` starts with `needle` (lower case ASCII), in any case.
+fn starts_ignoring_case(hay: &[u8], needle: &str) -> bool {
+    hay.len() >= needle.len() && hay[..needle.len()].eq_ignore_ascii_case(needle.as_bytes())
 }
 
 /// `scheme://user:pass@host` → `scheme://***@host`.
@@ -615,8 +637,33 @@ mod tests {
             redact_shapes("https://u:p@host/x?Token=abc"),
             "https://***@host/x?Token=***"
         );
-        assert!(!contains_ignoring_case("bea", "bearer"));
-        assert!(contains_ignoring_case("xBeArEr", "bearer"));
+        assert!(!Mentions::of("bea").bearer);
+        assert!(Mentions::of("xBeArEr").bearer);
+        assert_eq!(
+            Mentions::of("Authorization: xoxB-1 BEARER"),
+            Mentions {
+                authorization: true,
+                bearer: true,
+                token: true
+            }
+        );
+        assert_eq!(
+            Mentions::of("glpat"),
+            Mentions::default(),
+            "a prefix cut short"
+        );
+        assert!(
+            Mentions::of("…GLPAT-x").token,
+            "after a multi-byte character"
+        );
+        // Mentions looks for a token where a `g` or an `x` is.
+        for p in TOKEN_PREFIXES {
+            assert!(
+                Mentions::of(&format!("a {} b", p.to_uppercase())).token,
+                "{p}"
+            );
+            assert!(matches!(p.as_bytes()[0], b'g' | b'x'), "{p}");
+        }
     }
 
     #[test]
