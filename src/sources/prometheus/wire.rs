@@ -245,14 +245,14 @@ impl<'de> Visitor<'de> for Keep<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Labels, A::Error> {
         let mut labels = Labels::default();
         while let Some(Text(k)) = map.next_key::<Text>()? {
-            match self.0.iter().position(|n| *n == k.as_ref()) {
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-                Some(at) => {
-                    if let Loose::Text(v) = map.next_value::<Loose>()? {
-                        labels.set(at, v.into());
-                    }
+            let named = |n: &&str| *n == k.as_ref();
+            if !self.0.iter().any(named) {
+                map.next_value::<IgnoredAny>()?;
+            } else if let Loose::Text(v) = map.next_value::<Loose>()? {
+                // A label named twice (`by` naming one label for both lane and stage) is kept
+                // at both places.
+                for (at, _) in self.0.iter().enumerate().filter(|(_, n)| named(n)) {
+                    labels.set(at, v.as_ref().into());
                 }
             }
         }
@@ -362,5 +362,12 @@ mod tests {
         let values: Vec<Option<(i64, f64)>> = d.iter().map(|s| s.1.0).collect();
         assert_eq!(values, [Some((1, 0.25)), None, None]);
         assert_eq!(d[0].0.at(3), Some("prod"));
+        // One label named for both the lane and the stage.
+        let mut de =
+            serde_json::Deserializer::from_str(r#"[{"metric":{"x":"a"},"value":[1,"1"]}]"#);
+        let d = SeriesList::<Sample>::new(Keep(&["x", "x"]), "value")
+            .deserialize(&mut de)
+            .unwrap();
+        assert_eq!((d[0].0.at(0), d[0].0.at(1)), (Some("a"), Some("a")));
     }
 }
