@@ -72,6 +72,29 @@ fn plan(d: &Demo, runner: &Runner, world: &World, a: Action) -> Plan {
     trainyard::ops::preflight(a, &d.config.train, world, &holds, poll::now()).unwrap()
 }
 
+/// The demo's `argo` source.
+fn argo_of(d: &Demo) -> &dyn trainyard::sources::Source {
+    d.sources
+        .iter()
+        .find(|s| s.name() == "argo")
+        .expect("the demo has an argo source")
+        .as_ref()
+}
+
+/// What the `argo` source says when asked directly to do what it must refuse.
+async fn refusal(
+    d: &Demo,
+    kind: ActionKind,
+    lane: &str,
+    stage: &str,
+    version: Option<String>,
+) -> ActionError {
+    argo_of(d)
+        .act(&request(kind, lane, stage, version))
+        .await
+        .expect_err("the source refuses it")
+}
+
 fn request(kind: ActionKind, lane: &str, stage: &str, version: Option<String>) -> ActionRequest {
     ActionRequest {
         id: format!("{kind}-{lane}-{stage}"),
@@ -284,9 +307,7 @@ async fn abort_stops_the_waiting_canary_and_a_disabled_action_is_refused_with_ar
     assert!(c.refusal(ActionKind::Reject).is_some());
     assert!(c.refusal(ActionKind::Rollback).is_none());
     clear(&d).await;
-    let argo = d.sources.iter().find(|s| s.name() == "argo").unwrap();
-    let req = request(ActionKind::Pause, "ledger", "canary", c.version.clone());
-    let e = argo.act(&req).await.unwrap_err();
+    let e = refusal(&d, ActionKind::Pause, "ledger", "canary", c.version.clone()).await;
     assert!(
         matches!(&e, ActionError::Unsupported(m) if m.contains("lists the action pause of Rollout ledger as disabled")),
         "{e:?}"
@@ -414,16 +435,14 @@ async fn a_rollback_under_automated_sync_is_refused_before_anything_is_sent() {
             .any(|m| m.contains("automated sync is on"))
     );
     // And the source itself refuses it, should it be asked.
-    let argo = d.sources.iter().find(|s| s.name() == "argo").unwrap();
-    let e = argo
-        .act(&request(
-            ActionKind::Rollback,
-            "notifications",
-            "prod",
-            prod.version.clone(),
-        ))
-        .await
-        .unwrap_err();
+    let e = refusal(
+        &d,
+        ActionKind::Rollback,
+        "notifications",
+        "prod",
+        prod.version.clone(),
+    )
+    .await;
     assert!(
         matches!(&e, ActionError::Unsupported(m) if m.contains("Argo CD refuses a rollback")),
         "{e:?}"
@@ -465,16 +484,14 @@ async fn a_refused_token_and_rbac_are_said_in_words() {
     );
     // Sent anyway (the source asked directly), Argo CD's own refusal is said in words.
     clear(&d).await;
-    let argo = d.sources.iter().find(|s| s.name() == "argo").unwrap();
-    let e = argo
-        .act(&request(
-            ActionKind::Approve,
-            "ledger",
-            "canary",
-            canary.version.clone(),
-        ))
-        .await
-        .unwrap_err();
+    let e = refusal(
+        &d,
+        ActionKind::Approve,
+        "ledger",
+        "canary",
+        canary.version.clone(),
+    )
+    .await;
     match &e {
         ActionError::Rejected { status, message, .. } => assert!(
             *status == 403
@@ -493,7 +510,7 @@ async fn a_refused_token_and_rbac_are_said_in_words() {
         )
     })
     .await;
-    let argo = d.sources.iter().find(|s| s.name() == "argo").unwrap();
+    let argo = argo_of(&d);
     let e = argo.poll().await.unwrap_err();
     assert!(
         e.contains("Argo CD answered 401: the token was refused")
@@ -542,7 +559,7 @@ async fn hostile_strings_from_argo_cd_never_reach_the_cells() {
     assert!(seen > 20);
     // A sync terminated while the server's messages carry attacks: the cell says it in its own
     // words.
-    let argo = d.sources.iter().find(|s| s.name() == "argo").unwrap();
+    let argo = argo_of(&d);
     argo.act(&request(
         ActionKind::Promote,
         "ledger",
@@ -963,12 +980,9 @@ async fn abort_of_a_running_sync_without_a_rollout_terminates_it() {
         staging.refusal(ActionKind::Abort),
         Some("no sync of ledger-staging is running: nothing to abort")
     );
-    let argo = d.sources.iter().find(|s| s.name() == "argo").unwrap();
+    let argo = argo_of(&d);
     clear(&d).await;
-    let e = argo
-        .act(&request(ActionKind::Abort, "ledger", "staging", None))
-        .await
-        .unwrap_err();
+    let e = refusal(&d, ActionKind::Abort, "ledger", "staging", None).await;
     assert!(
         matches!(&e, ActionError::Unsupported(m) if m == "no sync of ledger-staging is running: nothing to abort"),
         "{e:?}"
