@@ -98,8 +98,14 @@ pub fn spawn_with(
                 Some(i) = inputs.recv() => Some(i),
                 req = req_rx.recv() => match req {
                     Some(Request::Submit(p)) => Some(Input::Submit(p)),
-                    // Nobody holds the engine any more.
-                    None => break,
+                    // Nobody holds the engine any more: what was put off still goes out (to
+                    // whoever listens to the events).
+                    None => {
+                        for e in pending.drain(..) {
+                            let _ = event_tx.send(e);
+                        }
+                        break;
+                    }
                 },
                 _ = tick.tick() => Some(Input::Tick(crate::poll::now())),
                 _ = tokio::time::sleep_until(due.unwrap_or(last_sent)), if due.is_some() => None,

@@ -52,12 +52,12 @@ impl<'a> Budget<'a> {
             .hour
             .filter(|rl| rl.limit > 0)
             .map_or(1.0, |rl| rl.remaining as f64 / rl.limit as f64);
-        let minute = self
-            .minute
-            .filter(|rr| rr.per_minute > 0)
-            .map_or(1.0, |rr| {
-                1.0 - f64::from(rr.used) / f64::from(rr.per_minute)
-            });
+        // As [`Budget::minute_low`] has it: a used allowance of none is none left.
+        let minute = self.minute.map_or(1.0, |rr| match rr.per_minute {
+            0 if rr.used > 0 => 0.0,
+            0 => 1.0,
+            n => 1.0 - f64::from(rr.used) / f64::from(n),
+        });
         hour.min(minute)
     }
 

@@ -24,7 +24,8 @@ pub const CAN_I_EVERY: Duration = Duration::from_secs(60);
 /// The Rollout resource actions trainyard sends (act.rs).
 const ROLLOUT_ACTIONS: [&str; 4] = ["pause", "resume", "abort", "promote-full"];
 
-/// Answers kept: (application, RBAC action) → when asked, and the answer (`None`: unknown).
+/// Answers kept: (RBAC object, RBAC action) → when asked, and the answer (`None`: unknown).
+/// By object (`PROJECT/[NAMESPACE/]APP`), not name: two app namespaces may each have a `web`.
 pub type Kept = HashMap<(String, String), (Instant, Option<bool>)>;
 
 /// The RBAC action of a Rollout resource action.
@@ -146,39 +147,39 @@ impl ArgoSource {
     /// answer that can't be had leaves the last one standing, or none.
     pub(super) async fn read_rbac(&self, apps: &[(&ArgoTarget, String, bool)]) {
         let now = Instant::now();
-        let due: Vec<(String, String, String)> = {
+        let due: Vec<(String, String)> = {
             let kept = self.rbac.lock().unwrap_or_else(|e| e.into_inner());
             apps.iter()
                 .flat_map(|(t, project, has_rollout)| {
                     let object = object(project, t);
                     asked(*has_rollout)
                         .into_iter()
-                        .map(move |a| (t.application.clone(), a, object.clone()))
+                        .map(move |a| (object.clone(), a))
                 })
-                .filter(|(app, action, _)| {
-                    kept.get(&(app.clone(), action.clone()))
+                .filter(|key| {
+                    kept.get(key)
                         .is_none_or(|(at, _)| now.duration_since(*at) >= CAN_I_EVERY)
                 })
                 .collect()
         };
-        let read = join_all(due.into_iter().map(|(app, action, object)| async move {
+        let read = join_all(due.into_iter().map(|(object, action)| async move {
             let said = self.client.get(&path(&action, &object)).await;
-            (app, action, said.ok().as_ref().and_then(answer))
+            ((object, action), said.ok().as_ref().and_then(answer))
         }))
         .await;
         let mut kept = self.rbac.lock().unwrap_or_else(|e| e.into_inner());
-        for (app, action, said) in read {
-            let last = kept.get(&(app.clone(), action.clone())).and_then(|k| k.1);
-            kept.insert((app, action), (now, said.or(last)));
+        for (key, said) in read {
+            let last = kept.get(&key).and_then(|k| k.1);
+            kept.insert(key, (now, said.or(last)));
         }
     }
 
-    /// The last answer about `action` on `app`.
-    pub(super) fn rbac_said(&self, app: &str, action: &str) -> Option<bool> {
+    /// The last answer about `action` on the RBAC `object` (see [`object`]).
+    pub(super) fn rbac_said(&self, object: &str, action: &str) -> Option<bool> {
         self.rbac
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&(app.to_string(), action.to_string()))
+            .get(&(object.to_string(), action.to_string()))
             .and_then(|k| k.1)
     }
 }

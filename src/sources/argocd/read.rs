@@ -304,7 +304,7 @@ impl ArgoSource {
             };
             // What Argo CD's RBAC does not let the account do, where nothing else refused it.
             let object = super::rbac::object(&project(t, app), t);
-            let said = |a: &str| self.rbac_said(&t.application, a);
+            let said = |a: &str| self.rbac_said(&object, a);
             for refusal in super::rbac::refusals(&s, &t.application, &object, &said) {
                 if cell.refusal(refusal.action).is_none() {
                     cell.refused.push(refusal);

@@ -95,3 +95,15 @@ fn sources_without_budgets_say_nothing() {
     let all = [source("prom", None, None)];
     assert!(budgets(all.iter(), 200).is_empty());
 }
+
+#[test]
+fn an_allowance_of_none_used_is_the_tightest() {
+    // A minute's allowance of nothing, yet used: low, and the one the short form keeps.
+    let all = [
+        source("gh", Some((4000, 5000)), None),
+        source("gl", None, Some((5, 0))),
+    ];
+    let one = budgets(all.iter(), 30);
+    assert_eq!(one.len(), 1, "{:?}", texts(&one));
+    assert!(one[0].0.starts_with("gl "), "{:?}", texts(&one));
+}
