@@ -95,19 +95,24 @@ pub fn denial(action: &str, app: &str, object: &str) -> String {
     )
 }
 
-/// The RBAC action each of trainyard's actions needs on this Application, as act.rs plans it
-/// (`None`: not a request to Argo CD here).
-pub fn needed(kind: ActionKind, seen: &Seen) -> Option<String> {
+/// The RBAC actions that would let each of trainyard's actions go on this Application, as
+/// act.rs plans it (any one of them is enough; none: not a request to Argo CD here). A promote
+/// into a stage whose Rollout waits at a step resumes it when the version is the one waiting,
+/// and syncs another: the version is not known until the key is pressed, so either will do.
+pub fn needed(kind: ActionKind, seen: &Seen) -> Vec<String> {
     let rollout = seen.rollout.is_some();
+    let one = |a: String| vec![a];
     match kind {
-        ActionKind::Promote if seen.rollout_at_step => Some(rollout_action("resume")),
-        ActionKind::Promote | ActionKind::Rollback => Some("sync".into()),
-        ActionKind::Abort if !rollout => Some("sync".into()),
-        ActionKind::Abort | ActionKind::Reject if rollout => Some(rollout_action("abort")),
-        ActionKind::Pause if rollout => Some(rollout_action("pause")),
-        ActionKind::Resume if rollout => Some(rollout_action("resume")),
-        ActionKind::Approve if seen.rollout_at_step => Some(rollout_action("resume")),
-        _ => None,
+        ActionKind::Promote if seen.rollout_at_step => {
+            vec![rollout_action("resume"), "sync".into()]
+        }
+        ActionKind::Promote | ActionKind::Rollback => one("sync".into()),
+        ActionKind::Abort if !rollout => one("sync".into()),
+        ActionKind::Abort | ActionKind::Reject if rollout => one(rollout_action("abort")),
+        ActionKind::Pause if rollout => one(rollout_action("pause")),
+        ActionKind::Resume if rollout => one(rollout_action("resume")),
+        ActionKind::Approve if seen.rollout_at_step => one(rollout_action("resume")),
+        _ => Vec::new(),
     }
 }
 
@@ -133,11 +138,14 @@ pub fn refusals(
     ]
     .into_iter()
     .filter_map(|kind| {
-        let action = needed(kind, seen)?;
-        (said(&action) == Some(false)).then(|| Refusal {
-            action: kind,
-            reason: denial(&action, app, object),
-        })
+        let ways = needed(kind, seen);
+        let first = ways.first()?;
+        ways.iter()
+            .all(|a| said(a) == Some(false))
+            .then(|| Refusal {
+                action: kind,
+                reason: denial(first, app, object),
+            })
     })
     .collect()
 }
@@ -295,7 +303,8 @@ mod tests {
             "Argo CD's RBAC does not let this account sync payments-prod (policy line: p, ROLE, \
              applications, sync, payments/payments-prod, allow)"
         );
-        // A canary waiting at a step: promote is the Rollout's resume, not a sync.
+        // A canary waiting at a step: approve and resume are the Rollout's resume; promote
+        // resumes the version waiting or syncs another, so a "no" to resume alone leaves it.
         let waiting = Seen {
             rollout: Some(RolloutRef {
                 name: "payments".into(),
@@ -308,10 +317,7 @@ mod tests {
         let no_resume = |a: &str| Some(a != "action/argoproj.io/Rollout/resume");
         let r = refusals(&waiting, "payments-canary", "p/payments-canary", &no_resume);
         let kinds: Vec<ActionKind> = r.iter().map(|r| r.action).collect();
-        assert_eq!(
-            kinds,
-            [ActionKind::Promote, ActionKind::Resume, ActionKind::Approve]
-        );
+        assert_eq!(kinds, [ActionKind::Resume, ActionKind::Approve]);
         assert!(
             r[0].reason.starts_with(
                 "Argo CD's RBAC does not let this account run the Rollout action resume of \
@@ -321,6 +327,9 @@ mod tests {
             "{}",
             r[0].reason
         );
+        let neither = |a: &str| Some(a == "get");
+        let r = refusals(&waiting, "payments-canary", "p/payments-canary", &neither);
+        assert_eq!(r[0].action, ActionKind::Promote, "no way left to promote");
         // Unknown answers, or a server that says no even to reading: nothing refused.
         assert!(refusals(&plain, "a", "p/a", &|_| None).is_empty());
         assert!(refusals(&plain, "a", "p/a", &|_| Some(false)).is_empty());
