@@ -110,6 +110,10 @@ pub fn spawn_with(
                 _ = tick.tick() => Some(Input::Tick(crate::poll::now())),
                 _ = tokio::time::sleep_until(due.unwrap_or(last_sent)), if due.is_some() => None,
             };
+            // When this round began: the clock's tick is reset from here, so the gap between
+            // snapshots counts from here too (a quiet second's tick then never falls short of
+            // the gap by the time the round took).
+            let woke = tokio::time::Instant::now();
             let Some(first) = first else {
                 // The snapshot put off for the sources' news.
                 out_snapshot(
@@ -118,7 +122,7 @@ pub fn spawn_with(
                     &snap_tx,
                     std::mem::take(&mut pending),
                 );
-                (last_sent, due) = (tokio::time::Instant::now(), None);
+                (last_sent, due) = (woke, None);
                 continue;
             };
             // News of the sources alone (and the clock) may wait for the next snapshot; anything
@@ -157,8 +161,7 @@ pub fn spawn_with(
             for s in engine.take_poll_now() {
                 poller.poll_now(&s);
             }
-            let now = tokio::time::Instant::now();
-            if news_only && now < last_sent + REPORTS_GAP {
+            if news_only && woke < last_sent + REPORTS_GAP {
                 pending.extend(out);
                 due = Some(last_sent + REPORTS_GAP);
                 continue;
@@ -170,7 +173,7 @@ pub fn spawn_with(
                 &snap_tx,
                 std::mem::take(&mut pending),
             );
-            (last_sent, due) = (now, None);
+            (last_sent, due) = (woke, None);
         }
         drop(poller);
     });
