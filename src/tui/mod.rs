@@ -133,13 +133,7 @@ pub async fn run(
                 None => return Ok(Ended::Quit),
             },
             changed = engine.snapshots.changed() => match changed {
-                Ok(()) => {
-                    let snap = std::sync::Arc::clone(&engine.snapshots.borrow_and_update());
-                    // A new snapshot moves the clock as a tick does: the next tick comes a
-                    // second after it, not on a schedule of its own (one frame, not two).
-                    tick.reset();
-                    app.update(Msg::Snapshot(snap))
-                }
+                Ok(()) => take_snapshot(engine, &mut tick, &mut app),
                 Err(_) => return Err(color_eyre::eyre::eyre!("the engine stopped; see the log")),
             },
             Some(e) = engine.events.recv() => app.update(Msg::Event(Box::new(e))),
@@ -153,9 +147,7 @@ pub async fn run(
             cmds.extend(app.update(Msg::Event(Box::new(e))));
         }
         if engine.snapshots.has_changed().unwrap_or(false) {
-            let snap = std::sync::Arc::clone(&engine.snapshots.borrow_and_update());
-            tick.reset();
-            cmds.extend(app.update(Msg::Snapshot(snap)));
+            cmds.extend(take_snapshot(engine, &mut tick, &mut app));
         }
         for cmd in cmds {
             match cmd {
@@ -184,6 +176,15 @@ pub async fn run(
             dirty = false;
         }
     }
+}
+
+/// Take the engine's newest snapshot into the app. A new snapshot moves the clock as a tick
+/// does: the next tick comes a second after it, not on a schedule of its own (one frame, not
+/// two).
+fn take_snapshot(engine: &mut Handle, tick: &mut tokio::time::Interval, app: &mut App) -> Vec<Cmd> {
+    let snap = std::sync::Arc::clone(&engine.snapshots.borrow_and_update());
+    tick.reset();
+    app.update(Msg::Snapshot(snap))
 }
 
 /// The shortest time between two frames (about 30 per second).
