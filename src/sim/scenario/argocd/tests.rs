@@ -22,6 +22,17 @@ fn get(a: &mut ArgoSim, now: DateTime<Utc>, path: &str, q: &[(&str, &str)]) -> V
     v
 }
 
+/// A write (`POST`, `DELETE`) with no query, as the demo's account: its status and answer.
+fn write(
+    a: &mut ArgoSim,
+    now: DateTime<Utc>,
+    method: &str,
+    path: &str,
+    body: &Value,
+) -> (u16, Value) {
+    a.answer(now, method, path, &[], body, false)
+}
+
 #[test]
 fn the_ledger_canary_waits_at_a_step_until_resumed_then_walks_to_the_end() {
     let (mut a, t0) = sim();
@@ -134,13 +145,12 @@ fn auth_services_canary_waits_at_a_step_and_prod_has_the_version_before() {
 #[test]
 fn rollback_is_refused_under_automated_sync_and_a_sync_finishes() {
     let (mut a, t0) = sim();
-    let (s, v) = a.answer(
+    let (s, v) = write(
+        &mut a,
         t0,
         "POST",
         "/api/v1/applications/notifications-prod/rollback",
-        &[],
         &json!({"id": 1}),
-        false,
     );
     assert_eq!(
         (s, v["message"].as_str()),
@@ -149,22 +159,20 @@ fn rollback_is_refused_under_automated_sync_and_a_sync_finishes() {
             Some("rollback cannot be initiated when auto-sync is enabled")
         )
     );
-    let (s, _) = a.answer(
+    let (s, _) = write(
+        &mut a,
         t0,
         "POST",
         "/api/v1/applications/ledger-staging/sync",
-        &[],
         &json!({"revision": "abc1234"}),
-        false,
     );
     assert_eq!(s, 200);
-    let (s, _) = a.answer(
+    let (s, _) = write(
+        &mut a,
         t0,
         "POST",
         "/api/v1/applications/ledger-staging/sync",
-        &[],
         &json!({"revision": "abc1234"}),
-        false,
     );
     assert_eq!(s, 400, "one operation at a time");
     let app = get(
@@ -192,13 +200,12 @@ fn a_running_sync_is_terminated_and_nothing_running_is_refused() {
     let (mut a, t0) = sim();
     let path = "/api/v1/applications/ledger-staging";
     let before = get(&mut a, t0, path, &[])["status"]["sync"]["revision"].clone();
-    let (s, v) = a.answer(
+    let (s, v) = write(
+        &mut a,
         t0,
         "DELETE",
         &format!("{path}/operation"),
-        &[],
         &Value::Null,
-        false,
     );
     assert_eq!(
         (s, v["message"].as_str()),
@@ -207,13 +214,12 @@ fn a_running_sync_is_terminated_and_nothing_running_is_refused() {
             Some("Unable to terminate operation. No operation is in progress")
         )
     );
-    let (s, _) = a.answer(
+    let (s, _) = write(
+        &mut a,
         t0,
         "POST",
         &format!("{path}/sync"),
-        &[],
         &json!({"revision": "abc1234"}),
-        false,
     );
     assert_eq!(s, 200);
     let t1 = t0 + TimeDelta::seconds(8);
@@ -231,13 +237,12 @@ fn a_running_sync_is_terminated_and_nothing_running_is_refused() {
         true,
     );
     assert_eq!(s, 403, "a read-only token can't terminate");
-    let (s, _) = a.answer(
+    let (s, _) = write(
+        &mut a,
         t1,
         "DELETE",
         &format!("{path}/operation"),
-        &[],
         &Value::Null,
-        false,
     );
     assert_eq!(s, 200);
     let op = &get(&mut a, t1, path, &[])["status"]["operationState"];
@@ -276,13 +281,12 @@ fn can_i_answers_the_policy() {
     assert!(a.set_rbac("ledger-prod", "sync", true));
     assert!(!a.set_rbac("nope", "sync", true));
     assert_eq!(ask(&mut a, sync, false), (200, "no".into()));
-    let (s, v) = a.answer(
+    let (s, v) = write(
+        &mut a,
         t0,
         "POST",
         "/api/v1/applications/ledger-prod/sync",
-        &[],
         &json!({"revision": "abc1234"}),
-        false,
     );
     assert_eq!(s, 403);
     assert!(
