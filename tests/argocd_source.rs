@@ -467,9 +467,10 @@ async fn a_refused_token_and_rbac_are_said_in_words() {
     let w = observe(&d).await;
     let canary = w.cell("ledger", "canary").unwrap();
     assert_eq!(canary.state, CellState::AwaitingApproval);
-    // Argo CD's can-i said no before any key: planning refuses it with the policy line.
+    // Argo CD's can-i said no to sync before any key: planning refuses a promote into
+    // staging with the policy line.
     let e = trainyard::ops::preflight(
-        Action::new(ActionKind::Approve, "ledger", "canary"),
+        Action::new(ActionKind::Promote, "ledger", "staging"),
         &d.config.train,
         &w,
         &Default::default(),
@@ -478,11 +479,14 @@ async fn a_refused_token_and_rbac_are_said_in_words() {
     .unwrap_err();
     assert_eq!(
         e,
-        "approve ledger at canary: Argo CD's RBAC does not let this account run the Rollout \
-         action resume of ledger-canary (policy line: p, ROLE, applications, \
-         action/argoproj.io/Rollout/resume, core-banking/ledger-canary, allow)"
+        "promote ledger at staging: Argo CD's RBAC does not let this account sync \
+         ledger-staging (policy line: p, ROLE, applications, sync, core-banking/ledger-staging, \
+         allow)"
     );
-    // Sent anyway (the source asked directly), Argo CD's own refusal is said in words.
+    // The Rollout's resume can't be asked of can-i (Argo CD answers only plain actions): the
+    // approve is not refused beforehand ...
+    assert!(canary.refusal(ActionKind::Approve).is_none());
+    // ... and when sent, Argo CD's own refusal is said in words.
     clear(&d).await;
     let e = refusal(
         &d,
@@ -1173,10 +1177,14 @@ async fn a_sync_rbac_denies_is_unavailable_before_the_key_with_the_policy_line()
     for want in [
         "/api/v1/account/can-i/applications/sync/core-banking%2Fledger-prod",
         "/api/v1/account/can-i/applications/get/core-banking%2Fledger-prod",
-        "/api/v1/account/can-i/applications/action%2Fargoproj.io%2FRollout%2Fresume/core-banking%2Fledger-canary",
+        "/api/v1/account/can-i/applications/sync/core-banking%2Fledger-canary",
     ] {
         assert!(asked.iter().any(|p| p == want), "{want} not in {asked:#?}");
     }
+    assert!(
+        asked.iter().all(|p| !p.contains("/action%2F")),
+        "Argo CD's can-i answers no resource action: {asked:#?}"
+    );
     let words = "Argo CD's RBAC does not let this account sync ledger-prod (policy line: p, ROLE, \
                  applications, sync, core-banking/ledger-prod, allow)";
     let prod = w.cell("ledger", "prod").unwrap();

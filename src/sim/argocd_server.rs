@@ -9,16 +9,17 @@
 //! `POST …/{name}/rollback` (`id`), `DELETE …/{name}/operation`, `GET …/{name}/resource`
 //! (the Rollout's live manifest), `GET|POST …/{name}/resource/actions` (a Rollout's actions:
 //! listed with `disabled` flags; run with the action's name as the JSON body), `GET
-//! /api/v1/account/can-i/{resource}/{action}/{subresource}` (`{"value": "yes"|"no"}`).
+//! /api/v1/account/can-i/{resource}/{action}/{subresource}` (`{"value": "yes"|"no"}`; as Argo
+//! CD's, 400 to anything but a plain action: get, create, update, delete, sync, override).
 //!
 //! Test knobs (no auth): `GET /api/v1/_sim/argocd/requests` lists every request (`method`,
 //! `path`, `query`, `body`, `status`), `DELETE` clears it; `POST /api/v1/_sim/argocd/windows`
 //! `{"application", "deny"}` opens or closes a deny sync window on an application (its
 //! `GET …/{name}/syncwindows` says so, and a sync or rollback is refused 403);
 //! `POST /api/v1/_sim/argocd/rbac` `{"application", "action", "deny"}` makes RBAC deny an
-//! action (`sync`, `action/argoproj.io/Rollout/resume`, …) on an application: `GET
-//! /api/v1/account/can-i/applications/{action}/{project}%2F{app}` says "no", and the action is
-//! refused 403.
+//! action (`sync`, `action/argoproj.io/Rollout/resume`, …) on an application: the action is
+//! refused 403, and for a plain action `GET
+//! /api/v1/account/can-i/applications/{action}/{project}%2F{app}` says "no".
 
 use std::sync::Arc;
 

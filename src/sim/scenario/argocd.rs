@@ -534,7 +534,8 @@ impl ArgoSim {
     /// `GET /api/v1/account/can-i/{resource}/{action}/{subresource}`, each part one
     /// percent-encoded segment (as the path arrives): `applications`, and `PROJECT/APP` naming
     /// an application of that project. The read-only token may only `get`; the other may do
-    /// everything but what [`ArgoSim::set_rbac`] denied.
+    /// everything but what [`ArgoSim::set_rbac`] denied. As Argo CD's, it answers only the
+    /// plain actions: a resource action (`action/…`) is a 400.
     fn can_i(&self, rest: &str, readonly: bool) -> ArgoReply {
         let parts: Vec<String> = rest
             .split('/')
@@ -550,6 +551,13 @@ impl ArgoSim {
                 &format!("no route for GET /api/v1/account/can-i/{rest}"),
             );
         };
+        const ACTIONS: [&str; 6] = ["get", "create", "update", "delete", "sync", "override"];
+        if !ACTIONS.contains(&action.as_str()) {
+            let (status, mut v) =
+                argo_error(400, &format!("{ACTIONS:?} does not contain {action}"));
+            v["code"] = json!(3); // InvalidArgument
+            return (status, v);
+        }
         let app = object.split_once('/').and_then(|(project, name)| {
             self.apps
                 .iter()

@@ -28,6 +28,16 @@ pub struct ArgoTarget {
     pub app_namespace: Option<String>,
 }
 
+/// An Application as Argo CD tells it apart: its app namespace (none: Argo CD's own) and name.
+pub type AppId = (Option<String>, String);
+
+impl ArgoTarget {
+    /// Which Application this is: two app namespaces may each have a `web`.
+    pub fn id(&self) -> AppId {
+        (self.app_namespace.clone(), self.application.clone())
+    }
+}
+
 /// A Rollout an Application manages, as its resource actions address it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RolloutRef {
@@ -62,8 +72,8 @@ pub struct ArgoSource {
     seen: Mutex<BTreeMap<CellKey, Seen>>,
     /// Each Application's sync windows as last read (when, and why a sync can't go now), read
     /// again every [`WINDOWS_EVERY`].
-    windows: Mutex<std::collections::HashMap<String, (std::time::Instant, Option<String>)>>,
-    /// What Argo CD's RBAC said the account may do, per Application and action (rbac.rs).
+    windows: Mutex<std::collections::HashMap<AppId, (std::time::Instant, Option<String>)>>,
+    /// What Argo CD's RBAC said the account may do, per RBAC object and action (rbac.rs).
     rbac: Mutex<rbac::Kept>,
 }
 

@@ -1,9 +1,11 @@
 //! What Argo CD's RBAC lets the account do, asked before a key is pressed: `GET
 //! /api/v1/account/can-i/applications/{action}/{project}/{app}` answers `{"value": "yes"|"no"}`
-//! for `sync` (a sync, a rollback, terminating a sync) and a Rollout's resource actions
-//! (`action/argoproj.io/Rollout/resume`, …). Asked per Application at most every
-//! [`CAN_I_EVERY`], all at once; a "no" becomes the cells' refusals, in words with the policy
-//! line that would allow it. `get` is asked too: the account reads the Application, so a "no"
+//! for `sync` (a sync, a rollback, terminating a sync). Argo CD's can-i takes only the plain
+//! actions (get, create, update, delete, sync, override) and answers 400 to a resource action
+//! such as `action/argoproj.io/Rollout/resume`, so a Rollout's pause, resume, abort and
+//! promote-full are not asked: Argo CD refuses them at send time, in words. Asked per
+//! Application at most every [`CAN_I_EVERY`], all at once; a "no" becomes the cells' refusals,
+//! in words with the policy line that would allow it. `get` is asked too: the account reads the Application, so a "no"
 //! to it means the server did not understand the question (a proxy or gateway that decodes
 //! the path differently), and that Application's answers are not trusted. An Argo CD without
 //! the endpoint, or an error, changes nothing: Argo CD still refuses at send time, in words.
@@ -21,27 +23,13 @@ use crate::model::{ActionKind, Refusal};
 /// How often an Application's permissions are asked again: RBAC changes rarely.
 pub const CAN_I_EVERY: Duration = Duration::from_secs(60);
 
-/// The Rollout resource actions trainyard sends (act.rs).
-const ROLLOUT_ACTIONS: [&str; 4] = ["pause", "resume", "abort", "promote-full"];
+/// The RBAC actions asked of every Application: `get` (the check) and `sync`; the only ones
+/// of trainyard's that Argo CD's can-i answers.
+pub const ASKED: [&str; 2] = ["get", "sync"];
 
 /// Answers kept: (RBAC object, RBAC action) → when asked, and the answer (`None`: unknown).
 /// By object (`PROJECT/[NAMESPACE/]APP`), not name: two app namespaces may each have a `web`.
 pub type Kept = HashMap<(String, String), (Instant, Option<bool>)>;
-
-/// The RBAC action of a Rollout resource action.
-fn rollout_action(name: &str) -> String {
-    format!("action/argoproj.io/Rollout/{name}")
-}
-
-/// The RBAC actions asked of an Application: `get` (the check), `sync`, and with a Rollout its
-/// resource actions.
-pub fn asked(has_rollout: bool) -> Vec<String> {
-    let mut a = vec!["get".to_string(), "sync".to_string()];
-    if has_rollout {
-        a.extend(ROLLOUT_ACTIONS.iter().map(|n| rollout_action(n)));
-    }
-    a
-}
 
 /// An Application's project as Argo CD names it, when it is a Kubernetes name (letters,
 /// digits, '-', '.', '_'); anything else from the server is not used.
@@ -82,37 +70,26 @@ pub fn answer(v: &Value) -> Option<bool> {
 
 /// Why the account may not do `action` on `app`, with the policy line that would let it.
 pub fn denial(action: &str, app: &str, object: &str) -> String {
-    let what = match action.strip_prefix("action/argoproj.io/Rollout/") {
-        Some(name) => format!("run the Rollout action {name} of {app}"),
-        None => format!("{action} {app}"),
-    };
     sanitize(
         &format!(
-            "Argo CD's RBAC does not let this account {what} (policy line: p, ROLE, \
+            "Argo CD's RBAC does not let this account {action} {app} (policy line: p, ROLE, \
              applications, {action}, {object}, allow)"
         ),
         600,
     )
 }
 
-/// The RBAC actions that would let each of trainyard's actions go on this Application, as
-/// act.rs plans it (any one of them is enough; none: not a request to Argo CD here). A promote
-/// into a stage whose Rollout waits at a step resumes it when the version is the one waiting,
-/// and syncs another: the version is not known until the key is pressed, so either will do.
-pub fn needed(kind: ActionKind, seen: &Seen) -> Vec<String> {
-    let rollout = seen.rollout.is_some();
-    let one = |a: String| vec![a];
+/// The asked RBAC action that each of trainyard's actions needs on this Application, as act.rs
+/// plans it; `None` when it sends something can-i cannot be asked about, or nothing. A promote
+/// into a stage whose Rollout waits at a step resumes it when the version is the one waiting
+/// (a resource action) and syncs another: the version is not known until the key is pressed,
+/// and a "no" to sync alone leaves the resume, so it is not refused beforehand.
+pub fn needed(kind: ActionKind, seen: &Seen) -> Option<&'static str> {
     match kind {
-        ActionKind::Promote if seen.rollout_at_step => {
-            vec![rollout_action("resume"), "sync".into()]
-        }
-        ActionKind::Promote | ActionKind::Rollback => one("sync".into()),
-        ActionKind::Abort if !rollout => one("sync".into()),
-        ActionKind::Abort | ActionKind::Reject if rollout => one(rollout_action("abort")),
-        ActionKind::Pause if rollout => one(rollout_action("pause")),
-        ActionKind::Resume if rollout => one(rollout_action("resume")),
-        ActionKind::Approve if seen.rollout_at_step => one(rollout_action("resume")),
-        _ => Vec::new(),
+        ActionKind::Promote if seen.rollout_at_step => None,
+        ActionKind::Promote | ActionKind::Rollback => Some("sync"),
+        ActionKind::Abort if seen.rollout.is_none() => Some("sync"),
+        _ => None,
     }
 }
 
@@ -138,14 +115,11 @@ pub fn refusals(
     ]
     .into_iter()
     .filter_map(|kind| {
-        let ways = needed(kind, seen);
-        let first = ways.first()?;
-        ways.iter()
-            .all(|a| said(a) == Some(false))
-            .then(|| Refusal {
-                action: kind,
-                reason: denial(first, app, object),
-            })
+        let action = needed(kind, seen)?;
+        (said(action) == Some(false)).then(|| Refusal {
+            action: kind,
+            reason: denial(action, app, object),
+        })
     })
     .collect()
 }
@@ -153,16 +127,14 @@ pub fn refusals(
 impl ArgoSource {
     /// Ask what is due (never asked, or asked longer than [`CAN_I_EVERY`] ago), all at once. An
     /// answer that can't be had leaves the last one standing, or none.
-    pub(super) async fn read_rbac(&self, apps: &[(&ArgoTarget, String, bool)]) {
+    pub(super) async fn read_rbac(&self, apps: &[(&ArgoTarget, String)]) {
         let now = Instant::now();
         let due: Vec<(String, String)> = {
             let kept = self.rbac.lock().unwrap_or_else(|e| e.into_inner());
             apps.iter()
-                .flat_map(|(t, project, has_rollout)| {
+                .flat_map(|(t, project)| {
                     let object = object(project, t);
-                    asked(*has_rollout)
-                        .into_iter()
-                        .map(move |a| (object.clone(), a))
+                    ASKED.map(|a| (object.clone(), a.to_string()))
                 })
                 .filter(|key| {
                     kept.get(key)
@@ -215,18 +187,14 @@ mod tests {
             "payments/team-a/web"
         );
         assert_eq!(
-            path(
-                "action/argoproj.io/Rollout/resume",
-                "payments/payments-prod"
-            ),
-            "/api/v1/account/can-i/applications/action%2Fargoproj.io%2FRollout%2Fresume/payments%2Fpayments-prod"
+            path("sync", "payments/team-a/web"),
+            "/api/v1/account/can-i/applications/sync/payments%2Fteam-a%2Fweb"
         );
         assert_eq!(answer(&json!({"value": "yes"})), Some(true));
         assert_eq!(answer(&json!({"value": "no"})), Some(false));
         assert_eq!(answer(&json!({"value": "maybe"})), None);
         assert_eq!(answer(&json!(["yes"])), None);
-        assert_eq!(asked(false), ["get", "sync"]);
-        assert_eq!(asked(true).len(), 6);
+        assert_eq!(ASKED, ["get", "sync"], "what Argo CD's can-i answers");
     }
 
     /// Hostile strings: a project from the server that is not a Kubernetes name is not used;
@@ -248,10 +216,7 @@ mod tests {
             project_name("core-banking").as_deref(),
             Some("core-banking")
         );
-        let p = path(
-            "action/argoproj.io/Rollout/re\u{1b}[2Jsume",
-            "p\u{202e}/a?b#c%2F",
-        );
+        let p = path("sy\u{1b}[2Jnc/x", "p\u{202e}/a?b#c%2F");
         let rest = p
             .strip_prefix("/api/v1/account/can-i/applications/")
             .unwrap();
@@ -269,17 +234,16 @@ mod tests {
         ] {
             assert_eq!(answer(&v), None, "{v}");
         }
-        let w = denial(
-            "action/argoproj.io/Rollout/\u{1b}]52;c;AAAA\u{7}",
-            "app\u{202e}",
-            "p\u{9b}31m/app",
-        );
+        let w = denial("sync\u{1b}]52;c;AAAA\u{7}", "app\u{202e}", "p\u{9b}31m/app");
         assert!(
             !w.chars()
                 .any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)),
             "{w:?}"
         );
-        assert!(w.starts_with("Argo CD's RBAC does not let this account run the Rollout action"));
+        assert!(
+            w.starts_with("Argo CD's RBAC does not let this account sync"),
+            "{w}"
+        );
     }
 
     /// Each action needs what act.rs sends: a sync, or the Rollout's own action; a "no" is a
@@ -303,8 +267,9 @@ mod tests {
             "Argo CD's RBAC does not let this account sync payments-prod (policy line: p, ROLE, \
              applications, sync, payments/payments-prod, allow)"
         );
-        // A canary waiting at a step: approve and resume are the Rollout's resume; promote
-        // resumes the version waiting or syncs another, so a "no" to resume alone leaves it.
+        // A canary waiting at a step: approve, resume, pause and abort are the Rollout's
+        // resource actions, which can-i does not answer; promote resumes the version waiting
+        // or syncs another, so a "no" to sync alone refuses nothing beforehand.
         let waiting = Seen {
             rollout: Some(RolloutRef {
                 name: "payments".into(),
@@ -314,22 +279,20 @@ mod tests {
             rollout_at_step: true,
             ..Seen::default()
         };
-        let no_resume = |a: &str| Some(a != "action/argoproj.io/Rollout/resume");
-        let r = refusals(&waiting, "payments-canary", "p/payments-canary", &no_resume);
+        let r = refusals(&waiting, "payments-canary", "p/payments-canary", &no_sync);
         let kinds: Vec<ActionKind> = r.iter().map(|r| r.action).collect();
-        assert_eq!(kinds, [ActionKind::Resume, ActionKind::Approve]);
-        assert!(
-            r[0].reason.starts_with(
-                "Argo CD's RBAC does not let this account run the Rollout action resume of \
-                 payments-canary (policy line: p, ROLE, applications, \
-                 action/argoproj.io/Rollout/resume, p/payments-canary, allow)"
-            ),
-            "{}",
-            r[0].reason
+        assert_eq!(
+            kinds,
+            [ActionKind::Rollback],
+            "only the rollback syncs for sure"
         );
-        let neither = |a: &str| Some(a == "get");
-        let r = refusals(&waiting, "payments-canary", "p/payments-canary", &neither);
-        assert_eq!(r[0].action, ActionKind::Promote, "no way left to promote");
+        let moving = Seen {
+            rollout_at_step: false,
+            ..waiting.clone()
+        };
+        let r = refusals(&moving, "payments-canary", "p/payments-canary", &no_sync);
+        let kinds: Vec<ActionKind> = r.iter().map(|r| r.action).collect();
+        assert_eq!(kinds, [ActionKind::Promote, ActionKind::Rollback]);
         // Unknown answers, or a server that says no even to reading: nothing refused.
         assert!(refusals(&plain, "a", "p/a", &|_| None).is_empty());
         assert!(refusals(&plain, "a", "p/a", &|_| Some(false)).is_empty());

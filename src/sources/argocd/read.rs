@@ -93,7 +93,7 @@ impl ArgoSource {
             apps.iter()
                 .map(|(_, t, _)| *t)
                 .filter(|t| {
-                    kept.get(&t.application)
+                    kept.get(&t.id())
                         .is_none_or(|(at, _)| now.duration_since(*at) >= super::WINDOWS_EVERY)
                 })
                 .collect()
@@ -110,14 +110,11 @@ impl ArgoSource {
         for (t, answer) in read {
             match answer {
                 Ok(v) => {
-                    kept.insert(
-                        t.application.clone(),
-                        (now, map::window_refusal(&t.application, &v)),
-                    );
+                    kept.insert(t.id(), (now, map::window_refusal(&t.application, &v)));
                 }
                 Err(_) => {
-                    let last = kept.get(&t.application).and_then(|(_, w)| w.clone());
-                    kept.insert(t.application.clone(), (now, last));
+                    let last = kept.get(&t.id()).and_then(|(_, w)| w.clone());
+                    kept.insert(t.id(), (now, last));
                 }
             }
         }
@@ -195,10 +192,9 @@ impl ArgoSource {
                 .or_else(|| t.project.clone())
                 .unwrap_or_else(|| "default".into())
         };
-        let asked: Vec<(&ArgoTarget, String, bool)> = apps
+        let asked: Vec<(&ArgoTarget, String)> = apps
             .iter()
-            .zip(&rollouts)
-            .map(|((_, t, app), r)| (*t, project(t, app), r.is_some()))
+            .map(|(_, t, app)| (*t, project(t, app)))
             .collect();
         join(self.read_windows(&apps), self.read_rbac(&asked)).await;
         let windows = self
@@ -276,7 +272,7 @@ impl ArgoSource {
             }
             // A sync window that forbids syncs now: promote and rollback (both syncs) are
             // refused with it, and the cell says so.
-            if let Some((_, Some(why))) = windows.get(&t.application) {
+            if let Some((_, Some(why))) = windows.get(&t.id()) {
                 for kind in [ActionKind::Promote, ActionKind::Rollback] {
                     cell.refused.push(Refusal {
                         action: kind,

@@ -278,6 +278,12 @@ fn can_i_answers_the_policy() {
     );
     let raw = "/api/v1/account/can-i/applications/sync/core-banking/ledger-prod";
     assert_eq!(ask(&mut a, raw, false).0, 404);
+    let resource_action = "/api/v1/account/can-i/applications/action%2Fargoproj.io%2FRollout%2Fresume/core-banking%2Fledger-canary";
+    assert_eq!(
+        ask(&mut a, resource_action, false).0,
+        400,
+        "Argo CD's can-i answers only the plain actions"
+    );
     assert!(a.set_rbac("ledger-prod", "sync", true));
     assert!(!a.set_rbac("nope", "sync", true));
     assert_eq!(ask(&mut a, sync, false), (200, "no".into()));
