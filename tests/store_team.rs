@@ -181,6 +181,47 @@ async fn a_crashed_holders_claim_lapses_and_a_live_one_refuses() {
     assert_eq!(attempts(&pg, &cells[1]), 0);
 }
 
+/// An abort goes beside the promote it stops (carol's live claim on the cell), and only one
+/// at a time: carol's live abort refuses bob's next one, naming her.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abort_goes_beside_the_promote_it_stops_and_one_at_a_time() {
+    let Some((pg, d, world)) = team().await else {
+        return;
+    };
+    let bob = runner_of(&d, &pg, "bob@jump-2");
+    trainyard::commands::ledger(bob.store()).await;
+    let cell = CellKey::new("auth-service", "canary");
+    let claim = |action: &str, stops: bool| {
+        pg.psql(&format!(
+            "INSERT INTO trainyard_claims (lane, stage, stops, audit_id, action, actor, origin, claimed_at, expires_at) \
+             VALUES ('auth-service', 'canary', {stops}, 'x-{action}', '{action}', 'carol@jump-3', 'ssh from 10.0.0.3', now() - interval '20 seconds', now() + interval '1 minute')"
+        ))
+    };
+    claim("promote", false);
+    let abort = plan(
+        &d,
+        &world,
+        Action::new(ActionKind::Abort, &cell.lane, &cell.stage),
+    );
+    assert_sent(&run(&bob, &abort).await);
+    assert_eq!(attempts(&pg, &cell), 1);
+    // A promote on the cell is still refused by carol's claim.
+    let promote = Plan {
+        action: Action::new(ActionKind::Promote, &cell.lane, &cell.stage),
+        ..abort.clone()
+    };
+    assert_refused(
+        &run(&bob, &promote).await,
+        &["carol@jump-3 is promoting auth-service → canary"],
+    );
+    claim("abort", true);
+    assert_refused(
+        &run(&bob, &abort).await,
+        &["carol@jump-3 is aborting auth-service at canary, 20s"],
+    );
+    assert_eq!(attempts(&pg, &cell), 1, "bob's abort, and nothing after it");
+}
+
 /// The store going away: actions are refused with the reason, nothing reaches the source and
 /// nothing is written anywhere else; when it is back, actions go again on their own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

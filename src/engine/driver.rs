@@ -235,11 +235,12 @@ fn from_feed(engine: &mut Engine, runner: &Runner, e: FeedEvent) -> Option<Input
 fn spawn_action(runner: &Arc<Runner>, plan: Plan, tx: mpsc::UnboundedSender<Input>) {
     let runner = Arc::clone(runner);
     tokio::spawn(async move {
-        let key = plan.action.key();
+        let (key, kind) = (plan.action.key(), plan.action.kind);
         let progress_tx = tx.clone();
         let progress = move |text: String| {
             let _ = progress_tx.send(Input::Progress {
                 key: key.clone(),
+                kind,
                 text,
             });
         };

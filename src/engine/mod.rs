@@ -22,7 +22,7 @@ pub use events::{Event, Tone};
 pub use snapshot::{Snapshot, UnfinishedAction};
 
 use crate::config::Config;
-use crate::model::{CellKey, Holds, SourceReport, Timestamp, Train, World};
+use crate::model::{ActionKind, CellKey, Holds, SourceReport, Timestamp, Train, World};
 use crate::ops::auto::AutoPause;
 use crate::ops::availability::{self, InFlight};
 use crate::ops::{Outcome, Plan};
@@ -49,6 +49,7 @@ pub enum Input {
     /// What the runner says on the way (sent, accepted, the cell moving).
     Progress {
         key: CellKey,
+        kind: ActionKind,
         text: String,
     },
     Done {
@@ -126,8 +127,9 @@ pub struct Engine {
     readonly: bool,
     now: Timestamp,
     actor: String,
-    /// Actions this process sent, not ended yet.
-    mine: BTreeMap<CellKey, (InFlight, Plan)>,
+    /// Actions this process sent, not ended yet, by cell and kind (an abort may run beside
+    /// the promote or rollback it stops).
+    mine: BTreeMap<(CellKey, ActionKind), InFlight>,
     /// Actions in flight in other trainyards (the ledger's).
     others: BTreeMap<CellKey, InFlight>,
     unfinished: Vec<UnfinishedAction>,
@@ -229,8 +231,8 @@ impl Engine {
             Input::Report(r) => self.on_report(r),
             Input::Ledger(l) => self.on_ledger(l),
             Input::Submit(plan) => self.submit(*plan),
-            Input::Progress { key, text } => match self.mine.get_mut(&key) {
-                Some((f, _)) => {
+            Input::Progress { key, kind, text } => match self.mine.get_mut(&(key.clone(), kind)) {
+                Some(f) => {
                     f.status = text.clone();
                     vec![events::action_progress(self.now, f.kind, &key, &text)]
                 }
@@ -292,7 +294,8 @@ impl Engine {
     /// Every action in flight: other trainyards', then this one's.
     fn in_flight(&self) -> BTreeMap<CellKey, InFlight> {
         let mut all = self.others.clone();
-        all.extend(self.mine.iter().map(|(k, (f, _))| (k.clone(), f.clone())));
+        // Of two on one cell, the abort (the last kind) is the one shown.
+        all.extend(self.mine.iter().map(|((k, _), f)| (k.clone(), f.clone())));
         all
     }
 
@@ -382,7 +385,7 @@ impl Engine {
         self.others = l
             .in_flight
             .into_iter()
-            .filter(|(k, _)| !self.mine.contains_key(k))
+            .filter(|(k, _)| !self.mine.keys().any(|(m, _)| m == k))
             .collect();
         out
     }
@@ -397,7 +400,7 @@ impl Engine {
             status: "sent".into(),
             mine: true,
         };
-        self.mine.insert(a.key(), (f, plan.clone()));
+        self.mine.insert((a.key(), a.kind), f);
         self.execute.push(plan);
     }
 
@@ -412,7 +415,7 @@ impl Engine {
 
     fn on_done(&mut self, plan: Plan, outcome: Outcome) -> Vec<Event> {
         let a = &plan.action;
-        self.mine.remove(&a.key());
+        self.mine.remove(&(a.key(), a.kind));
         if let Some(rules) = &mut self.notify {
             rules.action_ended(&plan, &outcome, self.now);
         }

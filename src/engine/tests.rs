@@ -179,6 +179,43 @@ fn a_second_submit_on_a_busy_cell_is_refused_in_words() {
     assert!(e.snapshot().in_flight.is_empty());
 }
 
+/// An abort goes beside the promote it stops (else it would wait for what it is meant to
+/// stop); nothing else does, and a second abort waits for the first.
+#[test]
+fn an_abort_goes_beside_the_promote_in_flight_on_its_cell() {
+    let mut e = engine(false, false);
+    let pause = e
+        .snapshot()
+        .plan(Action::new(ActionKind::Pause, "search-indexer", "canary"))
+        .unwrap();
+    let of = |kind| {
+        let mut p = pause.clone();
+        p.action.kind = kind;
+        Box::new(p)
+    };
+    e.fold(Input::Submit(of(ActionKind::Promote)));
+    let said = e.fold(Input::Submit(of(ActionKind::Abort)));
+    assert_eq!(e.take_execute().len(), 2, "{said:?}");
+    let key = CellKey::new("search-indexer", "canary");
+    assert_eq!(e.snapshot().in_flight[&key].kind, ActionKind::Abort);
+    for kind in [ActionKind::Abort, ActionKind::Pause, ActionKind::Promote] {
+        let said = e.fold(Input::Submit(of(kind)));
+        assert!(texts(&said)[0].contains("in flight"), "{kind}: {said:?}");
+    }
+    assert!(e.take_execute().is_empty());
+    // The abort's end leaves the promote in flight, until its own end.
+    e.fold(Input::Done {
+        plan: of(ActionKind::Abort),
+        outcome: ops::Outcome::Done("aborted".into()),
+    });
+    assert_eq!(e.snapshot().in_flight[&key].kind, ActionKind::Promote);
+    e.fold(Input::Done {
+        plan: of(ActionKind::Promote),
+        outcome: ops::Outcome::Failed("cancelled".into()),
+    });
+    assert!(e.snapshot().in_flight.is_empty());
+}
+
 #[test]
 fn the_ledger_brings_the_halt_and_others_actions_into_the_snapshot() {
     let mut e = engine(false, false);

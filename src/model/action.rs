@@ -72,6 +72,12 @@ impl ActionKind {
         }
     }
 
+    /// May go while `other` is in flight on the same cell: an abort stops the sync or rollout
+    /// a promote or rollback started (waiting for it to end would defeat the abort).
+    pub fn stops(self, other: ActionKind) -> bool {
+        self == ActionKind::Abort && matches!(other, ActionKind::Promote | ActionKind::Rollback)
+    }
+
     /// Undoes or stops something already out there: asks for more care.
     pub fn is_destructive(self) -> bool {
         matches!(

@@ -164,9 +164,11 @@ pub fn unforceable(plan: &Plan) -> Option<String> {
 }
 
 /// Why `action` must wait: another action is in flight on its cell (one per cell, whoever
-/// sent it).
+/// sent it; an abort may stop the promote or rollback in flight, [`ActionKind::stops`]).
 pub fn busy(in_flight: &BTreeMap<CellKey, InFlight>, action: &Action) -> Option<String> {
-    let f = in_flight.get(&action.key())?;
+    let f = in_flight
+        .get(&action.key())
+        .filter(|f| !action.kind.stops(f.kind))?;
     Some(format!(
         "{} already has a {} in flight by {} ({}): wait for it to finish",
         action.describe(),

@@ -48,7 +48,8 @@ fn words(e: tokio_postgres::Error) -> String {
 }
 
 /// Take the claim on `claim.key` (in the caller's transaction), or say who holds it. A lapsed
-/// claim is cleared first.
+/// claim is cleared first. One action a cell, but an abort may go beside the promote or
+/// rollback it stops ([`ActionKind::stops`]): its claim is kept apart (`stops`).
 pub async fn take(
     tx: &impl GenericClient,
     claim: &Claim,
@@ -61,15 +62,42 @@ pub async fn take(
     )
     .await
     .map_err(words)?;
+    let holders = tx
+        .query(
+            "SELECT audit_id, action, actor, origin, claimed_at FROM trainyard_claims
+             WHERE lane = $1 AND stage = $2 ORDER BY claimed_at",
+            &[lane, stage],
+        )
+        .await
+        .map_err(words)?;
+    let kind = ActionKind::parse(&claim.action);
+    let blocking = holders.iter().find(|row| {
+        let held = ActionKind::parse(&row.get::<_, String>(1));
+        !matches!((kind, held), (Some(k), Some(h)) if k.stops(h))
+    });
+    if let Some(row) = blocking {
+        return Ok(Err(Claim {
+            key: claim.key.clone(),
+            audit_id: row.get(0),
+            action: row.get(1),
+            actor: row.get(2),
+            origin: row.get(3),
+            since: row.get(4),
+        }
+        .describe(now)));
+    }
+    let stops = kind == Some(ActionKind::Abort);
     let ttl = CLAIM_TTL.as_secs_f64();
     let taken = tx
         .execute(
-            "INSERT INTO trainyard_claims (lane, stage, audit_id, action, actor, origin, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))
-             ON CONFLICT (lane, stage) DO NOTHING",
+            "INSERT INTO trainyard_claims
+               (lane, stage, stops, audit_id, action, actor, origin, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8))
+             ON CONFLICT (lane, stage, stops) DO NOTHING",
             &[
                 lane,
                 stage,
+                &stops,
                 &claim.audit_id,
                 &claim.action,
                 &claim.actor,
@@ -79,30 +107,13 @@ pub async fn take(
         )
         .await
         .map_err(words)?;
-    if taken == 1 {
-        return Ok(Ok(()));
-    }
-    let holder = tx
-        .query_opt(
-            "SELECT audit_id, action, actor, origin, claimed_at FROM trainyard_claims
-             WHERE lane = $1 AND stage = $2",
-            &[lane, stage],
-        )
-        .await
-        .map_err(words)?;
-    Ok(Err(match holder {
-        Some(row) => Claim {
-            key: claim.key.clone(),
-            audit_id: row.get(0),
-            action: row.get(1),
-            actor: row.get(2),
-            origin: row.get(3),
-            since: row.get(4),
-        }
-        .describe(now),
-        // Released between the two statements: the next try takes it.
-        None => "another action on this cell just ended: try again".into(),
-    }))
+    // Under the audit's lock nobody else takes one meanwhile; should it happen, the next try
+    // says who.
+    Ok(if taken == 1 {
+        Ok(())
+    } else {
+        Err("another action on this cell just started: try again".into())
+    })
 }
 
 /// Keep the claim of `audit_id` alive for another [`CLAIM_TTL`]; false when it is gone (it
@@ -137,7 +148,7 @@ pub async fn alive(client: &impl GenericClient) -> Result<Vec<Claim>, String> {
     let rows = client
         .query(
             "SELECT lane, stage, audit_id, action, actor, origin, claimed_at
-             FROM trainyard_claims WHERE expires_at >= now() ORDER BY lane, stage",
+             FROM trainyard_claims WHERE expires_at >= now() ORDER BY lane, stage, stops",
             &[],
         )
         .await

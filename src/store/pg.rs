@@ -64,6 +64,14 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
             published_at timestamptz NOT NULL DEFAULT now()
         )",
     ),
+    (
+        3,
+        // An abort may run beside the promote or rollback it stops: its claim is its own
+        // (`stops`), and the one rule of who may go beside whom is `ActionKind::stops`.
+        "ALTER TABLE trainyard_claims ADD COLUMN stops boolean NOT NULL DEFAULT false;
+        ALTER TABLE trainyard_claims DROP CONSTRAINT trainyard_claims_pkey;
+        ALTER TABLE trainyard_claims ADD PRIMARY KEY (lane, stage, stops)",
+    ),
 ];
 
 /// How to reach the store.

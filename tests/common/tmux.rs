@@ -136,8 +136,13 @@ impl Tmux {
 
     /// Type `text` and Enter.
     pub fn line(&self, text: &str) {
-        self.tmux(&["send-keys", "-t", SESSION, "-l", text]);
+        self.text(text);
         self.tmux(&["send-keys", "-t", SESSION, "Enter"]);
+    }
+
+    /// Type `text` as it is (no key names).
+    pub fn text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", SESSION, "-l", text]);
     }
 
     /// Run `command` in the shell, recording the terminal's settings before and after and

@@ -149,6 +149,16 @@ fn one_action_in_flight_per_cell_whoever_sent_it() {
     );
     // The lane's hold is another key: free.
     assert!(assess(Action::lane(ActionKind::Pause, "api"), &s).offered());
+    // An abort goes beside a promote or rollback in flight (it stops them), not a pause.
+    let abort = Action::new(ActionKind::Abort, "api", "canary");
+    assert!(busy(&f, &abort).is_some());
+    for kind in [ActionKind::Promote, ActionKind::Rollback] {
+        let mut g = f.clone();
+        g.values_mut().for_each(|x| x.kind = kind);
+        assert_eq!(busy(&g, &abort), None, "{kind}");
+        let pause = Action::new(ActionKind::Pause, "api", "canary");
+        assert!(busy(&g, &pause).is_some(), "{kind}");
+    }
 }
 
 #[test]

@@ -176,7 +176,8 @@ pub fn unfinished(
     out
 }
 
-/// The attempt still open for the cell an action is for.
+/// The attempt still open for the cell an action is for that it may not go beside (an abort
+/// goes beside the promote or rollback it stops, [`ActionKind::stops`]).
 pub fn open_attempt<'a>(
     records: &'a [Record],
     action: &Action,
@@ -187,5 +188,6 @@ pub fn open_attempt<'a>(
     open_attempts(records, now, window)
         .into_iter()
         .rev()
-        .find(|a| a.lane == lane && a.stage == stage)
+        .filter(|a| a.lane == lane && a.stage == stage)
+        .find(|a| !ActionKind::parse(&a.action).is_some_and(|k| action.kind.stops(k)))
 }

@@ -247,6 +247,21 @@ fn an_attempt_without_outcome_is_open_until_its_window_passes() {
         open_attempt(&old, &a, now, w).is_none(),
         "a crashed process does not block forever"
     );
+    // An abort goes beside the promote it stops, not beside another abort.
+    let abort = Action::new(ActionKind::Abort, "api", "prod");
+    assert!(open_attempt(&records, &abort, now, w).is_none());
+    let mut aborting = records.clone();
+    aborting.push(rec(
+        2,
+        "z",
+        "attempt",
+        "api",
+        "prod",
+        "2026-11-26T14:59:00Z",
+    ));
+    aborting[1].action = "abort".into();
+    assert_eq!(open_attempt(&aborting, &abort, now, w).unwrap().id, "z");
+    assert_eq!(open_attempt(&aborting, &a, now, w).unwrap().id, "z");
 }
 
 #[test]

@@ -94,6 +94,7 @@ fn confirming_sends_exactly_one_action_and_refuses_a_second_while_in_flight() {
     // The runner's word on the way shows in the activity; the cell stays in flight.
     app.input(Input::Progress {
         key: CellKey::new("search-indexer", "canary"),
+        kind: ActionKind::Pause,
         text: "accepted by sim: pausing".into(),
     });
     assert!(
