@@ -10,13 +10,20 @@ mod common;
 
 use serde_json::Value;
 
-use common::bin::BIN;
 use common::sim;
 use common::tmux::{self, Tmux};
 use common::wait::{PATIENCE, until};
 
 fn row<'a>(screen: &'a str, lane: &str) -> &'a str {
     screen.lines().find(|l| l.contains(lane)).unwrap_or("")
+}
+
+/// To auth-service's staging cell (`:` finds the lane, → the stage).
+fn to_staging(t: &Tmux) {
+    t.keys(&[":", "a", "u", "t", "h", "Enter", "Right"]);
+    t.wait_for("auth-service @ staging selected", |s| {
+        row(s, "auth-service").contains('▸')
+    });
 }
 
 #[test]
@@ -26,26 +33,15 @@ fn promoting_the_canary_waiting_at_a_step_from_keys_resumes_its_rollout() {
     }
     let t = Tmux::shell("argo", &[("NO_COLOR", "1")]);
     let sim = sim::spawn(t.dir(), &["--speed", "4"]);
-    let audit = t.path("audit.jsonl");
-    let config = sim.write_config(
-        t.dir(),
-        &format!("[audit]\npath = {:?}\n", audit.display().to_string()),
-    );
-    t.run(&format!(
-        "{BIN} --config {config} --log-file {log}",
-        config = config.display(),
-        log = t.path("trainyard.log").display(),
-    ));
+    let (config, audit) = sim.write_audited_config(t.dir(), "");
+    t.run_tui(&config);
     // The canary waits for approval at its step: `!` and `appr` in the lane's row.
     t.wait_for("auth-service's canary waiting", |s| {
         row(s, "auth-service").contains("appr")
     });
 
-    // To auth-service's staging cell: promote aims at the next stage, the canary.
-    t.keys(&[":", "a", "u", "t", "h", "Enter", "Right"]);
-    t.wait_for("auth-service @ staging selected", |s| {
-        row(s, "auth-service").contains('▸')
-    });
+    // From auth-service's staging cell, promote aims at the next stage, the canary.
+    to_staging(&t);
     t.keys(&["p"]);
     let s = t.wait_for("the promote dialog", |s| s.contains("Confirm promote"));
     assert!(
@@ -107,23 +103,12 @@ fn abort_from_keys_terminates_a_running_sync() {
     }
     let t = Tmux::shell("argo-abort", &[("NO_COLOR", "1")]);
     let sim = sim::spawn(t.dir(), &["--speed", "1"]);
-    let audit = t.path("audit.jsonl");
-    let config = sim.write_config(
-        t.dir(),
-        &format!("[audit]\npath = {:?}\n", audit.display().to_string()),
-    );
-    t.run(&format!(
-        "{BIN} --config {config} --log-file {log}",
-        config = config.display(),
-        log = t.path("trainyard.log").display(),
-    ));
+    let (config, audit) = sim.write_audited_config(t.dir(), "");
+    t.run_tui(&config);
     t.wait_for("auth-service's canary waiting", |s| {
         row(s, "auth-service").contains("appr")
     });
-    t.keys(&[":", "a", "u", "t", "h", "Enter", "Right"]);
-    t.wait_for("auth-service @ staging selected", |s| {
-        row(s, "auth-service").contains('▸')
-    });
+    to_staging(&t);
     t.keys(&["r"]);
     t.wait_for("the rollback dialog", |s| s.contains("Confirm rollback"));
     // A rollback asks for the lane's name (BackTab from Cancel), then Roll back.

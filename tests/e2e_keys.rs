@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::bin::{BIN, Trainyard};
+use common::bin::Trainyard;
 use common::sim;
 use common::tmux::{self, Tmux};
 
@@ -25,19 +25,8 @@ fn promote_on_shift_p_opens_the_dialog_and_shows_as_mapped() {
     }
     let t = Tmux::shell("keys", &[]);
     let sim = sim::spawn(t.dir(), &["--speed", "4"]);
-    let audit = t.path("audit.jsonl");
-    let config = sim.write_config(
-        t.dir(),
-        &format!(
-            "[audit]\npath = {:?}\n\n[keys]\npromote = \"P\"\n",
-            audit.display().to_string()
-        ),
-    );
-    t.run(&format!(
-        "{BIN} --config {config} --log-file {log}",
-        config = config.display(),
-        log = t.path("trainyard.log").display(),
-    ));
+    let (config, _audit) = sim.write_audited_config(t.dir(), "\n[keys]\npromote = \"P\"\n");
+    t.run_tui(&config);
     t.wait_for("the train", |s| s.contains(TRAIN) && s.contains("data "));
 
     // search-indexer's build: once it has succeeded, promoting it is on offer, under P.

@@ -104,11 +104,7 @@ fn a_light_theme_from_the_config_draws_its_palette() {
     let t = Tmux::shell("theme-light", &[]);
     let sim = sim::spawn(t.dir(), &[]);
     let config = sim.write_config(t.dir(), "[ui]\ntheme = \"light\"\n");
-    t.run(&format!(
-        "{BIN} --config {config} --log-file {log}",
-        config = config.display(),
-        log = t.path("trainyard.log").display(),
-    ));
+    t.run_tui(&config);
     t.wait_for("the train", |s| s.contains(TRAIN) && s.contains("data "));
     let styled = t.wait_for_styled("the light palette", |s| {
         let c = all_colours(s);

@@ -337,16 +337,8 @@ fn a_double_press_sends_one_request_and_the_cli_sees_it_in_flight() {
     }
     let t = Tmux::shell("double", &[]);
     let sim = sim::spawn(t.dir(), &[]);
-    let audit = t.path("audit.jsonl");
-    let config = sim.write_config(
-        t.dir(),
-        &format!("[audit]\npath = {:?}\n", audit.display().to_string()),
-    );
-    t.run(&format!(
-        "{BIN} --config {config} --log-file {log}",
-        config = config.display(),
-        log = t.path("trainyard.log").display(),
-    ));
+    let (config, audit) = sim.write_audited_config(t.dir(), "");
+    t.run_tui(&config);
     t.wait_for("the train", |s| s.contains(TRAIN) && s.contains("data "));
     // ledger is rolling out at canary: pause it, and press again and again at once.
     t.keys(&["/", "l", "e", "d", "g", "e", "r", "Enter", "l", "l"]);

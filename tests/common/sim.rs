@@ -401,6 +401,17 @@ impl SimProcess {
         path
     }
 
+    /// Its config with an audit log in `dir` and `extra` TOML, written to `dir/config.toml`:
+    /// the config's path and the log's.
+    pub fn write_audited_config(&self, dir: &Path, extra: &str) -> (PathBuf, PathBuf) {
+        let audit = dir.join("audit.jsonl");
+        let config = self.write_config(
+            dir,
+            &format!("[audit]\npath = {:?}\n{extra}", audit.display().to_string()),
+        );
+        (config, audit)
+    }
+
     /// Every action it received through its `http` protocol.
     pub fn actions(&self) -> Vec<Value> {
         actions_at(self.base_url.clone())

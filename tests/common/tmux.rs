@@ -145,6 +145,16 @@ impl Tmux {
         self.tmux(&["send-keys", "-t", SESSION, "-l", text]);
     }
 
+    /// Run the TUI (the real binary) on `config`, its log in the test's directory.
+    pub fn run_tui(&self, config: &Path) {
+        self.run(&format!(
+            "{bin} --config {config} --log-file {log}",
+            bin = super::bin::BIN,
+            config = config.display(),
+            log = self.path("trainyard.log").display(),
+        ));
+    }
+
     /// Run `command` in the shell, recording the terminal's settings before and after and
     /// the exit code (`EXIT=n`, typed as `EX""IT` so that the command line itself never
     /// matches): see [`Tmux::assert_restored`].
