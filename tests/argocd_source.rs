@@ -198,6 +198,17 @@ async fn promote_resumes_the_canary_waiting_at_a_step_on_that_version() {
         &w,
         Action::new(ActionKind::Promote, "ledger", "canary"),
     );
+    // Looked at once more before sending: another version than the one confirmed is not
+    // aborted; a state moved on meanwhile is (what is aborted moves).
+    let mut other = p.clone();
+    other.seen.as_mut().unwrap().0 = Some("0000000".into());
+    let o = runner.run(&other, false, &|_| {}).await;
+    assert!(
+        matches!(&o, Outcome::Refused(m) if m.contains("changed since you confirmed")),
+        "{o:?}"
+    );
+    let mut p = p;
+    p.seen.as_mut().unwrap().1 = CellState::AwaitingApproval;
     let outcome = runner.run(&p, false, &|_| {}).await;
     assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
     let sent = writes(&d).await;

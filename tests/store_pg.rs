@@ -12,7 +12,7 @@ use trainyard::secrets::Secret;
 use trainyard::store::audit;
 use trainyard::store::pg::{self, MIGRATIONS, Target};
 
-use common::pg::{PASSWORD, Pg};
+use common::pg::{PASSWORD, Pg, USER};
 
 fn target(pg: &Pg, password: &str) -> Target {
     Target {
@@ -57,6 +57,49 @@ async fn the_schema_is_created_once_by_every_trainyard_starting_at_once() {
     ));
     let e = pg::migrate(&mut c).await.unwrap_err();
     assert!(e.contains("newer than this trainyard knows"), "{e}");
+}
+
+/// A store at schema 2 with a claim alive is brought to the newest: the claim stays (not an
+/// abort's), and an abort's claim may now stand beside it on the same cell.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_of_an_older_schema_is_migrated_with_its_claims() {
+    if !common::pg::available("the PostgreSQL store's tests") {
+        return;
+    }
+    let pg = Pg::start();
+    // As the store's owner would have left it.
+    let owner = |sql: &str| pg.psql(&format!("SET ROLE {USER}; {sql}"));
+    owner(
+        "CREATE TABLE trainyard_schema (version integer PRIMARY KEY, \
+         applied_at timestamptz NOT NULL DEFAULT now())",
+    );
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v <= 2) {
+        owner(sql);
+        owner(&format!(
+            "INSERT INTO trainyard_schema (version) VALUES ({version})"
+        ));
+    }
+    let claim = |stops: &str, id: &str, action: &str| {
+        format!(
+            "INSERT INTO trainyard_claims (lane, stage, {stops}audit_id, action, actor, origin, expires_at) \
+             VALUES ('api', 'prod', {}'{id}', '{action}', 'carol', 'ssh', now() + interval '1 minute')",
+            if stops.is_empty() { "" } else { "true, " }
+        )
+    };
+    pg.psql(&claim("", "p1", "promote"));
+    let mut c = pg::connect(&target(&pg, PASSWORD)).await.unwrap();
+    let newest = MIGRATIONS.last().unwrap().0;
+    assert_eq!(pg::migrate(&mut c).await, Ok(newest));
+    assert_eq!(
+        pg.psql("SELECT audit_id, action, stops FROM trainyard_claims")
+            .trim(),
+        "p1|promote|f"
+    );
+    pg.psql(&claim("stops, ", "a1", "abort"));
+    assert!(
+        pg.psql_result(&claim("stops, ", "a2", "abort")).is_err(),
+        "one abort a cell"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

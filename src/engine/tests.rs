@@ -203,12 +203,27 @@ fn an_abort_goes_beside_the_promote_in_flight_on_its_cell() {
         assert!(texts(&said)[0].contains("in flight"), "{kind}: {said:?}");
     }
     assert!(e.take_execute().is_empty());
+    // What the runner says reaches the action it is about.
+    e.fold(Input::Progress {
+        key: key.clone(),
+        kind: ActionKind::Promote,
+        text: "syncing".into(),
+    });
+    assert_eq!(
+        e.snapshot().in_flight[&key].status,
+        "sent",
+        "the abort's own"
+    );
     // The abort's end leaves the promote in flight, until its own end.
     e.fold(Input::Done {
         plan: of(ActionKind::Abort),
         outcome: ops::Outcome::Done("aborted".into()),
     });
-    assert_eq!(e.snapshot().in_flight[&key].kind, ActionKind::Promote);
+    let promote = &e.snapshot().in_flight[&key];
+    assert_eq!(
+        (promote.kind, promote.status.as_str()),
+        (ActionKind::Promote, "syncing")
+    );
     e.fold(Input::Done {
         plan: of(ActionKind::Promote),
         outcome: ops::Outcome::Failed("cancelled".into()),

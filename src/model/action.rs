@@ -75,7 +75,12 @@ impl ActionKind {
     /// May go while `other` is in flight on the same cell: an abort stops the sync or rollout
     /// a promote or rollback started (waiting for it to end would defeat the abort).
     pub fn stops(self, other: ActionKind) -> bool {
-        self == ActionKind::Abort && matches!(other, ActionKind::Promote | ActionKind::Rollback)
+        self.goes_beside() && matches!(other, ActionKind::Promote | ActionKind::Rollback)
+    }
+
+    /// Goes beside what it [stops](ActionKind::stops): a cell's claim of its own.
+    pub fn goes_beside(self) -> bool {
+        self == ActionKind::Abort
     }
 
     /// Undoes or stops something already out there: asks for more care.

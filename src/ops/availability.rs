@@ -7,7 +7,8 @@
 //!   paused one resumed; on any other cell they hold or release the whole lane ([`pause_or_hold`],
 //!   [`resume_or_release`], [`toggle_pause`]);
 //! - read-only refuses everything ([`readonly_refusal`]);
-//! - one action in flight per cell ([`InFlight`]);
+//! - one action in flight per cell ([`InFlight`]; an abort may go beside the promote or
+//!   rollback it stops, [`ActionKind::stops`]);
 //! - the halt and holds can't be forced ([`unforceable`]);
 //! - the train moved while the user was deciding ([`recheck`]).
 

@@ -457,8 +457,9 @@ impl Runner {
         if let Some(seen) = &plan.seen
             && source.held_for().is_none()
             && let Some(now) = verify::look_at(source.as_ref(), &a.key()).await
-            // Compared with what the user saw: both were sanitized on their way in.
-            && (&now.version, now.state) != (&seen.0, seen.1)
+            // Compared with what the user saw: both were sanitized on their way in. An abort
+            // stops something moving: its state may move on meanwhile, its version may not.
+            && (now.version != seen.0 || (a.kind != ActionKind::Abort && now.state != seen.1))
         {
             let v = now
                 .version

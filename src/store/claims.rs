@@ -1,4 +1,5 @@
-//! Claims: one action in flight per cell across every trainyard on the store. A claim is
+//! Claims: one action in flight per cell across every trainyard on the store (an abort may go
+//! beside the promote or rollback it stops, [`ActionKind::stops`]). A claim is
 //! taken in the transaction that writes the action's attempt, kept alive by its holder every
 //! [`RENEW_EVERY`] while the action runs, and released with its outcome. A holder that
 //! crashed stops renewing: its claim lapses after [`CLAIM_TTL`], and the next person may act.
@@ -86,7 +87,7 @@ pub async fn take(
         }
         .describe(now)));
     }
-    let stops = kind == Some(ActionKind::Abort);
+    let stops = kind.is_some_and(ActionKind::goes_beside);
     let ttl = CLAIM_TTL.as_secs_f64();
     let taken = tx
         .execute(
