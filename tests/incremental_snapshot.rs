@@ -24,6 +24,7 @@ fn from_scratch(snap: &Snapshot) -> Snapshot {
             holds: &snap.holds,
             readonly: snap.readonly,
             in_flight: snap.in_flight.clone(),
+            mine_in_flight: snap.mine_in_flight,
             unfinished: &snap.unfinished,
             sources_of: &snap.sources_of,
             insecure_http: &snap.insecure_http,

@@ -280,6 +280,7 @@ impl Engine {
             holds: &self.holds,
             readonly: self.readonly,
             in_flight: self.in_flight(),
+            mine_in_flight: self.mine.len(),
             unfinished: &self.unfinished,
             sources_of: &self.sources_of,
             insecure_http: &self.insecure_http,
@@ -294,8 +295,9 @@ impl Engine {
     /// Every action in flight: other trainyards', then this one's.
     fn in_flight(&self) -> BTreeMap<CellKey, InFlight> {
         let mut all = self.others.clone();
-        // Of two on one cell, the abort (the last kind) is the one shown.
-        all.extend(self.mine.iter().map(|((k, _), f)| (k.clone(), f.clone())));
+        for ((k, _), f) in &self.mine {
+            one_a_cell(&mut all, k.clone(), f.clone());
+        }
         all
     }
 
@@ -382,11 +384,13 @@ impl Engine {
         }
         self.team = l.team;
         self.holds = l.holds;
-        self.others = l
-            .in_flight
-            .into_iter()
-            .filter(|(k, _)| !self.mine.keys().any(|(m, _)| m == k))
-            .collect();
+        // Not this trainyard's own (the ledger reads them too).
+        self.others = BTreeMap::new();
+        for (k, f) in l.in_flight {
+            if !self.mine.contains_key(&(k.clone(), f.kind)) {
+                one_a_cell(&mut self.others, k, f);
+            }
+        }
         out
     }
 
@@ -428,6 +432,14 @@ impl Engine {
             self.poll_now.push(s.clone());
         }
         vec![events::action_done(self.now, &plan, &outcome)]
+    }
+}
+
+/// What a cell shows of the actions in flight on it: of an abort and the promote or rollback it
+/// stops, the abort (it is what refuses everything else on the cell, [`ActionKind::stops`]).
+fn one_a_cell(map: &mut BTreeMap<CellKey, InFlight>, key: CellKey, f: InFlight) {
+    if map.get(&key).is_none_or(|was| !was.kind.goes_beside()) {
+        map.insert(key, f);
     }
 }
 

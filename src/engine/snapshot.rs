@@ -115,8 +115,12 @@ pub struct Snapshot {
     pub lanes: Vec<Arc<LaneView>>,
     /// Halt or unhalt the train (`H`).
     pub halt: Avail,
-    /// Actions in flight, by [`Action::key`]: this process's and other trainyards'.
+    /// Actions in flight, by [`Action::key`]: this process's and other trainyards'. Of an abort
+    /// and the promote or rollback it stops, the abort.
     pub in_flight: BTreeMap<CellKey, InFlight>,
+    /// How many actions this trainyard sent that have not ended (an abort beside what it
+    /// stops counts apart).
+    pub mine_in_flight: usize,
     pub unfinished: Vec<UnfinishedAction>,
     /// Which source each lane × stage reads from.
     pub sources_of: Arc<BTreeMap<CellKey, String>>,
@@ -134,6 +138,7 @@ pub struct State<'a> {
     pub holds: &'a Holds,
     pub readonly: bool,
     pub in_flight: BTreeMap<CellKey, InFlight>,
+    pub mine_in_flight: usize,
     pub unfinished: &'a [UnfinishedAction],
     pub sources_of: &'a Arc<BTreeMap<CellKey, String>>,
     pub insecure_http: &'a Arc<Vec<String>>,
@@ -195,6 +200,7 @@ impl Snapshot {
             lanes,
             halt,
             in_flight: state.in_flight,
+            mine_in_flight: state.mine_in_flight,
             unfinished: state.unfinished.to_vec(),
             sources_of: Arc::clone(state.sources_of),
             insecure_http: Arc::clone(state.insecure_http),

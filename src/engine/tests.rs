@@ -231,6 +231,63 @@ fn an_abort_goes_beside_the_promote_in_flight_on_its_cell() {
     assert!(e.snapshot().in_flight.is_empty());
 }
 
+/// Carol's promote (from the ledger) and this trainyard's abort on one cell: the abort is what
+/// the cell shows (it refuses everything else), the ledger's copy of it is not counted twice,
+/// and when it ends carol's promote shows again.
+#[test]
+fn an_abort_beside_anothers_promote_is_what_the_cell_shows() {
+    let mut e = engine(false, false);
+    let key = CellKey::new("search-indexer", "canary");
+    let f = |kind, actor: &str, mine| InFlight {
+        kind,
+        actor: actor.into(),
+        since: fixture::t(0),
+        status: "in flight".into(),
+        mine,
+    };
+    let ledger = |in_flight| {
+        Input::Ledger(Ledger {
+            holds: Holds::default(),
+            in_flight,
+            auto_pauses: vec![],
+            team: Default::default(),
+        })
+    };
+    let carol = (key.clone(), f(ActionKind::Promote, "carol@jump2", false));
+    e.fold(ledger(vec![carol.clone()]));
+    let mut abort = e
+        .snapshot()
+        .plan(Action::new(ActionKind::Pause, "search-indexer", "canary"))
+        .unwrap();
+    abort.action.kind = ActionKind::Abort;
+    e.fold(Input::Submit(Box::new(abort.clone())));
+    assert_eq!(e.take_execute().len(), 1, "beside carol's promote");
+    // The ledger reads this trainyard's abort back from the log, after carol's promote.
+    let mine_read = (key.clone(), f(ActionKind::Abort, "dana@jump", false));
+    e.fold(ledger(vec![mine_read, carol.clone()]));
+    let snap = e.snapshot();
+    assert_eq!(snap.in_flight[&key].kind, ActionKind::Abort);
+    assert!(snap.in_flight[&key].mine, "this trainyard's own");
+    assert_eq!(snap.mine_in_flight, 1);
+    let again = avail(&snap, "search-indexer", "canary", ActionKind::Abort);
+    assert!(
+        matches!(&again, Avail::No(why) if why.contains("in flight")),
+        "{again:?}"
+    );
+    e.fold(Input::Done {
+        plan: Box::new(abort),
+        outcome: ops::Outcome::Done("aborted".into()),
+    });
+    e.fold(ledger(vec![carol.clone()]));
+    let snap = e.snapshot();
+    assert_eq!(snap.in_flight[&key].actor, "carol@jump2");
+    assert_eq!(snap.mine_in_flight, 0);
+    // Two others, the abort read first: still the abort.
+    let erin = (key.clone(), f(ActionKind::Abort, "erin@jump3", false));
+    e.fold(ledger(vec![erin, carol]));
+    assert_eq!(e.snapshot().in_flight[&key].actor, "erin@jump3");
+}
+
 #[test]
 fn the_ledger_brings_the_halt_and_others_actions_into_the_snapshot() {
     let mut e = engine(false, false);

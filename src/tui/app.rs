@@ -374,7 +374,7 @@ impl App {
 
     /// Actions this trainyard sent and that have not ended.
     pub fn mine_in_flight(&self) -> usize {
-        self.snap.in_flight.values().filter(|f| f.mine).count()
+        self.snap.mine_in_flight
     }
 
     pub(super) fn flash(&mut self, text: impl Into<String>, tone: Tone) {
