@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::http_doc::{Entry, key_of, known_cells, metric_names, parse_doc};
 use super::http_kept::{Kept, Refused};
 use super::retry_after::RetryAfter;
 use super::{ActionAck, ActionError, ActionRequest, BoxFuture, NameMap, Source};
@@ -556,38 +557,17 @@ fn to_cell(w: WireCell) -> Result<Cell, String> {
     Ok(cell)
 }
 
-pub(crate) fn key_of(v: &Value) -> Option<(&str, &str)> {
-    Some((v.get("lane")?.as_str()?, v.get("stage")?.as_str()?))
-}
-
-/// The entries of a payload's `cells` that name a cell of this train: each with its remote
-/// lane and stage and the local cell. An entry without lane or stage is skipped, with a
-/// warning; one for a cell the train doesn't carry, silently.
-pub(crate) fn known_cells<'a>(
-    cells: &'a [Value],
-    names: &'a NameMap,
-) -> impl Iterator<Item = (&'a Value, (&'a str, &'a str), &'a crate::model::CellKey)> + 'a {
-    cells.iter().filter_map(move |entry| {
-        let Some(remote) = key_of(entry) else {
-            tracing::warn!("http source: a cell without lane/stage was skipped");
-            return None;
-        };
-        let key = names.local(remote.0, remote.1)?;
-        Some((entry, remote, key))
-    })
-}
-
 /// One entry of a payload's `cells`: the cell, or the words that mark it malformed.
-pub(crate) fn cell_entry(entry: &Value) -> Result<Cell, String> {
-    WireCell::deserialize(entry)
+pub(crate) fn cell_entry(entry: Entry) -> Result<Cell, String> {
+    serde_json::from_str::<WireCell>(entry.get())
         .map_err(|e| e.to_string())
         .and_then(to_cell)
         .map_err(|e| format!("malformed cell: {}", sanitize(&e, 160)))
 }
 
 /// One entry of a payload's `metrics`: a malformed one is a metric with an error.
-pub(crate) fn metric_entry(entry: &Value) -> Metric {
-    match WireMetric::deserialize(entry) {
+pub(crate) fn metric_entry(entry: Entry) -> Metric {
+    match serde_json::from_str::<WireMetric>(entry.get()) {
         Ok(m) => Metric {
             name: sanitize(&m.name, 60),
             unit: m
@@ -612,9 +592,11 @@ pub(crate) fn metric_entry(entry: &Value) -> Metric {
             warnings: vec![],
         },
         Err(e) => {
-            let name = entry.get("name").and_then(Value::as_str).unwrap_or("?");
+            let name = metric_names(entry)
+                .and_then(|n| n.2)
+                .unwrap_or_else(|| "?".into());
             Metric {
-                name: sanitize(name, 60),
+                name: sanitize(&name, 60),
                 unit: "ratio".into(),
                 value: None,
                 threshold: Threshold::default(),
@@ -632,36 +614,27 @@ pub(crate) fn metric_entry(entry: &Value) -> Metric {
     }
 }
 
-/// A payload as JSON: a document that is not JSON fails the whole poll.
-pub(crate) fn parse_doc(body: &[u8]) -> Result<Value, String> {
-    serde_json::from_slice(body)
-        .map_err(|e| format!("payload is not JSON: {}", sanitize(&e.to_string(), 120)))
-}
-
 /// Parse `GET /v1/train`. A broken document is an error; a broken entry marks its cell.
 pub fn parse_train(body: &[u8], names: &NameMap) -> Result<Batch, String> {
     let doc = parse_doc(body)?;
     let cells = doc
-        .get("cells")
-        .and_then(Value::as_array)
+        .cells()?
         .ok_or_else(|| "payload has no \"cells\" array".to_string())?;
     let mut batch = Batch::default();
-    for (entry, _, key) in known_cells(cells, names) {
+    for (entry, _, key) in known_cells(&cells, names) {
         match cell_entry(entry) {
             Ok(cell) => batch.cells.push((key.clone(), cell)),
             Err(e) => batch.cell_errors.push((key.clone(), e)),
         }
     }
-    if let Some(metrics) = doc.get("metrics").and_then(Value::as_array) {
-        for entry in metrics {
-            let Some((lane, stage)) = key_of(entry) else {
-                continue;
-            };
-            let Some(key) = names.metric_cell(lane, stage) else {
-                continue;
-            };
-            batch.metrics.push((key, metric_entry(entry)));
-        }
+    for entry in doc.metrics()? {
+        let Some((lane, stage)) = key_of(entry) else {
+            continue;
+        };
+        let Some(key) = names.metric_cell(&lane, &stage) else {
+            continue;
+        };
+        batch.metrics.push((key, metric_entry(entry)));
     }
     Ok(batch)
 }

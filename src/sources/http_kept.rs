@@ -20,10 +20,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
-
 use super::NameMap;
-use super::http::{cell_entry, key_of, known_cells, metric_entry};
+use super::http::{cell_entry, metric_entry};
+use super::http_doc::{Doc, Entry, key_of, known_cells, metric_names};
 use crate::model::text::sanitize;
 use crate::model::{Batch, Cell, CellKey, Metric};
 
@@ -96,14 +95,15 @@ impl Kept {
     /// `metrics` whether the source keeps the payload's metrics.
     pub fn take(
         &mut self,
-        doc: &Value,
+        doc: &Doc,
         etag: Option<String>,
         sent_since: Option<&str>,
         names: &NameMap,
         metrics: bool,
     ) -> Result<(), Refused> {
-        if doc.get("delta").and_then(Value::as_bool) == Some(true) {
-            let since = doc.get("since").and_then(Value::as_str);
+        if doc.is_delta() {
+            let since = doc.since();
+            let since = since.as_deref();
             match (sent_since, since) {
                 (Some(sent), Some(since)) if sent == since && self.has_train => {}
                 (None, _) => {
@@ -128,25 +128,25 @@ impl Kept {
         }
         self.has_train = true;
         self.cursor = doc
-            .get("cursor")
-            .and_then(Value::as_str)
+            .cursor()
             .filter(|c| !c.is_empty() && c.len() <= 1024)
-            .map(str::to_string);
+            .map(|c| c.into_owned());
         self.etag = etag.filter(|e| !e.is_empty() && e.len() <= 1024);
         Ok(())
     }
 
-    fn replace(&mut self, doc: &Value, names: &NameMap, metrics: bool) -> Result<(), Refused> {
+    fn replace(&mut self, doc: &Doc, names: &NameMap, metrics: bool) -> Result<(), Refused> {
         let cells = doc
-            .get("cells")
-            .and_then(Value::as_array)
+            .cells()
+            .map_err(Refused::Broken)?
             .ok_or_else(|| Refused::Broken("payload has no \"cells\" array".into()))?;
         let before = std::mem::take(&mut self.cells);
         let before_metrics = std::mem::take(&mut self.metrics);
         self.next_order = 0;
-        self.put_cells_over(cells, names, before);
-        if metrics && let Some(list) = doc.get("metrics").and_then(Value::as_array) {
-            self.put_metrics(list, names, &before_metrics);
+        self.put_cells_over(&cells, names, before);
+        if metrics {
+            let list = doc.metrics().map_err(Refused::Broken)?;
+            self.put_metrics(&list, names, &before_metrics);
         }
         for (id, (_, key, _)) in before_metrics {
             if !self.metrics.contains_key(&id) {
@@ -156,44 +156,41 @@ impl Kept {
         Ok(())
     }
 
-    fn merge_delta(&mut self, doc: &Value, names: &NameMap, metrics: bool) -> Result<(), Refused> {
-        let removed = doc.get("removed");
-        let cells = array_at(doc.get("cells"), "cells")?;
-        let changed = array_at(doc.get("metrics"), "metrics")?;
-        let gone_cells = array_at(removed.and_then(|r| r.get("cells")), "removed.cells")?;
-        let gone_metrics = array_at(removed.and_then(|r| r.get("metrics")), "removed.metrics")?;
+    fn merge_delta(&mut self, doc: &Doc, names: &NameMap, metrics: bool) -> Result<(), Refused> {
+        let list = |what| doc.delta_list(what).map_err(Refused::Broken);
+        let cells = list("cells")?;
+        let changed = list("metrics")?;
+        let gone_cells = list("removed.cells")?;
+        let gone_metrics = list("removed.metrics")?;
         for entry in gone_cells {
             let Some((lane, stage)) = key_of(entry) else {
                 continue;
             };
-            let remote = (lane.to_string(), stage.to_string());
+            let remote = (lane.into_owned(), stage.into_owned());
             if let Some((key, _)) = self.cells.remove(&remote) {
                 self.dirty_cells.insert(remote.clone());
                 self.gone.insert(remote, key);
             }
         }
         for entry in gone_metrics {
-            let (Some((lane, stage)), Some(name)) =
-                (key_of(entry), entry.get("name").and_then(Value::as_str))
-            else {
+            let Some((lane, stage, Some(name))) = metric_names(entry) else {
                 continue;
             };
-            let id = (lane.to_string(), stage.to_string(), name.to_string());
+            let id = (lane.into_owned(), stage.into_owned(), name);
             if let Some((_, key, _)) = self.metrics.remove(&id) {
                 self.remove_metric(id, key);
             }
         }
-        self.put_cells(cells, names);
+        self.put_cells(&cells, names);
         if metrics {
-            self.put_metrics(changed, names, &BTreeMap::new());
+            self.put_metrics(&changed, names, &BTreeMap::new());
         }
         Ok(())
     }
 
     /// A delta's cells, each over the kept one of its name.
-    fn put_cells(&mut self, cells: &[Value], names: &NameMap) {
-        for (entry, (lane, stage), key) in known_cells(cells, names) {
-            let remote = (lane.to_string(), stage.to_string());
+    fn put_cells(&mut self, cells: &[Entry], names: &NameMap) {
+        for (entry, remote, key) in known_cells(cells, names) {
             let cell = cell_entry(entry);
             self.gone.remove(&remote);
             if self.cells.get(&remote).is_none_or(|(_, c)| *c != cell) {
@@ -207,12 +204,11 @@ impl Kept {
     /// differ are marked changed, those it no longer has gone.
     fn put_cells_over(
         &mut self,
-        cells: &[Value],
+        cells: &[Entry],
         names: &NameMap,
         mut before: BTreeMap<Remote, (CellKey, Result<Cell, String>)>,
     ) {
-        for (entry, (lane, stage), key) in known_cells(cells, names) {
-            let remote = (lane.to_string(), stage.to_string());
+        for (entry, remote, key) in known_cells(cells, names) {
             let cell = cell_entry(entry);
             let was = before.remove(&remote);
             if self.gone.remove(&remote).is_some() || was.is_none_or(|(_, c)| c != cell) {
@@ -234,24 +230,20 @@ impl Kept {
     /// Metrics over the kept ones (or, for a whole train, over `before`, what was kept).
     fn put_metrics(
         &mut self,
-        list: &[Value],
+        list: &[Entry],
         names: &NameMap,
         before: &BTreeMap<MetricId, (u64, CellKey, Metric)>,
     ) {
-        for entry in list {
-            let Some((lane, stage)) = key_of(entry) else {
+        for &entry in list {
+            let Some((lane, stage, name)) = metric_names(entry) else {
                 continue;
             };
-            let Some(key) = names.metric_cell(lane, stage) else {
+            let Some(key) = names.metric_cell(&lane, &stage) else {
                 continue;
             };
-            let name = entry
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-                .to_string();
+            let name = name.unwrap_or_else(|| "?".into());
             let metric = metric_entry(entry);
-            let id = (lane.to_string(), stage.to_string(), name);
+            let id = (lane.into_owned(), stage.into_owned(), name);
             let order = match self.metrics.get(&id) {
                 Some((order, _, _)) => *order,
                 None => {
@@ -329,22 +321,27 @@ impl Kept {
     }
 }
 
-/// A delta's list at `what`: absent or null is empty; anything but an array is a broken delta.
-fn array_at<'a>(v: Option<&'a Value>, what: &str) -> Result<&'a [Value], Refused> {
-    match v {
-        None | Some(Value::Null) => Ok(&[]),
-        Some(Value::Array(a)) => Ok(a),
-        Some(_) => Err(Refused::Broken(format!(
-            "the delta's \"{what}\" is not an array"
-        ))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::CellState;
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    impl Kept {
+        /// [`Kept::take`] of a document written as a `Value`.
+        fn take_json(
+            &mut self,
+            doc: &Value,
+            etag: Option<String>,
+            sent_since: Option<&str>,
+            names: &NameMap,
+            metrics: bool,
+        ) -> Result<(), Refused> {
+            let text = doc.to_string();
+            let doc = crate::sources::http_doc::parse_doc(text.as_bytes()).unwrap();
+            self.take(&doc, etag, sent_since, names, metrics)
+        }
+    }
 
     fn names() -> NameMap {
         let mut m = NameMap::default();
@@ -381,7 +378,7 @@ mod tests {
 
     fn kept() -> Kept {
         let mut k = Kept::default();
-        k.take(&full(), Some("W/\"e-a10\"".into()), None, &names(), true)
+        k.take_json(&full(), Some("W/\"e-a10\"".into()), None, &names(), true)
             .unwrap();
         k
     }
@@ -430,7 +427,7 @@ mod tests {
             "metrics": [metric("api", "canary", "error_rate", 0.03)],
             "removed": {"cells": [], "metrics": []},
         });
-        k.take(
+        k.take_json(
             &delta,
             Some("W/\"e-a14\"".into()),
             Some("e-10"),
@@ -466,7 +463,8 @@ mod tests {
             "removed": {"cells": [{"lane": "api", "stage": "prod"}],
                         "metrics": [{"lane": "api", "stage": "canary", "name": "latency"}]},
         });
-        k.take(&delta, None, Some("e-10"), &names(), true).unwrap();
+        k.take_json(&delta, None, Some("e-10"), &names(), true)
+            .unwrap();
         let b = k.changes();
         assert_eq!(b.cells.len(), 2);
         assert_eq!(
@@ -480,7 +478,8 @@ mod tests {
         // It comes back.
         let back = json!({"delta": true, "since": "e-12", "cursor": "e-13",
                           "cells": [cell("api", "prod", "running", "v2")]});
-        k.take(&back, None, Some("e-12"), &names(), true).unwrap();
+        k.take_json(&back, None, Some("e-12"), &names(), true)
+            .unwrap();
         let b = k.changes();
         assert!(b.partial && b.cell_errors.is_empty());
         assert_eq!(
@@ -495,7 +494,8 @@ mod tests {
         let mut k = kept();
         let mut doc = full();
         doc["cells"].as_array_mut().unwrap().remove(2);
-        k.take(&doc, None, Some("e-10"), &names(), true).unwrap();
+        k.take_json(&doc, None, Some("e-10"), &names(), true)
+            .unwrap();
         let b = k.changes();
         assert_eq!(
             b.cell_errors,
@@ -511,7 +511,7 @@ mod tests {
         // Since another cursor than the one sent.
         let mut k = kept();
         let e = k
-            .take(&delta("e-5"), None, Some("e-10"), &names(), true)
+            .take_json(&delta("e-5"), None, Some("e-10"), &names(), true)
             .unwrap_err();
         assert!(
             matches!(&e, Refused::Resync(m) if m.contains("since \"e-5\" where \"e-10\" was asked")),
@@ -521,19 +521,19 @@ mod tests {
         assert_eq!(k.since(), Some("e-10"));
         // A delta to a request that had no cursor.
         let e = k
-            .take(&delta("e-10"), None, None, &names(), true)
+            .take_json(&delta("e-10"), None, None, &names(), true)
             .unwrap_err();
         assert!(matches!(e, Refused::Resync(_)), "{e:?}");
         // A delta with nothing kept to merge into.
         let mut empty = Kept::default();
         let e = empty
-            .take(&delta("e-10"), None, Some("e-10"), &names(), true)
+            .take_json(&delta("e-10"), None, Some("e-10"), &names(), true)
             .unwrap_err();
         assert!(matches!(e, Refused::Resync(_)), "{e:?}");
         // Then the whole train, which the server sends for a cursor it can't answer.
         k.forget();
         assert_eq!((k.since(), k.if_none_match()), (None, None));
-        k.take(&full(), None, None, &names(), true).unwrap();
+        k.take_json(&full(), None, None, &names(), true).unwrap();
         assert_eq!(k.since(), Some("e-10"));
     }
 
@@ -546,7 +546,7 @@ mod tests {
             json!({"cursor": "e-11"}),
         ] {
             let e = k
-                .take(&doc, None, Some("e-10"), &names(), true)
+                .take_json(&doc, None, Some("e-10"), &names(), true)
                 .unwrap_err();
             assert!(matches!(e, Refused::Broken(_)), "{e:?}");
             assert_eq!(k.since(), Some("e-10"));
@@ -559,7 +559,8 @@ mod tests {
         let mut k = kept();
         let bad = json!({"delta": true, "since": "e-10", "cursor": "e-11",
                          "cells": [cell("api", "canary", "exploded", "v3")]});
-        k.take(&bad, None, Some("e-10"), &names(), true).unwrap();
+        k.take_json(&bad, None, Some("e-10"), &names(), true)
+            .unwrap();
         let b = k.changes();
         assert_eq!(b.cell_errors.len(), 1);
         assert!(
@@ -572,7 +573,8 @@ mod tests {
         assert_eq!(k.changes(), partial());
         let good = json!({"delta": true, "since": "e-11", "cursor": "e-12",
                           "cells": [cell("api", "canary", "succeeded", "v3")]});
-        k.take(&good, None, Some("e-11"), &names(), true).unwrap();
+        k.take_json(&good, None, Some("e-11"), &names(), true)
+            .unwrap();
         let b = k.changes();
         assert!(b.cell_errors.is_empty());
         assert_eq!(
@@ -602,7 +604,8 @@ mod tests {
             "cells": [cell("api", "prod", "succeeded", "v1")],
             "metrics": [metric("api", "canary", "latency", 0.3)],
         });
-        k.take(&delta, None, Some("e-10"), &names(), true).unwrap();
+        k.take_json(&delta, None, Some("e-10"), &names(), true)
+            .unwrap();
         // A whole report in between (an action's verification) takes nothing away.
         assert_eq!(k.whole().cells.len(), 3);
         let b = k.changes();
@@ -615,7 +618,7 @@ mod tests {
         doc["cells"][0] = cell("api", "canary", "succeeded", "v2");
         doc["cells"].as_array_mut().unwrap().remove(2);
         doc["metrics"].as_array_mut().unwrap().remove(1);
-        k.take(&doc, None, None, &names(), true).unwrap();
+        k.take_json(&doc, None, None, &names(), true).unwrap();
         let b = k.changes();
         assert!(b.partial);
         assert_eq!(
@@ -632,15 +635,17 @@ mod tests {
             [(CellKey::new("api", "canary"), "latency".to_string())]
         );
         // The same train again: nothing.
-        k.take(&doc, None, None, &names(), true).unwrap();
+        k.take_json(&doc, None, None, &names(), true).unwrap();
         assert_eq!(k.changes(), partial());
         // A metric removed and back before the next report: reported as it is now.
         let gone = json!({"delta": true, "since": "e-10", "cursor": "e-11",
             "removed": {"metrics": [{"lane": "api", "stage": "canary", "name": "error_rate"}]}});
-        k.take(&gone, None, Some("e-10"), &names(), true).unwrap();
+        k.take_json(&gone, None, Some("e-10"), &names(), true)
+            .unwrap();
         let back = json!({"delta": true, "since": "e-11", "cursor": "e-12",
             "metrics": [metric("api", "canary", "error_rate", 0.01)]});
-        k.take(&back, None, Some("e-11"), &names(), true).unwrap();
+        k.take_json(&back, None, Some("e-11"), &names(), true)
+            .unwrap();
         let b = k.changes();
         assert!(b.removed_metrics.is_empty());
         assert_eq!(value(&b, "error_rate"), Some(0.01));
@@ -649,7 +654,7 @@ mod tests {
     #[test]
     fn without_metrics_none_are_kept() {
         let mut k = Kept::default();
-        k.take(&full(), None, None, &names(), false).unwrap();
+        k.take_json(&full(), None, None, &names(), false).unwrap();
         assert!(k.changes().metrics.is_empty());
     }
 }

@@ -17,6 +17,7 @@ pub mod forge;
 pub mod github;
 pub mod gitlab;
 pub mod http;
+pub mod http_doc;
 pub mod http_kept;
 pub mod prometheus;
 pub mod retry_after;
