@@ -2,7 +2,6 @@
 //! nothing), the budget read from every answer, `retry-after` honoured, pagination only as far
 //! as asked.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,18 +14,9 @@ use crate::secrets::Secret;
 use crate::sources::http::{describe_reqwest, send_failure};
 
 use super::budget::MinuteBudget;
+use super::validators::{Cached, Validators};
 use crate::sources::forge::{self, ApiError, Limits};
 pub use crate::sources::forge::{Budget, next_link};
-
-/// What is kept per URL for conditional requests.
-#[derive(Clone, Debug)]
-struct Cached {
-    etag: Option<String>,
-    last_modified: Option<String>,
-    body: Value,
-    /// The `Link: <…>; rel="next"` of the answer, as a path under the base.
-    next: Option<String>,
-}
 
 /// Counts of one poll, for the arithmetic of the next interval.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -42,7 +32,7 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     token: Option<Secret>,
-    cache: Mutex<HashMap<String, Cached>>,
+    cache: Mutex<Validators>,
     /// The budget last announced, the hold GitHub asked for, the token's requests a minute.
     limits: Limits,
     /// Why requests are held, in words: which limit, and what GitHub asked.
@@ -106,9 +96,6 @@ impl Ticket {
 /// and GitHub refuses more than 100 concurrent ones per user (a secondary limit).
 pub const MAX_IN_FLIGHT: usize = 20;
 
-/// URLs whose answers are kept for conditional requests, at most.
-const MAX_CACHED: usize = 4096;
-
 /// The budget kept back for actions and for the rest of the hour.
 const RESERVE: f64 = 0.1;
 
@@ -122,7 +109,7 @@ impl Client {
             http,
             base: cfg.url.trim_end_matches('/').to_string(),
             token,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(Validators::new(Instant::now())),
             limits,
             held_why: Mutex::new(String::new()),
             counts: Mutex::new(Counts::default()),
@@ -287,18 +274,17 @@ impl Client {
                 self.limits.minute.per_minute()
             )));
         }
-        let cached = self
+        let validators = self
             .cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(path)
-            .cloned();
+            .ask(path);
         let mut rb = self.request(reqwest::Method::GET, path);
-        if let Some(c) = &cached {
-            if let Some(e) = &c.etag {
+        if let Some((etag, modified)) = &validators {
+            if let Some(e) = etag {
                 rb = rb.header(reqwest::header::IF_NONE_MATCH, e);
             }
-            if let Some(m) = &c.last_modified {
+            if let Some(m) = modified {
                 rb = rb.header(reqwest::header::IF_MODIFIED_SINCE, m);
             }
         }
@@ -316,8 +302,12 @@ impl Client {
             }
         }
         if status == reqwest::StatusCode::NOT_MODIFIED {
-            return cached
-                .map(|c| (c.body, c.next))
+            return self
+                .cache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .hit(path, Instant::now())
+                .map(|c| (Arc::unwrap_or_clone(c.body), c.next))
                 .ok_or_else(|| GhError::Failed("304 without a cached copy".into()));
         }
         let header = |k: reqwest::header::HeaderName| {
@@ -343,26 +333,17 @@ impl Client {
                 sanitize(&e.to_string(), 120)
             ))
         })?;
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if etag.is_some() || last_modified.is_some() {
-            // Bounded: keys name runs and deployments, which come and go over a long session.
-            if cache.len() >= MAX_CACHED && !cache.contains_key(path) {
-                cache.clear();
-            }
-            cache.insert(
-                path.to_string(),
-                Cached {
-                    etag,
-                    last_modified,
-                    body: body.clone(),
-                    next: next.clone(),
-                },
-            );
-        } else {
-            // An answer without a validator: an old one must not be sent again.
-            cache.remove(path);
-        }
-        drop(cache);
+        let kept = (etag.is_some() || last_modified.is_some()).then(|| Arc::new(body.clone()));
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).put(
+            path,
+            Cached {
+                etag,
+                last_modified,
+                body: kept.unwrap_or_default(),
+                next: next.clone(),
+            },
+            Instant::now(),
+        );
         Ok((body, next))
     }
 

@@ -9,6 +9,7 @@ pub mod map;
 mod memo;
 pub mod pace;
 mod read;
+mod validators;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
