@@ -314,8 +314,9 @@ type LaneMetrics = BTreeMap<CellKey, Vec<Metric>>;
 #[derive(Clone, Debug, Default)]
 pub struct World {
     /// Shared between copies of the world until a report changes them: a report of cells
-    /// copies no metrics, one of metrics no cells, and either only the lanes it changes.
-    cells: ByLane<Cell>,
+    /// copies no metrics, one of metrics no cells, and either only the lanes it changes —
+    /// and of a lane it changes, the cells it brings (the others are shared too).
+    cells: ByLane<Arc<Cell>>,
     metrics: ByLane<Vec<Metric>>,
     sources: BTreeMap<String, SourceHealth>,
 }
@@ -419,7 +420,7 @@ impl World {
                     after,
                 });
             }
-            lane.insert(key, cell);
+            lane.insert(key, Arc::new(cell));
         }
         for (key, error) in errors {
             let lane = all.get(key.lane.as_str());
@@ -430,8 +431,8 @@ impl World {
             }
             let cell = lane_mut(all, &key.lane)
                 .entry(key)
-                .or_insert_with(|| Cell::new(source, CellState::Unknown));
-            cell.error = Some(error);
+                .or_insert_with(|| Arc::new(Cell::new(source, CellState::Unknown)));
+            Arc::make_mut(cell).error = Some(error);
         }
     }
 
@@ -590,7 +591,10 @@ impl World {
     }
 
     pub fn cell(&self, lane: &str, stage: &str) -> Option<&Cell> {
-        self.cells.get(lane)?.get(&(lane, stage) as &dyn KeyRef)
+        self.cells
+            .get(lane)?
+            .get(&(lane, stage) as &dyn KeyRef)
+            .map(|c| &**c)
     }
 
     /// The cells of `lane`, by stage name: one look-up of the lane for all of them.
@@ -598,7 +602,7 @@ impl World {
         self.cells
             .get(lane)
             .into_iter()
-            .flat_map(|l| l.iter().map(|(k, c)| (k.stage.as_str(), c)))
+            .flat_map(|l| l.iter().map(|(k, c)| (k.stage.as_str(), &**c)))
     }
 
     /// The metrics of `lane`, by stage name, as [`World::lane_cells`].
@@ -611,7 +615,9 @@ impl World {
 
     /// Every cell, by lane then stage name.
     pub fn cells(&self) -> impl Iterator<Item = (&CellKey, &Cell)> {
-        self.cells.values().flat_map(|l| l.iter())
+        self.cells
+            .values()
+            .flat_map(|l| l.iter().map(|(k, c)| (k, &**c)))
     }
 
     pub fn metrics(&self, lane: &str, stage: &str) -> &[Metric] {
