@@ -113,8 +113,11 @@ async fn a_halt_from_one_person_refuses_the_others_promotion() {
     );
 }
 
-/// Both pressing pause on one cell at the same moment: exactly one attempt is written, and
-/// the other is told who holds the cell and what they do.
+/// Both pressing rollback on one cell at the same moment: exactly one attempt is written, and
+/// the other is told who holds the cell and what they do. (A rollback at the slow demo's pace
+/// stays in flight until its verification gives up, a second: the other press meets the
+/// claim however late it comes; a pause is verified at once, and a press that came after it
+/// ended would meet the cell changed instead.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_people_acting_on_one_cell_at_once_leave_one_attempt() {
     let Some((pg, d, world)) = team().await else {
@@ -127,7 +130,11 @@ async fn two_people_acting_on_one_cell_at_once_leave_one_attempt() {
     for r in [&alice, &bob] {
         trainyard::commands::ledger(r.store()).await;
     }
-    let p = pause(&d, &world, &cell);
+    let p = plan(
+        &d,
+        &world,
+        Action::new(ActionKind::Rollback, &cell.lane, &cell.stage),
+    );
     let (a, b) = tokio::join!(run(&alice, &p), run(&bob, &p));
     let (went, refused, holder) = match (&a, &b) {
         (Outcome::Refused(_), _) => (&b, &a, "bob@jump-2"),
@@ -138,7 +145,7 @@ async fn two_people_acting_on_one_cell_at_once_leave_one_attempt() {
         refused,
         &[
             holder,
-            &format!("is pausing {} at {}", cell.lane, cell.stage),
+            &format!("is rolling back {} at {}", cell.lane, cell.stage),
         ],
     );
     assert_eq!(attempts(&pg, &cell), 1);
