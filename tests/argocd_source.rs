@@ -20,6 +20,17 @@ async fn demo(speed: f64) -> Demo {
     demo_with(speed, false, |t| t).await
 }
 
+/// The demo with the Argo CD source's token replaced by `token`.
+async fn demo_with_token(token: &str) -> Demo {
+    demo_with(1.0, false, |t| {
+        t.replace(
+            "token_cmd = \"echo trainyard-demo\"\ninterval = \"2s\"\n\n[[lanes]]",
+            &format!("token_cmd = \"echo {token}\"\ninterval = \"2s\"\n\n[[lanes]]"),
+        )
+    })
+    .await
+}
+
 async fn demo_with(speed: f64, hostile: bool, edit: impl FnOnce(String) -> String) -> Demo {
     sim::demo_edited(
         SimOptions {
@@ -465,16 +476,7 @@ async fn a_rollback_under_automated_sync_is_refused_before_anything_is_sent() {
 #[tokio::test]
 async fn a_refused_token_and_rbac_are_said_in_words() {
     // RBAC: a read-only account reads, and an action is rejected with Argo CD's reason.
-    let d = demo_with(1.0, false, |t| {
-        t.replace(
-            "token_cmd = \"echo trainyard-demo\"\ninterval = \"2s\"\n\n[[lanes]]",
-            &format!(
-                "token_cmd = \"echo {}\"\ninterval = \"2s\"\n\n[[lanes]]",
-                trainyard::sim::ARGO_READONLY_TOKEN
-            ),
-        )
-    })
-    .await;
+    let d = demo_with_token(trainyard::sim::ARGO_READONLY_TOKEN).await;
     let w = observe(&d).await;
     let canary = w.cell("ledger", "canary").unwrap();
     assert_eq!(canary.state, CellState::AwaitingApproval);
@@ -518,13 +520,7 @@ async fn a_refused_token_and_rbac_are_said_in_words() {
     d.handle.shutdown().await;
 
     // An expired token: the poll fails, in words, with what to do.
-    let d = demo_with(1.0, false, |t| {
-        t.replace(
-            "token_cmd = \"echo trainyard-demo\"\ninterval = \"2s\"\n\n[[lanes]]",
-            "token_cmd = \"echo expired\"\ninterval = \"2s\"\n\n[[lanes]]",
-        )
-    })
-    .await;
+    let d = demo_with_token("expired").await;
     let argo = argo_of(&d);
     let e = argo.poll().await.unwrap_err();
     assert!(

@@ -115,26 +115,50 @@ impl<'a> Doc<'a> {
         Ok(self.metrics.map_or(Ok(None), entries)?.unwrap_or_default())
     }
 
-    /// A delta's list at `what` (`cells`, `metrics`, `removed.cells`, `removed.metrics`):
-    /// absent or null is empty; anything but an array is a broken delta.
-    pub fn delta_list(&self, what: &str) -> Result<Vec<Entry<'a>>, String> {
-        let removed = || -> Result<Removed<'a>, String> {
-            match present(self.removed) {
-                None => Ok(Removed::default()),
-                Some(r) => serde_json::from_str(r.get())
-                    .map_err(|_| "the delta's \"removed\" is not an object".to_string()),
+    /// A delta's list (see [`List`]): absent or null is empty; anything but an array is a
+    /// broken delta.
+    pub fn delta_list(&self, list: List) -> Result<Vec<Entry<'a>>, String> {
+        let raw = match list {
+            List::Cells => self.cells,
+            List::Metrics => self.metrics,
+            List::RemovedCells | List::RemovedMetrics => {
+                let removed: Removed<'a> = match present(self.removed) {
+                    None => Removed::default(),
+                    Some(r) => serde_json::from_str(r.get())
+                        .map_err(|_| "the delta's \"removed\" is not an object".to_string())?,
+                };
+                if list == List::RemovedCells {
+                    removed.cells
+                } else {
+                    removed.metrics
+                }
             }
-        };
-        let raw = match what {
-            "cells" => self.cells,
-            "metrics" => self.metrics,
-            "removed.cells" => removed()?.cells,
-            "removed.metrics" => removed()?.metrics,
-            _ => None,
         };
         match present(raw) {
             None => Ok(Vec::new()),
-            Some(r) => entries(r)?.ok_or_else(|| format!("the delta's \"{what}\" is not an array")),
+            Some(r) => entries(r)?
+                .ok_or_else(|| format!("the delta's \"{}\" is not an array", list.name())),
+        }
+    }
+}
+
+/// The lists of a delta.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum List {
+    Cells,
+    Metrics,
+    RemovedCells,
+    RemovedMetrics,
+}
+
+impl List {
+    /// Where it is in the document.
+    pub fn name(self) -> &'static str {
+        match self {
+            List::Cells => "cells",
+            List::Metrics => "metrics",
+            List::RemovedCells => "removed.cells",
+            List::RemovedMetrics => "removed.metrics",
         }
     }
 }
@@ -188,15 +212,15 @@ mod tests {
         let k = key_of(cells[0]).unwrap();
         assert_eq!((&*k.0, &*k.1), ("a", "b"));
         assert!(key_of(cells[1]).is_none(), "a lane that is not a string");
-        assert!(d.delta_list("removed.cells").unwrap().is_empty());
-        assert!(d.delta_list("metrics").unwrap().is_empty());
+        assert!(d.delta_list(List::RemovedCells).unwrap().is_empty());
+        assert!(d.delta_list(List::Metrics).unwrap().is_empty());
         let bad = parse_doc(br#"{"metrics": {"x": 1}, "removed": {"cells": 3}}"#).unwrap();
         assert_eq!(
-            bad.delta_list("metrics").unwrap_err(),
+            bad.delta_list(List::Metrics).unwrap_err(),
             "the delta's \"metrics\" is not an array"
         );
         assert_eq!(
-            bad.delta_list("removed.cells").unwrap_err(),
+            bad.delta_list(List::RemovedCells).unwrap_err(),
             "the delta's \"removed.cells\" is not an array"
         );
         assert!(!parse_doc(br#"{"delta": "yes"}"#).unwrap().is_delta());

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::NameMap;
 use super::http::{cell_entry, metric_entry};
-use super::http_doc::{Doc, Entry, key_of, known_cells, metric_names};
+use super::http_doc::{Doc, Entry, List, key_of, known_cells, metric_names};
 use crate::model::text::sanitize;
 use crate::model::{Batch, Cell, CellKey, Metric};
 
@@ -158,10 +158,10 @@ impl Kept {
 
     fn merge_delta(&mut self, doc: &Doc, names: &NameMap, metrics: bool) -> Result<(), Refused> {
         let list = |what| doc.delta_list(what).map_err(Refused::Broken);
-        let cells = list("cells")?;
-        let changed = list("metrics")?;
-        let gone_cells = list("removed.cells")?;
-        let gone_metrics = list("removed.metrics")?;
+        let cells = list(List::Cells)?;
+        let changed = list(List::Metrics)?;
+        let gone_cells = list(List::RemovedCells)?;
+        let gone_metrics = list(List::RemovedMetrics)?;
         for entry in gone_cells {
             let Some((lane, stage)) = key_of(entry) else {
                 continue;

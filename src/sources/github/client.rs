@@ -333,17 +333,20 @@ impl Client {
                 sanitize(&e.to_string(), 120)
             ))
         })?;
-        let kept = (etag.is_some() || last_modified.is_some()).then(|| Arc::new(body.clone()));
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).put(
-            path,
-            Cached {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if etag.is_some() || last_modified.is_some() {
+            let answer = Cached {
                 etag,
                 last_modified,
-                body: kept.unwrap_or_default(),
+                body: Arc::new(body.clone()),
                 next: next.clone(),
-            },
-            Instant::now(),
-        );
+            };
+            cache.put(path, answer, Instant::now());
+        } else {
+            // An answer without a validator: an old one must not be sent again.
+            cache.forget(path);
+        }
+        drop(cache);
         Ok((body, next))
     }
 

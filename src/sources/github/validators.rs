@@ -57,13 +57,8 @@ impl Validators {
         Some(c.clone())
     }
 
-    /// A new answer of `path`: kept when it has a validator; without one, an old answer must
-    /// not be sent again.
+    /// A new answer of `path`, with a validator.
     pub fn put(&mut self, path: &str, answer: Cached, now: Instant) {
-        if answer.etag.is_none() && answer.last_modified.is_none() {
-            self.kept.remove(path);
-            return;
-        }
         if now.duration_since(self.swept) >= SWEEP_EVERY {
             self.kept
                 .retain(|_, (_, used)| now.duration_since(*used) < IDLE);
@@ -73,6 +68,12 @@ impl Validators {
             self.kept.clear();
         }
         self.kept.insert(path.to_string(), (answer, now));
+    }
+
+    /// `path`'s answer goes (a new one came without a validator: the old must not be sent
+    /// again).
+    pub fn forget(&mut self, path: &str) {
+        self.kept.remove(path);
     }
 
     #[cfg(test)]
@@ -120,7 +121,7 @@ mod tests {
         );
         assert_eq!(v.len(), 3);
         // An answer without a validator drops the old one.
-        v.put("/runs/1", answer(None), t0 + IDLE + Duration::from_secs(3));
+        v.forget("/runs/1");
         assert!(v.ask("/runs/1").is_none());
     }
 

@@ -264,8 +264,14 @@ impl<'a, T> Found<'a, T> {
 /// FNV-1a: the index's keys are short label values of the answer itself, hashed 30,000 times
 /// a minute at 500 lanes; SipHash's defence against chosen keys buys nothing there (a
 /// Prometheus that wanted to slow trainyard down could simply answer slowly).
-#[derive(Default)]
 struct FnvHasher(u64);
+
+impl Default for FnvHasher {
+    /// FNV's offset basis.
+    fn default() -> Self {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
 
 impl std::hash::Hasher for FnvHasher {
     fn finish(&self) -> u64 {
@@ -273,16 +279,10 @@ impl std::hash::Hasher for FnvHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
         for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
         }
-        self.0 = h;
     }
 }
 
