@@ -564,6 +564,7 @@ async fn hostile_strings_from_argo_cd_never_reach_the_cells() {
                     "{lane} {stage}: {s:?}"
                 );
                 seen += 1;
+                None
             });
         }
     }

@@ -114,7 +114,7 @@ fn assert_all_measured(config: &trainyard::config::Config, world: &World, source
                 let got: Vec<&Metric> = world
                     .metrics(&lane.name, stage)
                     .iter()
-                    .filter(|x| x.name == m.name)
+                    .filter(|x| *x.name == *m.name)
                     .collect();
                 assert_eq!(got.len(), 1, "{} {} {stage}", m.name, lane.name);
                 assert!(

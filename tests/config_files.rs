@@ -172,7 +172,7 @@ fn example_config_is_a_valid_reference() {
     assert_eq!(config.metrics.len(), 1);
     let m = &config.metrics[0];
     assert_eq!(
-        (m.name.as_str(), m.source.as_str(), m.unit.as_str()),
+        (&*m.name, m.source.as_str(), &*m.unit),
         ("error_rate", "prom", "ratio")
     );
     assert_eq!(m.threshold.max, Some(0.01));

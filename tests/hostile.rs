@@ -153,7 +153,7 @@ async fn every_source_sanitizes_what_the_hostile_simulator_sends() {
                 let ledger = batch
                     .cells
                     .iter()
-                    .find(|(k, _)| k.lane == "ledger")
+                    .find(|(k, _)| &*k.lane == "ledger")
                     .unwrap();
                 assert!(
                     ledger
@@ -190,7 +190,7 @@ async fn every_source_sanitizes_what_the_hostile_simulator_sends() {
                 let prod = batch
                     .cells
                     .iter()
-                    .find(|(k, _)| k.lane == "shipping-api" && k.stage == "prod")
+                    .find(|(k, _)| &*k.lane == "shipping-api" && &*k.stage == "prod")
                     .map(|(_, c)| c)
                     .unwrap();
                 let a = prod
@@ -201,7 +201,7 @@ async fn every_source_sanitizes_what_the_hostile_simulator_sends() {
                 let build = batch
                     .cells
                     .iter()
-                    .find(|(k, _)| k.lane == "shipping-api" && k.stage == "build")
+                    .find(|(k, _)| &*k.lane == "shipping-api" && &*k.stage == "build")
                     .map(|(_, c)| c)
                     .unwrap();
                 assert!(!build.checks.is_empty(), "{build:?}");
@@ -210,7 +210,7 @@ async fn every_source_sanitizes_what_the_hostile_simulator_sends() {
                 let err = batch
                     .metrics
                     .iter()
-                    .find(|(k, m)| k.lane == "ledger" && m.name == "latency_p99")
+                    .find(|(k, m)| &*k.lane == "ledger" && &*m.name == "latency_p99")
                     .and_then(|(_, m)| m.error.as_deref())
                     .expect("ledger's latency answers with an error");
                 assert!(err.contains("execution") && err.contains('␛'), "{err}");

@@ -40,7 +40,7 @@ async fn polls_every_configured_cell_from_the_simulator() {
         .iter()
         .flat_map(|l| config.train.stages.iter().map(move |s| (l, s)))
         .flat_map(|(l, s)| world.metrics(&l.name, s))
-        .map(|m| m.source.as_str())
+        .map(|m| &*m.source)
         .collect();
     assert_eq!(metrics.len(), config.train.lanes.len() * 3 * 3);
     assert!(metrics.iter().all(|s| *s == "prom"), "{metrics:?}");
@@ -69,14 +69,14 @@ async fn the_payload_metrics_are_taken_unless_the_source_says_metrics_false() {
             assert!(m.is_empty(), "{m:?}");
             continue;
         }
-        let names: Vec<&str> = m.iter().map(|m| m.name.as_str()).collect();
+        let names: Vec<&str> = m.iter().map(|m| &*m.name).collect();
         assert_eq!(
             names,
             ["error_rate", "latency_p99", "saturation"],
             "{metrics:?}"
         );
         let e = &m[0];
-        assert_eq!(e.source, "sim");
+        assert_eq!(&*e.source, "sim");
         assert!(e.value.is_some() && e.series.len() == trainyard::sim::SERIES_LEN);
         assert_eq!(e.baseline_series.len(), trainyard::sim::SERIES_LEN);
         assert_eq!(world.metrics("notifications", "prod").len(), 3);

@@ -53,7 +53,7 @@ async fn grouped_queries_cost_the_same_at_any_number_of_lanes() {
         assert_eq!(sent, 9, "{lanes} lanes");
         // Every lane at every measured stage got its metrics, matched by its labels.
         let lanes_seen: std::collections::BTreeSet<&str> =
-            batch.metrics.iter().map(|(k, _)| k.lane.as_str()).collect();
+            batch.metrics.iter().map(|(k, _)| &*k.lane).collect();
         assert_eq!(lanes_seen.len(), demo.config.train.lanes.len());
         assert_eq!(batch.metrics.len(), demo.config.train.lanes.len() * 3 * 3);
         for (k, m) in &batch.metrics {
@@ -89,9 +89,9 @@ async fn grouped_and_per_cell_queries_measure_the_same_cells() {
             .iter()
             .map(|(k, m)| {
                 (
-                    k.lane.clone(),
-                    k.stage.clone(),
-                    m.name.clone(),
+                    k.lane.to_string(),
+                    k.stage.to_string(),
+                    m.name.to_string(),
                     m.value.is_some(),
                     m.baseline.is_some(),
                 )
@@ -105,7 +105,7 @@ async fn grouped_and_per_cell_queries_measure_the_same_cells() {
         grouped_batch
             .metrics
             .iter()
-            .any(|(k, m)| k.stage == "canary" && m.baseline.is_some())
+            .any(|(k, m)| &*k.stage == "canary" && m.baseline.is_some())
     );
 }
 
@@ -138,7 +138,12 @@ fn series_of(b: &trainyard::model::Batch) -> SeriesById {
     let mut out = std::collections::BTreeMap::new();
     for (k, m) in &b.metrics {
         for (stable, s) in [(false, &m.series), (true, &m.baseline_series)] {
-            let id = (k.lane.clone(), k.stage.clone(), m.name.clone(), stable);
+            let id = (
+                k.lane.to_string(),
+                k.stage.to_string(),
+                m.name.to_string(),
+                stable,
+            );
             out.insert(id, s.clone());
         }
     }

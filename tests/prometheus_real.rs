@@ -197,12 +197,12 @@ stages = ["prod"]
     );
     let metrics = world.metrics("prometheus", "prod");
     // A real instant vector: the current value, and no warning.
-    let up = metrics.iter().find(|m| m.name == "up").unwrap();
+    let up = metrics.iter().find(|m| &*m.name == "up").unwrap();
     assert_eq!(up.value, Some(1.0), "{up:?}");
     assert!(!up.series.is_empty());
     assert!(up.ok() && up.warnings.is_empty(), "{up:?}");
     // A real scalar, evaluated at the poll's "now".
-    let clock = metrics.iter().find(|m| m.name == "clock").unwrap();
+    let clock = metrics.iter().find(|m| &*m.name == "clock").unwrap();
     let t = clock.value.unwrap();
     assert!(
         t >= before - 1.0 && t <= after + 1.0,
@@ -213,7 +213,7 @@ stages = ["prod"]
         "{clock:?}"
     );
     // A real bad_data, from the instant and the range query alike (said once).
-    let broken = metrics.iter().find(|m| m.name == "broken").unwrap();
+    let broken = metrics.iter().find(|m| &*m.name == "broken").unwrap();
     let err = broken.error.as_deref().unwrap();
     assert!(
         err.starts_with("bad_data:") && err.contains("parse error") && !err.contains("series:"),
@@ -221,7 +221,7 @@ stages = ["prod"]
     );
     assert_eq!(broken.value, None);
     // A real warning: shown on the metric, which still counts.
-    let partial = metrics.iter().find(|m| m.name == "partial").unwrap();
+    let partial = metrics.iter().find(|m| &*m.name == "partial").unwrap();
     assert_eq!(partial.value, Some(1.0), "{partial:?}");
     assert!(partial.error.is_none() && partial.ok(), "{partial:?}");
     assert_eq!(partial.warnings.len(), 1, "{partial:?}");
@@ -234,7 +234,7 @@ stages = ["prod"]
     // The slo gate's words over a real series: two scrape targets against a maximum of one,
     // breaching for as long as Prometheus has samples.
     let canary = world.metrics("prometheus", "canary");
-    let targets = canary.iter().find(|m| m.name == "targets").unwrap();
+    let targets = canary.iter().find(|m| &*m.name == "targets").unwrap();
     assert_eq!(targets.value, Some(2.0), "{targets:?}");
     let now = chrono::Utc::now();
     let judged = trainyard::model::slo::evaluate(targets, None, now);
@@ -283,7 +283,7 @@ stages = ["prod"]
     // The simulator's numbers, scraped by Prometheus, measured by the source: canary and the
     // stable baseline.
     let m = world.metrics("notifications", "canary");
-    let e = m.iter().find(|m| m.name == "error_rate").unwrap();
+    let e = m.iter().find(|m| &*m.name == "error_rate").unwrap();
     assert!(e.value.is_some() && !e.series.is_empty(), "{e:?}");
     assert!(
         e.baseline.is_some() && !e.baseline_series.is_empty(),
@@ -295,8 +295,8 @@ stages = ["prod"]
     for stage in ["canary", "prod"] {
         for lane in ["notifications", "notification.", "prometheus"] {
             let m = world.metrics(lane, stage);
-            let one = m.iter().find(|m| m.name == "error_cell").unwrap();
-            let all = m.iter().find(|m| m.name == "error_grouped").unwrap();
+            let one = m.iter().find(|m| &*m.name == "error_cell").unwrap();
+            let all = m.iter().find(|m| &*m.name == "error_grouped").unwrap();
             assert!(
                 all.error.is_none() && one.error.is_none(),
                 "{all:?} {one:?}"
@@ -311,7 +311,7 @@ stages = ["prod"]
         world
             .metrics("notifications", stage)
             .iter()
-            .find(|m| m.name == "error_grouped")
+            .find(|m| &*m.name == "error_grouped")
             .unwrap()
     };
     assert!(

@@ -218,8 +218,8 @@ require = ["slo"]
     assert!(times.iter().all(|t| *t == times[0]), "{times:?}");
 
     let metrics = world.metrics("api", "canary");
-    let err = metrics.iter().find(|m| m.name == "error_rate").unwrap();
-    assert_eq!(err.source, "prom");
+    let err = metrics.iter().find(|m| &*m.name == "error_rate").unwrap();
+    assert_eq!(&*err.source, "prom");
     assert_eq!(err.series.len(), 10);
     // The value is the instant query's, not the series' newest point (0.013).
     assert!((err.value.unwrap() - 0.014).abs() < 1e-9, "{err:?}");
@@ -227,7 +227,10 @@ require = ["slo"]
     assert_eq!(err.baseline_series.len(), 10);
     assert!(err.warnings.is_empty(), "{err:?}");
     assert!(!err.ok(), "0.014 is over max 0.01");
-    let broken = metrics.iter().find(|m| m.name == "broken_metric").unwrap();
+    let broken = metrics
+        .iter()
+        .find(|m| &*m.name == "broken_metric")
+        .unwrap();
     assert!(
         broken
             .error
@@ -237,7 +240,7 @@ require = ["slo"]
         "{broken:?}"
     );
     // The instant query failed, the range worked: a value, and the metric says where from.
-    let heavy = metrics.iter().find(|m| m.name == "heavy").unwrap();
+    let heavy = metrics.iter().find(|m| &*m.name == "heavy").unwrap();
     assert_eq!(heavy.error, None, "{heavy:?}");
     assert!((heavy.value.unwrap() - 0.013).abs() < 1e-9, "{heavy:?}");
     assert!(
@@ -249,7 +252,7 @@ require = ["slo"]
         "{heavy:?}"
     );
     // Prometheus' warnings: shown once, the metric still counts.
-    let partial = metrics.iter().find(|m| m.name == "partial").unwrap();
+    let partial = metrics.iter().find(|m| &*m.name == "partial").unwrap();
     assert_eq!(
         partial.warnings,
         ["warning: remote read of store eu-2 failed: connection refused"]

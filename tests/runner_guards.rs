@@ -70,7 +70,7 @@ async fn received(d: &Demo, kind: &str, cell: &CellKey) -> usize {
     d.actions()
         .await
         .iter()
-        .filter(|a| a["action"] == kind && a["lane"] == cell.lane && a["stage"] == cell.stage)
+        .filter(|a| a["action"] == kind && a["lane"] == *cell.lane && a["stage"] == *cell.stage)
         .count()
 }
 
@@ -87,7 +87,7 @@ async fn an_open_attempt_of_another_process_refuses_that_cell_and_no_other() {
     let (_dir, runner) = d.runner();
 
     let id = "4242-18f0a1b2c3d-0";
-    let busy_cell = (Some(busy.lane.as_str()), Some(busy.stage.as_str()));
+    let busy_cell = (Some(&*busy.lane), Some(&*busy.stage));
     other_process(
         common::sim::audit_file(&runner),
         id,

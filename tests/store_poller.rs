@@ -320,7 +320,7 @@ async fn publish_sim(s: &Session, demo: &Demo, version: &str) {
     let (_, cell) = batch
         .cells
         .iter_mut()
-        .find(|(k, _)| k.lane == "payments-api" && k.stage == "prod")
+        .find(|(k, _)| &*k.lane == "payments-api" && &*k.stage == "prod")
         .expect("payments-api at prod");
     cell.version = Some(version.to_string());
     let body = reports::encode(&report).unwrap();

@@ -186,6 +186,7 @@ impl Lanes {
         let mut judged = Vec::with_capacity(train.lanes.len());
         let old = std::mem::take(&mut self.judged);
         let mut old = old.into_iter();
+        let (mut again, mut metrics_again) = (0usize, 0usize);
         for (i, lane) in train.lanes.iter().enumerate() {
             let before = old.next();
             let moving = all_volatile || lane_volatile(facts, &situation, &stale_metrics, lane);
@@ -202,6 +203,8 @@ impl Lanes {
                 Some(j) if !changed[i] && !j.volatile && !moving => judged.push(j),
                 before => {
                     let metrics_of = before.as_ref().filter(|_| metrics_stand).map(|j| &*j.view);
+                    again += 1;
+                    metrics_again += usize::from(metrics_of.is_none());
                     let (view, blockers) = judge_lane(&situation, lane, metrics_of);
                     let volatile = moving || verdicts_move(facts, &view);
                     judged.push(Judged {
@@ -212,6 +215,7 @@ impl Lanes {
                 }
             }
         }
+        tracing::debug!(again, metrics_again, of = judged.len(), "lanes judged");
         self.judged = judged;
         self.world = Some(Arc::clone(world));
         self.holds = state.holds.clone();
@@ -261,9 +265,7 @@ fn lane_volatile(facts: &TrainFacts, s: &Situation, stale_metrics: &[&str], lane
     }) || (!stale_metrics.is_empty()
         && s.world.lane_metrics(&lane.name).any(|(stage, metrics)| {
             s.train.stage_index(stage).is_some()
-                && metrics
-                    .iter()
-                    .any(|m| stale_metrics.contains(&m.source.as_str()))
+                && metrics.iter().any(|m| stale_metrics.contains(&&*m.source))
         }))
 }
 

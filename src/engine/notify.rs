@@ -217,8 +217,8 @@ impl Rules {
             found.push(Found {
                 key: Key {
                     kind: NoticeKind::Approval,
-                    lane: key.lane.clone(),
-                    stage: key.stage.clone(),
+                    lane: key.lane.to_string(),
+                    stage: key.stage.to_string(),
                     what: version,
                 },
                 news: News::Always,

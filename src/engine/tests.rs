@@ -44,7 +44,7 @@ fn breach(at: i64) -> SourceReport {
         baseline: None,
         baseline_series: vec![],
         series,
-        source: String::new(),
+        source: "".into(),
         error: None,
         warnings: vec![],
     };
@@ -54,7 +54,7 @@ fn breach(at: i64) -> SourceReport {
         outcome: Ok(Batch {
             cells: fixture::world()
                 .cells()
-                .filter(|(k, _)| k.lane == "search-indexer")
+                .filter(|(k, _)| &*k.lane == "search-indexer")
                 .map(|(k, c)| (k.clone(), c.clone()))
                 .collect(),
             metrics: vec![(CellKey::new("search-indexer", "canary"), m)],
@@ -142,7 +142,7 @@ fn without_auto_pause_a_breach_only_blocks() {
     let si = snap.train.stage_index("canary").unwrap();
     assert!(
         snap.metrics(li, si)
-            .any(|(m, v)| m.name == "error_rate" && v.state == crate::model::MetricState::Breach)
+            .any(|(m, v)| &*m.name == "error_rate" && v.state == crate::model::MetricState::Breach)
     );
 }
 

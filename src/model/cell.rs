@@ -1,8 +1,26 @@
 //! What a lane has at a stage, and the metrics measured there.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::{ActionKind, CellState, Timestamp};
+
+/// A pass over a value's texts (`texts_mut`): given each text, the one to put in its place
+/// when it changes.
+pub type TextFn<'a> = dyn FnMut(&str) -> Option<String> + 'a;
+
+pub(crate) fn put(f: &mut TextFn, s: &mut String) {
+    if let Some(new) = f(s) {
+        *s = new;
+    }
+}
+
+fn put_shared(f: &mut TextFn, s: &mut Arc<str>) {
+    if let Some(new) = f(s) {
+        *s = new.into();
+    }
+}
 
 /// One cell of the matrix: what a lane has at a stage.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -45,7 +63,7 @@ pub struct Cell {
 impl Cell {
     /// Every string of the cell that came from a source, for a pass over them all (secrets are
     /// scrubbed this way). Exhaustive on purpose: a new field must say whether it is text.
-    pub fn texts_mut(&mut self, f: &mut dyn FnMut(&mut String)) {
+    pub fn texts_mut(&mut self, f: &mut TextFn) {
         let Cell {
             version,
             state: _,
@@ -69,18 +87,18 @@ impl Cell {
             .into_iter()
             .flatten()
         {
-            f(s);
+            put(f, s);
         }
-        f(source);
+        put(f, source);
         for Check {
             name,
             state: _,
             url,
         } in checks
         {
-            f(name);
+            put(f, name);
             if let Some(u) = url {
-                f(u);
+                put(f, u);
             }
         }
         if let Some(Approval {
@@ -89,9 +107,9 @@ impl Cell {
         }) = approval
         {
             if let Some(e) = environment {
-                f(e);
+                put(f, e);
             }
-            reviewers.iter_mut().for_each(&mut *f);
+            reviewers.iter_mut().for_each(|r| put(f, r));
         }
         for HistoryEntry {
             version,
@@ -100,14 +118,14 @@ impl Cell {
             actor,
         } in history
         {
-            f(version);
+            put(f, version);
             if let Some(a) = actor {
-                f(a);
+                put(f, a);
             }
         }
-        warnings.iter_mut().for_each(&mut *f);
+        warnings.iter_mut().for_each(|w| put(f, w));
         for Refusal { action: _, reason } in refused {
-            f(reason);
+            put(f, reason);
         }
     }
 
@@ -280,9 +298,9 @@ impl Threshold {
 /// One metric of a lane at a stage, with a recent series for the sparkline.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metric {
-    pub name: String,
+    pub name: Arc<str>,
     /// `ratio`, `seconds`, `percent`, `count`, `rps`, or what the source says.
-    pub unit: String,
+    pub unit: Arc<str>,
     pub value: Option<f64>,
     pub threshold: Threshold,
     /// The same metric on the stable (non-canary) side, when the source knows it.
@@ -292,7 +310,7 @@ pub struct Metric {
     pub baseline_series: Vec<(i64, f64)>,
     /// (unix seconds, value), oldest first.
     pub series: Vec<(i64, f64)>,
-    pub source: String,
+    pub source: Arc<str>,
     pub error: Option<String>,
     /// What the source noted while measuring that is not an error (Prometheus' `warnings`, a
     /// current value taken from the series): shown with the metric, which still counts.
@@ -302,7 +320,7 @@ pub struct Metric {
 
 impl Metric {
     /// Every string of the metric, as [`Cell::texts_mut`].
-    pub fn texts_mut(&mut self, f: &mut dyn FnMut(&mut String)) {
+    pub fn texts_mut(&mut self, f: &mut TextFn) {
         let Metric {
             name,
             unit,
@@ -315,13 +333,13 @@ impl Metric {
             error,
             warnings,
         } = self;
-        f(name);
-        f(unit);
-        f(source);
+        put_shared(f, name);
+        put_shared(f, unit);
+        put_shared(f, source);
         if let Some(e) = error {
-            f(e);
+            put(f, e);
         }
-        warnings.iter_mut().for_each(f);
+        warnings.iter_mut().for_each(|w| put(f, w));
     }
 
     /// Which way this metric is bad: down for one with only a minimum, else up.

@@ -573,7 +573,7 @@ fn canary_blocker(
                 super::analysis::MIN_SAMPLES
             ),
             Facts::NoCanary {
-                metric: Some(m.name.clone()),
+                metric: Some(m.name.to_string()),
                 at: stage.to_string(),
             },
         )),
@@ -588,7 +588,7 @@ fn canary_blocker(
                     m.name,
                 ),
                 Facts::Canary {
-                    metric: m.name.clone(),
+                    metric: m.name.to_string(),
                     at: stage.to_string(),
                     canary,
                     stable,

@@ -11,15 +11,15 @@ use super::{Cell, CellState, Metric, Timestamp};
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CellKey {
-    pub lane: String,
-    pub stage: String,
+    pub lane: Arc<str>,
+    pub stage: Arc<str>,
 }
 
 impl CellKey {
-    pub fn new(lane: impl Into<String>, stage: impl Into<String>) -> Self {
+    pub fn new(lane: impl AsRef<str>, stage: impl AsRef<str>) -> Self {
         CellKey {
-            lane: lane.into(),
-            stage: stage.into(),
+            lane: lane.as_ref().into(),
+            stage: stage.as_ref().into(),
         }
     }
 }
@@ -114,15 +114,13 @@ pub struct Batch {
 /// sources cut their own values shorter (200 for most).
 pub const MAX_SOURCE_TEXT: usize = 1000;
 
-fn clean(s: &mut String) {
+fn clean(s: &str) -> Option<String> {
     // Most strings are clean already (the source sanitized them): don't reallocate those.
     if super::text::is_plain(s, MAX_SOURCE_TEXT) {
-        return;
+        return None;
     }
     let cleaned = super::text::sanitize(s, MAX_SOURCE_TEXT);
-    if cleaned != *s {
-        *s = cleaned;
-    }
+    (cleaned != s).then_some(cleaned)
 }
 
 impl Batch {
@@ -136,7 +134,7 @@ impl Batch {
 
     /// Every string of the batch that came from the source (cells, metrics, cell errors):
     /// see [`Cell::texts_mut`].
-    pub fn texts_mut(&mut self, f: &mut dyn FnMut(&mut String)) {
+    pub fn texts_mut(&mut self, f: &mut super::cell::TextFn) {
         for (_, c) in &mut self.cells {
             c.texts_mut(f);
         }
@@ -144,10 +142,10 @@ impl Batch {
             m.texts_mut(f);
         }
         for (_, e) in &mut self.cell_errors {
-            f(e);
+            super::cell::put(f, e);
         }
         for (_, name) in &mut self.removed_metrics {
-            f(name);
+            super::cell::put(f, name);
         }
     }
 }
@@ -157,7 +155,7 @@ impl SourceReport {
     pub fn sanitized(mut self) -> SourceReport {
         match &mut self.outcome {
             Ok(b) => b.sanitize(),
-            Err(e) => clean(e),
+            Err(e) => super::cell::put(&mut clean, e),
         }
         self
     }
@@ -423,7 +421,7 @@ impl World {
             lane.insert(key, Arc::new(cell));
         }
         for (key, error) in errors {
-            let lane = all.get(key.lane.as_str());
+            let lane = all.get(&*key.lane);
             let cell = lane.and_then(|l| l.get(&key));
             if cell.is_some_and(|c| c.error.as_ref() == Some(&error)) {
                 // Said before: the lane stays shared.
@@ -440,22 +438,23 @@ impl World {
     /// none and sends none leaves them as they are; a lane whose metrics come out the same
     /// stays as it was (shared with earlier copies of the world).
     fn replace_metrics(&mut self, source: &str, metrics: Vec<(CellKey, Metric)>) {
-        let had = |m: &Metric| m.source == source;
-        let mut by_lane: BTreeMap<String, LaneMetrics> = BTreeMap::new();
+        let had = |m: &Metric| *m.source == *source;
+        let shared: Arc<str> = source.into();
+        let mut by_lane: BTreeMap<Arc<str>, LaneMetrics> = BTreeMap::new();
         for (key, metric) in metrics {
-            let lane = match by_lane.get_mut(key.lane.as_str()) {
+            let lane = match by_lane.get_mut(&*key.lane) {
                 Some(l) => l,
                 None => by_lane.entry(key.lane.clone()).or_default(),
             };
             lane.entry(key).or_default().push(metric);
         }
-        let stale: Vec<String> = self
+        let stale: Vec<Arc<str>> = self
             .metrics
             .iter()
             .filter(|(lane, cells)| {
                 !by_lane.contains_key(&lane[..]) && cells.values().flatten().any(had)
             })
-            .map(|(lane, _)| lane.to_string())
+            .map(|(lane, _)| Arc::clone(lane))
             .collect();
         if by_lane.is_empty() && stale.is_empty() {
             return;
@@ -463,9 +462,9 @@ impl World {
         for lane in stale {
             by_lane.insert(lane, BTreeMap::new());
         }
-        let mut next: Vec<(String, Option<LaneMetrics>)> = Vec::new();
+        let mut next: Vec<(Arc<str>, Option<LaneMetrics>)> = Vec::new();
         for (lane, mut fresh) in by_lane {
-            let old = self.metrics.get(lane.as_str());
+            let old = self.metrics.get(&*lane);
             // The lane's metrics of other sources stay, in front of this source's, as the
             // lists are rebuilt below.
             let mut built = LaneMetrics::new();
@@ -482,7 +481,7 @@ impl World {
                 for mut metric in list {
                     if kept.len() < super::bounds::MAX_METRICS {
                         metric.bound();
-                        metric.source = source.to_string();
+                        metric.source = Arc::clone(&shared);
                         kept.push(metric);
                     }
                 }
@@ -503,10 +502,10 @@ impl World {
         for (lane, built) in next {
             match built {
                 Some(b) => {
-                    all.insert(Arc::from(lane), Arc::new(b));
+                    all.insert(lane, Arc::new(b));
                 }
                 None => {
-                    all.remove(lane.as_str());
+                    all.remove(&*lane);
                 }
             }
         }
@@ -525,9 +524,9 @@ impl World {
         }
         let all = Arc::make_mut(&mut self.metrics);
         for (key, name) in removed {
-            let mine = |m: &Metric| m.source == source && m.name == name;
+            let mine = |m: &Metric| *m.source == *source && *m.name == *name;
             let present = all
-                .get(key.lane.as_str())
+                .get(&*key.lane)
                 .and_then(|l| l.get(&key))
                 .is_some_and(|list| list.iter().any(mine));
             if !present {
@@ -541,12 +540,13 @@ impl World {
                 }
             }
             if lane.is_empty() {
-                all.remove(key.lane.as_str());
+                all.remove(&*key.lane);
             }
         }
+        let shared: Arc<str> = source.into();
         for (key, mut metric) in metrics {
             metric.bound();
-            metric.source = source.to_string();
+            metric.source = Arc::clone(&shared);
             let lane = lane_mut(all, &key.lane);
             let list = lane.entry(key).or_default();
             let at = list
@@ -602,7 +602,7 @@ impl World {
         self.cells
             .get(lane)
             .into_iter()
-            .flat_map(|l| l.iter().map(|(k, c)| (k.stage.as_str(), &**c)))
+            .flat_map(|l| l.iter().map(|(k, c)| (&*k.stage, &**c)))
     }
 
     /// The metrics of `lane`, by stage name, as [`World::lane_cells`].
@@ -610,7 +610,7 @@ impl World {
         self.metrics
             .get(lane)
             .into_iter()
-            .flat_map(|l| l.iter().map(|(k, m)| (k.stage.as_str(), m.as_slice())))
+            .flat_map(|l| l.iter().map(|(k, m)| (&*k.stage, m.as_slice())))
     }
 
     /// Every cell, by lane then stage name.
@@ -694,7 +694,7 @@ impl World {
 
     /// How old a metric's measurement is (its source's last good poll).
     pub fn metric_age(&self, m: &Metric, now: Timestamp) -> Option<Duration> {
-        let t = self.sources.get(&m.source)?.last_ok?;
+        let t = self.sources.get(&*m.source)?.last_ok?;
         Some((now - t).to_std().unwrap_or_default())
     }
 
@@ -859,7 +859,7 @@ mod tests {
         let metrics = (0..100)
             .map(|i| {
                 let m = Metric {
-                    name: format!("m{i}"),
+                    name: format!("m{i}").into(),
                     series: (0..5_000).map(|t| (t, 0.1)).collect(),
                     ..Default::default()
                 };
@@ -885,7 +885,7 @@ mod tests {
             MAX_METRICS,
             "the first ones, in the source's order"
         );
-        assert_eq!(kept[0].name, "m0");
+        assert_eq!(&*kept[0].name, "m0");
         assert!(kept.iter().all(|m| m.series.len() == MAX_POINTS));
         assert_eq!(kept[0].series.last().unwrap().0, 4_999, "the newest points");
     }
@@ -912,7 +912,7 @@ mod tests {
         }
         assert_eq!(w.metrics("api", "canary").len(), 1);
         assert_eq!(w.metrics("api", "canary")[0].value, Some(0.2));
-        assert_eq!(w.metrics("api", "canary")[0].source, "sim");
+        assert_eq!(w.metrics("api", "canary")[0].source.as_ref(), "sim");
     }
     #[test]
     fn a_partial_batch_changes_what_it_carries_and_vouches_for_the_rest() {

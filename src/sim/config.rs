@@ -359,8 +359,8 @@ mod tests {
                     t.application.as_deref(),
                     Some(format!("{}-{}", k.lane, k.stage).as_str())
                 );
-                if !lanes.contains(&k.lane) {
-                    lanes.push(k.lane.clone());
+                if !lanes.iter().any(|l: &String| **l == *k.lane) {
+                    lanes.push(k.lane.to_string());
                 }
             }
             let cells = config

@@ -36,7 +36,7 @@ async fn sim(opts: &SimOptions) -> (Arc<Shared>, Config) {
 fn find<'a>(batch: &'a [(CellKey, Metric)], lane: &str, name: &str) -> &'a Metric {
     batch
         .iter()
-        .find(|(k, m)| k.lane == lane && k.stage == "canary" && m.name == name)
+        .find(|(k, m)| *k.lane == *lane && &*k.stage == "canary" && *m.name == *name)
         .map(|(_, m)| m)
         .unwrap_or_else(|| panic!("no {name} of {lane} at canary"))
 }

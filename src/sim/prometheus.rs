@@ -325,7 +325,7 @@ pub(crate) fn parse_selector(src: &str) -> Result<Selector, String> {
     if p.peek().is_some() {
         return Err(p.unexpected(""));
     }
-    if name.is_some() && matchers.iter().any(|m| m.name == "__name__") {
+    if name.is_some() && matchers.iter().any(|m| &*m.name == "__name__") {
         return Err(p.err_at(0, "metric name must not be set twice"));
     }
     let names_a_metric = name.is_some()

@@ -569,11 +569,11 @@ pub(crate) fn cell_entry(entry: Entry) -> Result<Cell, String> {
 pub(crate) fn metric_entry(entry: Entry) -> Metric {
     match serde_json::from_str::<WireMetric>(entry.get()) {
         Ok(m) => Metric {
-            name: sanitize(&m.name, 60),
+            name: sanitize(&m.name, 60).into(),
             unit: m
                 .unit
                 .map(|u| sanitize(&u, 20))
-                .unwrap_or_else(|| "ratio".into()),
+                .map_or_else(|| "ratio".into(), Into::into),
             value: m.value.filter(|v| v.is_finite()),
             threshold: m.threshold,
             baseline: m.baseline.filter(|v| v.is_finite()),
@@ -587,7 +587,7 @@ pub(crate) fn metric_entry(entry: Entry) -> Metric {
                 .into_iter()
                 .filter(|(_, v)| v.is_finite())
                 .collect(),
-            source: String::new(),
+            source: "".into(),
             error: None,
             warnings: vec![],
         },
@@ -596,14 +596,14 @@ pub(crate) fn metric_entry(entry: Entry) -> Metric {
                 .and_then(|n| n.2)
                 .unwrap_or_else(|| "?".into());
             Metric {
-                name: sanitize(&name, 60),
+                name: sanitize(&name, 60).into(),
                 unit: "ratio".into(),
                 value: None,
                 threshold: Threshold::default(),
                 baseline: None,
                 baseline_series: vec![],
                 series: vec![],
-                source: String::new(),
+                source: "".into(),
                 error: Some(format!(
                     "malformed metric: {}",
                     sanitize(&e.to_string(), 120)

@@ -398,7 +398,7 @@ mod tests {
     }
 
     fn value(b: &Batch, name: &str) -> Option<f64> {
-        b.metrics.iter().find(|(_, m)| m.name == name)?.1.value
+        b.metrics.iter().find(|(_, m)| *m.name == *name)?.1.value
     }
 
     #[test]
@@ -450,7 +450,7 @@ mod tests {
         assert_eq!(value(&b, "error_rate"), Some(0.03));
         assert_eq!(value(&b, "latency"), Some(0.2), "an unchanged metric stays");
         // In the order the server first sent them.
-        let order: Vec<&str> = b.metrics.iter().map(|(_, m)| m.name.as_str()).collect();
+        let order: Vec<&str> = b.metrics.iter().map(|(_, m)| &*m.name).collect();
         assert_eq!(order, ["error_rate", "latency"]);
     }
 

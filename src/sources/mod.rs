@@ -485,10 +485,9 @@ impl Guarded {
         Box::pin(async move {
             match poll.await {
                 Ok(mut batch) => {
-                    batch.texts_mut(&mut |s| {
-                        if let std::borrow::Cow::Owned(c) = self.cleaned(s) {
-                            *s = c;
-                        }
+                    batch.texts_mut(&mut |s| match self.cleaned(s) {
+                        std::borrow::Cow::Owned(c) => Some(c),
+                        std::borrow::Cow::Borrowed(_) => None,
                     });
                     Ok(batch)
                 }

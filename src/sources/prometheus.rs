@@ -13,6 +13,7 @@
 //! before the poller's deadline: a slow Prometheus costs the metrics it could not answer in
 //! time (each says so), not the whole poll.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -26,14 +27,14 @@ mod grouped;
 mod kept;
 mod wire;
 
-use grouped::{Job, Side, Split};
+use grouped::{Job, Shown, Side, Split};
 use kept::{KeptRange, Resumed, Span};
 use wire::Keep;
 
 use super::http::describe_reqwest;
 use super::retry_after::RetryAfter;
 use super::{ActionAck, ActionError, ActionRequest, BoxFuture, Source};
-use crate::config::{Config, MetricConfig, SourceConfig};
+use crate::config::{Config, SourceConfig};
 use crate::model::text::sanitize;
 use crate::model::{Batch, CellKey, Metric};
 use crate::secrets::Secret;
@@ -299,7 +300,7 @@ impl PrometheusSource {
                 baseline
             );
             let reached = any_answered(&now, &series, stable.as_ref());
-            let metric = combine(m, now, series, stable);
+            let metric = combine(&job.shown, now, series, stable);
             return job
                 .cells
                 .iter()
@@ -339,7 +340,7 @@ impl PrometheusSource {
             .enumerate()
             .map(|(i, k)| {
                 let metric = combine(
-                    m,
+                    &job.shown,
                     now.pick(k, Side::Measured),
                     measured.pick(i, k, Side::Measured),
                     stable.as_mut().map(|s| s.pick(i, k, Side::Stable)),
@@ -395,7 +396,7 @@ fn any_answered<A, B, C>(
 /// the series didn't, the series' newest point stands in, and the metric says so. A failed
 /// series or baseline leaves the value standing, with a warning.
 fn combine(
-    m: &MetricConfig,
+    m: &Shown,
     now: Result<Answer<Option<f64>>, QueryError>,
     series: SeriesResult,
     stable: Option<SeriesResult>,
@@ -445,14 +446,14 @@ fn combine(
         }
     };
     Metric {
-        name: m.name.clone(),
-        unit: m.unit.clone(),
+        name: Arc::clone(&m.name),
+        unit: Arc::clone(&m.unit),
         value,
         threshold: m.threshold,
         baseline: baseline_series.last().map(|(_, v)| *v),
         baseline_series,
         series,
-        source: String::new(),
+        source: "".into(),
         error,
         warnings,
     }
@@ -729,8 +730,8 @@ mod tests {
         assert_eq!(step_text(20_000), "20");
     }
 
-    fn config() -> MetricConfig {
-        MetricConfig {
+    fn config() -> crate::config::MetricConfig {
+        crate::config::MetricConfig {
             name: "error_rate".into(),
             source: "prom".into(),
             query: "q".into(),
@@ -755,7 +756,7 @@ mod tests {
 
     #[test]
     fn the_value_comes_from_the_instant_query_and_failures_say_what_is_missing() {
-        let m = config();
+        let m = Shown::from(&config());
         let series = vec![(1_700_000_000, 0.004), (1_700_000_005, 0.006)];
         // All well: the instant value, not the series' last point; warnings once each.
         let x = combine(

@@ -56,10 +56,10 @@ pub async fn take(
     claim: &Claim,
     now: Timestamp,
 ) -> Result<Result<(), String>, String> {
-    let (lane, stage) = (&claim.key.lane, &claim.key.stage);
+    let (lane, stage): (&str, &str) = (&claim.key.lane, &claim.key.stage);
     tx.execute(
         "DELETE FROM trainyard_claims WHERE lane = $1 AND stage = $2 AND expires_at < now()",
-        &[lane, stage],
+        &[&lane, &stage],
     )
     .await
     .map_err(words)?;
@@ -67,7 +67,7 @@ pub async fn take(
         .query(
             "SELECT audit_id, action, actor, origin, claimed_at FROM trainyard_claims
              WHERE lane = $1 AND stage = $2 ORDER BY claimed_at",
-            &[lane, stage],
+            &[&lane, &stage],
         )
         .await
         .map_err(words)?;
@@ -96,8 +96,8 @@ pub async fn take(
              VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8))
              ON CONFLICT (lane, stage, stops) DO NOTHING",
             &[
-                lane,
-                stage,
+                &lane,
+                &stage,
                 &stops,
                 &claim.audit_id,
                 &claim.action,

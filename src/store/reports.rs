@@ -175,8 +175,8 @@ pub fn decode(source: &str, body: &str, known: &Known) -> Result<SourceReport, S
         (Some(e), None) => Err(e.into_owned()),
         (None, Some(b)) => {
             let key = |lane: Cow<'_, str>, stage: Cow<'_, str>| CellKey {
-                lane: lane.into_owned(),
-                stage: stage.into_owned(),
+                lane: lane.into(),
+                stage: stage.into(),
             };
             Ok(Batch {
                 cells: b

@@ -290,8 +290,8 @@ impl App {
                 .world
                 .metrics(&self.snap.train.lanes[i].name, stage)
             {
-                if !names.contains(&m.name) {
-                    names.push(m.name.clone());
+                if !names.iter().any(|n| **n == *m.name) {
+                    names.push(m.name.to_string());
                 }
             }
         }

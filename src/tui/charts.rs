@@ -160,7 +160,7 @@ pub fn state_mark(
 /// `/s`); any other is written after the number.
 pub fn value_text(m: &Metric, v: f64) -> String {
     let s = m.format_value(v);
-    match m.unit.as_str() {
+    match &*m.unit {
         "ratio" | "percent" | "seconds" | "rps" | "" => s,
         unit => format!("{s} {unit}"),
     }
@@ -310,7 +310,7 @@ impl MetricChart<'_> {
             drop: 0,
         });
         pieces.push(Piece {
-            text: m.name.clone(),
+            text: m.name.to_string(),
             style: theme.title(),
             drop: 0,
         });
@@ -674,7 +674,7 @@ mod tests {
         fixture::world()
             .metrics(lane, "canary")
             .iter()
-            .find(|m| m.name == name)
+            .find(|m| *m.name == *name)
             .unwrap()
             .clone()
     }
@@ -1003,7 +1003,7 @@ mod tests {
         let m = metric("ledger", "error_rate");
         let mut world = fixture::world();
         world.apply(crate::model::SourceReport {
-            source: m.source.clone(),
+            source: m.source.to_string(),
             at: fixture::t(0),
             outcome: Err("HTTP 503".into()),
         });

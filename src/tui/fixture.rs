@@ -132,7 +132,7 @@ fn metric(name: &str, unit: &str, max: f64, base: f64, slope: f64) -> Metric {
             .map(|(i, (t, _))| (*t, base * (1.0 + 0.02 * ((i * 7) % 5) as f64)))
             .collect(),
         series,
-        source: String::new(),
+        source: "".into(),
         error: None,
         warnings: vec![],
     }
@@ -298,7 +298,7 @@ pub fn argo_app() -> Rig {
     let argo = [("search-indexer", "canary"), ("ledger", "prod")];
     let mut sim = sim_batch();
     sim.cells
-        .retain(|(k, _)| !argo.contains(&(k.lane.as_str(), k.stage.as_str())));
+        .retain(|(k, _)| !argo.contains(&(&*k.lane, &*k.stage)));
     w.apply(SourceReport {
         source: "sim".into(),
         at: t(-1),

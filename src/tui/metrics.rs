@@ -115,7 +115,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     // Room for a real chart per metric: the charts of the metrics view.
     if inner.height / n >= MIN_ROWS && inner.width >= MIN_COLS {
         let per = inner.height / n;
-        let side = key.as_ref().map(|k| k.stage.as_str()).unwrap_or("");
+        let side = key.as_ref().map(|k| &*k.stage).unwrap_or("");
         for (i, (m, view)) in metrics.iter().enumerate() {
             let y = inner.y + i as u16 * per;
             let height = if i + 1 == metrics.len() {

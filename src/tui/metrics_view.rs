@@ -104,7 +104,7 @@ fn draw_charts(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     // The chosen metric's chart comes first, then the ones after it.
     let start = metrics
         .iter()
-        .position(|(m, _)| Some(&m.name) == chosen.as_ref())
+        .position(|(m, _)| chosen.as_deref() == Some(&*m.name))
         .unwrap_or(0);
     let order: Vec<usize> = (0..metrics.len())
         .map(|i| (start + i) % metrics.len())
@@ -114,7 +114,7 @@ fn draw_charts(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     } else {
         (0, 0)
     };
-    let side = key.as_ref().map(|k| k.stage.as_str()).unwrap_or("");
+    let side = key.as_ref().map(|k| &*k.stage).unwrap_or("");
     let mut y = body.y;
     for (j, &i) in order[..k].iter().enumerate() {
         // The last chart takes what the division leaves over.
@@ -131,7 +131,7 @@ fn draw_charts(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 side,
                 now: app.now.timestamp(),
                 theme,
-                chosen: Some(&m.name) == chosen.as_ref(),
+                chosen: chosen.as_deref() == Some(&*m.name),
             },
             Rect {
                 y,
@@ -149,7 +149,7 @@ fn draw_charts(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             break;
         }
         let (m, view) = metrics[i];
-        let mut spans = vec![Span::raw(if Some(&m.name) == chosen.as_ref() {
+        let mut spans = vec![Span::raw(if chosen.as_deref() == Some(&*m.name) {
             "▸"
         } else {
             " "
@@ -201,7 +201,7 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 metric: chosen.as_ref().and_then(|c| {
                     app.snap
                         .metrics(i, app.sel_stage)
-                        .find(|(m, _)| &m.name == c)
+                        .find(|(m, _)| *m.name == **c)
                 }),
             }
         })

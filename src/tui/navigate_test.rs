@@ -71,7 +71,7 @@ fn grouping_keeps_the_selection_on_its_lane() {
         ]
     );
     assert_eq!(selected(&app), "inventory");
-    assert_eq!(app.selected_key().unwrap().stage, "canary");
+    assert_eq!(app.selected_key().unwrap().stage.as_ref(), "canary");
     key(&mut app, KeyCode::Char('t'));
     assert_eq!(rows(&app).len(), 8);
     assert_eq!(selected(&app), "inventory");
@@ -165,7 +165,7 @@ fn jump_shows_the_best_match_as_typed_and_esc_goes_back() {
     key(&mut app, KeyCode::Enter);
     assert_eq!(app.mode(), Mode::Main);
     assert_eq!(selected(&app), "payments-api");
-    assert_eq!(app.selected_key().unwrap().stage, "prod");
+    assert_eq!(app.selected_key().unwrap().stage.as_ref(), "prod");
 }
 
 #[test]

@@ -60,7 +60,7 @@ fn report(at: i64, edit: impl FnOnce(&mut Vec<(CellKey, Cell)>)) -> Input {
 fn set(cells: &mut [(CellKey, Cell)], lane: &str, stage: &str, f: impl FnOnce(&mut Cell)) {
     let (_, c) = cells
         .iter_mut()
-        .find(|(k, _)| k.lane == lane && k.stage == stage)
+        .find(|(k, _)| *k.lane == *lane && *k.stage == *stage)
         .unwrap();
     f(c);
 }

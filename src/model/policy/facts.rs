@@ -149,7 +149,7 @@ impl Facts {
     pub(super) fn metric_stale(world: &World, m: &Metric, stage: &str, now: Timestamp) -> Facts {
         Facts::Stale {
             at: stage.to_string(),
-            metric: Some(m.name.clone()),
+            metric: Some(m.name.to_string()),
             age: world.metric_age(m, now).map(human),
         }
     }
@@ -193,14 +193,14 @@ impl Facts {
                 error: e.clone(),
             },
             Slo::NoData => Facts::NoData {
-                metric: Some(metric),
+                metric: Some(metric.to_string()),
                 at,
             },
             Slo::Breaching { value, since, .. } => Facts::Breach {
                 bound: breach_text(m, *value).unwrap_or_default(),
                 value: m.format_value(*value),
                 since: (!since.is_zero()).then(|| human(*since)),
-                metric,
+                metric: metric.to_string(),
                 at,
             },
             Slo::Recovered { peak, ago, to_go } => Facts::Recovered {
@@ -208,7 +208,7 @@ impl Facts {
                 peak: m.format_value(*peak),
                 ago: human(*ago),
                 clean_in: (!to_go.is_zero()).then(|| human(*to_go)),
-                metric,
+                metric: metric.to_string(),
                 at,
             },
         }

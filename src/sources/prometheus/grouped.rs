@@ -6,6 +6,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde::de::DeserializeSeed;
@@ -16,29 +17,32 @@ use super::wire::{Data, Keep, Sample, Samples, SeriesList};
 use super::{Answer, QueryError, Series, envelope};
 use crate::config::group::{Group, GroupBy, render_grouped};
 use crate::config::{Config, MetricConfig};
-use crate::model::CellKey;
 use crate::model::text::sanitize;
+use crate::model::{CellKey, Threshold};
 
 /// A series' kept labels: the value of each name a [`Keep`] reads, by its position there
 /// (strings only; at most [`Labels::MAX`] names are kept). Two values, not a map of names:
 /// a poll reads thousands of series.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub(super) struct Labels([Option<Box<str>>; Labels::MAX]);
+pub(super) struct Labels([Option<Label>; Labels::MAX]);
 
 impl Labels {
     /// The most names a series is read for (a `by` names two).
     pub const MAX: usize = 4;
 
     /// Keep `value` for the name at `position` of the [`Keep`] (none past [`Labels::MAX`]).
-    pub fn set(&mut self, position: usize, value: Box<str>) {
+    pub fn set(&mut self, position: usize, value: &str) {
         if let Some(slot) = self.0.get_mut(position) {
-            *slot = Some(value);
+            *slot = Some(Label::new(value));
         }
     }
 
     /// The value of the name at `position` of the [`Keep`], if the series has it.
     pub fn at(&self, position: usize) -> Option<&str> {
-        self.0.get(position).and_then(Option::as_deref)
+        self.0
+            .get(position)
+            .and_then(Option::as_ref)
+            .map(Label::as_str)
     }
 
     /// How many of the names the series has.
@@ -47,6 +51,42 @@ impl Labels {
         self.0.iter().flatten().count()
     }
 }
+
+/// One label's value: in place when it is short (lane and stage names mostly are: a poll
+/// reads two for each of thousands of series without allocating), boxed when it is not.
+#[derive(Clone, Debug, PartialEq)]
+enum Label {
+    Short { len: u8, bytes: [u8; Label::SHORT] },
+    Long(Box<str>),
+}
+
+impl Label {
+    const SHORT: usize = 30;
+
+    fn new(value: &str) -> Label {
+        if value.len() <= Label::SHORT {
+            let mut bytes = [0; Label::SHORT];
+            bytes[..value.len()].copy_from_slice(value.as_bytes());
+            Label::Short {
+                len: value.len() as u8,
+                bytes,
+            }
+        } else {
+            Label::Long(value.into())
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // Copied whole from a `str`: always UTF-8.
+            Label::Short { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            Label::Long(s) => s,
+        }
+    }
+}
+
 /// Every series of an answer with its labels.
 pub(super) type Grouped<T> = Result<Answer<Vec<(Labels, T)>>, QueryError>;
 
@@ -55,8 +95,29 @@ pub(super) type Grouped<T> = Result<Answer<Vec<(Labels, T)>>, QueryError>;
 pub(super) struct Job {
     pub cells: Vec<CellKey>,
     pub metric: MetricConfig,
+    /// What each of its cells' metrics says of it (shared by all of them).
+    pub shown: Shown,
     pub query: String,
     pub baseline: Option<String>,
+}
+
+/// A metric's name, unit and threshold as every cell's measurement of it carries them: the
+/// texts shared, not copied for each cell at each poll.
+#[derive(Clone, Debug)]
+pub(super) struct Shown {
+    pub name: Arc<str>,
+    pub unit: Arc<str>,
+    pub threshold: Threshold,
+}
+
+impl From<&MetricConfig> for Shown {
+    fn from(m: &MetricConfig) -> Shown {
+        Shown {
+            name: m.name.as_str().into(),
+            unit: m.unit.as_str().into(),
+            threshold: m.threshold,
+        }
+    }
 }
 
 /// The jobs of the source named `source`: per metric, one per group or one per cell.
@@ -78,6 +139,7 @@ pub(super) fn jobs(source: &str, config: &Config) -> Vec<Job> {
                 out.push(Job {
                     cells: vec![CellKey::new(*lane, *stage)],
                     metric: m.clone(),
+                    shown: Shown::from(m),
                     query: m.render(&m.query, lane, stage, vars),
                     baseline: m.baseline.as_ref().map(|b| m.render(b, lane, stage, vars)),
                 });
@@ -129,6 +191,7 @@ fn group_jobs(
             out.push(Job {
                 cells,
                 metric: m.clone(),
+                shown: Shown::from(m),
                 query: render_grouped(&m.query, by, &g).ok()?,
                 baseline: match &m.baseline {
                     Some(b) => Some(render_grouped(b, by, &g).ok()?),
@@ -331,9 +394,9 @@ impl<'a, T: Clone + Default> Split<'a, T> {
         side: Side,
     ) -> Result<(Option<&'a T>, &'a [String]), QueryError> {
         let a = self.answer.as_ref().map_err(Clone::clone)?;
-        let lane = self.by.lane.as_ref().map(|_| key.lane.as_str());
+        let lane = self.by.lane.as_ref().map(|_| &*key.lane);
         let none: &[&'a T] = &[];
-        let staged = self.index.get(&(lane, Some(key.stage.as_str())));
+        let staged = self.index.get(&(lane, Some(&*key.stage)));
         let unstaged = self.index.get(&(lane, None));
         let (one, two) = match (&self.by.stage, side) {
             (None, _) => (unstaged.map_or(none, Found::all), none),
@@ -397,6 +460,27 @@ mod tests {
         {"metric":{"service":"c","env":"prod","pod":"1"},"value":[1700000000,"1"]},
         {"metric":{"service":"c","env":"prod","pod":"2"},"value":[1700000000,"2"]}
     ]}}"#;
+
+    #[test]
+    fn labels_keep_short_and_long_values_whole() {
+        let long = "a-lane-name-longer-than-thirty-bytes";
+        let edge = "x".repeat(Label::SHORT);
+        let mut labels = Labels::default();
+        labels.set(0, "svc-491");
+        labels.set(1, long);
+        labels.set(2, &edge);
+        labels.set(3, "ünïcødé-ståge");
+        labels.set(4, "past the last place: not kept");
+        assert_eq!(labels.at(0), Some("svc-491"));
+        assert_eq!(labels.at(1), Some(long));
+        assert_eq!(labels.at(2), Some(edge.as_str()));
+        assert_eq!(labels.at(3), Some("ünïcødé-ståge"));
+        assert_eq!((labels.at(4), labels.len()), (None, 4));
+        assert!(matches!(labels.0[1], Some(Label::Long(_))));
+        assert!(matches!(labels.0[2], Some(Label::Short { .. })));
+        assert_eq!(Label::new(""), Label::new(""));
+        assert_ne!(Label::new("a"), Label::new("b"));
+    }
 
     #[test]
     fn series_are_matched_to_cells_by_their_labels() {

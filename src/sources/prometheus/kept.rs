@@ -18,7 +18,51 @@ pub(super) struct KeptRange {
     /// The newest instant of their grid (ms): every point is a whole number of steps
     /// before it.
     last: i64,
-    series: Vec<Series>,
+    series: Flat,
+}
+
+/// Series one after the other in one buffer (a poll keeps thousands: one allocation, not
+/// one each): the `n`th is `points[ends[n - 1]..ends[n]]`.
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct Flat {
+    points: Vec<(i64, f64)>,
+    ends: Vec<usize>,
+}
+
+impl Flat {
+    pub fn with_capacity(series: usize) -> Flat {
+        Flat {
+            points: Vec::new(),
+            ends: Vec::with_capacity(series),
+        }
+    }
+
+    /// The next series.
+    pub fn push(&mut self, series: &[(i64, f64)]) {
+        self.points.extend_from_slice(series);
+        self.ends.push(self.points.len());
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The series at `index`, none past the last.
+    pub fn get(&self, index: usize) -> &[(i64, f64)] {
+        let Some(&end) = self.ends.get(index) else {
+            return &[];
+        };
+        let start = index.checked_sub(1).map_or(0, |i| self.ends[i]);
+        &self.points[start..end]
+    }
+}
+
+impl From<Vec<Series>> for Flat {
+    fn from(all: Vec<Series>) -> Flat {
+        let mut flat = Flat::with_capacity(all.len());
+        all.iter().for_each(|s| flat.push(s));
+        flat
+    }
 }
 
 /// One range query: from `start` to `end` every `step` (ms).
@@ -41,16 +85,16 @@ impl KeptRange {
 
     /// The kept series of the cell at `index` of the job.
     pub fn series(&self, index: usize) -> &[(i64, f64)] {
-        self.series.get(index).map_or(&[], Vec::as_slice)
+        self.series.get(index)
     }
 
     /// What is kept after `span`: each cell's merged series, in the job's order.
-    pub fn after(span: Span, series: Vec<Series>) -> KeptRange {
+    pub fn after(span: Span, series: impl Into<Flat>) -> KeptRange {
         let last = span.start + (span.end - span.start).div_euclid(span.step) * span.step;
         KeptRange {
             step: span.step,
             last,
-            series,
+            series: series.into(),
         }
     }
 }
@@ -79,7 +123,7 @@ pub(super) struct Resumed<'a> {
     split: Split<'a, Series>,
     span: Span,
     kept: Option<KeptRange>,
-    next: Vec<Series>,
+    next: Flat,
     /// Every cell had its series: what is kept is whole (after an error, a cell's series
     /// would lack its older points: the next poll asks for the whole window).
     whole: bool,
@@ -97,7 +141,7 @@ impl<'a> Resumed<'a> {
             split: Split::new(answer, by),
             span,
             kept,
-            next: Vec::with_capacity(cells),
+            next: Flat::with_capacity(cells),
             whole: answer.is_ok(),
         }
     }
@@ -115,7 +159,7 @@ impl<'a> Resumed<'a> {
             Ok((fresh, warnings)) => {
                 let kept = self.kept.as_ref().map_or(&[][..], |k| k.series(index));
                 let data = merge(kept, fresh.map_or(&[][..], Vec::as_slice), self.span);
-                self.next.push(data.clone());
+                self.next.push(&data);
                 Ok(Answer {
                     data,
                     warnings: warnings.to_vec(),
@@ -123,7 +167,7 @@ impl<'a> Resumed<'a> {
             }
             Err(e) => {
                 self.whole = false;
-                self.next.push(Vec::new());
+                self.next.push(&[]);
                 Err(e)
             }
         }
@@ -189,6 +233,18 @@ mod tests {
         // All its points out of the window: none.
         let later = span(160_000, 235_000);
         assert_eq!(merge(&b, &[], later), []);
+    }
+
+    #[test]
+    fn flat_series_come_back_as_they_went_in_empty_ones_too() {
+        let all = vec![points(1, 3, 1, 1.0), vec![], points(5, 5, 1, 2.0), vec![]];
+        let flat = Flat::from(all.clone());
+        assert_eq!(flat.len(), 4);
+        for (i, s) in all.iter().enumerate() {
+            assert_eq!(flat.get(i), s.as_slice(), "series {i}");
+        }
+        assert_eq!(flat.get(4), &[], "past the last");
+        assert_eq!(Flat::default().get(0), &[]);
     }
 
     #[test]

@@ -252,7 +252,7 @@ impl<'de> Visitor<'de> for Keep<'_> {
                 // A label named twice (`by` naming one label for both lane and stage) is kept
                 // at both places.
                 for (at, _) in self.0.iter().enumerate().filter(|(_, n)| named(n)) {
-                    labels.set(at, v.as_ref().into());
+                    labels.set(at, &v);
                 }
             }
         }

@@ -359,7 +359,7 @@ fn filter_narrows_lanes_and_esc_clears() {
     key(&mut app, KeyCode::Char('/'));
     typed(&mut app, "identity");
     key(&mut app, KeyCode::Enter);
-    assert_eq!(app.selected_key().unwrap().lane, "auth-service");
+    assert_eq!(app.selected_key().unwrap().lane.as_ref(), "auth-service");
     key(&mut app, KeyCode::Esc);
     assert_eq!(app.visible_lanes().len(), 8);
 }
@@ -598,7 +598,7 @@ fn a_warning_is_said_in_the_activity_and_the_footer() {
 }
 
 fn selected_name(app: &App) -> String {
-    app.selected_key().unwrap().lane
+    app.selected_key().unwrap().lane.to_string()
 }
 
 #[test]
@@ -616,7 +616,7 @@ fn m_opens_the_metrics_view_where_j_k_move_lanes_and_esc_or_m_leave_it() {
     assert_eq!(selected_name(&app), "notifications");
     // Stages move too.
     key(&mut app, KeyCode::Char('l'));
-    assert_eq!(app.selected_key().unwrap().stage, "prod");
+    assert_eq!(app.selected_key().unwrap().stage.as_ref(), "prod");
     key(&mut app, KeyCode::Esc);
     assert_eq!(app.view, View::Train);
     assert_eq!(
@@ -725,7 +725,7 @@ fn the_trend_of_the_fixture_metrics() {
         let si = app.snap.train.stage_index("canary").unwrap();
         app.snap
             .metrics(li, si)
-            .find(|(m, _)| m.name == name)
+            .find(|(m, _)| *m.name == *name)
             .unwrap()
             .1
             .trend
