@@ -190,18 +190,18 @@ impl Lanes {
         for (i, lane) in train.lanes.iter().enumerate() {
             let before = old.next();
             let moving = all_volatile || lane_volatile(facts, &situation, &stale_metrics, lane);
-            // Metrics no report changed, judged when nothing moved with the clock: their
-            // views stand (a cell's news judges its lane again, not its metrics).
-            let metrics_stand = !everything
-                && !moving
-                && before.as_ref().is_some_and(|j| !j.volatile)
-                && self
-                    .world
-                    .as_ref()
-                    .is_some_and(|w| world.shares_lane_metrics(w, &lane.name));
             match before {
                 Some(j) if !changed[i] && !j.volatile && !moving => judged.push(j),
                 before => {
+                    // Metrics no report changed, judged when nothing moved with the clock:
+                    // their views stand (a cell's news judges its lane again, not its metrics).
+                    let metrics_stand = !everything
+                        && !moving
+                        && before.as_ref().is_some_and(|j| !j.volatile)
+                        && self
+                            .world
+                            .as_ref()
+                            .is_some_and(|w| world.shares_lane_metrics(w, &lane.name));
                     let metrics_of = before.as_ref().filter(|_| metrics_stand).map(|j| &*j.view);
                     again += 1;
                     metrics_again += usize::from(metrics_of.is_none());
