@@ -1,10 +1,11 @@
 //! OSC 8 hyperlinks in the screen's cells. ratatui escapes control characters in a `Span`, so
-//! a link is written into the buffer after its text is drawn: each piece of the text, at most
-//! two columns of one style, becomes one cell whose symbol is the piece between the link's
-//! opening and its end (`osc::link_open`, `osc::link_close`), its width forced to the columns
-//! it covers. ratatui's diff then still sends only changed cells and places the cursor right
-//! after each piece (the way of ratatui's own `examples/hyperlink.rs`, with the diff's
-//! `ForcedWidth` instead of a width that only happens to come out right).
+//! a link is written into the buffer after its text is drawn: each piece of the text, a run of
+//! one style, becomes one cell whose symbol is the piece between the link's opening and its
+//! end (`osc::link_open`, `osc::link_close`), its width forced to the columns it covers.
+//! ratatui's diff then sends a piece when it changed, as one sequence, and places the cursor
+//! right after it (ratatui's own `examples/hyperlink.rs` cuts a link into pieces of two
+//! columns, which sends the link's address again every two columns: a scrolling activity
+//! panel of links came to 22 KB a frame that way, 4 KB in runs).
 //!
 //! Only a URL that passes `osc::linkable` becomes a link, and the visible text is what the
 //! cells showed anyway: payload text can neither choose where a link goes nor what it hides.
@@ -61,26 +62,24 @@ pub fn cells(buf: &mut Buffer, x: u16, y: u16, cols: u16, url: &str) -> bool {
     }
     let mut cx = x;
     while cx < end {
-        let first = &buf[(cx, y)];
-        let w = first.symbol().cell_width().max(1);
-        // Two narrow cells of one style go together; a wide one goes alone.
-        let pair = w == 1
-            && cx + 1 < end
-            && buf[(cx + 1, y)].symbol().cell_width() == 1
-            && buf[(cx + 1, y)].style() == first.style();
-        let mut shown = first.symbol().to_string();
-        let cover = if pair {
-            shown.push_str(buf[(cx + 1, y)].symbol());
-            2
-        } else {
-            w
-        };
+        // One piece for each run of one style: the symbols of its cells, in a cell whose
+        // forced width covers them (the trailing columns of a wide symbol are not cells of
+        // their own).
+        let style = buf[(cx, y)].style();
+        let mut shown = String::new();
+        let mut to = cx;
+        while to < end && (to == cx || buf[(to, y)].style() == style) {
+            let sym = buf[(to, y)].symbol();
+            shown.push_str(sym);
+            to = to.saturating_add(sym.cell_width().max(1));
+        }
+        let cover = to.min(end) - cx;
         let cell = &mut buf[(cx, y)];
         cell.set_symbol(&format!("{open}{shown}{close}"));
         cell.set_diff_option(CellDiffOption::ForcedWidth(
             std::num::NonZeroU16::new(cover).unwrap_or(std::num::NonZeroU16::MIN),
         ));
-        cx = cx.saturating_add(cover);
+        cx = to;
     }
     true
 }
@@ -127,8 +126,8 @@ pub fn place(buf: &mut Buffer, area: Rect, links: &[Link]) {
     }
 }
 
-/// The buffer as the eye sees it: every link's pieces back to plain cells, a pair's second
-/// symbol in the next cell (which a terminal's buffer, drawn from the diff alone, never got
+/// The buffer as the eye sees it: every link's pieces back to plain cells, each symbol of a
+/// piece in its own column (which a terminal's buffer, drawn from the diff alone, never got
 /// on its own). For tests, and to compare a screen with links to one without.
 pub fn unlinked(buf: &Buffer) -> Buffer {
     use unicode_segmentation::UnicodeSegmentation;
@@ -145,17 +144,19 @@ pub fn unlinked(buf: &Buffer) -> Buffer {
             };
             let shown = shown.strip_suffix(&osc::link_close()).unwrap_or(shown);
             let style = buf[(x, y)].style();
-            let mut graphemes = shown.graphemes(true);
-            let first = graphemes.next().unwrap_or(" ").to_string();
-            let second: String = graphemes.collect();
-            let cell = &mut out[(x, y)];
-            cell.set_symbol(&first);
-            cell.set_diff_option(CellDiffOption::None);
-            if !second.is_empty()
-                && let Some(next) = out.cell_mut((x + 1, y))
-            {
-                next.reset();
-                next.set_symbol(&second).set_style(style);
+            let mut cx = x;
+            for (i, g) in shown.graphemes(true).enumerate() {
+                let Some(cell) = out.cell_mut((cx, y)) else {
+                    break;
+                };
+                if i == 0 {
+                    cell.set_symbol(g);
+                    cell.set_diff_option(CellDiffOption::None);
+                } else {
+                    cell.reset();
+                    cell.set_symbol(g).set_style(style);
+                }
+                cx = cx.saturating_add(g.cell_width().max(1));
             }
         }
     }
@@ -195,24 +196,19 @@ mod tests {
     }
 
     #[test]
-    fn a_link_is_written_in_pieces_of_at_most_two_columns() {
+    fn a_link_of_one_style_is_written_as_one_piece() {
         let mut buf = drawn("url       abcde", 20);
         let plain = buf.clone();
         assert!(cells(&mut buf, 10, 0, 5, URL));
         let open = format!("\u{1b}]8;;{URL}\u{1b}\\");
         let close = "\u{1b}]8;;\u{1b}\\";
-        assert_eq!(buf[(10, 0)].symbol(), format!("{open}ab{close}"));
-        assert_eq!(buf[(12, 0)].symbol(), format!("{open}cd{close}"));
-        assert_eq!(buf[(14, 0)].symbol(), format!("{open}e{close}"));
+        assert_eq!(buf[(10, 0)].symbol(), format!("{open}abcde{close}"));
         // The covered cells keep their text, hidden from the diff by the forced width.
         assert_eq!(buf[(11, 0)].symbol(), "b");
+        assert_eq!(buf[(14, 0)].symbol(), "e");
         assert_eq!(
             buf[(10, 0)].diff_option,
-            CellDiffOption::ForcedWidth(2.try_into().unwrap())
-        );
-        assert_eq!(
-            buf[(14, 0)].diff_option,
-            CellDiffOption::ForcedWidth(1.try_into().unwrap())
+            CellDiffOption::ForcedWidth(5.try_into().unwrap())
         );
         // Outside the link, nothing changed; inside, the eye sees what was there.
         assert_eq!(buf[(9, 0)], plain[(9, 0)]);
@@ -223,12 +219,12 @@ mod tests {
                 .iter()
                 .map(|(_, _, u, t)| (u.as_str(), t.as_str()))
                 .collect::<Vec<_>>(),
-            [(URL, "ab"), (URL, "cd"), (URL, "e")]
+            [(URL, "abcde")]
         );
     }
 
     #[test]
-    fn the_diff_sends_each_piece_once_and_skips_what_it_covers() {
+    fn the_diff_sends_the_piece_once_and_skips_what_it_covers() {
         let before = drawn("url       abcde", 20);
         let mut after = before.clone();
         cells(&mut after, 10, 0, 5, URL);
@@ -237,27 +233,49 @@ mod tests {
             .into_iter()
             .map(|(x, y, _)| (x, y))
             .collect();
-        assert_eq!(sent, [(10, 0), (12, 0), (14, 0)]);
+        assert_eq!(sent, [(10, 0)]);
         // Unchanged next frame: nothing to send.
         assert!(after.diff(&after.clone()).is_empty());
-        // The link gone: each piece's first column is sent again as plain text; the second
-        // already shows what it should.
+        // The link gone: the piece's first column is sent again as plain text; the others
+        // already show what they should.
         let cleared: Vec<(u16, u16)> = after
             .diff(&before)
             .into_iter()
             .map(|(x, y, _)| (x, y))
             .collect();
-        assert_eq!(cleared, [(10, 0), (12, 0), (14, 0)]);
+        assert_eq!(cleared, [(10, 0)]);
+        // One letter of the text changed: the whole piece again, once.
+        let mut changed = drawn("url       abXde", 20);
+        cells(&mut changed, 10, 0, 5, URL);
+        let resent: Vec<(u16, u16)> = after
+            .diff(&changed)
+            .into_iter()
+            .map(|(x, y, _)| (x, y))
+            .collect();
+        assert_eq!(resent, [(10, 0)]);
     }
 
     #[test]
-    fn wide_characters_and_style_changes_make_their_own_pieces() {
+    fn a_change_of_style_starts_a_piece_and_wide_characters_cover_their_columns() {
         let mut buf = Buffer::empty(Rect::new(0, 0, 12, 1));
-        Line::from(vec!["日本".into(), "a".into(), "b".bold()]).render(buf.area, &mut buf);
+        Line::from(vec!["日本".into(), "a".into(), "b".bold(), "c".into()])
+            .render(buf.area, &mut buf);
         let plain = buf.clone();
-        assert!(cells(&mut buf, 0, 0, 6, URL));
-        let shown: Vec<String> = found(&buf).into_iter().map(|(_, _, _, t)| t).collect();
-        assert_eq!(shown, ["日", "本", "a", "b"]);
+        assert!(cells(&mut buf, 0, 0, 7, URL));
+        let pieces: Vec<(u16, String)> =
+            found(&buf).into_iter().map(|(x, _, _, t)| (x, t)).collect();
+        assert_eq!(
+            pieces,
+            [
+                (0, "日本a".to_string()),
+                (5, "b".to_string()),
+                (6, "c".to_string())
+            ]
+        );
+        assert_eq!(
+            buf[(0, 0)].diff_option,
+            CellDiffOption::ForcedWidth(5.try_into().unwrap())
+        );
         assert_eq!(buf[(5, 0)].style(), plain[(5, 0)].style());
         assert_eq!(unlinked(&buf), plain);
     }
@@ -309,11 +327,11 @@ mod tests {
         assert!(!rows.iter().any(|(_, y, _)| *y == 1), "{rows:?}");
         // The check's name, not its glyph: columns 10.. ("✓ lint  " is 8 columns, "✗ " 2).
         assert_eq!(
-            rows.iter()
-                .filter(|(_, y, _)| *y == 2)
-                .map(|(x, _, _)| *x)
+            f.iter()
+                .filter(|(_, y, _, _)| *y == 2)
+                .map(|(x, _, _, t)| (*x, t.as_str()))
                 .collect::<Vec<_>>(),
-            [10, 12]
+            [(10, "unit")]
         );
         assert_eq!(unlinked(&buf), plain);
         // Styles kept: the red name is still red under its link.
