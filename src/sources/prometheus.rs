@@ -236,7 +236,7 @@ impl PrometheusSource {
         window: Duration,
         p: &PollCtx,
         keep: Keep<'_>,
-    ) -> (grouped::Grouped<Series>, Span, Option<KeptRange>) {
+    ) -> (grouped::Grouped<wire::Samples>, Span, Option<KeptRange>) {
         let (window_start, step) = range_params(p.now_ms, window);
         let kept = self.kept.lock().ok().and_then(|mut k| k.remove(&id));
         let resume = kept.as_ref().and_then(|k| k.resume(window_start, step));

@@ -14,7 +14,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::wire::{Data, Keep, Sample, Samples, SeriesList};
-use super::{Answer, QueryError, Series, envelope};
+use super::{Answer, QueryError, envelope};
 use crate::config::group::{Group, GroupBy, render_grouped};
 use crate::config::{Config, MetricConfig};
 use crate::model::text::sanitize;
@@ -237,6 +237,7 @@ where
         .ok_or_else(|| QueryError::Answered("answer without data.result".into()))?;
     let mut de = serde_json::Deserializer::from_str(result.get());
     SeriesList::new(keep, field)
+        .room_for(result.get().len())
         .deserialize(&mut de)
         .and_then(|list| de.end().map(|()| list))
         .map_err(|_| {
@@ -274,12 +275,9 @@ pub(super) fn parse_instant_all(status: u16, body: &[u8], keep: Keep) -> Grouped
 }
 
 /// A grouped range answer: every series' labels and samples.
-pub(super) fn parse_range_all(status: u16, body: &[u8], keep: Keep) -> Grouped<Series> {
+pub(super) fn parse_range_all(status: u16, body: &[u8], keep: Keep) -> Grouped<Samples> {
     let (raw, warnings) = envelope(status, body)?;
-    let data = series::<Samples>(&data(raw)?, keep, "values")?
-        .into_iter()
-        .map(|(labels, s)| (labels, s.0))
-        .collect();
+    let data = series::<Samples>(&data(raw)?, keep, "values")?;
     Ok(Answer { data, warnings })
 }
 
@@ -590,9 +588,9 @@ mod tests {
                 .unwrap()
                 .data
         };
-        assert_eq!(got("a"), vec![(1, 0.1), (2, 0.2)]);
-        assert_eq!(got("b"), vec![(2, 0.3)]);
-        assert_eq!(got("c"), vec![]);
+        assert_eq!(got("a").as_slice(), [(1, 0.1), (2, 0.2)]);
+        assert_eq!(got("b").as_slice(), [(2, 0.3)]);
+        assert_eq!(got("c").as_slice(), []);
     }
 
     fn config(lanes: usize, by: &str) -> Config {

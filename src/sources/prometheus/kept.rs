@@ -6,6 +6,7 @@
 //! cell's kept points from its start on, and the points older than the window go. Pure: no IO.
 
 use super::grouped::{Grouped, Side, Split};
+use super::wire::Samples;
 use super::{Answer, QueryError, Series};
 use crate::config::group::GroupBy;
 use crate::model::CellKey;
@@ -120,7 +121,7 @@ pub(super) fn merge(kept: &[(i64, f64)], fresh: &[(i64, f64)], span: Span) -> Se
 /// A grouped range answer for a span, picked cell by cell (in the job's order) and merged into
 /// the series kept for them; what to keep for the next poll when it is done.
 pub(super) struct Resumed<'a> {
-    split: Split<'a, Series>,
+    split: Split<'a, Samples>,
     span: Span,
     kept: Option<KeptRange>,
     next: Flat,
@@ -131,7 +132,7 @@ pub(super) struct Resumed<'a> {
 
 impl<'a> Resumed<'a> {
     pub fn new(
-        answer: &'a Grouped<Series>,
+        answer: &'a Grouped<Samples>,
         by: &'a GroupBy,
         span: Span,
         kept: Option<KeptRange>,
@@ -158,7 +159,7 @@ impl<'a> Resumed<'a> {
         match self.split.find(key, side) {
             Ok((fresh, warnings)) => {
                 let kept = self.kept.as_ref().map_or(&[][..], |k| k.series(index));
-                let data = merge(kept, fresh.map_or(&[][..], Vec::as_slice), self.span);
+                let data = merge(kept, fresh.map_or(&[][..], Samples::as_slice), self.span);
                 self.next.push(&data);
                 Ok(Answer {
                     data,

@@ -48,6 +48,8 @@ pub(super) struct Keep<'k>(pub &'k [&'k str]);
 pub(super) struct SeriesList<'k, T> {
     keep: Keep<'k>,
     field: &'static str,
+    /// How many series to make room for at once (the list's text says roughly how many).
+    room: usize,
     of: PhantomData<T>,
 }
 
@@ -56,7 +58,18 @@ impl<'k, T> SeriesList<'k, T> {
         SeriesList {
             keep,
             field,
+            room: 0,
             of: PhantomData,
+        }
+    }
+
+    /// Room for the series of a list of `bytes` of text at once: a series takes 60 bytes at
+    /// least (its labels' braces, a name and a sample), so the list is made once, not grown
+    /// by doubling through the heap (a big one is mapped apart and given back whole).
+    pub fn room_for(self, bytes: usize) -> Self {
+        SeriesList {
+            room: (bytes / 60).min(1 << 16),
+            ..self
         }
     }
 }
@@ -68,9 +81,53 @@ struct OneSeries<'k, T>(Keep<'k>, &'static str, PhantomData<T>);
 #[derive(Default)]
 pub(super) struct Sample(pub Option<(i64, f64)>);
 
-/// A range series' samples, the good ones, oldest first.
-#[derive(Default)]
-pub(super) struct Samples(pub Vec<(i64, f64)>);
+/// A range series' samples, the good ones, oldest first: in place up to [`Samples::INLINE`]
+/// (a poll that resumes brings two or three a series: thousands of series read without an
+/// allocation each), in a list past that.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum Samples {
+    Inline {
+        len: u8,
+        at: [(i64, f64); Samples::INLINE],
+    },
+    Listed(Vec<(i64, f64)>),
+}
+
+impl Default for Samples {
+    fn default() -> Self {
+        Samples::Inline {
+            len: 0,
+            at: [(0, 0.0); Samples::INLINE],
+        }
+    }
+}
+
+impl Samples {
+    pub const INLINE: usize = 4;
+
+    pub fn push(&mut self, sample: (i64, f64)) {
+        match self {
+            Samples::Inline { len, at } if usize::from(*len) < Samples::INLINE => {
+                at[usize::from(*len)] = sample;
+                *len += 1;
+            }
+            Samples::Inline { len, at } => {
+                let mut list = Vec::with_capacity(Samples::INLINE * 4);
+                list.extend_from_slice(&at[..usize::from(*len)]);
+                list.push(sample);
+                *self = Samples::Listed(list);
+            }
+            Samples::Listed(list) => list.push(sample),
+        }
+    }
+
+    pub fn as_slice(&self) -> &[(i64, f64)] {
+        match self {
+            Samples::Inline { len, at } => &at[..usize::from(*len)],
+            Samples::Listed(list) => list,
+        }
+    }
+}
 
 /// Any JSON value, read as what it is for a sample or a label and skipped otherwise (a text
 /// borrowed from the body where it has no escapes).
@@ -217,11 +274,13 @@ impl<'de> Deserialize<'de> for Samples {
                 f.write_str("a list of samples")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Samples, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+                let mut out = Samples::default();
                 while let Some(Sample(s)) = seq.next_element::<Sample>()? {
-                    out.extend(s);
+                    if let Some(s) = s {
+                        out.push(s);
+                    }
                 }
-                Ok(Samples(out))
+                Ok(out)
             }
             otherwise_default!(Samples);
             otherwise_default!(@map Samples);
@@ -275,7 +334,7 @@ impl<'de, T: Deserialize<'de> + Default> Visitor<'de> for SeriesList<'_, T> {
         f.write_str("a list of series")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096).max(self.room));
         while let Some(s) = seq.next_element_seed(OneSeries(self.keep, self.field, PhantomData))? {
             out.push(s);
         }
@@ -326,7 +385,27 @@ mod tests {
         let labels = &d[0].0;
         assert_eq!((labels.at(0), labels.at(1)), (Some("ab"), Some("prod")));
         assert_eq!(labels.len(), 2, "nothing else kept");
-        assert_eq!(d[0].1.0, [(1, 0.5)]);
+        assert_eq!(d[0].1.as_slice(), [(1, 0.5)]);
+    }
+
+    #[test]
+    fn samples_stay_in_place_up_to_four_and_in_a_list_past_that() {
+        let mut s = Samples::default();
+        assert!(s.as_slice().is_empty());
+        for i in 0..Samples::INLINE as i64 {
+            s.push((i, i as f64));
+        }
+        assert!(matches!(s, Samples::Inline { .. }));
+        s.push((9, 9.0));
+        assert!(matches!(s, Samples::Listed(_)));
+        assert_eq!(s.as_slice(), [(0, 0.0), (1, 1.0), (2, 2.0), (3, 3.0), (9, 9.0)]);
+        // Read from JSON, the same either way.
+        let read = |doc: &str| serde_json::from_str::<Samples>(doc).unwrap();
+        assert_eq!(read(r#"[[1,"1"],[2,"2"]]"#).as_slice(), [(1, 1.0), (2, 2.0)]);
+        let long: Vec<String> = (0..40).map(|i| format!(r#"[{i},"{i}"]"#)).collect();
+        let many = read(&format!("[{}]", long.join(",")));
+        assert_eq!(many.as_slice().len(), 40);
+        assert_eq!(many.as_slice()[39], (39, 39.0));
     }
 
     #[test]
@@ -348,11 +427,11 @@ mod tests {
         let a = &d[0];
         assert_eq!(a.0.len(), 1, "only string labels");
         assert_eq!(a.0.at(0), Some("a"));
-        assert_eq!(a.1.0, [(1, 0.5), (8, 1000.0)]);
+        assert_eq!(a.1.as_slice(), [(1, 0.5), (8, 1000.0)]);
         assert_eq!(d[1].0.len(), 0);
-        assert_eq!(d[1].1.0, [(1, 2.0)]);
+        assert_eq!(d[1].1.as_slice(), [(1, 2.0)]);
         assert_eq!(d[2].0.len(), 0);
-        assert!(d[2].1.0.is_empty());
+        assert!(d[2].1.as_slice().is_empty());
         let mut de = serde_json::Deserializer::from_str(
             r#"[{"metric":{"env":"prod"},"value":[1,"0.25"]},{"value":[1,"NaN"]},{}]"#,
         );
