@@ -62,12 +62,7 @@ fn main() -> ExitCode {
 ///   held; the runtime's threads take turns at the same work;
 /// - a fixed mmap threshold of 256 KiB (glibc raises it up to 32 MiB as large blocks are
 ///   freed): larger blocks (response bodies, big vectors) go back to the system when freed
-///   instead of fragmenting the heap; and the heap's free top is given back past 1 MiB;
-/// - and every ten seconds, the free pages inside the heap go back too (`malloc_trim`): a
-///   Prometheus poll holds its answers (7 MB at 500 lanes) for a moment, each time at other
-///   addresses among what stays, and the pages it leaves free between live blocks stayed
-///   resident: the heap stayed at 26 MB over twelve minutes (heaptrack) while the resident
-///   memory crept up 5 MiB in twenty.
+///   instead of fragmenting the heap; and the heap's free top is given back past 1 MiB.
 ///
 /// Measured with the TUI at 500 lanes (scripts/soak, README "Performance and footprint"):
 /// 90–98 MiB resident with glibc's defaults, 70 MiB with one arena, 59 MiB with both, for
@@ -80,10 +75,8 @@ fn tune_malloc() {
     const M_TRIM_THRESHOLD: c_int = -1;
     const M_MMAP_THRESHOLD: c_int = -3;
     const M_ARENA_MAX: c_int = -8;
-    const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
     unsafe extern "C" {
         fn mallopt(param: c_int, value: c_int) -> c_int;
-        fn malloc_trim(pad: usize) -> c_int;
     }
     // SAFETY: mallopt only sets a parameter of the allocator (it returns 0 when it refuses
     // one); it runs first thing in main, before any other thread exists.
@@ -92,19 +85,6 @@ fn tune_malloc() {
         mallopt(M_MMAP_THRESHOLD, 256 * 1024);
         mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
     }
-    // A thread of its own that only sleeps and trims: it ends with the process.
-    let _ = std::thread::Builder::new()
-        .name("malloc-trim".into())
-        .spawn(|| {
-            loop {
-                std::thread::sleep(TRIM_EVERY);
-                // SAFETY: malloc_trim takes the arena's lock like any malloc call and only
-                // gives free pages back (it returns whether it released any).
-                unsafe {
-                    malloc_trim(0);
-                }
-            }
-        });
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
