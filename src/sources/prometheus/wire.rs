@@ -398,10 +398,16 @@ mod tests {
         assert!(matches!(s, Samples::Inline { .. }));
         s.push((9, 9.0));
         assert!(matches!(s, Samples::Listed(_)));
-        assert_eq!(s.as_slice(), [(0, 0.0), (1, 1.0), (2, 2.0), (3, 3.0), (9, 9.0)]);
+        assert_eq!(
+            s.as_slice(),
+            [(0, 0.0), (1, 1.0), (2, 2.0), (3, 3.0), (9, 9.0)]
+        );
         // Read from JSON, the same either way.
         let read = |doc: &str| serde_json::from_str::<Samples>(doc).unwrap();
-        assert_eq!(read(r#"[[1,"1"],[2,"2"]]"#).as_slice(), [(1, 1.0), (2, 2.0)]);
+        assert_eq!(
+            read(r#"[[1,"1"],[2,"2"]]"#).as_slice(),
+            [(1, 1.0), (2, 2.0)]
+        );
         let long: Vec<String> = (0..40).map(|i| format!(r#"[{i},"{i}"]"#)).collect();
         let many = read(&format!("[{}]", long.join(",")));
         assert_eq!(many.as_slice().len(), 40);
