@@ -63,9 +63,10 @@ impl<'k, T> SeriesList<'k, T> {
         }
     }
 
-    /// Room for the series of a list of `bytes` of text at once: a series takes 60 bytes at
-    /// least (its labels' braces, a name and a sample), so the list is made once, not grown
-    /// by doubling through the heap (a big one is mapped apart and given back whole).
+    /// Room for the series of a list of `bytes` of text at once, counting 60 bytes a series
+    /// (a grouped answer's series names its metric and its `by` labels and has a sample or
+    /// more): the list is made once rather than grown by doubling through the heap, and a big
+    /// one is mapped apart and given back whole. A list of smaller series still grows.
     pub fn room_for(self, bytes: usize) -> Self {
         SeriesList {
             room: (bytes / 60).min(1 << 16),
