@@ -73,7 +73,8 @@ pub fn cells(buf: &mut Buffer, x: u16, y: u16, cols: u16, url: &str) -> bool {
             shown.push_str(sym);
             to = to.saturating_add(sym.cell_width().max(1));
         }
-        let cover = to.min(end) - cx;
+        // A wide symbol at the end covers both its columns, as the terminal prints it.
+        let cover = to - cx;
         let cell = &mut buf[(cx, y)];
         cell.set_symbol(&format!("{open}{shown}{close}"));
         cell.set_diff_option(CellDiffOption::ForcedWidth(
@@ -82,6 +83,49 @@ pub fn cells(buf: &mut Buffer, x: u16, y: u16, cols: u16, url: &str) -> bool {
         cx = to;
     }
     true
+}
+
+/// The text a link piece shows, if `symbol` is one.
+fn piece_text(symbol: &str) -> Option<&str> {
+    let rest = symbol.strip_prefix("\u{1b}]8;;")?;
+    let (_, shown) = rest.split_once("\u{1b}\\")?;
+    Some(shown.strip_suffix(&osc::link_close()).unwrap_or(shown))
+}
+
+/// After everything of a frame is drawn: a link piece whose other columns no longer show its
+/// text (a popup drawn over part of it, another piece begun inside it) becomes its first
+/// symbol again, plain. The diff skips the columns a piece covers, so what was drawn over them
+/// would never reach the terminal.
+pub fn settle(buf: &mut Buffer) {
+    use unicode_segmentation::UnicodeSegmentation;
+    let area = buf.area;
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let cell = &buf[(x, y)];
+            if !matches!(cell.diff_option, CellDiffOption::ForcedWidth(_)) {
+                continue;
+            }
+            let Some(shown) = piece_text(cell.symbol()) else {
+                continue;
+            };
+            let style = cell.style();
+            let mut graphemes = shown.graphemes(true);
+            let first = graphemes.next().unwrap_or(" ").to_string();
+            let mut cx = x.saturating_add(first.cell_width().max(1));
+            let intact = graphemes.all(|g| {
+                let at = cx;
+                cx = cx.saturating_add(g.cell_width().max(1));
+                buf.cell((at, y)).is_some_and(|c| {
+                    c.symbol() == g && c.style() == style && c.diff_option == CellDiffOption::None
+                })
+            });
+            if !intact {
+                let cell = &mut buf[(x, y)];
+                cell.set_symbol(&first);
+                cell.set_diff_option(CellDiffOption::None);
+            }
+        }
+    }
 }
 
 /// One row of `area` as drawn: its text, and where each cell's symbol starts in it (byte
@@ -135,14 +179,9 @@ pub fn unlinked(buf: &Buffer) -> Buffer {
     let area = buf.area;
     for y in area.top()..area.bottom() {
         for x in area.left()..area.right() {
-            let sym = buf[(x, y)].symbol();
-            let Some(rest) = sym.strip_prefix("\u{1b}]8;;") else {
+            let Some(shown) = piece_text(buf[(x, y)].symbol()) else {
                 continue;
             };
-            let Some((_, shown)) = rest.split_once("\u{1b}\\") else {
-                continue;
-            };
-            let shown = shown.strip_suffix(&osc::link_close()).unwrap_or(shown);
             let style = buf[(x, y)].style();
             let mut cx = x;
             for (i, g) in shown.graphemes(true).enumerate() {
@@ -267,6 +306,44 @@ mod tests {
         );
         assert_eq!(buf[(5, 0)].style(), plain[(5, 0)].style());
         assert_eq!(unlinked(&buf), plain);
+    }
+
+    #[test]
+    fn a_link_drawn_over_goes_plain_and_the_diff_sends_what_covers_it() {
+        use ratatui::widgets::Clear;
+        let plain = drawn("url       abcde", 20);
+        let mut linked = plain.clone();
+        cells(&mut linked, 10, 0, 5, URL);
+        settle(&mut linked);
+        assert_eq!(found(&linked).len(), 1, "an intact link stays");
+        // The next frame: the same link, and a popup whose edge falls inside it.
+        let mut next = linked.clone();
+        let popup = Rect::new(12, 0, 8, 2);
+        Clear.render(popup, &mut next);
+        Line::from("|popup").render(popup, &mut next);
+        settle(&mut next);
+        assert!(found(&next).is_empty(), "{:?}", found(&next));
+        assert_eq!(next[(10, 0)].symbol(), "a");
+        assert_eq!(next[(10, 0)].diff_option, CellDiffOption::None);
+        let sent: Vec<u16> = linked
+            .diff(&next)
+            .into_iter()
+            .filter(|(_, y, _)| *y == 0)
+            .map(|(x, _, _)| x)
+            .collect();
+        // The first column goes plain, the popup's columns are all sent.
+        assert_eq!(sent, [10, 12, 13, 14, 15, 16, 17]);
+        // A second link begun inside the first: the first goes plain, the second stays.
+        let mut twice = plain.clone();
+        cells(&mut twice, 10, 0, 5, URL);
+        assert!(cells(&mut twice, 12, 0, 3, "https://x.example/2"));
+        settle(&mut twice);
+        let pieces: Vec<(u16, String)> = found(&twice)
+            .into_iter()
+            .map(|(x, _, u, _)| (x, u))
+            .collect();
+        assert_eq!(pieces, [(12, "https://x.example/2".to_string())]);
+        assert_eq!(unlinked(&twice), plain);
     }
 
     #[test]

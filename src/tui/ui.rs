@@ -12,6 +12,12 @@ use super::theme::Theme;
 use super::{activity, blockers, dialog, footer, header, help, lanes, metrics};
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
+    draw_screen(frame, app, theme);
+    // Last: a link that something was drawn over goes plain (`link::settle`).
+    super::link::settle(frame.buffer_mut());
+}
+
+fn draw_screen(frame: &mut Frame, app: &App, theme: &Theme) {
     let area = frame.area();
     let [head, body, foot] = Layout::vertical([
         Constraint::Length(2 + header::banners(app)),
