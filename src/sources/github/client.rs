@@ -307,7 +307,7 @@ impl Client {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .hit(path, Instant::now())
-                .map(|c| (Arc::unwrap_or_clone(c.body), c.next))
+                .map(|c| (c.body, c.next))
                 .ok_or_else(|| GhError::Failed("304 without a cached copy".into()));
         }
         let header = |k: reqwest::header::HeaderName| {
@@ -338,7 +338,7 @@ impl Client {
             let answer = Cached {
                 etag,
                 last_modified,
-                body: Arc::new(body.clone()),
+                body: body.clone(),
                 next: next.clone(),
             };
             cache.put(path, answer, Instant::now());

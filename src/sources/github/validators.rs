@@ -6,7 +6,6 @@
 //! never more than [`MAX`] are kept.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -23,8 +22,7 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 pub struct Cached {
     pub etag: Option<String>,
     pub last_modified: Option<String>,
-    /// Shared: a `304` hands it out without copying the document.
-    pub body: Arc<Value>,
+    pub body: Value,
     /// The `Link: <…>; rel="next"` of the answer, as a path under the base.
     pub next: Option<String>,
 }
@@ -90,7 +88,7 @@ mod tests {
         Cached {
             etag: etag.map(String::from),
             last_modified: None,
-            body: Arc::new(Value::Null),
+            body: Value::Null,
             next: None,
         }
     }
