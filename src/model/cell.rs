@@ -10,13 +10,11 @@ use super::{ActionKind, CellState, Timestamp};
 /// when it changes.
 pub type TextFn<'a> = dyn FnMut(&str) -> Option<String> + 'a;
 
-pub(crate) fn put(f: &mut TextFn, s: &mut String) {
-    if let Some(new) = f(s) {
-        *s = new;
-    }
-}
-
-fn put_shared(f: &mut TextFn, s: &mut Arc<str>) {
+/// `f`'s replacement of the text `s`, put in its place (a `String` or a shared `Arc<str>`).
+pub(crate) fn put<T>(f: &mut TextFn, s: &mut T)
+where
+    T: std::ops::Deref<Target = str> + From<String>,
+{
     if let Some(new) = f(s) {
         *s = new.into();
     }
@@ -333,9 +331,9 @@ impl Metric {
             error,
             warnings,
         } = self;
-        put_shared(f, name);
-        put_shared(f, unit);
-        put_shared(f, source);
+        put(f, name);
+        put(f, unit);
+        put(f, source);
         if let Some(e) = error {
             put(f, e);
         }
