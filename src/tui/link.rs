@@ -85,11 +85,21 @@ pub fn cells(buf: &mut Buffer, x: u16, y: u16, cols: u16, url: &str) -> bool {
     true
 }
 
-/// The text a link piece shows, if `symbol` is one.
-fn piece_text(symbol: &str) -> Option<&str> {
+/// Where a link piece goes and the text it shows, if `symbol` is one.
+fn piece(symbol: &str) -> Option<(&str, &str)> {
     let rest = symbol.strip_prefix("\u{1b}]8;;")?;
-    let (_, shown) = rest.split_once("\u{1b}\\")?;
-    Some(shown.strip_suffix(&osc::link_close()).unwrap_or(shown))
+    let (url, shown) = rest.split_once("\u{1b}\\")?;
+    Some((url, shown.strip_suffix(&osc::link_close()).unwrap_or(shown)))
+}
+
+/// The graphemes of a piece's text with the column each is shown at, from `x` on.
+fn spread(x: u16, shown: &str) -> impl Iterator<Item = (u16, &str)> {
+    use unicode_segmentation::UnicodeSegmentation;
+    shown.graphemes(true).scan(x, |cx, g| {
+        let at = *cx;
+        *cx = cx.saturating_add(g.cell_width().max(1));
+        Some((at, g))
+    })
 }
 
 /// After everything of a frame is drawn: a link piece whose other columns no longer show its
@@ -97,7 +107,6 @@ fn piece_text(symbol: &str) -> Option<&str> {
 /// symbol again, plain. The diff skips the columns a piece covers, so what was drawn over them
 /// would never reach the terminal.
 pub fn settle(buf: &mut Buffer) {
-    use unicode_segmentation::UnicodeSegmentation;
     let area = buf.area;
     for y in area.top()..area.bottom() {
         for x in area.left()..area.right() {
@@ -105,20 +114,22 @@ pub fn settle(buf: &mut Buffer) {
             if !matches!(cell.diff_option, CellDiffOption::ForcedWidth(_)) {
                 continue;
             }
-            let Some(shown) = piece_text(cell.symbol()) else {
+            let Some((_, shown)) = piece(cell.symbol()) else {
                 continue;
             };
             let style = cell.style();
-            let mut graphemes = shown.graphemes(true);
-            let first = graphemes.next().unwrap_or(" ").to_string();
-            let mut cx = x.saturating_add(first.cell_width().max(1));
-            let intact = graphemes.all(|g| {
-                let at = cx;
-                cx = cx.saturating_add(g.cell_width().max(1));
-                buf.cell((at, y)).is_some_and(|c| {
-                    c.symbol() == g && c.style() == style && c.diff_option == CellDiffOption::None
-                })
-            });
+            let (first, intact) = {
+                let mut graphemes = spread(x, shown);
+                let first = graphemes.next().map_or(" ", |(_, g)| g).to_string();
+                let intact = graphemes.all(|(at, g)| {
+                    buf.cell((at, y)).is_some_and(|c| {
+                        c.symbol() == g
+                            && c.style() == style
+                            && c.diff_option == CellDiffOption::None
+                    })
+                });
+                (first, intact)
+            };
             if !intact {
                 let cell = &mut buf[(x, y)];
                 cell.set_symbol(&first);
@@ -174,28 +185,25 @@ pub fn place(buf: &mut Buffer, area: Rect, links: &[Link]) {
 /// piece in its own column (which a terminal's buffer, drawn from the diff alone, never got
 /// on its own). For tests, and to compare a screen with links to one without.
 pub fn unlinked(buf: &Buffer) -> Buffer {
-    use unicode_segmentation::UnicodeSegmentation;
     let mut out = buf.clone();
     let area = buf.area;
     for y in area.top()..area.bottom() {
         for x in area.left()..area.right() {
-            let Some(shown) = piece_text(buf[(x, y)].symbol()) else {
+            let Some((_, shown)) = piece(buf[(x, y)].symbol()) else {
                 continue;
             };
             let style = buf[(x, y)].style();
-            let mut cx = x;
-            for (i, g) in shown.graphemes(true).enumerate() {
-                let Some(cell) = out.cell_mut((cx, y)) else {
+            for (at, g) in spread(x, shown) {
+                let Some(cell) = out.cell_mut((at, y)) else {
                     break;
                 };
-                if i == 0 {
+                if at == x {
                     cell.set_symbol(g);
                     cell.set_diff_option(CellDiffOption::None);
                 } else {
                     cell.reset();
                     cell.set_symbol(g).set_style(style);
                 }
-                cx = cx.saturating_add(g.cell_width().max(1));
             }
         }
     }
@@ -207,11 +215,7 @@ pub fn found(buf: &Buffer) -> Vec<(u16, u16, String, String)> {
     let mut out = Vec::new();
     for y in buf.area.top()..buf.area.bottom() {
         for x in buf.area.left()..buf.area.right() {
-            let sym = buf[(x, y)].symbol();
-            if let Some(rest) = sym.strip_prefix("\u{1b}]8;;")
-                && let Some((url, shown)) = rest.split_once("\u{1b}\\")
-            {
-                let shown = shown.strip_suffix(&osc::link_close()).unwrap_or(shown);
+            if let Some((url, shown)) = piece(buf[(x, y)].symbol()) {
                 out.push((x, y, url.to_string(), shown.to_string()));
             }
         }
