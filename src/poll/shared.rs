@@ -100,8 +100,10 @@ struct Feed {
     session: Option<Session>,
     /// While this process is the poller.
     publisher: Option<Publisher>,
-    /// While this process polls (the poller, or detached).
-    poller: Option<Poller>,
+    /// While this process polls (the poller, or detached): the poller and the channel its
+    /// reports come by, which goes with it — a report it made just before it was stopped (a
+    /// follower now) is never read, and can't hide the report of the store's poller.
+    poller: Option<(Poller, mpsc::UnboundedReceiver<SourceReport>)>,
     /// The role last said.
     role: Option<Role>,
     /// Counts the publishers started.
@@ -129,14 +131,13 @@ enum Wake {
 
 impl Feed {
     async fn run(mut self, mut asks: mpsc::UnboundedReceiver<String>) {
-        let (local_tx, mut local_rx) = mpsc::unbounded_channel();
         let (failed_tx, mut failed_rx) = mpsc::unbounded_channel::<(u64, String)>();
         let mut tick = tokio::time::interval(self.period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut connecting: Option<JoinHandle<Result<Session, String>>> = None;
         loop {
             let wake = tokio::select! {
-                Some(r) = local_rx.recv() => Wake::Local(r),
+                Some(r) = polled(&mut self.poller) => Wake::Local(r),
                 n = notes(&mut self.session) => match n {
                     Some(n) => Wake::Note(n),
                     None => Wake::Ended,
@@ -187,7 +188,7 @@ impl Feed {
                     }
                 }
             }
-            self.settle(&local_tx, &failed_tx);
+            self.settle(&failed_tx);
         }
     }
 
@@ -214,7 +215,7 @@ impl Feed {
     async fn note(&mut self, (channel, payload): (String, String)) {
         match channel.as_str() {
             reports::POLL_NOW_CHANNEL => {
-                if let Some(p) = &self.poller {
+                if let Some((p, _)) = &self.poller {
                     p.poll_now(&payload);
                 }
             }
@@ -252,7 +253,7 @@ impl Feed {
 
     /// Poll a source now: here when this process polls, else by asking the poller.
     async fn ask(&mut self, source: &str) {
-        if let Some(p) = &self.poller {
+        if let Some((p, _)) = &self.poller {
             p.poll_now(source);
             return;
         }
@@ -304,11 +305,7 @@ impl Feed {
 
     /// Make the polling and the publishing match the session: the poller polls and
     /// publishes, a detached process polls, a follower does neither.
-    fn settle(
-        &mut self,
-        local_tx: &mpsc::UnboundedSender<SourceReport>,
-        failed_tx: &mpsc::UnboundedSender<(u64, String)>,
-    ) {
+    fn settle(&mut self, failed_tx: &mpsc::UnboundedSender<(u64, String)>) {
         let leads = self.session.as_ref().is_some_and(Session::leads);
         if leads && self.role != Some(Role::Poller) {
             tracing::info!("polling for the store's followers");
@@ -328,7 +325,8 @@ impl Feed {
         let polls = self.role.as_ref().is_some_and(Role::polls);
         if polls && self.poller.is_none() {
             // Whole reports: each is published, and a follower reads only a source's latest.
-            self.poller = Some(Poller::spawn_whole(&self.sources, local_tx.clone()));
+            let (tx, rx) = mpsc::unbounded_channel();
+            self.poller = Some((Poller::spawn_whole(&self.sources, tx), rx));
         }
     }
 }
@@ -337,6 +335,16 @@ impl Feed {
 async fn notes(session: &mut Option<Session>) -> Option<(String, String)> {
     match session {
         Some(s) => s.notes.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next report of the local poller, or never while there is none.
+async fn polled(
+    poller: &mut Option<(Poller, mpsc::UnboundedReceiver<SourceReport>)>,
+) -> Option<SourceReport> {
+    match poller {
+        Some((_, rx)) => rx.recv().await,
         None => std::future::pending().await,
     }
 }
