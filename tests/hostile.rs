@@ -288,7 +288,8 @@ fn raw_cell() -> Cell {
         state: CellState::Succeeded,
         at: None,
         actor: Some(RAW.into()),
-    }];
+    }]
+    .into();
     c.warnings = vec![RAW.into()];
     c
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::history::{History, HistoryEntry};
 use super::{ActionKind, CellState, Timestamp};
 
 /// A pass over a value's texts (`texts_mut`): given each text, the one to put in its place
@@ -42,8 +43,8 @@ pub struct Cell {
     pub message: Option<String>,
     pub checks: Vec<Check>,
     pub approval: Option<Approval>,
-    /// Earlier versions at this stage, newest first.
-    pub history: Vec<HistoryEntry>,
+    /// Earlier versions at this stage, newest first (shared between the cell's copies).
+    pub history: History,
     /// What the source wants a user to know before acting on this cell ("auto sync is on and
     /// may undo this"): shown in every confirmation for it.
     pub warnings: Vec<String>,
@@ -109,18 +110,7 @@ impl Cell {
             }
             reviewers.iter_mut().for_each(|r| put(f, r));
         }
-        for HistoryEntry {
-            version,
-            state: _,
-            at: _,
-            actor,
-        } in history
-        {
-            put(f, version);
-            if let Some(a) = actor {
-                put(f, a);
-            }
-        }
+        history.texts_mut(f);
         warnings.iter_mut().for_each(|w| put(f, w));
         for Refusal { action: _, reason } in refused {
             put(f, reason);
@@ -149,7 +139,7 @@ impl Cell {
             message: None,
             checks: Vec::new(),
             approval: None,
-            history: Vec::new(),
+            history: History::default(),
             warnings: Vec::new(),
             refused: Vec::new(),
             fetched_at: None,
@@ -253,29 +243,6 @@ pub struct Approval {
 pub struct Refusal {
     pub action: ActionKind,
     pub reason: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct HistoryEntry {
-    pub version: String,
-    pub state: CellState,
-    pub at: Option<Timestamp>,
-    pub actor: Option<String>,
-}
-
-impl HistoryEntry {
-    /// How long before `now` it happened ("3m"), when the source said when.
-    pub fn ago(&self, now: Timestamp) -> Option<String> {
-        self.at.map(|t| super::duration::human_delta(now - t))
-    }
-
-    /// " by alice" when the source said who; empty otherwise.
-    pub fn by(&self) -> String {
-        self.actor
-            .as_ref()
-            .map(|a| format!(" by {a}"))
-            .unwrap_or_default()
-    }
 }
 
 /// A metric threshold: the value must be `<= max` and `>= min` where given.
@@ -475,7 +442,8 @@ mod tests {
                 at: None,
                 actor: None,
             },
-        ];
+        ]
+        .into();
         assert_eq!(c.last_good().unwrap().version, "a");
     }
 }

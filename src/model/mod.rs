@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod bounds;
 pub mod cell;
 pub mod duration;
+pub mod history;
 pub mod judged;
 pub mod policy;
 pub mod slo;
@@ -17,7 +18,8 @@ pub mod train;
 pub mod world;
 
 pub use action::ActionKind;
-pub use cell::{Approval, Cell, Check, CheckState, HistoryEntry, Metric, Refusal, Threshold};
+pub use cell::{Approval, Cell, Check, CheckState, Metric, Refusal, Threshold};
+pub use history::{History, HistoryEntry};
 pub use judged::MetricState;
 pub use policy::{Blocker, BlockerKind, Facts, Gate, Holds, LaneHold, Verdict};
 pub use state::CellState;

@@ -14,7 +14,8 @@ fn world(cells: &[(&str, &str, CellState)]) -> World {
                 -90_000,
                 Some("bob"),
             ),
-        ];
+        ]
+        .into();
     })
 }
 

@@ -108,7 +108,8 @@ fn cell(n: u32, st: CellState, at: i64) -> Cell {
             at: Some(t(at - 90_000)),
             actor: Some("dana".into()),
         },
-    ];
+    ]
+    .into();
     c
 }
 
@@ -565,7 +566,8 @@ pub mod hostile {
                 at: Some(t(at - 90_000)),
                 actor: Some("👩\u{200d}💻-oncall".into()),
             },
-        ];
+        ]
+        .into();
         c
     }
 

@@ -156,12 +156,14 @@ fn pick_version_goes_up_with_its_first_key() {
     // Three good versions to go back to, so that up and down differ.
     let mut world = fixture::world();
     let mut cell = world.cell("inventory", "canary").unwrap().clone();
-    cell.history.push(HistoryEntry {
+    let mut history = cell.history.to_vec();
+    history.push(HistoryEntry {
         version: "0ld0ld0ld0".into(),
         state: CellState::Succeeded,
         at: Some(fixture::t(-200_000)),
         actor: Some("ci".into()),
     });
+    cell.history = history.into();
     world.apply(SourceReport {
         source: "sim".into(),
         at: fixture::t(0),

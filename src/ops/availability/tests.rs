@@ -9,7 +9,8 @@ fn world(cells: &[(&str, &str, CellState)]) -> World {
         c.history = vec![
             entry(c.version.as_deref().unwrap(), c.state, 0, None),
             entry("aaaaaaaaaaaa", CellState::Succeeded, -3600, None),
-        ];
+        ]
+        .into();
     })
 }
 

@@ -527,7 +527,7 @@ pub fn rollout_state(r: &Rollout) -> Option<RolloutCell> {
 pub fn app_cell(app: &Application, rollout: Option<&Rollout>, source: &str) -> Cell {
     let st = &app.status;
     let mut cell = Cell::new(source, CellState::Unknown);
-    cell.history = history(app);
+    cell.history = history(app).into();
     let deployed = st
         .history
         .last()
