@@ -6,8 +6,8 @@ use std::collections::VecDeque;
 
 use super::metrics::{METRICS, SERIES_LEN};
 use super::{
-    BUILD, CellSim, HOUR, Hist, LaneSim, MIN, Op, OpKind, PROD, SEC, STAGES, STAGING, Scenario, St,
-    T_ACTOR, T_AGE, T_BASE, T_HIST, T_PR, T_TITLE, T_TOOK, T_TPL, T_VER, Ver,
+    BUILD, CellSim, HISTORY_LEN, HOUR, Hist, LaneSim, MIN, Op, OpKind, PROD, SEC, STAGES, STAGING,
+    Scenario, St, T_ACTOR, T_AGE, T_BASE, T_HIST, T_PR, T_TITLE, T_TOOK, T_TPL, T_VER, Ver,
 };
 use crate::sim::rng::{between, mix, pick, sha, unit};
 use crate::sim::roster::LaneSpec;
@@ -19,6 +19,10 @@ pub(super) const BUILD_CHECKS: [(&str, f64); 3] = [
     ("integration-tests", 1.0),
 ];
 pub(super) const STAGING_CHECK: &str = "e2e-smoke";
+
+/// Where the numbers of a lane's releases from before the train (older than its version 0)
+/// begin: far past any version the train reaches.
+const OLDER_RELEASES: u64 = 1 << 40;
 
 pub(super) const PEOPLE: [&str; 6] = [
     "dana.kim",
@@ -279,7 +283,11 @@ impl Scenario {
             };
             let mut history = Vec::new();
             let mut at = started;
-            for j in (k.saturating_sub(3)..k).rev() {
+            // A full history from the start, so that a watcher's memory holds what it will
+            // hold an hour on: the versions before this one, then the lane's older releases
+            // (numbered past any the train will reach).
+            for d in 1..=HISTORY_LEN as u64 {
+                let j = k.checked_sub(d).unwrap_or(OLDER_RELEASES + d - k);
                 at -= between(mix(seed, &[T_HIST, idx, s as u64, j]), 18 * HOUR, 40 * HOUR);
                 let took = between(mix(seed, &[T_TOOK, idx, s as u64, j]), 40, 300) * SEC;
                 let who = if s == BUILD {

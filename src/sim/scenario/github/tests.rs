@@ -694,21 +694,22 @@ fn pages_and_errors() {
     let mut sc = scenario();
     let path = "/repos/acme/ledger/actions/workflows/deploy.yml/runs";
     let r = call(&mut sc, "GET", path, &[("per_page", "5")], &Value::Null);
-    assert_eq!(r.pages, Some((1, 3)));
+    assert_eq!(r.pages, Some((1, 7)));
     let b = r.body.unwrap();
-    assert_eq!(b["total_count"], 12);
+    // Three environments, each with its deploy and the ten before it.
+    assert_eq!(b["total_count"], 33);
     assert_eq!(b["workflow_runs"].as_array().unwrap().len(), 5);
     let r = call(
         &mut sc,
         "GET",
         path,
-        &[("per_page", "5"), ("page", "3")],
+        &[("per_page", "5"), ("page", "7")],
         &Value::Null,
     );
-    assert_eq!(r.pages, Some((3, 3)));
+    assert_eq!(r.pages, Some((7, 7)));
     assert_eq!(
         r.body.unwrap()["workflow_runs"].as_array().unwrap().len(),
-        2
+        3
     );
     let r = call(&mut sc, "GET", path, &[("per_page", "500")], &Value::Null);
     assert_eq!(r.pages, None);
@@ -725,7 +726,7 @@ fn pages_and_errors() {
         &format!("/repos/acme/ledger/actions/workflows/{wf}/runs"),
         &[],
     );
-    assert_eq!(by_id["total_count"], 12);
+    assert_eq!(by_id["total_count"], 33);
     // Other branches have no runs.
     let other = get(&mut sc, path, &[("branch", "feature")]);
     assert_eq!(other["total_count"], 0);
