@@ -21,6 +21,35 @@ where
     }
 }
 
+/// A text pass's answers for the shared texts it met (`Arc<str>` held by more than one value:
+/// a Prometheus job's metric name and unit, a batch's source name): each is read once per pass
+/// and every copy gets the one replacement, so the copies stay shared. Holding the text keeps
+/// its address its own for the whole pass.
+#[derive(Default)]
+pub struct SharedTexts(Vec<(Arc<str>, Option<Arc<str>>)>);
+
+impl SharedTexts {
+    /// Shared texts remembered at most: a pass over more distinct ones reads the rest each time.
+    const MOST: usize = 64;
+
+    /// [`put`] for a text that may be shared.
+    pub fn put(&mut self, f: &mut TextFn, s: &mut Arc<str>) {
+        if let Some((_, new)) = self.0.iter().find(|(seen, _)| Arc::ptr_eq(seen, s)) {
+            if let Some(new) = new {
+                *s = Arc::clone(new);
+            }
+            return;
+        }
+        let new: Option<Arc<str>> = f(s).map(Into::into);
+        if Arc::strong_count(s) > 1 && self.0.len() < Self::MOST {
+            self.0.push((Arc::clone(s), new.clone()));
+        }
+        if let Some(new) = new {
+            *s = new;
+        }
+    }
+}
+
 /// One cell of the matrix: what a lane has at a stage.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Cell {
@@ -284,8 +313,8 @@ pub struct Metric {
 }
 
 impl Metric {
-    /// Every string of the metric, as [`Cell::texts_mut`].
-    pub fn texts_mut(&mut self, f: &mut TextFn) {
+    /// Every string of the metric, as [`Cell::texts_mut`]; its names through `shared`.
+    pub fn texts_mut(&mut self, f: &mut TextFn, shared: &mut SharedTexts) {
         let Metric {
             name,
             unit,
@@ -298,9 +327,9 @@ impl Metric {
             error,
             warnings,
         } = self;
-        put(f, name);
-        put(f, unit);
-        put(f, source);
+        shared.put(f, name);
+        shared.put(f, unit);
+        shared.put(f, source);
         if let Some(e) = error {
             put(f, e);
         }
@@ -382,6 +411,44 @@ pub fn format_value(unit: &str, v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shared_text_is_read_once_a_pass_and_its_copies_stay_shared() {
+        let name: Arc<str> = Arc::from("error_rate");
+        let mut metrics: Vec<Metric> = (0..3)
+            .map(|i| Metric {
+                name: Arc::clone(&name),
+                unit: "ratio".into(),
+                source: Arc::from(format!("prom-{i}")),
+                ..Metric::default()
+            })
+            .collect();
+        drop(name);
+        let mut asked = Vec::new();
+        let mut shared = SharedTexts::default();
+        for m in &mut metrics {
+            m.texts_mut(
+                &mut |s| {
+                    asked.push(s.to_string());
+                    (s == "error_rate").then(|| "errors".to_string())
+                },
+                &mut shared,
+            );
+        }
+        let names = asked.iter().filter(|s| *s == "error_rate").count();
+        assert_eq!(names, 1, "{asked:?}");
+        assert_eq!(
+            asked.iter().filter(|s| *s == "ratio").count(),
+            3,
+            "not shared"
+        );
+        assert_eq!(asked.iter().filter(|s| s.starts_with("prom-")).count(), 3);
+        assert!(metrics.iter().all(|m| &*m.name == "errors"));
+        assert!(
+            Arc::ptr_eq(&metrics[0].name, &metrics[2].name),
+            "one replacement"
+        );
+    }
 
     #[test]
     fn thresholds() {

@@ -138,8 +138,9 @@ impl Batch {
         for (_, c) in &mut self.cells {
             c.texts_mut(f);
         }
+        let mut shared = super::cell::SharedTexts::default();
         for (_, m) in &mut self.metrics {
-            m.texts_mut(f);
+            m.texts_mut(f, &mut shared);
         }
         for (_, e) in &mut self.cell_errors {
             super::cell::put(f, e);
