@@ -12,7 +12,8 @@ use super::{ActionAck, ActionError, ActionRequest, BoxFuture, NameMap, Source};
 use crate::config::SourceConfig;
 use crate::model::text::sanitize;
 use crate::model::{
-    Approval, Batch, Cell, CellState, Check, CheckState, HistoryEntry, Metric, Threshold, Timestamp,
+    Approval, Batch, Cell, CellState, Check, CheckState, History, HistoryEntry, Metric, Threshold,
+    Timestamp,
 };
 use crate::secrets::{self, Secret};
 
@@ -449,7 +450,7 @@ fn error_suffix(body: &[u8]) -> String {
 }
 
 #[derive(Deserialize)]
-struct WireCell {
+struct WireCell<'a> {
     state: String,
     version: Option<String>,
     progress: Option<f64>,
@@ -461,8 +462,9 @@ struct WireCell {
     #[serde(default)]
     checks: Vec<WireCheck>,
     approval: Option<WireApproval>,
-    #[serde(default)]
-    history: Vec<WireHistory>,
+    /// Read only when it differs from the history the cell had (see [`cell_entry`]).
+    #[serde(borrow)]
+    history: Option<&'a serde_json::value::RawValue>,
     #[serde(default)]
     warnings: Vec<String>,
 }
@@ -511,7 +513,15 @@ fn state(s: &str) -> Result<CellState, String> {
     CellState::parse(s).ok_or_else(|| format!("unknown state {:?}", sanitize(s, 40)))
 }
 
-fn to_cell(w: WireCell) -> Result<Cell, String> {
+/// A cell's history as the server sent it, known by a hash of its text.
+fn history_id(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+fn to_cell(w: WireCell, kept: Option<(&History, u64)>) -> Result<(Cell, u64), String> {
     let mut cell = Cell::new(String::new(), state(&w.state)?);
     cell.version = text(w.version);
     cell.progress = w
@@ -542,27 +552,42 @@ fn to_cell(w: WireCell) -> Result<Cell, String> {
         .take(5)
         .map(|m| sanitize(m, MAX_TEXT))
         .collect();
-    cell.history = w
-        .history
-        .into_iter()
-        .map(|h| {
-            Ok(HistoryEntry {
-                version: sanitize(&h.version, MAX_TEXT),
-                state: state(&h.state)?,
-                at: h.at,
-                actor: text(h.actor),
+    let raw = w.history.map_or("", |h| h.get());
+    let id = history_id(raw);
+    cell.history = match kept {
+        Some((history, was)) if was == id => history.clone(),
+        _ if raw.is_empty() => History::default(),
+        _ => serde_json::from_str::<Vec<WireHistory>>(raw)
+            .map_err(|e| format!("history: {e}"))?
+            .into_iter()
+            .map(|h| {
+                Ok(HistoryEntry {
+                    version: sanitize(&h.version, MAX_TEXT),
+                    state: state(&h.state)?,
+                    at: h.at,
+                    actor: text(h.actor),
+                })
             })
-        })
-        .collect::<Result<_, String>>()?;
-    Ok(cell)
+            .collect::<Result<_, String>>()?,
+    };
+    Ok((cell, id))
 }
 
-/// One entry of a payload's `cells`: the cell, or the words that mark it malformed.
-pub(crate) fn cell_entry(entry: Entry) -> Result<Cell, String> {
-    serde_json::from_str::<WireCell>(entry.get())
+/// One entry of a payload's `cells`: the cell, or the words that mark it malformed; and the
+/// id of its history's text. `kept`, the history the cell had and its id: taken as it is when
+/// the text is the same (a cell in motion is sent again every second, its history rarely
+/// changes), so that it is neither read again nor copied.
+pub(crate) fn cell_entry(
+    entry: Entry,
+    kept: Option<(&History, u64)>,
+) -> (Result<Cell, String>, u64) {
+    match serde_json::from_str::<WireCell>(entry.get())
         .map_err(|e| e.to_string())
-        .and_then(to_cell)
-        .map_err(|e| format!("malformed cell: {}", sanitize(&e, 160)))
+        .and_then(|w| to_cell(w, kept))
+    {
+        Ok((cell, id)) => (Ok(cell), id),
+        Err(e) => (Err(format!("malformed cell: {}", sanitize(&e, 160))), 0),
+    }
 }
 
 /// One entry of a payload's `metrics`: a malformed one is a metric with an error.
@@ -622,7 +647,7 @@ pub fn parse_train(body: &[u8], names: &NameMap) -> Result<Batch, String> {
         .ok_or_else(|| "payload has no \"cells\" array".to_string())?;
     let mut batch = Batch::default();
     for (entry, _, key) in known_cells(&cells, names) {
-        match cell_entry(entry) {
+        match cell_entry(entry, None).0 {
             Ok(cell) => batch.cells.push((key.clone(), cell)),
             Err(e) => batch.cell_errors.push((key.clone(), e)),
         }

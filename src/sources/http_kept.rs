@@ -24,7 +24,12 @@ use super::NameMap;
 use super::http::{cell_entry, metric_entry};
 use super::http_doc::{Doc, Entry, List, key_of, known_cells, metric_names};
 use crate::model::text::sanitize;
-use crate::model::{Batch, Cell, CellKey, Metric};
+use crate::model::{Batch, Cell, CellKey, History, Metric};
+
+/// A kept cell's history and the id of its text, for the next answer to take as it is.
+fn kept_history((_, cell, id): &(CellKey, Result<Cell, String>, u64)) -> Option<(&History, u64)> {
+    cell.as_ref().ok().map(|c| (&c.history, *id))
+}
 
 /// Why an answer could not be taken.
 #[derive(Debug, PartialEq, Eq)]
@@ -48,7 +53,8 @@ type MetricId = (String, String, String);
 pub struct Kept {
     /// Whether a train was taken at all (a 304 needs one).
     has_train: bool,
-    cells: BTreeMap<Remote, (CellKey, Result<Cell, String>)>,
+    /// With the id of the history's text ([`cell_entry`]).
+    cells: BTreeMap<Remote, (CellKey, Result<Cell, String>, u64)>,
     /// By (lane, stage, name); the number orders them as the server first sent them.
     metrics: BTreeMap<MetricId, (u64, CellKey, Metric)>,
     next_order: u64,
@@ -167,7 +173,7 @@ impl Kept {
                 continue;
             };
             let remote = (lane.into_owned(), stage.into_owned());
-            if let Some((key, _)) = self.cells.remove(&remote) {
+            if let Some((key, _, _)) = self.cells.remove(&remote) {
                 self.dirty_cells.insert(remote.clone());
                 self.gone.insert(remote, key);
             }
@@ -191,12 +197,13 @@ impl Kept {
     /// A delta's cells, each over the kept one of its name.
     fn put_cells(&mut self, cells: &[Entry], names: &NameMap) {
         for (entry, remote, key) in known_cells(cells, names) {
-            let cell = cell_entry(entry);
+            let was = self.cells.get(&remote);
+            let (cell, id) = cell_entry(entry, was.and_then(kept_history));
             self.gone.remove(&remote);
-            if self.cells.get(&remote).is_none_or(|(_, c)| *c != cell) {
+            if was.is_none_or(|(_, c, _)| *c != cell) {
                 self.dirty_cells.insert(remote.clone());
             }
-            self.cells.insert(remote, (key.clone(), cell));
+            self.cells.insert(remote, (key.clone(), cell, id));
         }
     }
 
@@ -206,17 +213,17 @@ impl Kept {
         &mut self,
         cells: &[Entry],
         names: &NameMap,
-        mut before: BTreeMap<Remote, (CellKey, Result<Cell, String>)>,
+        mut before: BTreeMap<Remote, (CellKey, Result<Cell, String>, u64)>,
     ) {
         for (entry, remote, key) in known_cells(cells, names) {
-            let cell = cell_entry(entry);
             let was = before.remove(&remote);
-            if self.gone.remove(&remote).is_some() || was.is_none_or(|(_, c)| c != cell) {
+            let (cell, id) = cell_entry(entry, was.as_ref().and_then(kept_history));
+            if self.gone.remove(&remote).is_some() || was.is_none_or(|(_, c, _)| c != cell) {
                 self.dirty_cells.insert(remote.clone());
             }
-            self.cells.insert(remote, (key.clone(), cell));
+            self.cells.insert(remote, (key.clone(), cell, id));
         }
-        for (remote, (key, _)) in before {
+        for (remote, (key, _, _)) in before {
             self.dirty_cells.insert(remote.clone());
             self.gone.insert(remote, key);
         }
@@ -276,8 +283,8 @@ impl Kept {
         };
         for remote in &dirty_cells {
             match (self.cells.get(remote), self.gone.get(remote)) {
-                (Some((key, Ok(c))), _) => batch.cells.push((key.clone(), c.clone())),
-                (Some((key, Err(e))), _) => batch.cell_errors.push((key.clone(), e.clone())),
+                (Some((key, Ok(c), _)), _) => batch.cells.push((key.clone(), c.clone())),
+                (Some((key, Err(e), _)), _) => batch.cell_errors.push((key.clone(), e.clone())),
                 (None, Some(key)) => batch.cell_errors.push((key.clone(), GONE.to_string())),
                 (None, None) => {}
             }
@@ -302,7 +309,7 @@ impl Kept {
     /// error, every kept metric in the order the server first sent them.
     pub fn whole(&self) -> Batch {
         let mut batch = Batch::default();
-        for (key, cell) in self.cells.values() {
+        for (key, cell, _) in self.cells.values() {
             match cell {
                 Ok(c) => batch.cells.push((key.clone(), c.clone())),
                 Err(e) => batch.cell_errors.push((key.clone(), e.clone())),
@@ -656,5 +663,56 @@ mod tests {
         let mut k = Kept::default();
         k.take_json(&full(), None, None, &names(), false).unwrap();
         assert!(k.changes().metrics.is_empty());
+    }
+
+    #[test]
+    fn a_history_sent_again_as_it_was_is_the_kept_one_not_a_copy() {
+        let with = |progress: f64, history: Value| {
+            let mut c = cell("api", "canary", "running", "v2");
+            c["progress"] = json!(progress);
+            c["history"] = history;
+            json!({"protocol": 1, "cursor": "e-1", "cells": [c]})
+        };
+        let old = json!([{"version": "v1", "state": "succeeded", "actor": "ci"}]);
+        let mut k = Kept::default();
+        k.take_json(&with(0.2, old.clone()), None, None, &names(), false)
+            .unwrap();
+        let history = |k: &Kept| k.whole().cells[0].1.history.clone();
+        let first = history(&k);
+        assert_eq!(first[0].version, "v1");
+        // The cell moved; its history is the same text: the same list, not read again.
+        k.take_json(&with(0.6, old), None, None, &names(), false)
+            .unwrap();
+        let second = history(&k);
+        assert_eq!(k.whole().cells[0].1.progress, Some(0.6));
+        assert!(std::ptr::eq(first.as_ptr(), second.as_ptr()));
+        // A history that changed is read.
+        let new = json!([
+            {"version": "v2-rc", "state": "failed", "actor": "ci"},
+            {"version": "v1", "state": "succeeded", "actor": "ci"}
+        ]);
+        k.take_json(&with(0.6, new), None, None, &names(), false)
+            .unwrap();
+        let third = history(&k);
+        assert_eq!(third.len(), 2);
+        assert_eq!(third[0].state, CellState::Failed);
+        // And a broken one marks the cell, as any broken part of it does.
+        k.take_json(
+            &with(0.7, json!([{"version": 3}])),
+            None,
+            None,
+            &names(),
+            false,
+        )
+        .unwrap();
+        let b = k.whole();
+        assert!(b.cells.is_empty());
+        assert!(
+            b.cell_errors[0]
+                .1
+                .starts_with("malformed cell: history: invalid type"),
+            "{:?}",
+            b.cell_errors
+        );
     }
 }
