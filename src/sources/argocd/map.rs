@@ -645,7 +645,8 @@ pub fn list_items(v: &Value) -> Result<Vec<Value>, String> {
 
 /// One application of a list, or why it can't be read.
 pub fn application(v: &Value) -> Result<Application, String> {
-    serde_json::from_value(v.clone()).map_err(|e| format!("malformed application: {e}"))
+    // Read where it lies (a `&Value` is a deserializer): no copy of the application.
+    Application::deserialize(v).map_err(|e| format!("malformed application: {e}"))
 }
 
 /// A live resource as `GET …/resource` answers it: `{"manifest": "<JSON text>"}`.
@@ -668,7 +669,7 @@ pub struct ResourceAction {
 /// The actions of a resource (`{"actions": [...]}`).
 pub fn resource_actions(v: &Value) -> Vec<ResourceAction> {
     v.get("actions")
-        .and_then(|a| serde_json::from_value::<Vec<ResourceAction>>(a.clone()).ok())
+        .and_then(|a| Vec::<ResourceAction>::deserialize(a).ok())
         .unwrap_or_default()
         .into_iter()
         .map(|a| ResourceAction {
@@ -700,7 +701,7 @@ pub struct SyncWindow {
 /// counts windows that let manual syncs through); `None` when it can, or the answer says
 /// nothing.
 pub fn window_refusal(app: &str, v: &Value) -> Option<String> {
-    let w: SyncWindows = serde_json::from_value(v.clone()).ok()?;
+    let w = SyncWindows::deserialize(v).ok()?;
     if w.can_sync != Some(false) {
         return None;
     }
