@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
+use smallvec::SmallVec;
 
 use super::grouped::Labels;
 
@@ -82,51 +83,18 @@ struct OneSeries<'k, T>(Keep<'k>, &'static str, PhantomData<T>);
 #[derive(Default)]
 pub(super) struct Sample(pub Option<(i64, f64)>);
 
-/// A range series' samples, the good ones, oldest first: in place up to [`Samples::INLINE`]
-/// (a poll that resumes brings two or three a series: thousands of series read without an
-/// allocation each), in a list past that.
-#[derive(Clone, Debug, PartialEq)]
-pub(super) enum Samples {
-    Inline {
-        len: u8,
-        at: [(i64, f64); Samples::INLINE],
-    },
-    Listed(Vec<(i64, f64)>),
-}
+/// Samples a range series holds in place before it takes a list.
+const INLINE_SAMPLES: usize = 4;
 
-impl Default for Samples {
-    fn default() -> Self {
-        Samples::Inline {
-            len: 0,
-            at: [(0, 0.0); Samples::INLINE],
-        }
-    }
-}
+/// A range series' samples, the good ones, oldest first: in place up to [`INLINE_SAMPLES`] (a
+/// poll that resumes brings two or three a series: thousands of series read without an
+/// allocation each), in a list past that.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(super) struct Samples(SmallVec<[(i64, f64); INLINE_SAMPLES]>);
 
 impl Samples {
-    pub const INLINE: usize = 4;
-
-    pub fn push(&mut self, sample: (i64, f64)) {
-        match self {
-            Samples::Inline { len, at } if usize::from(*len) < Samples::INLINE => {
-                at[usize::from(*len)] = sample;
-                *len += 1;
-            }
-            Samples::Inline { len, at } => {
-                let mut list = Vec::with_capacity(Samples::INLINE * 4);
-                list.extend_from_slice(&at[..usize::from(*len)]);
-                list.push(sample);
-                *self = Samples::Listed(list);
-            }
-            Samples::Listed(list) => list.push(sample),
-        }
-    }
-
     pub fn as_slice(&self) -> &[(i64, f64)] {
-        match self {
-            Samples::Inline { len, at } => &at[..usize::from(*len)],
-            Samples::Listed(list) => list,
-        }
+        &self.0
     }
 }
 
@@ -277,9 +245,7 @@ impl<'de> Deserialize<'de> for Samples {
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Samples, A::Error> {
                 let mut out = Samples::default();
                 while let Some(Sample(s)) = seq.next_element::<Sample>()? {
-                    if let Some(s) = s {
-                        out.push(s);
-                    }
+                    out.0.extend(s);
                 }
                 Ok(out)
             }
@@ -393,12 +359,12 @@ mod tests {
     fn samples_stay_in_place_up_to_four_and_in_a_list_past_that() {
         let mut s = Samples::default();
         assert!(s.as_slice().is_empty());
-        for i in 0..Samples::INLINE as i64 {
-            s.push((i, i as f64));
+        for i in 0..INLINE_SAMPLES as i64 {
+            s.0.push((i, i as f64));
         }
-        assert!(matches!(s, Samples::Inline { .. }));
-        s.push((9, 9.0));
-        assert!(matches!(s, Samples::Listed(_)));
+        assert!(!s.0.spilled());
+        s.0.push((9, 9.0));
+        assert!(s.0.spilled());
         assert_eq!(
             s.as_slice(),
             [(0, 0.0), (1, 1.0), (2, 2.0), (3, 3.0), (9, 9.0)]
