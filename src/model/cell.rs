@@ -11,13 +11,10 @@ use super::{ActionKind, CellState, Timestamp};
 /// when it changes.
 pub type TextFn<'a> = dyn FnMut(&str) -> Option<String> + 'a;
 
-/// `f`'s replacement of the text `s`, put in its place (a `String` or a shared `Arc<str>`).
-pub(crate) fn put<T>(f: &mut TextFn, s: &mut T)
-where
-    T: std::ops::Deref<Target = str> + From<String>,
-{
+/// `f`'s replacement of the text `s`, put in its place (a shared text: [`SharedTexts::put`]).
+pub(crate) fn put(f: &mut TextFn, s: &mut String) {
     if let Some(new) = f(s) {
-        *s = new.into();
+        *s = new;
     }
 }
 

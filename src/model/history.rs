@@ -147,6 +147,13 @@ mod tests {
         h.truncate(2);
         let versions: Vec<&str> = h.iter().map(|e| e.version.as_str()).collect();
         assert_eq!(versions, ["v0", "v1"]);
+        // A cut is a list of its own: the long one goes with its last holder.
+        let long: History = (0..1000).map(|i| entry(&format!("v{i}"))).collect();
+        let mut cut = long.clone();
+        cut.truncate(20);
+        assert!(!Arc::ptr_eq(&long.0, &cut.0));
+        assert_eq!((long.len(), cut.len()), (1000, 20));
+        assert_eq!(Arc::strong_count(&long.0), 1, "the cut holds none of it");
         let json = serde_json::to_value(&h).unwrap();
         assert_eq!(json[1]["version"], "v1");
         assert_eq!(serde_json::from_value::<History>(json).unwrap(), h);

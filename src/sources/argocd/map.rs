@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::model::text::sanitize;
-use crate::model::{Approval, Cell, CellState, HistoryEntry, Timestamp};
+use crate::model::{Approval, Cell, CellState, History, HistoryEntry, Timestamp};
 
 /// Characters kept of a message from Argo CD.
 const TEXT: usize = 200;
@@ -276,7 +276,7 @@ fn version(s: &str) -> Option<String> {
 }
 
 /// The history, newest first: every recorded sync succeeded (Argo CD records only those).
-pub fn history(app: &Application) -> Vec<HistoryEntry> {
+pub fn history(app: &Application) -> History {
     app.status
         .history
         .iter()
@@ -527,7 +527,7 @@ pub fn rollout_state(r: &Rollout) -> Option<RolloutCell> {
 pub fn app_cell(app: &Application, rollout: Option<&Rollout>, source: &str) -> Cell {
     let st = &app.status;
     let mut cell = Cell::new(source, CellState::Unknown);
-    cell.history = history(app).into();
+    cell.history = history(app);
     let deployed = st
         .history
         .last()
