@@ -504,10 +504,16 @@ fn envelope(status: u16, body: &[u8]) -> Result<(&RawValue, Vec<String>), QueryE
         }
         _ => return Err(not_prometheus()),
     }
-    let warnings = v
-        .warnings
-        .as_ref()
-        .and_then(Value::as_array)
+    let warnings = warnings(v.warnings.as_ref());
+    let data = v
+        .data
+        .ok_or_else(|| QueryError::Answered("answer without data".into()))?;
+    Ok((data, warnings))
+}
+
+/// The envelope's `warnings`, in words (the first five).
+fn warnings(w: Option<&Value>) -> Vec<String> {
+    w.and_then(Value::as_array)
         .map(|w| {
             w.iter()
                 .filter_map(Value::as_str)
@@ -515,11 +521,7 @@ fn envelope(status: u16, body: &[u8]) -> Result<(&RawValue, Vec<String>), QueryE
                 .take(5)
                 .collect()
         })
-        .unwrap_or_default();
-    let data = v
-        .data
-        .ok_or_else(|| QueryError::Answered("answer without data".into()))?;
-    Ok((data, warnings))
+        .unwrap_or_default()
 }
 
 /// The `data` of an answer as a JSON tree, for the answers of one cell (small).

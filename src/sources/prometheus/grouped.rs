@@ -13,8 +13,8 @@ use serde::de::DeserializeSeed;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::wire::{Data, Keep, Sample, Samples, SeriesList};
-use super::{Answer, QueryError, envelope};
+use super::wire::{Data, Keep, Sample, Samples, SeriesList, WholeSeed};
+use super::{Answer, QueryError, envelope, warnings};
 use crate::config::group::{Group, GroupBy, render_grouped};
 use crate::config::{Config, MetricConfig};
 use crate::model::text::sanitize;
@@ -249,8 +249,46 @@ where
         })
 }
 
+/// A successful grouped answer read in one pass (a poll reads megabytes of them): its series'
+/// `keep` labels and `field` as `T`, when its `data.resultType` is `kind` (any, for `None`).
+/// `None` for anything else, to be read the long way ([`envelope`], [`data`], [`series`]),
+/// which says what is wrong with it.
+fn at_once<T>(
+    body: &[u8],
+    keep: Keep,
+    field: &'static str,
+    kind: Option<&str>,
+) -> Option<Answer<Vec<(Labels, T)>>>
+where
+    T: for<'de> Deserialize<'de> + Default,
+{
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let whole = WholeSeed(SeriesList::new(keep, field).room_for(body.len()))
+        .deserialize(&mut de)
+        .ok()?;
+    de.end().ok()?;
+    let expected = kind.is_none_or(|k| whole.result_type.as_deref() == Some(k));
+    Some(Answer {
+        data: whole.result.filter(|_| whole.success && expected)?,
+        warnings: warnings(whole.warnings.as_ref()),
+    })
+}
+
 /// A grouped instant answer: every series' labels and value (none for NaN).
 pub(super) fn parse_instant_all(status: u16, body: &[u8], keep: Keep) -> Grouped<Option<f64>> {
+    let Answer { data, warnings } = match at_once::<Sample>(body, keep, "value", Some("vector")) {
+        Some(answer) => answer,
+        None => instant_the_long_way(status, body, keep)?,
+    };
+    let data = data
+        .into_iter()
+        .map(|(labels, s)| (labels, s.0.map(|(_, v)| v)))
+        .collect();
+    Ok(Answer { data, warnings })
+}
+
+/// An instant answer [`at_once`] could not read, read part by part: what is wrong with it.
+fn instant_the_long_way(status: u16, body: &[u8], keep: Keep) -> Grouped<Sample> {
     let (raw, warnings) = envelope(status, body)?;
     let data = data(raw)?;
     match data.result_type.as_ref().and_then(Value::as_str) {
@@ -267,15 +305,15 @@ pub(super) fn parse_instant_all(status: u16, body: &[u8], keep: Keep) -> Grouped
             ));
         }
     }
-    let data = series::<Sample>(&data, keep, "value")?
-        .into_iter()
-        .map(|(labels, s)| (labels, s.0.map(|(_, v)| v)))
-        .collect();
+    let data = series::<Sample>(&data, keep, "value")?;
     Ok(Answer { data, warnings })
 }
 
 /// A grouped range answer: every series' labels and samples.
 pub(super) fn parse_range_all(status: u16, body: &[u8], keep: Keep) -> Grouped<Samples> {
+    if let Some(answer) = at_once(body, keep, "values", None) {
+        return Ok(answer);
+    }
     let (raw, warnings) = envelope(status, body)?;
     let data = series::<Samples>(&data(raw)?, keep, "values")?;
     Ok(Answer { data, warnings })
@@ -526,6 +564,69 @@ mod tests {
         assert_eq!(side("b", "canary", Side::Stable), Some(0.5));
         assert_eq!(side("b", "prod", Side::Stable), None);
         assert_eq!(side("a", "prod", Side::Measured), None);
+    }
+
+    /// A range answer read the long way: envelope, data, then its result.
+    fn range_the_long_way(body: &[u8]) -> Grouped<Samples> {
+        let (raw, warnings) = envelope(200, body)?;
+        let data = series::<Samples>(&data(raw)?, KEEP, "values")?;
+        Ok(Answer { data, warnings })
+    }
+
+    #[test]
+    fn a_good_answer_read_at_once_is_what_the_long_way_reads() {
+        // In Prometheus' order, and with every object's fields the other way round.
+        let reordered = br#"{"data":{"result":[
+            {"values":[[1,"0.1"],[2,"NaN"]],"metric":{"env":"canary","service":"a"}},
+            {"metric":{"service":"b"},"extra":[1,{"x":2}],"values":[[3,"3"]]}
+            ],"resultType":"matrix"},"warnings":["slow","w\u00e9"],"status":"success"}"#;
+        let prometheus = br#"{"status":"success","data":{"resultType":"matrix","result":[
+            {"metric":{"service":"a","env":"canary"},"values":[[1,"0.1"],[2,"NaN"]]}]},
+            "warnings":null}"#;
+        for body in [&reordered[..], prometheus] {
+            let read = at_once(body, KEEP, "values", None).expect("read at once");
+            assert_eq!(Ok(read.clone()), range_the_long_way(body));
+            assert_eq!(Ok(read), parse_range_all(200, body, KEEP));
+        }
+        let read = at_once::<Samples>(reordered, KEEP, "values", None).unwrap();
+        assert_eq!(read.warnings, ["warning: slow", "warning: wé"]);
+        assert_eq!(read.data[0].1.as_slice(), [(1, 0.1)]);
+        assert_eq!(read.data[1].0.at(0), Some("b"));
+        // An instant answer: the same series either way.
+        let instant = at_once::<Sample>(VECTOR, KEEP, "value", Some("vector")).unwrap();
+        let long = instant_the_long_way(200, VECTOR, KEEP).unwrap();
+        assert_eq!(instant.warnings, long.warnings);
+        let values = |d: &[(Labels, Sample)]| -> Vec<_> {
+            d.iter().map(|(l, s)| (l.clone(), s.0)).collect()
+        };
+        assert_eq!(values(&instant.data), values(&long.data));
+        assert_eq!(values(&instant.data).len(), 7);
+    }
+
+    #[test]
+    fn an_answer_out_of_order_is_left_to_the_long_way() {
+        for body in [
+            &br#"{"status":"error","errorType":"execution","error":"too many samples"}"#[..],
+            br#"{"status":"success","data":{"resultType":"scalar","result":[1,"3"]}}"#,
+            br#"{"status":"success","data":{"resultType":"matrix"}}"#,
+            br#"{"status":"success"}"#,
+            br#"{"status":"success","data":{"resultType":"vector","result":[]}} trailing"#,
+            br#"{"status":"success","data":{"resultType":"vector","result":[]},"data":{}}"#,
+            br#"{"status":"success","data":{"resultType":"vector","result":[],"result":[]}}"#,
+            br#"{"status":"success","status":"success","data":{"resultType":"vector","result":[]}}"#,
+            b"<html>bad gateway</html>",
+        ] {
+            let text = String::from_utf8_lossy(body);
+            assert!(
+                at_once::<Sample>(body, KEEP, "value", Some("vector")).is_none(),
+                "{text}"
+            );
+            assert!(parse_instant_all(200, body, KEEP).is_err(), "{text}");
+        }
+        // A matrix is no instant answer, but is a range answer.
+        let matrix = br#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
+        assert!(at_once::<Sample>(matrix, KEEP, "value", Some("vector")).is_none());
+        assert!(at_once::<Samples>(matrix, KEEP, "values", None).is_some());
     }
 
     #[test]

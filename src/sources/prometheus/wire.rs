@@ -336,6 +336,108 @@ impl<'de, T: Deserialize<'de> + Default> Visitor<'de> for OneSeries<'_, T> {
     }
 }
 
+/// A whole answer read in one pass: what a successful grouped answer is made of. Whatever it
+/// lacks (or a field named twice) is for the caller to send the long way ([`Envelope`], then
+/// [`Data`], then the result), which says what is wrong.
+pub(super) struct Whole<T> {
+    /// `status` is `"success"`.
+    pub success: bool,
+    pub warnings: Option<Value>,
+    /// `data.resultType`, when it is a text.
+    pub result_type: Option<String>,
+    /// `data.result`, read as the [`SeriesList`] reads it.
+    pub result: Option<Vec<(Labels, T)>>,
+}
+
+/// Reads a [`Whole`] answer, its `data.result` as the list says.
+pub(super) struct WholeSeed<'k, T>(pub SeriesList<'k, T>);
+
+/// The `data` of a [`Whole`] answer: its type and its result.
+struct DataSeed<'k, T>(SeriesList<'k, T>);
+
+type DataParts<T> = (Option<String>, Option<Vec<(Labels, T)>>);
+
+/// `field` met twice in one object.
+fn twice<E: de::Error>(field: &'static str) -> E {
+    E::duplicate_field(field)
+}
+
+impl<'de, T: Deserialize<'de> + Default> DeserializeSeed<'de> for WholeSeed<'_, T> {
+    type Value = Whole<T>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Whole<T>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de> + Default> Visitor<'de> for WholeSeed<'_, T> {
+    type Value = Whole<T>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a Prometheus answer")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Whole<T>, A::Error> {
+        let mut list = Some(self.0);
+        let (mut status, mut warnings, mut data) = (None, None, None);
+        while let Some(Text(k)) = map.next_key::<Text>()? {
+            match k.as_ref() {
+                "status" if status.is_some() => return Err(twice("status")),
+                "status" => status = Some(map.next_value::<Loose>()?),
+                "warnings" if warnings.is_some() => return Err(twice("warnings")),
+                "warnings" => warnings = Some(map.next_value::<Value>()?),
+                "data" => {
+                    let list = list.take().ok_or_else(|| twice("data"))?;
+                    data = Some(map.next_value_seed(DataSeed(list))?);
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let (result_type, result) = data.unwrap_or_default();
+        Ok(Whole {
+            success: matches!(status, Some(Loose::Text(s)) if s == "success"),
+            warnings: warnings.filter(|w| !w.is_null()),
+            result_type,
+            result,
+        })
+    }
+}
+
+impl<'de, T: Deserialize<'de> + Default> DeserializeSeed<'de> for DataSeed<'_, T> {
+    type Value = DataParts<T>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<DataParts<T>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de> + Default> Visitor<'de> for DataSeed<'_, T> {
+    type Value = DataParts<T>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("the data of an answer")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DataParts<T>, A::Error> {
+        let mut list = Some(self.0);
+        let (mut kind, mut result) = (None, None);
+        while let Some(Text(k)) = map.next_key::<Text>()? {
+            match k.as_ref() {
+                "resultType" if kind.is_some() => return Err(twice("resultType")),
+                "resultType" => kind = Some(map.next_value::<Loose>()?),
+                "result" => {
+                    let list = list.take().ok_or_else(|| twice("result"))?;
+                    result = Some(map.next_value_seed(list)?);
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let kind = match kind {
+            Some(Loose::Text(t)) => Some(t.into_owned()),
+            _ => None,
+        };
+        Ok((kind, result))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
