@@ -11,7 +11,7 @@ use chrono::{TimeDelta, TimeZone, Utc};
 use trainyard::config;
 use trainyard::engine::snapshot::State;
 use trainyard::engine::{Engine, Input, Ledger, Setup, Snapshot};
-use trainyard::model::{Holds, LaneHold, SourceReport, Timestamp};
+use trainyard::model::{Batch, Holds, LaneHold, SourceReport, Timestamp};
 use trainyard::sim::{self, Scenario, SimOptions};
 use trainyard::sources::{NameMap, http::parse_train};
 
@@ -76,13 +76,25 @@ fn run(edit: impl Fn(String) -> String) -> usize {
             _ => TimeDelta::seconds(1),
         };
         scenario.tick(now);
-        // A quiet source between 40 and 60 (its data goes stale), a failing one at 80–84.
+        // A quiet source between 40 and 60 (its data goes stale), one that vouches for its data
+        // from 61 to 79 (the data stays fresh), a failing one at 80–84.
         let quiet = (40..60).contains(&step) || step % 7 == 3;
         if (80..85).contains(&step) {
             engine.fold(Input::Report(SourceReport {
                 source: "sim".into(),
                 at: now,
                 outcome: Err("connection refused".into()),
+            }));
+        } else if (61..80).contains(&step) && step % 10 != 0 {
+            // A source that sends only what changed, vouching for the rest (nothing changed):
+            // the data stays fresh while the cells' fetch grows old.
+            engine.fold(Input::Report(SourceReport {
+                source: "sim".into(),
+                at: now,
+                outcome: Ok(Batch {
+                    partial: true,
+                    ..Batch::default()
+                }),
             }));
         } else if !quiet {
             let payload = serde_json::to_vec(&scenario.train_json()).unwrap();

@@ -21,6 +21,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use smallvec::SmallVec;
+
 use super::blockers::LaneBlockers;
 use super::snapshot::{LaneView, State, judge_lane};
 use crate::model::policy::Gate;
@@ -35,6 +37,74 @@ struct Judged {
     blockers: LaneBlockers,
     /// Its verdicts moved with the clock when it was judged.
     volatile: bool,
+    /// What could stir it, when it was calm (not volatile).
+    calm: Calm,
+}
+
+/// What could make a calm lane's verdicts move with the clock with nothing new told to the
+/// engine: its data growing stale, or its metrics' source going quiet. (Anything else that
+/// stirs a lane is news: a cell that changed, the holds, a source's health. A calm lane can't
+/// start soaking without a cell that changed.) Looked at for every calm lane at every
+/// snapshot, in place of walking its cells: when it says the lane may stir, the cells are
+/// walked (`lane_volatile`).
+#[derive(Default)]
+struct Calm {
+    /// By source (its place among the world's sources): the moment the lane's oldest data
+    /// from it counts from (`World::fresh_since`). Data fetched or vouched for since is
+    /// newer: the lane stirs no sooner than this says.
+    since: SmallVec<[(usize, Timestamp); 2]>,
+    /// The sources of the lane's metrics (at the train's stages), by place.
+    metrics: SmallVec<[usize; 2]>,
+}
+
+impl Calm {
+    /// What could stir `lane` in `world`, judged calm: its cells' sources and how fresh their
+    /// data is, its metrics' sources.
+    fn of(world: &World, train: &Train, names: &[&str], lane: &Lane) -> Calm {
+        let place = |source: &str| names.iter().position(|n| *n == source);
+        let mut calm = Calm::default();
+        for (_, c) in world.lane_cells(&lane.name) {
+            // A cell of a source the world doesn't know is stale for good or never (it is
+            // calm, so never).
+            let (Some(p), Some(t)) = (place(&c.source), world.fresh_since(c)) else {
+                continue;
+            };
+            match calm.since.iter_mut().find(|(q, _)| *q == p) {
+                Some((_, oldest)) => *oldest = (*oldest).min(t),
+                None => calm.since.push((p, t)),
+            }
+        }
+        for (stage, metrics) in world.lane_metrics(&lane.name) {
+            if train.stage_index(stage).is_none() {
+                continue;
+            }
+            for m in metrics {
+                if let Some(p) = place(&m.source).filter(|p| !calm.metrics.contains(p)) {
+                    calm.metrics.push(p);
+                }
+            }
+        }
+        calm
+    }
+
+    /// The lane may have stirred by `now`: data from a source is older than the source allows
+    /// (or the source failed), or its metrics' source is quiet (`clocks`: the world's sources
+    /// at `now`, by place).
+    fn may_stir(&self, clocks: &[Clock], now: Timestamp) -> bool {
+        self.since.iter().any(|&(p, t)| {
+            clocks[p]
+                .limit
+                .is_none_or(|limit| crate::model::world::age(t, now) > limit)
+        }) || self.metrics.iter().any(|&p| clocks[p].metrics_stale)
+    }
+}
+
+/// A source at one snapshot, for [`Calm::may_stir`].
+struct Clock {
+    /// Its data older than this is stale (none: all of it is).
+    limit: Option<Duration>,
+    /// Its metrics are stale.
+    metrics_stale: bool,
 }
 
 /// What a source's health changes in the verdicts (not the time of its last poll nor the
@@ -178,10 +248,18 @@ impl Lanes {
         let situation: Situation = state.situation(now);
         let all_volatile = train_volatile(train, state.holds, now);
         // A metric is stale when its source is: looked up once, not per metric.
-        let stale_metrics: Vec<&str> = world
+        let names: Vec<&str> = world.sources().map(|s| s.name.as_str()).collect();
+        let clocks: Vec<Clock> = world
             .sources()
-            .map(|s| s.name.as_str())
-            .filter(|name| world.metrics_stale(name, now))
+            .map(|s| Clock {
+                limit: s.stale_limit(),
+                metrics_stale: world.metrics_stale(&s.name, now),
+            })
+            .collect();
+        let stale_metrics: Vec<&str> = names
+            .iter()
+            .zip(&clocks)
+            .filter_map(|(name, c)| c.metrics_stale.then_some(*name))
             .collect();
         let mut judged = Vec::with_capacity(train.lanes.len());
         let old = std::mem::take(&mut self.judged);
@@ -189,9 +267,23 @@ impl Lanes {
         let (mut again, mut metrics_again) = (0usize, 0usize);
         for (i, lane) in train.lanes.iter().enumerate() {
             let before = old.next();
-            let moving = all_volatile || lane_volatile(facts, &situation, &stale_metrics, lane);
+            let walk = || lane_volatile(facts, &situation, &stale_metrics, lane);
+            // A calm lane nothing changed in: its cells are walked only when it may have
+            // stirred (then what could stir it is taken again, from the world as it is now).
+            let calm = before.as_ref().filter(|j| !changed[i] && !j.volatile);
+            let looked_again = calm.is_some_and(|j| j.calm.may_stir(&clocks, now));
+            let moving = all_volatile
+                || match calm {
+                    Some(_) => looked_again && walk(),
+                    None => walk(),
+                };
             match before {
-                Some(j) if !changed[i] && !j.volatile && !moving => judged.push(j),
+                Some(mut j) if !changed[i] && !j.volatile && !moving => {
+                    if looked_again {
+                        j.calm = Calm::of(world, train, &names, lane);
+                    }
+                    judged.push(j);
+                }
                 before => {
                     // Metrics no report changed, judged when nothing moved with the clock:
                     // their views stand (a cell's news judges its lane again, not its metrics).
@@ -211,6 +303,11 @@ impl Lanes {
                         view,
                         blockers: LaneBlockers::from(blockers),
                         volatile,
+                        calm: if volatile {
+                            Calm::default()
+                        } else {
+                            Calm::of(world, train, &names, lane)
+                        },
                     });
                 }
             }

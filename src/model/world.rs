@@ -202,12 +202,17 @@ impl SourceHealth {
     /// the data is older than `stale_after` (at least three intervals: a source that polls
     /// less often, a stretched interval, is not stale for it). No data is stale.
     fn stale(&self, age: Option<Duration>) -> bool {
-        if !self.ok {
-            return true;
+        match self.stale_limit() {
+            None => true,
+            Some(limit) => age.is_none_or(|a| a > limit),
         }
-        age.is_none_or(|a| {
-            a > self
-                .stale_after
+    }
+
+    /// Data of this source older than this is stale now; `None` when all of it is (the
+    /// source failed on its last attempt).
+    pub fn stale_limit(&self) -> Option<Duration> {
+        self.ok.then(|| {
+            self.stale_after
                 .max(self.interval.map_or(Duration::ZERO, |i| i * 3))
         })
     }
@@ -250,10 +255,19 @@ impl SourceHealth {
 /// last vouched for it unchanged, whichever is later (never for a cell with an error of its
 /// own).
 fn age_by(src: Option<&SourceHealth>, cell: &Cell, now: Timestamp) -> Option<Duration> {
+    fresh_since(src, cell).map(|t| age(t, now))
+}
+
+/// When `cell`'s data counts from: when it was fetched, or when `src` last vouched for it
+/// unchanged, whichever is later.
+fn fresh_since(src: Option<&SourceHealth>, cell: &Cell) -> Option<Timestamp> {
     let vouched = cell.error.is_none().then(|| src?.vouched_at).flatten();
-    cell.fetched_at
-        .max(vouched)
-        .map(|t| (now - t).to_std().unwrap_or_default())
+    cell.fetched_at.max(vouched)
+}
+
+/// How long ago `t` was at `now` (nothing, for a moment after it).
+pub fn age(t: Timestamp, now: Timestamp) -> Duration {
+    (now - t).to_std().unwrap_or_default()
 }
 
 /// Into `out`, the lanes of `a` and `b` whose entries are not shared: one walk of both lane
@@ -655,6 +669,12 @@ impl World {
 
     /// Stale: its source failed on the last attempt, or the data is older than the source's
     /// `stale_after`.
+    /// When `cell`'s data counts from, as [`World::is_stale`] reads it (its fetch, or its
+    /// source vouching for it since); `None` for a cell never fetched.
+    pub fn fresh_since(&self, cell: &Cell) -> Option<Timestamp> {
+        fresh_since(self.sources.get(&cell.source), cell)
+    }
+
     pub fn is_stale(&self, cell: &Cell, now: Timestamp) -> bool {
         let Some(src) = self.sources.get(&cell.source) else {
             return cell.fetched_at.is_none();
@@ -691,14 +711,13 @@ impl World {
         let Some(src) = self.sources.get(source) else {
             return false;
         };
-        let age = src.last_ok.map(|t| (now - t).to_std().unwrap_or_default());
-        src.stale(age)
+        src.stale(src.last_ok.map(|t| age(t, now)))
     }
 
     /// How old a metric's measurement is (its source's last good poll).
     pub fn metric_age(&self, m: &Metric, now: Timestamp) -> Option<Duration> {
         let t = self.sources.get(&*m.source)?.last_ok?;
-        Some((now - t).to_std().unwrap_or_default())
+        Some(age(t, now))
     }
 
     /// The error to show for a metric: its own, or its source's when the source failed (the
@@ -711,7 +730,7 @@ impl World {
     pub fn data_age(&self, now: Timestamp) -> Option<Duration> {
         self.sources
             .values()
-            .filter_map(|s| s.last_ok.map(|t| (now - t).to_std().unwrap_or_default()))
+            .filter_map(|s| s.last_ok.map(|t| age(t, now)))
             .max()
     }
 }
