@@ -635,10 +635,10 @@ fn join(what: &str, detail: &str) -> String {
 
 /// Argo CD's list: `{"items": [...]}`, each item read on its own (one malformed application
 /// is its cell's error, not the whole poll's). `items` is null when there are none.
-pub fn list_items(v: &Value) -> Result<Vec<Value>, String> {
+pub fn list_items(v: &Value) -> Result<&[Value], String> {
     match v.get("items") {
-        None | Some(Value::Null) if v.is_object() => Ok(Vec::new()),
-        Some(Value::Array(items)) => Ok(items.clone()),
+        None | Some(Value::Null) if v.is_object() => Ok(&[]),
+        Some(Value::Array(items)) => Ok(items),
         _ => Err("not an application list (no \"items\")".into()),
     }
 }

@@ -3,7 +3,7 @@
 //! (moving, paused, aborted), its live manifest and its resource actions, all at once; and
 //! every minute, each Application's sync windows and what RBAC lets the account do (rbac.rs).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use futures_util::future::{join, join_all};
 use serde_json::Value;
@@ -127,14 +127,23 @@ impl ArgoSource {
             .await
             .map_err(|e| format!("listing applications: {e}"))?;
         let items = map::list_items(&list)?;
+        // The applications by name, in the list's order: found by a look-up, not a scan of
+        // the list for every cell.
+        let mut by_name: HashMap<&str, Vec<&Value>> = HashMap::new();
+        for v in items {
+            if let Some(name) = v.pointer("/metadata/name").and_then(Value::as_str) {
+                by_name.entry(name).or_default().push(v);
+            }
+        }
         let mut batch = Batch::default();
         let mut apps: Vec<(CellKey, &ArgoTarget, Application)> = Vec::new();
         for (key, t) in &self.targets {
-            let found = items.iter().find(|v| {
-                v.pointer("/metadata/name").and_then(Value::as_str) == Some(&t.application)
-                    && t.app_namespace.as_deref().is_none_or(|ns| {
+            let found = by_name.get(t.application.as_str()).and_then(|named| {
+                named.iter().copied().find(|v| {
+                    t.app_namespace.as_deref().is_none_or(|ns| {
                         v.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
                     })
+                })
             });
             let Some(v) = found else {
                 batch.cell_errors.push((
