@@ -45,6 +45,22 @@ fn hold(by: &str, at: Timestamp) -> LaneHold {
 /// Runs the simulated train for a while with `edit` applied to its config; returns how many
 /// lanes were kept from the snapshot before over the run.
 fn run(edit: impl Fn(String) -> String) -> usize {
+    run_with(edit, false)
+}
+
+/// Every metric of `batch` fifty times what it was: over every threshold.
+fn spike(batch: &mut trainyard::model::Batch) {
+    for (_, m) in &mut batch.metrics {
+        m.value = m.value.map(|v| v * 50.0);
+        for (_, v) in &mut m.series {
+            *v *= 50.0;
+        }
+    }
+}
+
+/// [`run`]; with `spikes`, every sixth second the source sends again what it sent the second
+/// before, its metrics spiked: the metrics alone change, and back.
+fn run_with(edit: impl Fn(String) -> String, spikes: bool) -> usize {
     let t0 = Utc.with_ymd_and_hms(2026, 11, 26, 15, 0, 0).unwrap();
     let opts = SimOptions {
         lanes: 20,
@@ -67,6 +83,8 @@ fn run(edit: impl Fn(String) -> String) -> usize {
     let mut now = t0;
     let mut kept = 0;
     let mut before: Option<Arc<Snapshot>> = None;
+    // The payload sent last.
+    let mut sent = Vec::new();
     for step in 0..180 {
         now += match step {
             // The window closes (it is open for three hours from t0).
@@ -96,8 +114,17 @@ fn run(edit: impl Fn(String) -> String) -> usize {
                     ..Batch::default()
                 }),
             }));
+        } else if spikes && step % 6 == 5 && !sent.is_empty() {
+            let mut batch = parse_train(&sent, &names).unwrap();
+            spike(&mut batch);
+            engine.fold(Input::Report(SourceReport {
+                source: "sim".into(),
+                at: now,
+                outcome: Ok(batch),
+            }));
         } else if !quiet {
             let payload = serde_json::to_vec(&scenario.train_json()).unwrap();
+            sent.clone_from(&payload);
             engine.fold(Input::Report(SourceReport {
                 source: "sim".into(),
                 at: now,
@@ -165,4 +192,12 @@ fn metrics_judged_before_stand_only_while_nothing_changes_them() {
     let metrics = |text: String| text.replace("metrics = false", "metrics = true");
     run(metrics);
     run(|text| metrics(text).replace("\"slo\",", "\"slo:90s\","));
+}
+
+#[test]
+fn a_lane_whose_metrics_alone_change_is_judged_again_as_its_gates_read_them() {
+    // The metrics jump over their thresholds and back, the cells as they were: the SLO and
+    // canary gates of prod block and unblock, the lanes bound elsewhere keep their blockers.
+    let metrics = |text: String| text.replace("metrics = false", "metrics = true");
+    run_with(metrics, true);
 }

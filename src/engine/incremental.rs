@@ -2,7 +2,10 @@
 //! view and blockers, and judges a lane again when
 //!
 //! - its cells or metrics changed (the time a cell was fetched aside), or a cell of a lane it
-//!   depends on did (the `dependencies` gate reads them);
+//!   depends on did (the `dependencies` gate reads them). When only its metrics changed, its
+//!   metrics are judged again and its blockers and cells' verdicts stand, unless a gate of its
+//!   next move reads metrics (SLOs, canary analysis); when only its cells did, its metrics'
+//!   views stand;
 //! - the holds, the halt or a source's health changed (every lane; the actions in flight and
 //!   read-only weigh only on what a key would do, which the snapshot answers when asked:
 //!   `Snapshot::avail`);
@@ -24,7 +27,7 @@ use std::time::Duration;
 use smallvec::SmallVec;
 
 use super::blockers::LaneBlockers;
-use super::snapshot::{LaneView, State, judge_lane};
+use super::snapshot::{LaneView, State, judge_lane, judge_metrics};
 use crate::model::policy::Gate;
 use crate::model::{
     Cell, CellState, Holds, Lane, SourceHealth, Timestamp, Train, WindowState, World,
@@ -87,6 +90,12 @@ impl Calm {
         calm
     }
 
+    /// What could stir a lane judged so: nothing to look at when it is `volatile` (judged
+    /// again at every snapshot while it is), else `calm()`.
+    fn unless(volatile: bool, calm: impl FnOnce() -> Calm) -> Calm {
+        if volatile { Calm::default() } else { calm() }
+    }
+
     /// The lane may have stirred by `now`: data from a source is older than the source allows
     /// (or the source failed), or its metrics' source is quiet (`clocks`: the world's sources
     /// at `now`, by place).
@@ -144,6 +153,8 @@ struct TrainFacts {
     any_soak: bool,
     /// A gate judges SLOs over a window of time: every metric's verdict moves with the clock.
     windowed_slo: bool,
+    /// By stage: a gate of it reads the metrics of the stage before (SLOs, canary analysis).
+    reads_metrics: Vec<bool>,
 }
 
 impl TrainFacts {
@@ -180,6 +191,16 @@ impl TrainFacts {
                 .iter()
                 .flat_map(|s| train.gates(s))
                 .any(|g| matches!(g, Gate::Slo(Some(_)))),
+            reads_metrics: train
+                .stages
+                .iter()
+                .map(|s| {
+                    train
+                        .gates(s)
+                        .iter()
+                        .any(|g| matches!(g, Gate::Slo(_) | Gate::Canary))
+                })
+                .collect(),
         }
     }
 }
@@ -226,7 +247,14 @@ impl Lanes {
             );
         }
         let facts = self.train.as_ref().expect("set above");
-        let mut changed = vec![everything; train.lanes.len()];
+        let mut changed = vec![
+            if everything {
+                Change::Cells
+            } else {
+                Change::Nothing
+            };
+            train.lanes.len()
+        ];
         if let Some(before) = self
             .world
             .as_ref()
@@ -237,10 +265,12 @@ impl Lanes {
                 let Some(i) = train.lane_position(name) else {
                     continue;
                 };
-                if !same_lane(&train.stages, before, world, name) {
-                    changed[i] = true;
+                let change = lane_change(&train.stages, before, world, name);
+                changed[i] = changed[i].max(change);
+                // A lane's dependents read its cells (the `dependencies` gate), not its metrics.
+                if change == Change::Cells {
                     for &d in &facts.dependents[i] {
-                        changed[d] = true;
+                        changed[d] = Change::Cells;
                     }
                 }
             }
@@ -270,7 +300,10 @@ impl Lanes {
             let walk = || lane_volatile(facts, &situation, &stale_metrics, lane);
             // A calm lane nothing changed in: its cells are walked only when it may have
             // stirred (then what could stir it is taken again, from the world as it is now).
-            let calm = before.as_ref().filter(|j| !changed[i] && !j.volatile);
+            let change = changed[i];
+            let calm = before
+                .as_ref()
+                .filter(|j| change == Change::Nothing && !j.volatile);
             let looked_again = calm.is_some_and(|j| j.calm.may_stir(&clocks, now));
             let moving = all_volatile
                 || match calm {
@@ -278,11 +311,31 @@ impl Lanes {
                     None => walk(),
                 };
             match before {
-                Some(mut j) if !changed[i] && !j.volatile && !moving => {
+                Some(mut j) if change == Change::Nothing && !j.volatile && !moving => {
                     if looked_again {
                         j.calm = Calm::of(world, train, &names, lane);
                     }
                     judged.push(j);
+                }
+                // Only its metrics changed, in a calm lane whose next move no gate on metrics
+                // judges (or that has none to make): its blockers and its cells' verdicts
+                // stand, its metrics are judged again.
+                Some(j)
+                    if change == Change::Metrics
+                        && !j.volatile
+                        && !moving
+                        && j.view.next.is_none_or(|n| !facts.reads_metrics[n]) =>
+                {
+                    again += 1;
+                    metrics_again += 1;
+                    let view = judge_metrics(&situation, lane, &j.view);
+                    let volatile = verdicts_move(facts, &view);
+                    judged.push(Judged {
+                        view,
+                        blockers: j.blockers,
+                        volatile,
+                        calm: Calm::unless(volatile, || Calm::of(world, train, &names, lane)),
+                    });
                 }
                 before => {
                     // Metrics no report changed, judged when nothing moved with the clock:
@@ -303,11 +356,7 @@ impl Lanes {
                         view,
                         blockers: LaneBlockers::from(blockers),
                         volatile,
-                        calm: if volatile {
-                            Calm::default()
-                        } else {
-                            Calm::of(world, train, &names, lane)
-                        },
+                        calm: Calm::unless(volatile, || Calm::of(world, train, &names, lane)),
                     });
                 }
             }
@@ -375,20 +424,40 @@ fn verdicts_move(facts: &TrainFacts, view: &LaneView) -> bool {
     })
 }
 
-/// The lane's cells and metrics are the same in both worlds (when a cell was fetched aside).
-/// A lane no report changed is shared between the worlds: that is the quick answer.
-fn same_lane(stages: &[String], a: &World, b: &World, lane: &str) -> bool {
-    let cells = a.shares_lane_cells(b, lane);
-    let metrics = a.shares_lane_metrics(b, lane);
-    stages.iter().all(|stage| {
-        let same_cells = cells
-            || match (a.cell(lane, stage), b.cell(lane, stage)) {
+/// What changed in a lane, the least first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Change {
+    Nothing,
+    /// Its metrics, not its cells.
+    Metrics,
+    /// Its cells (its metrics too, maybe), or something every lane's verdicts rest on.
+    Cells,
+}
+
+/// What changed in the lane between two worlds, at the train's stages (a cell fetched aside
+/// is no change). A lane no report changed is shared between the worlds: that is the quick
+/// answer.
+fn lane_change(stages: &[String], a: &World, b: &World, lane: &str) -> Change {
+    let same_cells = a.shares_lane_cells(b, lane)
+        || stages
+            .iter()
+            .all(|stage| match (a.cell(lane, stage), b.cell(lane, stage)) {
                 (None, None) => true,
                 (Some(x), Some(y)) => same_cell(x, y),
                 _ => false,
-            };
-        same_cells && (metrics || a.metrics(lane, stage) == b.metrics(lane, stage))
-    })
+            });
+    if !same_cells {
+        return Change::Cells;
+    }
+    let same_metrics = a.shares_lane_metrics(b, lane)
+        || stages
+            .iter()
+            .all(|stage| a.metrics(lane, stage) == b.metrics(lane, stage));
+    if same_metrics {
+        Change::Nothing
+    } else {
+        Change::Metrics
+    }
 }
 
 /// Two cells that differ at most in when they were fetched (which moves staleness only). How

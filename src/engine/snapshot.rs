@@ -293,6 +293,32 @@ pub(super) fn judge_lane(
     (Arc::new(view), blockers)
 }
 
+/// `before` (the lane's view) with its metrics judged again at `s.now`: its next move, its
+/// cells' verdicts and blockers as they were (`incremental` knows when they stand).
+pub(super) fn judge_metrics(s: &Situation, lane: &Lane, before: &LaneView) -> Arc<LaneView> {
+    let cells = s.train.stages.iter().zip(&before.cells);
+    Arc::new(LaneView {
+        next: before.next,
+        cells: cells
+            .map(|(stage, c)| CellView {
+                stale: c.stale,
+                error: c.error.clone(),
+                blockers: c.blockers.clone(),
+                metrics: metric_views(s, &lane.name, stage),
+            })
+            .collect(),
+    })
+}
+
+/// The metrics of the cell at `lane` × `stage`, judged at `s.now`.
+fn metric_views(s: &Situation, lane: &str, stage: &str) -> Vec<MetricView> {
+    s.world
+        .metrics(lane, stage)
+        .iter()
+        .map(|m| MetricView::of(m, s.world, s.now))
+        .collect()
+}
+
 /// The view of one cell; `blockers`: its lane's, at least.
 fn cell_view(
     s: &Situation,
@@ -313,11 +339,7 @@ fn cell_view(
             .collect(),
         metrics: match metrics {
             Some(judged) => judged.clone(),
-            None => world
-                .metrics(lane, stage)
-                .iter()
-                .map(|m| MetricView::of(m, world, s.now))
-                .collect(),
+            None => metric_views(s, lane, stage),
         },
     }
 }
