@@ -195,6 +195,11 @@ pub struct SourceHealth {
     /// its own (their data is as fresh as this).
     #[serde(skip)]
     pub vouched_at: Option<Timestamp>,
+    /// A batch of the source has brought metrics: the world may hold some of its. (A source
+    /// that never did has none to replace when its whole batch brings none: the world's
+    /// metrics are not searched for them at every poll.)
+    #[serde(skip)]
+    pub sent_metrics: bool,
 }
 
 impl SourceHealth {
@@ -241,6 +246,7 @@ impl SourceHealth {
             interval: None,
             via: None,
             vouched_at: None,
+            sent_metrics: false,
         }
     }
 
@@ -398,6 +404,8 @@ impl World {
         if batch.next_poll_in.is_some() {
             health.interval = batch.next_poll_in;
         }
+        let had_metrics = health.sent_metrics;
+        health.sent_metrics |= !batch.metrics.is_empty();
 
         let mut changes = Vec::new();
         if !batch.cells.is_empty() || !batch.cell_errors.is_empty() {
@@ -405,7 +413,7 @@ impl World {
         }
         if batch.partial {
             self.patch_metrics(&source, batch.metrics, batch.removed_metrics);
-        } else {
+        } else if had_metrics || !batch.metrics.is_empty() {
             self.replace_metrics(&source, batch.metrics);
         }
         changes
@@ -935,6 +943,24 @@ mod tests {
         assert_eq!(w.metrics("api", "canary").len(), 1);
         assert_eq!(w.metrics("api", "canary")[0].value, Some(0.2));
         assert_eq!(w.metrics("api", "canary")[0].source.as_ref(), "sim");
+        // Another source's whole batches without metrics leave them be; the source's own
+        // takes them away (it has none now).
+        let empty = |source: &str, at| SourceReport {
+            source: source.into(),
+            at: t(at),
+            outcome: Ok(Batch::default()),
+        };
+        let before = w.clone();
+        w.apply(empty("gh", 1));
+        assert!(w.shares_metrics(&before), "nothing of the metrics touched");
+        assert!(!w.source("gh").unwrap().sent_metrics);
+        assert!(w.source("sim").unwrap().sent_metrics);
+        w.apply(empty("sim", 2));
+        assert!(w.metrics("api", "canary").is_empty());
+        assert!(
+            w.source("sim").unwrap().sent_metrics,
+            "it may send some again"
+        );
     }
     #[test]
     fn a_partial_batch_changes_what_it_carries_and_vouches_for_the_rest() {
