@@ -94,6 +94,9 @@ pub struct CellView {
 pub struct LaneView {
     /// The stage its car moves into next.
     pub next: Option<usize>,
+    /// A car of the lane is in motion at one of the train's stages
+    /// ([`crate::model::CellState::in_motion`]).
+    pub moving: bool,
     /// One per stage.
     pub cells: Vec<CellView>,
 }
@@ -280,6 +283,10 @@ pub(super) fn judge_lane(
     let mine: Vec<&Blocker> = blockers.iter().collect();
     let view = LaneView {
         next: next_target(train, s.world, &lane.name),
+        moving: s
+            .world
+            .lane_cells(&lane.name)
+            .any(|(st, c)| c.state.in_motion() && train.stage_index(st).is_some()),
         cells: train
             .stages
             .iter()
@@ -299,6 +306,7 @@ pub(super) fn judge_metrics(s: &Situation, lane: &Lane, before: &LaneView) -> Ar
     let cells = s.train.stages.iter().zip(&before.cells);
     Arc::new(LaneView {
         next: before.next,
+        moving: before.moving,
         cells: cells
             .map(|(stage, c)| CellView {
                 stale: c.stale,

@@ -103,6 +103,18 @@ impl CellState {
     pub fn is_active(self) -> bool {
         matches!(self, CellState::Running | CellState::RollingBack)
     }
+
+    /// The cell's car is in motion: moving, or stopped on its way (waiting for an approval,
+    /// paused). The header's "moving" count and the busy-lanes filter count these.
+    pub fn in_motion(self) -> bool {
+        matches!(
+            self,
+            CellState::Running
+                | CellState::RollingBack
+                | CellState::AwaitingApproval
+                | CellState::Paused
+        )
+    }
 }
 
 impl std::fmt::Display for CellState {
@@ -129,5 +141,23 @@ mod tests {
             assert!(st.short().len() <= 5);
         }
         assert_eq!(CellState::parse("nope"), None);
+    }
+
+    #[test]
+    fn in_motion_is_four_states() {
+        let moving: Vec<CellState> = CellState::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.in_motion())
+            .collect();
+        assert_eq!(
+            moving,
+            [
+                CellState::Running,
+                CellState::AwaitingApproval,
+                CellState::Paused,
+                CellState::RollingBack
+            ]
+        );
     }
 }

@@ -8,7 +8,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::engine::Snapshot;
-use crate::model::{CellState, Train};
+use crate::model::Train;
 
 /// What one lane is doing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -26,17 +26,6 @@ impl Marks {
     pub fn busy(self) -> bool {
         self.blocked || self.moving || self.held
     }
-}
-
-/// Whether a cell in `state` counts as a car in motion.
-pub fn in_motion(state: CellState) -> bool {
-    matches!(
-        state,
-        CellState::Running
-            | CellState::RollingBack
-            | CellState::AwaitingApproval
-            | CellState::Paused
-    )
 }
 
 /// How many lanes, and how many of them are blocked, moving, held (a lane may be several).
@@ -65,17 +54,14 @@ pub struct Census {
 }
 
 impl Census {
-    /// Once per snapshot: one pass over the blockers, one over the cells.
+    /// Once per snapshot: one pass over the lanes as the engine judged them.
     pub fn of(snap: &Snapshot) -> Census {
         let train = &snap.train;
         let mut marks = vec![Marks::default(); train.lanes.len()];
         for (i, lane) in train.lanes.iter().enumerate() {
             marks[i].blocked = !snap.blockers.of_lane(i).is_empty();
             marks[i].held = snap.holds.lanes.contains_key(&lane.name);
-            marks[i].moving = snap
-                .world
-                .lane_cells(&lane.name)
-                .any(|(s, c)| in_motion(c.state) && train.stage_index(s).is_some());
+            marks[i].moving = snap.lanes.get(i).is_some_and(|v| v.moving);
         }
         let mut total = Counts::default();
         for m in &marks {

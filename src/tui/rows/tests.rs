@@ -247,21 +247,3 @@ fn the_census_of_the_fixture_train() {
     assert_eq!(c.total.moving, 4);
     assert_eq!(c.total.blocked, marked(|m| m.blocked).len());
 }
-
-#[test]
-fn in_motion_is_four_states() {
-    let moving: Vec<CellState> = CellState::ALL
-        .iter()
-        .copied()
-        .filter(|s| in_motion(*s))
-        .collect();
-    assert_eq!(
-        moving,
-        [
-            CellState::Running,
-            CellState::AwaitingApproval,
-            CellState::Paused,
-            CellState::RollingBack
-        ]
-    );
-}
