@@ -275,12 +275,35 @@ pub(super) fn judge_lane(
     metrics_of: Option<&LaneView>,
 ) -> (Arc<LaneView>, Vec<Blocker>) {
     let train = s.train;
-    let mut blockers = policy::lane_blockers(train, s.world, s.holds, s.now, lane);
+    // The metrics first: the canary gate reads their canary analysis as judged here.
+    let mut metrics: Vec<Vec<MetricView>> = train
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(i, stage)| match metrics_of.and_then(|v| v.cells.get(i)) {
+            Some(judged) => judged.metrics.clone(),
+            None => metric_views(s, &lane.name, stage),
+        })
+        .collect();
+    let canary = |m: &Metric| {
+        // A metric of the lane is one of the world's lists at its stage: its view is at the
+        // same place in the views of that stage.
+        train
+            .stages
+            .iter()
+            .zip(&metrics)
+            .find_map(|(stage, views)| {
+                let list = s.world.metrics(&lane.name, stage);
+                let at = list.iter().position(|x| std::ptr::eq(x, m))?;
+                views.get(at).map(|v| v.canary)
+            })
+            .unwrap_or_else(|| m.canary())
+    };
+    let mut blockers = policy::lane_blockers_with(train, s.world, s.holds, s.now, lane, &canary);
     // The short forms name a protected stage with its mark: labelled once, here.
     for b in &mut blockers {
         b.facts.label_stages(|st| train.stage_label(st));
     }
-    let mine: Vec<&Blocker> = blockers.iter().collect();
     let view = LaneView {
         next: next_target(train, s.world, &lane.name),
         moving: s
@@ -290,11 +313,8 @@ pub(super) fn judge_lane(
         cells: train
             .stages
             .iter()
-            .enumerate()
-            .map(|(i, stage)| {
-                let metrics = metrics_of.and_then(|v| v.cells.get(i)).map(|c| &c.metrics);
-                cell_view(s, &mine, &lane.name, stage, metrics)
-            })
+            .zip(metrics.iter_mut())
+            .map(|(stage, m)| cell_view(s, &blockers, &lane.name, stage, std::mem::take(m)))
             .collect(),
     };
     (Arc::new(view), blockers)
@@ -330,10 +350,10 @@ fn metric_views(s: &Situation, lane: &str, stage: &str) -> Vec<MetricView> {
 /// The view of one cell; `blockers`: its lane's, at least.
 fn cell_view(
     s: &Situation,
-    blockers: &[&Blocker],
+    blockers: &[Blocker],
     lane: &str,
     stage: &str,
-    metrics: Option<&Vec<MetricView>>,
+    metrics: Vec<MetricView>,
 ) -> CellView {
     let world = s.world;
     let cell = world.cell(lane, stage);
@@ -343,11 +363,8 @@ fn cell_view(
         blockers: blockers
             .iter()
             .filter(|b| b.lane == lane && b.stage == stage)
-            .map(|b| (*b).clone())
+            .cloned()
             .collect(),
-        metrics: match metrics {
-            Some(judged) => judged.clone(),
-            None => metric_views(s, lane, stage),
-        },
+        metrics,
     }
 }

@@ -286,6 +286,12 @@ impl Threshold {
     }
 }
 
+/// A canary analysis: the verdict, and the test it rests on (none without enough samples).
+pub type CanaryResult = (
+    super::analysis::Verdict,
+    Option<super::analysis::MannWhitney>,
+);
+
 /// One metric of a lane at a stage, with a recent series for the sparkline.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metric {
@@ -344,12 +350,7 @@ impl Metric {
 
     /// Canary against stable over the series both sides have (docs/analysis.md): `None`
     /// without a baseline series.
-    pub fn canary(
-        &self,
-    ) -> Option<(
-        super::analysis::Verdict,
-        Option<super::analysis::MannWhitney>,
-    )> {
+    pub fn canary(&self) -> Option<CanaryResult> {
         if self.baseline_series.is_empty() {
             return None;
         }

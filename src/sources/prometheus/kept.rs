@@ -31,11 +31,18 @@ pub(super) struct Flat {
 }
 
 impl Flat {
-    pub fn with_capacity(series: usize) -> Flat {
+    /// Room for `series` series of `points` points in all, made at once: a poll's buffer is
+    /// not grown by doubling through the heap (hundreds of kilobytes at 500 lanes).
+    pub fn with_room(series: usize, points: usize) -> Flat {
         Flat {
-            points: Vec::new(),
+            points: Vec::with_capacity(points),
             ends: Vec::with_capacity(series),
         }
+    }
+
+    /// How many points, all series together.
+    pub fn points(&self) -> usize {
+        self.points.len()
     }
 
     /// The next series.
@@ -60,7 +67,7 @@ impl Flat {
 
 impl From<Vec<Series>> for Flat {
     fn from(all: Vec<Series>) -> Flat {
-        let mut flat = Flat::with_capacity(all.len());
+        let mut flat = Flat::with_room(all.len(), all.iter().map(Vec::len).sum());
         all.iter().for_each(|s| flat.push(s));
         flat
     }
@@ -138,11 +145,15 @@ impl<'a> Resumed<'a> {
         kept: Option<KeptRange>,
         cells: usize,
     ) -> Self {
+        // What was kept, and for each cell the points of the span (a resumed query's: two
+        // or three).
+        let per_cell = (span.end - span.start).div_euclid(span.step.max(1)).max(0) as usize + 2;
+        let points = kept.as_ref().map_or(0, |k| k.series.points()) + per_cell * cells;
         Resumed {
             split: Split::new(answer, by),
             span,
             kept,
-            next: Flat::with_capacity(cells),
+            next: Flat::with_room(cells, points),
             whole: answer.is_ok(),
         }
     }
