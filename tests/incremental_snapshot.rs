@@ -201,3 +201,60 @@ fn a_lane_whose_metrics_alone_change_is_judged_again_as_its_gates_read_them() {
     let metrics = |text: String| text.replace("metrics = false", "metrics = true");
     run_with(metrics, true);
 }
+
+#[test]
+fn an_answer_from_a_clock_behind_is_judged_as_old_as_it_is() {
+    // One lane at rest, judged calm from a fresh answer; then the same answer again from a
+    // clock forty seconds behind: its data is that old, stale from scratch, and so here.
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 26, 15, 0, 0).unwrap();
+    let text = r#"
+[train]
+name = "t"
+stages = ["build", "prod"]
+
+[sources.sim]
+kind = "http"
+url = "http://127.0.0.1:7878"
+interval = "1s"
+stale_after = "10s"
+
+[[lanes]]
+name = "api"
+source = "sim"
+"#;
+    let config = config::parse(text, "<test>").unwrap();
+    let names = NameMap::for_source(&config, "sim");
+    let mut engine = Engine::new(Setup::from_config(
+        &config,
+        &[],
+        std::time::Duration::ZERO,
+        false,
+        t0,
+    ));
+    let payload = br#"{"cells": [
+        {"lane": "api", "stage": "build", "state": "succeeded", "version": "v1"},
+        {"lane": "api", "stage": "prod", "state": "succeeded", "version": "v1"}
+    ]}"#;
+    let report = |at| {
+        Input::Report(SourceReport {
+            source: "sim".into(),
+            at,
+            outcome: Ok(parse_train(payload, &names).unwrap()),
+        })
+    };
+    for step in 0..5 {
+        let now = t0 + TimeDelta::seconds(step);
+        let at = if step == 3 {
+            now - TimeDelta::seconds(40)
+        } else {
+            now
+        };
+        engine.fold(report(at));
+        engine.fold(Input::Tick(now));
+        let snap = engine.snapshot();
+        let scratch = from_scratch(&snap);
+        assert_eq!(snap.lanes, scratch.lanes, "at step {step}");
+        assert_eq!(snap.blockers, scratch.blockers, "at step {step}");
+        assert_eq!(snap.lanes[0].cells[0].stale, step == 3, "at step {step}");
+    }
+}

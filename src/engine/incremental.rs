@@ -54,7 +54,8 @@ struct Judged {
 struct Calm {
     /// By source (its place among the world's sources): the moment the lane's oldest data
     /// from it counts from (`World::fresh_since`). Data fetched or vouched for since is
-    /// newer: the lane stirs no sooner than this says.
+    /// newer: the lane stirs no sooner than this says (an answer older than the source's last
+    /// judges every lane again).
     since: SmallVec<[(usize, Timestamp); 2]>,
     /// The sources of the lane's metrics (at the train's stages), by place.
     metrics: SmallVec<[usize; 2]>,
@@ -212,6 +213,8 @@ pub struct Lanes {
     world: Option<Arc<World>>,
     holds: Holds,
     sources: Vec<SourceFacts>,
+    /// By source: when it last answered and last vouched for its data, as judged.
+    answered: Vec<(Option<Timestamp>, Option<Timestamp>)>,
     judged: Vec<Judged>,
 }
 
@@ -236,13 +239,23 @@ impl Lanes {
             };
         }
         let sources = SourceFacts::of(world);
+        // A source whose answer is older than its last (a clock set back, a peer's poll with
+        // a clock behind): its data may be older than a calm lane's `Calm` says.
+        let answered: Vec<_> = world.sources().map(|s| (s.last_ok, s.vouched_at)).collect();
+        let went_back = self.sources == sources
+            && answered
+                .iter()
+                .zip(&self.answered)
+                .any(|(now, before)| now.0 < before.0 || now.1 < before.1);
         let everything = self.judged.len() != train.lanes.len()
             || self.holds != *state.holds
-            || self.sources != sources;
+            || self.sources != sources
+            || went_back;
         if everything && !self.judged.is_empty() {
             tracing::debug!(
                 holds = self.holds != *state.holds,
                 sources = self.sources != sources,
+                went_back,
                 "every lane judged again"
             );
         }
@@ -366,6 +379,7 @@ impl Lanes {
         self.world = Some(Arc::clone(world));
         self.holds = state.holds.clone();
         self.sources = sources;
+        self.answered = answered;
         self.judged
             .iter()
             .map(|j| (Arc::clone(&j.view), Arc::clone(&j.blockers)))

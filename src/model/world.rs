@@ -668,21 +668,20 @@ impl World {
         self.sources.get(name)
     }
 
-    /// How old the data of a cell is.
     /// How old the data of a cell is: since it was fetched, or since its source last vouched
     /// for it (a partial batch vouches for every cell of its source without an error).
     pub fn age(&self, cell: &Cell, now: Timestamp) -> Option<Duration> {
         age_by(self.sources.get(&cell.source), cell, now)
     }
 
-    /// Stale: its source failed on the last attempt, or the data is older than the source's
-    /// `stale_after`.
     /// When `cell`'s data counts from, as [`World::is_stale`] reads it (its fetch, or its
     /// source vouching for it since); `None` for a cell never fetched.
     pub fn fresh_since(&self, cell: &Cell) -> Option<Timestamp> {
         fresh_since(self.sources.get(&cell.source), cell)
     }
 
+    /// Stale: its source failed on the last attempt, or the data is older than the source's
+    /// `stale_after`.
     pub fn is_stale(&self, cell: &Cell, now: Timestamp) -> bool {
         let Some(src) = self.sources.get(&cell.source) else {
             return cell.fetched_at.is_none();
