@@ -64,8 +64,8 @@ struct Calm {
 impl Calm {
     /// What could stir `lane` in `world`, judged calm: its cells' sources and how fresh their
     /// data is, its metrics' sources.
-    fn of(world: &World, train: &Train, names: &[&str], lane: &Lane) -> Calm {
-        let place = |source: &str| names.iter().position(|n| *n == source);
+    fn of(world: &World, train: &Train, clocks: &[Clock], lane: &Lane) -> Calm {
+        let place = |source: &str| clocks.iter().position(|c| c.name == source);
         let mut calm = Calm::default();
         for (_, c) in world.lane_cells(&lane.name) {
             // A cell of a source the world doesn't know is stale for good or never (it is
@@ -109,8 +109,9 @@ impl Calm {
     }
 }
 
-/// A source at one snapshot, for [`Calm::may_stir`].
-struct Clock {
+/// A source at one snapshot, for [`Calm::may_stir`] (by its place among the world's sources).
+struct Clock<'a> {
+    name: &'a str,
     /// Its data older than this is stale (none: all of it is).
     limit: Option<Duration>,
     /// Its metrics are stale.
@@ -291,18 +292,17 @@ impl Lanes {
         let situation: Situation = state.situation(now);
         let all_volatile = train_volatile(train, state.holds, now);
         // A metric is stale when its source is: looked up once, not per metric.
-        let names: Vec<&str> = world.sources().map(|s| s.name.as_str()).collect();
         let clocks: Vec<Clock> = world
             .sources()
             .map(|s| Clock {
+                name: &s.name,
                 limit: s.stale_limit(),
                 metrics_stale: world.metrics_stale(&s.name, now),
             })
             .collect();
-        let stale_metrics: Vec<&str> = names
+        let stale_metrics: Vec<&str> = clocks
             .iter()
-            .zip(&clocks)
-            .filter_map(|(name, c)| c.metrics_stale.then_some(*name))
+            .filter_map(|c| c.metrics_stale.then_some(c.name))
             .collect();
         let mut judged = Vec::with_capacity(train.lanes.len());
         let old = std::mem::take(&mut self.judged);
@@ -326,7 +326,7 @@ impl Lanes {
             match before {
                 Some(mut j) if change == Change::Nothing && !j.volatile && !moving => {
                     if looked_again {
-                        j.calm = Calm::of(world, train, &names, lane);
+                        j.calm = Calm::of(world, train, &clocks, lane);
                     }
                     judged.push(j);
                 }
@@ -347,7 +347,7 @@ impl Lanes {
                         view,
                         blockers: j.blockers,
                         volatile,
-                        calm: Calm::unless(volatile, || Calm::of(world, train, &names, lane)),
+                        calm: Calm::unless(volatile, || Calm::of(world, train, &clocks, lane)),
                     });
                 }
                 before => {
@@ -369,7 +369,7 @@ impl Lanes {
                         view,
                         blockers: LaneBlockers::from(blockers),
                         volatile,
-                        calm: Calm::unless(volatile, || Calm::of(world, train, &names, lane)),
+                        calm: Calm::unless(volatile, || Calm::of(world, train, &clocks, lane)),
                     });
                 }
             }
