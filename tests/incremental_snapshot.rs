@@ -34,6 +34,21 @@ fn from_scratch(snap: &Snapshot) -> Snapshot {
     )
 }
 
+/// The engine of the config `text` at `t0` (not read-only, no store), with the names of its
+/// `sim` source.
+fn engine_of(text: &str, t0: Timestamp) -> (config::Config, NameMap, Engine) {
+    let config = config::parse(text, "<test>").unwrap();
+    let names = NameMap::for_source(&config, "sim");
+    let engine = Engine::new(Setup::from_config(
+        &config,
+        &[],
+        std::time::Duration::ZERO,
+        false,
+        t0,
+    ));
+    (config, names, engine)
+}
+
 fn hold(by: &str, at: Timestamp) -> LaneHold {
     LaneHold {
         reason: "db migration".into(),
@@ -70,15 +85,7 @@ fn run_with(edit: impl Fn(String) -> String, spikes: bool) -> usize {
     };
     let mut scenario = Scenario::new(&opts, t0, "http://127.0.0.1:7878");
     let text = edit(sim::demo_config("http://127.0.0.1:7878", &opts, t0));
-    let config = config::parse(&text, "<test>").unwrap();
-    let names = NameMap::for_source(&config, "sim");
-    let mut engine = Engine::new(Setup::from_config(
-        &config,
-        &[],
-        std::time::Duration::ZERO,
-        false,
-        t0,
-    ));
+    let (config, names, mut engine) = engine_of(&text, t0);
     let lane = |i: usize| config.train.lanes[i].name.clone();
     let mut now = t0;
     let mut kept = 0;
@@ -222,15 +229,7 @@ stale_after = "10s"
 name = "api"
 source = "sim"
 "#;
-    let config = config::parse(text, "<test>").unwrap();
-    let names = NameMap::for_source(&config, "sim");
-    let mut engine = Engine::new(Setup::from_config(
-        &config,
-        &[],
-        std::time::Duration::ZERO,
-        false,
-        t0,
-    ));
+    let (_, names, mut engine) = engine_of(text, t0);
     let payload = br#"{"cells": [
         {"lane": "api", "stage": "build", "state": "succeeded", "version": "v1"},
         {"lane": "api", "stage": "prod", "state": "succeeded", "version": "v1"}
