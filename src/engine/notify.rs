@@ -14,6 +14,7 @@
 
 pub mod limit;
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ use crate::config::{NoticeKind, NotifyConfig};
 use crate::model::analysis::Verdict;
 use crate::model::duration::human;
 use crate::model::slo::{self, Slo};
+use crate::model::world::by_names;
 use crate::model::{BlockerKind, CellState, Metric, Timestamp};
 use crate::ops::{Outcome, Plan};
 
@@ -44,37 +46,202 @@ pub struct Notice {
     pub text: String,
 }
 
-/// One condition that may notify: its kind, where, and what exactly (a version, a metric, a
-/// blocker kind, a source).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// One condition that may notify, as remembered: its kind, where, and what exactly (a tag and
+/// a name: `slo` and a metric, a version, a blocker kind, a source).
+#[derive(Clone, Debug)]
 struct Key {
     kind: NoticeKind,
     lane: String,
     stage: String,
+    tag: &'static str,
     what: String,
+}
+
+/// A condition as a snapshot shows it: a [`Key`] of borrowed names, looked up in what was seen
+/// without building one (a key is built only for a condition seen for the first time).
+#[derive(Clone, Copy, Debug)]
+struct Looked<'s> {
+    kind: NoticeKind,
+    lane: &'s str,
+    stage: &'s str,
+    tag: &'static str,
+    what: &'s str,
+}
+
+impl Looked<'_> {
+    fn to_key(self) -> Key {
+        Key {
+            kind: self.kind,
+            lane: self.lane.to_string(),
+            stage: self.stage.to_string(),
+            tag: self.tag,
+            what: self.what.to_string(),
+        }
+    }
+}
+
+/// A condition's parts, the order of [`Key`]s: kind, lane, stage, tag, what.
+trait Condition {
+    fn parts(&self) -> (NoticeKind, &str, &str, &str, &str);
+}
+
+impl Condition for Key {
+    fn parts(&self) -> (NoticeKind, &str, &str, &str, &str) {
+        (self.kind, &self.lane, &self.stage, self.tag, &self.what)
+    }
+}
+
+impl Condition for Looked<'_> {
+    fn parts(&self) -> (NoticeKind, &str, &str, &str, &str) {
+        (self.kind, self.lane, self.stage, self.tag, self.what)
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn Condition + 'a> for Key {
+    fn borrow(&self) -> &(dyn Condition + 'a) {
+        self
+    }
+}
+
+impl PartialEq for dyn Condition + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn Condition + '_ {}
+
+impl PartialOrd for dyn Condition + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for dyn Condition + '_ {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.parts().cmp(&other.parts())
+    }
+}
+
+// A key's order is its parts', as the borrowed look-up needs.
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for Key {}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.parts().cmp(&other.parts())
+    }
 }
 
 /// A condition as last seen.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Seen {
-    Present,
+    /// Present at the look of this number.
+    Present(u64),
     GoneSince(Timestamp),
 }
 
 /// When a condition is news.
-enum News {
+enum News<'s> {
     /// As soon as it is seen, at the start too (approvals, breaches, sources down).
     Always,
     /// Only as a change (blockers): not before every source was tried, nor in the first data
     /// of `source`, the one its cell is read from.
-    IfNew { source: Option<String> },
+    IfNew { source: Option<&'s str> },
+}
+
+/// What a condition's notice says, put into words only when it notifies (most conditions
+/// found at a look were there at the last one).
+enum Tell<'s> {
+    Approval {
+        version: &'s str,
+        reviewers: &'s [String],
+    },
+    Slo {
+        metric: &'s Metric,
+        slo: &'s Slo,
+    },
+    Canary {
+        metric: &'s Metric,
+    },
+    Blocker {
+        message: &'s str,
+    },
+    SourceDown {
+        since: Timestamp,
+        error: &'s str,
+    },
 }
 
 /// A condition found in one snapshot.
-struct Found {
-    key: Key,
-    news: News,
-    notice: Notice,
+struct Found<'s> {
+    key: Looked<'s>,
+    news: News<'s>,
+    tell: Tell<'s>,
+}
+
+impl Found<'_> {
+    /// The notice of this condition at `now`.
+    fn notice(&self, now: Timestamp) -> Notice {
+        let Looked {
+            kind, lane, stage, ..
+        } = self.key;
+        let (tone, text) = match self.tell {
+            Tell::Approval { version, reviewers } => (
+                Tone::Action,
+                format!(
+                    "approval waits for you: {lane} {stage} {} (reviewers: {})",
+                    crate::model::cell::short_version(version),
+                    reviewers.join(", ")
+                ),
+            ),
+            Tell::Slo { metric, slo } => (
+                Tone::Bad,
+                format!(
+                    "breach: {lane}: {}",
+                    slo::blocker_text(metric, stage, slo).unwrap_or_default()
+                ),
+            ),
+            Tell::Canary { metric } => (
+                Tone::Bad,
+                format!("breach: {lane}: {}", canary_fail(metric, stage)),
+            ),
+            Tell::Blocker { message } => {
+                (Tone::Bad, format!("new blocker: {lane} {stage}: {message}"))
+            }
+            Tell::SourceDown { since, error } => {
+                let for_how_long = human((now - since).to_std().unwrap_or_default());
+                let text = format!("source {} down for {for_how_long}: {error}", self.key.what);
+                return Notice {
+                    at: now,
+                    kind,
+                    tone: Tone::Bad,
+                    lane: None,
+                    stage: None,
+                    text,
+                };
+            }
+        };
+        Notice {
+            at: now,
+            kind,
+            tone,
+            lane: Some(lane.to_string()),
+            stage: Some(stage.to_string()),
+            text,
+        }
+    }
 }
 
 /// The rules with their memory.
@@ -84,6 +251,8 @@ pub struct Rules {
     /// Who acts from this trainyard: you, when `approvers` says nothing.
     me: String,
     seen: BTreeMap<Key, Seen>,
+    /// How many looks were taken.
+    looks: u64,
     /// Sources failing now, since when.
     down_since: BTreeMap<String, Timestamp>,
     /// Sources that had delivered data at the last look: what they say now is news.
@@ -102,6 +271,7 @@ impl Rules {
             config,
             me: me.to_string(),
             seen: BTreeMap::new(),
+            looks: 0,
             down_since: BTreeMap::new(),
             heard: BTreeSet::new(),
             primed: false,
@@ -138,34 +308,43 @@ impl Rules {
     /// Look at `snap`: the notices it raises (and those of actions ended since the last look).
     pub fn observe(&mut self, snap: &Snapshot) -> Vec<Notice> {
         let now = snap.now;
+        self.looks += 1;
+        let look = self.looks;
         let mut out = std::mem::take(&mut self.pending);
-        let found = self.conditions(snap);
-        let present: BTreeSet<&Key> = found.iter().map(|f| &f.key).collect();
+        for f in self.conditions(snap) {
+            let fresh = match self.seen.get_mut(&f.key as &dyn Condition) {
+                Some(seen) => {
+                    let fresh = match *seen {
+                        Seen::Present(_) => false,
+                        Seen::GoneSince(t) => lasted(t, now, REARM),
+                    };
+                    *seen = Seen::Present(look);
+                    fresh
+                }
+                None => {
+                    self.seen.insert(f.key.to_key(), Seen::Present(look));
+                    true
+                }
+            };
+            let news = match f.news {
+                News::Always => true,
+                News::IfNew { source } => {
+                    self.primed && source.is_none_or(|s| self.heard.contains(s))
+                }
+            };
+            if fresh && news {
+                out.push(f.notice(now));
+            }
+        }
         // What went away: gone since now; long gone, forgotten.
-        self.seen.retain(|key, seen| match *seen {
-            _ if present.contains(key) => true,
-            Seen::Present => {
+        self.seen.retain(|_, seen| match *seen {
+            Seen::Present(l) if l == look => true,
+            Seen::Present(_) => {
                 *seen = Seen::GoneSince(now);
                 true
             }
             Seen::GoneSince(t) => !lasted(t, now, REARM),
         });
-        for f in found {
-            let fresh = match self.seen.insert(f.key, Seen::Present) {
-                None => true,
-                Some(Seen::Present) => false,
-                Some(Seen::GoneSince(t)) => lasted(t, now, REARM),
-            };
-            let news = match f.news {
-                News::Always => true,
-                News::IfNew { source } => {
-                    self.primed && source.is_none_or(|s| self.heard.contains(&s))
-                }
-            };
-            if fresh && news {
-                out.push(f.notice);
-            }
-        }
         self.primed = snap.world.sources().all(|s| s.last_attempt.is_some());
         self.heard = snap
             .world
@@ -177,7 +356,7 @@ impl Rules {
     }
 
     /// Every condition of the kinds that are on, as `snap` has them.
-    fn conditions(&mut self, snap: &Snapshot) -> Vec<Found> {
+    fn conditions<'s>(&mut self, snap: &'s Snapshot) -> Vec<Found<'s>> {
         let mut found = Vec::new();
         if self.config.on(NoticeKind::Approval) {
             self.approvals(snap, &mut found);
@@ -194,7 +373,7 @@ impl Rules {
     }
 
     /// Cells waiting for an approval that one of `approvers` may give.
-    fn approvals(&self, snap: &Snapshot, found: &mut Vec<Found>) {
+    fn approvals<'s>(&self, snap: &'s Snapshot, found: &mut Vec<Found<'s>>) {
         for (key, cell) in snap.world.cells() {
             if cell.state != CellState::AwaitingApproval
                 || snap.train.lane(&key.lane).is_none()
@@ -206,71 +385,57 @@ impl Rules {
             if !reviewers.iter().any(|r| self.config.is_me(r, &self.me)) {
                 continue;
             }
-            let version = cell.version.clone().unwrap_or_default();
-            let text = format!(
-                "approval waits for you: {} {} {} (reviewers: {})",
-                key.lane,
-                key.stage,
-                crate::model::cell::short_version(&version),
-                reviewers.join(", ")
-            );
+            let version = cell.version.as_deref().unwrap_or_default();
             found.push(Found {
-                key: Key {
+                key: Looked {
                     kind: NoticeKind::Approval,
-                    lane: key.lane.to_string(),
-                    stage: key.stage.to_string(),
+                    lane: &key.lane,
+                    stage: &key.stage,
+                    tag: "",
                     what: version,
                 },
                 news: News::Always,
-                notice: notice(
-                    snap,
-                    NoticeKind::Approval,
-                    Tone::Action,
-                    &key.lane,
-                    &key.stage,
-                    text,
-                ),
+                tell: Tell::Approval { version, reviewers },
             });
         }
     }
 
     /// Metrics at the breach stages that breach their SLO now, or whose canary analysis says
     /// FAIL. A metric whose data is stale or failed says nothing either way.
-    fn breaches(&self, snap: &Snapshot, found: &mut Vec<Found>) {
+    fn breaches<'s>(&self, snap: &'s Snapshot, found: &mut Vec<Found<'s>>) {
         for stage in &self.config.breach_stages {
             let Some(si) = snap.train.stage_index(stage) else {
                 continue;
             };
+            let stage = &snap.train.stages[si];
             for (li, lane) in snap.train.lanes.iter().enumerate() {
                 for (m, view) in snap.metrics(li, si) {
                     if view.stale || view.error.is_some() {
                         continue;
                     }
-                    let mut add = |what: String, text: String| {
-                        found.push(Found {
-                            key: Key {
-                                kind: NoticeKind::Breach,
-                                lane: lane.name.clone(),
-                                stage: stage.clone(),
-                                what,
-                            },
-                            news: News::Always,
-                            notice: notice(
-                                snap,
-                                NoticeKind::Breach,
-                                Tone::Bad,
-                                &lane.name,
-                                stage,
-                                format!("breach: {}: {text}", lane.name),
-                            ),
-                        })
+                    let key = |tag| Looked {
+                        kind: NoticeKind::Breach,
+                        lane: &lane.name,
+                        stage,
+                        tag,
+                        what: &m.name,
                     };
                     if let Slo::Breaching { .. } = view.slo {
-                        let text = slo::blocker_text(m, stage, &view.slo).unwrap_or_default();
-                        add(format!("slo {}", m.name), text);
+                        found.push(Found {
+                            key: key("slo"),
+                            news: News::Always,
+                            tell: Tell::Slo {
+                                metric: m,
+                                slo: &view.slo,
+                            },
+                        });
                     }
                     if let Some((Verdict::Fail, _)) = view.canary {
-                        add(format!("canary {}", m.name), canary_fail(m, stage));
+                        found.push(Found {
+                            key: key("canary"),
+                            news: News::Always,
+                            tell: Tell::Canary { metric: m },
+                        });
                     }
                 }
             }
@@ -280,11 +445,11 @@ impl Rules {
     /// New blockers on the lanes watched; not those of a car still moving or soaking (the
     /// train moving), nor stale data and source errors (the `source` notice's), nor an
     /// approval that waits for you (the `approval` notice says it).
-    fn blockers(&self, snap: &Snapshot, found: &mut Vec<Found>) {
-        let approvals: BTreeSet<(String, String)> = found
+    fn blockers<'s>(&self, snap: &'s Snapshot, found: &mut Vec<Found<'s>>) {
+        let approvals: BTreeSet<(&str, &str)> = found
             .iter()
             .filter(|f| f.key.kind == NoticeKind::Approval)
-            .map(|f| (f.key.lane.clone(), f.key.stage.clone()))
+            .map(|f| (f.key.lane, f.key.stage))
             .collect();
         // Several blockers of one kind on one cell (two failed checks) are one condition: the
         // second finds the first already present.
@@ -296,42 +461,37 @@ impl Rules {
                     | BlockerKind::Stale
                     | BlockerKind::SourceError
             );
+            if routine {
+                continue;
+            }
             let watched = snap
                 .train
                 .lane(&b.lane)
                 .is_some_and(|l| self.config.watches(l));
             let yours = b.kind == BlockerKind::AwaitingApproval
-                && approvals.contains(&(b.lane.clone(), b.stage.clone()));
-            if routine || !watched || yours {
+                && approvals.contains(&(b.lane.as_str(), b.stage.as_str()));
+            if !watched || yours {
                 continue;
             }
-            let source = snap
-                .sources_of
-                .get(&crate::model::CellKey::new(&b.lane, &b.stage))
-                .cloned();
-            let text = format!("new blocker: {} {}: {}", b.lane, b.stage, b.message);
+            let source = by_names(&snap.sources_of, &b.lane, &b.stage).map(String::as_str);
             found.push(Found {
-                key: Key {
+                key: Looked {
                     kind: NoticeKind::Blocker,
-                    lane: b.lane.clone(),
-                    stage: b.stage.clone(),
-                    what: b.kind.as_str().to_string(),
+                    lane: &b.lane,
+                    stage: &b.stage,
+                    tag: "",
+                    what: b.kind.as_str(),
                 },
                 news: News::IfNew { source },
-                notice: notice(
-                    snap,
-                    NoticeKind::Blocker,
-                    Tone::Bad,
-                    &b.lane,
-                    &b.stage,
-                    text,
-                ),
+                tell: Tell::Blocker {
+                    message: &b.message,
+                },
             });
         }
     }
 
     /// Sources failing for longer than [`SOURCE_DOWN`] without a break.
-    fn sources_down(&mut self, snap: &Snapshot, found: &mut Vec<Found>) {
+    fn sources_down<'s>(&mut self, snap: &'s Snapshot, found: &mut Vec<Found<'s>>) {
         let now = snap.now;
         for s in snap.world.sources() {
             if s.ok {
@@ -345,45 +505,21 @@ impl Rules {
             if !self.config.on(NoticeKind::Source) || !lasted(since, now, SOURCE_DOWN) {
                 continue;
             }
-            let for_how_long = human((now - since).to_std().unwrap_or_default());
-            let error = s.error.as_deref().unwrap_or("no answer");
-            let text = format!("source {} down for {for_how_long}: {error}", s.name);
             found.push(Found {
-                key: Key {
+                key: Looked {
                     kind: NoticeKind::Source,
-                    lane: String::new(),
-                    stage: String::new(),
-                    what: s.name.clone(),
+                    lane: "",
+                    stage: "",
+                    tag: "",
+                    what: &s.name,
                 },
                 news: News::Always,
-                notice: Notice {
-                    at: now,
-                    kind: NoticeKind::Source,
-                    tone: Tone::Bad,
-                    lane: None,
-                    stage: None,
-                    text,
+                tell: Tell::SourceDown {
+                    since,
+                    error: s.error.as_deref().unwrap_or("no answer"),
                 },
             });
         }
-    }
-}
-
-fn notice(
-    snap: &Snapshot,
-    kind: NoticeKind,
-    tone: Tone,
-    lane: &str,
-    stage: &str,
-    text: String,
-) -> Notice {
-    Notice {
-        at: snap.now,
-        kind,
-        tone,
-        lane: Some(lane.to_string()),
-        stage: Some(stage.to_string()),
-        text,
     }
 }
 

@@ -69,6 +69,11 @@ impl Ord for dyn KeyRef + '_ {
     }
 }
 
+/// The entry of `map` for the cell `lane` × `stage`, found without building a [`CellKey`].
+pub fn by_names<'m, V>(map: &'m BTreeMap<CellKey, V>, lane: &str, stage: &str) -> Option<&'m V> {
+    map.get(&(lane, stage) as &dyn KeyRef)
+}
+
 impl std::fmt::Display for CellKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.lane, self.stage)
