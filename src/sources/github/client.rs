@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::model::text::sanitize;
@@ -14,6 +15,7 @@ use crate::secrets::Secret;
 use crate::sources::http::{describe_reqwest, send_failure};
 
 use super::budget::MinuteBudget;
+use super::map;
 use super::validators::{Cached, Validators};
 use crate::sources::forge::{self, ApiError, Limits};
 pub use crate::sources::forge::{Budget, next_link};
@@ -221,23 +223,31 @@ impl Client {
         }
     }
 
-    /// GET a JSON document, conditionally: a 304 returns the cached body and costs nothing.
-    pub async fn get(&self, path: &str) -> Result<Value, GhError> {
-        self.get_page(path).await.map(|(v, _)| v)
+    /// GET a JSON document, conditionally (a 304 reads the kept body and costs nothing), read
+    /// as `T` straight from its bytes.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, GhError> {
+        let (body, _) = self.get_page(path).await?;
+        map::decode_json(&body).map_err(GhError::Failed)
     }
 
     /// GET a list and its next pages (`Link: rel="next"`), at most `max_pages`: the items of
-    /// every page, under `key` when the list is inside an object (`check_runs`).
-    pub async fn get_pages(
+    /// every page, under `key` when the list is inside an object (`check_runs`), read as `T`.
+    /// A list of one page is read straight from its bytes.
+    pub async fn get_pages<T: DeserializeOwned>(
         &self,
         path: &str,
         key: Option<&str>,
         max_pages: usize,
-    ) -> Result<Value, GhError> {
-        let (mut first, mut next) = self.get_page(path).await?;
+    ) -> Result<T, GhError> {
+        let (body, mut next) = self.get_page(path).await?;
+        if next.is_none() || max_pages <= 1 {
+            return map::decode_json(&body).map_err(GhError::Failed);
+        }
+        let mut first = json_value(&body)?;
         let mut pages = 1;
         while let Some(n) = next.take().filter(|_| pages < max_pages) {
             let (page, after) = self.get_page(&n).await?;
+            let page = json_value(&page)?;
             let items = key
                 .map_or(Some(&page), |k| page.get(k))
                 .and_then(Value::as_array)
@@ -253,11 +263,11 @@ impl Client {
             next = after;
             pages += 1;
         }
-        Ok(first)
+        map::decode(first).map_err(GhError::Failed)
     }
 
-    /// One page: its body and the path of the next one.
-    async fn get_page(&self, path: &str) -> Result<(Value, Option<String>), GhError> {
+    /// One page: its body (JSON, as GitHub sent it) and the path of the next one.
+    async fn get_page(&self, path: &str) -> Result<(Arc<[u8]>, Option<String>), GhError> {
         // Held until the answer is read; a limit that arrived meanwhile is checked after.
         let _permit = self.permits.acquire().await;
         if let Some(w) = self.waiting() {
@@ -327,18 +337,14 @@ impl Client {
         if !status.is_success() {
             return Err(self.failed(status.as_u16(), &bytes));
         }
-        let body: Value = serde_json::from_slice(&bytes).map_err(|e| {
-            GhError::Failed(format!(
-                "GitHub answered something that is not JSON: {}",
-                sanitize(&e.to_string(), 120)
-            ))
-        })?;
+        json_value_of::<serde::de::IgnoredAny>(&bytes)?;
+        let body: Arc<[u8]> = bytes.into();
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if etag.is_some() || last_modified.is_some() {
             let answer = Cached {
                 etag,
                 last_modified,
-                body: body.clone(),
+                body: Arc::clone(&body),
                 next: next.clone(),
             };
             cache.put(path, answer, Instant::now());
@@ -465,6 +471,21 @@ fn error_of(status: u16, body: &[u8]) -> GhError {
         })
         .unwrap_or_else(|| "no message".into());
     GhError::Status(status, message)
+}
+
+/// A body `get_page` read as JSON (it was checked to be).
+fn json_value(body: &[u8]) -> Result<Value, GhError> {
+    json_value_of(body)
+}
+
+/// `body` read as `T`, or why it is not JSON.
+fn json_value_of<T: DeserializeOwned>(body: &[u8]) -> Result<T, GhError> {
+    serde_json::from_slice(body).map_err(|e| {
+        GhError::Failed(format!(
+            "GitHub answered something that is not JSON: {}",
+            sanitize(&e.to_string(), 120)
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -131,6 +131,17 @@ pub struct PendingDeployment {
     pub reviewers: Vec<Reviewer>,
 }
 
+/// A GitHub answer (JSON, as sent) as one of the payloads above, read where it lies; in words
+/// why it is not one, as [`decode`].
+pub fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| {
+        format!(
+            "GitHub answered an unexpected shape: {}",
+            sanitize(&e.to_string(), 160)
+        )
+    })
+}
+
 /// A GitHub answer (already JSON) as one of the payloads above, or in words why it is not
 /// one. This is how the source reads every answer; tests and fuzzers call it directly.
 pub fn decode<T: DeserializeOwned>(v: Value) -> Result<T, String> {

@@ -16,8 +16,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use serde_json::Value;
-
 use self::client::{Client, GhError};
 use self::map::WorkflowRun;
 use self::pace::{Pace, Schedule};
@@ -163,7 +161,7 @@ impl GithubSource {
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, GhError> {
-        decode(self.client.get(path).await?)
+        self.client.get(path).await
     }
 
     /// A list and its next pages, as far as `max_pages` (see [`Client::get_pages`]).
@@ -173,12 +171,8 @@ impl GithubSource {
         key: Option<&str>,
         max_pages: usize,
     ) -> Result<T, GhError> {
-        decode(self.client.get_pages(path, key, max_pages).await?)
+        self.client.get_pages(path, key, max_pages).await
     }
-}
-
-fn decode<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, GhError> {
-    map::decode(v).map_err(GhError::Failed)
 }
 
 impl Source for GithubSource {

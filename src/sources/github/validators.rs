@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use std::sync::Arc;
 
 /// URLs whose answers are kept, at most.
 pub const MAX: usize = 4096;
@@ -22,7 +22,8 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 pub struct Cached {
     pub etag: Option<String>,
     pub last_modified: Option<String>,
-    pub body: Value,
+    /// As GitHub sent it (JSON), shared with whoever reads it.
+    pub body: Arc<[u8]>,
     /// The `Link: <…>; rel="next"` of the answer, as a path under the base.
     pub next: Option<String>,
 }
@@ -88,7 +89,7 @@ mod tests {
         Cached {
             etag: etag.map(String::from),
             last_modified: None,
-            body: Value::Null,
+            body: Arc::from(&b"null"[..]),
             next: None,
         }
     }
