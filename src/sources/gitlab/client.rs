@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::model::text::sanitize;
@@ -107,29 +108,27 @@ impl Client {
         }
     }
 
-    /// GET a JSON document.
-    pub async fn get(&self, path: &str) -> Result<Value, GlError> {
-        self.get_page(path).await.map(|(v, _)| v)
+    /// GET a JSON document, read as `T` where it lies.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, GlError> {
+        let (body, _) = self.get_page(path).await?;
+        serde_json::from_slice(&body).map_err(|e| unreadable(&body, &e, false))
     }
 
     /// GET a list and its next pages until it has `want` items, there is no next page, or
-    /// `max_pages` were read: the items in order.
-    pub async fn get_list(
+    /// `max_pages` were read: the items in order, each read as `T`.
+    pub async fn get_list<T: DeserializeOwned>(
         &self,
         path: &str,
         want: usize,
         max_pages: usize,
-    ) -> Result<Vec<Value>, GlError> {
+    ) -> Result<Vec<T>, GlError> {
         let mut items = Vec::new();
         let mut at = Some(path.to_string());
         let mut pages = 0;
         while let Some(p) = at.take() {
-            let (v, next) = self.get_page(&p).await?;
-            let Value::Array(list) = v else {
-                return Err(GlError::Failed(
-                    "GitLab answered something that is not a list".into(),
-                ));
-            };
+            let (body, next) = self.get_page(&p).await?;
+            let list: Vec<T> =
+                serde_json::from_slice(&body).map_err(|e| unreadable(&body, &e, true))?;
             items.extend(list);
             pages += 1;
             if items.len() < want && pages < max_pages {
@@ -141,7 +140,7 @@ impl Client {
     }
 
     /// One answer: its body, and the path of the next page when it is a list's.
-    async fn get_page(&self, path: &str) -> Result<(Value, Option<String>), GlError> {
+    async fn get_page(&self, path: &str) -> Result<(Vec<u8>, Option<String>), GlError> {
         if let Some(e) = self.limited() {
             return Err(e);
         }
@@ -165,13 +164,7 @@ impl Client {
         if !(200..300).contains(&status) {
             return Err(error_of(status, &bytes));
         }
-        let body = serde_json::from_slice(&bytes).map_err(|e| {
-            GlError::Failed(format!(
-                "GitLab answered something that is not JSON: {}",
-                sanitize(&e.to_string(), 120)
-            ))
-        })?;
-        Ok((body, next))
+        Ok((bytes, next))
     }
 
     /// POST JSON; the answer's status and body (`null` when empty or lost).
@@ -272,9 +265,62 @@ pub fn error_of(status: u16, body: &[u8]) -> GlError {
     GlError::Status(status, message)
 }
 
+/// Why `body` could not be read as what was asked (`e`, the reading's error): it is not JSON,
+/// not a list where one was asked (`list`), or JSON of another shape.
+fn unreadable(body: &[u8], e: &serde_json::Error, list: bool) -> GlError {
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+        return GlError::Failed(format!(
+            "GitLab answered something that is not JSON: {}",
+            sanitize(&e.to_string(), 120)
+        ));
+    }
+    if list && body.trim_ascii_start().first() != Some(&b'[') {
+        return GlError::Failed("GitLab answered something that is not a list".into());
+    }
+    GlError::Failed(format!(
+        "GitLab answered an unexpected shape: {}",
+        sanitize(&e.to_string(), 160)
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `body` read as a list of pipelines' ids, or the error in words.
+    fn list_of(body: &str) -> String {
+        #[derive(serde::Deserialize)]
+        struct Id {
+            #[allow(dead_code)]
+            id: u64,
+        }
+        match serde_json::from_slice::<Vec<Id>>(body.as_bytes()) {
+            Ok(l) => format!("{} items", l.len()),
+            Err(e) => match unreadable(body.as_bytes(), &e, true) {
+                GlError::Failed(m) => m,
+                other => format!("{other:?}"),
+            },
+        }
+    }
+
+    #[test]
+    fn an_answer_that_cant_be_read_says_whether_it_is_json_a_list_or_another_shape() {
+        assert_eq!(list_of(" [{\"id\": 1}, {\"id\": 2}]"), "2 items");
+        let not_json = list_of("<html>502 Bad Gateway</html>");
+        assert!(
+            not_json.starts_with("GitLab answered something that is not JSON: "),
+            "{not_json}"
+        );
+        assert_eq!(
+            list_of(" {\"message\": \"404 Project Not Found\"}"),
+            "GitLab answered something that is not a list"
+        );
+        let shape = list_of("[{\"id\": \"one\"}]");
+        assert!(
+            shape.starts_with("GitLab answered an unexpected shape: invalid type"),
+            "{shape}"
+        );
+    }
 
     #[test]
     fn gitlab_error_bodies_in_words() {

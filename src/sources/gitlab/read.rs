@@ -23,7 +23,7 @@ impl GitlabSource {
         &self,
         path: &str,
     ) -> Result<T, GlError> {
-        map::decode(self.client.get(path).await?).map_err(GlError::Failed)
+        self.client.get(path).await
     }
 
     /// A list of up to `want` items, following its pages (at most [`LIST_PAGES`]).
@@ -32,8 +32,7 @@ impl GitlabSource {
         path: &str,
         want: usize,
     ) -> Result<Vec<T>, GlError> {
-        let items = self.client.get_list(path, want, LIST_PAGES).await?;
-        map::decode(Value::Array(items)).map_err(GlError::Failed)
+        self.client.get_list(path, want, LIST_PAGES).await
     }
 
     /// The branch of a lane: the config's, else the project's default branch as last read.
