@@ -153,12 +153,12 @@ enum Seen {
 }
 
 /// When a condition is news.
-enum News<'s> {
+enum News {
     /// As soon as it is seen, at the start too (approvals, breaches, sources down).
     Always,
     /// Only as a change (blockers): not before every source was tried, nor in the first data
-    /// of `source`, the one its cell is read from.
-    IfNew { source: Option<&'s str> },
+    /// of the source its cell is read from.
+    IfNew,
 }
 
 /// What a condition's notice says, put into words only when it notifies (most conditions
@@ -187,7 +187,7 @@ enum Tell<'s> {
 /// A condition found in one snapshot.
 struct Found<'s> {
     key: Looked<'s>,
-    news: News<'s>,
+    news: News,
     tell: Tell<'s>,
 }
 
@@ -326,13 +326,16 @@ impl Rules {
                     true
                 }
             };
-            let news = match f.news {
+            // Whether it is news is asked only of what is fresh (most conditions are not).
+            let news = || match f.news {
                 News::Always => true,
-                News::IfNew { source } => {
-                    self.primed && source.is_none_or(|s| self.heard.contains(s))
+                News::IfNew => {
+                    self.primed
+                        && by_names(&snap.sources_of, f.key.lane, f.key.stage)
+                            .is_none_or(|s| self.heard.contains(s))
                 }
             };
-            if fresh && news {
+            if fresh && news() {
                 out.push(f.notice(now));
             }
         }
@@ -473,7 +476,6 @@ impl Rules {
             if !watched || yours {
                 continue;
             }
-            let source = by_names(&snap.sources_of, &b.lane, &b.stage).map(String::as_str);
             found.push(Found {
                 key: Looked {
                     kind: NoticeKind::Blocker,
@@ -482,7 +484,7 @@ impl Rules {
                     tag: "",
                     what: b.kind.as_str(),
                 },
-                news: News::IfNew { source },
+                news: News::IfNew,
                 tell: Tell::Blocker {
                     message: &b.message,
                 },
