@@ -145,7 +145,7 @@ impl Ord for Key {
 }
 
 /// A condition as last seen.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug)]
 enum Seen {
     /// Present at the look of this number.
     Present(u64),

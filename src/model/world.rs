@@ -621,10 +621,7 @@ impl World {
     }
 
     pub fn cell(&self, lane: &str, stage: &str) -> Option<&Cell> {
-        self.cells
-            .get(lane)?
-            .get(&(lane, stage) as &dyn KeyRef)
-            .map(|c| &**c)
+        by_names(self.cells.get(lane)?, lane, stage).map(|c| &**c)
     }
 
     /// The cells of `lane`, by stage name: one look-up of the lane for all of them.
@@ -653,7 +650,7 @@ impl World {
     pub fn metrics(&self, lane: &str, stage: &str) -> &[Metric] {
         self.metrics
             .get(lane)
-            .and_then(|l| l.get(&(lane, stage) as &dyn KeyRef))
+            .and_then(|l| by_names(l, lane, stage))
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }

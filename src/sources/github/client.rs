@@ -337,7 +337,9 @@ impl Client {
         if !status.is_success() {
             return Err(self.failed(status.as_u16(), &bytes));
         }
-        json_value_of::<serde::de::IgnoredAny>(&bytes)?;
+        // JSON, or not kept: parsed once here to tell (a copy to keep for 304s, then the
+        // caller's read into its payload).
+        is_json(&bytes)?;
         let body: Arc<[u8]> = bytes.into();
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if etag.is_some() || last_modified.is_some() {
@@ -473,24 +475,48 @@ fn error_of(status: u16, body: &[u8]) -> GhError {
     GhError::Status(status, message)
 }
 
-/// A body `get_page` read as JSON (it was checked to be).
+/// A body `get_page` read as a JSON tree (it was checked to be JSON).
 fn json_value(body: &[u8]) -> Result<Value, GhError> {
-    json_value_of(body)
+    serde_json::from_slice(body).map_err(not_json)
 }
 
-/// `body` read as `T`, or why it is not JSON.
-fn json_value_of<T: DeserializeOwned>(body: &[u8]) -> Result<T, GhError> {
-    serde_json::from_slice(body).map_err(|e| {
-        GhError::Failed(format!(
-            "GitHub answered something that is not JSON: {}",
-            sanitize(&e.to_string(), 120)
-        ))
-    })
+/// Whether `body` is JSON (UTF-8 text first: skipping a value doesn't look at its bytes),
+/// or why not.
+fn is_json(body: &[u8]) -> Result<(), GhError> {
+    let text = std::str::from_utf8(body).map_err(not_json)?;
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map(drop)
+        .map_err(not_json)
+}
+
+fn not_json(e: impl std::fmt::Display) -> GhError {
+    GhError::Failed(format!(
+        "GitHub answered something that is not JSON: {}",
+        sanitize(&e.to_string(), 120)
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_json_is_kept_for_304s() {
+        assert!(is_json(br#" {"workflow_runs": [{"id": 1, "name": "ci"}]} "#).is_ok());
+        for body in [
+            &b"<html>502 Bad Gateway</html>"[..],
+            b"{\"name\": \"\xff\"}",
+            b"",
+        ] {
+            let Err(GhError::Failed(m)) = is_json(body) else {
+                panic!("{body:?} taken for JSON");
+            };
+            assert!(
+                m.starts_with("GitHub answered something that is not JSON: "),
+                "{m}"
+            );
+        }
+    }
 
     #[test]
     fn link_headers() {

@@ -143,7 +143,8 @@ pub fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
 }
 
 /// A GitHub answer (already JSON) as one of the payloads above, or in words why it is not
-/// one. This is how the source reads every answer; tests and fuzzers call it directly.
+/// one: how the source reads a list of several pages, merged (one page: [`decode_json`]);
+/// tests and fuzzers call both.
 pub fn decode<T: DeserializeOwned>(v: Value) -> Result<T, String> {
     serde_json::from_value(v).map_err(|e| {
         format!(

@@ -127,6 +127,7 @@ impl Client {
         let mut pages = 0;
         while let Some(p) = at.take() {
             let (body, next) = self.get_page(&p).await?;
+            // A page is read whole (an item past `want` that can't be read fails the list).
             let list: Vec<T> =
                 serde_json::from_slice(&body).map_err(|e| unreadable(&body, &e, true))?;
             items.extend(list);
@@ -268,10 +269,18 @@ pub fn error_of(status: u16, body: &[u8]) -> GlError {
 /// Why `body` could not be read as what was asked (`e`, the reading's error): it is not JSON,
 /// not a list where one was asked (`list`), or JSON of another shape.
 fn unreadable(body: &[u8], e: &serde_json::Error, list: bool) -> GlError {
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+    // UTF-8 text first: skipping a value doesn't look at its bytes.
+    let json = std::str::from_utf8(body)
+        .map_err(|e| e.to_string())
+        .and_then(|t| {
+            serde_json::from_str::<serde::de::IgnoredAny>(t)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        });
+    if let Err(e) = json {
         return GlError::Failed(format!(
             "GitLab answered something that is not JSON: {}",
-            sanitize(&e.to_string(), 120)
+            sanitize(&e, 120)
         ));
     }
     if list && body.trim_ascii_start().first() != Some(&b'[') {
@@ -314,6 +323,15 @@ mod tests {
         assert_eq!(
             list_of(" {\"message\": \"404 Project Not Found\"}"),
             "GitLab answered something that is not a list"
+        );
+        // Bytes that are not UTF-8, where a reading that skips them would not look.
+        let any = serde_json::from_str::<u8>("x").unwrap_err();
+        let GlError::Failed(m) = unreadable(b"[{\"id\": 1, \"x\": \"\xff\"}]", &any, true) else {
+            panic!("a failure");
+        };
+        assert!(
+            m.starts_with("GitLab answered something that is not JSON: "),
+            "{m}"
         );
         let shape = list_of("[{\"id\": \"one\"}]");
         assert!(

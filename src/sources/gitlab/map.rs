@@ -167,7 +167,9 @@ impl Deployment {
     }
 }
 
-/// A GitLab answer (already JSON) as one of the payloads above, or in words why it is not one.
+/// A GitLab answer (already JSON) as one of the payloads above, or in words why it is not one
+/// (the source reads its answers from their bytes, `client::Client::get`, with the same words;
+/// the tests read fixtures this way).
 pub fn decode<T: DeserializeOwned>(v: Value) -> Result<T, String> {
     serde_json::from_value(v).map_err(|e| {
         format!(
