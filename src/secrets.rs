@@ -17,8 +17,11 @@
 //!
 //! This module is a leaf: it knows nothing of trainyard, so every layer may use it.
 
+pub mod clean;
+
 use std::borrow::Cow;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What a secret is replaced with.
 pub const MASK: &str = "***";
@@ -30,6 +33,15 @@ pub const MIN_SCRUBBED_LEN: usize = 4;
 /// The secrets this process holds, longest first (so that a secret containing another is
 /// replaced whole).
 static KNOWN: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+/// Counts the secrets registered: a text found clean ([`clean::KnownClean`]) is clean while
+/// this stays the same.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// How many times a secret was registered, so far.
+pub fn generation() -> u64 {
+    GENERATION.load(Ordering::Acquire)
+}
 
 /// A token or password. `Debug` and `Display` show `***`; [`Secret::expose`] gives the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -74,12 +86,18 @@ pub fn register(value: &str) {
         forms.push(encoded);
     }
     let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
+    let before = known.len();
     for f in forms {
         if !known.contains(&f) {
             known.push(f);
         }
     }
+    if known.len() == before {
+        return;
+    }
     known.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    // Inside the lock: a pass that reads the new generation finds the new secret.
+    GENERATION.fetch_add(1, Ordering::AcqRel);
 }
 
 /// Remember basic auth credentials: the password, and the base64 of `user:password` that goes

@@ -445,7 +445,7 @@ pub fn build(config: &Config) -> Vec<Arc<dyn Source>> {
                     error,
                 })
             });
-            Arc::new(Guarded { inner }) as Arc<dyn Source>
+            Arc::new(Guarded::new(inner)) as Arc<dyn Source>
         })
         .collect()
 }
@@ -456,11 +456,16 @@ pub fn build(config: &Config) -> Vec<Arc<dyn Source>> {
 /// it reaches the screen, `status`, the audit log or the log file.
 pub struct Guarded {
     inner: Box<dyn Source>,
+    /// The texts of its reports found clean, not searched again.
+    clean: std::sync::Mutex<secrets::clean::KnownClean>,
 }
 
 impl Guarded {
     pub fn new(inner: Box<dyn Source>) -> Guarded {
-        Guarded { inner }
+        Guarded {
+            inner,
+            clean: Default::default(),
+        }
     }
 
     fn clean(&self, text: &str) -> String {
@@ -485,9 +490,19 @@ impl Guarded {
         Box::pin(async move {
             match poll.await {
                 Ok(mut batch) => {
-                    batch.texts_mut(&mut |s| match self.cleaned(s) {
-                        std::borrow::Cow::Owned(c) => Some(c),
-                        std::borrow::Cow::Borrowed(_) => None,
+                    let mut known = self.clean.lock().unwrap_or_else(|e| e.into_inner());
+                    known.refresh();
+                    batch.texts_mut(&mut |s| {
+                        if known.contains(s) {
+                            return None;
+                        }
+                        match self.cleaned(s) {
+                            std::borrow::Cow::Owned(c) => Some(c),
+                            std::borrow::Cow::Borrowed(_) => {
+                                known.remember(s);
+                                None
+                            }
+                        }
                     });
                     Ok(batch)
                 }
@@ -624,6 +639,64 @@ mod guarded_tests {
         ) -> BoxFuture<'a, Result<ActionAck, ActionError>> {
             Box::pin(async { Err(ActionError::Unsupported("no".into())) })
         }
+    }
+
+    /// A source whose every poll reports one cell whose message is its text.
+    struct Says(&'static str);
+
+    impl Source for Says {
+        fn name(&self) -> &str {
+            "says"
+        }
+        fn kind(&self) -> &'static str {
+            "http"
+        }
+        fn interval(&self) -> Duration {
+            Duration::from_secs(1)
+        }
+        fn timeout(&self) -> Duration {
+            Duration::from_secs(1)
+        }
+        fn poll(&self) -> BoxFuture<'_, Result<Batch, String>> {
+            let mut cell = crate::model::Cell::new("says", crate::model::CellState::Running);
+            cell.message = Some(self.0.to_string());
+            Box::pin(async move {
+                Ok(Batch {
+                    cells: vec![(CellKey::new("lane", "build"), cell)],
+                    ..Batch::default()
+                })
+            })
+        }
+        fn act<'a>(
+            &'a self,
+            _: &'a ActionRequest,
+        ) -> BoxFuture<'a, Result<ActionAck, ActionError>> {
+            Box::pin(async { Err(ActionError::Unsupported("no".into())) })
+        }
+    }
+
+    /// A text found clean is not searched again, until a secret is registered: then it is.
+    #[test]
+    fn a_text_found_clean_is_searched_again_once_a_secret_is_registered() {
+        const SECRET: &str = "kq7-guarded-s3cret-9d2f";
+        let g = Guarded::new(Box::new(Says("deployed by kq7-guarded-s3cret-9d2f")));
+        let said = || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            let batch = rt.block_on(g.poll()).unwrap();
+            batch.cells[0].1.message.clone().unwrap()
+        };
+        assert_eq!(said(), format!("deployed by {SECRET}"));
+        assert!(
+            g.clean
+                .lock()
+                .unwrap()
+                .contains("deployed by kq7-guarded-s3cret-9d2f")
+        );
+        assert_eq!(said(), format!("deployed by {SECRET}"));
+        crate::secrets::register(SECRET);
+        assert_eq!(said(), "deployed by ***");
     }
 
     /// The guard changes what a source says, never how it behaves: every trait method that

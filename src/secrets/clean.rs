@@ -1,0 +1,91 @@
+//! Texts found clean, remembered: a source's report carries the same texts poll after poll (a
+//! cell's history, its links, its version), and a text already searched for secrets and found
+//! clean need not be searched again — until a secret is registered ([`super::generation`]),
+//! which may make a clean text dirty. Bounded: at most [`MAX`] texts of at most [`MAX_LEN`]
+//! bytes; when full, it starts again.
+
+use std::collections::HashSet;
+
+/// Texts remembered, at most.
+pub const MAX: usize = 32_768;
+/// Longer texts are not remembered (they are rarely sent twice).
+pub const MAX_LEN: usize = 256;
+
+/// The texts one cleaner found clean since the last secret was registered.
+#[derive(Debug, Default)]
+pub struct KnownClean {
+    /// The registry's generation the texts were found clean in.
+    generation: u64,
+    texts: HashSet<Box<str>>,
+}
+
+impl KnownClean {
+    /// Ready for a pass: everything is forgotten when a secret was registered since the last.
+    /// (A text found clean during the pass while a secret is being registered is forgotten
+    /// at the next: the generation read here is older than the one it then finds.)
+    pub fn refresh(&mut self) {
+        self.refresh_at(super::generation());
+    }
+
+    fn refresh_at(&mut self, generation: u64) {
+        if generation != self.generation {
+            self.texts.clear();
+            self.generation = generation;
+        }
+    }
+
+    /// `text` was found clean in this generation.
+    pub fn contains(&self, text: &str) -> bool {
+        self.texts.contains(text)
+    }
+
+    /// Remember that the cleaner found nothing to change in `text`.
+    pub fn remember(&mut self, text: &str) {
+        if text.len() > MAX_LEN {
+            return;
+        }
+        if self.texts.len() >= MAX {
+            self.texts.clear();
+        }
+        self.texts.insert(text.into());
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.texts.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_found_clean_is_known_until_a_secret_is_registered() {
+        let mut k = KnownClean::default();
+        k.refresh_at(7);
+        k.remember("v1.2.3");
+        assert!(k.contains("v1.2.3"));
+        assert!(!k.contains("v1.2.4"));
+        // The same generation: still known.
+        k.refresh_at(7);
+        assert!(k.contains("v1.2.3"));
+        // A secret registered since: forgotten.
+        k.refresh_at(8);
+        assert!(!k.contains("v1.2.3"));
+    }
+
+    #[test]
+    fn long_texts_are_not_remembered_and_a_full_memory_starts_again() {
+        let mut k = KnownClean::default();
+        k.remember(&"x".repeat(MAX_LEN + 1));
+        assert_eq!(k.len(), 0);
+        for i in 0..MAX {
+            k.remember(&i.to_string());
+        }
+        assert_eq!(k.len(), MAX);
+        k.remember("one more");
+        assert_eq!(k.len(), 1);
+        assert!(k.contains("one more"));
+    }
+}
