@@ -12,6 +12,7 @@
 
 use ratatui::buffer::{Buffer, CellDiffOption, CellWidth};
 use ratatui::layout::Rect;
+use smallvec::SmallVec;
 
 use super::osc;
 
@@ -102,10 +103,18 @@ fn spread(x: u16, shown: &str) -> impl Iterator<Item = (u16, &str)> {
     })
 }
 
+/// What the columns an intact piece covers hold once the frame is settled. The diff skips
+/// them while the piece is there; when it is gone, whatever is drawn there differs from this
+/// and is sent, so the terminal's columns lose the link with the piece (with their own text
+/// kept, only the piece's first column would be sent, and the others would stay links the
+/// mouse can follow). Never sent itself, and never a cell's symbol otherwise: drawing puts a
+/// zero-width character with the symbol before it.
+const COVERED: &str = "\u{200b}";
+
 /// After everything of a frame is drawn: a link piece whose other columns no longer show its
 /// text (a popup drawn over part of it, another piece begun inside it) becomes its first
 /// symbol again, plain. The diff skips the columns a piece covers, so what was drawn over them
-/// would never reach the terminal.
+/// would never reach the terminal. The columns an intact piece covers hold [`COVERED`].
 pub fn settle(buf: &mut Buffer) {
     let area = buf.area;
     for y in area.top()..area.bottom() {
@@ -118,22 +127,28 @@ pub fn settle(buf: &mut Buffer) {
                 continue;
             };
             let style = cell.style();
-            let (first, intact) = {
+            let (first, intact, covered) = {
                 let mut graphemes = spread(x, shown);
                 let first = graphemes.next().map_or(" ", |(_, g)| g).to_string();
+                let mut covered: SmallVec<[u16; 32]> = SmallVec::new();
                 let intact = graphemes.all(|(at, g)| {
+                    covered.push(at);
                     buf.cell((at, y)).is_some_and(|c| {
                         c.symbol() == g
                             && c.style() == style
                             && c.diff_option == CellDiffOption::None
                     })
                 });
-                (first, intact)
+                (first, intact, covered)
             };
             if !intact {
                 let cell = &mut buf[(x, y)];
                 cell.set_symbol(&first);
                 cell.set_diff_option(CellDiffOption::None);
+                continue;
+            }
+            for cx in covered {
+                buf[(cx, y)].set_symbol(COVERED);
             }
         }
     }
@@ -275,16 +290,22 @@ mod tests {
         let before = drawn("url       abcde", 20);
         let mut after = before.clone();
         cells(&mut after, 10, 0, 5, URL);
+        settle(&mut after);
         assert_eq!(sent(&before, &after), [(10, 0)]);
         // Unchanged next frame: nothing to send.
         assert!(sent(&after, &after.clone()).is_empty());
-        // The link gone: the piece's first column is sent again as plain text; the others
-        // already show what they should.
-        assert_eq!(sent(&after, &before), [(10, 0)]);
+        // The link gone: every column it covered is sent again as plain text, so that none
+        // stays a link in the terminal.
+        assert_eq!(
+            sent(&after, &before),
+            [(10, 0), (11, 0), (12, 0), (13, 0), (14, 0)]
+        );
         // One letter of the text changed: the whole piece again, once.
         let mut changed = drawn("url       abXde", 20);
         cells(&mut changed, 10, 0, 5, URL);
+        settle(&mut changed);
         assert_eq!(sent(&after, &changed), [(10, 0)]);
+        assert_eq!(unlinked(&changed), drawn("url       abXde", 20));
     }
 
     #[test]
@@ -320,8 +341,9 @@ mod tests {
         cells(&mut linked, 10, 0, 5, URL);
         settle(&mut linked);
         assert_eq!(found(&linked).len(), 1, "an intact link stays");
-        // The next frame: the same link, and a popup whose edge falls inside it.
-        let mut next = linked.clone();
+        // The next frame, drawn afresh: the same link, and a popup whose edge falls inside it.
+        let mut next = plain.clone();
+        cells(&mut next, 10, 0, 5, URL);
         let popup = Rect::new(12, 0, 8, 2);
         Clear.render(popup, &mut next);
         Line::from("|popup").render(popup, &mut next);
@@ -335,8 +357,8 @@ mod tests {
             .filter(|(_, y, _)| *y == 0)
             .map(|(x, _, _)| x)
             .collect();
-        // The first column goes plain, the popup's columns are all sent.
-        assert_eq!(sent, [10, 12, 13, 14, 15, 16, 17]);
+        // The link's columns go plain, the popup's columns are all sent.
+        assert_eq!(sent, [10, 11, 12, 13, 14, 15, 16, 17]);
         // A second link begun inside the first: the first goes plain, the second stays.
         let mut twice = plain.clone();
         cells(&mut twice, 10, 0, 5, URL);
