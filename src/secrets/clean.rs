@@ -2,14 +2,14 @@
 //! cell's history, its links, its version), and a text already searched for secrets and found
 //! clean need not be searched again — until a secret is registered ([`super::generation`]),
 //! which may make a clean text dirty. Bounded: at most [`MAX`] texts of at most [`MAX_LEN`]
-//! bytes; when full, it starts again.
+//! bytes; full, it takes no more, and starts again at the next pass.
 
 use std::collections::HashSet;
 
 /// Texts remembered, at most.
-pub const MAX: usize = 32_768;
+pub const MAX: usize = 16_384;
 /// Longer texts are not remembered (they are rarely sent twice).
-pub const MAX_LEN: usize = 256;
+pub const MAX_LEN: usize = 160;
 
 /// The texts one cleaner found clean since the last secret was registered.
 #[derive(Debug, Default)]
@@ -20,15 +20,17 @@ pub struct KnownClean {
 }
 
 impl KnownClean {
-    /// Ready for a pass: everything is forgotten when a secret was registered since the last.
-    /// (A text found clean during the pass while a secret is being registered is forgotten
-    /// at the next: the generation read here is older than the one it then finds.)
+    /// Ready for a pass: everything is forgotten when a secret was registered since the last
+    /// (or the memory is full). A text found clean during the pass while a secret is being
+    /// registered is forgotten at the next: the generation read here is older than the one
+    /// it then finds. (Within that pass, a text seen again is taken as clean as it was the
+    /// first time: the same text, already in the same report.)
     pub fn refresh(&mut self) {
         self.refresh_at(super::generation());
     }
 
     fn refresh_at(&mut self, generation: u64) {
-        if generation != self.generation {
+        if generation != self.generation || self.texts.len() >= MAX {
             self.texts.clear();
             self.generation = generation;
         }
@@ -41,11 +43,8 @@ impl KnownClean {
 
     /// Remember that the cleaner found nothing to change in `text`.
     pub fn remember(&mut self, text: &str) {
-        if text.len() > MAX_LEN {
+        if text.len() > MAX_LEN || self.texts.len() >= MAX {
             return;
-        }
-        if self.texts.len() >= MAX {
-            self.texts.clear();
         }
         self.texts.insert(text.into());
     }
@@ -76,7 +75,7 @@ mod tests {
     }
 
     #[test]
-    fn long_texts_are_not_remembered_and_a_full_memory_starts_again() {
+    fn long_texts_are_not_remembered_and_a_full_memory_starts_again_at_the_next_pass() {
         let mut k = KnownClean::default();
         k.remember(&"x".repeat(MAX_LEN + 1));
         assert_eq!(k.len(), 0);
@@ -84,8 +83,14 @@ mod tests {
             k.remember(&i.to_string());
         }
         assert_eq!(k.len(), MAX);
+        // Full: no more in this pass, what it holds still known.
         k.remember("one more");
-        assert_eq!(k.len(), 1);
+        assert_eq!(k.len(), MAX);
+        assert!(!k.contains("one more") && k.contains("7"));
+        // The next pass starts again.
+        k.refresh_at(0);
+        assert_eq!(k.len(), 0);
+        k.remember("one more");
         assert!(k.contains("one more"));
     }
 }

@@ -111,44 +111,78 @@ fn spread(x: u16, shown: &str) -> impl Iterator<Item = (u16, &str)> {
 /// zero-width character with the symbol before it.
 const COVERED: &str = "\u{200b}";
 
+/// What a column a piece covers after its first must hold for the piece to stand: a grapheme
+/// of its text, or the blank ratatui leaves after a wide one.
+#[derive(Clone, Copy, PartialEq)]
+enum Under<'a> {
+    Grapheme(&'a str),
+    Blank,
+}
+
+/// The columns after `x` that a piece showing `shown` covers, up to `end`, with what each
+/// must hold; and its first grapheme.
+fn under(x: u16, end: u16, shown: &str) -> (&str, SmallVec<[(u16, Under<'_>); 32]>) {
+    let mut first = " ";
+    let mut out = SmallVec::new();
+    for (at, g) in spread(x, shown) {
+        if at == x {
+            first = g;
+        } else if at < end {
+            out.push((at, Under::Grapheme(g)));
+        }
+        let after = at.saturating_add(1)..at.saturating_add(g.cell_width().max(1)).min(end);
+        out.extend(after.map(|c| (c, Under::Blank)));
+    }
+    (first, out)
+}
+
 /// After everything of a frame is drawn: a link piece whose other columns no longer show its
 /// text (a popup drawn over part of it, another piece begun inside it) becomes its first
 /// symbol again, plain. The diff skips the columns a piece covers, so what was drawn over them
-/// would never reach the terminal. The columns an intact piece covers hold [`COVERED`].
+/// would never reach the terminal. The columns an intact piece covers hold [`COVERED`] (a
+/// buffer settled twice is the same).
 pub fn settle(buf: &mut Buffer) {
     let area = buf.area;
     for y in area.top()..area.bottom() {
         for x in area.left()..area.right() {
             let cell = &buf[(x, y)];
-            if !matches!(cell.diff_option, CellDiffOption::ForcedWidth(_)) {
+            let CellDiffOption::ForcedWidth(cover) = cell.diff_option else {
                 continue;
-            }
+            };
             let Some((_, shown)) = piece(cell.symbol()) else {
                 continue;
             };
-            let style = cell.style();
-            let (first, intact, covered) = {
-                let mut graphemes = spread(x, shown);
-                let first = graphemes.next().map_or(" ", |(_, g)| g).to_string();
-                let mut covered: SmallVec<[u16; 32]> = SmallVec::new();
-                let intact = graphemes.all(|(at, g)| {
-                    covered.push(at);
-                    buf.cell((at, y)).is_some_and(|c| {
-                        c.symbol() == g
-                            && c.style() == style
-                            && c.diff_option == CellDiffOption::None
-                    })
-                });
-                (first, intact, covered)
+            let (shown, style) = (shown.to_string(), cell.style());
+            let end = x.saturating_add(cover.get()).min(area.right());
+            let (first, under) = under(x, end, &shown);
+            let holds = |c: &ratatui::buffer::Cell, u: Under| match u {
+                _ if c.symbol() == COVERED => true,
+                Under::Grapheme(g) => {
+                    c.symbol() == g && c.style() == style && c.diff_option == CellDiffOption::None
+                }
+                Under::Blank => *c == ratatui::buffer::Cell::default(),
             };
+            let intact = under.iter().all(|&(at, u)| holds(&buf[(at, y)], u));
+            for &(at, u) in &under {
+                let c = &mut buf[(at, y)];
+                match u {
+                    _ if intact => {
+                        c.set_symbol(COVERED);
+                    }
+                    // Gone plain: what this frame drew stays; a mark of a settled piece
+                    // becomes what it stood for.
+                    _ if c.symbol() != COVERED => {}
+                    Under::Grapheme(g) => {
+                        c.reset();
+                        c.set_symbol(g).set_style(style);
+                    }
+                    Under::Blank => c.reset(),
+                }
+            }
             if !intact {
                 let cell = &mut buf[(x, y)];
-                cell.set_symbol(&first);
+                cell.set_symbol(first);
                 cell.set_diff_option(CellDiffOption::None);
-                continue;
-            }
-            for cx in covered {
-                buf[(cx, y)].set_symbol(COVERED);
             }
         }
     }
@@ -204,20 +238,24 @@ pub fn unlinked(buf: &Buffer) -> Buffer {
     let area = buf.area;
     for y in area.top()..area.bottom() {
         for x in area.left()..area.right() {
-            let Some((_, shown)) = piece(buf[(x, y)].symbol()) else {
+            let cell = &buf[(x, y)];
+            let Some((_, shown)) = piece(cell.symbol()) else {
                 continue;
             };
-            let style = buf[(x, y)].style();
-            for (at, g) in spread(x, shown) {
-                let Some(cell) = out.cell_mut((at, y)) else {
-                    break;
-                };
-                if at == x {
-                    cell.set_symbol(g);
-                    cell.set_diff_option(CellDiffOption::None);
-                } else {
-                    cell.reset();
-                    cell.set_symbol(g).set_style(style);
+            let style = cell.style();
+            let end = match cell.diff_option {
+                CellDiffOption::ForcedWidth(w) => x.saturating_add(w.get()).min(area.right()),
+                _ => area.right(),
+            };
+            let (first, under) = under(x, end, shown);
+            let c = &mut out[(x, y)];
+            c.set_symbol(first);
+            c.set_diff_option(CellDiffOption::None);
+            for (at, u) in under {
+                let c = &mut out[(at, y)];
+                c.reset();
+                if let Under::Grapheme(g) = u {
+                    c.set_symbol(g).set_style(style);
                 }
             }
         }
@@ -331,6 +369,28 @@ mod tests {
         );
         assert_eq!(buf[(5, 0)].style(), plain[(5, 0)].style());
         assert_eq!(unlinked(&buf), plain);
+        // Settled: every column the first piece covers is marked, the wide characters'
+        // second columns too; settled again, the same; to the eye, the same text.
+        settle(&mut buf);
+        for x in 1..5 {
+            assert_eq!(buf[(x, 0)].symbol(), COVERED, "column {x}");
+        }
+        let mut twice = buf.clone();
+        settle(&mut twice);
+        assert_eq!(twice, buf);
+        assert_eq!(unlinked(&buf), plain);
+        // The links gone: every column they covered is written again (a wide character
+        // its two).
+        let sent: Vec<u16> = buf.diff(&plain).into_iter().map(|(x, _, _)| x).collect();
+        assert_eq!(sent, [0, 2, 4, 5, 6]);
+        // Something drawn on a wide character's second column: that piece goes plain.
+        let mut over = plain.clone();
+        assert!(cells(&mut over, 0, 0, 7, URL));
+        over[(3, 0)].set_symbol("|");
+        settle(&mut over);
+        assert_eq!(over[(0, 0)].symbol(), "日");
+        assert_eq!(over[(0, 0)].diff_option, CellDiffOption::None);
+        assert_eq!(over[(3, 0)].symbol(), "|");
     }
 
     #[test]
