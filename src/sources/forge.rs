@@ -2,7 +2,7 @@
 //! a request, the request budget a forge announces in its answers' headers (`x-ratelimit-*` on
 //! GitHub, `ratelimit-*` on GitLab), the next page a `Link` header names, and the limits a
 //! client keeps between requests (the budget last announced, the hold a forge asked for, the
-//! source's requests a minute).
+//! source's requests a minute), and whether an answer is JSON at all.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,6 +13,19 @@ use crate::model::world::{RateLimit, RequestRate};
 use crate::secrets::Secret;
 use crate::sources::github::budget::MinuteBudget;
 use crate::sources::retry_after::RetryAfter;
+
+/// Whether `body` is JSON, or in words (as serde_json says it) why not. UTF-8 text first:
+/// skipping a value, as this check does, doesn't look at its bytes.
+pub fn not_json(body: &[u8]) -> Option<String> {
+    let json = std::str::from_utf8(body)
+        .map_err(|e| e.to_string())
+        .and_then(|t| {
+            serde_json::from_str::<serde::de::IgnoredAny>(t)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        });
+    json.err()
+}
 
 #[derive(Debug)]
 pub enum ApiError {

@@ -146,6 +146,7 @@ impl GithubSource {
             let version = req.version.as_deref().unwrap_or_default();
             let branch = self.branch_of(t).map_err(ActionError::Failed)?;
             let runs: WorkflowRuns = self
+                .client
                 .get(&format!(
                     "/repos/{}/actions/workflows/{}/runs?branch={}&per_page=30",
                     t.repo,

@@ -477,22 +477,18 @@ fn error_of(status: u16, body: &[u8]) -> GhError {
 
 /// A body `get_page` read as a JSON tree (it was checked to be JSON).
 fn json_value(body: &[u8]) -> Result<Value, GhError> {
-    serde_json::from_slice(body).map_err(not_json)
+    serde_json::from_slice(body).map_err(|e| not_json(&e.to_string()))
 }
 
-/// Whether `body` is JSON (UTF-8 text first: skipping a value doesn't look at its bytes),
-/// or why not.
+/// Whether `body` is JSON ([`forge::not_json`]), or why not.
 fn is_json(body: &[u8]) -> Result<(), GhError> {
-    let text = std::str::from_utf8(body).map_err(not_json)?;
-    serde_json::from_str::<serde::de::IgnoredAny>(text)
-        .map(drop)
-        .map_err(not_json)
+    forge::not_json(body).map_or(Ok(()), |e| Err(not_json(&e)))
 }
 
-fn not_json(e: impl std::fmt::Display) -> GhError {
+fn not_json(e: &str) -> GhError {
     GhError::Failed(format!(
         "GitHub answered something that is not JSON: {}",
-        sanitize(&e.to_string(), 120)
+        sanitize(e, 120)
     ))
 }
 

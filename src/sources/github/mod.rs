@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use self::client::{Client, GhError};
+use self::client::Client;
 use self::map::WorkflowRun;
 use self::pace::{Pace, Schedule};
 use super::{ActionAck, ActionError, ActionRequest, BoxFuture, Source};
@@ -158,20 +158,6 @@ impl GithubSource {
 
     fn store_factor(&self, f: f64) {
         self.factor.store(f.to_bits(), Ordering::Relaxed);
-    }
-
-    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, GhError> {
-        self.client.get(path).await
-    }
-
-    /// A list and its next pages, as far as `max_pages` (see [`Client::get_pages`]).
-    async fn get_pages<T: serde::de::DeserializeOwned>(
-        &self,
-        path: &str,
-        key: Option<&str>,
-        max_pages: usize,
-    ) -> Result<T, GhError> {
-        self.client.get_pages(path, key, max_pages).await
     }
 }
 

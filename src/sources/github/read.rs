@@ -33,6 +33,7 @@ impl GithubSource {
     async fn waiting_runs(&self, repo: &str) -> Result<WaitingRuns, GhError> {
         let path = format!("/repos/{repo}/actions/runs?status=waiting&per_page=50");
         let runs: WorkflowRuns = self
+            .client
             .get_pages(&path, Some("workflow_runs"), MAX_PAGES)
             .await?;
         let pending = join_all(runs.workflow_runs.iter().map(|run| async move {
@@ -40,7 +41,7 @@ impl GithubSource {
                 return Ok(p);
             }
             let path = format!("/repos/{repo}/actions/runs/{}/pending_deployments", run.id);
-            let p = self.get::<Vec<PendingDeployment>>(&path).await?;
+            let p = self.client.get::<Vec<PendingDeployment>>(&path).await?;
             self.memo.keep_pending(repo, run, &p);
             Ok(p)
         }))
@@ -89,7 +90,7 @@ impl GithubSource {
                 .collect()
         };
         let read = join_all(repos.iter().map(|r| async move {
-            let repo: Value = self.get(&format!("/repos/{r}")).await?;
+            let repo: Value = self.client.get(&format!("/repos/{r}")).await?;
             match repo["default_branch"].as_str() {
                 Some(b) if !b.is_empty() => Ok(sanitize(b, 200)),
                 _ => Err(GhError::Failed(format!("/repos/{r} has no default_branch"))),
@@ -123,6 +124,7 @@ impl GithubSource {
     async fn ci_cell(&self, t: &GhTarget, workflow: &str) -> Result<Option<Cell>, GhError> {
         let branch = self.branch_of(t).map_err(GhError::Failed)?;
         let runs: WorkflowRuns = self
+            .client
             .get(&format!(
                 "/repos/{}/actions/workflows/{}/runs?branch={}&per_page=20",
                 t.repo,
@@ -147,7 +149,10 @@ impl GithubSource {
                     t.repo,
                     enc(&latest.head_sha)
                 );
-                let c: CheckRuns = self.get_pages(&path, Some("check_runs"), MAX_PAGES).await?;
+                let c: CheckRuns = self
+                    .client
+                    .get_pages(&path, Some("check_runs"), MAX_PAGES)
+                    .await?;
                 self.memo.keep_checks(&t.repo, latest, &c);
                 c
             }
@@ -183,7 +188,7 @@ impl GithubSource {
             return Ok(Some(s));
         }
         let path = format!("/repos/{repo}/deployments/{}/statuses?per_page=1", d.id);
-        let s = self.get::<Vec<DeploymentStatus>>(&path).await?;
+        let s = self.client.get::<Vec<DeploymentStatus>>(&path).await?;
         let s = s.into_iter().next();
         if let Some(s) = &s {
             self.memo.keep_status(repo, d, s);
@@ -199,6 +204,7 @@ impl GithubSource {
         waiting: &[(WorkflowRun, Vec<PendingDeployment>)],
     ) -> Result<Option<Cell>, GhError> {
         let deployments: Vec<Deployment> = self
+            .client
             .get(&format!(
                 "/repos/{}/deployments?environment={}&per_page={DEPLOYMENTS}",
                 t.repo,
@@ -503,6 +509,7 @@ impl GithubSource {
             .get(key)
             .cloned()?;
         let run = self
+            .client
             .get(&format!("/repos/{}/actions/runs/{}", t.repo, d.run_id))
             .await
             .map_err(|e| e.to_string());

@@ -269,15 +269,7 @@ pub fn error_of(status: u16, body: &[u8]) -> GlError {
 /// Why `body` could not be read as what was asked (`e`, the reading's error): it is not JSON,
 /// not a list where one was asked (`list`), or JSON of another shape.
 fn unreadable(body: &[u8], e: &serde_json::Error, list: bool) -> GlError {
-    // UTF-8 text first: skipping a value doesn't look at its bytes.
-    let json = std::str::from_utf8(body)
-        .map_err(|e| e.to_string())
-        .and_then(|t| {
-            serde_json::from_str::<serde::de::IgnoredAny>(t)
-                .map(drop)
-                .map_err(|e| e.to_string())
-        });
-    if let Err(e) = json {
+    if let Some(e) = forge::not_json(body) {
         return GlError::Failed(format!(
             "GitLab answered something that is not JSON: {}",
             sanitize(&e, 120)

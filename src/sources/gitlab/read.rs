@@ -19,13 +19,6 @@ use crate::model::{Batch, Cell};
 use crate::sources::github::pace;
 
 impl GitlabSource {
-    pub(super) async fn get<T: serde::de::DeserializeOwned>(
-        &self,
-        path: &str,
-    ) -> Result<T, GlError> {
-        self.client.get(path).await
-    }
-
     /// A list of up to `want` items, following its pages (at most [`LIST_PAGES`]).
     pub(super) async fn get_list<T: serde::de::DeserializeOwned>(
         &self,
@@ -77,7 +70,7 @@ impl GitlabSource {
                 .collect()
         };
         let read = join_all(projects.iter().map(|p| async move {
-            let v: Value = self.get(&format!("/projects/{}", enc(p))).await?;
+            let v: Value = self.client.get(&format!("/projects/{}", enc(p))).await?;
             match v["default_branch"].as_str() {
                 Some(b) if !b.is_empty() => Ok(sanitize(b, 200)),
                 _ => Err(GlError::Failed(format!(
@@ -168,12 +161,13 @@ impl GitlabSource {
             .filter(|d| d.status == "blocked");
         let detail = match blocked {
             Some(d) => Some(
-                self.get::<Deployment>(&format!(
-                    "/projects/{}/deployments/{}",
-                    enc(&t.project),
-                    d.id
-                ))
-                .await?,
+                self.client
+                    .get::<Deployment>(&format!(
+                        "/projects/{}/deployments/{}",
+                        enc(&t.project),
+                        d.id
+                    ))
+                    .await?,
             ),
             None => None,
         };
