@@ -4,6 +4,7 @@
 //! which may make a clean text dirty. Bounded: at most [`MAX`] texts of at most [`MAX_LEN`]
 //! bytes; full, it takes no more, and starts again at the next pass.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 /// Texts remembered, at most.
@@ -36,13 +37,32 @@ impl KnownClean {
         }
     }
 
+    /// What `clean` puts in place of `text` (`None`: nothing to change), asked only of a text
+    /// not found clean before in this generation; a text it leaves as it is, remembered.
+    pub fn clean(
+        &mut self,
+        text: &str,
+        clean: impl for<'t> FnOnce(&'t str) -> Cow<'t, str>,
+    ) -> Option<String> {
+        if self.contains(text) {
+            return None;
+        }
+        match clean(text) {
+            Cow::Owned(changed) => Some(changed),
+            Cow::Borrowed(_) => {
+                self.remember(text);
+                None
+            }
+        }
+    }
+
     /// `text` was found clean in this generation.
     pub fn contains(&self, text: &str) -> bool {
         self.texts.contains(text)
     }
 
     /// Remember that the cleaner found nothing to change in `text`.
-    pub fn remember(&mut self, text: &str) {
+    fn remember(&mut self, text: &str) {
         if text.len() > MAX_LEN || self.texts.len() >= MAX {
             return;
         }
@@ -58,6 +78,35 @@ impl KnownClean {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn mask_tok(t: &str) -> Cow<'_, str> {
+        if t.contains("tok") {
+            Cow::Owned(t.replace("tok", "***"))
+        } else {
+            Cow::Borrowed(t)
+        }
+    }
+
+    fn mask_all(_: &str) -> Cow<'_, str> {
+        Cow::Owned("***".into())
+    }
+
+    #[test]
+    fn what_the_cleaner_leaves_is_remembered_and_not_asked_again() {
+        let mut k = KnownClean::default();
+        // Changed: the change, every time, and never remembered.
+        assert_eq!(k.clean("a tok", mask_tok).as_deref(), Some("a ***"));
+        assert!(!k.contains("a tok"));
+        assert_eq!(k.clean("a tok", mask_tok).as_deref(), Some("a ***"));
+        // Left as it is: remembered, and the cleaner is not asked again (one that would
+        // change it now is not heard).
+        assert_eq!(k.clean("v1.2.3", mask_tok), None);
+        assert!(k.contains("v1.2.3"));
+        assert_eq!(k.clean("v1.2.3", mask_all), None);
+        // Another generation: asked again.
+        k.refresh_at(k.generation + 1);
+        assert_eq!(k.clean("v1.2.3", mask_all).as_deref(), Some("***"));
+    }
 
     #[test]
     fn a_text_found_clean_is_known_until_a_secret_is_registered() {

@@ -457,14 +457,14 @@ pub fn build(config: &Config) -> Vec<Arc<dyn Source>> {
 pub struct Guarded {
     inner: Box<dyn Source>,
     /// The texts of its reports found clean, not searched again.
-    clean: std::sync::Mutex<secrets::clean::KnownClean>,
+    known_clean: std::sync::Mutex<secrets::clean::KnownClean>,
 }
 
 impl Guarded {
     pub fn new(inner: Box<dyn Source>) -> Guarded {
         Guarded {
             inner,
-            clean: Default::default(),
+            known_clean: Default::default(),
         }
     }
 
@@ -490,20 +490,9 @@ impl Guarded {
         Box::pin(async move {
             match poll.await {
                 Ok(mut batch) => {
-                    let mut known = self.clean.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut known = self.known_clean.lock().unwrap_or_else(|e| e.into_inner());
                     known.refresh();
-                    batch.texts_mut(&mut |s| {
-                        if known.contains(s) {
-                            return None;
-                        }
-                        match self.cleaned(s) {
-                            std::borrow::Cow::Owned(c) => Some(c),
-                            std::borrow::Cow::Borrowed(_) => {
-                                known.remember(s);
-                                None
-                            }
-                        }
-                    });
+                    batch.texts_mut(&mut |s| known.clean(s, |t| self.cleaned(t)));
                     Ok(batch)
                 }
                 Err(e) => Err(self.clean(&e)),
@@ -689,7 +678,7 @@ mod guarded_tests {
         };
         assert_eq!(said(), format!("deployed by {SECRET}"));
         assert!(
-            g.clean
+            g.known_clean
                 .lock()
                 .unwrap()
                 .contains("deployed by kq7-guarded-s3cret-9d2f")
