@@ -46,31 +46,25 @@ pub struct Notice {
     pub text: String,
 }
 
-/// One condition that may notify, as remembered: its kind, where, and what exactly (a tag and
-/// a name: `slo` and a metric, a version, a blocker kind, a source).
-#[derive(Clone, Debug)]
-struct Key {
+/// One condition that may notify: its kind, where, and what exactly (a tag and a name: `slo`
+/// and a metric, a version, a blocker kind, a source). Remembered with its own names ([`Key`]),
+/// found in a snapshot with borrowed ones ([`Looked`]) and looked up by those: a key is built
+/// only for a condition seen for the first time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Condition<S> {
     kind: NoticeKind,
-    lane: String,
-    stage: String,
+    lane: S,
+    stage: S,
     tag: &'static str,
-    what: String,
+    what: S,
 }
 
-/// A condition as a snapshot shows it: a [`Key`] of borrowed names, looked up in what was seen
-/// without building one (a key is built only for a condition seen for the first time).
-#[derive(Clone, Copy, Debug)]
-struct Looked<'s> {
-    kind: NoticeKind,
-    lane: &'s str,
-    stage: &'s str,
-    tag: &'static str,
-    what: &'s str,
-}
+type Key = Condition<String>;
+type Looked<'s> = Condition<&'s str>;
 
 impl Looked<'_> {
     fn to_key(self) -> Key {
-        Key {
+        Condition {
             kind: self.kind,
             lane: self.lane.to_string(),
             stage: self.stage.to_string(),
@@ -80,65 +74,46 @@ impl Looked<'_> {
     }
 }
 
-/// A condition's parts, the order of [`Key`]s: kind, lane, stage, tag, what.
-trait Condition {
+/// A condition's parts, in the order its derived `Ord` compares them (a `String` as its
+/// `str`): what a [`Key`] is looked up by.
+trait Parts {
     fn parts(&self) -> (NoticeKind, &str, &str, &str, &str);
 }
 
-impl Condition for Key {
+impl<S: AsRef<str>> Parts for Condition<S> {
     fn parts(&self) -> (NoticeKind, &str, &str, &str, &str) {
-        (self.kind, &self.lane, &self.stage, self.tag, &self.what)
+        let c = self;
+        (
+            c.kind,
+            c.lane.as_ref(),
+            c.stage.as_ref(),
+            c.tag,
+            c.what.as_ref(),
+        )
     }
 }
 
-impl Condition for Looked<'_> {
-    fn parts(&self) -> (NoticeKind, &str, &str, &str, &str) {
-        (self.kind, self.lane, self.stage, self.tag, self.what)
-    }
-}
-
-impl<'a> std::borrow::Borrow<dyn Condition + 'a> for Key {
-    fn borrow(&self) -> &(dyn Condition + 'a) {
+impl<'a> std::borrow::Borrow<dyn Parts + 'a> for Key {
+    fn borrow(&self) -> &(dyn Parts + 'a) {
         self
     }
 }
 
-impl PartialEq for dyn Condition + '_ {
+impl PartialEq for dyn Parts + '_ {
     fn eq(&self, other: &Self) -> bool {
         self.parts() == other.parts()
     }
 }
 
-impl Eq for dyn Condition + '_ {}
+impl Eq for dyn Parts + '_ {}
 
-impl PartialOrd for dyn Condition + '_ {
+impl PartialOrd for dyn Parts + '_ {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for dyn Condition + '_ {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.parts().cmp(&other.parts())
-    }
-}
-
-// A key's order is its parts', as the borrowed look-up needs.
-impl PartialEq for Key {
-    fn eq(&self, other: &Self) -> bool {
-        self.parts() == other.parts()
-    }
-}
-
-impl Eq for Key {}
-
-impl PartialOrd for Key {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Key {
+impl Ord for dyn Parts + '_ {
     fn cmp(&self, other: &Self) -> Ordering {
         self.parts().cmp(&other.parts())
     }
@@ -312,7 +287,7 @@ impl Rules {
         let look = self.looks;
         let mut out = std::mem::take(&mut self.pending);
         for f in self.conditions(snap) {
-            let fresh = match self.seen.get_mut(&f.key as &dyn Condition) {
+            let fresh = match self.seen.get_mut(&f.key as &dyn Parts) {
                 Some(seen) => {
                     let fresh = match *seen {
                         Seen::Present(_) => false,

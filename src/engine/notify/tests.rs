@@ -352,3 +352,47 @@ fn nothing_is_on_nothing_is_looked_at() {
     });
     assert_eq!(all.notices().len(), 1);
 }
+
+/// A key is found by its borrowed parts: the keys' own order must be the parts' order.
+#[test]
+fn a_keys_order_is_the_order_of_its_parts() {
+    let looked = [
+        ("api", "prod", "slo", "latency"),
+        ("api", "prod", "canary", "latency"),
+        ("api", "prod", "slo", "errors"),
+        ("api", "canary", "slo", "latency"),
+        ("api-v2", "build", "", "v1"),
+        ("", "", "", "sim"),
+    ];
+    let keys: Vec<Key> = [NoticeKind::Breach, NoticeKind::Blocker]
+        .into_iter()
+        .flat_map(|kind| {
+            looked.map(|(lane, stage, tag, what)| {
+                Looked {
+                    kind,
+                    lane,
+                    stage,
+                    tag,
+                    what,
+                }
+                .to_key()
+            })
+        })
+        .collect();
+    for a in &keys {
+        for b in &keys {
+            assert_eq!(a.cmp(b), a.parts().cmp(&b.parts()), "{a:?} {b:?}");
+        }
+    }
+    let seen: BTreeMap<Key, ()> = keys.iter().map(|k| (k.clone(), ())).collect();
+    for (lane, stage, tag, what) in looked {
+        let k = Looked {
+            kind: NoticeKind::Blocker,
+            lane,
+            stage,
+            tag,
+            what,
+        };
+        assert!(seen.contains_key(&k as &dyn Parts), "{k:?}");
+    }
+}
