@@ -119,6 +119,16 @@ enum Under<'a> {
     Blank,
 }
 
+impl Under<'_> {
+    /// Put what this column stands for into `c`, plain (in the piece's `style`).
+    fn put(self, c: &mut ratatui::buffer::Cell, style: ratatui::style::Style) {
+        c.reset();
+        if let Under::Grapheme(g) = self {
+            c.set_symbol(g).set_style(style);
+        }
+    }
+}
+
 /// The columns after `x` that a piece showing `shown` covers, up to `end`, with what each
 /// must hold; and its first grapheme.
 fn under(x: u16, end: u16, shown: &str) -> (&str, SmallVec<[(u16, Under<'_>); 32]>) {
@@ -172,11 +182,7 @@ pub fn settle(buf: &mut Buffer) {
                     // Gone plain: what this frame drew stays; a mark of a settled piece
                     // becomes what it stood for.
                     _ if c.symbol() != COVERED => {}
-                    Under::Grapheme(g) => {
-                        c.reset();
-                        c.set_symbol(g).set_style(style);
-                    }
-                    Under::Blank => c.reset(),
+                    _ => u.put(c, style),
                 }
             }
             if !intact {
@@ -252,11 +258,7 @@ pub fn unlinked(buf: &Buffer) -> Buffer {
             c.set_symbol(first);
             c.set_diff_option(CellDiffOption::None);
             for (at, u) in under {
-                let c = &mut out[(at, y)];
-                c.reset();
-                if let Under::Grapheme(g) = u {
-                    c.set_symbol(g).set_style(style);
-                }
+                u.put(&mut out[(at, y)], style);
             }
         }
     }
